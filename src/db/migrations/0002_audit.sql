@@ -1,0 +1,1 @@
+-- reserved for the audit domain; filled in by its change

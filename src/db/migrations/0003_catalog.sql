@@ -1,0 +1,1 @@
+-- reserved for the catalog domain; filled in by its change

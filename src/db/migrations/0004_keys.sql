@@ -1,0 +1,1 @@
+-- reserved for the keys domain; filled in by its change

@@ -1,0 +1,1 @@
+-- reserved for the ingest domain; filled in by its change
