@@ -1,0 +1,107 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+/**
+ * Every setting Enclave reads, in one schema. `loadConfig` is called once, by the composition
+ * root, with `process.env`; nothing else reads the environment. Each variable is documented in
+ * `.env.example`.
+ */
+const schema = z.object({
+  ENCLAVE_DATA_DIR: z.string().min(1).default('./data'),
+  ENCLAVE_KEYRING: z.string().min(1).optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ENCLAVE_HOST: z.string().min(1).default('127.0.0.1'),
+  ENCLAVE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  ENCLAVE_PUBLIC_URL: z.url().optional(),
+  ENCLAVE_STORE_DIR: z.string().min(1).optional(),
+  ENCLAVE_ENGINE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  ENCLAVE_ENGINE_MEMORY: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 4GB')
+    .optional(),
+  ENCLAVE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  ENCLAVE_AUDIT_LOG_NAME: z.string().regex(/^[^\s+]+$/, 'no spaces or "+"').default('enclave.invalid/audit'),
+  ENCLAVE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(300),
+  ENCLAVE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(183, 'the log must be kept at least six months').default(1096),
+  ENCLAVE_LANGUAGE: z.enum(['fr', 'en']).default('fr'),
+});
+
+const hints: Record<string, string> = {
+  DATABASE_URL: 'unset it to use the embedded PGlite database, or give e.g. postgresql://user@host:5432/enclave',
+  ENCLAVE_PORT: 'a TCP port such as 8080 (0 picks a free one)',
+  ENCLAVE_ENGINE_MEMORY: 'e.g. ENCLAVE_ENGINE_MEMORY=4GB',
+  ENCLAVE_AUDIT_RETENTION_DAYS: 'SecNumCloud asks for at least six months; the default keeps three years',
+};
+
+export interface Config {
+  readonly dataDir: string;
+  readonly keyringPath: string;
+  readonly databaseUrl: string | undefined;
+  /** Directory of the embedded PGlite database (used when databaseUrl is undefined). */
+  readonly pgliteDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly publicUrl: string | undefined;
+  readonly storeDir: string;
+  readonly engine: { readonly threads: number | undefined; readonly memoryLimit: string | undefined };
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly audit: { readonly logName: string; readonly checkpointSeconds: number; readonly retentionDays: number };
+  readonly language: 'fr' | 'en';
+}
+
+/**
+ * Validates the whole environment at once and returns a frozen Config. Every problem is
+ * reported together, each with the variable's name and how to fix it.
+ *
+ * @example
+ *   const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, cwd: string = process.cwd()): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in schema.shape && v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      const hint = hints[name];
+      return `${name}: ${i.message}${hint === undefined ? '' : ` (${hint})`}`;
+    });
+    throw new AppError('invalid', `configuration is invalid:\n  ${problems.join('\n  ')}`, {
+      hint: 'fix the variables above (see .env.example for every setting)',
+      details: { problems },
+    });
+  }
+  const e = parsed.data;
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  const dataDir = abs(e.ENCLAVE_DATA_DIR);
+  const config: Config = {
+    dataDir,
+    // Outside the repository and the data directory by default, so a copied data directory
+    // (or a backup of it) never carries the master key along.
+    keyringPath: abs(e.ENCLAVE_KEYRING ?? join(homedir(), '.config', 'enclave', 'keyring.json')),
+    databaseUrl: e.DATABASE_URL,
+    pgliteDir: join(dataDir, 'metadata'),
+    host: e.ENCLAVE_HOST,
+    port: e.ENCLAVE_PORT,
+    publicUrl: e.ENCLAVE_PUBLIC_URL,
+    storeDir: abs(e.ENCLAVE_STORE_DIR ?? join(dataDir, 'store')),
+    engine: { threads: e.ENCLAVE_ENGINE_THREADS, memoryLimit: e.ENCLAVE_ENGINE_MEMORY },
+    logLevel: e.ENCLAVE_LOG_LEVEL,
+    audit: {
+      logName: e.ENCLAVE_AUDIT_LOG_NAME,
+      checkpointSeconds: e.ENCLAVE_AUDIT_CHECKPOINT_SECONDS,
+      retentionDays: e.ENCLAVE_AUDIT_RETENTION_DAYS,
+    },
+    language: e.ENCLAVE_LANGUAGE,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v as object);
+  return Object.freeze(o);
+}

@@ -1,0 +1,2 @@
+export type { Store, StoreEntry } from './port.ts';
+export { LocalStore } from './local.ts';
