@@ -1,0 +1,37 @@
+/**
+ * Test-only access to the reference vectors kept outside the repository
+ * (`../shared/reference/vectors/`, see its SOURCES.md). Override with ENCLAVE_VECTORS_DIR.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const vectorsDir: string = process.env['ENCLAVE_VECTORS_DIR'] ?? fileURLToPath(new URL('../../../shared/reference/vectors/', import.meta.url));
+
+/** Parses JSON keeping integers beyond 2^53 exact (as bigint), e.g. the 2^64−1 probe index. */
+export function parseJsonExact(text: string): unknown {
+  const reviver = (_key: string, value: unknown, context?: { source?: string }): unknown => {
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source !== undefined) return BigInt(context.source);
+    return value;
+  };
+  return JSON.parse(text, reviver as (this: unknown, key: string, value: unknown) => unknown);
+}
+
+/** Reads one vector file as JSON. */
+export function readVector(relPath: string): unknown {
+  return parseJsonExact(readFileSync(join(vectorsDir, relPath), 'utf8'));
+}
+
+/** Every `.json` file under a vector folder, recursively, sorted. */
+export function listVectorFiles(relDir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(vectorsDir, rel)).sort()) {
+      const r = join(rel, name);
+      if (statSync(join(vectorsDir, r)).isDirectory()) walk(r);
+      else if (name.endsWith('.json')) out.push(r);
+    }
+  };
+  walk(relDir);
+  return out;
+}
