@@ -77,6 +77,11 @@ export class KeyService {
     return auditSigningKey(this.keyring);
   }
 
+  /** The same, before the service exists (the audit log is built first: the key service audits through it). */
+  static auditSigningKeyOf(keyring: KeyringFile): KeyObject {
+    return auditSigningKey(keyring);
+  }
+
   auditPublicKey(): KeyObject {
     return createPublicKey(this.auditSigningKey());
   }

@@ -1,0 +1,167 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { AppError, isAppError } from '../errors.ts';
+import { catalogImport, catalogLs, catalogSearch, catalogShow } from './commands/catalog.ts';
+import { ingestCommand } from './commands/ingest.ts';
+import { synthCommand } from './commands/synth.ts';
+import type { OpenServices, Output } from './services.ts';
+import { formatTable } from './table.ts';
+
+export interface ProgramDeps {
+  readonly open: OpenServices;
+  readonly serve: () => Promise<void>;
+  readonly version: string;
+  readonly out?: Output;
+  readonly err?: Output;
+  /** Print stack traces of internal errors. */
+  readonly debug?: boolean;
+}
+
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+/**
+ * The `enclave` command. Each sub-command is a thin layer over the services the HTTP API uses;
+ * errors are AppErrors printed with their hint, and a non-zero exit code.
+ */
+export function buildProgram(deps: ProgramDeps): Command {
+  const out = deps.out ?? { write: (s: string) => process.stdout.write(s) };
+  const withServices = <A extends unknown[]>(fn: (svc: Awaited<ReturnType<OpenServices>>, ...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const svc = await deps.open();
+      try {
+        await fn(svc, ...args);
+      } finally {
+        await svc.close();
+      }
+    };
+
+  const program = new Command('enclave')
+    .description('Enclave: a sovereign health data platform. Catalogue, ingest and serve a national claims base (SNDS) with every act audited.')
+    .version(deps.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => (deps.err ?? { write: (x: string) => process.stderr.write(x) }).write(s) })
+    .addHelpText('after', `
+Configuration comes from environment variables (see .env.example): by default data lives in
+./data with an embedded PGlite database, and the master keyring in ~/.config/enclave/.
+
+Examples:
+  enclave synth --people 10000 --years 2019-2023 --seed 42 --out ./delivery
+  enclave ingest --dataset snds ./delivery/csv
+  enclave catalog search "date de soins"
+  enclave datasets versions snds`);
+
+  program.command('serve').description('start the HTTP API and portal (what `npm start` runs after first-start setup)').action(async () => deps.serve());
+
+  program
+    .command('synth')
+    .description('generate a deterministic synthetic SNDS delivery (CSV as the producer sends it, plus Parquet)')
+    .requiredOption('--people <n>', 'number of people in the base', int('--people'))
+    .option('--years <from-to>', 'years of care covered', '2019-2023')
+    .option('--seed <s>', 'random seed: same arguments, same bytes', int('--seed'), 1)
+    .requiredOption('--out <dir>', 'output directory (created)')
+    .option('--defects <rate>', 'share of rows made invalid on purpose (e.g. 0.001), with a ledger in defects.jsonl', parseFloat)
+    .option('--identified', 'also emit raw NIRs (valid control keys) as an identified source would, to exercise pseudonymisation')
+    .option('--nomenclatures <dir>', 'draw codes from this nomenclature directory instead of the built-in lists')
+    .addHelpText('after', '\nThe output is ready for: enclave ingest --dataset snds <out>/csv')
+    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string }) => {
+      await synthCommand(o, out);
+    });
+
+  program
+    .command('ingest')
+    .description('ingest a delivery into a new dataset version: validate every row, pseudonymise identifiers, encrypt Parquet, quarantine bad rows')
+    .requiredOption('--dataset <name>', 'dataset to ingest into (its schema must be in the catalogue)')
+    .argument('<paths...>', 'delivery directory or CSV files (named after their table, e.g. ER_PRS_F.csv, T_MCO21B.csv)')
+    .addHelpText('after', `
+The delivery lands whole as a new version or not at all: after any failure or crash the previous
+version stays as it was, and rerunning the same delivery is a no-op once it has landed.`)
+    .action(withServices(async (svc, paths: string[], o: { dataset: string }) => {
+      await ingestCommand(svc, o.dataset, paths, out);
+    }));
+
+  program
+    .command('ingest-report')
+    .description('show the quarantine report of an ingestion run')
+    .argument('<run-id>', 'run id printed by enclave ingest')
+    .action(withServices(async (svc, runId: string) => {
+      const r = await svc.ingest.runReport(runId);
+      out.write(`${JSON.stringify(r, null, 2)}\n`);
+    }));
+
+  const catalog = program.command('catalog').description('the public catalogue: datasets, tables, columns, nomenclatures (no login needed)');
+  catalog.command('ls').description('list datasets').action(withServices(async (svc) => { await catalogLs(svc.catalog, out); }));
+  catalog
+    .command('show')
+    .description('show a dataset, a table or a column')
+    .argument('<ref>', 'dataset, dataset.TABLE or dataset.TABLE.COLUMN, e.g. snds.ER_PRS_F')
+    .action(withServices(async (svc, ref: string) => { await catalogShow(svc.catalog, ref, out); }));
+  catalog
+    .command('search')
+    .description('search names and descriptions of tables, columns and nomenclatures')
+    .argument('<query>', 'words to look for, e.g. "date de soins"')
+    .action(withServices(async (svc, q: string) => { await catalogSearch(svc.catalog, q, out); }));
+  catalog
+    .command('import')
+    .description('import Frictionless Table Schema definitions from a directory')
+    .requiredOption('--dataset <name>', 'dataset name to import as')
+    .option('--title <title>', 'dataset title')
+    .argument('<dir>', 'directory of table schema JSON files (and nomenclatures/)')
+    .action(withServices(async (svc, dir: string, o: { dataset: string; title?: string }) => {
+      await catalogImport(svc.catalog, dir, { dataset: o.dataset, ...(o.title === undefined ? {} : { title: o.title }), actor: svc.actor }, out);
+    }));
+
+  const datasets = program.command('datasets').description('ingested dataset versions and their manifests');
+  datasets
+    .command('versions')
+    .argument('<dataset>')
+    .description('list the versions of a dataset')
+    .action(withServices(async (svc, dataset: string) => {
+      const vs = await svc.ingest.versions(dataset);
+      if (vs.length === 0) throw new AppError('not_found', `dataset ${dataset} has no version yet`, { hint: `ingest one: enclave ingest --dataset ${dataset} DIR` });
+      out.write(formatTable(['version', 'created', 'files', 'rows', 'quarantined', 'bytes', 'merkle root'], vs.map((v) => [v.version, v.createdAt.slice(0, 19), v.files, v.rowsAccepted, v.rowsQuarantined, v.bytes, `${v.merkleRoot.slice(0, 16)}…`])));
+    }));
+  datasets
+    .command('manifest')
+    .argument('<dataset>')
+    .option('--version <n>', 'version (default: latest)', int('--version'))
+    .description('print the manifest of a version (files, rows, SHA-256, Merkle root) as JSON')
+    .action(withServices(async (svc, dataset: string, o: { version?: number }) => {
+      const v = await svc.ingest.version(dataset, o.version);
+      out.write(`${JSON.stringify(v.manifest, null, 2)}\n`);
+    }));
+
+  const keys = program.command('keys').description('the key service: ids and states only, never key material');
+  keys.command('ls').description('list data keys').action(withServices(async (svc) => {
+    const ks = await svc.keys.listKeys();
+    out.write(`keyring: ${svc.keys.keyringPath} (master key ${svc.keys.activeMasterKeyId()})\n`);
+    out.write(formatTable(['id', 'scope', 'of', 'purpose', 'state', 'wrapped by', 'created'], ks.map((k) => [k.id, k.scope, k.scopeId, k.purpose, k.state, k.masterKeyId, k.createdAt.slice(0, 19)])));
+  }));
+  keys.command('rotate-master').description('generate a new master key and re-wrap every data key with it').action(withServices(async (svc) => {
+    const r = await svc.keys.rotateMaster(svc.actor);
+    out.write(`master key rotated: ${r.oldId} → ${r.newId}; ${r.rewrapped} data keys re-wrapped\n`);
+  }));
+
+  return program;
+}
+
+/** Runs the program, printing AppErrors as `error: message` + `hint:` and setting the exit code. */
+export async function runCli(argv: readonly string[], deps: ProgramDeps): Promise<number> {
+  const program = buildProgram(deps).exitOverride();
+  const err = deps.err ?? { write: (s: string) => process.stderr.write(s) };
+  try {
+    await program.parseAsync(argv as string[]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (isAppError(e)) {
+      err.write(`error: ${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`);
+      return e.code === 'internal' ? 70 : 1;
+    }
+    err.write(`error: internal error (${e instanceof Error ? e.name : 'unknown'}); run again with ENCLAVE_LOG_LEVEL=debug for details\n`);
+    if (deps.debug === true) err.write(`${e instanceof Error ? (e.stack ?? '') : String(e)}\n`);
+    return 70;
+  }
+}

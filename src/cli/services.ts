@@ -1,0 +1,23 @@
+import type { Actor, AuditLog } from '../audit/index.ts';
+import type { CatalogService } from '../catalog/index.ts';
+import type { Config } from '../config.ts';
+import type { IngestService } from '../ingest/index.ts';
+import type { KeyService } from '../keys/index.ts';
+
+/** The services the CLI drives: the same ones the HTTP API uses. Built by the composition root. */
+export interface CliServices {
+  readonly config: Config;
+  readonly audit: AuditLog;
+  readonly keys: KeyService;
+  readonly catalog: CatalogService;
+  readonly ingest: IngestService;
+  /** Who acts from this terminal (the local operator until the CLI logs in with an API token). */
+  readonly actor: Actor;
+  close(): Promise<void>;
+}
+
+export type OpenServices = () => Promise<CliServices>;
+
+export interface Output {
+  write(s: string): void;
+}

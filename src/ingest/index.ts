@@ -1,0 +1,19 @@
+export {
+  IngestService,
+  MAX_REPORT_ENTRIES,
+  checkHeader,
+  matchTable,
+  type DatasetVersion,
+  type EncryptedParquetWriter,
+  type IngestCatalog,
+  type IngestDeps,
+  type IngestOptions,
+  type IngestProgress,
+  type IngestResult,
+  type Manifest,
+  type ManifestFile,
+  type QuarantineEntry,
+  type QuarantineReport,
+} from './ingest-service.ts';
+export { checkNir, nirControlKey, type NirCheck } from './nir.ts';
+export { RULES, type Rule } from './rules.ts';

@@ -1,0 +1,537 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Actor, AuditLog, JsonValue } from '../audit/index.ts';
+import { canonicalJson, hashLeaf, rootFromLeafHashes } from '../audit/index.ts';
+import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
+import type { Db } from '../db/index.ts';
+import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
+import { AppError, isAppError } from '../errors.ts';
+import type { KeyService } from '../keys/index.ts';
+import type { LocalStore } from '../store/index.ts';
+import { hashFile, listInputFiles, readHeader, type InputFile } from './files.ts';
+import { isNirColumn, isPseudonymised, redactedShapeSql, rowViolationsSql, typedSql } from './rules.ts';
+
+/** What ingestion needs of the catalogue. */
+export interface IngestCatalog {
+  listTables(dataset: string): Promise<readonly CatalogTable[]>;
+  /** The codes of a nomenclature, or undefined when the catalogue has no code list for it. */
+  nomenclatureCodes(name: string): Promise<readonly string[] | undefined>;
+}
+
+/** Writes the rows of a query as an encrypted Parquet file; returns its size and SHA-256. */
+export type EncryptedParquetWriter = (session: EngineSession, selectSql: string, path: string, key: Buffer) => Promise<{ bytes: number; sha256: string }>;
+
+export interface IngestDeps {
+  readonly db: Db;
+  readonly audit: AuditLog;
+  readonly keys: KeyService;
+  readonly catalog: IngestCatalog;
+  readonly engine: Engine;
+  readonly store: LocalStore;
+  readonly writeParquet: EncryptedParquetWriter;
+}
+
+export interface IngestProgress {
+  readonly phase: 'hash' | 'validate' | 'write' | 'commit';
+  readonly done: number;
+  readonly total: number;
+  readonly file?: string;
+}
+
+export interface IngestOptions {
+  readonly dataset: string;
+  readonly inputs: readonly string[];
+  readonly actor: Actor;
+  readonly requestId?: string;
+  readonly onProgress?: (p: IngestProgress) => void;
+  /** Test hook: called after each table file is written (crash tests kill the process here). */
+  readonly afterFile?: (file: string) => void | Promise<void>;
+}
+
+export interface ManifestFile {
+  readonly path: string;
+  readonly table: string;
+  readonly year: number;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface Manifest {
+  readonly format: 'enclave-manifest/1';
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  readonly createdAt: string;
+  readonly files: readonly ManifestFile[];
+  /** Accepted rows per table and year. */
+  readonly rows: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** RFC 9162 Merkle root (hex) over the canonical JSON of `files`, in path order. */
+  readonly merkleRoot: string;
+}
+
+export interface QuarantineEntry {
+  readonly file: string;
+  readonly line: number;
+  readonly column: string;
+  readonly rule: string;
+  /** The value's shape with its content removed (digits → 9, letters → A). */
+  readonly value: string;
+}
+
+export interface QuarantineReport {
+  readonly total: number;
+  readonly byRule: Readonly<Record<string, number>>;
+  readonly byFile: Readonly<Record<string, number>>;
+  /** One entry per (bad row, violated column); capped at `MAX_REPORT_ENTRIES` in the stored report. */
+  readonly entries: readonly QuarantineEntry[];
+  readonly storedEntries: number;
+}
+
+export interface IngestResult {
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  /** True when this delivery was already ingested: nothing was done. */
+  readonly alreadyIngested: boolean;
+  readonly rowsRead: number;
+  readonly rowsAccepted: number;
+  readonly rowsQuarantined: number;
+  readonly bytesRead: number;
+  readonly seconds: number;
+  readonly tables: ReadonlyArray<{ readonly table: string; readonly year: number; readonly rows: number }>;
+  readonly quarantine: QuarantineReport;
+  readonly merkleRoot: string;
+  readonly runId: string;
+}
+
+export interface DatasetVersion {
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  readonly storeId: string;
+  readonly prefix: string;
+  readonly merkleRoot: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly rowsAccepted: number;
+  readonly rowsQuarantined: number;
+  readonly createdAt: string;
+  readonly manifest: Manifest;
+}
+
+/** Rows of the quarantine report kept in full; counts are always complete. */
+export const MAX_REPORT_ENTRIES = 10_000;
+/** A run whose heartbeat is older than this is considered dead (killed) and may be replaced. */
+export const RUN_LEASE_SECONDS = 60;
+export const CSV_DELIMITER = ';';
+
+interface VersionRow {
+  dataset: string;
+  version: number;
+  delivery_id: string;
+  store_id: string;
+  prefix: string;
+  merkle_root: string;
+  files: number;
+  bytes: string;
+  rows_accepted: string;
+  rows_quarantined: string;
+  created_at: Date;
+  manifest: Manifest;
+}
+
+/**
+ * Ingestion of a delivery into a new dataset version: every row validated against the
+ * catalogue, identifiers pseudonymised with the dataset's HMAC key, Parquet written encrypted
+ * with the dataset's data key, bad rows quarantined with a report. The version becomes visible
+ * in one database commit, so a failure or a crash leaves the previous version untouched.
+ */
+export class IngestService {
+  private readonly d: IngestDeps;
+
+  constructor(deps: IngestDeps) {
+    this.d = deps;
+  }
+
+  async ingest(o: IngestOptions): Promise<IngestResult> {
+    const t0 = Date.now();
+    const tables = await this.d.catalog.listTables(o.dataset);
+    if (tables.length === 0) {
+      throw new AppError('not_found', `dataset ${o.dataset} has no tables in the catalogue`, { hint: `import its schema first: enclave catalog import --dataset ${o.dataset} DIR` });
+    }
+    const files = await listInputFiles(o.inputs);
+    const plan = files.map((f) => ({ file: f, ...matchTable(f, tables) }));
+
+    // Fingerprint of the delivery: what makes a rerun of the same files idempotent.
+    const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
+    let hashed = 0;
+    const hashes: string[] = [];
+    for (const f of files) {
+      hashes.push(await hashFile(f.path, (n) => { hashed += n; o.onProgress?.({ phase: 'hash', done: hashed, total: totalBytes, file: f.name }); }));
+    }
+    const deliveryId = createHash('sha256').update(files.map((f, i) => `${f.name}\t${hashes[i] ?? ''}\n`).join('')).digest('hex');
+
+    const existing = await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 AND delivery_id = $2', [o.dataset, deliveryId]);
+    if (existing[0] !== undefined) {
+      const v = toVersion(existing[0]);
+      await this.d.audit.record({ actor: o.actor, action: 'ingest.delivery', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { deliveryId, alreadyIngestedAs: v.version } });
+      return {
+        dataset: o.dataset, version: v.version, deliveryId, alreadyIngested: true, rowsRead: v.rowsAccepted + v.rowsQuarantined, rowsAccepted: v.rowsAccepted,
+        rowsQuarantined: v.rowsQuarantined, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
+        tables: v.manifest.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })),
+        quarantine: { total: v.rowsQuarantined, byRule: {}, byFile: {}, entries: [], storedEntries: 0 }, merkleRoot: v.merkleRoot, runId: '',
+      };
+    }
+
+    const runId = `run_${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}_${randomBytes(4).toString('hex')}`;
+    const stagingKey = `datasets/${o.dataset}/.staging/${runId}`;
+    await this.startRun(o, runId, deliveryId, stagingKey);
+    const heartbeat = setInterval(() => {
+      this.d.db.query('UPDATE ingest_runs SET heartbeat_at = now() WHERE id = $1', [runId]).catch(() => undefined);
+    }, 10_000);
+    heartbeat.unref();
+    try {
+      const result = await this.d.keys.withDataKey('dataset', o.dataset, 'encryption', (encKey) =>
+        this.d.keys.withDataKey('dataset', o.dataset, 'pseudonymisation', (hmacKey) => this.process(o, plan, stagingKey, runId, encKey, hmacKey, totalBytes)),
+      );
+      o.onProgress?.({ phase: 'commit', done: 0, total: 1 });
+      const version = await this.commit(o, runId, deliveryId, stagingKey, result);
+      return {
+        dataset: o.dataset, version: version.version, deliveryId, alreadyIngested: false, rowsRead: result.rowsAccepted + result.quarantine.total,
+        rowsAccepted: result.rowsAccepted, rowsQuarantined: result.quarantine.total, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
+        tables: result.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })), quarantine: result.quarantine, merkleRoot: version.merkleRoot, runId,
+      };
+    } catch (e) {
+      await this.failRun(o, runId, stagingKey, e);
+      throw e;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Committed versions of a dataset, newest first. */
+  async versions(dataset: string): Promise<DatasetVersion[]> {
+    const rows = await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 ORDER BY version DESC', [dataset]);
+    return rows.map(toVersion);
+  }
+
+  /** One version (the latest when `version` is undefined). */
+  async version(dataset: string, version?: number): Promise<DatasetVersion> {
+    const rows = version === undefined
+      ? await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 ORDER BY version DESC LIMIT 1', [dataset])
+      : await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 AND version = $2', [dataset, version]);
+    const row = rows[0];
+    if (row === undefined) {
+      throw new AppError('not_found', version === undefined ? `dataset ${dataset} has no ingested version` : `dataset ${dataset} has no version ${version}`, {
+        hint: `list versions with: enclave datasets versions ${dataset}`,
+      });
+    }
+    return toVersion(row);
+  }
+
+  /** The report of a run (quarantine counts and entries), for operators. */
+  async runReport(runId: string): Promise<{ status: string; report: unknown; error: string | null }> {
+    const rows = await this.d.db.query<{ status: string; report: unknown; error_message: string | null }>('SELECT status, report, error_message FROM ingest_runs WHERE id = $1', [runId]);
+    const r = rows[0];
+    if (r === undefined) throw new AppError('not_found', `no ingestion run ${runId}`);
+    return { status: r.status, report: r.report, error: r.error_message };
+  }
+
+  /**
+   * Opens a version for reading in an engine session: registers the dataset key and creates
+   * one view per table over its encrypted Parquet files. The only way readers reach data files.
+   */
+  async attachVersion(session: EngineSession, v: DatasetVersion, schema = 'ds'): Promise<string[]> {
+    const keyName = `k_${v.dataset.replace(/[^A-Za-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
+    await this.d.keys.withDataKey('dataset', v.dataset, 'encryption', (key) => session.addParquetKey(keyName, key));
+    await session.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(schema)}`);
+    const byTable = new Map<string, string[]>();
+    for (const f of v.manifest.files) {
+      const list = byTable.get(f.table) ?? [];
+      list.push(this.d.store.localPath(`${v.prefix}/${f.path}`));
+      byTable.set(f.table, list);
+    }
+    for (const [table, paths] of byTable) {
+      await session.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(table)} AS SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}}, union_by_name = true)`);
+    }
+    return [...byTable.keys()].sort();
+  }
+
+  private async startRun(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string): Promise<void> {
+    await this.d.audit.transaction(
+      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId } },
+      async (tx) => {
+        // One ingestion per dataset at a time; a run that stopped heart-beating was killed.
+        const running = await tx.query<{ id: string; staging_key: string; fresh: boolean }>(
+          `SELECT id, staging_key, heartbeat_at > now() - make_interval(secs => $2) AS fresh FROM ingest_runs WHERE dataset = $1 AND status = 'running' FOR UPDATE`,
+          [o.dataset, RUN_LEASE_SECONDS],
+        );
+        const live = running.find((r) => r.fresh);
+        if (live !== undefined) {
+          throw new AppError('conflict', `dataset ${o.dataset} is being ingested by run ${live.id}`, { hint: `wait for it to finish, or retry after ${RUN_LEASE_SECONDS} s if that process was killed` });
+        }
+        for (const r of running) {
+          await tx.query("UPDATE ingest_runs SET status = 'abandoned', finished_at = now() WHERE id = $1", [r.id]);
+          await this.d.store.removePrefix(r.staging_key);
+        }
+        if (running.length > 0) tx.addDetails({ abandonedRuns: running.map((r) => r.id) });
+        await this.d.keys.ensureDataKey(tx, 'dataset', o.dataset, 'encryption');
+        await this.d.keys.ensureDataKey(tx, 'dataset', o.dataset, 'pseudonymisation');
+        await tx.query("INSERT INTO ingest_runs (id, dataset, delivery_id, status, staging_key) VALUES ($1, $2, $3, 'running', $4)", [runId, o.dataset, deliveryId, stagingKey]);
+      },
+    );
+  }
+
+  private async failRun(o: IngestOptions, runId: string, stagingKey: string, e: unknown): Promise<void> {
+    await this.d.store.removePrefix(stagingKey).catch(() => undefined);
+    const code = isAppError(e) ? e.code : 'internal';
+    const message = isAppError(e) ? e.message : 'internal error';
+    await this.d.audit
+      .transaction({ actor: o.actor, action: 'ingest.fail', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, errorCode: code } }, async (tx) => {
+        await tx.query("UPDATE ingest_runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3 WHERE id = $1", [runId, code, message]);
+      })
+      .catch(() => undefined);
+  }
+
+  private async process(o: IngestOptions, plan: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number) {
+    const session = await this.d.engine.session();
+    const files: ManifestFile[] = [];
+    const entries: QuarantineEntry[] = [];
+    const byRule: Record<string, number> = {};
+    const byFile: Record<string, number> = {};
+    let quarantined = 0;
+    let accepted = 0;
+    let bytesDone = 0;
+    const nomTables = new Map<string, string | undefined>();
+    try {
+      // HMAC-SHA256 in SQL (RFC 2104) with the key's pads in session variables: the key never
+      // appears in a statement's text.
+      const k = Buffer.alloc(64);
+      hmacKey.copy(k);
+      const ipad = Buffer.from(k.map((b) => b ^ 0x36));
+      const opad = Buffer.from(k.map((b) => b ^ 0x5c));
+      await session.run(`SET VARIABLE enclave_ipad = unhex('${ipad.toString('hex')}'); SET VARIABLE enclave_opad = unhex('${opad.toString('hex')}')`);
+      k.fill(0); ipad.fill(0); opad.fill(0);
+      const nomTable = async (name: string): Promise<string | undefined> => {
+        if (nomTables.has(name)) return nomTables.get(name);
+        const codes = await this.d.catalog.nomenclatureCodes(name);
+        let t: string | undefined;
+        if (codes !== undefined && codes.length > 0) {
+          t = `nom_${nomTables.size}`;
+          const csv = this.d.store.localPath(`${stagingKey}/_nomenclatures/${t}.csv`);
+          await mkdir(dirname(csv), { recursive: true });
+          await writeFile(csv, `code\n${codes.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join('\n')}\n`);
+          await session.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT DISTINCT code FROM read_csv(${sqlString(csv)}, header = true, columns = {'code': 'VARCHAR'}, delim = ',', quote = '"')`);
+        }
+        nomTables.set(name, t);
+        return t;
+      };
+
+      for (const [i, p] of plan.entries()) {
+        o.onProgress?.({ phase: 'validate', done: bytesDone, total: totalBytes, file: p.file.name });
+        const columns = p.table.columns;
+        const header = await readHeader(p.file.path, CSV_DELIMITER);
+        checkHeader(p.file.name, header, columns);
+        for (const c of columns) if (c.nomenclature !== null && header.includes(c.name)) await nomTable(c.nomenclature);
+        const src = `src_${i}`;
+        const rej = `rej_${i}`;
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${src} AS SELECT row_number() OVER () AS __rn, * FROM read_csv(${sqlString(p.file.path)},
+            delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
+            columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}},
+            ignore_errors = true, store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}, null_padding = false)`);
+        // Malformed lines (wrong number of fields, bad quoting, invalid UTF-8) never reach a row:
+        // each becomes a quarantine entry with its line, and shifts the line numbers after it.
+        const rejects = await session.all<{ line: bigint; column_name: string | null; error_type: string }>(`SELECT line, column_name, error_type FROM ${rej} ORDER BY line`);
+        const rejectLines = [...new Set(rejects.map((r) => Number(r.line)))].sort((a, b) => a - b);
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${rej}_shift AS SELECT unnest(${rejectLines.length === 0 ? '[]::BIGINT[]' : `[${rejectLines.join(',')}]`}) AS line`);
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${rej}_k AS SELECT line, line - 1 - row_number() OVER (ORDER BY line) AS before FROM ${rej}_shift`);
+        for (const r of rejects) {
+          pushEntry(entries, { file: p.file.name, line: Number(r.line), column: r.column_name ?? '(line)', rule: 'csv_format', value: r.error_type });
+        }
+        const rejectedRows = rejectLines.length;
+        if (rejectedRows > 0) {
+          byRule['csv_format'] = (byRule['csv_format'] ?? 0) + rejectedRows;
+          byFile[p.file.name] = (byFile[p.file.name] ?? 0) + rejectedRows;
+          quarantined += rejectedRows;
+        }
+
+        const raw = (name: string): string => (header.includes(name) ? `NULLIF(trim(${sqlIdent(name)}), '')` : 'NULL::VARCHAR');
+        const ctx = { nomenclatureTable: (n: string) => nomTables.get(n) };
+        const line = `(__rn + 1 + (SELECT count(*) FROM ${rej}_k WHERE before < __rn))`;
+        const checked = `chk_${i}`;
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT *, ${line} AS __line, ${rowViolationsSql(columns, raw, ctx)} AS __violations FROM ${src}`);
+
+        // Bad rows: one report entry per violated column, values reduced to their shape.
+        const bad = await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${checked} WHERE len(__violations) > 0`);
+        const nBad = Number(bad[0]?.n ?? 0n);
+        if (nBad > 0) {
+          quarantined += nBad;
+          byFile[p.file.name] = (byFile[p.file.name] ?? 0) + nBad;
+          const ruleCounts = await session.all<{ rule: string; n: bigint }>(`SELECT split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked} WHERE len(__violations) > 0) GROUP BY 1`);
+          for (const r of ruleCounts) byRule[r.rule] = (byRule[r.rule] ?? 0) + Number(r.n);
+          const shapeCases = columns.filter((c) => header.includes(c.name)).map((c) => `WHEN ${sqlString(c.name)} THEN ${redactedShapeSql(raw(c.name))}`);
+          const room = Math.max(MAX_REPORT_ENTRIES - entries.length, 0);
+          if (room > 0) {
+            const rows = await session.all<{ line: bigint; column: string; rule: string; value: string }>(`SELECT __line AS line, split_part(v, ':', 1) AS "column", split_part(v, ':', 2) AS rule,
+                CASE split_part(v, ':', 1) ${shapeCases.join(' ')} ELSE '(absent)' END AS value
+              FROM (SELECT *, unnest(__violations) AS v FROM ${checked} WHERE len(__violations) > 0) ORDER BY __line, "column" LIMIT ${room}`);
+            for (const r of rows) entries.push({ file: p.file.name, line: Number(r.line), column: r.column, rule: r.rule, value: r.value });
+          }
+          // The bad rows themselves are kept, encrypted, with identifiers pseudonymised when valid
+          // and blanked otherwise, so the producer can be sent line numbers and fix the source.
+          const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN list_bool_or(list_transform(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) THEN NULL ELSE ${hmacSql(raw(c.name))} END` : raw(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} WHERE len(__violations) > 0 ORDER BY __line`;
+          await this.d.writeParquet(session, qSelect, this.d.store.localPath(`${stagingKey}/_quarantine/${p.file.name.replace(/\.csv$/i, '')}.parquet`), encKey);
+        }
+
+        // Good rows: typed, pseudonymised, partitioned by year.
+        const yearExpr = p.year !== undefined ? String(p.year) : yearSql(p.table, raw);
+        const select = columns
+          .map((c) => {
+            const v = raw(c.name);
+            if (isPseudonymised(c)) return `${hmacSql(v)} AS ${sqlIdent(c.name)}`;
+            return `${typedSql(c, v)} AS ${sqlIdent(c.name)}`;
+          })
+          .join(', ');
+        const good = `good_${i}`;
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${good} AS SELECT ${select}, ${yearExpr} AS __year FROM ${checked} WHERE len(__violations) = 0`);
+        const years = await session.all<{ y: number | null; n: bigint }>(`SELECT __year AS y, count(*) AS n FROM ${good} GROUP BY 1 ORDER BY 1`);
+        for (const y of years) {
+          const year = y.y ?? 0;
+          const rel = `${p.table.name}/year=${year}/${p.file.name.replace(/\.csv$/i, '')}.parquet`;
+          const out = this.d.store.localPath(`${stagingKey}/${rel}`);
+          await mkdir(dirname(out), { recursive: true });
+          const w = await this.d.writeParquet(session, `SELECT * EXCLUDE (__year) FROM ${good} WHERE __year ${y.y === null ? 'IS NULL' : `= ${year}`}`, out, encKey);
+          files.push({ path: rel, table: p.table.name, year, rows: Number(y.n), bytes: w.bytes, sha256: w.sha256 });
+          accepted += Number(y.n);
+        }
+        for (const t of [src, checked, good, rej, `${rej}_scan`, `${rej}_shift`, `${rej}_k`]) await session.run(`DROP TABLE IF EXISTS ${t}`);
+        bytesDone += p.file.bytes;
+        o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name });
+        await o.afterFile?.(p.file.name);
+      }
+    } finally {
+      await session.run('RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad').catch(() => undefined);
+      session.close();
+    }
+    await this.d.store.removePrefix(`${stagingKey}/_nomenclatures`);
+    files.sort((a, b) => (a.path < b.path ? -1 : 1));
+    entries.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+    const quarantine: QuarantineReport = { total: quarantined, byRule, byFile, entries, storedEntries: entries.length };
+    await writeFile(this.d.store.localPath(`${stagingKey}/_quarantine-report.json`), `${JSON.stringify({ runId, ...quarantine }, null, 1)}\n`).catch(async () => {
+      await mkdir(this.d.store.localPath(stagingKey), { recursive: true });
+      await writeFile(this.d.store.localPath(`${stagingKey}/_quarantine-report.json`), `${JSON.stringify({ runId, ...quarantine }, null, 1)}\n`);
+    });
+    return { files, rowsAccepted: accepted, quarantine };
+  }
+
+  private async commit(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, r: { files: ManifestFile[]; rowsAccepted: number; quarantine: QuarantineReport }): Promise<DatasetVersion> {
+    const leaves = r.files.map((f) => hashLeaf(Buffer.from(canonicalJson(f as unknown as JsonValue))));
+    const merkleRoot = rootFromLeafHashes(leaves).toString('hex');
+    const rows: Record<string, Record<string, number>> = {};
+    for (const f of r.files) {
+      const t = (rows[f.table] ??= {});
+      t[String(f.year)] = (t[String(f.year)] ?? 0) + f.rows;
+    }
+    const bytes = r.files.reduce((s, f) => s + f.bytes, 0);
+    return this.d.audit.transaction(
+      { actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total } },
+      async (tx) => {
+        const next = await tx.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [o.dataset]);
+        const version = next[0]?.v ?? 1;
+        const prefix = `datasets/${o.dataset}/v${String(version).padStart(4, '0')}-${runId}`;
+        const manifest: Manifest = { format: 'enclave-manifest/1', dataset: o.dataset, version, deliveryId, createdAt: new Date().toISOString(), files: r.files, rows, merkleRoot };
+        await writeFile(this.d.store.localPath(`${stagingKey}/manifest.json`), `${JSON.stringify(manifest, null, 1)}\n`);
+        // Files first, then the row that makes them visible: a crash between the two leaves an
+        // unreferenced directory, never a version without its files.
+        await this.d.store.movePrefix(stagingKey, prefix);
+        const inserted = await tx.query<VersionRow>(
+          `INSERT INTO dataset_versions (dataset, version, delivery_id, run_id, store_id, prefix, merkle_root, files, bytes, rows_accepted, rows_quarantined, manifest)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+          [o.dataset, version, deliveryId, runId, this.d.store.id, prefix, merkleRoot, r.files.length, bytes, r.rowsAccepted, r.quarantine.total, JSON.stringify(manifest)],
+        );
+        await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
+          runId, version, prefix, JSON.stringify({ total: r.quarantine.total, byRule: r.quarantine.byRule, byFile: r.quarantine.byFile, entries: r.quarantine.entries.slice(0, 1000) }),
+        ]);
+        tx.addDetails({ version });
+        const row = inserted[0];
+        if (row === undefined) throw new AppError('internal', 'version insert returned nothing');
+        return toVersion(row);
+      },
+    );
+  }
+}
+
+function pushEntry(entries: QuarantineEntry[], e: QuarantineEntry): void {
+  if (entries.length < MAX_REPORT_ENTRIES) entries.push(e);
+}
+
+function hmacSql(v: string): string {
+  return `CASE WHEN ${v} IS NULL THEN NULL ELSE sha256(getvariable('enclave_opad') || unhex(sha256(getvariable('enclave_ipad') || encode(${v})))) END`;
+}
+
+/** The partition year of a row, from the table's `enclave.yearColumn`. */
+function yearSql(t: CatalogTable, raw: (name: string) => string): string {
+  const col = typeof t.enclave?.['yearColumn'] === 'string' ? t.enclave['yearColumn'] : undefined;
+  if (col === undefined) return 'NULL::INTEGER';
+  const c = t.columns.find((x) => x.name === col);
+  if (c === undefined) throw new AppError('invalid', `table ${t.name}: yearColumn ${col} is not one of its columns`, { hint: 'fix the schema file' });
+  return c.type === 'date' || c.type === 'datetime' ? `year(${typedSql(c, raw(col))})` : `CAST(${typedSql(c, raw(col))} AS INTEGER)`;
+}
+
+/** Which catalogue table a file is, by exact name or by the table's `yearFromName` pattern. */
+export function matchTable(f: InputFile, tables: readonly CatalogTable[]): { table: CatalogTable; year: number | undefined } {
+  const stem = f.name.replace(/\.csv$/i, '');
+  for (const t of tables) if (t.name.toUpperCase() === stem.toUpperCase()) return { table: t, year: undefined };
+  for (const t of tables) {
+    const pattern = t.enclave?.['yearFromName'];
+    if (typeof pattern !== 'string') continue;
+    const m = new RegExp(`^(?:${pattern})$`, 'i').exec(stem);
+    if (m?.[1] !== undefined) {
+      const yy = Number(m[1]);
+      return { table: t, year: m[1].length === 2 ? 2000 + yy : yy };
+    }
+  }
+  throw new AppError('invalid', `${f.name} matches no table of the dataset`, {
+    hint: `name files after their table (${tables.slice(0, 6).map((t) => `${t.name}.csv`).join(', ')}, …)`,
+  });
+}
+
+/** Refuses a file whose header has unknown or duplicate columns, or lacks a required column. */
+export function checkHeader(file: string, header: readonly string[], columns: readonly CatalogColumn[]): void {
+  const known = new Set(columns.map((c) => c.name));
+  const seen = new Set<string>();
+  for (const [i, h] of header.entries()) {
+    if (seen.has(h)) throw new AppError('invalid', `${file} line 1: column ${h} appears twice`, { hint: 'each column once in the header' });
+    seen.add(h);
+    if (!known.has(h)) {
+      throw new AppError('invalid', `${file} line 1, field ${i + 1}: column ${JSON.stringify(h)} is not in the catalogue`, {
+        hint: 'fix the header, or import the schema version that declares this column',
+      });
+    }
+  }
+  for (const c of columns) {
+    if (c.constraints.required === true && !seen.has(c.name)) {
+      throw new AppError('invalid', `${file} line 1: required column ${c.name} is missing`, { hint: 'the producer must deliver every required column' });
+    }
+  }
+}
+
+function toVersion(r: VersionRow): DatasetVersion {
+  return {
+    dataset: r.dataset,
+    version: r.version,
+    deliveryId: r.delivery_id,
+    storeId: r.store_id,
+    prefix: r.prefix,
+    merkleRoot: r.merkle_root,
+    files: r.files,
+    bytes: Number(r.bytes),
+    rowsAccepted: Number(r.rows_accepted),
+    rowsQuarantined: Number(r.rows_quarantined),
+    createdAt: new Date(r.created_at).toISOString(),
+    manifest: typeof r.manifest === 'string' ? (JSON.parse(r.manifest) as Manifest) : r.manifest,
+  };
+}
+

@@ -1,0 +1,110 @@
+import type { CatalogColumn } from '../catalog/index.ts';
+import { sqlIdent, sqlString } from '../engine/index.ts';
+import { nirViolationSql } from './nir.ts';
+
+/**
+ * Turns catalogue column definitions into DuckDB SQL: one expression listing a row's
+ * violations, and one typed (and pseudonymised) expression per column for accepted rows.
+ * Every rule is named; quarantine reports count rows per rule.
+ */
+export const RULES = ['required', 'type', 'enum', 'pattern', 'range', 'length', 'nomenclature', 'nir_format', 'nir_key'] as const;
+export type Rule = (typeof RULES)[number];
+
+/** Columns whose values are replaced by a keyed HMAC at ingestion. */
+export function isPseudonymised(c: Pick<CatalogColumn, 'sensitivity'>): boolean {
+  return c.sensitivity === 'direct_identifier' || c.sensitivity === 'pseudonym';
+}
+
+/** A raw NIR column: a direct identifier named like one. Validated as a NIR before hashing. */
+export function isNirColumn(c: Pick<CatalogColumn, 'sensitivity' | 'name'>): boolean {
+  return c.sensitivity === 'direct_identifier' && /NIR/.test(c.name);
+}
+
+export const ISO_DATE = '%Y-%m-%d';
+export const ISO_DATETIME = '%Y-%m-%d %H:%M:%S';
+
+/** strptime format of a date column: a `%` format from the schema, else ISO 8601. */
+export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
+  if (c.format !== null && c.format.includes('%')) return c.format.replace(/^any:/, '');
+  return c.type === 'datetime' ? ISO_DATETIME : ISO_DATE;
+}
+
+const NUMBER_SHAPE = `'^-?[0-9]+([.,][0-9]+)?$'`;
+const INTEGER_SHAPE = `'^-?[0-9]+$'`;
+
+/** The typed value of a raw VARCHAR expression, or NULL when it does not parse. */
+export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): string {
+  switch (c.type) {
+    case 'integer':
+    case 'year':
+      return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${INTEGER_SHAPE}) THEN ${v} END AS BIGINT)`;
+    case 'number':
+      return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${NUMBER_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
+    case 'date':
+      return `CAST(TRY_STRPTIME(${v}, ${sqlString(dateFormat(c))}) AS DATE)`;
+    case 'datetime':
+      return `TRY_STRPTIME(${v}, ${sqlString(dateFormat(c))})`;
+    case 'boolean':
+      return `CASE WHEN lower(${v}) IN ('1', 'true', 'o', 'oui', 'y') THEN true WHEN lower(${v}) IN ('0', 'false', 'n', 'non') THEN false END`;
+    default:
+      return v;
+  }
+}
+
+export interface ColumnSqlContext {
+  /** Name of the DuckDB table holding a nomenclature's codes in column `code`, if known. */
+  readonly nomenclatureTable: (name: string) => string | undefined;
+}
+
+/** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
+export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext): string[] {
+  const out: string[] = [];
+  const k = c.constraints;
+  const when = (cond: string, rule: Rule): string => `CASE WHEN ${cond} THEN '${rule}' END`;
+  if (k.required === true) out.push(when(`${raw} IS NULL`, 'required'));
+  if (isNirColumn(c)) {
+    out.push(nirViolationSql(raw));
+    return out;
+  }
+  if (c.type !== 'string' && c.type !== 'any') {
+    out.push(when(`${raw} IS NOT NULL AND (${typedSql(c, raw)}) IS NULL`, 'type'));
+  }
+  if (k.enum !== undefined && k.enum.length > 0) {
+    out.push(when(`${raw} IS NOT NULL AND ${raw} NOT IN (${k.enum.map((e) => sqlString(String(e))).join(', ')})`, 'enum'));
+  }
+  if (k.pattern !== undefined) out.push(when(`${raw} IS NOT NULL AND NOT regexp_full_match(${raw}, ${sqlString(k.pattern)})`, 'pattern'));
+  if (k.minLength !== undefined) out.push(when(`length(${raw}) < ${k.minLength}`, 'length'));
+  if (k.maxLength !== undefined) out.push(when(`length(${raw}) > ${k.maxLength}`, 'length'));
+  const typed = typedSql(c, raw);
+  const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
+  if (k.minimum !== undefined && c.type !== 'string') out.push(when(`${typed} < ${bound(k.minimum)}`, 'range'));
+  if (k.maximum !== undefined && c.type !== 'string') out.push(when(`${typed} > ${bound(k.maximum)}`, 'range'));
+  if (c.nomenclature !== null) {
+    const t = ctx.nomenclatureTable(c.nomenclature);
+    if (t !== undefined) out.push(when(`${raw} IS NOT NULL AND ${raw} NOT IN (SELECT code FROM ${t})`, 'nomenclature'));
+  }
+  return out;
+}
+
+/**
+ * A row's violations as a DuckDB list of `COLUMN:rule` strings (empty for a good row).
+ * `raw(name)` gives the SQL for a column's raw VARCHAR value (NULL when absent from the file).
+ */
+export function rowViolationsSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext): string {
+  const parts: string[] = [];
+  for (const c of columns) {
+    for (const v of violationSql(c, raw(c.name), ctx)) parts.push(`(${sqlString(`${c.name}:`)} || (${v}))`);
+  }
+  if (parts.length === 0) return `[]::VARCHAR[]`;
+  return `list_filter([${parts.join(',\n ')}], x -> x IS NOT NULL)`;
+}
+
+/**
+ * A value's shape with its content removed, for quarantine reports: digits become 9, letters
+ * A, so "1850775123456" reads "9999999999999". Never the value itself.
+ */
+export function redactedShapeSql(raw: string): string {
+  return `CASE WHEN ${raw} IS NULL THEN '(empty)' ELSE left(regexp_replace(regexp_replace(${raw}, '[0-9]', '9', 'g'), '[^9 .,:/-]', 'A', 'g'), 32) || CASE WHEN length(${raw}) > 32 THEN '…' ELSE '' END END`;
+}
+
+export { sqlIdent };

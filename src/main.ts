@@ -1,0 +1,111 @@
+/**
+ * The composition root: the only module that reads `process.env` and picks concrete classes
+ * (PGlite or PostgreSQL, DuckDB, the local store, the file keyring). Everything else receives
+ * its dependencies.
+ */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { serve, type ServerType } from '@hono/node-server';
+import { AuditLog, type Actor } from './audit/index.ts';
+import { CatalogService } from './catalog/index.ts';
+import { catalogOpenApiPaths, catalogRoutes } from './http/routes/catalog.ts';
+import { auditOpenApiPaths, auditRoutes } from './http/routes/audit.ts';
+import { runCli } from './cli/program.ts';
+import type { CliServices } from './cli/services.ts';
+import { loadConfig, type Config } from './config.ts';
+import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
+import { openDuckDb, type Engine } from './engine/index.ts';
+import { createHttpApp } from './http/app.ts';
+import { IngestService } from './ingest/index.ts';
+import { KeyService } from './keys/index.ts';
+import { writeEncryptedParquet } from './parquet-crypto/index.ts';
+import { LocalStore } from './store/index.ts';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface Platform extends CliServices {
+  readonly db: Db;
+  readonly engine: Engine;
+  readonly store: LocalStore;
+  readonly keyringCreated: boolean;
+}
+
+/** Opens every service on the configured infrastructure, migrating the metadata database. */
+export async function createPlatform(config: Config, actor: Actor = localOperator()): Promise<Platform> {
+  const db = config.databaseUrl === undefined ? await openPglite(config.pgliteDir) : openPostgres(config.databaseUrl);
+  try {
+    await migrate(db);
+    const loaded = await KeyService.loadKeyring(config.keyringPath);
+    const audit = new AuditLog(db, { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) });
+    const keys = await KeyService.open(config.keyringPath, db, audit, loaded);
+    const catalog = new CatalogService(db, audit);
+    const engine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    const store = new LocalStore(config.storeDir);
+    const ingest = new IngestService({ db, audit, keys, catalog, engine, store, writeParquet: writeEncryptedParquet });
+    return {
+      config, db, audit, keys, catalog, ingest, engine, store, actor, keyringCreated: loaded.created,
+      async close() {
+        await engine.close();
+        await db.close();
+      },
+    };
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+export function createApp(p: Platform) {
+  return createHttpApp({
+    version: VERSION,
+    health: async () => {
+      await p.db.query('SELECT 1');
+      return { metadata: p.db.kind, engine: 'duckdb' };
+    },
+    routes: [
+      { prefix: 'catalog', app: catalogRoutes(p.catalog) },
+      { prefix: 'audit', app: auditRoutes(p.audit) },
+    ],
+    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths],
+    logError: (id, e) => {
+      process.stderr.write(`[${new Date().toISOString()}] request ${id} failed: ${e instanceof Error ? e.name : 'error'}\n`);
+    },
+  });
+}
+
+/** Starts the HTTP server; resolves with the server and its URL once listening. */
+export async function startServer(p: Platform): Promise<{ server: ServerType; url: string }> {
+  const app = createApp(p);
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: p.config.host, port: p.config.port }, (info) => {
+      const url = p.config.publicUrl ?? `http://${p.config.host === '0.0.0.0' ? '127.0.0.1' : p.config.host}:${info.port}`;
+      resolve({ server, url });
+    });
+  });
+}
+
+function localOperator(): Actor {
+  let name = 'operator';
+  try {
+    name = userInfo().username;
+  } catch {
+    // no passwd entry (containers): keep the generic name
+  }
+  return { kind: 'person', id: `local:${name}` };
+}
+
+/** Entry of the `enclave` command. */
+export async function cliMain(argv: readonly string[]): Promise<number> {
+  const config = (): Config => loadConfig(process.env);
+  return runCli(argv, {
+    version: VERSION,
+    debug: process.env['ENCLAVE_LOG_LEVEL'] === 'debug',
+    open: async () => createPlatform(config()),
+    serve: async () => {
+      const p = await createPlatform(config());
+      const { url } = await startServer(p);
+      process.stdout.write(`Enclave ${VERSION} listening on ${url}\n`);
+      await new Promise(() => undefined);
+    },
+  });
+}
