@@ -1,0 +1,13 @@
+/**
+ * Parquet encryption at rest (Parquet Modular Encryption, AES-256-GCM, encrypted footer),
+ * written with node's crypto and read by DuckDB. See docs/encryption-at-rest.md.
+ */
+export { encryptParquetFile } from './file.ts';
+export { encryptParquetStream, KEY_BYTES, type EncryptResult } from './encrypt.ts';
+export {
+  copyQueryToEncryptedParquet,
+  duckdbReadOptions,
+  readEncryptedParquet,
+  registerParquetKey,
+  type CopyOptions,
+} from './duckdb.ts';

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { AppError } from '../errors.ts';
+import {
+  copyQueryToEncryptedParquet,
+  encryptParquetFile,
+  encryptParquetStream,
+  readEncryptedParquet,
+  registerParquetKey,
+} from './index.ts';
+
+const MARKER = 'ZEBRA-MARKER-7731';
+
+/** Several types, NULLs, a dictionary-friendly and a high-cardinality string, many row groups. */
+function tableSql(rows: number): string {
+  return `SELECT
+    i::INTEGER AS id,
+    (i * 7919)::BIGINT * 1000003 AS big,
+    i / 3.0 AS dbl,
+    CASE WHEN i % 5 = 0 THEN NULL ELSE 'cat_' || (i % 13) END AS dict_str,
+    CASE WHEN i % 1000 = 1 THEN '${MARKER}' ELSE md5(i::VARCHAR) END AS plain_str,
+    DATE '2015-01-01' + (i % 3650)::INTEGER AS d,
+    TIMESTAMP '2020-01-01' + to_seconds(i) AS ts,
+    i % 2 = 0 AS flag
+  FROM range(${rows}) t(i)`;
+}
+
+/** Order-independent fingerprint of every column. */
+function fingerprintSql(from: string): string {
+  return `SELECT count(*)::VARCHAR || '|' || sum(id)::VARCHAR || '|' || sum(big)::VARCHAR || '|' ||
+    round(sum(dbl), 3)::VARCHAR || '|' || count(dict_str)::VARCHAR || '|' ||
+    bit_xor(hash(id, big, dbl, dict_str, plain_str, d, ts, flag))::VARCHAR AS fp FROM ${from}`;
+}
+
+let dir: string;
+let inst: DuckDBInstance;
+let conn: DuckDBConnection;
+const key = randomBytes(32);
+
+async function one(sql: string): Promise<unknown> {
+  const rows = (await conn.runAndReadAll(sql)).getRows();
+  return rows[0]?.[0];
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pq-crypto-test-'));
+  inst = await DuckDBInstance.create(':memory:');
+  conn = await inst.connect();
+  await registerParquetKey(conn, 'k', key);
+  await conn.run(`CREATE TABLE t AS ${tableSql(300_000)}`);
+  await conn.run(`COPY t TO '${join(dir, 'plain.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 50000)`);
+});
+
+after(async () => {
+  conn.closeSync();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('encryptParquetFile', () => {
+  test('DuckDB reads back exactly the rows of the plain file', async () => {
+    const enc = join(dir, 'f1.parquet');
+    const r = await encryptParquetFile(join(dir, 'plain.parquet'), enc, key);
+    assert.equal(r.bytes, (await readFile(enc)).length);
+    assert.equal(await one(fingerprintSql(readEncryptedParquet(enc, 'k'))), await one(fingerprintSql('t')));
+  });
+
+  test('filtered reads and projections work on the encrypted file', async () => {
+    const enc = join(dir, 'f2.parquet');
+    await encryptParquetFile(join(dir, 'plain.parquet'), enc, key);
+    const from = readEncryptedParquet(enc, 'k');
+    assert.equal(await one(`SELECT count(*) FROM ${from} WHERE dict_str = 'cat_3'`), await one(`SELECT count(*) FROM t WHERE dict_str = 'cat_3'`));
+    assert.equal(await one(`SELECT count(*) FROM ${from} WHERE plain_str = '${MARKER}'`), 300n);
+    assert.equal(await one(`SELECT max(ts)::VARCHAR FROM ${from} WHERE id BETWEEN 10 AND 20000`), await one(`SELECT max(ts)::VARCHAR FROM t WHERE id BETWEEN 10 AND 20000`));
+  });
+
+  test('no plaintext value appears in the encrypted bytes', async () => {
+    const enc = join(dir, 'f3.parquet');
+    await encryptParquetFile(join(dir, 'plain.parquet'), enc, key);
+    const plainBytes = await readFile(join(dir, 'plain.parquet'));
+    const bytes = await readFile(enc);
+    assert.ok(plainBytes.includes(MARKER), 'the marker is visible in the plain file');
+    for (const needle of [MARKER, 'cat_1', 'dict_str', 'plain_str', 'DuckDB', 'PAR1']) {
+      assert.equal(bytes.includes(needle), false, needle);
+    }
+    assert.equal(bytes.subarray(0, 4).toString(), 'PARE');
+    assert.equal(bytes.subarray(bytes.length - 4).toString(), 'PARE');
+  });
+
+  test('two encryptions of the same input differ (fresh nonces) and hashes match the bytes', async () => {
+    const a = join(dir, 'f4a.parquet');
+    const b = join(dir, 'f4b.parquet');
+    const ra = await encryptParquetFile(join(dir, 'plain.parquet'), a, key);
+    const rb = await encryptParquetFile(join(dir, 'plain.parquet'), b, key);
+    assert.equal(ra.bytes, rb.bytes);
+    assert.notEqual(ra.sha256, rb.sha256);
+    const { createHash } = await import('node:crypto');
+    assert.equal(createHash('sha256').update(await readFile(a)).digest('hex'), ra.sha256);
+  });
+
+  test('reading with the wrong key fails', async () => {
+    const enc = join(dir, 'f5.parquet');
+    await encryptParquetFile(join(dir, 'plain.parquet'), enc, key);
+    await registerParquetKey(conn, 'wrong', randomBytes(32));
+    await assert.rejects(one(`SELECT count(*) FROM ${readEncryptedParquet(enc, 'wrong')}`));
+  });
+
+  test('reading without a key fails', async () => {
+    const enc = join(dir, 'f6.parquet');
+    await encryptParquetFile(join(dir, 'plain.parquet'), enc, key);
+    await assert.rejects(one(`SELECT count(*) FROM read_parquet('${enc}')`), /encrypted/);
+  });
+
+  test('a flipped byte anywhere in a page or the footer makes the read fail', async () => {
+    const src = join(dir, 'small-plain.parquet');
+    await conn.run(`COPY (SELECT * FROM t LIMIT 20000) TO '${src}' (FORMAT parquet, ROW_GROUP_SIZE 5000)`);
+    const enc = join(dir, 'f7.parquet');
+    await encryptParquetFile(src, enc, key);
+    const good = await readFile(enc);
+    const footerLen = good.readUInt32LE(good.length - 8);
+    const footerStart = good.length - 8 - footerLen;
+    // First page header, inside the first page body, the last page, the encrypted footer, its tag.
+    const positions = [4 + 4, 4 + 4 + 12 + 2, 200, Math.floor(footerStart / 2), footerStart - 3, footerStart + 20, good.length - 9];
+    for (const pos of positions) {
+      const bad = Buffer.from(good);
+      bad[pos] = (bad[pos] as number) ^ 0x01;
+      const path = join(dir, `flip-${pos}.parquet`);
+      await writeFile(path, bad);
+      await assert.rejects(one(fingerprintSql(readEncryptedParquet(path, 'k'))), `flip at ${pos}`);
+    }
+  });
+
+  test('a key that is not 32 bytes is refused', async () => {
+    await assert.rejects(encryptParquetFile(join(dir, 'plain.parquet'), join(dir, 'x.parquet'), randomBytes(16)), (e) => e instanceof AppError && e.code === 'invalid');
+  });
+
+  test('input that is not Parquet is refused and leaves no file behind', async () => {
+    const junk = join(dir, 'junk.bin');
+    await writeFile(junk, randomBytes(1000));
+    const out = join(dir, 'junk.parquet');
+    await assert.rejects(encryptParquetFile(junk, out, key), (e) => e instanceof AppError && e.code === 'invalid');
+    assert.equal(existsSync(out), false);
+    assert.equal(existsSync(`${out}.tmp`), false);
+  });
+
+  test('a truncated Parquet input is refused', async () => {
+    const plain = await readFile(join(dir, 'plain.parquet'));
+    const cut = join(dir, 'cut.parquet');
+    await writeFile(cut, plain.subarray(0, plain.length - 100));
+    await assert.rejects(encryptParquetFile(cut, join(dir, 'cut.enc.parquet'), key), AppError);
+  });
+});
+
+describe('encryptParquetStream', () => {
+  test('accepts any async iterable of chunks, however they are split', async () => {
+    const plain = await readFile(join(dir, 'plain.parquet'));
+    async function* tiny(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < plain.length; i += 777) yield plain.subarray(i, i + 777);
+    }
+    const enc = join(dir, 's1.parquet');
+    await encryptParquetStream(tiny(), enc, key);
+    assert.equal(await one(fingerprintSql(readEncryptedParquet(enc, 'k'))), await one(fingerprintSql('t')));
+  });
+});
+
+describe('copyQueryToEncryptedParquet', () => {
+  test('writes > 1 M rows through a FIFO; only the encrypted file reaches the disk', async () => {
+    const out = join(dir, 'big');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(out);
+    const fifoParent = join(dir, 'fifo-parent');
+    await mkdir(fifoParent);
+    const enc = join(out, 'big.parquet');
+    const sql = tableSql(1_200_000);
+    const r = await copyQueryToEncryptedParquet(conn, sql, enc, key, { rowGroupSize: 100_000, tmpDir: fifoParent });
+    assert.ok(r.bytes > 0);
+    assert.deepEqual(await readdir(out), ['big.parquet']);
+    assert.deepEqual(await readdir(fifoParent), [], 'the FIFO directory is removed');
+    assert.equal(await one(fingerprintSql(readEncryptedParquet(enc, 'k'))), await one(fingerprintSql(`(${sql})`)));
+  });
+
+  test('supports snappy pages', async () => {
+    const enc = join(dir, 'snappy.parquet');
+    await copyQueryToEncryptedParquet(conn, 'SELECT * FROM t', enc, key, { compression: 'snappy' });
+    assert.equal(await one(fingerprintSql(readEncryptedParquet(enc, 'k'))), await one(fingerprintSql('t')));
+  });
+
+  test('a failing query is reported, does not hang, and leaves no file', async () => {
+    const enc = join(dir, 'fail.parquet');
+    await assert.rejects(copyQueryToEncryptedParquet(conn, 'SELECT * FROM no_such_table', enc, key), AppError);
+    assert.equal(existsSync(enc), false);
+    assert.equal(existsSync(`${enc}.tmp`), false);
+  });
+});
