@@ -12,11 +12,15 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { DuckDBConnection } from '@duckdb/node-api';
 import { AppError } from '../errors.ts';
 import { assertDataKey, encryptParquetStream, type EncryptResult } from './encrypt.ts';
 
 const execFileAsync = promisify(execFile);
+
+/** Anything that runs SQL on a DuckDB connection (a `DuckDBConnection`, an engine session). */
+export interface SqlRunner {
+  run(sql: string): Promise<unknown>;
+}
 
 export interface CopyOptions {
   /** Parquet codec DuckDB compresses pages with; pages are encrypted as they are. */
@@ -46,7 +50,7 @@ function assertKeyName(name: string): void {
  *   const { sha256 } = await copyQueryToEncryptedParquet(conn, 'SELECT * FROM er_prs_f', out, key);
  */
 export async function copyQueryToEncryptedParquet(
-  conn: DuckDBConnection,
+  conn: SqlRunner,
   sql: string,
   encPath: string,
   key: Uint8Array,
@@ -106,7 +110,7 @@ export async function copyQueryToEncryptedParquet(
  * Registers `key` under `keyName` on this connection (`PRAGMA add_parquet_key`). The key lives
  * in the connection's memory only; it is passed as base64 and never logged.
  */
-export async function registerParquetKey(conn: DuckDBConnection, keyName: string, key: Uint8Array): Promise<void> {
+export async function registerParquetKey(conn: SqlRunner, keyName: string, key: Uint8Array): Promise<void> {
   assertKeyName(keyName);
   assertDataKey(key);
   await conn.run(`PRAGMA add_parquet_key(${sqlString(keyName)}, ${sqlString(Buffer.from(key).toString('base64'))})`);
@@ -128,4 +132,12 @@ export function duckdbReadOptions(keyName: string): string {
 export function readEncryptedParquet(paths: string | readonly string[], keyName: string): string {
   const list = typeof paths === 'string' ? sqlString(paths) : `[${paths.map(sqlString).join(', ')}]`;
   return `read_parquet(${list}, ${duckdbReadOptions(keyName)})`;
+}
+
+/**
+ * The ingestion writer: `SELECT` rows → encrypted Parquet at `path` (ZSTD pages), via the FIFO.
+ * Matches ingest's `EncryptedParquetWriter` port.
+ */
+export function writeEncryptedParquet(session: SqlRunner, selectSql: string, path: string, key: Buffer): Promise<EncryptResult> {
+  return copyQueryToEncryptedParquet(session, selectSql, path, key);
 }

@@ -9,5 +9,7 @@ export {
   duckdbReadOptions,
   readEncryptedParquet,
   registerParquetKey,
+  writeEncryptedParquet,
   type CopyOptions,
+  type SqlRunner,
 } from './duckdb.ts';
