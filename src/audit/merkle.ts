@@ -61,7 +61,7 @@ export class CompactRange {
   }
 
   append(leafHash: Uint8Array): void {
-    let h = Buffer.from(leafHash);
+    let h: Buffer = Buffer.from(leafHash);
     let s = this.#size;
     // Merge with equal-sized subtrees: one per trailing 1 bit of the old size.
     while ((s & 1) === 1) {

@@ -1,0 +1,383 @@
+/**
+ * The audit log in the metadata database: appends inside the caller's transaction, signed
+ * checkpoints, proofs, export and retention. See ../db/migrations/0002_audit.sql for the tables
+ * and the triggers that make them append-only.
+ */
+import { createHash } from 'node:crypto';
+import type { Db, Queryable, Tx } from '../db/index.ts';
+import { AppError, isAppError } from '../errors.ts';
+import { canonicalJson, type JsonValue } from './canonical-json.ts';
+import { eventLeafHash, signLeaf, validateDraftFields, verifyLeafSignature, type Actor, type AuditEvent, type Outcome } from './event.ts';
+import { consistencyProof as makeConsistencyProof, inclusionProof as makeInclusionProof, rootFromLeafHashes } from './merkle.ts';
+import { formatCheckpoint, signNote, verifierKey, type LogSigner } from './note.ts';
+import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyReport } from './verify.ts';
+
+export interface AuditDraft {
+  readonly actor: Actor;
+  /** Dotted verb, e.g. `catalog.dataset.create`, `workspace.query`, `identity.login`. */
+  readonly action: string;
+  /** What was acted on, e.g. `project:42`; an object id, never a person identifier. */
+  readonly target: string;
+  readonly requestId?: string;
+  /** Facts about the act (counts, durations, hashes, error codes). Never row values or identifiers. */
+  readonly details?: Readonly<Record<string, JsonValue>>;
+}
+
+declare const audited: unique symbol;
+
+/** A transaction in which an audit event has been (or will be, at commit) appended. */
+export interface AuditedTx extends Tx {
+  readonly [audited]: true;
+  /** Add details known only after the work, e.g. a created id or a row count. */
+  addDetails(d: Readonly<Record<string, JsonValue>>): void;
+}
+
+export interface SignedCheckpoint {
+  readonly origin: string;
+  readonly treeSize: number;
+  /** Base64 SHA-256 root. */
+  readonly rootHash: string;
+  /** The C2SP signed note, to publish as is. */
+  readonly note: string;
+  readonly createdAt: string;
+}
+
+/** RFC 9162 inclusion proof, hashes from the leaf level up, base64. */
+export interface InclusionProof {
+  readonly leafIndex: number;
+  readonly treeSize: number;
+  readonly leafHash: string;
+  readonly hashes: readonly string[];
+}
+
+/** RFC 9162 consistency proof, base64. */
+export interface ConsistencyProof {
+  readonly size1: number;
+  readonly size2: number;
+  readonly hashes: readonly string[];
+}
+
+/** An archive of events past retention: JSON lines plus a signed note over its hash and range. */
+export interface AuditArchive {
+  readonly name: string;
+  readonly from: number;
+  readonly to: number;
+  readonly sha256: string;
+  readonly content: string;
+  readonly note: string;
+}
+
+export interface AuditLogOptions {
+  /** Events older than this move to archives (default three years). */
+  readonly retentionMs?: number;
+}
+
+export const DEFAULT_RETENTION_MS = 3 * 365.25 * 24 * 3600 * 1000;
+/** Serialises appends across every process that writes the log (any 64-bit constant, shared). */
+const AUDIT_APPEND_LOCK_KEY = 7_245_118_302;
+const PAGE = 1000;
+const TIME_SQL = `to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+interface EventRow {
+  seq: string;
+  time: string;
+  actor_kind: 'person' | 'service' | null;
+  actor_id: string | null;
+  action: string | null;
+  target: string | null;
+  request_id: string | null;
+  outcome: Outcome | null;
+  details: string | null;
+  leaf_hash: Uint8Array;
+  leaf_sig: Uint8Array;
+}
+
+function rowToLine(r: EventRow): ExportLine {
+  const seq = Number(r.seq);
+  const event: AuditEvent | null =
+    r.actor_kind === null || r.actor_id === null || r.action === null || r.target === null || r.outcome === null || r.details === null
+      ? null
+      : {
+          seq,
+          time: r.time,
+          actor: { kind: r.actor_kind, id: r.actor_id },
+          action: r.action,
+          target: r.target,
+          requestId: r.request_id,
+          outcome: r.outcome,
+          details: JSON.parse(r.details) as Record<string, JsonValue>,
+        };
+  return { index: seq, leafHash: Buffer.from(r.leaf_hash).toString('base64'), leafSig: Buffer.from(r.leaf_sig).toString('base64'), event };
+}
+
+function errorCode(e: unknown): string {
+  return isAppError(e) ? e.code : 'internal';
+}
+
+/**
+ * The tamper-evident audit log. Every state change goes through `transaction`, every read or
+ * refused attempt through `record`.
+ *
+ * @example
+ *   const log = new AuditLog(db, signer);
+ *   const id = await log.transaction({ actor, action: 'catalog.dataset.create', target: 'dataset' }, async (tx) => {
+ *     const id = await datasets.create(tx, input);
+ *     tx.addDetails({ datasetId: id });
+ *     return id;
+ *   });
+ */
+export class AuditLog {
+  readonly #db: Db;
+  readonly #signer: LogSigner;
+  readonly #retentionMs: number;
+  /** The log origin: the checkpoint's first line and the key name. */
+  readonly origin: string;
+  /** The public verifier key (C2SP vkey) to publish beside checkpoints. */
+  readonly publicKey: string;
+
+  constructor(db: Db, signer: LogSigner, options: AuditLogOptions = {}) {
+    this.#db = db;
+    this.#signer = signer;
+    this.origin = signer.name;
+    this.publicKey = verifierKey(signer);
+    this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  }
+
+  /** Appends one event inside `tx`; the caller's commit makes it durable, its rollback erases it. */
+  async #append(tx: Queryable, draft: AuditDraft, outcome: Outcome, details: Readonly<Record<string, JsonValue>>): Promise<string> {
+    validateDraftFields({ ...draft, details });
+    // Held until commit: the next writer waits, then sees this row, so seq = previous + 1.
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_APPEND_LOCK_KEY]);
+    const [head] = await tx.query<{ next: string; time: string }>(
+      `SELECT coalesce(max(seq) + 1, 0)::text AS next,
+              to_char(date_trunc('milliseconds', clock_timestamp()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS time
+         FROM audit_events`,
+    );
+    if (head === undefined) throw new AppError('internal', 'audit head unreadable');
+    const seq = Number(head.next);
+    const event: AuditEvent = {
+      seq,
+      time: head.time,
+      actor: { kind: draft.actor.kind, id: draft.actor.id },
+      action: draft.action,
+      target: draft.target,
+      requestId: draft.requestId ?? null,
+      outcome,
+      details,
+    };
+    const leafHash = eventLeafHash(event);
+    const leafSig = signLeaf(this.#signer.privateKey, this.origin, seq, leafHash);
+    await tx.query(
+      `INSERT INTO audit_events (seq, time, actor_kind, actor_id, action, target, request_id, outcome, details, leaf_hash, leaf_sig)
+       VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`,
+      [head.next, event.time, event.actor.kind, event.actor.id, event.action, event.target, event.requestId, outcome, canonicalJson(details), leafHash, leafSig],
+    );
+    return head.next;
+  }
+
+  /**
+   * Runs `fn` in one transaction that also appends the event (outcome 'success'). If `fn`
+   * throws, nothing of it is kept and an event with outcome 'failure' (or 'denied' for
+   * AppError forbidden/unauthenticated) and the error code is appended in its own transaction;
+   * then the error is rethrown. If the event cannot be written, the act does not happen.
+   */
+  async transaction<T>(draft: AuditDraft, fn: (tx: AuditedTx) => Promise<T>): Promise<T> {
+    validateDraftFields({ ...draft, details: draft.details ?? {} });
+    const extra: Record<string, JsonValue> = {};
+    let fnFailed = false;
+    try {
+      return await this.#db.transaction(async (tx) => {
+        const atx = {
+          inTransaction: true as const,
+          query: tx.query.bind(tx),
+          addDetails(d: Readonly<Record<string, JsonValue>>): void {
+            Object.assign(extra, d);
+          },
+        } as unknown as AuditedTx;
+        let result: T;
+        try {
+          result = await fn(atx);
+        } catch (e) {
+          fnFailed = true;
+          throw e;
+        }
+        // Appended last, so the append lock is held only from here to the commit.
+        await this.#append(tx, draft, 'success', { ...draft.details, ...extra });
+        return result;
+      });
+    } catch (e) {
+      if (!fnFailed) {
+        if (isAppError(e) && e.code === 'invalid') throw e;
+        throw new AppError('unavailable', 'the audit log could not record this act, so it was not done', { cause: e, hint: 'check the metadata database; retry later' });
+      }
+      const code = errorCode(e);
+      const outcome: Outcome = code === 'forbidden' || code === 'unauthenticated' ? 'denied' : 'failure';
+      try {
+        await this.#db.transaction((tx) => this.#append(tx, draft, outcome, { ...draft.details, error: code }));
+      } catch (auditError) {
+        throw new AppError('unavailable', 'the audit log could not record a failed act', { cause: auditError, details: { error: code } });
+      }
+      throw e;
+    }
+  }
+
+  /** Records a read or a refused attempt that changes no state (a query, a download, a failed login). */
+  async record(draft: AuditDraft & { readonly outcome?: Outcome }): Promise<{ seq: string }> {
+    try {
+      const seq = await this.#db.transaction((tx) => this.#append(tx, draft, draft.outcome ?? 'success', draft.details ?? {}));
+      return { seq };
+    } catch (e) {
+      if (isAppError(e) && e.code === 'invalid') throw e;
+      throw new AppError('unavailable', 'the audit log could not record this act', { cause: e, hint: 'the caller must not serve the result' });
+    }
+  }
+
+  async #leafHashes(q: Queryable, upTo?: number): Promise<Buffer[]> {
+    const rows = await q.query<{ seq: string; leaf_hash: Uint8Array }>(
+      upTo === undefined ? 'SELECT seq::text AS seq, leaf_hash FROM audit_events ORDER BY audit_events.seq' : 'SELECT seq::text AS seq, leaf_hash FROM audit_events WHERE seq < $1 ORDER BY audit_events.seq',
+      upTo === undefined ? [] : [upTo],
+    );
+    rows.forEach((r, i) => {
+      if (Number(r.seq) !== i) throw new AppError('integrity', `audit log has a gap or duplicate at ${i}`, { hint: 'run enclave audit verify' });
+    });
+    return rows.map((r) => Buffer.from(r.leaf_hash));
+  }
+
+  /**
+   * Signs a checkpoint of the whole log (or returns the latest if nothing was appended since).
+   * Refuses to sign when the stored tree no longer extends the latest checkpoint, or a leaf
+   * since then is not signed by the log key: signing would launder a tampering.
+   */
+  async checkpoint(): Promise<SignedCheckpoint> {
+    const leaves = await this.#leafHashes(this.#db);
+    const latest = await this.latestCheckpoint();
+    if (latest !== null) {
+      if (latest.treeSize > leaves.length || rootFromLeafHashes(leaves.slice(0, latest.treeSize)).toString('base64') !== latest.rootHash) {
+        throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
+      }
+      if (latest.treeSize === leaves.length) return latest;
+    }
+    const from = latest?.treeSize ?? 0;
+    const { key } = logPublicKey(this.publicKey);
+    const sigs = await this.#db.query<{ seq: string; leaf_sig: Uint8Array }>('SELECT seq::text AS seq, leaf_sig FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY audit_events.seq', [from, leaves.length]);
+    for (const s of sigs) {
+      const i = Number(s.seq);
+      if (!verifyLeafSignature(key, this.origin, i, leaves[i] as Buffer, Buffer.from(s.leaf_sig))) {
+        throw new AppError('integrity', `audit event ${i} is not signed by the log key; refusing to sign`, { hint: 'run enclave audit verify' });
+      }
+    }
+    const root = rootFromLeafHashes(leaves);
+    const note = signNote(formatCheckpoint({ origin: this.origin, treeSize: leaves.length, rootHash: root }), [this.#signer]);
+    await this.#db.query('INSERT INTO audit_checkpoints (tree_size, root_hash, note) VALUES ($1, $2, $3) ON CONFLICT (tree_size) DO NOTHING', [leaves.length, root, note]);
+    const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints WHERE tree_size = $1`, [leaves.length]);
+    if (row === undefined) throw new AppError('internal', 'checkpoint vanished');
+    return this.#toCheckpoint(row);
+  }
+
+  #toCheckpoint(r: CheckpointRow): SignedCheckpoint {
+    return { origin: this.origin, treeSize: Number(r.tree_size), rootHash: Buffer.from(r.root_hash).toString('base64'), note: r.note, createdAt: r.created_at };
+  }
+
+  /** The most recent signed checkpoint, or null before the first one. */
+  async latestCheckpoint(): Promise<SignedCheckpoint | null> {
+    const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints ORDER BY audit_checkpoints.tree_size DESC LIMIT 1`);
+    return row === undefined ? null : this.#toCheckpoint(row);
+  }
+
+  /** Every signed checkpoint, oldest first (for witnesses and verification). */
+  async checkpoints(): Promise<SignedCheckpoint[]> {
+    const rows = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints ORDER BY audit_checkpoints.tree_size`);
+    return rows.map((r) => this.#toCheckpoint(r));
+  }
+
+  /** Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: the latest checkpoint). */
+  async inclusionProof(seq: number | string, treeSize?: number): Promise<InclusionProof> {
+    const size = treeSize ?? (await this.latestCheckpoint())?.treeSize;
+    if (size === undefined) throw new AppError('not_found', 'no checkpoint yet', { hint: 'ask for a checkpoint first' });
+    const index = Number(seq);
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new AppError('not_found', `event ${String(seq)} is not in a tree of size ${size}`);
+    const leaves = await this.#leafHashes(this.#db, size);
+    if (leaves.length < size) throw new AppError('not_found', `the log holds ${leaves.length} events, fewer than ${size}`);
+    return { leafIndex: index, treeSize: size, leafHash: (leaves[index] as Buffer).toString('base64'), hashes: makeInclusionProof(leaves, index, size).map((h) => h.toString('base64')) };
+  }
+
+  /** Consistency proof between two tree sizes (0 < from ≤ to). */
+  async consistencyProof(from: number, to: number): Promise<ConsistencyProof> {
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || from > to) throw new AppError('invalid', 'consistency needs 0 < from ≤ to');
+    const leaves = await this.#leafHashes(this.#db, to);
+    if (leaves.length < to) throw new AppError('not_found', `the log holds ${leaves.length} events, fewer than ${to}`);
+    return { size1: from, size2: to, hashes: makeConsistencyProof(leaves, from, to).map((h) => h.toString('base64')) };
+  }
+
+  /** Export lines in index order, optionally limited to events with since ≤ time < until, or to a seq range. */
+  async *lines(options: { readonly since?: Date; readonly until?: Date; readonly fromSeq?: number; readonly toSeq?: number } = {}): AsyncGenerator<ExportLine> {
+    let cursor = options.fromSeq ?? 0;
+    for (;;) {
+      const rows = await this.#db.query<EventRow>(
+        `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig
+           FROM audit_events
+          WHERE seq >= $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)
+          ORDER BY audit_events.seq LIMIT ${PAGE}`,
+        [cursor, options.toSeq ?? null, options.since?.toISOString() ?? null, options.until?.toISOString() ?? null],
+      );
+      for (const r of rows) yield rowToLine(r);
+      const last = rows.at(-1);
+      if (rows.length < PAGE || last === undefined) return;
+      cursor = Number(last.seq) + 1;
+    }
+  }
+
+  /**
+   * The log as JSON lines (event, leaf index, leaf hash, leaf signature) for a SIEM or an
+   * auditor, each line ending with a newline.
+   */
+  async *export(since?: Date, until?: Date): AsyncGenerator<string> {
+    const opts: { since?: Date; until?: Date } = {};
+    if (since !== undefined) opts.since = since;
+    if (until !== undefined) opts.until = until;
+    for await (const l of this.lines(opts)) yield `${JSON.stringify(l)}\n`;
+  }
+
+  /** Verifies the whole log in the database against its own signed checkpoints and key. */
+  async verify(extraCheckpoints: readonly string[] = []): Promise<VerifyReport> {
+    const cps = (await this.checkpoints()).map((c) => c.note);
+    return verifyLog({ events: this.lines(), checkpoints: [...cps, ...extraCheckpoints], publicKey: this.publicKey });
+  }
+
+  /**
+   * Moves events older than the retention period (and already covered by a checkpoint) into a
+   * signed archive. `store` must durably keep the archive before it returns: only then are the
+   * events tombstoned, in one audited transaction. Returns null when nothing is due.
+   */
+  async archive(store: (archive: AuditArchive) => Promise<void>, options: { readonly now?: Date; readonly maxEvents?: number } = {}): Promise<AuditArchive | null> {
+    const cutoff = new Date((options.now ?? new Date()).getTime() - this.#retentionMs);
+    const anchored = (await this.latestCheckpoint())?.treeSize ?? 0;
+    const [first] = await this.#db.query<{ seq: string | null }>('SELECT min(seq)::text AS seq FROM audit_events WHERE archived_at IS NULL');
+    if (first?.seq === null || first === undefined) return null;
+    const from = Number(first.seq);
+    const [stop] = await this.#db.query<{ seq: string | null }>('SELECT min(seq)::text AS seq FROM audit_events WHERE seq >= $1 AND time >= $2', [from, cutoff.toISOString()]);
+    let to = Math.min(stop?.seq == null ? Number.MAX_SAFE_INTEGER : Number(stop.seq), anchored, from + (options.maxEvents ?? 1_000_000));
+    const [count] = await this.#db.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_events WHERE seq >= $1', [from]);
+    to = Math.min(to, from + Number(count?.n ?? 0));
+    if (to <= from) return null;
+    let content = '';
+    for await (const l of this.lines({ fromSeq: from, toSeq: to })) content += `${JSON.stringify(l)}\n`;
+    const sha = createHash('sha256').update(content, 'utf8').digest();
+    const note = signNote(`${ARCHIVE_NOTE_TAG}\n${this.origin}\n${from}\n${to}\n${sha.toString('base64')}\n`, [this.#signer]);
+    const archive: AuditArchive = { name: `audit-${String(from).padStart(12, '0')}-${String(to).padStart(12, '0')}.jsonl`, from, to, sha256: sha.toString('hex'), content, note };
+    await store(archive);
+    await this.transaction({ actor: { kind: 'service', id: 'audit-retention' }, action: 'audit.archive', target: `audit_events:${from}-${to}`, details: { from, to, events: to - from, sha256: archive.sha256 } }, async (tx) => {
+      await tx.query('INSERT INTO audit_archives (from_seq, to_seq, name, sha256, note) VALUES ($1, $2, $3, $4, $5)', [from, to, archive.name, sha, note]);
+      await tx.query('SELECT audit_tombstone_archived($1)', [from]);
+    });
+    return archive;
+  }
+}
+
+interface CheckpointRow {
+  tree_size: string;
+  root_hash: Uint8Array;
+  note: string;
+  created_at: string;
+}
+const CREATED_SQL = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
