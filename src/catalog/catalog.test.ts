@@ -3,28 +3,26 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { AuditDraft, AuditedTx } from '../audit/index.ts';
-import type { Db } from '../db/index.ts';
+import { AuditLog, generateLogKey } from '../audit/index.ts';
+import type { Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { openTestDb, type TestDb } from '../../test/helpers/db.ts';
-import { CatalogService, type CatalogAudit } from './index.ts';
+import { CatalogService } from './index.ts';
 
 const REFERENCE = '/work/shared/reference/schema-snds';
 const SCHEMAS = join(REFERENCE, 'schemas');
 const actor = { kind: 'person', id: 'operator-1' } as const;
 
-/** Records drafts around a real transaction of the test database. */
-function recordingAudit(db: Db): CatalogAudit & { drafts: AuditDraft[] } {
-  const drafts: AuditDraft[] = [];
-  return {
-    drafts,
-    transaction: (draft, fn) =>
-      db.transaction(async (tx) => {
-        const out = await fn(tx as unknown as AuditedTx);
-        drafts.push(draft);
-        return out;
-      }),
-  };
+interface EventRow {
+  action: string;
+  target: string;
+  actor_kind: string;
+  actor_id: string;
+  outcome: string;
+}
+
+async function auditEvents(db: Queryable): Promise<EventRow[]> {
+  return db.query<EventRow>("SELECT action, target, actor_kind, actor_id, outcome FROM audit_events WHERE action LIKE 'catalog.%' ORDER BY seq");
 }
 
 async function tableFiles(dir: string): Promise<string[]> {
@@ -33,14 +31,12 @@ async function tableFiles(dir: string): Promise<string[]> {
 
 describe('catalog on the shared SNDS schema', () => {
   let t: TestDb;
-  let audit: ReturnType<typeof recordingAudit>;
   let catalog: CatalogService;
   let nomDir: string;
 
   before(async () => {
     t = await openTestDb();
-    audit = recordingAudit(t.db);
-    catalog = new CatalogService({ db: t.db, audit });
+    catalog = new CatalogService({ db: t.db, audit: new AuditLog(t.db, generateLogKey('enclave.test/audit')) });
     await catalog.importDirectory(SCHEMAS, { dataset: 'snds-reference', title: 'SNDS reference schema', actor });
     nomDir = await mkdtemp(join(tmpdir(), 'enclave-nom-'));
     await mkdir(join(nomDir, 'nomenclatures', 'ORAVAL'), { recursive: true });
@@ -125,16 +121,15 @@ describe('catalog on the shared SNDS schema', () => {
   });
 
   test('re-importing identical definitions changes nothing and records no audit event', async () => {
-    const before = audit.drafts.length;
+    const before = (await auditEvents(t.db)).length;
     const r = await catalog.importDirectory(SCHEMAS, { dataset: 'snds-reference', title: 'SNDS reference schema', actor });
     assert.equal(r.changed, false);
-    assert.equal(audit.drafts.length, before);
+    assert.equal((await auditEvents(t.db)).length, before);
   });
 
-  test('an import is audited as catalog.import naming the dataset', () => {
-    const d = audit.drafts.find((x) => x.target === 'catalog:dataset:snds-reference');
-    assert.equal(d?.action, 'catalog.import');
-    assert.deepEqual(d?.actor, actor);
+  test('an import is audited as catalog.import naming the dataset and the actor', async () => {
+    const e = (await auditEvents(t.db)).find((x) => x.target === 'catalog:dataset:snds-reference');
+    assert.deepEqual(e, { action: 'catalog.import', target: 'catalog:dataset:snds-reference', actor_kind: 'person', actor_id: 'operator-1', outcome: 'success' });
   });
 
   test('search finds a column by accent-free words of its description', async () => {
@@ -197,15 +192,13 @@ describe('catalog on the shared SNDS schema', () => {
 describe('catalog re-import and errors', () => {
   let t: TestDb;
   let catalog: CatalogService;
-  let audit: ReturnType<typeof recordingAudit>;
   let dir: string;
 
   const table = (name: string, fields: object[], extra: object = {}) => JSON.stringify({ name, title: `${name} title`, fields, ...extra });
 
   before(async () => {
     t = await openTestDb();
-    audit = recordingAudit(t.db);
-    catalog = new CatalogService({ db: t.db, audit });
+    catalog = new CatalogService({ db: t.db, audit: new AuditLog(t.db, generateLogKey('enclave.test/audit')) });
     dir = await mkdtemp(join(tmpdir(), 'enclave-cat-'));
   });
   after(async () => {
@@ -274,7 +267,7 @@ describe('catalog re-import and errors', () => {
     await catalog.importDirectory(d, { dataset: 'gone', actor });
     await catalog.removeDataset('gone', actor);
     await assert.rejects(catalog.getDataset('gone'), { code: 'not_found' });
-    assert.equal(audit.drafts.at(-1)?.action, 'catalog.remove');
+    assert.equal((await auditEvents(t.db)).at(-1)?.action, 'catalog.remove');
   });
 
   test('the built-in SNDS description imports as dataset snds', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { loadSensitivityMapping, parseSensitivityMapping, readSchemaDirectory, SensitivityClassifier, type SchemaDirectory, type SensitivityClassifier } from './index.ts';
+import { loadSensitivityMapping, parseSensitivityMapping, readSchemaDirectory, SensitivityClassifier, type SchemaDirectory } from './index.ts';
 
 const SCHEMAS = '/work/shared/reference/schema-snds/schemas';
 

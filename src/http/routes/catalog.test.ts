@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { AuditedTx } from '../../audit/index.ts';
+import { AuditLog, generateLogKey } from '../../audit/index.ts';
 import { CatalogService } from '../../catalog/index.ts';
 import { openTestDb, type TestDb } from '../../../test/helpers/db.ts';
 import { createHttpApp } from '../app.ts';
@@ -17,7 +17,7 @@ describe('catalog HTTP routes', () => {
   before(async () => {
     t = await openTestDb();
     const db = t.db;
-    const catalog = new CatalogService({ db, audit: { transaction: (_draft, fn) => db.transaction((tx) => fn(tx as unknown as AuditedTx)) } });
+    const catalog = new CatalogService({ db, audit: new AuditLog(db, generateLogKey('enclave.test/audit')) });
     dir = await mkdtemp(join(tmpdir(), 'enclave-http-cat-'));
     await mkdir(join(dir, 'DCIR'));
     await mkdir(join(dir, 'nomenclatures'));
