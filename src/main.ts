@@ -5,18 +5,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { AuditLog, type Actor } from './audit/index.ts';
+import { AuditLog, startCheckpointSchedule, type Actor } from './audit/index.ts';
 import { CatalogService } from './catalog/index.ts';
 import { catalogOpenApiPaths, catalogRoutes } from './http/routes/catalog.ts';
 import { auditOpenApiPaths, auditRoutes } from './http/routes/audit.ts';
+import { ingestCommand } from './cli/commands/ingest.ts';
+import { synthCommand } from './cli/commands/synth.ts';
 import { runCli } from './cli/program.ts';
 import type { CliServices } from './cli/services.ts';
 import { loadConfig, type Config } from './config.ts';
 import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
 import { openDuckDb, type Engine } from './engine/index.ts';
 import { createHttpApp } from './http/app.ts';
-import { IngestService } from './ingest/index.ts';
+import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
 import { KeyService } from './keys/index.ts';
 import { writeEncryptedParquet } from './parquet-crypto/index.ts';
 import { LocalStore } from './store/index.ts';
@@ -36,12 +39,12 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
   try {
     await migrate(db);
     const loaded = await KeyService.loadKeyring(config.keyringPath);
-    const audit = new AuditLog(db, { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) });
+    const audit = new AuditLog(db, { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) }, { retentionMs: config.audit.retentionDays * 24 * 3600 * 1000 });
     const keys = await KeyService.open(config.keyringPath, db, audit, loaded);
-    const catalog = new CatalogService(db, audit);
+    const catalog = new CatalogService({ db, audit });
     const engine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
     const store = new LocalStore(config.storeDir);
-    const ingest = new IngestService({ db, audit, keys, catalog, engine, store, writeParquet: writeEncryptedParquet });
+    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet });
     return {
       config, db, audit, keys, catalog, ingest, engine, store, actor, keyringCreated: loaded.created,
       async close() {
@@ -108,4 +111,44 @@ export async function cliMain(argv: readonly string[]): Promise<number> {
       await new Promise(() => undefined);
     },
   });
+}
+
+/** Size of the sample the first start synthesises: small enough to be ready in seconds. */
+export const SAMPLE_PEOPLE = 2_000;
+export const SAMPLE_SEED = 2026;
+
+/**
+ * `npm start`: first start creates the keyring, imports the built-in SNDS catalogue,
+ * synthesises and ingests a sample delivery; every start then serves and prints the URL.
+ */
+export async function upMain(): Promise<void> {
+  const config = loadConfig(process.env);
+  const out = (s: string): boolean => process.stdout.write(s);
+  const p = await createPlatform(config, { kind: 'service', id: 'first-start' });
+  out(`Enclave ${VERSION}\n`);
+  out(`  metadata database: ${p.db.kind === 'pglite' ? `embedded PGlite in ${config.pgliteDir}` : 'PostgreSQL (DATABASE_URL)'}\n`);
+  out(`  keyring: ${config.keyringPath}${p.keyringCreated ? ' (created now, mode 0600: back it up, it holds the master key)' : ''}\n`);
+  const datasets = await p.catalog.listDatasets();
+  if (!datasets.some((d) => d.name === 'snds')) {
+    const r = await p.catalog.importBuiltin(p.actor);
+    out(`  catalogue: imported the built-in SNDS description (${r.tables} tables, ${r.columns} columns, ${r.nomenclatures} nomenclatures)\n`);
+  }
+  const versions = await p.ingest.versions('snds');
+  if (versions.length === 0) {
+    const dir = join(config.dataDir, 'samples', `snds-${SAMPLE_PEOPLE}-${SAMPLE_SEED}`);
+    out(`  synthesising a sample SNDS of ${SAMPLE_PEOPLE} people into ${dir}\n`);
+    await synthCommand({ people: SAMPLE_PEOPLE, years: '2019-2023', seed: SAMPLE_SEED, out: dir }, { write: out });
+    await ingestCommand(p, 'snds', [join(dir, 'csv')], { write: out });
+  }
+  const { url } = await startServer(p);
+  const schedule = config.audit.checkpointSeconds > 0
+    ? startCheckpointSchedule(p.audit, { intervalMs: config.audit.checkpointSeconds * 1000, onError: () => process.stderr.write('audit checkpoint failed\n') })
+    : undefined;
+  await p.audit.checkpoint();
+  out(`\nEnclave is up: open ${url}\n  API: ${url}/api/v1/openapi.json   health: ${url}/healthz   public checkpoint: ${url}/api/v1/audit/checkpoint\n  CLI: npx enclave --help\n`);
+  const stop = (): void => {
+    void (schedule?.stop() ?? Promise.resolve()).then(() => p.close()).finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }

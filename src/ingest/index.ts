@@ -17,3 +17,4 @@ export {
 } from './ingest-service.ts';
 export { checkNir, nirControlKey, type NirCheck } from './nir.ts';
 export { RULES, type Rule } from './rules.ts';
+export { ingestCatalogFrom } from './catalog-adapter.ts';

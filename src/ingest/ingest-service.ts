@@ -254,7 +254,7 @@ export class IngestService {
       byTable.set(f.table, list);
     }
     for (const [table, paths] of byTable) {
-      await session.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(table)} AS SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}}, union_by_name = true)`);
+      await session.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(table)} AS SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}})`);
     }
     return [...byTable.keys()].sort();
   }
@@ -381,8 +381,10 @@ export class IngestService {
           }
           // The bad rows themselves are kept, encrypted, with identifiers pseudonymised when valid
           // and blanked otherwise, so the producer can be sent line numbers and fix the source.
-          const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN list_bool_or(list_transform(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) THEN NULL ELSE ${hmacSql(raw(c.name))} END` : raw(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} WHERE len(__violations) > 0 ORDER BY __line`;
-          await this.d.writeParquet(session, qSelect, this.d.store.localPath(`${stagingKey}/_quarantine/${p.file.name.replace(/\.csv$/i, '')}.parquet`), encKey);
+          const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN len(list_filter(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) > 0 THEN NULL ELSE ${hmacSql(raw(c.name))} END` : raw(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} WHERE len(__violations) > 0 ORDER BY __line`;
+          const qPath = this.d.store.localPath(`${stagingKey}/_quarantine/${p.file.name.replace(/\.csv$/i, '')}.parquet`);
+          await mkdir(dirname(qPath), { recursive: true });
+          await this.d.writeParquet(session, qSelect, qPath, encKey);
         }
 
         // Good rows: typed, pseudonymised, partitioned by year.
@@ -396,9 +398,9 @@ export class IngestService {
           .join(', ');
         const good = `good_${i}`;
         await session.run(`CREATE OR REPLACE TEMP TABLE ${good} AS SELECT ${select}, ${yearExpr} AS __year FROM ${checked} WHERE len(__violations) = 0`);
-        const years = await session.all<{ y: number | null; n: bigint }>(`SELECT __year AS y, count(*) AS n FROM ${good} GROUP BY 1 ORDER BY 1`);
+        const years = await session.all<{ y: number | bigint | null; n: bigint }>(`SELECT __year AS y, count(*) AS n FROM ${good} GROUP BY 1 ORDER BY 1`);
         for (const y of years) {
-          const year = y.y ?? 0;
+          const year = y.y === null ? 0 : Number(y.y);
           const rel = `${p.table.name}/year=${year}/${p.file.name.replace(/\.csv$/i, '')}.parquet`;
           const out = this.d.store.localPath(`${stagingKey}/${rel}`);
           await mkdir(dirname(out), { recursive: true });

@@ -1,0 +1,4 @@
+// `npm start`: see upMain in src/main.ts.
+import { upMain } from '../src/main.ts';
+
+await upMain();
