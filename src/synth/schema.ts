@@ -1,0 +1,213 @@
+/**
+ * Reading the product's SNDS description (`schemas/snds/`) and its nomenclatures. The JSON
+ * files are the contract; the generator, the row checker and ingestion all read them.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { AppError } from '../errors.ts';
+
+export interface SchemaField {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'date' | 'year';
+  readonly description: string;
+  readonly format: string;
+  readonly nomenclature?: string;
+  readonly constraints?: {
+    readonly required?: boolean;
+    readonly enum?: readonly (string | number)[];
+    readonly pattern?: string;
+    readonly minimum?: number;
+    readonly maximum?: number;
+  };
+  readonly enclave?: { readonly identifiedOnly?: boolean; readonly check?: 'nir_key' };
+}
+
+export interface PartitionRule {
+  readonly yearColumn?: string;
+  readonly yearFromName?: string;
+  readonly unpartitioned?: boolean;
+}
+
+export interface TableSchema {
+  readonly name: string;
+  readonly title: string;
+  readonly product: string;
+  readonly fields: readonly SchemaField[];
+  readonly primaryKey?: readonly string[];
+  readonly foreignKeys?: readonly {
+    readonly fields: readonly string[];
+    readonly reference: { readonly resource: string; readonly fields: readonly string[] };
+  }[];
+  readonly enclave: PartitionRule;
+}
+
+export interface DataPackage {
+  readonly name: string;
+  readonly dialect: { readonly delimiter: string; readonly header: boolean };
+  readonly resources: readonly {
+    readonly name: string;
+    readonly schema: string;
+    readonly pathPattern: string;
+    readonly enclave: PartitionRule;
+  }[];
+}
+
+export interface BuiltinSchema {
+  readonly datapackage: DataPackage;
+  readonly tables: ReadonlyMap<string, TableSchema>;
+}
+
+export const SNDS_SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'snds');
+export const BUILTIN_NOMENCLATURE_DIR = join(SNDS_SCHEMA_DIR, 'nomenclatures');
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (cause) {
+    throw new AppError('internal', `cannot read the product schema file ${path}`, { cause });
+  }
+}
+
+let cached: BuiltinSchema | undefined;
+
+/**
+ * The product's SNDS datapackage and its table schemas, parsed once.
+ *
+ * @example
+ *   const { tables } = loadBuiltinSchema();
+ *   tables.get('ER_PRS_F')?.fields.map((f) => f.name);
+ */
+export function loadBuiltinSchema(): BuiltinSchema {
+  if (cached !== undefined) return cached;
+  const datapackage = readJson(join(SNDS_SCHEMA_DIR, 'datapackage.json')) as DataPackage;
+  const tables = new Map<string, TableSchema>();
+  for (const r of datapackage.resources) tables.set(r.name, readJson(join(SNDS_SCHEMA_DIR, r.schema)) as TableSchema);
+  cached = Object.freeze({ datapackage, tables });
+  return cached;
+}
+
+export function tableSchema(name: string): TableSchema {
+  const t = loadBuiltinSchema().tables.get(name);
+  if (t === undefined) throw new AppError('internal', `table ${name} is not in the product schema`);
+  return t;
+}
+
+/** A nomenclature: its header and rows, keyed by the first column. */
+export interface Nomenclature {
+  readonly name: string;
+  readonly source: string;
+  readonly columns: readonly string[];
+  readonly rows: readonly Readonly<Record<string, string>>[];
+  /** Codes of the first column, and of any other column asked for via `NAME:COLUMN`. */
+  codes(column?: string): ReadonlySet<string>;
+}
+
+function findFile(dir: string, fileName: string): string | undefined {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (cause) {
+    throw new AppError('invalid', `cannot read the nomenclature directory ${dir}`, {
+      cause,
+      hint: 'give --nomenclatures a readable directory holding <NAME>.csv files',
+    });
+  }
+  // Sorted so that the file found does not depend on directory listing order.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) if (e.isFile() && e.name === fileName) return join(dir, e.name);
+  for (const e of entries) {
+    if (e.isDirectory()) {
+      const hit = findFile(join(dir, e.name), fileName);
+      if (hit !== undefined) return hit;
+    }
+  }
+  return undefined;
+}
+
+export function readNomenclatureFile(name: string, path: string): Nomenclature {
+  let records: string[][];
+  try {
+    records = parse(readFileSync(path), {
+      delimiter: ';', bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, trim: true,
+    }) as string[][];
+  } catch (cause) {
+    throw new AppError('invalid', `nomenclature ${name} (${path}) is not a ";"-separated CSV`, { cause });
+  }
+  const columns = records[0];
+  if (columns === undefined || columns.length === 0) throw new AppError('invalid', `nomenclature ${name} (${path}) has no header`);
+  const rows = records.slice(1).map((r) => {
+    const o: Record<string, string> = {};
+    columns.forEach((c, i) => (o[c] = r[i] ?? ''));
+    return o;
+  });
+  const sets = new Map<string, Set<string>>();
+  return {
+    name, source: path, columns, rows,
+    codes(column = columns[0] as string): ReadonlySet<string> {
+      let s = sets.get(column);
+      if (s === undefined) {
+        s = new Set(rows.map((r) => r[column] ?? '').filter((c) => c !== ''));
+        sets.set(column, s);
+      }
+      return s;
+    },
+  };
+}
+
+/**
+ * Loads nomenclatures by name: from the operator's directory (searched recursively by file
+ * name) when given and the file is there, else from the product's built-in lists.
+ */
+export class NomenclatureSet {
+  readonly operatorDir: string | undefined;
+  private readonly loaded = new Map<string, { builtin: Nomenclature | undefined; active: Nomenclature }>();
+
+  constructor(operatorDir?: string) {
+    if (operatorDir !== undefined && !existsSync(operatorDir)) {
+      throw new AppError('invalid', `nomenclature directory ${operatorDir} does not exist`, {
+        hint: 'pass an existing directory to --nomenclatures, or leave it out to use the built-in lists',
+      });
+    }
+    this.operatorDir = operatorDir;
+  }
+
+  private entry(name: string): { builtin: Nomenclature | undefined; active: Nomenclature } {
+    const hit = this.loaded.get(name);
+    if (hit !== undefined) return hit;
+    const builtinPath = join(BUILTIN_NOMENCLATURE_DIR, `${name}.csv`);
+    const builtin = existsSync(builtinPath) ? readNomenclatureFile(name, builtinPath) : undefined;
+    const opPath = this.operatorDir === undefined ? undefined : findFile(this.operatorDir, `${name}.csv`);
+    const active = opPath !== undefined ? readNomenclatureFile(name, opPath) : builtin;
+    if (active === undefined) throw new AppError('invalid', `nomenclature ${name} not found`, { hint: `add ${name}.csv to the nomenclature directory` });
+    const e = { builtin, active };
+    this.loaded.set(name, e);
+    return e;
+  }
+
+  /** The list codes are checked against. */
+  get(name: string): Nomenclature {
+    return this.entry(name).active;
+  }
+
+  /** The product's own list (with its SYN_* generation weights), if it ships one. */
+  builtin(name: string): Nomenclature | undefined {
+    return this.entry(name).builtin;
+  }
+
+  /** `NAME` or `NAME:COLUMN` as written in a field's `nomenclature`. */
+  codesFor(ref: string): ReadonlySet<string> {
+    const [name, column] = ref.split(':') as [string, string | undefined];
+    return this.get(name).codes(column);
+  }
+
+  /** Which file each loaded nomenclature came from (for stats.json). */
+  sources(): Record<string, string> {
+    const o: Record<string, string> = {};
+    for (const [k, v] of [...this.loaded].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      o[k] = v.active === v.builtin ? 'builtin' : 'operator';
+    }
+    return o;
+  }
+}
