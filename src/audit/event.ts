@@ -71,7 +71,7 @@ export function verifyLeafSignature(publicKey: KeyObject, origin: string, seq: n
  * (counts, durations, hashes, codes, the created object's kind), never the data: this list
  * catches the obvious mistakes cheaply; review catches the rest.
  */
-const FORBIDDEN_DETAIL_KEY = /^(values?|rows?|row_?data|nir|.*_nir|nir_.*|ben_nir.*|nir_ano.*|num_enq|ssn|first_?name|last_?name|birth_?date|date_of_birth|address|email|phone|password|secret|token)$/i;
+const FORBIDDEN_DETAIL_KEY = /^(values?|row_?values?|row_?data|nir|.*_nir|nir_.*|ben_nir.*|nir_ano.*|num_enq|ssn|first_?name|last_?name|birth_?date|date_of_birth|address|email|phone|password|secret|token)$/i;
 export const MAX_DETAILS_BYTES = 16_384;
 const MAX_TEXT = 1_000;
 

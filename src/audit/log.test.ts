@@ -152,3 +152,15 @@ test('tombstoning outside a recorded archive is refused', async () => {
   await assert.rejects(t.db.query('UPDATE audit_events SET actor_kind = NULL, actor_id = NULL, action = NULL, target = NULL, request_id = NULL, outcome = NULL, details = NULL, archived_at = now() WHERE seq = $1', [r?.n ?? '0']), /append-only/);
   await assert.rejects(t.db.query('SELECT audit_tombstone_archived($1)', [r?.n ?? '0']), /no audit archive/);
 });
+
+test('a transaction whose commit fails after the append leaves no event and no gap, and records the failure', async () => {
+  await t.db.query('CREATE TABLE IF NOT EXISTS audit_test_deferred (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)');
+  const [before] = await t.db.query<{ n: string }>('SELECT (max(seq) + 1)::text AS n FROM audit_events');
+  await assert.rejects(
+    log.transaction({ actor, action: 'test.deferred', target: 'x' }, async (tx) => {
+      await tx.query('INSERT INTO audit_test_deferred VALUES (1), (1)');
+    }),
+  );
+  const rows = await t.db.query<{ seq: string; outcome: string }>('SELECT seq::text AS seq, outcome FROM audit_events WHERE seq >= $1 ORDER BY audit_events.seq', [before?.n ?? '0']);
+  assert.deepEqual(rows, [{ seq: before?.n, outcome: 'failure' }]);
+});

@@ -9,7 +9,7 @@ import { AppError, isAppError } from '../errors.ts';
 import { canonicalJson, type JsonValue } from './canonical-json.ts';
 import { eventLeafHash, signLeaf, validateDraftFields, verifyLeafSignature, type Actor, type AuditEvent, type Outcome } from './event.ts';
 import { consistencyProof as makeConsistencyProof, inclusionProof as makeInclusionProof, rootFromLeafHashes } from './merkle.ts';
-import { formatCheckpoint, signNote, verifierKey, type LogSigner } from './note.ts';
+import { formatCheckpoint, openCheckpoint, parseVerifierKey, signNote, verifierKey, type LogSigner } from './note.ts';
 import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyReport } from './verify.ts';
 
 export interface AuditDraft {
@@ -184,7 +184,9 @@ export class AuditLog {
   async transaction<T>(draft: AuditDraft, fn: (tx: AuditedTx) => Promise<T>): Promise<T> {
     validateDraftFields({ ...draft, details: draft.details ?? {} });
     const extra: Record<string, JsonValue> = {};
-    let fnFailed = false;
+    // Where it failed decides what is recorded: the work or its commit (a failure event), or
+    // the append itself (the audit store is unusable: nothing more can be recorded).
+    const progress: { stage: 'work' | 'append' | 'commit' } = { stage: 'work' };
     try {
       return await this.#db.transaction(async (tx) => {
         const atx = {
@@ -194,19 +196,15 @@ export class AuditLog {
             Object.assign(extra, d);
           },
         } as unknown as AuditedTx;
-        let result: T;
-        try {
-          result = await fn(atx);
-        } catch (e) {
-          fnFailed = true;
-          throw e;
-        }
+        const result = await fn(atx);
+        progress.stage = 'append';
         // Appended last, so the append lock is held only from here to the commit.
         await this.#append(tx, draft, 'success', { ...draft.details, ...extra });
+        progress.stage = 'commit';
         return result;
       });
     } catch (e) {
-      if (!fnFailed) {
+      if (progress.stage === 'append') {
         if (isAppError(e) && e.code === 'invalid') throw e;
         throw new AppError('unavailable', 'the audit log could not record this act, so it was not done', { cause: e, hint: 'check the metadata database; retry later' });
       }
@@ -252,6 +250,11 @@ export class AuditLog {
     const leaves = await this.#leafHashes(this.#db);
     const latest = await this.latestCheckpoint();
     if (latest !== null) {
+      try {
+        openCheckpoint(latest.note, [parseVerifierKey(this.publicKey)], this.origin);
+      } catch {
+        throw new AppError('integrity', 'the latest stored checkpoint is not signed by the log key; refusing to sign', { hint: 'run enclave audit verify' });
+      }
       if (latest.treeSize > leaves.length || rootFromLeafHashes(leaves.slice(0, latest.treeSize)).toString('base64') !== latest.rootHash) {
         throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
       }

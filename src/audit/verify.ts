@@ -125,6 +125,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     const stored = decodeBase64Strict(line.leafHash);
     const sig = decodeBase64Strict(line.leafSig) ?? Buffer.alloc(0);
     let leaf: Buffer | undefined = stored;
+    let changed = false;
     if (line.event !== null) {
       try {
         if (line.event.seq !== position) throw new Error('seq');
@@ -134,8 +135,9 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       } catch {
         leaf = undefined;
       }
-      if (leaf === undefined || stored === undefined || !leaf.equals(stored)) {
+      if (leaf !== undefined && (stored === undefined || !leaf.equals(stored))) {
         add({ kind: 'changed', index: position, message: `event ${position} does not match its recorded leaf hash` });
+        changed = true;
       }
     }
     if (leaf === undefined || leaf.length !== 32) {
@@ -143,7 +145,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       broken = true;
       break;
     }
-    if (!verifyLeafSignature(key, origin, position, leaf, sig)) {
+    if (!changed && !verifyLeafSignature(key, origin, position, leaf, sig)) {
       add({ kind: 'forged', index: position, message: `event ${position} is not signed by the log key: written or rewritten outside the application` });
     }
     range.append(leaf);
@@ -158,7 +160,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   if (!broken && anchoredSize > position) {
     add({ kind: 'truncated', index: position, message: `a checkpoint covers ${anchoredSize} events but the log holds ${position}: events from ${position} were removed` });
   }
-  const indexed = problems.map((p) => p.index).filter((i): i is number => i !== null);
+  // Leaf-level findings are exact; a checkpoint mismatch only bounds a range from below.
+  const exact = problems.filter((p) => p.kind !== 'checkpoint').map((p) => p.index).filter((i): i is number => i !== null);
+  const ranged = problems.map((p) => p.index).filter((i): i is number => i !== null);
+  const indexed = exact.length > 0 ? exact : ranged;
   return {
     ok: problems.length === 0,
     treeSize: position,
