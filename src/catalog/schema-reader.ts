@@ -74,6 +74,7 @@ function parseJson(text: string, file: string): Json {
 const CONSTRAINT_KEYS = ['required', 'unique', 'enum', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength'] as const;
 
 function readConstraints(v: Json | undefined, file: string, path: string): ColumnConstraints {
+  // Each key is validated against its ColumnConstraints type below before it is copied.
   if (v === undefined || v === null) return {};
   if (!isObject(v)) throw invalid(file, path, `expected an object, got ${typeName(v)}`);
   const out: Record<string, unknown> = {};
@@ -110,7 +111,7 @@ function readConstraints(v: Json | undefined, file: string, path: string): Colum
     }
     out[key] = c;
   }
-  return out as ColumnConstraints;
+  return out;
 }
 
 function readColumn(f: Json, file: string, path: string): ColumnDefinition {
@@ -195,14 +196,14 @@ export function parseTableSchema(text: string, file: string): TableDefinition {
 function readCsvCodes(text: string, file: string, codeField: string, labelField: string | null): [string, string | null][] {
   let rows: Record<string, string>[];
   try {
-    rows = parseCsv(text, {
+    rows = parseCsv<Record<string, string>>(text, {
       delimiter: ';',
       columns: true,
       bom: true,
       skip_empty_lines: true,
       relax_column_count: true,
       relax_quotes: true,
-    }) as Record<string, string>[];
+    });
   } catch (e) {
     throw invalid(file, '', `not a readable ;-separated CSV (${e instanceof Error ? e.message : String(e)})`);
   }

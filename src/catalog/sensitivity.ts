@@ -123,7 +123,7 @@ function entry(v: unknown, file: string, path: string): SensitivityEntry {
 function optStrings(v: unknown, file: string, path: string): readonly string[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(file, path, 'expected an array of strings');
-  return v as string[];
+  return v;
 }
 
 /** Validates a parsed mapping document (keys starting with `$` are comments). */
