@@ -6,7 +6,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 18;
 
 export class CsvSink {
   readonly file: string;
@@ -33,6 +33,10 @@ export class CsvSink {
     this.rows++;
     if (year !== undefined) this.rowsByYear.set(year, (this.rowsByYear.get(year) ?? 0) + 1);
     return ++this.line;
+  }
+
+  wantsFlush(): boolean {
+    return this.size >= CHUNK;
   }
 
   /** Hands the buffer to the stream once it is large; waits when the stream asks to. */

@@ -245,3 +245,14 @@ test('codes are drawn from the operator’s nomenclatures when given', { skip: !
   const bad = checkAll(R, new NomenclatureSet(dir));
   for (const [f, v] of bad) assert.deepEqual(v.slice(0, 3), [], f);
 });
+
+// Opt-in because it writes ~20 M rows: SYNTH_SCALE=100000 node --test src/synth/
+test('scale: rows per second at national-like density', { skip: process.env['SYNTH_SCALE'] === undefined }, async () => {
+  const S = join(root, 's');
+  const t0 = performance.now();
+  const s = await synthesize({ ...base, people: Number(process.env['SYNTH_SCALE']), out: S, parquet: process.env['SYNTH_SCALE_PARQUET'] !== undefined });
+  const secs = (performance.now() - t0) / 1000;
+  const rows = Object.values(s.files).reduce((a, b) => a + b, 0);
+  console.log(`synth scale: ${s.people} people, ${rows} rows in ${secs.toFixed(1)} s = ${Math.round(rows / secs)} rows/s`);
+  assert.ok(rows > s.people * 50);
+});
