@@ -137,7 +137,7 @@ export async function upMain(): Promise<void> {
   if (versions.length === 0) {
     const dir = join(config.dataDir, 'samples', `snds-${SAMPLE_PEOPLE}-${SAMPLE_SEED}`);
     out(`  synthesising a sample SNDS of ${SAMPLE_PEOPLE} people into ${dir}\n`);
-    await synthCommand({ people: SAMPLE_PEOPLE, years: '2019-2023', seed: SAMPLE_SEED, out: dir }, { write: out });
+    await synthCommand({ people: SAMPLE_PEOPLE, years: '2019-2023', seed: SAMPLE_SEED, out: dir, parquet: false }, { write: out });
     await ingestCommand(p, 'snds', [join(dir, 'csv')], { write: out });
   }
   const { url } = await startServer(p);

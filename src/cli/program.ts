@@ -152,7 +152,7 @@ export async function runCli(argv: readonly string[], deps: ProgramDeps): Promis
   const program = buildProgram(deps).exitOverride();
   const err = deps.err ?? { write: (s: string) => process.stderr.write(s) };
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;

@@ -35,7 +35,7 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
     const version = Number(m[1]);
     const prev = out.at(-1);
     if (prev !== undefined && prev.version === version) {
-      throw new AppError('conflict', `two migrations are numbered ${m[1]}: ${prev.name} and ${m[2] ?? ''}`, {
+      throw new AppError('conflict', `two migrations are numbered ${m[1] ?? ''}: ${prev.name} and ${m[2] ?? ''}`, {
         hint: 'renumber the newer one after the last migration',
       });
     }

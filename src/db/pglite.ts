@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Db, SqlParam, Tx } from './port.ts';
 
@@ -5,6 +6,7 @@ import type { Db, SqlParam, Tx } from './port.ts';
 export async function openPglite(dir: string | undefined): Promise<Db> {
   // BIGINT as string, as the pg driver is set up, so both back ends return the same values.
   const options = { parsers: { 20: (v: string) => v } };
+  if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pg = dir === undefined ? new PGlite(options) : new PGlite(dir, options);
   await pg.waitReady;
   // PGlite is single-connection: serialise transactions so a second caller never interleaves

@@ -79,7 +79,7 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { requestId: st
 /** Errors thrown by the framework itself (malformed JSON, etc.) are the client's, not ours. */
 function normaliseError(err: unknown): unknown {
   if (err instanceof SyntaxError) return new AppError('invalid', 'request body is not valid JSON', { hint: 'send a JSON document with Content-Type: application/json' });
-  if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: unknown }).status === 400) {
+  if (typeof err === 'object' && err !== null && 'status' in err && err.status === 400) {
     return new AppError('invalid', 'malformed request');
   }
   return err;

@@ -10,7 +10,7 @@ import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalStore } from '../store/index.ts';
 import { hashFile, listInputFiles, readHeader, type InputFile } from './files.ts';
-import { isNirColumn, isPseudonymised, redactedShapeSql, rowViolationsSql, typedSql } from './rules.ts';
+import { isPseudonymised, redactedShapeSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
 export interface IngestCatalog {

@@ -12,10 +12,12 @@ export async function ingestCommand(svc: CliServices, dataset: string, inputs: r
     inputs,
     actor: svc.actor,
     onProgress: (p) => {
-      if (p.phase !== phase) {
+      // validate and write alternate per file: one bar for both.
+      const label = p.phase === 'hash' ? 'fingerprinting' : p.phase === 'commit' ? 'publishing' : 'ingesting';
+      if (label !== phase) {
         bar?.finish();
-        phase = p.phase;
-        bar = p.phase === 'commit' ? undefined : progressBar({ label: p.phase === 'hash' ? 'fingerprinting' : 'ingesting', total: p.total, unit: 'bytes' });
+        phase = label;
+        bar = p.phase === 'commit' ? undefined : progressBar({ label, total: p.total, unit: 'bytes' });
       }
       bar?.update(p.done, p.file);
     },
@@ -38,7 +40,8 @@ export function renderIngestResult(r: IngestResult): string {
   const years = [...new Set(r.tables.map((t) => t.year))].sort();
   const rows = [...byTable.entries()].map(([table, m]) => [table, ...years.map((y) => m.get(y) ?? null), [...m.values()].reduce((a, b) => a + b, 0)]);
   let s = `\n${r.dataset} version ${r.version} published (run ${r.runId}, Merkle root ${r.merkleRoot.slice(0, 16)}…)\n\n`;
-  s += formatTable(['table', ...years.map(String), 'total'], rows);
+  // Year 0 holds unpartitioned tables (reference tables such as IR_BEN_R).
+  s += formatTable(['table', ...years.map((y) => (y === 0 ? 'no year' : String(y))), 'total'], rows);
   s += `\nread ${formatAmount(r.rowsRead)} (${formatAmount(r.bytesRead, 'bytes')}) in ${r.seconds.toFixed(1)} s: ${formatAmount(r.rowsAccepted)} accepted, ${formatAmount(r.rowsQuarantined)} quarantined\n`;
   if (r.quarantine.total > 0) {
     s += `\nQuarantine by rule:\n${formatTable(['rule', 'violations'], Object.entries(r.quarantine.byRule).sort((a, b) => b[1] - a[1]))}`;
