@@ -218,7 +218,8 @@ export function verifyConsistency(size1: number | bigint, size2: number | bigint
     return;
   }
   if (proof.length === 0) throw new ProofError('empty proof');
-  let [inner, border] = decompInclProof(n1 - 1n, n2);
+  const [innerRaw, border] = decompInclProof(n1 - 1n, n2);
+  let inner = innerRaw;
   const shift = trailingZeros(n1);
   inner -= shift;
   let seed = Buffer.from(proof[0] as Uint8Array);

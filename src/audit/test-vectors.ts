@@ -14,7 +14,7 @@ export function parseJsonExact(text: string): unknown {
     if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && context?.source !== undefined) return BigInt(context.source);
     return value;
   };
-  return JSON.parse(text, reviver as (this: unknown, key: string, value: unknown) => unknown);
+  return JSON.parse(text, reviver);
 }
 
 /** Reads one vector file as JSON. */

@@ -130,7 +130,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       try {
         if (line.event.seq !== position) throw new Error('seq');
         // Re-canonicalise the details as they were read back (jsonb reorders keys).
-        const details = JSON.parse(canonicalJson(line.event.details as JsonValue)) as Record<string, JsonValue>;
+        const details = JSON.parse(canonicalJson(line.event.details)) as Record<string, JsonValue>;
         leaf = eventLeafHash({ ...line.event, details });
       } catch {
         leaf = undefined;

@@ -17,6 +17,5 @@ function cellText(v: Cell): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(2);
   if (typeof v === 'bigint') return v.toLocaleString('en-US');
-  // eslint-disable-next-line no-control-regex
   return String(v).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -93,7 +93,7 @@ export async function copyQueryToEncryptedParquet(
     }
     try {
       const result = await encrypting;
-      if (copyError !== undefined) throw copyError;
+      if (copyError !== undefined) throw copyError instanceof Error ? copyError : new Error('DuckDB COPY failed');
       return result;
     } catch (e) {
       if (copyError !== undefined) {

@@ -129,6 +129,8 @@ function findFile(dir: string, fileName: string): string | undefined {
 export function readNomenclatureFile(name: string, path: string): Nomenclature {
   let records: string[][];
   try {
+    // csv-parse's overloads cannot infer rows without `columns`: the assertion is the narrowing.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     records = parse(readFileSync(path), {
       delimiter: ';', bom: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, trim: true,
     }) as string[][];
@@ -143,9 +145,10 @@ export function readNomenclatureFile(name: string, path: string): Nomenclature {
     return o;
   });
   const sets = new Map<string, Set<string>>();
+  const codeColumn: string = columns[0] ?? '';
   return {
     name, source: path, columns, rows,
-    codes(column = columns[0] as string): ReadonlySet<string> {
+    codes(column = codeColumn): ReadonlySet<string> {
       let s = sets.get(column);
       if (s === undefined) {
         s = new Set(rows.map((r) => r[column] ?? '').filter((c) => c !== ''));
