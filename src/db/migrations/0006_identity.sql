@@ -1,0 +1,1 @@
+-- reserved for the identity domain; filled in by its change

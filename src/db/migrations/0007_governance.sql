@@ -1,0 +1,1 @@
+-- reserved for the governance domain; filled in by its change

@@ -1,0 +1,1 @@
+-- reserved for the migrate domain; filled in by its change
