@@ -1,2 +1,3 @@
 export type { Store, StoreEntry } from './port.ts';
 export { LocalStore } from './local.ts';
+export { StoreRegistry } from './registry.ts';

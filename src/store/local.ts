@@ -1,5 +1,9 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.ts';
 import type { Store, StoreEntry } from './port.ts';
 
@@ -59,5 +63,64 @@ export class LocalStore implements Store {
 
   async removePrefix(prefix: string): Promise<void> {
     await rm(this.localPath(prefix), { recursive: true, force: true });
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const st = await stat(this.localPath(key));
+      return st.isFile() ? st.size : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async read(key: string): Promise<Readable> {
+    const p = this.localPath(key);
+    // Open first so a missing file fails here, not later inside a pipeline.
+    const fh = await open(p, 'r').catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not_found', `${key} is not in store ${this.id}`, { hint: 'the file was removed or never copied' });
+      throw e;
+    });
+    return createReadStream(p, { fd: fh.fd, autoClose: true, highWaterMark: 1 << 20 });
+  }
+
+  async write(key: string, body: Readable): Promise<void> {
+    const p = this.localPath(key);
+    await mkdir(dirname(p), { recursive: true });
+    const tmp = `${p}.part-${randomBytes(4).toString('hex')}`;
+    try {
+      await pipeline(body, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
+      const fh = await open(tmp, 'r+');
+      await fh.sync().finally(() => fh.close());
+      await rename(tmp, p);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.localPath(key), { force: true });
+  }
+
+  async probe(): Promise<void> {
+    const key = `.probe/${randomBytes(6).toString('hex')}`;
+    const p = this.localPath(key);
+    try {
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, 'probe');
+      if ((await readFile(p, 'utf8')) !== 'probe') throw new AppError('unavailable', `store ${this.id} does not read back what it wrote`);
+    } catch (e) {
+      throw new AppError('unavailable', `store ${this.id} is not writable: ${(e as Error).message}`, { hint: 'check the directory exists and its permissions', cause: e });
+    } finally {
+      await rm(p, { force: true });
+    }
+  }
+
+  async freeBytes(): Promise<number | undefined> {
+    await mkdir(this.root, { recursive: true });
+    const s = await statfs(this.root);
+    return s.bavail * s.bsize;
   }
 }

@@ -1,14 +1,16 @@
 /**
  * Where dataset files live. Keys are `/`-separated relative paths. The local directory store is
- * the default; an S3-compatible store implements the same port (migration issue).
+ * the default; an S3-compatible object store (`S3Store`) implements the same port.
  */
+import type { Readable } from 'node:stream';
+
 export interface StoreEntry {
   readonly key: string;
   readonly bytes: number;
 }
 
 export interface Store {
-  /** A stable name for this location, e.g. `local:/srv/enclave/store`. */
+  /** A stable name for this location, e.g. `local:/srv/enclave/store`, `s3:https://host/bucket`. */
   readonly id: string;
   /** The local file path of a key, for engines that read files (DuckDB); undefined for remote stores. */
   localPath(key: string): string | undefined;
@@ -17,4 +19,18 @@ export interface Store {
   /** Moves a whole prefix in one step where the store allows it (a directory rename locally). */
   movePrefix(from: string, to: string): Promise<void>;
   removePrefix(prefix: string): Promise<void>;
+  /** Size of one object, or undefined when it does not exist. */
+  size(key: string): Promise<number | undefined>;
+  /** A stream of an object's bytes; fails with AppError not_found when absent. */
+  read(key: string): Promise<Readable>;
+  /**
+   * Writes an object from a stream. The object appears whole or not at all: a temp file renamed
+   * locally, a single PUT or a completed multipart upload on S3.
+   */
+  write(key: string, body: Readable): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** Checks that the store is reachable and writable (writes, reads back and removes a probe). */
+  probe(): Promise<void>;
+  /** Free bytes where the store can know it (a local file system), else undefined. */
+  freeBytes(): Promise<number | undefined>;
 }
