@@ -3,6 +3,7 @@ export {
   MAX_REPORT_ENTRIES,
   checkHeader,
   matchTable,
+  type DatasetLocator,
   type DatasetVersion,
   type EncryptedParquetWriter,
   type IngestCatalog,

@@ -4,11 +4,11 @@ import { dirname } from 'node:path';
 import type { Actor, AuditLog, JsonValue } from '../audit/index.ts';
 import { canonicalJson, hashLeaf, rootFromLeafHashes } from '../audit/index.ts';
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
-import type { Db } from '../db/index.ts';
+import type { Db, Queryable } from '../db/index.ts';
 import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
-import type { LocalStore } from '../store/index.ts';
+import type { LocalStore, Store } from '../store/index.ts';
 import { hashFile, listInputFiles, readHeader, type InputFile } from './files.ts';
 import { isPseudonymised, redactedShapeSql, rowViolationsSql, typedSql } from './rules.ts';
 
@@ -30,6 +30,22 @@ export interface IngestDeps {
   readonly engine: Engine;
   readonly store: LocalStore;
   readonly writeParquet: EncryptedParquetWriter;
+  /** The one resolver of where a dataset lives (migrate domain); without it, versions are read where they were ingested. */
+  readonly locations?: DatasetLocator;
+}
+
+/**
+ * Where a dataset's files are read from and its next version published. One place, so that a
+ * cutover is one atomic switch that no reader sees half-done.
+ */
+export interface DatasetLocator {
+  /** Local paths of every file of `v`, in manifest order, all from one location: the dataset's active one, or `storeId` when given. */
+  localFiles(v: DatasetVersion, storeId?: string): Promise<{ readonly storeId: string; readonly paths: readonly string[] }>;
+  /**
+   * Inside the commit transaction: when the dataset's active store is not `staged`, copies the
+   * staged files there (verified) and returns that store's id; undefined means "publish in place".
+   */
+  publish(tx: Queryable, dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined>;
 }
 
 export interface IngestProgress {
@@ -243,14 +259,16 @@ export class IngestService {
    * Opens a version for reading in an engine session: registers the dataset key and creates
    * one view per table over its encrypted Parquet files. The only way readers reach data files.
    */
-  async attachVersion(session: EngineSession, v: DatasetVersion, schema = 'ds'): Promise<string[]> {
+  async attachVersion(session: EngineSession, v: DatasetVersion, schema = 'ds', options: { readonly storeId?: string } = {}): Promise<string[]> {
     const keyName = `k_${v.dataset.replace(/[^A-Za-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
     await this.d.keys.withDataKey('dataset', v.dataset, 'encryption', (key) => session.addParquetKey(keyName, key));
     await session.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(schema)}`);
+    // Resolved once per attach: every view of this session reads one location.
+    const located = this.d.locations === undefined ? undefined : await this.d.locations.localFiles(v, options.storeId);
     const byTable = new Map<string, string[]>();
-    for (const f of v.manifest.files) {
+    for (const [i, f] of v.manifest.files.entries()) {
       const list = byTable.get(f.table) ?? [];
-      list.push(this.d.store.localPath(`${v.prefix}/${f.path}`));
+      list.push(located?.paths[i] ?? this.d.store.localPath(`${v.prefix}/${f.path}`));
       byTable.set(f.table, list);
     }
     for (const [table, paths] of byTable) {
@@ -447,11 +465,12 @@ export class IngestService {
         await writeFile(this.d.store.localPath(`${stagingKey}/manifest.json`), `${JSON.stringify(manifest, null, 1)}\n`);
         // Files first, then the row that makes them visible: a crash between the two leaves an
         // unreferenced directory, never a version without its files.
-        await this.d.store.movePrefix(stagingKey, prefix);
+        const publishedTo = await this.d.locations?.publish(tx, o.dataset, this.d.store, stagingKey, prefix);
+        if (publishedTo === undefined) await this.d.store.movePrefix(stagingKey, prefix);
         const inserted = await tx.query<VersionRow>(
           `INSERT INTO dataset_versions (dataset, version, delivery_id, run_id, store_id, prefix, merkle_root, files, bytes, rows_accepted, rows_quarantined, manifest)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-          [o.dataset, version, deliveryId, runId, this.d.store.id, prefix, merkleRoot, r.files.length, bytes, r.rowsAccepted, r.quarantine.total, JSON.stringify(manifest)],
+          [o.dataset, version, deliveryId, runId, publishedTo ?? this.d.store.id, prefix, merkleRoot, r.files.length, bytes, r.rowsAccepted, r.quarantine.total, JSON.stringify(manifest)],
         );
         await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
           runId, version, prefix, JSON.stringify({ total: r.quarantine.total, byRule: r.quarantine.byRule, byFile: r.quarantine.byFile, entries: r.quarantine.entries.slice(0, 1000) }),
