@@ -110,6 +110,25 @@ function rowToLine(r: EventRow): ExportLine {
   return { index: seq, leafHash: Buffer.from(r.leaf_hash).toString('base64'), leafSig: Buffer.from(r.leaf_sig).toString('base64'), event };
 }
 
+/** Who reads the log (an auditor, an operator): their read is an event too. */
+export interface AuditReader {
+  readonly actor: Actor;
+  readonly requestId?: string;
+}
+
+function readerDraft(r: AuditReader): { actor: Actor; requestId?: string } {
+  return r.requestId === undefined ? { actor: r.actor } : { actor: r.actor, requestId: r.requestId };
+}
+
+/**
+ * One export line: JSON, ending with the only line break it holds. JSON.stringify escapes
+ * CR and LF but leaves U+0085, U+2028 and U+2029, which some log pipelines split on; they are
+ * escaped too (still valid JSON, same parsed value, so the leaf hash is unchanged).
+ */
+export function exportLine(l: ExportLine): string {
+  return `${JSON.stringify(l).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+}
+
 function errorCode(e: unknown): string {
   return isAppError(e) ? e.code : 'internal';
 }
@@ -332,13 +351,39 @@ export class AuditLog {
 
   /**
    * The log as JSON lines (event, leaf index, leaf hash, leaf signature) for a SIEM or an
-   * auditor, each line ending with a newline.
+   * auditor, each line ending with a newline and holding no other line break (see `exportLine`).
    */
   async *export(since?: Date, until?: Date): AsyncGenerator<string> {
     const opts: { since?: Date; until?: Date } = {};
     if (since !== undefined) opts.since = since;
     if (until !== undefined) opts.until = until;
-    for await (const l of this.lines(opts)) yield `${JSON.stringify(l)}\n`;
+    for await (const l of this.lines(opts)) yield exportLine(l);
+  }
+
+  /**
+   * The export an auditor asks for: the read itself is recorded first (`audit.export`), and
+   * nothing is served if it cannot be (fail closed).
+   */
+  async *exportFor(reader: AuditReader, since?: Date, until?: Date): AsyncGenerator<string> {
+    await this.record({ ...readerDraft(reader), action: 'audit.export', target: 'audit_events', details: { since: since?.toISOString() ?? null, until: until?.toISOString() ?? null } });
+    yield* this.export(since, until);
+  }
+
+  /**
+   * Every event whose target is `target` or lies under it (`project:42` also matches
+   * `project:42:extract`), oldest first, in one indexed query. The read is recorded first
+   * (`audit.history`) and nothing is served if it cannot be.
+   */
+  async history(target: string, reader: AuditReader): Promise<ExportLine[]> {
+    await this.record({ ...readerDraft(reader), action: 'audit.history', target });
+    const rows = await this.#db.query<EventRow>(
+      `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig
+         FROM audit_events
+        WHERE target = $1 OR starts_with(target, $1 || ':')
+        ORDER BY audit_events.seq`,
+      [target],
+    );
+    return rows.map(rowToLine);
   }
 
   /** Verifies the whole log in the database against its own signed checkpoints and key. */
@@ -364,7 +409,7 @@ export class AuditLog {
     to = Math.min(to, from + Number(count?.n ?? 0));
     if (to <= from) return null;
     let content = '';
-    for await (const l of this.lines({ fromSeq: from, toSeq: to })) content += `${JSON.stringify(l)}\n`;
+    for await (const l of this.lines({ fromSeq: from, toSeq: to })) content += exportLine(l);
     const sha = createHash('sha256').update(content, 'utf8').digest();
     const note = signNote(`${ARCHIVE_NOTE_TAG}\n${this.origin}\n${from}\n${to}\n${sha.toString('base64')}\n`, [this.#signer]);
     const archive: AuditArchive = { name: `audit-${String(from).padStart(12, '0')}-${String(to).padStart(12, '0')}.jsonl`, from, to, sha256: sha.toString('hex'), content, note };
