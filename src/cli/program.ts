@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { AppError, isAppError } from '../errors.ts';
+import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow } from './commands/catalog.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { synthCommand } from './commands/synth.ts';
@@ -144,12 +145,89 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
     out.write(`master key rotated: ${r.oldId} → ${r.newId}; ${r.rewrapped} data keys re-wrapped\n`);
   }));
 
+  registerAuditCommands(program, withServices, out);
+
   return program;
+}
+
+const isoDate = (name: string) => (v: string): Date => {
+  const d = new Date(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 date or time (UTC), got ${JSON.stringify(v)}`);
+  return d;
+};
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+type WithServices = <A extends unknown[]>(fn: (svc: Awaited<ReturnType<OpenServices>>, ...args: A) => Promise<void>) => (...args: A) => Promise<void>;
+
+/** `enclave audit …` (see src/cli/commands/audit.ts). */
+function registerAuditCommands(program: Command, withServices: WithServices, out: Output): void {
+  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, checkpoints, proofs, archives, histories');
+  audit
+    .command('verify')
+    .description('recompute the Merkle tree and check every event, leaf signature and signed checkpoint; exits non-zero at the first change')
+    .option('--export <file>', 'verify this export (JSON lines) offline instead of the database')
+    .option('--checkpoint <file>', 'a signed checkpoint (or the JSON list from /api/v1/audit/checkpoints) to check against; repeatable', collect, [])
+    .option('--public-key <vkey>', 'the log verifier key (or a file holding it); required with --export')
+    .addHelpText('after', `
+Offline, only the export, a checkpoint and the public key are needed:
+  enclave audit verify --export audit.jsonl --checkpoint checkpoint.txt --public-key "$(cat audit.vkey)"`)
+    .action(async (o: { export?: string; checkpoint: string[]; publicKey?: string }) => {
+      if (o.export !== undefined) {
+        if (o.publicKey === undefined) throw new AppError('invalid', '--export needs --public-key', { hint: 'print it where the log runs: enclave audit public-key' });
+        await auditVerifyOffline({ exportFile: o.export, checkpointFiles: o.checkpoint, publicKey: o.publicKey }, out);
+        return;
+      }
+      await withServices(async (svc) => {
+        await auditVerifyDb(svc.audit, o.checkpoint, out);
+      })();
+    });
+  audit
+    .command('export')
+    .description('events as JSON lines (event, leaf index, leaf hash, leaf signature) for a SIEM or an auditor; the export is itself audited')
+    .option('--since <time>', 'events at or after this UTC time', isoDate('--since'))
+    .option('--until <time>', 'events before this UTC time', isoDate('--until'))
+    .option('--out <file>', 'write to this file instead of standard output')
+    .action(withServices(async (svc, o: { since?: Date; until?: Date; out?: string }) => {
+      await auditExport(svc.audit, { actor: svc.actor }, { ...(o.since === undefined ? {} : { since: o.since }), ...(o.until === undefined ? {} : { until: o.until }), ...(o.out === undefined ? {} : { outFile: o.out }) }, out);
+    }));
+  audit.command('checkpoint').description('sign a checkpoint of the log now (C2SP signed note) and print it').action(withServices(async (svc) => { await auditCheckpoint(svc.audit, out); }));
+  audit.command('public-key').description('print the log verifier key (C2SP vkey) to give to auditors and witnesses').action(withServices(async (svc) => { out.write(`${svc.audit.publicKey}\n`); }));
+  const proof = audit.command('proof').description('RFC 9162 proofs');
+  proof
+    .command('inclusion')
+    .description('inclusion proof of one event')
+    .requiredOption('--index <n>', 'leaf index (seq) of the event', int('--index'))
+    .option('--size <n>', 'tree size (default: the latest checkpoint)', int('--size'))
+    .action(withServices(async (svc, o: { index: number; size?: number }) => { await auditProofInclusion(svc.audit, o.index, o.size, out); }));
+  proof
+    .command('consistency')
+    .description('consistency proof between two tree sizes')
+    .requiredOption('--from <n>', 'older tree size', int('--from'))
+    .requiredOption('--to <n>', 'newer tree size', int('--to'))
+    .action(withServices(async (svc, o: { from: number; to: number }) => { await auditProofConsistency(svc.audit, o.from, o.to, out); }));
+  audit
+    .command('archive')
+    .description('move checkpointed events past retention into signed archive files (then tombstoned in the database)')
+    .requiredOption('--dir <dir>', 'directory to write archive files and their signed notes to')
+    .action(withServices(async (svc, o: { dir: string }) => { await auditArchive(svc.audit, o.dir, out); }));
+  audit
+    .command('history')
+    .description("every event on a target and under it, e.g. a project's full access history (the lookup is itself audited)")
+    .requiredOption('--target <t>', 'e.g. project:42 or dataset:snds')
+    .option('--json', 'JSON lines instead of a table')
+    .action(withServices(async (svc, o: { target: string; json?: boolean }) => { await auditHistory(svc.audit, { actor: svc.actor }, o.target, { json: o.json === true }, out); }));
 }
 
 /** Runs the program, printing AppErrors as `error: message` + `hint:` and setting the exit code. */
 export async function runCli(argv: readonly string[], deps: ProgramDeps): Promise<number> {
-  const program = buildProgram(deps).exitOverride();
+  const program = buildProgram(deps);
+  // Sub-commands copy settings when created, so the override must reach each of them: without
+  // it a bad option value on a sub-command calls process.exit from inside commander.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   const err = deps.err ?? { write: (s: string) => process.stderr.write(s) };
   try {
     await program.parseAsync(argv);
