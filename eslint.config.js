@@ -38,7 +38,7 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['**/*.test.ts', 'test/**', 'bench/**', 'src/**/bench.ts', 'src/audit/crash-child.ts', 'src/audit/test-vectors.ts'],
+    files: ['**/*.test.ts', 'test/**', 'bench/**', 'src/**/bench.ts', 'src/audit/crash-child.ts', 'src/audit/test-vectors.ts', 'src/ingest/crash-child.ts'],
     rules: {
       '@typescript-eslint/restrict-template-expressions': 'off',
       '@typescript-eslint/no-base-to-string': 'off',

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Actor, AuditLog, JsonValue } from '../audit/index.ts';
 import { canonicalJson, hashLeaf, rootFromLeafHashes } from '../audit/index.ts';
@@ -10,7 +11,7 @@ import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalStore, Store } from '../store/index.ts';
 import { hashFile, listInputFiles, readHeader, type InputFile } from './files.ts';
-import { isPseudonymised, redactedShapeSql, rowViolationsSql, typedSql } from './rules.ts';
+import { isPseudonymised, redactedShapeSql, rowHasViolationSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
 export interface IngestCatalog {
@@ -282,11 +283,11 @@ export class IngestService {
       { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId } },
       async (tx) => {
         // One ingestion per dataset at a time; a run that stopped heart-beating was killed.
-        const running = await tx.query<{ id: string; staging_key: string; fresh: boolean }>(
-          `SELECT id, staging_key, heartbeat_at > now() - make_interval(secs => $2) AS fresh FROM ingest_runs WHERE dataset = $1 AND status = 'running' FOR UPDATE`,
+        const running = await tx.query<{ id: string; staging_key: string; fresh: boolean; host: string; pid: number }>(
+          `SELECT id, staging_key, host, pid, heartbeat_at > now() - make_interval(secs => $2) AS fresh FROM ingest_runs WHERE dataset = $1 AND status = 'running' FOR UPDATE`,
           [o.dataset, RUN_LEASE_SECONDS],
         );
-        const live = running.find((r) => r.fresh);
+        const live = running.find((r) => r.fresh && processAlive(r.host, r.pid));
         if (live !== undefined) {
           throw new AppError('conflict', `dataset ${o.dataset} is being ingested by run ${live.id}`, { hint: `wait for it to finish, or retry after ${RUN_LEASE_SECONDS} s if that process was killed` });
         }
@@ -297,7 +298,7 @@ export class IngestService {
         if (running.length > 0) tx.addDetails({ abandonedRuns: running.map((r) => r.id) });
         await this.d.keys.ensureDataKey(tx, 'dataset', o.dataset, 'encryption');
         await this.d.keys.ensureDataKey(tx, 'dataset', o.dataset, 'pseudonymisation');
-        await tx.query("INSERT INTO ingest_runs (id, dataset, delivery_id, status, staging_key) VALUES ($1, $2, $3, 'running', $4)", [runId, o.dataset, deliveryId, stagingKey]);
+        await tx.query("INSERT INTO ingest_runs (id, dataset, delivery_id, status, staging_key, host, pid) VALUES ($1, $2, $3, 'running', $4, $5, $6)", [runId, o.dataset, deliveryId, stagingKey, hostname(), process.pid]);
       },
     );
   }
@@ -323,6 +324,7 @@ export class IngestService {
     let accepted = 0;
     let bytesDone = 0;
     const nomTables = new Map<string, string | undefined>();
+    const mapTables: string[] = [];
     try {
       // HMAC-SHA256 in SQL (RFC 2104) with the key's pads in session variables: the key never
       // appears in a statement's text.
@@ -375,47 +377,65 @@ export class IngestService {
           quarantined += rejectedRows;
         }
 
-        const raw = (name: string): string => (header.includes(name) ? `NULLIF(trim(${sqlIdent(name)}), '')` : 'NULL::VARCHAR');
+        // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
+        const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
         const ctx = { nomenclatureTable: (n: string) => nomTables.get(n) };
-        const line = `(__rn + 1 + (SELECT count(*) FROM ${rej}_k WHERE before < __rn))`;
+        // Line of a row: row number + header, shifted by the malformed lines before it (if any).
+        const line = rejectLines.length === 0 ? '(__rn + 1)' : `(__rn + 1 + (SELECT count(*) FROM ${rej}_k WHERE before < __rn))`;
+        // Every row pays one boolean test, evaluated once; only bad rows get their list of violations.
+        const flagged = `flag_${i}`;
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${flagged} AS SELECT *, ${rowHasViolationSql(columns, raw, ctx)} AS __bad FROM ${src}`);
+        await session.run(`DROP TABLE ${src}`);
+        const anyViolation = '__bad';
         const checked = `chk_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT *, ${line} AS __line, ${rowViolationsSql(columns, raw, ctx)} AS __violations FROM ${src}`);
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT *, ${line} AS __line, ${rowViolationsSql(columns, raw, ctx)} AS __violations FROM ${flagged} WHERE __bad`);
 
         // Bad rows: one report entry per violated column, values reduced to their shape.
-        const bad = await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${checked} WHERE len(__violations) > 0`);
+        const bad = await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${checked}`);
         const nBad = Number(bad[0]?.n ?? 0n);
         if (nBad > 0) {
           quarantined += nBad;
           byFile[p.file.name] = (byFile[p.file.name] ?? 0) + nBad;
-          const ruleCounts = await session.all<{ rule: string; n: bigint }>(`SELECT split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked} WHERE len(__violations) > 0) GROUP BY 1`);
+          const ruleCounts = await session.all<{ rule: string; n: bigint }>(`SELECT split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked}) GROUP BY 1`);
           for (const r of ruleCounts) byRule[r.rule] = (byRule[r.rule] ?? 0) + Number(r.n);
           const shapeCases = columns.filter((c) => header.includes(c.name)).map((c) => `WHEN ${sqlString(c.name)} THEN ${redactedShapeSql(raw(c.name))}`);
           const room = Math.max(MAX_REPORT_ENTRIES - entries.length, 0);
           if (room > 0) {
             const rows = await session.all<{ line: bigint; column: string; rule: string; value: string }>(`SELECT __line AS line, split_part(v, ':', 1) AS "column", split_part(v, ':', 2) AS rule,
                 CASE split_part(v, ':', 1) ${shapeCases.join(' ')} ELSE '(absent)' END AS value
-              FROM (SELECT *, unnest(__violations) AS v FROM ${checked} WHERE len(__violations) > 0) ORDER BY __line, "column" LIMIT ${room}`);
+              FROM (SELECT *, unnest(__violations) AS v FROM ${checked}) ORDER BY __line, "column" LIMIT ${room}`);
             for (const r of rows) entries.push({ file: p.file.name, line: Number(r.line), column: r.column, rule: r.rule, value: r.value });
           }
           // The bad rows themselves are kept, encrypted, with identifiers pseudonymised when valid
           // and blanked otherwise, so the producer can be sent line numbers and fix the source.
-          const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN len(list_filter(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) > 0 THEN NULL ELSE ${hmacSql(raw(c.name))} END` : raw(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} WHERE len(__violations) > 0 ORDER BY __line`;
+          const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN len(list_filter(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) > 0 THEN NULL ELSE ${hmacSql(raw(c.name))} END` : raw(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} ORDER BY __line`;
           const qPath = this.d.store.localPath(`${stagingKey}/_quarantine/${p.file.name.replace(/\.csv$/i, '')}.parquet`);
           await mkdir(dirname(qPath), { recursive: true });
           await this.d.writeParquet(session, qSelect, qPath, encKey);
         }
 
+        // Pseudonyms: HMAC each distinct value once (people recur on thousands of rows), then join.
+        const joins: string[] = [];
+        const pseudonymOf = new Map<string, string>();
+        for (const [k, c] of columns.entries()) {
+          if (!isPseudonymised(c) || !header.includes(c.name)) continue;
+          const map = `pm_${i}_${k}`;
+          await session.run(`CREATE OR REPLACE TEMP TABLE ${map} AS SELECT v, ${hmacSql('v')} AS h FROM (SELECT DISTINCT ${raw(c.name)} AS v FROM ${flagged} WHERE NOT __bad) WHERE v IS NOT NULL`);
+          joins.push(`LEFT JOIN ${map} ON ${map}.v = ${raw(c.name)}`);
+          pseudonymOf.set(c.name, `${map}.h`);
+          mapTables.push(map);
+        }
         // Good rows: typed, pseudonymised, partitioned by year.
         const yearExpr = p.year !== undefined ? String(p.year) : yearSql(p.table, raw);
         const select = columns
           .map((c) => {
-            const v = raw(c.name);
-            if (isPseudonymised(c)) return `${hmacSql(v)} AS ${sqlIdent(c.name)}`;
-            return `${typedSql(c, v)} AS ${sqlIdent(c.name)}`;
+            const h = pseudonymOf.get(c.name);
+            if (isPseudonymised(c)) return `${h ?? 'NULL::VARCHAR'} AS ${sqlIdent(c.name)}`;
+            return `${typedSql(c, raw(c.name))} AS ${sqlIdent(c.name)}`;
           })
           .join(', ');
         const good = `good_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${good} AS SELECT ${select}, ${yearExpr} AS __year FROM ${checked} WHERE len(__violations) = 0`);
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${good} AS SELECT ${select}, ${yearExpr} AS __year FROM ${flagged} ${joins.join(' ')} WHERE NOT ${anyViolation}`);
         const years = await session.all<{ y: number | bigint | null; n: bigint }>(`SELECT __year AS y, count(*) AS n FROM ${good} GROUP BY 1 ORDER BY 1`);
         for (const y of years) {
           const year = y.y === null ? 0 : Number(y.y);
@@ -426,7 +446,7 @@ export class IngestService {
           files.push({ path: rel, table: p.table.name, year, rows: Number(y.n), bytes: w.bytes, sha256: w.sha256 });
           accepted += Number(y.n);
         }
-        for (const t of [src, checked, good, rej, `${rej}_scan`, `${rej}_shift`, `${rej}_k`]) await session.run(`DROP TABLE IF EXISTS ${t}`);
+        for (const t of [src, flagged, checked, good, rej, `${rej}_scan`, `${rej}_shift`, `${rej}_k`, ...mapTables.splice(0)]) await session.run(`DROP TABLE IF EXISTS ${t}`);
         bytesDone += p.file.bytes;
         o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name });
         await o.afterFile?.(p.file.name);
@@ -481,6 +501,17 @@ export class IngestService {
         return toVersion(row);
       },
     );
+  }
+}
+
+/** A run is alive while its heartbeat is fresh, unless its process is known to be gone (same host). */
+function processAlive(host: string, pid: number): boolean {
+  if (host !== hostname()) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

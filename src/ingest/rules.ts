@@ -29,14 +29,15 @@ export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
   return c.type === 'datetime' ? ISO_DATETIME : ISO_DATE;
 }
 
-const NUMBER_SHAPE = `'^-?[0-9]+([.,][0-9]+)?$'`;
 const INTEGER_SHAPE = `'^-?[0-9]+$'`;
+const NUMBER_SHAPE = `'^-?[0-9]+([.,][0-9]+)?$'`;
 
 /** The typed value of a raw VARCHAR expression, or NULL when it does not parse. */
 export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): string {
   switch (c.type) {
     case 'integer':
     case 'year':
+      // DuckDB's own cast would accept 1.5, 1e3, 0x10 and 1_000: the shape is checked first.
       return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${INTEGER_SHAPE}) THEN ${v} END AS BIGINT)`;
     case 'number':
       return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${NUMBER_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
@@ -97,6 +98,12 @@ export function rowViolationsSql(columns: readonly CatalogColumn[], raw: (name: 
   }
   if (parts.length === 0) return `[]::VARCHAR[]`;
   return `list_filter([${parts.join(',\n ')}], x -> x IS NOT NULL)`;
+}
+
+/** True when a row breaks any rule: the cheap test every row pays. */
+export function rowHasViolationSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext): string {
+  const parts = columns.flatMap((c) => violationSql(c, raw(c.name), ctx).map((v) => `(${v}) IS NOT NULL`));
+  return parts.length === 0 ? 'false' : `(${parts.join('\n OR ')})`;
 }
 
 /**

@@ -7,6 +7,9 @@ CREATE TABLE ingest_runs (
   delivery_id text NOT NULL,
   status text NOT NULL CHECK (status IN ('running', 'committed', 'failed', 'abandoned')),
   staging_key text NOT NULL,
+  -- Which process runs it: a rerun on the same host replaces a run whose process is gone.
+  host text NOT NULL,
+  pid integer NOT NULL,
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now(),
   finished_at timestamptz,
