@@ -102,8 +102,9 @@ function checkDetailValue(v: JsonValue, path: string, depth: number): void {
 export function validateDraftFields(f: { readonly actor: Actor; readonly action: string; readonly target: string; readonly requestId?: string | undefined; readonly details: Readonly<Record<string, JsonValue>> }): void {
   if (f.actor.kind !== 'person' && f.actor.kind !== 'service') throw new AppError('invalid', 'audit actor kind must be person or service');
   for (const [name, value] of [['actor id', f.actor.id], ['action', f.action], ['target', f.target], ['request id', f.requestId ?? 'x']] as const) {
-    // Control characters would let a value forge a second line in a text log or export.
-    if (typeof value !== 'string' || value === '' || value.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(value)) {
+    // Control characters and Unicode line separators would let a value forge a second line in
+    // a text log or export.
+    if (typeof value !== 'string' || value === '' || value.length > MAX_TEXT || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) {
       throw new AppError('invalid', `audit ${name} must be 1–${MAX_TEXT} printable characters`);
     }
   }
