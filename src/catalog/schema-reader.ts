@@ -324,6 +324,17 @@ export async function readSchemaDirectory(root: string): Promise<SchemaDirectory
     if (other !== undefined) throw invalid(t.sourceFile, 'name', `table ${t.name} is also defined in ${other}`);
     seenTables.set(t.name, t.sourceFile);
   }
+  // A field may point at another column of a code list ("IR_PHA_R:PHA_PRS_IDE"): that column's
+  // values become a code list of their own, so membership is checked the same way.
+  const refs = new Set(tables.flatMap((t) => t.columns.map((c) => c.nomenclature)).filter((n): n is string => n !== null && n.includes(':')));
+  for (const ref of refs) {
+    const [base = '', column = ''] = ref.split(':');
+    const n = nomenclatures.find((x) => x.name === base);
+    if (n === undefined || n.codes === null || !n.fields.some((f) => f.name === column)) continue;
+    const csv = join(root, n.sourceFile.replace(/\.json$/i, '.csv'));
+    const codes = readCsvCodes(await readFile(csv, 'utf8'), n.sourceFile, column, null);
+    nomenclatures.push({ ...n, name: ref, title: `${n.title === '' ? base : n.title} (${column})`, codeField: column, labelField: null, codes });
+  }
   const seenNoms = new Map<string, string>();
   for (const n of nomenclatures) {
     const other = seenNoms.get(n.name);
