@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { AuditLog, startCheckpointSchedule, type Actor } from './audit/index.ts';
 import { CatalogService } from './catalog/index.ts';
@@ -19,6 +20,7 @@ import { loadConfig, type Config } from './config.ts';
 import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
 import { openDuckDb, type Engine } from './engine/index.ts';
 import { createHttpApp } from './http/app.ts';
+import { staticPortal } from './http/static.ts';
 import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
 import { KeyService } from './keys/index.ts';
 import { writeEncryptedParquet } from './parquet-crypto/index.ts';
@@ -70,6 +72,8 @@ export function createApp(p: Platform) {
       { prefix: 'audit', app: auditRoutes(p.audit) },
     ],
     openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths],
+    // The built web portal (npm run web:build), served under / with the default language.
+    portal: staticPortal({ dir: fileURLToPath(new URL('../web/dist', import.meta.url)), language: p.config.language }),
     logError: (id, e) => {
       process.stderr.write(`[${new Date().toISOString()}] request ${id} failed: ${e instanceof Error ? e.name : 'error'}\n`);
     },

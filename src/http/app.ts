@@ -13,6 +13,8 @@ export interface HttpDeps {
   readonly logError?: (requestId: string, e: unknown) => void;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes?: number;
+  /** The web portal: answers GET/HEAD for non-API paths no route took (src/http/static.ts). */
+  readonly portal?: (method: string, path: string, ifNoneMatch: string | undefined) => Response | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -64,6 +66,8 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { requestId: st
   app.route('/api/v1', api);
 
   app.notFound((c) => {
+    const page = deps.portal?.(c.req.method, c.req.path, c.req.header('if-none-match'));
+    if (page !== undefined) return page;
     const problem = toProblem(new AppError('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, { hint: 'the API is described at /api/v1/openapi.json' }), c.get('requestId'));
     return c.body(JSON.stringify(problem), 404, { 'Content-Type': 'application/problem+json' });
   });

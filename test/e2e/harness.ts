@@ -1,0 +1,154 @@
+/**
+ * End-to-end harness: a real Enclave server (in-process, on a free port, with a temp data dir
+ * and keyring), the real web build, and Debian's Chromium driven by playwright-core. Nothing is
+ * downloaded: playwright-core comes from web/node_modules and the browser from apt.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from '../../web/node_modules/playwright-core/index.js';
+import { loadConfig } from '../../src/config.ts';
+import { createPlatform, startServer, type Platform } from '../../src/main.ts';
+
+export type { Browser, BrowserContext, Page };
+
+export const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB = join(ROOT, 'web');
+export const ARTIFACTS = join(ROOT, 'test-artifacts', 'e2e');
+
+/**
+ * Why the e2e suite cannot run here, or undefined when it can. CI installs chromium (.ci/run),
+ * so there the suite always runs; it runs on the PGlite pass only (the metadata database is
+ * covered by the rest of the suite on both, and a browser run is the slow part).
+ */
+export function skipReason(): string | undefined {
+  if (process.env['ENCLAVE_TEST_DB'] === 'postgres') return 'e2e: browser journeys run on the PGlite pass only';
+  if (!existsSync(CHROMIUM)) return `e2e: ${CHROMIUM} not found; install Debian's chromium (apt-get install -y chromium), as .ci/run does`;
+  if (!existsSync(join(WEB, 'node_modules', 'playwright-core'))) return 'e2e: web/node_modules missing; run npm run web:install';
+  return undefined;
+}
+
+function newestMtime(dir: string): number {
+  let max = 0;
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    const s = statSync(p);
+    max = Math.max(max, s.isDirectory() ? newestMtime(p) : s.mtimeMs);
+  }
+  return max;
+}
+
+/**
+ * Builds the portal when web/dist is missing or older than its sources. Test files run in
+ * parallel, so a directory lock makes one build and the others wait for it.
+ */
+export async function ensureWebBuild(): Promise<void> {
+  const index = join(WEB, 'dist', 'index.html');
+  const stale = (): boolean => !existsSync(index) || statSync(index).mtimeMs < Math.max(newestMtime(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs);
+  const lock = join(WEB, '.build-lock');
+  for (let i = 0; i < 600 && stale(); i++) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // another test file is building: if its lock is older than 2 minutes it died
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    try {
+      if (stale()) {
+        const r = spawnSync(join(WEB, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], { cwd: WEB, stdio: 'inherit' });
+        if (r.status !== 0) throw new Error('web build failed');
+      }
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+export interface Enclave {
+  readonly url: string;
+  readonly platform: Platform;
+  close(): Promise<void>;
+}
+
+/** A fresh Enclave with the built-in SNDS catalogue, serving the portal on a free port. */
+export async function startEnclave(env: Readonly<Record<string, string>> = {}): Promise<Enclave> {
+  const dir = await mkdtemp(join(tmpdir(), 'enclave-e2e-'));
+  const config = loadConfig({
+    ENCLAVE_DATA_DIR: join(dir, 'data'),
+    ENCLAVE_KEYRING: join(dir, 'keyring.json'),
+    ENCLAVE_PORT: '0',
+    ENCLAVE_AUDIT_CHECKPOINT_SECONDS: '0',
+    ...env,
+  });
+  const platform = await createPlatform(config, { kind: 'service', id: 'e2e' });
+  await platform.catalog.importBuiltin({ kind: 'service', id: 'e2e' });
+  const { server, url } = await startServer(platform);
+  return {
+    url,
+    platform,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await platform.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Debian's Chromium with the flags this machine needs (no background networking: the network is
+ * closed). `launch` gives every browser a fresh, temporary user-data-dir.
+ */
+export async function launchChromium(): Promise<Browser> {
+  const entry = new URL('../../web/node_modules/playwright-core/index.mjs', import.meta.url).href;
+  const pw = (await import(entry)) as typeof import('../../web/node_modules/playwright-core/index.js');
+  return pw.chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/**
+ * A page that records what must never happen: CSP violations, script errors, failed requests
+ * outside the server, console errors. `problems()` lists them at the end of a test.
+ */
+export async function newPage(browser: Browser, base: string, lang: 'fr' | 'en'): Promise<{ page: Page; context: BrowserContext; problems: () => string[] }> {
+  const context = await browser.newContext({ baseURL: base, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const seen: string[] = [];
+  page.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) seen.push(`console: ${m.text()}`);
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) seen.push(`outbound request: ${r.url()}`);
+  });
+  return { page, context, problems: () => [...seen] };
+}
+
+/** Sets the portal's language the way a person does: with the switch in the header. */
+export async function useLanguage(page: Page, lang: 'fr' | 'en'): Promise<void> {
+  const current = await page.locator('html').getAttribute('lang');
+  if (current !== lang) await page.getByTestId('lang-switch').click();
+  await page.locator(`html[lang="${lang}"]`).waitFor({ state: 'attached' });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Polls `cond` until it holds (the page's CSP forbids waitForFunction's string evaluation). */
+export async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('waitUntil: condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

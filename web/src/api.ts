@@ -1,0 +1,213 @@
+/**
+ * The portal talks only to the Enclave HTTP API (/api/v1). Errors arrive as RFC 9457
+ * problem+json and are surfaced with their hint.
+ */
+
+export type Sensitivity = 'direct_identifier' | 'pseudonym' | 'potential_identifier' | 'sensitive' | 'other';
+export const SENSITIVITIES: readonly Sensitivity[] = ['direct_identifier', 'pseudonym', 'potential_identifier', 'sensitive', 'other'];
+
+export interface DatasetSummary {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly source: string;
+  readonly tableCount: number;
+  readonly columnCount: number;
+  readonly importedAt: string;
+  readonly contentSha256: string;
+}
+export interface TableSummary {
+  readonly dataset: string;
+  readonly name: string;
+  readonly title: string;
+  readonly product: string;
+  readonly columnCount: number;
+}
+export interface Dataset extends DatasetSummary {
+  readonly tables: readonly TableSummary[];
+}
+export interface ForeignKey {
+  readonly fields: readonly string[];
+  readonly reference: { readonly resource: string; readonly fields: readonly string[] };
+}
+export interface Column {
+  readonly position: number;
+  readonly name: string;
+  readonly type: string;
+  readonly description: string;
+  readonly nomenclature: string | null;
+  readonly length: string | null;
+  readonly format: string | null;
+  readonly sensitivity: Sensitivity;
+  readonly sensitivityReason: string;
+  readonly sensitivityRule: string;
+}
+export interface Table {
+  readonly dataset: string;
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly product: string;
+  readonly primaryKey: readonly string[];
+  readonly foreignKeys: readonly ForeignKey[];
+  readonly columns: readonly Column[];
+}
+export type SearchHit =
+  | { readonly kind: 'dataset'; readonly dataset: string; readonly title: string; readonly description: string }
+  | { readonly kind: 'table'; readonly dataset: string; readonly table: string; readonly title: string; readonly description: string }
+  | { readonly kind: 'column'; readonly dataset: string; readonly table: string; readonly column: string; readonly type: string; readonly description: string; readonly sensitivity: Sensitivity }
+  | { readonly kind: 'nomenclature'; readonly nomenclature: string; readonly title: string; readonly codeCount: number };
+export interface NomenclatureSummary {
+  readonly name: string;
+  readonly dataset: string | null;
+  readonly title: string;
+  readonly description: string;
+  readonly codeCount: number;
+  readonly codesAvailable: boolean;
+}
+export interface NomenclaturePage extends NomenclatureSummary {
+  readonly limit: number;
+  readonly offset: number;
+  readonly codes: readonly { readonly code: string; readonly label: string | null }[];
+}
+
+export interface Problem {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  readonly detail: string;
+  readonly hint?: string;
+  readonly requestId?: string;
+}
+
+/** A failed call: `status` 0 means the server could not be reached. */
+export class ApiError extends Error {
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.detail);
+    this.name = 'ApiError';
+    this.problem = problem;
+  }
+  get status(): number {
+    return this.problem.status;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    // not JSON: keep the status line
+  }
+  const b = isRecord(body) ? body : {};
+  const str = (k: string): string | undefined => (typeof b[k] === 'string' ? b[k] : undefined);
+  const hint = str('hint');
+  const requestId = str('requestId') ?? res.headers.get('x-request-id') ?? undefined;
+  return new ApiError({
+    status: res.status,
+    code: str('code') ?? 'error',
+    title: str('title') ?? res.statusText,
+    detail: str('detail') ?? `${res.status} ${res.statusText}`,
+    ...(hint === undefined ? {} : { hint }),
+    ...(requestId === undefined ? {} : { requestId }),
+  });
+}
+
+/** Set by the session layer: sent as X-CSRF-Token on every state-changing request. */
+let csrfToken: string | undefined;
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token;
+}
+
+/** Listeners told when the server answers 401 (session expired or never started). */
+const unauthenticatedListeners = new Set<() => void>();
+export function onUnauthenticated(f: () => void): () => void {
+  unauthenticatedListeners.add(f);
+  return () => unauthenticatedListeners.delete(f);
+}
+
+export async function request<T>(method: string, path: string, body?: unknown, opts: { signal?: AbortSignal; quiet401?: boolean } = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken !== undefined) headers['X-CSRF-Token'] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError({ status: 0, code: 'network', title: 'network', detail: 'network' });
+  }
+  if (!res.ok) {
+    const err = await toApiError(res);
+    if (res.status === 401 && opts.quiet401 !== true) for (const f of unauthenticatedListeners) f();
+    throw err;
+  }
+  if (res.status === 204) return undefined as T;
+  const type = res.headers.get('content-type') ?? '';
+  return (type.includes('json') ? await res.json() : await res.text()) as T;
+}
+
+export const get = <T,>(path: string, signal?: AbortSignal): Promise<T> => request<T>('GET', path, undefined, signal === undefined ? {} : { signal });
+
+const enc = encodeURIComponent;
+
+export const catalog = {
+  datasets: (s?: AbortSignal) => get<{ datasets: DatasetSummary[] }>('/api/v1/catalog/datasets', s).then((r) => r.datasets),
+  dataset: (d: string, s?: AbortSignal) => get<Dataset>(`/api/v1/catalog/datasets/${enc(d)}`, s),
+  table: (d: string, t: string, s?: AbortSignal) => get<Table>(`/api/v1/catalog/datasets/${enc(d)}/tables/${enc(t)}`, s),
+  search: (q: string, s?: AbortSignal) => get<{ q: string; hits: SearchHit[] }>(`/api/v1/catalog/search?q=${enc(q)}&limit=200`, s).then((r) => r.hits),
+  nomenclatures: (s?: AbortSignal) => get<{ nomenclatures: NomenclatureSummary[] }>('/api/v1/catalog/nomenclatures', s).then((r) => r.nomenclatures),
+  nomenclature: (name: string, o: { limit: number; offset: number; q?: string }, s?: AbortSignal) =>
+    get<NomenclaturePage>(`/api/v1/catalog/nomenclatures/${enc(name)}?limit=${o.limit}&offset=${o.offset}${o.q === undefined || o.q === '' ? '' : `&q=${enc(o.q)}`}`, s),
+  /** Every table of a dataset with its keys (for the diagram). */
+  async tablesWithKeys(d: string, s?: AbortSignal): Promise<Table[]> {
+    const ds = await catalog.dataset(d, s);
+    return Promise.all(ds.tables.map((t) => catalog.table(d, t.name, s)));
+  },
+};
+
+export const audit = {
+  checkpoint: (s?: AbortSignal) => get<string>('/api/v1/audit/checkpoint', s),
+};
+
+export type ProjectStatus =
+  | 'draft' | 'submitted' | 'ethics_review' | 'legal_review' | 'committee_review' | 'changes_requested'
+  | 'active' | 'suspended' | 'expired' | 'closed' | 'revoked' | 'rejected' | 'withdrawn';
+
+/** An entry of the public register (EHDS art. 57): no person named. */
+export interface RegisterEntry {
+  readonly projectId: string;
+  readonly title: string;
+  readonly organisation: string;
+  readonly purposeSummary: string;
+  readonly datasets: readonly string[];
+  readonly validFrom: string;
+  readonly validUntil: string;
+  readonly decision: 'approved';
+  readonly decidedAt: string | null;
+  readonly status: ProjectStatus;
+}
+
+export const governance = {
+  /** The public register; null while the server does not publish one (no such route). */
+  async register(s?: AbortSignal): Promise<RegisterEntry[] | null> {
+    try {
+      const r = await get<{ entries: RegisterEntry[] } | { permits: RegisterEntry[] } | RegisterEntry[]>('/api/v1/governance/register', s);
+      return Array.isArray(r) ? r : 'entries' in r ? r.entries : r.permits;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  },
+};

@@ -1,0 +1,94 @@
+import type { ReactNode } from 'react';
+import { useI18n } from './i18n.tsx';
+import { AuditPage } from './pages/audit.tsx';
+import { CataloguePage, SearchPage } from './pages/catalogue.tsx';
+import { DatasetPage, TablePage } from './pages/dataset.tsx';
+import { NomenclaturePage, NomenclaturesPage } from './pages/nomenclatures.tsx';
+import { NotFoundPage } from './pages/page.tsx';
+import { RegisterPage } from './pages/register.tsx';
+import { Link, match, useRouter } from './router.tsx';
+
+interface RouteDef {
+  readonly pattern: string;
+  readonly render: (p: Record<string, string>) => ReactNode;
+}
+
+const ROUTES: readonly RouteDef[] = [
+  { pattern: '/', render: () => <CataloguePage /> },
+  { pattern: '/search', render: () => <SearchPage /> },
+  { pattern: '/datasets/:dataset', render: (p) => <DatasetPage dataset={p['dataset'] ?? ''} /> },
+  { pattern: '/datasets/:dataset/tables/:table', render: (p) => <TablePage key={`${p['dataset']}.${p['table']}`} dataset={p['dataset'] ?? ''} table={p['table'] ?? ''} /> },
+  { pattern: '/nomenclatures', render: () => <NomenclaturesPage /> },
+  { pattern: '/nomenclatures/:name', render: (p) => <NomenclaturePage key={p['name']} name={p['name'] ?? ''} /> },
+  { pattern: '/register', render: () => <RegisterPage /> },
+  { pattern: '/audit', render: () => <AuditPage /> },
+];
+
+function Page() {
+  const { path } = useRouter();
+  for (const r of ROUTES) {
+    const params = match(r.pattern, path);
+    if (params !== null) return <>{r.render(params)}</>;
+  }
+  return <NotFoundPage />;
+}
+
+function LanguageSwitch() {
+  const { lang, setLang, t } = useI18n();
+  const other = lang === 'fr' ? 'en' : 'fr';
+  return (
+    <button type="button" className="button button-ghost lang-switch" lang={other} aria-label={t.switchLanguageLabel} onClick={() => setLang(other)} data-testid="lang-switch">
+      {t.switchLanguage}
+    </button>
+  );
+}
+
+export function App() {
+  const { t } = useI18n();
+  return (
+    <>
+      <a href="#main" className="skip-link">
+        {t.skipToContent}
+      </a>
+      <header className="site-header">
+        <div className="header-inner">
+          <Link to="/" className="brand">
+            <svg aria-hidden="true" viewBox="0 0 32 32" width="28" height="28">
+              <rect width="32" height="32" rx="6" className="brand-mark" />
+              <path d="M9 9h14v3H13v3h8v3h-8v3h10v3H9z" className="brand-letter" />
+            </svg>
+            <span className="brand-name">{t.appName}</span>
+            <span className="brand-tagline">{t.tagline}</span>
+          </Link>
+          <div className="header-tools">
+            <LanguageSwitch />
+          </div>
+        </div>
+        <nav aria-label={t.navMain} className="main-nav">
+          <ul>
+            <li>
+              <Link to="/">{t.navCatalogue}</Link>
+            </li>
+            <li>
+              <Link to="/nomenclatures">{t.navNomenclatures}</Link>
+            </li>
+            <li>
+              <Link to="/register">{t.navRegister}</Link>
+            </li>
+            <li>
+              <Link to="/audit">{t.navAudit}</Link>
+            </li>
+          </ul>
+        </nav>
+      </header>
+      <main id="main" className="main">
+        <Page />
+      </main>
+      <footer className="site-footer">
+        <p>
+          {t.appName} · {t.tagline} · <a href="/api/v1/openapi.json">API</a>
+        </p>
+      </footer>
+    </>
+  );
+}
