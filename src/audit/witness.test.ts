@@ -12,8 +12,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openTestDb, testDbKind, type TestDb } from '../../test/helpers/db.ts';
-import { runCli } from '../cli/program.ts';
-import type { CliServices } from '../cli/services.ts';
 import { openPostgres, type Db } from '../db/index.ts';
 import { AuditLog, generateLogKey, openCheckpoint, parseVerifierKey, ProofError, verifyConsistency, type ConsistencyProof } from './index.ts';
 
@@ -170,7 +168,7 @@ describe(`log policy conformance (${testDbKind})`, () => {
     console.log(`log timestamps (${testDbKind}): all timestamps UTC (${utc}/${n} events, session zone America/St_Johns, process zone Asia/Kathmandu)`);
   });
 
-  test('hostile targets and details never put a line break into the export or the CLI output', async () => {
+  test('hostile targets are refused and hostile details never put a line break into the export', async () => {
     const dir = '/work/shared/reference/vectors/injection/libinjection';
     const vectors: string[] = [];
     for (const f of (await readdir(dir)).filter((x) => x.endsWith('.txt')).sort()) {
@@ -199,27 +197,10 @@ describe(`log policy conformance (${testDbKind})`, () => {
       exported++;
       if (LINE_BREAK.test(l.slice(0, -1))) injected++;
     }
-    // The CLI: the table and the JSON lines of a history.
-    const svc = { audit: log, actor } as unknown as CliServices;
-    let out = '';
-    for (const json of [false, true]) {
-      const code = await runCli(['node', 'enclave', 'audit', 'history', '--target', 'project:hostile', ...(json ? ['--json'] : [])], {
-        version: 'test', serve: async () => undefined, open: async () => ({ ...svc, close: async () => undefined }),
-        out: { write: (s) => void (out += s) }, err: { write: () => undefined },
-      });
-      assert.equal(code, 0);
-    }
-    const cliLines = out.split(LINE_BREAK).filter((l) => l !== '');
-    // Table: header + rule + one line per event; JSON: one line per event (each run also lists
-    // the lookups recorded so far: 1, then 2).
-    const expectedCli = 2 + 2 * accepted + 3;
-    const forgedCli = cliLines.filter((l) => l.startsWith('{"index":0,"event":{"action":"forged"')).length;
-    injected += forgedCli + Math.max(0, cliLines.length - expectedCli);
     const verify = await log.verify();
     assert.equal(verify.ok, true, 'hostile details still verify (escaping changes no leaf)');
-    console.log(`log injection (${testDbKind}): ${vectors.length} libinjection vectors × ${breaks.length} line-break kinds: ${refused} hostile targets refused, ${accepted} hostile details recorded; ${exported} export lines and ${cliLines.length} CLI lines: ${injected} log lines with injected newlines`);
+    console.log(`log injection (${testDbKind}): ${vectors.length} libinjection vectors × ${breaks.length} line-break kinds: ${refused} hostile targets refused, ${accepted} hostile details recorded; ${exported} export lines: ${injected} log lines with injected newlines (CLI output: src/cli/commands/audit.test.ts)`);
     assert.equal(injected, 0);
-    assert.equal(cliLines.length, expectedCli);
     assert.ok(from >= 0);
   });
 });

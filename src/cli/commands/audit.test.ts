@@ -171,6 +171,20 @@ describe('enclave audit commands', () => {
     assert.equal(bad.code, 1);
   });
 
+  test('hostile details with line breaks never add a line to history output, as a table or JSON lines', async () => {
+    const breaks = ['\n', '\r\n', '\r', '\u2028', '\u2029', '\u0085', '\u000b', '\u000c'];
+    for (const [i, b] of breaks.entries()) {
+      await p.audit.record({ actor, action: 'workspace.query', target: 'project:hostile', details: { sql: `x${b}{"index":0,"event":{"action":"forged"}}${b}`, i } });
+    }
+    const LINE_BREAK = /\r\n|[\n\r\u000b\u000c\u0085\u2028\u2029]/;
+    const table = await cli(['audit', 'history', '--target', 'project:hostile']);
+    const json = await cli(['audit', 'history', '--target', 'project:hostile', '--json']);
+    // Table: header + rule + the events and the first lookup; JSON: the events and both lookups.
+    assert.equal(table.out.split(LINE_BREAK).filter((l) => l !== '').length, 2 + breaks.length + 1);
+    assert.equal(json.out.split(LINE_BREAK).filter((l) => l !== '').length, breaks.length + 2);
+    assert.ok(!/^\{"index":0/m.test(table.out + json.out));
+  });
+
   test('archive writes signed files that verify, and the database log still verifies', async () => {
     await p.audit.checkpoint();
     let out = '';
