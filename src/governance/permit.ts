@@ -1,0 +1,166 @@
+/**
+ * Permit as code: the JSON document validated by the published schema
+ * (schemas/permit/permit.schema.json), then against the catalogue and the rules below; and the
+ * pure evaluation of access from the permit alone.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { canonicalJson, type JsonValue } from '../audit/index.ts';
+import type { CatalogTable } from '../catalog/index.ts';
+import { AppError } from '../errors.ts';
+import type { PermitDocument, ProjectMember } from './types.ts';
+import type { ProjectStatus } from './workflow.ts';
+
+export const PERMIT_SCHEMA_PATH = new URL('../../schemas/permit/permit.schema.json', import.meta.url);
+/** The SNDS rule: one potential-identifier column at most, unless a justified exception names them all. */
+export const MAX_POTENTIAL_IDENTIFIERS = 1;
+/** Airlock default (SNDS practice): no released cell below 11. */
+export const DEFAULT_MINIMUM_CELL_COUNT = 11;
+/** A permit runs at most five years; a longer project renews it. */
+export const MAX_PERMIT_DAYS = 5 * 366;
+
+let compiled: ValidateFunction | undefined;
+
+function schemaValidator(): ValidateFunction {
+  if (compiled === undefined) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    addFormatsModule.default(ajv, ['date']);
+    compiled = ajv.compile(JSON.parse(readFileSync(PERMIT_SCHEMA_PATH, 'utf8')) as object);
+  }
+  return compiled;
+}
+
+/** Schema check only: throws AppError('invalid') listing every violation with its JSON path. */
+export function parsePermitDocument(doc: unknown): PermitDocument {
+  const validate = schemaValidator();
+  if (!validate(doc)) {
+    const problems = (validate.errors ?? []).slice(0, 20).map((e) => `${e.instancePath === '' ? '/' : e.instancePath}: ${e.message ?? 'invalid'}`);
+    throw new AppError('invalid', `the permit does not match the permit schema:\n  ${problems.join('\n  ')}`, {
+      hint: 'see the published schema at GET /api/v1/governance/permit-schema',
+      details: { problems },
+    });
+  }
+  return doc as PermitDocument;
+}
+
+/** SHA-256 over the RFC 8785 canonical JSON: the permit's fingerprint in the register and the audit log. */
+export function permitSha256(doc: PermitDocument): string {
+  return createHash('sha256').update(canonicalJson(doc as unknown as JsonValue)).digest('hex');
+}
+
+/** What validation needs from the catalogue: a table with its columns' sensitivity. */
+export type TableLookup = (dataset: string, table: string) => Promise<CatalogTable>;
+
+/**
+ * Full validation: schema, then every table and column exists in the catalogue, no direct
+ * identifier, at most MAX_POTENTIAL_IDENTIFIERS potential identifiers unless the exception
+ * names them exactly, members are project members with exactly one principal investigator,
+ * dates in order. Returns the document with catalogue spellings of table names.
+ */
+export async function validatePermit(raw: unknown, ctx: { readonly projectId: string; readonly projectMembers: readonly ProjectMember[]; readonly lookup: TableLookup }): Promise<PermitDocument> {
+  const doc = parsePermitDocument(raw);
+  const problems: string[] = [];
+  if (doc.projectId !== ctx.projectId) problems.push(`/projectId: is ${doc.projectId}, this project is ${ctx.projectId}`);
+  if (doc.years.from > doc.years.to) problems.push('/years: from is after to');
+  if (doc.validFrom >= doc.validUntil) problems.push('/validUntil: must be after validFrom');
+  else if ((Date.parse(doc.validUntil) - Date.parse(doc.validFrom)) / 86_400_000 > MAX_PERMIT_DAYS) problems.push(`/validUntil: a permit runs at most ${MAX_PERMIT_DAYS} days`);
+
+  const potential: string[] = [];
+  const datasets: PermitDocument['datasets'][number][] = [];
+  const seenTables = new Set<string>();
+  for (const [di, d] of doc.datasets.entries()) {
+    const tables: { table: string; columns: string[] }[] = [];
+    for (const [ti, t] of d.tables.entries()) {
+      let table: CatalogTable;
+      try {
+        table = await ctx.lookup(d.dataset, t.table);
+      } catch (e) {
+        problems.push(`/datasets/${di}/tables/${ti}: ${e instanceof AppError ? e.message : 'unknown table'}`);
+        continue;
+      }
+      const key = `${d.dataset}.${table.name}`;
+      if (seenTables.has(key)) problems.push(`/datasets/${di}/tables/${ti}: ${key} is listed twice`);
+      seenTables.add(key);
+      const byName = new Map(table.columns.map((c) => [c.name.toUpperCase(), c]));
+      const columns: string[] = [];
+      for (const [ci, name] of t.columns.entries()) {
+        const col = byName.get(name.toUpperCase());
+        if (col === undefined) {
+          problems.push(`/datasets/${di}/tables/${ti}/columns/${ci}: ${key} has no column ${name}`);
+          continue;
+        }
+        if (col.sensitivity === 'direct_identifier') problems.push(`/datasets/${di}/tables/${ti}/columns/${ci}: ${key}.${col.name} is a direct identifier and is never granted`);
+        if (col.sensitivity === 'potential_identifier') potential.push(`${key}.${col.name}`);
+        columns.push(col.name);
+      }
+      tables.push({ table: table.name, columns });
+    }
+    datasets.push({ dataset: d.dataset, tables });
+  }
+  problems.push(...potentialIdentifierProblems(potential, doc.potentialIdentifierException));
+
+  const memberIds = new Set(ctx.projectMembers.map((m) => m.personId));
+  for (const [mi, m] of doc.members.entries()) {
+    if (!memberIds.has(m.personId)) problems.push(`/members/${mi}: not a member of the project team`);
+  }
+  if (new Set(doc.members.map((m) => m.personId)).size !== doc.members.length) problems.push('/members: a person is named twice');
+  if (doc.members.filter((m) => m.role === 'principal_investigator').length !== 1) problems.push('/members: name exactly one principal_investigator');
+
+  if (problems.length > 0) {
+    throw new AppError('invalid', `the permit is not valid:\n  ${problems.join('\n  ')}`, {
+      hint: 'request only catalogued columns, at most one potential identifier without a justified exception, and name project members',
+      details: { problems },
+    });
+  }
+  return { ...doc, datasets };
+}
+
+/** The potential-identifier rule, alone, for boundary tests. Columns are `dataset.TABLE.COLUMN`. */
+export function potentialIdentifierProblems(granted: readonly string[], exception: PermitDocument['potentialIdentifierException']): string[] {
+  const unique = [...new Set(granted)].sort();
+  if (unique.length <= MAX_POTENTIAL_IDENTIFIERS) return [];
+  if (exception === undefined) {
+    return [`/datasets: ${unique.length} potential-identifier columns requested (${unique.join(', ')}); at most ${MAX_POTENTIAL_IDENTIFIERS} without a justified potentialIdentifierException`];
+  }
+  const named = new Set(exception.columns.map((c) => c.toUpperCase()));
+  const missing = unique.filter((c) => !named.has(c.toUpperCase()));
+  return missing.length === 0 ? [] : [`/potentialIdentifierException/columns: does not name ${missing.join(', ')}`];
+}
+
+/** What a person asks to do with a project's data. */
+export interface AccessRequest {
+  readonly tool?: 'web_sql' | 'database_protocol';
+  readonly dataset?: string;
+  readonly table?: string;
+  readonly columns?: readonly string[];
+}
+
+export type AccessDecision =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly reason: string; readonly hint: string; readonly code: 'no_permit' | 'not_active' | 'not_yet_valid' | 'expired' | 'not_named' | 'tool' | 'out_of_scope' };
+
+/**
+ * Access from the permit alone (security property 1): the project must be active, today within
+ * [validFrom, validUntil] (UTC dates, validUntil inclusive), the person named, the tool and
+ * every table and column granted. Pure: evaluated at every request.
+ */
+export function evaluateAccess(permit: PermitDocument | null, status: ProjectStatus, personId: string, req: AccessRequest, now: Date): AccessDecision {
+  if (permit === null) return { allowed: false, code: 'no_permit', reason: 'the project has no permit in force', hint: 'access starts when the access committee approves the permit' };
+  if (status !== 'active') return { allowed: false, code: 'not_active', reason: `the permit is not in force: the project is ${status}`, hint: 'ask the access committee' };
+  const today = now.toISOString().slice(0, 10);
+  if (today < permit.validFrom) return { allowed: false, code: 'not_yet_valid', reason: `the permit starts on ${permit.validFrom}`, hint: 'wait for the start date' };
+  if (today > permit.validUntil) return { allowed: false, code: 'expired', reason: `the permit expired on ${permit.validUntil}`, hint: 'ask the access committee to renew the permit' };
+  if (!permit.members.some((m) => m.personId === personId)) return { allowed: false, code: 'not_named', reason: 'you are not named in this project\'s permit', hint: 'ask your principal investigator to request an amendment' };
+  if (req.tool !== undefined && !permit.tools.includes(req.tool)) return { allowed: false, code: 'tool', reason: `the permit does not allow ${req.tool}`, hint: `allowed tools: ${permit.tools.join(', ')}` };
+  if (req.table !== undefined || req.columns !== undefined) {
+    const d = permit.datasets.find((x) => x.dataset === req.dataset);
+    const t = d?.tables.find((x) => x.table.toUpperCase() === (req.table ?? '').toUpperCase());
+    if (d === undefined || t === undefined) return { allowed: false, code: 'out_of_scope', reason: `${req.dataset ?? '?'}.${req.table ?? '?'} is not in the permit`, hint: 'the permit lists the tables granted' };
+    const granted = new Set(t.columns.map((c) => c.toUpperCase()));
+    const outside = (req.columns ?? []).filter((c) => !granted.has(c.toUpperCase()));
+    if (outside.length > 0) return { allowed: false, code: 'out_of_scope', reason: `column(s) ${outside.join(', ')} of ${t.table} are not in the permit`, hint: 'the permit lists the columns granted' };
+  }
+  return { allowed: true };
+}

@@ -1,0 +1,411 @@
+/**
+ * GovernanceService: projects, versioned applications, team, the review workflow with four
+ * eyes, permits, access computed from the permit, notifications and the public register.
+ * Every change is one audited transaction; every refusal is in the log with outcome 'denied'.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuditDraft, AuditedTx, JsonValue, Outcome } from '../audit/index.ts';
+import type { Db } from '../db/index.ts';
+import { AppError, isAppError } from '../errors.ts';
+import type { Principal, Role } from '../identity/index.ts';
+import { diffApplications, parseApplication, type DiffEntry } from './application.ts';
+import { DEFAULT_MINIMUM_CELL_COUNT, evaluateAccess, permitSha256, validatePermit, type AccessDecision, type AccessRequest, type TableLookup } from './permit.ts';
+import {
+  assertCanCreateProject, assertCanEditApplication, assertCanManageMembers, assertCanProposePermit, assertCanTake, assertCanViewProject,
+  canTake, OVERSIGHT_ROLES,
+} from './policy.ts';
+import * as repo from './repository.ts';
+import type { Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, Project, RegisterEntry, Review } from './types.ts';
+import { ACTIONS, actionsFrom, type ActionName, type ProjectStatus } from './workflow.ts';
+
+/** Distinct access-committee members whose approval activates a permit. */
+export const COMMITTEE_APPROVALS_REQUIRED = 2;
+
+export interface GovernanceAudit {
+  transaction<T>(draft: AuditDraft, fn: (tx: AuditedTx) => Promise<T>): Promise<T>;
+  record(draft: AuditDraft & { readonly outcome?: Outcome }): Promise<{ seq: string }>;
+}
+
+/** What governance needs to know about people (identity implements it). */
+export interface PeopleDirectory {
+  exists(personId: string): Promise<boolean>;
+  withRole(role: Role): Promise<readonly string[]>;
+}
+
+/** Per-project keys are created when a permit first comes into force. */
+export interface ProjectKeys {
+  ensureDataKey(tx: AuditedTx, scope: 'project', scopeId: string, purpose: 'encryption' | 'pseudonymisation'): Promise<unknown>;
+}
+
+/** Optional e-mail of notifications (SMTP when configured); in-app notifications always. */
+export interface Mailer {
+  notify(personId: string, subject: string, text: string): Promise<void>;
+}
+
+export interface GovernanceServiceOptions {
+  readonly db: Db;
+  readonly audit: GovernanceAudit;
+  readonly catalog: TableLookup;
+  readonly people: PeopleDirectory;
+  readonly keys?: ProjectKeys;
+  readonly mailer?: Mailer;
+  readonly now?: () => Date;
+}
+
+export interface ProjectDetail {
+  readonly project: Project;
+  readonly application: ApplicationVersion;
+  readonly reviews: readonly Review[];
+  readonly permits: readonly Permit[];
+  /** Actions this principal may take now (from the same policy the API enforces). */
+  readonly actions: readonly ActionName[];
+  /** Committee approvals still needed for the current permit proposal (committee_review only). */
+  readonly approvalsNeeded: number | null;
+}
+
+export interface TakeOptions {
+  readonly comment?: string;
+  /** E.g. the ethics opinion number or the CNIL decision reference. */
+  readonly reference?: string;
+  readonly requestId?: string;
+}
+
+/** Who should hear about a project reaching a status (besides its team). */
+const NEXT_ROLE: Partial<Record<ProjectStatus, Role>> = {
+  submitted: 'access_committee',
+  ethics_review: 'ethics_reviewer',
+  legal_review: 'legal_reviewer',
+  committee_review: 'access_committee',
+};
+
+const rid = (requestId: string | undefined): { requestId?: string } => (requestId === undefined ? {} : { requestId });
+
+/**
+ * @example
+ *   const gov = new GovernanceService({ db, audit, catalog: (d, t) => catalog.getTable(d, t), people });
+ *   const p = await gov.createProject(applicant, application);
+ *   await gov.take(applicant, p.id, 'submit');
+ */
+export class GovernanceService {
+  readonly #db: Db;
+  readonly #audit: GovernanceAudit;
+  readonly #catalog: TableLookup;
+  readonly #people: PeopleDirectory;
+  readonly #keys: ProjectKeys | undefined;
+  readonly #mailer: Mailer | undefined;
+  readonly #now: () => Date;
+
+  constructor(o: GovernanceServiceOptions) {
+    this.#db = o.db;
+    this.#audit = o.audit;
+    this.#catalog = o.catalog;
+    this.#people = o.people;
+    this.#keys = o.keys;
+    this.#mailer = o.mailer;
+    this.#now = o.now ?? (() => new Date());
+  }
+
+  /** Records a refusal that happened outside a transaction, then rethrows it. */
+  async #refused(p: Principal, action: string, target: string, e: unknown, requestId?: string): Promise<never> {
+    if (isAppError(e) && (e.code === 'forbidden' || e.code === 'unauthenticated')) {
+      await this.#audit.record({ actor: { kind: 'person', id: p.personId }, action, target, outcome: 'denied', details: { error: e.code }, ...rid(requestId) });
+    }
+    throw e;
+  }
+
+  async #require(q: Db | AuditedTx, id: string, forUpdate = false): Promise<Project> {
+    const project = await repo.findProject(q, id, forUpdate);
+    if (project === null) throw new AppError('not_found', `no project ${id}`, { hint: 'list your projects with GET /api/v1/governance/projects' });
+    return project;
+  }
+
+  /** Role holders to notify, read before the transaction (one connection on PGlite: no reads outside `tx` inside it). */
+  async #reviewersFor(status: ProjectStatus): Promise<readonly string[]> {
+    const role = NEXT_ROLE[status];
+    return role === undefined ? [] : this.#people.withRole(role);
+  }
+
+  async #notify(tx: AuditedTx, project: Project, kind: string, message: string, extra: readonly string[] = []): Promise<void> {
+    const to = new Set([project.createdBy, ...project.members.map((m) => m.personId), ...extra]);
+    for (const personId of to) await repo.insertNotification(tx, { id: randomUUID(), personId, projectId: project.id, kind, message });
+    if (this.#mailer !== undefined) {
+      const mailer = this.#mailer;
+      // after the fact and best effort: mail never blocks or undoes a decision
+      queueMicrotask(() => {
+        for (const personId of to) void mailer.notify(personId, `[Enclave] ${project.title}`, message).catch(() => undefined);
+      });
+    }
+  }
+
+  /** Files a new project in draft; the author becomes its principal investigator. */
+  async createProject(p: Principal, body: unknown, requestId?: string): Promise<Project> {
+    try {
+      assertCanCreateProject(p);
+    } catch (e) {
+      return this.#refused(p, 'governance.project.create', 'project', e, requestId);
+    }
+    const application = parseApplication(body);
+    const id = randomUUID();
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.project.create', target: `project:${id}`, details: { version: 1 }, ...rid(requestId) }, async (tx) => {
+      await repo.insertProject(tx, { id, title: application.title, organisation: application.organisation, createdBy: p.personId });
+      await repo.insertApplication(tx, id, 1, application, p.personId);
+      await repo.upsertMember(tx, id, p.personId, 'principal_investigator', p.personId);
+    });
+    return this.#require(this.#db, id);
+  }
+
+  async listProjects(p: Principal): Promise<Project[]> {
+    const all = OVERSIGHT_ROLES.some((r) => p.roles.has(r)) && p.projectScope === null;
+    const list = await repo.listProjects(this.#db, all ? null : p.personId);
+    return p.projectScope === null ? list : list.filter((x) => x.id === p.projectScope);
+  }
+
+  /** A project as this principal may see it, with the actions open to them. */
+  async getProject(p: Principal, id: string, requestId?: string): Promise<ProjectDetail> {
+    const project = await this.#require(this.#db, id);
+    try {
+      assertCanViewProject(p, project);
+    } catch (e) {
+      return this.#refused(p, 'governance.project.view', `project:${id}`, e, requestId);
+    }
+    const application = await repo.findApplication(this.#db, id, project.currentVersion);
+    if (application === null) throw new AppError('internal', 'application version missing');
+    const reviews = await repo.listReviews(this.#db, id);
+    const permits = await repo.listPermits(this.#db, id);
+    return {
+      project, application, reviews, permits,
+      actions: actionsFrom(project.status).filter((a) => canTake(p, project, a)),
+      approvalsNeeded: project.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - approvalsFor(reviews, project, permits.at(-1) ?? null).size : null,
+    };
+  }
+
+  /** Saves a new version of the application (draft or changes requested only). */
+  async updateApplication(p: Principal, id: string, body: unknown, requestId?: string): Promise<ApplicationVersion> {
+    const application = parseApplication(body);
+    return this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.application.update', target: `project:${id}`, ...rid(requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      assertCanEditApplication(p, project);
+      const version = project.currentVersion + 1;
+      await repo.insertApplication(tx, id, version, application, p.personId);
+      tx.addDetails({ version });
+      return { projectId: id, version, content: application, createdBy: p.personId, createdAt: this.#now().toISOString() };
+    });
+  }
+
+  async applicationVersions(p: Principal, id: string): Promise<{ version: number; createdBy: string; createdAt: string }[]> {
+    await this.getProject(p, id);
+    return repo.listApplicationVersions(this.#db, id);
+  }
+
+  async application(p: Principal, id: string, version: number): Promise<ApplicationVersion> {
+    await this.getProject(p, id);
+    const a = await repo.findApplication(this.#db, id, version);
+    if (a === null) throw new AppError('not_found', `project ${id} has no application version ${version}`, { hint: 'list versions with GET .../applications' });
+    return a;
+  }
+
+  /** What changed between two versions of the application. */
+  async diff(p: Principal, id: string, from: number, to: number): Promise<DiffEntry[]> {
+    const [a, b] = [await this.application(p, id, from), await this.application(p, id, to)];
+    return diffApplications(a.content, b.content);
+  }
+
+  async addMember(p: Principal, id: string, personId: string, role: MemberRole, requestId?: string): Promise<Project> {
+    if (role !== 'member' && role !== 'principal_investigator') throw new AppError('invalid', `unknown member role ${String(role)}`, { hint: 'principal_investigator or member' });
+    const known = await this.#people.exists(personId);
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.member.add', target: `project:${id}`, details: { member: personId, role }, ...rid(requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      assertCanManageMembers(p, project);
+      if (!known) throw new AppError('not_found', `no person ${personId}`, { hint: 'the person must have logged in once' });
+      if (role === 'principal_investigator' && project.members.some((m) => m.role === 'principal_investigator' && m.personId !== personId)) {
+        throw new AppError('conflict', 'the project already has a principal investigator', { hint: 'add the person as member' });
+      }
+      await repo.upsertMember(tx, id, personId, role, p.personId);
+    });
+    return this.#require(this.#db, id);
+  }
+
+  async removeMember(p: Principal, id: string, personId: string, requestId?: string): Promise<Project> {
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.member.remove', target: `project:${id}`, details: { member: personId }, ...rid(requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      assertCanManageMembers(p, project);
+      if (project.members.some((m) => m.personId === personId && m.role === 'principal_investigator')) {
+        throw new AppError('conflict', 'the principal investigator cannot be removed', { hint: 'name another principal investigator first' });
+      }
+      if (!(await repo.deleteMember(tx, id, personId))) throw new AppError('not_found', 'that person is not a member of the project');
+    });
+    return this.#require(this.#db, id);
+  }
+
+  /**
+   * Takes a workflow action. Four eyes and the workflow table are enforced by `assertCanTake`;
+   * `committee_approve` moves the project to active only at the second distinct approval of the
+   * same permit version, and then puts that permit in force.
+   */
+  async take(p: Principal, id: string, action: string, o: TakeOptions = {}): Promise<ProjectDetail> {
+    if (!Object.hasOwn(ACTIONS, action)) {
+      throw new AppError('invalid', `unknown action ${action}`, { hint: `actions: ${Object.keys(ACTIONS).join(', ')}` });
+    }
+    const name = action as ActionName;
+    const spec = ACTIONS[name];
+    const details: Record<string, JsonValue> = { transition: name };
+    const reviewers = await this.#reviewersFor(spec.to);
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: `governance.project.${name}`, target: `project:${id}`, details, ...rid(o.requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      assertCanTake(p, project, name);
+      tx.addDetails({ from: project.status });
+      let to: ProjectStatus = spec.to;
+      let permitVersion: number | null = null;
+      if (name === 'committee_approve') {
+        const permit = await repo.latestPermit(tx, id);
+        if (permit === null || permit.state !== 'proposed') {
+          throw new AppError('conflict', 'there is no permit proposal to approve', { hint: 'an access committee member drafts the permit first (PUT .../permit)' });
+        }
+        permitVersion = permit.version;
+        const approvers = approvalsFor(await repo.listReviews(tx, id), project, permit);
+        if (approvers.has(p.personId)) {
+          throw new AppError('conflict', 'four eyes: you have already approved this permit; the decision needs a second, different committee member', { hint: 'ask another access committee member to approve' });
+        }
+        approvers.add(p.personId);
+        if (approvers.size < COMMITTEE_APPROVALS_REQUIRED) to = 'committee_review';
+        else {
+          await repo.activatePermit(tx, id, permit.version);
+          if (this.#keys !== undefined) {
+            await this.#keys.ensureDataKey(tx, 'project', id, 'encryption');
+            await this.#keys.ensureDataKey(tx, 'project', id, 'pseudonymisation');
+          }
+          tx.addDetails({ permitVersion: permit.version, permitSha256: permit.sha256 });
+        }
+      }
+      if (spec.step !== null && spec.decision !== null) {
+        await repo.insertReview(tx, {
+          id: randomUUID(), projectId: id, applicationVersion: project.currentVersion, step: spec.step, reviewerId: p.personId,
+          decision: spec.decision, comment: (o.comment ?? '').slice(0, 10_000), reference: o.reference?.slice(0, 200) ?? null, permitVersion,
+        });
+      }
+      if (name === 'revoke' || name === 'close' || name === 'expire') await repo.endPermit(tx, id);
+      if (to !== project.status) {
+        await repo.setStatus(tx, id, to);
+        await this.#notify(tx, project, `project.${to}`, `Project "${project.title}" is now ${to.replace(/_/g, ' ')} (${spec.summary}).`, to === spec.to ? reviewers : []);
+      }
+      tx.addDetails({ to });
+    });
+    return this.getProject(p, id);
+  }
+
+  /** The access committee drafts (or redrafts) the permit; any earlier approvals lapse. */
+  async proposePermit(p: Principal, id: string, document: unknown, requestId?: string): Promise<Permit> {
+    const before = await this.#require(this.#db, id);
+    try {
+      assertCanProposePermit(p, before);
+    } catch (e) {
+      return this.#refused(p, 'governance.permit.propose', `project:${id}`, e, requestId);
+    }
+    // The catalogue is read outside the transaction (PGlite has one connection); the team is
+    // checked again inside it, under the project lock.
+    const doc = await validatePermit(document, { projectId: id, projectMembers: before.members, lookup: this.#catalog });
+    return this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.permit.propose', target: `project:${id}`, ...rid(requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      assertCanProposePermit(p, project);
+      const team = new Set(project.members.map((m) => m.personId));
+      if (doc.members.some((m) => !team.has(m.personId))) throw new AppError('conflict', 'the project team changed while the permit was validated', { hint: 'retry' });
+      const latest = await repo.latestPermit(tx, id);
+      const version = (latest?.version ?? 0) + 1;
+      const sha256 = permitSha256(doc);
+      await repo.insertPermit(tx, { projectId: id, version, document: doc, sha256, by: p.personId });
+      tx.addDetails({ permitVersion: version, permitSha256: sha256 });
+      return { projectId: id, version, document: doc, sha256, state: 'proposed' as const, createdBy: p.personId, createdAt: this.#now().toISOString(), activatedAt: null };
+    });
+  }
+
+  /**
+   * A starting permit built from the application's requested scope and the team, for the
+   * committee to adjust: every project member named, web SQL only, default disclosure rules.
+   */
+  async permitTemplate(p: Principal, id: string, validity: { readonly validFrom: string; readonly validUntil: string }): Promise<PermitDocument> {
+    const detail = await this.getProject(p, id);
+    const a: Application = detail.application.content;
+    return {
+      schemaVersion: 1, projectId: id, title: a.title,
+      datasets: a.requestedScope.datasets.map((d) => ({ dataset: d.dataset, tables: d.tables.map((t) => ({ table: t.table, columns: [...t.columns] })) })),
+      years: { ...a.requestedScope.years },
+      population: { description: a.requestedScope.population, criteria: [] },
+      members: detail.project.members.map((m) => ({ personId: m.personId, role: m.role })),
+      tools: ['web_sql'],
+      disclosure: { minimumCellCount: DEFAULT_MINIMUM_CELL_COUNT, checkersRequired: 2 },
+      validFrom: validity.validFrom, validUntil: validity.validUntil,
+    };
+  }
+
+  async permits(p: Principal, id: string): Promise<readonly Permit[]> {
+    return (await this.getProject(p, id)).permits;
+  }
+
+  /**
+   * Access to a project's data, computed at every call from the permit in force alone.
+   * Refusals are audited ('denied') with the reason code.
+   */
+  async assertCanAccessData(p: Principal, projectId: string, req: AccessRequest = {}, requestId?: string): Promise<PermitDocument> {
+    const decision = await this.accessDecision(p, projectId, req);
+    if (!decision.allowed) {
+      await this.#audit.record({ actor: { kind: 'person', id: p.personId }, action: 'governance.access', target: `project:${projectId}`, outcome: 'denied', details: { reason: decision.code }, ...rid(requestId) });
+      throw new AppError('forbidden', decision.reason, { hint: decision.hint, details: { reason: decision.code } });
+    }
+    const state = await repo.accessState(this.#db, projectId);
+    if (state?.permit == null) throw new AppError('internal', 'permit vanished');
+    return state.permit;
+  }
+
+  /** The same decision, without recording (drives the UI). */
+  async accessDecision(p: Principal, projectId: string, req: AccessRequest = {}): Promise<AccessDecision> {
+    if (p.projectScope !== null && p.projectScope !== projectId) return { allowed: false, code: 'not_named', reason: 'this API token is scoped to another project', hint: 'use a token issued for this project' };
+    const state = await repo.accessState(this.#db, projectId);
+    if (state === null) return { allowed: false, code: 'no_permit', reason: `no project ${projectId}`, hint: 'check the project id' };
+    return evaluateAccess(state.permit, state.status, p.personId, req, this.#now());
+  }
+
+  async canAccessData(p: Principal, projectId: string, req: AccessRequest = {}): Promise<boolean> {
+    return (await this.accessDecision(p, projectId, req)).allowed;
+  }
+
+  /** Projects whose permit end date has passed are marked expired (access stopped already). */
+  async expireDue(requestId?: string): Promise<string[]> {
+    const today = this.#now().toISOString().slice(0, 10);
+    const rows = await this.#db.query<{ id: string }>(
+      "SELECT p.id FROM governance_projects p JOIN governance_permits g ON g.project_id = p.id AND g.state = 'active' WHERE p.status IN ('active', 'suspended') AND g.document->>'validUntil' < $1",
+      [today],
+    );
+    for (const r of rows) {
+      await this.#audit.transaction({ actor: { kind: 'service', id: 'governance' }, action: 'governance.project.expire', target: `project:${r.id}`, ...rid(requestId) }, async (tx) => {
+        const project = await this.#require(tx, r.id, true);
+        await repo.endPermit(tx, r.id);
+        await repo.setStatus(tx, r.id, 'expired');
+        await this.#notify(tx, project, 'project.expired', `The permit of "${project.title}" has expired.`);
+      });
+    }
+    return rows.map((r) => r.id);
+  }
+
+  /** Public register of permits in force and past (no login, no person named). */
+  register(): Promise<RegisterEntry[]> {
+    return repo.register(this.#db);
+  }
+
+  notifications(p: Principal, unreadOnly = false): Promise<Notification[]> {
+    return repo.listNotifications(this.#db, p.personId, unreadOnly);
+  }
+
+  async markRead(p: Principal, id: string): Promise<void> {
+    if (!(await repo.markNotificationRead(this.#db, p.personId, id))) throw new AppError('not_found', 'no such unread notification');
+  }
+}
+
+/** Distinct committee members who approved this permit version for the current application version. */
+function approvalsFor(reviews: readonly Review[], project: Project, permit: Permit | null): Set<string> {
+  if (permit === null) return new Set();
+  return new Set(
+    reviews
+      .filter((r) => r.step === 'committee' && r.decision === 'approve' && r.permitVersion === permit.version && r.applicationVersion === project.currentVersion)
+      .map((r) => r.reviewerId),
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * The review workflow as tables the compiler checks: which status may follow which
+ * (`TRANSITIONS`), and the named actions that move a project, each with the one kind of
+ * person allowed to take it (`ACTIONS`). An action whose target is not a permitted successor
+ * of every status it starts from does not type-check.
+ */
+export const PROJECT_STATUSES = [
+  'draft', 'submitted', 'ethics_review', 'legal_review', 'committee_review', 'changes_requested',
+  'active', 'suspended', 'expired', 'closed', 'revoked', 'rejected', 'withdrawn',
+] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+
+export const TRANSITIONS = {
+  draft: ['submitted', 'withdrawn'],
+  // submitted = waiting for the completeness check
+  submitted: ['ethics_review', 'changes_requested', 'withdrawn'],
+  ethics_review: ['legal_review', 'changes_requested', 'rejected'],
+  legal_review: ['committee_review', 'changes_requested', 'rejected'],
+  committee_review: ['active', 'changes_requested', 'rejected'],
+  changes_requested: ['submitted', 'withdrawn'],
+  active: ['suspended', 'expired', 'closed', 'revoked'],
+  suspended: ['active', 'expired', 'closed', 'revoked'],
+  expired: [],
+  closed: [],
+  revoked: [],
+  rejected: [],
+  withdrawn: [],
+} as const satisfies Record<ProjectStatus, readonly ProjectStatus[]>;
+
+/** Statuses in which the application may be edited by its principal investigator. */
+export const EDITABLE_STATUSES = ['draft', 'changes_requested'] as const satisfies readonly ProjectStatus[];
+/** Statuses in which someone reviews the project (four eyes applies). */
+export const REVIEW_STATUSES = ['submitted', 'ethics_review', 'legal_review', 'committee_review'] as const satisfies readonly ProjectStatus[];
+/** Statuses in which a permit may be in force. */
+export const PERMIT_STATUSES = ['active'] as const satisfies readonly ProjectStatus[];
+
+/** Who may take an action: a platform role (four eyes applies), the project's PI, or either. */
+export type ActionActor = 'principal_investigator' | 'access_committee' | 'ethics_reviewer' | 'legal_reviewer' | 'principal_investigator_or_committee';
+
+type Targets = typeof TRANSITIONS;
+/** Successors allowed from every status of F (the intersection of their lists). */
+type CommonTargets<F extends ProjectStatus> = { [K in F]: (x: Targets[K][number]) => void }[F] extends (x: infer I) => void ? I : never;
+
+interface ActionSpec<F extends ProjectStatus, T extends ProjectStatus> {
+  readonly from: readonly F[];
+  readonly to: T;
+  readonly by: ActionActor;
+  /** The review step recorded (reviews table), if this is a review act. */
+  readonly step: 'completeness' | 'ethics' | 'legal' | 'committee' | null;
+  readonly decision: 'approve' | 'return' | 'reject' | null;
+  readonly summary: string;
+}
+
+function action<const F extends ProjectStatus, const T extends CommonTargets<F> & ProjectStatus>(spec: ActionSpec<F, T>): ActionSpec<F, T> {
+  return spec;
+}
+
+export const ACTIONS = {
+  submit: action({ from: ['draft', 'changes_requested'], to: 'submitted', by: 'principal_investigator', step: null, decision: null, summary: 'submit the application for review' }),
+  withdraw: action({ from: ['draft', 'submitted', 'changes_requested'], to: 'withdrawn', by: 'principal_investigator', step: null, decision: null, summary: 'withdraw the application' }),
+  accept_complete: action({ from: ['submitted'], to: 'ethics_review', by: 'access_committee', step: 'completeness', decision: 'approve', summary: 'record the application as complete' }),
+  return_incomplete: action({ from: ['submitted'], to: 'changes_requested', by: 'access_committee', step: 'completeness', decision: 'return', summary: 'return an incomplete application' }),
+  ethics_favourable: action({ from: ['ethics_review'], to: 'legal_review', by: 'ethics_reviewer', step: 'ethics', decision: 'approve', summary: 'give a favourable ethics and scientific opinion' }),
+  ethics_return: action({ from: ['ethics_review'], to: 'changes_requested', by: 'ethics_reviewer', step: 'ethics', decision: 'return', summary: 'ask for changes (ethics)' }),
+  ethics_unfavourable: action({ from: ['ethics_review'], to: 'rejected', by: 'ethics_reviewer', step: 'ethics', decision: 'reject', summary: 'give an unfavourable opinion' }),
+  legal_approve: action({ from: ['legal_review'], to: 'committee_review', by: 'legal_reviewer', step: 'legal', decision: 'approve', summary: 'confirm the legal basis' }),
+  legal_return: action({ from: ['legal_review'], to: 'changes_requested', by: 'legal_reviewer', step: 'legal', decision: 'return', summary: 'ask for changes (legal)' }),
+  legal_reject: action({ from: ['legal_review'], to: 'rejected', by: 'legal_reviewer', step: 'legal', decision: 'reject', summary: 'refuse on legal grounds' }),
+  committee_approve: action({ from: ['committee_review'], to: 'active', by: 'access_committee', step: 'committee', decision: 'approve', summary: 'approve the permit (two distinct committee members needed)' }),
+  committee_return: action({ from: ['committee_review'], to: 'changes_requested', by: 'access_committee', step: 'committee', decision: 'return', summary: 'ask for changes (committee)' }),
+  committee_reject: action({ from: ['committee_review'], to: 'rejected', by: 'access_committee', step: 'committee', decision: 'reject', summary: 'refuse the permit' }),
+  suspend: action({ from: ['active'], to: 'suspended', by: 'access_committee', step: null, decision: null, summary: 'suspend access at once' }),
+  reinstate: action({ from: ['suspended'], to: 'active', by: 'access_committee', step: null, decision: null, summary: 'reinstate a suspended permit' }),
+  revoke: action({ from: ['active', 'suspended'], to: 'revoked', by: 'access_committee', step: null, decision: null, summary: 'revoke the permit for good' }),
+  close: action({ from: ['active', 'suspended'], to: 'closed', by: 'principal_investigator_or_committee', step: null, decision: null, summary: 'close the project at its end' }),
+  expire: action({ from: ['active', 'suspended'], to: 'expired', by: 'access_committee', step: null, decision: null, summary: 'record that the permit has expired' }),
+} as const;
+
+export type ActionName = keyof typeof ACTIONS;
+export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
+
+export function isActionName(s: string): s is ActionName {
+  return Object.hasOwn(ACTIONS, s);
+}
+
+export function isProjectStatus(s: string): s is ProjectStatus {
+  return (PROJECT_STATUSES as readonly string[]).includes(s);
+}
+
+/** True when `to` may follow `from` in the table. */
+export function canMove(from: ProjectStatus, to: ProjectStatus): boolean {
+  return (TRANSITIONS[from] as readonly ProjectStatus[]).includes(to);
+}
+
+/** The actions available from a status (drives the UI; who may take them is policy.ts). */
+export function actionsFrom(status: ProjectStatus): ActionName[] {
+  return ACTION_NAMES.filter((a) => (ACTIONS[a].from as readonly ProjectStatus[]).includes(status));
+}

@@ -1,0 +1,20 @@
+/**
+ * Identity domain: who is acting. People and platform roles, sessions, API tokens, the OpenID
+ * Connect relying party, and the embedded OpenID provider of the default installation.
+ * Other domains import only from here.
+ */
+export { actorOf, isRole, PLATFORM_ROLES, type Principal, type Role } from './roles.ts';
+export type { ApiTokenInfo, Person } from './repository.ts';
+export {
+  API_TOKEN_MAX_DAYS,
+  API_TOKEN_PREFIX,
+  DEFAULT_SESSION_POLICY,
+  IdentityService,
+  type IdentityAudit,
+  type IdentityServiceOptions,
+  type NewSession,
+  type ResolvedSession,
+  type SessionPolicy,
+  type VerifiedLogin,
+} from './service.ts';
+export { base32Decode, base32Encode, hotp, newTotpSecret, otpauthUri, totp, verifyTotp } from './totp.ts';

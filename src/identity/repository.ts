@@ -1,0 +1,167 @@
+/**
+ * SQL of identity. Writes take an `AuditedTx`, so none can happen outside an audited
+ * transaction; the only unaudited writes are session touch and token last-use (bookkeeping).
+ */
+import type { AuditedTx } from '../audit/index.ts';
+import type { Queryable } from '../db/index.ts';
+import { isRole, type Role } from './roles.ts';
+
+export interface Person {
+  readonly id: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly displayName: string;
+  readonly email: string | null;
+  readonly organisation: string;
+  readonly roles: readonly Role[];
+  readonly createdAt: string;
+}
+
+interface PersonRow {
+  id: string;
+  issuer: string;
+  subject: string;
+  display_name: string;
+  email: string | null;
+  organisation: string;
+  roles: string[] | null;
+  created_at: string;
+}
+
+const PERSON_SQL = `SELECT p.id, p.issuer, p.subject, p.display_name, p.email, p.organisation,
+    to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
+    (SELECT array_agg(r.role ORDER BY r.role) FROM identity_roles r WHERE r.person_id = p.id) AS roles
+  FROM identity_people p`;
+
+function toPerson(r: PersonRow): Person {
+  return {
+    id: r.id, issuer: r.issuer, subject: r.subject, displayName: r.display_name, email: r.email,
+    organisation: r.organisation, roles: (r.roles ?? []).filter(isRole), createdAt: r.created_at,
+  };
+}
+
+export async function findPerson(q: Queryable, id: string): Promise<Person | null> {
+  const [r] = await q.query<PersonRow>(`${PERSON_SQL} WHERE p.id = $1`, [id]);
+  return r === undefined ? null : toPerson(r);
+}
+
+export async function findPersonBySubject(q: Queryable, issuer: string, subject: string): Promise<Person | null> {
+  const [r] = await q.query<PersonRow>(`${PERSON_SQL} WHERE p.issuer = $1 AND p.subject = $2`, [issuer, subject]);
+  return r === undefined ? null : toPerson(r);
+}
+
+export async function listPeople(q: Queryable): Promise<Person[]> {
+  return (await q.query<PersonRow>(`${PERSON_SQL} ORDER BY p.display_name, p.id`)).map(toPerson);
+}
+
+export async function peopleWithRole(q: Queryable, role: Role): Promise<string[]> {
+  return (await q.query<{ person_id: string }>('SELECT person_id FROM identity_roles WHERE role = $1 ORDER BY person_id', [role])).map((r) => r.person_id);
+}
+
+export async function insertPerson(tx: AuditedTx, p: { id: string; issuer: string; subject: string; displayName: string; email: string | null; organisation: string }): Promise<void> {
+  await tx.query('INSERT INTO identity_people (id, issuer, subject, display_name, email, organisation) VALUES ($1, $2, $3, $4, $5, $6)', [p.id, p.issuer, p.subject, p.displayName, p.email, p.organisation]);
+}
+
+export async function updatePersonProfile(tx: AuditedTx, id: string, p: { displayName: string; email: string | null; organisation: string }): Promise<void> {
+  await tx.query('UPDATE identity_people SET display_name = $2, email = $3, organisation = $4, last_login_at = now() WHERE id = $1', [id, p.displayName, p.email, p.organisation]);
+}
+
+export async function insertRole(tx: AuditedTx, personId: string, role: Role, grantedBy: string): Promise<boolean> {
+  const rows = await tx.query('INSERT INTO identity_roles (person_id, role, granted_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING role', [personId, role, grantedBy]);
+  return rows.length > 0;
+}
+
+export async function deleteRole(tx: AuditedTx, personId: string, role: Role): Promise<boolean> {
+  const rows = await tx.query('DELETE FROM identity_roles WHERE person_id = $1 AND role = $2 RETURNING role', [personId, role]);
+  return rows.length > 0;
+}
+
+export interface SessionRow {
+  person_id: string;
+  csrf_token: string;
+  acr: string | null;
+  amr: string[];
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+}
+
+export async function insertSession(tx: AuditedTx, s: { idHash: Buffer; personId: string; csrf: string; acr: string | null; amr: readonly string[]; now: Date; expiresAt: Date }): Promise<void> {
+  await tx.query(
+    'INSERT INTO identity_sessions (id_hash, person_id, csrf_token, acr, amr, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)',
+    [s.idHash, s.personId, s.csrf, s.acr, s.amr, s.now, s.expiresAt],
+  );
+}
+
+export async function findSession(q: Queryable, idHash: Buffer): Promise<SessionRow | null> {
+  const [r] = await q.query<SessionRow>('SELECT person_id, csrf_token, acr, amr, created_at, last_seen_at, expires_at FROM identity_sessions WHERE id_hash = $1', [idHash]);
+  return r ?? null;
+}
+
+/** Bookkeeping, not a state change of interest: idle timeout tracking. */
+export async function touchSession(q: Queryable, idHash: Buffer, now: Date): Promise<void> {
+  await q.query('UPDATE identity_sessions SET last_seen_at = $2 WHERE id_hash = $1', [idHash, now]);
+}
+
+export async function deleteSession(tx: AuditedTx, idHash: Buffer): Promise<boolean> {
+  return (await tx.query('DELETE FROM identity_sessions WHERE id_hash = $1 RETURNING person_id', [idHash])).length > 0;
+}
+
+/** Expired sessions are dropped when met; this removes them in bulk (no audit: they ended already). */
+export async function deleteStaleSession(q: Queryable, idHash: Buffer): Promise<void> {
+  await q.query('DELETE FROM identity_sessions WHERE id_hash = $1', [idHash]);
+}
+
+export interface ApiTokenInfo {
+  readonly id: string;
+  readonly personId: string;
+  readonly projectId: string;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly revokedAt: string | null;
+}
+
+interface TokenRow {
+  id: string;
+  person_id: string;
+  project_id: string;
+  label: string;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+
+function toToken(r: TokenRow): ApiTokenInfo {
+  return {
+    id: r.id, personId: r.person_id, projectId: r.project_id, label: r.label,
+    createdAt: new Date(r.created_at).toISOString(), expiresAt: new Date(r.expires_at).toISOString(),
+    revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString(),
+  };
+}
+
+export async function insertToken(tx: AuditedTx, t: { id: string; hash: Buffer; personId: string; projectId: string; label: string; expiresAt: Date }): Promise<void> {
+  await tx.query('INSERT INTO identity_api_tokens (id, token_hash, person_id, project_id, label, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [t.id, t.hash, t.personId, t.projectId, t.label, t.expiresAt]);
+}
+
+export async function findTokenByHash(q: Queryable, hash: Buffer): Promise<ApiTokenInfo | null> {
+  const [r] = await q.query<TokenRow>('SELECT id, person_id, project_id, label, created_at, expires_at, revoked_at FROM identity_api_tokens WHERE token_hash = $1', [hash]);
+  return r === undefined ? null : toToken(r);
+}
+
+export async function findToken(q: Queryable, id: string): Promise<ApiTokenInfo | null> {
+  const [r] = await q.query<TokenRow>('SELECT id, person_id, project_id, label, created_at, expires_at, revoked_at FROM identity_api_tokens WHERE id = $1', [id]);
+  return r === undefined ? null : toToken(r);
+}
+
+export async function listTokens(q: Queryable, personId: string): Promise<ApiTokenInfo[]> {
+  return (await q.query<TokenRow>('SELECT id, person_id, project_id, label, created_at, expires_at, revoked_at FROM identity_api_tokens WHERE person_id = $1 ORDER BY created_at', [personId])).map(toToken);
+}
+
+export async function revokeToken(tx: AuditedTx, id: string): Promise<void> {
+  await tx.query('UPDATE identity_api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+}
+
+export async function touchToken(q: Queryable, id: string): Promise<void> {
+  await q.query('UPDATE identity_api_tokens SET last_used_at = now() WHERE id = $1', [id]);
+}

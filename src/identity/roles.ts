@@ -1,0 +1,35 @@
+/**
+ * Platform roles: what a person may do across projects. Project membership (principal
+ * investigator, member) is governance's, and never comes from a role.
+ */
+export const PLATFORM_ROLES = [
+  'applicant',
+  'ethics_reviewer',
+  'legal_reviewer',
+  'access_committee',
+  'output_checker',
+  'operator',
+  'auditor',
+  'admin',
+] as const;
+export type Role = (typeof PLATFORM_ROLES)[number];
+
+export function isRole(s: string): s is Role {
+  return (PLATFORM_ROLES as readonly string[]).includes(s);
+}
+
+/**
+ * Who is acting in a request: a person, their platform roles, and how they proved it. An API
+ * token is scoped to one project: `projectScope` is set and nothing outside it is allowed.
+ */
+export interface Principal {
+  readonly personId: string;
+  readonly roles: ReadonlySet<Role>;
+  readonly via: 'session' | 'token' | 'local';
+  readonly projectScope: string | null;
+}
+
+/** The audit actor of a principal. */
+export function actorOf(p: Pick<Principal, 'personId'>): { readonly kind: 'person'; readonly id: string } {
+  return { kind: 'person', id: p.personId };
+}

@@ -1,0 +1,257 @@
+/**
+ * IdentityService: people and their platform roles, server-side sessions (idle and absolute
+ * timeouts, CSRF token), API tokens scoped to one person and one project. Secrets handed out
+ * (session cookie, API token) are random 256-bit values; only their SHA-256 is stored.
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Actor, AuditDraft, AuditedTx, Outcome } from '../audit/index.ts';
+import type { Db } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import * as repo from './repository.ts';
+import { isRole, type Principal, type Role } from './roles.ts';
+
+/** What identity needs from the audit log. */
+export interface IdentityAudit {
+  transaction<T>(draft: AuditDraft, fn: (tx: AuditedTx) => Promise<T>): Promise<T>;
+  record(draft: AuditDraft & { readonly outcome?: Outcome }): Promise<{ seq: string }>;
+}
+
+export interface SessionPolicy {
+  /** A session unused this long ends. */
+  readonly idleMs: number;
+  /** A session ends this long after login, used or not. */
+  readonly absoluteMs: number;
+}
+
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleMs: 30 * 60 * 1000, absoluteMs: 12 * 3600 * 1000 };
+export const API_TOKEN_PREFIX = 'enc_';
+export const API_TOKEN_MAX_DAYS = 90;
+
+export interface IdentityServiceOptions {
+  readonly db: Db;
+  readonly audit: IdentityAudit;
+  readonly sessions?: SessionPolicy;
+  readonly now?: () => Date;
+}
+
+/** Profile taken from verified ID-token / userinfo claims. */
+export interface VerifiedLogin {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly displayName: string;
+  readonly email: string | null;
+  readonly organisation: string;
+  readonly acr: string | null;
+  readonly amr: readonly string[];
+}
+
+export interface NewSession {
+  /** Cookie value: give it to the browser, never log it. */
+  readonly cookieValue: string;
+  readonly csrfToken: string;
+  readonly expiresAt: Date;
+  readonly personId: string;
+}
+
+export interface ResolvedSession {
+  readonly principal: Principal;
+  readonly csrfToken: string;
+}
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+const secret = (): string => randomBytes(32).toString('base64url');
+
+/**
+ * @example
+ *   const identity = new IdentityService({ db, audit });
+ *   const s = await identity.login(verified, requestId);   // after the OpenID callback
+ *   const who = await identity.resolveSession(s.cookieValue);
+ */
+export class IdentityService {
+  readonly #db: Db;
+  readonly #audit: IdentityAudit;
+  readonly #policy: SessionPolicy;
+  readonly #now: () => Date;
+
+  constructor(o: IdentityServiceOptions) {
+    this.#db = o.db;
+    this.#audit = o.audit;
+    this.#policy = o.sessions ?? DEFAULT_SESSION_POLICY;
+    this.#now = o.now ?? (() => new Date());
+  }
+
+  get sessionPolicy(): SessionPolicy {
+    return this.#policy;
+  }
+
+  getPerson(id: string): Promise<repo.Person | null> {
+    return repo.findPerson(this.#db, id);
+  }
+
+  async requirePerson(id: string): Promise<repo.Person> {
+    const p = await repo.findPerson(this.#db, id);
+    if (p === null) throw new AppError('not_found', `no person ${id}`, { hint: 'list people with GET /api/v1/identity/people' });
+    return p;
+  }
+
+  listPeople(): Promise<repo.Person[]> {
+    return repo.listPeople(this.#db);
+  }
+
+  peopleWithRole(role: Role): Promise<string[]> {
+    return repo.peopleWithRole(this.#db, role);
+  }
+
+  /** The principal of a person acting locally (CLI on the server, tests): their current roles. */
+  async principalOf(personId: string, via: Principal['via'] = 'local', projectScope: string | null = null): Promise<Principal> {
+    const p = await this.requirePerson(personId);
+    return { personId: p.id, roles: new Set(p.roles), via, projectScope };
+  }
+
+  /**
+   * Registers (first time) or refreshes a person known by issuer and subject. Audited as
+   * `identity.person.register` when new. Returns the person id.
+   */
+  async ensurePerson(actor: Actor, p: Omit<VerifiedLogin, 'acr' | 'amr'>, requestId?: string): Promise<string> {
+    const existing = await repo.findPersonBySubject(this.#db, p.issuer, p.subject);
+    if (existing !== null) return existing.id;
+    const id = randomUUID();
+    await this.#audit.transaction({ actor, action: 'identity.person.register', target: `person:${id}`, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      await repo.insertPerson(tx, { id, issuer: p.issuer, subject: p.subject, displayName: p.displayName, email: p.email, organisation: p.organisation });
+    });
+    return id;
+  }
+
+  /** Grants a platform role (admin only). */
+  async grantRole(by: Principal, personId: string, role: string, requestId?: string): Promise<void> {
+    const r = this.#checkRoleChange(by, role);
+    await this.requirePerson(personId);
+    await this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: 'identity.role.grant', target: `person:${personId}`, details: { role: r }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin grants platform roles', { hint: 'ask a platform admin' });
+      await repo.insertRole(tx, personId, r, by.personId);
+    });
+  }
+
+  async revokeRole(by: Principal, personId: string, role: string, requestId?: string): Promise<void> {
+    const r = this.#checkRoleChange(by, role);
+    await this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: 'identity.role.revoke', target: `person:${personId}`, details: { role: r }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin revokes platform roles', { hint: 'ask a platform admin' });
+      if (personId === by.personId && r === 'admin') throw new AppError('conflict', 'an admin cannot remove their own admin role', { hint: 'ask another admin' });
+      await repo.deleteRole(tx, personId, r);
+    });
+  }
+
+  #checkRoleChange(_by: Principal, role: string): Role {
+    if (!isRole(role)) throw new AppError('invalid', `unknown role ${role}`, { hint: 'roles: applicant, ethics_reviewer, legal_reviewer, access_committee, output_checker, operator, auditor, admin' });
+    return role;
+  }
+
+  /** Bootstrap and seeding, outside any request (first start, demo people): roles granted by a service actor. */
+  async seedRoles(actor: Actor, personId: string, roles: readonly Role[]): Promise<void> {
+    await this.#audit.transaction({ actor, action: 'identity.role.seed', target: `person:${personId}`, details: { roles: [...roles] } }, async (tx) => {
+      for (const r of roles) await repo.insertRole(tx, personId, r, actor.id);
+    });
+  }
+
+  /**
+   * Completes a login whose tokens the OpenID client has verified: registers the person if
+   * new, opens a server-side session. Audited as `identity.login`.
+   */
+  async login(v: VerifiedLogin, requestId?: string): Promise<NewSession> {
+    const personId = await this.ensurePerson({ kind: 'service', id: 'identity' }, v, requestId);
+    const cookieValue = secret();
+    const csrfToken = secret();
+    const now = this.#now();
+    const expiresAt = new Date(now.getTime() + this.#policy.absoluteMs);
+    await this.#audit.transaction({ actor: { kind: 'person', id: personId }, action: 'identity.login', target: `person:${personId}`, details: { acr: v.acr ?? 'none', amr: [...v.amr] }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      await repo.updatePersonProfile(tx, personId, { displayName: v.displayName, email: v.email, organisation: v.organisation });
+      await repo.insertSession(tx, { idHash: sha256(cookieValue), personId, csrf: csrfToken, acr: v.acr, amr: v.amr, now, expiresAt });
+    });
+    return { cookieValue, csrfToken, expiresAt, personId };
+  }
+
+  /** Records a refused login (bad token, MFA missing, ...) with the reason code, never the token. */
+  async loginRefused(reason: string, requestId?: string): Promise<void> {
+    await this.#audit.record({ actor: { kind: 'service', id: 'identity' }, action: 'identity.login', target: 'session', outcome: 'denied', details: { reason }, ...(requestId === undefined ? {} : { requestId }) });
+  }
+
+  /** The principal of a session cookie, or null when unknown, idle too long or past its absolute end. */
+  async resolveSession(cookieValue: string): Promise<ResolvedSession | null> {
+    if (cookieValue.length < 20 || cookieValue.length > 100) return null;
+    const h = sha256(cookieValue);
+    const s = await repo.findSession(this.#db, h);
+    if (s === null) return null;
+    const now = this.#now();
+    if (now.getTime() >= new Date(s.expires_at).getTime() || now.getTime() - new Date(s.last_seen_at).getTime() >= this.#policy.idleMs) {
+      await repo.deleteStaleSession(this.#db, h);
+      return null;
+    }
+    await repo.touchSession(this.#db, h, now);
+    const person = await repo.findPerson(this.#db, s.person_id);
+    if (person === null) return null;
+    return { principal: { personId: person.id, roles: new Set(person.roles), via: 'session', projectScope: null }, csrfToken: s.csrf_token };
+  }
+
+  /** Ends a session (logout). Unknown cookies end nothing and record nothing. */
+  async logout(cookieValue: string, requestId?: string): Promise<void> {
+    const h = sha256(cookieValue);
+    const s = await repo.findSession(this.#db, h);
+    if (s === null) return;
+    await this.#audit.transaction({ actor: { kind: 'person', id: s.person_id }, action: 'identity.logout', target: `person:${s.person_id}`, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      await repo.deleteSession(tx, h);
+    });
+  }
+
+  /** Constant-time comparison of a presented CSRF token with the session's. */
+  static csrfMatches(expected: string, given: string | undefined): boolean {
+    if (given === undefined) return false;
+    const a = Buffer.from(expected);
+    const b = Buffer.from(given);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /**
+   * Issues an API token for `projectId`, valid `days` days (at most API_TOKEN_MAX_DAYS).
+   * The caller has checked the person may act on that project. The token is returned once.
+   */
+  async createApiToken(by: Principal, projectId: string, o: { readonly label?: string; readonly days?: number }, requestId?: string): Promise<{ id: string; token: string; expiresAt: string }> {
+    if (by.via === 'token') throw new AppError('forbidden', 'an API token cannot mint other tokens', { hint: 'log in through the browser to create tokens' });
+    const days = o.days ?? 30;
+    if (!Number.isInteger(days) || days < 1 || days > API_TOKEN_MAX_DAYS) {
+      throw new AppError('invalid', `token lifetime must be 1 to ${API_TOKEN_MAX_DAYS} days`, { hint: 'e.g. {"days": 30}' });
+    }
+    const label = (o.label ?? '').slice(0, 100);
+    const id = randomUUID();
+    const token = `${API_TOKEN_PREFIX}${secret()}`;
+    const expiresAt = new Date(this.#now().getTime() + days * 86_400_000);
+    await this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: 'identity.token.create', target: `token:${id}`, details: { project: projectId, days }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      await repo.insertToken(tx, { id, hash: sha256(token), personId: by.personId, projectId, label, expiresAt });
+    });
+    return { id, token, expiresAt: expiresAt.toISOString() };
+  }
+
+  listApiTokens(personId: string): Promise<repo.ApiTokenInfo[]> {
+    return repo.listTokens(this.#db, personId);
+  }
+
+  /** Revokes a token: its owner or an admin. Effective on the next request. */
+  async revokeApiToken(by: Principal, id: string, requestId?: string): Promise<void> {
+    await this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: 'identity.token.revoke', target: `token:${id}`, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      const t = await repo.findToken(tx, id);
+      if (t === null) throw new AppError('not_found', `no API token ${id}`, { hint: 'list your tokens with GET /api/v1/identity/me/tokens' });
+      if (t.personId !== by.personId && !by.roles.has('admin')) throw new AppError('forbidden', 'only the token owner or an admin can revoke it');
+      await repo.revokeToken(tx, id);
+    });
+  }
+
+  /** The principal of a bearer token, or null when unknown, expired or revoked. */
+  async resolveApiToken(token: string): Promise<Principal | null> {
+    if (!token.startsWith(API_TOKEN_PREFIX) || token.length > 100) return null;
+    const t = await repo.findTokenByHash(this.#db, sha256(token));
+    if (t === null || t.revokedAt !== null || new Date(t.expiresAt).getTime() <= this.#now().getTime()) return null;
+    const person = await repo.findPerson(this.#db, t.personId);
+    if (person === null) return null;
+    await repo.touchToken(this.#db, t.id);
+    return { personId: person.id, roles: new Set(person.roles), via: 'token', projectScope: t.projectId };
+  }
+}
