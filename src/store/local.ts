@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -82,7 +82,7 @@ export class LocalStore implements Store {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not_found', `${key} is not in store ${this.id}`, { hint: 'the file was removed or never copied' });
       throw e;
     });
-    return createReadStream(p, { fd: fh.fd, autoClose: true, highWaterMark: 1 << 20 });
+    return fh.createReadStream({ autoClose: true, highWaterMark: 1 << 20 });
   }
 
   async write(key: string, body: Readable): Promise<void> {

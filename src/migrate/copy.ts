@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { AppError, isAppError } from '../errors.ts';
+import type { Store } from '../store/index.ts';
+
+export interface Expected {
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/**
+ * A shared bandwidth cap: every copy stream takes its bytes from one budget, so the whole run
+ * stays under `bytesPerSecond` whatever the concurrency.
+ */
+export class Throttle {
+  readonly #rate: number;
+  #t = 0;
+
+  constructor(bytesPerSecond: number) {
+    if (!(bytesPerSecond > 0)) throw new AppError('invalid', 'bandwidth cap must be positive', { hint: 'e.g. --max-bandwidth 100MB' });
+    this.#rate = bytesPerSecond;
+  }
+
+  async take(n: number): Promise<void> {
+    const now = Date.now();
+    this.#t = Math.max(this.#t, now) + (n / this.#rate) * 1000;
+    const wait = this.#t - now;
+    // A 50 ms burst allowance keeps timers coarse.
+    if (wait > 50) await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+export interface CopyOptions {
+  readonly throttle?: Throttle | undefined;
+  readonly onBytes?: ((n: number) => void) | undefined;
+}
+
+/**
+ * Streams `src` into `write`, computing SHA-256 in the stream. The check runs before the stream
+ * ends, so a mismatch fails the write itself: the target never gets a wrong object (a temp file
+ * is removed, a multipart upload aborted, a single PUT never sent).
+ */
+export async function copyVerified(src: Readable, write: (body: Readable) => Promise<void>, expect: Expected, o: CopyOptions = {}): Promise<void> {
+  const hash = createHash('sha256');
+  let n = 0;
+  let mismatch: AppError | undefined;
+  const tap = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      n += chunk.length;
+      o.onBytes?.(chunk.length);
+      if (o.throttle === undefined) cb(null, chunk);
+      else o.throttle.take(chunk.length).then(() => cb(null, chunk), cb);
+    },
+    flush(cb) {
+      const got = hash.digest('hex');
+      if (got !== expect.sha256 || n !== expect.bytes) {
+        mismatch = new AppError('integrity', `read ${n} bytes with SHA-256 ${got.slice(0, 16)}…, expected ${expect.bytes} bytes with SHA-256 ${expect.sha256.slice(0, 16)}…`, {
+          hint: 'the source changed since it was planned or recorded',
+        });
+        cb(mismatch);
+      } else cb();
+    },
+  });
+  const body = pipeline(src, tap, () => undefined);
+  try {
+    await write(body);
+  } catch (e) {
+    throw mismatch ?? e;
+  } finally {
+    src.destroy();
+  }
+  if (mismatch !== undefined) throw mismatch;
+}
+
+/** Copies one object between stores with its SHA-256 checked in the stream. */
+export async function copyObject(from: Store, to: Store, fromKey: string, toKey: string, expect: Expected, o: CopyOptions = {}): Promise<void> {
+  await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b), expect, o);
+}
+
+/** SHA-256 and size of an object, read as a stream. */
+export async function hashObject(store: Store, key: string): Promise<Expected> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const c of await store.read(key)) {
+    hash.update(c as Buffer);
+    bytes += (c as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+export interface RetryOptions {
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs?: number;
+  readonly onRetry?: (attempt: number, e: unknown, delayMs: number) => void;
+}
+
+/** Errors worth another attempt: the store unreachable or failing, not a wrong hash or a refusal. */
+export function isTransient(e: unknown): boolean {
+  if (isAppError(e)) return e.code === 'unavailable';
+  return true;
+}
+
+/** Retries `fn` on transient errors with exponential backoff and full jitter. */
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      if (attempt >= o.attempts || !isTransient(e)) throw e;
+      const delay = Math.min(o.baseDelayMs * 2 ** (attempt - 1), o.maxDelayMs ?? 30_000) * (0.5 + Math.random() / 2);
+      o.onRetry?.(attempt, e, delay);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

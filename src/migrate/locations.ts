@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { dirname, join } from 'node:path';
+import type { Db, Queryable } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import type { DatasetLocator, DatasetVersion } from '../ingest/index.ts';
+import type { Store, StoreRegistry } from '../store/index.ts';
+import { copyObject, copyVerified, hashObject } from './copy.ts';
+
+export interface DatasetLocationsDeps {
+  readonly db: Db;
+  readonly stores: StoreRegistry;
+  /** Local directory of the read-through cache for remote stores (docs/migration.md). */
+  readonly cacheDir: string;
+}
+
+/**
+ * The one resolver of where a dataset lives. The active store is `dataset_locations.store_id`,
+ * or, without a row, the store each version was ingested into. Readers resolve once per attach,
+ * so a cutover (one UPDATE) is atomic for them: before it they read the old location whole,
+ * after it the new one whole.
+ *
+ * DuckDB reads only local files, so a remote store is read through a local cache: each file is
+ * downloaded to a temp name, its SHA-256 checked against the manifest, then renamed into place.
+ * A cached file therefore exists only if it was verified; it is trusted while its size matches.
+ */
+export class DatasetLocations implements DatasetLocator {
+  readonly #d: DatasetLocationsDeps;
+
+  constructor(deps: DatasetLocationsDeps) {
+    this.#d = deps;
+  }
+
+  /** The active store id of a dataset (undefined: where each version was ingested). */
+  async active(dataset: string, q: Queryable = this.#d.db): Promise<string | undefined> {
+    const rows = await q.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1', [dataset]);
+    return rows[0]?.store_id;
+  }
+
+  async localFiles(v: DatasetVersion, storeId?: string): Promise<{ storeId: string; paths: string[] }> {
+    const id = storeId ?? (await this.active(v.dataset)) ?? v.storeId;
+    const store = this.#d.stores.get(id);
+    const paths: string[] = [];
+    for (const f of v.manifest.files) paths.push(await this.#local(store, `${v.prefix}/${f.path}`, f.bytes, f.sha256));
+    return { storeId: store.id, paths };
+  }
+
+  async publish(tx: Queryable, dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined> {
+    // FOR UPDATE: a cutover of this dataset waits for this commit, and this commit for it.
+    const rows = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [dataset]);
+    const id = rows[0]?.store_id;
+    if (id === undefined || id === staged.id) return undefined;
+    const target = this.#d.stores.get(id);
+    for (const e of await staged.list(stagingKey)) {
+      const key = `${prefix}${e.key.slice(stagingKey.length)}`;
+      // Hashed first, then checked in the copy stream: what lands is what was staged.
+      await copyObject(staged, target, e.key, key, await hashObject(staged, e.key));
+    }
+    await staged.removePrefix(stagingKey);
+    return target.id;
+  }
+
+  async #local(store: Store, key: string, bytes: number, sha256: string): Promise<string> {
+    const direct = store.localPath(key);
+    if (direct !== undefined) return direct;
+    const path = join(this.#d.cacheDir, createHash('sha256').update(store.id).digest('hex').slice(0, 16), ...key.split('/'));
+    const st = await stat(path).catch(() => undefined);
+    if (st?.size === bytes) return path;
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.part-${randomBytes(4).toString('hex')}`;
+    try {
+      await copyVerified(await store.read(key), (b) => pipeline(b, createWriteStream(tmp)), { sha256, bytes });
+      await rename(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      if (e instanceof AppError && e.code === 'integrity') {
+        throw new AppError('integrity', `${key} in ${store.id} does not match its manifest: ${e.message}`, { hint: 'run enclave migrate verify on the plan that copied it, then run it again to re-copy', cause: e });
+      }
+      throw e;
+    }
+    return path;
+  }
+}
