@@ -29,6 +29,12 @@ const schema = z.object({
   ENCLAVE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(300),
   ENCLAVE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(183, 'the log must be kept at least six months').default(1096),
   ENCLAVE_LANGUAGE: z.enum(['fr', 'en']).default('fr'),
+  ENCLAVE_S3_ENDPOINT: z.url().optional(),
+  ENCLAVE_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)').optional(),
+  ENCLAVE_S3_REGION: z.string().min(1).default('us-east-1'),
+  ENCLAVE_S3_PREFIX: z.string().optional(),
+  ENCLAVE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  ENCLAVE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
 });
 
 const hints: Record<string, string> = {
@@ -52,6 +58,10 @@ export interface Config {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly audit: { readonly logName: string; readonly checkpointSeconds: number; readonly retentionDays: number };
   readonly language: 'fr' | 'en';
+  /** The S3-compatible store (store name `s3`), when ENCLAVE_S3_ENDPOINT is set. */
+  readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  /** Local read-through cache of files read from remote stores (docs/migration.md). */
+  readonly storeCacheDir: string;
 }
 
 /**
@@ -76,6 +86,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     });
   }
   const e = parsed.data;
+  if (e.ENCLAVE_S3_ENDPOINT !== undefined) {
+    const missing = (['ENCLAVE_S3_BUCKET', 'ENCLAVE_S3_ACCESS_KEY_ID', 'ENCLAVE_S3_SECRET_ACCESS_KEY'] as const).filter((k) => e[k] === undefined);
+    if (missing.length > 0) {
+      throw new AppError('invalid', `configuration is invalid:\n  ${missing.map((k) => `${k}: required when ENCLAVE_S3_ENDPOINT is set`).join('\n  ')}`, { hint: 'give the bucket and the credentials of the S3-compatible store, or unset ENCLAVE_S3_ENDPOINT', details: { problems: missing } });
+    }
+  }
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
   const dataDir = abs(e.ENCLAVE_DATA_DIR);
   const config: Config = {
@@ -97,6 +113,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       retentionDays: e.ENCLAVE_AUDIT_RETENTION_DAYS,
     },
     language: e.ENCLAVE_LANGUAGE,
+    s3: e.ENCLAVE_S3_ENDPOINT === undefined ? undefined : {
+      endpoint: e.ENCLAVE_S3_ENDPOINT, bucket: e.ENCLAVE_S3_BUCKET ?? '', region: e.ENCLAVE_S3_REGION, prefix: e.ENCLAVE_S3_PREFIX ?? '',
+      accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '',
+    },
+    storeCacheDir: join(dataDir, 'cache', 'stores'),
   };
   return deepFreeze(config);
 }
