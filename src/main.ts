@@ -24,7 +24,9 @@ import { staticPortal } from './http/static.ts';
 import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
 import { KeyService } from './keys/index.ts';
 import { writeEncryptedParquet } from './parquet-crypto/index.ts';
-import { LocalStore } from './store/index.ts';
+import { DatasetLocations, MigrationService } from './migrate/index.ts';
+import { LocalStore, StoreRegistry } from './store/index.ts';
+import { S3Store } from './store/s3.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,9 +48,13 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const catalog = new CatalogService({ db, audit });
     const engine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
     const store = new LocalStore(config.storeDir);
-    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet });
+    const stores = new StoreRegistry().add('local', store);
+    if (config.s3 !== undefined) stores.add('s3', new S3Store(config.s3));
+    const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir });
+    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
+    const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
     return {
-      config, db, audit, keys, catalog, ingest, engine, store, actor, keyringCreated: loaded.created,
+      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created,
       async close() {
         await engine.close();
         await db.close();

@@ -3,6 +3,7 @@ import type { CatalogService } from '../catalog/index.ts';
 import type { Config } from '../config.ts';
 import type { IngestService } from '../ingest/index.ts';
 import type { KeyService } from '../keys/index.ts';
+import type { MigrationService } from '../migrate/index.ts';
 
 /** The services the CLI drives: the same ones the HTTP API uses. Built by the composition root. */
 export interface CliServices {
@@ -11,6 +12,8 @@ export interface CliServices {
   readonly keys: KeyService;
   readonly catalog: CatalogService;
   readonly ingest: IngestService;
+  /** Verified migration between stores (absent in CLI tests that do not need it). */
+  readonly migration?: MigrationService;
   /** Who acts from this terminal (the local operator until the CLI logs in with an API token). */
   readonly actor: Actor;
   close(): Promise<void>;
