@@ -3,6 +3,7 @@ import { AppError, isAppError } from '../errors.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow } from './commands/catalog.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
 import { synthCommand } from './commands/synth.ts';
 import type { OpenServices, Output } from './services.ts';
 import { formatTable } from './table.ts';
@@ -133,6 +134,34 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
       const v = await svc.ingest.version(dataset, o.version);
       out.write(`${JSON.stringify(v.manifest, null, 2)}\n`);
     }));
+
+  const mig = program.command('migrate').description('move datasets between stores (local, s3) with proof that nothing was lost or changed').addHelpText('after', `
+Steps: plan → run (resumable) → verify → mirror → cutover (rollback switches back).
+Example:
+  enclave migrate plan --from local --to s3 --dataset snds
+  enclave migrate run mig_20260101120000_ab12cd34 --concurrency 8 --max-bandwidth 200MB
+  enclave migrate verify mig_20260101120000_ab12cd34
+  enclave migrate mirror mig_20260101120000_ab12cd34 --sql cohort.sql
+  enclave migrate cutover mig_20260101120000_ab12cd34
+See docs/migration.md.`);
+  mig.command('plan').description('inventory what moves and run the pre-migration checks; saves the plan')
+    .requiredOption('--from <store>', 'source store (local, s3)').requiredOption('--to <store>', 'target store (local, s3)')
+    .option('--dataset <name...>', 'datasets to move (default: all)')
+    .action(withServices(async (svc, o: { from: string; to: string; dataset?: string[] }) => { await migratePlan(svc, o, out); }));
+  mig.command('run').description('copy every file not yet copied (parallel, streaming, SHA-256 checked); resumes after any stop').argument('<plan>')
+    .option('--concurrency <n>', 'files copied at once', int('--concurrency'))
+    .option('--max-bandwidth <rate>', 'cap for the whole run, e.g. 200MB (per second)')
+    .option('--attempts <n>', 'attempts per file on network errors', int('--attempts'))
+    .action(withServices(async (svc, plan: string, o: { concurrency?: number; maxBandwidth?: string; attempts?: number }) => { await migrateRun(svc, plan, o, out); }));
+  mig.command('verify').description('re-read the target: hashes, Merkle roots, row counts and fingerprints per table and partition').argument('<plan>')
+    .action(withServices(async (svc, plan: string) => { await migrateVerify(svc, plan, out); }));
+  mig.command('mirror').description('run the same queries on both locations and compare their result fingerprints').argument('<plan>')
+    .option('--sql <file>', 'a file of SQL queries separated by ; (tables as ds.TABLE)')
+    .action(withServices(async (svc, plan: string, o: { sql?: string }) => { await migrateMirror(svc, plan, o, out); }));
+  mig.command('cutover').description('switch the active location of the plan\'s datasets to the target, atomically; writes a signed report').argument('<plan>')
+    .option('--dataset <name>', 'one dataset of the plan').action(withServices(async (svc, plan: string, o: { dataset?: string }) => { await migrateSwitch(svc, 'cutover', plan, o, out); }));
+  mig.command('rollback').description('switch the active location back to the source; writes a signed report').argument('<plan>')
+    .option('--dataset <name>', 'one dataset of the plan').action(withServices(async (svc, plan: string, o: { dataset?: string }) => { await migrateSwitch(svc, 'rollback', plan, o, out); }));
 
   const keys = program.command('keys').description('the key service: ids and states only, never key material');
   keys.command('ls').description('list data keys').action(withServices(async (svc) => {
