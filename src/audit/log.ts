@@ -8,7 +8,7 @@ import type { Db, Queryable, Tx } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { canonicalJson, type JsonValue } from './canonical-json.ts';
 import { eventLeafHash, signLeaf, validateDraftFields, verifyLeafSignature, type Actor, type AuditEvent, type Outcome } from './event.ts';
-import { consistencyProof as makeConsistencyProof, inclusionProof as makeInclusionProof, rootFromLeafHashes } from './merkle.ts';
+import { CompactRange, consistencyProof as makeConsistencyProof, inclusionProof as makeInclusionProof } from './merkle.ts';
 import { formatCheckpoint, openCheckpoint, parseVerifierKey, signNote, verifierKey, type LogSigner } from './note.ts';
 import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyReport } from './verify.ts';
 
@@ -75,7 +75,7 @@ export interface AuditLogOptions {
 export const DEFAULT_RETENTION_MS = 3 * 365.25 * 24 * 3600 * 1000;
 /** Serialises appends across every process that writes the log (any 64-bit constant, shared). */
 const AUDIT_APPEND_LOCK_KEY = 7_245_118_302;
-const PAGE = 1000;
+const PAGE = 5000;
 const TIME_SQL = `to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 interface EventRow {
@@ -266,7 +266,6 @@ export class AuditLog {
    * since then is not signed by the log key: signing would launder a tampering.
    */
   async checkpoint(): Promise<SignedCheckpoint> {
-    const leaves = await this.#leafHashes(this.#db);
     const latest = await this.latestCheckpoint();
     if (latest !== null) {
       try {
@@ -274,24 +273,46 @@ export class AuditLog {
       } catch {
         throw new AppError('integrity', 'the latest stored checkpoint is not signed by the log key; refusing to sign', { hint: 'run enclave audit verify' });
       }
-      if (latest.treeSize > leaves.length || rootFromLeafHashes(leaves.slice(0, latest.treeSize)).toString('base64') !== latest.rootHash) {
+    }
+    // Incremental: start from the edge kept with the latest checkpoint (checked against its
+    // signed root) and read only the events appended since; without an edge, from leaf 0.
+    let range = new CompactRange();
+    if (latest !== null) {
+      const [e] = await this.#db.query<{ edge: Uint8Array | null }>('SELECT edge FROM audit_checkpoints WHERE tree_size = $1', [latest.treeSize]);
+      if (e?.edge != null) {
+        try {
+          const r = CompactRange.fromEdge(latest.treeSize, e.edge);
+          if (r.root().toString('base64') === latest.rootHash) range = r;
+        } catch {
+          // A malformed edge is ignored: the tree is recomputed from the leaves.
+        }
+      }
+    }
+    const from = range.size;
+    const { key } = logPublicKey(this.publicKey);
+    const rows = await this.#db.query<{ seq: string; leaf_hash: Uint8Array; leaf_sig: Uint8Array }>('SELECT seq::text AS seq, leaf_hash, leaf_sig FROM audit_events WHERE seq >= $1 ORDER BY audit_events.seq', [from]);
+    const checkFrom = latest?.treeSize ?? 0;
+    for (const [i, r] of rows.entries()) {
+      const seq = from + i;
+      if (Number(r.seq) !== seq) throw new AppError('integrity', `audit log has a gap or duplicate at ${seq}`, { hint: 'run enclave audit verify' });
+      const leaf = Buffer.from(r.leaf_hash);
+      if (seq >= checkFrom && !verifyLeafSignature(key, this.origin, seq, leaf, Buffer.from(r.leaf_sig))) {
+        throw new AppError('integrity', `audit event ${seq} is not signed by the log key; refusing to sign`, { hint: 'run enclave audit verify' });
+      }
+      range.append(leaf);
+      if (latest !== null && range.size === latest.treeSize && range.root().toString('base64') !== latest.rootHash) {
         throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
       }
-      if (latest.treeSize === leaves.length) return latest;
     }
-    const from = latest?.treeSize ?? 0;
-    const { key } = logPublicKey(this.publicKey);
-    const sigs = await this.#db.query<{ seq: string; leaf_sig: Uint8Array }>('SELECT seq::text AS seq, leaf_sig FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY audit_events.seq', [from, leaves.length]);
-    for (const s of sigs) {
-      const i = Number(s.seq);
-      if (!verifyLeafSignature(key, this.origin, i, leaves[i] as Buffer, Buffer.from(s.leaf_sig))) {
-        throw new AppError('integrity', `audit event ${i} is not signed by the log key; refusing to sign`, { hint: 'run enclave audit verify' });
-      }
+    if (latest !== null) {
+      if (latest.treeSize > range.size) throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
+      if (latest.treeSize === range.size) return latest;
     }
-    const root = rootFromLeafHashes(leaves);
-    const note = signNote(formatCheckpoint({ origin: this.origin, treeSize: leaves.length, rootHash: root }), [this.#signer]);
-    await this.#db.query('INSERT INTO audit_checkpoints (tree_size, root_hash, note) VALUES ($1, $2, $3) ON CONFLICT (tree_size) DO NOTHING', [leaves.length, root, note]);
-    const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints WHERE tree_size = $1`, [leaves.length]);
+    const size = range.size;
+    const root = range.root();
+    const note = signNote(formatCheckpoint({ origin: this.origin, treeSize: size, rootHash: root }), [this.#signer]);
+    await this.#db.query('INSERT INTO audit_checkpoints (tree_size, root_hash, note, edge) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING', [size, root, note, range.edge()]);
+    const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints WHERE tree_size = $1`, [size]);
     if (row === undefined) throw new AppError('internal', 'checkpoint vanished');
     return this.#toCheckpoint(row);
   }

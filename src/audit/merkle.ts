@@ -60,6 +60,25 @@ export class CompactRange {
     return this.#size;
   }
 
+  /**
+   * Restores a range from its size and edge (as `edge()` returned it); throws RangeError when
+   * the number of hashes does not match the size.
+   */
+  static fromEdge(size: number, edge: Uint8Array): CompactRange {
+    let bits = 0;
+    for (let s = size; s > 0; s = Math.floor(s / 2)) bits += s & 1;
+    if (!Number.isSafeInteger(size) || size < 0 || edge.length !== bits * HASH_SIZE) throw new RangeError(`an edge of ${edge.length} bytes does not fit a tree of size ${size}`);
+    const r = new CompactRange();
+    r.#size = size;
+    for (let i = 0; i < bits; i++) r.#hashes.push(Buffer.from(edge.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE)));
+    return r;
+  }
+
+  /** The perfect subtree roots, largest first, concatenated: what `fromEdge` restores. */
+  edge(): Buffer {
+    return Buffer.concat(this.#hashes);
+  }
+
   append(leafHash: Uint8Array): void {
     let h: Buffer = Buffer.from(leafHash);
     let s = this.#size;
