@@ -51,7 +51,7 @@ const psa = (i: number): string => `P${String(i).padStart(16, '0')}`;
  * A small delivery ingested as dataset `demo` (two tables shaped like SNDS's IR_BEN_R and
  * ER_PRS_F, one file per year): a dozen files of tens of KB, ingested in about a second.
  */
-export async function ingestSample(p: MigratePlatform, o: { readonly rows?: number; readonly years?: number; readonly seed?: number } = {}): Promise<void> {
+export async function ingestSample(p: Pick<MigratePlatform, 'catalog' | 'dir' | 'ingestL'>, o: { readonly rows?: number; readonly years?: number; readonly seed?: number } = {}): Promise<void> {
   if ((await p.catalog.listDatasets()).every((d) => d.name !== 'demo')) {
     const dir = join(p.dir, 'schema');
     await mkdir(dir, { recursive: true });

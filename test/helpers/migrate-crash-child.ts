@@ -1,0 +1,33 @@
+/**
+ * Child process of the migration SIGKILL test: opens the platform on the given metadata
+ * database, runs a plan slowly and prints `copied <key>` after each journaled file, until killed.
+ * Usage: node migrate-crash-child.ts '<json args>'
+ */
+import { join } from 'node:path';
+import { AuditLog, parseSignerKey } from '../../src/audit/index.ts';
+import { CatalogService } from '../../src/catalog/index.ts';
+import { openPglite, openPostgres } from '../../src/db/index.ts';
+import { openDuckDb } from '../../src/engine/index.ts';
+import { IngestService, ingestCatalogFrom } from '../../src/ingest/index.ts';
+import { KeyService } from '../../src/keys/index.ts';
+import { DatasetLocations, MigrationService } from '../../src/migrate/index.ts';
+import { writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
+import { LocalStore, StoreRegistry } from '../../src/store/index.ts';
+import { S3Store } from '../../src/store/s3.ts';
+
+interface Args { url?: string; pgDir?: string; dir: string; signer: string; endpoint: string; bucket: string; planId: string; rate: number }
+const a = JSON.parse(process.argv[2] ?? '{}') as Args;
+const db = a.url !== undefined ? openPostgres(a.url) : await openPglite(a.pgDir);
+const signer = parseSignerKey(a.signer);
+const audit = new AuditLog(db, signer);
+const keys = await KeyService.open(join(a.dir, 'keyring', 'keyring.json'), db, audit);
+const catalog = new CatalogService({ db, audit });
+const engine = await openDuckDb({ threads: 1 });
+const store = new LocalStore(join(a.dir, 'store'));
+const stores = new StoreRegistry().add('local', store).add('s3', new S3Store({ endpoint: a.endpoint, bucket: a.bucket, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }));
+const locations = new DatasetLocations({ db, stores, cacheDir: join(a.dir, 'cache') });
+const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
+const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer, leaseSeconds: 1 });
+process.stdout.write('started\n');
+await migration.run(a.planId, { actor: { kind: 'service', id: 'crash-child' }, concurrency: 2, maxBytesPerSecond: a.rate, afterFile: (key) => { process.stdout.write(`copied ${key}\n`); } });
+process.stdout.write('finished\n');
