@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from '../../web/node_modules/playwright-core/index.js';
 import { loadConfig } from '../../src/config.ts';
-import { createPlatform, startServer, type Platform } from '../../src/main.ts';
+import { serve } from '@hono/node-server';
+import type { Config } from '../../src/config.ts';
+import { createApp, createPlatform, startServer, type Platform } from '../../src/main.ts';
 
 export type { Browser, BrowserContext, Page };
 
@@ -151,4 +153,14 @@ export async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 10_000
     if (Date.now() > end) throw new Error('waitUntil: condition not met in time');
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The same platform served again on a free port with some configuration changed. */
+export async function serveWith(e: Enclave, change: Partial<Config>): Promise<{ url: string; close(): Promise<void> }> {
+  const app = createApp({ ...e.platform, config: { ...e.platform.config, ...change } });
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {
+      resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise<void>((r) => server.close(() => r())) });
+    });
+  });
 }

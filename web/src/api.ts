@@ -211,3 +211,99 @@ export const governance = {
     }
   },
 };
+
+/** The application a principal investigator files (governance's Application). */
+export interface Application {
+  title: string;
+  organisation: string;
+  purpose: string;
+  publicInterest: string;
+  legalBasis: { kind: 'cnil_authorisation' | 'reference_methodology'; reference: string };
+  ethicsOpinionReference: string | null;
+  funding: string;
+  team: { name: string; role: string; organisation: string }[];
+  requestedScope: {
+    datasets: { dataset: string; tables: { table: string; columns: string[] }[] }[];
+    years: { from: number; to: number };
+    population: string;
+    justification: string;
+  };
+}
+
+export interface Project {
+  readonly id: string;
+  readonly status: ProjectStatus;
+  readonly title: string;
+  readonly organisation: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly currentVersion: number;
+}
+
+/** The person logged in, as the identity API describes them. */
+export interface Me {
+  readonly personId: string;
+  readonly displayName: string;
+  readonly roles: readonly string[];
+  readonly csrfToken?: string;
+  readonly expiresAt?: string;
+}
+
+/**
+ * Identity and governance endpoints (issue 4). Kept in one place so the portal follows the API
+ * as it lands; a 404 from a route that does not exist yet reads as "not available".
+ */
+export const identityApi = {
+  loginUrl: (returnTo: string) => `/api/v1/identity/login?returnTo=${encodeURIComponent(returnTo)}`,
+  async me(s?: AbortSignal): Promise<Me | null> {
+    try {
+      return await request<Me>('GET', '/api/v1/identity/me', undefined, { ...(s === undefined ? {} : { signal: s }), quiet401: true });
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 404)) return null;
+      throw e;
+    }
+  },
+  logout: () => request<unknown>('POST', '/api/v1/identity/logout'),
+};
+
+export const projectsApi = {
+  list: (s?: AbortSignal) => get<{ projects: Project[] }>('/api/v1/governance/projects', s).then((r) => r.projects),
+  create: (a: Application) => request<Project>('POST', '/api/v1/governance/projects', a),
+  get: (id: string, s?: AbortSignal) => get<ProjectDetail>(`/api/v1/governance/projects/${enc(id)}`, s),
+  diff: (id: string, from: number, to: number, s?: AbortSignal) => get<{ changes: DiffEntry[] }>(`/api/v1/governance/projects/${enc(id)}/diff?from=${from}&to=${to}`, s).then((r) => r.changes),
+  /** A workflow step or action route: submit, withdraw, completeness, ethics-opinion, legal-review, committee-decision… */
+  take: (id: string, route: string, body: Record<string, unknown> = {}) => request<ProjectDetail>('POST', `/api/v1/governance/projects/${enc(id)}/${enc(route)}`, body),
+};
+
+export interface Review {
+  readonly id: string;
+  readonly applicationVersion: number;
+  readonly step: string;
+  readonly reviewerId: string;
+  readonly decision: 'approve' | 'return' | 'reject';
+  readonly comment: string;
+  readonly reference: string | null;
+  readonly createdAt: string;
+}
+export interface Permit {
+  readonly version: number;
+  readonly state: 'proposed' | 'active' | 'superseded' | 'ended';
+  readonly sha256: string;
+  readonly createdAt: string;
+  readonly activatedAt: string | null;
+  readonly document: { readonly validFrom: string; readonly validUntil: string };
+}
+export interface ProjectDetail {
+  readonly project: Project & { readonly members: readonly { readonly personId: string; readonly role: string }[] };
+  readonly application: { readonly version: number; readonly content: Application; readonly createdBy: string; readonly createdAt: string };
+  readonly reviews: readonly Review[];
+  readonly permits: readonly Permit[];
+  readonly actions: readonly string[];
+  readonly approvalsNeeded: number | null;
+}
+export interface DiffEntry {
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}

@@ -5,7 +5,11 @@ import { CataloguePage, SearchPage } from './pages/catalogue.tsx';
 import { DatasetPage, TablePage } from './pages/dataset.tsx';
 import { NomenclaturePage, NomenclaturesPage } from './pages/nomenclatures.tsx';
 import { NotFoundPage } from './pages/page.tsx';
+import { OperatorPage } from './pages/operator.tsx';
+import { InboxPage, ProjectPage, ProjectsPage } from './pages/projects.tsx';
 import { RegisterPage } from './pages/register.tsx';
+import { WizardPage } from './pages/wizard.tsx';
+import { LoginLink, RequireLogin, SessionExpiredBanner, useSession } from './session.tsx';
 import { Link, match, useRouter } from './router.tsx';
 
 interface RouteDef {
@@ -22,6 +26,11 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/nomenclatures/:name', render: (p) => <NomenclaturePage key={p['name']} name={p['name'] ?? ''} /> },
   { pattern: '/register', render: () => <RegisterPage /> },
   { pattern: '/audit', render: () => <AuditPage /> },
+  { pattern: '/projects', render: () => <ProjectsPage /> },
+  { pattern: '/projects/new', render: () => <RequireLogin roles={['applicant']}><WizardPage /></RequireLogin> },
+  { pattern: '/projects/:id', render: (p) => <ProjectPage id={p['id'] ?? ''} /> },
+  { pattern: '/review', render: () => <InboxPage /> },
+  { pattern: '/operator', render: () => <OperatorPage /> },
 ];
 
 function Page() {
@@ -43,8 +52,27 @@ function LanguageSwitch() {
   );
 }
 
+function UserMenu() {
+  const { t } = useI18n();
+  const { me, logout } = useSession();
+  const { navigate } = useRouter();
+  if (me === undefined) return null;
+  if (me === null) return <LoginLink className="button button-ghost" />;
+  return (
+    <>
+      <span className="header-user" data-testid="user">
+        {t.loggedInAs(me.displayName)}
+      </span>
+      <button type="button" className="button button-ghost" data-testid="logout" onClick={() => void logout().then(() => navigate('/'))}>
+        {t.logout}
+      </button>
+    </>
+  );
+}
+
 export function App() {
   const { t } = useI18n();
+  const { me, hasRole } = useSession();
   return (
     <>
       <a href="#main" className="skip-link">
@@ -62,6 +90,7 @@ export function App() {
           </Link>
           <div className="header-tools">
             <LanguageSwitch />
+            <UserMenu />
           </div>
         </div>
         <nav aria-label={t.navMain} className="main-nav">
@@ -78,10 +107,26 @@ export function App() {
             <li>
               <Link to="/audit">{t.navAudit}</Link>
             </li>
+            {me !== null && me !== undefined && (
+              <li>
+                <Link to="/projects">{t.navProjects}</Link>
+              </li>
+            )}
+            {(hasRole('access_committee') || hasRole('ethics_reviewer') || hasRole('legal_reviewer')) && (
+              <li>
+                <Link to="/review">{t.navReview}</Link>
+              </li>
+            )}
+            {hasRole('operator') && (
+              <li>
+                <Link to="/operator">{t.navOperator}</Link>
+              </li>
+            )}
           </ul>
         </nav>
       </header>
       <main id="main" className="main">
+        <SessionExpiredBanner />
         <Page />
       </main>
       <footer className="site-footer">

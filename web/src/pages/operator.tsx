@@ -1,0 +1,105 @@
+import { get } from '../api.ts';
+import { useI18n } from '../i18n.tsx';
+import { Async, Badge, DataTable, Empty, useAsync } from '../kit/index.ts';
+import { RequireLogin } from '../session.tsx';
+import { PageTitle } from './page.tsx';
+
+interface VersionSummary {
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  readonly merkleRoot: string;
+  readonly files: number;
+  readonly rowsAccepted: number;
+  readonly rowsQuarantined: number;
+  readonly createdAt: string;
+}
+interface KeyInfo {
+  readonly id: string;
+  readonly scope: string;
+  readonly scopeId: string;
+  readonly purpose: string;
+  readonly state: 'active' | 'destroyed';
+  readonly masterKeyId: string | null;
+  readonly createdAt: string;
+}
+
+/** Operators: datasets and their ingested versions, and keys by id and state (never material). */
+export function OperatorPage() {
+  const { t } = useI18n();
+  return (
+    <>
+      <PageTitle>{t.operatorTitle}</PageTitle>
+      <RequireLogin roles={['operator']}>
+        <Versions />
+        <Keys />
+      </RequireLogin>
+    </>
+  );
+}
+
+function Versions() {
+  const { t, formatDate, formatNumber } = useI18n();
+  const state = useAsync(async (s) => {
+    const { datasets } = await get<{ datasets: { name: string }[] }>('/api/v1/operator/datasets', s);
+    const all = await Promise.all(datasets.map((d) => get<{ versions: VersionSummary[] }>(`/api/v1/operator/datasets/${encodeURIComponent(d.name)}/versions`, s)));
+    return all.flatMap((v) => v.versions);
+  }, []);
+  return (
+    <section aria-labelledby="versions-h">
+      <h2 id="versions-h">{t.versionsTitle}</h2>
+      <Async state={state}>
+        {(versions) =>
+          versions.length === 0 ? (
+            <Empty>{t.noVersions}</Empty>
+          ) : (
+            <DataTable
+              caption={t.versionsTitle}
+              captionHidden
+              rows={versions}
+              rowKey={(v) => `${v.dataset}@${v.version}`}
+              columns={[
+                { key: 'ds', header: t.colDatasets, rowHeader: true, render: (v) => <code>{v.dataset}</code> },
+                { key: 'v', header: t.colVersion, className: 'num', sortValue: (v) => v.version, render: (v) => v.version },
+                { key: 'files', header: t.colFiles, className: 'num', render: (v) => formatNumber(v.files) },
+                { key: 'rows', header: t.colRowsAccepted, className: 'num', render: (v) => formatNumber(v.rowsAccepted) },
+                { key: 'q', header: t.colQuarantined, className: 'num', render: (v) => (v.rowsQuarantined === 0 ? '0' : <Badge tone="warning">{formatNumber(v.rowsQuarantined)}</Badge>) },
+                { key: 'root', header: 'Merkle', render: (v) => <code title={v.merkleRoot}>{v.merkleRoot.slice(0, 12)}…</code> },
+                { key: 'created', header: t.colCreated, render: (v) => formatDate(v.createdAt) },
+              ]}
+            />
+          )
+        }
+      </Async>
+    </section>
+  );
+}
+
+function Keys() {
+  const { t, formatDate } = useI18n();
+  const state = useAsync((s) => get<{ keys: KeyInfo[] }>('/api/v1/operator/keys', s).then((r) => r.keys), []);
+  return (
+    <section aria-labelledby="keys-h">
+      <h2 id="keys-h">{t.keysTitle}</h2>
+      <Async state={state}>
+        {(keys) => (
+          <DataTable
+            caption={t.keysTitle}
+            captionHidden
+            rows={keys}
+            rowKey={(k) => k.id}
+            empty={t.noVersions}
+            columns={[
+              { key: 'id', header: 'Id', rowHeader: true, render: (k) => <code>{k.id}</code> },
+              { key: 'scope', header: t.colScope, render: (k) => `${k.scope}:${k.scopeId}` },
+              { key: 'purpose', header: t.colPurposeKey, render: (k) => k.purpose },
+              { key: 'state', header: t.colState, render: (k) => <Badge tone={k.state === 'active' ? 'success' : 'neutral'}>{k.state}</Badge> },
+              { key: 'master', header: t.colWrappedBy, render: (k) => <code>{k.masterKeyId ?? ''}</code> },
+              { key: 'created', header: t.colCreated, render: (k) => formatDate(k.createdAt) },
+            ]}
+          />
+        )}
+      </Async>
+    </section>
+  );
+}

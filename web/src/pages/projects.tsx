@@ -1,0 +1,347 @@
+/**
+ * Logged-in journeys: my projects, a project with its review history and the decisions open to
+ * me (the actions come from the same policy the API enforces; the four-eyes rules are said, not
+ * only enforced), and the reviewers' inbox.
+ */
+import { useState, type FormEvent } from 'react';
+import { ApiError, get, projectsApi, request, type DiffEntry, type ProjectDetail, type ProjectStatus, type Review } from '../api.ts';
+import { useI18n, type Messages } from '../i18n.tsx';
+import { Async, Badge, DataTable, Empty, ErrorState, SelectField, StatusTimeline, TextField, useAsync, type StepState, type TimelineStep, type Tone } from '../kit/index.ts';
+import { href, Link } from '../router.tsx';
+import { RequireLogin, useSession } from '../session.tsx';
+import { Breadcrumbs, PageTitle } from './page.tsx';
+import { ReviewSummary } from './wizard.tsx';
+
+const TONE: Partial<Record<ProjectStatus, Tone>> = { active: 'success', rejected: 'danger', revoked: 'danger', changes_requested: 'warning', suspended: 'warning' };
+
+export function StatusBadge({ status }: { readonly status: ProjectStatus }) {
+  const { t } = useI18n();
+  return (
+    <Badge tone={TONE[status] ?? 'info'}>
+      <span data-status={status}>{t.status[status] ?? status}</span>
+    </Badge>
+  );
+}
+
+export function ProjectsPage() {
+  const { t } = useI18n();
+  const { hasRole } = useSession();
+  return (
+    <>
+      <PageTitle>{t.projectsTitle}</PageTitle>
+      <RequireLogin>
+        <ProjectList />
+        {hasRole('applicant') && (
+          <p>
+            <Link to="/projects/new" className="button button-primary">
+              {t.newProject}
+            </Link>
+          </p>
+        )}
+      </RequireLogin>
+    </>
+  );
+}
+
+function ProjectList({ filter }: { readonly filter?: (s: ProjectStatus) => boolean }) {
+  const { t, formatDate } = useI18n();
+  const state = useAsync((s) => projectsApi.list(s), []);
+  return (
+    <Async state={state}>
+      {(all) => {
+        const list = filter === undefined ? all : all.filter((p) => filter(p.status));
+        return list.length === 0 ? (
+          <Empty>{filter === undefined ? t.projectsEmpty : t.inboxEmpty}</Empty>
+        ) : (
+          <DataTable
+            caption={t.projectsTitle}
+            captionHidden
+            rows={list}
+            rowKey={(p) => p.id}
+            columns={[
+              { key: 'title', header: t.colProject, rowHeader: true, sortValue: (p) => p.title, render: (p) => <Link to={href('projects', p.id)}>{p.title}</Link> },
+              { key: 'org', header: t.colOrganisation, render: (p) => p.organisation },
+              { key: 'status', header: t.colStatus, sortValue: (p) => p.status, render: (p) => <StatusBadge status={p.status} /> },
+              { key: 'version', header: t.colVersion, className: 'num', render: (p) => p.currentVersion },
+              { key: 'updated', header: t.colUpdated, sortValue: (p) => p.updatedAt, render: (p) => formatDate(p.updatedAt) },
+            ]}
+          />
+        );
+      }}
+    </Async>
+  );
+}
+
+/** Which review step each status waits for, the role that takes it and the route that records it. */
+const STEP_OF: Partial<Record<ProjectStatus, { role: string; route: string; decisions: readonly ('approve' | 'return' | 'reject')[] }>> = {
+  submitted: { role: 'access_committee', route: 'completeness', decisions: ['approve', 'return'] },
+  ethics_review: { role: 'ethics_reviewer', route: 'ethics-opinion', decisions: ['approve', 'return', 'reject'] },
+  legal_review: { role: 'legal_reviewer', route: 'legal-review', decisions: ['approve', 'return', 'reject'] },
+  committee_review: { role: 'access_committee', route: 'committee-decision', decisions: ['approve', 'return', 'reject'] },
+};
+const STEP_ACTIONS = ['accept_complete', 'return_incomplete', 'ethics_favourable', 'ethics_return', 'ethics_unfavourable', 'legal_approve', 'legal_return', 'legal_reject', 'committee_approve', 'committee_return', 'committee_reject'];
+
+export function InboxPage() {
+  const { t } = useI18n();
+  const { hasRole } = useSession();
+  const mine = (Object.entries(STEP_OF) as [ProjectStatus, { role: string }][]).filter(([, s]) => hasRole(s.role)).map(([st]) => st);
+  return (
+    <>
+      <PageTitle>{t.inboxTitle}</PageTitle>
+      <RequireLogin roles={['access_committee', 'ethics_reviewer', 'legal_reviewer']}>
+        <p className="notice">{t.fourEyesGeneral}</p>
+        {mine.map((st) => (
+          <section key={st} aria-labelledby={`inbox-${st}`}>
+            <h2 id={`inbox-${st}`}>{t.status[st]}</h2>
+            <ProjectList filter={(s) => s === st} />
+          </section>
+        ))}
+      </RequireLogin>
+    </>
+  );
+}
+
+function timeline(d: ProjectDetail, t: Messages, formatDate: (s: string) => string): TimelineStep[] {
+  const order: { key: string; label: string; step: string | null; statuses: readonly ProjectStatus[] }[] = [
+    { key: 'submitted', label: t.wfSubmitted, step: 'completeness', statuses: ['submitted'] },
+    { key: 'ethics', label: t.wfEthics, step: 'ethics', statuses: ['ethics_review'] },
+    { key: 'legal', label: t.wfLegal, step: 'legal', statuses: ['legal_review'] },
+    { key: 'committee', label: t.wfCommittee, step: 'committee', statuses: ['committee_review'] },
+    { key: 'active', label: t.wfActive, step: null, statuses: ['active', 'suspended', 'expired', 'closed', 'revoked'] },
+  ];
+  const status = d.project.status;
+  const currentIdx = order.findIndex((o) => o.statuses.includes(status));
+  return order.map((o, i) => {
+    const reviews = d.reviews.filter((r) => r.step === o.step);
+    const last = reviews.at(-1);
+    let state: StepState = 'upcoming';
+    if (last?.decision === 'reject') state = 'refused';
+    else if (currentIdx >= 0 && i < currentIdx) state = 'done';
+    else if (i === currentIdx) state = o.key === 'active' ? 'done' : 'current';
+    else if (last?.decision === 'return' && status === 'changes_requested') state = 'returned';
+    else if (last?.decision === 'approve' && (status === 'changes_requested' || status === 'rejected')) state = 'done';
+    return {
+      key: o.key,
+      label: o.label,
+      state,
+      when: last === undefined ? undefined : formatDate(last.createdAt),
+      detail: reviews.length === 0 ? undefined : <ReviewList reviews={reviews} />,
+    };
+  });
+}
+
+function ReviewList({ reviews }: { readonly reviews: readonly Review[] }) {
+  const { t, formatDate } = useI18n();
+  return (
+    <ul className="review-list">
+      {reviews.map((r) => (
+        <li key={r.id}>
+          {t.stepName[r.step] ?? r.step} — <strong>{t.decision[r.decision] ?? r.decision}</strong> {t.by} <code>{r.reviewerId}</code> ({formatDate(r.createdAt)}, v{r.applicationVersion})
+          {r.reference !== null && r.reference !== '' && <> · {r.reference}</>}
+          {r.comment !== '' && <q>{r.comment}</q>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function ProjectPage({ id }: { readonly id: string }) {
+  const { t } = useI18n();
+  return (
+    <RequireLogin>
+      <ProjectView id={id} key={id} />
+      <p className="sr-only-end">
+        <Link to="/projects">{t.projectsTitle}</Link>
+      </p>
+    </RequireLogin>
+  );
+}
+
+function ProjectView({ id }: { readonly id: string }) {
+  const { t, formatDate } = useI18n();
+  const state = useAsync((s) => projectsApi.get(id, s), [id]);
+  return (
+    <Async state={state}>
+      {(d) => (
+        <>
+          <Breadcrumbs items={[{ label: t.projectsTitle, to: '/projects' }, { label: d.project.title }]} />
+          <PageTitle>{d.project.title}</PageTitle>
+          <p>
+            <StatusBadge status={d.project.status} /> · {d.project.organisation} · v{d.project.currentVersion}
+          </p>
+          <div className="two-col">
+            <section aria-labelledby="hist-h">
+              <h2 id="hist-h">{t.projectHistory}</h2>
+              <StatusTimeline steps={timeline(d, t, formatDate)} label={t.projectHistory} stateLabel={(s) => t.stepState[s] ?? s} />
+            </section>
+            <section aria-labelledby="decide-h">
+              <DecisionPanel detail={d} onDone={state.reload} />
+            </section>
+          </div>
+          {d.application.version > 1 && <Diff id={id} to={d.application.version} />}
+          <section aria-labelledby="app-h">
+            <h2 id="app-h">
+              {t.applicationTitle} (v{d.application.version})
+            </h2>
+            <ReviewSummary app={d.application.content} potential={[]} />
+          </section>
+        </>
+      )}
+    </Async>
+  );
+}
+
+function Diff({ id, to }: { readonly id: string; readonly to: number }) {
+  const { t } = useI18n();
+  const state = useAsync((s) => projectsApi.diff(id, to - 1, to, s), [id, to]);
+  const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  return (
+    <section aria-labelledby="diff-h">
+      <h2 id="diff-h">{t.changesTitle(to - 1, to)}</h2>
+      <Async state={state}>
+        {(changes: DiffEntry[]) => (
+          <DataTable
+            caption={t.changesTitle(to - 1, to)}
+            captionHidden
+            rows={changes}
+            rowKey={(c) => c.path}
+            empty={t.noChanges}
+            columns={[
+              { key: 'path', header: t.colField, rowHeader: true, render: (c) => <code>{c.path}</code> },
+              { key: 'before', header: t.colBefore, render: (c) => <del className="diff-del">{show(c.before)}</del> },
+              { key: 'after', header: t.colAfter, render: (c) => <ins className="diff-add">{show(c.after)}</ins> },
+            ]}
+          />
+        )}
+      </Async>
+    </section>
+  );
+}
+
+function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; readonly onDone: () => void }) {
+  const { t } = useI18n();
+  const { me, hasRole } = useSession();
+  const status = detail.project.status;
+  const step = STEP_OF[status];
+  const isMember = detail.project.members.some((m) => m.personId === me?.personId);
+  const canDecide = detail.actions.some((a) => STEP_ACTIONS.includes(a));
+  const canSubmit = detail.actions.includes('submit');
+  const proposed = detail.permits.find((p) => p.state === 'proposed');
+  const votedOnPermit = proposed !== undefined && detail.reviews.some((r) => r.step === 'committee' && r.reviewerId === me?.personId && r.decision === 'approve');
+  const needsPermit = status === 'committee_review' && proposed === undefined && hasRole('access_committee') && !isMember;
+  const reviewerHere = step !== undefined && hasRole(step.role);
+  return (
+    <>
+      {(reviewerHere || status === 'committee_review') && (
+        <div className="notice" data-testid="four-eyes">
+          <p>
+            <strong>{t.fourEyesTitle}</strong>
+          </p>
+          {isMember && reviewerHere && <p data-testid="four-eyes-member">{t.fourEyesMember}</p>}
+          {status === 'committee_review' && detail.approvalsNeeded !== null && <p data-testid="four-eyes-committee">{t.fourEyesCommittee(detail.approvalsNeeded)}</p>}
+          {votedOnPermit && <p data-testid="four-eyes-voted">{t.fourEyesAlreadyVoted}</p>}
+          {!isMember && !votedOnPermit && status !== 'committee_review' && <p>{t.fourEyesGeneral}</p>}
+        </div>
+      )}
+      {canSubmit && <SubmitButton id={detail.project.id} onDone={onDone} />}
+      {needsPermit && <ProposePermit id={detail.project.id} onDone={onDone} />}
+      {canDecide && step !== undefined && !(status === 'committee_review' && proposed === undefined) && <DecisionForm id={detail.project.id} route={step.route} decisions={step.decisions} onDone={onDone} />}
+    </>
+  );
+}
+
+function SubmitButton({ id, onDone }: { readonly id: string; readonly onDone: () => void }) {
+  const { t } = useI18n();
+  const [error, setError] = useState<ApiError | null>(null);
+  return (
+    <>
+      <button
+        type="button"
+        className="button button-primary"
+        onClick={() => {
+          projectsApi.take(id, 'submit').then(onDone, (e: unknown) => setError(e instanceof ApiError ? e : null));
+        }}
+      >
+        {t.wizSubmit}
+      </button>
+      {error !== null && <ErrorState error={error} />}
+    </>
+  );
+}
+
+function DecisionForm({ id, route, decisions, onDone }: { readonly id: string; readonly route: string; readonly decisions: readonly ('approve' | 'return' | 'reject')[]; readonly onDone: () => void }) {
+  const { t } = useI18n();
+  const [decision, setDecision] = useState<'approve' | 'return' | 'reject'>('approve');
+  const [comment, setComment] = useState('');
+  const [reference, setReference] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [commentError, setCommentError] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    // Reasons are required to return or refuse: the applicant must know what to change.
+    if (decision !== 'approve' && comment.trim() === '') {
+      setCommentError(t.errRequired);
+      return;
+    }
+    setCommentError(undefined);
+    setBusy(true);
+    setError(null);
+    try {
+      await projectsApi.take(id, route, { decision, comment: comment.trim(), ...(reference.trim() === '' ? {} : { reference: reference.trim() }) });
+      onDone();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : null);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form onSubmit={(e) => void submit(e)} aria-labelledby="decision-h" data-testid="decision-form">
+      <h2 id="decision-h">{t.decisionTitle}</h2>
+      <SelectField label={t.fDecision} value={decision} onChange={setDecision} options={decisions.map((d) => ({ value: d, label: t.decision[d] ?? d }))} />
+      <TextField label={t.fComment} hint={t.fCommentHint} multiline value={comment} onChange={setComment} error={commentError} required={decision !== 'approve'} name="comment" />
+      {route !== 'completeness' && route !== 'committee-decision' && <TextField label={t.fReference} value={reference} onChange={setReference} name="reference" />}
+      {error !== null && <ErrorState error={error} />}
+      <button type="submit" className="button button-primary" disabled={busy}>
+        {t.decide}
+      </button>
+    </form>
+  );
+}
+
+function isoDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+function ProposePermit({ id, onDone }: { readonly id: string; readonly onDone: () => void }) {
+  const { t } = useI18n();
+  const now = new Date();
+  const [from, setFrom] = useState(isoDay(now));
+  const [until, setUntil] = useState(isoDay(new Date(now.getTime() + 3 * 365 * 24 * 3600 * 1000)));
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const doc = await get<unknown>(`/api/v1/governance/projects/${encodeURIComponent(id)}/permit-template?validFrom=${from}&validUntil=${until}`);
+      await request<unknown>('PUT', `/api/v1/governance/projects/${encodeURIComponent(id)}/permit`, doc);
+      onDone();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : null);
+    }
+  };
+  return (
+    <form onSubmit={(e) => void submit(e)} aria-labelledby="permit-h" data-testid="permit-form">
+      <h2 id="permit-h">{t.permitProposeTitle}</h2>
+      <div className="two-col">
+        <TextField label={t.permitValidFrom} type="date" value={from} onChange={setFrom} name="validFrom" />
+        <TextField label={t.permitValidUntil} type="date" value={until} onChange={setUntil} name="validUntil" />
+      </div>
+      {error !== null && <ErrorState error={error} />}
+      <button type="submit" className="button button-primary">
+        {t.permitPropose}
+      </button>
+    </form>
+  );
+}

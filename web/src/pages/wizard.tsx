@@ -1,0 +1,285 @@
+/**
+ * The applicant's project wizard: builds the application (and so the permit request) from the
+ * catalogue. The SNDS potential-identifier rule is shown live as columns are picked; direct
+ * identifiers cannot be picked at all; everything is validated before submission.
+ */
+import { useMemo, useState, type FormEvent } from 'react';
+import { ApiError, catalog, projectsApi, type Application, type Column, type Table } from '../api.ts';
+import { useI18n } from '../i18n.tsx';
+import { Async, ErrorState, SelectField, SensitivityBadge, Stepper, TextField, useAsync } from '../kit/index.ts';
+import { href, Link, useRouter } from '../router.tsx';
+import { PageTitle } from './page.tsx';
+
+/** The SNDS rule the permit enforces (governance/permit.ts): at most this many without an exception. */
+export const MAX_POTENTIAL_IDENTIFIERS = 1;
+
+type Picked = Readonly<Record<string, readonly string[]>>; // table → columns
+
+interface Draft {
+  title: string;
+  organisation: string;
+  purpose: string;
+  publicInterest: string;
+  legalKind: 'cnil_authorisation' | 'reference_methodology';
+  legalReference: string;
+  ethicsRef: string;
+  funding: string;
+  team: { name: string; role: string; organisation: string }[];
+  dataset: string;
+  picked: Picked;
+  yearFrom: string;
+  yearTo: string;
+  population: string;
+  justification: string;
+}
+
+const EMPTY: Draft = {
+  title: '', organisation: '', purpose: '', publicInterest: '', legalKind: 'reference_methodology', legalReference: 'MR-004', ethicsRef: '', funding: '',
+  team: [], dataset: 'snds', picked: {}, yearFrom: '2019', yearTo: '2023', population: '', justification: '',
+};
+
+export type Errors = Partial<Record<keyof Draft | 'columns', string>>;
+
+export function toApplication(d: Draft): Application {
+  return {
+    title: d.title.trim(),
+    organisation: d.organisation.trim(),
+    purpose: d.purpose.trim(),
+    publicInterest: d.publicInterest.trim(),
+    legalBasis: { kind: d.legalKind, reference: d.legalReference.trim() },
+    ethicsOpinionReference: d.ethicsRef.trim() === '' ? null : d.ethicsRef.trim(),
+    funding: d.funding.trim(),
+    team: d.team.filter((m) => m.name.trim() !== ''),
+    requestedScope: {
+      datasets: [{ dataset: d.dataset, tables: Object.entries(d.picked).filter(([, cols]) => cols.length > 0).map(([table, columns]) => ({ table, columns: [...columns] })) }],
+      years: { from: Number(d.yearFrom), to: Number(d.yearTo) },
+      population: d.population.trim(),
+      justification: d.justification.trim(),
+    },
+  };
+}
+
+export function PotentialIdentifierRule({ picked }: { readonly picked: readonly string[] }) {
+  const { t } = useI18n();
+  const over = picked.length > MAX_POTENTIAL_IDENTIFIERS;
+  return (
+    <div className={`notice${over ? ' notice-warning' : ''}`} role="status" aria-live="polite" data-testid="pi-rule">
+      <p>
+        <strong>{t.piRuleTitle}</strong> {t.piRule(MAX_POTENTIAL_IDENTIFIERS)}
+      </p>
+      <p data-testid="pi-count">
+        {t.piCount(picked.length)}
+        {picked.length > 0 && <> : {picked.map((p) => <code key={p}>{p} </code>)}</>}
+      </p>
+      {over && <p data-testid="pi-over">{t.piOver}</p>}
+    </div>
+  );
+}
+
+export function WizardPage() {
+  const { t } = useI18n();
+  const [step, setStep] = useState(0);
+  const [d, setD] = useState<Draft>(EMPTY);
+  const [errors, setErrors] = useState<Errors>({});
+  const [submitError, setSubmitError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const { navigate } = useRouter();
+  const tables = useAsync((s) => catalog.tablesWithKeys(d.dataset, s), [d.dataset]);
+  const set = <K extends keyof Draft>(k: K) => (v: Draft[K]) => setD((x) => ({ ...x, [k]: v }));
+  const steps = [t.wizProject, t.wizData, t.wizPeriod, t.wizReview];
+  const byName = useMemo(() => new Map((tables.status === 'ok' ? tables.data : []).map((tb) => [tb.name, tb])), [tables]);
+  const pickedColumns = (pred: (c: Column) => boolean): string[] =>
+    Object.entries(d.picked).flatMap(([tb, cols]) => cols.filter((c) => { const col = byName.get(tb)?.columns.find((x) => x.name === c); return col !== undefined && pred(col); }).map((c) => `${tb}.${c}`));
+  const potential = pickedColumns((c) => c.sensitivity === 'potential_identifier');
+  const columnCount = Object.values(d.picked).reduce((n, c) => n + c.length, 0);
+
+  const validate = (s: number): Errors => {
+    const e: Errors = {};
+    const req = (k: keyof Draft, v: string): void => {
+      if (v.trim() === '') e[k] = t.errRequired;
+    };
+    if (s === 0) {
+      req('title', d.title); req('organisation', d.organisation); req('purpose', d.purpose); req('publicInterest', d.publicInterest); req('legalReference', d.legalReference);
+    }
+    if (s === 1 && columnCount === 0) e.columns = t.errNoColumns;
+    if (s === 2) {
+      const from = Number(d.yearFrom);
+      const to = Number(d.yearTo);
+      if (!/^\d{4}$/.test(d.yearFrom)) e.yearFrom = t.errYear;
+      if (!/^\d{4}$/.test(d.yearTo)) e.yearTo = t.errYear;
+      else if (from > to) e.yearTo = t.errYearOrder;
+      req('population', d.population);
+      req('justification', d.justification);
+      if (potential.length > MAX_POTENTIAL_IDENTIFIERS && d.justification.trim().length < 40) e.justification = t.errPiJustify;
+    }
+    return e;
+  };
+  const next = (e: FormEvent): void => {
+    e.preventDefault();
+    const errs = validate(step);
+    setErrors(errs);
+    if (Object.keys(errs).length > 0) {
+      // Move focus to the first invalid control (WCAG 3.3.1).
+      setTimeout(() => (document.querySelector('[aria-invalid="true"], .field-error') as HTMLElement | null)?.focus(), 0);
+      return;
+    }
+    if (step < steps.length - 1) setStep(step + 1);
+  };
+  const submit = async (): Promise<void> => {
+    for (const s of [0, 1, 2]) {
+      const errs = validate(s);
+      if (Object.keys(errs).length > 0) {
+        setErrors(errs);
+        setStep(s);
+        return;
+      }
+    }
+    setBusy(true);
+    setSubmitError(null);
+    try {
+      const project = await projectsApi.create(toApplication(d));
+      await projectsApi.take(project.id, 'submit');
+      navigate(href('projects', project.id));
+    } catch (e) {
+      setSubmitError(e instanceof ApiError ? e : new ApiError({ status: 0, code: 'client', title: 'error', detail: String(e) }));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const toggle = (table: string, column: string, on: boolean): void => {
+    setD((x) => {
+      const cur = x.picked[table] ?? [];
+      return { ...x, picked: { ...x.picked, [table]: on ? [...cur, column] : cur.filter((c) => c !== column) } };
+    });
+  };
+
+  return (
+    <>
+      <PageTitle>{t.wizTitle}</PageTitle>
+      <Stepper steps={steps} current={step} />
+      <form onSubmit={next} noValidate aria-labelledby="wiz-step-h">
+        <h2 id="wiz-step-h">{steps[step]}</h2>
+        {step === 0 && (
+          <>
+            <TextField label={t.fTitle} required value={d.title} onChange={set('title')} error={errors.title} name="title" />
+            <TextField label={t.fOrganisation} required value={d.organisation} onChange={set('organisation')} error={errors.organisation} name="organisation" />
+            <TextField label={t.fPurpose} hint={t.fPurposeHint} required multiline value={d.purpose} onChange={set('purpose')} error={errors.purpose} name="purpose" />
+            <TextField label={t.fPublicInterest} hint={t.fPublicInterestHint} required multiline value={d.publicInterest} onChange={set('publicInterest')} error={errors.publicInterest} name="publicInterest" />
+            <div className="two-col">
+              <SelectField label={t.fLegalKind} value={d.legalKind} onChange={set('legalKind')} options={[{ value: 'reference_methodology', label: t.legalMR }, { value: 'cnil_authorisation', label: t.legalCnil }]} />
+              <TextField label={t.fLegalReference} hint={t.fLegalReferenceHint} required value={d.legalReference} onChange={set('legalReference')} error={errors.legalReference} name="legalReference" />
+            </div>
+            <div className="two-col">
+              <TextField label={t.fEthicsRef} value={d.ethicsRef} onChange={set('ethicsRef')} name="ethicsRef" />
+              <TextField label={t.fFunding} value={d.funding} onChange={set('funding')} name="funding" />
+            </div>
+          </>
+        )}
+        {step === 1 && (
+          <>
+            <p>{t.wizDataIntro}</p>
+            <PotentialIdentifierRule picked={potential} />
+            {errors.columns !== undefined && (
+              <p className="field-error" role="alert" tabIndex={-1}>
+                {errors.columns}
+              </p>
+            )}
+            <Async state={tables}>{(list) => <ColumnPicker tables={list} picked={d.picked} onToggle={toggle} />}</Async>
+          </>
+        )}
+        {step === 2 && (
+          <>
+            <div className="two-col">
+              <TextField label={t.fYearFrom} required inputMode="numeric" value={d.yearFrom} onChange={set('yearFrom')} error={errors.yearFrom} name="yearFrom" />
+              <TextField label={t.fYearTo} required inputMode="numeric" value={d.yearTo} onChange={set('yearTo')} error={errors.yearTo} name="yearTo" />
+            </div>
+            <TextField label={t.fPopulation} hint={t.fPopulationHint} required multiline value={d.population} onChange={set('population')} error={errors.population} name="population" />
+            <PotentialIdentifierRule picked={potential} />
+            <TextField label={t.fJustification} hint={t.fJustificationHint} required multiline value={d.justification} onChange={set('justification')} error={errors.justification} name="justification" />
+          </>
+        )}
+        {step === 3 && <ReviewSummary app={toApplication(d)} potential={potential} />}
+        {submitError !== null && <ErrorState error={submitError} />}
+        <div className="button-row">
+          {step > 0 && (
+            <button type="button" className="button" onClick={() => setStep(step - 1)}>
+              {t.previous}
+            </button>
+          )}
+          {step < steps.length - 1 ? (
+            <button type="submit" className="button button-primary">
+              {t.next}
+            </button>
+          ) : (
+            <button type="button" className="button button-primary" disabled={busy} onClick={() => void submit()}>
+              {busy ? t.loading : t.wizSubmit}
+            </button>
+          )}
+          <Link to="/projects">{t.cancel}</Link>
+        </div>
+      </form>
+    </>
+  );
+}
+
+function ColumnPicker({ tables, picked, onToggle }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void }) {
+  const { t } = useI18n();
+  return (
+    <div className="picker">
+      {tables.map((tb) => {
+        const n = picked[tb.name]?.length ?? 0;
+        return (
+          <details key={tb.name} className="picker-table" open={n > 0}>
+            <summary>
+              <code>{tb.name}</code> — {tb.title} {n > 0 && <span className="badge badge-info">{t.pickedCount(n)}</span>}
+            </summary>
+            <fieldset>
+              <legend className="visually-hidden">{tb.name}</legend>
+              {tb.columns.map((c) => {
+                const id = `pick-${tb.name}-${c.name}`;
+                const forbidden = c.sensitivity === 'direct_identifier';
+                return (
+                  <div key={c.name} className="picker-col">
+                    <input id={id} type="checkbox" disabled={forbidden} checked={picked[tb.name]?.includes(c.name) ?? false} onChange={(e) => onToggle(tb.name, c.name, e.target.checked)} data-column={`${tb.name}.${c.name}`} />
+                    <label htmlFor={id}>
+                      <code>{c.name}</code> <SensitivityBadge sensitivity={c.sensitivity} /> <span className="muted">{c.description}</span>
+                      {forbidden && <span className="muted"> — {t.directNever}</span>}
+                    </label>
+                  </div>
+                );
+              })}
+            </fieldset>
+          </details>
+        );
+      })}
+    </div>
+  );
+}
+
+export function ReviewSummary({ app, potential }: { readonly app: Application; readonly potential: readonly string[] }) {
+  const { t } = useI18n();
+  const s = app.requestedScope;
+  return (
+    <>
+      <dl className="facts">
+        <div><dt>{t.fTitle}</dt><dd>{app.title}</dd></div>
+        <div><dt>{t.fOrganisation}</dt><dd>{app.organisation}</dd></div>
+        <div><dt>{t.fPurpose}</dt><dd>{app.purpose}</dd></div>
+        <div><dt>{t.fPublicInterest}</dt><dd>{app.publicInterest}</dd></div>
+        <div><dt>{t.fLegalKind}</dt><dd>{app.legalBasis.kind === 'reference_methodology' ? t.legalMR : t.legalCnil} — {app.legalBasis.reference}</dd></div>
+        <div><dt>{t.colPeriod}</dt><dd>{s.years.from}–{s.years.to}</dd></div>
+        <div><dt>{t.fPopulation}</dt><dd>{s.population}</dd></div>
+        <div><dt>{t.fJustification}</dt><dd>{s.justification}</dd></div>
+      </dl>
+      <h3>{t.wizData}</h3>
+      <ul data-testid="scope">
+        {s.datasets.flatMap((ds) => ds.tables.map((tb) => (
+          <li key={`${ds.dataset}.${tb.table}`}>
+            <code>{ds.dataset}.{tb.table}</code> : {tb.columns.join(', ')}
+          </li>
+        )))}
+      </ul>
+      <PotentialIdentifierRule picked={potential} />
+    </>
+  );
+}
