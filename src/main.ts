@@ -11,6 +11,11 @@ import { serve, type ServerType } from '@hono/node-server';
 import { AuditLog, startCheckpointSchedule, type Actor } from './audit/index.ts';
 import { CatalogService } from './catalog/index.ts';
 import { catalogOpenApiPaths, catalogRoutes } from './http/routes/catalog.ts';
+import { governanceOpenApiPaths, governanceRoutes } from './http/routes/governance.ts';
+import { identityRoutes } from './http/routes/identity.ts';
+import { authDepsFrom } from './http/auth.ts';
+import { GovernanceService } from './governance/index.ts';
+import { IdentityService } from './identity/index.ts';
 import { auditOpenApiPaths, auditRoutes } from './http/routes/audit.ts';
 import { ingestCommand } from './cli/commands/ingest.ts';
 import { synthCommand } from './cli/commands/synth.ts';
@@ -35,6 +40,8 @@ export interface Platform extends CliServices {
   readonly engine: Engine;
   readonly store: LocalStore;
   readonly keyringCreated: boolean;
+  readonly identity: IdentityService;
+  readonly governance: GovernanceService;
 }
 
 /** Opens every service on the configured infrastructure, migrating the metadata database. */
@@ -53,8 +60,13 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
     const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
+    const identity = new IdentityService({ db, audit });
+    const governance = new GovernanceService({
+      db, audit, keys, catalog: (d, t) => catalog.getTable(d, t),
+      people: { exists: async (id) => (await identity.getPerson(id)) !== null, withRole: (r) => identity.peopleWithRole(r) },
+    });
     return {
-      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created,
+      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance,
       async close() {
         await engine.close();
         await db.close();
@@ -67,6 +79,8 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
 }
 
 export function createApp(p: Platform) {
+  const auth = authDepsFrom(p.identity, p.audit, p.config.publicUrl?.startsWith('https:') ?? false);
+  const identityDeps = { identity: p.identity, auth, secureCookies: auth.cookieName.startsWith('__Host-'), assertCanIssueToken: (who: Parameters<GovernanceService['assertCanIssueToken']>[0], id: string, r: string) => p.governance.assertCanIssueToken(who, id, r) };
   return createHttpApp({
     version: VERSION,
     health: async () => {
@@ -76,8 +90,10 @@ export function createApp(p: Platform) {
     routes: [
       { prefix: 'catalog', app: catalogRoutes(p.catalog) },
       { prefix: 'audit', app: auditRoutes(p.audit) },
+      { prefix: 'governance', app: governanceRoutes(p.governance, auth) },
+      { prefix: 'identity', app: identityRoutes(identityDeps) },
     ],
-    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths],
+    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance)],
     // The built web portal (npm run web:build), served under / with the default language.
     portal: staticPortal({ dir: fileURLToPath(new URL('../web/dist', import.meta.url)), language: p.config.language }),
     logError: (id, e) => {
