@@ -11,7 +11,7 @@ import type { Principal, Role } from '../identity/index.ts';
 import { diffApplications, parseApplication, type DiffEntry } from './application.ts';
 import { DEFAULT_MINIMUM_CELL_COUNT, evaluateAccess, permitSha256, validatePermit, type AccessDecision, type AccessRequest, type TableLookup } from './permit.ts';
 import {
-  assertCanCreateProject, assertCanEditApplication, assertCanManageMembers, assertCanProposePermit, assertCanTake, assertCanViewProject,
+  assertCanCreateProject, assertCanEditApplication, assertCanIssueToken, assertCanManageMembers, assertCanProposePermit, assertCanTake, assertCanViewProject,
   canTake, OVERSIGHT_ROLES,
 } from './policy.ts';
 import * as repo from './repository.ts';
@@ -335,6 +335,16 @@ export class GovernanceService {
       disclosure: { minimumCellCount: DEFAULT_MINIMUM_CELL_COUNT, checkersRequired: 2 },
       validFrom: validity.validFrom, validUntil: validity.validUntil,
     };
+  }
+
+  /** Refuses (and records) an API token request for a project the person may not act on. */
+  async assertCanIssueToken(p: Principal, id: string, requestId?: string): Promise<void> {
+    const project = await this.#require(this.#db, id);
+    try {
+      assertCanIssueToken(p, project);
+    } catch (e) {
+      await this.#refused(p, 'identity.token.create', `project:${id}`, e, requestId);
+    }
   }
 
   async permits(p: Principal, id: string): Promise<readonly Permit[]> {

@@ -1,0 +1,224 @@
+/**
+ * Route × role truth table: every governance, identity and auth route, called by an anonymous
+ * caller and by one person of each role, must be refused or let through by its declared
+ * permission exactly as this table says. The table is written out by hand on purpose: it is the
+ * specification the route declarations are checked against.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openGovFixture, type GovFixture, type PersonKey } from '../../../test/helpers/governance.ts';
+import { AppError } from '../../errors.ts';
+import type { Principal } from '../../identity/index.ts';
+import { createHttpApp } from '../app.ts';
+import { CSRF_HEADER, sessionCookieName, type AuthDeps } from '../auth.ts';
+import { governanceRoutes, governanceRouteSpecs } from './governance.ts';
+import { authRoutes, authRouteSpecs, identityRoutes, identityRouteSpecs, type IdentityRouteDeps, type LoginFlows } from './identity.ts';
+
+type Caller = 'anonymous' | PersonKey;
+const CALLERS: readonly Caller[] = ['anonymous', 'outsider', 'applicant', 'ethics', 'legal', 'committee1', 'checker', 'operator', 'auditor', 'admin'];
+const ANY = 'any authenticated';
+const PUB = 'public';
+type Expect = typeof ANY | typeof PUB | readonly PersonKey[];
+
+const TRUTH: Record<string, Expect> = {
+  'GET /governance/register': PUB,
+  'GET /governance/permit-schema': PUB,
+  'GET /governance/projects': ANY,
+  'POST /governance/projects': ['applicant'],
+  'GET /governance/projects/:id': ANY,
+  'PUT /governance/projects/:id/application': ANY,
+  'GET /governance/projects/:id/applications': ANY,
+  'GET /governance/projects/:id/applications/:version': ANY,
+  'GET /governance/projects/:id/diff': ANY,
+  'POST /governance/projects/:id/members': ANY,
+  'DELETE /governance/projects/:id/members/:personId': ANY,
+  'POST /governance/projects/:id/submit': ANY,
+  'POST /governance/projects/:id/withdraw': ANY,
+  'POST /governance/projects/:id/completeness': ['committee1'],
+  'POST /governance/projects/:id/ethics-opinion': ['ethics'],
+  'POST /governance/projects/:id/legal-review': ['legal'],
+  'POST /governance/projects/:id/committee-decision': ['committee1'],
+  'POST /governance/projects/:id/suspend': ['committee1'],
+  'POST /governance/projects/:id/reinstate': ['committee1'],
+  'POST /governance/projects/:id/revoke': ['committee1'],
+  'POST /governance/projects/:id/expire': ['committee1'],
+  'POST /governance/projects/:id/close': ANY,
+  'GET /governance/projects/:id/permit-template': ['committee1'],
+  'PUT /governance/projects/:id/permit': ['committee1'],
+  'GET /governance/projects/:id/permits': ANY,
+  'GET /governance/projects/:id/access': ANY,
+  'GET /governance/notifications': ANY,
+  'POST /governance/notifications/:nid/read': ANY,
+  'GET /identity/me': ANY,
+  'GET /identity/people': ['committee1', 'auditor', 'admin'],
+  'POST /identity/people/:personId/roles': ['admin'],
+  'DELETE /identity/people/:personId/roles/:role': ['admin'],
+  'GET /identity/me/tokens': ANY,
+  'POST /identity/me/tokens': ANY,
+  'DELETE /identity/me/tokens/:tokenId': ANY,
+  'GET /auth/login': PUB,
+  'GET /auth/callback': PUB,
+  'POST /auth/logout': ANY,
+};
+
+/** Login flows that never leave the machine: the real OpenID flow is tested in identity/oidc.test.ts. */
+const offlineFlows: LoginFlows = {
+  start: async () => ({ flowId: 'f'.repeat(43), redirectUrl: 'http://127.0.0.1:9/authorize' }),
+  finish: async () => {
+    throw new AppError('unauthenticated', 'no provider in this test', { details: { reason: 'test' } });
+  },
+};
+
+describe('HTTP routes: permission truth table', () => {
+  let f: GovFixture;
+  let app: ReturnType<typeof createHttpApp>;
+  let deps: IdentityRouteDeps & { flows: LoginFlows };
+  const sessions = new Map<Caller, { cookie: string; csrf: string }>();
+  let projectId: string;
+  const cookieName = sessionCookieName(false);
+
+  before(async () => {
+    f = await openGovFixture();
+    const auth: AuthDeps = {
+      cookieName,
+      resolveSession: (v) => f.identity.resolveSession(v),
+      resolveApiToken: (t) => f.identity.resolveApiToken(t),
+      denied: async (who, route, code, requestId) => {
+        await f.audit.record({ actor: who === null ? { kind: 'service', id: 'http' } : { kind: 'person', id: who.personId }, action: 'http.request', target: route, outcome: 'denied', details: { error: code }, requestId });
+      },
+    };
+    deps = { identity: f.identity, auth, secureCookies: false, flows: offlineFlows, assertCanIssueToken: (p: Principal, id: string, r: string) => f.gov.assertCanIssueToken(p, id, r) };
+    app = createHttpApp({
+      version: 'test', health: async () => ({}), openApiPaths: [],
+      routes: [
+        { prefix: 'governance', app: governanceRoutes(f.gov, auth) },
+        { prefix: 'identity', app: identityRoutes(deps) },
+        { prefix: 'auth', app: authRoutes(deps) },
+      ],
+    });
+    for (const k of CALLERS) if (k !== 'anonymous') await relogin(k);
+    projectId = await f.projectAt('draft');
+  });
+  after(async () => {
+    await f.close();
+  });
+
+  const relogin = async (k: PersonKey): Promise<void> => {
+    const s = await f.identity.login({ issuer: 'https://idp.test', subject: k, displayName: k, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+    sessions.set(k, { cookie: s.cookieValue, csrf: s.csrfToken });
+  };
+
+  const call = async (method: string, path: string, caller: Caller, body?: unknown) => {
+    const s = sessions.get(caller);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (s !== undefined) {
+      headers['cookie'] = `${cookieName}=${s.cookie}`;
+      headers[CSRF_HEADER] = s.csrf;
+    }
+    const res = await app.request(`/api/v1${path}`, { method, headers, ...(body === undefined || method === 'GET' ? {} : { body: JSON.stringify(body) }) });
+    const text = await res.text();
+    let problem: { code?: string; details?: { permission?: string } } = {};
+    try {
+      problem = JSON.parse(text) as typeof problem;
+    } catch {
+      // not JSON (schema, redirects)
+    }
+    return { status: res.status, problem };
+  };
+
+  const specs = () => [
+    ...governanceRouteSpecs(f.gov).map((s) => ({ ...s, key: `${s.method} /governance${s.path}` })),
+    ...identityRouteSpecs(deps).map((s) => ({ ...s, key: `${s.method} /identity${s.path}` })),
+    ...authRouteSpecs(deps).map((s) => ({ ...s, key: `${s.method} /auth${s.path}` })),
+  ];
+
+  test('every route has a line in the truth table and every line a route', () => {
+    assert.deepEqual(specs().map((s) => s.key).sort(), Object.keys(TRUTH).sort());
+  });
+
+  test('each route × caller is refused or let through exactly as the table says', async () => {
+    let cells = 0;
+    for (const s of specs()) {
+      const expect = TRUTH[s.key];
+      assert.ok(expect !== undefined);
+      const path = s.key.slice(s.method.length + 1)
+        .replace(':id', projectId).replace(':version', '1').replace(':personId', f.who.outsider.personId)
+        .replace(':role', 'auditor').replace(':tokenId', '00000000-0000-0000-0000-000000000000').replace(':nid', 'none');
+      for (const caller of CALLERS) {
+        // withdraw and close would end the shared project: the gate is what is tested here
+        const r = await call(s.method, s.key.endsWith('/withdraw') && caller === 'applicant' ? path.replace(projectId, 'other') : path, caller, {});
+        const gateRefused = (r.status === 401 || r.status === 403) && r.problem.details?.permission !== undefined;
+        const allowed: boolean = expect === PUB || (expect === ANY ? caller !== 'anonymous' : caller !== 'anonymous' && expect.includes(caller));
+        assert.equal(!gateRefused, allowed, `${s.key} as ${caller}: status ${r.status} ${r.problem.code ?? ''}`);
+        if (!allowed) assert.equal(r.status, caller === 'anonymous' ? 401 : 403, `${s.key} as ${caller}`);
+        assert.ok(r.status < 500, `${s.key} as ${caller}: ${r.status}`);
+        cells++;
+        if (s.key === 'POST /auth/logout' && caller !== 'anonymous') await relogin(caller);
+      }
+    }
+    process.stdout.write(`truth table: ${cells} route × caller cells checked\n`);
+  });
+
+  test('route refusals are audited as denied', async () => {
+    await call('POST', `/governance/projects/${projectId}/suspend`, 'outsider', {});
+    const denied = [];
+    for await (const l of f.audit.lines()) if (l.event?.action === 'http.request' && l.event.outcome === 'denied') denied.push(l.event);
+    assert.ok(denied.some((e) => e.target === 'POST /projects/:id/suspend' && e.actor.id === f.who.outsider.personId));
+  });
+
+  test('a state-changing request without the CSRF token is refused', async () => {
+    const s = sessions.get('applicant');
+    assert.ok(s);
+    const res = await app.request(`/api/v1/governance/projects/${projectId}/submit`, { method: 'POST', headers: { cookie: `${cookieName}=${s.cookie}` } });
+    assert.equal(res.status, 403);
+    assert.match(await res.text(), /CSRF/);
+  });
+
+  test('an API token acts on its own project only, on token routes only, until revoked', async () => {
+    const id = await f.projectAt('active');
+    const member = await f.identity.login({ issuer: 'https://idp.test', subject: 'member', displayName: 'member', email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+    const h = { cookie: `${cookieName}=${member.cookieValue}`, [CSRF_HEADER]: member.csrfToken, 'content-type': 'application/json' };
+    const created = await app.request('/api/v1/identity/me/tokens', { method: 'POST', headers: h, body: JSON.stringify({ projectId: id, days: 7 }) });
+    assert.equal(created.status, 201);
+    const { token, id: tokenId } = (await created.json()) as { token: string; id: string };
+    const bearer = { authorization: `Bearer ${token}` };
+    assert.equal((await app.request(`/api/v1/governance/projects/${id}/access`, { headers: bearer })).status, 200);
+    assert.equal((await app.request(`/api/v1/governance/projects/${projectId}`, { headers: bearer })).status, 403);
+    assert.equal((await app.request(`/api/v1/governance/projects/${id}/submit`, { method: 'POST', headers: bearer })).status, 403);
+    const stored = await f.t.db.query<{ token_hash: Uint8Array }>('SELECT token_hash FROM identity_api_tokens WHERE id = $1', [tokenId]);
+    assert.ok(!Buffer.from(stored[0]!.token_hash).toString('utf8').includes(token), 'only the hash is stored');
+    assert.equal((await app.request(`/api/v1/identity/me/tokens/${tokenId}`, { method: 'DELETE', headers: h })).status, 204);
+    assert.equal((await app.request(`/api/v1/governance/projects/${id}/access`, { headers: bearer })).status, 401);
+  });
+
+  test('no API token for a project the person is not a member of', async () => {
+    const id = await f.projectAt('active');
+    const r = await call('POST', '/identity/me/tokens', 'outsider', { projectId: id });
+    assert.equal(r.status, 403);
+  });
+
+  test('logout ends the session', async () => {
+    const s = await f.identity.login({ issuer: 'https://idp.test', subject: 'auditor', displayName: 'auditor', email: null, organisation: 'test', acr: 'eidas2', amr: ['otp'] });
+    const h = { cookie: `${cookieName}=${s.cookieValue}`, [CSRF_HEADER]: s.csrfToken };
+    assert.equal((await app.request('/api/v1/auth/logout', { method: 'POST', headers: h })).status, 204);
+    assert.equal((await app.request('/api/v1/identity/me', { headers: h })).status, 401);
+  });
+
+  test('sessions end after the idle timeout and after the absolute timeout', async () => {
+    const s = await f.identity.login({ issuer: 'https://idp.test', subject: 'checker', displayName: 'checker', email: null, organisation: 'test', acr: 'eidas2', amr: ['otp'] });
+    const base = new Date('2026-03-01T10:00:00Z');
+    f.setNow(new Date(base.getTime() + f.identity.sessionPolicy.idleMs - 1000));
+    assert.ok(await f.identity.resolveSession(s.cookieValue));
+    f.setNow(new Date(base.getTime() + 2 * f.identity.sessionPolicy.idleMs));
+    assert.equal(await f.identity.resolveSession(s.cookieValue), null);
+    f.setNow(base);
+    const s2 = await f.identity.login({ issuer: 'https://idp.test', subject: 'checker', displayName: 'checker', email: null, organisation: 'test', acr: 'eidas2', amr: ['otp'] });
+    for (let t = 0; t <= f.identity.sessionPolicy.absoluteMs; t += f.identity.sessionPolicy.idleMs / 2) {
+      f.setNow(new Date(base.getTime() + t));
+      const r = await f.identity.resolveSession(s2.cookieValue);
+      if (t >= f.identity.sessionPolicy.absoluteMs) assert.equal(r, null);
+      else assert.ok(r, `alive at +${t} ms`);
+    }
+    f.setNow(base);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Governance routes, mounted under /api/v1/governance. Each route declares its permission
+ * (`governanceRouteSpecs`); object rules (team membership, four eyes, workflow state) are
+ * enforced by GovernanceService's assertCanX and come back as 403/409 problems.
+ */
+import { readFileSync } from 'node:fs';
+import { Hono, type Context } from 'hono';
+import { AppError } from '../../errors.ts';
+import { PERMIT_SCHEMA_PATH, type ActionName, type GovernanceService } from '../../governance/index.ts';
+import { AUTHENTICATED, authenticate, jsonBody, mountRoutes, openApiOf, param, principal, PUBLIC, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
+
+const str = (body: Record<string, unknown>, key: string): string | undefined => {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new AppError('invalid', `${key} must be a string`);
+  return v;
+};
+
+const version = (v: string | undefined, name: string): number => {
+  if (v === undefined || !/^\d{1,6}$/.test(v)) throw new AppError('invalid', `${name} must be a version number`, { hint: `e.g. ${name}=1` });
+  return Number(v);
+};
+
+/** Review steps: the body's decision picks the action. */
+const STEP_ACTIONS: Record<string, Record<string, ActionName>> = {
+  completeness: { approve: 'accept_complete', return: 'return_incomplete' },
+  'ethics-opinion': { approve: 'ethics_favourable', return: 'ethics_return', reject: 'ethics_unfavourable' },
+  'legal-review': { approve: 'legal_approve', return: 'legal_return', reject: 'legal_reject' },
+  'committee-decision': { approve: 'committee_approve', return: 'committee_return', reject: 'committee_reject' },
+};
+
+export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
+  const rid = (c: Context<AuthEnv>): string => c.get('requestId');
+  const take = (c: Context<AuthEnv>, action: string, body: Record<string, unknown>) => {
+    const comment = str(body, 'comment');
+    const reference = str(body, 'reference');
+    return gov.take(principal(c), param(c, 'id'), action, { requestId: rid(c), ...(comment === undefined ? {} : { comment }), ...(reference === undefined ? {} : { reference }) });
+  };
+  const step = (name: string, roleName: 'access_committee' | 'ethics_reviewer' | 'legal_reviewer', summary: string): RouteSpec => ({
+    method: 'POST', path: `/projects/:id/${name}`, permission: roles(roleName), summary,
+    handler: async (c) => {
+      const body = await jsonBody(c);
+      const decision = str(body, 'decision') ?? '';
+      const action = STEP_ACTIONS[name]?.[decision];
+      if (action === undefined) throw new AppError('invalid', `decision must be one of ${Object.keys(STEP_ACTIONS[name] ?? {}).join(', ')}`, { hint: '{"decision": "approve", "comment": "..."}' });
+      return c.json(await take(c, action, body));
+    },
+  });
+  const simple = (name: string, action: ActionName, permission: RouteSpec['permission'], summary: string): RouteSpec => ({
+    method: 'POST', path: `/projects/:id/${name}`, permission, summary,
+    handler: async (c) => c.json(await take(c, action, await jsonBody(c).catch(() => ({})))),
+  });
+  const schemaText = readFileSync(PERMIT_SCHEMA_PATH, 'utf8');
+  return [
+    { method: 'GET', path: '/register', permission: PUBLIC, summary: 'Public register of permits in force and past (no login)', handler: async (c) => c.json({ permits: await gov.register() }) },
+    { method: 'GET', path: '/permit-schema', permission: PUBLIC, summary: 'The published JSON Schema of permits', handler: async (c) => c.body(schemaText, 200, { 'Content-Type': 'application/schema+json' }) },
+    { method: 'GET', path: '/projects', permission: AUTHENTICATED, token: true, summary: 'Projects I belong to (all, for reviewers, auditors, admins)', handler: async (c) => c.json({ projects: await gov.listProjects(principal(c)) }) },
+    { method: 'POST', path: '/projects', permission: roles('applicant'), summary: 'File a project (draft); I become its principal investigator', handler: async (c) => c.json(await gov.createProject(principal(c), await jsonBody(c), rid(c)), 201) },
+    { method: 'GET', path: '/projects/:id', permission: AUTHENTICATED, token: true, summary: 'A project: application, reviews, permits, and the actions open to me', handler: async (c) => c.json(await gov.getProject(principal(c), param(c, 'id'), rid(c))) },
+    { method: 'PUT', path: '/projects/:id/application', permission: AUTHENTICATED, summary: 'Save a new version of the application (principal investigator; draft or changes requested)', handler: async (c) => c.json(await gov.updateApplication(principal(c), param(c, 'id'), await jsonBody(c), rid(c))) },
+    { method: 'GET', path: '/projects/:id/applications', permission: AUTHENTICATED, summary: 'Versions of the application', handler: async (c) => c.json({ versions: await gov.applicationVersions(principal(c), param(c, 'id')) }) },
+    { method: 'GET', path: '/projects/:id/applications/:version', permission: AUTHENTICATED, summary: 'One version of the application', handler: async (c) => c.json(await gov.application(principal(c), param(c, 'id'), version(param(c, 'version'), 'version'))) },
+    { method: 'GET', path: '/projects/:id/diff', permission: AUTHENTICATED, summary: 'Differences between two application versions (?from=1&to=2)', handler: async (c) => c.json({ changes: await gov.diff(principal(c), param(c, 'id'), version(c.req.query('from'), 'from'), version(c.req.query('to'), 'to')) }) },
+    {
+      method: 'POST', path: '/projects/:id/members', permission: AUTHENTICATED, summary: 'Add a team member (principal investigator)',
+      handler: async (c) => {
+        const body = await jsonBody(c);
+        const role = str(body, 'role') ?? 'member';
+        if (role !== 'member' && role !== 'principal_investigator') throw new AppError('invalid', 'role must be member or principal_investigator');
+        return c.json(await gov.addMember(principal(c), param(c, 'id'), str(body, 'personId') ?? '', role, rid(c)));
+      },
+    },
+    { method: 'DELETE', path: '/projects/:id/members/:personId', permission: AUTHENTICATED, summary: 'Remove a team member (principal investigator)', handler: async (c) => c.json(await gov.removeMember(principal(c), param(c, 'id'), param(c, 'personId'), rid(c))) },
+    simple('submit', 'submit', AUTHENTICATED, 'Submit the application (principal investigator)'),
+    simple('withdraw', 'withdraw', AUTHENTICATED, 'Withdraw the application (principal investigator)'),
+    step('completeness', 'access_committee', 'Completeness check: {"decision": "approve" | "return"}'),
+    step('ethics-opinion', 'ethics_reviewer', 'Ethics and scientific opinion: {"decision": "approve" | "return" | "reject", "reference"}'),
+    step('legal-review', 'legal_reviewer', 'Legal review: {"decision": "approve" | "return" | "reject", "reference"}'),
+    step('committee-decision', 'access_committee', 'Committee vote; two distinct approvals put the permit in force'),
+    simple('suspend', 'suspend', roles('access_committee'), 'Suspend the permit: access stops at once'),
+    simple('reinstate', 'reinstate', roles('access_committee'), 'Reinstate a suspended permit'),
+    simple('revoke', 'revoke', roles('access_committee'), 'Revoke the permit for good'),
+    simple('expire', 'expire', roles('access_committee'), 'Record that the permit has expired'),
+    simple('close', 'close', AUTHENTICATED, 'Close the project (principal investigator or access committee)'),
+    {
+      method: 'GET', path: '/projects/:id/permit-template', permission: roles('access_committee'), summary: 'A starting permit from the application (?validFrom=YYYY-MM-DD&validUntil=YYYY-MM-DD)',
+      handler: async (c) => c.json(await gov.permitTemplate(principal(c), param(c, 'id'), { validFrom: c.req.query('validFrom') ?? '', validUntil: c.req.query('validUntil') ?? '' })),
+    },
+    { method: 'PUT', path: '/projects/:id/permit', permission: roles('access_committee'), summary: 'Propose the permit (validated by the published schema and the catalogue)', handler: async (c) => c.json(await gov.proposePermit(principal(c), param(c, 'id'), await c.req.json().catch(() => null), rid(c)), 201) },
+    { method: 'GET', path: '/projects/:id/permits', permission: AUTHENTICATED, token: true, summary: 'Permit versions of the project', handler: async (c) => c.json({ permits: await gov.permits(principal(c), param(c, 'id')) }) },
+    {
+      method: 'GET', path: '/projects/:id/access', permission: AUTHENTICATED, token: true, summary: 'May I access this project\'s data now? (?dataset=&table=&columns=A,B&tool=web_sql)',
+      handler: async (c) => {
+        const t = c.req.query('tool');
+        if (t !== undefined && t !== 'web_sql' && t !== 'database_protocol') throw new AppError('invalid', 'tool must be web_sql or database_protocol');
+        const tool: 'web_sql' | 'database_protocol' | undefined = t;
+        const dataset = c.req.query('dataset');
+        const table = c.req.query('table');
+        const columns = c.req.query('columns');
+        const req = { ...(tool === undefined ? {} : { tool }), ...(dataset === undefined ? {} : { dataset }), ...(table === undefined ? {} : { table }), ...(columns === undefined ? {} : { columns: columns.split(',') }) };
+        const permit = await gov.assertCanAccessData(principal(c), param(c, 'id'), req, rid(c));
+        return c.json({ allowed: true, validUntil: permit.validUntil });
+      },
+    },
+    { method: 'GET', path: '/notifications', permission: AUTHENTICATED, summary: 'My notifications (?unread=true)', handler: async (c) => c.json({ notifications: await gov.notifications(principal(c), c.req.query('unread') === 'true') }) },
+    {
+      method: 'POST', path: '/notifications/:nid/read', permission: AUTHENTICATED, summary: 'Mark a notification read',
+      handler: async (c) => {
+        await gov.markRead(principal(c), param(c, 'nid'));
+        return c.body(null, 204);
+      },
+    },
+  ];
+}
+
+/**
+ * @example
+ *   routes.push({ prefix: 'governance', app: governanceRoutes(gov, auth) });
+ */
+export function governanceRoutes(gov: GovernanceService, auth: AuthDeps): Hono {
+  const app = new Hono<AuthEnv>();
+  app.use('*', authenticate(auth));
+  mountRoutes(app, governanceRouteSpecs(gov), auth);
+  // mounted as a plain sub-app: the outer app's env need not know AuthEnv
+  return new Hono().route('/', app);
+}
+
+export function governanceOpenApiPaths(gov: GovernanceService): Record<string, unknown> {
+  return openApiOf('governance', governanceRouteSpecs(gov), 'governance');
+}

@@ -1,0 +1,154 @@
+/**
+ * Identity routes: `/api/v1/identity` (me, people and roles, API tokens) and `/api/v1/auth`
+ * (OpenID Connect login, callback, logout). Each route declares its permission.
+ */
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { AppError, isAppError } from '../../errors.ts';
+import type { IdentityService, VerifiedLogin } from '../../identity/index.ts';
+import { AUTHENTICATED, authenticate, jsonBody, mountRoutes, openApiOf, param, principal, PUBLIC, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
+
+/** The OpenID Connect relying party as the routes see it (identity/oidc-client.ts implements it). */
+export interface LoginFlows {
+  /** Starts a login: a flow id for a short-lived cookie and the provider URL to redirect to. */
+  start(returnTo: string): Promise<{ flowId: string; redirectUrl: string }>;
+  /** Completes it from the callback URL: validated claims, or AppError('unauthenticated', reason). */
+  finish(flowId: string, callbackUrl: URL): Promise<VerifiedLogin & { returnTo: string }>;
+}
+
+export interface IdentityRouteDeps {
+  readonly identity: IdentityService;
+  readonly auth: AuthDeps;
+  /** Refuses (audited) a token for a project the person may not act on. */
+  readonly assertCanIssueToken: (p: ReturnType<typeof principal>, projectId: string, requestId: string) => Promise<void>;
+  readonly secureCookies: boolean;
+}
+
+const str = (body: Record<string, unknown>, key: string): string | undefined => {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new AppError('invalid', `${key} must be a string`);
+  return v;
+};
+
+export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
+  const { identity } = d;
+  const rid = (c: Context<AuthEnv>): string => c.get('requestId');
+  return [
+    {
+      method: 'GET', path: '/me', permission: AUTHENTICATED, token: true, summary: 'Who I am: person, roles, and the CSRF token of my session',
+      handler: async (c) => {
+        const p = principal(c);
+        const person = await identity.requirePerson(p.personId);
+        return c.json({ person, roles: [...p.roles].sort(), via: p.via, projectScope: p.projectScope, csrfToken: c.get('csrfToken') });
+      },
+    },
+    { method: 'GET', path: '/people', permission: roles('admin', 'access_committee', 'auditor'), summary: 'People known to the platform and their roles', handler: async (c) => c.json({ people: await identity.listPeople() }) },
+    {
+      method: 'POST', path: '/people/:personId/roles', permission: roles('admin'), summary: 'Grant a platform role (admin)',
+      handler: async (c) => {
+        await identity.grantRole(principal(c), param(c, 'personId'), str(await jsonBody(c), 'role') ?? '', rid(c));
+        return c.json(await identity.requirePerson(param(c, 'personId')));
+      },
+    },
+    {
+      method: 'DELETE', path: '/people/:personId/roles/:role', permission: roles('admin'), summary: 'Revoke a platform role (admin)',
+      handler: async (c) => {
+        await identity.revokeRole(principal(c), param(c, 'personId'), param(c, 'role'), rid(c));
+        return c.json(await identity.requirePerson(param(c, 'personId')));
+      },
+    },
+    { method: 'GET', path: '/me/tokens', permission: AUTHENTICATED, summary: 'My API tokens (never the secret)', handler: async (c) => c.json({ tokens: await identity.listApiTokens(principal(c).personId) }) },
+    {
+      method: 'POST', path: '/me/tokens', permission: AUTHENTICATED, summary: 'Create an API token for one project: {"projectId", "days", "label"}; the secret is shown once',
+      handler: async (c) => {
+        const body = await jsonBody(c);
+        const projectId = str(body, 'projectId');
+        if (projectId === undefined) throw new AppError('invalid', 'projectId is required', { hint: 'a token acts on one project only' });
+        const days = body['days'];
+        if (days !== undefined && typeof days !== 'number') throw new AppError('invalid', 'days must be a number');
+        await d.assertCanIssueToken(principal(c), projectId, rid(c));
+        const label = str(body, 'label');
+        const t = await identity.createApiToken(principal(c), projectId, { ...(days === undefined ? {} : { days }), ...(label === undefined ? {} : { label }) }, rid(c));
+        c.header('Cache-Control', 'no-store');
+        return c.json(t, 201);
+      },
+    },
+    {
+      method: 'DELETE', path: '/me/tokens/:tokenId', permission: AUTHENTICATED, summary: 'Revoke an API token',
+      handler: async (c) => {
+        await identity.revokeApiToken(principal(c), param(c, 'tokenId'), rid(c));
+        return c.body(null, 204);
+      },
+    },
+  ];
+}
+
+export function identityRoutes(d: IdentityRouteDeps): Hono {
+  const app = new Hono<AuthEnv>();
+  app.use('*', authenticate(d.auth));
+  mountRoutes(app, identityRouteSpecs(d), d.auth);
+  // mounted as a plain sub-app: the outer app's env need not know AuthEnv
+  return new Hono().route('/', app);
+}
+
+const FLOW_COOKIE = 'enclave_login';
+
+export function authRouteSpecs(d: IdentityRouteDeps & { readonly flows: LoginFlows }): RouteSpec[] {
+  const { identity, flows } = d;
+  const cookieOpts = (maxAge: number, sameSite: 'Lax' | 'Strict') => ({ httpOnly: true, secure: d.secureCookies, sameSite, path: '/', maxAge });
+  return [
+    {
+      method: 'GET', path: '/login', permission: PUBLIC, summary: 'Start an OpenID Connect login (code + PKCE); redirects to the identity provider',
+      handler: async (c) => {
+        const back = c.req.query('returnTo') ?? '/';
+        // only local paths: no open redirect
+        const returnTo = /^\/(?![/\\])[\w\-./?=&%]*$/.test(back) ? back : '/';
+        const { flowId, redirectUrl } = await flows.start(returnTo);
+        // Lax: the provider sends the browser back with a top-level GET from another site
+        setCookie(c, FLOW_COOKIE, flowId, cookieOpts(600, 'Lax'));
+        return c.redirect(redirectUrl, 302);
+      },
+    },
+    {
+      method: 'GET', path: '/callback', permission: PUBLIC, summary: 'OpenID Connect redirect URI: validates the code, tokens, nonce, state and MFA, then opens a session',
+      handler: async (c) => {
+        const flowId = getCookie(c, FLOW_COOKIE);
+        deleteCookie(c, FLOW_COOKIE, { path: '/', secure: d.secureCookies });
+        try {
+          if (flowId === undefined) throw new AppError('unauthenticated', 'no login in progress in this browser', { hint: 'start again at /api/v1/auth/login', details: { reason: 'no_flow' } });
+          const v = await flows.finish(flowId, new URL(c.req.url));
+          const s = await identity.login(v, c.get('requestId'));
+          setCookie(c, d.auth.cookieName, s.cookieValue, cookieOpts(Math.floor(identity.sessionPolicy.absoluteMs / 1000), 'Strict'));
+          return c.redirect(v.returnTo, 302);
+        } catch (e) {
+          const reason = isAppError(e) && typeof e.details?.['reason'] === 'string' ? e.details['reason'] : 'invalid_response';
+          await identity.loginRefused(reason, c.get('requestId'));
+          if (isAppError(e) && e.code === 'unauthenticated') throw e;
+          throw new AppError('unauthenticated', 'login failed: the identity provider\'s answer did not validate', { hint: 'start again at /api/v1/auth/login', details: { reason } });
+        }
+      },
+    },
+    {
+      method: 'POST', path: '/logout', permission: AUTHENTICATED, summary: 'End my session',
+      handler: async (c) => {
+        const cookie = getCookie(c, d.auth.cookieName);
+        if (cookie !== undefined) await identity.logout(cookie, c.get('requestId'));
+        deleteCookie(c, d.auth.cookieName, { path: '/', secure: d.secureCookies });
+        return c.body(null, 204);
+      },
+    },
+  ];
+}
+
+export function authRoutes(d: IdentityRouteDeps & { readonly flows: LoginFlows }): Hono {
+  const app = new Hono<AuthEnv>();
+  app.use('*', authenticate(d.auth));
+  mountRoutes(app, authRouteSpecs(d), d.auth);
+  // mounted as a plain sub-app: the outer app's env need not know AuthEnv
+  return new Hono().route('/', app);
+}
+
+export function identityOpenApiPaths(d: IdentityRouteDeps & { readonly flows: LoginFlows }): Record<string, unknown> {
+  return { ...openApiOf('identity', identityRouteSpecs(d), 'identity'), ...openApiOf('auth', authRouteSpecs(d), 'auth') };
+}
