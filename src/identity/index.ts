@@ -18,3 +18,4 @@ export {
   type VerifiedLogin,
 } from './service.ts';
 export { base32Decode, base32Encode, hotp, newTotpSecret, otpauthUri, totp, verifyTotp } from './totp.ts';
+export { LOGIN_FLOW_TTL_MS, OidcRelyingParty, type OidcSettings } from './oidc-client.ts';
