@@ -355,12 +355,18 @@ export class IngestService {
         const header = await readHeader(p.file.path, CSV_DELIMITER);
         checkHeader(p.file.name, header, columns);
         for (const c of columns) if (c.nomenclature !== null && header.includes(c.name)) await nomTable(c.nomenclature);
-        const src = `src_${i}`;
         const rej = `rej_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${src} AS SELECT row_number() OVER () AS __rn, * FROM read_csv(${sqlString(p.file.path)},
+        // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
+        const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
+        const ctx = { nomenclatureTable: (n: string) => nomTables.get(n) };
+        // One pass over the file: every row pays one boolean test, evaluated once; only bad rows
+        // get their list of violations below.
+        const flagged = `flag_${i}`;
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${flagged} AS SELECT *, ${rowHasViolationSql(columns, raw, ctx)} AS __bad
+          FROM (SELECT row_number() OVER () AS __rn, * FROM read_csv(${sqlString(p.file.path)},
             delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
             columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}},
-            ignore_errors = true, store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}, null_padding = false)`);
+            ignore_errors = true, store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}, null_padding = false))`);
         // Malformed lines (wrong number of fields, bad quoting, invalid UTF-8) never reach a row:
         // each becomes a quarantine entry with its line, and shifts the line numbers after it.
         const rejects = await session.all<{ line: bigint; column_name: string | null; error_type: string }>(`SELECT line, column_name, error_type FROM ${rej} ORDER BY line`);
@@ -377,15 +383,8 @@ export class IngestService {
           quarantined += rejectedRows;
         }
 
-        // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
-        const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
-        const ctx = { nomenclatureTable: (n: string) => nomTables.get(n) };
         // Line of a row: row number + header, shifted by the malformed lines before it (if any).
         const line = rejectLines.length === 0 ? '(__rn + 1)' : `(__rn + 1 + (SELECT count(*) FROM ${rej}_k WHERE before < __rn))`;
-        // Every row pays one boolean test, evaluated once; only bad rows get their list of violations.
-        const flagged = `flag_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${flagged} AS SELECT *, ${rowHasViolationSql(columns, raw, ctx)} AS __bad FROM ${src}`);
-        await session.run(`DROP TABLE ${src}`);
         const anyViolation = '__bad';
         const checked = `chk_${i}`;
         await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT *, ${line} AS __line, ${rowViolationsSql(columns, raw, ctx)} AS __violations FROM ${flagged} WHERE __bad`);
@@ -446,7 +445,7 @@ export class IngestService {
           files.push({ path: rel, table: p.table.name, year, rows: Number(y.n), bytes: w.bytes, sha256: w.sha256 });
           accepted += Number(y.n);
         }
-        for (const t of [src, flagged, checked, good, rej, `${rej}_scan`, `${rej}_shift`, `${rej}_k`, ...mapTables.splice(0)]) await session.run(`DROP TABLE IF EXISTS ${t}`);
+        for (const t of [flagged, checked, good, rej, `${rej}_scan`, `${rej}_shift`, `${rej}_k`, ...mapTables.splice(0)]) await session.run(`DROP TABLE IF EXISTS ${t}`);
         bytesDone += p.file.bytes;
         o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name });
         await o.afterFile?.(p.file.name);
