@@ -255,16 +255,23 @@ export interface Me {
  * as it lands; a 404 from a route that does not exist yet reads as "not available".
  */
 export const identityApi = {
-  loginUrl: (returnTo: string) => `/api/v1/identity/login?returnTo=${encodeURIComponent(returnTo)}`,
+  /** Starts the OpenID Connect flow on the server (full page load), coming back to `returnTo`. */
+  loginUrl: (returnTo: string) => `/api/v1/auth/login?returnTo=${encodeURIComponent(returnTo)}`,
   async me(s?: AbortSignal): Promise<Me | null> {
     try {
-      return await request<Me>('GET', '/api/v1/identity/me', undefined, { ...(s === undefined ? {} : { signal: s }), quiet401: true });
+      const r = await request<{ person: { id: string; displayName?: string | null; email?: string | null }; roles: string[]; csrfToken: string | null }>('GET', '/api/v1/identity/me', undefined, { ...(s === undefined ? {} : { signal: s }), quiet401: true });
+      return {
+        personId: r.person.id,
+        displayName: r.person.displayName ?? r.person.email ?? r.person.id,
+        roles: r.roles,
+        ...(r.csrfToken === null ? {} : { csrfToken: r.csrfToken }),
+      };
     } catch (e) {
       if (e instanceof ApiError && (e.status === 401 || e.status === 404)) return null;
       throw e;
     }
   },
-  logout: () => request<unknown>('POST', '/api/v1/identity/logout'),
+  logout: () => request<unknown>('POST', '/api/v1/auth/logout'),
 };
 
 export const projectsApi = {

@@ -3,7 +3,7 @@
  * OIDC flow; the portal only asks /api/v1/identity/me, keeps the CSRF token for unsafe
  * requests, and notices expiry: any 401 drops the session and says so, with a way back in.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { identityApi, onUnauthenticated, setCsrfToken, type Me } from './api.ts';
 import { useI18n } from './i18n.tsx';
 import { Loading } from './kit/index.ts';
@@ -24,6 +24,8 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [expired, setExpired] = useState(false);
   const [attempt, setAttempt] = useState(0);
+  const meRef = useRef<Me | null | undefined>(undefined);
+  meRef.current = me;
   useEffect(() => {
     const ac = new AbortController();
     identityApi.me(ac.signal).then(
@@ -39,10 +41,9 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
   useEffect(
     () =>
       onUnauthenticated(() => {
-        setMe((prev) => {
-          if (prev !== null && prev !== undefined) setExpired(true);
-          return null;
-        });
+        // A 401 while we thought someone was logged in: the session ended on the server.
+        if (meRef.current !== null && meRef.current !== undefined) setExpired(true);
+        setMe(null);
         setCsrfToken(undefined);
       }),
     [],

@@ -245,7 +245,7 @@ function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; rea
       )}
       {canSubmit && <SubmitButton id={detail.project.id} onDone={onDone} />}
       {needsPermit && <ProposePermit id={detail.project.id} onDone={onDone} />}
-      {canDecide && step !== undefined && !(status === 'committee_review' && proposed === undefined) && <DecisionForm id={detail.project.id} route={step.route} decisions={step.decisions} onDone={onDone} />}
+      {canDecide && step !== undefined && !votedOnPermit && !(status === 'committee_review' && proposed === undefined) && <DecisionForm id={detail.project.id} route={step.route} decisions={step.decisions} onDone={onDone} />}
     </>
   );
 }
