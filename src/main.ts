@@ -13,6 +13,7 @@ import { CatalogService } from './catalog/index.ts';
 import { catalogOpenApiPaths, catalogRoutes } from './http/routes/catalog.ts';
 import { governanceOpenApiPaths, governanceRoutes } from './http/routes/governance.ts';
 import { identityRoutes } from './http/routes/identity.ts';
+import { operatorOpenApiPaths, operatorRoutes } from './http/routes/datasets.ts';
 import { authDepsFrom } from './http/auth.ts';
 import { GovernanceService } from './governance/index.ts';
 import { IdentityService } from './identity/index.ts';
@@ -92,8 +93,9 @@ export function createApp(p: Platform) {
       { prefix: 'audit', app: auditRoutes(p.audit) },
       { prefix: 'governance', app: governanceRoutes(p.governance, auth) },
       { prefix: 'identity', app: identityRoutes(identityDeps) },
+      { prefix: 'operator', app: operatorRoutes(p, auth) },
     ],
-    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance)],
+    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), operatorOpenApiPaths(p)],
     // The built web portal (npm run web:build), served under / with the default language.
     portal: staticPortal({ dir: fileURLToPath(new URL('../web/dist', import.meta.url)), language: p.config.language }),
     logError: (id, e) => {

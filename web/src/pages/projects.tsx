@@ -4,7 +4,7 @@
  * only enforced), and the reviewers' inbox.
  */
 import { useState, type FormEvent } from 'react';
-import { ApiError, get, projectsApi, request, type DiffEntry, type ProjectDetail, type ProjectStatus, type Review } from '../api.ts';
+import { ApiError, catalog, get, projectsApi, request, type Application, type DiffEntry, type ProjectDetail, type ProjectStatus, type Review } from '../api.ts';
 import { useI18n, type Messages } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, ErrorState, SelectField, StatusTimeline, TextField, useAsync, type StepState, type TimelineStep, type Tone } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
@@ -183,7 +183,7 @@ function ProjectView({ id }: { readonly id: string }) {
             <h2 id="app-h">
               {t.applicationTitle} (v{d.application.version})
             </h2>
-            <ReviewSummary app={d.application.content} potential={[]} />
+            <ScopeSummary app={d.application.content} />
           </section>
         </>
       )}
@@ -344,4 +344,19 @@ function ProposePermit({ id, onDone }: { readonly id: string; readonly onDone: (
       </button>
     </form>
   );
+}
+
+/** The application with the potential identifiers it asks for, looked up in the catalogue. */
+function ScopeSummary({ app }: { readonly app: Application }) {
+  const state = useAsync(async (s) => {
+    const out: string[] = [];
+    for (const ds of app.requestedScope.datasets) {
+      for (const tb of ds.tables) {
+        const table = await catalog.table(ds.dataset, tb.table, s);
+        for (const c of table.columns) if (c.sensitivity === 'potential_identifier' && tb.columns.includes(c.name)) out.push(`${tb.table}.${c.name}`);
+      }
+    }
+    return out;
+  }, [app]);
+  return <ReviewSummary app={app} potential={state.status === 'ok' ? state.data : []} />;
 }
