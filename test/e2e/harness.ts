@@ -10,9 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from '../../web/node_modules/playwright-core/index.js';
+import { ingestCommand } from '../../src/cli/commands/ingest.ts';
+import { synthCommand } from '../../src/cli/commands/synth.ts';
 import { loadConfig } from '../../src/config.ts';
 import { serve } from '@hono/node-server';
 import type { Config } from '../../src/config.ts';
+import { sessionCookieName } from '../../src/http/auth.ts';
+import type { Role } from '../../src/identity/index.ts';
 import { createApp, createPlatform, startServer, type Platform } from '../../src/main.ts';
 
 export type { Browser, BrowserContext, Page };
@@ -79,7 +83,7 @@ export interface Enclave {
 }
 
 /** A fresh Enclave with the built-in SNDS catalogue, serving the portal on a free port. */
-export async function startEnclave(env: Readonly<Record<string, string>> = {}): Promise<Enclave> {
+export async function startEnclave(env: Readonly<Record<string, string>> = {}, opts: { readonly sample?: boolean } = {}): Promise<Enclave> {
   const dir = await mkdtemp(join(tmpdir(), 'enclave-e2e-'));
   const config = loadConfig({
     ENCLAVE_DATA_DIR: join(dir, 'data'),
@@ -90,6 +94,13 @@ export async function startEnclave(env: Readonly<Record<string, string>> = {}): 
   });
   const platform = await createPlatform(config, { kind: 'service', id: 'e2e' });
   await platform.catalog.importBuiltin({ kind: 'service', id: 'e2e' });
+  if (opts.sample === true) {
+    // A tiny synthetic delivery, ingested for real, so the operator pages have a version and keys.
+    const quiet = { write: () => true };
+    const out = join(dir, 'sample');
+    await synthCommand({ people: 30, years: '2022-2023', seed: 7, out, parquet: false }, quiet);
+    await ingestCommand(platform, 'snds', [join(out, 'csv')], quiet);
+  }
   const { server, url } = await startServer(platform);
   return {
     url,
@@ -163,4 +174,13 @@ export async function serveWith(e: Enclave, change: Partial<Config>): Promise<{ 
       resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise<void>((r) => server.close(() => r())) });
     });
   });
+}
+
+/** Opens a session for a demo person with these roles, as the OIDC callback would, and returns its cookie. */
+export async function sessionFor(e: Enclave, subject: string, roles: readonly Role[]): Promise<{ name: string; value: string }> {
+  const who = { issuer: 'https://idp.e2e', subject, displayName: subject, email: null, organisation: 'e2e' };
+  const id = await e.platform.identity.ensurePerson({ kind: 'service', id: 'e2e' }, who);
+  await e.platform.identity.seedRoles({ kind: 'service', id: 'e2e' }, id, roles);
+  const s = await e.platform.identity.login({ ...who, acr: 'eidas2', amr: ['pwd', 'otp'] });
+  return { name: sessionCookieName(false), value: s.cookieValue };
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureWebBuild, launchChromium, serveWith, waitUntil, newPage, screenshot, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { ensureWebBuild, launchChromium, serveWith, sessionFor, waitUntil, newPage, screenshot, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const LANGS = ['fr', 'en'] as const;
@@ -19,7 +19,7 @@ describe('public portal', { skip }, () => {
   let browser: Browser;
   before(async () => {
     await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
+    [enclave, browser] = await Promise.all([startEnclave({}, { sample: true }), launchChromium()]);
   });
   after(async () => {
     await browser?.close();
@@ -141,6 +141,29 @@ describe('public portal', { skip }, () => {
     await context.close();
   });
 
+
+  for (const lang of LANGS) {
+    test(`${lang}: an operator sees datasets with their versions and keys by id and state`, async () => {
+      const { page, context, problems } = await newPage(browser, enclave.url, lang);
+      await context.addCookies([{ ...(await sessionFor(enclave, 'operator', ['operator'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
+      await page.goto('/operator');
+      await useLanguage(page, lang);
+      await page.getByRole('rowheader', { name: 'snds' }).waitFor();
+      const keys = page.locator('section[aria-labelledby="keys-h"] tbody tr');
+      await keys.first().waitFor();
+      assert.ok((await keys.count()) >= 1);
+      assert.doesNotMatch((await page.locator('main').textContent()) ?? '', /wrappedKey|material/i);
+      await screenshot(page, `operator-${lang}`);
+      // A person without the operator role is told the page is not for them.
+      const other = await newPage(browser, enclave.url, lang);
+      await other.context.addCookies([{ ...(await sessionFor(enclave, 'applicant', ['applicant'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
+      await other.page.goto('/operator');
+      await other.page.locator('[data-state="forbidden"]').waitFor();
+      await other.context.close();
+      assert.deepEqual(problems(), []);
+      await context.close();
+    });
+  }
 
   test('the portal opens in the language set by ENCLAVE_LANGUAGE', async () => {
     // The same platform served a second time with ENCLAVE_LANGUAGE=en (a whole second server

@@ -88,7 +88,7 @@ function Keys() {
             captionHidden
             rows={keys}
             rowKey={(k) => k.id}
-            empty={t.noVersions}
+            empty={t.noKeys}
             columns={[
               { key: 'id', header: 'Id', rowHeader: true, render: (k) => <code>{k.id}</code> },
               { key: 'scope', header: t.colScope, render: (k) => `${k.scope}:${k.scopeId}` },
