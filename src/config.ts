@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 
@@ -35,12 +35,23 @@ const schema = z.object({
   ENCLAVE_S3_PREFIX: z.string().optional(),
   ENCLAVE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   ENCLAVE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  ENCLAVE_OIDC_ISSUER: z.url().optional(),
+  ENCLAVE_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  ENCLAVE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  ENCLAVE_OIDC_REQUIRED_ACR: z.string().regex(/^[\w.:/-]+(,[\w.:/-]+)*$/, 'comma-separated acr values').optional(),
+  ENCLAVE_OIDC_REQUIRED_AMR: z.string().regex(/^[\w-]+(,[\w-]+)*$/, 'comma-separated amr values').optional(),
+  ENCLAVE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  ENCLAVE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  ENCLAVE_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
 });
 
 const hints: Record<string, string> = {
   DATABASE_URL: 'unset it to use the embedded PGlite database, or give e.g. postgresql://user@host:5432/enclave',
   ENCLAVE_PORT: 'a TCP port such as 8080 (0 picks a free one)',
   ENCLAVE_ENGINE_MEMORY: 'e.g. ENCLAVE_ENGINE_MEMORY=4GB',
+  ENCLAVE_OIDC_ISSUER: 'the https URL of your OpenID provider (e.g. Pro Santé Connect); unset to run the embedded provider',
+  ENCLAVE_OIDC_REQUIRED_ACR: 'e.g. eidas2,eidas3',
+  ENCLAVE_OIDC_REQUIRED_AMR: 'e.g. otp (every listed method must appear in the amr claim)',
   ENCLAVE_AUDIT_RETENTION_DAYS: 'SecNumCloud asks for at least six months; the default keeps three years',
 };
 
@@ -62,6 +73,21 @@ export interface Config {
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   /** Local read-through cache of files read from remote stores (docs/migration.md). */
   readonly storeCacheDir: string;
+  /**
+   * OpenID Connect login. `issuer` undefined: the embedded provider runs under /idp, with its
+   * client and keys generated on first start into `embeddedIdpSecretsPath` (beside the keyring).
+   */
+  readonly oidc: {
+    readonly issuer: string | undefined;
+    readonly clientId: string | undefined;
+    readonly clientSecret: string | undefined;
+    readonly requiredAcr: readonly string[];
+    readonly requiredAmr: readonly string[];
+    readonly embeddedIdpSecretsPath: string;
+    /** Failed password or second-factor attempts before the embedded provider locks an account. */
+    readonly maxLoginFailures: number;
+  };
+  readonly sessions: { readonly idleMs: number; readonly absoluteMs: number };
 }
 
 /**
@@ -92,13 +118,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       throw new AppError('invalid', `configuration is invalid:\n  ${missing.map((k) => `${k}: required when ENCLAVE_S3_ENDPOINT is set`).join('\n  ')}`, { hint: 'give the bucket and the credentials of the S3-compatible store, or unset ENCLAVE_S3_ENDPOINT', details: { problems: missing } });
     }
   }
+  if (e.ENCLAVE_OIDC_ISSUER !== undefined) {
+    const missing = (['ENCLAVE_OIDC_CLIENT_ID', 'ENCLAVE_OIDC_CLIENT_SECRET'] as const).filter((k) => e[k] === undefined);
+    const problems = missing.map((k) => `${k}: required when ENCLAVE_OIDC_ISSUER is set`);
+    if (!e.ENCLAVE_OIDC_ISSUER.startsWith('https://') && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(e.ENCLAVE_OIDC_ISSUER)) problems.push('ENCLAVE_OIDC_ISSUER: an external issuer must be https (plain http only on loopback, for tests)');
+    if (problems.length > 0) {
+      throw new AppError('invalid', `configuration is invalid:\n  ${problems.join('\n  ')}`, { hint: 'give the client registered with your OpenID provider, or unset ENCLAVE_OIDC_ISSUER to use the embedded provider', details: { problems } });
+    }
+  }
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
   const dataDir = abs(e.ENCLAVE_DATA_DIR);
+  const keyringPath = abs(e.ENCLAVE_KEYRING ?? join(homedir(), '.config', 'enclave', 'keyring.json'));
+  const list = (v: string | undefined): string[] => (v === undefined ? [] : v.split(',').filter((x) => x !== ''));
   const config: Config = {
     dataDir,
     // Outside the repository and the data directory by default, so a copied data directory
     // (or a backup of it) never carries the master key along.
-    keyringPath: abs(e.ENCLAVE_KEYRING ?? join(homedir(), '.config', 'enclave', 'keyring.json')),
+    keyringPath,
     databaseUrl: e.DATABASE_URL,
     pgliteDir: join(dataDir, 'metadata'),
     host: e.ENCLAVE_HOST,
@@ -118,6 +154,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '',
     },
     storeCacheDir: join(dataDir, 'cache', 'stores'),
+    oidc: {
+      issuer: e.ENCLAVE_OIDC_ISSUER,
+      clientId: e.ENCLAVE_OIDC_CLIENT_ID,
+      clientSecret: e.ENCLAVE_OIDC_CLIENT_SECRET,
+      requiredAcr: list(e.ENCLAVE_OIDC_REQUIRED_ACR),
+      // The embedded provider always asks for a TOTP code; an external one must prove a second factor too unless told otherwise.
+      requiredAmr: e.ENCLAVE_OIDC_REQUIRED_AMR === undefined ? (e.ENCLAVE_OIDC_ISSUER === undefined ? ['otp'] : []) : list(e.ENCLAVE_OIDC_REQUIRED_AMR),
+      embeddedIdpSecretsPath: join(dirname(keyringPath), 'embedded-idp.json'),
+      maxLoginFailures: e.ENCLAVE_LOGIN_MAX_FAILURES,
+    },
+    sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
   };
   return deepFreeze(config);
 }
