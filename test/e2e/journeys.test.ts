@@ -185,6 +185,36 @@ describe('logged-in journeys', { skip }, () => {
     });
   }
 
+  test('en: a returned application is edited and resubmitted; the reviewer sees what changed', async () => {
+    const projectId = await f.projectAt('changes_requested');
+    const a = await as('applicant', 'en');
+    await a.page.goto(`/projects/${projectId}`);
+    await useLanguage(a.page, 'en');
+    await a.page.locator('[data-status="changes_requested"]').waitFor();
+    await a.page.getByTestId('edit').click();
+    await a.page.getByRole('heading', { level: 1, name: 'Edit the application' }).waitFor();
+    assert.equal(await a.page.locator('input[name="title"]').inputValue(), 'Statins and dementia');
+    await a.page.getByRole('button', { name: 'Next' }).click();
+    await a.page.getByRole('button', { name: 'Next' }).click();
+    await a.page.locator('textarea[name="population"]').fill('Adults over 60 with a first statin dispensing in 2019.');
+    await a.page.getByRole('button', { name: 'Next' }).click();
+    await a.page.getByRole('button', { name: 'Submit the application' }).click();
+    await a.page.locator('[data-status="submitted"]').waitFor();
+
+    const c1 = await as('committee1', 'en');
+    await c1.page.goto(`/projects/${projectId}`);
+    await useLanguage(c1.page, 'en');
+    await c1.page.getByRole('heading', { level: 2, name: 'Changes from version 1 to 2' }).waitFor();
+    const row = c1.page.getByRole('row', { name: /\/requestedScope\/population/ });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /adults over 50.*Adults over 60/);
+    await screenshot(c1.page, 'journey-diff-en');
+    for (const s of [a, c1]) {
+      assert.deepEqual(s.problems(), []);
+      await s.close();
+    }
+  });
+
   test('logout ends the session; an expired session says so and offers to log in again', async () => {
     const a = await as('applicant', 'en');
     await a.page.goto('/projects');

@@ -278,6 +278,8 @@ export const projectsApi = {
   list: (s?: AbortSignal) => get<{ projects: Project[] }>('/api/v1/governance/projects', s).then((r) => r.projects),
   create: (a: Application) => request<Project>('POST', '/api/v1/governance/projects', a),
   get: (id: string, s?: AbortSignal) => get<ProjectDetail>(`/api/v1/governance/projects/${enc(id)}`, s),
+  /** Saves a new version of the application (draft or changes requested). */
+  update: (id: string, a: Application) => request<unknown>('PUT', `/api/v1/governance/projects/${enc(id)}/application`, a),
   diff: (id: string, from: number, to: number, s?: AbortSignal) => get<{ changes: DiffEntry[] }>(`/api/v1/governance/projects/${enc(id)}/diff?from=${from}&to=${to}`, s).then((r) => r.changes),
   /** A workflow step or action route: submit, withdraw, completeness, ethics-opinion, legal-review, committee-decision… */
   take: (id: string, route: string, body: Record<string, unknown> = {}) => request<ProjectDetail>('POST', `/api/v1/governance/projects/${enc(id)}/${enc(route)}`, body),

@@ -8,7 +8,7 @@ import { NotFoundPage } from './pages/page.tsx';
 import { OperatorPage } from './pages/operator.tsx';
 import { InboxPage, ProjectPage, ProjectsPage } from './pages/projects.tsx';
 import { RegisterPage } from './pages/register.tsx';
-import { WizardPage } from './pages/wizard.tsx';
+import { EditProjectPage, WizardPage } from './pages/wizard.tsx';
 import { LoginLink, RequireLogin, SessionExpiredBanner, useSession } from './session.tsx';
 import { Link, match, useRouter } from './router.tsx';
 
@@ -29,6 +29,7 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/projects', render: () => <ProjectsPage /> },
   { pattern: '/projects/new', render: () => <RequireLogin roles={['applicant']}><WizardPage /></RequireLogin> },
   { pattern: '/projects/:id', render: (p) => <ProjectPage id={p['id'] ?? ''} /> },
+  { pattern: '/projects/:id/edit', render: (p) => <RequireLogin><EditProjectPage key={p['id']} id={p['id'] ?? ''} /></RequireLogin> },
   { pattern: '/review', render: () => <InboxPage /> },
   { pattern: '/operator', render: () => <OperatorPage /> },
 ];

@@ -243,7 +243,14 @@ function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; rea
           {!isMember && !votedOnPermit && status !== 'committee_review' && <p>{t.fourEyesGeneral}</p>}
         </div>
       )}
-      {canSubmit && <SubmitButton id={detail.project.id} onDone={onDone} />}
+      {canSubmit && (
+        <p className="button-row">
+          <Link to={href('projects', detail.project.id, 'edit')} className="button" data-testid="edit">
+            {t.wizEditTitle}
+          </Link>
+          <SubmitButton id={detail.project.id} onDone={onDone} />
+        </p>
+      )}
       {needsPermit && <ProposePermit id={detail.project.id} onDone={onDone} />}
       {canDecide && step !== undefined && !votedOnPermit && !(status === 'committee_review' && proposed === undefined) && <DecisionForm id={detail.project.id} route={step.route} decisions={step.decisions} onDone={onDone} />}
     </>

@@ -76,10 +76,26 @@ export function PotentialIdentifierRule({ picked }: { readonly picked: readonly 
   );
 }
 
-export function WizardPage() {
+/** The draft of an application already filed (to edit it after a return for changes). */
+export function fromApplication(a: Application): Draft {
+  const ds = a.requestedScope.datasets[0];
+  return {
+    title: a.title, organisation: a.organisation, purpose: a.purpose, publicInterest: a.publicInterest,
+    legalKind: a.legalBasis.kind, legalReference: a.legalBasis.reference, ethicsRef: a.ethicsOpinionReference ?? '', funding: a.funding,
+    team: a.team, dataset: ds?.dataset ?? 'snds', picked: Object.fromEntries((ds?.tables ?? []).map((tb) => [tb.table, tb.columns])),
+    yearFrom: String(a.requestedScope.years.from), yearTo: String(a.requestedScope.years.to), population: a.requestedScope.population, justification: a.requestedScope.justification,
+  };
+}
+
+export function EditProjectPage({ id }: { readonly id: string }) {
+  const state = useAsync((s) => projectsApi.get(id, s), [id]);
+  return <Async state={state}>{(d) => <WizardPage projectId={id} initial={fromApplication(d.application.content)} />}</Async>;
+}
+
+export function WizardPage({ projectId, initial }: { readonly projectId?: string; readonly initial?: Draft } = {}) {
   const { t } = useI18n();
   const [step, setStep] = useState(0);
-  const [d, setD] = useState<Draft>(EMPTY);
+  const [d, setD] = useState<Draft>(initial ?? EMPTY);
   const [errors, setErrors] = useState<Errors>({});
   const [submitError, setSubmitError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
@@ -137,9 +153,11 @@ export function WizardPage() {
     setBusy(true);
     setSubmitError(null);
     try {
-      const project = await projectsApi.create(toApplication(d));
-      await projectsApi.take(project.id, 'submit');
-      navigate(href('projects', project.id));
+      let id = projectId;
+      if (id === undefined) id = (await projectsApi.create(toApplication(d))).id;
+      else await projectsApi.update(id, toApplication(d));
+      await projectsApi.take(id, 'submit');
+      navigate(href('projects', id));
     } catch (e) {
       setSubmitError(e instanceof ApiError ? e : new ApiError({ status: 0, code: 'client', title: 'error', detail: String(e) }));
     } finally {
@@ -155,7 +173,7 @@ export function WizardPage() {
 
   return (
     <>
-      <PageTitle>{t.wizTitle}</PageTitle>
+      <PageTitle>{projectId === undefined ? t.wizTitle : t.wizEditTitle}</PageTitle>
       <Stepper steps={steps} current={step} />
       <form onSubmit={next} noValidate aria-labelledby="wiz-step-h">
         <h2 id="wiz-step-h">{steps[step]}</h2>
