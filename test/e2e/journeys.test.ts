@@ -169,6 +169,10 @@ describe('logged-in journeys', { skip }, () => {
       await page.locator('[data-status="active"]').waitFor();
       assert.ok((await page.locator('.timeline-step.step-done').count()) >= 5);
       await screenshot(page, `journey-project-active-${lang}`);
+      // and is told of each step in the app.
+      await page.getByRole('navigation', { name: lang === 'fr' ? 'Principal' : 'Main' }).getByRole('link', { name: lang === 'fr' ? 'Mes projets' : 'My projects' }).click();
+      await page.getByTestId('notifications').waitFor();
+      await screenshot(page, `journey-projects-${lang}`);
 
       // The public register shows the permit, without login.
       const { page: pub, context } = await newPage(browser, base, lang);
@@ -224,7 +228,7 @@ describe('logged-in journeys', { skip }, () => {
     await f.identity.logout(a.cookie);
     await a.page.getByRole('link', { name: 'New project' }).click();
     await a.page.getByRole('heading', { level: 1, name: 'New project' }).waitFor();
-    await a.page.getByRole('navigation').getByRole('link', { name: 'My projects' }).click();
+    await a.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My projects' }).click();
     await a.page.getByTestId('session-expired').waitFor();
     await screenshot(a.page, 'journey-session-expired-en');
     await a.close();

@@ -30,6 +30,7 @@ export function ProjectsPage() {
     <>
       <PageTitle>{t.projectsTitle}</PageTitle>
       <RequireLogin>
+        <Notifications />
         <ProjectList />
         {hasRole('applicant') && (
           <p>
@@ -366,4 +367,33 @@ function ScopeSummary({ app }: { readonly app: Application }) {
     return out;
   }, [app]);
   return <ReviewSummary app={app} potential={state.status === 'ok' ? state.data : []} />;
+}
+
+interface Notification {
+  readonly id: string;
+  readonly projectId: string | null;
+  readonly kind: string;
+  readonly message: string;
+  readonly createdAt: string;
+  readonly readAt: string | null;
+}
+
+/** In-app notifications of state changes (unread ones), each marked read once seen. */
+function Notifications() {
+  const { t, formatDate } = useI18n();
+  const state = useAsync((s) => get<{ notifications: Notification[] }>('/api/v1/governance/notifications?unread=true', s).then((r) => r.notifications), []);
+  if (state.status !== 'ok' || state.data.length === 0) return null;
+  return (
+    <section aria-labelledby="notif-h" className="notice" data-testid="notifications">
+      <h2 id="notif-h">{t.notifications}</h2>
+      <ul>
+        {state.data.slice(0, 10).map((n) => (
+          <li key={n.id}>
+            {n.projectId === null ? n.message : <Link to={href('projects', n.projectId)} onClick={() => void request<unknown>('POST', `/api/v1/governance/notifications/${encodeURIComponent(n.id)}/read`).catch(() => undefined)}>{n.message}</Link>}{' '}
+            <span className="muted small">{formatDate(n.createdAt)}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
 }
