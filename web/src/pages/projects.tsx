@@ -382,6 +382,12 @@ interface Notification {
 function Notifications() {
   const { t, formatDate } = useI18n();
   const state = useAsync((s) => get<{ notifications: Notification[] }>('/api/v1/governance/notifications?unread=true', s).then((r) => r.notifications), []);
+  // Status changes (kind project.<status>) are said in the portal's language; others as sent.
+  const localised = (n: Notification): string => {
+    const status = n.kind.startsWith('project.') ? t.status[n.kind.slice('project.'.length)] : undefined;
+    const title = /"([^"]*)"/.exec(n.message)?.[1];
+    return status === undefined || title === undefined ? n.message : t.projectNowStatus(title, status);
+  };
   if (state.status !== 'ok' || state.data.length === 0) return null;
   return (
     <section aria-labelledby="notif-h" className="notice" data-testid="notifications">
@@ -389,7 +395,7 @@ function Notifications() {
       <ul>
         {state.data.slice(0, 10).map((n) => (
           <li key={n.id}>
-            {n.projectId === null ? n.message : <Link to={href('projects', n.projectId)} onClick={() => void request<unknown>('POST', `/api/v1/governance/notifications/${encodeURIComponent(n.id)}/read`).catch(() => undefined)}>{n.message}</Link>}{' '}
+            {n.projectId === null ? localised(n) : <Link to={href('projects', n.projectId)} onClick={() => void request<unknown>('POST', `/api/v1/governance/notifications/${encodeURIComponent(n.id)}/read`).catch(() => undefined)}>{localised(n)}</Link>}{' '}
             <span className="muted small">{formatDate(n.createdAt)}</span>
           </li>
         ))}
