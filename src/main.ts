@@ -4,6 +4,7 @@
  * its dependencies.
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +13,11 @@ import { AuditLog, startCheckpointSchedule, type Actor } from './audit/index.ts'
 import { CatalogService } from './catalog/index.ts';
 import { catalogOpenApiPaths, catalogRoutes } from './http/routes/catalog.ts';
 import { governanceOpenApiPaths, governanceRoutes } from './http/routes/governance.ts';
-import { identityRoutes } from './http/routes/identity.ts';
+import { authRoutes, identityRoutes } from './http/routes/identity.ts';
 import { operatorOpenApiPaths, operatorRoutes } from './http/routes/datasets.ts';
 import { authDepsFrom } from './http/auth.ts';
 import { GovernanceService } from './governance/index.ts';
-import { IdentityService } from './identity/index.ts';
+import { createEmbeddedIdp, EMBEDDED_ISSUER_ID, IDP_MOUNT, IdentityService, loadOrCreateIdpSecrets, OidcRelyingParty, seedDemoPeople, type EmbeddedIdpSecrets, type SeededDemoPerson } from './identity/index.ts';
 import { auditOpenApiPaths, auditRoutes } from './http/routes/audit.ts';
 import { ingestCommand } from './cli/commands/ingest.ts';
 import { synthCommand } from './cli/commands/synth.ts';
@@ -43,6 +44,8 @@ export interface Platform extends CliServices {
   readonly keyringCreated: boolean;
   readonly identity: IdentityService;
   readonly governance: GovernanceService;
+  /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
+  readonly idpSecrets: EmbeddedIdpSecrets | undefined;
 }
 
 /** Opens every service on the configured infrastructure, migrating the metadata database. */
@@ -61,13 +64,14 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
     const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
-    const identity = new IdentityService({ db, audit });
+    const identity = new IdentityService({ db, audit, sessions: config.sessions });
+    const idpSecrets = config.oidc.issuer === undefined ? (await loadOrCreateIdpSecrets(config.oidc.embeddedIdpSecretsPath)).secrets : undefined;
     const governance = new GovernanceService({
       db, audit, keys, catalog: (d, t) => catalog.getTable(d, t),
       people: { exists: async (id) => (await identity.getPerson(id)) !== null, withRole: (r) => identity.peopleWithRole(r) },
     });
     return {
-      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance,
+      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets,
       async close() {
         await engine.close();
         await db.close();
@@ -79,9 +83,34 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
   }
 }
 
-export function createApp(p: Platform) {
+/**
+ * Creates the demo people of the embedded provider that do not exist yet (embedded default only);
+ * returns those created, with the secrets to print once.
+ */
+export async function ensureDemoPeople(p: Platform): Promise<SeededDemoPerson[]> {
+  if (p.idpSecrets === undefined) return [];
+  return seedDemoPeople(p.db, p.audit, p.identity, { kind: 'service', id: 'first-start' });
+}
+
+/** The URL browsers reach the server at. */
+function baseUrlOf(config: Config, port: number = config.port): string {
+  return config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+}
+
+/** The HTTP app. `baseUrl`: where browsers reach it (default ENCLAVE_PUBLIC_URL, else host and port). */
+export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
+  const baseUrl = (o.baseUrl ?? baseUrlOf(p.config)).replace(/\/$/, '');
   const auth = authDepsFrom(p.identity, p.audit, p.config.publicUrl?.startsWith('https:') ?? false);
   const identityDeps = { identity: p.identity, auth, secureCookies: auth.cookieName.startsWith('__Host-'), assertCanIssueToken: (who: Parameters<GovernanceService['assertCanIssueToken']>[0], id: string, r: string) => p.governance.assertCanIssueToken(who, id, r) };
+  const redirectUri = `${baseUrl}/api/v1/auth/callback`;
+  const oidc = p.config.oidc;
+  const idp = p.idpSecrets === undefined ? undefined : createEmbeddedIdp({
+    issuer: `${baseUrl}${IDP_MOUNT}`, redirectUris: [redirectUri], secrets: p.idpSecrets, db: p.db, audit: p.audit,
+    maxFailures: oidc.maxLoginFailures, demoPicker: true,
+  });
+  const flows = new OidcRelyingParty(p.db, idp === undefined
+    ? { issuer: oidc.issuer ?? '', clientId: oidc.clientId ?? '', clientSecret: oidc.clientSecret ?? '', redirectUri, requiredAcr: oidc.requiredAcr, requiredAmr: oidc.requiredAmr, allowHttp: (oidc.issuer ?? '').startsWith('http:') }
+    : { issuer: idp.issuer, clientId: p.idpSecrets?.clientId ?? '', clientSecret: p.idpSecrets?.clientSecret ?? '', redirectUri, requiredAcr: oidc.requiredAcr, requiredAmr: oidc.requiredAmr, allowHttp: baseUrl.startsWith('http:'), personIssuer: EMBEDDED_ISSUER_ID });
   return createHttpApp({
     version: VERSION,
     health: async () => {
@@ -93,10 +122,12 @@ export function createApp(p: Platform) {
       { prefix: 'audit', app: auditRoutes(p.audit) },
       { prefix: 'governance', app: governanceRoutes(p.governance, auth) },
       { prefix: 'identity', app: identityRoutes(identityDeps) },
+      { prefix: 'auth', app: authRoutes({ ...identityDeps, flows }) },
       { prefix: 'operator', app: operatorRoutes(p, auth) },
     ],
     openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), operatorOpenApiPaths(p)],
     // The built web portal (npm run web:build), served under / with the default language.
+    ...(idp === undefined ? {} : { nodeMounts: [{ prefix: IDP_MOUNT, handle: (req: IncomingMessage, res: ServerResponse) => idp.handle(req, res) }] }),
     portal: staticPortal({ dir: fileURLToPath(new URL('../web/dist', import.meta.url)), language: p.config.language }),
     logError: (id, e) => {
       process.stderr.write(`[${new Date().toISOString()}] request ${id} failed: ${e instanceof Error ? e.name : 'error'}\n`);
@@ -105,14 +136,25 @@ export function createApp(p: Platform) {
 }
 
 /** Starts the HTTP server; resolves with the server and its URL once listening. */
-export async function startServer(p: Platform): Promise<{ server: ServerType; url: string }> {
-  const app = createApp(p);
+export async function startServer(p: Platform): Promise<{ server: ServerType; url: string; demoPeopleCreated: SeededDemoPerson[] }> {
+  const demoPeopleCreated = await ensureDemoPeople(p);
+  // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
+  // the redirect URI are URLs of this very server.
+  let app: ReturnType<typeof createApp> | undefined;
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, hostname: p.config.host, port: p.config.port }, (info) => {
-      const url = p.config.publicUrl ?? `http://${p.config.host === '0.0.0.0' ? '127.0.0.1' : p.config.host}:${info.port}`;
-      resolve({ server, url });
+    const server = serve({ fetch: (req, env: unknown) => (app === undefined ? new Response('starting', { status: 503 }) : app.fetch(req, env)), hostname: p.config.host, port: p.config.port }, (info) => {
+      const url = baseUrlOf(p.config, info.port);
+      app = createApp(p, { baseUrl: url });
+      resolve({ server, url, demoPeopleCreated });
     });
   });
+}
+
+/** The one-time print of the demo people created at this start. */
+export function demoPeopleBanner(created: readonly SeededDemoPerson[], url: string): string {
+  if (created.length === 0) return '';
+  const rows = created.map((d) => `    ${d.username.padEnd(11)} ${d.roles.join(',').padEnd(17)} password ${d.password}   TOTP secret ${d.totpSecret}`);
+  return `\n  DEMO ONLY: demo people of the embedded identity provider (${url}/idp), shown this once.\n  Add each TOTP secret to an authenticator app; \`enclave demo people\` shows the secrets and current codes again.\n${rows.join('\n')}\n`;
 }
 
 function localOperator(): Actor {
@@ -134,8 +176,8 @@ export async function cliMain(argv: readonly string[]): Promise<number> {
     open: async () => createPlatform(config()),
     serve: async () => {
       const p = await createPlatform(config());
-      const { url } = await startServer(p);
-      process.stdout.write(`Enclave ${VERSION} listening on ${url}\n`);
+      const { url, demoPeopleCreated } = await startServer(p);
+      process.stdout.write(`Enclave ${VERSION} listening on ${url}\n${demoPeopleBanner(demoPeopleCreated, url)}`);
       await new Promise(() => undefined);
     },
   });
@@ -168,7 +210,8 @@ export async function upMain(): Promise<void> {
     await synthCommand({ people: SAMPLE_PEOPLE, years: '2019-2023', seed: SAMPLE_SEED, out: dir, parquet: false }, { write: out });
     await ingestCommand(p, 'snds', [join(dir, 'csv')], { write: out });
   }
-  const { url } = await startServer(p);
+  const { url, demoPeopleCreated } = await startServer(p);
+  out(demoPeopleBanner(demoPeopleCreated, url));
   const schedule = config.audit.checkpointSeconds > 0
     ? startCheckpointSchedule(p.audit, { intervalMs: config.audit.checkpointSeconds * 1000, onError: () => process.stderr.write('audit checkpoint failed\n') })
     : undefined;

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { AppError, toProblem } from '../errors.ts';
 
@@ -15,6 +17,11 @@ export interface HttpDeps {
   readonly maxBodyBytes?: number;
   /** The web portal: answers GET/HEAD for non-API paths no route took (src/http/static.ts). */
   readonly portal?: (method: string, path: string, ifNoneMatch: string | undefined) => Response | undefined;
+  /**
+   * Node request handlers served under a path prefix, whole (the embedded OpenID provider under
+   * /idp): they answer on the raw node response, with their own security headers.
+   */
+  readonly nodeMounts?: ReadonlyArray<{ readonly prefix: string; handle(req: IncomingMessage, res: ServerResponse): void }>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -57,6 +64,15 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { requestId: st
     }
     await next();
   });
+
+  for (const m of deps.nodeMounts ?? []) {
+    app.all(`${m.prefix}/*`, (c) => {
+      const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+      if (env?.incoming === undefined || env.outgoing === undefined) throw new AppError('not_found', `${m.prefix} is served only by the node server`);
+      m.handle(env.incoming, env.outgoing);
+      return RESPONSE_ALREADY_SENT;
+    });
+  }
 
   app.get('/healthz', async (c) => c.json({ status: 'ok', version: deps.version, ...(await deps.health()) }));
 

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
+import { profileFromClaims } from './claims.ts';
 import type { VerifiedLogin } from './service.ts';
 
 export interface OidcSettings {
@@ -21,6 +22,13 @@ export interface OidcSettings {
   readonly requiredAmr?: readonly string[];
   /** Plain-HTTP issuer (loopback embedded provider, tests). Never for an external issuer. */
   readonly allowHttp?: boolean;
+  /**
+   * The issuer name people are recorded under, when not the issuer URL itself: the embedded
+   * provider's URL changes with the server's port, its people must not.
+   */
+  readonly personIssuer?: string;
+  /** Also read the userinfo endpoint (Pro Santé Connect puts the professional record there). Default true. */
+  readonly userinfo?: boolean;
 }
 
 /** A login must come back within this time. */
@@ -52,6 +60,11 @@ export class OidcRelyingParty {
   #discover(): Promise<client.Configuration> {
     this.#config ??= client
       .discovery(new URL(this.#s.issuer), this.#s.clientId, this.#s.clientSecret, undefined, this.#s.allowHttp === true ? { execute: [client.allowInsecureRequests] } : undefined)
+      .then((config) => {
+        // Check the ID token's signature against the provider's keys too, not only TLS to the token endpoint.
+        client.enableNonRepudiationChecks(config);
+        return config;
+      })
       .catch((e: unknown) => {
         this.#config = undefined;
         throw new AppError('unavailable', 'the identity provider cannot be reached', { cause: e, hint: 'check ENCLAVE_OIDC_ISSUER and the provider' });
@@ -75,6 +88,8 @@ export class OidcRelyingParty {
       code_challenge_method: 'S256',
       state,
       nonce,
+      // always authenticate again: logging out of Enclave must not leave a provider session that logs the next person straight in
+      prompt: 'login',
     };
     if (this.#s.requiredAcr !== undefined && this.#s.requiredAcr.length > 0) params['acr_values'] = this.#s.requiredAcr.join(' ');
     return { flowId, redirectUrl: client.buildAuthorizationUrl(config, params).href };
@@ -88,9 +103,14 @@ export class OidcRelyingParty {
     if (flow === undefined || this.#now().getTime() - new Date(flow.created_at).getTime() > LOGIN_FLOW_TTL_MS) throw refuse('no_flow', 'no login in progress, or it took too long');
     const config = await this.#discover();
     let claims: client.IDToken | undefined;
+    let userinfo: Record<string, unknown> = {};
     try {
       const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: flow.code_verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       claims = tokens.claims();
+      if (claims !== undefined && this.#s.userinfo !== false && config.serverMetadata().userinfo_endpoint !== undefined) {
+        // the library checks that userinfo's sub is the ID token's
+        userinfo = { ...(await client.fetchUserInfo(config, tokens.access_token, claims.sub)) };
+      }
     } catch (e) {
       const code = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : 'invalid';
       throw new AppError('unauthenticated', 'login refused: the identity provider\'s answer did not validate', { cause: e, hint: 'start again at /api/v1/auth/login', details: { reason: `token_${code}`.slice(0, 60) } });
@@ -102,11 +122,11 @@ export class OidcRelyingParty {
     if (needAcr.length > 0 && (acr === null || !needAcr.includes(acr))) throw refuse('acr', `login refused: authentication level ${acr ?? 'none'} is below what Enclave requires (${needAcr.join(' or ')})`);
     const needAmr = this.#s.requiredAmr ?? [];
     if (needAmr.some((m) => !amr.includes(m))) throw refuse('amr', `login refused: a second factor (${needAmr.join(', ')}) is required`);
-    const s = (k: string): string | null => (typeof claims[k] === 'string' ? claims[k] : null);
-    const name = s('name') ?? ([s('given_name'), s('family_name')].filter((x) => x !== null).join(' ') || s('preferred_username') || 'unnamed');
+    // identity claims (iss, sub, acr, amr) come from the ID token only; profile from both
+    const profile = profileFromClaims({ ...userinfo, ...claims });
     return {
-      issuer: claims.iss, subject: claims.sub, displayName: name, email: s('email'),
-      organisation: s('organisation') ?? s('SubjectOrganization') ?? '', acr, amr, returnTo: flow.return_to,
+      issuer: this.#s.personIssuer ?? claims.iss, subject: claims.sub, displayName: profile.displayName, email: profile.email,
+      organisation: profile.organisation, acr, amr, returnTo: flow.return_to,
     };
   }
 }

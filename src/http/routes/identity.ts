@@ -119,7 +119,9 @@ export function authRouteSpecs(d: IdentityRouteDeps & { readonly flows: LoginFlo
           if (flowId === undefined) throw new AppError('unauthenticated', 'no login in progress in this browser', { hint: 'start again at /api/v1/auth/login', details: { reason: 'no_flow' } });
           const v = await flows.finish(flowId, new URL(c.req.url));
           const s = await identity.login(v, c.get('requestId'));
-          setCookie(c, d.auth.cookieName, s.cookieValue, cookieOpts(Math.floor(identity.sessionPolicy.absoluteMs / 1000), 'Strict'));
+          // Lax, not Strict: the browser arrives here from the provider's site, and must carry the
+          // session on the redirect that follows; unsafe methods need the CSRF token anyway.
+          setCookie(c, d.auth.cookieName, s.cookieValue, cookieOpts(Math.floor(identity.sessionPolicy.absoluteMs / 1000), 'Lax'));
           return c.redirect(v.returnTo, 302);
         } catch (e) {
           const reason = isAppError(e) && typeof e.details?.['reason'] === 'string' ? e.details['reason'] : 'invalid_response';

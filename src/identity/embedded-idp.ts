@@ -1,0 +1,292 @@
+/**
+ * The embedded OpenID provider of the default installation, on `oidc-provider` (certified). It
+ * runs only when no external issuer is configured, under /idp of the same server, so the
+ * embedded default goes through the very same OpenID Connect code path as production.
+ *
+ * Interaction: a login form (person id + password, or the demo person picker), then a TOTP
+ * form; the ID token carries amr ["pwd","otp"] and acr "eidas2" (picker: amr ["otp"], acr
+ * "eidas1"). Every failure counts towards the account lockout and is audited.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Queryable } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import { findAccount, findAccountBySubject, listAccounts, recordFailure, recordSuccess, verifyPassword, type IdpAccount } from './idp-accounts.ts';
+import type { IdentityAudit } from './service.ts';
+import { verifyTotp } from './totp.ts';
+import { IDP_CSS, loginPage, otpPage, page } from './idp-pages.ts';
+
+/** Where the provider is mounted in the server. */
+export const IDP_MOUNT = '/idp';
+export const ACR_PASSWORD_AND_OTP = 'eidas2';
+export const ACR_PICKER_AND_OTP = 'eidas1';
+
+export interface EmbeddedIdpSecrets {
+  readonly format: 'enclave-embedded-idp/1';
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly cookieKeys: readonly string[];
+  /** Private signing key (RS256), JWK. */
+  readonly signingKey: Record<string, unknown>;
+}
+
+/**
+ * Reads the embedded provider's client and keys, creating them (mode 0600, beside the keyring)
+ * on first start. Never in the repository.
+ */
+export async function loadOrCreateIdpSecrets(path: string): Promise<{ secrets: EmbeddedIdpSecrets; created: boolean }> {
+  try {
+    const st = await stat(path);
+    if ((st.mode & 0o077) !== 0) throw new AppError('forbidden', `${path} is readable by other users`, { hint: `restrict it with: chmod 600 ${path}` });
+    const s = JSON.parse(await readFile(path, 'utf8')) as EmbeddedIdpSecrets;
+    if (s.format !== 'enclave-embedded-idp/1') throw new AppError('invalid', `${path} is not an embedded provider secrets file`);
+    return { secrets: s, created: false };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const secrets: EmbeddedIdpSecrets = {
+    format: 'enclave-embedded-idp/1',
+    clientId: 'enclave-portal',
+    clientSecret: randomBytes(32).toString('base64url'),
+    cookieKeys: [randomBytes(32).toString('base64url')],
+    signingKey: { ...jwk, kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' },
+  };
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+  return { secrets, created: true };
+}
+
+export interface EmbeddedIdpOptions {
+  /** Absolute issuer URL, ending in IDP_MOUNT (e.g. http://127.0.0.1:8080/idp). */
+  readonly issuer: string;
+  readonly redirectUris: readonly string[];
+  readonly secrets: EmbeddedIdpSecrets;
+  readonly db: Queryable;
+  readonly audit: IdentityAudit;
+  readonly maxFailures: number;
+  /** Offer the demo person picker on the login form. */
+  readonly demoPicker: boolean;
+  readonly now?: () => Date;
+}
+
+/** Login steps awaiting their second factor, by interaction uid. */
+interface Pending {
+  readonly username: string;
+  readonly methods: readonly string[];
+  readonly at: number;
+}
+const PENDING_TTL_MS = 5 * 60 * 1000;
+const MAX_FORM_BYTES = 8 * 1024;
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_FORM_BYTES) throw new AppError('payload_too_large', 'form too large');
+    chunks.push(c);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * The embedded provider: `handle(req, res)` serves every request under IDP_MOUNT (paths as the
+ * browser sent them).
+ *
+ * @example
+ *   const idp = createEmbeddedIdp({ issuer: `${base}/idp`, redirectUris: [`${base}/api/v1/auth/callback`], secrets, db, audit, maxFailures: 5, demoPicker: true });
+ *   if (req.url.startsWith('/idp/')) idp.handle(req, res);
+ */
+export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: string; handle(req: IncomingMessage, res: ServerResponse): void } {
+  const now = o.now ?? (() => new Date());
+  const pending = new Map<string, Pending>();
+  const configuration: Configuration = {
+    clients: [{
+      client_id: o.secrets.clientId, client_secret: o.secrets.clientSecret, redirect_uris: [...o.redirectUris],
+      grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
+    }],
+    jwks: { keys: [o.secrets.signingKey] },
+    cookies: { keys: [...o.secrets.cookieKeys] },
+    pkce: { required: () => true },
+    acrValues: [ACR_PICKER_AND_OTP, ACR_PASSWORD_AND_OTP],
+    // acr and amr in every ID token: Enclave checks the second factor from them
+    claims: { openid: ['sub', 'acr', 'amr', 'auth_time'], profile: ['name', 'organisation'], email: ['email'] },
+    scopes: ['openid', 'profile', 'email'],
+    features: { devInteractions: { enabled: false }, userinfo: { enabled: true } },
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
+    interactions: { url: (_ctx, interaction) => `${IDP_MOUNT}/interaction/${interaction.uid}` },
+    // First-party client: the person has nothing to consent to beyond logging in.
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const accountId = ctx.oidc.session?.accountId;
+      const clientId = ctx.oidc.client?.clientId;
+      if (accountId === undefined || clientId === undefined) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId, accountId });
+      grant.addOIDCScope('openid profile email');
+      await grant.save();
+      return grant;
+    },
+    findAccount: async (_ctx, sub) => {
+      const a = await findAccountBySubject(o.db, sub);
+      if (a === null) return undefined;
+      return { accountId: a.subject, claims: () => ({ sub: a.subject, name: a.displayName, organisation: a.organisation, ...(a.email === null ? {} : { email: a.email }) }) };
+    },
+    renderError: (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = page('Erreur de connexion · Login error', `<p role="alert">${escapeHtml(String(out['error_description'] ?? out['error'] ?? 'error'))}</p><p><a href="/">Retour · Back</a></p>`);
+    },
+  };
+  const provider = new Provider(o.issuer, configuration);
+  provider.proxy = false;
+
+  const audited = async (action: string, username: string, outcome: 'denied' | 'success', reason: string): Promise<void> => {
+    await o.audit.record({ actor: { kind: 'service', id: 'embedded-idp' }, action, target: `idp-account:${username.slice(0, 64)}`, outcome, details: { reason } });
+  };
+
+  /** A failure: counted, audited, and the message of the form. */
+  const fail = async (a: IdpAccount | null, username: string, reason: string): Promise<string> => {
+    const locked = a !== null && await recordFailure(o.db, a.username, o.maxFailures, now());
+    await audited('identity.idp.login', username, 'denied', reason);
+    if (locked) await audited('identity.idp.lockout', username, 'denied', `locked after ${o.maxFailures} failures`);
+    return locked ? LOCKED_MESSAGE : reason === 'otp' ? 'Code incorrect · Wrong code' : 'Identifiant ou mot de passe incorrect · Wrong person id or password';
+  };
+  const isLocked = (a: IdpAccount): boolean => a.lockedUntil !== null && a.lockedUntil.getTime() > now().getTime();
+
+  provider.use(async (ctx, next) => {
+    ctx.set('Content-Security-Policy', CSP);
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    const m = /^\/interaction\/([\w-]{1,64})(\/(login|otp|abort))?$/.exec(ctx.path);
+    if (ctx.path === '/assets/idp.css') {
+      ctx.type = 'text/css';
+      ctx.body = IDP_CSS;
+      return;
+    }
+    if (m === null) {
+      await next();
+      return;
+    }
+    const uid = m[1] ?? '';
+    const step = m[3];
+    ctx.set('Cache-Control', 'no-store');
+    let details: Awaited<ReturnType<typeof provider.interactionDetails>> | undefined;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch {
+      details = undefined;
+    }
+    if (details?.uid !== uid) {
+      // no interaction cookie, expired, or another browser's interaction
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = page('Connexion expirée · Login expired', '<p role="alert">Recommencez depuis Enclave · Start again from Enclave.</p><p><a href="/">Enclave</a></p>');
+      return;
+    }
+    const people = o.demoPicker ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
+    for (const [k, v] of pending) if (Date.now() - v.at > PENDING_TTL_MS) pending.delete(k);
+    const finish = async (result: Parameters<typeof provider.interactionResult>[2]): Promise<void> => {
+      const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+      ctx.status = 303;
+      ctx.redirect(to);
+    };
+
+    if (ctx.method === 'GET' && step === undefined) {
+      ctx.type = 'html';
+      ctx.body = pending.has(uid) ? otpPage(uid, null) : loginPage(uid, people, null);
+      return;
+    }
+    if (ctx.method !== 'POST' || step === undefined) {
+      ctx.status = 405;
+      return;
+    }
+    const form = await readForm(ctx.req);
+    if (step === 'abort') {
+      pending.delete(uid);
+      await finish({ error: 'access_denied', error_description: 'login cancelled' });
+      return;
+    }
+    if (step === 'login') {
+      const picked = o.demoPicker ? form.get('demo') : null;
+      const username = (picked ?? form.get('username') ?? '').trim();
+      const a = await findAccount(o.db, username);
+      ctx.type = 'html';
+      if (a !== null && isLocked(a)) {
+        await audited('identity.idp.login', username, 'denied', 'locked');
+        ctx.status = 423;
+        ctx.body = loginPage(uid, people, LOCKED_MESSAGE);
+        return;
+      }
+      if (picked !== null && picked !== '' && a !== null && a.demo) {
+        pending.set(uid, { username: a.username, methods: [], at: Date.now() });
+        ctx.body = otpPage(uid, null);
+        return;
+      }
+      const ok = a !== null && await verifyPassword(a.passwordHash, form.get('password') ?? '');
+      if (!ok) {
+        ctx.status = 401;
+        ctx.body = loginPage(uid, people, await fail(a, username, 'password'));
+        return;
+      }
+      pending.set(uid, { username: a.username, methods: ['pwd'], at: Date.now() });
+      ctx.body = otpPage(uid, null);
+      return;
+    }
+    // step === 'otp'
+    const p = pending.get(uid);
+    ctx.type = 'html';
+    if (p === undefined) {
+      ctx.status = 400;
+      ctx.body = loginPage(uid, people, 'Recommencez · Start again');
+      return;
+    }
+    const a = await findAccount(o.db, p.username);
+    if (a === null || isLocked(a)) {
+      pending.delete(uid);
+      await audited('identity.idp.login', p.username, 'denied', 'locked');
+      ctx.status = 423;
+      ctx.body = loginPage(uid, people, LOCKED_MESSAGE);
+      return;
+    }
+    if (!verifyTotp(a.totpSecret, (form.get('code') ?? '').trim(), now().getTime())) {
+      const message = await fail(a, a.username, 'otp');
+      ctx.status = 401;
+      if (message === LOCKED_MESSAGE) {
+        pending.delete(uid);
+        ctx.body = loginPage(uid, people, message);
+      } else ctx.body = otpPage(uid, message);
+      return;
+    }
+    pending.delete(uid);
+    await recordSuccess(o.db, a.username);
+    await audited('identity.idp.login', a.username, 'success', p.methods.includes('pwd') ? 'pwd+otp' : 'demo picker+otp');
+    await finish({ login: { accountId: a.subject, acr: p.methods.includes('pwd') ? ACR_PASSWORD_AND_OTP : ACR_PICKER_AND_OTP, amr: [...p.methods, 'otp'], remember: false } });
+  });
+
+  const callback = provider.callback();
+  return {
+    issuer: o.issuer,
+    handle(req, res) {
+      // Mounted like express does: the provider reads its mount path from originalUrl.
+      const url = req.url ?? '/';
+      (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+      req.url = url.slice(IDP_MOUNT.length) || '/';
+      void callback(req, res);
+    },
+  };
+}
+
+const LOCKED_MESSAGE = 'Compte verrouillé après trop d’échecs ; réessayez dans 15 minutes · Account locked after too many failures; try again in 15 minutes';
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
