@@ -92,12 +92,15 @@ describe('login against a Pro Santé Connect look-alike given by configuration',
     });
     // The card reader: whoever reaches the interaction authenticates as the sample professional.
     provider.use(async (ctx, next) => {
-      if (!ctx.path.startsWith('/interaction/')) return next();
+      if (!ctx.path.startsWith('/interaction/')) {
+        await next();
+        return;
+      }
       const to = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: String(PSC_PRO['sub']), acr: 'eidas1', amr: ['sc', 'pin'] } });
       ctx.redirect(to);
-      return undefined;
     });
-    psc.setHandler(provider.callback());
+    const handle = provider.callback();
+    psc.setHandler((req, res) => { void handle(req, res); });
   });
   after(async () => {
     await s.close();
