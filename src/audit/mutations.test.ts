@@ -45,6 +45,8 @@ const BOOKKEEPING: ReadonlyArray<{ readonly sql: RegExp; readonly why: string }>
   { sql: /^DELETE FROM identity_sessions WHERE id_hash/, why: 'expired-session cleanup (login/logout are audited)' },
   { sql: /^UPDATE identity_api_tokens SET last_used_at/, why: 'token last use (every use is audited by its act)' },
   { sql: /^UPDATE governance_notifications SET read_at/, why: 'a notification marked read by its recipient' },
+  { sql: /^(INSERT INTO|DELETE FROM) identity_login_flows/, why: 'state, nonce and PKCE verifier of a login in progress (its outcome is audited as identity.login)' },
+  { sql: /^UPDATE identity_idp_accounts SET failed_attempts/, why: 'failed-attempt counter and lockout of the embedded provider (each failed login and lockout is audited as identity.login)' },
 ];
 
 interface Write { readonly file: string; readonly line: number; readonly sql: string; readonly audited: boolean }
