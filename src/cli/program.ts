@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { AppError, isAppError } from '../errors.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow } from './commands/catalog.ts';
+import { demoPeople, permitsPropose, permitsShow, permitsTemplate, permitsValidate, projectsCreate, projectsLs, projectsReview, projectsShow, projectsSubmit, tokensCreate, tokensLs, tokensRevoke } from './commands/governance.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
 import { synthCommand } from './commands/synth.ts';
@@ -175,6 +176,7 @@ See docs/migration.md.`);
   }));
 
   registerAuditCommands(program, withServices, out);
+  registerGovernanceCommands(program, withServices, out);
 
   return program;
 }
@@ -245,6 +247,55 @@ Offline, only the export, a checkpoint and the public key are needed:
     .requiredOption('--target <t>', 'e.g. project:42 or dataset:snds')
     .option('--json', 'JSON lines instead of a table')
     .action(withServices(async (svc, o: { target: string; json?: boolean }) => { await auditHistory(svc.audit, { actor: svc.actor }, o.target, { json: o.json === true }, out); }));
+}
+
+/** `enclave projects|permits|tokens|demo …` (see src/cli/commands/governance.ts). */
+function registerGovernanceCommands(program: Command, withServices: WithServices, out: Output): void {
+  const AS = ['--as <person>', 'act as this demo person (embedded default only), e.g. applicant, committee1'] as const;
+  type As = { as?: string };
+  const projects = program.command('projects').description('projects and their review: file, submit, review, decide (the same rules as the API: four eyes, workflow table)').addHelpText('after', `
+Example (embedded default, each step by a different demo person):
+  enclave projects create application.json --as applicant
+  enclave projects submit PROJECT --as applicant
+  enclave projects review PROJECT --step completeness --decision approve --as committee1
+  enclave projects review PROJECT --step ethics --decision approve --reference CESREES-2026-001 --as ethics
+  enclave projects review PROJECT --step legal --decision approve --reference MR-004 --as legal
+  enclave projects decide PROJECT --decision approve --as committee1   (then --as committee2)`);
+  projects.command('ls').description('projects I may see').option(...AS).action(withServices(async (svc, o: As) => { await projectsLs(svc, o, out); }));
+  projects.command('show').argument('<project>').description('a project: status, team, reviews, actions open to me').option(...AS).option('--json', 'the whole detail as JSON')
+    .action(withServices(async (svc, id: string, o: As & { json?: boolean }) => { await projectsShow(svc, id, o, out); }));
+  projects.command('create').argument('<application.json>', 'the application (title, organisation, purpose, legal basis, team, requested scope)').description('file a project (draft); I become its principal investigator').option(...AS)
+    .action(withServices(async (svc, file: string, o: As) => { await projectsCreate(svc, file, o, out); }));
+  projects.command('submit').argument('<project>').description('submit the application for review (principal investigator)').option(...AS)
+    .action(withServices(async (svc, id: string, o: As) => { await projectsSubmit(svc, id, o, out); }));
+  projects.command('review').argument('<project>').description('record a review step: completeness (committee), ethics, legal')
+    .requiredOption('--step <step>', 'completeness | ethics | legal').requiredOption('--decision <d>', 'approve | return | reject')
+    .option('--reference <ref>', 'ethics opinion number, CNIL decision or reference methodology').option('--comment <text>').option(...AS)
+    .action(withServices(async (svc, id: string, o: As & { step: string; decision: string; reference?: string; comment?: string }) => { await projectsReview(svc, id, o, out); }));
+  projects.command('decide').argument('<project>').description('committee vote on the proposed permit; two distinct members put it in force')
+    .requiredOption('--decision <d>', 'approve | return | reject').option('--comment <text>').option(...AS)
+    .action(withServices(async (svc, id: string, o: As & { decision: string; comment?: string }) => { await projectsReview(svc, id, { ...o, step: 'committee' }, out); }));
+
+  const permits = program.command('permits').description('permits as code: the machine-readable authorisation from which access is derived');
+  permits.command('show').argument('<project>').description('permit versions of a project, and the latest document').option(...AS)
+    .action(withServices(async (svc, id: string, o: As) => { await permitsShow(svc, id, o, out); }));
+  permits.command('template').argument('<project>').description('a starting permit drawn from the application, as JSON (access committee)')
+    .requiredOption('--from <date>', 'first day, YYYY-MM-DD').requiredOption('--until <date>', 'last day, YYYY-MM-DD').option(...AS)
+    .action(withServices(async (svc, id: string, o: As & { from: string; until: string }) => { await permitsTemplate(svc, id, o, out); }));
+  permits.command('propose').argument('<project>').argument('<file>', 'the permit JSON document').description('propose the permit for the committee vote (access committee)').option(...AS)
+    .action(withServices(async (svc, id: string, file: string, o: As) => { await permitsPropose(svc, id, file, o, out); }));
+  permits.command('validate').argument('<file>', 'a permit JSON document').description('check a permit against the published schema, the catalogue and the potential-identifier rule').option(...AS)
+    .action(withServices(async (svc, file: string, o: As) => { await permitsValidate(svc, file, o, out); }));
+
+  const tokens = program.command('tokens').description('API tokens: one person, one project, expiring, revocable, stored hashed');
+  tokens.command('create').requiredOption('--project <id>', 'the one project the token acts on').option('--days <n>', 'lifetime in days (1-90, default 30)', int('--days')).option('--label <text>').option(...AS)
+    .description('create a token (shown once)').action(withServices(async (svc, o: As & { project: string; days?: number; label?: string }) => { await tokensCreate(svc, o, out); }));
+  tokens.command('ls').description('my tokens (never the secret)').option(...AS).action(withServices(async (svc, o: As) => { await tokensLs(svc, o, out); }));
+  tokens.command('revoke').argument('<token-id>').description('revoke a token (owner or admin); refused from the next request on').option(...AS)
+    .action(withServices(async (svc, id: string, o: As) => { await tokensRevoke(svc, id, o, out); }));
+
+  const demo = program.command('demo').description('DEMO ONLY: the embedded default\'s demo people');
+  demo.command('people').description('demo people of the embedded identity provider, their TOTP secrets and current codes').action(withServices(async (svc) => { await demoPeople(svc, out); }));
 }
 
 /** Runs the program, printing AppErrors as `error: message` + `hint:` and setting the exit code. */

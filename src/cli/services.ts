@@ -1,6 +1,8 @@
 import type { Actor, AuditLog } from '../audit/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { Config } from '../config.ts';
+import type { GovernanceService } from '../governance/index.ts';
+import type { IdentityService } from '../identity/index.ts';
 import type { IngestService } from '../ingest/index.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { MigrationService } from '../migrate/index.ts';
@@ -14,6 +16,10 @@ export interface CliServices {
   readonly ingest: IngestService;
   /** Verified migration between stores (absent in CLI tests that do not need it). */
   readonly migration?: MigrationService;
+  /** People, sessions, API tokens (absent in CLI tests that do not need it). */
+  readonly identity?: IdentityService;
+  /** Projects, reviews, permits (absent in CLI tests that do not need it). */
+  readonly governance?: GovernanceService;
   /** Who acts from this terminal (the local operator until the CLI logs in with an API token). */
   readonly actor: Actor;
   close(): Promise<void>;

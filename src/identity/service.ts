@@ -94,6 +94,16 @@ export class IdentityService {
     return p;
   }
 
+  personBySubject(issuer: string, subject: string): Promise<repo.Person | null> {
+    return repo.findPersonBySubject(this.#db, issuer, subject);
+  }
+
+  /** DEMO ONLY: the embedded provider's demo accounts with their TOTP secrets (`enclave demo people`). */
+  async demoAccounts(): Promise<{ username: string; subject: string; totpSecret: string }[]> {
+    const rows = await this.#db.query<{ username: string; subject: string; totp_secret: string }>('SELECT username, subject, totp_secret FROM identity_idp_accounts WHERE demo ORDER BY created_at, username');
+    return rows.map((r) => ({ username: r.username, subject: r.subject, totpSecret: r.totp_secret }));
+  }
+
   listPeople(): Promise<repo.Person[]> {
     return repo.listPeople(this.#db);
   }
