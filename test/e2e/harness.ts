@@ -16,7 +16,8 @@ import { loadConfig } from '../../src/config.ts';
 import { serve } from '@hono/node-server';
 import type { Config } from '../../src/config.ts';
 import { sessionCookieName } from '../../src/http/auth.ts';
-import type { Role } from '../../src/identity/index.ts';
+import type { Role, SeededDemoPerson } from '../../src/identity/index.ts';
+import { base32Decode, totp } from '../../src/identity/totp.ts';
 import { createApp, createPlatform, startServer, type Platform } from '../../src/main.ts';
 
 export type { Browser, BrowserContext, Page };
@@ -79,6 +80,8 @@ export async function ensureWebBuild(): Promise<void> {
 export interface Enclave {
   readonly url: string;
   readonly platform: Platform;
+  /** Demo people the embedded provider created at this start, with their password and TOTP secret. */
+  readonly demo: readonly SeededDemoPerson[];
   close(): Promise<void>;
 }
 
@@ -101,10 +104,11 @@ export async function startEnclave(env: Readonly<Record<string, string>> = {}, o
     await synthCommand({ people: 30, years: '2022-2023', seed: 7, out, parquet: false }, quiet);
     await ingestCommand(platform, 'snds', [join(out, 'csv')], quiet);
   }
-  const { server, url } = await startServer(platform);
+  const { server, url, demoPeopleCreated } = await startServer(platform);
   return {
     url,
     platform,
+    demo: demoPeopleCreated,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await platform.close();
@@ -183,4 +187,21 @@ export async function sessionFor(e: Enclave, subject: string, roles: readonly Ro
   await e.platform.identity.seedRoles({ kind: 'service', id: 'e2e' }, id, roles);
   const s = await e.platform.identity.login({ ...who, acr: 'eidas2', amr: ['pwd', 'otp'] });
   return { name: sessionCookieName(false), value: s.cookieValue };
+}
+
+/**
+ * Logs a demo person in through the real OpenID Connect flow: the portal's "Log in", the
+ * embedded provider's password page, then a TOTP code computed from their secret (as an
+ * authenticator app would). Leaves the page back in the portal, logged in.
+ */
+export async function loginViaOidc(page: Page, person: SeededDemoPerson): Promise<void> {
+  await page.getByTestId('login').first().click();
+  await page.locator('#login-form').waitFor();
+  await page.locator('#username').fill(person.username);
+  await page.locator('#password').fill(person.password);
+  await page.locator('#login-form button[type="submit"]').click();
+  await page.locator('#otp-form').waitFor();
+  await page.locator('#code').fill(totp(base32Decode(person.totpSecret), Date.now()));
+  await page.locator('#otp-form button[type="submit"]').click();
+  await page.getByTestId('user').waitFor();
 }

@@ -59,7 +59,7 @@ function Versions() {
               rows={versions}
               rowKey={(v) => `${v.dataset}@${v.version}`}
               columns={[
-                { key: 'ds', header: t.colDatasets, rowHeader: true, render: (v) => <code>{v.dataset}</code> },
+                { key: 'ds', header: t.colDataset, rowHeader: true, render: (v) => <code>{v.dataset}</code> },
                 { key: 'v', header: t.colVersion, className: 'num', sortValue: (v) => v.version, render: (v) => v.version },
                 { key: 'files', header: t.colFiles, className: 'num', render: (v) => formatNumber(v.files) },
                 { key: 'rows', header: t.colRowsAccepted, className: 'num', render: (v) => formatNumber(v.rowsAccepted) },
