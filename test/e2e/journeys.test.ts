@@ -160,6 +160,8 @@ describe('logged-in journeys', { skip }, () => {
       await page.goto(`/projects/${projectId}`);
       await page.locator('[data-status="active"]').waitFor();
       assert.ok((await page.locator('.timeline-step.step-done').count()) >= 5);
+      const permit = page.locator('section[aria-labelledby="permits-h"] tbody tr').first();
+      assert.match((await permit.textContent()) ?? '', lang === 'fr' ? /en vigueur/ : /in force/);
       await screenshot(page, `journey-project-active-${lang}`);
       await page.getByRole('navigation', { name: tx.main }).getByRole('link', { name: tx.projects }).click();
       await page.getByTestId('notifications').waitFor();

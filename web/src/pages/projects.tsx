@@ -179,6 +179,23 @@ function ProjectView({ id }: { readonly id: string }) {
               <DecisionPanel detail={d} onDone={state.reload} />
             </section>
           </div>
+          {d.permits.length > 0 && (
+            <section aria-labelledby="permits-h">
+              <h2 id="permits-h">{t.permitProposeTitle}</h2>
+              <DataTable
+                caption={t.permitProposeTitle}
+                captionHidden
+                rows={d.permits}
+                rowKey={(p) => String(p.version)}
+                columns={[
+                  { key: 'v', header: t.colVersion, rowHeader: true, render: (p) => `v${p.version}` },
+                  { key: 'state', header: t.colState, render: (p) => <Badge tone={p.state === 'active' ? 'success' : 'neutral'}>{t.permitState[p.state] ?? p.state}</Badge> },
+                  { key: 'period', header: t.colPeriod, render: (p) => `${formatDate(p.document.validFrom)} – ${formatDate(p.document.validUntil)}` },
+                  { key: 'sha', header: 'SHA-256', render: (p) => <code title={p.sha256}>{p.sha256.slice(0, 16)}…</code> },
+                ]}
+              />
+            </section>
+          )}
           {d.application.version > 1 && <Diff id={id} to={d.application.version} />}
           <section aria-labelledby="app-h">
             <h2 id="app-h">
