@@ -147,12 +147,16 @@ export interface SignedReport {
   readonly note: string;
 }
 
-/** Cohort queries of the benchmark, run on both locations by `mirror` when their tables exist. */
+/**
+ * Cohort queries of the benchmark, run on both locations by `mirror` when their tables exist.
+ * Results are compared by fingerprint, so every query must be deterministic: amounts are summed
+ * as DECIMAL, because a parallel sum of DOUBLEs changes its last bits from one run to the next.
+ */
 export const DEFAULT_MIRROR_QUERIES: ReadonlyArray<{ readonly name: string; readonly tables: readonly string[]; readonly sql: string }> = [
-  { name: 'ER_PRS_F totals', tables: ['ER_PRS_F'], sql: 'SELECT count(*) AS n, sum(PRS_PAI_MNT) AS paid, count(DISTINCT BEN_NIR_PSA) AS people FROM ds.ER_PRS_F' },
-  { name: 'ER_PRS_F per person', tables: ['ER_PRS_F'], sql: 'SELECT BEN_NIR_PSA, count(*) AS acts, sum(PRS_PAI_MNT) AS paid FROM ds.ER_PRS_F GROUP BY 1' },
+  { name: 'ER_PRS_F totals', tables: ['ER_PRS_F'], sql: 'SELECT count(*) AS n, sum(CAST(PRS_PAI_MNT AS DECIMAL(18, 2))) AS paid, count(DISTINCT BEN_NIR_PSA) AS people FROM ds.ER_PRS_F' },
+  { name: 'ER_PRS_F per person', tables: ['ER_PRS_F'], sql: 'SELECT BEN_NIR_PSA, count(*) AS acts, sum(CAST(PRS_PAI_MNT AS DECIMAL(18, 2))) AS paid FROM ds.ER_PRS_F GROUP BY 1' },
   { name: 'people by sex and birth year', tables: ['IR_BEN_R'], sql: 'SELECT BEN_SEX_COD, BEN_NAI_ANN, count(*) AS n FROM ds.IR_BEN_R GROUP BY ALL' },
-  { name: 'hospital stays per year', tables: ['T_MCO_B'], sql: 'SELECT * FROM ds.T_MCO_B' },
+  { name: 'hospital stays and hospitals', tables: ['T_MCOaaB'], sql: 'SELECT count(*) AS stays, count(DISTINCT ETA_NUM) AS hospitals FROM ds.T_MCOaaB' },
 ];
 
 const DEFAULT_LEASE_SECONDS = 30;
