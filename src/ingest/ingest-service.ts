@@ -248,6 +248,21 @@ export class IngestService {
     return toVersion(row);
   }
 
+  /**
+   * The quarantine report of a version's delivery, for operators: counts per rule and per file
+   * (complete) and the first entries (file, line, column, rule, value shape; never a value).
+   */
+  async quarantine(dataset: string, version: number): Promise<{ runId: string; total: number; byRule: Record<string, number>; byFile: Record<string, number>; entries: QuarantineEntry[] }> {
+    const rows = await this.d.db.query<{ run_id: string; report: unknown }>(
+      'SELECT v.run_id, r.report FROM dataset_versions v JOIN ingest_runs r ON r.id = v.run_id WHERE v.dataset = $1 AND v.version = $2',
+      [dataset, version],
+    );
+    const row = rows[0];
+    if (row === undefined) throw new AppError('not_found', `dataset ${dataset} has no version ${version}`, { hint: `list versions with: enclave datasets versions ${dataset}` });
+    const r = (typeof row.report === 'string' ? JSON.parse(row.report) : row.report ?? {}) as Partial<{ total: number; byRule: Record<string, number>; byFile: Record<string, number>; entries: QuarantineEntry[] }>;
+    return { runId: row.run_id, total: r.total ?? 0, byRule: r.byRule ?? {}, byFile: r.byFile ?? {}, entries: r.entries ?? [] };
+  }
+
   /** The report of a run (quarantine counts and entries), for operators. */
   async runReport(runId: string): Promise<{ status: string; report: unknown; error: string | null }> {
     const rows = await this.d.db.query<{ status: string; report: unknown; error_message: string | null }>('SELECT status, report, error_message FROM ingest_runs WHERE id = $1', [runId]);

@@ -136,6 +136,17 @@ test('bad rows are quarantined with file, line, column and rule, and good rows l
   assert.equal(nirEntry?.value, '999999999999999');
 });
 
+test('the quarantine report of a version gives counts per rule and redacted lines to operators', async () => {
+  const versions = await p.ingest.versions('test');
+  const withBad = versions.find((v) => v.rowsQuarantined > 0);
+  assert.ok(withBad !== undefined);
+  const q = await p.ingest.quarantine('test', withBad.version);
+  assert.equal(q.total, 7);
+  assert.equal(q.byRule['nir_key'], 1);
+  assert.ok(q.entries.some((e) => e.file === 'IR_BEN_R.csv' && e.line === 6 && e.value === '999999999999999'));
+  await assert.rejects(p.ingest.quarantine('test', 99), /has no version 99/);
+});
+
 test('a delivery with an unknown column is refused whole and the previous version stays', async () => {
   const before = await p.ingest.versions('test');
   const dir = await delivery('unknown-column', { 'IR_BEN_R.csv': goodPeople(5).map((l, i) => (i === 0 ? `${l};EXTRA` : `${l};x`)) });

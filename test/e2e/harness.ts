@@ -101,7 +101,7 @@ export async function startEnclave(env: Readonly<Record<string, string>> = {}, o
     // A tiny synthetic delivery, ingested for real, so the operator pages have a version and keys.
     const quiet = { write: () => true };
     const out = join(dir, 'sample');
-    await synthCommand({ people: 30, years: '2022-2023', seed: 7, out, parquet: false }, quiet);
+    await synthCommand({ people: 30, years: '2022-2023', seed: 7, out, parquet: false, defects: 0.02 }, quiet);
     await ingestCommand(platform, 'snds', [join(out, 'csv')], quiet);
   }
   const { server, url, demoPeopleCreated } = await startServer(platform);

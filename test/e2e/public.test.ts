@@ -153,6 +153,13 @@ describe('public portal', { skip }, () => {
       await keys.first().waitFor();
       assert.ok((await keys.count()) >= 1);
       assert.doesNotMatch((await page.locator('main').textContent()) ?? '', /wrappedKey|material/i);
+      // The delivery had injected defects: its quarantine report shows counts per rule and lines.
+      const report = page.locator('section[aria-labelledby="quarantine-h"] details').first();
+      await report.waitFor();
+      await report.locator('summary').click();
+      await report.locator('tbody tr').first().waitFor();
+      assert.match((await report.textContent()) ?? '', /\.csv/);
+      assert.match((await report.textContent()) ?? '', /required|type|enum|pattern|range|nomenclature/);
       await screenshot(page, `operator-${lang}`);
       // A person without the operator role is told the page is not for them.
       const other = await newPage(browser, enclave.url, lang);

@@ -34,7 +34,7 @@ describe('operator routes: datasets, versions, keys', () => {
       cookies[who] = (await identity.login({ issuer: 'https://idp.test', subject: who, displayName: who, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] })).cookieValue;
     }
     // No version ingested here: the routes answer from the real tables, empty (ingestion has its own suite).
-    const ingest = { versions: async () => [], version: async () => { throw new AppError('not_found', 'dataset snds has no ingested version'); } };
+    const ingest = { versions: async () => [], version: async () => { throw new AppError('not_found', 'dataset snds has no ingested version'); }, quarantine: async () => { throw new AppError('not_found', 'dataset snds has no version 1'); } };
     const auth = authDepsFrom(identity, audit, false);
     app = createHttpApp({ version: 't', health: async () => ({}), routes: [{ prefix: 'operator', app: operatorRoutes({ catalog, ingest, keys }, auth) }], openApiPaths: [] });
   });
@@ -44,7 +44,7 @@ describe('operator routes: datasets, versions, keys', () => {
   });
 
   const get = (path: string, who?: string) => app.request(path, who === undefined ? {} : { headers: { cookie: `enclave_session=${cookies[who]}` } });
-  const ROUTES = ['/api/v1/operator/datasets', '/api/v1/operator/datasets/snds/versions', '/api/v1/operator/datasets/snds/versions/1', '/api/v1/operator/keys'];
+  const ROUTES = ['/api/v1/operator/datasets', '/api/v1/operator/datasets/snds/versions', '/api/v1/operator/datasets/snds/versions/1', '/api/v1/operator/datasets/snds/versions/1/quarantine', '/api/v1/operator/keys'];
 
   test('anonymous callers get 401 and non-operators 403 on every operator route', async () => {
     for (const p of ROUTES) {

@@ -6,12 +6,13 @@
 import { Hono, type Context } from 'hono';
 import type { CatalogService } from '../../catalog/index.ts';
 import type { DatasetVersion, IngestService } from '../../ingest/index.ts';
+import { AppError } from '../../errors.ts';
 import type { KeyService } from '../../keys/index.ts';
 import { authenticate, mountRoutes, openApiOf, param, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
 export interface OperatorDeps {
   readonly catalog: Pick<CatalogService, 'listDatasets'>;
-  readonly ingest: Pick<IngestService, 'versions' | 'version'>;
+  readonly ingest: Pick<IngestService, 'versions' | 'version' | 'quarantine'>;
   readonly keys: Pick<KeyService, 'listKeys'>;
 }
 
@@ -54,6 +55,14 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
       handler: async (c) => {
         const v = await d.ingest.version(param(c, 'dataset'), versionParam(c));
         return c.json({ ...summary(v), manifest: v.manifest });
+      },
+    },
+    {
+      method: 'GET', path: '/datasets/:dataset/versions/:version/quarantine', permission: OPERATOR, summary: 'Quarantine report of the delivery behind a version: counts per rule and per file, first lines (values reduced to their shape)',
+      handler: async (c) => {
+        const v = versionParam(c);
+        if (v === undefined) throw new AppError('invalid', 'version must be a whole number', { hint: 'e.g. /datasets/snds/versions/1/quarantine' });
+        return c.json(await d.ingest.quarantine(param(c, 'dataset'), v));
       },
     },
     {

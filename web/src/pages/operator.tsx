@@ -32,6 +32,7 @@ export function OperatorPage() {
       <PageTitle>{t.operatorTitle}</PageTitle>
       <RequireLogin roles={['operator']}>
         <Versions />
+        <Quarantine />
         <Keys />
       </RequireLogin>
     </>
@@ -68,6 +69,66 @@ function Versions() {
                 { key: 'created', header: t.colCreated, render: (v) => formatDate(v.createdAt) },
               ]}
             />
+          )
+        }
+      </Async>
+    </section>
+  );
+}
+
+interface QuarantineReport {
+  readonly total: number;
+  readonly byRule: Readonly<Record<string, number>>;
+  readonly entries: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: string; readonly rule: string; readonly value: string }>;
+}
+
+/** Deliveries with quarantined rows: counts per rule and the first lines, values as shapes only. */
+function Quarantine() {
+  const { t, formatNumber } = useI18n();
+  const state = useAsync(async (s) => {
+    const { datasets } = await get<{ datasets: { name: string }[] }>('/api/v1/operator/datasets', s);
+    const all = await Promise.all(datasets.map((d) => get<{ versions: VersionSummary[] }>(`/api/v1/operator/datasets/${encodeURIComponent(d.name)}/versions`, s)));
+    const bad = all.flatMap((v) => v.versions).filter((v) => v.rowsQuarantined > 0);
+    return Promise.all(bad.map(async (v) => ({ v, q: await get<QuarantineReport>(`/api/v1/operator/datasets/${encodeURIComponent(v.dataset)}/versions/${v.version}/quarantine`, s) })));
+  }, []);
+  return (
+    <section aria-labelledby="quarantine-h">
+      <h2 id="quarantine-h">{t.quarantineTitle}</h2>
+      <Async state={state}>
+        {(reports) =>
+          reports.length === 0 ? (
+            <Empty>{t.quarantineNone}</Empty>
+          ) : (
+            <>
+              {reports.map(({ v, q }) => (
+                <details key={`${v.dataset}@${v.version}`}>
+                  <summary>{t.quarantineOf(v.dataset, v.version, formatNumber(q.total))}</summary>
+                  <DataTable
+                    caption={t.colRule}
+                    captionHidden
+                    rows={Object.entries(q.byRule).sort((a, b) => b[1] - a[1])}
+                    rowKey={([rule]) => rule}
+                    columns={[
+                      { key: 'rule', header: t.colRule, rowHeader: true, render: ([rule]) => <code>{rule}</code> },
+                      { key: 'n', header: t.colViolations, className: 'num', render: ([, n]) => formatNumber(n) },
+                    ]}
+                  />
+                  <DataTable
+                    caption={t.colLine}
+                    captionHidden
+                    rows={q.entries.slice(0, 20)}
+                    rowKey={(e) => `${e.file}:${e.line}:${e.column}`}
+                    columns={[
+                      { key: 'file', header: t.colFile, rowHeader: true, render: (e) => <code>{e.file}</code> },
+                      { key: 'line', header: t.colLine, className: 'num', render: (e) => e.line },
+                      { key: 'col', header: t.colColumn, render: (e) => <code>{e.column}</code> },
+                      { key: 'rule', header: t.colRule, render: (e) => <code>{e.rule}</code> },
+                      { key: 'shape', header: t.colShape, render: (e) => <code>{e.value}</code> },
+                    ]}
+                  />
+                </details>
+              ))}
+            </>
           )
         }
       </Async>
