@@ -1,0 +1,1 @@
+-- Reserved for the next change of this area; intentionally empty until it lands.
