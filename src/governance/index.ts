@@ -10,7 +10,7 @@ export {
 } from './permit.ts';
 export * from './policy.ts';
 export {
-  COMMITTEE_APPROVALS_REQUIRED, GovernanceService, type GovernanceAudit, type GovernanceServiceOptions, type Mailer, type PeopleDirectory,
+  COMMITTEE_APPROVALS_REQUIRED, GovernanceService, type AmendmentDetail, type GovernanceAudit, type GovernanceServiceOptions, type Mailer, type PeopleDirectory,
   type ProjectDetail, type ProjectKeys, type TakeOptions,
 } from './service.ts';
 export * from './types.ts';

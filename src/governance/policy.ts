@@ -5,8 +5,10 @@
  */
 import { AppError, isAppError } from '../errors.ts';
 import type { Principal, Role } from '../identity/index.ts';
-import type { Project } from './types.ts';
-import { ACTIONS, EDITABLE_STATUSES, type ActionName, type ProjectStatus } from './workflow.ts';
+import type { Amendment, Project } from './types.ts';
+import {
+  ACTIONS, AMENDABLE_PROJECT_STATUSES, AMENDMENT_ACTIONS, EDITABLE_STATUSES, isOpenAmendment, type ActionActor, type ActionName, type AmendmentActionName, type ProjectStatus,
+} from './workflow.ts';
 
 /** Roles that see every project (to review, to audit, to administer). */
 export const OVERSIGHT_ROLES = ['ethics_reviewer', 'legal_reviewer', 'access_committee', 'auditor', 'admin'] as const satisfies readonly Role[];
@@ -63,9 +65,44 @@ export function assertCanEditApplication(p: Principal, project: Project): void {
 }
 export const canEditApplication = (p: Principal, project: Project): boolean => asCan(() => assertCanEditApplication(p, project));
 
-/** Team changes follow the same rule as application edits. */
-export const assertCanManageMembers = assertCanEditApplication;
-export const canManageMembers = canEditApplication;
+/**
+ * The principal investigator changes the team while the application is editable, and also while
+ * the permit is in force (active or suspended): joining the team gives no access, only being
+ * named in the permit does, so a newcomer (or a departure) reaches the data only through an
+ * approved amendment.
+ */
+export function assertCanManageMembers(p: Principal, project: Project): void {
+  assertInScope(p, project);
+  if (!isPrincipalInvestigator(p, project)) throw forbidden('only the principal investigator changes the team', 'ask your principal investigator');
+  const open: readonly ProjectStatus[] = [...EDITABLE_STATUSES, ...AMENDABLE_PROJECT_STATUSES];
+  if (!open.includes(project.status)) {
+    throw new AppError('conflict', `the team cannot be changed while the project is ${project.status}`, { hint: 'the team changes in draft, after reviewers asked for changes, or while the permit is in force (then through an amendment)' });
+  }
+}
+export const canManageMembers = (p: Principal, project: Project): boolean => asCan(() => assertCanManageMembers(p, project));
+
+/** Who may act (role, membership, four eyes), apart from the state the action needs. */
+function assertActor(p: Principal, project: Project, by: ActionActor, summary: string): void {
+  switch (by) {
+    case 'principal_investigator':
+      if (!isPrincipalInvestigator(p, project)) throw forbidden(`only the principal investigator may ${summary}`, 'ask your principal investigator');
+      break;
+    case 'principal_investigator_or_committee':
+      if (!isPrincipalInvestigator(p, project) && !(p.roles.has('access_committee') && !isMember(p, project))) {
+        throw forbidden(`only the principal investigator or the access committee may ${summary}`, 'ask your principal investigator');
+      }
+      break;
+    case 'access_committee':
+    case 'ethics_reviewer':
+    case 'legal_reviewer':
+      if (p.via === 'token') throw forbidden('reviews are not done with API tokens', 'log in through the browser');
+      if (!p.roles.has(by)) throw forbidden(`to ${summary} needs the ${by} role`, 'ask an admin for the role, or leave it to a reviewer');
+      if (isMember(p, project)) {
+        throw forbidden('four eyes: nobody reviews or decides on a project they belong to', 'leave this step to a reviewer outside the project');
+      }
+      break;
+  }
+}
 
 /**
  * Four eyes: nobody reviews or decides on a project they belong to (including its author);
@@ -74,25 +111,7 @@ export const canManageMembers = canEditApplication;
 export function assertCanTake(p: Principal, project: Project, action: ActionName): void {
   assertInScope(p, project);
   const spec = ACTIONS[action];
-  switch (spec.by) {
-    case 'principal_investigator':
-      if (!isPrincipalInvestigator(p, project)) throw forbidden(`only the principal investigator may ${spec.summary}`, 'ask your principal investigator');
-      break;
-    case 'principal_investigator_or_committee':
-      if (!isPrincipalInvestigator(p, project) && !(p.roles.has('access_committee') && !isMember(p, project))) {
-        throw forbidden(`only the principal investigator or the access committee may ${spec.summary}`, 'ask your principal investigator');
-      }
-      break;
-    case 'access_committee':
-    case 'ethics_reviewer':
-    case 'legal_reviewer':
-      if (p.via === 'token') throw forbidden('reviews are not done with API tokens', 'log in through the browser');
-      if (!p.roles.has(spec.by)) throw forbidden(`to ${spec.summary} needs the ${spec.by} role`, 'ask an admin for the role, or leave it to a reviewer');
-      if (isMember(p, project)) {
-        throw forbidden('four eyes: nobody reviews or decides on a project they belong to', 'leave this step to a reviewer outside the project');
-      }
-      break;
-  }
+  assertActor(p, project, spec.by, spec.summary);
   if (!(spec.from as readonly ProjectStatus[]).includes(project.status)) {
     throw new AppError('conflict', `cannot ${spec.summary} while the project is ${project.status}`, {
       hint: `this action applies to projects that are ${spec.from.join(' or ')}`,
@@ -120,3 +139,59 @@ export function assertCanIssueToken(p: Principal, project: Project): void {
   if (project.status !== 'active') throw new AppError('conflict', `no API token for a project that is ${project.status}`, { hint: 'tokens are issued while the permit is active' });
 }
 export const canIssueToken = (p: Principal, project: Project): boolean => asCan(() => assertCanIssueToken(p, project));
+
+/**
+ * Amending the permit in force: the principal investigator files one amendment at a time, while
+ * the project is active. (That the permit has not expired is checked against the permit itself.)
+ */
+export function assertCanFileAmendment(p: Principal, project: Project, open: Amendment | null): void {
+  assertInScope(p, project);
+  if (!isPrincipalInvestigator(p, project)) throw forbidden('only the principal investigator files an amendment', 'ask your principal investigator');
+  if (project.status !== 'active') {
+    throw new AppError('conflict', `only an active permit can be amended; the project is ${project.status}`, { hint: project.status === 'suspended' ? 'ask the access committee to reinstate the permit first' : 'file a new project' });
+  }
+  if (open !== null) {
+    throw new AppError('conflict', `an amendment is already under way (${open.status.replace(/_/g, ' ')})`, { hint: open.status === 'changes_requested' ? 'revise it (PUT .../amendment/application) and resubmit, or withdraw it' : 'wait for its decision, or withdraw it' });
+  }
+}
+export const canFileAmendment = (p: Principal, project: Project, open: Amendment | null): boolean => asCan(() => assertCanFileAmendment(p, project, open));
+
+/** The same four eyes as the first review; the amendment's own table says which state allows what. */
+export function assertCanTakeAmendment(p: Principal, project: Project, amendment: Amendment | null, action: AmendmentActionName): asserts amendment is Amendment {
+  assertInScope(p, project);
+  const spec = AMENDMENT_ACTIONS[action];
+  assertActor(p, project, spec.by, spec.summary);
+  if (amendment === null || !isOpenAmendment(amendment.status)) {
+    throw new AppError('conflict', 'the project has no amendment under way', { hint: 'the principal investigator files one: POST .../amendment (enclave projects amend)' });
+  }
+  if (!(AMENDABLE_PROJECT_STATUSES as readonly ProjectStatus[]).includes(project.status)) {
+    throw new AppError('conflict', `an amendment cannot move while the project is ${project.status}`, { hint: 'amendments apply to permits in force' });
+  }
+  if (!(spec.from as readonly string[]).includes(amendment.status)) {
+    throw new AppError('conflict', `cannot ${spec.summary} while the amendment is ${amendment.status.replace(/_/g, ' ')}`, {
+      hint: `this action applies to amendments that are ${spec.from.join(' or ')}`,
+      details: { action, status: amendment.status },
+    });
+  }
+}
+export const canTakeAmendment = (p: Principal, project: Project, amendment: Amendment | null, action: AmendmentActionName): boolean => asCan(() => assertCanTakeAmendment(p, project, amendment, action));
+
+/** The principal investigator revises an amendment the reviewers returned. */
+export function assertCanReviseAmendment(p: Principal, project: Project, amendment: Amendment | null): asserts amendment is Amendment {
+  assertInScope(p, project);
+  if (!isPrincipalInvestigator(p, project)) throw forbidden('only the principal investigator revises the amendment', 'ask your principal investigator');
+  if (amendment?.status !== 'changes_requested') {
+    throw new AppError('conflict', amendment === null ? 'the project has no amendment under way' : `the amendment cannot be revised while it is ${amendment.status.replace(/_/g, ' ')}`, { hint: 'an amendment is revised after reviewers asked for changes' });
+  }
+}
+
+/** The amended permit is drafted by a committee member outside the project, during the committee's review. */
+export function assertCanProposeAmendedPermit(p: Principal, project: Project, amendment: Amendment | null): void {
+  assertInScope(p, project);
+  if (!p.roles.has('access_committee')) throw forbidden('permits are drafted by the access committee', 'ask the access committee');
+  if (p.via === 'token') throw forbidden('permits are not drafted with API tokens', 'log in through the browser');
+  if (isMember(p, project)) throw forbidden('four eyes: nobody drafts the permit of a project they belong to', 'leave it to another committee member');
+  if (amendment?.status !== 'committee_review') {
+    throw new AppError('conflict', amendment === null ? 'the project has no amendment under way' : `the amended permit is drafted during the committee review, not while the amendment is ${amendment.status.replace(/_/g, ' ')}`, { hint: 'wait for the legal review to send the amendment to the committee' });
+  }
+}

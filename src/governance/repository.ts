@@ -4,8 +4,8 @@
  */
 import type { AuditedTx } from '../audit/index.ts';
 import type { Queryable } from '../db/index.ts';
-import type { Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, PermitState, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
-import type { ProjectStatus } from './workflow.ts';
+import type { Amendment, Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, PermitState, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
+import type { AmendmentStatus, ProjectStatus } from './workflow.ts';
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
@@ -61,6 +61,21 @@ export async function insertApplication(tx: AuditedTx, projectId: string, versio
   await tx.query('UPDATE governance_projects SET current_version = $2, title = $3, organisation = $4, updated_at = now() WHERE id = $1', [projectId, version, content.title, content.organisation]);
 }
 
+/** A version of the application that does not (yet) replace the one in force: an amendment's. */
+export async function insertApplicationVersion(tx: AuditedTx, projectId: string, version: number, content: Application, by: string): Promise<void> {
+  await tx.query('INSERT INTO governance_applications (project_id, version, content, created_by) VALUES ($1, $2, $3::jsonb, $4)', [projectId, version, JSON.stringify(content), by]);
+}
+
+/** Makes an application version the one in force (an amendment approved). */
+export async function setCurrentApplication(tx: AuditedTx, projectId: string, version: number, content: Application): Promise<void> {
+  await tx.query('UPDATE governance_projects SET current_version = $2, title = $3, organisation = $4, updated_at = now() WHERE id = $1', [projectId, version, content.title, content.organisation]);
+}
+
+export async function maxApplicationVersion(q: Queryable, projectId: string): Promise<number> {
+  const [r] = await q.query<{ v: number | null }>('SELECT max(version) AS v FROM governance_applications WHERE project_id = $1', [projectId]);
+  return Number(r?.v ?? 0);
+}
+
 export async function findApplication(q: Queryable, projectId: string, version: number): Promise<ApplicationVersion | null> {
   const [r] = await q.query<{ content: string; created_by: string; created_at: Date }>('SELECT content::text AS content, created_by, created_at FROM governance_applications WHERE project_id = $1 AND version = $2', [projectId, version]);
   return r === undefined ? null : { projectId, version, content: JSON.parse(r.content) as Application, createdBy: r.created_by, createdAt: iso(r.created_at) ?? '' };
@@ -88,21 +103,22 @@ interface ReviewRow {
   comment: string;
   reference: string | null;
   permit_version: number | null;
+  amendment_id: string | null;
   created_at: Date;
 }
 
-export async function insertReview(tx: AuditedTx, r: { id: string; projectId: string; applicationVersion: number; step: string; reviewerId: string; decision: Review['decision']; comment: string; reference: string | null; permitVersion: number | null }): Promise<void> {
+export async function insertReview(tx: AuditedTx, r: { id: string; projectId: string; applicationVersion: number; step: string; reviewerId: string; decision: Review['decision']; comment: string; reference: string | null; permitVersion: number | null; amendmentId?: string | null }): Promise<void> {
   await tx.query(
-    'INSERT INTO governance_reviews (id, project_id, application_version, step, reviewer_id, decision, comment, reference, permit_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-    [r.id, r.projectId, r.applicationVersion, r.step, r.reviewerId, r.decision, r.comment, r.reference, r.permitVersion],
+    'INSERT INTO governance_reviews (id, project_id, application_version, step, reviewer_id, decision, comment, reference, permit_version, amendment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+    [r.id, r.projectId, r.applicationVersion, r.step, r.reviewerId, r.decision, r.comment, r.reference, r.permitVersion, r.amendmentId ?? null],
   );
 }
 
 export async function listReviews(q: Queryable, projectId: string): Promise<Review[]> {
-  const rows = await q.query<ReviewRow>('SELECT id, application_version, step, reviewer_id, decision, comment, reference, permit_version, created_at FROM governance_reviews WHERE project_id = $1 ORDER BY created_at, id', [projectId]);
+  const rows = await q.query<ReviewRow>('SELECT id, application_version, step, reviewer_id, decision, comment, reference, permit_version, amendment_id, created_at FROM governance_reviews WHERE project_id = $1 ORDER BY created_at, id', [projectId]);
   return rows.map((r) => ({
     id: r.id, applicationVersion: Number(r.application_version), step: r.step, reviewerId: r.reviewer_id, decision: r.decision,
-    comment: r.comment, reference: r.reference, permitVersion: r.permit_version === null ? null : Number(r.permit_version), createdAt: iso(r.created_at) ?? '',
+    comment: r.comment, reference: r.reference, permitVersion: r.permit_version === null ? null : Number(r.permit_version), amendmentId: r.amendment_id, createdAt: iso(r.created_at) ?? '',
   }));
 }
 
@@ -115,14 +131,15 @@ interface PermitRow {
   created_by: string;
   created_at: Date;
   activated_at: Date | null;
+  amendment_id: string | null;
 }
 
-const PERMIT_SQL = 'SELECT project_id, version, document::text AS document, sha256, state, created_by, created_at, activated_at FROM governance_permits';
+const PERMIT_SQL = 'SELECT project_id, version, document::text AS document, sha256, state, created_by, created_at, activated_at, amendment_id FROM governance_permits';
 
 function toPermit(r: PermitRow): Permit {
   return {
     projectId: r.project_id, version: Number(r.version), document: JSON.parse(r.document) as PermitDocument, sha256: r.sha256, state: r.state,
-    createdBy: r.created_by, createdAt: iso(r.created_at) ?? '', activatedAt: iso(r.activated_at),
+    createdBy: r.created_by, createdAt: iso(r.created_at) ?? '', activatedAt: iso(r.activated_at), amendmentId: r.amendment_id,
   };
 }
 
@@ -135,8 +152,70 @@ export async function latestPermit(q: Queryable, projectId: string): Promise<Per
   return r === undefined ? null : toPermit(r);
 }
 
-export async function insertPermit(tx: AuditedTx, p: { projectId: string; version: number; document: PermitDocument; sha256: string; by: string }): Promise<void> {
-  await tx.query("INSERT INTO governance_permits (project_id, version, document, sha256, state, created_by) VALUES ($1, $2, $3::jsonb, $4, 'proposed', $5)", [p.projectId, p.version, JSON.stringify(p.document), p.sha256, p.by]);
+export async function insertPermit(tx: AuditedTx, p: { projectId: string; version: number; document: PermitDocument; sha256: string; by: string; amendmentId?: string }): Promise<void> {
+  await tx.query(
+    "INSERT INTO governance_permits (project_id, version, document, sha256, state, created_by, amendment_id) VALUES ($1, $2, $3::jsonb, $4, 'proposed', $5, $6)",
+    [p.projectId, p.version, JSON.stringify(p.document), p.sha256, p.by, p.amendmentId ?? null],
+  );
+}
+
+/** The permit in force (state active), if any. */
+export async function activePermit(q: Queryable, projectId: string): Promise<Permit | null> {
+  const [r] = await q.query<PermitRow>(`${PERMIT_SQL} WHERE project_id = $1 AND state = 'active'`, [projectId]);
+  return r === undefined ? null : toPermit(r);
+}
+
+/** Proposals made for an amendment that will not come into force. */
+export async function lapseProposals(tx: AuditedTx, projectId: string, amendmentId: string): Promise<void> {
+  await tx.query("UPDATE governance_permits SET state = 'lapsed', ended_at = now() WHERE project_id = $1 AND amendment_id = $2 AND state = 'proposed'", [projectId, amendmentId]);
+}
+
+interface AmendmentRow {
+  id: string;
+  project_id: string;
+  status: AmendmentStatus;
+  application_version: number;
+  base_application_version: number;
+  base_permit_version: number;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+  decided_at: Date | null;
+}
+
+const AMENDMENT_SQL = 'SELECT id, project_id, status, application_version, base_application_version, base_permit_version, created_by, created_at, updated_at, decided_at FROM governance_amendments';
+const OPEN_AMENDMENT = "status IN ('submitted', 'ethics_review', 'legal_review', 'committee_review', 'changes_requested')";
+
+function toAmendment(r: AmendmentRow): Amendment {
+  return {
+    id: r.id, projectId: r.project_id, status: r.status, applicationVersion: Number(r.application_version), baseApplicationVersion: Number(r.base_application_version),
+    basePermitVersion: Number(r.base_permit_version), createdBy: r.created_by, createdAt: iso(r.created_at) ?? '', updatedAt: iso(r.updated_at) ?? '', decidedAt: iso(r.decided_at),
+  };
+}
+
+export async function insertAmendment(tx: AuditedTx, a: { id: string; projectId: string; applicationVersion: number; baseApplicationVersion: number; basePermitVersion: number; by: string }): Promise<void> {
+  await tx.query(
+    "INSERT INTO governance_amendments (id, project_id, status, application_version, base_application_version, base_permit_version, created_by) VALUES ($1, $2, 'submitted', $3, $4, $5, $6)",
+    [a.id, a.projectId, a.applicationVersion, a.baseApplicationVersion, a.basePermitVersion, a.by],
+  );
+}
+
+/** The project's amendment under way, if any (the caller holds the project lock when writing). */
+export async function openAmendment(q: Queryable, projectId: string): Promise<Amendment | null> {
+  const [r] = await q.query<AmendmentRow>(`${AMENDMENT_SQL} WHERE project_id = $1 AND ${OPEN_AMENDMENT}`, [projectId]);
+  return r === undefined ? null : toAmendment(r);
+}
+
+export async function listAmendments(q: Queryable, projectId: string): Promise<Amendment[]> {
+  return (await q.query<AmendmentRow>(`${AMENDMENT_SQL} WHERE project_id = $1 ORDER BY created_at, id`, [projectId])).map(toAmendment);
+}
+
+export async function setAmendmentStatus(tx: AuditedTx, id: string, status: AmendmentStatus, decided: boolean): Promise<void> {
+  await tx.query(`UPDATE governance_amendments SET status = $2, updated_at = now()${decided ? ', decided_at = now()' : ''} WHERE id = $1`, [id, status]);
+}
+
+export async function setAmendmentApplication(tx: AuditedTx, id: string, applicationVersion: number): Promise<void> {
+  await tx.query('UPDATE governance_amendments SET application_version = $2, updated_at = now() WHERE id = $1', [id, applicationVersion]);
 }
 
 export async function activatePermit(tx: AuditedTx, projectId: string, version: number): Promise<void> {
@@ -184,13 +263,23 @@ export async function register(q: Queryable): Promise<RegisterEntry[]> {
       WHERE g.version = (SELECT max(version) FROM governance_permits x WHERE x.project_id = p.id AND x.activated_at IS NOT NULL)
       ORDER BY g.activated_at DESC, p.id`,
   );
+  const history = await q.query<{ project_id: string; version: number; state: PermitState; activated_at: Date | null; document: string }>(
+    "SELECT project_id, version, state, activated_at, document::text AS document FROM governance_permits WHERE activated_at IS NOT NULL ORDER BY project_id, version DESC",
+  );
+  const versionsOf = new Map<string, RegisterEntry['versions'][number][]>();
+  for (const h of history) {
+    const d = JSON.parse(h.document) as PermitDocument;
+    const list = versionsOf.get(h.project_id) ?? [];
+    list.push({ version: Number(h.version), state: h.state, activatedAt: iso(h.activated_at), datasets: d.datasets.map((x) => x.dataset), validFrom: d.validFrom, validUntil: d.validUntil });
+    versionsOf.set(h.project_id, list);
+  }
   return rows.map((r) => {
     const d = JSON.parse(r.document) as PermitDocument;
     return {
       projectId: r.id, title: r.title, organisation: r.organisation,
       purposeSummary: r.purpose.length > 500 ? `${r.purpose.slice(0, 497)}...` : r.purpose,
       datasets: d.datasets.map((x) => x.dataset), validFrom: d.validFrom, validUntil: d.validUntil,
-      decision: 'approved' as const, decidedAt: iso(r.activated_at), status: r.status,
+      decision: 'approved' as const, decidedAt: iso(r.activated_at), status: r.status, versions: versionsOf.get(r.id) ?? [],
     };
   });
 }

@@ -11,12 +11,15 @@ import type { Principal, Role } from '../identity/index.ts';
 import { diffApplications, parseApplication, type DiffEntry } from './application.ts';
 import { DEFAULT_MINIMUM_CELL_COUNT, evaluateAccess, permitSha256, validatePermit, type AccessDecision, type AccessRequest, type TableLookup } from './permit.ts';
 import {
-  assertCanCreateProject, assertCanEditApplication, assertCanIssueToken, assertCanManageMembers, assertCanProposePermit, assertCanTake, assertCanViewProject,
-  canTake, OVERSIGHT_ROLES,
+  assertCanCreateProject, assertCanEditApplication, assertCanFileAmendment, assertCanIssueToken, assertCanManageMembers, assertCanProposeAmendedPermit, assertCanProposePermit,
+  assertCanReviseAmendment, assertCanTake, assertCanTakeAmendment, assertCanViewProject, canTake, canTakeAmendment, OVERSIGHT_ROLES,
 } from './policy.ts';
 import * as repo from './repository.ts';
-import type { Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, Project, RegisterEntry, Review } from './types.ts';
-import { ACTIONS, actionsFrom, type ActionName, type ProjectStatus } from './workflow.ts';
+import type { Amendment, Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
+import {
+  ACTIONS, actionsFrom, AMENDMENT_ACTIONS, amendmentActionsFrom, isAmendmentActionName, isOpenAmendment, type ActionName, type AmendmentActionName, type AmendmentStatus,
+  type ProjectStatus,
+} from './workflow.ts';
 
 /** Distinct access-committee members whose approval activates a permit. */
 export const COMMITTEE_APPROVALS_REQUIRED = 2;
@@ -61,6 +64,25 @@ export interface ProjectDetail {
   readonly actions: readonly ActionName[];
   /** Committee approvals still needed for the current permit proposal (committee_review only). */
   readonly approvalsNeeded: number | null;
+  /** The amendment under way, if any (the permit in force stays so meanwhile). */
+  readonly amendment: Amendment | null;
+}
+
+/** An amendment with what it changes and where its review stands. */
+export interface AmendmentDetail {
+  readonly amendment: Amendment;
+  readonly application: ApplicationVersion;
+  /** What the amendment changes in the application in force. */
+  readonly changes: readonly DiffEntry[];
+  readonly reviews: readonly Review[];
+  /** The permit in force (it stays so until the amendment is approved). */
+  readonly inForce: Permit | null;
+  /** The latest permit version proposed for this amendment. */
+  readonly proposal: Permit | null;
+  /** Actions this principal may take on the amendment now. */
+  readonly actions: readonly AmendmentActionName[];
+  /** Committee approvals still needed for the proposal (committee_review only). */
+  readonly approvalsNeeded: number | null;
 }
 
 export interface TakeOptions {
@@ -72,6 +94,14 @@ export interface TakeOptions {
 
 /** Who should hear about a project reaching a status (besides its team). */
 const NEXT_ROLE: Partial<Record<ProjectStatus, Role>> = {
+  submitted: 'access_committee',
+  ethics_review: 'ethics_reviewer',
+  legal_review: 'legal_reviewer',
+  committee_review: 'access_committee',
+};
+
+/** Who should hear about an amendment reaching a status (besides the team). */
+const AMENDMENT_NEXT_ROLE: Partial<Record<AmendmentStatus, Role>> = {
   submitted: 'access_committee',
   ethics_review: 'ethics_reviewer',
   legal_review: 'legal_reviewer',
@@ -176,6 +206,7 @@ export class GovernanceService {
       project, application, reviews, permits,
       actions: actionsFrom(project.status).filter((a) => canTake(p, project, a)),
       approvalsNeeded: project.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - approvalsFor(reviews, project, permits.at(-1) ?? null).size : null,
+      amendment: await repo.openAmendment(this.#db, id),
     };
   }
 
@@ -283,7 +314,10 @@ export class GovernanceService {
           decision: spec.decision, comment: (o.comment ?? '').slice(0, 10_000), reference: o.reference?.slice(0, 200) ?? null, permitVersion,
         });
       }
-      if (name === 'revoke' || name === 'close' || name === 'expire') await repo.endPermit(tx, id);
+      if (name === 'revoke' || name === 'close' || name === 'expire') {
+        await repo.endPermit(tx, id);
+        await this.#lapseAmendment(tx, id);
+      }
       if (to !== project.status) {
         await repo.setStatus(tx, id, to);
         await this.#notify(tx, project, `project.${to}`, `Project "${project.title}" is now ${to.replace(/_/g, ' ')} (${spec.summary}).`, to === spec.to ? reviewers : []);
@@ -314,7 +348,7 @@ export class GovernanceService {
       const sha256 = permitSha256(doc);
       await repo.insertPermit(tx, { projectId: id, version, document: doc, sha256, by: p.personId });
       tx.addDetails({ permitVersion: version, permitSha256: sha256 });
-      return { projectId: id, version, document: doc, sha256, state: 'proposed' as const, createdBy: p.personId, createdAt: this.#now().toISOString(), activatedAt: null };
+      return { projectId: id, version, document: doc, sha256, state: 'proposed' as const, createdBy: p.personId, createdAt: this.#now().toISOString(), activatedAt: null, amendmentId: null };
     });
   }
 
@@ -389,11 +423,225 @@ export class GovernanceService {
       await this.#audit.transaction({ actor: { kind: 'service', id: 'governance' }, action: 'governance.project.expire', target: `project:${r.id}`, ...rid(requestId) }, async (tx) => {
         const project = await this.#require(tx, r.id, true);
         await repo.endPermit(tx, r.id);
+        await this.#lapseAmendment(tx, r.id);
         await repo.setStatus(tx, r.id, 'expired');
         await this.#notify(tx, project, 'project.expired', `The permit of "${project.title}" has expired.`);
       });
     }
     return rows.map((r) => r.id);
+  }
+
+  /** An amendment still open when its project ends lapses, with any permit proposed for it. */
+  async #lapseAmendment(tx: AuditedTx, projectId: string): Promise<void> {
+    const open = await repo.openAmendment(tx, projectId);
+    if (open === null) return;
+    await repo.lapseProposals(tx, projectId, open.id);
+    await repo.setAmendmentStatus(tx, open.id, 'lapsed', true);
+    tx.addDetails({ amendmentLapsed: open.id });
+  }
+
+  /** Refuses to amend a permit whose end date has passed (today in UTC, validUntil inclusive, as access is computed). */
+  #assertInForce(permit: Permit | null, what: string): asserts permit is Permit {
+    if (permit === null) throw new AppError('conflict', 'the project has no permit in force to amend', { hint: 'amendments change an active permit' });
+    const today = this.#now().toISOString().slice(0, 10);
+    if (today > permit.document.validUntil) {
+      throw new AppError('conflict', `the permit expired on ${permit.document.validUntil}: ${what} past the permit's expiry`, {
+        hint: 'an expired permit cannot be amended; file a new application to continue the work',
+        details: { validUntil: permit.document.validUntil },
+      });
+    }
+  }
+
+  /**
+   * Files an amendment of the permit in force (principal investigator, project active): a new
+   * application version with the changed requested scope (team changes are made on the project
+   * beforehand). The project stays active and its permit in force, unchanged, during the review.
+   */
+  async fileAmendment(p: Principal, id: string, body: unknown, requestId?: string): Promise<AmendmentDetail> {
+    const before = await this.#require(this.#db, id);
+    try {
+      assertCanFileAmendment(p, before, await repo.openAmendment(this.#db, id));
+    } catch (e) {
+      return this.#refused(p, 'governance.amendment.file', `project:${id}`, e, requestId);
+    }
+    const application = parseApplication(body);
+    const reviewers = await this.#reviewersFor('submitted');
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.amendment.file', target: `project:${id}`, ...rid(requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      assertCanFileAmendment(p, project, await repo.openAmendment(tx, id));
+      const inForce = await repo.activePermit(tx, id);
+      this.#assertInForce(inForce, 'an amendment cannot be filed');
+      const current = await repo.findApplication(tx, id, project.currentVersion);
+      if (current === null) throw new AppError('internal', 'application version missing');
+      const changes = diffApplications(current.content, application);
+      if (changes.length === 0 && sameMembers(project.members, inForce.document.members)) {
+        throw new AppError('invalid', 'the amendment changes nothing: the application and the team are those of the permit in force', {
+          hint: 'change the requested scope (datasets, tables, columns, years, population), or the team, then file the amendment',
+        });
+      }
+      const amendmentId = randomUUID();
+      const version = (await repo.maxApplicationVersion(tx, id)) + 1;
+      await repo.insertApplicationVersion(tx, id, version, application, p.personId);
+      await repo.insertAmendment(tx, { id: amendmentId, projectId: id, applicationVersion: version, baseApplicationVersion: project.currentVersion, basePermitVersion: inForce.version, by: p.personId });
+      tx.addDetails({ amendment: amendmentId, applicationVersion: version, basePermitVersion: inForce.version, changed: changes.slice(0, 50).map((c) => c.path) });
+      await this.#notify(tx, project, 'amendment.submitted', `An amendment of "${project.title}" was filed; permit version ${inForce.version} stays in force during its review.`, reviewers);
+    });
+    return this.getAmendment(p, id);
+  }
+
+  /** Saves a revised version of an amendment the reviewers returned (then resubmit it). */
+  async reviseAmendment(p: Principal, id: string, body: unknown, requestId?: string): Promise<AmendmentDetail> {
+    const application = parseApplication(body);
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.amendment.revise', target: `project:${id}`, ...rid(requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      const open = await repo.openAmendment(tx, id);
+      assertCanReviseAmendment(p, project, open);
+      const version = (await repo.maxApplicationVersion(tx, id)) + 1;
+      await repo.insertApplicationVersion(tx, id, version, application, p.personId);
+      await repo.setAmendmentApplication(tx, open.id, version);
+      tx.addDetails({ amendment: open.id, applicationVersion: version });
+    });
+    return this.getAmendment(p, id);
+  }
+
+  /** The amendment under way, or else the latest one, as this principal may see it. */
+  async getAmendment(p: Principal, id: string, requestId?: string): Promise<AmendmentDetail> {
+    const project = await this.#require(this.#db, id);
+    try {
+      assertCanViewProject(p, project);
+    } catch (e) {
+      return this.#refused(p, 'governance.amendment.view', `project:${id}`, e, requestId);
+    }
+    const amendment = (await repo.openAmendment(this.#db, id)) ?? (await repo.listAmendments(this.#db, id)).at(-1) ?? null;
+    if (amendment === null) throw new AppError('not_found', `project ${id} has no amendment`, { hint: 'the principal investigator files one: enclave projects amend PROJECT application.json' });
+    const [application, base] = [await repo.findApplication(this.#db, id, amendment.applicationVersion), await repo.findApplication(this.#db, id, amendment.baseApplicationVersion)];
+    if (application === null || base === null) throw new AppError('internal', 'application version missing');
+    const reviews = (await repo.listReviews(this.#db, id)).filter((r) => r.amendmentId === amendment.id);
+    const permits = await repo.listPermits(this.#db, id);
+    const proposal = permits.filter((x) => x.amendmentId === amendment.id).at(-1) ?? null;
+    const open = isOpenAmendment(amendment.status);
+    return {
+      amendment, application, changes: diffApplications(base.content, application.content), reviews,
+      inForce: permits.find((x) => x.state === 'active') ?? null, proposal,
+      actions: open ? amendmentActionsFrom(amendment.status).filter((a) => canTakeAmendment(p, project, amendment, a)) : [],
+      approvalsNeeded: amendment.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - amendmentApprovals(reviews, amendment, proposal).size : null,
+    };
+  }
+
+  /**
+   * Takes an action on the amendment under way: the same steps, people and four eyes as the
+   * first review. The second distinct committee approval puts the proposed permit version in
+   * force and supersedes the previous one, in the same transaction; a return, refusal or
+   * withdrawal leaves the permit in force untouched.
+   */
+  async takeAmendment(p: Principal, id: string, action: string, o: TakeOptions = {}): Promise<AmendmentDetail> {
+    if (!isAmendmentActionName(action)) {
+      throw new AppError('invalid', `unknown amendment action ${action}`, { hint: `actions: ${Object.keys(AMENDMENT_ACTIONS).join(', ')}` });
+    }
+    const spec = AMENDMENT_ACTIONS[action];
+    const role = AMENDMENT_NEXT_ROLE[spec.to];
+    const reviewers = role === undefined ? [] : await this.#people.withRole(role);
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: `governance.amendment.${action}`, target: `project:${id}`, details: { transition: action }, ...rid(o.requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      const amendment = await repo.openAmendment(tx, id);
+      assertCanTakeAmendment(p, project, amendment, action);
+      tx.addDetails({ amendment: amendment.id, from: amendment.status });
+      let to: AmendmentStatus = spec.to;
+      let permitVersion: number | null = null;
+      if (action === 'committee_approve') {
+        const proposal = await repo.latestPermit(tx, id);
+        if (proposal === null || proposal.state !== 'proposed' || proposal.amendmentId !== amendment.id) {
+          throw new AppError('conflict', 'there is no amended permit to approve', { hint: 'an access committee member drafts it first (PUT .../amendment/permit, or enclave permits propose --amendment)' });
+        }
+        permitVersion = proposal.version;
+        const approvers = amendmentApprovals((await repo.listReviews(tx, id)).filter((r) => r.amendmentId === amendment.id), amendment, proposal);
+        if (approvers.has(p.personId)) {
+          throw new AppError('conflict', 'four eyes: you have already approved this amended permit; the decision needs a second, different committee member', { hint: 'ask another access committee member to approve' });
+        }
+        approvers.add(p.personId);
+        if (approvers.size < COMMITTEE_APPROVALS_REQUIRED) to = 'committee_review';
+        else {
+          const inForce = await repo.activePermit(tx, id);
+          this.#assertInForce(inForce, 'an amendment cannot be approved');
+          const content = await repo.findApplication(tx, id, amendment.applicationVersion);
+          if (content === null) throw new AppError('internal', 'application version missing');
+          await repo.activatePermit(tx, id, proposal.version);
+          await repo.setCurrentApplication(tx, id, amendment.applicationVersion, content.content);
+          tx.addDetails({ permitVersion: proposal.version, permitSha256: proposal.sha256, supersedes: inForce.version });
+        }
+      }
+      if (spec.step !== null && spec.decision !== null) {
+        await repo.insertReview(tx, {
+          id: randomUUID(), projectId: id, applicationVersion: amendment.applicationVersion, step: spec.step, reviewerId: p.personId, decision: spec.decision,
+          comment: (o.comment ?? '').slice(0, 10_000), reference: o.reference?.slice(0, 200) ?? null, permitVersion, amendmentId: amendment.id,
+        });
+      }
+      if (to === 'changes_requested' || to === 'rejected' || to === 'withdrawn') await repo.lapseProposals(tx, id, amendment.id);
+      if (to !== amendment.status) {
+        await repo.setAmendmentStatus(tx, amendment.id, to, to === 'approved' || to === 'rejected' || to === 'withdrawn');
+        const inForceNote = to === 'approved' ? ' The amended permit is now in force.' : to === 'rejected' || to === 'withdrawn' ? ' The permit in force is unchanged.' : '';
+        await this.#notify(tx, project, `amendment.${to}`, `The amendment of "${project.title}" is now ${to.replace(/_/g, ' ')} (${spec.summary}).${inForceNote}`, to === spec.to ? reviewers : []);
+      }
+      tx.addDetails({ to });
+    });
+    return this.getAmendment(p, id);
+  }
+
+  /**
+   * The access committee drafts the amended permit during its review of the amendment: validated
+   * like any permit, and it may not run past the expiry of the permit in force (that is a renewal).
+   */
+  async proposeAmendedPermit(p: Principal, id: string, document: unknown, requestId?: string): Promise<Permit> {
+    const before = await this.#require(this.#db, id);
+    try {
+      assertCanProposeAmendedPermit(p, before, await repo.openAmendment(this.#db, id));
+    } catch (e) {
+      return this.#refused(p, 'governance.amendment.permit.propose', `project:${id}`, e, requestId);
+    }
+    const doc = await validatePermit(document, { projectId: id, projectMembers: before.members, lookup: this.#catalog });
+    return this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.amendment.permit.propose', target: `project:${id}`, ...rid(requestId) }, async (tx) => {
+      const project = await this.#require(tx, id, true);
+      const amendment = await repo.openAmendment(tx, id);
+      assertCanProposeAmendedPermit(p, project, amendment);
+      if (amendment === null) throw new AppError('internal', 'amendment vanished');
+      const team = new Set(project.members.map((m) => m.personId));
+      if (doc.members.some((m) => !team.has(m.personId))) throw new AppError('conflict', 'the project team changed while the permit was validated', { hint: 'retry' });
+      const inForce = await repo.activePermit(tx, id);
+      this.#assertInForce(inForce, 'an amended permit cannot be proposed');
+      if (doc.validUntil > inForce.document.validUntil) {
+        throw new AppError('invalid', `the permit is not valid:\n  /validUntil: ${doc.validUntil} is past the expiry of the permit in force (${inForce.document.validUntil}); an amendment cannot extend a permit`, {
+          hint: `keep validUntil at or before ${inForce.document.validUntil}; running longer is a renewal: file a new application`,
+          details: { problems: [`/validUntil: past ${inForce.document.validUntil}`] },
+        });
+      }
+      const latest = await repo.latestPermit(tx, id);
+      const version = (latest?.version ?? 0) + 1;
+      const sha256 = permitSha256(doc);
+      await repo.lapseProposals(tx, id, amendment.id);
+      await repo.insertPermit(tx, { projectId: id, version, document: doc, sha256, by: p.personId, amendmentId: amendment.id });
+      tx.addDetails({ amendment: amendment.id, permitVersion: version, permitSha256: sha256, inForce: inForce.version });
+      return { projectId: id, version, document: doc, sha256, state: 'proposed' as const, createdBy: p.personId, createdAt: this.#now().toISOString(), activatedAt: null, amendmentId: amendment.id };
+    });
+  }
+
+  /**
+   * A starting amended permit for the committee: the permit in force (validity, tools,
+   * disclosure rules, population criteria, exceptions) with the amendment's scope and the team.
+   */
+  async amendedPermitTemplate(p: Principal, id: string): Promise<PermitDocument> {
+    const d = await this.getAmendment(p, id);
+    if (!isOpenAmendment(d.amendment.status)) throw new AppError('conflict', 'the project has no amendment under way', { hint: 'the principal investigator files one first' });
+    if (d.inForce === null) throw new AppError('conflict', 'the project has no permit in force to amend', { hint: 'amendments change an active permit' });
+    const project = await this.#require(this.#db, id);
+    const a: Application = d.application.content;
+    return {
+      ...d.inForce.document,
+      title: a.title,
+      datasets: a.requestedScope.datasets.map((x) => ({ dataset: x.dataset, tables: x.tables.map((t) => ({ table: t.table, columns: [...t.columns] })) })),
+      years: { ...a.requestedScope.years },
+      population: { description: a.requestedScope.population, criteria: d.inForce.document.population.criteria },
+      members: project.members.map((m) => ({ personId: m.personId, role: m.role })),
+    };
   }
 
   /** Public register of permits in force and past (no login, no person named). */
@@ -408,6 +656,21 @@ export class GovernanceService {
   async markRead(p: Principal, id: string): Promise<void> {
     if (!(await repo.markNotificationRead(this.#db, p.personId, id))) throw new AppError('not_found', 'no such unread notification');
   }
+}
+
+/** Distinct committee members who approved this proposal for the amendment's current application version. */
+function amendmentApprovals(reviews: readonly Review[], amendment: Amendment, proposal: Permit | null): Set<string> {
+  if (proposal === null) return new Set();
+  return new Set(
+    reviews
+      .filter((r) => r.amendmentId === amendment.id && r.step === 'committee' && r.decision === 'approve' && r.permitVersion === proposal.version && r.applicationVersion === amendment.applicationVersion)
+      .map((r) => r.reviewerId),
+  );
+}
+
+function sameMembers(a: readonly ProjectMember[], b: readonly ProjectMember[]): boolean {
+  const key = (ms: readonly ProjectMember[]) => ms.map((m) => `${m.personId}:${m.role}`).sort().join(',');
+  return key(a) === key(b);
 }
 
 /** Distinct committee members who approved this permit version for the current application version. */

@@ -1,5 +1,5 @@
 /** Plain objects governance returns. Names follow DESIGN.md's domain words. */
-import type { ProjectStatus } from './workflow.ts';
+import type { AmendmentStatus, ProjectStatus } from './workflow.ts';
 
 export type MemberRole = 'principal_investigator' | 'member';
 
@@ -59,7 +59,29 @@ export interface Review {
   readonly comment: string;
   readonly reference: string | null;
   readonly permitVersion: number | null;
+  /** The amendment reviewed, or null for a review of the project's own application. */
+  readonly amendmentId: string | null;
   readonly createdAt: string;
+}
+
+/**
+ * A request to change the permit in force (more or fewer columns, years, members): a new
+ * application version reviewed like the first while the current permit stays in force.
+ */
+export interface Amendment {
+  readonly id: string;
+  readonly projectId: string;
+  readonly status: AmendmentStatus;
+  /** The application version under review (a new one at each revision). */
+  readonly applicationVersion: number;
+  /** The application version in force when the amendment was filed. */
+  readonly baseApplicationVersion: number;
+  /** The permit version in force when the amendment was filed. */
+  readonly basePermitVersion: number;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly decidedAt: string | null;
 }
 
 /** The permit document (schemas/permit/permit.schema.json, version 1). */
@@ -78,7 +100,8 @@ export interface PermitDocument {
   readonly validUntil: string;
 }
 
-export type PermitState = 'proposed' | 'active' | 'superseded' | 'ended';
+/** `lapsed`: an amendment's proposal that never came into force (the amendment was returned, refused, withdrawn). */
+export type PermitState = 'proposed' | 'active' | 'superseded' | 'ended' | 'lapsed';
 
 export interface Permit {
   readonly projectId: string;
@@ -89,6 +112,8 @@ export interface Permit {
   readonly createdBy: string;
   readonly createdAt: string;
   readonly activatedAt: string | null;
+  /** The amendment this version was proposed for, or null for the first permit. */
+  readonly amendmentId: string | null;
 }
 
 export interface Notification {
@@ -112,4 +137,6 @@ export interface RegisterEntry {
   readonly decision: 'approved';
   readonly decidedAt: string | null;
   readonly status: ProjectStatus;
+  /** Every permit version that has been in force, newest first (earlier ones superseded by amendments). */
+  readonly versions: readonly { readonly version: number; readonly state: PermitState; readonly activatedAt: string | null; readonly datasets: readonly string[]; readonly validFrom: string; readonly validUntil: string }[];
 }

@@ -96,3 +96,80 @@ export function canMove(from: ProjectStatus, to: ProjectStatus): boolean {
 export function actionsFrom(status: ProjectStatus): ActionName[] {
   return ACTION_NAMES.filter((a) => (ACTIONS[a].from as readonly ProjectStatus[]).includes(status));
 }
+
+/**
+ * Amendments of an active permit: their own small workflow, beside the project's, so that the
+ * project stays `active` (and its permit in force, unchanged) while the amendment is reviewed.
+ * The review steps are the project's (same action names, same people, four eyes); approval puts
+ * a new permit version in force that supersedes the previous one. `lapsed` is reached only when
+ * the project itself ends (revoked, closed, expired) with an amendment still open.
+ */
+export const AMENDMENT_STATUSES = [
+  'submitted', 'ethics_review', 'legal_review', 'committee_review', 'changes_requested', 'approved', 'rejected', 'withdrawn', 'lapsed',
+] as const;
+export type AmendmentStatus = (typeof AMENDMENT_STATUSES)[number];
+
+export const AMENDMENT_TRANSITIONS = {
+  submitted: ['ethics_review', 'changes_requested', 'withdrawn', 'lapsed'],
+  ethics_review: ['legal_review', 'changes_requested', 'rejected', 'lapsed'],
+  legal_review: ['committee_review', 'changes_requested', 'rejected', 'lapsed'],
+  committee_review: ['approved', 'changes_requested', 'rejected', 'lapsed'],
+  changes_requested: ['submitted', 'withdrawn', 'lapsed'],
+  approved: [],
+  rejected: [],
+  withdrawn: [],
+  lapsed: [],
+} as const satisfies Record<AmendmentStatus, readonly AmendmentStatus[]>;
+
+/** Statuses of an amendment still under way: at most one per project. */
+export const OPEN_AMENDMENT_STATUSES = ['submitted', 'ethics_review', 'legal_review', 'committee_review', 'changes_requested'] as const satisfies readonly AmendmentStatus[];
+/** Project statuses in which an open amendment may be reviewed (filing needs `active`). */
+export const AMENDABLE_PROJECT_STATUSES = ['active', 'suspended'] as const satisfies readonly ProjectStatus[];
+
+type AmendmentTargets = typeof AMENDMENT_TRANSITIONS;
+type CommonAmendmentTargets<F extends AmendmentStatus> = { [K in F]: (x: AmendmentTargets[K][number]) => void }[F] extends (x: infer I) => void ? I : never;
+
+interface AmendmentActionSpec<F extends AmendmentStatus, T extends AmendmentStatus> {
+  readonly from: readonly F[];
+  readonly to: T;
+  readonly by: ActionActor;
+  readonly step: 'completeness' | 'ethics' | 'legal' | 'committee' | null;
+  readonly decision: 'approve' | 'return' | 'reject' | null;
+  readonly summary: string;
+}
+
+function amendmentAction<const F extends AmendmentStatus, const T extends CommonAmendmentTargets<F> & AmendmentStatus>(spec: AmendmentActionSpec<F, T>): AmendmentActionSpec<F, T> {
+  return spec;
+}
+
+/** The amendment's actions; review actions carry the project's names so the same routes and CLI steps map onto them. */
+export const AMENDMENT_ACTIONS = {
+  submit: amendmentAction({ from: ['changes_requested'], to: 'submitted', by: 'principal_investigator', step: null, decision: null, summary: 'resubmit the amendment' }),
+  withdraw: amendmentAction({ from: ['submitted', 'changes_requested'], to: 'withdrawn', by: 'principal_investigator', step: null, decision: null, summary: 'withdraw the amendment' }),
+  accept_complete: amendmentAction({ from: ['submitted'], to: 'ethics_review', by: 'access_committee', step: 'completeness', decision: 'approve', summary: 'record the amendment as complete' }),
+  return_incomplete: amendmentAction({ from: ['submitted'], to: 'changes_requested', by: 'access_committee', step: 'completeness', decision: 'return', summary: 'return an incomplete amendment' }),
+  ethics_favourable: amendmentAction({ from: ['ethics_review'], to: 'legal_review', by: 'ethics_reviewer', step: 'ethics', decision: 'approve', summary: 'give a favourable opinion on the amendment' }),
+  ethics_return: amendmentAction({ from: ['ethics_review'], to: 'changes_requested', by: 'ethics_reviewer', step: 'ethics', decision: 'return', summary: 'ask for changes to the amendment (ethics)' }),
+  ethics_unfavourable: amendmentAction({ from: ['ethics_review'], to: 'rejected', by: 'ethics_reviewer', step: 'ethics', decision: 'reject', summary: 'give an unfavourable opinion on the amendment' }),
+  legal_approve: amendmentAction({ from: ['legal_review'], to: 'committee_review', by: 'legal_reviewer', step: 'legal', decision: 'approve', summary: 'confirm the legal basis of the amendment' }),
+  legal_return: amendmentAction({ from: ['legal_review'], to: 'changes_requested', by: 'legal_reviewer', step: 'legal', decision: 'return', summary: 'ask for changes to the amendment (legal)' }),
+  legal_reject: amendmentAction({ from: ['legal_review'], to: 'rejected', by: 'legal_reviewer', step: 'legal', decision: 'reject', summary: 'refuse the amendment on legal grounds' }),
+  committee_approve: amendmentAction({ from: ['committee_review'], to: 'approved', by: 'access_committee', step: 'committee', decision: 'approve', summary: 'approve the amended permit (two distinct committee members needed)' }),
+  committee_return: amendmentAction({ from: ['committee_review'], to: 'changes_requested', by: 'access_committee', step: 'committee', decision: 'return', summary: 'ask for changes to the amendment (committee)' }),
+  committee_reject: amendmentAction({ from: ['committee_review'], to: 'rejected', by: 'access_committee', step: 'committee', decision: 'reject', summary: 'refuse the amendment' }),
+} as const;
+
+export type AmendmentActionName = keyof typeof AMENDMENT_ACTIONS;
+export const AMENDMENT_ACTION_NAMES = Object.keys(AMENDMENT_ACTIONS) as AmendmentActionName[];
+
+export function isAmendmentActionName(s: string): s is AmendmentActionName {
+  return Object.hasOwn(AMENDMENT_ACTIONS, s);
+}
+
+export function isOpenAmendment(status: AmendmentStatus): boolean {
+  return (OPEN_AMENDMENT_STATUSES as readonly AmendmentStatus[]).includes(status);
+}
+
+export function amendmentActionsFrom(status: AmendmentStatus): AmendmentActionName[] {
+  return AMENDMENT_ACTION_NAMES.filter((a) => (AMENDMENT_ACTIONS[a].from as readonly AmendmentStatus[]).includes(status));
+}

@@ -42,6 +42,13 @@ export interface GovFixture {
   permitFor(projectId: string, overrides?: Partial<PermitDocument>): Promise<PermitDocument>;
   /** A project filed by `applicant` with `member` in the team, driven to `status`. */
   projectAt(status: ProjectStatus): Promise<string>;
+  /** The fixture's application asking for these ER_PRS_F columns instead. */
+  amendedApplication(columns: readonly string[]): Record<string, unknown>;
+  /**
+   * Files an amendment of an active project asking for `columns` of ER_PRS_F and drives it to
+   * `status` (committee_review includes the amended permit proposed by committee1).
+   */
+  amendmentAt(projectId: string, status: 'submitted' | 'ethics_review' | 'legal_review' | 'committee_review', columns: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -114,8 +121,20 @@ export async function openGovFixture(): Promise<GovFixture> {
     if (status === 'expired') await gov.take(who.committee1, p.id, 'expire');
     return p.id;
   };
+  const amendedApplication = (columns: readonly string[]): Record<string, unknown> => {
+    const a = application();
+    const scope = a['requestedScope'] as Record<string, unknown>;
+    return { ...a, requestedScope: { ...scope, datasets: [{ dataset: 'snds', tables: [{ table: 'ER_PRS_F', columns: [...columns] }] }], justification: 'amended: the analysis needs other variables' } };
+  };
+  const amendmentAt = async (projectId: string, status: 'submitted' | 'ethics_review' | 'legal_review' | 'committee_review', columns: readonly string[]): Promise<void> => {
+    await gov.fileAmendment(who.applicant, projectId, amendedApplication(columns));
+    const steps: readonly (readonly [PersonKey, string])[] = [['committee1', 'accept_complete'], ['ethics', 'ethics_favourable'], ['legal', 'legal_approve']];
+    const n = ['submitted', 'ethics_review', 'legal_review', 'committee_review'].indexOf(status);
+    for (const [k, a] of steps.slice(0, n)) await gov.takeAmendment(who[k], projectId, a);
+    if (status === 'committee_review') await gov.proposeAmendedPermit(who.committee1, projectId, await gov.amendedPermitTemplate(who.committee1, projectId));
+  };
   return {
-    t, audit, catalog, identity, gov, who, application, permitFor, projectAt,
+    t, audit, catalog, identity, gov, who, application, permitFor, projectAt, amendedApplication, amendmentAt,
     setNow(d) { now = d; },
     async close() {
       await t.drop();
