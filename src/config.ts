@@ -35,6 +35,7 @@ const schema = z.object({
   ENCLAVE_S3_PREFIX: z.string().optional(),
   ENCLAVE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   ENCLAVE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  ENCLAVE_STORE_CACHE_MAX: z.string().regex(/^\d+(\.\d+)?\s*(MB|GB|TB|MiB|GiB|TiB)$/i, 'a size such as 50GB').default('20GiB'),
   ENCLAVE_OIDC_ISSUER: z.url().optional(),
   ENCLAVE_OIDC_CLIENT_ID: z.string().min(1).optional(),
   ENCLAVE_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
@@ -49,6 +50,7 @@ const hints: Record<string, string> = {
   DATABASE_URL: 'unset it to use the embedded PGlite database, or give e.g. postgresql://user@host:5432/enclave',
   ENCLAVE_PORT: 'a TCP port such as 8080 (0 picks a free one)',
   ENCLAVE_ENGINE_MEMORY: 'e.g. ENCLAVE_ENGINE_MEMORY=4GB',
+  ENCLAVE_STORE_CACHE_MAX: 'e.g. ENCLAVE_STORE_CACHE_MAX=50GB (local disk kept for files read from the S3 store)',
   ENCLAVE_OIDC_ISSUER: 'the https URL of your OpenID provider (e.g. Pro Santé Connect); unset to run the embedded provider',
   ENCLAVE_OIDC_REQUIRED_ACR: 'e.g. eidas2,eidas3',
   ENCLAVE_OIDC_REQUIRED_AMR: 'e.g. otp (every listed method must appear in the amr claim)',
@@ -73,6 +75,8 @@ export interface Config {
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   /** Local read-through cache of files read from remote stores (docs/migration.md). */
   readonly storeCacheDir: string;
+  /** Size cap of that cache in bytes; least recently used files not in use are evicted. */
+  readonly storeCacheMaxBytes: number;
   /**
    * OpenID Connect login. `issuer` undefined: the embedded provider runs under /idp, with its
    * client and keys generated on first start into `embeddedIdpSecretsPath` (beside the keyring).
@@ -154,6 +158,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '',
     },
     storeCacheDir: join(dataDir, 'cache', 'stores'),
+    storeCacheMaxBytes: parseSize(e.ENCLAVE_STORE_CACHE_MAX),
     oidc: {
       issuer: e.ENCLAVE_OIDC_ISSUER,
       clientId: e.ENCLAVE_OIDC_CLIENT_ID,
@@ -167,6 +172,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
   };
   return deepFreeze(config);
+}
+
+/** `50GB`, `1.5TiB` → bytes (decimal and binary units). */
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT])(i?)B$/i.exec(s.trim());
+  const exp = { K: 1, M: 2, G: 3, T: 4 }[(m?.[2] ?? 'K').toUpperCase() as 'K' | 'M' | 'G' | 'T'];
+  return Math.round(Number(m?.[1] ?? 0) * ((m?.[3] ?? '') === '' ? 1000 : 1024) ** exp);
 }
 
 function deepFreeze<T extends object>(o: T): T {

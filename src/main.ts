@@ -61,7 +61,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const store = new LocalStore(config.storeDir);
     const stores = new StoreRegistry().add('local', store);
     if (config.s3 !== undefined) stores.add('s3', new S3Store(config.s3));
-    const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir });
+    const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir, cacheMaxBytes: config.storeCacheMaxBytes });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
     const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });

@@ -2,6 +2,7 @@
  * Verified migration of datasets between stores, and the one resolver of where a dataset lives.
  * See docs/migration.md.
  */
+export { DEFAULT_CACHE_HOLD_MS, DEFAULT_CACHE_MAX_BYTES, ReadCache, type ReadCacheOptions } from './cache.ts';
 export { DatasetLocations, type DatasetLocationsDeps } from './locations.ts';
 export { Throttle, copyObject, copyVerified, hashObject, isTransient, withRetry, type Expected, type RetryOptions } from './copy.ts';
 export {

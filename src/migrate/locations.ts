@@ -1,12 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import type { DatasetLocator, DatasetVersion } from '../ingest/index.ts';
 import type { Store, StoreRegistry } from '../store/index.ts';
+import { DEFAULT_CACHE_MAX_BYTES, ReadCache } from './cache.ts';
 import { copyObject, copyVerified, hashObject } from './copy.ts';
 
 export interface DatasetLocationsDeps {
@@ -14,6 +15,10 @@ export interface DatasetLocationsDeps {
   readonly stores: StoreRegistry;
   /** Local directory of the read-through cache for remote stores (docs/migration.md). */
   readonly cacheDir: string;
+  /** Size cap of that cache in bytes (default 20 GiB); least recently used files not in use are evicted. */
+  readonly cacheMaxBytes?: number;
+  /** How long a file handed to a reader outside `withLease` counts as in use (default 10 min). */
+  readonly cacheHoldMs?: number;
 }
 
 /**
@@ -25,12 +30,25 @@ export interface DatasetLocationsDeps {
  * DuckDB reads only local files, so a remote store is read through a local cache: each file is
  * downloaded to a temp name, its SHA-256 checked against the manifest, then renamed into place.
  * A cached file therefore exists only if it was verified; it is trusted while its size matches.
+ * The cache is bounded (`ReadCache`): files not in use are evicted least recently used first.
  */
 export class DatasetLocations implements DatasetLocator {
   readonly #d: DatasetLocationsDeps;
+  readonly cache: ReadCache;
 
   constructor(deps: DatasetLocationsDeps) {
     this.#d = deps;
+    this.cache = new ReadCache({ dir: deps.cacheDir, maxBytes: deps.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, ...(deps.cacheHoldMs === undefined ? {} : { holdMs: deps.cacheHoldMs }) });
+  }
+
+  /** Runs `fn` with every cached file it resolves pinned until it settles (then evictable at once). */
+  withLease<T>(fn: () => Promise<T>): Promise<T> {
+    return this.cache.withLease(fn);
+  }
+
+  /** The local path of one file of a store (through the cache for a remote store), checked against its manifest hash. */
+  async localFile(storeId: string, key: string, bytes: number, sha256: string): Promise<string> {
+    return this.#local(this.#d.stores.get(storeId), key, bytes, sha256);
   }
 
   /** The active store id of a dataset (undefined: where each version was ingested). */
@@ -66,20 +84,16 @@ export class DatasetLocations implements DatasetLocator {
     const direct = store.localPath(key);
     if (direct !== undefined) return direct;
     const path = join(this.#d.cacheDir, createHash('sha256').update(store.id).digest('hex').slice(0, 16), ...key.split('/'));
-    const st = await stat(path).catch(() => undefined);
-    if (st?.size === bytes) return path;
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.part-${randomBytes(4).toString('hex')}`;
     try {
-      await copyVerified(await store.read(key), (b) => pipeline(b, createWriteStream(tmp)), { sha256, bytes });
-      await rename(tmp, path);
+      return await this.cache.get(path, bytes, async (tmp) => {
+        await mkdir(dirname(tmp), { recursive: true });
+        await copyVerified(await store.read(key), (b) => pipeline(b, createWriteStream(tmp, { highWaterMark: 1 << 20 })), { sha256, bytes });
+      });
     } catch (e) {
-      await rm(tmp, { force: true });
       if (e instanceof AppError && e.code === 'integrity') {
         throw new AppError('integrity', `${key} in ${store.id} does not match its manifest: ${e.message}`, { hint: 'run enclave migrate verify on the plan that copied it, then run it again to re-copy', cause: e });
       }
       throw e;
     }
-    return path;
   }
 }

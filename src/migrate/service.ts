@@ -428,13 +428,15 @@ export class MigrationService {
       const session = await this.#d.engine.session();
       try {
         for (const v of versions) {
-          const bad = (f: { path: string }): boolean => wrong.includes(`${v.prefix}/${f.path}`);
-          const src = await this.#d.locations.localFiles(v, plan.from);
           const keyName = await this.#registerKey(session, v.dataset);
-          const tgt = v.manifest.files.some(bad) ? undefined : await this.#d.locations.localFiles(v, plan.to);
-          for (const [i, f] of v.manifest.files.entries()) {
-            const s = await fingerprint(session, src.paths[i] ?? '', keyName);
-            const t = tgt === undefined || bad(f) ? { rows: -1, fp: 'unreadable' } : await fingerprint(session, tgt.paths[i] ?? '', keyName);
+          for (const f of v.manifest.files) {
+            const key = `${v.prefix}/${f.path}`;
+            // One file at a time, each pinned in the read cache only while it is read: a remote
+            // side of any size goes through a bounded cache.
+            const { s, t } = await this.#d.locations.withLease(async () => ({
+              s: await fingerprint(session, await this.#d.locations.localFile(plan.from, key, f.bytes, f.sha256), keyName),
+              t: wrong.includes(key) ? { rows: -1, fp: 'unreadable' } : await fingerprint(session, await this.#d.locations.localFile(plan.to, key, f.bytes, f.sha256), keyName),
+            }));
             const ok = s.rows === f.rows && t.rows === f.rows && s.fp === t.fp;
             partitions.push({ dataset: v.dataset, version: v.version, table: f.table, year: f.year, file: f.path, rows: { manifest: f.rows, source: s.rows, target: t.rows }, fingerprint: { source: s.fp, target: t.fp }, ok });
             if (!ok) differences.push({ dataset: v.dataset, version: v.version, where: `${f.table} year ${f.year} (${f.path})`, problem: `rows manifest ${f.rows} / source ${s.rows} / target ${t.rows}; fingerprint ${s.fp === t.fp ? 'equal' : 'differs'}` });
@@ -469,28 +471,31 @@ export class MigrationService {
         ...[...tables].sort().map((t) => ({ name: `all of ${t}`, sql: `SELECT * FROM ds."${t}"` })),
         ...(o.queries ?? []).map((sql, i) => ({ name: `query ${i + 1}`, sql })),
       ];
-      const a = await this.#d.engine.session();
-      const b = await this.#d.engine.session();
-      try {
-        await this.#d.ingest.attachVersion(a, v, 'ds', { storeId: plan.from });
-        await this.#d.ingest.attachVersion(b, v, 'ds', { storeId: plan.to });
-        for (const q of queries) {
-          const fp = async (s: EngineSession): Promise<string> => {
-            try {
-              const [r] = await s.all<{ n: bigint; fp: string }>(`SELECT count(*) AS n, coalesce(sum(hash(q)), 0)::VARCHAR AS fp FROM (${q.sql.replace(/;\s*$/, '')}) q`);
-              return `${r?.n ?? 0n}:${r?.fp ?? ''}`;
-            } catch (e) {
-              return `error: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'failed'}`;
-            }
-          };
-          const source = await fp(a);
-          const target = await fp(b);
-          out.push({ dataset: ds, name: q.name, sql: q.sql, source, target, ok: source === target && !source.startsWith('error') });
+      // Both locations attached whole: their cached files stay pinned until both sessions close.
+      await this.#d.locations.withLease(async () => {
+        const a = await this.#d.engine.session();
+        const b = await this.#d.engine.session();
+        try {
+          await this.#d.ingest.attachVersion(a, v, 'ds', { storeId: plan.from });
+          await this.#d.ingest.attachVersion(b, v, 'ds', { storeId: plan.to });
+          for (const q of queries) {
+            const fp = async (s: EngineSession): Promise<string> => {
+              try {
+                const [r] = await s.all<{ n: bigint; fp: string }>(`SELECT count(*) AS n, coalesce(sum(hash(q)), 0)::VARCHAR AS fp FROM (${q.sql.replace(/;\s*$/, '')}) q`);
+                return `${r?.n ?? 0n}:${r?.fp ?? ''}`;
+              } catch (e) {
+                return `error: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'failed'}`;
+              }
+            };
+            const source = await fp(a);
+            const target = await fp(b);
+            out.push({ dataset: ds, name: q.name, sql: q.sql, source, target, ok: source === target && !source.startsWith('error') });
+          }
+        } finally {
+          a.close();
+          b.close();
         }
-      } finally {
-        a.close();
-        b.close();
-      }
+      });
     }
     const result: MirrorResult = { planId, ok: out.every((q) => q.ok), queries: out };
     await this.#d.audit.transaction({ actor: o.actor, action: 'migrate.mirror', target: `migration:${planId}`, details: { ok: result.ok, queries: out.length, differing: out.filter((q) => !q.ok).length } }, async (tx) => {
