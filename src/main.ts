@@ -173,6 +173,8 @@ export async function cliMain(argv: readonly string[]): Promise<number> {
   return runCli(argv, {
     version: VERSION,
     debug: process.env['ENCLAVE_LOG_LEVEL'] === 'debug',
+    // ENCLAVE_URL and ENCLAVE_TOKEN: the remote mode (src/cli/remote.ts)
+    env: process.env,
     open: async () => createPlatform(config()),
     serve: async () => {
       const p = await createPlatform(config());

@@ -1,11 +1,15 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { AppError, isAppError } from '../errors.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
-import { catalogImport, catalogLs, catalogSearch, catalogShow } from './commands/catalog.ts';
-import { demoPeople, permitsPropose, permitsShow, permitsTemplate, permitsValidate, projectsCreate, projectsLs, projectsReview, projectsShow, projectsSubmit, tokensCreate, tokensLs, tokensRevoke } from './commands/governance.ts';
+import { catalogImport, catalogLs, catalogSearch, catalogShow, type CatalogReader } from './commands/catalog.ts';
+import {
+  actingPrincipal, demoPeople, localGovernance, permitsPropose, permitsShow, permitsTemplate, permitsValidate, projectsAccess, projectsAmend, projectsAmendment, projectsCreate,
+  projectsLs, projectsReview, projectsShow, projectsSubmit, tokensCreate, tokensLs, tokensRevoke, type GovernanceClient,
+} from './commands/governance.ts';
 import { ingestCommand } from './commands/ingest.ts';
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
 import { synthCommand } from './commands/synth.ts';
+import { RemoteCatalog, RemoteClient, RemoteGovernance, remoteTargetFrom, type RemoteTarget } from './remote.ts';
 import type { OpenServices, Output } from './services.ts';
 import { formatTable } from './table.ts';
 
@@ -17,6 +21,10 @@ export interface ProgramDeps {
   readonly err?: Output;
   /** Print stack traces of internal errors. */
   readonly debug?: boolean;
+  /** The environment the remote mode reads ENCLAVE_URL and ENCLAVE_TOKEN from (main.ts passes it; none: local mode only). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The HTTP client of the remote mode (default: the global fetch). */
+  readonly fetch?: typeof fetch;
 }
 
 const int = (name: string) => (v: string): number => {
@@ -31,11 +39,57 @@ const int = (name: string) => (v: string): number => {
  */
 export function buildProgram(deps: ProgramDeps): Command {
   const out = deps.out ?? { write: (s: string) => process.stdout.write(s) };
+  const remote = (): RemoteTarget | null => remoteTargetFrom(deps.env ?? {});
+  const client = (target: RemoteTarget): RemoteClient => new RemoteClient(target, deps.fetch);
   const withServices = <A extends unknown[]>(fn: (svc: Awaited<ReturnType<OpenServices>>, ...args: A) => Promise<void>) =>
     async (...args: A): Promise<void> => {
+      const target = remote();
+      if (target !== null) {
+        throw new AppError('invalid', `this command runs on the server's own terminal only, not against ENCLAVE_URL (${target.url.origin})`, {
+          hint: 'unset ENCLAVE_URL to run it here on the local data; remotely, use enclave projects, permits and catalog',
+        });
+      }
       const svc = await deps.open();
       try {
         await fn(svc, ...args);
+      } finally {
+        await svc.close();
+      }
+    };
+
+  // commander calls an action with (...arguments, options, command): the options are second to last
+  const optionsOf = (args: readonly unknown[]): { as?: string } => {
+    const o = args.at(-2);
+    return typeof o === 'object' && o !== null && 'as' in o && typeof o.as === 'string' ? { as: o.as } : {};
+  };
+  /** Runs a governance command locally (the services, as --as or the operator) or remotely (the API, as the token's person). */
+  const withGov = <A extends unknown[]>(fn: (g: GovernanceClient, ...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const target = remote();
+      if (target !== null) {
+        if (optionsOf(args).as !== undefined) {
+          throw new AppError('invalid', '--as acts as a demo person on the server\'s own terminal; against ENCLAVE_URL you act as the person of ENCLAVE_TOKEN', { hint: 'drop --as, or unset ENCLAVE_URL to work locally' });
+        }
+        await fn(new RemoteGovernance(client(target)), ...args);
+        return;
+      }
+      const svc = await deps.open();
+      try {
+        await fn(localGovernance(svc, await actingPrincipal(svc, optionsOf(args))), ...args);
+      } finally {
+        await svc.close();
+      }
+    };
+  const withCatalog = <A extends unknown[]>(fn: (c: CatalogReader, ...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const target = remote();
+      if (target !== null) {
+        await fn(new RemoteCatalog(client(target)), ...args);
+        return;
+      }
+      const svc = await deps.open();
+      try {
+        await fn(svc.catalog, ...args);
       } finally {
         await svc.close();
       }
@@ -47,8 +101,17 @@ export function buildProgram(deps: ProgramDeps): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => (deps.err ?? { write: (x: string) => process.stderr.write(x) }).write(s) })
     .addHelpText('after', `
-Configuration comes from environment variables (see .env.example): by default data lives in
-./data with an embedded PGlite database, and the master keyring in ~/.config/enclave/.
+Two modes:
+  local (default)  on the server's own terminal: the commands open the local data directory.
+                   Configuration comes from environment variables (see .env.example): by default
+                   data lives in ./data with an embedded PGlite database, and the master keyring
+                   in ~/.config/enclave/. On the embedded default, --as <demo person> acts as them.
+  remote           with ENCLAVE_URL=https://host and ENCLAVE_TOKEN=<API token> set, the
+                   projects, permits and catalog commands call that server's HTTP API with
+                   Authorization: Bearer, as the token's person on the token's one project (the
+                   server's rules apply; refusals print the server's reason). Tokens: portal →
+                   Profile → API tokens, or enclave tokens create on the server. Other commands
+                   (ingest, migrate, keys, audit, tokens) run only on the server's own terminal.
 
 Examples:
   enclave synth --people 10000 --years 2019-2023 --seed 42 --out ./delivery
@@ -95,17 +158,17 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
     }));
 
   const catalog = program.command('catalog').description('the public catalogue: datasets, tables, columns, nomenclatures (no login needed)');
-  catalog.command('ls').description('list datasets').action(withServices(async (svc) => { await catalogLs(svc.catalog, out); }));
+  catalog.command('ls').description('list datasets').action(withCatalog(async (c) => { await catalogLs(c, out); }));
   catalog
     .command('show')
     .description('show a dataset, a table or a column')
     .argument('<ref>', 'dataset, dataset.TABLE or dataset.TABLE.COLUMN, e.g. snds.ER_PRS_F')
-    .action(withServices(async (svc, ref: string) => { await catalogShow(svc.catalog, ref, out); }));
+    .action(withCatalog(async (c, ref: string) => { await catalogShow(c, ref, out); }));
   catalog
     .command('search')
     .description('search names and descriptions of tables, columns and nomenclatures')
     .argument('<query>', 'words to look for, e.g. "date de soins"')
-    .action(withServices(async (svc, q: string) => { await catalogSearch(svc.catalog, q, out); }));
+    .action(withCatalog(async (c, q: string) => { await catalogSearch(c, q, out); }));
   catalog
     .command('import')
     .description('import Frictionless Table Schema definitions from a directory')
@@ -176,7 +239,7 @@ See docs/migration.md.`);
   }));
 
   registerAuditCommands(program, withServices, out);
-  registerGovernanceCommands(program, withServices, out);
+  registerGovernanceCommands(program, withServices, withGov, out);
 
   return program;
 }
@@ -189,6 +252,7 @@ const isoDate = (name: string) => (v: string): Date => {
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 type WithServices = <A extends unknown[]>(fn: (svc: Awaited<ReturnType<OpenServices>>, ...args: A) => Promise<void>) => (...args: A) => Promise<void>;
+type WithGovernance = <A extends unknown[]>(fn: (g: GovernanceClient, ...args: A) => Promise<void>) => (...args: A) => Promise<void>;
 
 /** `enclave audit …` (see src/cli/commands/audit.ts). */
 function registerAuditCommands(program: Command, withServices: WithServices, out: Output): void {
@@ -250,42 +314,60 @@ Offline, only the export, a checkpoint and the public key are needed:
 }
 
 /** `enclave projects|permits|tokens|demo …` (see src/cli/commands/governance.ts). */
-function registerGovernanceCommands(program: Command, withServices: WithServices, out: Output): void {
-  const AS = ['--as <person>', 'act as this demo person (embedded default only), e.g. applicant, committee1'] as const;
+function registerGovernanceCommands(program: Command, withServices: WithServices, withGov: WithGovernance, out: Output): void {
+  const AS = ['--as <person>', 'act as this demo person (embedded default, local mode only), e.g. applicant, committee1'] as const;
   type As = { as?: string };
-  const projects = program.command('projects').description('projects and their review: file, submit, review, decide (the same rules as the API: four eyes, workflow table)').addHelpText('after', `
+  const projects = program.command('projects').description('projects and their review: file, submit, review, decide, amend (the same rules as the API: four eyes, workflow table)').addHelpText('after', `
 Example (embedded default, each step by a different demo person):
   enclave projects create application.json --as applicant
   enclave projects submit PROJECT --as applicant
   enclave projects review PROJECT --step completeness --decision approve --as committee1
   enclave projects review PROJECT --step ethics --decision approve --reference CESREES-2026-001 --as ethics
   enclave projects review PROJECT --step legal --decision approve --reference MR-004 --as legal
-  enclave projects decide PROJECT --decision approve --as committee1   (then --as committee2)`);
-  projects.command('ls').description('projects I may see').option(...AS).action(withServices(async (svc, o: As) => { await projectsLs(svc, o, out); }));
-  projects.command('show').argument('<project>').description('a project: status, team, reviews, actions open to me').option(...AS).option('--json', 'the whole detail as JSON')
-    .action(withServices(async (svc, id: string, o: As & { json?: boolean }) => { await projectsShow(svc, id, o, out); }));
+  enclave projects decide PROJECT --decision approve --as committee1   (then --as committee2)
+Amending the active permit (it stays in force until the amendment is approved):
+  enclave projects amend PROJECT amended-application.json --as applicant
+  enclave projects review PROJECT --amendment --step completeness --decision approve --as committee1   (ethics, legal likewise)
+  enclave permits template PROJECT --amendment --as committee1 > amended-permit.json
+  enclave permits propose PROJECT amended-permit.json --amendment --as committee1
+  enclave projects decide PROJECT --amendment --decision approve --as committee1   (then --as committee2)
+Remotely (ENCLAVE_URL, ENCLAVE_TOKEN set; no --as): ls, show, amend, amendment, access and permits show
+work with a project's API token; reviews need the portal.`);
+  projects.command('ls').description('projects I may see').option(...AS).action(withGov(async (g) => { await projectsLs(g, out); }));
+  projects.command('show').argument('<project>').description('a project: status, team, permit in force, amendment, reviews, actions open to me').option(...AS).option('--json', 'the whole detail as JSON')
+    .action(withGov(async (g, id: string, o: As & { json?: boolean }) => { await projectsShow(g, id, o, out); }));
   projects.command('create').argument('<application.json>', 'the application (title, organisation, purpose, legal basis, team, requested scope)').description('file a project (draft); I become its principal investigator').option(...AS)
-    .action(withServices(async (svc, file: string, o: As) => { await projectsCreate(svc, file, o, out); }));
+    .action(withGov(async (g, file: string, o: As) => { await projectsCreate(g, file, o, out); }));
   projects.command('submit').argument('<project>').description('submit the application for review (principal investigator)').option(...AS)
-    .action(withServices(async (svc, id: string, o: As) => { await projectsSubmit(svc, id, o, out); }));
-  projects.command('review').argument('<project>').description('record a review step: completeness (committee), ethics, legal')
+    .action(withGov(async (g, id: string) => { await projectsSubmit(g, id, out); }));
+  projects.command('review').argument('<project>').description('record a review step: completeness (committee), ethics, legal; --amendment for the amendment under way')
     .requiredOption('--step <step>', 'completeness | ethics | legal').requiredOption('--decision <d>', 'approve | return | reject')
-    .option('--reference <ref>', 'ethics opinion number, CNIL decision or reference methodology').option('--comment <text>').option(...AS)
-    .action(withServices(async (svc, id: string, o: As & { step: string; decision: string; reference?: string; comment?: string }) => { await projectsReview(svc, id, o, out); }));
-  projects.command('decide').argument('<project>').description('committee vote on the proposed permit; two distinct members put it in force')
-    .requiredOption('--decision <d>', 'approve | return | reject').option('--comment <text>').option(...AS)
-    .action(withServices(async (svc, id: string, o: As & { decision: string; comment?: string }) => { await projectsReview(svc, id, { ...o, step: 'committee' }, out); }));
+    .option('--reference <ref>', 'ethics opinion number, CNIL decision or reference methodology').option('--comment <text>').option('--amendment', 'review the amendment under way, not the application').option(...AS)
+    .action(withGov(async (g, id: string, o: As & { step: string; decision: string; reference?: string; comment?: string; amendment?: boolean }) => { await projectsReview(g, id, o, out); }));
+  projects.command('decide').argument('<project>').description('committee vote on the proposed permit; two distinct members put it in force (--amendment: the amended permit, superseding the one in force)')
+    .requiredOption('--decision <d>', 'approve | return | reject').option('--comment <text>').option('--amendment', 'vote on the amended permit').option(...AS)
+    .action(withGov(async (g, id: string, o: As & { decision: string; comment?: string; amendment?: boolean }) => { await projectsReview(g, id, { ...o, step: 'committee' }, out); }));
+  projects.command('amend').argument('<project>').argument('<application.json>', 'the application with its changed requested scope (columns, tables, years, population)')
+    .description('file an amendment of the active permit (principal investigator); the permit stays in force, unchanged, during the review')
+    .option('--revise', 'revise the amendment the reviewers returned, and resubmit it').option(...AS)
+    .action(withGov(async (g, id: string, file: string, o: As & { revise?: boolean }) => { await projectsAmend(g, id, file, o, out); }));
+  projects.command('amendment').argument('<project>').description('the amendment under way (or the latest): what it changes, its reviews, the permit in force')
+    .option('--withdraw', 'withdraw it (principal investigator); the permit in force is unchanged').option('--json', 'the whole detail as JSON').option(...AS)
+    .action(withGov(async (g, id: string, o: As & { json?: boolean; withdraw?: boolean }) => { await projectsAmendment(g, id, o, out); }));
+  projects.command('access').argument('<project>').description('may I read this now? computed from the permit in force at this very request (refusals are audited)')
+    .option('--dataset <name>', 'e.g. snds').option('--table <name>', 'e.g. ER_PRS_F').option('--columns <list>', 'comma-separated, e.g. BEN_NIR_PSA,EXE_SOI_DTD').option('--tool <tool>', 'web_sql | database_protocol').option(...AS)
+    .action(withGov(async (g, id: string, o: As & { dataset?: string; table?: string; columns?: string; tool?: string }) => { await projectsAccess(g, id, o, out); }));
 
   const permits = program.command('permits').description('permits as code: the machine-readable authorisation from which access is derived');
-  permits.command('show').argument('<project>').description('permit versions of a project, and the latest document').option(...AS)
-    .action(withServices(async (svc, id: string, o: As) => { await permitsShow(svc, id, o, out); }));
+  permits.command('show').argument('<project>').description('permit versions of a project (active, superseded, …), and the document in force').option(...AS)
+    .action(withGov(async (g, id: string) => { await permitsShow(g, id, out); }));
   permits.command('template').argument('<project>').description('a starting permit drawn from the application, as JSON (access committee)')
-    .requiredOption('--from <date>', 'first day, YYYY-MM-DD').requiredOption('--until <date>', 'last day, YYYY-MM-DD').option(...AS)
-    .action(withServices(async (svc, id: string, o: As & { from: string; until: string }) => { await permitsTemplate(svc, id, o, out); }));
-  permits.command('propose').argument('<project>').argument('<file>', 'the permit JSON document').description('propose the permit for the committee vote (access committee)').option(...AS)
-    .action(withServices(async (svc, id: string, file: string, o: As) => { await permitsPropose(svc, id, file, o, out); }));
+    .option('--from <date>', 'first day, YYYY-MM-DD').option('--until <date>', 'last day, YYYY-MM-DD').option('--amendment', 'the amended permit: the one in force with the amendment\'s scope').option(...AS)
+    .action(withGov(async (g, id: string, o: As & { from?: string; until?: string; amendment?: boolean }) => { await permitsTemplate(g, id, o, out); }));
+  permits.command('propose').argument('<project>').argument('<file>', 'the permit JSON document').description('propose the permit for the committee vote (access committee)').option('--amendment', 'propose it for the amendment under way').option(...AS)
+    .action(withGov(async (g, id: string, file: string, o: As & { amendment?: boolean }) => { await permitsPropose(g, id, file, o, out); }));
   permits.command('validate').argument('<file>', 'a permit JSON document').description('check a permit against the published schema, the catalogue and the potential-identifier rule').option(...AS)
-    .action(withServices(async (svc, file: string, o: As) => { await permitsValidate(svc, file, o, out); }));
+    .action(withGov(async (g, file: string) => { await permitsValidate(g, file, out); }));
 
   const tokens = program.command('tokens').description('API tokens: one person, one project, expiring, revocable, stored hashed');
   tokens.command('create').requiredOption('--project <id>', 'the one project the token acts on').option('--days <n>', 'lifetime in days (1-90, default 30)', int('--days')).option('--label <text>').option(...AS)

@@ -5,6 +5,14 @@ import type { CatalogService, CatalogTable, ImportOptions, SearchHit } from '../
 import { AppError } from '../../errors.ts';
 import { formatTable } from '../table.ts';
 
+/** The catalogue reads the commands make: CatalogService locally, RemoteCatalog against ENCLAVE_URL. */
+export interface CatalogReader {
+  listDatasets: CatalogService['listDatasets'];
+  getDataset: CatalogService['getDataset'];
+  getTable: CatalogService['getTable'];
+  search(q: string): Promise<SearchHit[]>;
+}
+
 /** Where commands print (stdout in the CLI, a buffer in tests). */
 export interface CliOut {
   write(s: string): void;
@@ -18,7 +26,7 @@ function short(s: string, width = DESCRIPTION_WIDTH): string {
 }
 
 /** `enclave catalog ls`: one line per dataset. */
-export async function catalogLs(svc: CatalogService, out: CliOut): Promise<void> {
+export async function catalogLs(svc: CatalogReader, out: CliOut): Promise<void> {
   const datasets = await svc.listDatasets();
   if (datasets.length === 0) {
     out.write('The catalogue is empty. Import definitions with `enclave catalog import --dataset NAME DIR`.\n');
@@ -53,7 +61,7 @@ function renderTable(t: CatalogTable): string {
  * `enclave catalog show REF` where REF is `dataset`, `dataset.TABLE` or `dataset.TABLE.COLUMN`.
  * @example catalogShow(svc, 'snds.ER_PRS_F.BEN_NIR_PSA', process.stdout)
  */
-export async function catalogShow(svc: CatalogService, ref: string, out: CliOut): Promise<void> {
+export async function catalogShow(svc: CatalogReader, ref: string, out: CliOut): Promise<void> {
   const parts = ref.split('.');
   const [dataset, table, column] = parts;
   if (dataset === undefined || dataset === '' || parts.length > 3 || parts.some((p) => p === '')) {
@@ -104,7 +112,7 @@ function hitRow(h: SearchHit): [string, string, string, string] {
 }
 
 /** `enclave catalog search WORDS`: best matches first. */
-export async function catalogSearch(svc: CatalogService, q: string, out: CliOut): Promise<void> {
+export async function catalogSearch(svc: CatalogReader, q: string, out: CliOut): Promise<void> {
   const hits = await svc.search(q);
   if (hits.length === 0) {
     out.write(`Nothing in the catalogue matches "${q}". Try fewer or shorter words.\n`);

@@ -47,6 +47,17 @@ const TRUTH: Record<string, Expect> = {
   'PUT /governance/projects/:id/permit': ['committee1'],
   'GET /governance/projects/:id/permits': ANY,
   'GET /governance/projects/:id/access': ANY,
+  'GET /governance/projects/:id/amendment': ANY,
+  'POST /governance/projects/:id/amendment': ANY,
+  'PUT /governance/projects/:id/amendment/application': ANY,
+  'POST /governance/projects/:id/amendment/submit': ANY,
+  'POST /governance/projects/:id/amendment/withdraw': ANY,
+  'POST /governance/projects/:id/amendment/completeness': ['committee1'],
+  'POST /governance/projects/:id/amendment/ethics-opinion': ['ethics'],
+  'POST /governance/projects/:id/amendment/legal-review': ['legal'],
+  'POST /governance/projects/:id/amendment/committee-decision': ['committee1'],
+  'GET /governance/projects/:id/amendment/permit-template': ['committee1'],
+  'PUT /governance/projects/:id/amendment/permit': ['committee1'],
   'GET /governance/notifications': ANY,
   'POST /governance/notifications/:nid/read': ANY,
   'GET /identity/me': ANY,
@@ -189,6 +200,36 @@ describe('HTTP routes: permission truth table', () => {
     assert.ok(!Buffer.from(stored[0]!.token_hash).toString('utf8').includes(token), 'only the hash is stored');
     assert.equal((await app.request(`/api/v1/identity/me/tokens/${tokenId}`, { method: 'DELETE', headers: h })).status, 204);
     assert.equal((await app.request(`/api/v1/governance/projects/${id}/access`, { headers: bearer })).status, 401);
+  });
+
+  test('an amendment over HTTP: the PI files it with a project token, reviewers decide in sessions, access follows the new permit', async () => {
+    const id = await f.projectAt('active');
+    const pi = sessions.get('applicant');
+    assert.ok(pi);
+    const h = { cookie: `${cookieName}=${pi.cookie}`, [CSRF_HEADER]: pi.csrf, 'content-type': 'application/json' };
+    const created = await app.request('/api/v1/identity/me/tokens', { method: 'POST', headers: h, body: JSON.stringify({ projectId: id, days: 7 }) });
+    const { token } = (await created.json()) as { token: string };
+    const bearer = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const filed = await app.request(`/api/v1/governance/projects/${id}/amendment`, { method: 'POST', headers: bearer, body: JSON.stringify(f.amendedApplication(['BEN_NIR_PSA', 'PRS_NAT_REF', 'PRS_ACT_QTE'])) });
+    assert.equal(filed.status, 201, await filed.clone().text());
+    assert.equal((await app.request(`/api/v1/governance/projects/${id}/amendment/completeness`, { method: 'POST', headers: bearer, body: '{"decision":"approve"}' })).status, 403, 'no review with a token');
+    assert.equal((await call('POST', `/governance/projects/${id}/amendment/completeness`, 'committee1', { decision: 'approve' })).status, 200);
+    assert.equal((await call('POST', `/governance/projects/${id}/amendment/ethics-opinion`, 'ethics', { decision: 'approve', reference: 'CESREES-2026-002' })).status, 200);
+    assert.equal((await call('POST', `/governance/projects/${id}/amendment/legal-review`, 'legal', { decision: 'approve' })).status, 200);
+    const c1 = sessions.get('committee1');
+    assert.ok(c1);
+    const template = await app.request(`/api/v1/governance/projects/${id}/amendment/permit-template`, { headers: { cookie: `${cookieName}=${c1.cookie}` } });
+    assert.equal((await call('PUT', `/governance/projects/${id}/amendment/permit`, 'committee1', await template.json())).status, 201);
+    const access = (columns: string) => app.request(`/api/v1/governance/projects/${id}/access?dataset=snds&table=ER_PRS_F&columns=${columns}`, { headers: bearer });
+    assert.equal((await access('EXE_SOI_DTD')).status, 200, 'the permit in force stays so during the review');
+    assert.equal((await call('POST', `/governance/projects/${id}/amendment/committee-decision`, 'committee1', { decision: 'approve' })).status, 200);
+    const twice = await call('POST', `/governance/projects/${id}/amendment/committee-decision`, 'committee1', { decision: 'approve' });
+    assert.equal(twice.status, 409, 'one person cannot decide alone');
+    await relogin('committee2');
+    assert.equal((await call('POST', `/governance/projects/${id}/amendment/committee-decision`, 'committee2', { decision: 'approve' })).status, 200);
+    sessions.delete('committee2');
+    assert.equal((await access('PRS_ACT_QTE')).status, 200);
+    assert.equal((await access('EXE_SOI_DTD')).status, 403);
   });
 
   test('no API token for a project the person is not a member of', async () => {

@@ -46,6 +46,21 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
       return c.json(await take(c, action, body));
     },
   });
+  const amendmentStep = (name: string, roleName: 'access_committee' | 'ethics_reviewer' | 'legal_reviewer', summary: string): RouteSpec => ({
+    method: 'POST', path: `/projects/:id/amendment/${name}`, permission: roles(roleName), summary,
+    handler: async (c) => {
+      const body = await jsonBody(c);
+      const decision = str(body, 'decision') ?? '';
+      const action = STEP_ACTIONS[name]?.[decision];
+      if (action === undefined) throw new AppError('invalid', `decision must be one of ${Object.keys(STEP_ACTIONS[name] ?? {}).join(', ')}`, { hint: '{"decision": "approve", "comment": "..."}' });
+      return c.json(await takeAmendment(c, action, body));
+    },
+  });
+  const takeAmendment = (c: Context<AuthEnv>, action: string, body: Record<string, unknown>) => {
+    const comment = str(body, 'comment');
+    const reference = str(body, 'reference');
+    return gov.takeAmendment(principal(c), param(c, 'id'), action, { requestId: rid(c), ...(comment === undefined ? {} : { comment }), ...(reference === undefined ? {} : { reference }) });
+  };
   const simple = (name: string, action: ActionName, permission: RouteSpec['permission'], summary: string): RouteSpec => ({
     method: 'POST', path: `/projects/:id/${name}`, permission, summary,
     handler: async (c) => c.json(await take(c, action, await jsonBody(c).catch(() => ({})))),
@@ -102,6 +117,19 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
         return c.json({ allowed: true, validUntil: permit.validUntil });
       },
     },
+    // Amendments of the permit in force: the principal investigator may file, revise, resubmit
+    // and withdraw with a token of the project; reviews and drafting need a browser session.
+    { method: 'GET', path: '/projects/:id/amendment', permission: AUTHENTICATED, token: true, summary: 'The amendment under way (or the latest): what it changes, its reviews, the permit in force and the one proposed', handler: async (c) => c.json(await gov.getAmendment(principal(c), param(c, 'id'), rid(c))) },
+    { method: 'POST', path: '/projects/:id/amendment', permission: AUTHENTICATED, token: true, summary: 'File an amendment of the active permit: the application with its changed requested scope (principal investigator); the permit stays in force meanwhile', handler: async (c) => c.json(await gov.fileAmendment(principal(c), param(c, 'id'), await jsonBody(c), rid(c)), 201) },
+    { method: 'PUT', path: '/projects/:id/amendment/application', permission: AUTHENTICATED, token: true, summary: 'Revise a returned amendment (principal investigator), then resubmit it', handler: async (c) => c.json(await gov.reviseAmendment(principal(c), param(c, 'id'), await jsonBody(c), rid(c))) },
+    { method: 'POST', path: '/projects/:id/amendment/submit', permission: AUTHENTICATED, token: true, summary: 'Resubmit a revised amendment (principal investigator)', handler: async (c) => c.json(await takeAmendment(c, 'submit', await jsonBody(c).catch(() => ({})))) },
+    { method: 'POST', path: '/projects/:id/amendment/withdraw', permission: AUTHENTICATED, token: true, summary: 'Withdraw the amendment (principal investigator); the permit in force is unchanged', handler: async (c) => c.json(await takeAmendment(c, 'withdraw', await jsonBody(c).catch(() => ({})))) },
+    amendmentStep('completeness', 'access_committee', 'Amendment completeness check: {"decision": "approve" | "return"}'),
+    amendmentStep('ethics-opinion', 'ethics_reviewer', 'Amendment ethics opinion: {"decision": "approve" | "return" | "reject", "reference"}'),
+    amendmentStep('legal-review', 'legal_reviewer', 'Amendment legal review: {"decision": "approve" | "return" | "reject", "reference"}'),
+    amendmentStep('committee-decision', 'access_committee', 'Committee vote on the amended permit; two distinct approvals put it in force and supersede the previous version'),
+    { method: 'GET', path: '/projects/:id/amendment/permit-template', permission: roles('access_committee'), summary: 'A starting amended permit: the permit in force with the amendment\'s scope and the team', handler: async (c) => c.json(await gov.amendedPermitTemplate(principal(c), param(c, 'id'))) },
+    { method: 'PUT', path: '/projects/:id/amendment/permit', permission: roles('access_committee'), summary: 'Propose the amended permit (validated like any permit; not past the expiry of the permit in force)', handler: async (c) => c.json(await gov.proposeAmendedPermit(principal(c), param(c, 'id'), await c.req.json().catch(() => null), rid(c)), 201) },
     { method: 'GET', path: '/notifications', permission: AUTHENTICATED, summary: 'My notifications (?unread=true)', handler: async (c) => c.json({ notifications: await gov.notifications(principal(c), c.req.query('unread') === 'true') }) },
     {
       method: 'POST', path: '/notifications/:nid/read', permission: AUTHENTICATED, summary: 'Mark a notification read',
