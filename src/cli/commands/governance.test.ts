@@ -95,6 +95,49 @@ describe('enclave projects | permits | tokens | demo', () => {
     assert.ok(Number(denied[0]?.n) >= 2, 'both refusals are in the audit log');
   });
 
+  test('an amendment through the CLI: filed by the PI, reviewed by others with --amendment; the amended permit supersedes the one in force', async () => {
+    const app = (columns: string[]) => JSON.stringify({
+      title: 'Amended study', organisation: 'Inserm U1234', purpose: 'Estimate the association between statin use and dementia onset.',
+      publicInterest: 'Dementia prevention.', legalBasis: { kind: 'reference_methodology', reference: 'MR-004' }, ethicsOpinionReference: null,
+      funding: 'ANR', team: [{ name: 'A. Applicant', role: 'principal investigator', organisation: 'Inserm' }],
+      requestedScope: { datasets: [{ dataset: 'snds', tables: [{ table: 'ER_PRS_F', columns }] }], years: { from: 2019, to: 2023 }, population: 'adults over 50', justification: 'needed for exposure' },
+    });
+    await writeFile(join(dir, 'a1.json'), app(['BEN_NIR_PSA', 'EXE_SOI_DTD']));
+    await writeFile(join(dir, 'a2.json'), app(['BEN_NIR_PSA', 'PRS_NAT_REF']));
+    const id = /project (\S+) created/.exec(await ok('projects', 'create', join(dir, 'a1.json'), '--as', 'applicant'))?.[1] ?? '';
+    await ok('projects', 'submit', id, '--as', 'applicant');
+    await ok('projects', 'review', id, '--step', 'completeness', '--decision', 'approve', '--as', 'committee1');
+    await ok('projects', 'review', id, '--step', 'ethics', '--decision', 'approve', '--as', 'ethics');
+    await ok('projects', 'review', id, '--step', 'legal', '--decision', 'approve', '--as', 'legal');
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    await writeFile(join(dir, 'p1.json'), await ok('permits', 'template', id, '--from', day(0), '--until', day(200), '--as', 'committee1'));
+    await ok('permits', 'propose', id, join(dir, 'p1.json'), '--as', 'committee1');
+    await ok('projects', 'decide', id, '--decision', 'approve', '--as', 'committee1');
+    await ok('projects', 'decide', id, '--decision', 'approve', '--as', 'committee2');
+
+    assert.match(await ok('projects', 'amend', id, join(dir, 'a2.json'), '--as', 'applicant'), /stays in force, unchanged/);
+    const self = await cli('projects', 'review', id, '--amendment', '--step', 'completeness', '--decision', 'approve', '--as', 'applicant');
+    assert.equal(self.code, 1);
+    assert.match(self.err, /^error: to record the amendment as complete needs the access_committee role/);
+    await ok('projects', 'review', id, '--amendment', '--step', 'completeness', '--decision', 'approve', '--as', 'committee1');
+    await ok('projects', 'review', id, '--amendment', '--step', 'ethics', '--decision', 'approve', '--as', 'ethics');
+    assert.match(await ok('projects', 'review', id, '--amendment', '--step', 'legal', '--decision', 'approve', '--as', 'legal'), /amendment committee_review/);
+    await writeFile(join(dir, 'p2.json'), await ok('permits', 'template', id, '--amendment', '--as', 'committee1'));
+    assert.match(await ok('permits', 'propose', id, join(dir, 'p2.json'), '--amendment', '--as', 'committee1'), /--amendment/);
+    assert.match(await ok('projects', 'decide', id, '--amendment', '--decision', 'approve', '--as', 'committee1'), /1 committee approval/);
+    const alone = await cli('projects', 'decide', id, '--amendment', '--decision', 'approve', '--as', 'committee1');
+    assert.equal(alone.code, 1);
+    assert.match(alone.err, /second, different committee member/);
+    assert.match(await ok('projects', 'decide', id, '--amendment', '--decision', 'approve', '--as', 'committee2'), /amendment approved; permit version 2 is now in force/);
+    const shown = await ok('permits', 'show', id, '--as', 'applicant');
+    assert.match(shown, /^\s*1\s+superseded/m);
+    assert.match(shown, /^\s*2\s+active/m);
+    assert.match(await ok('projects', 'access', id, '--dataset', 'snds', '--table', 'ER_PRS_F', '--columns', 'PRS_NAT_REF', '--as', 'applicant'), /^allowed/);
+    const removed = await cli('projects', 'access', id, '--dataset', 'snds', '--table', 'ER_PRS_F', '--columns', 'EXE_SOI_DTD', '--as', 'applicant');
+    assert.equal(removed.code, 1);
+    assert.match(removed.err, /EXE_SOI_DTD of ER_PRS_F are not in the permit/);
+  });
+
   test('a permit file outside the schema is refused with the problems listed', async () => {
     const bad = join(dir, 'bad-permit.json');
     await writeFile(bad, JSON.stringify({ projectId: 'x', datasets: 'all' }));
