@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { AppError, isAppError } from '../errors.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, UploadJournal } from '../store/index.ts';
 
 export interface Expected {
   readonly sha256: string;
@@ -33,6 +33,8 @@ export class Throttle {
 export interface CopyOptions {
   readonly throttle?: Throttle | undefined;
   readonly onBytes?: ((n: number) => void) | undefined;
+  /** Journal of the target's multipart upload, so that an interrupted copy resumes it. */
+  readonly journal?: UploadJournal | undefined;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function copyVerified(src: Readable, write: (body: Readable) => Pro
 
 /** Copies one object between stores with its SHA-256 checked in the stream. */
 export async function copyObject(from: Store, to: Store, fromKey: string, toKey: string, expect: Expected, o: CopyOptions = {}): Promise<void> {
-  await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b), expect, o);
+  await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b, { journal: o.journal }), expect, o);
 }
 
 /** SHA-256 and size of an object, read as a stream. */

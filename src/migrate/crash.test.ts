@@ -13,7 +13,7 @@ import { KeyService } from '../keys/index.ts';
 import { writeEncryptedParquet } from '../parquet-crypto/index.ts';
 import { LocalStore, StoreRegistry } from '../store/index.ts';
 import { openTestDb, testDbKind } from '../../test/helpers/db.ts';
-import { ingestSample, operator } from '../../test/helpers/migrate.ts';
+import { ingestBulk, ingestSample, operator } from '../../test/helpers/migrate.ts';
 import { startS3Server } from '../../test/helpers/s3.ts';
 import { DatasetLocations, MigrationService } from './index.ts';
 
@@ -35,7 +35,7 @@ test(`a run SIGKILLed mid-copy resumes: nothing copied twice, nothing missed, ve
     const locations = new DatasetLocations({ db: t.db, stores, cacheDir: join(dir, 'cache') });
     const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
     const migration = new MigrationService({ db: t.db, audit, keys, ingest: ingestL, engine, stores, locations, signer, leaseSeconds: 1 });
-    return { t, dir, catalog, ingestL, migration, engine };
+    return { t, dir, catalog, ingestL, migration, engine, keys, store, audit };
   };
   try {
     let p = await open();
@@ -71,6 +71,86 @@ test(`a run SIGKILLed mid-copy resumes: nothing copied twice, nothing missed, ve
     assert.equal(after.filter((j) => j.copies === 1).length + r.adopted, plan.files.length);
     const v = await p.migration.verify(plan.id, { actor: operator });
     assert.ok(v.ok, JSON.stringify(v.differences));
+    await p.engine.close();
+    await p.t.drop();
+  } finally {
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const PART = 5 * 1024 * 1024;
+
+test(`a multipart upload SIGKILLed mid-file resumes from its journal: parts already uploaded are not sent again and the object's hash matches (s3rver has no ListParts: the journal's ETags are checked by CompleteMultipartUpload) (${testDbKind})`, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'enclave-migcrash-mp-'));
+  const s3 = await startS3Server(['mp-target']);
+  const signer = generateLogKey('enclave.test/audit');
+  const open = async () => {
+    const t = await openTestDb({ dir: join(dir, 'pg') });
+    const audit = new AuditLog(t.db, signer);
+    const keys = await KeyService.open(join(dir, 'keyring', 'keyring.json'), t.db, audit);
+    const catalog = new CatalogService({ db: t.db, audit });
+    const engine = await openDuckDb({ threads: 1 });
+    const store = new LocalStore(join(dir, 'store'));
+    const target = s3.store('mp-target', { partSize: PART });
+    const stores = new StoreRegistry().add('local', store).add('s3', target);
+    const locations = new DatasetLocations({ db: t.db, stores, cacheDir: join(dir, 'cache') });
+    const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
+    const migration = new MigrationService({ db: t.db, audit, keys, ingest: ingestL, engine, stores, locations, signer, leaseSeconds: 1 });
+    return { t, dir, catalog, ingestL, migration, engine, keys, store, audit, target };
+  };
+  try {
+    let p = await open();
+    // Two partitions of about 18 MB each: at least three parts of 5 MiB per file.
+    await ingestBulk(p, { bytes: 36e6, years: 2, concurrency: 1 });
+    const plan = await p.migration.plan({ from: 'local', to: 's3', datasets: ['bulk'], actor: operator });
+    const big = plan.files.filter((f) => f.bytes > PART);
+    assert.ok(big.length >= 2 && big.every((f) => Math.ceil(f.bytes / PART) >= 3), JSON.stringify(plan.files.map((f) => f.bytes)));
+    const url = p.t.url;
+    if (url === undefined) await p.t.db.close();
+    // One file at a time, one part at a time, slowly: killed after its second part of the first large file.
+    const child = spawn(process.execPath, [CHILD, JSON.stringify({ url, pgDir: url === undefined ? join(dir, 'pg') : undefined, dir, signer: signerKeyText(signer), endpoint: s3.endpoint, bucket: 'mp-target', planId: plan.id, rate: PART, partSize: PART, concurrency: 1 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const uploaded: string[] = [];
+    const copiedBeforeKill = new Set<string>();
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (line.startsWith('copied ')) copiedBeforeKill.add(line.slice(7));
+      if (line.startsWith('part ') && line.endsWith(' uploaded')) uploaded.push(line);
+      if (uploaded.length === 2) {
+        child.kill('SIGKILL');
+        break;
+      }
+      assert.notEqual(line, 'finished', 'the run ended before it could be killed');
+    }
+    await exited;
+    if (url === undefined) {
+      await p.engine.close();
+      p = await open();
+    }
+    const inProgress = await p.t.db.query<{ key: string; n: string }>('SELECT u.key, count(x.part_number)::text AS n FROM migration_uploads u JOIN migration_upload_parts x USING (plan_id, key) WHERE u.plan_id = $1 GROUP BY u.key', [plan.id]);
+    assert.equal(inProgress.length, 1, 'one upload was cut in the middle');
+    const cut = inProgress[0];
+    assert.ok(cut !== undefined && Number(cut.n) === 2, JSON.stringify(inProgress));
+
+    // Requests the resumed run sends, counted in the S3 client itself.
+    let uploadPartRequests = 0;
+    p.target.client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'UploadPartCommand') uploadPartRequests++;
+      return next(args);
+    }, { step: 'initialize' });
+    await new Promise((r) => setTimeout(r, 1200)); // the killed run's lease expires
+    const resumed: string[] = [];
+    const r = await p.migration.run(plan.id, { actor: operator, onPart: (key, n, wasResumed) => { if (wasResumed) resumed.push(`${key} ${n}`); } });
+    assert.deepEqual(resumed, [`${cut.key} 1`, `${cut.key} 2`], 'the two parts uploaded before the kill are taken from the upload, not sent again');
+    assert.equal(r.partsResumed, 2);
+    // Every part of the large files left to copy was sent once, except the two resumed.
+    const partsNeeded = big.filter((f) => !copiedBeforeKill.has(f.key)).reduce((s, f) => s + Math.ceil(f.bytes / PART), 0);
+    assert.equal(uploadPartRequests, partsNeeded - 2, `UploadPart requests ${uploadPartRequests}, parts of the large files left ${partsNeeded}`);
+    assert.ok((await p.migration.journal(plan.id)).every((j) => j.status === 'copied' && j.copies === 1));
+    assert.deepEqual(await p.t.db.query('SELECT key FROM migration_uploads WHERE plan_id = $1', [plan.id]), [], 'completed uploads leave no journal');
+    const v = await p.migration.verify(plan.id, { actor: operator, engine: false });
+    assert.ok(v.ok, JSON.stringify(v.differences));
+    assert.equal(v.merkleRoots.every((m) => m.ok), true);
     await p.engine.close();
     await p.t.drop();
   } finally {

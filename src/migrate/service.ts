@@ -6,7 +6,7 @@ import { sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { DatasetVersion, IngestService } from '../ingest/index.ts';
 import type { KeyService } from '../keys/index.ts';
-import type { StoreRegistry } from '../store/index.ts';
+import type { StoreRegistry, UploadJournal, UploadPart } from '../store/index.ts';
 import { copyObject, hashObject, Throttle, withRetry } from './copy.ts';
 import type { DatasetLocations } from './locations.ts';
 
@@ -78,6 +78,8 @@ export interface RunOptions {
   readonly retryBaseMs?: number;
   readonly onProgress?: (p: RunProgress) => void;
   readonly onRetry?: (file: string, attempt: number, error: string) => void;
+  /** Called after each part of a multipart upload is journaled (`resumed`: already in the target from an interrupted run, not sent again). */
+  readonly onPart?: (key: string, partNumber: number, resumed: boolean) => void | Promise<void>;
   /** Test hook: called after each file is journaled as copied (crash tests kill the process here). */
   readonly afterFile?: (key: string) => void | Promise<void>;
 }
@@ -89,6 +91,8 @@ export interface RunResult {
   readonly adopted: number;
   readonly skipped: number;
   readonly bytesCopied: number;
+  /** Parts of multipart uploads found in the target from an interrupted run, and not sent again. */
+  readonly partsResumed: number;
   readonly seconds: number;
 }
 
@@ -301,6 +305,7 @@ export class MigrationService {
     let copied = 0;
     let adopted = 0;
     let bytesCopied = 0;
+    let partsResumed = 0;
     const throttle = o.maxBytesPerSecond === undefined ? undefined : new Throttle(o.maxBytesPerSecond);
     let stop: unknown;
     const progress = (file?: string): void => o.onProgress?.({ bytesDone, bytesTotal, filesDone, filesTotal: rows.length, ...(file === undefined ? {} : { file }) });
@@ -318,7 +323,11 @@ export class MigrationService {
           const got = await hashObject(to, r.key);
           if (got.sha256 === expect.sha256) return 'adopted' as const;
         }
-        await copyObject(from, to, r.key, r.key, expect, { throttle, onBytes: (n) => { inFlight += n; bytesDone += n; progress(r.key); } });
+        const journal = this.#uploadJournal(planId, r.key, async (n, resumed) => {
+          if (resumed) partsResumed++;
+          await o.onPart?.(r.key, n, resumed);
+        });
+        await copyObject(from, to, r.key, r.key, expect, { throttle, journal, onBytes: (n) => { inFlight += n; bytesDone += n; progress(r.key); } });
         return 'copied' as const;
       }, {
         attempts: o.attempts ?? 5,
@@ -368,13 +377,13 @@ export class MigrationService {
     } finally {
       clearInterval(heartbeat);
     }
-    const result: RunResult = { planId, copied, adopted, skipped: rows.length - todo.length, bytesCopied, seconds: (Date.now() - t0) / 1000 };
+    const result: RunResult = { planId, copied, adopted, skipped: rows.length - todo.length, bytesCopied, partsResumed, seconds: (Date.now() - t0) / 1000 };
     if (stop !== undefined) {
       await this.#d.db.query('UPDATE migration_plans SET run_owner = NULL WHERE id = $1 AND run_owner = $2', [planId, owner]);
       await this.#d.audit.record({ actor: o.actor, action: 'migrate.run', target: `migration:${planId}`, outcome: 'failure', details: { copied, adopted, errorCode: isAppError(stop) ? stop.code : 'internal' } });
       throw stop instanceof Error ? stop : new AppError('internal', 'migration run failed');
     }
-    await this.#d.audit.transaction({ actor: o.actor, action: 'migrate.run', target: `migration:${planId}`, details: { copied, adopted, skipped: result.skipped, bytesCopied, seconds: result.seconds } }, async (tx) => {
+    await this.#d.audit.transaction({ actor: o.actor, action: 'migrate.run', target: `migration:${planId}`, details: { copied, adopted, skipped: result.skipped, bytesCopied, partsResumed, seconds: result.seconds } }, async (tx) => {
       await tx.query('UPDATE migration_plans SET run_owner = NULL WHERE id = $1 AND run_owner = $2', [planId, owner]);
     });
     return result;
@@ -593,6 +602,36 @@ export class MigrationService {
     const r = rows[0];
     if (r === undefined) throw new AppError('not_found', `no migration plan ${id}`, { hint: 'make one with: enclave migrate plan --from local --to s3' });
     return r;
+  }
+
+  /** The multipart journal of one file of a plan, in the metadata database (0012_migrate_multipart.sql). */
+  #uploadJournal(planId: string, key: string, onPart: (partNumber: number, resumed: boolean) => Promise<void>): UploadJournal {
+    const db = this.#d.db;
+    return {
+      async load() {
+        const [u] = await db.query<{ upload_id: string; part_size: string }>('SELECT upload_id, part_size FROM migration_uploads WHERE plan_id = $1 AND key = $2', [planId, key]);
+        if (u === undefined) return undefined;
+        const parts = await db.query<{ part_number: number; etag: string; bytes: string; sha256: string }>('SELECT part_number, etag, bytes, sha256 FROM migration_upload_parts WHERE plan_id = $1 AND key = $2 ORDER BY part_number', [planId, key]);
+        return { uploadId: u.upload_id, partSize: Number(u.part_size), parts: parts.map((p): UploadPart => ({ partNumber: p.part_number, etag: p.etag, bytes: Number(p.bytes), sha256: p.sha256 })) };
+      },
+      async begin(uploadId, partSize) {
+        await db.query('DELETE FROM migration_uploads WHERE plan_id = $1 AND key = $2', [planId, key]);
+        await db.query('INSERT INTO migration_uploads (plan_id, key, upload_id, part_size) VALUES ($1, $2, $3, $4)', [planId, key, uploadId, partSize]);
+      },
+      async part(p, resumed) {
+        if (!resumed) {
+          await db.query(
+            `INSERT INTO migration_upload_parts (plan_id, key, part_number, etag, bytes, sha256) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (plan_id, key, part_number) DO UPDATE SET etag = EXCLUDED.etag, bytes = EXCLUDED.bytes, sha256 = EXCLUDED.sha256`,
+            [planId, key, p.partNumber, p.etag, p.bytes, p.sha256],
+          );
+        }
+        await onPart(p.partNumber, resumed);
+      },
+      async end() {
+        await db.query('DELETE FROM migration_uploads WHERE plan_id = $1 AND key = $2', [planId, key]);
+      },
+    };
   }
 
   async #registerKey(session: EngineSession, dataset: string): Promise<string> {

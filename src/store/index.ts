@@ -1,3 +1,3 @@
-export type { Store, StoreEntry } from './port.ts';
+export type { Store, StoreEntry, UploadJournal, UploadPart, WriteOptions } from './port.ts';
 export { LocalStore } from './local.ts';
 export { StoreRegistry } from './registry.ts';

@@ -9,6 +9,33 @@ export interface StoreEntry {
   readonly bytes: number;
 }
 
+/** A part of a multipart upload, as acknowledged by the store. */
+export interface UploadPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  readonly bytes: number;
+  /** SHA-256 (hex) of the part's bytes. */
+  readonly sha256: string;
+}
+
+/**
+ * Where a store journals a multipart upload so that a killed writer can resume it (the migration
+ * journal in the metadata database). Stores without multipart uploads ignore it.
+ */
+export interface UploadJournal {
+  /** The upload an earlier, interrupted attempt left, with the parts it recorded. */
+  load(): Promise<{ readonly uploadId: string; readonly partSize: number; readonly parts: readonly UploadPart[] } | undefined>;
+  begin(uploadId: string, partSize: number): Promise<void>;
+  part(p: UploadPart, resumed: boolean): Promise<void>;
+  /** The upload was completed or aborted: forget it. */
+  end(): Promise<void>;
+}
+
+export interface WriteOptions {
+  /** Journal a multipart upload so that a later call with the same journal resumes it. */
+  readonly journal?: UploadJournal | undefined;
+}
+
 export interface Store {
   /** A stable name for this location, e.g. `local:/srv/enclave/store`, `s3:https://host/bucket`. */
   readonly id: string;
@@ -27,7 +54,7 @@ export interface Store {
    * Writes an object from a stream. The object appears whole or not at all: a temp file renamed
    * locally, a single PUT or a completed multipart upload on S3.
    */
-  write(key: string, body: Readable): Promise<void>;
+  write(key: string, body: Readable, options?: WriteOptions): Promise<void>;
   remove(key: string): Promise<void>;
   /** Checks that the store is reachable and writable (writes, reads back and removes a probe). */
   probe(): Promise<void>;

@@ -1,6 +1,7 @@
 /**
  * Child process of the migration SIGKILL test: opens the platform on the given metadata
- * database, runs a plan slowly and prints `copied <key>` after each journaled file, until killed.
+ * database, runs a plan slowly and prints `copied <key>` after each journaled file and
+ * `part <key> <n> uploaded|resumed` after each journaled part of a multipart upload, until killed.
  * Usage: node migrate-crash-child.ts '<json args>'
  */
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
 import { LocalStore, StoreRegistry } from '../../src/store/index.ts';
 import { S3Store } from '../../src/store/s3.ts';
 
-interface Args { url?: string; pgDir?: string; dir: string; signer: string; endpoint: string; bucket: string; planId: string; rate: number }
+interface Args { url?: string; pgDir?: string; dir: string; signer: string; endpoint: string; bucket: string; planId: string; rate: number; partSize?: number; concurrency?: number }
 const a = JSON.parse(process.argv[2] ?? '{}') as Args;
 const db = a.url !== undefined ? openPostgres(a.url) : await openPglite(a.pgDir);
 const signer = parseSignerKey(a.signer);
@@ -24,10 +25,14 @@ const keys = await KeyService.open(join(a.dir, 'keyring', 'keyring.json'), db, a
 const catalog = new CatalogService({ db, audit });
 const engine = await openDuckDb({ threads: 1 });
 const store = new LocalStore(join(a.dir, 'store'));
-const stores = new StoreRegistry().add('local', store).add('s3', new S3Store({ endpoint: a.endpoint, bucket: a.bucket, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }));
+const stores = new StoreRegistry().add('local', store).add('s3', new S3Store({ endpoint: a.endpoint, bucket: a.bucket, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', ...(a.partSize === undefined ? {} : { partSize: a.partSize, partConcurrency: 1 }) }));
 const locations = new DatasetLocations({ db, stores, cacheDir: join(a.dir, 'cache') });
 const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
 const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer, leaseSeconds: 1 });
 process.stdout.write('started\n');
-await migration.run(a.planId, { actor: { kind: 'service', id: 'crash-child' }, concurrency: 2, maxBytesPerSecond: a.rate, afterFile: (key) => { process.stdout.write(`copied ${key}\n`); } });
+await migration.run(a.planId, {
+  actor: { kind: 'service', id: 'crash-child' }, concurrency: a.concurrency ?? 2, maxBytesPerSecond: a.rate,
+  afterFile: (key) => { process.stdout.write(`copied ${key}\n`); },
+  onPart: (key, n, resumed) => { process.stdout.write(`part ${key} ${n} ${resumed ? 'resumed' : 'uploaded'}\n`); },
+});
 process.stdout.write('finished\n');
