@@ -5,7 +5,7 @@
 import type { AuditedTx } from '../audit/index.ts';
 import type { Queryable } from '../db/index.ts';
 import type { Amendment, Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, PermitState, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
-import type { AmendmentStatus, ProjectStatus } from './workflow.ts';
+import { OPEN_AMENDMENT_STATUSES, type AmendmentStatus, type ProjectStatus } from './workflow.ts';
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
@@ -184,7 +184,8 @@ interface AmendmentRow {
 }
 
 const AMENDMENT_SQL = 'SELECT id, project_id, status, application_version, base_application_version, base_permit_version, created_by, created_at, updated_at, decided_at FROM governance_amendments';
-const OPEN_AMENDMENT = "status IN ('submitted', 'ethics_review', 'legal_review', 'committee_review', 'changes_requested')";
+/** The workflow table's open statuses (constants of workflow.ts, not input). */
+const OPEN_AMENDMENT = `status IN (${OPEN_AMENDMENT_STATUSES.map((x) => `'${x}'`).join(', ')})`;
 
 function toAmendment(r: AmendmentRow): Amendment {
   return {
