@@ -398,6 +398,10 @@ export class MigrationService {
   async verify(planId: string, o: { readonly actor: Actor; readonly engine?: boolean }): Promise<VerifyResult> {
     const t0 = Date.now();
     const plan = await this.getPlan(planId);
+    const journaled = await this.#d.db.query<{ n: string }>("SELECT count(*)::text AS n FROM migration_files WHERE plan_id = $1 AND (status = 'copied' OR copies > 0)", [planId]);
+    if (plan.files.length > 0 && Number(journaled[0]?.n ?? 0) === 0) {
+      throw new AppError('conflict', `plan ${planId} has not been run: there is nothing in the target to verify yet`, { hint: `run it first: enclave migrate run ${planId}` });
+    }
     const to = this.#d.stores.get(plan.to);
     const differences: Difference[] = [];
     const observed = new Map<string, string>();

@@ -44,7 +44,7 @@ export async function migrateRun(svc: CliServices, planId: string, o: { concurre
 export async function migrateVerify(svc: CliServices, planId: string, out: Output): Promise<void> {
   const v = await service(svc).verify(planId, { actor: svc.actor });
   out.write(formatTable(['dataset', 'version', 'merkle root', 'ok'], v.merkleRoots.map((m) => [m.dataset, m.version, `${m.expected.slice(0, 16)}…`, m.ok ? 'yes' : 'NO'])));
-  out.write(`\n${formatTable(['table', 'year', 'rows (manifest)', 'rows (source)', 'rows (target)', 'fingerprint', 'ok'], v.partitions.map((p) => [p.table, p.year, p.rows.manifest, p.rows.source, p.rows.target, p.fingerprint.source === p.fingerprint.target ? 'equal' : 'DIFFERS', p.ok ? 'yes' : 'NO']))}`);
+  out.write(`\n${formatTable(['table', 'year', 'rows (manifest)', 'rows (source)', 'rows (target)', 'fingerprint', 'ok'], v.partitions.map((p) => [p.table, String(p.year), p.rows.manifest, p.rows.source, p.rows.target, p.fingerprint.source === p.fingerprint.target ? 'equal' : 'DIFFERS', p.ok ? 'yes' : 'NO']))}`);
   if (v.differences.length > 0) {
     out.write(`\nDifferences:\n${formatTable(['dataset', 'version', 'where', 'problem'], v.differences.map((d) => [d.dataset, d.version, d.where, d.problem]))}`);
     throw new AppError('integrity', `verification of plan ${planId} found ${v.differences.length} differences`, { hint: `files found wrong are pending again: enclave migrate run ${planId}, then verify` });
