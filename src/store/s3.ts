@@ -194,7 +194,7 @@ export class S3Store implements Store {
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
       while (inflight.size >= this.#partConcurrency) await Promise.race(inflight);
-      if (failed !== undefined) throw failed;
+      if (failed !== undefined) throw this.#wrap(failed) as Error;
     };
     const buf: Buffer[] = [];
     let buffered = 0;
@@ -220,7 +220,7 @@ export class S3Store implements Store {
       }
       if (rest.length > 0 || n === 0) await queue(++n, rest);
       await Promise.all(inflight);
-      if (failed !== undefined) throw failed;
+      if (failed !== undefined) throw this.#wrap(failed) as Error;
       const id = uploadId;
       if (id === undefined) throw new AppError('internal', 'multipart upload without an UploadId');
       parts.sort((a, b) => a.PartNumber - b.PartNumber);
