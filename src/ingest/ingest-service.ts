@@ -10,8 +10,8 @@ import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalStore, Store } from '../store/index.ts';
-import { hashFile, listInputFiles, readHeader, type InputFile } from './files.ts';
-import { isPseudonymised, redactedShapeSql, rowHasViolationSql, rowViolationsSql, typedSql } from './rules.ts';
+import { hashFile, listInputFiles, locateRows, readHeader, type InputFile } from './files.ts';
+import { isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
 export interface IngestCatalog {
@@ -339,6 +339,7 @@ export class IngestService {
     let accepted = 0;
     let bytesDone = 0;
     const nomTables = new Map<string, string | undefined>();
+    const nomTypes: string[] = [];
     const mapTables: string[] = [];
     try {
       // HMAC-SHA256 in SQL (RFC 2104) with the key's pads in session variables: the key never
@@ -358,7 +359,12 @@ export class IngestService {
           const csv = this.d.store.localPath(`${stagingKey}/_nomenclatures/${t}.csv`);
           await mkdir(dirname(csv), { recursive: true });
           await writeFile(csv, `code\n${codes.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join('\n')}\n`);
-          await session.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT DISTINCT code FROM read_csv(${sqlString(csv)}, header = true, columns = {'code': 'VARCHAR'}, delim = ',', quote = '"')`);
+          await session.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT DISTINCT code FROM read_csv(${sqlString(csv)}, header = true, columns = {'code': 'VARCHAR'}, delim = ',', quote = '"') WHERE code IS NOT NULL`);
+          // Types are database-wide: a run-unique name, dropped when the run ends.
+          const type = `${t}_${runId.replace(/[^A-Za-z0-9]/g, '_')}`;
+          await session.run(`CREATE TYPE ${type} AS ENUM (SELECT code FROM ${t})`);
+          nomTypes.push(type);
+          t = type;
         }
         nomTables.set(name, t);
         return t;
@@ -373,36 +379,63 @@ export class IngestService {
         const rej = `rej_${i}`;
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
-        const ctx = { nomenclatureTable: (n: string) => nomTables.get(n) };
-        // One pass over the file: every row pays one boolean test, evaluated once; only bad rows
-        // get their list of violations below.
-        const flagged = `flag_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${flagged} AS SELECT *, ${rowHasViolationSql(columns, raw, ctx)} AS __bad
-          FROM (SELECT row_number() OVER () AS __rn, * FROM read_csv(${sqlString(p.file.path)},
+        const ctx = { nomenclatureType: (n: string) => nomTables.get(n) };
+        // One parallel pass over the file. Each value is parsed once (inner projection); every row
+        // pays one boolean test on the parsed values; the table keeps parsed values, the raw text
+        // of string columns, and the raw text of parsed columns for bad rows only (so a bad row can
+        // be reported and quarantined as delivered). Insertion order is preserved, so `rowid` is
+        // the row's rank in the file: no window function over millions of rows.
+        const parsed = columns.filter((c) => !keepsRawText(c));
+        const tName = (c: CatalogColumn): string => sqlIdent(`__t_${c.name}`);
+        const inner = `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${typedSql(c, raw(c.name))} AS ${tName(c)}`).join(', ') || 'NULL AS __none'}
+          FROM read_csv(${sqlString(p.file.path)},
             delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
             columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}},
-            ignore_errors = true, store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}, null_padding = false))`);
+            ignore_errors = true, store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}, null_padding = false)`;
+        const typedRef = (c: CatalogColumn): string => (keepsRawText(c) ? raw(c.name) : header.includes(c.name) ? tName(c) : typedSql(c, 'NULL::VARCHAR'));
+        const rows = `rows_${i}`;
+        const rawKept = parsed.filter((c) => header.includes(c.name));
+        // Row order is not kept (bad rows are located by content), which lets every thread insert freely.
+        await session.run('SET preserve_insertion_order = false');
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${rows} AS SELECT
+            ${columns.map((c) => `${typedRef(c)} AS ${sqlIdent(c.name)}`).join(', ')},
+            CASE WHEN __bad THEN [${rawKept.map((c) => raw(c.name)).join(', ')}]::VARCHAR[] END AS __raw,
+            __bad, ${p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef)} AS __year
+          FROM (SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner}))`);
+        await session.run('RESET preserve_insertion_order');
         // Malformed lines (wrong number of fields, bad quoting, invalid UTF-8) never reach a row:
-        // each becomes a quarantine entry with its line, and shifts the line numbers after it.
+        // each becomes a quarantine entry with its line.
         const rejects = await session.all<{ line: bigint; column_name: string | null; error_type: string }>(`SELECT line, column_name, error_type FROM ${rej} ORDER BY line`);
-        const rejectLines = [...new Set(rejects.map((r) => Number(r.line)))].sort((a, b) => a - b);
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${rej}_shift AS SELECT unnest(${rejectLines.length === 0 ? '[]::BIGINT[]' : `[${rejectLines.join(',')}]`}) AS line`);
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${rej}_k AS SELECT line, line - 1 - row_number() OVER (ORDER BY line) AS before FROM ${rej}_shift`);
         for (const r of rejects) {
           pushEntry(entries, { file: p.file.name, line: Number(r.line), column: r.column_name ?? '(line)', rule: 'csv_format', value: r.error_type });
         }
-        const rejectedRows = rejectLines.length;
+        const rejectedRows = new Set(rejects.map((r) => r.line)).size;
         if (rejectedRows > 0) {
           byRule['csv_format'] = (byRule['csv_format'] ?? 0) + rejectedRows;
           byFile[p.file.name] = (byFile[p.file.name] ?? 0) + rejectedRows;
           quarantined += rejectedRows;
         }
 
-        // Line of a row: row number + header, shifted by the malformed lines before it (if any).
-        const line = rejectLines.length === 0 ? '(__rn + 1)' : `(__rn + 1 + (SELECT count(*) FROM ${rej}_k WHERE before < __rn))`;
-        const anyViolation = '__bad';
+        // Bad rows only: their raw text again, their line (found by content, see locateRows),
+        // and the full list of what they break.
+        const rawBad = (name: string): string => {
+          const c = columns.find((x) => x.name === name);
+          if (c === undefined || !header.includes(name)) return 'NULL::VARCHAR';
+          return keepsRawText(c) ? sqlIdent(name) : `__raw[${rawKept.indexOf(c) + 1}]`;
+        };
+        const lines = `lines_${i}`;
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${lines} (id BIGINT, line BIGINT)`);
+        const badRaw = await session.all<Record<string, string | null | bigint>>(`SELECT rowid AS __id, ${header.map((h, k) => `${rawBad(h)} AS "c${k}"`).join(', ')} FROM ${rows} WHERE __bad`);
+        if (badRaw.length > 0) {
+          const located = await locateRows(p.file.path, CSV_DELIMITER, badRaw.map((r) => ({ id: Number(r['__id']), values: header.map((_h, k) => r[`c${k}`] as string | null) })));
+          const pairs = [...located];
+          for (let at = 0; at < pairs.length; at += 1000) {
+            await session.run(`INSERT INTO ${lines} VALUES ${pairs.slice(at, at + 1000).map(([id, l]) => `(${id}, ${l})`).join(', ')}`);
+          }
+        }
         const checked = `chk_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT *, ${line} AS __line, ${rowViolationsSql(columns, raw, ctx)} AS __violations FROM ${flagged} WHERE __bad`);
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT b.*, coalesce(l.line, 0) AS __line, ${rowViolationsSql(columns, rawBad, ctx)} AS __violations
+          FROM (SELECT rowid AS __id, * FROM ${rows} WHERE __bad) b LEFT JOIN ${lines} l ON l.id = b.__id`);
 
         // Bad rows: one report entry per violated column, values reduced to their shape.
         const bad = await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${checked}`);
@@ -412,17 +445,17 @@ export class IngestService {
           byFile[p.file.name] = (byFile[p.file.name] ?? 0) + nBad;
           const ruleCounts = await session.all<{ rule: string; n: bigint }>(`SELECT split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked}) GROUP BY 1`);
           for (const r of ruleCounts) byRule[r.rule] = (byRule[r.rule] ?? 0) + Number(r.n);
-          const shapeCases = columns.filter((c) => header.includes(c.name)).map((c) => `WHEN ${sqlString(c.name)} THEN ${redactedShapeSql(raw(c.name))}`);
+          const shapeCases = columns.filter((c) => header.includes(c.name)).map((c) => `WHEN ${sqlString(c.name)} THEN ${redactedShapeSql(rawBad(c.name))}`);
           const room = Math.max(MAX_REPORT_ENTRIES - entries.length, 0);
           if (room > 0) {
-            const rows = await session.all<{ line: bigint; column: string; rule: string; value: string }>(`SELECT __line AS line, split_part(v, ':', 1) AS "column", split_part(v, ':', 2) AS rule,
+            const found = await session.all<{ line: bigint; column: string; rule: string; value: string }>(`SELECT __line AS line, split_part(v, ':', 1) AS "column", split_part(v, ':', 2) AS rule,
                 CASE split_part(v, ':', 1) ${shapeCases.join(' ')} ELSE '(absent)' END AS value
               FROM (SELECT *, unnest(__violations) AS v FROM ${checked}) ORDER BY __line, "column" LIMIT ${room}`);
-            for (const r of rows) entries.push({ file: p.file.name, line: Number(r.line), column: r.column, rule: r.rule, value: r.value });
+            for (const r of found) entries.push({ file: p.file.name, line: Number(r.line), column: r.column, rule: r.rule, value: r.value });
           }
           // The bad rows themselves are kept, encrypted, with identifiers pseudonymised when valid
           // and blanked otherwise, so the producer can be sent line numbers and fix the source.
-          const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN len(list_filter(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) > 0 THEN NULL ELSE ${hmacSql(raw(c.name))} END` : raw(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} ORDER BY __line`;
+          const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN len(list_filter(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) > 0 THEN NULL ELSE ${hmacSql(rawBad(c.name))} END` : rawBad(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} ORDER BY __line`;
           const qPath = this.d.store.localPath(`${stagingKey}/_quarantine/${p.file.name.replace(/\.csv$/i, '')}.parquet`);
           await mkdir(dirname(qPath), { recursive: true });
           await this.d.writeParquet(session, qSelect, qPath, encKey);
@@ -434,39 +467,36 @@ export class IngestService {
         for (const [k, c] of columns.entries()) {
           if (!isPseudonymised(c) || !header.includes(c.name)) continue;
           const map = `pm_${i}_${k}`;
-          await session.run(`CREATE OR REPLACE TEMP TABLE ${map} AS SELECT v, ${hmacSql('v')} AS h FROM (SELECT DISTINCT ${raw(c.name)} AS v FROM ${flagged} WHERE NOT __bad) WHERE v IS NOT NULL`);
-          joins.push(`LEFT JOIN ${map} ON ${map}.v = ${raw(c.name)}`);
+          await session.run(`CREATE OR REPLACE TEMP TABLE ${map} AS SELECT v, ${hmacSql('v')} AS h FROM (SELECT DISTINCT ${sqlIdent(c.name)} AS v FROM ${rows} WHERE NOT __bad) WHERE v IS NOT NULL`);
+          joins.push(`LEFT JOIN ${map} ON ${map}.v = ${rows}.${sqlIdent(c.name)}`);
           pseudonymOf.set(c.name, `${map}.h`);
           mapTables.push(map);
         }
-        // Good rows: typed, pseudonymised, partitioned by year.
-        const yearExpr = p.year !== undefined ? String(p.year) : yearSql(p.table, raw);
+        // Good rows: typed, pseudonymised, one file per year.
         const select = columns
           .map((c) => {
-            const h = pseudonymOf.get(c.name);
-            if (isPseudonymised(c)) return `${h ?? 'NULL::VARCHAR'} AS ${sqlIdent(c.name)}`;
-            return `${typedSql(c, raw(c.name))} AS ${sqlIdent(c.name)}`;
+            if (isPseudonymised(c)) return `${pseudonymOf.get(c.name) ?? 'NULL::VARCHAR'} AS ${sqlIdent(c.name)}`;
+            return `${rows}.${sqlIdent(c.name)}`;
           })
           .join(', ');
-        const good = `good_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${good} AS SELECT ${select}, ${yearExpr} AS __year FROM ${flagged} ${joins.join(' ')} WHERE NOT ${anyViolation}`);
-        const years = await session.all<{ y: number | bigint | null; n: bigint }>(`SELECT __year AS y, count(*) AS n FROM ${good} GROUP BY 1 ORDER BY 1`);
+        const years = await session.all<{ y: number | bigint | null; n: bigint }>(`SELECT __year AS y, count(*) AS n FROM ${rows} WHERE NOT __bad GROUP BY 1 ORDER BY 1`);
         for (const y of years) {
           const year = y.y === null ? 0 : Number(y.y);
           const rel = `${p.table.name}/year=${year}/${p.file.name.replace(/\.csv$/i, '')}.parquet`;
           const out = this.d.store.localPath(`${stagingKey}/${rel}`);
           await mkdir(dirname(out), { recursive: true });
-          const w = await this.d.writeParquet(session, `SELECT * EXCLUDE (__year) FROM ${good} WHERE __year ${y.y === null ? 'IS NULL' : `= ${year}`}`, out, encKey);
+          const w = await this.d.writeParquet(session, `SELECT ${select} FROM ${rows} ${joins.join(' ')} WHERE NOT __bad AND __year ${y.y === null ? 'IS NULL' : `= ${year}`}`, out, encKey);
           files.push({ path: rel, table: p.table.name, year, rows: Number(y.n), bytes: w.bytes, sha256: w.sha256 });
           accepted += Number(y.n);
         }
-        for (const t of [flagged, checked, good, rej, `${rej}_scan`, `${rej}_shift`, `${rej}_k`, ...mapTables.splice(0)]) await session.run(`DROP TABLE IF EXISTS ${t}`);
+        for (const t of [rows, checked, lines, rej, `${rej}_scan`, ...mapTables.splice(0)]) await session.run(`DROP TABLE IF EXISTS ${t}`);
         bytesDone += p.file.bytes;
         o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name });
         await o.afterFile?.(p.file.name);
       }
     } finally {
       await session.run('RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad').catch(() => undefined);
+      for (const t of nomTypes) await session.run(`DROP TYPE IF EXISTS ${t}`).catch(() => undefined);
       session.close();
     }
     await this.d.store.removePrefix(`${stagingKey}/_nomenclatures`);
@@ -538,12 +568,12 @@ function hmacSql(v: string): string {
 }
 
 /** The partition year of a row, from the table's `enclave.yearColumn`. */
-function yearSql(t: CatalogTable, raw: (name: string) => string): string {
+function yearSql(t: CatalogTable, typed: (c: CatalogColumn) => string): string {
   const col = typeof t.enclave?.['yearColumn'] === 'string' ? t.enclave['yearColumn'] : undefined;
   if (col === undefined) return 'NULL::INTEGER';
   const c = t.columns.find((x) => x.name === col);
   if (c === undefined) throw new AppError('invalid', `table ${t.name}: yearColumn ${col} is not one of its columns`, { hint: 'fix the schema file' });
-  return c.type === 'date' || c.type === 'datetime' ? `year(${typedSql(c, raw(col))})` : `CAST(${typedSql(c, raw(col))} AS INTEGER)`;
+  return c.type === 'date' || c.type === 'datetime' ? `year(${typed(c)})` : `CAST(${typed(c)} AS INTEGER)`;
 }
 
 /** Which catalogue table a file is, by exact name or by the table's `yearFromName` pattern. */

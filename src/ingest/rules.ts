@@ -32,6 +32,11 @@ export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
 const INTEGER_SHAPE = `'^-?[0-9]+$'`;
 const NUMBER_SHAPE = `'^-?[0-9]+([.,][0-9]+)?$'`;
 
+/** True when a column's stored value is its raw text (no parse): strings, and pseudonymised columns. */
+export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): boolean {
+  return c.type === 'string' || c.type === 'any' || isPseudonymised(c);
+}
+
 /** The typed value of a raw VARCHAR expression, or NULL when it does not parse. */
 export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): string {
   switch (c.type) {
@@ -53,12 +58,20 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): 
 }
 
 export interface ColumnSqlContext {
-  /** Name of the DuckDB table holding a nomenclature's codes in column `code`, if known. */
-  readonly nomenclatureTable: (name: string) => string | undefined;
+  /**
+   * Name of the DuckDB ENUM type whose members are a nomenclature's codes, if known. Membership
+   * is a cast (a hash lookup in a scalar expression), not a join: the row pipeline stays a plain
+   * projection, which keeps rows in file order.
+   */
+  readonly nomenclatureType: (name: string) => string | undefined;
 }
 
 /** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
-export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext): string[] {
+/**
+ * `typed`, when given, is an already computed `typedSql(c, raw)` (a column of an inner
+ * projection), so a value is parsed once however many rules read it.
+ */
+export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw)): string[] {
   const out: string[] = [];
   const k = c.constraints;
   const when = (cond: string, rule: Rule): string => `CASE WHEN ${cond} THEN '${rule}' END`;
@@ -68,7 +81,7 @@ export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContex
     return out;
   }
   if (c.type !== 'string' && c.type !== 'any') {
-    out.push(when(`${raw} IS NOT NULL AND (${typedSql(c, raw)}) IS NULL`, 'type'));
+    out.push(when(`${raw} IS NOT NULL AND (${typed}) IS NULL`, 'type'));
   }
   if (k.enum !== undefined && k.enum.length > 0) {
     out.push(when(`${raw} IS NOT NULL AND ${raw} NOT IN (${k.enum.map((e) => sqlString(String(e))).join(', ')})`, 'enum'));
@@ -76,13 +89,12 @@ export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContex
   if (k.pattern !== undefined) out.push(when(`${raw} IS NOT NULL AND NOT regexp_full_match(${raw}, ${sqlString(k.pattern)})`, 'pattern'));
   if (k.minLength !== undefined) out.push(when(`length(${raw}) < ${k.minLength}`, 'length'));
   if (k.maxLength !== undefined) out.push(when(`length(${raw}) > ${k.maxLength}`, 'length'));
-  const typed = typedSql(c, raw);
   const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
   if (k.minimum !== undefined && c.type !== 'string') out.push(when(`${typed} < ${bound(k.minimum)}`, 'range'));
   if (k.maximum !== undefined && c.type !== 'string') out.push(when(`${typed} > ${bound(k.maximum)}`, 'range'));
   if (c.nomenclature !== null) {
-    const t = ctx.nomenclatureTable(c.nomenclature);
-    if (t !== undefined) out.push(when(`${raw} IS NOT NULL AND ${raw} NOT IN (SELECT code FROM ${t})`, 'nomenclature'));
+    const t = ctx.nomenclatureType(c.nomenclature);
+    if (t !== undefined) out.push(when(`${raw} IS NOT NULL AND TRY_CAST(${raw} AS ${t}) IS NULL`, 'nomenclature'));
   }
   return out;
 }
@@ -101,8 +113,8 @@ export function rowViolationsSql(columns: readonly CatalogColumn[], raw: (name: 
 }
 
 /** True when a row breaks any rule: the cheap test every row pays. */
-export function rowHasViolationSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext): string {
-  const parts = columns.flatMap((c) => violationSql(c, raw(c.name), ctx).map((v) => `(${v}) IS NOT NULL`));
+export function rowHasViolationSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext, typed?: (c: CatalogColumn) => string): string {
+  const parts = columns.flatMap((c) => violationSql(c, raw(c.name), ctx, typed?.(c) ?? typedSql(c, raw(c.name))).map((v) => `(${v}) IS NOT NULL`));
   return parts.length === 0 ? 'false' : `(${parts.join('\n OR ')})`;
 }
 
