@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openNote, parseVerifierKey, verifierKey } from '../audit/index.ts';
-import { formatTable } from '../cli/table.ts';
-import { testDbKind } from '../../test/helpers/db.ts';
-import { ingestBulk, openMigratePlatform, operator, type MigratePlatform } from '../../test/helpers/migrate.ts';
-import { startS3Server } from '../../test/helpers/s3.ts';
+import { openNote, parseVerifierKey, verifierKey } from '../../src/audit/index.ts';
+import { formatTable } from '../../src/cli/table.ts';
+import { testDbKind } from '../helpers/db.ts';
+import { ingestBulk, openMigratePlatform, operator, type MigratePlatform } from '../helpers/migrate.ts';
+import { startS3Server } from '../helpers/s3.ts';
 
 /** The done-when asks for several GB; ENCLAVE_MIGRATE_ROUNDTRIP_GB lowers it for a quick local run. */
 const GB = Number(process.env['ENCLAVE_MIGRATE_ROUNDTRIP_GB'] ?? 3);
