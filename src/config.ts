@@ -44,6 +44,8 @@ const schema = z.object({
   ENCLAVE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   ENCLAVE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
   ENCLAVE_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  ENCLAVE_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s/?#]+(\/)?(\?\S*)?$/, 'an smtp:// or smtps:// URL').optional(),
+  ENCLAVE_SMTP_FROM: z.string().regex(/^([^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'an e-mail address, optionally with a name').optional(),
 });
 
 const hints: Record<string, string> = {
@@ -55,6 +57,8 @@ const hints: Record<string, string> = {
   ENCLAVE_OIDC_REQUIRED_ACR: 'e.g. eidas2,eidas3',
   ENCLAVE_OIDC_REQUIRED_AMR: 'e.g. otp (every listed method must appear in the amr claim)',
   ENCLAVE_AUDIT_RETENTION_DAYS: 'SecNumCloud asks for at least six months; the default keeps three years',
+  ENCLAVE_SMTP_URL: 'e.g. smtp://user:password@mail.example.org:587 (STARTTLS) or smtps://mail.example.org:465; unset to send no e-mail',
+  ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
 };
 
 export interface Config {
@@ -92,6 +96,8 @@ export interface Config {
     readonly maxLoginFailures: number;
   };
   readonly sessions: { readonly idleMs: number; readonly absoluteMs: number };
+  /** E-mail of notifications through SMTP, when ENCLAVE_SMTP_URL is set (the URL may hold a password: never print it). */
+  readonly smtp: { readonly url: string; readonly from: string } | undefined;
 }
 
 /**
@@ -129,6 +135,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     if (problems.length > 0) {
       throw new AppError('invalid', `configuration is invalid:\n  ${problems.join('\n  ')}`, { hint: 'give the client registered with your OpenID provider, or unset ENCLAVE_OIDC_ISSUER to use the embedded provider', details: { problems } });
     }
+  }
+  if (e.ENCLAVE_SMTP_URL !== undefined && e.ENCLAVE_SMTP_FROM === undefined) {
+    throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_SMTP_FROM: required when ENCLAVE_SMTP_URL is set', { hint: 'give the sender address of the notification e-mails, e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>", or unset ENCLAVE_SMTP_URL', details: { problems: ['ENCLAVE_SMTP_FROM'] } });
   }
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
   const dataDir = abs(e.ENCLAVE_DATA_DIR);
@@ -170,6 +179,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       maxLoginFailures: e.ENCLAVE_LOGIN_MAX_FAILURES,
     },
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
+    smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
   };
   return deepFreeze(config);
 }

@@ -32,6 +32,7 @@ import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
 import { KeyService } from './keys/index.ts';
 import { writeEncryptedParquet } from './parquet-crypto/index.ts';
 import { DatasetLocations, MigrationService } from './migrate/index.ts';
+import { SmtpMailer } from './mail/index.ts';
 import { LocalStore, StoreRegistry } from './store/index.ts';
 import { S3Store } from './store/s3.ts';
 
@@ -46,6 +47,8 @@ export interface Platform extends CliServices {
   readonly governance: GovernanceService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
   readonly idpSecrets: EmbeddedIdpSecrets | undefined;
+  /** E-mail of notifications; undefined unless ENCLAVE_SMTP_URL is set. */
+  readonly mailer: SmtpMailer | undefined;
 }
 
 /** Opens every service on the configured infrastructure, migrating the metadata database. */
@@ -66,13 +69,20 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
     const idpSecrets = config.oidc.issuer === undefined ? (await loadOrCreateIdpSecrets(config.oidc.embeddedIdpSecretsPath)).secrets : undefined;
+    // E-mail only when configured; the link in each message points at the public URL.
+    const mailer = config.smtp === undefined ? undefined : new SmtpMailer({
+      url: config.smtp.url, from: config.smtp.from, portalUrl: baseUrlOf(config), audit,
+      directory: { emailOf: async (id) => (await identity.getPerson(id))?.email ?? null },
+    });
     const governance = new GovernanceService({
       db, audit, keys, catalog: (d, t) => catalog.getTable(d, t),
       people: { exists: async (id) => (await identity.getPerson(id)) !== null, withRole: (r) => identity.peopleWithRole(r) },
+      ...(mailer === undefined ? {} : { mailer }),
     });
     return {
-      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets,
+      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets, mailer,
       async close() {
+        await mailer?.close();
         await engine.close();
         await db.close();
       },

@@ -47,6 +47,9 @@ const BOOKKEEPING: ReadonlyArray<{ readonly sql: RegExp; readonly why: string }>
   { sql: /^UPDATE governance_notifications SET read_at/, why: 'a notification marked read by its recipient' },
   { sql: /^(INSERT INTO|DELETE FROM) identity_login_flows/, why: 'state, nonce and PKCE verifier of a login in progress (its outcome is audited as identity.login)' },
   { sql: /^UPDATE identity_idp_accounts SET failed_attempts/, why: 'failed-attempt counter and lockout of the embedded provider (each failed login and lockout is audited as identity.login)' },
+  { sql: /^UPDATE identity_idp_accounts SET totp_last_step/, why: 'last TOTP time step accepted, so a code is used once (the login it completes, or its refusal as a replay, is audited as identity.idp.login)' },
+  { sql: /^(INSERT INTO|UPDATE|DELETE FROM) identity_oidc_store/, why: 'the embedded provider\'s own state: interactions, login steps, sessions, grants, codes, tokens (the logins are audited as identity.idp.login and identity.login)' },
+  { sql: /^(INSERT INTO|DELETE FROM) migration_upload(s|_parts)/, why: 'multipart upload journal of a running migration: UploadId and parts already sent (the run itself is audited as migrate.run)' },
 ];
 
 interface Write { readonly file: string; readonly line: number; readonly sql: string; readonly audited: boolean }

@@ -17,7 +17,7 @@ import {
 import * as repo from './repository.ts';
 import type { Amendment, Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
 import {
-  ACTIONS, actionsFrom, AMENDMENT_ACTIONS, amendmentActionsFrom, isAmendmentActionName, isOpenAmendment, type ActionName, type AmendmentActionName, type AmendmentStatus,
+  ACTIONS, actionsFrom, AMENDMENT_ACTIONS, amendmentActionsFrom, isActionName, isAmendmentActionName, isOpenAmendment, type ActionName, type AmendmentActionName, type AmendmentStatus,
   type ProjectStatus,
 } from './workflow.ts';
 
@@ -40,9 +40,32 @@ export interface ProjectKeys {
   ensureDataKey(tx: AuditedTx, scope: 'project', scopeId: string, purpose: 'encryption' | 'pseudonymisation'): Promise<unknown>;
 }
 
+/** The role someone acted in, as e-mails name them ("by the ethics reviewer"), never by name. */
+export type ActedAs = 'principal_investigator' | 'access_committee' | 'ethics_reviewer' | 'legal_reviewer' | 'system' | 'other';
+
+/** One state change to e-mail: what, in which role, to whom (person ids). No comment, no data. */
+export interface StatusMail {
+  readonly projectId: string;
+  readonly projectTitle: string;
+  /** The in-app notification kind, e.g. `project.ethics_review`, `amendment.approved`. */
+  readonly kind: string;
+  /** The status reached, e.g. `ethics_review`. */
+  readonly status: string;
+  readonly actedAs: ActedAs;
+  /** The applicant and the project team. */
+  readonly team: readonly string[];
+  /** Holders of the role that acts next (e.g. the ethics reviewers), not in the team. */
+  readonly reviewers: readonly string[];
+}
+
 /** Optional e-mail of notifications (SMTP when configured); in-app notifications always. */
 export interface Mailer {
-  notify(personId: string, subject: string, text: string): Promise<void>;
+  /**
+   * Called once the state change has committed, never inside its transaction, and not awaited:
+   * delivery, and recording its failures, is the mailer's business, so a mail server that is
+   * down neither undoes nor delays a decision.
+   */
+  notify(mail: StatusMail): void;
 }
 
 export interface GovernanceServiceOptions {
@@ -122,17 +145,42 @@ export class GovernanceService {
   readonly #catalog: TableLookup;
   readonly #people: PeopleDirectory;
   readonly #keys: ProjectKeys | undefined;
-  readonly #mailer: Mailer | undefined;
   readonly #now: () => Date;
+  /** E-mails queued by #notify inside a transaction, handed to the mailer once it has committed. */
+  readonly #outboxes = new WeakMap<AuditedTx, { readonly draft: AuditDraft; readonly mails: StatusMail[] }>();
 
   constructor(o: GovernanceServiceOptions) {
     this.#db = o.db;
-    this.#audit = o.audit;
+    this.#audit = o.mailer === undefined ? o.audit : this.#mailingAfterCommit(o.audit, o.mailer);
     this.#catalog = o.catalog;
     this.#people = o.people;
     this.#keys = o.keys;
-    this.#mailer = o.mailer;
     this.#now = o.now ?? (() => new Date());
+  }
+
+  /**
+   * The audit port, wrapped so that the e-mails of a transaction go only once it has committed
+   * (a rolled-back change mails nobody), and without waiting for their delivery.
+   */
+  #mailingAfterCommit(audit: GovernanceAudit, mailer: Mailer): GovernanceAudit {
+    return {
+      record: (draft) => audit.record(draft),
+      transaction: async (draft, fn) => {
+        const outbox = { draft, mails: [] as StatusMail[] };
+        const result = await audit.transaction(draft, (tx) => {
+          this.#outboxes.set(tx, outbox);
+          return fn(tx);
+        });
+        for (const mail of outbox.mails) {
+          try {
+            mailer.notify(mail);
+          } catch {
+            // the mailer records its own failures; a committed decision stands whatever happens to mail
+          }
+        }
+        return result;
+      },
+    };
   }
 
   /** Records a refusal that happened outside a transaction, then rethrows it. */
@@ -158,11 +206,12 @@ export class GovernanceService {
   async #notify(tx: AuditedTx, project: Project, kind: string, message: string, extra: readonly string[] = []): Promise<void> {
     const to = new Set([project.createdBy, ...project.members.map((m) => m.personId), ...extra]);
     for (const personId of to) await repo.insertNotification(tx, { id: randomUUID(), personId, projectId: project.id, kind, message });
-    if (this.#mailer !== undefined) {
-      const mailer = this.#mailer;
-      // after the fact and best effort: mail never blocks or undoes a decision
-      queueMicrotask(() => {
-        for (const personId of to) void mailer.notify(personId, `[Enclave] ${project.title}`, message).catch(() => undefined);
+    const outbox = this.#outboxes.get(tx);
+    if (outbox !== undefined) {
+      const team = [...new Set([project.createdBy, ...project.members.map((m) => m.personId)])];
+      outbox.mails.push({
+        projectId: project.id, projectTitle: project.title, kind, status: kind.slice(kind.indexOf('.') + 1), actedAs: actedAs(outbox.draft, project),
+        team, reviewers: [...new Set(extra)].filter((id) => !team.includes(id)),
       });
     }
   }
@@ -666,6 +715,21 @@ function amendmentApprovals(reviews: readonly Review[], amendment: Amendment, pr
       .filter((r) => r.amendmentId === amendment.id && r.step === 'committee' && r.decision === 'approve' && r.permitVersion === proposal.version && r.applicationVersion === amendment.applicationVersion)
       .map((r) => r.reviewerId),
   );
+}
+
+/**
+ * The role the actor of an audited act took it in, from the workflow tables (which role may take
+ * which action); acts outside them (filing an amendment) are the principal investigator's.
+ */
+function actedAs(draft: AuditDraft, project: Project): ActedAs {
+  if (draft.actor.kind !== 'person') return 'system';
+  const name = draft.action.slice(draft.action.lastIndexOf('.') + 1);
+  const by = draft.action.startsWith('governance.amendment.')
+    ? (isAmendmentActionName(name) ? AMENDMENT_ACTIONS[name].by : undefined)
+    : (isActionName(name) ? ACTIONS[name].by : undefined);
+  const isPi = project.members.some((m) => m.personId === draft.actor.id && m.role === 'principal_investigator');
+  if (by === 'principal_investigator_or_committee') return isPi ? 'principal_investigator' : 'access_committee';
+  return by ?? (isPi ? 'principal_investigator' : 'other');
 }
 
 function sameMembers(a: readonly ProjectMember[], b: readonly ProjectMember[]): boolean {

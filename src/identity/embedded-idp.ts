@@ -5,7 +5,12 @@
  *
  * Interaction: a login form (person id + password, or the demo person picker), then a TOTP
  * form; the ID token carries amr ["pwd","otp"] and acr "eidas2" (picker: amr ["otp"], acr
- * "eidas1"). Every failure counts towards the account lockout and is audited.
+ * "eidas1"). Every failure counts towards the account lockout and is audited. A TOTP code is
+ * accepted once: a code of a time step already used is refused (RFC 6238 §5.2).
+ *
+ * The provider's state (interactions, sessions, grants, codes, tokens) and the login steps
+ * awaiting their second factor are kept in the metadata database (oidc-store.ts), so a restart
+ * loses no login in progress.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -14,9 +19,10 @@ import { dirname } from 'node:path';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { findAccount, findAccountBySubject, listAccounts, recordFailure, recordSuccess, verifyPassword, type IdpAccount } from './idp-accounts.ts';
+import { acceptTotpStep, findAccount, findAccountBySubject, listAccounts, recordFailure, recordSuccess, verifyPassword, type IdpAccount } from './idp-accounts.ts';
+import { oidcStoreAdapter, PendingLogins } from './oidc-store.ts';
 import type { IdentityAudit } from './service.ts';
-import { verifyTotp } from './totp.ts';
+import { totpStepOf } from './totp.ts';
 import { IDP_CSS, loginPage, otpPage, page } from './idp-pages.ts';
 
 /** Where the provider is mounted in the server. */
@@ -77,12 +83,7 @@ export interface EmbeddedIdpOptions {
   readonly now?: () => Date;
 }
 
-/** Login steps awaiting their second factor, by interaction uid. */
-interface Pending {
-  readonly username: string;
-  readonly methods: readonly string[];
-  readonly at: number;
-}
+/** How long a login step waits for its second factor. */
 const PENDING_TTL_MS = 5 * 60 * 1000;
 const MAX_FORM_BYTES = 8 * 1024;
 
@@ -109,8 +110,10 @@ const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action '
  */
 export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: string; handle(req: IncomingMessage, res: ServerResponse): void } {
   const now = o.now ?? (() => new Date());
-  const pending = new Map<string, Pending>();
+  // Real time, not `now`: the provider checks expiry against its own clock.
+  const pending = new PendingLogins(o.db, PENDING_TTL_MS);
   const configuration: Configuration = {
+    adapter: oidcStoreAdapter(o.db),
     clients: [{
       client_id: o.secrets.clientId, client_secret: o.secrets.clientSecret, redirect_uris: [...o.redirectUris],
       grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
@@ -157,7 +160,10 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     const locked = a !== null && await recordFailure(o.db, a.username, o.maxFailures, now());
     await audited('identity.idp.login', username, 'denied', reason);
     if (locked) await audited('identity.idp.lockout', username, 'denied', `locked after ${o.maxFailures} failures`);
-    return locked ? LOCKED_MESSAGE : reason === 'otp' ? 'Code incorrect · Wrong code' : 'Identifiant ou mot de passe incorrect · Wrong person id or password';
+    if (locked) return LOCKED_MESSAGE;
+    if (reason === 'otp') return 'Code incorrect · Wrong code';
+    if (reason === 'otp_replay') return REPLAY_MESSAGE;
+    return 'Identifiant ou mot de passe incorrect · Wrong person id or password';
   };
   const isLocked = (a: IdpAccount): boolean => a.lockedUntil !== null && a.lockedUntil.getTime() > now().getTime();
 
@@ -193,7 +199,6 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       return;
     }
     const people = o.demoPicker ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
-    for (const [k, v] of pending) if (Date.now() - v.at > PENDING_TTL_MS) pending.delete(k);
     const finish = async (result: Parameters<typeof provider.interactionResult>[2]): Promise<void> => {
       const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
       ctx.status = 303;
@@ -202,7 +207,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
 
     if (ctx.method === 'GET' && step === undefined) {
       ctx.type = 'html';
-      ctx.body = pending.has(uid) ? otpPage(uid, null) : loginPage(uid, people, null);
+      ctx.body = (await pending.get(uid)) !== undefined ? otpPage(uid, null) : loginPage(uid, people, null);
       return;
     }
     if (ctx.method !== 'POST' || step === undefined) {
@@ -211,7 +216,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     }
     const form = await readForm(ctx.req);
     if (step === 'abort') {
-      pending.delete(uid);
+      await pending.delete(uid);
       await finish({ error: 'access_denied', error_description: 'login cancelled' });
       return;
     }
@@ -227,7 +232,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
         return;
       }
       if (picked !== null && picked !== '' && a !== null && a.demo) {
-        pending.set(uid, { username: a.username, methods: [], at: Date.now() });
+        await pending.put(uid, { username: a.username, methods: [] });
         ctx.body = otpPage(uid, null);
         return;
       }
@@ -237,12 +242,12 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
         ctx.body = loginPage(uid, people, await fail(a, username, 'password'));
         return;
       }
-      pending.set(uid, { username: a.username, methods: ['pwd'], at: Date.now() });
+      await pending.put(uid, { username: a.username, methods: ['pwd'] });
       ctx.body = otpPage(uid, null);
       return;
     }
     // step === 'otp'
-    const p = pending.get(uid);
+    const p = await pending.get(uid);
     ctx.type = 'html';
     if (p === undefined) {
       ctx.status = 400;
@@ -251,22 +256,26 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     }
     const a = await findAccount(o.db, p.username);
     if (a === null || isLocked(a)) {
-      pending.delete(uid);
+      await pending.delete(uid);
       await audited('identity.idp.login', p.username, 'denied', 'locked');
       ctx.status = 423;
       ctx.body = loginPage(uid, people, LOCKED_MESSAGE);
       return;
     }
-    if (!verifyTotp(a.totpSecret, (form.get('code') ?? '').trim(), now().getTime())) {
-      const message = await fail(a, a.username, 'otp');
+    const totpStep = totpStepOf(a.totpSecret, (form.get('code') ?? '').trim(), now().getTime());
+    // A right code whose time step was already used (this code or a later one) is a replay:
+    // refused like a wrong one. The conditional UPDATE lets one of two concurrent submissions win.
+    const failure = totpStep === null ? 'otp' : (await acceptTotpStep(o.db, a.username, totpStep)) ? null : 'otp_replay';
+    if (failure !== null) {
+      const message = await fail(a, a.username, failure);
       ctx.status = 401;
       if (message === LOCKED_MESSAGE) {
-        pending.delete(uid);
+        await pending.delete(uid);
         ctx.body = loginPage(uid, people, message);
       } else ctx.body = otpPage(uid, message);
       return;
     }
-    pending.delete(uid);
+    await pending.delete(uid);
     await recordSuccess(o.db, a.username);
     await audited('identity.idp.login', a.username, 'success', p.methods.includes('pwd') ? 'pwd+otp' : 'demo picker+otp');
     await finish({ login: { accountId: a.subject, acr: p.methods.includes('pwd') ? ACR_PASSWORD_AND_OTP : ACR_PICKER_AND_OTP, amr: [...p.methods, 'otp'], remember: false } });
@@ -285,6 +294,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
   };
 }
 
+const REPLAY_MESSAGE = 'Ce code a déjà été utilisé ; attendez le code suivant de votre application · This code was already used; wait for the next code from your authenticator app';
 const LOCKED_MESSAGE = 'Compte verrouillé après trop d’échecs ; réessayez dans 15 minutes · Account locked after too many failures; try again in 15 minutes';
 
 export function escapeHtml(s: string): string {

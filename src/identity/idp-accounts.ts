@@ -97,6 +97,20 @@ export async function recordFailure(q: Queryable, username: string, max: number,
   return true;
 }
 
+/**
+ * Records `step` as the last TOTP time step accepted for the account, only when it is later than
+ * the one recorded. False: a code of that step (or an earlier one) was already used, so this
+ * one is a replay. One conditional UPDATE: of two concurrent submissions of one code, exactly
+ * one wins (PostgreSQL re-checks the condition on the row the other has just updated).
+ */
+export async function acceptTotpStep(q: Queryable, username: string, step: number): Promise<boolean> {
+  const rows = await q.query(
+    'UPDATE identity_idp_accounts SET totp_last_step = $2 WHERE username = $1 AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING username',
+    [username, step],
+  );
+  return rows.length === 1;
+}
+
 export async function recordSuccess(q: Queryable, username: string): Promise<void> {
   await q.query('UPDATE identity_idp_accounts SET failed_attempts = 0, locked_until = NULL WHERE username = $1', [username]);
 }

@@ -17,8 +17,9 @@ export {
   type SessionPolicy,
   type VerifiedLogin,
 } from './service.ts';
-export { base32Decode, base32Encode, hotp, newTotpSecret, otpauthUri, totp, verifyTotp } from './totp.ts';
+export { base32Decode, base32Encode, hotp, newTotpSecret, otpauthUri, totp, totpStep, totpStepOf, verifyTotp } from './totp.ts';
 export { LOGIN_FLOW_TTL_MS, OidcRelyingParty, type OidcSettings } from './oidc-client.ts';
 export { profileFromClaims, PSC_PROFESSIONS, type ClaimsProfile } from './claims.ts';
 export { DEMO_PEOPLE, EMBEDDED_ISSUER_ID, LOCKOUT_MS, listAccounts as listIdpAccounts, seedDemoPeople, type IdpAccount, type SeededDemoPerson } from './idp-accounts.ts';
+export { oidcStoreAdapter, OIDC_STORE_PRUNE_INTERVAL_MS } from './oidc-store.ts';
 export { ACR_PASSWORD_AND_OTP, ACR_PICKER_AND_OTP, createEmbeddedIdp, IDP_MOUNT, loadOrCreateIdpSecrets, type EmbeddedIdpOptions, type EmbeddedIdpSecrets } from './embedded-idp.ts';

@@ -57,20 +57,35 @@ export function hotp(key: Uint8Array, counter: bigint, digits = TOTP_DIGITS, alg
 
 /** TOTP at `timeMs` (RFC 6238). */
 export function totp(key: Uint8Array, timeMs: number, options: { digits?: number; algorithm?: 'sha1' | 'sha256' | 'sha512' } = {}): string {
-  return hotp(key, BigInt(Math.floor(timeMs / 1000 / TOTP_STEP_SECONDS)), options.digits ?? TOTP_DIGITS, options.algorithm ?? 'sha1');
+  return hotp(key, BigInt(totpStep(timeMs)), options.digits ?? TOTP_DIGITS, options.algorithm ?? 'sha1');
 }
 
-/** True when `code` is the TOTP of `secretBase32` at `timeMs`, within ±TOTP_WINDOW steps. */
-export function verifyTotp(secretBase32: string, code: string, timeMs: number): boolean {
-  if (!/^\d{6}$/.test(code)) return false;
+/** The RFC 6238 time step (counter) at `timeMs`. */
+export function totpStep(timeMs: number): number {
+  return Math.floor(timeMs / 1000 / TOTP_STEP_SECONDS);
+}
+
+/**
+ * The time step whose TOTP of `secretBase32` is `code`, within ±TOTP_WINDOW steps of `timeMs`;
+ * null when none is. The caller refuses a step not later than the last one it accepted
+ * (RFC 6238 §5.2: a code is accepted once). Should one code match two steps, the later wins.
+ */
+export function totpStepOf(secretBase32: string, code: string, timeMs: number): number | null {
+  if (!/^\d{6}$/.test(code)) return null;
   const key = base32Decode(secretBase32);
-  let ok = false;
+  const now = totpStep(timeMs);
+  let matched: number | null = null;
   for (let d = -TOTP_WINDOW; d <= TOTP_WINDOW; d++) {
-    const expected = Buffer.from(totp(key, timeMs + d * TOTP_STEP_SECONDS * 1000));
+    const expected = Buffer.from(hotp(key, BigInt(now + d)));
     // no early exit: the time taken does not tell which step matched
-    if (timingSafeEqual(expected, Buffer.from(code))) ok = true;
+    if (timingSafeEqual(expected, Buffer.from(code))) matched = now + d;
   }
-  return ok;
+  return matched;
+}
+
+/** True when `code` is the TOTP of `secretBase32` at `timeMs`, within ±TOTP_WINDOW steps (replay not checked: see totpStepOf). */
+export function verifyTotp(secretBase32: string, code: string, timeMs: number): boolean {
+  return totpStepOf(secretBase32, code, timeMs) !== null;
 }
 
 /** A new random 160-bit secret, base32 (what authenticator apps expect). */

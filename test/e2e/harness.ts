@@ -17,8 +17,8 @@ import { serve } from '@hono/node-server';
 import type { Config } from '../../src/config.ts';
 import { sessionCookieName } from '../../src/http/auth.ts';
 import type { Role, SeededDemoPerson } from '../../src/identity/index.ts';
-import { base32Decode, totp } from '../../src/identity/totp.ts';
 import { createApp, createPlatform, startServer, type Platform } from '../../src/main.ts';
+import { freshCodeOf } from '../helpers/browser.ts';
 
 export type { Browser, BrowserContext, Page };
 
@@ -201,7 +201,8 @@ export async function loginViaOidc(page: Page, person: SeededDemoPerson): Promis
   await page.locator('#password').fill(person.password);
   await page.locator('#login-form button[type="submit"]').click();
   await page.locator('#otp-form').waitFor();
-  await page.locator('#code').fill(totp(base32Decode(person.totpSecret), Date.now()));
+  // a code this person has not used yet in the run: the provider refuses a replayed one
+  await page.locator('#code').fill(await freshCodeOf(person.totpSecret));
   await page.locator('#otp-form button[type="submit"]').click();
   await page.getByTestId('user').waitFor();
 }

@@ -81,6 +81,25 @@ export function formAction(html: string, id: string, base: string): string {
 /** The current TOTP code of a base32 secret. */
 export const codeOf = (secret: string, at: number = Date.now()): string => totp(base32Decode(secret), at);
 
+const usedSteps = new Map<string, number>();
+
+/**
+ * A TOTP code of `secret` not used yet in this process: the embedded provider accepts a code
+ * once (RFC 6238 §5.2), so a second login within the same 30 s takes the next step's code
+ * (accepted in the ±1 step drift window), and a third waits for the next step.
+ */
+export async function freshCodeOf(secret: string): Promise<string> {
+  for (;;) {
+    const now = Math.floor(Date.now() / 30_000);
+    const step = Math.max(now, (usedSteps.get(secret) ?? -1) + 1);
+    if (step <= now + 1) {
+      usedSteps.set(secret, step);
+      return codeOf(secret, step * 30_000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, (now + 1) * 30_000 - Date.now() + 50));
+  }
+}
+
 /** A wrong code, certainly not accepted within the ±1 step window. */
 export function wrongCodeOf(secret: string): string {
   const now = Date.now();
