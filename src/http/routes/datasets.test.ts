@@ -1,46 +1,33 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AuditLog, generateLogKey } from '../../audit/index.ts';
-import { CatalogService } from '../../catalog/index.ts';
-import { AppError } from '../../errors.ts';
 import { IdentityService } from '../../identity/index.ts';
-import { KeyService } from '../../keys/index.ts';
-import { openTestDb, type TestDb } from '../../../test/helpers/db.ts';
+import { synthesize } from '../../synth/index.ts';
+import { openTestPlatform, type TestPlatform } from '../../../test/helpers/platform.ts';
 import { createHttpApp } from '../app.ts';
 import { authDepsFrom } from '../auth.ts';
 import { operatorRoutes } from './datasets.ts';
 
 describe('operator routes: datasets, versions, keys', () => {
-  let t: TestDb;
-  let dir: string;
+  let p: TestPlatform;
   let app: ReturnType<typeof createHttpApp>;
   const cookies: Record<string, string> = {};
+  const actor = { kind: 'service', id: 'test' } as const;
 
   before(async () => {
-    t = await openTestDb();
-    dir = await mkdtemp(join(tmpdir(), 'enclave-http-op-'));
-    const audit = new AuditLog(t.db, generateLogKey('enclave.test/audit'));
-    const catalog = new CatalogService({ db: t.db, audit });
-    await catalog.importBuiltin({ kind: 'service', id: 'test' });
-    const keys = await KeyService.open(join(dir, 'keyring.json'), t.db, audit);
-    await audit.transaction({ actor: { kind: 'service', id: 'test' }, action: 'test.create_key', target: 'dataset:snds' }, (tx) => keys.ensureDataKey(tx, 'dataset', 'snds', 'encryption'));
-    const identity = new IdentityService({ db: t.db, audit });
+    p = await openTestPlatform();
+    await p.catalog.importBuiltin(actor);
+    const identity = new IdentityService({ db: p.t.db, audit: p.audit });
     for (const [who, roles] of [['operator', ['operator']], ['applicant', ['applicant']]] as const) {
-      const id = await identity.ensurePerson({ kind: 'service', id: 'test' }, { issuer: 'https://idp.test', subject: who, displayName: who, email: null, organisation: 'test' });
-      await identity.seedRoles({ kind: 'service', id: 'test' }, id, roles);
+      const id = await identity.ensurePerson(actor, { issuer: 'https://idp.test', subject: who, displayName: who, email: null, organisation: 'test' });
+      await identity.seedRoles(actor, id, roles);
       cookies[who] = (await identity.login({ issuer: 'https://idp.test', subject: who, displayName: who, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] })).cookieValue;
     }
-    // No version ingested here: the routes answer from the real tables, empty (ingestion has its own suite).
-    const ingest = { versions: async () => [], version: async () => { throw new AppError('not_found', 'dataset snds has no ingested version'); }, quarantine: async () => { throw new AppError('not_found', 'dataset snds has no version 1'); } };
-    const auth = authDepsFrom(identity, audit, false);
-    app = createHttpApp({ version: 't', health: async () => ({}), routes: [{ prefix: 'operator', app: operatorRoutes({ catalog, ingest, keys }, auth) }], openApiPaths: [] });
+    const auth = authDepsFrom(identity, p.audit, false);
+    app = createHttpApp({ version: 't', health: async () => ({}), routes: [{ prefix: 'operator', app: operatorRoutes({ catalog: p.catalog, ingest: p.ingest, keys: p.keys }, auth) }], openApiPaths: [] });
   });
   after(async () => {
-    await t.drop();
-    await rm(dir, { recursive: true, force: true });
+    await p.close();
   });
 
   const get = (path: string, who?: string) => app.request(path, who === undefined ? {} : { headers: { cookie: `enclave_session=${cookies[who]}` } });
@@ -53,15 +40,35 @@ describe('operator routes: datasets, versions, keys', () => {
     }
   });
 
-  test('datasets list their version count and latest version', async () => {
+  test('before any delivery: the dataset has no version, and version routes say so', async () => {
     const body = (await (await get('/api/v1/operator/datasets', 'operator')).json()) as { datasets: { name: string; versionCount: number; latest: unknown }[] };
     assert.deepEqual(body.datasets.map((d) => [d.name, d.versionCount, d.latest]), [['snds', 0, null]]);
+    const r = await get('/api/v1/operator/datasets/snds/versions/1', 'operator');
+    assert.equal(r.status, 404);
+    assert.match(((await r.json()) as { detail: string }).detail, /no version 1/);
+  });
+
+  test('after a real delivery with defects: versions, manifest and quarantine report as ingestion recorded them', async () => {
+    const stats = await synthesize({ people: 300, startYear: 2021, endYear: 2022, seed: 5, out: join(p.dir, 'delivery'), parquet: false, defects: 0.01 });
+    const res = await p.ingest.ingest({ dataset: 'snds', inputs: [join(p.dir, 'delivery', 'csv')], actor });
+    assert.ok(res.rowsQuarantined > 0 && res.rowsQuarantined === stats.defects);
+    const list = (await (await get('/api/v1/operator/datasets', 'operator')).json()) as { datasets: { name: string; versionCount: number; latest: { version: number } | null }[] };
+    assert.deepEqual(list.datasets.map((d) => [d.name, d.versionCount, d.latest?.version]), [['snds', 1, 1]]);
+    const v = (await (await get('/api/v1/operator/datasets/snds/versions/1', 'operator')).json()) as { merkleRoot: string; manifest: { files: unknown[] } };
+    assert.equal(v.merkleRoot, res.merkleRoot);
+    assert.equal(v.manifest.files.length, res.tables.length);
+    const q = (await (await get('/api/v1/operator/datasets/snds/versions/1/quarantine', 'operator')).json()) as { total: number; byRule: Record<string, number>; entries: { line: number; value: string }[] };
+    assert.equal(q.total, res.rowsQuarantined);
+    assert.deepEqual(q.byRule, res.quarantine.byRule);
+    assert.ok(q.entries.length > 0 && q.entries.every((e) => e.line > 1 && !/[0-8]/.test(e.value)), 'entries carry lines and value shapes, never values');
   });
 
   test('keys are listed by id and state, never with key material', async () => {
     const body = (await (await get('/api/v1/operator/keys', 'operator')).json()) as { keys: Record<string, unknown>[] };
-    assert.equal(body.keys.length, 1);
-    assert.deepEqual(Object.keys(body.keys[0]!).sort(), ['createdAt', 'id', 'masterKeyId', 'purpose', 'scope', 'scopeId', 'state']);
-    assert.equal(body.keys[0]!['state'], 'active');
+    assert.deepEqual(body.keys.map((k) => k['purpose']).sort(), ['encryption', 'pseudonymisation'], 'the delivery created the dataset\'s two keys');
+    for (const k of body.keys) {
+      assert.deepEqual(Object.keys(k).sort(), ['createdAt', 'id', 'masterKeyId', 'purpose', 'scope', 'scopeId', 'state']);
+      assert.equal(k['state'], 'active');
+    }
   });
 });
