@@ -81,15 +81,16 @@ export async function copyQueryToEncryptedParquet(
       throw e;
     });
     encrypting.catch(() => undefined); // awaited below; avoids an unhandled rejection meanwhile
+    let readerDone = false;
+    plain.once('close', () => {
+      readerDone = true;
+    });
     let copyError: unknown;
     try {
       await conn.run(`COPY (${sql}) TO ${sqlString(fifo)} (${options.join(', ')})`);
     } catch (e) {
       copyError = e;
-      // If DuckDB failed before opening the pipe, the reader is still blocked in open():
-      // open the write end ourselves and close it so the reader sees end of stream.
-      const w = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined);
-      await w?.close();
+      await releaseReader(fifo, () => readerDone);
     }
     try {
       const result = await encrypting;
@@ -103,6 +104,25 @@ export async function copyQueryToEncryptedParquet(
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * DuckDB failed, perhaps before opening the pipe: then the reader is blocked in open(), or about
+ * to call it from libuv's thread pool. Open the write end and close it so the reader sees end of
+ * stream. A non-blocking open fails with ENXIO while no reader has the pipe open yet, so it is
+ * retried until it succeeds or the reader is known to be done (it saw DuckDB's own end of stream).
+ */
+async function releaseReader(fifo: string, readerDone: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 2000 && !readerDone(); attempt++) {
+    try {
+      const w = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      await w.close();
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 }
 
