@@ -6,6 +6,8 @@
  *   npm test -- --only=pglite     one metadata database (pglite | postgres)
  *   npm test -- --skip-check      skip tsc/eslint/depcruise
  *   npm test -- src/ingest        only the tests under a path
+ *
+ * A test that runs longer than 20 minutes fails (a hang must end in a count, not a stalled CI).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -53,7 +55,7 @@ const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r) : [
 const dbs = only === undefined ? ['pglite', 'postgres'] : [only];
 for (const db of dbs) {
   process.stdout.write(`\n=== test suite on ${db} (${files.length} files) ===\n`);
-  const r = await run(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { ...process.env, ENCLAVE_TEST_DB: db }, true);
+  const r = await run(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=1200000', '--test-reporter=spec', ...files], { ...process.env, ENCLAVE_TEST_DB: db }, true);
   // Strip ANSI colour codes before reading the runner's summary lines.
   const plain = r.out.replace(/\x1b\[[0-9;]*m/g, '');
   const p = Number(/ℹ pass (\d+)/.exec(plain)?.[1] ?? 0);
