@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
+import { importPrsSchema } from '../../test/helpers/governance.ts';
 import { EMBEDDED_ISSUER_ID, type Principal } from '../identity/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,17 +67,7 @@ describe('enclave against a remote server (ENCLAVE_URL, ENCLAVE_TOKEN)', () => {
     dir = await mkdtemp(join(tmpdir(), 'enclave-cli-remote-'));
     srv = await startTestServer();
     const p = srv.platform;
-    await mkdir(join(dir, 'schema', 'DCIR'), { recursive: true });
-    await writeFile(join(dir, 'schema', 'DCIR', 'ER_PRS_F.json'), JSON.stringify({
-      name: 'ER_PRS_F', title: 'Prestations', produit: 'DCIR',
-      fields: [
-        { name: 'BEN_NIR_PSA', type: 'string', description: 'pseudonyme' },
-        { name: 'EXE_SOI_DTD', type: 'date', description: 'date de soins' },
-        { name: 'PRS_NAT_REF', type: 'integer', description: 'nature de prestation' },
-        { name: 'PRS_ACT_QTE', type: 'integer', description: 'quantité' },
-      ],
-    }));
-    await p.catalog.importDirectory(join(dir, 'schema'), { dataset: 'snds', actor: { kind: 'service', id: 'test' } });
+    await importPrsSchema(p.catalog, dir, ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PRS_NAT_REF', 'PRS_ACT_QTE']);
     for (const u of ['applicant', 'ethics', 'legal', 'committee1', 'committee2']) {
       const person = await p.identity.personBySubject(EMBEDDED_ISSUER_ID, u);
       assert.ok(person, `demo person ${u}`);

@@ -116,7 +116,10 @@ export class RemoteClient {
 
 const seg = encodeURIComponent;
 
-/** Project actions as the HTTP routes name them: a route, and the decision a review route takes. */
+/**
+ * Project actions as the HTTP routes name them: a route, and the decision a review route takes.
+ * Amendment actions carry the project's names (a subset), so they map through the same table.
+ */
 const PROJECT_ROUTES: Readonly<Record<ActionName, { readonly route: string; readonly decision?: string }>> = {
   submit: { route: 'submit' },
   withdraw: { route: 'withdraw' },
@@ -136,22 +139,6 @@ const PROJECT_ROUTES: Readonly<Record<ActionName, { readonly route: string; read
   revoke: { route: 'revoke' },
   close: { route: 'close' },
   expire: { route: 'expire' },
-};
-
-const AMENDMENT_ROUTES: Readonly<Record<AmendmentActionName, { readonly route: string; readonly decision?: string }>> = {
-  submit: { route: 'submit' },
-  withdraw: { route: 'withdraw' },
-  accept_complete: { route: 'completeness', decision: 'approve' },
-  return_incomplete: { route: 'completeness', decision: 'return' },
-  ethics_favourable: { route: 'ethics-opinion', decision: 'approve' },
-  ethics_return: { route: 'ethics-opinion', decision: 'return' },
-  ethics_unfavourable: { route: 'ethics-opinion', decision: 'reject' },
-  legal_approve: { route: 'legal-review', decision: 'approve' },
-  legal_return: { route: 'legal-review', decision: 'return' },
-  legal_reject: { route: 'legal-review', decision: 'reject' },
-  committee_approve: { route: 'committee-decision', decision: 'approve' },
-  committee_return: { route: 'committee-decision', decision: 'return' },
-  committee_reject: { route: 'committee-decision', decision: 'reject' },
 };
 
 /** The governance API, remotely: the same operations GovernanceService offers a principal. */
@@ -214,7 +201,7 @@ export class RemoteGovernance implements GovernanceClient {
   }
 
   takeAmendment(id: string, action: AmendmentActionName, o: ReviewNote): Promise<AmendmentDetail> {
-    const r = AMENDMENT_ROUTES[action];
+    const r = PROJECT_ROUTES[action];
     return this.#api.request('POST', `/governance/projects/${seg(id)}/amendment/${r.route}`, { ...(r.decision === undefined ? {} : { decision: r.decision }), ...o });
   }
 

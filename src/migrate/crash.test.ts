@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { AuditLog, generateLogKey, signerKeyText } from '../audit/index.ts';
+import { AuditLog, generateLogKey, signerKeyText, type LogSigner } from '../audit/index.ts';
 import { CatalogService } from '../catalog/index.ts';
 import { openDuckDb } from '../engine/index.ts';
 import { IngestService, ingestCatalogFrom } from '../ingest/index.ts';
 import { KeyService } from '../keys/index.ts';
 import { writeEncryptedParquet } from '../parquet-crypto/index.ts';
-import { LocalStore, StoreRegistry } from '../store/index.ts';
+import { LocalStore, StoreRegistry, type Store } from '../store/index.ts';
 import { openTestDb, testDbKind } from '../../test/helpers/db.ts';
 import { ingestBulk, ingestSample, operator } from '../../test/helpers/migrate.ts';
 import { startS3Server } from '../../test/helpers/s3.ts';
@@ -19,24 +19,28 @@ import { DatasetLocations, MigrationService } from './index.ts';
 
 const CHILD = new URL('../../test/helpers/migrate-crash-child.ts', import.meta.url).pathname;
 
+/** The platform a crash test reopens after each kill: same metadata directory, keyring, store and S3 target. */
+async function openCrashPlatform<S extends Store>(dir: string, target: S, signer: LogSigner) {
+  const t = await openTestDb({ dir: join(dir, 'pg') });
+  const audit = new AuditLog(t.db, signer);
+  const keys = await KeyService.open(join(dir, 'keyring', 'keyring.json'), t.db, audit);
+  const catalog = new CatalogService({ db: t.db, audit });
+  const engine = await openDuckDb({ threads: 1 });
+  const store = new LocalStore(join(dir, 'store'));
+  const stores = new StoreRegistry().add('local', store).add('s3', target);
+  const locations = new DatasetLocations({ db: t.db, stores, cacheDir: join(dir, 'cache') });
+  const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
+  const migration = new MigrationService({ db: t.db, audit, keys, ingest: ingestL, engine, stores, locations, signer, leaseSeconds: 1 });
+  return { t, dir, catalog, ingestL, migration, engine, keys, store, audit, target };
+}
+
 // S3 server: s3rver (npm dev dependency) as a real process on loopback.
 test(`a run SIGKILLed mid-copy resumes: nothing copied twice, nothing missed, verify green (${testDbKind})`, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'enclave-migcrash-'));
   const s3 = await startS3Server(['crash-target']);
   const signer = generateLogKey('enclave.test/audit');
-  const open = async () => {
-    const t = await openTestDb({ dir: join(dir, 'pg') });
-    const audit = new AuditLog(t.db, signer);
-    const keys = await KeyService.open(join(dir, 'keyring', 'keyring.json'), t.db, audit);
-    const catalog = new CatalogService({ db: t.db, audit });
-    const engine = await openDuckDb({ threads: 1 });
-    const store = new LocalStore(join(dir, 'store'));
-    const stores = new StoreRegistry().add('local', store).add('s3', s3.store('crash-target'));
-    const locations = new DatasetLocations({ db: t.db, stores, cacheDir: join(dir, 'cache') });
-    const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
-    const migration = new MigrationService({ db: t.db, audit, keys, ingest: ingestL, engine, stores, locations, signer, leaseSeconds: 1 });
-    return { t, dir, catalog, ingestL, migration, engine, keys, store, audit };
-  };
+  const open = () => openCrashPlatform(dir, s3.store('crash-target'), signer);
+
   try {
     let p = await open();
     await ingestSample(p, { rows: 3000 });
@@ -85,20 +89,8 @@ test(`a multipart upload SIGKILLed mid-file resumes from its journal: parts alre
   const dir = await mkdtemp(join(tmpdir(), 'enclave-migcrash-mp-'));
   const s3 = await startS3Server(['mp-target']);
   const signer = generateLogKey('enclave.test/audit');
-  const open = async () => {
-    const t = await openTestDb({ dir: join(dir, 'pg') });
-    const audit = new AuditLog(t.db, signer);
-    const keys = await KeyService.open(join(dir, 'keyring', 'keyring.json'), t.db, audit);
-    const catalog = new CatalogService({ db: t.db, audit });
-    const engine = await openDuckDb({ threads: 1 });
-    const store = new LocalStore(join(dir, 'store'));
-    const target = s3.store('mp-target', { partSize: PART });
-    const stores = new StoreRegistry().add('local', store).add('s3', target);
-    const locations = new DatasetLocations({ db: t.db, stores, cacheDir: join(dir, 'cache') });
-    const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
-    const migration = new MigrationService({ db: t.db, audit, keys, ingest: ingestL, engine, stores, locations, signer, leaseSeconds: 1 });
-    return { t, dir, catalog, ingestL, migration, engine, keys, store, audit, target };
-  };
+  const open = () => openCrashPlatform(dir, s3.store('mp-target', { partSize: PART }), signer);
+
   try {
     let p = await open();
     // Two partitions of about 18 MB each: at least three parts of 5 MiB per file.

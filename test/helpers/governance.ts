@@ -52,6 +52,26 @@ export interface GovFixture {
   close(): Promise<void>;
 }
 
+/** Columns of the small ER_PRS_F the governance tests request permits on. */
+const PRS_FIELDS = {
+  BEN_NIR_PSA: { type: 'string', description: 'pseudonyme' },
+  BEN_NIR: { type: 'string', description: 'NIR' },
+  EXE_SOI_DTD: { type: 'date', description: 'date de soins' },
+  BEN_NAI_ANN: { type: 'string', description: 'année de naissance' },
+  PRS_NAT_REF: { type: 'integer', description: 'nature de prestation' },
+  PRS_ACT_QTE: { type: 'integer', description: 'quantité' },
+} as const;
+
+/** Imports dataset `snds` with one table, ER_PRS_F, holding the named columns (schema written under `dir`). */
+export async function importPrsSchema(catalog: Pick<CatalogService, 'importDirectory'>, dir: string, fields: ReadonlyArray<keyof typeof PRS_FIELDS>): Promise<void> {
+  await mkdir(join(dir, 'schema', 'DCIR'), { recursive: true });
+  await writeFile(join(dir, 'schema', 'DCIR', 'ER_PRS_F.json'), JSON.stringify({
+    name: 'ER_PRS_F', title: 'Prestations', produit: 'DCIR',
+    fields: fields.map((name) => ({ name, ...PRS_FIELDS[name] })),
+  }));
+  await catalog.importDirectory(join(dir, 'schema'), { dataset: 'snds', actor: { kind: 'service', id: 'test' } });
+}
+
 export async function openGovFixture(): Promise<GovFixture> {
   const t = await openTestDb();
   const dir = await mkdtemp(join(tmpdir(), 'enclave-gov-'));
@@ -59,19 +79,7 @@ export async function openGovFixture(): Promise<GovFixture> {
   const clock = () => now;
   const audit = new AuditLog(t.db, generateLogKey('enclave.test/audit'));
   const catalog = new CatalogService({ db: t.db, audit });
-  await mkdir(join(dir, 'schema', 'DCIR'), { recursive: true });
-  await writeFile(join(dir, 'schema', 'DCIR', 'ER_PRS_F.json'), JSON.stringify({
-    name: 'ER_PRS_F', title: 'Prestations', produit: 'DCIR',
-    fields: [
-      { name: 'BEN_NIR_PSA', type: 'string', description: 'pseudonyme' },
-      { name: 'BEN_NIR', type: 'string', description: 'NIR' },
-      { name: 'EXE_SOI_DTD', type: 'date', description: 'date de soins' },
-      { name: 'BEN_NAI_ANN', type: 'string', description: 'année de naissance' },
-      { name: 'PRS_NAT_REF', type: 'integer', description: 'nature de prestation' },
-      { name: 'PRS_ACT_QTE', type: 'integer', description: 'quantité' },
-    ],
-  }));
-  await catalog.importDirectory(join(dir, 'schema'), { dataset: 'snds', actor: { kind: 'service', id: 'test' } });
+  await importPrsSchema(catalog, dir, ['BEN_NIR_PSA', 'BEN_NIR', 'EXE_SOI_DTD', 'BEN_NAI_ANN', 'PRS_NAT_REF', 'PRS_ACT_QTE']);
   const keys = await KeyService.open(join(dir, 'keyring.json'), t.db, audit);
   const identity = new IdentityService({ db: t.db, audit, now: clock });
   const gov = new GovernanceService({

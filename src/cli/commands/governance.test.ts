@@ -4,11 +4,12 @@
  * review by someone without the role), on the real platform (createPlatform).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openTestDb, testDbKind, type TestDb } from '../../../test/helpers/db.ts';
+import { importPrsSchema } from '../../../test/helpers/governance.ts';
 import { loadConfig } from '../../config.ts';
 import { createPlatform, ensureDemoPeople, type Platform } from '../../main.ts';
 import { runCli } from '../program.ts';
@@ -26,16 +27,7 @@ describe('enclave projects | permits | tokens | demo', () => {
       ...(t?.url === undefined ? {} : { DATABASE_URL: t.url }),
     }), { kind: 'person', id: 'local:test' });
     await ensureDemoPeople(p);
-    await mkdir(join(dir, 'schema', 'DCIR'), { recursive: true });
-    await writeFile(join(dir, 'schema', 'DCIR', 'ER_PRS_F.json'), JSON.stringify({
-      name: 'ER_PRS_F', title: 'Prestations', produit: 'DCIR',
-      fields: [
-        { name: 'BEN_NIR_PSA', type: 'string', description: 'pseudonyme' },
-        { name: 'EXE_SOI_DTD', type: 'date', description: 'date de soins' },
-        { name: 'PRS_NAT_REF', type: 'integer', description: 'nature de prestation' },
-      ],
-    }));
-    await p.catalog.importDirectory(join(dir, 'schema'), { dataset: 'snds', actor: { kind: 'service', id: 'test' } });
+    await importPrsSchema(p.catalog, dir, ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PRS_NAT_REF']);
   });
   after(async () => {
     await p.close();
