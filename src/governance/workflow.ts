@@ -37,11 +37,11 @@ export const PERMIT_STATUSES = ['active'] as const satisfies readonly ProjectSta
 /** Who may take an action: a platform role (four eyes applies), the project's PI, or either. */
 export type ActionActor = 'principal_investigator' | 'access_committee' | 'ethics_reviewer' | 'legal_reviewer' | 'principal_investigator_or_committee';
 
-type Targets = typeof TRANSITIONS;
-/** Successors allowed from every status of F (the intersection of their lists). */
-type CommonTargets<F extends ProjectStatus> = { [K in F]: (x: Targets[K][number]) => void }[F] extends (x: infer I) => void ? I : never;
+/** Successors allowed by a transition table from every status of F (the intersection of their lists). */
+type CommonTargets<Table extends Readonly<Record<string, readonly string[]>>, F extends keyof Table> = { [K in F]: (x: Table[K][number]) => void }[F] extends (x: infer I) => void ? I : never;
 
-interface ActionSpec<F extends ProjectStatus, T extends ProjectStatus> {
+/** One action of a workflow (a project's or an amendment's): from which statuses, to which one, by whom. */
+interface ActionSpec<F extends string, T extends string> {
   readonly from: readonly F[];
   readonly to: T;
   readonly by: ActionActor;
@@ -51,7 +51,7 @@ interface ActionSpec<F extends ProjectStatus, T extends ProjectStatus> {
   readonly summary: string;
 }
 
-function action<const F extends ProjectStatus, const T extends CommonTargets<F> & ProjectStatus>(spec: ActionSpec<F, T>): ActionSpec<F, T> {
+function action<const F extends ProjectStatus, const T extends CommonTargets<typeof TRANSITIONS, F> & ProjectStatus>(spec: ActionSpec<F, T>): ActionSpec<F, T> {
   return spec;
 }
 
@@ -126,19 +126,7 @@ export const OPEN_AMENDMENT_STATUSES = ['submitted', 'ethics_review', 'legal_rev
 /** Project statuses in which an open amendment may be reviewed (filing needs `active`). */
 export const AMENDABLE_PROJECT_STATUSES = ['active', 'suspended'] as const satisfies readonly ProjectStatus[];
 
-type AmendmentTargets = typeof AMENDMENT_TRANSITIONS;
-type CommonAmendmentTargets<F extends AmendmentStatus> = { [K in F]: (x: AmendmentTargets[K][number]) => void }[F] extends (x: infer I) => void ? I : never;
-
-interface AmendmentActionSpec<F extends AmendmentStatus, T extends AmendmentStatus> {
-  readonly from: readonly F[];
-  readonly to: T;
-  readonly by: ActionActor;
-  readonly step: 'completeness' | 'ethics' | 'legal' | 'committee' | null;
-  readonly decision: 'approve' | 'return' | 'reject' | null;
-  readonly summary: string;
-}
-
-function amendmentAction<const F extends AmendmentStatus, const T extends CommonAmendmentTargets<F> & AmendmentStatus>(spec: AmendmentActionSpec<F, T>): AmendmentActionSpec<F, T> {
+function amendmentAction<const F extends AmendmentStatus, const T extends CommonTargets<typeof AMENDMENT_TRANSITIONS, F> & AmendmentStatus>(spec: ActionSpec<F, T>): ActionSpec<F, T> {
   return spec;
 }
 
