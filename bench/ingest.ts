@@ -18,7 +18,7 @@ import { migrate } from '../src/db/index.ts';
 import { openDuckDb, sqlString } from '../src/engine/index.ts';
 import { IngestService, ingestCatalogFrom } from '../src/ingest/index.ts';
 import { KeyService } from '../src/keys/index.ts';
-import { writeEncryptedParquet } from '../src/parquet-crypto/index.ts';
+import { openPartitionPipes, writeEncryptedParquet } from '../src/parquet-crypto/index.ts';
 import { LocalStore } from '../src/store/index.ts';
 import { synthesize } from '../src/synth/index.ts';
 import { formatTable } from '../src/cli/table.ts';
@@ -54,7 +54,7 @@ try {
   const keys = await KeyService.open(join(dir, 'keyring.json'), db, audit);
   const catalog = new CatalogService({ db, audit });
   await catalog.importBuiltin(actor);
-  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store: new LocalStore(join(dir, 'store')), writeParquet: writeEncryptedParquet });
+  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store: new LocalStore(join(dir, 'store')), writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes });
   t = performance.now();
   const r = await ingest.ingest({ dataset: 'snds', inputs: [csvDir], actor });
   const ingestSecs = (performance.now() - t) / 1000;

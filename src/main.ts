@@ -30,7 +30,7 @@ import { createHttpApp } from './http/app.ts';
 import { staticPortal } from './http/static.ts';
 import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
 import { KeyService } from './keys/index.ts';
-import { writeEncryptedParquet } from './parquet-crypto/index.ts';
+import { openPartitionPipes, writeEncryptedParquet } from './parquet-crypto/index.ts';
 import { DatasetLocations, MigrationService } from './migrate/index.ts';
 import { SmtpMailer } from './mail/index.ts';
 import { LocalStore, StoreRegistry } from './store/index.ts';
@@ -65,7 +65,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const stores = new StoreRegistry().add('local', store);
     if (config.s3 !== undefined) stores.add('s3', new S3Store(config.s3));
     const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir, cacheMaxBytes: config.storeCacheMaxBytes });
-    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
+    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
     const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
     const idpSecrets = config.oidc.issuer === undefined ? (await loadOrCreateIdpSecrets(config.oidc.embeddedIdpSecretsPath)).secrets : undefined;

@@ -11,7 +11,7 @@ import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalStore, Store } from '../store/index.ts';
 import { hashFile, listInputFiles, locateRows, readHeader, type InputFile } from './files.ts';
-import { isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowViolationsSql, typedSql } from './rules.ts';
+import { isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
 export interface IngestCatalog {
@@ -23,6 +23,16 @@ export interface IngestCatalog {
 /** Writes the rows of a query as an encrypted Parquet file; returns its size and SHA-256. */
 export type EncryptedParquetWriter = (session: EngineSession, selectSql: string, path: string, key: Buffer) => Promise<{ bytes: number; sha256: string }>;
 
+/**
+ * Streams a query's rows into one encrypted Parquet file per value of an integer partition
+ * column (fixed in advance), in one pass and without plaintext on disk.
+ */
+export interface PartitionedParquetWriter {
+  /** `pathOf(value)` undefined: the partition's rows are counted and dropped. */
+  copy(session: EngineSession, selectSql: string, pathOf: (value: number) => string | undefined, key: Buffer): Promise<ReadonlyMap<number, { readonly rows: number; readonly file?: { readonly bytes: number; readonly sha256: string } }>>;
+  close(): Promise<void>;
+}
+
 export interface IngestDeps {
   readonly db: Db;
   readonly audit: AuditLog;
@@ -31,6 +41,8 @@ export interface IngestDeps {
   readonly engine: Engine;
   readonly store: LocalStore;
   readonly writeParquet: EncryptedParquetWriter;
+  /** Opens the partition pipes a run streams its year files through. */
+  readonly openPartitions: (column: string, values: readonly number[]) => Promise<PartitionedParquetWriter>;
   /** The one resolver of where a dataset lives (migrate domain); without it, versions are read where they were ingested. */
   readonly locations?: DatasetLocator;
 }
@@ -143,6 +155,17 @@ export const MAX_REPORT_ENTRIES = 10_000;
 /** A run whose heartbeat is older than this is considered dead (killed) and may be replaced. */
 export const RUN_LEASE_SECONDS = 60;
 export const CSV_DELIMITER = ';';
+/** Years written to their own file; a row whose year is missing or outside goes to year 0. */
+export const YEAR_MIN = 1900;
+export const YEAR_MAX = 2100;
+/** The partition of rows that break a rule: read back from the pipe and dropped. */
+const REJECTED = -1;
+const PARTITION_COLUMN = '__part';
+const PARTITION_VALUES: readonly number[] = [REJECTED, 0, ...Array.from({ length: YEAR_MAX - YEAR_MIN + 1 }, (_, k) => YEAR_MIN + k)];
+
+function yearFileKey(table: string, year: number, file: string): string {
+  return `${table}/year=${year}/${file.replace(/\.csv$/i, '')}.parquet`;
+}
 
 interface VersionRow {
   dataset: string;
@@ -330,7 +353,11 @@ export class IngestService {
   }
 
   private async process(o: IngestOptions, plan: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number) {
-    const session = await this.d.engine.session();
+    const pipes = await this.d.openPartitions(PARTITION_COLUMN, PARTITION_VALUES);
+    const session = await this.d.engine.session().catch(async (e: unknown) => {
+      await pipes.close();
+      throw e;
+    });
     const files: ManifestFile[] = [];
     const entries: QuarantineEntry[] = [];
     const byRule: Record<string, number> = {};
@@ -340,7 +367,7 @@ export class IngestService {
     let bytesDone = 0;
     const nomTables = new Map<string, string | undefined>();
     const nomTypes: string[] = [];
-    const mapTables: string[] = [];
+    const integerNomenclatures = new Set<string>();
     try {
       // HMAC-SHA256 in SQL (RFC 2104) with the key's pads in session variables: the key never
       // appears in a statement's text.
@@ -365,6 +392,7 @@ export class IngestService {
           await session.run(`CREATE TYPE ${type} AS ENUM (SELECT code FROM ${t})`);
           nomTypes.push(type);
           t = type;
+          if (codes.every((c) => /^-?[0-9]+$/.test(c))) integerNomenclatures.add(name);
         }
         nomTables.set(name, t);
         return t;
@@ -379,7 +407,7 @@ export class IngestService {
         const rej = `rej_${i}`;
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
-        const ctx = { nomenclatureType: (n: string) => nomTables.get(n) };
+        const ctx = { nomenclatureType: (n: string) => nomTables.get(n), nomenclatureIsIntegers: (n: string) => integerNomenclatures.has(n) };
         // One parallel pass over the file. Each value is parsed once (inner projection); every row
         // pays one boolean test on the parsed values; the table keeps parsed values, the raw text
         // of string columns, and the raw text of parsed columns for bad rows only (so a bad row can
@@ -387,22 +415,45 @@ export class IngestService {
         // the row's rank in the file: no window function over millions of rows.
         const parsed = columns.filter((c) => !keepsRawText(c));
         const tName = (c: CatalogColumn): string => sqlIdent(`__t_${c.name}`);
-        const inner = `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${typedSql(c, raw(c.name))} AS ${tName(c)}`).join(', ') || 'NULL AS __none'}
+        const inner = (readOptions: string): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'}
           FROM read_csv(${sqlString(p.file.path)},
             delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
             columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}},
-            ignore_errors = true, store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}, null_padding = false)`;
+            ignore_errors = true, ${readOptions}, null_padding = false)`;
         const typedRef = (c: CatalogColumn): string => (keepsRawText(c) ? raw(c.name) : header.includes(c.name) ? tName(c) : typedSql(c, 'NULL::VARCHAR'));
-        const rows = `rows_${i}`;
         const rawKept = parsed.filter((c) => header.includes(c.name));
-        // Row order is not kept (bad rows are located by content), which lets every thread insert freely.
+        const validated = (readOptions: string): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(readOptions)})`;
+        const yearOf = p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef);
+
+        // One streamed pass: every row is read, parsed and checked once, and lands in the pipe of its
+        // partition: its year (YEAR_MIN..YEAR_MAX, else 0 like a missing year), or REJECTED. Good rows
+        // are pseudonymised on the way (HMAC in SQL); rejected rows carry no identifier and are dropped.
+        const select = columns
+          .map((c) => {
+            if (!isPseudonymised(c)) return `${typedRef(c)} AS ${sqlIdent(c.name)}`;
+            return `${header.includes(c.name) ? `CASE WHEN __bad THEN NULL ELSE ${hmacSql(raw(c.name))} END` : 'NULL::VARCHAR'} AS ${sqlIdent(c.name)}`;
+          })
+          .join(', ');
+        const partition = `CASE WHEN __bad THEN ${REJECTED} ELSE coalesce(CASE WHEN __y BETWEEN ${YEAR_MIN} AND ${YEAR_MAX} THEN __y END, 0) END`;
         await session.run('SET preserve_insertion_order = false');
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${rows} AS SELECT
-            ${columns.map((c) => `${typedRef(c)} AS ${sqlIdent(c.name)}`).join(', ')},
-            CASE WHEN __bad THEN [${rawKept.map((c) => raw(c.name)).join(', ')}]::VARCHAR[] END AS __raw,
-            __bad, ${p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef)} AS __year
-          FROM (SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner}))`);
+        const written = await pipes.copy(
+          session,
+          `SELECT ${select}, ${partition} AS ${PARTITION_COLUMN} FROM (SELECT *, CAST(${yearOf} AS INTEGER) AS __y FROM (${validated(`store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}`)}))`,
+          (year) => {
+            if (year === REJECTED) return undefined;
+            return this.d.store.localPath(`${stagingKey}/${yearFileKey(p.table.name, year, p.file.name)}`);
+          },
+          encKey,
+        );
         await session.run('RESET preserve_insertion_order');
+        for (const [year, w] of [...written].sort((a, b) => a[0] - b[0])) {
+          if (year === REJECTED) continue;
+          if (w.file === undefined) throw new AppError('internal', `${p.file.name}: year ${year} was written without a file`);
+          files.push({ path: yearFileKey(p.table.name, year, p.file.name), table: p.table.name, year, rows: w.rows, bytes: w.file.bytes, sha256: w.file.sha256 });
+          accepted += w.rows;
+        }
+        const badRows = written.get(REJECTED)?.rows ?? 0;
+
         // Malformed lines (wrong number of fields, bad quoting, invalid UTF-8) never reach a row:
         // each becomes a quarantine entry with its line.
         const rejects = await session.all<{ line: bigint; column_name: string | null; error_type: string }>(`SELECT line, column_name, error_type FROM ${rej} ORDER BY line`);
@@ -416,33 +467,44 @@ export class IngestService {
           quarantined += rejectedRows;
         }
 
-        // Bad rows only: their raw text again, their line (found by content, see locateRows),
-        // and the full list of what they break.
-        const rawBad = (name: string): string => {
-          const c = columns.find((x) => x.name === name);
-          if (c === undefined || !header.includes(name)) return 'NULL::VARCHAR';
-          return keepsRawText(c) ? sqlIdent(name) : `__raw[${rawKept.indexOf(c) + 1}]`;
-        };
-        const lines = `lines_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${lines} (id BIGINT, line BIGINT)`);
-        const badRaw = await session.all<Record<string, string | null | bigint>>(`SELECT rowid AS __id, ${header.map((h, k) => `${rawBad(h)} AS "c${k}"`).join(', ')} FROM ${rows} WHERE __bad`);
-        if (badRaw.length > 0) {
-          const located = await locateRows(p.file.path, CSV_DELIMITER, badRaw.map((r) => ({ id: Number(r['__id']), values: header.map((_h, k) => r[`c${k}`] as string | null) })));
-          const pairs = [...located];
-          for (let at = 0; at < pairs.length; at += 1000) {
-            await session.run(`INSERT INTO ${lines} VALUES ${pairs.slice(at, at + 1000).map(([id, l]) => `(${id}, ${l})`).join(', ')}`);
-          }
-        }
+        // Bad rows, when the pass rejected some: a second pass keeps them alone, with their raw text,
+        // their line (found by content, see locateRows) and the full list of what they break.
+        const rows = `rows_${i}`;
         const checked = `chk_${i}`;
-        await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT b.*, coalesce(l.line, 0) AS __line, ${rowViolationsSql(columns, rawBad, ctx)} AS __violations
-          FROM (SELECT rowid AS __id, * FROM ${rows} WHERE __bad) b LEFT JOIN ${lines} l ON l.id = b.__id`);
+        const lines = `lines_${i}`;
+        if (badRows > 0) {
+          await session.run('SET preserve_insertion_order = false');
+          await session.run(`CREATE OR REPLACE TEMP TABLE ${rows} AS SELECT
+              ${columns.map((c) => `${typedRef(c)} AS ${sqlIdent(c.name)}`).join(', ')},
+              [${rawKept.map((c) => raw(c.name)).join(', ')}]::VARCHAR[] AS __raw, __bad
+            FROM (${validated('store_rejects = false')}) WHERE __bad`);
+          await session.run('RESET preserve_insertion_order');
+          const rawBad = (name: string): string => {
+            const c = columns.find((x) => x.name === name);
+            if (c === undefined || !header.includes(name)) return 'NULL::VARCHAR';
+            return keepsRawText(c) ? sqlIdent(name) : `__raw[${rawKept.indexOf(c) + 1}]`;
+          };
+          await session.run(`CREATE OR REPLACE TEMP TABLE ${lines} (id BIGINT, line BIGINT)`);
+          const badRaw = await session.all<Record<string, string | null | bigint>>(`SELECT rowid AS __id, ${header.map((h, k) => `${rawBad(h)} AS "c${k}"`).join(', ')} FROM ${rows} WHERE __bad`);
+          if (badRaw.length > 0) {
+            const located = await locateRows(p.file.path, CSV_DELIMITER, badRaw.map((r) => ({ id: Number(r['__id']), values: header.map((_h, k) => r[`c${k}`] as string | null) })));
+            const pairs = [...located];
+            for (let at = 0; at < pairs.length; at += 1000) {
+              await session.run(`INSERT INTO ${lines} VALUES ${pairs.slice(at, at + 1000).map(([id, l]) => `(${id}, ${l})`).join(', ')}`);
+            }
+          }
+          await session.run(`CREATE OR REPLACE TEMP TABLE ${checked} AS SELECT b.*, coalesce(l.line, 0) AS __line, ${rowViolationsSql(columns, rawBad, ctx)} AS __violations
+            FROM (SELECT rowid AS __id, * FROM ${rows} WHERE __bad) b LEFT JOIN ${lines} l ON l.id = b.__id`);
 
-        // Bad rows: one report entry per violated column, values reduced to their shape.
-        const bad = await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${checked}`);
-        const nBad = Number(bad[0]?.n ?? 0n);
-        if (nBad > 0) {
-          quarantined += nBad;
-          byFile[p.file.name] = (byFile[p.file.name] ?? 0) + nBad;
+          // The rule check and the rule-by-rule list are two formulations of one catalogue: they must
+          // agree on every row, or the delivery stops here (nothing published, nothing lost).
+          const recheck = await session.all<{ n: bigint; broken: bigint }>(`SELECT count(*) AS n, count(*) FILTER (len(__violations) > 0) AS broken FROM ${checked}`);
+          if (Number(recheck[0]?.n ?? 0n) !== badRows || Number(recheck[0]?.broken ?? 0n) !== badRows) {
+            throw new AppError('internal', `${p.file.name}: ${badRows} rows failed the row check but ${String(recheck[0]?.broken ?? 0n)} of ${String(recheck[0]?.n ?? 0n)} break a rule on recheck`, { hint: 'nothing was published; report this delivery to the Enclave developers' });
+          }
+          // Bad rows: one report entry per violated column, values reduced to their shape.
+          quarantined += badRows;
+          byFile[p.file.name] = (byFile[p.file.name] ?? 0) + badRows;
           const ruleCounts = await session.all<{ rule: string; n: bigint }>(`SELECT split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked}) GROUP BY 1`);
           for (const r of ruleCounts) byRule[r.rule] = (byRule[r.rule] ?? 0) + Number(r.n);
           const shapeCases = columns.filter((c) => header.includes(c.name)).map((c) => `WHEN ${sqlString(c.name)} THEN ${redactedShapeSql(rawBad(c.name))}`);
@@ -460,36 +522,7 @@ export class IngestService {
           await mkdir(dirname(qPath), { recursive: true });
           await this.d.writeParquet(session, qSelect, qPath, encKey);
         }
-
-        // Pseudonyms: HMAC each distinct value once (people recur on thousands of rows), then join.
-        const joins: string[] = [];
-        const pseudonymOf = new Map<string, string>();
-        for (const [k, c] of columns.entries()) {
-          if (!isPseudonymised(c) || !header.includes(c.name)) continue;
-          const map = `pm_${i}_${k}`;
-          await session.run(`CREATE OR REPLACE TEMP TABLE ${map} AS SELECT v, ${hmacSql('v')} AS h FROM (SELECT DISTINCT ${sqlIdent(c.name)} AS v FROM ${rows} WHERE NOT __bad) WHERE v IS NOT NULL`);
-          joins.push(`LEFT JOIN ${map} ON ${map}.v = ${rows}.${sqlIdent(c.name)}`);
-          pseudonymOf.set(c.name, `${map}.h`);
-          mapTables.push(map);
-        }
-        // Good rows: typed, pseudonymised, one file per year.
-        const select = columns
-          .map((c) => {
-            if (isPseudonymised(c)) return `${pseudonymOf.get(c.name) ?? 'NULL::VARCHAR'} AS ${sqlIdent(c.name)}`;
-            return `${rows}.${sqlIdent(c.name)}`;
-          })
-          .join(', ');
-        const years = await session.all<{ y: number | bigint | null; n: bigint }>(`SELECT __year AS y, count(*) AS n FROM ${rows} WHERE NOT __bad GROUP BY 1 ORDER BY 1`);
-        for (const y of years) {
-          const year = y.y === null ? 0 : Number(y.y);
-          const rel = `${p.table.name}/year=${year}/${p.file.name.replace(/\.csv$/i, '')}.parquet`;
-          const out = this.d.store.localPath(`${stagingKey}/${rel}`);
-          await mkdir(dirname(out), { recursive: true });
-          const w = await this.d.writeParquet(session, `SELECT ${select} FROM ${rows} ${joins.join(' ')} WHERE NOT __bad AND __year ${y.y === null ? 'IS NULL' : `= ${year}`}`, out, encKey);
-          files.push({ path: rel, table: p.table.name, year, rows: Number(y.n), bytes: w.bytes, sha256: w.sha256 });
-          accepted += Number(y.n);
-        }
-        for (const t of [rows, checked, lines, rej, `${rej}_scan`, ...mapTables.splice(0)]) await session.run(`DROP TABLE IF EXISTS ${t}`);
+        for (const t of [rows, checked, lines, rej, `${rej}_scan`]) await session.run(`DROP TABLE IF EXISTS ${t}`);
         bytesDone += p.file.bytes;
         o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name });
         await o.afterFile?.(p.file.name);
@@ -498,6 +531,7 @@ export class IngestService {
       await session.run('RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad').catch(() => undefined);
       for (const t of nomTypes) await session.run(`DROP TYPE IF EXISTS ${t}`).catch(() => undefined);
       session.close();
+      await pipes.close();
     }
     await this.d.store.removePrefix(`${stagingKey}/_nomenclatures`);
     files.sort((a, b) => (a.path < b.path ? -1 : 1));

@@ -64,39 +64,67 @@ export interface ColumnSqlContext {
    * projection, which keeps rows in file order.
    */
   readonly nomenclatureType: (name: string) => string | undefined;
+  /** True when every code of the nomenclature is integer text (and its type is known). */
+  readonly nomenclatureIsIntegers?: (name: string) => boolean;
 }
 
-/** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
+/** One rule of one column: the rule's name, and a SQL condition that is TRUE when the value breaks it. */
+interface RuleCheck {
+  readonly rule: Rule;
+  readonly cond: string;
+}
+
 /**
+ * The checks that apply to a column, each a condition that is TRUE when the value breaks the rule.
  * `typed`, when given, is an already computed `typedSql(c, raw)` (a column of an inner
  * projection), so a value is parsed once however many rules read it.
  */
-export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw)): string[] {
-  const out: string[] = [];
+function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string): RuleCheck[] {
+  const out: RuleCheck[] = [];
   const k = c.constraints;
-  const when = (cond: string, rule: Rule): string => `CASE WHEN ${cond} THEN '${rule}' END`;
-  if (k.required === true) out.push(when(`${raw} IS NULL`, 'required'));
-  if (isNirColumn(c)) {
-    out.push(nirViolationSql(raw));
-    return out;
-  }
-  if (c.type !== 'string' && c.type !== 'any') {
-    out.push(when(`${raw} IS NOT NULL AND (${typed}) IS NULL`, 'type'));
-  }
+  if (k.required === true) out.push({ rule: 'required', cond: `${raw} IS NULL` });
+  if (isNirColumn(c)) return out;
+  if (c.type !== 'string' && c.type !== 'any') out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL` });
   if (k.enum !== undefined && k.enum.length > 0) {
-    out.push(when(`${raw} IS NOT NULL AND ${raw} NOT IN (${k.enum.map((e) => sqlString(String(e))).join(', ')})`, 'enum'));
+    out.push({ rule: 'enum', cond: `${raw} IS NOT NULL AND ${raw} NOT IN (${k.enum.map((e) => sqlString(String(e))).join(', ')})` });
   }
-  if (k.pattern !== undefined) out.push(when(`${raw} IS NOT NULL AND NOT regexp_full_match(${raw}, ${sqlString(k.pattern)})`, 'pattern'));
-  if (k.minLength !== undefined) out.push(when(`length(${raw}) < ${k.minLength}`, 'length'));
-  if (k.maxLength !== undefined) out.push(when(`length(${raw}) > ${k.maxLength}`, 'length'));
+  if (k.pattern !== undefined) out.push({ rule: 'pattern', cond: `${raw} IS NOT NULL AND NOT regexp_full_match(${raw}, ${sqlString(k.pattern)})` });
+  if (k.minLength !== undefined) out.push({ rule: 'length', cond: `length(${raw}) < ${k.minLength}` });
+  if (k.maxLength !== undefined) out.push({ rule: 'length', cond: `length(${raw}) > ${k.maxLength}` });
   const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
-  if (k.minimum !== undefined && c.type !== 'string') out.push(when(`${typed} < ${bound(k.minimum)}`, 'range'));
-  if (k.maximum !== undefined && c.type !== 'string') out.push(when(`${typed} > ${bound(k.maximum)}`, 'range'));
+  if (k.minimum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} < ${bound(k.minimum)}` });
+  if (k.maximum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} > ${bound(k.maximum)}` });
   if (c.nomenclature !== null) {
     const t = ctx.nomenclatureType(c.nomenclature);
-    if (t !== undefined) out.push(when(`${raw} IS NOT NULL AND TRY_CAST(${raw} AS ${t}) IS NULL`, 'nomenclature'));
+    if (t !== undefined) out.push({ rule: 'nomenclature', cond: `${raw} IS NOT NULL AND TRY_CAST(${raw} AS ${t}) IS NULL` });
   }
   return out;
+}
+
+/** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
+export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw)): string[] {
+  const out = ruleChecks(c, raw, ctx, typed).map((r) => `CASE WHEN ${r.cond} THEN '${r.rule}' END`);
+  if (isNirColumn(c)) out.push(nirViolationSql(raw));
+  return out;
+}
+
+const INTEGER_TEXT = /^-?[0-9]+$/;
+
+/**
+ * The typed value for the row check and for accepted rows, parsed as cheaply as the column's
+ * other rules allow. An integer column whose values must also be enum members or nomenclature
+ * codes that are all integer text is cast without the shape test: a value that passes those
+ * rules has integer shape, and a row with a value that fails them is rejected whatever the cast
+ * gives. Everything else is `typedSql`.
+ */
+export function rowTypedSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext): string {
+  if (c.type === 'integer' || c.type === 'year') {
+    const e = c.constraints.enum;
+    const enumIsIntegers = e !== undefined && e.length > 0 && e.every((v) => INTEGER_TEXT.test(String(v)));
+    const nom = c.nomenclature === null ? false : ctx.nomenclatureIsIntegers?.(c.nomenclature) === true;
+    if (enumIsIntegers || nom) return `TRY_CAST(${raw} AS BIGINT)`;
+  }
+  return typedSql(c, raw);
 }
 
 /**
@@ -112,9 +140,17 @@ export function rowViolationsSql(columns: readonly CatalogColumn[], raw: (name: 
   return `list_filter([${parts.join(',\n ')}], x -> x IS NOT NULL)`;
 }
 
-/** True when a row breaks any rule: the cheap test every row pays. */
+/**
+ * True when a row breaks any rule: the test every row pays, so plain boolean conditions rather
+ * than the named list. `typed` gives each column's parsed value (default: `rowTypedSql`).
+ */
 export function rowHasViolationSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext, typed?: (c: CatalogColumn) => string): string {
-  const parts = columns.flatMap((c) => violationSql(c, raw(c.name), ctx, typed?.(c) ?? typedSql(c, raw(c.name))).map((v) => `(${v}) IS NOT NULL`));
+  const parts = columns.flatMap((c) => {
+    const r = raw(c.name);
+    const checks = ruleChecks(c, r, ctx, typed?.(c) ?? rowTypedSql(c, r, ctx)).map((x) => `(${x.cond}) IS TRUE`);
+    if (isNirColumn(c)) checks.push(`(${nirViolationSql(r)}) IS NOT NULL`);
+    return checks;
+  });
   return parts.length === 0 ? 'false' : `(${parts.join('\n OR ')})`;
 }
 

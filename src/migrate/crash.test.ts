@@ -10,7 +10,7 @@ import { CatalogService } from '../catalog/index.ts';
 import { openDuckDb } from '../engine/index.ts';
 import { IngestService, ingestCatalogFrom } from '../ingest/index.ts';
 import { KeyService } from '../keys/index.ts';
-import { writeEncryptedParquet } from '../parquet-crypto/index.ts';
+import { openPartitionPipes, writeEncryptedParquet } from '../parquet-crypto/index.ts';
 import { LocalStore, StoreRegistry, type Store } from '../store/index.ts';
 import { openTestDb, testDbKind } from '../../test/helpers/db.ts';
 import { ingestBulk, ingestSample, operator } from '../../test/helpers/migrate.ts';
@@ -29,7 +29,7 @@ async function openCrashPlatform<S extends Store>(dir: string, target: S, signer
   const store = new LocalStore(join(dir, 'store'));
   const stores = new StoreRegistry().add('local', store).add('s3', target);
   const locations = new DatasetLocations({ db: t.db, stores, cacheDir: join(dir, 'cache') });
-  const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
+  const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
   const migration = new MigrationService({ db: t.db, audit, keys, ingest: ingestL, engine, stores, locations, signer, leaseSeconds: 1 });
   return { t, dir, catalog, ingestL, migration, engine, keys, store, audit, target };
 }

@@ -7,10 +7,11 @@
  * encrypts the stream: the plain bytes only ever live in the kernel's pipe buffer.
  */
 import { execFile } from 'node:child_process';
-import { constants, createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, openSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppError } from '../errors.ts';
 import { assertDataKey, encryptParquetStream, type EncryptResult } from './encrypt.ts';
@@ -104,6 +105,169 @@ export async function copyQueryToEncryptedParquet(
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** What a partitioned copy wrote for one partition value. */
+export interface PartitionWritten {
+  /** Rows DuckDB wrote into the partition (its RETURN_STATS count). */
+  readonly rows: number;
+  /** The encrypted file, or undefined when the partition was discarded. */
+  readonly file?: EncryptResult;
+}
+
+/**
+ * One FIFO per partition value, in a private 0700 directory laid out the way DuckDB's
+ * `PARTITION_BY` writes (`<col>=<value>/data_0.parquet`), so that a partitioned `COPY` streams
+ * every partition into the transcoder without plaintext on disk. Partition values are integers
+ * fixed in advance; the query must map every row to one of them (DuckDB would otherwise create
+ * a regular file, which `copy` deletes and reports as an error). Open once, reuse for many
+ * copies on one connection at a time, close at the end.
+ */
+export class PartitionPipes {
+  private readonly dir: string;
+  private readonly column: string;
+  private readonly values: readonly number[];
+
+  private constructor(dir: string, column: string, values: readonly number[]) {
+    this.dir = dir;
+    this.column = column;
+    this.values = values;
+  }
+
+  static async open(column: string, values: readonly number[], tmpDir?: string): Promise<PartitionPipes> {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(column)) throw new AppError('invalid', 'partition column must be an identifier');
+    if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v)) || new Set(values).size !== values.length) {
+      throw new AppError('invalid', 'partition values must be distinct integers');
+    }
+    const dir = await mkdtemp(join(tmpDir ?? tmpdir(), 'enclave-pq-'));
+    const pipes = new PartitionPipes(dir, column, values);
+    try {
+      for (const v of values) await mkdir(pipes.partitionDir(v), { mode: 0o700 });
+      // One process for every FIFO (mkfifo takes many paths); each is 0600 inside the 0700 directory.
+      await execFileAsync('mkfifo', ['-m', '600', ...values.map((v) => pipes.fifo(v))]);
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return pipes;
+  }
+
+  private partitionDir(v: number): string {
+    return join(this.dir, `${this.column}=${v}`);
+  }
+
+  private fifo(v: number): string {
+    return join(this.partitionDir(v), 'data_0.parquet');
+  }
+
+  /**
+   * Runs `COPY (sql) TO … (PARTITION_BY (column))` and encrypts each non-empty partition into
+   * `pathOf(value)` (undefined: read and dropped, e.g. rejected rows). Returns what each
+   * non-empty partition received. On any failure no output file is left behind.
+   */
+  async copy(conn: SqlRunner & { all<T extends object>(sql: string): Promise<T[]> }, sql: string, pathOf: (value: number) => string | undefined, key: Uint8Array, opts: Pick<CopyOptions, 'compression' | 'rowGroupSize'> = {}): Promise<Map<number, PartitionWritten>> {
+    assertDataKey(key);
+    // Every FIFO gets a reader (so DuckDB's open never blocks) and a spare writer of ours (so a
+    // reader sees end of stream only when we say the copy is over, not between DuckDB's opens).
+    const spare: number[] = [];
+    const readers: Array<Promise<EncryptResult | 'dropped' | undefined>> = [];
+    const sockets: Socket[] = [];
+    try {
+      for (const v of this.values) {
+        const rfd = openSync(this.fifo(v), constants.O_RDONLY | constants.O_NONBLOCK);
+        spare.push(openSync(this.fifo(v), constants.O_WRONLY | constants.O_NONBLOCK));
+        const sock = new Socket({ fd: rfd, readable: true, writable: false });
+        sockets.push(sock);
+        const p = consume(sock, pathOf(v), key);
+        p.catch(() => undefined);
+        readers.push(p);
+      }
+    } catch (e) {
+      for (const fd of spare) closeSync(fd);
+      for (const s of sockets) s.destroy();
+      throw e;
+    }
+    const options = [
+      'FORMAT parquet',
+      `COMPRESSION ${opts.compression ?? 'zstd'}`,
+      `PARTITION_BY (${this.column})`,
+      'OVERWRITE_OR_IGNORE',
+      `FILENAME_PATTERN 'data_{i}'`,
+      'RETURN_STATS',
+      ...(opts.rowGroupSize === undefined ? [] : [`ROW_GROUP_SIZE ${opts.rowGroupSize}`]),
+    ];
+    let stats: Array<{ filename: string; count: bigint | number }> = [];
+    let copyError: unknown;
+    try {
+      stats = await conn.all<{ filename: string; count: bigint | number }>(`COPY (${sql}) TO ${sqlString(this.dir)} (${options.join(', ')})`);
+    } catch (e) {
+      copyError = e;
+    } finally {
+      for (const fd of spare) closeSync(fd);
+    }
+    const settled = await Promise.allSettled(readers);
+    const results = new Map<number, PartitionWritten>();
+    const byPath = new Map(this.values.map((v) => [this.fifo(v), v]));
+    let stray: string | undefined;
+    for (const s of stats) {
+      const v = byPath.get(s.filename);
+      if (v === undefined) {
+        stray = s.filename;
+        await unlink(s.filename).catch(() => undefined);
+        continue;
+      }
+      results.set(v, { rows: Number(s.count) });
+    }
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failure: unknown = copyError ?? (stray === undefined ? (rejected?.reason as unknown) : undefined);
+    if (failure !== undefined || stray !== undefined) {
+      for (const [i, r] of settled.entries()) {
+        const path = pathOf(this.values[i] as number);
+        if (r.status === 'fulfilled' && typeof r.value === 'object' && path !== undefined) await unlink(path).catch(() => undefined);
+      }
+      if (stray !== undefined) throw new AppError('internal', 'DuckDB wrote a partition outside the prepared pipes; it was deleted', { hint: 'every row must map to a prepared partition value' });
+      if (copyError !== undefined) throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
+      throw failure;
+    }
+    for (const [i, r] of settled.entries()) {
+      const v = this.values[i] as number;
+      if (r.status !== 'fulfilled' || r.value === undefined) continue;
+      const got = results.get(v);
+      if (got === undefined) throw new AppError('internal', `partition ${v} has bytes but no row count`);
+      if (r.value !== 'dropped') results.set(v, { rows: got.rows, file: r.value });
+    }
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** `PartitionPipes.open` as a plain function (the ingestion port). */
+export function openPartitionPipes(column: string, values: readonly number[], tmpDir?: string): Promise<PartitionPipes> {
+  return PartitionPipes.open(column, values, tmpDir);
+}
+
+/** Reads one partition's pipe: nothing (never opened by DuckDB), dropped, or encrypted to `path`. */
+async function consume(sock: Socket, path: string | undefined, key: Uint8Array): Promise<EncryptResult | 'dropped' | undefined> {
+  const it = (sock as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done === true) return undefined;
+  if (path === undefined) {
+    for (let n = await it.next(); n.done !== true; n = await it.next()) { /* drained */ }
+    return 'dropped';
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    yield first.value as Buffer;
+    for (let n = await it.next(); n.done !== true; n = await it.next()) yield n.value;
+  }
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    return await encryptParquetStream(all(), path, key);
+  } finally {
+    sock.destroy();
   }
 }
 

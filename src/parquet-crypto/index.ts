@@ -6,6 +6,9 @@ export { encryptParquetFile } from './file.ts';
 export { encryptParquetStream, KEY_BYTES, type EncryptResult } from './encrypt.ts';
 export {
   copyQueryToEncryptedParquet,
+  PartitionPipes,
+  openPartitionPipes,
+  type PartitionWritten,
   duckdbReadOptions,
   readEncryptedParquet,
   registerParquetKey,

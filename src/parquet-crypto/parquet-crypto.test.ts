@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { AppError } from '../errors.ts';
 import {
+  PartitionPipes,
   copyQueryToEncryptedParquet,
   encryptParquetFile,
   encryptParquetStream,
@@ -199,5 +200,75 @@ describe('copyQueryToEncryptedParquet', () => {
       assert.equal(existsSync(enc), false);
       assert.equal(existsSync(`${enc}.tmp`), false);
     }
+  });
+});
+
+describe('PartitionPipes', () => {
+  const runner = {
+    run: (sql: string) => conn.run(sql),
+    all: async <T extends object>(sql: string): Promise<T[]> => (await conn.runAndReadAll(sql)).getRowObjects() as unknown as T[],
+  };
+  /** Every entry under `root` that is neither a directory nor a FIFO (plaintext would be one). */
+  const regularFiles = (root: string): string[] => {
+    const out: string[] = [];
+    for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
+      const st = lstatSync(join(e.parentPath, e.name));
+      if (!st.isDirectory() && !st.isFIFO()) out.push(join(e.parentPath, e.name));
+    }
+    return out;
+  };
+  const source = `SELECT *, CASE WHEN id % 10 = 0 THEN -1 WHEN id % 3 = 0 THEN 2019 ELSE 2020 END AS p FROM (${tableSql(300_000)})`;
+
+  test('streams each partition into its own encrypted file, counts a dropped one, and reuses its pipes', async () => {
+    const parent = join(dir, 'pipes-1');
+    const out = join(dir, 'parts-1');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(parent);
+    const pipes = await PartitionPipes.open('p', [-1, 0, 2019, 2020, 2021], parent);
+    const got = await pipes.copy(runner, source, (v) => (v < 0 ? undefined : join(out, `year=${v}`, 'f.parquet')), key);
+    assert.deepEqual([...got.keys()].sort(), [-1, 2019, 2020]);
+    assert.equal(got.get(-1)?.rows, 30_000);
+    assert.equal(got.get(-1)?.file, undefined, 'the dropped partition has no file');
+    assert.deepEqual((await readdir(out)).sort(), ['year=2019', 'year=2020']);
+    for (const y of [2019, 2020]) {
+      const enc = join(out, `year=${y}`, 'f.parquet');
+      assert.equal(got.get(y)?.file?.bytes, (await readFile(enc)).length);
+      assert.equal(await one(`SELECT count(*) FROM ${readEncryptedParquet(enc, 'k')}`), BigInt(got.get(y)?.rows ?? -1));
+      assert.equal(await one(fingerprintSql(readEncryptedParquet(enc, 'k'))), await one(fingerprintSql(`(SELECT * EXCLUDE (p) FROM (${source}) WHERE p = ${y})`)));
+    }
+    assert.deepEqual(regularFiles(parent), [], 'only FIFOs and directories: no plaintext on disk');
+    // The same pipes carry a second copy.
+    const again = await pipes.copy(runner, 'SELECT 1 AS a, 0 AS p', (v) => join(out, `year=${v}`, 'g.parquet'), key);
+    assert.equal(again.get(0)?.rows, 1);
+    assert.equal(await one(`SELECT sum(a) FROM ${readEncryptedParquet(join(out, 'year=0', 'g.parquet'), 'k')}`), 1n);
+    await pipes.close();
+    assert.deepEqual(await readdir(parent), [], 'the pipes directory is removed');
+  });
+
+  test('a row outside the prepared values fails the copy and leaves no file, plaintext or encrypted', async () => {
+    const parent = join(dir, 'pipes-2');
+    const out = join(dir, 'parts-2');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(parent);
+    const pipes = await PartitionPipes.open('p', [-1, 2020], parent);
+    await assert.rejects(pipes.copy(runner, source, (v) => join(out, `year=${v}`, 'f.parquet'), key), (e) => e instanceof AppError && e.code === 'internal');
+    assert.deepEqual(regularFiles(parent), [], 'the stray plaintext partition was deleted');
+    assert.deepEqual(existsSync(out) ? regularFiles(out) : [], []);
+    await pipes.close();
+  });
+
+  test('a query failing mid-stream leaves no file and the pipes stay usable', async () => {
+    const parent = join(dir, 'pipes-3');
+    const out = join(dir, 'parts-3');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(parent);
+    const pipes = await PartitionPipes.open('p', [-1, 0, 2019, 2020], parent);
+    const failing = `SELECT * EXCLUDE (p), CASE WHEN id = 250000 THEN error('boom') ELSE p END AS p FROM (${source})`;
+    await assert.rejects(pipes.copy(runner, failing, (v) => join(out, `year=${v}`, 'f.parquet'), key), AppError);
+    assert.deepEqual(existsSync(out) ? regularFiles(out) : [], []);
+    assert.deepEqual(regularFiles(parent), []);
+    const ok = await pipes.copy(runner, source, (v) => join(out, `year=${v}`, 'f.parquet'), key);
+    assert.equal(ok.get(2019)?.rows, 90_000);
+    await pipes.close();
   });
 });

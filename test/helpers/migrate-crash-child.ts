@@ -12,7 +12,7 @@ import { openDuckDb } from '../../src/engine/index.ts';
 import { IngestService, ingestCatalogFrom } from '../../src/ingest/index.ts';
 import { KeyService } from '../../src/keys/index.ts';
 import { DatasetLocations, MigrationService } from '../../src/migrate/index.ts';
-import { writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
+import { openPartitionPipes, writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
 import { LocalStore, StoreRegistry } from '../../src/store/index.ts';
 import { S3Store } from '../../src/store/s3.ts';
 
@@ -27,7 +27,7 @@ const engine = await openDuckDb({ threads: 1 });
 const store = new LocalStore(join(a.dir, 'store'));
 const stores = new StoreRegistry().add('local', store).add('s3', new S3Store({ endpoint: a.endpoint, bucket: a.bucket, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', ...(a.partSize === undefined ? {} : { partSize: a.partSize, partConcurrency: 1 }) }));
 const locations = new DatasetLocations({ db, stores, cacheDir: join(a.dir, 'cache') });
-const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, locations });
+const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
 const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer, leaseSeconds: 1 });
 process.stdout.write('started\n');
 await migration.run(a.planId, {

@@ -6,7 +6,7 @@ import { canonicalJson, generateLogKey, hashLeaf, rootFromLeafHashes, type JsonV
 import { sqlString, type EngineSession } from '../../src/engine/index.ts';
 import { IngestService, ingestCatalogFrom, type DatasetVersion, type Manifest, type ManifestFile } from '../../src/ingest/index.ts';
 import { DatasetLocations, MigrationService } from '../../src/migrate/index.ts';
-import { writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
+import { openPartitionPipes, writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
 import { StoreRegistry } from '../../src/store/index.ts';
 import { openTestPlatform, type TestPlatform } from './platform.ts';
 
@@ -26,7 +26,7 @@ export async function openMigratePlatform(o: { readonly leaseSeconds?: number; r
   const p = await openTestPlatform();
   const stores = new StoreRegistry().add('local', p.store);
   const locations = new DatasetLocations({ db: p.t.db, stores, cacheDir: join(p.dir, 'cache'), ...(o.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: o.cacheMaxBytes }), ...(o.cacheHoldMs === undefined ? {} : { cacheHoldMs: o.cacheHoldMs }) });
-  const ingestL = new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, locations });
+  const ingestL = new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
   const signer = generateLogKey('enclave.test/migration');
   const migration = new MigrationService({ db: p.t.db, audit: p.audit, keys: p.keys, ingest: ingestL, engine: p.engine, stores, locations, signer, leaseSeconds: o.leaseSeconds ?? 1 });
   return { ...p, stores, locations, ingestL, migration, signer };

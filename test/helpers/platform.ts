@@ -7,7 +7,7 @@ import type { Db } from '../../src/db/index.ts';
 import { openDuckDb, type Engine } from '../../src/engine/index.ts';
 import { IngestService, ingestCatalogFrom } from '../../src/ingest/index.ts';
 import { KeyService } from '../../src/keys/index.ts';
-import { writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
+import { openPartitionPipes, writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
 import { LocalStore } from '../../src/store/index.ts';
 import { openTestDb, type TestDb } from './db.ts';
 
@@ -44,7 +44,7 @@ export async function buildServices(db: Db, dir: string): Promise<Services> {
   const catalog = new CatalogService({ db, audit });
   const engine = await openDuckDb({ threads: 2 });
   const store = new LocalStore(join(dir, 'store'));
-  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet });
+  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes });
   return { dir, audit, keys, catalog, ingest, engine, store };
 }
 
