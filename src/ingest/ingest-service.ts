@@ -163,6 +163,33 @@ const REJECTED = -1;
 const PARTITION_COLUMN = '__part';
 const PARTITION_VALUES: readonly number[] = [REJECTED, 0, ...Array.from({ length: YEAR_MAX - YEAR_MIN + 1 }, (_, k) => YEAR_MIN + k)];
 
+/** The run's pseudonyms of referenced identifiers (raw value, HMAC), kept in the engine's memory only. */
+const PSEUDONYMS = 'enclave_pseudonyms';
+
+/**
+ * Pseudonymised columns that other tables of the delivery reference by foreign key, per table:
+ * their values are hashed once, and the referencing rows look them up.
+ */
+export function pseudonymSources(tables: readonly CatalogTable[]): Map<string, Set<string>> {
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  const out = new Map<string, Set<string>>();
+  for (const t of tables) {
+    for (const fk of t.foreignKeys) {
+      const target = byName.get(fk.reference.resource);
+      if (target === undefined || target === t) continue;
+      for (const [i, f] of fk.fields.entries()) {
+        const from = t.columns.find((c) => c.name === f);
+        const to = target.columns.find((c) => c.name === fk.reference.fields[i]);
+        if (from === undefined || to === undefined || !isPseudonymised(from) || !isPseudonymised(to)) continue;
+        let set = out.get(target.name);
+        if (set === undefined) out.set(target.name, (set = new Set()));
+        set.add(to.name);
+      }
+    }
+  }
+  return out;
+}
+
 function yearFileKey(table: string, year: number, file: string): string {
   return `${table}/year=${year}/${file.replace(/\.csv$/i, '')}.parquet`;
 }
@@ -352,7 +379,12 @@ export class IngestService {
       .catch(() => undefined);
   }
 
-  private async process(o: IngestOptions, plan: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number) {
+  private async process(o: IngestOptions, delivered: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number) {
+    // Referenced identifiers are hashed once, from their own (small) table, before the tables that
+    // point at them: those look their pseudonyms up instead of hashing every row.
+    const sources = pseudonymSources(delivered.map((d) => d.table));
+    const plan = [...delivered].sort((a, b) => Number(sources.has(b.table.name)) - Number(sources.has(a.table.name)));
+    let cached = 0;
     const pipes = await this.d.openPartitions(PARTITION_COLUMN, PARTITION_VALUES);
     const session = await this.d.engine.session().catch(async (e: unknown) => {
       await pipes.close();
@@ -377,6 +409,7 @@ export class IngestService {
       const opad = Buffer.from(k.map((b) => b ^ 0x5c));
       await session.run(`SET VARIABLE enclave_ipad = unhex('${ipad.toString('hex')}'); SET VARIABLE enclave_opad = unhex('${opad.toString('hex')}')`);
       k.fill(0); ipad.fill(0); opad.fill(0);
+      await session.run(`CREATE OR REPLACE TEMP TABLE ${PSEUDONYMS} (__pv VARCHAR, __ph VARCHAR)`);
       const nomTable = async (name: string): Promise<string | undefined> => {
         if (nomTables.has(name)) return nomTables.get(name);
         const codes = await this.d.catalog.nomenclatureCodes(name);
@@ -425,20 +458,38 @@ export class IngestService {
         const validated = (readOptions: string): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(readOptions)})`;
         const yearOf = p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef);
 
+        const readAll = `read_csv(${sqlString(p.file.path)}, delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
+            columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}, ignore_errors = true, null_padding = false)`;
+        const own = [...(sources.get(p.table.name) ?? [])].filter((c) => header.includes(c));
+        if (own.length > 0) {
+          await session.run(`INSERT INTO ${PSEUDONYMS} SELECT v, ${hmacSql('v')} FROM (SELECT DISTINCT unnest([${own.map(sqlIdent).join(', ')}]) AS v FROM ${readAll}) s
+            WHERE v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${PSEUDONYMS} p WHERE p.__pv = s.v)`);
+          cached = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${PSEUDONYMS}`))[0]?.n ?? 0n);
+        }
+
         // One streamed pass: every row is read, parsed and checked once, and lands in the pipe of its
         // partition: its year (YEAR_MIN..YEAR_MAX, else 0 like a missing year), or REJECTED. Good rows
-        // are pseudonymised on the way (HMAC in SQL); rejected rows carry no identifier and are dropped.
+        // are pseudonymised on the way: looked up among the referenced identifiers hashed already, else
+        // HMAC in SQL. Rejected rows carry no identifier and are dropped.
+        const joins: string[] = [];
         const select = columns
-          .map((c) => {
+          .map((c, k) => {
             if (!isPseudonymised(c)) return `${typedRef(c)} AS ${sqlIdent(c.name)}`;
-            return `${header.includes(c.name) ? `CASE WHEN __bad THEN NULL ELSE ${hmacSql(raw(c.name))} END` : 'NULL::VARCHAR'} AS ${sqlIdent(c.name)}`;
+            if (!header.includes(c.name)) return `NULL::VARCHAR AS ${sqlIdent(c.name)}`;
+            if (cached === 0) return `CASE WHEN __bad THEN NULL ELSE ${hmacSql(raw(c.name))} END AS ${sqlIdent(c.name)}`;
+            const alias = `__p${k}`;
+            joins.push(`LEFT JOIN ${PSEUDONYMS} ${alias} ON ${alias}.__pv = __x.${raw(c.name)}`);
+            return `CASE WHEN __bad THEN NULL ELSE coalesce(${alias}.__ph, ${hmacSql(`__x.${raw(c.name)}`)}) END AS ${sqlIdent(c.name)}`;
           })
           .join(', ');
         const partition = `CASE WHEN __bad THEN ${REJECTED} ELSE coalesce(CASE WHEN __y BETWEEN ${YEAR_MIN} AND ${YEAR_MAX} THEN __y END, 0) END`;
         await session.run('SET preserve_insertion_order = false');
+        // Left stays the probe side: DuckDB's estimate for a CSV scan is low enough that it would
+        // otherwise build its hash table from the whole file rather than from the pseudonyms.
+        if (joins.length > 0) await session.run(`SET disabled_optimizers = 'build_side_probe_side'`);
         const written = await pipes.copy(
           session,
-          `SELECT ${select}, ${partition} AS ${PARTITION_COLUMN} FROM (SELECT *, CAST(${yearOf} AS INTEGER) AS __y FROM (${validated(`store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}`)}))`,
+          `SELECT ${select}, ${partition} AS ${PARTITION_COLUMN} FROM (SELECT *, CAST(${yearOf} AS INTEGER) AS __y FROM (${validated(`store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}`)})) __x ${joins.join(' ')}`,
           (year) => {
             if (year === REJECTED) return undefined;
             return this.d.store.localPath(`${stagingKey}/${yearFileKey(p.table.name, year, p.file.name)}`);
@@ -446,6 +497,7 @@ export class IngestService {
           encKey,
         );
         await session.run('RESET preserve_insertion_order');
+        if (joins.length > 0) await session.run('RESET disabled_optimizers');
         for (const [year, w] of [...written].sort((a, b) => a[0] - b[0])) {
           if (year === REJECTED) continue;
           if (w.file === undefined) throw new AppError('internal', `${p.file.name}: year ${year} was written without a file`);
@@ -529,6 +581,7 @@ export class IngestService {
       }
     } finally {
       await session.run('RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad').catch(() => undefined);
+      await session.run(`DROP TABLE IF EXISTS ${PSEUDONYMS}`).catch(() => undefined);
       for (const t of nomTypes) await session.run(`DROP TYPE IF EXISTS ${t}`).catch(() => undefined);
       session.close();
       await pipes.close();

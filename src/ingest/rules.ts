@@ -30,7 +30,8 @@ export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
 }
 
 const INTEGER_SHAPE = `'^-?[0-9]+$'`;
-const NUMBER_SHAPE = `'^-?[0-9]+([.,][0-9]+)?$'`;
+const POINT_NUMBER_SHAPE = `'^-?[0-9]+([.][0-9]+)?$'`;
+const COMMA_NUMBER_SHAPE = `'^-?[0-9]+,[0-9]+$'`;
 
 /** True when a column's stored value is its raw text (no parse): strings, and pseudonymised columns. */
 export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): boolean {
@@ -45,8 +46,11 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): 
       // DuckDB's own cast would accept 1.5, 1e3, 0x10 and 1_000: the shape is checked first.
       return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${INTEGER_SHAPE}) THEN ${v} END AS BIGINT)`;
     case 'number':
-      return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${NUMBER_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
+      // A decimal point is read as is; only a decimal comma pays for the rewrite.
+      return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${POINT_NUMBER_SHAPE}) THEN ${v} WHEN regexp_full_match(${v}, ${COMMA_NUMBER_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
     case 'date':
+      // ISO dates exactly as written (YYYY-MM-DD, a real day): the cast must print back the same text.
+      if (dateFormat(c) === ISO_DATE) return `CASE WHEN CAST(TRY_CAST(${v} AS DATE) AS VARCHAR) = ${v} THEN TRY_CAST(${v} AS DATE) END`;
       return `CAST(TRY_STRPTIME(${v}, ${sqlString(dateFormat(c))}) AS DATE)`;
     case 'datetime':
       return `TRY_STRPTIME(${v}, ${sqlString(dateFormat(c))})`;
@@ -141,16 +145,47 @@ export function rowViolationsSql(columns: readonly CatalogColumn[], raw: (name: 
 }
 
 /**
- * True when a row breaks any rule: the test every row pays, so plain boolean conditions rather
- * than the named list. `typed` gives each column's parsed value (default: `rowTypedSql`).
+ * True when a value of the column breaks any of its rules: the same verdict as `violationSql`,
+ * written as one condition rather than one per rule (every row pays this test, and DuckDB's cost
+ * grows with the number of conditions). A present value must pass every positive test (parsed,
+ * in the enum, matching the pattern, within length and range, a code of the nomenclature); a
+ * missing one breaks only `required`.
+ */
+export function columnBreaksSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = rowTypedSql(c, raw, ctx)): string {
+  const k = c.constraints;
+  const required = k.required === true;
+  if (isNirColumn(c)) {
+    const nir = `(${nirViolationSql(raw)}) IS NOT NULL`;
+    return required ? `(${raw} IS NULL OR ${nir})` : nir;
+  }
+  const must: string[] = [];
+  if (c.type !== 'string' && c.type !== 'any') must.push(`(${typed}) IS NOT NULL`);
+  if (k.enum !== undefined && k.enum.length > 0) must.push(`${raw} IN (${k.enum.map((e) => sqlString(String(e))).join(', ')})`);
+  if (k.pattern !== undefined) must.push(`regexp_full_match(${raw}, ${sqlString(k.pattern)})`);
+  if (k.minLength !== undefined) must.push(`length(${raw}) >= ${k.minLength}`);
+  if (k.maxLength !== undefined) must.push(`length(${raw}) <= ${k.maxLength}`);
+  const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
+  if (c.type !== 'string') {
+    if (k.minimum !== undefined && k.maximum !== undefined) must.push(`${typed} BETWEEN ${bound(k.minimum)} AND ${bound(k.maximum)}`);
+    else if (k.minimum !== undefined) must.push(`${typed} >= ${bound(k.minimum)}`);
+    else if (k.maximum !== undefined) must.push(`${typed} <= ${bound(k.maximum)}`);
+  }
+  if (c.nomenclature !== null) {
+    const t = ctx.nomenclatureType(c.nomenclature);
+    if (t !== undefined) must.push(`TRY_CAST(${raw} AS ${t}) IS NOT NULL`);
+  }
+  if (must.length === 0) return required ? `${raw} IS NULL` : 'false';
+  // For a missing value: a range or length test on NULL is NULL, so "IS NOT TRUE" says broken.
+  const fails = `(${must.join(' AND ')}) IS NOT TRUE`;
+  return required ? fails : `(${raw} IS NOT NULL AND ${fails})`;
+}
+
+/**
+ * True when a row breaks any rule: the test every row pays, so one plain condition per column
+ * rather than the named list. `typed` gives each column's parsed value (default: `rowTypedSql`).
  */
 export function rowHasViolationSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext, typed?: (c: CatalogColumn) => string): string {
-  const parts = columns.flatMap((c) => {
-    const r = raw(c.name);
-    const checks = ruleChecks(c, r, ctx, typed?.(c) ?? rowTypedSql(c, r, ctx)).map((x) => `(${x.cond}) IS TRUE`);
-    if (isNirColumn(c)) checks.push(`(${nirViolationSql(r)}) IS NOT NULL`);
-    return checks;
-  });
+  const parts = columns.map((c) => columnBreaksSql(c, raw(c.name), ctx, typed?.(c) ?? rowTypedSql(c, raw(c.name), ctx))).filter((x) => x !== 'false');
   return parts.length === 0 ? 'false' : `(${parts.join('\n OR ')})`;
 }
 

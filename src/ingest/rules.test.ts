@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { CatalogColumn, ColumnConstraints } from '../catalog/index.ts';
+import { openDuckDb, sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
+import { nirControlKey } from './nir.ts';
+import { rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
+
+/**
+ * Every row pays `rowHasViolationSql`, a fused condition per column; bad rows are then described
+ * rule by rule with `rowViolationsSql`. Ingestion relies on both saying the same thing about
+ * every row (a row the fast test passes is published), so this test feeds both the values that
+ * DuckDB's casts are lenient with, and random mixtures of them, and compares the verdicts.
+ */
+
+function col(name: string, type: CatalogColumn['type'], constraints: ColumnConstraints, extra: Partial<CatalogColumn> = {}): CatalogColumn {
+  return {
+    name, type, description: '', nomenclature: null, length: null, format: null, constraints, position: 0,
+    sensitivity: 'other', sensitivityReason: '', sensitivityRule: 'default', ...extra,
+  };
+}
+
+const nir13 = '1850775123456';
+const goodNir = nir13 + String(nirControlKey(nir13)).padStart(2, '0');
+
+const columns: CatalogColumn[] = [
+  col('I_RANGE', 'integer', { required: true, minimum: 1, maximum: 99 }),
+  col('I_OPT_ENUM', 'integer', { enum: [1, 2, -1] }),
+  col('I_NOM', 'integer', { required: true }, { nomenclature: 'NOM_INT' }),
+  col('I_NOM_TXT', 'integer', {}, { nomenclature: 'NOM_TXT' }),
+  col('Y', 'year', { required: true, minimum: 1900, maximum: 2100 }),
+  col('N_MIN', 'number', { required: true, minimum: 0 }),
+  col('N_OPT_MAX', 'number', { maximum: 100 }),
+  col('D_ISO', 'date', { required: true, minimum: '2000-01-01' }),
+  col('D_FR', 'date', {}, { format: '%d/%m/%Y' }),
+  col('TS', 'datetime', {}),
+  col('B', 'boolean', {}),
+  col('S_PAT', 'string', { required: true, pattern: '^(0[0-9]{2}|2[AB])$' }),
+  col('S_LEN', 'string', { minLength: 2, maxLength: 4 }),
+  col('S_ENUM', 'string', { enum: ['A', 'B'] }, { nomenclature: 'NOM_TXT' }),
+  col('S_FREE', 'string', {}),
+  col('NIR', 'string', { required: true }, { sensitivity: 'direct_identifier' }),
+  col('PSA', 'string', { pattern: '^[0-9A-Z]{17}$' }, { sensitivity: 'pseudonym' }),
+];
+
+/** Values DuckDB's casts accept too readily, boundaries, and plain good ones. */
+const tricky = [
+  null, '0', '-0', '007', '1', '2', '-1', '10', '99', '100', '101', '1.5', '1,5', '1.', '.5', '-1.25', '1e3', '0x10', '+5', ' 5', '5 ',
+  '1_000', 'nan', 'inf', '99999999999999999999', '1900', '2100', '2101', '2020-01-05', '2020-1-5', '2020-02-30', '2020-02-29',
+  '1999-12-31', ' 2020-01-05', '2020-01-05 ', '20-01-05', '05/01/2020', '5/1/2020', '2020-01-05 10:00:00', '2020-01-05T10:00:00',
+  'true', 'false', 'oui', 'O', 'N', 'yes', 'abc', 'A', 'B', 'AB', 'ABCDE', '075', '2A', '2B', '2C', 'X', '01', goodNir,
+  `${nir13}00`, `${goodNir.slice(0, 5)}00${goodNir.slice(7)}`, '0123456789ABCDEFG', '0123456789abcdefg', '',
+];
+
+let engine: Engine;
+let s: EngineSession;
+const ctx: ColumnSqlContext = {
+  nomenclatureType: (n) => (n === 'NOM_INT' ? 'rules_nom_int' : n === 'NOM_TXT' ? 'rules_nom_txt' : undefined),
+  nomenclatureIsIntegers: (n) => n === 'NOM_INT',
+};
+
+before(async () => {
+  engine = await openDuckDb({});
+  s = await engine.session();
+  await s.run(`CREATE TYPE rules_nom_int AS ENUM ('1', '2', '10', '99')`);
+  await s.run(`CREATE TYPE rules_nom_txt AS ENUM ('01', '2A', 'A', 'X', '1')`);
+  // Every tricky value in every column, then random rows mixing them (a fixed-seed generator).
+  let seed = 42;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const lit = (v: string | null): string => (v === null || v === '' ? 'NULL' : sqlString(v));
+  const rows: string[] = [];
+  for (const v of tricky) rows.push(`(${columns.map(() => lit(v)).join(', ')})`);
+  for (let i = 0; i < 4000; i++) {
+    // Mostly good-looking rows, so that rows with exactly one broken value are common.
+    rows.push(`(${columns.map((_c, k) => lit(rnd() < 0.96 ? goodValue(k) : (tricky[Math.floor(rnd() * tricky.length)] ?? null))).join(', ')})`);
+  }
+  await s.run(`CREATE TABLE t (${columns.map((c) => `${sqlIdent(c.name)} VARCHAR`).join(', ')})`);
+  await s.run(`INSERT INTO t VALUES ${rows.join(', ')}`);
+});
+
+after(async () => {
+  s.close();
+  await engine.close();
+});
+
+function goodValue(k: number): string | null {
+  return ['42', '2', '10', null, '1987', '3.25', '99.5', '2020-01-05', '05/01/2020', '2020-01-05 10:00:00', 'oui', '2A', 'abc', 'A', 'x', goodNir, '0123456789ABCDEFG'][k] ?? null;
+}
+
+test('the fused row test and the rule-by-rule list agree on every row', async () => {
+  const raw = (n: string): string => sqlIdent(n);
+  const fast = rowHasViolationSql(columns, raw, ctx);
+  const precise = rowViolationsSql(columns, raw, ctx);
+  const r = await s.all<{ n: bigint; bad: bigint; disagree: bigint }>(`SELECT count(*) AS n, count(*) FILTER (len(p) > 0) AS bad, count(*) FILTER (f <> (len(p) > 0)) AS disagree FROM (SELECT ${fast} AS f, ${precise} AS p FROM t)`);
+  const row = r[0];
+  assert.ok(row !== undefined);
+  assert.equal(row.disagree, 0n);
+  // The mixture exercises both verdicts in bulk.
+  assert.ok(row.bad > 500n && row.n - row.bad > 500n, `bad ${row.bad} of ${row.n}`);
+});
+
+test('each column alone: the fused test and the list agree for every tricky value', async () => {
+  for (const c of columns) {
+    const raw = (n: string): string => (n === c.name ? sqlIdent(n) : 'NULL::VARCHAR');
+    const r = await s.all<{ v: string | null; f: boolean; p: string[] }>(`SELECT ${sqlIdent(c.name)} AS v, ${rowHasViolationSql([c], raw, ctx)} AS f, ${rowViolationsSql([c], raw, ctx)} AS p FROM (SELECT DISTINCT ${sqlIdent(c.name)} FROM t)`);
+    for (const x of r) assert.equal(x.f, x.p.length > 0, `${c.name} = ${JSON.stringify(x.v)}: fast ${String(x.f)}, rules ${JSON.stringify(x.p)}`);
+  }
+});
+
+test('a value that passes every rule is typed the same by the row pass and by the strict parse', async () => {
+  for (const c of columns) {
+    const v = sqlIdent(c.name);
+    const r = await s.all<{ n: bigint }>(`SELECT count(*) AS n FROM t WHERE NOT ${rowHasViolationSql([c], (n) => (n === c.name ? v : 'NULL::VARCHAR'), ctx)} AND (${rowTypedSql(c, v, ctx)}) IS DISTINCT FROM (${typedSql(c, v)})`);
+    assert.equal(r[0]?.n, 0n, c.name);
+  }
+});
+
+test('strictness: lenient casts do not make a value valid', async () => {
+  const verdict = async (c: CatalogColumn, v: string): Promise<string[]> => {
+    const r = await s.all<{ p: string[] }>(`SELECT ${rowViolationsSql([c], () => sqlString(v), ctx)} AS p`);
+    return r[0]?.p ?? [];
+  };
+  const int = columns[0] as CatalogColumn;
+  for (const v of ['1.5', '1e3', '0x10', '+5', ' 5', '1_000']) assert.deepEqual(await verdict(int, v), ['I_RANGE:type'], v);
+  const num = columns[5] as CatalogColumn;
+  for (const v of ['nan', 'inf', '1e3', '.5', '1.', '+1']) assert.deepEqual(await verdict(num, v), ['N_MIN:type'], v);
+  assert.deepEqual(await verdict(num, '1,5'), []);
+  const date = columns[7] as CatalogColumn;
+  for (const v of ['2020-1-5', ' 2020-01-05', '2020-01-05 ', '20-01-05', '2020-02-30']) assert.deepEqual(await verdict(date, v), ['D_ISO:type'], v);
+  assert.deepEqual(await verdict(date, '1999-12-31'), ['D_ISO:range']);
+});
