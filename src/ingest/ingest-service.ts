@@ -190,6 +190,10 @@ export function pseudonymSources(tables: readonly CatalogTable[]): Map<string, S
   return out;
 }
 
+function clampYear(y: number): number {
+  return y >= YEAR_MIN && y <= YEAR_MAX ? y : 0;
+}
+
 function yearFileKey(table: string, year: number, file: string): string {
   return `${table}/year=${year}/${file.replace(/\.csv$/i, '')}.parquet`;
 }
@@ -385,11 +389,16 @@ export class IngestService {
     const sources = pseudonymSources(delivered.map((d) => d.table));
     const plan = [...delivered].sort((a, b) => Number(sources.has(b.table.name)) - Number(sources.has(a.table.name)));
     let cached = 0;
-    const pipes = await this.d.openPartitions(PARTITION_COLUMN, PARTITION_VALUES);
-    const session = await this.d.engine.session().catch(async (e: unknown) => {
-      await pipes.close();
-      throw e;
-    });
+    // Pipes per set of partition values: every year for a table partitioned by a date column, two
+    // for a file whose year is in its name or a table without years (fewer pipes to arm per file).
+    const pipeSets = new Map<string, PartitionedParquetWriter>();
+    const pipesFor = async (values: readonly number[]): Promise<PartitionedParquetWriter> => {
+      const k = values.join(',');
+      let w = pipeSets.get(k);
+      if (w === undefined) pipeSets.set(k, (w = await this.d.openPartitions(PARTITION_COLUMN, values)));
+      return w;
+    };
+    const session = await this.d.engine.session();
     const files: ManifestFile[] = [];
     const entries: QuarantineEntry[] = [];
     const byRule: Record<string, number> = {};
@@ -487,6 +496,8 @@ export class IngestService {
         // Left stays the probe side: DuckDB's estimate for a CSV scan is low enough that it would
         // otherwise build its hash table from the whole file rather than from the pseudonyms.
         if (joins.length > 0) await session.run(`SET disabled_optimizers = 'build_side_probe_side'`);
+        const fixedYear = p.year !== undefined ? clampYear(p.year) : typeof p.table.enclave?.['yearColumn'] !== 'string' ? 0 : undefined;
+        const pipes = await pipesFor(fixedYear === undefined ? PARTITION_VALUES : [REJECTED, fixedYear]);
         const written = await pipes.copy(
           session,
           `SELECT ${select}, ${partition} AS ${PARTITION_COLUMN} FROM (SELECT *, CAST(${yearOf} AS INTEGER) AS __y FROM (${validated(`store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}`)})) __x ${joins.join(' ')}`,
@@ -584,7 +595,7 @@ export class IngestService {
       await session.run(`DROP TABLE IF EXISTS ${PSEUDONYMS}`).catch(() => undefined);
       for (const t of nomTypes) await session.run(`DROP TYPE IF EXISTS ${t}`).catch(() => undefined);
       session.close();
-      await pipes.close();
+      for (const w of pipeSets.values()) await w.close();
     }
     await this.d.store.removePrefix(`${stagingKey}/_nomenclatures`);
     files.sort((a, b) => (a.path < b.path ? -1 : 1));

@@ -166,7 +166,7 @@ export class PartitionPipes {
    * `pathOf(value)` (undefined: read and dropped, e.g. rejected rows). Returns what each
    * non-empty partition received. On any failure no output file is left behind.
    */
-  async copy(conn: SqlRunner & { all<T extends object>(sql: string): Promise<T[]> }, sql: string, pathOf: (value: number) => string | undefined, key: Uint8Array, opts: Pick<CopyOptions, 'compression' | 'rowGroupSize'> = {}): Promise<Map<number, PartitionWritten>> {
+  async copy(conn: SqlRunner & { all<T extends object>(sql: string): Promise<T[]> }, sql: string, pathOf: (value: number) => string | undefined, key: Uint8Array, opts: Pick<CopyOptions, 'compression' | 'rowGroupSize'> & { readonly compressionLevel?: number } = {}): Promise<Map<number, PartitionWritten>> {
     assertDataKey(key);
     // Every FIFO gets a reader (so DuckDB's open never blocks) and a spare writer of ours (so a
     // reader sees end of stream only when we say the copy is over, not between DuckDB's opens).
@@ -191,6 +191,7 @@ export class PartitionPipes {
     const options = [
       'FORMAT parquet',
       `COMPRESSION ${opts.compression ?? 'zstd'}`,
+      ...(opts.compression === undefined || opts.compression === 'zstd' ? [`COMPRESSION_LEVEL ${opts.compressionLevel ?? 1}`] : []),
       `PARTITION_BY (${this.column})`,
       'OVERWRITE_OR_IGNORE',
       `FILENAME_PATTERN 'data_{i}'`,
