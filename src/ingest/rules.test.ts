@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { CatalogColumn, ColumnConstraints } from '../catalog/index.ts';
 import { openDuckDb, sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { nirControlKey } from './nir.ts';
-import { rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
+import { globFromPattern, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
 
 /**
  * Every row pays `rowHasViolationSql`, a fused condition per column; bad rows are then described
@@ -44,7 +44,7 @@ const columns: CatalogColumn[] = [
 
 /** Values DuckDB's casts accept too readily, boundaries, and plain good ones. */
 const tricky = [
-  null, '0', '-0', '007', '1', '2', '-1', '10', '99', '100', '101', '1.5', '1,5', '1.', '.5', '-1.25', '1e3', '0x10', '+5', ' 5', '5 ',
+  null, '0', '-0', '007', '1-', '--1', '-', '1-2', '- 1', '00', '1', '2', '-1', '10', '99', '100', '101', '1.5', '1,5', '1.', '.5', '-1.25', '1e3', '0x10', '+5', ' 5', '5 ',
   '1_000', 'nan', 'inf', '99999999999999999999', '1900', '2100', '2101', '2020-01-05', '2020-1-5', '2020-02-30', '2020-02-29',
   '1999-12-31', ' 2020-01-05', '2020-01-05 ', '20-01-05', '05/01/2020', '5/1/2020', '2020-01-05 10:00:00', '2020-01-05T10:00:00',
   'true', 'false', 'oui', 'O', 'N', 'yes', 'abc', 'A', 'B', 'AB', 'ABCDE', '075', '2A', '2B', '2C', 'X', '01', goodNir,
@@ -123,11 +123,26 @@ test('strictness: lenient casts do not make a value valid', async () => {
     return r[0]?.p ?? [];
   };
   const int = columns[0] as CatalogColumn;
-  for (const v of ['1.5', '1e3', '0x10', '+5', ' 5', '1_000']) assert.deepEqual(await verdict(int, v), ['I_RANGE:type'], v);
+  for (const v of ['1.5', '1e3', '0x10', '+5', ' 5', '1_000', '1-2', '--1', '-', '99999999999999999999']) assert.deepEqual(await verdict(int, v), ['I_RANGE:type'], v);
   const num = columns[5] as CatalogColumn;
   for (const v of ['nan', 'inf', '1e3', '.5', '1.', '+1']) assert.deepEqual(await verdict(num, v), ['N_MIN:type'], v);
   assert.deepEqual(await verdict(num, '1,5'), []);
   const date = columns[7] as CatalogColumn;
   for (const v of ['2020-1-5', ' 2020-01-05', '2020-01-05 ', '20-01-05', '2020-02-30']) assert.deepEqual(await verdict(date, v), ['D_ISO:type'], v);
   assert.deepEqual(await verdict(date, '1999-12-31'), ['D_ISO:range']);
+});
+
+test('simple patterns become GLOBs that accept exactly what the regular expression accepts', async () => {
+  assert.equal(globFromPattern('^[0-9]{3}$'), '[0-9][0-9][0-9]');
+  assert.equal(globFromPattern('AB[0-9A-F]{2}-x'), 'AB[0-9A-F][0-9A-F]-x');
+  for (const p of ['^(19|20)[0-9]{2}$', '^[0-9]+$', '^[^a]$', '^a.b$', '^a\\.b$', '^[A-Z-]$', '^a{0}$', '^a{2,3}$', '^a?$', '']) assert.equal(globFromPattern(p), undefined, p);
+  const patterns = ['^[0-9]{9}$', '^[0-9A-Z]{17}$', '^[A-F0-9]{2}-[a-z]$', 'X[0-9]_'];
+  const values = [...tricky.filter((v): v is string => v !== null), '123456789', '12345678', '1234567890', '12345678a', 'A1-b', 'a1-b', 'A1-bb', 'FF-z', 'X0_', 'X0_x', 'x0_', '12345678é', 'é23456789', '*', '[0-9]', '?'];
+  for (const p of patterns) {
+    const glob = globFromPattern(p);
+    assert.ok(glob !== undefined, p);
+    const r = await s.all<{ v: string; g: boolean; x: boolean }>(`SELECT v, v GLOB ${sqlString(glob)} AS g, regexp_full_match(v, ${sqlString(p)}) AS x FROM (VALUES ${values.map((v) => `(${sqlString(v)})`).join(', ')}) t(v)`);
+    for (const row of r) assert.equal(row.g, row.x, `${p} on ${JSON.stringify(row.v)}`);
+    assert.ok(r.some((row) => row.x), `${p} accepts something`);
+  }
 });
