@@ -23,3 +23,25 @@ test('locateRows finds rows by content: plain, quoted, CRLF, identical rows in f
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('locateRows compares bytes: same length and middle but other ends, multi-byte text, a last line without newline', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'enclave-locate-'));
+  try {
+    const path = join(dir, 'T.csv');
+    const lines = ['A;B;C'];
+    for (let i = 0; i < 5000; i++) lines.push(`${i % 10};mmmm;${i % 7}`);
+    lines.push('Zé;mmmm;1', '1;mmmm;Z', 'é;ü;ß');
+    await writeFile(path, lines.join('\n'));
+    const found = await locateRows(path, ';', [
+      { id: 1, values: ['1', 'mmmm', 'Z'] },
+      { id: 2, values: ['Zé', 'mmmm', '1'] },
+      { id: 3, values: ['é', 'ü', 'ß'] },
+      { id: 4, values: ['3', 'mmmm', '3'] },
+      { id: 5, values: ['1', 'mmmm', 'Y'] },
+    ]);
+    // Line 2 holds data row 0; "3;mmmm;3" is data row 3 (i % 10 = 3, i % 7 = 3), line 5.
+    assert.deepEqual(Object.fromEntries(found), { 1: 5003, 2: 5002, 3: 5004, 4: 5 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
