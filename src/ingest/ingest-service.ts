@@ -450,28 +450,22 @@ export class IngestService {
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
         const ctx = { nomenclatureType: (n: string) => nomTables.get(n), nomenclatureIsIntegers: (n: string) => integerNomenclatures.has(n) };
-        // One parallel pass over the file. Each value is parsed once (inner projection); every row
-        // pays one boolean test on the parsed values; the table keeps parsed values, the raw text
-        // of string columns, and the raw text of parsed columns for bad rows only (so a bad row can
-        // be reported and quarantined as delivered). Insertion order is preserved, so `rowid` is
-        // the row's rank in the file: no window function over millions of rows.
+        // The file with every column as text. Each value is parsed once (an inner projection); every
+        // row pays one condition per column on the parsed values (`rowHasViolationSql`).
+        const readCsv = (options: string): string => `read_csv(${sqlString(p.file.path)},
+            delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
+            columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}, ignore_errors = true, null_padding = false${options === '' ? '' : `, ${options}`})`;
         const parsed = columns.filter((c) => !keepsRawText(c));
         const tName = (c: CatalogColumn): string => sqlIdent(`__t_${c.name}`);
-        const inner = (readOptions: string): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'}
-          FROM read_csv(${sqlString(p.file.path)},
-            delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
-            columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}},
-            ignore_errors = true, ${readOptions}, null_padding = false)`;
+        const inner = (options: string): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'} FROM ${readCsv(options)}`;
         const typedRef = (c: CatalogColumn): string => (keepsRawText(c) ? raw(c.name) : header.includes(c.name) ? tName(c) : typedSql(c, 'NULL::VARCHAR'));
         const rawKept = parsed.filter((c) => header.includes(c.name));
-        const validated = (readOptions: string): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(readOptions)})`;
+        const validated = (options: string): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(options)})`;
         const yearOf = p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef);
 
-        const readAll = `read_csv(${sqlString(p.file.path)}, delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
-            columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}, ignore_errors = true, null_padding = false)`;
         const own = [...(sources.get(p.table.name) ?? [])].filter((c) => header.includes(c));
         if (own.length > 0) {
-          await session.run(`INSERT INTO ${PSEUDONYMS} SELECT v, ${hmacSql('v')} FROM (SELECT DISTINCT unnest([${own.map(sqlIdent).join(', ')}]) AS v FROM ${readAll}) s
+          await session.run(`INSERT INTO ${PSEUDONYMS} SELECT v, ${hmacSql('v')} FROM (SELECT DISTINCT unnest([${own.map(sqlIdent).join(', ')}]) AS v FROM ${readCsv('')}) s
             WHERE v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${PSEUDONYMS} p WHERE p.__pv = s.v)`);
           cached = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${PSEUDONYMS}`))[0]?.n ?? 0n);
         }
@@ -540,7 +534,7 @@ export class IngestService {
           await session.run(`CREATE OR REPLACE TEMP TABLE ${rows} AS SELECT
               ${columns.map((c) => `${typedRef(c)} AS ${sqlIdent(c.name)}`).join(', ')},
               [${rawKept.map((c) => raw(c.name)).join(', ')}]::VARCHAR[] AS __raw, __bad
-            FROM (${validated('store_rejects = false')}) WHERE __bad`);
+            FROM (${validated('')}) WHERE __bad`);
           await session.run('RESET preserve_insertion_order');
           const rawBad = (name: string): string => {
             const c = columns.find((x) => x.name === name);
