@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { locateRows } from './files.ts';
+import { hashFiles, locateRows } from './files.ts';
 
 test('locateRows finds rows by content: plain, quoted, CRLF, identical rows in file order, NULL as empty', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'enclave-locate-'));
@@ -41,6 +41,23 @@ test('locateRows compares bytes: same length and middle but other ends, multi-by
     ]);
     // Line 2 holds data row 0; "3;mmmm;3" is data row 3 (i % 10 = 3, i % 7 = 3), line 5.
     assert.deepEqual(Object.fromEntries(found), { 1: 5003, 2: 5002, 3: 5004, 4: 5 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('hashFiles: worker threads give the same SHA-256 as a plain hash, report every byte, and name an unreadable file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'enclave-hash-'));
+  try {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const contents = [randomBytes(3_000_000), randomBytes(10), Buffer.alloc(0), randomBytes(1_500_000)];
+    const paths = contents.map((_c, i) => join(dir, `f${i}.csv`));
+    for (const [i, c] of contents.entries()) await writeFile(paths[i] as string, c);
+    let reported = 0;
+    const got = await hashFiles(paths, contents.map((c) => c.length), (n) => { reported += n; }, { threads: 2, minBytes: 0 });
+    assert.deepEqual(got, contents.map((c) => createHash('sha256').update(c).digest('hex')));
+    assert.equal(reported, contents.reduce((a, c) => a + c.length, 0));
+    await assert.rejects(hashFiles([...paths, join(dir, 'missing.csv')], [...contents.map((c) => c.length), 10], undefined, { threads: 2, minBytes: 0 }), /missing\.csv/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

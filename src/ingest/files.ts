@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AppError } from '../errors.ts';
 
@@ -52,6 +53,54 @@ export async function hashFile(path: string, onBytes?: (n: number) => void): Pro
     onBytes?.((chunk as Buffer).length);
   }
   return h.digest('hex');
+}
+
+/**
+ * SHA-256 (hex) of each file, in order. Files are shared among `threads` worker threads, largest
+ * first, so a delivery is fingerprinted at the speed of its largest file rather than of its sum.
+ */
+export async function hashFiles(
+  paths: readonly string[],
+  sizes: readonly number[],
+  onBytes?: (n: number) => void,
+  opts: { readonly threads?: number; readonly minBytes?: number } = {},
+): Promise<string[]> {
+  const threads = opts.threads ?? 2;
+  const total = sizes.reduce((a, b) => a + b, 0);
+  // Below this, starting workers costs more than it saves.
+  if (paths.length < 2 || threads < 2 || total < (opts.minBytes ?? 64 * 1024 * 1024)) {
+    const out: string[] = [];
+    for (const p of paths) out.push(await hashFile(p, onBytes));
+    return out;
+  }
+  const order = paths.map((_p, i) => i).sort((a, b) => (sizes[b] ?? 0) - (sizes[a] ?? 0));
+  const out = new Array<string>(paths.length);
+  const workers = Array.from({ length: Math.min(threads, paths.length) }, () => new Worker(new URL('./hash-worker.ts', import.meta.url)));
+  try {
+    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+      const next = (): void => {
+        const i = order.shift();
+        if (i === undefined) {
+          w.postMessage(null);
+          resolve();
+          return;
+        }
+        w.postMessage({ index: i, path: paths[i] });
+      };
+      w.on('message', (m: { index: number; bytes?: number; sha256?: string; error?: string }) => {
+        if (m.error !== undefined) reject(new AppError('invalid', `${basename(paths[m.index] ?? '')}: cannot be read (${m.error})`));
+        else if (m.sha256 !== undefined) {
+          out[m.index] = m.sha256;
+          next();
+        } else if (m.bytes !== undefined) onBytes?.(m.bytes);
+      });
+      w.on('error', reject);
+      next();
+    })));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return out;
 }
 
 /** The header line of a CSV file, split on the delimiter (a BOM is tolerated). */

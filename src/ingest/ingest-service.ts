@@ -10,7 +10,7 @@ import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalStore, Store } from '../store/index.ts';
-import { hashFile, listInputFiles, locateRows, readHeader, type InputFile } from './files.ts';
+import { hashFiles, listInputFiles, locateRows, readHeader, type InputFile } from './files.ts';
 import { isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
@@ -238,10 +238,10 @@ export class IngestService {
     // Fingerprint of the delivery: what makes a rerun of the same files idempotent.
     const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
     let hashed = 0;
-    const hashes: string[] = [];
-    for (const f of files) {
-      hashes.push(await hashFile(f.path, (n) => { hashed += n; o.onProgress?.({ phase: 'hash', done: hashed, total: totalBytes, file: f.name }); }));
-    }
+    const hashes = await hashFiles(files.map((f) => f.path), files.map((f) => f.bytes), (n) => {
+      hashed += n;
+      o.onProgress?.({ phase: 'hash', done: hashed, total: totalBytes });
+    });
     const deliveryId = createHash('sha256').update(files.map((f, i) => `${f.name}\t${hashes[i] ?? ''}\n`).join('')).digest('hex');
 
     const existing = await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 AND delivery_id = $2', [o.dataset, deliveryId]);
