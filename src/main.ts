@@ -65,7 +65,11 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const stores = new StoreRegistry().add('local', store);
     if (config.s3 !== undefined) stores.add('s3', new S3Store(config.s3));
     const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir, cacheMaxBytes: config.storeCacheMaxBytes });
-    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
+    // Ingestion has its own DuckDB instance: the raw identifiers it handles (pseudonym lookups,
+    // rejected rows) never share an engine with researchers' sessions, and the engine-wide settings
+    // it changes for a run touch no one else.
+    const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
     const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
     const idpSecrets = config.oidc.issuer === undefined ? (await loadOrCreateIdpSecrets(config.oidc.embeddedIdpSecretsPath)).secrets : undefined;
@@ -83,6 +87,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets, mailer,
       async close() {
         await mailer?.close();
+        await ingestEngine.close();
         await engine.close();
         await db.close();
       },

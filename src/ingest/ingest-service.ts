@@ -41,8 +41,8 @@ export interface IngestDeps {
   readonly engine: Engine;
   readonly store: LocalStore;
   readonly writeParquet: EncryptedParquetWriter;
-  /** Opens the partition pipes a run streams its year files through. */
-  readonly openPartitions: (column: string, values: readonly number[]) => Promise<PartitionedParquetWriter>;
+  /** Opens the partition pipes a run streams its year files through: one writer per set of values. */
+  readonly openPartitions: (column: string, sets: ReadonlyArray<readonly number[]>) => Promise<PartitionedParquetWriter[]>;
   /** The one resolver of where a dataset lives (migrate domain); without it, versions are read where they were ingested. */
   readonly locations?: DatasetLocator;
 }
@@ -162,6 +162,16 @@ export const YEAR_MAX = 2100;
 const REJECTED = -1;
 const PARTITION_COLUMN = '__part';
 const PARTITION_VALUES: readonly number[] = [REJECTED, 0, ...Array.from({ length: YEAR_MAX - YEAR_MIN + 1 }, (_, k) => YEAR_MIN + k)];
+
+/** Files processed at once by one ingestion run (engine sessions taking files in turn). */
+const INGEST_LANES = 2;
+
+/** One engine session of a run, with its own pipes and its own pseudonym table. */
+interface Lane {
+  readonly session: EngineSession;
+  readonly pipeSets: Map<string, PartitionedParquetWriter>;
+  cached: number;
+}
 
 /** The run's pseudonyms of referenced identifiers (raw value, HMAC), kept in the engine's memory only. */
 const PSEUDONYMS = 'enclave_pseudonyms';
@@ -387,18 +397,7 @@ export class IngestService {
     // Referenced identifiers are hashed once, from their own (small) table, before the tables that
     // point at them: those look their pseudonyms up instead of hashing every row.
     const sources = pseudonymSources(delivered.map((d) => d.table));
-    const plan = [...delivered].sort((a, b) => Number(sources.has(b.table.name)) - Number(sources.has(a.table.name)));
-    let cached = 0;
-    // Pipes per set of partition values: every year for a table partitioned by a date column, two
-    // for a file whose year is in its name or a table without years (fewer pipes to arm per file).
-    const pipeSets = new Map<string, PartitionedParquetWriter>();
-    const pipesFor = async (values: readonly number[]): Promise<PartitionedParquetWriter> => {
-      const k = values.join(',');
-      let w = pipeSets.get(k);
-      if (w === undefined) pipeSets.set(k, (w = await this.d.openPartitions(PARTITION_COLUMN, values)));
-      return w;
-    };
-    const session = await this.d.engine.session();
+    const plan = delivered.map((p, i) => ({ ...p, i }));
     const files: ManifestFile[] = [];
     const entries: QuarantineEntry[] = [];
     const byRule: Record<string, number> = {};
@@ -407,45 +406,96 @@ export class IngestService {
     let accepted = 0;
     let bytesDone = 0;
     const nomTables = new Map<string, string | undefined>();
+    const nomPending = new Map<string, Promise<string | undefined>>();
     const nomTypes: string[] = [];
     const integerNomenclatures = new Set<string>();
+    // Two lanes (engine sessions) take files in turn, so that one file's engine work overlaps the
+    // other's, and the waits between statements. Each lane has its own pipes and pseudonym table.
+    const lanes: Lane[] = [];
+    // HMAC-SHA256 in SQL (RFC 2104) with the key's pads in session variables: the key never
+    // appears in a statement's text.
+    const k = Buffer.alloc(64);
+    hmacKey.copy(k);
+    const ipad = Buffer.from(k.map((b) => b ^ 0x36));
+    const opad = Buffer.from(k.map((b) => b ^ 0x5c));
     try {
-      // HMAC-SHA256 in SQL (RFC 2104) with the key's pads in session variables: the key never
-      // appears in a statement's text.
-      const k = Buffer.alloc(64);
-      hmacKey.copy(k);
-      const ipad = Buffer.from(k.map((b) => b ^ 0x36));
-      const opad = Buffer.from(k.map((b) => b ^ 0x5c));
-      await session.run(`SET VARIABLE enclave_ipad = unhex('${ipad.toString('hex')}'); SET VARIABLE enclave_opad = unhex('${opad.toString('hex')}')`);
+      for (let n = 0; n < INGEST_LANES; n++) {
+        const session = await this.d.engine.session();
+        lanes.push({ session, pipeSets: new Map(), cached: 0 });
+        await session.run(`SET VARIABLE enclave_ipad = unhex('${ipad.toString('hex')}'); SET VARIABLE enclave_opad = unhex('${opad.toString('hex')}')`);
+        await session.run(`CREATE OR REPLACE TEMP TABLE ${PSEUDONYMS} (__pv VARCHAR, __ph VARCHAR)`);
+      }
       k.fill(0); ipad.fill(0); opad.fill(0);
-      await session.run(`CREATE OR REPLACE TEMP TABLE ${PSEUDONYMS} (__pv VARCHAR, __ph VARCHAR)`);
-      const nomTable = async (name: string): Promise<string | undefined> => {
-        if (nomTables.has(name)) return nomTables.get(name);
-        const codes = await this.d.catalog.nomenclatureCodes(name);
-        let t: string | undefined;
-        if (codes !== undefined && codes.length > 0) {
-          t = `nom_${nomTables.size}`;
-          const csv = this.d.store.localPath(`${stagingKey}/_nomenclatures/${t}.csv`);
-          await mkdir(dirname(csv), { recursive: true });
-          await writeFile(csv, `code\n${codes.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join('\n')}\n`);
-          await session.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT DISTINCT code FROM read_csv(${sqlString(csv)}, header = true, columns = {'code': 'VARCHAR'}, delim = ',', quote = '"') WHERE code IS NOT NULL`);
-          // Types are database-wide: a run-unique name, dropped when the run ends.
-          const type = `${t}_${runId.replace(/[^A-Za-z0-9]/g, '_')}`;
-          await session.run(`CREATE TYPE ${type} AS ENUM (SELECT code FROM ${t})`);
-          nomTypes.push(type);
-          t = type;
-          if (codes.every((c) => /^-?[0-9]+$/.test(c))) integerNomenclatures.add(name);
+      // Engine-wide for this run (ingestion has an engine of its own): rows are not kept in file
+      // order (bad rows are located by content), which lets every thread write freely; and a join
+      // keeps its left side as the probe side: DuckDB's estimate for a CSV scan is low enough that
+      // it would otherwise build its hash table from the whole file rather than from the pseudonyms.
+      await (lanes[0] as Lane).session.run(`SET preserve_insertion_order = false; SET disabled_optimizers = 'build_side_probe_side'`);
+      // Pipes per lane and set of partition values: every year for a table partitioned by a date
+      // column, two for a file whose year is in its name or a table without years (fewer pipes to
+      // arm per file). All made at once.
+      const valuesOf = (p: (typeof plan)[number]): readonly number[] => {
+        const fixedYear = p.year !== undefined ? clampYear(p.year) : typeof p.table.enclave?.['yearColumn'] !== 'string' ? 0 : undefined;
+        return fixedYear === undefined ? PARTITION_VALUES : [REJECTED, fixedYear];
+      };
+      const sets = [...new Map(plan.map((p) => [valuesOf(p).join(','), valuesOf(p)])).values()];
+      for (const lane of lanes) {
+        const writers = await this.d.openPartitions(PARTITION_COLUMN, sets);
+        for (const [n, w] of writers.entries()) lane.pipeSets.set((sets[n] as readonly number[]).join(','), w);
+      }
+      const pipesFor = (lane: Lane, values: readonly number[]): PartitionedParquetWriter => {
+        const w = lane.pipeSets.get(values.join(','));
+        if (w === undefined) throw new AppError('internal', `no pipes for partition values ${values.join(',')}`);
+        return w;
+      };
+      const nomTable = (session: EngineSession, name: string): Promise<string | undefined> => {
+        let pending = nomPending.get(name);
+        if (pending === undefined) {
+          const index = nomPending.size;
+          pending = (async () => {
+            const codes = await this.d.catalog.nomenclatureCodes(name);
+            let t: string | undefined;
+            if (codes !== undefined && codes.length > 0) {
+              t = `nom_${index}`;
+              const csv = this.d.store.localPath(`${stagingKey}/_nomenclatures/${t}.csv`);
+              await mkdir(dirname(csv), { recursive: true });
+              await writeFile(csv, `code\n${codes.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join('\n')}\n`);
+              await session.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT DISTINCT code FROM read_csv(${sqlString(csv)}, header = true, columns = {'code': 'VARCHAR'}, delim = ',', quote = '"') WHERE code IS NOT NULL`);
+              // Types are database-wide: a run-unique name, dropped when the run ends.
+              const type = `${t}_${runId.replace(/[^A-Za-z0-9]/g, '_')}`;
+              await session.run(`CREATE TYPE ${type} AS ENUM (SELECT code FROM ${t})`);
+              await session.run(`DROP TABLE ${t}`);
+              nomTypes.push(type);
+              t = type;
+              if (codes.every((c) => /^-?[0-9]+$/.test(c))) integerNomenclatures.add(name);
+            }
+            nomTables.set(name, t);
+            return t;
+          })();
+          nomPending.set(name, pending);
         }
-        nomTables.set(name, t);
-        return t;
+        return pending;
       };
 
-      for (const [i, p] of plan.entries()) {
+      // A referenced table's identifiers, hashed into every lane's pseudonym table (in memory).
+      const fillPseudonyms = async (lane: Lane, p: (typeof plan)[number], header: readonly string[], readCsv: (options: string) => string): Promise<void> => {
+        const own = [...(sources.get(p.table.name) ?? [])].filter((c) => header.includes(c));
+        if (own.length === 0) return;
+        await lane.session.run(`INSERT INTO ${PSEUDONYMS} SELECT v, ${hmacSql('v')} FROM (SELECT DISTINCT unnest([${own.map(sqlIdent).join(', ')}]) AS v FROM ${readCsv('')}) s
+          WHERE v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${PSEUDONYMS} p WHERE p.__pv = s.v)`);
+        lane.cached = Number((await lane.session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${PSEUDONYMS}`))[0]?.n ?? 0n);
+      };
+
+      const processFile = async (lane: Lane, p: (typeof plan)[number]): Promise<void> => {
+        const { session } = lane;
+        const i = p.i;
+        // This file's report entries, kept whole up to the cap; the run keeps the first by file and line.
+        const fileEntries: QuarantineEntry[] = [];
         o.onProgress?.({ phase: 'validate', done: bytesDone, total: totalBytes, file: p.file.name });
         const columns = p.table.columns;
         const header = await readHeader(p.file.path, CSV_DELIMITER);
         checkHeader(p.file.name, header, columns);
-        for (const c of columns) if (c.nomenclature !== null && header.includes(c.name)) await nomTable(c.nomenclature);
+        for (const c of columns) if (c.nomenclature !== null && header.includes(c.name)) await nomTable(session, c.nomenclature);
         const rej = `rej_${i}`;
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
@@ -463,12 +513,7 @@ export class IngestService {
         const validated = (options: string): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(options)})`;
         const yearOf = p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef);
 
-        const own = [...(sources.get(p.table.name) ?? [])].filter((c) => header.includes(c));
-        if (own.length > 0) {
-          await session.run(`INSERT INTO ${PSEUDONYMS} SELECT v, ${hmacSql('v')} FROM (SELECT DISTINCT unnest([${own.map(sqlIdent).join(', ')}]) AS v FROM ${readCsv('')}) s
-            WHERE v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${PSEUDONYMS} p WHERE p.__pv = s.v)`);
-          cached = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${PSEUDONYMS}`))[0]?.n ?? 0n);
-        }
+        for (const l of lanes) await fillPseudonyms(l, p, header, readCsv);
 
         // One streamed pass: every row is read, parsed and checked once, and lands in the pipe of its
         // partition: its year (YEAR_MIN..YEAR_MAX, else 0 like a missing year), or REJECTED. Good rows
@@ -479,19 +524,14 @@ export class IngestService {
           .map((c, k) => {
             if (!isPseudonymised(c)) return `${typedRef(c)} AS ${sqlIdent(c.name)}`;
             if (!header.includes(c.name)) return `NULL::VARCHAR AS ${sqlIdent(c.name)}`;
-            if (cached === 0) return `CASE WHEN __bad THEN NULL ELSE ${hmacSql(raw(c.name))} END AS ${sqlIdent(c.name)}`;
+            if (lane.cached === 0) return `CASE WHEN __bad THEN NULL ELSE ${hmacSql(raw(c.name))} END AS ${sqlIdent(c.name)}`;
             const alias = `__p${k}`;
             joins.push(`LEFT JOIN ${PSEUDONYMS} ${alias} ON ${alias}.__pv = __x.${raw(c.name)}`);
             return `CASE WHEN __bad THEN NULL ELSE coalesce(${alias}.__ph, ${hmacSql(`__x.${raw(c.name)}`)}) END AS ${sqlIdent(c.name)}`;
           })
           .join(', ');
         const partition = `CASE WHEN __bad THEN ${REJECTED} ELSE coalesce(CASE WHEN __y BETWEEN ${YEAR_MIN} AND ${YEAR_MAX} THEN __y END, 0) END`;
-        await session.run('SET preserve_insertion_order = false');
-        // Left stays the probe side: DuckDB's estimate for a CSV scan is low enough that it would
-        // otherwise build its hash table from the whole file rather than from the pseudonyms.
-        if (joins.length > 0) await session.run(`SET disabled_optimizers = 'build_side_probe_side'`);
-        const fixedYear = p.year !== undefined ? clampYear(p.year) : typeof p.table.enclave?.['yearColumn'] !== 'string' ? 0 : undefined;
-        const pipes = await pipesFor(fixedYear === undefined ? PARTITION_VALUES : [REJECTED, fixedYear]);
+        const pipes = pipesFor(lane, valuesOf(p));
         const written = await pipes.copy(
           session,
           `SELECT ${select}, ${partition} AS ${PARTITION_COLUMN} FROM (SELECT *, CAST(${yearOf} AS INTEGER) AS __y FROM (${validated(`store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}`)})) __x ${joins.join(' ')}`,
@@ -501,8 +541,6 @@ export class IngestService {
           },
           encKey,
         );
-        await session.run('RESET preserve_insertion_order');
-        if (joins.length > 0) await session.run('RESET disabled_optimizers');
         for (const [year, w] of [...written].sort((a, b) => a[0] - b[0])) {
           if (year === REJECTED) continue;
           if (w.file === undefined) throw new AppError('internal', `${p.file.name}: year ${year} was written without a file`);
@@ -515,7 +553,7 @@ export class IngestService {
         // each becomes a quarantine entry with its line.
         const rejects = await session.all<{ line: bigint; column_name: string | null; error_type: string }>(`SELECT line, column_name, error_type FROM ${rej} ORDER BY line`);
         for (const r of rejects) {
-          pushEntry(entries, { file: p.file.name, line: Number(r.line), column: r.column_name ?? '(line)', rule: 'csv_format', value: r.error_type });
+          pushEntry(fileEntries, { file: p.file.name, line: Number(r.line), column: r.column_name ?? '(line)', rule: 'csv_format', value: r.error_type });
         }
         const rejectedRows = new Set(rejects.map((r) => r.line)).size;
         if (rejectedRows > 0) {
@@ -530,12 +568,10 @@ export class IngestService {
         const checked = `chk_${i}`;
         const lines = `lines_${i}`;
         if (badRows > 0) {
-          await session.run('SET preserve_insertion_order = false');
           await session.run(`CREATE OR REPLACE TEMP TABLE ${rows} AS SELECT
               ${columns.map((c) => `${typedRef(c)} AS ${sqlIdent(c.name)}`).join(', ')},
               [${rawKept.map((c) => raw(c.name)).join(', ')}]::VARCHAR[] AS __raw, __bad
             FROM (${validated('')}) WHERE __bad`);
-          await session.run('RESET preserve_insertion_order');
           const rawBad = (name: string): string => {
             const c = columns.find((x) => x.name === name);
             if (c === undefined || !header.includes(name)) return 'NULL::VARCHAR';
@@ -565,12 +601,12 @@ export class IngestService {
           const ruleCounts = await session.all<{ rule: string; n: bigint }>(`SELECT split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked}) GROUP BY 1`);
           for (const r of ruleCounts) byRule[r.rule] = (byRule[r.rule] ?? 0) + Number(r.n);
           const shapeCases = columns.filter((c) => header.includes(c.name)).map((c) => `WHEN ${sqlString(c.name)} THEN ${redactedShapeSql(rawBad(c.name))}`);
-          const room = Math.max(MAX_REPORT_ENTRIES - entries.length, 0);
+          const room = Math.max(MAX_REPORT_ENTRIES - fileEntries.length, 0);
           if (room > 0) {
             const found = await session.all<{ line: bigint; column: string; rule: string; value: string }>(`SELECT __line AS line, split_part(v, ':', 1) AS "column", split_part(v, ':', 2) AS rule,
                 CASE split_part(v, ':', 1) ${shapeCases.join(' ')} ELSE '(absent)' END AS value
               FROM (SELECT *, unnest(__violations) AS v FROM ${checked}) ORDER BY __line, "column" LIMIT ${room}`);
-            for (const r of found) entries.push({ file: p.file.name, line: Number(r.line), column: r.column, rule: r.rule, value: r.value });
+            for (const r of found) fileEntries.push({ file: p.file.name, line: Number(r.line), column: r.column, rule: r.rule, value: r.value });
           }
           // The bad rows themselves are kept, encrypted, with identifiers pseudonymised when valid
           // and blanked otherwise, so the producer can be sent line numbers and fix the source.
@@ -582,18 +618,42 @@ export class IngestService {
         for (const t of [rows, checked, lines, rej, `${rej}_scan`]) await session.run(`DROP TABLE IF EXISTS ${t}`);
         bytesDone += p.file.bytes;
         o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name });
+        entries.push(...fileEntries);
         await o.afterFile?.(p.file.name);
-      }
+      };
+
+      // Referenced tables first, one at a time (every lane needs their pseudonyms); then the rest,
+      // largest first, each lane taking the next file when it is free. The first failure stops the
+      // lanes at their next file; the run fails once both have stopped.
+      for (const p of plan.filter((x) => sources.has(x.table.name))) await processFile(lanes[0] as Lane, p);
+      const queue = plan.filter((x) => !sources.has(x.table.name)).sort((a, b) => b.file.bytes - a.file.bytes);
+      let failure: { error: unknown } | undefined;
+      await Promise.all(lanes.map(async (lane) => {
+        for (let p = queue.shift(); p !== undefined && failure === undefined; p = queue.shift()) {
+          try {
+            await processFile(lane, p);
+          } catch (e) {
+            failure ??= { error: e };
+          }
+        }
+      }));
+      if (failure !== undefined) throw failure.error;
     } finally {
-      await session.run('RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad').catch(() => undefined);
-      await session.run(`DROP TABLE IF EXISTS ${PSEUDONYMS}`).catch(() => undefined);
-      for (const t of nomTypes) await session.run(`DROP TYPE IF EXISTS ${t}`).catch(() => undefined);
-      session.close();
-      for (const w of pipeSets.values()) await w.close();
+      const first = lanes[0];
+      if (first !== undefined) {
+        await first.session.run('RESET preserve_insertion_order; RESET disabled_optimizers').catch(() => undefined);
+        for (const t of nomTypes) await first.session.run(`DROP TYPE IF EXISTS ${t}`).catch(() => undefined);
+      }
+      for (const lane of lanes) {
+        await lane.session.run(`RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad; DROP TABLE IF EXISTS ${PSEUDONYMS}`).catch(() => undefined);
+        lane.session.close();
+        for (const w of lane.pipeSets.values()) await w.close();
+      }
     }
     await this.d.store.removePrefix(`${stagingKey}/_nomenclatures`);
     files.sort((a, b) => (a.path < b.path ? -1 : 1));
     entries.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+    entries.length = Math.min(entries.length, MAX_REPORT_ENTRIES);
     const quarantine: QuarantineReport = { total: quarantined, byRule, byFile, entries, storedEntries: entries.length };
     await writeFile(this.d.store.localPath(`${stagingKey}/_quarantine-report.json`), `${JSON.stringify({ runId, ...quarantine }, null, 1)}\n`).catch(async () => {
       await mkdir(this.d.store.localPath(stagingKey), { recursive: true });

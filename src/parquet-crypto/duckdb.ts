@@ -136,21 +136,37 @@ export class PartitionPipes {
   }
 
   static async open(column: string, values: readonly number[], tmpDir?: string): Promise<PartitionPipes> {
+    const [pipes] = await PartitionPipes.openSets(column, [values], tmpDir);
+    if (pipes === undefined) throw new AppError('internal', 'no pipes were made');
+    return pipes;
+  }
+
+  /**
+   * Several independent sets of pipes (one per value list, each in its own 0700 directory) made
+   * by a single `mkfifo` process: starting a process costs more than the pipes themselves.
+   */
+  static async openSets(column: string, sets: ReadonlyArray<readonly number[]>, tmpDir?: string): Promise<PartitionPipes[]> {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(column)) throw new AppError('invalid', 'partition column must be an identifier');
-    if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v)) || new Set(values).size !== values.length) {
-      throw new AppError('invalid', 'partition values must be distinct integers');
+    for (const values of sets) {
+      if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v)) || new Set(values).size !== values.length) {
+        throw new AppError('invalid', 'partition values must be distinct integers');
+      }
     }
-    const dir = await mkdtemp(join(tmpDir ?? tmpdir(), 'enclave-pq-'));
-    const pipes = new PartitionPipes(dir, column, values);
+    const made: PartitionPipes[] = [];
     try {
-      for (const v of values) await mkdir(pipes.partitionDir(v), { mode: 0o700 });
-      // One process for every FIFO (mkfifo takes many paths); each is 0600 inside the 0700 directory.
-      await execFileAsync('mkfifo', ['-m', '600', ...values.map((v) => pipes.fifo(v))]);
+      for (const values of sets) {
+        const pipes = new PartitionPipes(await mkdtemp(join(tmpDir ?? tmpdir(), 'enclave-pq-')), column, values);
+        made.push(pipes);
+        for (const v of values) await mkdir(pipes.partitionDir(v), { mode: 0o700 });
+      }
+      // One process for every FIFO (mkfifo takes many paths); each is 0600 inside a 0700 directory.
+      const fifos = made.flatMap((p) => p.values.map((v) => p.fifo(v)));
+      if (fifos.length > 0) await execFileAsync('mkfifo', ['-m', '600', ...fifos]);
     } catch (e) {
-      await rm(dir, { recursive: true, force: true });
+      for (const p of made) await p.close();
       throw e;
     }
-    return pipes;
+    return made;
   }
 
   private partitionDir(v: number): string {
@@ -246,9 +262,9 @@ export class PartitionPipes {
   }
 }
 
-/** `PartitionPipes.open` as a plain function (the ingestion port). */
-export function openPartitionPipes(column: string, values: readonly number[], tmpDir?: string): Promise<PartitionPipes> {
-  return PartitionPipes.open(column, values, tmpDir);
+/** `PartitionPipes.openSets` as a plain function (the ingestion port). */
+export function openPartitionPipes(column: string, sets: ReadonlyArray<readonly number[]>, tmpDir?: string): Promise<PartitionPipes[]> {
+  return PartitionPipes.openSets(column, sets, tmpDir);
 }
 
 /** Reads one partition's pipe: nothing (never opened by DuckDB), dropped, or encrypted to `path`. */
