@@ -188,3 +188,24 @@ test('every ingestion is in the audit log: start, commit, failure', async () => 
   assert.ok(actions.includes('ingest.commit:success'));
   assert.ok(actions.includes('ingest.fail:success'));
 });
+
+test('pseudonyms looked up from the referenced table and those hashed for orphans are the same HMAC', async () => {
+  await p.catalog.importDirectory(schemaDir, { dataset: 'lookup', actor: operator });
+  // Drugs name 50 people, the delivery's IR_BEN_R only 10: 40 are orphans, hashed row by row.
+  const dir = await delivery('lookup', { 'IR_BEN_R.csv': goodPeople(10), 'ER_PHA_F.csv': goodDrugs(200) });
+  const r = await p.ingest.ingest({ dataset: 'lookup', inputs: [dir], actor: operator });
+  assert.equal(r.rowsQuarantined, 0);
+  const s = await p.engine.session();
+  try {
+    await p.ingest.attachVersion(s, await p.ingest.version('lookup'));
+    for (const i of [3, 30]) {
+      const expected = await p.keys.withDataKey('dataset', 'lookup', 'pseudonymisation', async (k) => createHmac('sha256', k).update(psa(i)).digest('hex'));
+      const n = await s.all<{ n: bigint }>(`SELECT count(*) AS n FROM ds.ER_PHA_F WHERE BEN_NIR_PSA = '${expected}'`);
+      assert.equal(n[0]?.n, 4n, `psa(${i}) ${i < 10 ? 'looked up' : 'hashed'}`);
+    }
+    const joined = await s.all<{ n: bigint }>('SELECT count(*) AS n FROM ds.ER_PHA_F JOIN ds.IR_BEN_R USING (BEN_NIR_PSA)');
+    assert.equal(joined[0]?.n, 40n);
+  } finally {
+    s.close();
+  }
+});
