@@ -67,8 +67,10 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const locations = new DatasetLocations({ db, stores, cacheDir: config.storeCacheDir, cacheMaxBytes: config.storeCacheMaxBytes });
     // Ingestion has its own DuckDB instance: the raw identifiers it handles (pseudonym lookups,
     // rejected rows) never share an engine with researchers' sessions, and the engine-wide settings
-    // it changes for a run touch no one else.
-    const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    // it changes for a run touch no one else. It never spills to disk (an in-memory DuckDB would
+    // otherwise write plain temporary files under ./.tmp): a run that needs more memory than
+    // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
+    const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
     const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });

@@ -276,7 +276,9 @@ export class IngestService {
     try {
       const result = await this.d.keys.withDataKey('dataset', o.dataset, 'encryption', (encKey) =>
         this.d.keys.withDataKey('dataset', o.dataset, 'pseudonymisation', (hmacKey) => this.process(o, plan, stagingKey, runId, encKey, hmacKey, totalBytes)),
-      );
+      ).catch((e: unknown) => {
+        throw outOfMemory(e) ?? e;
+      });
       o.onProgress?.({ phase: 'commit', done: 0, total: 1 });
       const version = await this.commit(o, runId, deliveryId, stagingKey, result);
       return {
@@ -698,6 +700,17 @@ export class IngestService {
       },
     );
   }
+}
+
+/** DuckDB's out-of-memory error, as an operator can act on it (the engine does not spill raw values). */
+function outOfMemory(e: unknown): AppError | undefined {
+  const message = e instanceof Error ? e.message : '';
+  const cause = e instanceof AppError && e.cause instanceof Error ? e.cause.message : '';
+  if (!/Out of Memory Error/i.test(`${message} ${cause}`)) return undefined;
+  return new AppError('unavailable', 'ingestion ran out of engine memory; nothing was published', {
+    hint: 'raise ENCLAVE_ENGINE_MEMORY (ingestion never spills raw values to disk), or ingest the delivery in smaller parts',
+    cause: e,
+  });
 }
 
 /** A run is alive while its heartbeat is fresh, unless its process is known to be gone (same host). */

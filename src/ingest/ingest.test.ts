@@ -209,3 +209,20 @@ test('pseudonyms looked up from the referenced table and those hashed for orphan
     s.close();
   }
 });
+
+test('an ingestion engine that may not spill fails a run it cannot hold in memory, clearly, and publishes nothing', async () => {
+  const { openDuckDb } = await import('../engine/index.ts');
+  const { IngestService, ingestCatalogFrom } = await import('./index.ts');
+  const { openPartitionPipes, writeEncryptedParquet } = await import('../parquet-crypto/index.ts');
+  // As main.ts opens it: no temporary directory, so DuckDB cannot write plain spill files.
+  const engine = await openDuckDb({ threads: 2, memoryLimit: '2MB', tempDirectory: '' });
+  try {
+    const small = new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes });
+    await p.catalog.importDirectory(schemaDir, { dataset: 'tight', actor: operator });
+    const dir = await delivery('tight', { 'IR_BEN_R.csv': goodPeople(2000), 'ER_PHA_F.csv': goodDrugs(60_000) });
+    await assert.rejects(small.ingest({ dataset: 'tight', inputs: [dir], actor: operator }), (e) => e instanceof Error && 'code' in e && e.code === 'unavailable' && /ENCLAVE_ENGINE_MEMORY/.test(String((e as { hint?: string }).hint)));
+    await assert.rejects(p.ingest.version('tight'), /no ingested version/);
+  } finally {
+    await engine.close();
+  }
+});
