@@ -407,10 +407,9 @@ export class IngestService {
     let quarantined = 0;
     let accepted = 0;
     let bytesDone = 0;
-    const nomTables = new Map<string, string | undefined>();
-    const nomPending = new Map<string, Promise<string | undefined>>();
-    const nomTypes: string[] = [];
-    const integerNomenclatures = new Set<string>();
+    // Nomenclatures as ENUM types: being made (shared by both lanes), and made (read synchronously by the SQL builders).
+    const nomPending = new Map<string, Promise<void>>();
+    const noms = new Map<string, { readonly type: string; readonly integerCodes: boolean }>();
     // Two lanes (engine sessions) take files in turn, so that one file's engine work overlaps the
     // other's, and the waits between statements. Each lane has its own pipes and pseudonym table.
     const lanes: Lane[] = [];
@@ -440,7 +439,7 @@ export class IngestService {
         const fixedYear = p.year !== undefined ? clampYear(p.year) : typeof p.table.enclave?.['yearColumn'] !== 'string' ? 0 : undefined;
         return fixedYear === undefined ? PARTITION_VALUES : [REJECTED, fixedYear];
       };
-      const sets = [...new Map(plan.map((p) => [valuesOf(p).join(','), valuesOf(p)])).values()];
+      const sets = [...new Map(plan.map((p) => valuesOf(p)).map((v) => [v.join(','), v])).values()];
       for (const lane of lanes) {
         const writers = await this.d.openPartitions(PARTITION_COLUMN, sets);
         for (const [n, w] of writers.entries()) lane.pipeSets.set((sets[n] as readonly number[]).join(','), w);
@@ -450,29 +449,22 @@ export class IngestService {
         if (w === undefined) throw new AppError('internal', `no pipes for partition values ${values.join(',')}`);
         return w;
       };
-      const nomTable = (session: EngineSession, name: string): Promise<string | undefined> => {
+      const nomTable = (session: EngineSession, name: string): Promise<void> => {
         let pending = nomPending.get(name);
         if (pending === undefined) {
-          const index = nomPending.size;
+          const t = `nom_${nomPending.size}`;
           pending = (async () => {
             const codes = await this.d.catalog.nomenclatureCodes(name);
-            let t: string | undefined;
-            if (codes !== undefined && codes.length > 0) {
-              t = `nom_${index}`;
-              const csv = this.d.store.localPath(`${stagingKey}/_nomenclatures/${t}.csv`);
-              await mkdir(dirname(csv), { recursive: true });
-              await writeFile(csv, `code\n${codes.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join('\n')}\n`);
-              await session.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT DISTINCT code FROM read_csv(${sqlString(csv)}, header = true, columns = {'code': 'VARCHAR'}, delim = ',', quote = '"') WHERE code IS NOT NULL`);
-              // Types are database-wide: a run-unique name, dropped when the run ends.
-              const type = `${t}_${runId.replace(/[^A-Za-z0-9]/g, '_')}`;
-              await session.run(`CREATE TYPE ${type} AS ENUM (SELECT code FROM ${t})`);
-              await session.run(`DROP TABLE ${t}`);
-              nomTypes.push(type);
-              t = type;
-              if (codes.every((c) => /^-?[0-9]+$/.test(c))) integerNomenclatures.add(name);
-            }
-            nomTables.set(name, t);
-            return t;
+            if (codes === undefined || codes.length === 0) return;
+            const csv = this.d.store.localPath(`${stagingKey}/_nomenclatures/${t}.csv`);
+            await mkdir(dirname(csv), { recursive: true });
+            await writeFile(csv, `code\n${codes.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join('\n')}\n`);
+            await session.run(`CREATE OR REPLACE TEMP TABLE ${t} AS SELECT DISTINCT code FROM read_csv(${sqlString(csv)}, header = true, columns = {'code': 'VARCHAR'}, delim = ',', quote = '"') WHERE code IS NOT NULL`);
+            // Types are database-wide: a run-unique name, dropped when the run ends.
+            const type = `${t}_${runId.replace(/[^A-Za-z0-9]/g, '_')}`;
+            await session.run(`CREATE TYPE ${type} AS ENUM (SELECT code FROM ${t})`);
+            await session.run(`DROP TABLE ${t}`);
+            noms.set(name, { type, integerCodes: codes.every((c) => /^-?[0-9]+$/.test(c)) });
           })();
           nomPending.set(name, pending);
         }
@@ -483,9 +475,9 @@ export class IngestService {
       const fillPseudonyms = async (lane: Lane, p: (typeof plan)[number], header: readonly string[], readCsv: (options: string) => string): Promise<void> => {
         const own = [...(sources.get(p.table.name) ?? [])].filter((c) => header.includes(c));
         if (own.length === 0) return;
-        await lane.session.run(`INSERT INTO ${PSEUDONYMS} SELECT v, ${hmacSql('v')} FROM (SELECT DISTINCT unnest([${own.map(sqlIdent).join(', ')}]) AS v FROM ${readCsv('')}) s
+        const inserted = await lane.session.all<{ Count: bigint }>(`INSERT INTO ${PSEUDONYMS} SELECT v, ${hmacSql('v')} FROM (SELECT DISTINCT unnest([${own.map(sqlIdent).join(', ')}]) AS v FROM ${readCsv('')}) s
           WHERE v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${PSEUDONYMS} p WHERE p.__pv = s.v)`);
-        lane.cached = Number((await lane.session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${PSEUDONYMS}`))[0]?.n ?? 0n);
+        lane.cached += Number(inserted[0]?.Count ?? 0n);
       };
 
       const processFile = async (lane: Lane, p: (typeof plan)[number]): Promise<void> => {
@@ -501,7 +493,7 @@ export class IngestService {
         const rej = `rej_${i}`;
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
-        const ctx = { nomenclatureType: (n: string) => nomTables.get(n), nomenclatureIsIntegers: (n: string) => integerNomenclatures.has(n) };
+        const ctx = { nomenclatureType: (n: string) => noms.get(n)?.type, nomenclatureIsIntegers: (n: string) => noms.get(n)?.integerCodes === true };
         // The file with every column as text. Each value is parsed once (an inner projection); every
         // row pays one condition per column on the parsed values (`rowHasViolationSql`).
         const readCsv = (options: string): string => `read_csv(${sqlString(p.file.path)},
@@ -644,7 +636,7 @@ export class IngestService {
       const first = lanes[0];
       if (first !== undefined) {
         await first.session.run('RESET preserve_insertion_order; RESET disabled_optimizers').catch(() => undefined);
-        for (const t of nomTypes) await first.session.run(`DROP TYPE IF EXISTS ${t}`).catch(() => undefined);
+        for (const { type } of noms.values()) await first.session.run(`DROP TYPE IF EXISTS ${type}`).catch(() => undefined);
       }
       for (const lane of lanes) {
         await lane.session.run(`RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad; DROP TABLE IF EXISTS ${PSEUDONYMS}`).catch(() => undefined);
