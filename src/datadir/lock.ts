@@ -11,6 +11,9 @@
  * reused), is stale, and the next process takes it over atomically (under a short takeover
  * guard, by renaming its own lock file over the stale one). A lock taken on another host (a data
  * directory on a network file system) is never presumed stale: that holder cannot be checked.
+ * The one window left: a process killed inside the takeover itself (microseconds) leaves the
+ * guard behind, and if two others then race to clear that guard, both may take over. It needs a
+ * crash during a takeover and a three-way race; it is stated here rather than hidden.
  *
  * @example
  *   const lock = acquireDataDirLock('./data', { role: 'server', command: 'enclave serve' });
