@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { AuditLog, startCheckpointSchedule, type Actor } from './audit/index.ts';
+import { acquireDataDirLock, type DataDirLock, type LockRole } from './datadir/index.ts';
 import { CatalogService } from './catalog/index.ts';
 import { catalogOpenApiPaths, catalogRoutes } from './http/routes/catalog.ts';
 import { governanceOpenApiPaths, governanceRoutes } from './http/routes/governance.ts';
@@ -21,12 +22,14 @@ import { createEmbeddedIdp, EMBEDDED_ISSUER_ID, IDP_MOUNT, IdentityService, load
 import { auditOpenApiPaths, auditRoutes } from './http/routes/audit.ts';
 import { ingestCommand } from './cli/commands/ingest.ts';
 import { synthCommand } from './cli/commands/synth.ts';
+import { localCommandHandler } from './cli/local-server.ts';
 import { runCli } from './cli/program.ts';
 import type { CliServices } from './cli/services.ts';
 import { loadConfig, type Config } from './config.ts';
 import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
 import { openDuckDb, type Engine } from './engine/index.ts';
 import { createHttpApp } from './http/app.ts';
+import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
 import { staticPortal } from './http/static.ts';
 import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
 import { KeyService } from './keys/index.ts';
@@ -49,11 +52,34 @@ export interface Platform extends CliServices {
   readonly idpSecrets: EmbeddedIdpSecrets | undefined;
   /** E-mail of notifications; undefined unless ENCLAVE_SMTP_URL is set. */
   readonly mailer: SmtpMailer | undefined;
+  /** This process's exclusive hold on the data directory (src/datadir/lock.ts), released by close(). */
+  readonly lock: DataDirLock;
+  /** Runs `fn` first when the platform closes (listeners started on it). */
+  atClose(fn: () => Promise<void>): void;
 }
 
-/** Opens every service on the configured infrastructure, migrating the metadata database. */
-export async function createPlatform(config: Config, actor: Actor = localOperator()): Promise<Platform> {
-  const db = config.databaseUrl === undefined ? await openPglite(config.pgliteDir) : openPostgres(config.databaseUrl);
+/** How the process that opens the platform names itself in the data directory's lock. */
+export interface PlatformOpening {
+  readonly role?: LockRole;
+  /** e.g. `enclave keys rotate-master`; default this process's command line. */
+  readonly command?: string;
+}
+
+/**
+ * Opens every service on the configured infrastructure, migrating the metadata database. The
+ * data directory is locked first, before anything in it is opened: a second process (a CLI
+ * command beside the server) gets `DataDirInUse` naming the holder.
+ */
+export async function createPlatform(config: Config, actor: Actor = localOperator(), opening: PlatformOpening = {}): Promise<Platform> {
+  const lock = acquireDataDirLock(config.dataDir, { role: opening.role ?? 'cli', command: opening.command ?? commandLine() });
+  let db: Db;
+  try {
+    db = config.databaseUrl === undefined ? await openPglite(config.pgliteDir) : openPostgres(config.databaseUrl);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const closers: Array<() => Promise<void>> = [];
   try {
     await migrate(db);
     const loaded = await KeyService.loadKeyring(config.keyringPath);
@@ -86,16 +112,25 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       ...(mailer === undefined ? {} : { mailer }),
     });
     return {
-      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets, mailer,
+      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets, mailer, lock,
+      atClose(fn) {
+        closers.unshift(fn);
+      },
       async close() {
-        await mailer?.close();
-        await ingestEngine.close();
-        await engine.close();
-        await db.close();
+        try {
+          for (const fn of closers.splice(0)) await fn();
+          await mailer?.close();
+          await ingestEngine.close();
+          await engine.close();
+          await db.close();
+        } finally {
+          lock.release();
+        }
       },
     };
   } catch (e) {
     await db.close().catch(() => undefined);
+    lock.release();
     throw e;
   }
 }
@@ -152,9 +187,28 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
   });
 }
 
-/** Starts the HTTP server; resolves with the server and its URL once listening. */
+/**
+ * Listens on the local operator socket in the data directory, so that `enclave` commands run
+ * beside this server go through it (src/cli/local-server.ts) and records it in the lock. Returns
+ * the socket's path, or null when the path is too long for a unix socket (commands then refuse).
+ */
+export async function startLocalSocket(p: Platform): Promise<string | null> {
+  const services = { ...p, actor: localOperator() };
+  const socket = await listenLocalSocket(join(p.config.dataDir, LOCAL_SOCKET_FILE), localCommandHandler({ version: VERSION, services }));
+  if (socket === null) {
+    process.stderr.write(`note: ${join(p.config.dataDir, LOCAL_SOCKET_FILE)} is too long for a unix socket: enclave commands beside this server will refuse to run (use ENCLAVE_URL, or a shorter ENCLAVE_DATA_DIR)\n`);
+    p.lock.serving(null);
+    return null;
+  }
+  p.atClose(() => socket.close());
+  p.lock.serving(socket.path);
+  return socket.path;
+}
+
+/** Starts the HTTP server and the local operator socket; resolves with the server and its URL once listening. */
 export async function startServer(p: Platform): Promise<{ server: ServerType; url: string; demoPeopleCreated: SeededDemoPerson[] }> {
   const demoPeopleCreated = await ensureDemoPeople(p);
+  await startLocalSocket(p);
   // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
   // the redirect URI are URLs of this very server.
   let app: ReturnType<typeof createApp> | undefined;
@@ -172,6 +226,64 @@ export function demoPeopleBanner(created: readonly SeededDemoPerson[], url: stri
   if (created.length === 0) return '';
   const rows = created.map((d) => `    ${d.username.padEnd(11)} ${d.roles.join(',').padEnd(17)} password ${d.password}   TOTP secret ${d.totpSecret}`);
   return `\n  DEMO ONLY: demo people of the embedded identity provider (${url}/idp), shown this once.\n  Add each TOTP secret to an authenticator app; \`enclave demo people\` shows the secrets and current codes again.\n${rows.join('\n')}\n`;
+}
+
+/** How often the server marks permits past their end date expired (access already stops at the date itself). */
+export const PERMIT_EXPIRY_INTERVAL_MS = 60_000;
+
+export interface BackgroundJobs {
+  stop(): Promise<void>;
+}
+
+/**
+ * What a server runs beside its requests: the signed checkpoint every ENCLAVE_AUDIT_CHECKPOINT_SECONDS
+ * (0: none), and the expiry of permits past their end date, once now (awaited: the register never
+ * starts out showing an expired permit as active) and then every `expiryMs`. Each expiry is
+ * audited by the governance service ('governance.project.expire', actor service:governance).
+ */
+export async function startBackgroundJobs(
+  s: { readonly audit: Pick<AuditLog, 'checkpoint'>; readonly governance: Pick<GovernanceService, 'expireDue'> },
+  o: { readonly checkpointMs: number; readonly expiryMs?: number; readonly onError: (what: string, e: unknown) => void },
+): Promise<BackgroundJobs> {
+  const checkpoints = o.checkpointMs > 0 ? startCheckpointSchedule(s.audit, { intervalMs: o.checkpointMs, onError: (e) => o.onError('audit checkpoint', e) }) : undefined;
+  let running: Promise<unknown> = s.governance.expireDue().catch((e: unknown) => o.onError('permit expiry', e));
+  await running;
+  const timer = setInterval(() => {
+    running = running.then(() => s.governance.expireDue()).catch((e: unknown) => o.onError('permit expiry', e));
+  }, o.expiryMs ?? PERMIT_EXPIRY_INTERVAL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await checkpoints?.stop();
+    },
+  };
+}
+
+/** Background jobs of a server on the platform's configuration, failures reported on stderr (never with data). */
+function serverJobs(p: Platform): Promise<BackgroundJobs> {
+  return startBackgroundJobs(p, {
+    checkpointMs: p.config.audit.checkpointSeconds * 1000,
+    onError: (what, e) => process.stderr.write(`[${new Date().toISOString()}] ${what} failed: ${e instanceof Error ? e.message : 'error'}\n`),
+  });
+}
+
+/** Closes the platform (socket, lock included) on SIGINT or SIGTERM, then exits. */
+function stopOnSignal(p: Platform, jobs: BackgroundJobs, server: ServerType): void {
+  const stop = (): void => {
+    server.close();
+    void jobs.stop().then(() => p.close()).finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+/** This process's command line as the lock shows it (at most 200 characters). */
+function commandLine(): string {
+  const args = process.argv.slice(2).join(' ');
+  const c = `enclave${args === '' ? '' : ` ${args}`}`;
+  return c.length > 200 ? `${c.slice(0, 199)}…` : c;
 }
 
 function localOperator(): Actor {
@@ -194,8 +306,10 @@ export async function cliMain(argv: readonly string[]): Promise<number> {
     env: process.env,
     open: async () => createPlatform(config()),
     serve: async () => {
-      const p = await createPlatform(config());
-      const { url, demoPeopleCreated } = await startServer(p);
+      const p = await createPlatform(config(), localOperator(), { role: 'server', command: 'enclave serve' });
+      const jobs = await serverJobs(p);
+      const { server, url, demoPeopleCreated } = await startServer(p);
+      stopOnSignal(p, jobs, server);
       process.stdout.write(`Enclave ${VERSION} listening on ${url}\n${demoPeopleBanner(demoPeopleCreated, url)}`);
       await new Promise(() => undefined);
     },
@@ -213,7 +327,7 @@ export const SAMPLE_SEED = 2026;
 export async function upMain(): Promise<void> {
   const config = loadConfig(process.env);
   const out = (s: string): boolean => process.stdout.write(s);
-  const p = await createPlatform(config, { kind: 'service', id: 'first-start' });
+  const p = await createPlatform(config, { kind: 'service', id: 'first-start' }, { role: 'server', command: 'npm start' });
   out(`Enclave ${VERSION}\n`);
   out(`  metadata database: ${p.db.kind === 'pglite' ? `embedded PGlite in ${config.pgliteDir}` : 'PostgreSQL (DATABASE_URL)'}\n`);
   out(`  keyring: ${config.keyringPath}${p.keyringCreated ? ' (created now, mode 0600: back it up, it holds the master key)' : ''}\n`);
@@ -229,16 +343,10 @@ export async function upMain(): Promise<void> {
     await synthCommand({ people: SAMPLE_PEOPLE, years: '2019-2023', seed: SAMPLE_SEED, out: dir, parquet: false }, { write: out });
     await ingestCommand(p, 'snds', [join(dir, 'csv')], { write: out });
   }
-  const { url, demoPeopleCreated } = await startServer(p);
+  const jobs = await serverJobs(p);
+  const { server, url, demoPeopleCreated } = await startServer(p);
+  stopOnSignal(p, jobs, server);
   out(demoPeopleBanner(demoPeopleCreated, url));
-  const schedule = config.audit.checkpointSeconds > 0
-    ? startCheckpointSchedule(p.audit, { intervalMs: config.audit.checkpointSeconds * 1000, onError: () => process.stderr.write('audit checkpoint failed\n') })
-    : undefined;
   await p.audit.checkpoint();
-  out(`\nEnclave is up: open ${url}\n  API: ${url}/api/v1/openapi.json   health: ${url}/healthz   public checkpoint: ${url}/api/v1/audit/checkpoint\n  CLI: npx enclave --help\n`);
-  const stop = (): void => {
-    void (schedule?.stop() ?? Promise.resolve()).then(() => p.close()).finally(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  out(`\nEnclave is up: open ${url}\n  API: ${url}/api/v1/openapi.json   health: ${url}/healthz   public checkpoint: ${url}/api/v1/audit/checkpoint\n  CLI: npx enclave --help (beside this server, commands go through it)\n`);
 }

@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { DataDirInUse } from '../datadir/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow, type CatalogReader } from './commands/catalog.ts';
@@ -9,6 +11,7 @@ import {
 import { ingestCommand } from './commands/ingest.ts';
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
 import { synthCommand } from './commands/synth.ts';
+import { ForwardToServer, forwardToServer } from './local-client.ts';
 import { RemoteCatalog, RemoteClient, RemoteGovernance, remoteTargetFrom, type RemoteTarget } from './remote.ts';
 import type { OpenServices, Output } from './services.ts';
 import { formatTable } from './table.ts';
@@ -25,6 +28,8 @@ export interface ProgramDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The HTTP client of the remote mode (default: the global fetch). */
   readonly fetch?: typeof fetch;
+  /** The directory relative paths are taken from (default: this process's; the caller's for a command run by the server). */
+  readonly cwd?: string;
 }
 
 const int = (name: string) => (v: string): number => {
@@ -41,6 +46,20 @@ export function buildProgram(deps: ProgramDeps): Command {
   const out = deps.out ?? { write: (s: string) => process.stdout.write(s) };
   const remote = (): RemoteTarget | null => remoteTargetFrom(deps.env ?? {});
   const client = (target: RemoteTarget): RemoteClient => new RemoteClient(target, deps.fetch);
+  /** A path argument, absolute (a command the server runs for a terminal resolves it from the terminal's directory). */
+  const at = (p: string): string => resolve(deps.cwd ?? process.cwd(), p);
+  /**
+   * Opens the local data directory. When a live server holds it and listens on its local socket,
+   * nothing has run yet: runCli sends the whole command to that server instead.
+   */
+  const open: OpenServices = async () => {
+    try {
+      return await deps.open();
+    } catch (e) {
+      if (e instanceof DataDirInUse && e.holder.role === 'server' && e.holder.socket !== null) throw new ForwardToServer(e.holder, e.holder.socket);
+      throw e;
+    }
+  };
   const withServices = <A extends unknown[]>(fn: (svc: Awaited<ReturnType<OpenServices>>, ...args: A) => Promise<void>) =>
     async (...args: A): Promise<void> => {
       const target = remote();
@@ -49,7 +68,7 @@ export function buildProgram(deps: ProgramDeps): Command {
           hint: 'unset ENCLAVE_URL to run it here on the local data; remotely, use enclave projects, permits and catalog',
         });
       }
-      const svc = await deps.open();
+      const svc = await open();
       try {
         await fn(svc, ...args);
       } finally {
@@ -73,7 +92,7 @@ export function buildProgram(deps: ProgramDeps): Command {
         await fn(new RemoteGovernance(client(target)), ...args);
         return;
       }
-      const svc = await deps.open();
+      const svc = await open();
       try {
         await fn(localGovernance(svc, await actingPrincipal(svc, optionsOf(args))), ...args);
       } finally {
@@ -87,7 +106,7 @@ export function buildProgram(deps: ProgramDeps): Command {
         await fn(new RemoteCatalog(client(target)), ...args);
         return;
       }
-      const svc = await deps.open();
+      const svc = await open();
       try {
         await fn(svc.catalog, ...args);
       } finally {
@@ -112,6 +131,11 @@ Two modes:
                    server's rules apply; refusals print the server's reason). Tokens: portal →
                    Profile → API tokens, or enclave tokens create on the server. Other commands
                    (ingest, migrate, keys, audit, tokens) run only on the server's own terminal.
+  beside a server  one process at a time opens a data directory (it holds ENCLAVE_DATA_DIR/enclave.lock).
+                   While the server runs, a local command goes through it: over its owner-only
+                   socket (ENCLAVE_DATA_DIR/enclave.sock) the server runs the same command on its
+                   own services, as the local operator, audited in its one log. While another
+                   command holds the directory, the server refuses to start (and vice versa).
 
 Examples:
   enclave synth --people 10000 --years 2019-2023 --seed 42 --out ./delivery
@@ -145,7 +169,7 @@ Examples:
 The delivery lands whole as a new version or not at all: after any failure or crash the previous
 version stays as it was, and rerunning the same delivery is a no-op once it has landed.`)
     .action(withServices(async (svc, paths: string[], o: { dataset: string }) => {
-      await ingestCommand(svc, o.dataset, paths, out);
+      await ingestCommand(svc, o.dataset, paths.map(at), out);
     }));
 
   program
@@ -176,7 +200,7 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
     .option('--title <title>', 'dataset title')
     .argument('<dir>', 'directory of table schema JSON files (and nomenclatures/)')
     .action(withServices(async (svc, dir: string, o: { dataset: string; title?: string }) => {
-      await catalogImport(svc.catalog, dir, { dataset: o.dataset, ...(o.title === undefined ? {} : { title: o.title }), actor: svc.actor }, out);
+      await catalogImport(svc.catalog, at(dir), { dataset: o.dataset, ...(o.title === undefined ? {} : { title: o.title }), actor: svc.actor }, out);
     }));
 
   const datasets = program.command('datasets').description('ingested dataset versions and their manifests');
@@ -221,7 +245,7 @@ See docs/migration.md.`);
     .action(withServices(async (svc, plan: string) => { await migrateVerify(svc, plan, out); }));
   mig.command('mirror').description('run the same queries on both locations and compare their result fingerprints').argument('<plan>')
     .option('--sql <file>', 'a file of SQL queries separated by ; (tables as ds.TABLE)')
-    .action(withServices(async (svc, plan: string, o: { sql?: string }) => { await migrateMirror(svc, plan, o, out); }));
+    .action(withServices(async (svc, plan: string, o: { sql?: string }) => { await migrateMirror(svc, plan, o.sql === undefined ? {} : { sql: at(o.sql) }, out); }));
   mig.command('cutover').description('switch the active location of the plan\'s datasets to the target, atomically; writes a signed report').argument('<plan>')
     .option('--dataset <name>', 'one dataset of the plan').action(withServices(async (svc, plan: string, o: { dataset?: string }) => { await migrateSwitch(svc, 'cutover', plan, o, out); }));
   mig.command('rollback').description('switch the active location back to the source; writes a signed report').argument('<plan>')
@@ -238,8 +262,8 @@ See docs/migration.md.`);
     out.write(`master key rotated: ${r.oldId} → ${r.newId}; ${r.rewrapped} data keys re-wrapped\n`);
   }));
 
-  registerAuditCommands(program, withServices, out);
-  registerGovernanceCommands(program, withServices, withGov, out);
+  registerAuditCommands(program, withServices, out, at);
+  registerGovernanceCommands(program, withServices, withGov, out, at);
 
   return program;
 }
@@ -255,7 +279,7 @@ type WithServices = <A extends unknown[]>(fn: (svc: Awaited<ReturnType<OpenServi
 type WithGovernance = <A extends unknown[]>(fn: (g: GovernanceClient, ...args: A) => Promise<void>) => (...args: A) => Promise<void>;
 
 /** `enclave audit …` (see src/cli/commands/audit.ts). */
-function registerAuditCommands(program: Command, withServices: WithServices, out: Output): void {
+function registerAuditCommands(program: Command, withServices: WithServices, out: Output, at: (p: string) => string): void {
   const audit = program.command('audit').description('the tamper-evident audit log: verify, export, checkpoints, proofs, archives, histories');
   audit
     .command('verify')
@@ -269,11 +293,11 @@ Offline, only the export, a checkpoint and the public key are needed:
     .action(async (o: { export?: string; checkpoint: string[]; publicKey?: string }) => {
       if (o.export !== undefined) {
         if (o.publicKey === undefined) throw new AppError('invalid', '--export needs --public-key', { hint: 'print it where the log runs: enclave audit public-key' });
-        await auditVerifyOffline({ exportFile: o.export, checkpointFiles: o.checkpoint, publicKey: o.publicKey }, out);
+        await auditVerifyOffline({ exportFile: at(o.export), checkpointFiles: o.checkpoint.map(at), publicKey: o.publicKey }, out);
         return;
       }
       await withServices(async (svc) => {
-        await auditVerifyDb(svc.audit, o.checkpoint, out);
+        await auditVerifyDb(svc.audit, o.checkpoint.map(at), out);
       })();
     });
   audit
@@ -283,7 +307,7 @@ Offline, only the export, a checkpoint and the public key are needed:
     .option('--until <time>', 'events before this UTC time', isoDate('--until'))
     .option('--out <file>', 'write to this file instead of standard output')
     .action(withServices(async (svc, o: { since?: Date; until?: Date; out?: string }) => {
-      await auditExport(svc.audit, { actor: svc.actor }, { ...(o.since === undefined ? {} : { since: o.since }), ...(o.until === undefined ? {} : { until: o.until }), ...(o.out === undefined ? {} : { outFile: o.out }) }, out);
+      await auditExport(svc.audit, { actor: svc.actor }, { ...(o.since === undefined ? {} : { since: o.since }), ...(o.until === undefined ? {} : { until: o.until }), ...(o.out === undefined ? {} : { outFile: at(o.out) }) }, out);
     }));
   audit.command('checkpoint').description('sign a checkpoint of the log now (C2SP signed note) and print it').action(withServices(async (svc) => { await auditCheckpoint(svc.audit, out); }));
   audit.command('public-key').description('print the log verifier key (C2SP vkey) to give to auditors and witnesses').action(withServices(async (svc) => { out.write(`${svc.audit.publicKey}\n`); }));
@@ -304,7 +328,7 @@ Offline, only the export, a checkpoint and the public key are needed:
     .command('archive')
     .description('move checkpointed events past retention into signed archive files (then tombstoned in the database)')
     .requiredOption('--dir <dir>', 'directory to write archive files and their signed notes to')
-    .action(withServices(async (svc, o: { dir: string }) => { await auditArchive(svc.audit, o.dir, out); }));
+    .action(withServices(async (svc, o: { dir: string }) => { await auditArchive(svc.audit, at(o.dir), out); }));
   audit
     .command('history')
     .description("every event on a target and under it, e.g. a project's full access history (the lookup is itself audited)")
@@ -314,7 +338,7 @@ Offline, only the export, a checkpoint and the public key are needed:
 }
 
 /** `enclave projects|permits|tokens|demo …` (see src/cli/commands/governance.ts). */
-function registerGovernanceCommands(program: Command, withServices: WithServices, withGov: WithGovernance, out: Output): void {
+function registerGovernanceCommands(program: Command, withServices: WithServices, withGov: WithGovernance, out: Output, at: (p: string) => string): void {
   const AS = ['--as <person>', 'act as this demo person (embedded default, local mode only), e.g. applicant, committee1'] as const;
   type As = { as?: string };
   const projects = program.command('projects').description('projects and their review: file, submit, review, decide, amend (the same rules as the API: four eyes, workflow table)').addHelpText('after', `
@@ -337,7 +361,7 @@ work with a project's API token; reviews need the portal.`);
   projects.command('show').argument('<project>').description('a project: status, team, permit in force, amendment, reviews, actions open to me').option(...AS).option('--json', 'the whole detail as JSON')
     .action(withGov(async (g, id: string, o: As & { json?: boolean }) => { await projectsShow(g, id, o, out); }));
   projects.command('create').argument('<application.json>', 'the application (title, organisation, purpose, legal basis, team, requested scope)').description('file a project (draft); I become its principal investigator').option(...AS)
-    .action(withGov(async (g, file: string, o: As) => { await projectsCreate(g, file, o, out); }));
+    .action(withGov(async (g, file: string, o: As) => { await projectsCreate(g, at(file), o, out); }));
   projects.command('submit').argument('<project>').description('submit the application for review (principal investigator)').option(...AS)
     .action(withGov(async (g, id: string) => { await projectsSubmit(g, id, out); }));
   projects.command('review').argument('<project>').description('record a review step: completeness (committee), ethics, legal; --amendment for the amendment under way')
@@ -350,7 +374,7 @@ work with a project's API token; reviews need the portal.`);
   projects.command('amend').argument('<project>').argument('<application.json>', 'the application with its changed requested scope (columns, tables, years, population)')
     .description('file an amendment of the active permit (principal investigator); the permit stays in force, unchanged, during the review')
     .option('--revise', 'revise the amendment the reviewers returned, and resubmit it').option(...AS)
-    .action(withGov(async (g, id: string, file: string, o: As & { revise?: boolean }) => { await projectsAmend(g, id, file, o, out); }));
+    .action(withGov(async (g, id: string, file: string, o: As & { revise?: boolean }) => { await projectsAmend(g, id, at(file), o, out); }));
   projects.command('amendment').argument('<project>').description('the amendment under way (or the latest): what it changes, its reviews, the permit in force')
     .option('--withdraw', 'withdraw it (principal investigator); the permit in force is unchanged').option('--json', 'the whole detail as JSON').option(...AS)
     .action(withGov(async (g, id: string, o: As & { json?: boolean; withdraw?: boolean }) => { await projectsAmendment(g, id, o, out); }));
@@ -365,9 +389,9 @@ work with a project's API token; reviews need the portal.`);
     .option('--from <date>', 'first day, YYYY-MM-DD').option('--until <date>', 'last day, YYYY-MM-DD').option('--amendment', 'the amended permit: the one in force with the amendment\'s scope').option(...AS)
     .action(withGov(async (g, id: string, o: As & { from?: string; until?: string; amendment?: boolean }) => { await permitsTemplate(g, id, o, out); }));
   permits.command('propose').argument('<project>').argument('<file>', 'the permit JSON document').description('propose the permit for the committee vote (access committee)').option('--amendment', 'propose it for the amendment under way').option(...AS)
-    .action(withGov(async (g, id: string, file: string, o: As & { amendment?: boolean }) => { await permitsPropose(g, id, file, o, out); }));
+    .action(withGov(async (g, id: string, file: string, o: As & { amendment?: boolean }) => { await permitsPropose(g, id, at(file), o, out); }));
   permits.command('validate').argument('<file>', 'a permit JSON document').description('check a permit against the published schema, the catalogue and the potential-identifier rule').option(...AS)
-    .action(withGov(async (g, file: string) => { await permitsValidate(g, file, out); }));
+    .action(withGov(async (g, file: string) => { await permitsValidate(g, at(file), out); }));
 
   const tokens = program.command('tokens').description('API tokens: one person, one project, expiring, revocable, stored hashed');
   tokens.command('create').requiredOption('--project <id>', 'the one project the token acts on').option('--days <n>', 'lifetime in days (1-90, default 30)', int('--days')).option('--label <text>').option(...AS)
@@ -391,10 +415,19 @@ export async function runCli(argv: readonly string[], deps: ProgramDeps): Promis
   };
   override(program);
   const err = deps.err ?? { write: (s: string) => process.stderr.write(s) };
+  const out = deps.out ?? { write: (s: string) => process.stdout.write(s) };
   try {
     await program.parseAsync(argv);
     return 0;
-  } catch (e) {
+  } catch (first) {
+    let e = first;
+    if (e instanceof ForwardToServer) {
+      try {
+        return await forwardToServer(e, argv.slice(2), { cwd: deps.cwd ?? process.cwd(), out, err });
+      } catch (e2) {
+        e = e2;
+      }
+    }
     if (e instanceof CommanderError) return e.exitCode;
     if (isAppError(e)) {
       err.write(`error: ${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`);
