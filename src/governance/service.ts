@@ -435,7 +435,8 @@ export class GovernanceService {
   }
 
   /**
-   * Access to a project's data, computed at every call from the permit in force alone.
+   * Access to a project's data, computed at every call from the permit in force alone. The
+   * permit returned is the very one the decision was made on (one read of status and permit).
    * Refusals are audited ('denied') with the reason code.
    */
   async assertCanAccessData(p: Principal, projectId: string, req: AccessRequest = {}, requestId?: string): Promise<PermitDocument> {
@@ -444,9 +445,7 @@ export class GovernanceService {
       await this.#audit.record({ actor: { kind: 'person', id: p.personId }, action: 'governance.access', target: `project:${projectId}`, outcome: 'denied', details: { reason: decision.code }, ...rid(requestId) });
       throw new AppError('forbidden', decision.reason, { hint: decision.hint, details: { reason: decision.code } });
     }
-    const state = await repo.accessState(this.#db, projectId);
-    if (state?.permit == null) throw new AppError('internal', 'permit vanished');
-    return state.permit;
+    return decision.permit;
   }
 
   /** The same decision, without recording (drives the UI). */
