@@ -86,9 +86,10 @@ export async function listAccounts(q: Queryable): Promise<IdpAccount[]> {
 }
 
 /**
- * Counts a failed password or TOTP attempt; at `max` failures the account locks for LOCKOUT_MS
- * and the counter restarts. Returns whether this failure locked it. Bookkeeping: the caller
- * audits the refusal.
+ * Counts a failed second factor (a TOTP code refused after the right password); at `max`
+ * failures the account locks for LOCKOUT_MS and the counter restarts. Wrong passwords are never
+ * counted: whoever does not know the password cannot lock the account out. Returns whether this
+ * failure locked it. Bookkeeping: the caller audits the refusal.
  */
 export async function recordFailure(q: Queryable, username: string, max: number, now: Date): Promise<boolean> {
   const [r] = await q.query<{ failed_attempts: number }>('UPDATE identity_idp_accounts SET failed_attempts = failed_attempts + 1 WHERE username = $1 RETURNING failed_attempts', [username]);

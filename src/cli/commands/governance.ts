@@ -278,6 +278,6 @@ export async function demoPeople(svc: CliServices, out: Output): Promise<void> {
     const person = await identity.personBySubject(EMBEDDED_ISSUER_ID, a.subject);
     rows.push([a.username, person?.roles.join(',') ?? '', a.totpSecret, totp(base32Decode(a.totpSecret), Date.now()), person?.id ?? '']);
   }
-  out.write('DEMO ONLY: demo people of the embedded identity provider (passwords were shown once at first start; the demo picker needs none).\n');
+  out.write('DEMO ONLY: demo people of the embedded identity provider (passwords were shown once at first start; logging in needs the password and the TOTP code).\n');
   out.write(formatTable(['person', 'roles', 'TOTP secret', 'code now', 'person id'], rows));
 }
