@@ -82,7 +82,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     });
     const governance = new GovernanceService({
       db, audit, keys, catalog: (d, t) => catalog.getTable(d, t),
-      people: { exists: async (id) => (await identity.getPerson(id)) !== null, withRole: (r) => identity.peopleWithRole(r) },
+      people: identity.peopleDirectory(),
       ...(mailer === undefined ? {} : { mailer }),
     });
     return {

@@ -3,8 +3,8 @@
  * Connect relying party, and the embedded OpenID provider of the default installation.
  * Other domains import only from here.
  */
-export { actorOf, isRole, PLATFORM_ROLES, type Principal, type Role } from './roles.ts';
-export type { ApiTokenInfo, Person } from './repository.ts';
+export { actorOf, isReviewingRole, isRole, PLATFORM_ROLES, REVIEWING_ROLES, type Principal, type Role } from './roles.ts';
+export type { ApiTokenInfo, Person, RoleChange } from './repository.ts';
 export {
   API_TOKEN_MAX_DAYS,
   API_TOKEN_PREFIX,
