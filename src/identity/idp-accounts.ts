@@ -4,12 +4,15 @@
  * external issuer is configured; the demo people are its only accounts. DEMO ONLY: TOTP secrets
  * are kept in clear so that `enclave demo people` can show them again.
  */
-import { randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Actor, AuditedTx } from '../audit/index.ts';
 import type { Queryable } from '../db/index.ts';
 import type { IdentityAudit, IdentityService } from './service.ts';
 import type { Role } from './roles.ts';
+import { hashPassword } from './passwords.ts';
 import { newTotpSecret } from './totp.ts';
+
+export { hashPassword, verifyPassword } from './passwords.ts';
 
 /** The issuer people of the embedded provider are recorded under: its URL changes with the port. */
 export const EMBEDDED_ISSUER_ID = 'urn:enclave:embedded-idp';
@@ -42,24 +45,6 @@ export const DEMO_PEOPLE: readonly { readonly username: string; readonly display
   { username: 'auditor', displayName: 'Sophie Lefèvre (demo auditor)', roles: ['auditor'] },
   { username: 'admin', displayName: 'Antoine Fournier (demo admin)', roles: ['admin'] },
 ];
-
-const SCRYPT = { N: 16384, r: 8, p: 1 } as const satisfies ScryptOptions;
-const scryptAsync = (pw: BinaryLike, salt: BinaryLike, len: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => scrypt(pw, salt, len, SCRYPT, (e, k) => (e === null ? resolve(k) : reject(e))));
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, 32);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function verifyPassword(hash: string, password: string): Promise<boolean> {
-  const [kind, , , , salt, key] = hash.split('$');
-  if (kind !== 'scrypt' || salt === undefined || key === undefined) return false;
-  const expected = Buffer.from(key, 'base64');
-  const got = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length);
-  return timingSafeEqual(expected, got);
-}
 
 interface Row {
   username: string; subject: string; password_hash: string; totp_secret: string; display_name: string; email: string | null;

@@ -23,3 +23,4 @@ export { profileFromClaims, PSC_PROFESSIONS, type ClaimsProfile } from './claims
 export { DEMO_PEOPLE, EMBEDDED_ISSUER_ID, LOCKOUT_MS, listAccounts as listIdpAccounts, seedDemoPeople, type IdpAccount, type SeededDemoPerson } from './idp-accounts.ts';
 export { oidcStoreAdapter, OIDC_STORE_PRUNE_INTERVAL_MS } from './oidc-store.ts';
 export { ACR_PASSWORD_AND_OTP, createEmbeddedIdp, IDP_MOUNT, loadOrCreateIdpSecrets, type EmbeddedIdpOptions, type EmbeddedIdpSecrets } from './embedded-idp.ts';
+export { hashPassword, verifyPassword } from './passwords.ts';

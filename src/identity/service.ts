@@ -7,6 +7,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Actor, AuditDraft, AuditedTx, Outcome } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
+import { hashPassword } from './passwords.ts';
 import * as repo from './repository.ts';
 import { isReviewingRole, isRole, type Principal, type Role } from './roles.ts';
 
@@ -102,6 +103,25 @@ export class IdentityService {
   async demoAccounts(): Promise<{ username: string; subject: string; totpSecret: string }[]> {
     const rows = await this.#db.query<{ username: string; subject: string; totp_secret: string }>('SELECT username, subject, totp_secret FROM identity_idp_accounts WHERE demo ORDER BY created_at, username');
     return rows.map((r) => ({ username: r.username, subject: r.subject, totpSecret: r.totp_secret }));
+  }
+
+  /**
+   * DEMO ONLY: gives every demo account of the embedded provider a new password (and clears its
+   * lockout), for a demo whose first-start passwords were lost: `enclave demo people
+   * --new-passwords`, on the server's own terminal. Each reset is audited; the passwords are
+   * returned once, never stored in clear.
+   */
+  async resetDemoPasswords(actor: Actor): Promise<{ username: string; password: string }[]> {
+    const out: { username: string; password: string }[] = [];
+    for (const a of await this.demoAccounts()) {
+      const password = randomBytes(9).toString('base64url');
+      const hash = await hashPassword(password);
+      await this.#audit.transaction({ actor, action: 'identity.idp.account.password_reset', target: `idp-account:${a.username}`, details: { demo: true } }, async (tx) => {
+        await tx.query('UPDATE identity_idp_accounts SET password_hash = $2, failed_attempts = 0, locked_until = NULL WHERE username = $1 AND demo', [a.username, hash]);
+      });
+      out.push({ username: a.username, password });
+    }
+    return out;
   }
 
   listPeople(): Promise<repo.Person[]> {
