@@ -75,6 +75,7 @@ describe('role changes: separation of duties', () => {
     assert.deepEqual((await f.identity.requirePerson(p.personId)).roles, ['operator']);
     await rejectsWith(f.identity.grantRole(f.who.admin, p.personId, 'operator'), 'conflict', /already has the role operator/);
     await rejectsWith(f.identity.grantRole(f.who.admin, p.personId, 'superuser'), 'invalid', /unknown role superuser/);
+    await rejectsWith(f.identity.grantRole(f.who.admin, p.personId, ''), 'invalid', /role is required/);
   });
 
   test('nobody votes on an amendment whose reviewers they changed during its review', async () => {

@@ -180,7 +180,9 @@ export class IdentityService {
   }
 
   async #changeRole(by: Principal, personId: string, role: string, change: 'grant' | 'revoke', requestId?: string): Promise<repo.RoleChange> {
-    if (!isRole(role)) throw new AppError('invalid', `unknown role ${role}`, { hint: 'roles: applicant, ethics_reviewer, legal_reviewer, access_committee, output_checker, operator, auditor, admin', details: { field: 'role' } });
+    if (!isRole(role)) {
+      throw new AppError('invalid', role === '' ? 'role is required' : `unknown role ${role.slice(0, 40)}`, { hint: 'one of: applicant, ethics_reviewer, legal_reviewer, access_committee, output_checker, operator, auditor, admin, e.g. {"role": "auditor"}', details: { field: 'role' } });
+    }
     const fourEyes = isReviewingRole(role);
     const id = randomUUID();
     const action = fourEyes ? 'identity.role.propose' : `identity.role.${change}`;
