@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from './config.ts';
+import { loadConfig, quickStartEnv } from './config.ts';
 
 test('the embedded default needs no variable and is frozen', () => {
   const c = loadConfig({}, '/srv/enclave');
@@ -28,4 +28,38 @@ test('every invalid variable is reported at once with a hint', () => {
 test('unrelated environment variables are ignored', () => {
   const c = loadConfig({ PATH: '/bin', ENCLAVE_PORT: '9000' });
   assert.equal(c.port, 9000);
+});
+
+test('demo mode is off by default, and on only when asked', () => {
+  assert.equal(loadConfig({}).demoMode, false);
+  assert.equal(loadConfig({ ENCLAVE_DEMO_MODE: 'on' }).demoMode, true);
+  assert.equal(loadConfig({ ENCLAVE_DEMO_MODE: 'on', ENCLAVE_HOST: '::1' }).demoMode, true);
+  assert.throws(() => loadConfig({ ENCLAVE_DEMO_MODE: 'yes' }), /ENCLAVE_DEMO_MODE: .*on or off/s);
+});
+
+test('demo mode beyond loopback is refused unless the operator sets the second setting knowingly', () => {
+  for (const env of [{ ENCLAVE_HOST: '0.0.0.0' }, { ENCLAVE_HOST: '10.1.2.3' }, { ENCLAVE_PUBLIC_URL: 'https://enclave.example.org' }]) {
+    assert.throws(() => loadConfig({ ENCLAVE_DEMO_MODE: 'on', ...env }), (e: Error) => {
+      assert.match(e.message, /ENCLAVE_DEMO_MODE: demo mode lists every demo account .* reachable beyond loopback/);
+      assert.match((e as Error & { hint?: string }).hint ?? '', /ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK=on/);
+      return true;
+    });
+    assert.equal(loadConfig({ ENCLAVE_DEMO_MODE: 'on', ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on', ...env }).demoMode, true);
+    assert.equal(loadConfig({ ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on', ...env }).demoMode, false, 'the second setting alone turns nothing on');
+  }
+  assert.throws(() => loadConfig({ ENCLAVE_DEMO_MODE: 'on', ENCLAVE_OIDC_ISSUER: 'https://idp.example.org', ENCLAVE_OIDC_CLIENT_ID: 'x', ENCLAVE_OIDC_CLIENT_SECRET: 'y' }), /demo people exist only in the embedded provider/);
+});
+
+test('the quick start turns demo mode on only on loopback, and never over an explicit choice', () => {
+  const demo = (env: Record<string, string>): boolean => loadConfig(quickStartEnv(env)).demoMode;
+  assert.equal(demo({}), true);
+  assert.equal(demo({ ENCLAVE_HOST: 'localhost' }), true);
+  assert.equal(demo({ ENCLAVE_DEMO_MODE: 'off' }), false);
+  assert.equal(demo({ ENCLAVE_HOST: '0.0.0.0' }), false);
+  assert.equal(demo({ ENCLAVE_PUBLIC_URL: 'https://enclave.example.org' }), false);
+  assert.equal(demo({ ENCLAVE_OIDC_ISSUER: 'https://idp.example.org', ENCLAVE_OIDC_CLIENT_ID: 'x', ENCLAVE_OIDC_CLIENT_SECRET: 'y' }), false);
+});
+
+test('the embedded provider\'s logins must carry both the password and the second factor', () => {
+  assert.deepEqual(loadConfig({}).oidc.requiredAmr, ['pwd', 'otp']);
 });

@@ -44,6 +44,8 @@ const schema = z.object({
   ENCLAVE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   ENCLAVE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
   ENCLAVE_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  ENCLAVE_DEMO_MODE: z.enum(['on', 'off']).default('off'),
+  ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: z.enum(['on', 'off']).default('off'),
   ENCLAVE_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s/?#]+(\/)?(\?\S*)?$/, 'an smtp:// or smtps:// URL').optional(),
   ENCLAVE_SMTP_FROM: z.string().regex(/^([^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'an e-mail address, optionally with a name').optional(),
 });
@@ -59,7 +61,15 @@ const hints: Record<string, string> = {
   ENCLAVE_AUDIT_RETENTION_DAYS: 'SecNumCloud asks for at least six months; the default keeps three years',
   ENCLAVE_SMTP_URL: 'e.g. smtp://user:password@mail.example.org:587 (STARTTLS) or smtps://mail.example.org:465; unset to send no e-mail',
   ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
+  ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
+  ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on or off: on lets demo mode run on a non-loopback host, knowingly',
 };
+
+/** True for a host name or address that only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
 
 export interface Config {
   readonly dataDir: string;
@@ -92,9 +102,15 @@ export interface Config {
     readonly requiredAcr: readonly string[];
     readonly requiredAmr: readonly string[];
     readonly embeddedIdpSecretsPath: string;
-    /** Failed password or second-factor attempts before the embedded provider locks an account. */
+    /** Failed second-factor attempts (after a right password) before the embedded provider locks an account. */
     readonly maxLoginFailures: number;
   };
+  /**
+   * Demo mode (ENCLAVE_DEMO_MODE): the embedded provider's login page lists the demo people. The
+   * password and the TOTP code are required all the same. Refused unless the server is reached
+   * on loopback only, or ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK=on says the operator wants it anyway.
+   */
+  readonly demoMode: boolean;
   readonly sessions: { readonly idleMs: number; readonly absoluteMs: number };
   /** E-mail of notifications through SMTP, when ENCLAVE_SMTP_URL is set (the URL may hold a password: never print it). */
   readonly smtp: { readonly url: string; readonly from: string } | undefined;
@@ -136,6 +152,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       throw new AppError('invalid', `configuration is invalid:\n  ${problems.join('\n  ')}`, { hint: 'give the client registered with your OpenID provider, or unset ENCLAVE_OIDC_ISSUER to use the embedded provider', details: { problems } });
     }
   }
+  if (e.ENCLAVE_DEMO_MODE === 'on') {
+    const problems: string[] = [];
+    if (e.ENCLAVE_OIDC_ISSUER !== undefined) problems.push('ENCLAVE_DEMO_MODE: demo people exist only in the embedded provider, and ENCLAVE_OIDC_ISSUER names an external one');
+    const publicHost = e.ENCLAVE_PUBLIC_URL === undefined ? undefined : new URL(e.ENCLAVE_PUBLIC_URL).hostname;
+    const exposed = !isLoopbackHost(e.ENCLAVE_HOST) || (publicHost !== undefined && !isLoopbackHost(publicHost));
+    if (exposed && e.ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK !== 'on') {
+      problems.push(`ENCLAVE_DEMO_MODE: demo mode lists every demo account on the login page, and this server is reachable beyond loopback (ENCLAVE_HOST=${e.ENCLAVE_HOST}${publicHost === undefined ? '' : `, ENCLAVE_PUBLIC_URL host ${publicHost}`})`);
+    }
+    if (problems.length > 0) {
+      throw new AppError('invalid', `configuration is invalid:\n  ${problems.join('\n  ')}`, {
+        hint: 'set ENCLAVE_DEMO_MODE=off; or serve on 127.0.0.1 only; or, knowing that anyone who reaches the server sees the demo accounts, also set ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK=on',
+        details: { problems },
+      });
+    }
+  }
   if (e.ENCLAVE_SMTP_URL !== undefined && e.ENCLAVE_SMTP_FROM === undefined) {
     throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_SMTP_FROM: required when ENCLAVE_SMTP_URL is set', { hint: 'give the sender address of the notification e-mails, e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>", or unset ENCLAVE_SMTP_URL', details: { problems: ['ENCLAVE_SMTP_FROM'] } });
   }
@@ -173,15 +204,31 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       clientId: e.ENCLAVE_OIDC_CLIENT_ID,
       clientSecret: e.ENCLAVE_OIDC_CLIENT_SECRET,
       requiredAcr: list(e.ENCLAVE_OIDC_REQUIRED_ACR),
-      // The embedded provider always asks for a TOTP code; an external one must prove a second factor too unless told otherwise.
-      requiredAmr: e.ENCLAVE_OIDC_REQUIRED_AMR === undefined ? (e.ENCLAVE_OIDC_ISSUER === undefined ? ['otp'] : []) : list(e.ENCLAVE_OIDC_REQUIRED_AMR),
+      // The embedded provider always asks for the password and a TOTP code, and Enclave checks
+      // both are in the ID token; an external one must prove a second factor too unless told otherwise.
+      requiredAmr: e.ENCLAVE_OIDC_REQUIRED_AMR === undefined ? (e.ENCLAVE_OIDC_ISSUER === undefined ? ['pwd', 'otp'] : []) : list(e.ENCLAVE_OIDC_REQUIRED_AMR),
       embeddedIdpSecretsPath: join(dirname(keyringPath), 'embedded-idp.json'),
       maxLoginFailures: e.ENCLAVE_LOGIN_MAX_FAILURES,
     },
+    demoMode: e.ENCLAVE_DEMO_MODE === 'on',
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
   };
   return deepFreeze(config);
+}
+
+/**
+ * The environment of the quick start (`npm start`, `npm run up`): demo mode on unless the
+ * operator said otherwise, when the embedded provider runs and the server is reached on loopback
+ * only. `enclave serve` and every other entry keep the default, off.
+ */
+export function quickStartEnv(env: Readonly<Record<string, string | undefined>>): Readonly<Record<string, string | undefined>> {
+  const set = (k: string): boolean => (env[k] ?? '') !== '';
+  if (set('ENCLAVE_DEMO_MODE') || set('ENCLAVE_OIDC_ISSUER')) return env;
+  if (!isLoopbackHost(env['ENCLAVE_HOST'] || '127.0.0.1')) return env;
+  const publicUrl = env['ENCLAVE_PUBLIC_URL'];
+  if (publicUrl !== undefined && publicUrl !== '' && !(URL.canParse(publicUrl) && isLoopbackHost(new URL(publicUrl).hostname))) return env;
+  return { ...env, ENCLAVE_DEMO_MODE: 'on' };
 }
 
 /** `50GB`, `1.5TiB` → bytes (decimal and binary units). */

@@ -25,7 +25,7 @@ import { synthCommand } from './cli/commands/synth.ts';
 import { localCommandHandler } from './cli/local-server.ts';
 import { runCli } from './cli/program.ts';
 import type { CliServices } from './cli/services.ts';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, quickStartEnv, type Config } from './config.ts';
 import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
 import { openDuckDb, type Engine } from './engine/index.ts';
 import { createHttpApp } from './http/app.ts';
@@ -108,7 +108,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     });
     const governance = new GovernanceService({
       db, audit, keys, catalog: (d, t) => catalog.getTable(d, t),
-      people: { exists: async (id) => (await identity.getPerson(id)) !== null, withRole: (r) => identity.peopleWithRole(r) },
+      people: identity.peopleDirectory(),
       ...(mailer === undefined ? {} : { mailer }),
     });
     return {
@@ -158,7 +158,7 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
   const oidc = p.config.oidc;
   const idp = p.idpSecrets === undefined ? undefined : createEmbeddedIdp({
     issuer: `${baseUrl}${IDP_MOUNT}`, redirectUris: [redirectUri], secrets: p.idpSecrets, db: p.db, audit: p.audit,
-    maxFailures: oidc.maxLoginFailures, demoPicker: true,
+    maxFailures: oidc.maxLoginFailures, demoMode: p.config.demoMode,
   });
   const flows = new OidcRelyingParty(p.db, idp === undefined
     ? { issuer: oidc.issuer ?? '', clientId: oidc.clientId ?? '', clientSecret: oidc.clientSecret ?? '', redirectUri, requiredAcr: oidc.requiredAcr, requiredAmr: oidc.requiredAmr, allowHttp: (oidc.issuer ?? '').startsWith('http:') }
@@ -325,12 +325,13 @@ export const SAMPLE_SEED = 2026;
  * synthesises and ingests a sample delivery; every start then serves and prints the URL.
  */
 export async function upMain(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(quickStartEnv(process.env));
   const out = (s: string): boolean => process.stdout.write(s);
   const p = await createPlatform(config, { kind: 'service', id: 'first-start' }, { role: 'server', command: 'npm start' });
   out(`Enclave ${VERSION}\n`);
   out(`  metadata database: ${p.db.kind === 'pglite' ? `embedded PGlite in ${config.pgliteDir}` : 'PostgreSQL (DATABASE_URL)'}\n`);
   out(`  keyring: ${config.keyringPath}${p.keyringCreated ? ' (created now, mode 0600: back it up, it holds the master key)' : ''}\n`);
+  if (config.demoMode) out('  demo mode: on (the login page lists the demo people; password and TOTP code still required; ENCLAVE_DEMO_MODE=off hides them)\n');
   const datasets = await p.catalog.listDatasets();
   if (!datasets.some((d) => d.name === 'snds')) {
     const r = await p.catalog.importBuiltin(p.actor);

@@ -401,7 +401,9 @@ work with a project's API token; reviews need the portal.`);
     .action(withServices(async (svc, id: string, o: As) => { await tokensRevoke(svc, id, o, out); }));
 
   const demo = program.command('demo').description('DEMO ONLY: the embedded default\'s demo people');
-  demo.command('people').description('demo people of the embedded identity provider, their TOTP secrets and current codes').action(withServices(async (svc) => { await demoPeople(svc, out); }));
+  demo.command('people').description('demo people of the embedded identity provider, their TOTP secrets and current codes')
+    .option('--new-passwords', 'give every demo person a new password, printed once (audited)')
+    .action(withServices(async (svc, o: { newPasswords?: boolean }) => { await demoPeople(svc, out, o); }));
 }
 
 /** Runs the program, printing AppErrors as `error: message` + `hint:` and setting the exit code. */

@@ -211,6 +211,44 @@ describe('governance service', () => {
     await rejectsWith(gov.assertCanAccessData(who.committee1, id), 'forbidden', /not named/);
   });
 
+  test('a dataset outside the permit is refused even when no table is named', async () => {
+    const { gov, who } = f;
+    const id = await f.projectAt('active');
+    await rejectsWith(gov.assertCanAccessData(who.member, id, { dataset: 'other_dataset' }), 'forbidden', /dataset other_dataset is not in the permit/);
+    assert.equal((await gov.accessDecision(who.member, id, { dataset: 'other_dataset', tool: 'web_sql' })).allowed, false);
+    assert.equal(await gov.canAccessData(who.member, id, { dataset: 'snds' }), true);
+  });
+
+  test('a table or columns asked without their dataset or table are refused', async () => {
+    const { gov, who } = f;
+    const id = await f.projectAt('active');
+    await rejectsWith(gov.assertCanAccessData(who.member, id, { table: 'ER_PRS_F' }), 'forbidden', /without their dataset/);
+    await rejectsWith(gov.assertCanAccessData(who.member, id, { columns: ['PRS_NAT_REF'] }), 'forbidden', /without their dataset/);
+    await rejectsWith(gov.assertCanAccessData(who.member, id, { dataset: 'snds', columns: ['PRS_NAT_REF'] }), 'forbidden', /without their table/);
+    assert.equal(await gov.canAccessData(who.member, id, { dataset: 'snds', table: 'er_prs_f', columns: ['prs_nat_ref'] }), true);
+  });
+
+  test('years outside the permit are refused, at each boundary', async () => {
+    const { gov, who } = f;
+    const id = await f.projectAt('active'); // permit years 2019-2023
+    const at = async (from: number, to: number) => (await gov.accessDecision(who.member, id, { dataset: 'snds', years: { from, to } })).allowed;
+    assert.equal(await at(2019, 2023), true);
+    assert.equal(await at(2021, 2021), true);
+    assert.equal(await at(2018, 2023), false);
+    assert.equal(await at(2019, 2024), false);
+    assert.equal(await at(2022, 2020), false);
+    await rejectsWith(gov.assertCanAccessData(who.member, id, { years: { from: 2024, to: 2024 } }), 'forbidden', /not within the permit's years 2019-2023/);
+  });
+
+  test('the permit returned by an access check is the one the decision was made on', async () => {
+    const { gov, who } = f;
+    const id = await f.projectAt('active');
+    const decision = await gov.accessDecision(who.member, id, { dataset: 'snds', table: 'ER_PRS_F' });
+    assert.ok(decision.allowed);
+    assert.deepEqual(await gov.assertCanAccessData(who.member, id, { dataset: 'snds' }), decision.permit);
+    assert.equal(decision.permit.projectId, id);
+  });
+
   test('a tool the permit does not allow is refused', async () => {
     const id = await f.projectAt('active');
     await rejectsWith(f.gov.assertCanAccessData(f.who.member, id, { tool: 'database_protocol' }), 'forbidden', /does not allow database_protocol/);

@@ -129,38 +129,62 @@ export function potentialIdentifierProblems(granted: readonly string[], exceptio
   return missing.length === 0 ? [] : [`/potentialIdentifierException/columns: does not name ${missing.join(', ')}`];
 }
 
-/** What a person asks to do with a project's data. */
+/** What a person asks to do with a project's data. Every field given is checked against the permit. */
 export interface AccessRequest {
   readonly tool?: 'web_sql' | 'database_protocol';
   readonly dataset?: string;
+  /** A table of `dataset` (a table without its dataset is refused: names are per dataset). */
   readonly table?: string;
+  /** Columns of `table`. */
   readonly columns?: readonly string[];
+  /** Years of data asked for, inclusive; must lie within the permit's years. */
+  readonly years?: { readonly from: number; readonly to: number };
 }
 
+export type AccessDenialCode = 'no_permit' | 'not_active' | 'not_yet_valid' | 'expired' | 'not_named' | 'tool' | 'out_of_scope';
+
+/** An allowed decision carries the permit it was made on, so a caller never re-reads another one. */
 export type AccessDecision =
-  | { readonly allowed: true }
-  | { readonly allowed: false; readonly reason: string; readonly hint: string; readonly code: 'no_permit' | 'not_active' | 'not_yet_valid' | 'expired' | 'not_named' | 'tool' | 'out_of_scope' };
+  | { readonly allowed: true; readonly permit: PermitDocument }
+  | { readonly allowed: false; readonly reason: string; readonly hint: string; readonly code: AccessDenialCode };
+
+const deny = (code: AccessDenialCode, reason: string, hint: string): AccessDecision => ({ allowed: false, code, reason, hint });
 
 /**
  * Access from the permit alone (security property 1): the project must be active, today within
- * [validFrom, validUntil] (UTC dates, validUntil inclusive), the person named, the tool and
- * every table and column granted. Pure: evaluated at every request.
+ * [validFrom, validUntil] (UTC dates, validUntil inclusive), the person named, and every field of
+ * the request granted: the tool, the dataset (even when no table is named), the table of that
+ * dataset, each column of that table, the years. Pure: evaluated at every request, on the status
+ * and permit of one read.
  */
 export function evaluateAccess(permit: PermitDocument | null, status: ProjectStatus, personId: string, req: AccessRequest, now: Date): AccessDecision {
-  if (permit === null) return { allowed: false, code: 'no_permit', reason: 'the project has no permit in force', hint: 'access starts when the access committee approves the permit' };
-  if (status !== 'active') return { allowed: false, code: 'not_active', reason: `the permit is not in force: the project is ${status}`, hint: 'ask the access committee' };
+  if (permit === null) return deny('no_permit', 'the project has no permit in force', 'access starts when the access committee approves the permit');
+  if (status !== 'active') return deny('not_active', `the permit is not in force: the project is ${status}`, 'ask the access committee');
   const today = now.toISOString().slice(0, 10);
-  if (today < permit.validFrom) return { allowed: false, code: 'not_yet_valid', reason: `the permit starts on ${permit.validFrom}`, hint: 'wait for the start date' };
-  if (today > permit.validUntil) return { allowed: false, code: 'expired', reason: `the permit expired on ${permit.validUntil}`, hint: 'ask the access committee to renew the permit' };
-  if (!permit.members.some((m) => m.personId === personId)) return { allowed: false, code: 'not_named', reason: 'you are not named in this project\'s permit', hint: 'ask your principal investigator to request an amendment' };
-  if (req.tool !== undefined && !permit.tools.includes(req.tool)) return { allowed: false, code: 'tool', reason: `the permit does not allow ${req.tool}`, hint: `allowed tools: ${permit.tools.join(', ')}` };
-  if (req.table !== undefined || req.columns !== undefined) {
-    const d = permit.datasets.find((x) => x.dataset === req.dataset);
-    const t = d?.tables.find((x) => x.table.toUpperCase() === (req.table ?? '').toUpperCase());
-    if (d === undefined || t === undefined) return { allowed: false, code: 'out_of_scope', reason: `${req.dataset ?? '?'}.${req.table ?? '?'} is not in the permit`, hint: 'the permit lists the tables granted' };
-    const granted = new Set(t.columns.map((c) => c.toUpperCase()));
-    const outside = (req.columns ?? []).filter((c) => !granted.has(c.toUpperCase()));
-    if (outside.length > 0) return { allowed: false, code: 'out_of_scope', reason: `column(s) ${outside.join(', ')} of ${t.table} are not in the permit`, hint: 'the permit lists the columns granted' };
+  if (today < permit.validFrom) return deny('not_yet_valid', `the permit starts on ${permit.validFrom}`, 'wait for the start date');
+  if (today > permit.validUntil) return deny('expired', `the permit expired on ${permit.validUntil}`, 'ask the access committee to renew the permit');
+  if (!permit.members.some((m) => m.personId === personId)) return deny('not_named', 'you are not named in this project\'s permit', 'ask your principal investigator to request an amendment');
+  if (req.tool !== undefined && !permit.tools.includes(req.tool)) return deny('tool', `the permit does not allow ${req.tool}`, `allowed tools: ${permit.tools.join(', ')}`);
+  if (req.years !== undefined) {
+    const { from, to } = req.years;
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from > to || from < permit.years.from || to > permit.years.to) {
+      return deny('out_of_scope', `years ${from}-${to} are not within the permit's years ${permit.years.from}-${permit.years.to}`, 'the permit lists the years granted');
+    }
   }
-  return { allowed: true };
+  if (req.dataset === undefined) {
+    if (req.table !== undefined || req.columns !== undefined) return deny('out_of_scope', 'a table or columns were asked without their dataset', 'name the dataset too: tables and columns are granted per dataset');
+    return { allowed: true, permit };
+  }
+  const d = permit.datasets.find((x) => x.dataset === req.dataset);
+  if (d === undefined) return deny('out_of_scope', `dataset ${req.dataset} is not in the permit`, `datasets granted: ${permit.datasets.map((x) => x.dataset).join(', ')}`);
+  if (req.table === undefined) {
+    if (req.columns !== undefined) return deny('out_of_scope', 'columns were asked without their table', 'name the table too: columns are granted per table');
+    return { allowed: true, permit };
+  }
+  const t = d.tables.find((x) => x.table.toUpperCase() === (req.table ?? '').toUpperCase());
+  if (t === undefined) return deny('out_of_scope', `${req.dataset}.${req.table} is not in the permit`, 'the permit lists the tables granted');
+  const granted = new Set(t.columns.map((c) => c.toUpperCase()));
+  const outside = (req.columns ?? []).filter((c) => !granted.has(c.toUpperCase()));
+  if (outside.length > 0) return deny('out_of_scope', `column(s) ${outside.join(', ')} of ${t.table} are not in the permit`, 'the permit lists the columns granted');
+  return { allowed: true, permit };
 }

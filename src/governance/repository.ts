@@ -56,6 +56,17 @@ export async function setStatus(tx: AuditedTx, id: string, status: ProjectStatus
   await tx.query('UPDATE governance_projects SET status = $2, updated_at = now() WHERE id = $1', [id, status]);
 }
 
+/** Marks the project under review from now on, at its first submission (kept through returns and resubmissions). */
+export async function markReviewStarted(tx: AuditedTx, id: string): Promise<void> {
+  await tx.query('UPDATE governance_projects SET review_started_at = COALESCE(review_started_at, now()) WHERE id = $1', [id]);
+}
+
+/** When the project was first submitted for review, or null (never submitted). */
+export async function reviewStartedAt(q: Queryable, id: string): Promise<Date | null> {
+  const [r] = await q.query<{ review_started_at: Date | string | null }>('SELECT review_started_at FROM governance_projects WHERE id = $1', [id]);
+  return r?.review_started_at == null ? null : new Date(r.review_started_at);
+}
+
 export async function insertApplication(tx: AuditedTx, projectId: string, version: number, content: Application, by: string): Promise<void> {
   await tx.query('INSERT INTO governance_applications (project_id, version, content, created_by) VALUES ($1, $2, $3::jsonb, $4)', [projectId, version, JSON.stringify(content), by]);
   await tx.query('UPDATE governance_projects SET current_version = $2, title = $3, organisation = $4, updated_at = now() WHERE id = $1', [projectId, version, content.title, content.organisation]);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditDraft, AuditedTx, JsonValue, Outcome } from '../audit/index.ts';
-import type { Db } from '../db/index.ts';
+import type { Db, Queryable } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Principal, Role } from '../identity/index.ts';
 import { diffApplications, parseApplication, type DiffEntry } from './application.ts';
@@ -17,7 +17,7 @@ import {
 import * as repo from './repository.ts';
 import type { Amendment, Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
 import {
-  ACTIONS, actionsFrom, AMENDMENT_ACTIONS, amendmentActionsFrom, isActionName, isAmendmentActionName, isOpenAmendment, type ActionName, type AmendmentActionName, type AmendmentStatus,
+  ACTIONS, actionsFrom, AMENDMENT_ACTIONS, amendmentActionsFrom, isActionName, isAmendmentActionName, isOpenAmendment, REVIEW_STATUSES, type ActionName, type AmendmentActionName, type AmendmentStatus,
   type ProjectStatus,
 } from './workflow.ts';
 
@@ -33,7 +33,15 @@ export interface GovernanceAudit {
 export interface PeopleDirectory {
   exists(personId: string): Promise<boolean>;
   withRole(role: Role): Promise<readonly string[]>;
+  /**
+   * Whether the person proposed or approved a change of one of `roles` that took effect at or
+   * after `since` (read in `q`, the caller's transaction).
+   */
+  changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
 }
+
+/** The roles that review a project: whoever changes who holds them changes its reviewers. */
+export const PROJECT_REVIEWER_ROLES = ['ethics_reviewer', 'legal_reviewer', 'access_committee'] as const satisfies readonly Role[];
 
 /** Per-project keys are created when a permit first comes into force. */
 export interface ProjectKeys {
@@ -197,6 +205,30 @@ export class GovernanceService {
     return project;
   }
 
+  /**
+   * Separation of duties: whoever changed the reviewers of a project (granted or removed a
+   * reviewing role, as proposer or approving admin) while it was under review takes no review
+   * step on it: no vote, no permit draft. `since`: when its review (or the amendment's) began.
+   */
+  async #assertDidNotChangeReviewers(q: Db | AuditedTx, p: Principal, since: Date | null): Promise<void> {
+    if (await this.#changedReviewers(q, p, since)) {
+      throw new AppError('forbidden', 'separation of duties: you changed who reviews this project (a reviewing role granted or removed) while it was under review, so you take no review step on it', {
+        hint: 'leave this step to another reviewer', details: { reason: 'changed_reviewers' },
+      });
+    }
+  }
+
+  async #changedReviewers(q: Db | AuditedTx, p: Principal, since: Date | null): Promise<boolean> {
+    if (since === null || !PROJECT_REVIEWER_ROLES.some((r) => p.roles.has(r))) return false;
+    return this.#people.changedRolesSince(q, p.personId, PROJECT_REVIEWER_ROLES, since);
+  }
+
+  /** When the project's review began, if it is under review now (null otherwise). */
+  async #reviewSince(q: Db | AuditedTx, project: Project): Promise<Date | null> {
+    if (!(REVIEW_STATUSES as readonly ProjectStatus[]).includes(project.status)) return null;
+    return repo.reviewStartedAt(q, project.id);
+  }
+
   /** Role holders to notify, read before the transaction (one connection on PGlite: no reads outside `tx` inside it). */
   async #reviewersFor(status: ProjectStatus): Promise<readonly string[]> {
     const role = NEXT_ROLE[status];
@@ -251,9 +283,10 @@ export class GovernanceService {
     if (application === null) throw new AppError('internal', 'application version missing');
     const reviews = await repo.listReviews(this.#db, id);
     const permits = await repo.listPermits(this.#db, id);
+    const changedReviewers = await this.#changedReviewers(this.#db, p, await this.#reviewSince(this.#db, project));
     return {
       project, application, reviews, permits,
-      actions: actionsFrom(project.status).filter((a) => canTake(p, project, a)),
+      actions: actionsFrom(project.status).filter((a) => canTake(p, project, a) && !(changedReviewers && ACTIONS[a].step !== null)),
       approvalsNeeded: project.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - approvalsFor(reviews, project, permits.at(-1) ?? null).size : null,
       amendment: await repo.openAmendment(this.#db, id),
     };
@@ -333,6 +366,8 @@ export class GovernanceService {
     await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: `governance.project.${name}`, target: `project:${id}`, details, ...rid(o.requestId) }, async (tx) => {
       const project = await this.#require(tx, id, true);
       assertCanTake(p, project, name);
+      if (spec.step !== null) await this.#assertDidNotChangeReviewers(tx, p, await this.#reviewSince(tx, project));
+      if (name === 'submit') await repo.markReviewStarted(tx, id);
       tx.addDetails({ from: project.status });
       let to: ProjectStatus = spec.to;
       let permitVersion: number | null = null;
@@ -390,6 +425,7 @@ export class GovernanceService {
     return this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.permit.propose', target: `project:${id}`, ...rid(requestId) }, async (tx) => {
       const project = await this.#require(tx, id, true);
       assertCanProposePermit(p, project);
+      await this.#assertDidNotChangeReviewers(tx, p, await this.#reviewSince(tx, project));
       const team = new Set(project.members.map((m) => m.personId));
       if (doc.members.some((m) => !team.has(m.personId))) throw new AppError('conflict', 'the project team changed while the permit was validated', { hint: 'retry' });
       const latest = await repo.latestPermit(tx, id);
@@ -435,7 +471,8 @@ export class GovernanceService {
   }
 
   /**
-   * Access to a project's data, computed at every call from the permit in force alone.
+   * Access to a project's data, computed at every call from the permit in force alone. The
+   * permit returned is the very one the decision was made on (one read of status and permit).
    * Refusals are audited ('denied') with the reason code.
    */
   async assertCanAccessData(p: Principal, projectId: string, req: AccessRequest = {}, requestId?: string): Promise<PermitDocument> {
@@ -444,9 +481,7 @@ export class GovernanceService {
       await this.#audit.record({ actor: { kind: 'person', id: p.personId }, action: 'governance.access', target: `project:${projectId}`, outcome: 'denied', details: { reason: decision.code }, ...rid(requestId) });
       throw new AppError('forbidden', decision.reason, { hint: decision.hint, details: { reason: decision.code } });
     }
-    const state = await repo.accessState(this.#db, projectId);
-    if (state?.permit == null) throw new AppError('internal', 'permit vanished');
-    return state.permit;
+    return decision.permit;
   }
 
   /** The same decision, without recording (drives the UI). */
@@ -569,10 +604,11 @@ export class GovernanceService {
     const permits = await repo.listPermits(this.#db, id);
     const proposal = permits.filter((x) => x.amendmentId === amendment.id).at(-1) ?? null;
     const open = isOpenAmendment(amendment.status);
+    const changedReviewers = open && await this.#changedReviewers(this.#db, p, new Date(amendment.createdAt));
     return {
       amendment, application, changes: diffApplications(base.content, application.content), reviews,
       inForce: permits.find((x) => x.state === 'active') ?? null, proposal,
-      actions: open ? amendmentActionsFrom(amendment.status).filter((a) => canTakeAmendment(p, project, amendment, a)) : [],
+      actions: open ? amendmentActionsFrom(amendment.status).filter((a) => canTakeAmendment(p, project, amendment, a) && !(changedReviewers && AMENDMENT_ACTIONS[a].step !== null)) : [],
       approvalsNeeded: amendment.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - amendmentApprovals(reviews, amendment, proposal).size : null,
     };
   }
@@ -594,6 +630,7 @@ export class GovernanceService {
       const project = await this.#require(tx, id, true);
       const amendment = await repo.openAmendment(tx, id);
       assertCanTakeAmendment(p, project, amendment, action);
+      if (spec.step !== null) await this.#assertDidNotChangeReviewers(tx, p, new Date(amendment.createdAt));
       tx.addDetails({ amendment: amendment.id, from: amendment.status });
       let to: AmendmentStatus = spec.to;
       let permitVersion: number | null = null;
@@ -653,6 +690,7 @@ export class GovernanceService {
       const amendment = await repo.openAmendment(tx, id);
       assertCanProposeAmendedPermit(p, project, amendment);
       if (amendment === null) throw new AppError('internal', 'amendment vanished');
+      await this.#assertDidNotChangeReviewers(tx, p, new Date(amendment.createdAt));
       const team = new Set(project.members.map((m) => m.personId));
       if (doc.members.some((m) => !team.has(m.personId))) throw new AppError('conflict', 'the project team changed while the permit was validated', { hint: 'retry' });
       const inForce = await repo.activePermit(tx, id);

@@ -37,7 +37,7 @@ describe('embedded OpenID provider: TOTP replay and state across restarts', () =
 
   /** A new provider instance on the same database and keys: what a restart of Enclave gives. */
   const startProvider = (): void => {
-    idp = createEmbeddedIdp({ issuer, redirectUris: [redirectUri], secrets, db: t.db, audit, maxFailures: 5, demoPicker: false });
+    idp = createEmbeddedIdp({ issuer, redirectUris: [redirectUri], secrets, db: t.db, audit, maxFailures: 5, demoMode: false });
     starts++;
   };
   const rp = (): OidcRelyingParty => new OidcRelyingParty(t.db, {

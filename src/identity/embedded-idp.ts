@@ -3,10 +3,12 @@
  * runs only when no external issuer is configured, under /idp of the same server, so the
  * embedded default goes through the very same OpenID Connect code path as production.
  *
- * Interaction: a login form (person id + password, or the demo person picker), then a TOTP
- * form; the ID token carries amr ["pwd","otp"] and acr "eidas2" (picker: amr ["otp"], acr
- * "eidas1"). Every failure counts towards the account lockout and is audited. A TOTP code is
- * accepted once: a code of a time step already used is refused (RFC 6238 §5.2).
+ * Interaction: a login form (person id + password), then a TOTP form, always both; the ID token
+ * carries amr ["pwd","otp"] and acr "eidas2". In demo mode (and only then) the login page lists
+ * the demo people, which spares typing a person id and nothing else. Every failure is audited.
+ * Only second-factor failures, which come after a right password, count towards the lockout:
+ * nobody can lock an account out without knowing its password. A TOTP code is accepted once: a
+ * code of a time step already used is refused (RFC 6238 §5.2).
  *
  * The provider's state (interactions, sessions, grants, codes, tokens) and the login steps
  * awaiting their second factor are kept in the metadata database (oidc-store.ts), so a restart
@@ -19,7 +21,7 @@ import { dirname } from 'node:path';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { acceptTotpStep, findAccount, findAccountBySubject, listAccounts, recordFailure, recordSuccess, verifyPassword, type IdpAccount } from './idp-accounts.ts';
+import { acceptTotpStep, findAccount, findAccountBySubject, hashPassword, listAccounts, recordFailure, recordSuccess, verifyPassword, type IdpAccount } from './idp-accounts.ts';
 import { oidcStoreAdapter, PendingLogins } from './oidc-store.ts';
 import type { IdentityAudit } from './service.ts';
 import { totpStepOf } from './totp.ts';
@@ -28,7 +30,6 @@ import { IDP_CSS, loginPage, otpPage, page } from './idp-pages.ts';
 /** Where the provider is mounted in the server. */
 export const IDP_MOUNT = '/idp';
 export const ACR_PASSWORD_AND_OTP = 'eidas2';
-export const ACR_PICKER_AND_OTP = 'eidas1';
 
 export interface EmbeddedIdpSecrets {
   readonly format: 'enclave-embedded-idp/1';
@@ -78,8 +79,8 @@ export interface EmbeddedIdpOptions {
   readonly db: Queryable;
   readonly audit: IdentityAudit;
   readonly maxFailures: number;
-  /** Offer the demo person picker on the login form. */
-  readonly demoPicker: boolean;
+  /** Demo mode: the login page lists the demo people (the password and code are required all the same). */
+  readonly demoMode: boolean;
   readonly now?: () => Date;
 }
 
@@ -105,7 +106,7 @@ const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action '
  * browser sent them).
  *
  * @example
- *   const idp = createEmbeddedIdp({ issuer: `${base}/idp`, redirectUris: [`${base}/api/v1/auth/callback`], secrets, db, audit, maxFailures: 5, demoPicker: true });
+ *   const idp = createEmbeddedIdp({ issuer: `${base}/idp`, redirectUris: [`${base}/api/v1/auth/callback`], secrets, db, audit, maxFailures: 5, demoMode: false });
  *   if (req.url.startsWith('/idp/')) idp.handle(req, res);
  */
 export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: string; handle(req: IncomingMessage, res: ServerResponse): void } {
@@ -121,7 +122,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     jwks: { keys: [o.secrets.signingKey] },
     cookies: { keys: [...o.secrets.cookieKeys] },
     pkce: { required: () => true },
-    acrValues: [ACR_PICKER_AND_OTP, ACR_PASSWORD_AND_OTP],
+    acrValues: [ACR_PASSWORD_AND_OTP],
     // acr and amr in every ID token: Enclave checks the second factor from them
     claims: { openid: ['sub', 'acr', 'amr', 'auth_time'], profile: ['name', 'organisation'], email: ['email'] },
     scopes: ['openid', 'profile', 'email'],
@@ -155,15 +156,20 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     await o.audit.record({ actor: { kind: 'service', id: 'embedded-idp' }, action, target: `idp-account:${username.slice(0, 64)}`, outcome, details: { reason } });
   };
 
-  /** A failure: counted, audited, and the message of the form. */
-  const fail = async (a: IdpAccount | null, username: string, reason: string): Promise<string> => {
-    const locked = a !== null && await recordFailure(o.db, a.username, o.maxFailures, now());
-    await audited('identity.idp.login', username, 'denied', reason);
-    if (locked) await audited('identity.idp.lockout', username, 'denied', `locked after ${o.maxFailures} failures`);
+  /** A second-factor failure (the password was right): counted, audited, and the message of the form. */
+  const fail = async (a: IdpAccount, reason: 'otp' | 'otp_replay'): Promise<string> => {
+    const locked = await recordFailure(o.db, a.username, o.maxFailures, now());
+    await audited('identity.idp.login', a.username, 'denied', reason);
+    if (locked) await audited('identity.idp.lockout', a.username, 'denied', `locked after ${o.maxFailures} failures`);
     if (locked) return LOCKED_MESSAGE;
-    if (reason === 'otp') return 'Code incorrect · Wrong code';
-    if (reason === 'otp_replay') return REPLAY_MESSAGE;
-    return 'Identifiant ou mot de passe incorrect · Wrong person id or password';
+    return reason === 'otp' ? 'Code incorrect · Wrong code' : REPLAY_MESSAGE;
+  };
+  // An unknown person id costs the same scrypt as a known one: the answer's timing does not tell them apart.
+  let unknownAccountHash: Promise<string> | undefined;
+  const passwordMatches = async (a: IdpAccount | null, password: string): Promise<boolean> => {
+    unknownAccountHash ??= hashPassword(randomBytes(16).toString('base64url'));
+    const ok = await verifyPassword(a?.passwordHash ?? await unknownAccountHash, password);
+    return ok && a !== null;
   };
   const isLocked = (a: IdpAccount): boolean => a.lockedUntil !== null && a.lockedUntil.getTime() > now().getTime();
 
@@ -198,7 +204,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       ctx.body = page('Connexion expirée · Login expired', '<p role="alert">Recommencez depuis Enclave · Start again from Enclave.</p><p><a href="/">Enclave</a></p>');
       return;
     }
-    const people = o.demoPicker ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
+    const people = o.demoMode ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
     const finish = async (result: Parameters<typeof provider.interactionResult>[2]): Promise<void> => {
       const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
       ctx.status = 303;
@@ -221,25 +227,22 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       return;
     }
     if (step === 'login') {
-      const picked = o.demoPicker ? form.get('demo') : null;
-      const username = (picked ?? form.get('username') ?? '').trim();
+      // The person id and the password, always (a `demo` field of the old picker is ignored).
+      const username = (form.get('username') ?? '').trim();
       const a = await findAccount(o.db, username);
       ctx.type = 'html';
-      if (a !== null && isLocked(a)) {
+      // The password first: a wrong one is audited but not counted (else anyone could lock any
+      // account out), and whether an account is locked is told only to whoever knows its password.
+      if (!(await passwordMatches(a, form.get('password') ?? '')) || a === null) {
+        await audited('identity.idp.login', username, 'denied', 'password');
+        ctx.status = 401;
+        ctx.body = loginPage(uid, people, WRONG_PASSWORD_MESSAGE);
+        return;
+      }
+      if (isLocked(a)) {
         await audited('identity.idp.login', username, 'denied', 'locked');
         ctx.status = 423;
         ctx.body = loginPage(uid, people, LOCKED_MESSAGE);
-        return;
-      }
-      if (picked !== null && picked !== '' && a !== null && a.demo) {
-        await pending.put(uid, { username: a.username, methods: [] });
-        ctx.body = otpPage(uid, null);
-        return;
-      }
-      const ok = a !== null && await verifyPassword(a.passwordHash, form.get('password') ?? '');
-      if (!ok) {
-        ctx.status = 401;
-        ctx.body = loginPage(uid, people, await fail(a, username, 'password'));
         return;
       }
       await pending.put(uid, { username: a.username, methods: ['pwd'] });
@@ -249,7 +252,9 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     // step === 'otp'
     const p = await pending.get(uid);
     ctx.type = 'html';
-    if (p === undefined) {
+    // A step pending without the password (a picker step left over from an older version) starts again.
+    if (p === undefined || !p.methods.includes('pwd')) {
+      await pending.delete(uid);
       ctx.status = 400;
       ctx.body = loginPage(uid, people, 'Recommencez · Start again');
       return;
@@ -267,7 +272,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     // refused like a wrong one. The conditional UPDATE lets one of two concurrent submissions win.
     const failure = totpStep === null ? 'otp' : (await acceptTotpStep(o.db, a.username, totpStep)) ? null : 'otp_replay';
     if (failure !== null) {
-      const message = await fail(a, a.username, failure);
+      const message = await fail(a, failure);
       ctx.status = 401;
       if (message === LOCKED_MESSAGE) {
         await pending.delete(uid);
@@ -277,8 +282,8 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     }
     await pending.delete(uid);
     await recordSuccess(o.db, a.username);
-    await audited('identity.idp.login', a.username, 'success', p.methods.includes('pwd') ? 'pwd+otp' : 'demo picker+otp');
-    await finish({ login: { accountId: a.subject, acr: p.methods.includes('pwd') ? ACR_PASSWORD_AND_OTP : ACR_PICKER_AND_OTP, amr: [...p.methods, 'otp'], remember: false } });
+    await audited('identity.idp.login', a.username, 'success', 'pwd+otp');
+    await finish({ login: { accountId: a.subject, acr: ACR_PASSWORD_AND_OTP, amr: ['pwd', 'otp'], remember: false } });
   });
 
   const callback = provider.callback();
@@ -294,6 +299,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
   };
 }
 
+const WRONG_PASSWORD_MESSAGE = 'Identifiant ou mot de passe incorrect · Wrong person id or password';
 const REPLAY_MESSAGE = 'Ce code a déjà été utilisé ; attendez le code suivant de votre application · This code was already used; wait for the next code from your authenticator app';
 const LOCKED_MESSAGE = 'Compte verrouillé après trop d’échecs ; réessayez dans 15 minutes · Account locked after too many failures; try again in 15 minutes';
 

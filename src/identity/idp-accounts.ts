@@ -4,12 +4,15 @@
  * external issuer is configured; the demo people are its only accounts. DEMO ONLY: TOTP secrets
  * are kept in clear so that `enclave demo people` can show them again.
  */
-import { randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Actor, AuditedTx } from '../audit/index.ts';
 import type { Queryable } from '../db/index.ts';
 import type { IdentityAudit, IdentityService } from './service.ts';
 import type { Role } from './roles.ts';
+import { hashPassword } from './passwords.ts';
 import { newTotpSecret } from './totp.ts';
+
+export { hashPassword, verifyPassword } from './passwords.ts';
 
 /** The issuer people of the embedded provider are recorded under: its URL changes with the port. */
 export const EMBEDDED_ISSUER_ID = 'urn:enclave:embedded-idp';
@@ -43,24 +46,6 @@ export const DEMO_PEOPLE: readonly { readonly username: string; readonly display
   { username: 'admin', displayName: 'Antoine Fournier (demo admin)', roles: ['admin'] },
 ];
 
-const SCRYPT = { N: 16384, r: 8, p: 1 } as const satisfies ScryptOptions;
-const scryptAsync = (pw: BinaryLike, salt: BinaryLike, len: number): Promise<Buffer> =>
-  new Promise((resolve, reject) => scrypt(pw, salt, len, SCRYPT, (e, k) => (e === null ? resolve(k) : reject(e))));
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, 32);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function verifyPassword(hash: string, password: string): Promise<boolean> {
-  const [kind, , , , salt, key] = hash.split('$');
-  if (kind !== 'scrypt' || salt === undefined || key === undefined) return false;
-  const expected = Buffer.from(key, 'base64');
-  const got = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length);
-  return timingSafeEqual(expected, got);
-}
-
 interface Row {
   username: string; subject: string; password_hash: string; totp_secret: string; display_name: string; email: string | null;
   organisation: string; failed_attempts: number; locked_until: Date | null; demo: boolean;
@@ -86,9 +71,10 @@ export async function listAccounts(q: Queryable): Promise<IdpAccount[]> {
 }
 
 /**
- * Counts a failed password or TOTP attempt; at `max` failures the account locks for LOCKOUT_MS
- * and the counter restarts. Returns whether this failure locked it. Bookkeeping: the caller
- * audits the refusal.
+ * Counts a failed second factor (a TOTP code refused after the right password); at `max`
+ * failures the account locks for LOCKOUT_MS and the counter restarts. Wrong passwords are never
+ * counted: whoever does not know the password cannot lock the account out. Returns whether this
+ * failure locked it. Bookkeeping: the caller audits the refusal.
  */
 export async function recordFailure(q: Queryable, username: string, max: number, now: Date): Promise<boolean> {
   const [r] = await q.query<{ failed_attempts: number }>('UPDATE identity_idp_accounts SET failed_attempts = failed_attempts + 1 WHERE username = $1 RETURNING failed_attempts', [username]);

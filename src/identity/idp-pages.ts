@@ -22,23 +22,29 @@ const error = (message: string | null): string => (message === null ? '' : `<p c
 const abort = (uid: string): string =>
   `<form method="post" action="/idp/interaction/${esc(uid)}/abort"><button type="submit" class="secondary">Annuler · Cancel</button></form>`;
 
+/**
+ * The login form: person id and password, always. In demo mode only, the demo people are listed
+ * (and offered as suggestions of the person id field): the password and the TOTP code are
+ * required all the same.
+ */
 export function loginPage(uid: string, demoPeople: readonly { username: string; displayName: string }[], message: string | null): string {
-  const picker = demoPeople.length === 0 ? '' : `
-<form method="post" action="/idp/interaction/${esc(uid)}/login" id="demo-form">
-  <p class="demo" lang="fr">Démonstration uniquement : choisissez une personne de démonstration (le code TOTP reste exigé).</p>
-  <p class="demo" lang="en">Demo only: pick a demo person (the TOTP code is still required).</p>
-  <label for="demo">Personne de démonstration · Demo person</label>
-  <select id="demo" name="demo">${demoPeople.map((p) => `<option value="${esc(p.username)}">${esc(p.username)}: ${esc(p.displayName)}</option>`).join('')}</select>
-  <button type="submit">Continuer · Continue</button>
-</form>`;
+  const demo = demoPeople.length > 0;
+  const list = !demo ? '' : `
+<section class="demo" id="demo-people" aria-labelledby="demo-people-title">
+  <p id="demo-people-title"><strong lang="fr">Mode démonstration</strong> · <strong lang="en">Demo mode</strong></p>
+  <p lang="fr">Personnes de démonstration : leur mot de passe et leur secret TOTP ont été affichés au premier démarrage (\`enclave demo people\` redonne les secrets TOTP).</p>
+  <p lang="en">Demo people: their password and TOTP secret were printed at first start (\`enclave demo people\` shows the TOTP secrets again).</p>
+  <ul>${demoPeople.map((p) => `<li><code>${esc(p.username)}</code>: ${esc(p.displayName)}</li>`).join('')}</ul>
+  <datalist id="demo-usernames">${demoPeople.map((p) => `<option value="${esc(p.username)}"></option>`).join('')}</datalist>
+</section>`;
   return page('Connexion à Enclave · Log in to Enclave', `${error(message)}
 <form method="post" action="/idp/interaction/${esc(uid)}/login" id="login-form">
   <label for="username">Identifiant · Person id</label>
-  <input id="username" name="username" autocomplete="username" required>
+  <input id="username" name="username" autocomplete="username" required${demo ? ' list="demo-usernames"' : ''}>
   <label for="password">Mot de passe · Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Se connecter · Log in</button>
-</form>${picker}${abort(uid)}`);
+</form>${list}${abort(uid)}`);
 }
 
 export function otpPage(uid: string, message: string | null): string {

@@ -3,8 +3,8 @@
  * Connect relying party, and the embedded OpenID provider of the default installation.
  * Other domains import only from here.
  */
-export { actorOf, isRole, PLATFORM_ROLES, type Principal, type Role } from './roles.ts';
-export type { ApiTokenInfo, Person } from './repository.ts';
+export { actorOf, isReviewingRole, isRole, PLATFORM_ROLES, REVIEWING_ROLES, type Principal, type Role } from './roles.ts';
+export type { ApiTokenInfo, Person, RoleChange } from './repository.ts';
 export {
   API_TOKEN_MAX_DAYS,
   API_TOKEN_PREFIX,
@@ -22,4 +22,5 @@ export { LOGIN_FLOW_TTL_MS, OidcRelyingParty, type OidcSettings } from './oidc-c
 export { profileFromClaims, PSC_PROFESSIONS, type ClaimsProfile } from './claims.ts';
 export { DEMO_PEOPLE, EMBEDDED_ISSUER_ID, LOCKOUT_MS, listAccounts as listIdpAccounts, seedDemoPeople, type IdpAccount, type SeededDemoPerson } from './idp-accounts.ts';
 export { oidcStoreAdapter, OIDC_STORE_PRUNE_INTERVAL_MS } from './oidc-store.ts';
-export { ACR_PASSWORD_AND_OTP, ACR_PICKER_AND_OTP, createEmbeddedIdp, IDP_MOUNT, loadOrCreateIdpSecrets, type EmbeddedIdpOptions, type EmbeddedIdpSecrets } from './embedded-idp.ts';
+export { ACR_PASSWORD_AND_OTP, createEmbeddedIdp, IDP_MOUNT, loadOrCreateIdpSecrets, type EmbeddedIdpOptions, type EmbeddedIdpSecrets } from './embedded-idp.ts';
+export { hashPassword, verifyPassword } from './passwords.ts';

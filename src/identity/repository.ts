@@ -76,6 +76,77 @@ export async function deleteRole(tx: AuditedTx, personId: string, role: Role): P
   return rows.length > 0;
 }
 
+/** A change of a person's platform role, proposed by an admin, applied at once or after a second admin's approval. */
+export interface RoleChange {
+  readonly id: string;
+  readonly personId: string;
+  readonly role: Role;
+  readonly change: 'grant' | 'revoke';
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly state: 'pending' | 'applied' | 'rejected';
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+}
+
+interface RoleChangeRow {
+  id: string; person_id: string; role: string; change: 'grant' | 'revoke'; proposed_by: string; proposed_at: Date;
+  state: 'pending' | 'applied' | 'rejected'; decided_by: string | null; decided_at: Date | null;
+}
+
+const ROLE_CHANGE_COLS = 'id, person_id, role, change, proposed_by, proposed_at, state, decided_by, decided_at';
+
+function toRoleChange(r: RoleChangeRow): RoleChange {
+  return {
+    id: r.id, personId: r.person_id, role: r.role as Role, change: r.change, proposedBy: r.proposed_by, proposedAt: new Date(r.proposed_at).toISOString(),
+    state: r.state, decidedBy: r.decided_by, decidedAt: r.decided_at === null ? null : new Date(r.decided_at).toISOString(),
+  };
+}
+
+/**
+ * Records a role change: pending (a second admin decides), or applied at once by its proposer.
+ * Null when a change of that role for that person is already pending.
+ */
+export async function insertRoleChange(tx: AuditedTx, c: { id: string; personId: string; role: Role; change: 'grant' | 'revoke'; proposedBy: string; applied: boolean }): Promise<RoleChange | null> {
+  const [r] = await tx.query<RoleChangeRow>(
+    `INSERT INTO identity_role_changes (id, person_id, role, change, proposed_by, state, decided_by, decided_at)
+     VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::boolean THEN 'applied' ELSE 'pending' END, CASE WHEN $6::boolean THEN $5 END, CASE WHEN $6::boolean THEN now() END)
+     ON CONFLICT (person_id, role) WHERE state = 'pending' DO NOTHING RETURNING ${ROLE_CHANGE_COLS}`,
+    [c.id, c.personId, c.role, c.change, c.proposedBy, c.applied],
+  );
+  return r === undefined ? null : toRoleChange(r);
+}
+
+export async function findRoleChange(q: Queryable, id: string, forUpdate = false): Promise<RoleChange | null> {
+  const [r] = await q.query<RoleChangeRow>(`SELECT ${ROLE_CHANGE_COLS} FROM identity_role_changes WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return r === undefined ? null : toRoleChange(r);
+}
+
+export async function pendingRoleChange(q: Queryable, personId: string, role: Role): Promise<RoleChange | null> {
+  const [r] = await q.query<RoleChangeRow>(`SELECT ${ROLE_CHANGE_COLS} FROM identity_role_changes WHERE person_id = $1 AND role = $2 AND state = 'pending'`, [personId, role]);
+  return r === undefined ? null : toRoleChange(r);
+}
+
+export async function listRoleChanges(q: Queryable, state: RoleChange['state'] | null): Promise<RoleChange[]> {
+  const rows = state === null
+    ? await q.query<RoleChangeRow>(`SELECT ${ROLE_CHANGE_COLS} FROM identity_role_changes ORDER BY proposed_at DESC, id LIMIT 500`)
+    : await q.query<RoleChangeRow>(`SELECT ${ROLE_CHANGE_COLS} FROM identity_role_changes WHERE state = $1 ORDER BY proposed_at DESC, id LIMIT 500`, [state]);
+  return rows.map(toRoleChange);
+}
+
+export async function decideRoleChange(tx: AuditedTx, id: string, state: 'applied' | 'rejected', by: string): Promise<void> {
+  await tx.query("UPDATE identity_role_changes SET state = $2, decided_by = $3, decided_at = now() WHERE id = $1 AND state = 'pending'", [id, state, by]);
+}
+
+/** Whether `personId` proposed or approved a change of one of `roles` that took effect at or after `since`. */
+export async function changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean> {
+  const rows = await q.query(
+    "SELECT 1 FROM identity_role_changes WHERE state = 'applied' AND (proposed_by = $1 OR decided_by = $1) AND role = ANY($2::text[]) AND decided_at >= $3 LIMIT 1",
+    [personId, [...roles], since],
+  );
+  return rows.length > 0;
+}
+
 export interface SessionRow {
   person_id: string;
   csrf_token: string;

@@ -14,6 +14,16 @@ export const PLATFORM_ROLES = [
 ] as const;
 export type Role = (typeof PLATFORM_ROLES)[number];
 
+/**
+ * Roles that review others' work (projects, permits, outputs): granting or removing one takes two
+ * admins, one proposing and another approving (four eyes), and nobody changes their own roles.
+ */
+export const REVIEWING_ROLES = ['ethics_reviewer', 'legal_reviewer', 'access_committee', 'output_checker'] as const satisfies readonly Role[];
+
+export function isReviewingRole(r: Role): boolean {
+  return (REVIEWING_ROLES as readonly Role[]).includes(r);
+}
+
 export function isRole(s: string): s is Role {
   return (PLATFORM_ROLES as readonly string[]).includes(s);
 }

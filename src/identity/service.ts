@@ -5,10 +5,11 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Actor, AuditDraft, AuditedTx, Outcome } from '../audit/index.ts';
-import type { Db } from '../db/index.ts';
+import type { Db, Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
+import { hashPassword } from './passwords.ts';
 import * as repo from './repository.ts';
-import { isRole, type Principal, type Role } from './roles.ts';
+import { isReviewingRole, isRole, type Principal, type Role } from './roles.ts';
 
 /** What identity needs from the audit log. */
 export interface IdentityAudit {
@@ -104,12 +105,44 @@ export class IdentityService {
     return rows.map((r) => ({ username: r.username, subject: r.subject, totpSecret: r.totp_secret }));
   }
 
+  /**
+   * DEMO ONLY: gives every demo account of the embedded provider a new password (and clears its
+   * lockout), for a demo whose first-start passwords were lost: `enclave demo people
+   * --new-passwords`, on the server's own terminal. Each reset is audited; the passwords are
+   * returned once, never stored in clear.
+   */
+  async resetDemoPasswords(actor: Actor): Promise<{ username: string; password: string }[]> {
+    const out: { username: string; password: string }[] = [];
+    for (const a of await this.demoAccounts()) {
+      const password = randomBytes(9).toString('base64url');
+      const hash = await hashPassword(password);
+      await this.#audit.transaction({ actor, action: 'identity.idp.account.password_reset', target: `idp-account:${a.username}`, details: { demo: true } }, async (tx) => {
+        await tx.query('UPDATE identity_idp_accounts SET password_hash = $2, failed_attempts = 0, locked_until = NULL WHERE username = $1 AND demo', [a.username, hash]);
+      });
+      out.push({ username: a.username, password });
+    }
+    return out;
+  }
+
   listPeople(): Promise<repo.Person[]> {
     return repo.listPeople(this.#db);
   }
 
   peopleWithRole(role: Role): Promise<string[]> {
     return repo.peopleWithRole(this.#db, role);
+  }
+
+  /** What other domains need to know about people (governance's PeopleDirectory). */
+  peopleDirectory(): {
+    exists(personId: string): Promise<boolean>;
+    withRole(role: Role): Promise<readonly string[]>;
+    changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
+  } {
+    return {
+      exists: async (id) => (await repo.findPerson(this.#db, id)) !== null,
+      withRole: (r) => repo.peopleWithRole(this.#db, r),
+      changedRolesSince: (q, id, roles, since) => repo.changedRolesSince(q, id, roles, since),
+    };
   }
 
   /** The principal of a person acting locally (CLI on the server, tests): their current roles. */
@@ -132,28 +165,73 @@ export class IdentityService {
     return id;
   }
 
-  /** Grants a platform role (admin only). */
-  async grantRole(by: Principal, personId: string, role: string, requestId?: string): Promise<void> {
-    const r = this.#checkRoleChange(by, role);
-    await this.requirePerson(personId);
-    await this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: 'identity.role.grant', target: `person:${personId}`, details: { role: r }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
-      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin grants platform roles', { hint: 'ask a platform admin' });
-      await repo.insertRole(tx, personId, r, by.personId);
+  /**
+   * Grants a platform role (admin only, never to oneself). A reviewing role is only proposed:
+   * it is granted when a second admin approves (`decideRoleChange`). Returns the change, applied
+   * or pending.
+   */
+  grantRole(by: Principal, personId: string, role: string, requestId?: string): Promise<repo.RoleChange> {
+    return this.#changeRole(by, personId, role, 'grant', requestId);
+  }
+
+  /** Removes a platform role: as `grantRole`, a reviewing role only once a second admin approves. */
+  revokeRole(by: Principal, personId: string, role: string, requestId?: string): Promise<repo.RoleChange> {
+    return this.#changeRole(by, personId, role, 'revoke', requestId);
+  }
+
+  async #changeRole(by: Principal, personId: string, role: string, change: 'grant' | 'revoke', requestId?: string): Promise<repo.RoleChange> {
+    if (!isRole(role)) {
+      throw new AppError('invalid', role === '' ? 'role is required' : `unknown role ${role.slice(0, 40)}`, { hint: 'one of: applicant, ethics_reviewer, legal_reviewer, access_committee, output_checker, operator, auditor, admin, e.g. {"role": "auditor"}', details: { field: 'role' } });
+    }
+    const fourEyes = isReviewingRole(role);
+    const id = randomUUID();
+    const action = fourEyes ? 'identity.role.propose' : `identity.role.${change}`;
+    return this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action, target: `person:${personId}`, details: { role, change, roleChange: id }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin changes platform roles', { hint: 'ask a platform admin' });
+      assertNotOwnRoles(by, personId);
+      const person = await repo.findPerson(tx, personId);
+      if (person === null) throw new AppError('not_found', `no person ${personId}`, { hint: 'list people with GET /api/v1/identity/people' });
+      const has = person.roles.includes(role);
+      if (change === 'grant' && has) throw new AppError('conflict', `${person.displayName} already has the role ${role}`, { hint: 'nothing to grant' });
+      if (change === 'revoke' && !has) throw new AppError('conflict', `${person.displayName} does not have the role ${role}`, { hint: 'nothing to remove' });
+      const c = await repo.insertRoleChange(tx, { id, personId, role, change, proposedBy: by.personId, applied: !fourEyes });
+      if (c === null) {
+        const pending = await repo.pendingRoleChange(tx, personId, role);
+        throw new AppError('conflict', `a change of the role ${role} of this person is already waiting for a second admin`, { hint: 'approve or reject it first (GET /api/v1/identity/role-changes)', details: { roleChange: pending?.id ?? null } });
+      }
+      if (!fourEyes) await applyRoleChange(tx, c, by.personId);
+      tx.addDetails({ state: c.state });
+      return c;
     });
   }
 
-  async revokeRole(by: Principal, personId: string, role: string, requestId?: string): Promise<void> {
-    const r = this.#checkRoleChange(by, role);
-    await this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: 'identity.role.revoke', target: `person:${personId}`, details: { role: r }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
-      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin revokes platform roles', { hint: 'ask a platform admin' });
-      if (personId === by.personId && r === 'admin') throw new AppError('conflict', 'an admin cannot remove their own admin role', { hint: 'ask another admin' });
-      await repo.deleteRole(tx, personId, r);
+  /**
+   * A second admin approves (the role change takes effect) or rejects a pending change of a
+   * reviewing role. Nobody approves their own proposal or decides on a change of their own roles;
+   * the proposer may withdraw (reject) it.
+   */
+  async decideRoleChange(by: Principal, changeId: string, decision: 'approve' | 'reject', requestId?: string): Promise<repo.RoleChange> {
+    return this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: `identity.role.${decision}`, target: `role-change:${changeId}`, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin decides on role changes', { hint: 'ask a platform admin' });
+      const c = await repo.findRoleChange(tx, changeId, true);
+      if (c === null) throw new AppError('not_found', `no role change ${changeId}`, { hint: 'list pending changes with GET /api/v1/identity/role-changes?state=pending' });
+      tx.addDetails({ person: c.personId, role: c.role, change: c.change, proposedBy: c.proposedBy });
+      assertNotOwnRoles(by, c.personId);
+      if (c.state !== 'pending') throw new AppError('conflict', `this role change is already ${c.state}`, { hint: 'only a pending change can be decided' });
+      if (decision === 'approve') {
+        if (c.proposedBy === by.personId) {
+          throw new AppError('forbidden', 'four eyes: a reviewing role is changed by two admins; you proposed this change, so another admin approves it', { hint: 'ask a second admin to approve it' });
+        }
+        await applyRoleChange(tx, c, by.personId);
+      }
+      await repo.decideRoleChange(tx, c.id, decision === 'approve' ? 'applied' : 'rejected', by.personId);
+      return { ...c, state: decision === 'approve' ? 'applied' as const : 'rejected' as const, decidedBy: by.personId, decidedAt: this.#now().toISOString() };
     });
   }
 
-  #checkRoleChange(_by: Principal, role: string): Role {
-    if (!isRole(role)) throw new AppError('invalid', `unknown role ${role}`, { hint: 'roles: applicant, ethics_reviewer, legal_reviewer, access_committee, output_checker, operator, auditor, admin' });
-    return role;
+  /** Role changes, newest first (admins and auditors); `state` narrows the list, e.g. to the pending ones. */
+  listRoleChanges(state: repo.RoleChange['state'] | null = null): Promise<repo.RoleChange[]> {
+    return repo.listRoleChanges(this.#db, state);
   }
 
   /** Bootstrap and seeding, outside any request (first start, demo people): roles granted by a service actor. */
@@ -264,4 +342,16 @@ export class IdentityService {
     await repo.touchToken(this.#db, t.id);
     return { personId: person.id, roles: new Set(person.roles), via: 'token', projectScope: t.projectId };
   }
+}
+
+/** Separation of duties: nobody changes (or decides on a change of) their own roles. */
+function assertNotOwnRoles(by: Principal, personId: string): void {
+  if (personId === by.personId) {
+    throw new AppError('forbidden', 'separation of duties: nobody changes their own roles', { hint: 'ask another admin' });
+  }
+}
+
+async function applyRoleChange(tx: AuditedTx, c: repo.RoleChange, by: string): Promise<void> {
+  if (c.change === 'grant') await repo.insertRole(tx, c.personId, c.role, by);
+  else await repo.deleteRole(tx, c.personId, c.role);
 }

@@ -60,7 +60,7 @@ function governanceWith(f: GovFixture, mailer: SmtpMailer): GovernanceService {
   return new GovernanceService({
     db: f.t.db, audit: f.audit, now: () => NOW, mailer,
     catalog: (d, t) => f.catalog.getTable(d, t),
-    people: { exists: async (id) => (await f.identity.getPerson(id)) !== null, withRole: (r) => f.identity.peopleWithRole(r) },
+    people: f.identity.peopleDirectory(),
   });
 }
 
@@ -206,7 +206,7 @@ describe('notification e-mail through SMTP', () => {
     const gov = new GovernanceService({
       db: f.t.db, audit, now: () => NOW, mailer,
       catalog: (d, t) => f.catalog.getTable(d, t),
-      people: { exists: async (id) => (await f.identity.getPerson(id)) !== null, withRole: (r) => f.identity.peopleWithRole(r) },
+      people: f.identity.peopleDirectory(),
     });
     try {
       const p = await f.gov.createProject(f.who.applicant, f.application());

@@ -85,7 +85,7 @@ export async function openGovFixture(): Promise<GovFixture> {
   const gov = new GovernanceService({
     db: t.db, audit, now: clock, keys,
     catalog: (d, tb) => catalog.getTable(d, tb),
-    people: { exists: async (id) => (await identity.getPerson(id)) !== null, withRole: (r) => identity.peopleWithRole(r) },
+    people: identity.peopleDirectory(),
   });
   const who = {} as Record<PersonKey, Principal>;
   for (const k of PEOPLE) {

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { openTestDb, testDbKind, type TestDb } from '../../../test/helpers/db.ts';
 import { importPrsSchema } from '../../../test/helpers/governance.ts';
 import { loadConfig } from '../../config.ts';
+import { verifyPassword } from '../../identity/index.ts';
 import { createPlatform, ensureDemoPeople, type Platform } from '../../main.ts';
 import { runCli } from '../program.ts';
 
@@ -159,5 +160,15 @@ describe('enclave projects | permits | tokens | demo', () => {
     const r = await cli('projects', 'ls', '--as', 'nobody');
     assert.equal(r.code, 1);
     assert.match(r.err, /no demo person nobody/);
+  });
+
+  test('demo people --new-passwords gives each demo person a new password, printed once and audited', async () => {
+    const out = await ok('demo', 'people', '--new-passwords');
+    const m = /^admin\s+admin\s+(\S+)\s/m.exec(out);
+    assert.ok(m?.[1] !== undefined, out);
+    const [row] = await p.db.query<{ password_hash: string }>("SELECT password_hash FROM identity_idp_accounts WHERE username = 'admin'");
+    assert.ok(await verifyPassword(row?.password_hash ?? '', m[1]), 'the printed password is the stored one');
+    const [n] = await p.db.query<{ n: string }>("SELECT count(*)::text AS n FROM audit_events WHERE action = 'identity.idp.account.password_reset'");
+    assert.equal(n?.n, '10');
   });
 });

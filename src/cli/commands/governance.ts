@@ -268,7 +268,7 @@ export async function tokensRevoke(svc: CliServices, id: string, o: ActingOption
 }
 
 /** DEMO ONLY: the embedded provider's demo people with their TOTP secrets and current codes. */
-export async function demoPeople(svc: CliServices, out: Output): Promise<void> {
+export async function demoPeople(svc: CliServices, out: Output, o: { readonly newPasswords?: boolean } = {}): Promise<void> {
   if (svc.config.oidc.issuer !== undefined) throw new AppError('forbidden', 'demo people exist only on the embedded default (no ENCLAVE_OIDC_ISSUER)');
   const { identity } = services(svc);
   const accounts = await identity.demoAccounts();
@@ -278,6 +278,7 @@ export async function demoPeople(svc: CliServices, out: Output): Promise<void> {
     const person = await identity.personBySubject(EMBEDDED_ISSUER_ID, a.subject);
     rows.push([a.username, person?.roles.join(',') ?? '', a.totpSecret, totp(base32Decode(a.totpSecret), Date.now()), person?.id ?? '']);
   }
-  out.write('DEMO ONLY: demo people of the embedded identity provider (passwords were shown once at first start; the demo picker needs none).\n');
-  out.write(formatTable(['person', 'roles', 'TOTP secret', 'code now', 'person id'], rows));
+  const passwords = o.newPasswords === true ? new Map((await identity.resetDemoPasswords(svc.actor)).map((r) => [r.username, r.password])) : undefined;
+  out.write(`DEMO ONLY: demo people of the embedded identity provider (${passwords === undefined ? 'passwords were shown once at first start; --new-passwords gives new ones' : 'new passwords, shown this once'}; logging in needs the password and the TOTP code).\n`);
+  out.write(formatTable(['person', 'roles', ...(passwords === undefined ? [] : ['password']), 'TOTP secret', 'code now', 'person id'], rows.map((r) => (passwords === undefined ? r : [r[0] ?? '', r[1] ?? '', passwords.get(String(r[0])) ?? '', ...r.slice(2)]))));
 }

@@ -1,11 +1,13 @@
 /**
  * Login through the embedded OpenID provider, as a browser does it: a real Enclave server on
  * loopback (createPlatform + startServer), redirects followed by hand, the login and TOTP forms
- * submitted, cookies kept; then API calls with the session. SECURITY-TESTS figure 17.
+ * submitted, cookies kept; then API calls with the session. SECURITY-TESTS figure 17: no login
+ * without the password and the second factor (the demo mode's account list included), lockout
+ * after at most n second-factor failures, and no lockout by anyone who lacks the password.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { codeOf, formAction, HttpClient, wrongCodeOf } from '../../../test/helpers/browser.ts';
+import { codeOf, formAction, freshCodeOf, HttpClient, wrongCodeOf } from '../../../test/helpers/browser.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { CSRF_HEADER } from '../auth.ts';
 
@@ -33,10 +35,11 @@ async function me(client: HttpClient, base: string): Promise<{ status: number; b
   return { status: res.status, body: await res.json() as never };
 }
 
-describe('embedded OpenID provider: the real login flow over HTTP', () => {
+describe('embedded OpenID provider: the real login flow over HTTP (demo mode on)', () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer({ ENCLAVE_LOGIN_MAX_FAILURES: '5' });
+    // Demo mode on: the account list is shown, and must give no way around the password.
+    s = await startTestServer({ ENCLAVE_LOGIN_MAX_FAILURES: '5', ENCLAVE_DEMO_MODE: 'on' });
   });
   after(async () => {
     await s.close();
@@ -63,7 +66,9 @@ describe('embedded OpenID provider: the real login flow over HTTP', () => {
     assert.match(login.html, /<label for="password">/);
     assert.match(login.html, /Identifiant · Person id/);
     assert.doesNotMatch(login.html, /<script|style=|\son\w+=/i);
-    const res = await client.request(formAction(login.html, 'demo-form', login.url), { form: { demo: 'auditor' } });
+    const d = s.demo.get('auditor');
+    assert.ok(d !== undefined);
+    const res = await client.request(formAction(login.html, 'login-form', login.url), { form: { username: 'auditor', password: d.password } });
     const otp = await res.text();
     assert.match(otp, /<label for="code">/);
     assert.doesNotMatch(otp, /<script|style=|\son\w+=/i);
@@ -124,7 +129,15 @@ describe('embedded OpenID provider: the real login flow over HTTP', () => {
     assert.equal((await me(client, s.url)).status, 401);
   });
 
-  test('SECURITY-TESTS 17: admin login without a second factor never succeeds, and lockout after at most 5 failures', async () => {
+  test('in demo mode the login page lists the demo people, with a password field still required', async () => {
+    const login = await openLoginPage(new HttpClient(), s.url);
+    assert.match(login.html, /id="demo-people"/);
+    for (const u of s.demo.keys()) assert.match(login.html, new RegExp(`<code>${u}</code>`));
+    assert.match(login.html, /<input id="password" name="password" type="password"[^>]* required>/);
+    assert.doesNotMatch(login.html, /name="demo"/);
+  });
+
+  test('SECURITY-TESTS 17: admin login without the password or without a second factor never succeeds', async () => {
     const d = s.demo.get('admin');
     assert.ok(d !== undefined);
     let tried = 0;
@@ -151,40 +164,88 @@ describe('embedded OpenID provider: the real login flow over HTTP', () => {
       await loginWith(client, s.url, 'admin', d.password, code);
       await sessionOpened(client);
     }
-    // 4. the demo picker (no password) with a wrong code
-    {
+    // 4. the old demo picker (a `demo` field, no password), then the RIGHT code; 5. the same with an empty password
+    for (const form of [{ demo: 'admin' }, { demo: 'admin', username: 'admin', password: '' }]) {
       const client = new HttpClient();
       const login = await openLoginPage(client, s.url);
-      const otp = await (await client.request(formAction(login.html, 'demo-form', login.url), { form: { demo: 'admin' } })).text();
-      await client.follow(formAction(otp, 'otp-form', login.url), { form: { code: wrongCodeOf(d.totpSecret) } });
+      const res = await client.request(`${login.url}/login`, { form });
+      assert.equal(res.status, 401, 'no second-factor step without the password');
+      assert.match(await res.text(), /Wrong person id or password/);
+      await client.follow(`${login.url}/otp`, { form: { code: codeOf(d.totpSecret) } });
       await sessionOpened(client);
     }
-    // 5. the callback called without any provider answer
+    // 6. the callback called without any provider answer
     {
       const client = new HttpClient();
       await client.follow(`${s.url}/api/v1/auth/callback?code=forged&state=forged`);
       await sessionOpened(client);
     }
     assert.equal(successes, 0);
-    console.log(`SECURITY-TESTS 17: admin login without a 2nd factor: ${tried} tried, ${successes} successes`);
-
-    // Lockout: the failures above (3 wrong second factors) count; keep failing passwords until locked.
+    console.log(`SECURITY-TESTS 17: admin login without the password or without a 2nd factor: ${tried} tried, ${successes} successes`);
+    // The right password and the right code open the session.
     const client = new HttpClient();
-    let failures = 3;
+    await loginWith(client, s.url, 'admin', d.password, await freshCodeOf(d.totpSecret));
+    assert.equal((await me(client, s.url)).status, 200);
+  });
+
+  test('SECURITY-TESTS 17: wrong passwords never lock an account; wrong codes after the right password lock it after at most 5', async () => {
+    const d = s.demo.get('checker');
+    assert.ok(d !== undefined);
+    // Anyone can read the person ids on a demo login page: 20 wrong passwords lock nothing.
+    const wrongPasswords = 20;
+    for (let i = 0; i < wrongPasswords; i++) {
+      const client = new HttpClient();
+      const login = await openLoginPage(client, s.url);
+      const res = await client.request(formAction(login.html, 'login-form', login.url), { form: { username: 'checker', password: `guess-${i}` } });
+      assert.equal(res.status, 401);
+      assert.doesNotMatch(await res.text(), /Account locked/);
+    }
+    const owner = new HttpClient();
+    await loginWith(owner, s.url, 'checker', d.password, await freshCodeOf(d.totpSecret));
+    assert.equal((await me(owner, s.url)).status, 200, 'the owner still logs in after 20 wrong passwords by someone else');
+
+    // Wrong codes after the right password: locked after at most 5.
+    let failures = 0;
     let lockedAt = 0;
     for (let i = 0; i < 10 && lockedAt === 0; i++) {
-      const login = await openLoginPage(client, s.url);
-      const res = await client.request(formAction(login.html, 'login-form', login.url), { form: { username: 'admin', password: 'not-the-password' } });
-      const html = await res.text();
+      const { res } = await loginWith(new HttpClient(), s.url, 'checker', d.password, wrongCodeOf(d.totpSecret));
       failures++;
-      if (/Account locked/.test(html)) lockedAt = failures;
+      if (/Account locked/.test(await res.text())) lockedAt = failures;
     }
     assert.ok(lockedAt > 0 && lockedAt <= 5, `locked after ${lockedAt} failures`);
     // locked: even the right password and code are refused
-    const locked = await loginWith(new HttpClient(), s.url, 'admin', d.password, codeOf(d.totpSecret));
+    const locked = await loginWith(new HttpClient(), s.url, 'checker', d.password, codeOf(d.totpSecret));
     assert.equal(locked.res.status, 423);
-    const events = await s.platform.db.query<{ n: string }>("SELECT count(*)::text AS n FROM audit_events WHERE action = 'identity.idp.lockout'");
+    // and a wrong password does not learn that the account is locked
+    const probe = new HttpClient();
+    const login = await openLoginPage(probe, s.url);
+    const res = await probe.request(formAction(login.html, 'login-form', login.url), { form: { username: 'checker', password: 'not-the-password' } });
+    assert.equal(res.status, 401);
+    assert.doesNotMatch(await res.text(), /Account locked/);
+    const events = await s.platform.db.query<{ n: string }>("SELECT count(*)::text AS n FROM audit_events WHERE action = 'identity.idp.lockout' AND target = 'idp-account:checker'");
     assert.equal(events[0]?.n, '1');
-    console.log(`SECURITY-TESTS 17: lockout after ${lockedAt} failures (limit 5); the right password and code are refused while locked`);
+    console.log(`SECURITY-TESTS 17: lockout after ${lockedAt} failures (limit 5); lockout without the password: impossible (${wrongPasswords} wrong passwords, 0 lockouts, the owner logged in)`);
+  });
+});
+
+describe('embedded OpenID provider outside demo mode', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test('the login page lists no account, and a person logs in with password and TOTP', async () => {
+    const client = new HttpClient();
+    const login = await openLoginPage(client, s.url);
+    assert.doesNotMatch(login.html, /demo-people|<code>admin<\/code>|<option/);
+    for (const u of s.demo.keys()) assert.doesNotMatch(login.html, new RegExp(`>${u}[<:]`));
+    const d = s.demo.get('applicant');
+    assert.ok(d !== undefined);
+    await loginWith(client, s.url, 'applicant', d.password, await freshCodeOf(d.totpSecret));
+    const who = await me(client, s.url);
+    assert.equal(who.status, 200);
   });
 });

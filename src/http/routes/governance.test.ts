@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openGovFixture, type GovFixture, type PersonKey } from '../../../test/helpers/governance.ts';
 import { AppError } from '../../errors.ts';
-import type { Principal } from '../../identity/index.ts';
+import type { Principal, Role } from '../../identity/index.ts';
 import { createHttpApp } from '../app.ts';
 import { CSRF_HEADER, sessionCookieName, type AuthDeps } from '../auth.ts';
 import { governanceRoutes, governanceRouteSpecs } from './governance.ts';
@@ -64,6 +64,9 @@ const TRUTH: Record<string, Expect> = {
   'GET /identity/people': ['committee1', 'auditor', 'admin'],
   'POST /identity/people/:personId/roles': ['admin'],
   'DELETE /identity/people/:personId/roles/:role': ['admin'],
+  'GET /identity/role-changes': ['auditor', 'admin'],
+  'POST /identity/role-changes/:changeId/approve': ['admin'],
+  'POST /identity/role-changes/:changeId/reject': ['admin'],
   'GET /identity/me/tokens': ANY,
   'POST /identity/me/tokens': ANY,
   'DELETE /identity/me/tokens/:tokenId': ANY,
@@ -154,7 +157,8 @@ describe('HTTP routes: permission truth table', () => {
       assert.ok(expect !== undefined);
       const path = s.key.slice(s.method.length + 1)
         .replace(':id', projectId).replace(':version', '1').replace(':personId', f.who.outsider.personId)
-        .replace(':role', 'auditor').replace(':tokenId', '00000000-0000-0000-0000-000000000000').replace(':nid', 'none');
+        .replace(':role', 'auditor').replace(':tokenId', '00000000-0000-0000-0000-000000000000').replace(':nid', 'none')
+          .replace(':changeId', '00000000-0000-0000-0000-000000000000');
       for (const caller of CALLERS) {
         // withdraw and close would end the shared project: the gate is what is tested here
         const r = await call(s.method, s.key.endsWith('/withdraw') && caller === 'applicant' ? path.replace(projectId, 'other') : path, caller, {});
@@ -168,6 +172,107 @@ describe('HTTP routes: permission truth table', () => {
       }
     }
     process.stdout.write(`truth table: ${cells} route × caller cells checked\n`);
+  });
+
+  /**
+   * Separation of duties (SECURITY-TESTS 10), as a table beside the route × role one: each line
+   * is one attempt through the HTTP API, by whom, and whether it must be accepted. Nobody changes
+   * their own roles; a reviewing role needs a second admin (proposer ≠ approver ≠ the person);
+   * nobody votes on a project whose reviewers they changed while it was under review.
+   */
+  test('separation of duties: self-approval attempts through the API are all refused', async () => {
+    type Who = 'admin' | 'admin2' | 'adminCommittee' | 'committee2' | 'outsider';
+    const extra = async (subject: string, r: readonly Role[]): Promise<{ id: string; cookie: string; csrf: string }> => {
+      const s = await f.identity.login({ issuer: 'https://idp.test', subject, displayName: subject, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+      await f.identity.seedRoles({ kind: 'service', id: 'test' }, s.personId, r);
+      return { id: s.personId, cookie: s.cookieValue, csrf: s.csrfToken };
+    };
+    const people: Record<Who, { id: string; cookie: string; csrf: string }> = {
+      admin: { id: f.who.admin.personId, ...sessions.get('admin')! },
+      admin2: await extra('admin2', ['admin']),
+      adminCommittee: await extra('admin-committee', ['admin', 'access_committee']),
+      committee2: await extra('committee-2', ['access_committee']),
+      outsider: await extra('newcomer', []),
+    };
+    const as = async (who: Who, method: string, path: string, body: unknown = {}) => {
+      const p = people[who];
+      const res = await app.request(`/api/v1${path}`, { method, headers: { 'content-type': 'application/json', cookie: `${cookieName}=${p.cookie}`, [CSRF_HEADER]: p.csrf }, ...(method === 'GET' ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, body: await res.json() as { change?: { id: string; state: string }; state?: string; code?: string; details?: Record<string, unknown> } };
+    };
+    const rolesOf = async (who: Who) => (await f.identity.requirePerson(people[who].id)).roles;
+    const attempts: { what: string; accepted: boolean }[] = [];
+    const refused = async (what: string, r: Promise<{ status: number }>, status = 403) => {
+      const got = (await r).status;
+      attempts.push({ what, accepted: got < 300 });
+      assert.equal(got, status, what);
+    };
+
+    // The reproduction: a project one committee approval away from active; an admin grants
+    // themselves the access committee role, then casts the second vote.
+    const id = await f.projectAt('committee_review');
+    await f.gov.proposePermit(f.who.committee1, id, await f.permitFor(id));
+    await f.gov.take(f.who.committee1, id, 'committee_approve');
+    await refused('an admin grants themselves access_committee', as('admin', 'POST', `/identity/people/${people.admin.id}/roles`, { role: 'access_committee' }));
+    await refused('an admin grants themselves a role outside review (applicant)', as('admin', 'POST', `/identity/people/${people.admin.id}/roles`, { role: 'applicant' }));
+    await refused('an admin removes their own admin role', as('admin', 'DELETE', `/identity/people/${people.admin.id}/roles/admin`));
+    await refused('the admin then casts the second committee vote', as('admin', 'POST', `/governance/projects/${id}/committee-decision`, { decision: 'approve' }));
+    assert.deepEqual(await rolesOf('admin'), ['admin']);
+
+    // A reviewing role takes two admins: proposed (202), then approved by another.
+    const proposed = await as('adminCommittee', 'POST', `/identity/people/${people.outsider.id}/roles`, { role: 'access_committee' });
+    assert.equal(proposed.status, 202);
+    assert.equal(proposed.body.change?.state, 'pending');
+    assert.deepEqual(await rolesOf('outsider'), [], 'nothing granted before the second admin approves');
+    const changeId = proposed.body.change?.id ?? '';
+    await refused('the proposer approves their own proposal', as('adminCommittee', 'POST', `/identity/role-changes/${changeId}/approve`));
+    await refused('a second proposal of the same change while one is pending', as('admin', 'POST', `/identity/people/${people.outsider.id}/roles`, { role: 'access_committee' }), 409);
+    const other = await as('admin', 'POST', `/identity/people/${people.admin2.id}/roles`, { role: 'output_checker' });
+    assert.equal(other.status, 202);
+    await refused('the person concerned approves a change of their own roles', as('admin2', 'POST', `/identity/role-changes/${other.body.change?.id ?? ''}/approve`));
+    await refused('the person concerned rejects a change of their own roles', as('admin2', 'POST', `/identity/role-changes/${other.body.change?.id ?? ''}/reject`));
+    assert.equal((await as('admin', 'POST', `/identity/role-changes/${other.body.change?.id ?? ''}/reject`)).status, 200, 'its proposer may withdraw it');
+    const approved = await as('admin', 'POST', `/identity/role-changes/${changeId}/approve`);
+    assert.equal(approved.status, 200);
+    assert.equal(approved.body.state, 'applied');
+    assert.deepEqual(await rolesOf('outsider'), ['access_committee']);
+    await refused('a change already decided is approved again', as('admin2', 'POST', `/identity/role-changes/${changeId}/approve`), 409);
+    // A role outside review is changed by one admin, at once.
+    const direct = await as('admin', 'POST', `/identity/people/${people.outsider.id}/roles`, { role: 'applicant' });
+    assert.equal(direct.status, 200);
+    assert.equal(direct.body.change?.state, 'applied');
+
+    // Whoever changed the reviewers while the project was under review does not vote on it: the
+    // proposer (adminCommittee) and the approving admin, had they the role.
+    const vote = await as('adminCommittee', 'POST', `/governance/projects/${id}/committee-decision`, { decision: 'approve' });
+    attempts.push({ what: 'a committee member who changed the reviewers during the review votes', accepted: vote.status < 300 });
+    assert.equal(vote.status, 403);
+    assert.equal(vote.body.details?.['reason'], 'changed_reviewers');
+    await refused('the same person drafts a new permit', as('adminCommittee', 'PUT', `/governance/projects/${id}`.concat('/permit'), await f.permitFor(id)));
+    const detail = await as('adminCommittee', 'GET', `/governance/projects/${id}`);
+    assert.deepEqual((detail.body as { actions?: string[] }).actions?.filter((a) => a.startsWith('committee_')), [], 'the portal offers them no vote either');
+    // A project whose review starts after the change: the same person votes.
+    const later = await f.projectAt('committee_review');
+    await f.gov.proposePermit(f.who.committee1, later, await f.permitFor(later));
+    assert.equal((await as('adminCommittee', 'POST', `/governance/projects/${later}/committee-decision`, { decision: 'approve' })).status, 200);
+    // An unrelated committee member casts the second vote of the first project.
+    assert.equal((await as('committee2', 'POST', `/governance/projects/${id}/committee-decision`, { decision: 'approve' })).status, 200);
+    assert.equal((await f.gov.getProject(f.who.committee1, id)).project.status, 'active');
+
+    // Behind the API's back: the database itself refuses a reviewing role applied by its proposer.
+    const pending = await as('admin', 'POST', `/identity/people/${people.admin2.id}/roles`, { role: 'legal_reviewer' });
+    let dbAccepted = true;
+    try {
+      await f.t.db.query("UPDATE identity_role_changes SET state = 'applied', decided_by = proposed_by, decided_at = now() WHERE id = $1", [pending.body.change?.id ?? '']);
+    } catch {
+      dbAccepted = false;
+    }
+    attempts.push({ what: 'an UPDATE applying a reviewing role by its own proposer', accepted: dbAccepted });
+    assert.equal(dbAccepted, false);
+    const audited = (await f.identity.listRoleChanges('applied')).filter((c) => c.id === changeId);
+    assert.equal(audited[0]?.decidedBy, people.admin.id);
+    const accepted = attempts.filter((a) => a.accepted).length;
+    process.stdout.write(`SECURITY-TESTS 10: ${attempts.length} self-approval attempts, ${accepted} accepted\n`);
+    assert.equal(accepted, 0);
   });
 
   test('route refusals are audited as denied', async () => {

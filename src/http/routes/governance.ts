@@ -104,7 +104,7 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     { method: 'PUT', path: '/projects/:id/permit', permission: roles('access_committee'), summary: 'Propose the permit (validated by the published schema and the catalogue)', handler: async (c) => c.json(await gov.proposePermit(principal(c), param(c, 'id'), await c.req.json().catch(() => null), rid(c)), 201) },
     { method: 'GET', path: '/projects/:id/permits', permission: AUTHENTICATED, token: true, summary: 'Permit versions of the project', handler: async (c) => c.json({ permits: await gov.permits(principal(c), param(c, 'id')) }) },
     {
-      method: 'GET', path: '/projects/:id/access', permission: AUTHENTICATED, token: true, summary: 'May I access this project\'s data now? (?dataset=&table=&columns=A,B&tool=web_sql)',
+      method: 'GET', path: '/projects/:id/access', permission: AUTHENTICATED, token: true, summary: 'May I access this project\'s data now? (?dataset=&table=&columns=A,B&years=2019-2021&tool=web_sql)',
       handler: async (c) => {
         const t = c.req.query('tool');
         if (t !== undefined && t !== 'web_sql' && t !== 'database_protocol') throw new AppError('invalid', 'tool must be web_sql or database_protocol');
@@ -112,7 +112,14 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
         const dataset = c.req.query('dataset');
         const table = c.req.query('table');
         const columns = c.req.query('columns');
-        const req = { ...(tool === undefined ? {} : { tool }), ...(dataset === undefined ? {} : { dataset }), ...(table === undefined ? {} : { table }), ...(columns === undefined ? {} : { columns: columns.split(',') }) };
+        const y = c.req.query('years');
+        const ym = y === undefined ? null : /^(\d{4})(?:-(\d{4}))?$/.exec(y);
+        if (y !== undefined && ym === null) throw new AppError('invalid', `years must be YYYY or YYYY-YYYY, not ${JSON.stringify(y.slice(0, 20))}`, { hint: 'e.g. ?years=2019-2021', details: { field: 'years' } });
+        const years = ym === null ? undefined : { from: Number(ym[1]), to: Number(ym[2] ?? ym[1]) };
+        const req = {
+          ...(tool === undefined ? {} : { tool }), ...(dataset === undefined ? {} : { dataset }), ...(table === undefined ? {} : { table }),
+          ...(columns === undefined ? {} : { columns: columns.split(',') }), ...(years === undefined ? {} : { years }),
+        };
         const permit = await gov.assertCanAccessData(principal(c), param(c, 'id'), req, rid(c));
         return c.json({ allowed: true, validUntil: permit.validUntil });
       },

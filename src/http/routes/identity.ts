@@ -45,18 +45,38 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
     },
     { method: 'GET', path: '/people', permission: roles('admin', 'access_committee', 'auditor'), summary: 'People known to the platform and their roles', handler: async (c) => c.json({ people: await identity.listPeople() }) },
     {
-      method: 'POST', path: '/people/:personId/roles', permission: roles('admin'), summary: 'Grant a platform role (admin)',
+      method: 'POST', path: '/people/:personId/roles', permission: roles('admin'),
+      summary: 'Grant a platform role: {"role"} (admin, never to oneself). A reviewing role (access_committee, ethics_reviewer, legal_reviewer, output_checker) is only proposed (202): a second admin approves it',
       handler: async (c) => {
-        await identity.grantRole(principal(c), param(c, 'personId'), str(await jsonBody(c), 'role') ?? '', rid(c));
-        return c.json(await identity.requirePerson(param(c, 'personId')));
+        const change = await identity.grantRole(principal(c), param(c, 'personId'), str(await jsonBody(c), 'role') ?? '', rid(c));
+        return c.json({ change, person: await identity.requirePerson(change.personId) }, change.state === 'pending' ? 202 : 200);
       },
     },
     {
-      method: 'DELETE', path: '/people/:personId/roles/:role', permission: roles('admin'), summary: 'Revoke a platform role (admin)',
+      method: 'DELETE', path: '/people/:personId/roles/:role', permission: roles('admin'),
+      summary: 'Remove a platform role (admin, never one\'s own). A reviewing role is only proposed for removal (202): a second admin approves it',
       handler: async (c) => {
-        await identity.revokeRole(principal(c), param(c, 'personId'), param(c, 'role'), rid(c));
-        return c.json(await identity.requirePerson(param(c, 'personId')));
+        const change = await identity.revokeRole(principal(c), param(c, 'personId'), param(c, 'role'), rid(c));
+        return c.json({ change, person: await identity.requirePerson(change.personId) }, change.state === 'pending' ? 202 : 200);
       },
+    },
+    {
+      method: 'GET', path: '/role-changes', permission: roles('admin', 'auditor'), summary: 'Role changes, newest first (?state=pending|applied|rejected)',
+      handler: async (c) => {
+        const state = c.req.query('state');
+        if (state !== undefined && state !== 'pending' && state !== 'applied' && state !== 'rejected') {
+          throw new AppError('invalid', 'state must be pending, applied or rejected', { hint: 'e.g. ?state=pending', details: { field: 'state' } });
+        }
+        return c.json({ changes: await identity.listRoleChanges(state ?? null) });
+      },
+    },
+    {
+      method: 'POST', path: '/role-changes/:changeId/approve', permission: roles('admin'), summary: 'Approve a pending change of a reviewing role (a second admin: not its proposer, not the person concerned)',
+      handler: async (c) => c.json(await identity.decideRoleChange(principal(c), param(c, 'changeId'), 'approve', rid(c))),
+    },
+    {
+      method: 'POST', path: '/role-changes/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) a pending change of a reviewing role',
+      handler: async (c) => c.json(await identity.decideRoleChange(principal(c), param(c, 'changeId'), 'reject', rid(c))),
     },
     { method: 'GET', path: '/me/tokens', permission: AUTHENTICATED, summary: 'My API tokens (never the secret)', handler: async (c) => c.json({ tokens: await identity.listApiTokens(principal(c).personId) }) },
     {
