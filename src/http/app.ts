@@ -80,7 +80,8 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { requestId: st
       const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
       if (env?.incoming === undefined || env.outgoing === undefined) throw new AppError('not_found', `${m.prefix} is served only by the node server`);
       if (https) env.outgoing.setHeader('Strict-Transport-Security', HSTS);
-      if (guardNodeRequest(env.incoming, env.outgoing, NODE_MOUNT_MAX_BODY_BYTES, c.get('requestId'))) m.handle(env.incoming, env.outgoing);
+      const { incoming, outgoing } = env;
+      guardNodeRequest(incoming, outgoing, NODE_MOUNT_MAX_BODY_BYTES, c.get('requestId'), () => m.handle(incoming, outgoing));
       return RESPONSE_ALREADY_SENT;
     });
   }

@@ -232,11 +232,11 @@ export function validateStrings(routes: () => readonly RouteShape[], skip: (path
  * A node-level guard for handlers that read the raw node request (the embedded OpenID provider):
  * a declared length over the limit is refused at once; a chunked body is counted as the HTTP
  * parser delivers it, and past the limit the server stops reading the socket (push returns
- * false) and answers 413. The query and the body get the API's string checks; the end of the
- * body is withheld from the handler until the body passed, so a refused request never reaches
- * it whole. Returns false when the request was refused before the handler was called.
+ * false) and answers 413. The query and the body get the API's string checks. The handler is
+ * called only once the whole body has arrived and passed (bodies here are a few KiB), so a
+ * refused request never reaches it.
  */
-export function guardNodeRequest(req: IncomingMessage, res: ServerResponse, maxBytes: number, requestId: string): boolean {
+export function guardNodeRequest(req: IncomingMessage, res: ServerResponse, maxBytes: number, requestId: string, handle: () => void): void {
   const refuse = (e: AppError): void => {
     if (res.headersSent) {
       res.destroy();
@@ -251,19 +251,19 @@ export function guardNodeRequest(req: IncomingMessage, res: ServerResponse, maxB
     if (search !== undefined) checkPairs(search, 'query');
   } catch (e) {
     refuse(e as AppError);
-    return false;
+    return;
   }
   const declared = Number(req.headers['content-length'] ?? '0');
   if (Number.isFinite(declared) && declared > maxBytes) {
     refuse(tooLarge(maxBytes));
-    return false;
+    return;
   }
   // A small body may have been parsed with the headers, before this guard ran: take what is
   // buffered, keep a copy, and put it back in front for the handler.
   const chunks: Buffer[] = [];
   for (let b = req.read() as Buffer | null; b !== null; b = req.read() as Buffer | null) chunks.push(b);
   let seen = chunks.reduce((n, b) => n + b.length, 0);
-  const finish = (): boolean => {
+  const passes = (): boolean => {
     try {
       if (seen > maxBytes) throw tooLarge(maxBytes);
       checkBody(Buffer.concat(chunks).toString('utf8'), req.headers['content-type'] ?? '');
@@ -273,23 +273,23 @@ export function guardNodeRequest(req: IncomingMessage, res: ServerResponse, maxB
       return false;
     }
   };
-  if (req.complete && !finish()) return false;
-  if (seen > maxBytes) {
-    refuse(tooLarge(maxBytes));
-    return false;
+  if (req.complete) {
+    if (!passes()) return;
+    if (chunks.length > 0) req.unshift(Buffer.concat(chunks));
+    handle();
+    return;
   }
   if (chunks.length > 0) req.unshift(Buffer.concat(chunks));
-  if (req.complete) return true;
   const push = req.push.bind(req);
-  // The HTTP parser hands each further body chunk to push(), then null at the end; false makes
-  // it stop reading the socket. After a refusal nothing more reaches the handler, not even the end.
+  // The HTTP parser hands each further chunk to push(), then null at the end; false makes it
+  // stop reading the socket. After a refusal nothing more reaches the request stream.
   req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
     if (chunk === null) {
-      if (!finish()) {
-        req.push = () => false;
-        return false;
-      }
-      return push(null);
+      req.push = push;
+      if (!passes()) return false;
+      const r = push(null);
+      handle();
+      return r;
     }
     if (chunk instanceof Uint8Array) {
       seen += chunk.length;
@@ -302,5 +302,4 @@ export function guardNodeRequest(req: IncomingMessage, res: ServerResponse, maxB
     }
     return push(chunk, encoding);
   };
-  return true;
 }
