@@ -90,3 +90,40 @@ describe('HSTS follows the public URL', () => {
     for (const path of ['/healthz', '/api/v1/nowhere']) assert.equal((await app.request(path)).headers.get('strict-transport-security'), null, path);
   });
 });
+
+describe('a route that takes larger bodies has its own explicit limit', () => {
+  const stream = (bytes: number): ReadableStream<Uint8Array> => {
+    let left = bytes;
+    return new ReadableStream({
+      pull(ctl) {
+        if (left <= 0) {
+          ctl.close();
+          return;
+        }
+        const n = Math.min(64 * 1024, left);
+        left -= n;
+        ctl.enqueue(new Uint8Array(n).fill(97));
+      },
+    });
+  };
+  const r = new Hono();
+  r.post('/upload', async (c) => c.json({ bytes: (await c.req.arrayBuffer()).byteLength }));
+  r.post('/other', async (c) => c.json({ bytes: (await c.req.arrayBuffer()).byteLength }));
+  const app = createHttpApp({
+    version: 't', health: async () => ({}), openApiPaths: [], routes: [{ prefix: 'x', app: r }],
+    maxBodyBytes: 1024 * 1024, bodyLimits: [{ prefix: '/api/v1/x/upload', maxBytes: 4 * 1024 * 1024 }],
+  });
+  const post = (path: string, bytes: number) => app.request(path, { method: 'POST', body: stream(bytes), headers: { 'content-type': 'application/octet-stream' }, duplex: 'half' });
+
+  test('2 MiB streamed: accepted on the upload route, 413 elsewhere; past 4 MiB the upload route refuses too', async () => {
+    const ok = await post('/api/v1/x/upload', 2 * 1024 * 1024);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { bytes: 2 * 1024 * 1024 });
+    const other = await post('/api/v1/x/other', 2 * 1024 * 1024);
+    assert.equal(other.status, 413);
+    assert.equal(((await other.json()) as { details: { limitBytes: number } }).details.limitBytes, 1024 * 1024);
+    const big = await post('/api/v1/x/upload', 5 * 1024 * 1024);
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { details: { limitBytes: number } }).details.limitBytes, 4 * 1024 * 1024);
+  });
+});

@@ -28,7 +28,7 @@ function routeTable(s: TestServer): Route[] {
 const BAD_JSON = ['a\u0000b', '\ud800', 'x\udc00y'];
 const BAD_URL = ['a%00b', '%ED%A0%80', 'x%ED%B0%80y'];
 /** Field names the routes read, and others: the layer checks every string whatever its name. */
-const FIELDS = ['title', 'role', 'projectId', 'label', 'comment', 'reference', 'decision', 'personId', 'purpose', 'anyField'];
+const FIELDS = ['title', 'role', 'projectId', 'label', 'comment', 'decision', 'anyField'];
 
 interface Probe { readonly method: string; readonly url: string; readonly body?: string; readonly field: string; readonly location: 'path' | 'query' | 'body' }
 
@@ -42,9 +42,12 @@ function probesOf(r: Route, queryNames: readonly string[]): Probe[] {
     for (const f of FIELDS) {
       for (const bad of BAD_JSON) {
         out.push({ method: r.method, url: fill({}), body: JSON.stringify({ [f]: bad }), field: f, location: 'body' });
-        out.push({ method: r.method, url: fill({}), body: JSON.stringify({ application: { title: 'ok', [f]: bad } }), field: `application.${f}`, location: 'body' });
-        out.push({ method: r.method, url: fill({}), body: JSON.stringify({ [f]: ['fine', bad] }), field: `${f}[1]`, location: 'body' });
       }
+    }
+    // nested and in arrays: the walk is the same for every name, one name is enough
+    for (const bad of BAD_JSON) {
+      out.push({ method: r.method, url: fill({}), body: JSON.stringify({ application: { title: 'ok', purpose: bad } }), field: 'application.purpose', location: 'body' });
+      out.push({ method: r.method, url: fill({}), body: JSON.stringify({ columns: ['fine', bad] }), field: 'columns[1]', location: 'body' });
     }
     out.push({ method: r.method, url: fill({}), body: JSON.stringify({ ['k\u0000']: 'v' }), field: '(a key)', location: 'body' });
   }
@@ -93,31 +96,35 @@ describe('the whole app, from its route table: malformed strings, the OpenAPI do
     const doc = await (await fetch(`${s.url}/api/v1/openapi.json`)).json() as { paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string }> }>> };
     const auditBefore = await count(s, 'audit_events');
     const projectsBefore = await count(s, 'gov_projects').catch(() => -1);
-    let n = 0;
     const failures: string[] = [];
+    const jobs: Array<{ probe: Probe; who: 'anonymous' | 'applicant' }> = [];
     for (const r of routes) {
       const docPath = r.path.replace(/^\/api\/v1/, '').replace(/:([A-Za-z]+)/g, '{$1}');
       const documented = (doc.paths[docPath]?.[r.method.toLowerCase()]?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
       const queryNames = [...new Set([...documented, 'q', 'probe'])];
-      for (const probe of probesOf(r, queryNames)) {
-        for (const who of ['anonymous', 'applicant'] as const) {
-          const headers: Record<string, string> = probe.body === undefined ? {} : { 'content-type': 'application/json' };
-          if (who === 'applicant') Object.assign(headers, { cookie: session.cookie, [CSRF_HEADER]: session.csrf });
-          const res = await fetch(`${s.url}${probe.url}`, { method: probe.method, headers, redirect: 'manual', ...(probe.body === undefined ? {} : { body: probe.body }) });
-          n++;
-          const text = await res.text();
-          const where = `${who} ${probe.method} ${probe.url} ${probe.body ?? ''}`;
-          if (res.status !== 400) {
-            failures.push(`${where}: ${res.status} ${text.slice(0, 200)}`);
-            continue;
-          }
-          const p = JSON.parse(text) as { code: string; detail: string; details?: { field?: string; location?: string } };
-          if (p.code !== 'invalid' || p.details?.field !== probe.field || p.details.location !== probe.location || !p.detail.includes(probe.field)) {
-            failures.push(`${where}: ${text.slice(0, 200)}`);
-          }
-        }
-      }
+      for (const probe of probesOf(r, queryNames)) for (const who of ['anonymous', 'applicant'] as const) jobs.push({ probe, who });
     }
+    const one = async ({ probe, who }: (typeof jobs)[number]): Promise<void> => {
+      const headers: Record<string, string> = probe.body === undefined ? {} : { 'content-type': 'application/json' };
+      if (who === 'applicant') Object.assign(headers, { cookie: session.cookie, [CSRF_HEADER]: session.csrf });
+      const res = await fetch(`${s.url}${probe.url}`, { method: probe.method, headers, redirect: 'manual', ...(probe.body === undefined ? {} : { body: probe.body }) });
+      const text = await res.text();
+      const where = `${who} ${probe.method} ${probe.url} ${probe.body ?? ''}`;
+      if (res.status !== 400) {
+        failures.push(`${where}: ${res.status} ${text.slice(0, 200)}`);
+        return;
+      }
+      const p = JSON.parse(text) as { code: string; detail: string; details?: { field?: string; location?: string } };
+      if (p.code !== 'invalid' || p.details?.field !== probe.field || p.details.location !== probe.location || !p.detail.includes(probe.field)) {
+        failures.push(`${where}: ${text.slice(0, 200)}`);
+      }
+    };
+    // a few at a time: the layer answers before any database work, so the server keeps up
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < jobs.length) await one(jobs[next++] as (typeof jobs)[number]);
+    }));
+    const n = jobs.length;
     assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${n} probes`);
     assert.equal(await count(s, 'audit_events'), auditBefore, 'the audit log did not grow');
     assert.equal(await count(s, 'gov_projects').catch(() => -1), projectsBefore);
