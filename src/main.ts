@@ -14,7 +14,7 @@ import { acquireDataDirLock, type DataDirLock, type LockRole } from './datadir/i
 import { CatalogService } from './catalog/index.ts';
 import { catalogOpenApiPaths, catalogRoutes } from './http/routes/catalog.ts';
 import { governanceOpenApiPaths, governanceRoutes } from './http/routes/governance.ts';
-import { authRoutes, identityRoutes } from './http/routes/identity.ts';
+import { authRoutes, identityOpenApiPaths, identityRoutes } from './http/routes/identity.ts';
 import { operatorOpenApiPaths, operatorRoutes } from './http/routes/datasets.ts';
 import { authDepsFrom } from './http/auth.ts';
 import { GovernanceService } from './governance/index.ts';
@@ -177,9 +177,10 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
       { prefix: 'auth', app: authRoutes({ ...identityDeps, flows }) },
       { prefix: 'operator', app: operatorRoutes(p, auth) },
     ],
-    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), operatorOpenApiPaths(p)],
+    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), identityOpenApiPaths({ ...identityDeps, flows }), operatorOpenApiPaths(p)],
+    https: p.config.publicUrl?.startsWith('https:') ?? false,
     // The built web portal (npm run web:build), served under / with the default language.
-    ...(idp === undefined ? {} : { nodeMounts: [{ prefix: IDP_MOUNT, handle: (req: IncomingMessage, res: ServerResponse) => idp.handle(req, res) }] }),
+    ...(idp === undefined ? {} : { nodeMounts: [{ prefix: IDP_MOUNT, handle: (req: IncomingMessage, res: ServerResponse) => idp.handle(req, res), summary: 'The embedded OpenID provider (endpoints in its discovery document, /idp/.well-known/openid-configuration)' }] }),
     portal: staticPortal({ dir: fileURLToPath(new URL('../web/dist', import.meta.url)), language: p.config.language }),
     logError: (id, e) => {
       process.stderr.write(`[${new Date().toISOString()}] request ${id} failed: ${e instanceof Error ? e.name : 'error'}\n`);

@@ -171,12 +171,20 @@ interface DatasetRow {
   column_count: string | number;
 }
 
+/**
+ * What the public catalogue says a dataset came from: the last segment of the imported
+ * directory, never a server path (rows imported before this rule kept the whole path).
+ */
+export function sourceLabel(dir: string): string {
+  return dir.split(/[\\/]+/).filter((x) => x !== '' && x !== '.' && x !== '..').pop() ?? '';
+}
+
 function toDataset(r: DatasetRow): CatalogDatasetSummary {
   return {
     name: r.name,
     title: r.title,
     description: r.description,
-    source: r.source,
+    source: sourceLabel(r.source),
     tableCount: Number(r.table_count),
     columnCount: Number(r.column_count),
     importedAt: new Date(r.imported_at).toISOString(),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditDraft, AuditedTx } from '../audit/index.ts';
 import type { Db } from '../db/index.ts';
@@ -139,7 +140,8 @@ export class CatalogService {
         name: options.dataset,
         title,
         description,
-        source: dir,
+        // the directory's name only: the public catalogue shows it, and a server path reveals the host's layout
+        source: repo.sourceLabel(resolve(dir)),
         contentSha256,
         tables,
         nomenclatures: read.nomenclatures,

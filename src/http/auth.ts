@@ -50,6 +50,16 @@ export interface AuthDeps {
 
 export const CSRF_HEADER = 'x-csrf-token';
 
+/** Names of the OpenAPI security schemes (declared in src/http/app.ts). */
+export const SECURITY = { session: 'sessionCookie', csrf: 'csrfToken', bearer: 'bearerToken' } as const;
+
+/** OpenAPI security requirements of a route: a session (with its CSRF token on unsafe methods) or, where allowed, a bearer token. */
+function securityOf(s: RouteSpec): unknown[] {
+  if (s.permission.kind === 'public') return [];
+  const session = s.method === 'GET' ? { [SECURITY.session]: [] } : { [SECURITY.session]: [], [SECURITY.csrf]: [] };
+  return s.token === true ? [session, { [SECURITY.bearer]: [] }] : [session];
+}
+
 /** Session cookie name: `__Host-` prefixed (Secure, path /, no domain) when served over HTTPS. */
 export function sessionCookieName(secure: boolean): string {
   return secure ? '__Host-enclave_session' : 'enclave_session';
@@ -149,7 +159,7 @@ export function openApiOf(prefix: string, specs: readonly RouteSpec[], tag: stri
     const params = [...s.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     out[path][s.method.toLowerCase()] = {
       summary: s.summary, tags: [tag],
-      ...(s.permission.kind === 'public' ? { security: [] } : {}),
+      security: securityOf(s),
       'x-permission': describe(s.permission), 'x-api-token': s.token === true,
       ...(params.length > 0 ? { parameters: params } : {}),
       responses: { '200': { description: 'OK' }, default: { description: 'problem+json', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },

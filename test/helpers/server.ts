@@ -6,12 +6,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
+import type { ServerType } from '@hono/node-server';
 import type { SeededDemoPerson } from '../../src/identity/index.ts';
 import { createPlatform, startServer, type Platform } from '../../src/main.ts';
 import { openTestDb, testDbKind } from './db.ts';
 
 export interface TestServer {
   readonly url: string;
+  /** The node server (its sockets tell how many bytes were read). */
+  readonly server: ServerType;
   readonly platform: Platform;
   readonly demo: ReadonlyMap<string, SeededDemoPerson>;
   close(): Promise<void>;
@@ -29,7 +32,7 @@ export async function startTestServer(env: Readonly<Record<string, string>> = {}
   const platform = await createPlatform(config, { kind: 'service', id: 'test' });
   const { server, url, demoPeopleCreated } = await startServer(platform);
   return {
-    url, platform, demo: new Map(demoPeopleCreated.map((d) => [d.username, d])),
+    url, server, platform, demo: new Map(demoPeopleCreated.map((d) => [d.username, d])),
     async close() {
       if ('closeAllConnections' in server) server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -109,3 +109,36 @@ describe('catalog HTTP routes', () => {
     }
   });
 });
+
+describe('the public catalogue never shows a server path as a dataset\'s source', () => {
+  let t: TestDb;
+  let dir: string;
+  let app: ReturnType<typeof createHttpApp>;
+  before(async () => {
+    t = await openTestDb();
+    const catalog = new CatalogService({ db: t.db, audit: new AuditLog(t.db, generateLogKey('enclave.test/audit')) });
+    dir = await mkdtemp(join(tmpdir(), 'enclave-http-src-'));
+    await mkdir(join(dir, 'private-area', 'schemas-snds', 'DCIR'), { recursive: true });
+    await writeFile(join(dir, 'private-area', 'schemas-snds', 'DCIR', 'T.json'), JSON.stringify({ name: 'T', title: 'T', fields: [{ name: 'A', type: 'string', description: 'a' }] }));
+    // imported by an absolute path with a trailing slash, and by a relative one
+    await catalog.importDirectory(`${join(dir, 'private-area', 'schemas-snds')}/`, { dataset: 'absolute', actor: { kind: 'service', id: 'test' } });
+    await catalog.importDirectory(join(dir, 'private-area', 'schemas-snds', '..', 'schemas-snds'), { dataset: 'dotted', actor: { kind: 'service', id: 'test' } });
+    // a dataset recorded before the rule, with the whole path in the database
+    await catalog.importDirectory(join(dir, 'private-area', 'schemas-snds'), { dataset: 'older', actor: { kind: 'service', id: 'test' } });
+    await t.db.query('UPDATE catalog_datasets SET source = $1 WHERE name = $2', [`${dir}/private-area/old-schemas`, 'older']);
+    app = createHttpApp({ version: 'test', health: async () => ({}), routes: [{ prefix: 'catalog', app: catalogRoutes(catalog) }], openApiPaths: [catalogOpenApiPaths] });
+  });
+  after(async () => {
+    await t.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('GET /datasets and GET /datasets/:dataset show the directory\'s name only', async () => {
+    const list = await (await app.request('/api/v1/catalog/datasets')).json() as { datasets: Array<{ name: string; source: string }> };
+    assert.deepEqual(list.datasets.map((d) => [d.name, d.source]), [['absolute', 'schemas-snds'], ['dotted', 'schemas-snds'], ['older', 'old-schemas']]);
+    for (const name of ['absolute', 'dotted', 'older']) {
+      const text = await (await app.request(`/api/v1/catalog/datasets/${name}`)).text();
+      assert.ok(!text.includes(dir) && !text.includes('private-area') && !text.includes(tmpdir()), `${name}: ${text.slice(0, 200)}`);
+    }
+  });
+});
