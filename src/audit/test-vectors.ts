@@ -4,9 +4,10 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { vectorsDir } from '../../test/helpers/vectors.ts';
+import { fileURLToPath } from 'node:url';
 
-export { vectorsDir };
+/** `test/vectors/` of this repository (the same folder as test/helpers/vectors.ts names). */
+export const vectorsDir: string = fileURLToPath(new URL('../../test/vectors/', import.meta.url));
 
 /** Parses JSON keeping integers beyond 2^53 exact (as bigint), e.g. the 2^64−1 probe index. */
 export function parseJsonExact(text: string): unknown {
