@@ -10,7 +10,7 @@
  *   npm run test:scale            the scale tests at full size (3 GB migration round trip,
  *                                 100,000-person ingestion), PostgreSQL pass, 60-minute limit
  *
- * In `npm test` the scale tests run at a size that still takes every path (0.2 GB round trip
+ * In `npm test` the scale tests run at a size that still takes every path (0.15 GB round trip
  * through a read cache smaller than the base, 10,000 people): ENCLAVE_TEST_SCALE=full, or
  * ENCLAVE_MIGRATE_ROUNDTRIP_GB / ENCLAVE_SCALE_PEOPLE, choose other sizes.
  *
