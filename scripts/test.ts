@@ -63,6 +63,7 @@ function topLevelDurations(plain: string): { name: string; ms: number }[] {
 }
 const slowest: { name: string; ms: number; db: string }[] = [];
 
+const started = performance.now();
 let passed = 0;
 let failed = 0;
 if (!skipCheck) {
@@ -73,7 +74,6 @@ if (!skipCheck) {
   } else passed++;
 }
 
-const started = performance.now();
 const roots = paths.length > 0 ? paths : scale ? SCALE_TESTS : ['src', 'test', 'bench'];
 const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r) : [r])).sort();
 const dbs = only === undefined ? ['pglite', 'postgres'] : [only];
@@ -83,14 +83,20 @@ for (const db of dbs) {
   const r = await run(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${timeoutSeconds * 1000}`, '--test-reporter=spec', ...files], env, true);
   // Strip ANSI colour codes before reading the runner's summary lines.
   const plain = r.out.replace(/\x1b\[[0-9;]*m/g, '');
-  slowest.push(...topLevelDurations(plain).map((t) => ({ ...t, db })));
+  // (The runner repeats failures at the end: each name once.)
+  const seen = new Set<string>();
+  for (const t of topLevelDurations(plain)) {
+    if (seen.has(t.name)) continue;
+    seen.add(t.name);
+    slowest.push({ ...t, db });
+  }
   const p = Number(/ℹ pass (\d+)/.exec(plain)?.[1] ?? 0);
   const f = Number(/ℹ fail (\d+)/.exec(plain)?.[1] ?? 0) + Number(/ℹ cancelled (\d+)/.exec(plain)?.[1] ?? 0);
   passed += p;
   failed += f + (r.code !== 0 && f === 0 ? 1 : 0);
 }
 slowest.sort((a, b) => b.ms - a.ms);
-process.stdout.write(`\nslowest (limit ${timeoutSeconds} s a test):\n${slowest.slice(0, 8).map((t) => `  ${(t.ms / 1000).toFixed(0).padStart(5)} s  ${t.db}  ${t.name}`).join('\n')}\n`);
+process.stdout.write(`\nslowest top-level tests and suites (a single test or hook over ${timeoutSeconds} s fails):\n${slowest.slice(0, 8).map((t) => `  ${(t.ms / 1000).toFixed(0).padStart(5)} s  ${t.db}  ${t.name}`).join('\n')}\n`);
 process.stdout.write(`wall time ${((performance.now() - started) / 60_000).toFixed(1)} min\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exitCode = failed === 0 ? 0 : 1;
