@@ -14,12 +14,16 @@
  * through a read cache smaller than the base, 10,000 people): ENCLAVE_TEST_SCALE=full, or
  * ENCLAVE_MIGRATE_ROUNDTRIP_GB / ENCLAVE_SCALE_PEOPLE, choose other sizes.
  *
+ * When both passes run, the PostgreSQL pass takes only the files that reach the metadata
+ * database (those importing test/helpers/db.ts, directly or through other helpers, or reading
+ * ENCLAVE_TEST_DB); the others (hashing, parsing, Parquet, synthesis) run once, on the first pass.
+ *
  * A test (or hook) that runs longer than its limit fails: a hang ends in a count, not a stalled
  * CI. The slowest tests are listed at the end, so that the budget is watched run after run.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 const args = process.argv.slice(2);
 const scale = args.includes('--scale');
@@ -55,6 +59,33 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv, capture: boole
   });
 }
 
+const DB_HELPER = resolve('test/helpers/db.ts');
+const dbMemo = new Map<string, boolean>();
+/** Whether a test file reaches the metadata database: it imports test/helpers/db.ts (transitively) or reads ENCLAVE_TEST_DB. */
+function usesDb(file: string, visiting = new Set<string>()): boolean {
+  const f = resolve(file);
+  if (f === DB_HELPER) return true;
+  const known = dbMemo.get(f);
+  if (known !== undefined) return known;
+  if (visiting.has(f)) return false;
+  visiting.add(f); // kept for the whole walk: each file is read once per test file
+  let text: string;
+  try {
+    text = readFileSync(f, 'utf8');
+  } catch {
+    return false;
+  }
+  let uses = text.includes('ENCLAVE_TEST_DB');
+  // Static and dynamic imports, and child scripts named by URL (crash children).
+  for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|new URL\(\s*)['"](\.{1,2}\/[^'"]+\.ts)['"]/g)) {
+    if (uses) break;
+    uses = usesDb(resolve(dirname(f), m[1] ?? ''), visiting);
+  }
+  // Only a yes is final: a no may come from a cycle cut short while visiting.
+  if (uses) dbMemo.set(f, true);
+  return uses;
+}
+
 /** Top-level tests and suites of the spec reporter's output (`✔ name (123.4ms)` at column 0). */
 function topLevelDurations(plain: string): { name: string; ms: number }[] {
   const out: { name: string; ms: number }[] = [];
@@ -77,10 +108,12 @@ if (!skipCheck) {
 const roots = paths.length > 0 ? paths : scale ? SCALE_TESTS : ['src', 'test', 'bench'];
 const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r) : [r])).sort();
 const dbs = only === undefined ? ['pglite', 'postgres'] : [only];
-for (const db of dbs) {
-  process.stdout.write(`\n=== test suite on ${db} (${files.length} files) ===\n`);
+for (const [i, db] of dbs.entries()) {
+  // Files that never touch the metadata database gain nothing from a second pass.
+  const pass = i === 0 ? files : files.filter((f) => usesDb(f));
+  process.stdout.write(`\n=== test suite on ${db} (${pass.length} files${pass.length < files.length ? `; ${files.length - pass.length} without a metadata database ran on ${dbs[0] ?? ''} only` : ''}) ===\n`);
   const env = { ...process.env, ENCLAVE_TEST_DB: db, ...(scale ? { ENCLAVE_TEST_SCALE: 'full' } : {}) };
-  const r = await run(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${timeoutSeconds * 1000}`, '--test-reporter=spec', ...files], env, true);
+  const r = await run(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${timeoutSeconds * 1000}`, '--test-reporter=spec', ...pass], env, true);
   // Strip ANSI colour codes before reading the runner's summary lines.
   const plain = r.out.replace(/\x1b\[[0-9;]*m/g, '');
   // (The runner repeats failures at the end: each name once.)
