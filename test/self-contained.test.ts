@@ -75,3 +75,21 @@ test('the scan finds a path outside the repository when one is written', () => {
   assert.deepEqual(escapingLiterals(join('src', 'audit', 'x.ts'), `new URL('${outside}', import.meta.url)`), [outside]);
   assert.deepEqual(escapingLiterals(join('src', 'audit', 'x.ts'), "import { id } from '../shared/ids.ts';"), []);
 });
+
+test('every folder of test/vectors names its origin and carries its licence', () => {
+  const root = join(ROOT, DATA);
+  const sets: string[] = [];
+  const walk = (rel: string): void => {
+    const names = readdirSync(join(root, rel));
+    if (names.includes('NOTICE.md')) {
+      sets.push(rel);
+      assert.ok(names.some((n) => /^(LICENSE|COPYING)/.test(n)), `${join(DATA, rel)} has a NOTICE.md but no LICENSE or COPYING file`);
+      return;
+    }
+    const dirs = names.filter((n) => statSync(join(root, rel, n)).isDirectory());
+    assert.ok(dirs.length > 0 || rel === '', `${join(DATA, rel)} holds data with no NOTICE.md naming its origin and licence`);
+    for (const d of dirs) walk(join(rel, d));
+  };
+  walk('');
+  assert.deepEqual(sets.sort(), ['identity', 'injection/libinjection', 'merkle', 'nir', 'rekor', 'schema-snds', 'signed-note']);
+});
