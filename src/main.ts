@@ -82,7 +82,8 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
   const closers: Array<() => Promise<void>> = [];
   try {
     await migrate(db);
-    const loaded = await KeyService.loadKeyring(config.keyringPath);
+    // Refuses a keyring that cannot open this database's data keys, before creating anything.
+    const loaded = await KeyService.loadKeyring(config.keyringPath, db, config.databaseUrl === undefined ? `the data directory ${config.pgliteDir}` : 'the PostgreSQL metadata database (DATABASE_URL)');
     const audit = new AuditLog(db, { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) }, { retentionMs: config.audit.retentionDays * 24 * 3600 * 1000 });
     const keys = await KeyService.open(config.keyringPath, db, audit, loaded);
     const catalog = new CatalogService({ db, audit });

@@ -1,12 +1,13 @@
 /**
- * Test-only access to the reference vectors kept outside the repository
- * (`../shared/reference/vectors/`, see its SOURCES.md). Override with ENCLAVE_VECTORS_DIR.
+ * Test-only access to the reference vectors kept in the repository under `test/vectors/`
+ * (origins and licences in its README.md and each folder's NOTICE.md).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const vectorsDir: string = process.env['ENCLAVE_VECTORS_DIR'] ?? fileURLToPath(new URL('../../../shared/reference/vectors/', import.meta.url));
+/** `test/vectors/` of this repository (the same folder as test/helpers/vectors.ts names). */
+export const vectorsDir: string = fileURLToPath(new URL('../../test/vectors/', import.meta.url));
 
 /** Parses JSON keeping integers beyond 2^53 exact (as bigint), e.g. the 2^64−1 probe index. */
 export function parseJsonExact(text: string): unknown {

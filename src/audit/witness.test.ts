@@ -12,6 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openTestDb, testDbKind, type TestDb } from '../../test/helpers/db.ts';
+import { vectorPath } from '../../test/helpers/vectors.ts';
 import { openPostgres, type Db } from '../db/index.ts';
 import { AuditLog, generateLogKey, openCheckpoint, parseVerifierKey, ProofError, verifyConsistency, type ConsistencyProof } from './index.ts';
 
@@ -169,7 +170,7 @@ describe(`log policy conformance (${testDbKind})`, () => {
   });
 
   test('hostile targets are refused and hostile details never put a line break into the export', async () => {
-    const dir = '/work/shared/reference/vectors/injection/libinjection';
+    const dir = vectorPath('injection/libinjection');
     const vectors: string[] = [];
     for (const f of (await readdir(dir)).filter((x) => x.endsWith('.txt')).sort()) {
       const lines = (await readFile(join(dir, f), 'utf8')).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));

@@ -2,15 +2,17 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { AuditLog, generateLogKey } from '../audit/index.ts';
 import type { Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { openTestDb, type TestDb } from '../../test/helpers/db.ts';
+import { sndsNomenclaturesDir, writeSndsSchemas } from '../../test/helpers/snds-schema.ts';
 import { CatalogService } from './index.ts';
 
-const REFERENCE = '/work/shared/reference/schema-snds';
-const SCHEMAS = join(REFERENCE, 'schemas');
+// The community SNDS schema's structure (test/vectors/schema-snds, MPL-2.0), written to a temporary directory.
+let SCHEMAS = '';
 const actor = { kind: 'person', id: 'operator-1' } as const;
 
 interface EventRow {
@@ -37,18 +39,20 @@ describe('catalog on the shared SNDS schema', () => {
   before(async () => {
     t = await openTestDb();
     catalog = new CatalogService({ db: t.db, audit: new AuditLog(t.db, generateLogKey('enclave.test/audit')) });
+    SCHEMAS = await writeSndsSchemas();
     await catalog.importDirectory(SCHEMAS, { dataset: 'snds-reference', title: 'SNDS reference schema', actor });
     nomDir = await mkdtemp(join(tmpdir(), 'enclave-nom-'));
     await mkdir(join(nomDir, 'nomenclatures', 'ORAVAL'), { recursive: true });
     await mkdir(join(nomDir, 'nomenclatures', 'DREES'), { recursive: true });
     for (const f of ['ORAVAL/IR_DPT_V.json', 'ORAVAL/IR_DPT_V.csv', 'ORAVAL/IR_CIM_V.json', 'ORAVAL/IR_CIM_V.csv', 'DREES/IR_PHA_R.json']) {
-      await cp(join(REFERENCE, 'nomenclatures', f), join(nomDir, 'nomenclatures', f));
+      await cp(join(sndsNomenclaturesDir, f), join(nomDir, 'nomenclatures', f));
     }
     await catalog.importDirectory(nomDir, { dataset: 'snds-nomenclatures', actor });
   });
   after(async () => {
     await t.drop();
     await rm(nomDir, { recursive: true, force: true });
+    await rm(SCHEMAS, { recursive: true, force: true });
   });
 
   test('every table file of the shared schema becomes a catalog table with exactly its columns in order', async () => {
@@ -133,8 +137,10 @@ describe('catalog on the shared SNDS schema', () => {
   });
 
   test('search finds a column by accent-free words of its description', async () => {
-    const hits = await catalog.search('commune residence beneficiaire');
-    assert.ok(hits.some((h) => h.kind === 'column' && h.column === 'BEN_RES_COM'));
+    // The kept SNDS structure has no descriptions: Enclave's own description of IR_BEN_R has them.
+    await catalog.importDirectory(fileURLToPath(new URL('../../schemas/snds/BENEFICIAIRE', import.meta.url)), { dataset: 'snds-own', actor });
+    const hits = await catalog.search('commune residence insee');
+    assert.ok(hits.some((h) => h.kind === 'column' && h.dataset === 'snds-own' && h.column === 'BEN_RES_COM'));
   });
 
   test('search ranks an exact table name first', async () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { sndsCommuneColumns, writeSndsSchemas } from '../../test/helpers/snds-schema.ts';
 import { loadSensitivityMapping, parseSensitivityMapping, readSchemaDirectory, SensitivityClassifier, type SchemaDirectory } from './index.ts';
-
-const SCHEMAS = '/work/shared/reference/schema-snds/schemas';
 
 /**
  * Name tokens that mean a date or a commune in SNDS naming (DTE/DAT/DTD/DTF: dates, DSD/DSF:
@@ -12,23 +12,29 @@ const SCHEMAS = '/work/shared/reference/schema-snds/schemas';
  */
 const DATE_OR_COMMUNE_TOKENS = new Set(['DTE', 'DAT', 'DTD', 'DTF', 'DT', 'DSD', 'DSF', 'AMD', 'AMF', 'MOI', 'MOIS', 'COM']);
 
-function looksLikeDateOrCommune(c: { name: string; type: string; description: string }): boolean {
+/** `communeInDescription`: columns whose upstream description names a commune (kept as a list, not the prose). */
+function looksLikeDateOrCommune(table: string, c: { name: string; type: string }, communeInDescription: Set<string>): boolean {
   const name = c.name.toUpperCase();
   if (/_(CTL|RET)$/.test(name)) return false;
   return (
     ['date', 'datetime', 'yearmonth', 'time'].includes(c.type) ||
     name.split('_').some((t) => DATE_OR_COMMUNE_TOKENS.has(t)) ||
-    /\bcommunes?\b/i.test(c.description)
+    communeInDescription.has(`${table}.${c.name}`)
   );
 }
 
 describe('SNDS sensitivity mapping', () => {
   let classifier: SensitivityClassifier;
   let schema: SchemaDirectory;
+  let communes: Set<string>;
+  let dir: string;
   before(async () => {
     classifier = await loadSensitivityMapping();
-    schema = await readSchemaDirectory(SCHEMAS);
+    dir = await writeSndsSchemas();
+    schema = await readSchemaDirectory(dir);
+    communes = await sndsCommuneColumns();
   });
+  after(async () => rm(dir, { recursive: true, force: true }));
 
   const of = (table: string, name: string) => {
     const t = schema.tables.find((x) => x.name === table);
@@ -42,7 +48,7 @@ describe('SNDS sensitivity mapping', () => {
     let checked = 0;
     for (const t of schema.tables) {
       for (const c of t.columns) {
-        if (!looksLikeDateOrCommune(c)) continue;
+        if (!looksLikeDateOrCommune(t.name, c, communes)) continue;
         checked++;
         if (classifier.classify(t.name, c).sensitivity === 'other' && !classifier.hasExplicitEntry(t.name, c.name)) {
           unreviewed.push(`${t.name}.${c.name}`);
@@ -50,6 +56,7 @@ describe('SNDS sensitivity mapping', () => {
       }
     }
     assert.ok(checked > 400, `checked ${checked} columns`);
+    assert.equal(communes.size, 9, 'the list of columns described as a commune was read');
     assert.deepEqual(unreviewed, []);
   });
 

@@ -259,7 +259,7 @@ See docs/migration.md.`);
   }));
   keys.command('rotate-master').description('generate a new master key and re-wrap every data key with it').action(withServices(async (svc) => {
     const r = await svc.keys.rotateMaster(svc.actor);
-    out.write(`master key rotated: ${r.oldId} → ${r.newId}; ${r.rewrapped} data keys re-wrapped\n`);
+    out.write(`master key rotated: ${r.oldId} → ${r.newId}; ${r.rewrapped} data keys re-wrapped\n${r.notice}\n`);
   }));
 
   registerAuditCommands(program, withServices, out, at);

@@ -12,20 +12,17 @@ import assert from 'node:assert/strict';
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import Provider from 'oidc-provider';
 import { openTestDb, type TestDb } from '../../test/helpers/db.ts';
 import { HttpClient } from '../../test/helpers/browser.ts';
+import { vectorPath } from '../../test/helpers/vectors.ts';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
 import { AppError } from '../errors.ts';
 import { profileFromClaims } from './claims.ts';
 import { OidcRelyingParty } from './oidc-client.ts';
 
-// shared/reference/vectors beside the repository, as the audit vector tests find them
-const vectorsDir = process.env['ENCLAVE_VECTORS_DIR'] ?? fileURLToPath(new URL('../../../shared/reference/vectors/', import.meta.url));
-const samples = JSON.parse(readFileSync(join(vectorsDir, 'identity', 'psc-userinfo-samples.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+const samples = JSON.parse(readFileSync(vectorPath('identity/psc-userinfo-samples.json'), 'utf8')) as Record<string, Record<string, unknown>>;
 const PSC_PRO = samples['psc_userinfo_health_professional'] ?? {};
 const PSC_REGULAR = samples['userinfo_without_SubjectRefPro'] ?? {};
 

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { openDuckDb, sqlString } from '../engine/index.ts';
+import { vectorPath } from '../../test/helpers/vectors.ts';
 import { checkNir, nirControlKey, nirViolationSql } from './nir.ts';
 
 interface Vector { input: string; expected: boolean | string; kind: 'validate' | 'control_key'; reference_algorithm: string; note: string }
-const vectorsPath = new URL('../../../shared/reference/vectors/nir/nir-vectors.json', import.meta.url);
+const vectorsPath = vectorPath('nir/nir-vectors.json');
 const vectors = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { vectors: Vector[] }).vectors;
 /** The two cases where the spec's policy departs from plain mod-97 (see the vectors' notes). */
 const POLICY = new Set(['145080012304555', '278056933908998']);

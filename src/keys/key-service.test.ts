@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import { AuditLog, generateLogKey } from '../audit/index.ts';
 import { openTestDb, testDbKind, type TestDb } from '../../test/helpers/db.ts';
 import { KeyService } from './index.ts';
-import { readKeyring, writeKeyring } from './keyring.ts';
+import { newKeyring, readKeyring, writeKeyring, type KeyringFile } from './keyring.ts';
+import { AppError } from '../errors.ts';
 
 const actor = { kind: 'person', id: 'test:operator' } as const;
 let t: TestDb;
@@ -17,6 +18,11 @@ before(async () => {
   t = await openTestDb();
   dir = await mkdtemp(join(tmpdir(), 'enclave-keys-'));
   audit = new AuditLog(t.db, generateLogKey('enclave.test/audit'));
+});
+// One keyring per database, as in production: each test starts with no data key, so that its
+// own keyring is the one this database's keys were made with.
+beforeEach(async () => {
+  await t.db.query('DELETE FROM data_keys');
 });
 after(async () => {
   await t.drop();
@@ -71,8 +77,6 @@ test('a wrapped key moved to another row does not unwrap', async () => {
 });
 
 test('master-key rotation re-wraps every data key; the same clear keys come back', async () => {
-  // One keyring per database, as in production: the earlier tests' keyrings are gone.
-  await t.db.query('DELETE FROM data_keys');
   const path = join(dir, 'd', 'keyring.json');
   const keys = await KeyService.open(path, t.db, audit);
   await audit.transaction({ actor, action: 'test.create_key', target: 'x' }, async (tx) => {
@@ -88,6 +92,61 @@ test('master-key rotation re-wraps every data key; the same clear keys come back
   assert.deepEqual(await keys.withDataKey('dataset', 'd-rot', 'encryption', async (k) => Buffer.from(k)), before1);
   const ev = await t.db.query<{ outcome: string }>("SELECT outcome FROM audit_events WHERE action = 'keys.rotate_master'");
   assert.ok(ev.some((e) => e.outcome === 'success'));
+});
+
+test('rotation says that earlier keyring backups no longer open the wraps, and to back up the new keyring', async () => {
+  const path = join(dir, 'backup', 'keyring.json');
+  const keys = await KeyService.open(path, t.db, audit);
+  await audit.transaction({ actor, action: 'test.create_key', target: 'x' }, (tx) => keys.ensureDataKey(tx, 'dataset', 'b-rot', 'encryption'));
+  const backup = await readFile(path, 'utf8');
+  const r = await keys.rotateMaster(actor);
+  assert.match(r.notice, new RegExp(`Earlier backups of the keyring hold only master key ${r.oldId}: they no longer open the re-wrapped data keys`));
+  assert.ok(r.notice.includes(`Back up the new keyring now: ${path} (it holds ${r.newId})`), r.notice);
+  // And it is true: the backup taken before the rotation is refused for this database.
+  const old = join(dir, 'backup-old', 'keyring.json');
+  await writeKeyring(old, JSON.parse(backup) as KeyringFile);
+  await assert.rejects(KeyService.loadKeyring(old, t.db), new RegExp(`holds master key ${r.oldId}, but the 1 data key of this data directory was wrapped by master key ${r.newId}`));
+});
+
+test(`a keyring path with no file is refused when the database has wrapped keys, and nothing is created (${testDbKind})`, async () => {
+  const right = join(dir, 'right', 'keyring.json');
+  const keys = await KeyService.open(right, t.db, audit);
+  await audit.transaction({ actor, action: 'test.create_key', target: 'x' }, (tx) => keys.ensureDataKey(tx, 'dataset', 'w1', 'encryption'));
+  const wrong = join(dir, 'typo', 'keyring.json');
+  await assert.rejects(KeyService.open(wrong, t.db, audit), (e: unknown) => {
+    assert.ok(e instanceof AppError);
+    assert.equal(e.code, 'integrity');
+    assert.equal(e.message, `keyring ${wrong} does not exist, but the 1 data key of this data directory was wrapped by master key ${keys.activeMasterKeyId()}: refusing to start (a new master key could not unwrap them)`);
+    assert.match(e.hint ?? '', new RegExp(`point ENCLAVE_KEYRING at the keyring file \\(or its backup\\) that holds ${keys.activeMasterKeyId()}; nothing was created`));
+    return true;
+  });
+  await assert.rejects(stat(join(dir, 'typo')), { code: 'ENOENT' }, 'no keyring and no folder were created');
+});
+
+test(`another project's keyring is refused for this database, naming both master keys (${testDbKind})`, async () => {
+  const keys = await KeyService.open(join(dir, 'mine', 'keyring.json'), t.db, audit);
+  await audit.transaction({ actor, action: 'test.create_key', target: 'x' }, async (tx) => {
+    await keys.ensureDataKey(tx, 'dataset', 'o1', 'encryption');
+    await keys.ensureDataKey(tx, 'project', 'o2', 'pseudonymisation');
+  });
+  const other = join(dir, 'other', 'keyring.json');
+  const ring = newKeyring();
+  await writeKeyring(other, ring);
+  const before = await readFile(other, 'utf8');
+  await assert.rejects(KeyService.open(other, t.db, audit), (e: unknown) => {
+    assert.ok(e instanceof AppError);
+    assert.match(e.message, new RegExp(`keyring ${other} holds master key ${ring.masterKeys[0]!.id}, but the 2 data keys of this data directory were wrapped by master key ${keys.activeMasterKeyId()}`));
+    return true;
+  });
+  assert.equal(await readFile(other, 'utf8'), before, 'the wrong keyring is left as it was');
+});
+
+test('a new keyring is created only while the database holds no wrapped data key (destroyed keys do not count)', async () => {
+  const keys = await KeyService.open(join(dir, 'shred', 'keyring.json'), t.db, audit);
+  await audit.transaction({ actor, action: 'test.create_key', target: 'x' }, (tx) => keys.ensureDataKey(tx, 'project', 'shredded', 'encryption'));
+  await audit.transaction({ actor, action: 'keys.destroy', target: 'project:shredded' }, (tx) => keys.destroyDataKey(tx, 'project', 'shredded', 'encryption'));
+  const fresh = await KeyService.open(join(dir, 'fresh', 'keyring.json'), t.db, audit);
+  assert.equal(fresh.created, true);
 });
 
 test('a rotation interrupted after the keyring gained its pending key is undone at next start', async () => {

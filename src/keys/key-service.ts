@@ -56,9 +56,30 @@ export class KeyService {
     this.created = created;
   }
 
-  /** Opens the keyring, creating it (0600) on first start, and finishes an interrupted rotation. */
-  static async loadKeyring(path: string): Promise<{ keyring: KeyringFile; created: boolean }> {
+  /**
+   * Opens the keyring, creating it (0600) only for a data directory that has no wrapped data key
+   * yet. A keyring that does not hold the master key of this database's data keys (a wrong
+   * ENCLAVE_KEYRING, a missing file) is refused before anything is created: a fresh master key
+   * could never unwrap them, and the data they encrypt would look lost.
+   *
+   * @param where how to name the data directory in the error (never a URL with credentials)
+   */
+  static async loadKeyring(path: string, db: Queryable, where = 'this data directory'): Promise<{ keyring: KeyringFile; created: boolean }> {
     const existing = await readKeyring(path);
+    const wrapping = await db.query<{ master_key_id: string; n: string }>(
+      "SELECT master_key_id, count(*)::text AS n FROM data_keys WHERE state = 'active' AND master_key_id IS NOT NULL GROUP BY master_key_id ORDER BY count(*) DESC, master_key_id",
+    );
+    const held = new Set(existing?.masterKeys.map((m) => m.id) ?? []);
+    const missing = wrapping.filter((w) => !held.has(w.master_key_id));
+    if (missing.length > 0) {
+      const ids = missing.map((m) => m.master_key_id).join(', ');
+      const count = missing.reduce((a, m) => a + Number(m.n), 0);
+      const found = existing === undefined ? 'does not exist' : `holds master key ${existing.masterKeys.map((m) => m.id).join(', ') || 'none'}`;
+      throw new AppError('integrity', `keyring ${path} ${found}, but the ${count} data key${count === 1 ? '' : 's'} of ${where} ${count === 1 ? 'was' : 'were'} wrapped by master key ${ids}: refusing to start (a new master key could not unwrap them)`, {
+        hint: `point ENCLAVE_KEYRING at the keyring file (or its backup) that holds ${ids}; nothing was created or changed`,
+        details: { keyringPath: path, keyringExists: existing !== undefined, wrappedBy: missing.map((m) => ({ masterKeyId: m.master_key_id, dataKeys: Number(m.n) })) },
+      });
+    }
     if (existing !== undefined) return { keyring: existing, created: false };
     const keyring = newKeyring();
     await writeKeyring(path, keyring);
@@ -66,7 +87,7 @@ export class KeyService {
   }
 
   static async open(path: string, db: Db, audit: AuditLog, loaded?: { keyring: KeyringFile; created: boolean }): Promise<KeyService> {
-    const { keyring, created } = loaded ?? (await KeyService.loadKeyring(path));
+    const { keyring, created } = loaded ?? (await KeyService.loadKeyring(path, db));
     const svc = new KeyService(path, keyring, db, audit, created);
     await svc.recoverRotation();
     return svc;
@@ -161,7 +182,7 @@ export class KeyService {
    * switches in one transaction, then the keyring drops the old key. `recoverRotation` finishes
    * or undoes a rotation interrupted between the steps.
    */
-  async rotateMaster(actor: Actor, requestId?: string): Promise<{ oldId: string; newId: string; rewrapped: number }> {
+  async rotateMaster(actor: Actor, requestId?: string): Promise<{ oldId: string; newId: string; rewrapped: number; notice: string }> {
     const old = this.activeMaster();
     const next = newMasterKey('pending');
     await this.saveKeyring({ ...this.keyring, masterKeys: [...this.keyring.masterKeys, next] });
@@ -183,7 +204,11 @@ export class KeyService {
       },
     );
     await this.saveKeyring({ ...this.keyring, masterKeys: [{ ...next, state: 'active' }] });
-    return { oldId: old.id, newId: next.id, rewrapped };
+    // The old key is gone from the keyring: a backup taken before now holds only it, and cannot
+    // open a single data key any more. Whoever rotates must hear that, and back up at once.
+    const notice = `Earlier backups of the keyring hold only master key ${old.id}: they no longer open the re-wrapped data keys (nor any made from now on). ` +
+      `Back up the new keyring now: ${this.keyringPath} (it holds ${next.id}).`;
+    return { oldId: old.id, newId: next.id, rewrapped, notice };
   }
 
   private async recoverRotation(): Promise<void> {

@@ -1,12 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { synthesize, loadBuiltinSchema, tableSchema, tableOfFile, compileRowChecker, NomenclatureSet, isValidNir, type SynthStats } from './index.ts';
 import { renderSchemaFiles, SCHEMA_DIR } from './build-schema.ts';
+import { sndsNomenclaturesDir } from '../../test/helpers/snds-schema.ts';
+import { vectorPath } from '../../test/helpers/vectors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'enclave-synth-'));
 const base = { people: 3000, startYear: 2019, endYear: 2023, seed: 'test-1' } as const;
@@ -222,8 +224,8 @@ test('--identified adds raw NIRs with valid control keys, consistent with birth 
   assert.ok(readFileSync(join(I, 'csv', 'KI_CCI_R.csv'), 'utf8').startsWith('BEN_IDT_ANO;BEN_NIR_IDT;'));
 });
 
-test('NIR keys agree with the public NIR test vectors', { skip: !existsSync('/work/shared/reference/vectors/nir/nir-vectors.json') }, () => {
-  const v = JSON.parse(readFileSync('/work/shared/reference/vectors/nir/nir-vectors.json', 'utf8')) as { vectors: { input?: string; reference_algorithm?: string }[] };
+test('NIR keys agree with the public NIR test vectors', () => {
+  const v = JSON.parse(readFileSync(vectorPath('nir/nir-vectors.json'), 'utf8')) as { vectors: { input?: string; reference_algorithm?: string }[] };
   let n = 0;
   for (const x of v.vectors) {
     const nir = (x.input ?? '').replace(/\s/g, '').toUpperCase();
@@ -236,9 +238,10 @@ test('NIR keys agree with the public NIR test vectors', { skip: !existsSync('/wo
   assert.ok(n > 0);
 });
 
-test('codes are drawn from the operator’s nomenclatures when given', { skip: !existsSync('/work/shared/reference/schema-snds/nomenclatures') }, async () => {
+test('codes are drawn from the operator’s nomenclatures when given', async () => {
   const R = join(root, 'r');
-  const dir = '/work/shared/reference/schema-snds/nomenclatures';
+  // Part of the SNDS reference nomenclatures (test/vectors/schema-snds): IR_CIM_V and IR_DPT_V with codes, IR_PHA_R without.
+  const dir = sndsNomenclaturesDir;
   const s = await synthesize({ ...base, people: 300, out: R, nomenclatures: dir, parquet: false });
   assert.equal(s.nomenclatures['IR_CIM_V'], 'operator');
   assert.equal(s.nomenclatures['IR_PHA_R'], 'builtin');

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { AuditLog, generateLogKey } from '../../audit/index.ts';
 import { CatalogService } from '../../catalog/index.ts';
 import { openTestDb, type TestDb } from '../../../test/helpers/db.ts';
+import { writeSndsSchemas } from '../../../test/helpers/snds-schema.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow } from './catalog.ts';
 
-const SCHEMAS = '/work/shared/reference/schema-snds/schemas';
+// The community SNDS schema's structure (test/vectors/schema-snds, MPL-2.0), written to a temporary directory.
+let SCHEMAS = '';
 const actor = { kind: 'person', id: 'operator-1' } as const;
 
 describe('enclave catalog commands', () => {
@@ -18,10 +21,14 @@ describe('enclave catalog commands', () => {
 
   before(async () => {
     t = await openTestDb();
+    SCHEMAS = await writeSndsSchemas();
     svc = new CatalogService({ db: t.db, audit: new AuditLog(t.db, generateLogKey('enclave.test/audit')) });
     await catalogImport(svc, `${SCHEMAS}/DCIR`, { dataset: 'snds', actor }, capture().out);
   });
-  after(async () => t.drop());
+  after(async () => {
+    await t.drop();
+    await rm(SCHEMAS, { recursive: true, force: true });
+  });
 
   test('import prints counts, then says when nothing changed', async () => {
     const c = capture();
