@@ -4,11 +4,12 @@
  * and the triggers that make them append-only.
  */
 import { createHash } from 'node:crypto';
-import type { Db, Queryable, Tx } from '../db/index.ts';
+import type { Db, Queryable, SqlParam, Tx } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { canonicalJson, type JsonValue } from './canonical-json.ts';
 import { eventLeafHash, signLeaf, validateDraftFields, verifyLeafSignature, type Actor, type AuditEvent, type Outcome } from './event.ts';
-import { CompactRange, consistencyProof as makeConsistencyProof, inclusionProof as makeInclusionProof } from './merkle.ts';
+import { CompactRange } from './merkle.ts';
+import { appendSiblings, consistencyRanges, inclusionRanges, newNodes, rangeHashes, readNodes, storedRoot } from './tree.ts';
 import { formatCheckpoint, openCheckpoint, parseVerifierKey, signNote, verifierKey, type LogSigner } from './note.ts';
 import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyReport } from './verify.ts';
 
@@ -90,6 +91,7 @@ interface EventRow {
   details: string | null;
   leaf_hash: Uint8Array;
   leaf_sig: Uint8Array;
+  legacy_v: number | null;
 }
 
 function rowToLine(r: EventRow): ExportLine {
@@ -106,6 +108,7 @@ function rowToLine(r: EventRow): ExportLine {
           requestId: r.request_id,
           outcome: r.outcome,
           details: JSON.parse(r.details) as Record<string, JsonValue>,
+          ...(r.legacy_v === 1 ? { v: 1 as const } : {}),
         };
   return { index: seq, leafHash: Buffer.from(r.leaf_hash).toString('base64'), leafSig: Buffer.from(r.leaf_sig).toString('base64'), event };
 }
@@ -186,11 +189,22 @@ export class AuditLog {
     };
     const leafHash = eventLeafHash(event);
     const leafSig = signLeaf(this.#signer.privateKey, this.origin, seq, leafHash);
-    await tx.query(
-      `INSERT INTO audit_events (seq, time, actor_kind, actor_id, action, target, request_id, outcome, details, leaf_hash, leaf_sig)
-       VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`,
-      [head.next, event.time, event.actor.kind, event.actor.id, event.action, event.target, event.requestId, outcome, canonicalJson(details), leafHash, leafSig],
-    );
+    // The complete subtrees this leaf closes, stored with it (same transaction): proofs and
+    // tiles then read O(log n) hashes. Half the appends close none and read nothing more.
+    const siblings = appendSiblings(seq);
+    const known = siblings.length === 0 ? new Map<string, Buffer>() : await readNodes(tx, siblings);
+    const nodes = newNodes(seq, leafHash, siblings.map((n) => known.get(`${n.level}/${n.idx}`) as Buffer));
+    const insertEvent = `INSERT INTO audit_events (seq, time, actor_kind, actor_id, action, target, request_id, outcome, details, leaf_hash, leaf_sig)
+       VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`;
+    const params: SqlParam[] = [head.next, event.time, event.actor.kind, event.actor.id, event.action, event.target, event.requestId, outcome, canonicalJson(details), leafHash, leafSig];
+    if (nodes.length === 0) await tx.query(insertEvent, params);
+    else {
+      await tx.query(
+        `WITH e AS (${insertEvent} RETURNING seq)
+         INSERT INTO audit_tree (level, idx, hash) SELECT level, idx, decode(hash, 'hex') FROM unnest($12::smallint[], $13::bigint[], $14::text[]) AS n(level, idx, hash), e`,
+        [...params, nodes.map((n) => String(n.level)), nodes.map((n) => String(n.idx)), nodes.map((n) => n.hash.toString('hex'))],
+      );
+    }
     return head.next;
   }
 
@@ -247,17 +261,6 @@ export class AuditLog {
       if (isAppError(e) && e.code === 'invalid') throw e;
       throw new AppError('unavailable', 'the audit log could not record this act', { cause: e, hint: 'the caller must not serve the result' });
     }
-  }
-
-  async #leafHashes(q: Queryable, upTo?: number): Promise<Buffer[]> {
-    const rows = await q.query<{ seq: string; leaf_hash: Uint8Array }>(
-      upTo === undefined ? 'SELECT seq::text AS seq, leaf_hash FROM audit_events ORDER BY audit_events.seq' : 'SELECT seq::text AS seq, leaf_hash FROM audit_events WHERE seq < $1 ORDER BY audit_events.seq',
-      upTo === undefined ? [] : [upTo],
-    );
-    rows.forEach((r, i) => {
-      if (Number(r.seq) !== i) throw new AppError('integrity', `audit log has a gap or duplicate at ${i}`, { hint: 'run enclave audit verify' });
-    });
-    return rows.map((r) => Buffer.from(r.leaf_hash));
   }
 
   /**
@@ -333,23 +336,40 @@ export class AuditLog {
     return rows.map((r) => this.#toCheckpoint(r));
   }
 
-  /** Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: the latest checkpoint). */
+  /** Number of events in the log (archived ones included): one indexed read. */
+  async size(q: Queryable = this.#db): Promise<number> {
+    const [r] = await q.query<{ n: string }>('SELECT (coalesce(max(seq), -1) + 1)::text AS n FROM audit_events');
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: the latest
+   * checkpoint), from the stored tree: O(log n) hashes read, never the leaves.
+   */
   async inclusionProof(seq: number | string, treeSize?: number): Promise<InclusionProof> {
     const size = treeSize ?? (await this.latestCheckpoint())?.treeSize;
     if (size === undefined) throw new AppError('not_found', 'no checkpoint yet', { hint: 'ask for a checkpoint first' });
     const index = Number(seq);
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new AppError('not_found', `event ${String(seq)} is not in a tree of size ${size}`);
-    const leaves = await this.#leafHashes(this.#db, size);
-    if (leaves.length < size) throw new AppError('not_found', `the log holds ${leaves.length} events, fewer than ${size}`);
-    return { leafIndex: index, treeSize: size, leafHash: (leaves[index] as Buffer).toString('base64'), hashes: makeInclusionProof(leaves, index, size).map((h) => h.toString('base64')) };
+    const held = await this.size();
+    if (held < size) throw new AppError('not_found', `the log holds ${held} events, fewer than ${size}`);
+    const { hashes } = await rangeHashes(this.#db, [[index, index + 1], ...inclusionRanges(index, size)]);
+    const [leaf, ...path] = hashes;
+    return { leafIndex: index, treeSize: size, leafHash: (leaf as Buffer).toString('base64'), hashes: path.map((h) => h.toString('base64')) };
   }
 
-  /** Consistency proof between two tree sizes (0 < from ≤ to). */
+  /** Consistency proof between two tree sizes (0 < from ≤ to), from the stored tree: O(log n) hashes read. */
   async consistencyProof(from: number, to: number): Promise<ConsistencyProof> {
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || from > to) throw new AppError('invalid', 'consistency needs 0 < from ≤ to');
-    const leaves = await this.#leafHashes(this.#db, to);
-    if (leaves.length < to) throw new AppError('not_found', `the log holds ${leaves.length} events, fewer than ${to}`);
-    return { size1: from, size2: to, hashes: makeConsistencyProof(leaves, from, to).map((h) => h.toString('base64')) };
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || from > to) throw new AppError('invalid', 'consistency needs 0 < from ≤ to', { hint: 'e.g. ?from=10&to=20' });
+    const held = await this.size();
+    if (held < to) throw new AppError('not_found', `the log holds ${held} events, fewer than ${to}`);
+    const { hashes } = await rangeHashes(this.#db, consistencyRanges(from, to));
+    return { size1: from, size2: to, hashes: hashes.map((h) => h.toString('base64')) };
+  }
+
+  /** Root of the first `size` leaves from the stored tree (O(log n) hashes). */
+  async storedRoot(size: number): Promise<Buffer> {
+    return storedRoot(this.#db, size);
   }
 
   /** Export lines in index order, optionally limited to events with since ≤ time < until, or to a seq range. */
@@ -357,7 +377,7 @@ export class AuditLog {
     let cursor = options.fromSeq ?? 0;
     for (;;) {
       const rows = await this.#db.query<EventRow>(
-        `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig
+        `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig, legacy_v
            FROM audit_events
           WHERE seq >= $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)
           ORDER BY audit_events.seq LIMIT ${PAGE}`,
@@ -398,7 +418,7 @@ export class AuditLog {
   async history(target: string, reader: AuditReader): Promise<ExportLine[]> {
     await this.record({ ...readerDraft(reader), action: 'audit.history', target });
     const rows = await this.#db.query<EventRow>(
-      `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig
+      `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig, legacy_v
          FROM audit_events
         WHERE target = $1 OR starts_with(target, $1 || ':')
         ORDER BY audit_events.seq`,

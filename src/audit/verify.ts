@@ -6,8 +6,8 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { canonicalJson, type JsonValue } from './canonical-json.ts';
-import { eventLeafHash, verifyLeafSignature, type AuditEvent } from './event.ts';
-import { CompactRange } from './merkle.ts';
+import { verifyLeafSignature, type AuditEvent } from './event.ts';
+import { CompactRange, hashLeaf } from './merkle.ts';
 import { decodeBase64Strict, NoteError, openCheckpoint, openNote, parseVerifierKey } from './note.ts';
 
 /** One line of an export (JSON lines): the event (null once archived), its index and leaf hash. */
@@ -129,9 +129,8 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     if (line.event !== null) {
       try {
         if (line.event.seq !== position) throw new Error('seq');
-        // Re-canonicalise the details as they were read back (jsonb reorders keys).
-        const details = JSON.parse(canonicalJson(line.event.details)) as Record<string, JsonValue>;
-        leaf = eventLeafHash({ ...line.event, details });
+        // The leaf is the RFC 8785 form of the event object exactly as exported.
+        leaf = hashLeaf(Buffer.from(canonicalJson(line.event as unknown as JsonValue), 'utf8'));
       } catch {
         leaf = undefined;
       }
@@ -190,7 +189,7 @@ export async function verifyArchive(content: string, note: string, publicKey: st
   lines.forEach((l, i) => {
     const line = parseLine(l);
     if (line.index !== f + i || line.event === null) throw new NoteError('malformed', `archive line ${i + 1} is out of place`);
-    const leaf = eventLeafHash(line.event);
+    const leaf = hashLeaf(Buffer.from(canonicalJson(line.event as unknown as JsonValue), 'utf8'));
     if (leaf.toString('base64') !== line.leafHash || !verifyLeafSignature(key, origin, line.index, leaf, Buffer.from(line.leafSig, 'base64'))) {
       throw new NoteError('invalid_signature', `archive event ${line.index} does not verify`);
     }
