@@ -10,8 +10,10 @@ import { canonicalJson, type JsonValue } from './canonical-json.ts';
 import { eventLeafHash, signLeaf, validateDraftFields, verifyLeafSignature, type Actor, type AuditEvent, type Outcome } from './event.ts';
 import { CompactRange } from './merkle.ts';
 import { appendSiblings, consistencyRanges, inclusionRanges, newNodes, rangeHashes, readNodes, storedRoot } from './tree.ts';
+import { verifyConsistency } from './merkle.ts';
+import { WitnessClient, type AddResult, type WitnessEndpoint } from './witness.ts';
 import { formatCheckpoint, openCheckpoint, parseVerifierKey, signNote, verifierKey, type LogSigner } from './note.ts';
-import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyReport } from './verify.ts';
+import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyProblem, type VerifyReport } from './verify.ts';
 
 export interface AuditDraft {
   readonly actor: Actor;
@@ -71,6 +73,12 @@ export interface AuditArchive {
 export interface AuditLogOptions {
   /** Events older than this move to archives (default three years). */
   readonly retentionMs?: number;
+  /**
+   * C2SP tlog-witnesses that cosign each checkpoint and keep the last one where the database
+   * owner cannot rewrite it: `checkpoint` refuses to sign a log shorter than or inconsistent
+   * with what they hold, and `verify` checks the log against it.
+   */
+  readonly witnesses?: readonly WitnessEndpoint[];
 }
 
 export const DEFAULT_RETENTION_MS = 3 * 365.25 * 24 * 3600 * 1000;
@@ -152,6 +160,7 @@ export class AuditLog {
   readonly #db: Db;
   readonly #signer: LogSigner;
   readonly #retentionMs: number;
+  readonly #witnesses: readonly WitnessClient[];
   /** The log origin: the checkpoint's first line and the key name. */
   readonly origin: string;
   /** The public verifier key (C2SP vkey) to publish beside checkpoints. */
@@ -163,6 +172,7 @@ export class AuditLog {
     this.origin = signer.name;
     this.publicKey = verifierKey(signer);
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.#witnesses = (options.witnesses ?? []).map((w) => new WitnessClient(w));
   }
 
   /** Appends one event inside `tx`; the caller's commit makes it durable, its rollback erases it. */
@@ -307,17 +317,98 @@ export class AuditLog {
         throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
       }
     }
-    if (latest !== null) {
-      if (latest.treeSize > range.size) throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
-      if (latest.treeSize === range.size) return latest;
-    }
+    if (latest !== null && latest.treeSize > range.size) throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
     const size = range.size;
     const root = range.root();
-    const note = signNote(formatCheckpoint({ origin: this.origin, treeSize: size, rootHash: root }), [this.#signer]);
-    await this.#db.query('INSERT INTO audit_checkpoints (tree_size, root_hash, note, edge) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING', [size, root, note, range.edge()]);
-    const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints WHERE tree_size = $1`, [size]);
-    if (row === undefined) throw new AppError('internal', 'checkpoint vanished');
-    return this.#toCheckpoint(row);
+    const missing = await this.#uncosigned(size);
+    if (latest !== null && latest.treeSize === size && missing.length === 0) return latest;
+    // Proofs and tiles are served from the stored tree: it must agree with the events.
+    if (!(await storedRoot(this.#db, size)).equals(root)) {
+      throw new AppError('integrity', 'the stored Merkle tree (audit_tree) disagrees with the events; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
+    }
+    const heads = await this.#witnessHeads(size, root);
+    let cp = latest;
+    if (cp === null || cp.treeSize !== size) {
+      const note = signNote(formatCheckpoint({ origin: this.origin, treeSize: size, rootHash: root }), [this.#signer]);
+      await this.#db.query('INSERT INTO audit_checkpoints (tree_size, root_hash, note, edge) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING', [size, root, note, range.edge()]);
+      const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints WHERE tree_size = $1`, [size]);
+      if (row === undefined) throw new AppError('internal', 'checkpoint vanished');
+      cp = this.#toCheckpoint(row);
+    }
+    await this.#submit(cp, heads.filter((h) => missing.includes(h.client)));
+    return cp;
+  }
+
+  /** Witnesses that hold no cosignature (in this database) of the checkpoint of `size`. */
+  async #uncosigned(size: number): Promise<WitnessClient[]> {
+    if (this.#witnesses.length === 0) return [];
+    const rows = await this.#db.query<{ witness: string }>('SELECT witness FROM audit_cosignatures WHERE tree_size = $1', [size]);
+    const have = new Set(rows.map((r) => r.witness));
+    return this.#witnesses.filter((w) => !have.has(w.verifier.vkey));
+  }
+
+  /**
+   * Asks every witness for the last checkpoint it cosigned and refuses (integrity) when the
+   * log is shorter than it or not provably consistent with it: signing would launder a
+   * truncation or a rewrite. At least one witness must answer.
+   */
+  async #witnessHeads(size: number, root: Buffer): Promise<Array<{ client: WitnessClient; size: number }>> {
+    if (this.#witnesses.length === 0) return [];
+    const verifier = parseVerifierKey(this.publicKey);
+    const out: Array<{ client: WitnessClient; size: number }> = [];
+    const down: string[] = [];
+    for (const client of this.#witnesses) {
+      let head: { size: number; root: Buffer } | null;
+      try {
+        head = await client.latest(this.origin, verifier);
+      } catch (e) {
+        down.push(`${client.name}: ${e instanceof Error ? e.message : 'unreachable'}`);
+        continue;
+      }
+      if (head !== null && head.size > size) {
+        throw new AppError('integrity', `the audit log holds ${size} events but witness ${client.name} cosigned a checkpoint of ${head.size}: events were removed; refusing to sign`, { hint: 'run enclave audit verify; restore the removed events from a backup' });
+      }
+      if (head !== null && head.size > 0) {
+        try {
+          const proof = head.size === size ? [] : (await this.consistencyProof(head.size, size)).hashes.map((h) => Buffer.from(h, 'base64'));
+          verifyConsistency(head.size, size, proof, head.root, root);
+        } catch {
+          throw new AppError('integrity', `the audit log is not consistent with the checkpoint of ${head.size} events that witness ${client.name} cosigned: it was rewritten; refusing to sign`, { hint: 'run enclave audit verify to locate the change' });
+        }
+      }
+      out.push({ client, size: head?.size ?? 0 });
+    }
+    if (out.length === 0) throw new AppError('unavailable', `no audit witness answered (${down.join('; ')}); refusing to sign a checkpoint no witness can vouch for`, { hint: 'check ENCLAVE_AUDIT_WITNESSES and that the witness is running' });
+    return out;
+  }
+
+  /** Sends the checkpoint to each witness (C2SP add-checkpoint) and keeps the cosignatures. */
+  async #submit(cp: SignedCheckpoint, heads: ReadonlyArray<{ client: WitnessClient; size: number }>): Promise<void> {
+    const failed: string[] = [];
+    for (const { client, size } of heads) {
+      let old = size;
+      let result: AddResult | undefined;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const proof = old === 0 || old === cp.treeSize ? [] : (await this.consistencyProof(old, cp.treeSize)).hashes.map((h) => Buffer.from(h, 'base64'));
+        result = await client.add(old, proof, cp.note).catch((e: unknown) => ({ kind: 'refused', status: 0, message: e instanceof Error ? e.message : 'unreachable' }) as const);
+        if (result.kind !== 'conflict' || result.size > cp.treeSize || result.size === old) break;
+        old = result.size;
+      }
+      if (result?.kind === 'cosigned') {
+        await this.#db.query('INSERT INTO audit_cosignatures (tree_size, witness, signature_line) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [cp.treeSize, client.verifier.vkey, result.line]);
+      } else failed.push(`${client.name}: ${result?.kind === 'conflict' ? `holds a checkpoint of ${result.size}` : result?.kind === 'refused' ? `${result.status} ${result.message}` : 'no answer'}`);
+    }
+    if (failed.length > 0) {
+      throw new AppError(failed.length === heads.length ? 'unavailable' : 'integrity', `checkpoint ${cp.treeSize} is signed but not cosigned by ${failed.join('; ')}`, { hint: 'the next checkpoint retries; check the witness' });
+    }
+  }
+
+  /** The latest checkpoint with the witnesses' cosignatures appended, as monitors fetch it; reads only. */
+  async publishedCheckpoint(): Promise<SignedCheckpoint | null> {
+    const cp = await this.latestCheckpoint();
+    if (cp === null) return null;
+    const rows = await this.#db.query<{ signature_line: string }>('SELECT signature_line FROM audit_cosignatures WHERE tree_size = $1 ORDER BY witness', [cp.treeSize]);
+    return { ...cp, note: cp.note + rows.map((r) => r.signature_line).join('') };
   }
 
   #toCheckpoint(r: CheckpointRow): SignedCheckpoint {
@@ -365,6 +456,23 @@ export class AuditLog {
     if (held < to) throw new AppError('not_found', `the log holds ${held} events, fewer than ${to}`);
     const { hashes } = await rangeHashes(this.#db, consistencyRanges(from, to));
     return { size1: from, size2: to, hashes: hashes.map((h) => h.toString('base64')) };
+  }
+
+  /**
+   * A C2SP tlog-tiles hash tile: `width` hashes of tree level 8·`level` from node 256·`index`,
+   * concatenated; only nodes complete within the latest checkpoint are served. One range read.
+   * Returns null when the tile does not exist (yet).
+   */
+  async hashTile(level: number, index: number, width: number): Promise<Buffer | null> {
+    const size = (await this.latestCheckpoint())?.treeSize ?? 0;
+    const complete = Math.floor(size / 2 ** (8 * level));
+    const from = index * 256;
+    if (width < 1 || width > 256 || from + width > complete) return null;
+    const rows = level === 0
+      ? await this.#db.query<{ h: Uint8Array }>('SELECT leaf_hash AS h FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY audit_events.seq', [from, from + width])
+      : await this.#db.query<{ h: Uint8Array }>('SELECT hash AS h FROM audit_tree WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY audit_tree.idx', [8 * level, from, from + width]);
+    if (rows.length !== width) throw new AppError('integrity', `the stored audit tree lacks nodes of tile ${level}/${index}`, { hint: 'run enclave audit verify' });
+    return Buffer.concat(rows.map((r) => r.h));
   }
 
   /** Root of the first `size` leaves from the stored tree (O(log n) hashes). */
@@ -427,10 +535,32 @@ export class AuditLog {
     return rows.map(rowToLine);
   }
 
-  /** Verifies the whole log in the database against its own signed checkpoints and key. */
-  async verify(extraCheckpoints: readonly string[] = []): Promise<VerifyReport> {
+  /**
+   * Verifies the whole log in the database against its own signed checkpoints, `extra` copies
+   * (files an auditor kept) and the last checkpoint each configured witness cosigned: a tail
+   * removed with its checkpoint rows, or a rewrite re-signed with the log key, shows against
+   * the witness's copy. A witness that cannot be asked is a problem too: without it a
+   * truncation cannot be ruled out.
+   */
+  async verify(extraCheckpoints: readonly string[] = []): Promise<VerifyReport & { readonly witnessed: ReadonlyArray<{ readonly witness: string; readonly size: number }> }> {
     const cps = (await this.checkpoints()).map((c) => c.note);
-    return verifyLog({ events: this.lines(), checkpoints: [...cps, ...extraCheckpoints], publicKey: this.publicKey });
+    const verifier = parseVerifierKey(this.publicKey);
+    const witnessed: Array<{ witness: string; size: number }> = [];
+    const notes: string[] = [];
+    const problems: VerifyProblem[] = [];
+    for (const w of this.#witnesses) {
+      try {
+        const head = await w.latest(this.origin, verifier);
+        if (head !== null) {
+          notes.push(head.note);
+          witnessed.push({ witness: w.name, size: head.size });
+        }
+      } catch (e) {
+        problems.push({ kind: 'checkpoint', index: null, message: `witness ${w.name} could not be asked for its checkpoint (${e instanceof Error ? e.message : 'error'}): a truncation cannot be ruled out` });
+      }
+    }
+    const r = await verifyLog({ events: this.lines(), checkpoints: [...cps, ...extraCheckpoints, ...notes], publicKey: this.publicKey });
+    return { ...r, ok: r.ok && problems.length === 0, problems: [...r.problems, ...problems], witnessed };
   }
 
   /**
