@@ -29,7 +29,7 @@ import { openDuckDb, type Engine } from './engine/index.ts';
 import { createHttpApp } from './http/app.ts';
 import { staticPortal } from './http/static.ts';
 import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
-import { KeyService } from './keys/index.ts';
+import { KeyService, loadAuditSigningKey } from './keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from './parquet-crypto/index.ts';
 import { DatasetLocations, MigrationService } from './migrate/index.ts';
 import { SmtpMailer } from './mail/index.ts';
@@ -56,8 +56,10 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
   const db = config.databaseUrl === undefined ? await openPglite(config.pgliteDir) : openPostgres(config.databaseUrl);
   try {
     await migrate(db);
+    // The audit signing key first: a keyring from before the split hands its copy over here.
+    const auditSigner = { name: config.audit.logName, privateKey: (await loadAuditSigningKey(config.audit.signingKeyPath, config.keyringPath)).key };
     const loaded = await KeyService.loadKeyring(config.keyringPath);
-    const audit = new AuditLog(db, { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) }, { retentionMs: config.audit.retentionDays * 24 * 3600 * 1000 });
+    const audit = new AuditLog(db, auditSigner, { retentionMs: config.audit.retentionDays * 24 * 3600 * 1000, witnesses: config.audit.witnesses });
     const keys = await KeyService.open(config.keyringPath, db, audit, loaded);
     const catalog = new CatalogService({ db, audit });
     const engine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
@@ -72,7 +74,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
     const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
-    const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
+    const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: auditSigner });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
     const idpSecrets = config.oidc.issuer === undefined ? (await loadOrCreateIdpSecrets(config.oidc.embeddedIdpSecretsPath)).secrets : undefined;
     // E-mail only when configured; the link in each message points at the public URL.
@@ -232,7 +234,7 @@ export async function upMain(): Promise<void> {
   const { url, demoPeopleCreated } = await startServer(p);
   out(demoPeopleBanner(demoPeopleCreated, url));
   const schedule = config.audit.checkpointSeconds > 0
-    ? startCheckpointSchedule(p.audit, { intervalMs: config.audit.checkpointSeconds * 1000, onError: () => process.stderr.write('audit checkpoint failed\n') })
+    ? startCheckpointSchedule(p.audit, { intervalMs: config.audit.checkpointSeconds * 1000, maxEvents: config.audit.checkpointEvents, onError: () => process.stderr.write('audit checkpoint failed\n') })
     : undefined;
   await p.audit.checkpoint();
   out(`\nEnclave is up: open ${url}\n  API: ${url}/api/v1/openapi.json   health: ${url}/healthz   public checkpoint: ${url}/api/v1/audit/checkpoint\n  CLI: npx enclave --help\n`);
