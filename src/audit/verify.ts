@@ -107,10 +107,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   // leaf hash was recomputed). They are checked where no signed root vouches for the leaves:
   // in a stretch whose checkpoint does not match, and after the last checkpoint. Ed25519
   // verification is most of the cost of a verification otherwise.
-  const pending: Array<{ index: number; leaf: Buffer; sig: Buffer }> = [];
+  const pending: Array<{ index: number; leaf: Buffer; sig: string }> = [];
   const checkPending = (): void => {
     for (const p of pending) {
-      if (!verifyLeafSignature(key, origin, p.index, p.leaf, p.sig)) add({ kind: 'forged', index: p.index, message: `event ${p.index} is not signed by the log key: written or rewritten outside the application` });
+      if (!verifyLeafSignature(key, origin, p.index, p.leaf, decodeBase64Strict(p.sig) ?? Buffer.alloc(0))) add({ kind: 'forged', index: p.index, message: `event ${p.index} is not signed by the log key: written or rewritten outside the application` });
     }
     pending.length = 0;
   };
@@ -136,9 +136,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       broken = true;
       break;
     }
-    const stored = decodeBase64Strict(line.leafHash);
-    const sig = decodeBase64Strict(line.leafSig) ?? Buffer.alloc(0);
-    let leaf: Buffer | undefined = stored;
+    let leaf: Buffer | undefined;
     let changed = false;
     if (line.event !== null) {
       try {
@@ -148,17 +146,19 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
       } catch {
         leaf = undefined;
       }
-      if (leaf !== undefined && (stored === undefined || !leaf.equals(stored))) {
+      // Canonical base64 of the recomputed leaf equals the recorded text exactly when the
+      // recorded text is the strict encoding of the same 32 bytes: no decode needed.
+      if (leaf !== undefined && leaf.toString('base64') !== line.leafHash) {
         add({ kind: 'changed', index: position, message: `event ${position} does not match its recorded leaf hash` });
         changed = true;
       }
-    }
+    } else leaf = decodeBase64Strict(line.leafHash);
     if (leaf === undefined || leaf.length !== 32) {
       add({ kind: 'malformed', index: position, message: `event ${position} has no valid leaf hash` });
       broken = true;
       break;
     }
-    if (!changed) pending.push({ index: position, leaf, sig });
+    if (!changed) pending.push({ index: position, leaf, sig: line.leafSig });
     if (pending.length >= MAX_PENDING_SIGNATURES) checkPending();
     range.append(leaf);
     position++;
