@@ -85,11 +85,17 @@ export const DEFAULT_RETENTION_MS = 3 * 365.25 * 24 * 3600 * 1000;
 /** Serialises appends across every process that writes the log (any 64-bit constant, shared). */
 const AUDIT_APPEND_LOCK_KEY = 7_245_118_302;
 const PAGE = 5000;
-const TIME_SQL = `to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/**
+ * The columns of an export line, shaped for speed (verification reads every row): the time as
+ * epoch milliseconds (stored at millisecond precision, so exact) formatted by Date, and the
+ * hashes as base64 text made by the database (no bytea decoding then re-encoding per row).
+ */
+const LINE_COLUMNS = `seq::text AS seq, (extract(epoch FROM time) * 1000)::bigint::text AS time_ms, actor_kind, actor_id, action, target, request_id, outcome,
+  details::text AS details, translate(encode(leaf_hash, 'base64'), E'\n', '') AS leaf_hash, translate(encode(leaf_sig, 'base64'), E'\n', '') AS leaf_sig, legacy_v`;
 
 interface EventRow {
   seq: string;
-  time: string;
+  time_ms: string;
   actor_kind: 'person' | 'service' | null;
   actor_id: string | null;
   action: string | null;
@@ -97,8 +103,8 @@ interface EventRow {
   request_id: string | null;
   outcome: Outcome | null;
   details: string | null;
-  leaf_hash: Uint8Array;
-  leaf_sig: Uint8Array;
+  leaf_hash: string;
+  leaf_sig: string;
   legacy_v: number | null;
 }
 
@@ -109,7 +115,7 @@ function rowToLine(r: EventRow): ExportLine {
       ? null
       : {
           seq,
-          time: r.time,
+          time: new Date(Number(r.time_ms)).toISOString(),
           actor: { kind: r.actor_kind, id: r.actor_id },
           action: r.action,
           target: r.target,
@@ -118,7 +124,7 @@ function rowToLine(r: EventRow): ExportLine {
           details: JSON.parse(r.details) as Record<string, JsonValue>,
           ...(r.legacy_v === 1 ? { v: 1 as const } : {}),
         };
-  return { index: seq, leafHash: Buffer.from(r.leaf_hash).toString('base64'), leafSig: Buffer.from(r.leaf_sig).toString('base64'), event };
+  return { index: seq, leafHash: r.leaf_hash, leafSig: r.leaf_sig, event };
 }
 
 /** Who reads the log (an auditor, an operator): their read is an event too. */
@@ -484,19 +490,25 @@ export class AuditLog {
 
   /** Export lines in index order, optionally limited to events with since ≤ time < until, or to a seq range. */
   async *lines(options: { readonly since?: Date; readonly until?: Date; readonly fromSeq?: number; readonly toSeq?: number } = {}): AsyncGenerator<ExportLine> {
-    let cursor = options.fromSeq ?? 0;
+    const page = (cursor: number): Promise<EventRow[]> => this.#db.query<EventRow>(
+      `SELECT ${LINE_COLUMNS}
+         FROM audit_events
+        WHERE seq >= $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)
+        ORDER BY audit_events.seq LIMIT ${PAGE}`,
+      [cursor, options.toSeq ?? null, options.since?.toISOString() ?? null, options.until?.toISOString() ?? null],
+    );
+    let next = page(options.fromSeq ?? 0);
     for (;;) {
-      const rows = await this.#db.query<EventRow>(
-        `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig, legacy_v
-           FROM audit_events
-          WHERE seq >= $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)
-          ORDER BY audit_events.seq LIMIT ${PAGE}`,
-        [cursor, options.toSeq ?? null, options.since?.toISOString() ?? null, options.until?.toISOString() ?? null],
-      );
-      for (const r of rows) yield rowToLine(r);
+      const rows = await next;
       const last = rows.at(-1);
-      if (rows.length < PAGE || last === undefined) return;
-      cursor = Number(last.seq) + 1;
+      const more = rows.length === PAGE && last !== undefined;
+      // The next page is read while the caller works on this one (on PostgreSQL the two overlap).
+      if (more) {
+        next = page(Number(last.seq) + 1);
+        next.catch(() => undefined);
+      }
+      for (const r of rows) yield rowToLine(r);
+      if (!more) return;
     }
   }
 
@@ -528,7 +540,7 @@ export class AuditLog {
   async history(target: string, reader: AuditReader): Promise<ExportLine[]> {
     await this.record({ ...readerDraft(reader), action: 'audit.history', target });
     const rows = await this.#db.query<EventRow>(
-      `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig, legacy_v
+      `SELECT ${LINE_COLUMNS}
          FROM audit_events
         WHERE target = $1 OR starts_with(target, $1 || ':')
         ORDER BY audit_events.seq`,
