@@ -236,7 +236,8 @@ export async function upMain(): Promise<void> {
   const schedule = config.audit.checkpointSeconds > 0
     ? startCheckpointSchedule(p.audit, { intervalMs: config.audit.checkpointSeconds * 1000, maxEvents: config.audit.checkpointEvents, onError: () => process.stderr.write('audit checkpoint failed\n') })
     : undefined;
-  await p.audit.checkpoint();
+  // A witness down or a log it does not vouch for must not keep the server from serving: say so.
+  await p.audit.checkpoint().catch((e: unknown) => process.stderr.write(`audit checkpoint not signed: ${e instanceof Error ? e.message : 'error'}\n`));
   out(`\nEnclave is up: open ${url}\n  API: ${url}/api/v1/openapi.json   health: ${url}/healthz   public checkpoint: ${url}/api/v1/audit/checkpoint\n  CLI: npx enclave --help\n`);
   const stop = (): void => {
     void (schedule?.stop() ?? Promise.resolve()).then(() => p.close()).finally(() => process.exit(0));

@@ -130,7 +130,8 @@ export async function auditExport(audit: AuditLog, reader: AuditReader, o: { rea
 /** `enclave audit checkpoint`: signs (or returns the latest) checkpoint and prints its note. */
 export async function auditCheckpoint(audit: AuditLog, out: Output): Promise<void> {
   const cp = await audit.checkpoint();
-  out.write(cp.note);
+  // With the witnesses' cosignatures, as GET /api/v1/audit/checkpoint serves it.
+  out.write((await audit.publishedCheckpoint())?.note ?? cp.note);
 }
 
 export async function auditProofInclusion(audit: AuditLog, index: number, size: number | undefined, out: Output): Promise<void> {
