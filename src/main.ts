@@ -138,7 +138,7 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
     },
     routes: [
       { prefix: 'catalog', app: catalogRoutes(p.catalog) },
-      { prefix: 'audit', app: auditRoutes(p.audit) },
+      { prefix: 'audit', app: auditRoutes(p.audit, auth) },
       { prefix: 'governance', app: governanceRoutes(p.governance, auth) },
       { prefix: 'identity', app: identityRoutes(identityDeps) },
       { prefix: 'auth', app: authRoutes({ ...identityDeps, flows }) },

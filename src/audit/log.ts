@@ -483,6 +483,29 @@ export class AuditLog {
     return Buffer.concat(rows.map((r) => r.h));
   }
 
+  /**
+   * A C2SP tlog-tiles entry bundle for an auditor: the leaf data (JCS of each event, exactly
+   * what the leaf hashes) of events [256·index, 256·index + width), each prefixed by its length
+   * as a big-endian uint16, within the latest checkpoint. The read is recorded first
+   * (`audit.tile.entries`) and nothing is served if it cannot be. Null when the bundle does not
+   * exist (yet).
+   */
+  async entryBundle(reader: AuditReader, index: number, width: number): Promise<Buffer | null> {
+    const size = (await this.latestCheckpoint())?.treeSize ?? 0;
+    const from = index * 256;
+    if (width < 1 || width > 256 || from + width > size) return null;
+    await this.record({ ...readerDraft(reader), action: 'audit.tile.entries', target: `audit_events:${from}-${from + width}` });
+    const parts: Buffer[] = [];
+    for await (const l of this.lines({ fromSeq: from, toSeq: from + width })) {
+      if (l.event === null) throw new AppError('not_found', `event ${l.index} is archived: its content is in a signed archive file`, { hint: 'see enclave audit archive' });
+      const entry = Buffer.from(canonicalJson(l.event as unknown as JsonValue), 'utf8');
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(entry.length);
+      parts.push(len, entry);
+    }
+    return Buffer.concat(parts);
+  }
+
   /** Root of the first `size` leaves from the stored tree (O(log n) hashes). */
   async storedRoot(size: number): Promise<Buffer> {
     return storedRoot(this.#db, size);

@@ -1,16 +1,37 @@
 import { Hono } from 'hono';
 import type { AuditLog } from '../../audit/index.ts';
 import { AppError } from '../../errors.ts';
+import { authenticate, mountRoutes, principal, roles, type AuthDeps, type AuthEnv } from '../auth.ts';
 
 /**
  * Public transparency endpoints of the audit log: the latest signed (and witnessed) checkpoint,
  * proofs, and the tree as C2SP tlog-tiles hash tiles, so outside monitors and witnesses can
  * mirror it and detect a rolled-back or forked log. Every route here only reads: none signs or
  * writes (the checkpoint is signed by the schedule, never by a visitor). No event content is
- * served here (events name people and projects: they are for auditors, through the export).
+ * public (events name people and projects): the tlog-tiles entry bundles are served to auditors
+ * only, when `auth` is given, and each such read is itself recorded.
  */
-export function auditRoutes(audit: AuditLog): Hono {
+export function auditRoutes(audit: AuditLog, auth?: AuthDeps): Hono {
   const app = new Hono();
+  if (auth !== undefined) {
+    const auditors = new Hono<AuthEnv>();
+    // Only on this path: a public GET never looks a session up.
+    auditors.use('/tile/entries/*', authenticate(auth));
+    mountRoutes(auditors, [{
+      method: 'GET',
+      path: '/tile/entries/*',
+      permission: roles('auditor'),
+      summary: 'C2SP tlog-tiles entry bundle (the events, for auditors)',
+      handler: async (c) => {
+        const t = parseTilePath(c.req.path.slice(c.req.path.indexOf('/tile/') + '/tile/'.length));
+        const p = principal(c);
+        const bundle = await audit.entryBundle({ actor: { kind: 'person', id: p.personId }, requestId: c.get('requestId') }, t.index, t.width);
+        if (bundle === null) throw new AppError('not_found', 'entry bundle beyond the latest checkpoint', { hint: 'read GET /api/v1/audit/checkpoint for the tree size' });
+        return c.body(new Uint8Array(bundle), 200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'private, no-store' });
+      },
+    }], auth);
+    app.route('/', auditors);
+  }
   app.get('/checkpoint', async (c) => {
     const cp = await audit.publishedCheckpoint();
     if (cp === null) throw new AppError('not_found', 'no checkpoint signed yet', { hint: 'the server signs one within ENCLAVE_AUDIT_CHECKPOINT_SECONDS of the first event' });
@@ -27,7 +48,7 @@ export function auditRoutes(audit: AuditLog): Hono {
     const path = c.req.path.slice(c.req.path.indexOf('/tile/') + '/tile/'.length);
     const t = parseTilePath(path);
     if (t.level === 'entries') {
-      throw new AppError('not_found', 'entry bundles are not public: events name people and projects', { hint: 'an auditor gets the entries with `enclave audit export`; the hash tiles here let anyone check them' });
+      throw new AppError('unauthenticated', 'entry bundles are for auditors: events name people and projects', { hint: 'log in as an auditor, or use `enclave audit export`; the hash tiles here let anyone check the entries' });
     }
     const tile = await audit.hashTile(t.level, t.index, t.width);
     if (tile === null) throw new AppError('not_found', `tile ${path} is beyond the latest checkpoint`, { hint: 'read GET /api/v1/audit/checkpoint for the tree size' });
@@ -97,6 +118,14 @@ export const auditOpenApiPaths: Readonly<Record<string, unknown>> = {
       security: [],
       parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'e.g. 0/x001/234 or 0/000.p/7' }],
       responses: { '200': { description: 'concatenated 32-byte hashes', content: { 'application/octet-stream': {} } }, '400': problem, '404': problem },
+    },
+  },
+  '/audit/tile/entries/{path}': {
+    get: {
+      summary: 'C2SP tlog-tiles entry bundle: the events (uint16 length-prefixed JCS), for auditors; each read is recorded',
+      tags: ['audit'],
+      parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'e.g. 000 or 000.p/7' }],
+      responses: { '200': { description: 'entry bundle', content: { 'application/octet-stream': {} } }, '401': problem, '403': problem, '404': problem },
     },
   },
   '/audit/proof/inclusion': {
