@@ -35,11 +35,14 @@ export function startCheckpointSchedule(log: Pick<AuditLog, 'checkpoint' | 'size
   let busy = false;
   let signedSize = -1;
   let lastSigned = Date.now();
+  // After a failure (a witness down, an integrity refusal) wait before trying again, not every poll.
+  let retryAt = 0;
   const pollMs = Math.min(options.pollMs ?? 1000, options.intervalMs);
   const tick = (): void => {
     if (busy) return;
     busy = true;
     running = (async () => {
+      if (Date.now() < retryAt) return;
       const size = await log.size();
       const due = size > signedSize && (signedSize < 0 || Date.now() - lastSigned >= options.intervalMs || (options.maxEvents !== undefined && size - signedSize >= options.maxEvents));
       if (!due) return;
@@ -47,7 +50,10 @@ export function startCheckpointSchedule(log: Pick<AuditLog, 'checkpoint' | 'size
       signedSize = cp.treeSize;
       lastSigned = Date.now();
     })()
-      .catch((e: unknown) => options.onError?.(e))
+      .catch((e: unknown) => {
+        retryAt = Date.now() + Math.min(options.intervalMs, 10_000);
+        options.onError?.(e);
+      })
       .finally(() => {
         busy = false;
       });
