@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const benches: ReadonlyArray<readonly [name: string, path: string, args: readonly string[]]> = [
   ['ingest: synthesis, ingestion vs DuckDB CSV→Parquet, encrypted scan', 'bench/ingest.ts', []],
   ['parquet-crypto: encryption throughput, DuckDB read plain vs encrypted', 'src/parquet-crypto/bench.ts', []],
-  ['audit: appends/s with and without the audit write, verification events/s', 'src/audit/bench.ts', ['500']],
+  ['audit: appends/s in transactions with and without the audit write, verification events/s vs raw SHA-256, proof latency at 10 M events', 'src/audit/bench.ts', ['500']],
   ['migrate: copy + verify vs cp + sha256sum', 'bench/migrate.ts', []],
 ];
 const only = process.argv[2];

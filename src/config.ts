@@ -26,7 +26,10 @@ const schema = z.object({
     .optional(),
   ENCLAVE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   ENCLAVE_AUDIT_LOG_NAME: z.string().regex(/^[^\s+]+$/, 'no spaces or "+"').default('enclave.invalid/audit'),
-  ENCLAVE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(300),
+  ENCLAVE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(60),
+  ENCLAVE_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(1000),
+  ENCLAVE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  ENCLAVE_AUDIT_WITNESSES: z.string().regex(/^\s*https?:\/\/\S+\s+[^\s+]+\+[0-9a-f]{8}\+\S+\s*(,\s*https?:\/\/\S+\s+[^\s+]+\+[0-9a-f]{8}\+\S+\s*)*$/, 'comma-separated "URL KEY" pairs').optional(),
   ENCLAVE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(183, 'the log must be kept at least six months').default(1096),
   ENCLAVE_LANGUAGE: z.enum(['fr', 'en']).default('fr'),
   ENCLAVE_S3_ENDPOINT: z.url().optional(),
@@ -59,6 +62,7 @@ const hints: Record<string, string> = {
   ENCLAVE_OIDC_REQUIRED_ACR: 'e.g. eidas2,eidas3',
   ENCLAVE_OIDC_REQUIRED_AMR: 'e.g. otp (every listed method must appear in the amr claim)',
   ENCLAVE_AUDIT_RETENTION_DAYS: 'SecNumCloud asks for at least six months; the default keeps three years',
+  ENCLAVE_AUDIT_WITNESSES: 'e.g. "http://127.0.0.1:7380 enclave-witness+1a2b3c4d+BAx…" (the line printed by node src/audit/witness-main.ts); docs/audit.md',
   ENCLAVE_SMTP_URL: 'e.g. smtp://user:password@mail.example.org:587 (STARTTLS) or smtps://mail.example.org:465; unset to send no e-mail',
   ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
   ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
@@ -83,7 +87,17 @@ export interface Config {
   readonly storeDir: string;
   readonly engine: { readonly threads: number | undefined; readonly memoryLimit: string | undefined };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
-  readonly audit: { readonly logName: string; readonly checkpointSeconds: number; readonly retentionDays: number };
+  readonly audit: {
+    readonly logName: string;
+    readonly checkpointSeconds: number;
+    /** At most this many events between checkpoints (with checkpointSeconds, the window a witness cannot see). */
+    readonly checkpointEvents: number;
+    readonly retentionDays: number;
+    /** The audit log's signing key file, apart from the master keyring (default beside it). */
+    readonly signingKeyPath: string;
+    /** C2SP tlog-witnesses that cosign every checkpoint. */
+    readonly witnesses: ReadonlyArray<{ readonly url: string; readonly key: string }>;
+  };
   readonly language: 'fr' | 'en';
   /** The S3-compatible store (store name `s3`), when ENCLAVE_S3_ENDPOINT is set. */
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
@@ -190,7 +204,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     audit: {
       logName: e.ENCLAVE_AUDIT_LOG_NAME,
       checkpointSeconds: e.ENCLAVE_AUDIT_CHECKPOINT_SECONDS,
+      checkpointEvents: e.ENCLAVE_AUDIT_CHECKPOINT_EVENTS,
       retentionDays: e.ENCLAVE_AUDIT_RETENTION_DAYS,
+      signingKeyPath: abs(e.ENCLAVE_AUDIT_SIGNING_KEY ?? join(dirname(keyringPath), 'audit-signing-key.json')),
+      witnesses: (e.ENCLAVE_AUDIT_WITNESSES ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '').map((x) => {
+        const [url = '', key = ''] = x.split(/\s+/);
+        return { url, key };
+      }),
     },
     language: e.ENCLAVE_LANGUAGE,
     s3: e.ENCLAVE_S3_ENDPOINT === undefined ? undefined : {

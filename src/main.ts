@@ -32,7 +32,7 @@ import { createHttpApp } from './http/app.ts';
 import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
 import { staticPortal } from './http/static.ts';
 import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
-import { KeyService } from './keys/index.ts';
+import { KeyService, loadAuditSigningKey } from './keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from './parquet-crypto/index.ts';
 import { DatasetLocations, MigrationService } from './migrate/index.ts';
 import { SmtpMailer } from './mail/index.ts';
@@ -82,9 +82,11 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
   const closers: Array<() => Promise<void>> = [];
   try {
     await migrate(db);
+    // The audit signing key first: a keyring from before the split hands its copy over here.
+    const auditSigner = { name: config.audit.logName, privateKey: (await loadAuditSigningKey(config.audit.signingKeyPath, config.keyringPath)).key };
     // Refuses a keyring that cannot open this database's data keys, before creating anything.
     const loaded = await KeyService.loadKeyring(config.keyringPath, db, config.databaseUrl === undefined ? `the data directory ${config.pgliteDir}` : 'the PostgreSQL metadata database (DATABASE_URL)');
-    const audit = new AuditLog(db, { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) }, { retentionMs: config.audit.retentionDays * 24 * 3600 * 1000 });
+    const audit = new AuditLog(db, auditSigner, { retentionMs: config.audit.retentionDays * 24 * 3600 * 1000, witnesses: config.audit.witnesses });
     const keys = await KeyService.open(config.keyringPath, db, audit, loaded);
     const catalog = new CatalogService({ db, audit });
     const engine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
@@ -99,7 +101,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
     const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
-    const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: { name: config.audit.logName, privateKey: KeyService.auditSigningKeyOf(loaded.keyring) } });
+    const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: auditSigner });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
     const idpSecrets = config.oidc.issuer === undefined ? (await loadOrCreateIdpSecrets(config.oidc.embeddedIdpSecretsPath)).secrets : undefined;
     // E-mail only when configured; the link in each message points at the public URL.
@@ -172,7 +174,7 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
     },
     routes: [
       { prefix: 'catalog', app: catalogRoutes(p.catalog) },
-      { prefix: 'audit', app: auditRoutes(p.audit) },
+      { prefix: 'audit', app: auditRoutes(p.audit, auth) },
       { prefix: 'governance', app: governanceRoutes(p.governance, auth) },
       { prefix: 'identity', app: identityRoutes(identityDeps) },
       { prefix: 'auth', app: authRoutes({ ...identityDeps, flows }) },
@@ -244,10 +246,10 @@ export interface BackgroundJobs {
  * audited by the governance service ('governance.project.expire', actor service:governance).
  */
 export async function startBackgroundJobs(
-  s: { readonly audit: Pick<AuditLog, 'checkpoint'>; readonly governance: Pick<GovernanceService, 'expireDue'> },
-  o: { readonly checkpointMs: number; readonly expiryMs?: number; readonly onError: (what: string, e: unknown) => void },
+  s: { readonly audit: Pick<AuditLog, 'checkpoint' | 'size'>; readonly governance: Pick<GovernanceService, 'expireDue'> },
+  o: { readonly checkpointMs: number; readonly checkpointEvents?: number; readonly expiryMs?: number; readonly onError: (what: string, e: unknown) => void },
 ): Promise<BackgroundJobs> {
-  const checkpoints = o.checkpointMs > 0 ? startCheckpointSchedule(s.audit, { intervalMs: o.checkpointMs, onError: (e) => o.onError('audit checkpoint', e) }) : undefined;
+  const checkpoints = o.checkpointMs > 0 ? startCheckpointSchedule(s.audit, { intervalMs: o.checkpointMs, ...(o.checkpointEvents === undefined ? {} : { maxEvents: o.checkpointEvents }), onError: (e) => o.onError('audit checkpoint', e) }) : undefined;
   let running: Promise<unknown> = s.governance.expireDue().catch((e: unknown) => o.onError('permit expiry', e));
   await running;
   const timer = setInterval(() => {
@@ -267,6 +269,7 @@ export async function startBackgroundJobs(
 function serverJobs(p: Platform): Promise<BackgroundJobs> {
   return startBackgroundJobs(p, {
     checkpointMs: p.config.audit.checkpointSeconds * 1000,
+    checkpointEvents: p.config.audit.checkpointEvents,
     onError: (what, e) => process.stderr.write(`[${new Date().toISOString()}] ${what} failed: ${e instanceof Error ? e.message : 'error'}\n`),
   });
 }
@@ -350,6 +353,7 @@ export async function upMain(): Promise<void> {
   const { server, url, demoPeopleCreated } = await startServer(p);
   stopOnSignal(p, jobs, server);
   out(demoPeopleBanner(demoPeopleCreated, url));
-  await p.audit.checkpoint();
+  // A witness down or a log it does not vouch for must not keep the server from serving: say so.
+  await p.audit.checkpoint().catch((e: unknown) => process.stderr.write(`audit checkpoint not signed: ${e instanceof Error ? e.message : 'error'}\n`));
   out(`\nEnclave is up: open ${url}\n  API: ${url}/api/v1/openapi.json   health: ${url}/healthz   public checkpoint: ${url}/api/v1/audit/checkpoint\n  CLI: npx enclave --help (beside this server, commands go through it)\n`);
 }

@@ -9,11 +9,10 @@ import { AppError } from '../errors.ts';
 /** A JSON value as the audit log accepts it (no undefined, no functions, finite numbers). */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
 function serialiseString(s: string): string {
   // RFC 8785 §3.2.2.2: strings must be valid Unicode; a lone surrogate has no UTF-8 form.
-  if (LONE_SURROGATE.test(s)) throw new AppError('invalid', 'canonical JSON: string holds a lone surrogate');
+  // (isWellFormed is the native test: every event of a verification goes through here.)
+  if (!s.isWellFormed()) throw new AppError('invalid', 'canonical JSON: string holds a lone surrogate');
   return JSON.stringify(s);
 }
 

@@ -13,7 +13,11 @@ export type { JsonValue } from './canonical-json.ts';
 export type Actor = { readonly kind: 'person' | 'service'; readonly id: string };
 export type Outcome = 'success' | 'failure' | 'denied';
 
-/** One event of the log, exactly the object whose canonical JSON is the Merkle leaf. */
+/**
+ * One event of the log, exactly the object an export line carries as `event`: the Merkle leaf
+ * is SHA-256(0x00 ‖ RFC 8785 JSON of this object), nothing added or left out, so a verifier
+ * that knows only RFC 9162 and RFC 8785 recomputes it from the export.
+ */
 export interface AuditEvent {
   /** Leaf index, from 0. */
   readonly seq: number;
@@ -25,15 +29,16 @@ export interface AuditEvent {
   readonly requestId: string | null;
   readonly outcome: Outcome;
   readonly details: Readonly<Record<string, JsonValue>>;
+  /**
+   * Present (always 1) only on events written before migration 0014, whose leaf hashed this
+   * field: the export carries it so that their leaf is still JCS(event) exactly.
+   */
+  readonly v?: 1;
 }
 
-/** Schema version of the leaf encoding; a new one gets a new number, old leaves keep theirs. */
-export const LEAF_VERSION = 1;
-
-/** The leaf bytes: RFC 8785 JSON of the event with its schema version. */
+/** The leaf bytes: RFC 8785 JSON of the event object as exported. */
 export function encodeLeaf(e: AuditEvent): Buffer {
-  const obj: JsonValue = {
-    v: LEAF_VERSION,
+  const obj: Record<string, JsonValue> = {
     seq: e.seq,
     time: e.time,
     actor: { kind: e.actor.kind, id: e.actor.id },
@@ -43,6 +48,7 @@ export function encodeLeaf(e: AuditEvent): Buffer {
     outcome: e.outcome,
     details: e.details,
   };
+  if (e.v !== undefined) obj['v'] = e.v;
   return Buffer.from(canonicalJson(obj), 'utf8');
 }
 

@@ -4,13 +4,16 @@
  * and the triggers that make them append-only.
  */
 import { createHash } from 'node:crypto';
-import type { Db, Queryable, Tx } from '../db/index.ts';
+import type { Db, Queryable, SqlParam, Tx } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { canonicalJson, type JsonValue } from './canonical-json.ts';
 import { eventLeafHash, signLeaf, validateDraftFields, verifyLeafSignature, type Actor, type AuditEvent, type Outcome } from './event.ts';
-import { CompactRange, consistencyProof as makeConsistencyProof, inclusionProof as makeInclusionProof } from './merkle.ts';
+import { CompactRange } from './merkle.ts';
+import { appendSiblings, consistencyRanges, inclusionRanges, newNodes, rangeHashes, readNodes, storedRoot } from './tree.ts';
+import { verifyConsistency } from './merkle.ts';
+import { WitnessClient, type AddResult, type WitnessEndpoint } from './witness.ts';
 import { formatCheckpoint, openCheckpoint, parseVerifierKey, signNote, verifierKey, type LogSigner } from './note.ts';
-import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyReport } from './verify.ts';
+import { ARCHIVE_NOTE_TAG, logPublicKey, verifyLog, type ExportLine, type VerifyProblem, type VerifyReport } from './verify.ts';
 
 export interface AuditDraft {
   readonly actor: Actor;
@@ -70,17 +73,29 @@ export interface AuditArchive {
 export interface AuditLogOptions {
   /** Events older than this move to archives (default three years). */
   readonly retentionMs?: number;
+  /**
+   * C2SP tlog-witnesses that cosign each checkpoint and keep the last one where the database
+   * owner cannot rewrite it: `checkpoint` refuses to sign a log shorter than or inconsistent
+   * with what they hold, and `verify` checks the log against it.
+   */
+  readonly witnesses?: readonly WitnessEndpoint[];
 }
 
 export const DEFAULT_RETENTION_MS = 3 * 365.25 * 24 * 3600 * 1000;
 /** Serialises appends across every process that writes the log (any 64-bit constant, shared). */
 const AUDIT_APPEND_LOCK_KEY = 7_245_118_302;
 const PAGE = 5000;
-const TIME_SQL = `to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/**
+ * The columns of an export line, shaped for speed (verification reads every row): the time as
+ * epoch milliseconds (stored at millisecond precision, so exact) formatted by Date, and the
+ * hashes as base64 text made by the database (no bytea decoding then re-encoding per row).
+ */
+const LINE_COLUMNS = `seq::text AS seq, (extract(epoch FROM time) * 1000)::bigint::text AS time_ms, actor_kind, actor_id, action, target, request_id, outcome,
+  details::text AS details, translate(encode(leaf_hash, 'base64'), E'\n', '') AS leaf_hash, translate(encode(leaf_sig, 'base64'), E'\n', '') AS leaf_sig, legacy_v`;
 
 interface EventRow {
   seq: string;
-  time: string;
+  time_ms: string;
   actor_kind: 'person' | 'service' | null;
   actor_id: string | null;
   action: string | null;
@@ -88,8 +103,9 @@ interface EventRow {
   request_id: string | null;
   outcome: Outcome | null;
   details: string | null;
-  leaf_hash: Uint8Array;
-  leaf_sig: Uint8Array;
+  leaf_hash: string;
+  leaf_sig: string;
+  legacy_v: number | null;
 }
 
 function rowToLine(r: EventRow): ExportLine {
@@ -99,15 +115,16 @@ function rowToLine(r: EventRow): ExportLine {
       ? null
       : {
           seq,
-          time: r.time,
+          time: new Date(Number(r.time_ms)).toISOString(),
           actor: { kind: r.actor_kind, id: r.actor_id },
           action: r.action,
           target: r.target,
           requestId: r.request_id,
           outcome: r.outcome,
           details: JSON.parse(r.details) as Record<string, JsonValue>,
+          ...(r.legacy_v === 1 ? { v: 1 as const } : {}),
         };
-  return { index: seq, leafHash: Buffer.from(r.leaf_hash).toString('base64'), leafSig: Buffer.from(r.leaf_sig).toString('base64'), event };
+  return { index: seq, leafHash: r.leaf_hash, leafSig: r.leaf_sig, event };
 }
 
 /** Who reads the log (an auditor, an operator): their read is an event too. */
@@ -149,6 +166,7 @@ export class AuditLog {
   readonly #db: Db;
   readonly #signer: LogSigner;
   readonly #retentionMs: number;
+  readonly #witnesses: readonly WitnessClient[];
   /** The log origin: the checkpoint's first line and the key name. */
   readonly origin: string;
   /** The public verifier key (C2SP vkey) to publish beside checkpoints. */
@@ -160,6 +178,7 @@ export class AuditLog {
     this.origin = signer.name;
     this.publicKey = verifierKey(signer);
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.#witnesses = (options.witnesses ?? []).map((w) => new WitnessClient(w));
   }
 
   /** Appends one event inside `tx`; the caller's commit makes it durable, its rollback erases it. */
@@ -186,11 +205,22 @@ export class AuditLog {
     };
     const leafHash = eventLeafHash(event);
     const leafSig = signLeaf(this.#signer.privateKey, this.origin, seq, leafHash);
-    await tx.query(
-      `INSERT INTO audit_events (seq, time, actor_kind, actor_id, action, target, request_id, outcome, details, leaf_hash, leaf_sig)
-       VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`,
-      [head.next, event.time, event.actor.kind, event.actor.id, event.action, event.target, event.requestId, outcome, canonicalJson(details), leafHash, leafSig],
-    );
+    // The complete subtrees this leaf closes, stored with it (same transaction): proofs and
+    // tiles then read O(log n) hashes. Half the appends close none and read nothing more.
+    const siblings = appendSiblings(seq);
+    const known = siblings.length === 0 ? new Map<string, Buffer>() : await readNodes(tx, siblings);
+    const nodes = newNodes(seq, leafHash, siblings.map((n) => known.get(`${n.level}/${n.idx}`) as Buffer));
+    const insertEvent = `INSERT INTO audit_events (seq, time, actor_kind, actor_id, action, target, request_id, outcome, details, leaf_hash, leaf_sig)
+       VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)`;
+    const params: SqlParam[] = [head.next, event.time, event.actor.kind, event.actor.id, event.action, event.target, event.requestId, outcome, canonicalJson(details), leafHash, leafSig];
+    if (nodes.length === 0) await tx.query(insertEvent, params);
+    else {
+      await tx.query(
+        `WITH e AS (${insertEvent} RETURNING seq)
+         INSERT INTO audit_tree (level, idx, hash) SELECT level, idx, decode(hash, 'hex') FROM unnest($12::smallint[], $13::bigint[], $14::text[]) AS n(level, idx, hash), e`,
+        [...params, nodes.map((n) => String(n.level)), nodes.map((n) => String(n.idx)), nodes.map((n) => n.hash.toString('hex'))],
+      );
+    }
     return head.next;
   }
 
@@ -249,17 +279,6 @@ export class AuditLog {
     }
   }
 
-  async #leafHashes(q: Queryable, upTo?: number): Promise<Buffer[]> {
-    const rows = await q.query<{ seq: string; leaf_hash: Uint8Array }>(
-      upTo === undefined ? 'SELECT seq::text AS seq, leaf_hash FROM audit_events ORDER BY audit_events.seq' : 'SELECT seq::text AS seq, leaf_hash FROM audit_events WHERE seq < $1 ORDER BY audit_events.seq',
-      upTo === undefined ? [] : [upTo],
-    );
-    rows.forEach((r, i) => {
-      if (Number(r.seq) !== i) throw new AppError('integrity', `audit log has a gap or duplicate at ${i}`, { hint: 'run enclave audit verify' });
-    });
-    return rows.map((r) => Buffer.from(r.leaf_hash));
-  }
-
   /**
    * Signs a checkpoint of the whole log (or returns the latest if nothing was appended since).
    * Refuses to sign when the stored tree no longer extends the latest checkpoint, or a leaf
@@ -304,17 +323,100 @@ export class AuditLog {
         throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
       }
     }
-    if (latest !== null) {
-      if (latest.treeSize > range.size) throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
-      if (latest.treeSize === range.size) return latest;
-    }
+    if (latest !== null && latest.treeSize > range.size) throw new AppError('integrity', 'the audit log no longer matches its latest checkpoint; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
     const size = range.size;
     const root = range.root();
-    const note = signNote(formatCheckpoint({ origin: this.origin, treeSize: size, rootHash: root }), [this.#signer]);
-    await this.#db.query('INSERT INTO audit_checkpoints (tree_size, root_hash, note, edge) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING', [size, root, note, range.edge()]);
-    const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints WHERE tree_size = $1`, [size]);
-    if (row === undefined) throw new AppError('internal', 'checkpoint vanished');
-    return this.#toCheckpoint(row);
+    const missing = await this.#uncosigned(size);
+    // Without witnesses nothing new means nothing to do. With them, they are asked every time:
+    // an older checkpoint whose later rows were deleted must not pass for the latest.
+    if (latest !== null && latest.treeSize === size && this.#witnesses.length === 0) return latest;
+    // Proofs and tiles are served from the stored tree: it must agree with the events.
+    if (!(await storedRoot(this.#db, size)).equals(root)) {
+      throw new AppError('integrity', 'the stored Merkle tree (audit_tree) disagrees with the events; refusing to sign', { hint: 'run enclave audit verify to locate the change' });
+    }
+    const heads = await this.#witnessHeads(size, root);
+    let cp = latest;
+    if (cp === null || cp.treeSize !== size) {
+      const note = signNote(formatCheckpoint({ origin: this.origin, treeSize: size, rootHash: root }), [this.#signer]);
+      await this.#db.query('INSERT INTO audit_checkpoints (tree_size, root_hash, note, edge) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING', [size, root, note, range.edge()]);
+      const [row] = await this.#db.query<CheckpointRow>(`SELECT tree_size::text AS tree_size, root_hash, note, ${CREATED_SQL} AS created_at FROM audit_checkpoints WHERE tree_size = $1`, [size]);
+      if (row === undefined) throw new AppError('internal', 'checkpoint vanished');
+      cp = this.#toCheckpoint(row);
+    }
+    await this.#submit(cp, heads.filter((h) => missing.includes(h.client)));
+    return cp;
+  }
+
+  /** Witnesses that hold no cosignature (in this database) of the checkpoint of `size`. */
+  async #uncosigned(size: number): Promise<WitnessClient[]> {
+    if (this.#witnesses.length === 0) return [];
+    const rows = await this.#db.query<{ witness: string }>('SELECT witness FROM audit_cosignatures WHERE tree_size = $1', [size]);
+    const have = new Set(rows.map((r) => r.witness));
+    return this.#witnesses.filter((w) => !have.has(w.verifier.vkey));
+  }
+
+  /**
+   * Asks every witness for the last checkpoint it cosigned and refuses (integrity) when the
+   * log is shorter than it or not provably consistent with it: signing would launder a
+   * truncation or a rewrite. At least one witness must answer.
+   */
+  async #witnessHeads(size: number, root: Buffer): Promise<Array<{ client: WitnessClient; size: number }>> {
+    if (this.#witnesses.length === 0) return [];
+    const verifier = parseVerifierKey(this.publicKey);
+    const out: Array<{ client: WitnessClient; size: number }> = [];
+    const down: string[] = [];
+    for (const client of this.#witnesses) {
+      let head: { size: number; root: Buffer } | null;
+      try {
+        head = await client.latest(this.origin, verifier);
+      } catch (e) {
+        down.push(`${client.name}: ${e instanceof Error ? e.message : 'unreachable'}`);
+        continue;
+      }
+      if (head !== null && head.size > size) {
+        throw new AppError('integrity', `the audit log holds ${size} events but witness ${client.name} cosigned a checkpoint of ${head.size}: events were removed; refusing to sign`, { hint: 'run enclave audit verify; restore the removed events from a backup' });
+      }
+      if (head !== null && head.size > 0) {
+        try {
+          const proof = head.size === size ? [] : (await this.consistencyProof(head.size, size)).hashes.map((h) => Buffer.from(h, 'base64'));
+          verifyConsistency(head.size, size, proof, head.root, root);
+        } catch {
+          throw new AppError('integrity', `the audit log is not consistent with the checkpoint of ${head.size} events that witness ${client.name} cosigned: it was rewritten; refusing to sign`, { hint: 'run enclave audit verify to locate the change' });
+        }
+      }
+      out.push({ client, size: head?.size ?? 0 });
+    }
+    if (out.length === 0) throw new AppError('unavailable', `no audit witness answered (${down.join('; ')}); refusing to sign a checkpoint no witness can vouch for`, { hint: 'check ENCLAVE_AUDIT_WITNESSES and that the witness is running' });
+    return out;
+  }
+
+  /** Sends the checkpoint to each witness (C2SP add-checkpoint) and keeps the cosignatures. */
+  async #submit(cp: SignedCheckpoint, heads: ReadonlyArray<{ client: WitnessClient; size: number }>): Promise<void> {
+    const failed: string[] = [];
+    for (const { client, size } of heads) {
+      let old = size;
+      let result: AddResult | undefined;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const proof = old === 0 || old === cp.treeSize ? [] : (await this.consistencyProof(old, cp.treeSize)).hashes.map((h) => Buffer.from(h, 'base64'));
+        result = await client.add(old, proof, cp.note).catch((e: unknown) => ({ kind: 'refused', status: 0, message: e instanceof Error ? e.message : 'unreachable' }) as const);
+        if (result.kind !== 'conflict' || result.size > cp.treeSize || result.size === old) break;
+        old = result.size;
+      }
+      if (result?.kind === 'cosigned') {
+        await this.#db.query('INSERT INTO audit_cosignatures (tree_size, witness, signature_line) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [cp.treeSize, client.verifier.vkey, result.line]);
+      } else failed.push(`${client.name}: ${result?.kind === 'conflict' ? `holds a checkpoint of ${result.size}` : result?.kind === 'refused' ? `${result.status} ${result.message}` : 'no answer'}`);
+    }
+    if (failed.length > 0) {
+      throw new AppError(failed.length === heads.length ? 'unavailable' : 'integrity', `checkpoint ${cp.treeSize} is signed but not cosigned by ${failed.join('; ')}`, { hint: 'the next checkpoint retries; check the witness' });
+    }
+  }
+
+  /** The latest checkpoint with the witnesses' cosignatures appended, as monitors fetch it; reads only. */
+  async publishedCheckpoint(): Promise<SignedCheckpoint | null> {
+    const cp = await this.latestCheckpoint();
+    if (cp === null) return null;
+    const rows = await this.#db.query<{ signature_line: string }>('SELECT signature_line FROM audit_cosignatures WHERE tree_size = $1 ORDER BY witness', [cp.treeSize]);
+    return { ...cp, note: cp.note + rows.map((r) => r.signature_line).join('') };
   }
 
   #toCheckpoint(r: CheckpointRow): SignedCheckpoint {
@@ -333,40 +435,103 @@ export class AuditLog {
     return rows.map((r) => this.#toCheckpoint(r));
   }
 
-  /** Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: the latest checkpoint). */
+  /** Number of events in the log (archived ones included): one indexed read. */
+  async size(q: Queryable = this.#db): Promise<number> {
+    const [r] = await q.query<{ n: string }>('SELECT (coalesce(max(seq), -1) + 1)::text AS n FROM audit_events');
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Inclusion proof of event `seq` in the tree of `treeSize` leaves (default: the latest
+   * checkpoint), from the stored tree: O(log n) hashes read, never the leaves.
+   */
   async inclusionProof(seq: number | string, treeSize?: number): Promise<InclusionProof> {
     const size = treeSize ?? (await this.latestCheckpoint())?.treeSize;
     if (size === undefined) throw new AppError('not_found', 'no checkpoint yet', { hint: 'ask for a checkpoint first' });
     const index = Number(seq);
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new AppError('not_found', `event ${String(seq)} is not in a tree of size ${size}`);
-    const leaves = await this.#leafHashes(this.#db, size);
-    if (leaves.length < size) throw new AppError('not_found', `the log holds ${leaves.length} events, fewer than ${size}`);
-    return { leafIndex: index, treeSize: size, leafHash: (leaves[index] as Buffer).toString('base64'), hashes: makeInclusionProof(leaves, index, size).map((h) => h.toString('base64')) };
+    const held = await this.size();
+    if (held < size) throw new AppError('not_found', `the log holds ${held} events, fewer than ${size}`);
+    const { hashes } = await rangeHashes(this.#db, [[index, index + 1], ...inclusionRanges(index, size)]);
+    const [leaf, ...path] = hashes;
+    return { leafIndex: index, treeSize: size, leafHash: (leaf as Buffer).toString('base64'), hashes: path.map((h) => h.toString('base64')) };
   }
 
-  /** Consistency proof between two tree sizes (0 < from ≤ to). */
+  /** Consistency proof between two tree sizes (0 < from ≤ to), from the stored tree: O(log n) hashes read. */
   async consistencyProof(from: number, to: number): Promise<ConsistencyProof> {
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || from > to) throw new AppError('invalid', 'consistency needs 0 < from ≤ to');
-    const leaves = await this.#leafHashes(this.#db, to);
-    if (leaves.length < to) throw new AppError('not_found', `the log holds ${leaves.length} events, fewer than ${to}`);
-    return { size1: from, size2: to, hashes: makeConsistencyProof(leaves, from, to).map((h) => h.toString('base64')) };
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || from > to) throw new AppError('invalid', 'consistency needs 0 < from ≤ to', { hint: 'e.g. ?from=10&to=20' });
+    const held = await this.size();
+    if (held < to) throw new AppError('not_found', `the log holds ${held} events, fewer than ${to}`);
+    const { hashes } = await rangeHashes(this.#db, consistencyRanges(from, to));
+    return { size1: from, size2: to, hashes: hashes.map((h) => h.toString('base64')) };
+  }
+
+  /**
+   * A C2SP tlog-tiles hash tile: `width` hashes of tree level 8·`level` from node 256·`index`,
+   * concatenated; only nodes complete within the latest checkpoint are served. One range read.
+   * Returns null when the tile does not exist (yet).
+   */
+  async hashTile(level: number, index: number, width: number): Promise<Buffer | null> {
+    const size = (await this.latestCheckpoint())?.treeSize ?? 0;
+    const complete = Math.floor(size / 2 ** (8 * level));
+    const from = index * 256;
+    if (width < 1 || width > 256 || from + width > complete) return null;
+    const rows = level === 0
+      ? await this.#db.query<{ h: Uint8Array }>('SELECT leaf_hash AS h FROM audit_events WHERE seq >= $1 AND seq < $2 ORDER BY audit_events.seq', [from, from + width])
+      : await this.#db.query<{ h: Uint8Array }>('SELECT hash AS h FROM audit_tree WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY audit_tree.idx', [8 * level, from, from + width]);
+    if (rows.length !== width) throw new AppError('integrity', `the stored audit tree lacks nodes of tile ${level}/${index}`, { hint: 'run enclave audit verify' });
+    return Buffer.concat(rows.map((r) => r.h));
+  }
+
+  /**
+   * A C2SP tlog-tiles entry bundle for an auditor: the leaf data (JCS of each event, exactly
+   * what the leaf hashes) of events [256·index, 256·index + width), each prefixed by its length
+   * as a big-endian uint16, within the latest checkpoint. The read is recorded first
+   * (`audit.tile.entries`) and nothing is served if it cannot be. Null when the bundle does not
+   * exist (yet).
+   */
+  async entryBundle(reader: AuditReader, index: number, width: number): Promise<Buffer | null> {
+    const size = (await this.latestCheckpoint())?.treeSize ?? 0;
+    const from = index * 256;
+    if (width < 1 || width > 256 || from + width > size) return null;
+    await this.record({ ...readerDraft(reader), action: 'audit.tile.entries', target: `audit_events:${from}-${from + width}` });
+    const parts: Buffer[] = [];
+    for await (const l of this.lines({ fromSeq: from, toSeq: from + width })) {
+      if (l.event === null) throw new AppError('not_found', `event ${l.index} is archived: its content is in a signed archive file`, { hint: 'see enclave audit archive' });
+      const entry = Buffer.from(canonicalJson(l.event as unknown as JsonValue), 'utf8');
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(entry.length);
+      parts.push(len, entry);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** Root of the first `size` leaves from the stored tree (O(log n) hashes). */
+  async storedRoot(size: number): Promise<Buffer> {
+    return storedRoot(this.#db, size);
   }
 
   /** Export lines in index order, optionally limited to events with since ≤ time < until, or to a seq range. */
   async *lines(options: { readonly since?: Date; readonly until?: Date; readonly fromSeq?: number; readonly toSeq?: number } = {}): AsyncGenerator<ExportLine> {
-    let cursor = options.fromSeq ?? 0;
+    const page = (cursor: number): Promise<EventRow[]> => this.#db.query<EventRow>(
+      `SELECT ${LINE_COLUMNS}
+         FROM audit_events
+        WHERE seq >= $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)
+        ORDER BY audit_events.seq LIMIT ${PAGE}`,
+      [cursor, options.toSeq ?? null, options.since?.toISOString() ?? null, options.until?.toISOString() ?? null],
+    );
+    let next = page(options.fromSeq ?? 0);
     for (;;) {
-      const rows = await this.#db.query<EventRow>(
-        `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig
-           FROM audit_events
-          WHERE seq >= $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)
-          ORDER BY audit_events.seq LIMIT ${PAGE}`,
-        [cursor, options.toSeq ?? null, options.since?.toISOString() ?? null, options.until?.toISOString() ?? null],
-      );
-      for (const r of rows) yield rowToLine(r);
+      const rows = await next;
       const last = rows.at(-1);
-      if (rows.length < PAGE || last === undefined) return;
-      cursor = Number(last.seq) + 1;
+      const more = rows.length === PAGE && last !== undefined;
+      // The next page is read while the caller works on this one (on PostgreSQL the two overlap).
+      if (more) {
+        next = page(Number(last.seq) + 1);
+        next.catch(() => undefined);
+      }
+      for (const r of rows) yield rowToLine(r);
+      if (!more) return;
     }
   }
 
@@ -398,7 +563,7 @@ export class AuditLog {
   async history(target: string, reader: AuditReader): Promise<ExportLine[]> {
     await this.record({ ...readerDraft(reader), action: 'audit.history', target });
     const rows = await this.#db.query<EventRow>(
-      `SELECT seq::text AS seq, ${TIME_SQL} AS time, actor_kind, actor_id, action, target, request_id, outcome, details::text AS details, leaf_hash, leaf_sig
+      `SELECT ${LINE_COLUMNS}
          FROM audit_events
         WHERE target = $1 OR starts_with(target, $1 || ':')
         ORDER BY audit_events.seq`,
@@ -407,10 +572,32 @@ export class AuditLog {
     return rows.map(rowToLine);
   }
 
-  /** Verifies the whole log in the database against its own signed checkpoints and key. */
-  async verify(extraCheckpoints: readonly string[] = []): Promise<VerifyReport> {
+  /**
+   * Verifies the whole log in the database against its own signed checkpoints, `extra` copies
+   * (files an auditor kept) and the last checkpoint each configured witness cosigned: a tail
+   * removed with its checkpoint rows, or a rewrite re-signed with the log key, shows against
+   * the witness's copy. A witness that cannot be asked is a problem too: without it a
+   * truncation cannot be ruled out.
+   */
+  async verify(extraCheckpoints: readonly string[] = []): Promise<VerifyReport & { readonly witnessed: ReadonlyArray<{ readonly witness: string; readonly size: number }> }> {
     const cps = (await this.checkpoints()).map((c) => c.note);
-    return verifyLog({ events: this.lines(), checkpoints: [...cps, ...extraCheckpoints], publicKey: this.publicKey });
+    const verifier = parseVerifierKey(this.publicKey);
+    const witnessed: Array<{ witness: string; size: number }> = [];
+    const notes: string[] = [];
+    const problems: VerifyProblem[] = [];
+    for (const w of this.#witnesses) {
+      try {
+        const head = await w.latest(this.origin, verifier);
+        if (head !== null) {
+          notes.push(head.note);
+          witnessed.push({ witness: w.name, size: head.size });
+        }
+      } catch (e) {
+        problems.push({ kind: 'checkpoint', index: null, message: `witness ${w.name} could not be asked for its checkpoint (${e instanceof Error ? e.message : 'error'}): a truncation cannot be ruled out` });
+      }
+    }
+    const r = await verifyLog({ events: this.lines(), checkpoints: [...cps, ...extraCheckpoints, ...notes], publicKey: this.publicKey });
+    return { ...r, ok: r.ok && problems.length === 0, problems: [...r.problems, ...problems], witnessed };
   }
 
   /**

@@ -63,9 +63,11 @@ async function asOwner(sql: string): Promise<void> {
   await t.db.transaction(async (tx) => {
     await tx.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
     await tx.query('ALTER TABLE audit_checkpoints DISABLE TRIGGER USER');
+    await tx.query('ALTER TABLE audit_tree DISABLE TRIGGER USER');
     await tx.query(sql);
     await tx.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
     await tx.query('ALTER TABLE audit_checkpoints ENABLE TRIGGER USER');
+    await tx.query('ALTER TABLE audit_tree ENABLE TRIGGER USER');
   });
 }
 
@@ -89,6 +91,7 @@ describe(`witnessed checkpoints (${testDbKind})`, () => {
         backupAt = cp.treeSize;
         await t.db.query('CREATE TABLE audit_events_backup AS SELECT * FROM audit_events');
         await t.db.query('CREATE TABLE audit_checkpoints_backup AS SELECT * FROM audit_checkpoints');
+        await t.db.query('CREATE TABLE audit_tree_backup AS SELECT * FROM audit_tree');
       }
     }
     const sizes = witness.held.map((h) => h.size);
@@ -101,6 +104,8 @@ describe(`witnessed checkpoints (${testDbKind})`, () => {
     const restore = async (): Promise<void> => {
       await asOwner('DELETE FROM audit_events');
       await asOwner('DELETE FROM audit_checkpoints');
+      await asOwner('DELETE FROM audit_tree');
+      await asOwner('INSERT INTO audit_tree SELECT * FROM audit_tree_backup');
       await asOwner('INSERT INTO audit_events SELECT * FROM audit_events_backup');
       await asOwner('INSERT INTO audit_checkpoints SELECT * FROM audit_checkpoints_backup');
     };

@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes, createPublicKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Actor, AuditLog, AuditedTx } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { auditSigningKey, newKeyring, newMasterKey, readKeyring, writeKeyring, type KeyringFile, type MasterKey } from './keyring.ts';
+import { newKeyring, newMasterKey, readKeyring, writeKeyring, type KeyringFile, type MasterKey } from './keyring.ts';
 
 export type KeyScope = 'dataset' | 'project';
 export type KeyPurpose = 'encryption' | 'pseudonymisation';
@@ -91,20 +91,6 @@ export class KeyService {
     const svc = new KeyService(path, keyring, db, audit, created);
     await svc.recoverRotation();
     return svc;
-  }
-
-  /** The audit log's Ed25519 signing key (a KeyObject: not exportable by accident into JSON). */
-  auditSigningKey(): KeyObject {
-    return auditSigningKey(this.keyring);
-  }
-
-  /** The same, before the service exists (the audit log is built first: the key service audits through it). */
-  static auditSigningKeyOf(keyring: KeyringFile): KeyObject {
-    return auditSigningKey(keyring);
-  }
-
-  auditPublicKey(): KeyObject {
-    return createPublicKey(this.auditSigningKey());
   }
 
   activeMasterKeyId(): string {

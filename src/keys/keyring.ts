@@ -1,12 +1,14 @@
-import { generateKeyPairSync, randomBytes, createPrivateKey, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../errors.ts';
 
 /**
  * The file keyring: the embedded default's stand-in for an HSM or a cloud KMS. It holds the
- * master keys (which wrap every data key) and the audit log's signing key, in a file readable by
- * its owner only (0600), kept outside the repository and the data directory.
+ * master keys (which wrap every data key), in a file readable by its owner only (0600), kept
+ * outside the repository and the data directory. The audit log's signing key is a separate
+ * secret in a separate file (audit-signing-key.ts): whoever signs the log, or runs beside it,
+ * must not hold the master key.
  */
 export interface MasterKey {
   readonly id: string;
@@ -19,8 +21,11 @@ export interface MasterKey {
 export interface KeyringFile {
   readonly format: 'enclave-keyring/1';
   readonly masterKeys: readonly MasterKey[];
-  /** Ed25519 private key (PKCS#8 DER, base64) signing audit checkpoints. */
-  readonly auditSigningKey: string;
+  /**
+   * Only in keyrings written before the audit signing key got its own file: moved out to that
+   * file on the next start (audit-signing-key.ts) and never written back.
+   */
+  readonly auditSigningKey?: string;
 }
 
 export function newMasterKey(state: MasterKey['state']): MasterKey {
@@ -33,12 +38,7 @@ export function newMasterKey(state: MasterKey['state']): MasterKey {
 }
 
 export function newKeyring(): KeyringFile {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  return {
-    format: 'enclave-keyring/1',
-    masterKeys: [newMasterKey('active')],
-    auditSigningKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-  };
+  return { format: 'enclave-keyring/1', masterKeys: [newMasterKey('active')] };
 }
 
 /** Reads the keyring, refusing one that others could read. Returns undefined if absent. */
@@ -62,14 +62,18 @@ export async function readKeyring(path: string): Promise<KeyringFile | undefined
     throw new AppError('invalid', `keyring ${path} is not valid JSON`, { hint: 'restore it from your key backup' });
   }
   const k = parsed as Partial<KeyringFile>;
-  if (k.format !== 'enclave-keyring/1' || !Array.isArray(k.masterKeys) || typeof k.auditSigningKey !== 'string') {
+  if (k.format !== 'enclave-keyring/1' || !Array.isArray(k.masterKeys) || (k.auditSigningKey !== undefined && typeof k.auditSigningKey !== 'string')) {
     throw new AppError('invalid', `keyring ${path} is not an enclave-keyring/1 file`, { hint: 'restore it from your key backup' });
   }
   return k as KeyringFile;
 }
 
-/** Writes atomically (temp file, fsync, rename) with mode 0600 in a 0700 directory. */
-export async function writeKeyring(path: string, keyring: KeyringFile): Promise<void> {
+/**
+ * Writes atomically (temp file, fsync, rename) with mode 0600 in a 0700 directory. A legacy
+ * audit signing key is never written back: it lives in its own file.
+ */
+export async function writeKeyring(path: string, withLegacy: KeyringFile): Promise<void> {
+  const keyring: KeyringFile = { format: withLegacy.format, masterKeys: withLegacy.masterKeys };
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);
@@ -80,8 +84,4 @@ export async function writeKeyring(path: string, keyring: KeyringFile): Promise<
     await fh.close();
   }
   await rename(tmp, path);
-}
-
-export function auditSigningKey(keyring: KeyringFile): KeyObject {
-  return createPrivateKey({ key: Buffer.from(keyring.auditSigningKey, 'base64'), format: 'der', type: 'pkcs8' });
 }

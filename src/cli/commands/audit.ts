@@ -17,10 +17,15 @@ export function oneLine(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function printReport(r: VerifyReport, out: Output): void {
+function printReport(r: VerifyReport & { readonly witnessed?: ReadonlyArray<{ readonly witness: string; readonly size: number }> }, out: Output): void {
   if (r.ok) {
     out.write(`audit log verified: ${r.treeSize} events, root ${r.rootHash}\n`);
     out.write(`  ${r.checkpointsVerified} signed checkpoints verified; anchored up to ${r.anchoredSize}${r.treeSize > r.anchoredSize ? ` (${r.treeSize - r.anchoredSize} newer events not yet checkpointed)` : ''}\n`);
+    if (r.witnessed !== undefined) {
+      out.write(r.witnessed.length === 0
+        ? '  no witness configured (ENCLAVE_AUDIT_WITNESSES): a tail removed with its checkpoints cannot be ruled out\n'
+        : r.witnessed.map((w) => `  witness ${oneLine(w.witness)} cosigned ${w.size} events: consistent\n`).join(''));
+    }
     return;
   }
   out.write(`audit log FAILED verification: first bad index ${r.firstBadIndex ?? 'unknown'}\n`);
@@ -125,7 +130,8 @@ export async function auditExport(audit: AuditLog, reader: AuditReader, o: { rea
 /** `enclave audit checkpoint`: signs (or returns the latest) checkpoint and prints its note. */
 export async function auditCheckpoint(audit: AuditLog, out: Output): Promise<void> {
   const cp = await audit.checkpoint();
-  out.write(cp.note);
+  // With the witnesses' cosignatures, as GET /api/v1/audit/checkpoint serves it.
+  out.write((await audit.publishedCheckpoint())?.note ?? cp.note);
 }
 
 export async function auditProofInclusion(audit: AuditLog, index: number, size: number | undefined, out: Output): Promise<void> {
