@@ -12,8 +12,9 @@
  * loading, and spilling disabled (no temporary directory), so decrypted data never reaches disk.
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { openSandboxDb } from './configure.ts';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copyQueryToEncryptedParquet } from '../../parquet-crypto/index.ts';
 import { checkSerializedStatement, type PolicyContext, type Refusal } from './policy.ts';
@@ -79,40 +80,11 @@ class Workspace {
     const serialize = await parser.prepare('SELECT json_serialize_sql($1::VARCHAR) AS j');
     const deserialize = await parser.prepare('SELECT json_deserialize_sql($1::VARCHAR::JSON) AS s');
 
-    await mkdir(spec.scratchDir, { recursive: true, mode: 0o700 });
-    await mkdir(join(spec.scratchDir, 'tables'), { recursive: true, mode: 0o700 });
-    await mkdir(join(spec.scratchDir, 'pipes'), { recursive: true, mode: 0o700 });
-    const db = await DuckDBInstance.create(':memory:');
-    const query = await db.connect();
-    const kib = Math.max(1, Math.floor(spec.memoryBytes / 1024));
-    const files = spec.extract.flatMap((t) => t.files);
-    for (const s of [
-      `SET GLOBAL memory_limit = '${kib}KiB'`,
-      `SET GLOBAL threads = ${Math.max(1, Math.floor(spec.threads))}`,
-      // No temporary directory: an operation that would spill fails instead of writing decrypted pages to disk.
-      `SET GLOBAL temp_directory = ''`,
-      `SET GLOBAL max_temp_directory_size = '0KiB'`,
-      'SET GLOBAL autoinstall_known_extensions = false',
-      'SET GLOBAL autoload_known_extensions = false',
-      'SET GLOBAL allow_community_extensions = false',
-      'SET GLOBAL allow_unsigned_extensions = false',
-      `SET GLOBAL allowed_paths = [${files.map(q).join(', ')}]`,
-      `SET GLOBAL allowed_directories = [${q(`${spec.scratchDir}/`)}]`,
-      'CREATE SCHEMA extract',
-      'CREATE SCHEMA scratch',
-      'CREATE SCHEMA __results',
-    ]) await query.run(s);
-    for (const [i, t] of spec.extract.entries()) {
-      if (!NAME.test(t.name)) fail('invalid', `extract table name ${JSON.stringify(t.name)} is not an identifier`);
-      await query.run(`PRAGMA add_parquet_key('k${i}', ${q(Buffer.from(t.key).toString('base64'))})`);
-      await query.run(`CREATE VIEW extract.${ident(t.name)} AS SELECT * FROM read_parquet([${t.files.map(q).join(', ')}], encryption_config = {footer_key: 'k${i}'})`);
-    }
-    await query.run(`PRAGMA add_parquet_key('scratch', ${q(Buffer.from(spec.scratchKey).toString('base64'))})`);
-    const ws = new Workspace({ serialize, deserialize, query, read: await db.connect(), spec });
-    await ws.#loadScratch();
-    await query.run('SET GLOBAL enable_external_access = false');
-    await query.run(`SET search_path = 'extract,scratch'`);
-    await query.run('SET GLOBAL lock_configuration = true');
+    const ws = await openSandboxDb(spec, async (query, read) => {
+      const w = new Workspace({ serialize, deserialize, query, read, spec });
+      await w.#loadScratch();
+      return w;
+    });
     return ws;
   }
 
