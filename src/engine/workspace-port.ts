@@ -125,7 +125,10 @@ export interface WorkspaceSession {
   readonly workspaceId: string;
   /** Runs one statement (a query: SELECT, WITH, VALUES, FROM, DESCRIBE) with the session's limits. */
   run(sql: string, options?: RunOptions): Promise<StatementResult | SavedObject>;
-  /** Reads a page of a kept result (`limit` ≤ 10 000). */
+  /**
+   * Reads a page of a kept result (`limit` ≤ 10 000). An engine keeps a session's 16 latest
+   * results; older ones, and results of a replaced engine process, answer `gone`.
+   */
   page(resultId: string, window: { readonly offset: number; readonly limit: number }): Promise<ResultPage>;
   /** Frees a kept result. */
   discard(resultId: string): Promise<void>;

@@ -22,6 +22,8 @@ import type { PageReply, RunReply, WorkerError, WorkerOpenSpec, WorkerReply, Wor
 import type { CellValue, ResultColumn, SchemaTable } from '../workspace-port.ts';
 
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Results kept per workspace; older ones are dropped (their pages answer `gone`). */
+const KEPT_RESULTS = 16;
 
 class WorkerFailure extends Error {
   readonly error: WorkerError;
@@ -61,6 +63,7 @@ class Workspace {
   readonly #views = new Map<string, string>();
   readonly #hidden: string[];
   #running: Running | undefined;
+  readonly #kept: string[] = [];
 
   private constructor(parts: { serialize: DuckDBPreparedStatement; deserialize: DuckDBPreparedStatement; query: DuckDBConnection; read: DuckDBConnection; spec: WorkerOpenSpec }) {
     this.#serialize = parts.serialize;
@@ -182,7 +185,10 @@ class Workspace {
       await this.#query.run(`CREATE TABLE ${target} AS SELECT * FROM (${canonical}) AS q LIMIT ${req.rowCap + 1}`);
       const n = Number((await this.#read.runAndReadAll(`SELECT count(*) FROM ${target}`)).getRows()[0]?.[0] ?? 0);
       const columns = await this.#columns(target);
-      if (save === undefined) return { kind: 'rows', columns, rowCount: Math.min(n, req.rowCap), truncated: n > req.rowCap };
+      if (save === undefined) {
+        await this.#keep(req.resultName);
+        return { kind: 'rows', columns, rowCount: Math.min(n, req.rowCap), truncated: n > req.rowCap };
+      }
       try {
         const path = this.#tablePath(save.name);
         const written = await copyQueryToEncryptedParquet(this.#query, `SELECT * FROM ${target} LIMIT ${req.rowCap}`, path, this.#spec.scratchKey, { tmpDir: join(this.#spec.scratchDir, 'pipes') });
@@ -202,6 +208,15 @@ class Workspace {
     } finally {
       clearTimeout(running.timer);
       this.#running = undefined;
+    }
+  }
+
+  /** Kept results count against the memory limit: only the latest few are kept. */
+  async #keep(resultName: string): Promise<void> {
+    this.#kept.push(resultName);
+    while (this.#kept.length > KEPT_RESULTS) {
+      const old = this.#kept.shift();
+      if (old !== undefined) await this.#read.run(`DROP TABLE IF EXISTS __results.${ident(old)}`);
     }
   }
 

@@ -102,6 +102,12 @@ for (const { name, open } of engines) {
       await rejectsWith(ws.page('nonsense', { offset: 0, limit: 1 }), 'invalid');
     });
 
+    test('only the latest results are kept; older ones answer gone', async () => {
+      const first = rows(await ws.run('SELECT 1'));
+      for (let i = 0; i < 16; i++) rows(await ws.run('SELECT 2'));
+      await rejectsWith(ws.page(first.resultId, { offset: 0, limit: 1 }), 'gone');
+    });
+
     test('the row cap keeps at most rowCap rows and says the result was truncated', async () => {
       const capped = await engine.open(fx.spec({ limits: { rowCap: 100 } }));
       try {
