@@ -230,6 +230,20 @@ test('SECURITY-TESTS #11: every hostile statement is refused with a clear error,
   process.stdout.write(`SECURITY-TESTS #11: ${total} hostile statements, ${refused} refused, 0 reads outside the extract, 0 leaks through error messages (refusals by rule: ${[...reasons].map(([k, v]) => `${k} ${v}`).join(', ')}); random and metamorphic queries against a permitted view: not yet (no permit scoping in this slice)\n`);
 });
 
+test('a statement over the size limit is refused before it reaches the engine', async () => {
+  await assert.rejects(ws.run(`SELECT '${'x'.repeat(300 * 1024)}'`), (e: unknown) => e instanceof AppError && e.code === 'payload_too_large' && e.hint !== undefined);
+});
+
+test('a scratch table named like a system view shadows it: members read their own rows, never the settings', async () => {
+  await ws.run(`SELECT 'mine' AS name`, { saveAs: { name: 'duckdb_settings', kind: 'table' } });
+  try {
+    const r = (await ws.run('SELECT * FROM duckdb_settings')) as StatementResult;
+    assert.deepEqual((await ws.page(r.resultId, { offset: 0, limit: 10 })).rows, [['mine']]);
+  } finally {
+    await ws.drop('duckdb_settings');
+  }
+});
+
 test('benign queries that only look hostile run: the check reads the parse tree, not the text', async () => {
   const cases: Array<[string, unknown[][]]> = [
     [`SELECT 'read_csv(''/etc/passwd'')' AS s`, [[`read_csv('/etc/passwd')`]]],
@@ -262,6 +276,9 @@ test('SECURITY-TESTS #27: resource bombs are each stopped within their limit whi
     'SELECT unnest(range(1000000000))',
     'SELECT * FROM range(1000000000)',
     'SELECT sum(length(repeat(dept, 100000000))) FROM persons',
+    // Parser bombs: the parse itself must stay within bounds.
+    `SELECT ${'('.repeat(100_000)}1${')'.repeat(100_000)}`,
+    `SELECT ${Array(20_000).fill('1').join(' + ')}`,
   ];
   const limits = { statementTimeoutMs: 1500, killGraceMs: 2000 };
   const neighbour = await engine.open(fx.spec({ workspaceId: 'neighbour' }));
@@ -300,7 +317,7 @@ test('SECURITY-TESTS #27: resource bombs are each stopped within their limit whi
         outcome = 'row_cap';
       } catch (e) {
         assert.ok(e instanceof AppError && e.code === 'invalid', `${sql}: ${String(e)}`);
-        outcome = String(e.details?.['limit'] ?? 'refused_by_engine');
+        outcome = String(e.details?.['limit'] ?? (e.details?.['reason'] === 'syntax' ? 'parser_limit' : 'engine_limit'));
       }
       const took = performance.now() - t;
       assert.ok(took < limits.statementTimeoutMs + limits.killGraceMs + 1000, `${sql} took ${Math.round(took)} ms`);

@@ -31,6 +31,7 @@ export interface DuckDbSandboxOptions {
 }
 
 const MAX_PAGE_ROWS = 10_000;
+const OPEN_TIMEOUT_MS = 60_000;
 const KEY_BYTES = 32;
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const WORKER = new URL('./worker-child.ts', import.meta.url);
@@ -133,6 +134,8 @@ class SandboxSession implements WorkspaceSession {
     if (this.#worker?.alive === true) return this.#worker;
     this.#opening ??= (async () => {
       const w = new Worker(++this.#generation, this.#opts.workerHeapMb);
+      // A worker that cannot open its extract in time (a hung file system) is killed.
+      const killer = setTimeout(() => w.kill(), OPEN_TIMEOUT_MS);
       try {
         const s = this.#spec;
         await w.request({
@@ -148,7 +151,9 @@ class SandboxSession implements WorkspaceSession {
         });
       } catch (e) {
         w.kill();
-        throw e instanceof AppError && e.code !== 'internal' ? e : new AppError('unavailable', 'the workspace engine could not open the extract', { hint: 'check that the extract files exist and the keys match', cause: e });
+        throw e instanceof AppError && e.code !== 'internal' && e.code !== 'unavailable' ? e : new AppError('unavailable', 'the workspace engine could not open the extract', { hint: 'check that the extract files exist and the keys match', cause: e });
+      } finally {
+        clearTimeout(killer);
       }
       this.#worker = w;
       return w;
