@@ -227,6 +227,8 @@ class SandboxSession implements WorkspaceSession {
   }
 
   async discard(resultId: string): Promise<void> {
+    // A replaced worker took its results with it: nothing to free, and no reason to start one.
+    if (this.#worker?.alive !== true) return;
     const w = await this.worker();
     let name: string;
     try {
