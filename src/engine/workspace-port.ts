@@ -83,6 +83,12 @@ export interface StatementResult {
   readonly rowCount: number;
   /** True when the statement produced more rows than the row cap. */
   readonly truncated: boolean;
+  /**
+   * SHA-256 (hex) of the kept rows exactly as pages serve them, for the audit log: the columns
+   * (`JSON.stringify(columns)`) as the first line, then `JSON.stringify(row)` per row, each line
+   * ending in `\n`. Anyone holding the pages can recompute it.
+   */
+  readonly sha256: string;
   readonly elapsedMs: number;
 }
 

@@ -26,6 +26,7 @@ export interface RunReply {
   readonly rowCount: number;
   readonly truncated: boolean;
   readonly bytes?: number;
+  readonly sha256?: string;
 }
 
 export interface PageReply {

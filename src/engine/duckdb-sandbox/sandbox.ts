@@ -200,7 +200,7 @@ class SandboxSession implements WorkspaceSession {
           ...(save.kind === 'table' ? { rowCount: reply.rowCount, truncated: reply.truncated, ...(reply.bytes === undefined ? {} : { bytes: reply.bytes }) } : {}),
         };
       }
-      return { kind: 'rows', resultId: `${w.generation}.${resultName}`, columns: reply.columns, rowCount: reply.rowCount, truncated: reply.truncated, elapsedMs };
+      return { kind: 'rows', resultId: `${w.generation}.${resultName}`, columns: reply.columns, rowCount: reply.rowCount, truncated: reply.truncated, sha256: reply.sha256 ?? '', elapsedMs };
     } finally {
       this.#running = false;
     }

@@ -11,9 +11,9 @@
  * missed reads only the extract and scratch files), configuration locked, no extension
  * loading, and spilling disabled (no temporary directory), so decrypted data never reaches disk.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { openSandboxDb } from './configure.ts';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copyQueryToEncryptedParquet } from '../../parquet-crypto/index.ts';
@@ -187,7 +187,8 @@ class Workspace {
       const columns = await this.#columns(target);
       if (save === undefined) {
         await this.#keep(req.resultName);
-        return { kind: 'rows', columns, rowCount: Math.min(n, req.rowCap), truncated: n > req.rowCap };
+        const sha256 = await this.#sha256(target, columns, req.rowCap);
+        return { kind: 'rows', columns, rowCount: Math.min(n, req.rowCap), truncated: n > req.rowCap, sha256 };
       }
       try {
         const path = this.#tablePath(save.name);
@@ -209,6 +210,20 @@ class Workspace {
       clearTimeout(running.timer);
       this.#running = undefined;
     }
+  }
+
+  /**
+   * SHA-256 of the kept rows as pages serve them: the columns as a JSON line, then one JSON
+   * array per row, each line ending in a newline. Streamed chunk by chunk inside the worker.
+   */
+  async #sha256(target: string, columns: readonly ResultColumn[], cap: number): Promise<string> {
+    const h = createHash('sha256');
+    h.update(`${JSON.stringify(columns)}\n`);
+    const res = await this.#query.stream(`SELECT * FROM ${target} LIMIT ${cap}`);
+    for (let chunk = await res.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+      for (const row of chunk.convertRows(JsonDuckDBValueConverter)) h.update(`${JSON.stringify(row)}\n`);
+    }
+    return h.digest('hex');
   }
 
   /** Kept results count against the memory limit: only the latest few are kept. */

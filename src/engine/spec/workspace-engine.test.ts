@@ -4,6 +4,7 @@
  * and must pass the same tests.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -93,6 +94,18 @@ for (const { name, open } of engines) {
       assert.deepEqual((await ws.page(r.resultId, { offset: EVENTS, limit: 10 })).rows, []);
       await rejectsWith(ws.page(r.resultId, { offset: 0, limit: 10_001 }), 'invalid');
       await rejectsWith(ws.page(r.resultId, { offset: -1, limit: 1 }), 'invalid');
+    });
+
+    test('the result hash is the SHA-256 of the columns and rows exactly as pages serve them', async () => {
+      const r = rows(await ws.run('SELECT person_id, dept, birth_year::BIGINT AS y, DATE \'2020-01-01\' + person_id AS d FROM persons ORDER BY person_id'));
+      const h = createHash('sha256');
+      h.update(`${JSON.stringify(r.columns)}\n`);
+      for (let offset = 0; offset < r.rowCount; offset += 300) {
+        for (const row of (await ws.page(r.resultId, { offset, limit: 300 })).rows) h.update(`${JSON.stringify(row)}\n`);
+      }
+      assert.equal(r.sha256, h.digest('hex'));
+      const other = rows(await ws.run('SELECT person_id, dept, birth_year::BIGINT AS y, DATE \'2020-01-01\' + person_id AS d FROM persons ORDER BY person_id DESC'));
+      assert.notEqual(other.sha256, r.sha256);
     });
 
     test('a discarded result is gone', async () => {
