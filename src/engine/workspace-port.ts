@@ -142,6 +142,8 @@ export interface WorkspaceSession {
   drop(name: string): Promise<void>;
   /** Tables of the extract and the scratch schema, with their columns. */
   describe(): Promise<SchemaTable[]>;
+  /** Percent done (0–100, the engine's estimate) of the running statement; undefined when none runs. */
+  progress(): Promise<number | undefined>;
   /** Stops the running statement, if any; it fails with `conflict` (cancelled). */
   cancel(): Promise<void>;
   /** Ends the session: running statement stopped, kept results freed, engine process ended. */

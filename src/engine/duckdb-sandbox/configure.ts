@@ -57,6 +57,9 @@ export async function openSandboxDb<T>(spec: WorkerOpenSpec, beforeLock: (query:
   const result = await beforeLock(query, await db.connect());
   await query.run('SET GLOBAL enable_external_access = false');
   await query.run(`SET search_path = 'extract,scratch'`);
+  // Progress is tracked (for the member's progress indicator), never printed.
+  await query.run('SET enable_progress_bar = true');
+  await query.run('SET enable_progress_bar_print = false');
   await query.run('SET GLOBAL lock_configuration = true');
   return result;
 }

@@ -18,6 +18,7 @@ export type WorkerRequest =
   | { readonly id: number; readonly op: 'drop'; readonly name: string }
   | { readonly id: number; readonly op: 'describe' }
   | { readonly id: number; readonly op: 'cancel' }
+  | { readonly id: number; readonly op: 'progress' }
   | { readonly id: number; readonly op: 'close' };
 
 export interface RunReply {
@@ -35,7 +36,7 @@ export interface PageReply {
   readonly rowCount: number;
 }
 
-export type WorkerReplyValue = RunReply | PageReply | SchemaTable[] | null;
+export type WorkerReplyValue = RunReply | PageReply | SchemaTable[] | number | null;
 
 export interface WorkerError {
   readonly code: 'invalid' | 'forbidden' | 'conflict' | 'gone' | 'not_found' | 'payload_too_large' | 'internal';

@@ -249,6 +249,13 @@ class SandboxSession implements WorkspaceSession {
     return (await (await this.worker()).request({ op: 'describe' })) as SchemaTable[];
   }
 
+  async progress(): Promise<number | undefined> {
+    const w = this.#worker;
+    if (!this.#running || w?.alive !== true) return undefined;
+    const p = await w.request({ op: 'progress' });
+    return typeof p === 'number' ? p : undefined;
+  }
+
   async cancel(): Promise<void> {
     const w = this.#worker;
     if (!this.#running || w?.alive !== true) return;

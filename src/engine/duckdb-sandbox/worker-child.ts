@@ -271,6 +271,13 @@ class Workspace {
     return new WorkerFailure({ code: 'invalid', message: message.split('\n')[0] ?? 'the statement failed', hint: 'check table and column names in the schema browser' });
   }
 
+  /** Percent done of the running statement (DuckDB's estimate), or null when none runs. */
+  progress(): number | null {
+    if (this.#running === undefined) return null;
+    const p = this.#query.progress.percentage;
+    return p >= 0 ? Math.min(100, p) : 0;
+  }
+
   cancel(): void {
     if (this.#running === undefined) return;
     this.#running.cancelled = true;
@@ -358,6 +365,8 @@ async function handle(req: WorkerRequest): Promise<WorkerReplyValue> {
     case 'cancel':
       ws.cancel();
       return null;
+    case 'progress':
+      return ws.progress();
   }
 }
 

@@ -150,10 +150,13 @@ for (const { name, open } of engines) {
       }
     });
 
-    test('cancel stops the running statement, and the session keeps working', async () => {
+    test('cancel stops the running statement, and the session keeps working; progress is reported while it runs', async () => {
+      assert.equal(await ws.progress(), undefined);
       const running = ws.run('SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range < 0');
       await rejectsWith(ws.run('SELECT 1'), 'conflict');
       await new Promise((r) => setTimeout(r, 300));
+      const p = await ws.progress();
+      assert.ok(p !== undefined && p >= 0 && p <= 100, `progress ${String(p)}`);
       const t = performance.now();
       await ws.cancel();
       await rejectsWith(running, 'conflict', ['reason', 'cancelled']);
