@@ -160,7 +160,7 @@ for (const { name, open } of engines) {
       const t = performance.now();
       await ws.cancel();
       await rejectsWith(running, 'conflict', ['reason', 'cancelled']);
-      assert.ok(performance.now() - t < 1500);
+      assert.ok(performance.now() - t < 3000, `cancel took ${Math.round(performance.now() - t)} ms`);
       assert.deepEqual(await all(ws, 'SELECT 42'), [[42]]);
     });
 
