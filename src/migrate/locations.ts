@@ -47,8 +47,8 @@ export class DatasetLocations implements DatasetLocator {
   }
 
   /** The local path of one file of a store (through the cache for a remote store), checked against its manifest hash. */
-  async localFile(storeId: string, key: string, bytes: number, sha256: string): Promise<string> {
-    return this.#local(this.#d.stores.get(storeId), key, bytes, sha256);
+  async localFile(storeId: string, key: string, bytes: number, sha256: string, o: { readonly fresh?: boolean } = {}): Promise<string> {
+    return this.#local(this.#d.stores.get(storeId), key, bytes, sha256, o.fresh === true);
   }
 
   /** The active store id of a dataset (undefined: where each version was ingested). */
@@ -80,7 +80,8 @@ export class DatasetLocations implements DatasetLocator {
     return target.id;
   }
 
-  async #local(store: Store, key: string, bytes: number, sha256: string): Promise<string> {
+  /** `fresh`: download and check again even if cached (verify must read the store, not the cache). */
+  async #local(store: Store, key: string, bytes: number, sha256: string, fresh = false): Promise<string> {
     const direct = store.localPath(key);
     if (direct !== undefined) return direct;
     const path = join(this.#d.cacheDir, createHash('sha256').update(store.id).digest('hex').slice(0, 16), ...key.split('/'));
@@ -88,7 +89,7 @@ export class DatasetLocations implements DatasetLocator {
       return await this.cache.get(path, bytes, async (tmp) => {
         await mkdir(dirname(tmp), { recursive: true });
         await copyVerified(await store.read(key), (b) => pipeline(b, createWriteStream(tmp, { highWaterMark: 1 << 20 })), { sha256, bytes });
-      });
+      }, { fresh });
     } catch (e) {
       if (e instanceof AppError && e.code === 'integrity') {
         throw new AppError('integrity', `${key} in ${store.id} does not match its manifest: ${e.message}`, { hint: 'run enclave migrate verify on the plan that copied it, then run it again to re-copy', cause: e });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type BigIntStats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -39,7 +39,10 @@ export class LocalStore implements Store {
       for (const e of entries) {
         const p = join(dir, e.name);
         if (e.isDirectory()) await walk(p);
-        else if (e.isFile()) out.push({ key: relative(this.root, p).split(sep).join('/'), bytes: (await stat(p)).size });
+        else if (e.isFile()) {
+          const st = await stat(p, { bigint: true });
+          out.push({ key: relative(this.root, p).split(sep).join('/'), bytes: Number(st.size), tag: localTag(st) });
+        }
       }
     };
     await walk(base);
@@ -69,6 +72,16 @@ export class LocalStore implements Store {
     try {
       const st = await stat(this.localPath(key));
       return st.isFile() ? st.size : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async stat(key: string): Promise<StoreEntry | undefined> {
+    try {
+      const st = await stat(this.localPath(key), { bigint: true });
+      return st.isFile() ? { key, bytes: Number(st.size), tag: localTag(st) } : undefined;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
@@ -123,4 +136,9 @@ export class LocalStore implements Store {
     const s = await statfs(this.root);
     return s.bavail * s.bsize;
   }
+}
+
+/** Writes go to a temp file renamed into place, so a rewrite changes the inode; an edit in place changes the mtime. */
+function localTag(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
 }

@@ -7,6 +7,12 @@ import type { Readable } from 'node:stream';
 export interface StoreEntry {
   readonly key: string;
   readonly bytes: number;
+  /**
+   * What the store says about this version of the object, changed by any rewrite: the ETag on
+   * S3 (a checksum the store computed), inode and modification time on a local disk. Equal tags
+   * mean "not rewritten since"; a different tag means "hash it again" (it may hold the same bytes).
+   */
+  readonly tag: string;
 }
 
 /** A part of a multipart upload, as acknowledged by the store. */
@@ -48,6 +54,8 @@ export interface Store {
   removePrefix(prefix: string): Promise<void>;
   /** Size of one object, or undefined when it does not exist. */
   size(key: string): Promise<number | undefined>;
+  /** Size and tag of one object, or undefined when it does not exist. */
+  stat(key: string): Promise<StoreEntry | undefined>;
   /** A stream of an object's bytes; fails with AppError not_found when absent. */
   read(key: string): Promise<Readable>;
   /**
