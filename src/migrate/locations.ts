@@ -65,19 +65,33 @@ export class DatasetLocations implements DatasetLocator {
     return { storeId: store.id, paths };
   }
 
-  async publish(tx: Queryable, dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined> {
-    // FOR UPDATE: a cutover of this dataset waits for this commit, and this commit for it.
-    const rows = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [dataset]);
-    const id = rows[0]?.store_id;
+  async publish(dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined> {
+    // Outside any transaction: the commit re-reads the location under lock (lockActive) and
+    // gives up this copy if a cutover happened meanwhile.
+    const id = await this.active(dataset);
     if (id === undefined || id === staged.id) return undefined;
     const target = this.#d.stores.get(id);
-    for (const e of await staged.list(stagingKey)) {
-      const key = `${prefix}${e.key.slice(stagingKey.length)}`;
-      // Hashed first, then checked in the copy stream: what lands is what was staged.
-      await copyObject(staged, target, e.key, key, await hashObject(staged, e.key));
+    try {
+      for (const e of await staged.list(stagingKey)) {
+        const key = `${prefix}${e.key.slice(stagingKey.length)}`;
+        // Hashed first, then checked in the copy stream: what lands is what was staged.
+        await copyObject(staged, target, e.key, key, await hashObject(staged, e.key));
+      }
+    } catch (e) {
+      await target.removePrefix(prefix).catch(() => undefined);
+      throw e;
     }
-    await staged.removePrefix(stagingKey);
     return target.id;
+  }
+
+  async lockActive(tx: Queryable, dataset: string): Promise<string | undefined> {
+    // FOR UPDATE: a cutover of this dataset waits for this commit, and this commit for it.
+    const rows = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [dataset]);
+    return rows[0]?.store_id;
+  }
+
+  async unpublish(storeId: string, prefix: string): Promise<void> {
+    await this.#d.stores.get(storeId).removePrefix(prefix);
   }
 
   /** `fresh`: download and check again even if cached (verify must read the store, not the cache). */

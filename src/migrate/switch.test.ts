@@ -6,12 +6,13 @@ import { buffer } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
 import type { AuditEvent } from '../audit/index.ts';
 import { isAppError } from '../errors.ts';
+import type { S3Store } from '../store/s3.ts';
 import { testDbKind } from '../../test/helpers/db.ts';
 import { ingestSample, openMigratePlatform, operator, type MigratePlatform } from '../../test/helpers/migrate.ts';
 import { startS3Server, type S3Server } from '../../test/helpers/s3.ts';
 
 // Faults injected by hand against a real S3 server: s3rver (npm dev dependency) on loopback.
-const BUCKETS = ['sw-delete', 'sw-rollback', 'sw-source', 'sw-extra', 'sw-audit', 'sw-mirror'];
+const BUCKETS = ['sw-delete', 'sw-rollback', 'sw-source', 'sw-extra', 'sw-audit', 'sw-mirror', 'sw-publish'];
 let p: MigratePlatform;
 let s3: S3Server;
 
@@ -199,4 +200,31 @@ test(`mirror compares every version the plan moved, not only the latest (${testD
   assert.ok(m.ok, JSON.stringify(m.queries.filter((q) => !q.ok)));
   assert.deepEqual([...new Set(m.queries.map((q) => q.version))].sort(), [1, 2]);
   assert.ok(m.queries.some((q) => q.version === 1 && q.name === 'all of ER_PRS_F'));
+});
+
+test(`the next version is copied to a remote active store before the commit transaction, so the metadata database stays free meanwhile (${testDbKind})`, async () => {
+  const { plan } = await copied('sw-publish');
+  await p.migration.cutover(plan.id, { actor: operator });
+  const target = p.stores.get('sw-publish') as S3Store;
+  // While the first object of the new version is being uploaded: can another writer lock the
+  // dataset's location row at once? Not if the copy runs inside the commit transaction (PGlite
+  // would make it wait for that transaction, PostgreSQL refuse NOWAIT).
+  const during: string[] = [];
+  target.client.middlewareStack.add((next, context) => async (args) => {
+    if (during.length === 0 && (context.commandName === 'PutObjectCommand' || context.commandName === 'UploadPartCommand')) {
+      const probe = p.t.db.transaction((tx) => tx.query('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE NOWAIT', ['demo'])).then(() => 'free', (e: unknown) => `refused: ${e instanceof Error ? e.message : String(e)}`);
+      during.push(await Promise.race([probe, new Promise<string>((r) => setTimeout(() => r('waited'), 3000))]));
+    }
+    return next(args);
+  }, { step: 'initialize', name: 'probeDuringPublish' });
+  try {
+    await ingestSample(p, { seed: 5, years: 1, rows: 200 });
+  } finally {
+    target.client.middlewareStack.remove('probeDuringPublish');
+  }
+  assert.deepEqual(during, ['free']);
+  const latest = await p.ingestL.version('demo');
+  assert.equal(latest.storeId, target.id);
+  assert.ok(await target.exists(`${latest.prefix}/manifest.json`));
+  assert.deepEqual(await p.store.list('datasets/demo/.staging'), [], 'staging removed after the commit');
 });
