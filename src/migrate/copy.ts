@@ -35,6 +35,8 @@ export interface CopyOptions {
   readonly onBytes?: ((n: number) => void) | undefined;
   /** Journal of the target's multipart upload, so that an interrupted copy resumes it. */
   readonly journal?: UploadJournal | undefined;
+  /** false: leave durability to a later `Store.sync` (WriteOptions.durable). */
+  readonly durable?: boolean | undefined;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function copyVerified(src: Readable, write: (body: Readable) => Pro
 
 /** Copies one object between stores with its SHA-256 checked in the stream. */
 export async function copyObject(from: Store, to: Store, fromKey: string, toKey: string, expect: Expected, o: CopyOptions = {}): Promise<void> {
-  await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b, { journal: o.journal }), expect, o);
+  await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b, { journal: o.journal, durable: o.durable }), expect, o);
 }
 
 /** SHA-256 and size of an object, read as a stream. */

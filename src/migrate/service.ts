@@ -361,7 +361,9 @@ export class MigrationService {
           if (resumed) partsResumed++;
           await o.onPart?.(r.key, n, resumed);
         });
-        await copyObject(from, to, r.key, r.key, expect, { throttle, journal, onBytes: (n) => { inFlight += n; bytesDone += n; progress(r.key); } });
+        // Not fsynced one by one: the switch makes the target durable before anything reads it
+        // (#switch), and until then a file lost to a crash is found by verify and copied again.
+        await copyObject(from, to, r.key, r.key, expect, { throttle, journal, durable: false, onBytes: (n) => { inFlight += n; bytesDone += n; progress(r.key); } });
         return 'copied' as const;
       }, {
         attempts: o.attempts ?? 5,
@@ -645,6 +647,8 @@ export class MigrationService {
           hint: kind === 'cutover' ? `missing or wrong files are pending again: enclave migrate run ${planId}, then verify; remove objects the manifests do not name` : `the dataset stays on ${this.#d.stores.nameOf(fromId)}; restore those files on ${this.#d.stores.nameOf(toId)} (or plan a migration back from ${this.#d.stores.nameOf(fromId)}), then roll back`,
         });
       }
+      // Copies were not fsynced one by one (run): on stable storage before readers depend on them.
+      await dest.sync(files.map((f) => f.key));
       check = { store: dest.id, at, files: files.length, rehashed: found.filesHashed };
     } catch (e) {
       await this.#refused(`migrate.${kind}`, planId, o.actor, e, { from: fromId, to: toId });

@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.ts';
-import type { Store, StoreEntry } from './port.ts';
+import type { Store, StoreEntry, WriteOptions } from './port.ts';
 
 /** A directory on local disk (or a mounted volume). Directory renames give atomic publication. */
 export class LocalStore implements Store {
@@ -98,14 +98,16 @@ export class LocalStore implements Store {
     return fh.createReadStream({ autoClose: true, highWaterMark: 1 << 20 });
   }
 
-  async write(key: string, body: Readable): Promise<void> {
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<void> {
     const p = this.localPath(key);
     await mkdir(dirname(p), { recursive: true });
     const tmp = `${p}.part-${randomBytes(4).toString('hex')}`;
     try {
       await pipeline(body, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
-      const fh = await open(tmp, 'r+');
-      await fh.sync().finally(() => fh.close());
+      if (options.durable !== false) {
+        const fh = await open(tmp, 'r+');
+        await fh.sync().finally(() => fh.close());
+      }
       await rename(tmp, p);
     } catch (e) {
       await rm(tmp, { force: true });
@@ -115,6 +117,21 @@ export class LocalStore implements Store {
 
   async remove(key: string): Promise<void> {
     await rm(this.localPath(key), { force: true });
+  }
+
+  async sync(keys: readonly string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const p = this.localPath(key);
+      const fh = await open(p, 'r');
+      await fh.sync().finally(() => fh.close());
+      dirs.add(dirname(p));
+    }
+    // The renames that made them visible live in their directories.
+    for (const d of dirs) {
+      const fh = await open(d, 'r');
+      await fh.sync().finally(() => fh.close());
+    }
   }
 
   async probe(): Promise<void> {

@@ -40,6 +40,12 @@ export interface UploadJournal {
 export interface WriteOptions {
   /** Journal a multipart upload so that a later call with the same journal resumes it. */
   readonly journal?: UploadJournal | undefined;
+  /**
+   * false: the object need not be on stable storage when the write returns (a local file is not
+   * fsynced); the caller makes it durable later with `sync`, before anything depends on it.
+   * Default true.
+   */
+  readonly durable?: boolean | undefined;
 }
 
 export interface Store {
@@ -64,6 +70,8 @@ export interface Store {
    */
   write(key: string, body: Readable, options?: WriteOptions): Promise<void>;
   remove(key: string): Promise<void>;
+  /** Makes objects written with `durable: false` durable (fsync locally; nothing to do where a write is durable once acknowledged). */
+  sync(keys: readonly string[]): Promise<void>;
   /** Checks that the store is reachable and writable (writes, reads back and removes a probe). */
   probe(): Promise<void>;
   /** Free bytes where the store can know it (a local file system), else undefined. */

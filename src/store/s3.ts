@@ -279,6 +279,11 @@ export class S3Store implements Store {
     await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId })).catch(() => undefined);
   }
 
+  /** An acknowledged PUT or completed multipart upload is already durable. */
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async remove(key: string): Promise<void> {
     await this.#call(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(key) })));
   }
