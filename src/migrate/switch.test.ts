@@ -6,7 +6,6 @@ import { buffer } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
 import type { AuditEvent } from '../audit/index.ts';
 import { isAppError } from '../errors.ts';
-import type { S3Store } from '../store/s3.ts';
 import { testDbKind } from '../../test/helpers/db.ts';
 import { ingestSample, openMigratePlatform, operator, type MigratePlatform } from '../../test/helpers/migrate.ts';
 import { startS3Server, type S3Server } from '../../test/helpers/s3.ts';
@@ -205,7 +204,7 @@ test(`mirror compares every version the plan moved, not only the latest (${testD
 test(`the next version is copied to a remote active store before the commit transaction, so the metadata database stays free meanwhile (${testDbKind})`, async () => {
   const { plan } = await copied('sw-publish');
   await p.migration.cutover(plan.id, { actor: operator });
-  const target = p.stores.get('sw-publish') as S3Store;
+  const target = p.stores.get('sw-publish') as ReturnType<S3Server['store']>;
   // While the first object of the new version is being uploaded: can another writer lock the
   // dataset's location row at once? Not if the copy runs inside the commit transaction (PGlite
   // would make it wait for that transaction, PostgreSQL refuse NOWAIT).
