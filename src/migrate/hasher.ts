@@ -59,15 +59,18 @@ export class FileHasher {
         if (m.error !== undefined) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
         else p.resolve({ sha256: m.sha256 ?? '', bytes: m.bytes ?? 0 });
       });
-      w.on('error', (e: Error) => {
+      const fail = (e: Error): void => {
         // A worker that dies fails what it was doing; the next call starts another.
         for (const [id, p] of this.#pending) {
           if (p.worker !== w) continue;
           this.#pending.delete(id);
           p.reject(e);
         }
-        this.#workers.splice(this.#workers.indexOf(w), 1);
-      });
+        const i = this.#workers.indexOf(w);
+        if (i >= 0) this.#workers.splice(i, 1);
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)));
       this.#workers.push(w);
       return w;
     }
