@@ -20,15 +20,21 @@ async function run(job: Job): Promise<{ sha256: string; bytes: number }> {
   const r = await open(job.src, 'r');
   const w = job.dst === undefined ? undefined : await open(job.dst, 'wx');
   const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(CHUNK);
+  // Two buffers: the next chunk is read while this one is hashed and written.
+  let cur = Buffer.allocUnsafe(CHUNK);
+  let nxt = Buffer.allocUnsafe(CHUNK);
   let bytes = 0;
   try {
-    for (;;) {
-      const { bytesRead } = await r.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-      for (let off = 0; w !== undefined && off < bytesRead;) off += (await w.write(buf, off, bytesRead - off)).bytesWritten;
-      bytes += bytesRead;
+    let n = (await r.read(cur, 0, CHUNK, null)).bytesRead;
+    while (n > 0) {
+      const reading = r.read(nxt, 0, CHUNK, null);
+      // Handled here too: a failed write leaves it pending when the file is closed.
+      reading.catch(() => undefined);
+      hash.update(cur.subarray(0, n));
+      for (let off = 0; w !== undefined && off < n;) off += (await w.write(cur, off, n - off)).bytesWritten;
+      bytes += n;
+      n = (await reading).bytesRead;
+      [cur, nxt] = [nxt, cur];
     }
     if (w !== undefined && job.durable === true) await w.sync();
   } finally {
