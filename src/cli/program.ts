@@ -216,10 +216,12 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
   datasets
     .command('manifest')
     .argument('<dataset>')
-    .option('--version <n>', 'version (default: latest)', int('--version'))
+    // Not --version: that is the program's own flag, and it wins (it printed the program version).
+    .option('--dataset-version <n>', 'dataset version (default: latest)', int('--dataset-version'))
     .description('print the manifest of a version (files, rows, SHA-256, Merkle root) as JSON')
-    .action(withServices(async (svc, dataset: string, o: { version?: number }) => {
-      const v = await svc.ingest.version(dataset, o.version);
+    .addHelpText('after', '\nExample:\n  enclave datasets manifest snds --dataset-version 1')
+    .action(withServices(async (svc, dataset: string, o: { datasetVersion?: number }) => {
+      const v = await svc.ingest.version(dataset, o.datasetVersion);
       out.write(`${JSON.stringify(v.manifest, null, 2)}\n`);
     }));
 
@@ -242,7 +244,8 @@ See docs/migration.md.`);
     .option('--attempts <n>', 'attempts per file on network errors', int('--attempts'))
     .action(withServices(async (svc, plan: string, o: { concurrency?: number; maxBandwidth?: string; attempts?: number }) => { await migrateRun(svc, plan, o, out); }));
   mig.command('verify').description('re-read the target: hashes, Merkle roots, row counts and fingerprints per table and partition').argument('<plan>')
-    .action(withServices(async (svc, plan: string) => { await migrateVerify(svc, plan, out); }));
+    .option('--deep', 'also fingerprint every row of every partition on both sides (reads both stores in full)')
+    .action(withServices(async (svc, plan: string, o: { deep?: boolean }) => { await migrateVerify(svc, plan, out, o); }));
   mig.command('mirror').description('run the same queries on both locations and compare their result fingerprints').argument('<plan>')
     .option('--sql <file>', 'a file of SQL queries separated by ; (tables as ds.TABLE)')
     .action(withServices(async (svc, plan: string, o: { sql?: string }) => { await migrateMirror(svc, plan, o.sql === undefined ? {} : { sql: at(o.sql) }, out); }));

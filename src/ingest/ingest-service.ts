@@ -55,10 +55,16 @@ export interface DatasetLocator {
   /** Local paths of every file of `v`, in manifest order, all from one location: the dataset's active one, or `storeId` when given. */
   localFiles(v: DatasetVersion, storeId?: string): Promise<{ readonly storeId: string; readonly paths: readonly string[] }>;
   /**
-   * Inside the commit transaction: when the dataset's active store is not `staged`, copies the
+   * Before the commit transaction (a remote copy takes minutes, and PGlite serialises every query
+   * while a transaction is open): when the dataset's active store is not `staged`, copies the
    * staged files there (verified) and returns that store's id; undefined means "publish in place".
+   * The staged files stay until the commit.
    */
-  publish(tx: Queryable, dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined>;
+  publish(dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined>;
+  /** Inside the commit transaction: the dataset's active store id, its row locked so that a cutover waits for the commit. */
+  lockActive(tx: Queryable, dataset: string): Promise<string | undefined>;
+  /** Removes what `publish` copied to `storeId` when the commit did not happen. */
+  unpublish(storeId: string, prefix: string): Promise<void>;
 }
 
 export interface IngestProgress {
@@ -665,32 +671,51 @@ export class IngestService {
       t[String(f.year)] = (t[String(f.year)] ?? 0) + f.rows;
     }
     const bytes = r.files.reduce((s, f) => s + f.bytes, 0);
-    return this.d.audit.transaction(
-      { actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total } },
-      async (tx) => {
-        const next = await tx.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [o.dataset]);
-        const version = next[0]?.v ?? 1;
-        const prefix = `datasets/${o.dataset}/v${String(version).padStart(4, '0')}-${runId}`;
-        const manifest: Manifest = { format: 'enclave-manifest/1', dataset: o.dataset, version, deliveryId, createdAt: new Date().toISOString(), files: r.files, rows, merkleRoot };
-        await writeFile(this.d.store.localPath(`${stagingKey}/manifest.json`), `${JSON.stringify(manifest, null, 1)}\n`);
-        // Files first, then the row that makes them visible: a crash between the two leaves an
-        // unreferenced directory, never a version without its files.
-        const publishedTo = await this.d.locations?.publish(tx, o.dataset, this.d.store, stagingKey, prefix);
-        if (publishedTo === undefined) await this.d.store.movePrefix(stagingKey, prefix);
-        const inserted = await tx.query<VersionRow>(
-          `INSERT INTO dataset_versions (dataset, version, delivery_id, run_id, store_id, prefix, merkle_root, files, bytes, rows_accepted, rows_quarantined, manifest)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-          [o.dataset, version, deliveryId, runId, publishedTo ?? this.d.store.id, prefix, merkleRoot, r.files.length, bytes, r.rowsAccepted, r.quarantine.total, JSON.stringify(manifest)],
+    // Published first, outside any transaction; the transaction then checks that nothing moved
+    // meanwhile (a cutover, another version) and records the version. If something did, the copy
+    // is removed and the commit tried again: at most a few times, as such races are rare.
+    for (let attempt = 1; ; attempt++) {
+      const next = await this.d.db.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [o.dataset]);
+      const version = next[0]?.v ?? 1;
+      const prefix = `datasets/${o.dataset}/v${String(version).padStart(4, '0')}-${runId}`;
+      const manifest: Manifest = { format: 'enclave-manifest/1', dataset: o.dataset, version, deliveryId, createdAt: new Date().toISOString(), files: r.files, rows, merkleRoot };
+      await writeFile(this.d.store.localPath(`${stagingKey}/manifest.json`), `${JSON.stringify(manifest, null, 1)}\n`);
+      const publishedTo = await this.d.locations?.publish(o.dataset, this.d.store, stagingKey, prefix);
+      let moved = false;
+      try {
+        const committed = await this.d.audit.transaction(
+          { actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total } },
+          async (tx) => {
+            const active = await this.d.locations?.lockActive(tx, o.dataset);
+            const now = await tx.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [o.dataset]);
+            if ((active === undefined || active === this.d.store.id ? undefined : active) !== publishedTo || (now[0]?.v ?? 1) !== version) {
+              moved = true;
+              throw new AppError('conflict', `dataset ${o.dataset} moved or got version ${version} while this delivery was being published`, { hint: 'nothing was published; ingest the delivery again' });
+            }
+            // Files first, then the row that makes them visible: a crash between the two leaves an
+            // unreferenced directory, never a version without its files.
+            if (publishedTo === undefined) await this.d.store.movePrefix(stagingKey, prefix);
+            const inserted = await tx.query<VersionRow>(
+              `INSERT INTO dataset_versions (dataset, version, delivery_id, run_id, store_id, prefix, merkle_root, files, bytes, rows_accepted, rows_quarantined, manifest)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+              [o.dataset, version, deliveryId, runId, publishedTo ?? this.d.store.id, prefix, merkleRoot, r.files.length, bytes, r.rowsAccepted, r.quarantine.total, JSON.stringify(manifest)],
+            );
+            await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
+              runId, version, prefix, JSON.stringify({ total: r.quarantine.total, byRule: r.quarantine.byRule, byFile: r.quarantine.byFile, entries: r.quarantine.entries.slice(0, 1000) }),
+            ]);
+            tx.addDetails({ version });
+            const row = inserted[0];
+            if (row === undefined) throw new AppError('internal', 'version insert returned nothing');
+            return toVersion(row);
+          },
         );
-        await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
-          runId, version, prefix, JSON.stringify({ total: r.quarantine.total, byRule: r.quarantine.byRule, byFile: r.quarantine.byFile, entries: r.quarantine.entries.slice(0, 1000) }),
-        ]);
-        tx.addDetails({ version });
-        const row = inserted[0];
-        if (row === undefined) throw new AppError('internal', 'version insert returned nothing');
-        return toVersion(row);
-      },
-    );
+        if (publishedTo !== undefined) await this.d.store.removePrefix(stagingKey);
+        return committed;
+      } catch (e) {
+        if (publishedTo !== undefined) await this.d.locations?.unpublish(publishedTo, prefix).catch(() => undefined);
+        if (!moved || attempt >= 3) throw e;
+      }
+    }
   }
 }
 

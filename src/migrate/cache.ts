@@ -75,7 +75,7 @@ export class ReadCache {
    * (and verifies) the content at the temp path it is given, which is then renamed into place.
    * The file is pinned by the current lease, or held for `holdMs` outside any lease.
    */
-  async get(path: string, bytes: number, fetch: (tmp: string) => Promise<void>): Promise<string> {
+  async get(path: string, bytes: number, fetch: (tmp: string) => Promise<void>, o: { readonly fresh?: boolean } = {}): Promise<string> {
     await this.#load();
     const lease = this.#scope.getStore();
     // Pin before any await, so a concurrent trim cannot take it between the check and the use.
@@ -91,7 +91,7 @@ export class ReadCache {
       }
     };
     const have = this.#entries.get(path);
-    if (have !== undefined && have.bytes === bytes) {
+    if (have !== undefined && have.bytes === bytes && o.fresh !== true) {
       pin();
       // Removed behind our back (an operator cleaning up): fall through and fetch again.
       if ((await stat(path).catch(() => undefined))?.size === bytes) return path;

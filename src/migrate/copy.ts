@@ -1,7 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { AppError, isAppError } from '../errors.ts';
 import type { Store, UploadJournal } from '../store/index.ts';
+import { fileHasher } from './hasher.ts';
 
 export interface Expected {
   readonly sha256: string;
@@ -35,6 +38,8 @@ export interface CopyOptions {
   readonly onBytes?: ((n: number) => void) | undefined;
   /** Journal of the target's multipart upload, so that an interrupted copy resumes it. */
   readonly journal?: UploadJournal | undefined;
+  /** false: leave durability to a later `Store.sync` (WriteOptions.durable). */
+  readonly durable?: boolean | undefined;
 }
 
 /**
@@ -78,11 +83,41 @@ export async function copyVerified(src: Readable, write: (body: Readable) => Pro
 
 /** Copies one object between stores with its SHA-256 checked in the stream. */
 export async function copyObject(from: Store, to: Store, fromKey: string, toKey: string, expect: Expected, o: CopyOptions = {}): Promise<void> {
-  await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b, { journal: o.journal }), expect, o);
+  const src = from.localPath(fromKey);
+  const dst = to.localPath(toKey);
+  if (src !== undefined && dst !== undefined && o.throttle === undefined) {
+    // Disk to disk: copied and hashed in a worker thread (every core at work), into a temp name
+    // renamed only once the hash is right, as LocalStore.write does.
+    await mkdir(dirname(dst), { recursive: true });
+    const tmp = `${dst}.part-${randomBytes(4).toString('hex')}`;
+    try {
+      const got = await fileHasher.hash(src, { dst: tmp, durable: o.durable !== false }).catch((e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not_found', `${fromKey} is not in store ${from.id}`, { hint: 'the file was removed or never copied' });
+        throw e;
+      });
+      o.onBytes?.(got.bytes);
+      if (got.sha256 !== expect.sha256 || got.bytes !== expect.bytes) {
+        throw new AppError('integrity', `read ${got.bytes} bytes with SHA-256 ${got.sha256.slice(0, 16)}…, expected ${expect.bytes} bytes with SHA-256 ${expect.sha256.slice(0, 16)}…`, { hint: 'the source changed since it was planned or recorded' });
+      }
+      await rename(tmp, dst);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    return;
+  }
+  await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b, { journal: o.journal, durable: o.durable }), expect, o);
 }
 
-/** SHA-256 and size of an object, read as a stream. */
+/** SHA-256 and size of an object, read as a stream (a local file: in a worker thread). */
 export async function hashObject(store: Store, key: string): Promise<Expected> {
+  const path = store.localPath(key);
+  if (path !== undefined) {
+    return fileHasher.hash(path).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not_found', `${key} is not in store ${store.id}`, { hint: 'the file was removed or never copied' });
+      throw e;
+    });
+  }
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const c of await store.read(key)) {

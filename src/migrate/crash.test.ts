@@ -69,6 +69,11 @@ test(`a run SIGKILLed mid-copy resumes: nothing copied twice, nothing missed, ve
     await new Promise((r) => setTimeout(r, 1200)); // the killed run's lease expires
     const r = await p.migration.run(plan.id, { actor: operator });
     assert.equal(r.skipped + r.copied + r.adopted, plan.files.length);
+    // The killed run could not record its end: the run that found its lease expired did.
+    const killed: Array<Record<string, unknown>> = [];
+    for await (const l of p.audit.lines()) if (l.event?.action === 'migrate.run' && l.event.outcome === 'failure') killed.push(l.event.details);
+    assert.equal(killed.length, 1);
+    assert.equal(killed[0]?.['error'], 'interrupted');
     const after = await p.migration.journal(plan.id);
     assert.ok(after.every((j) => j.status === 'copied'));
     assert.ok(after.every((j) => j.copies <= 1), `copied twice: ${after.filter((j) => j.copies > 1).map((j) => j.key).join(', ')}`);

@@ -4,6 +4,7 @@
  */
 export { DEFAULT_CACHE_HOLD_MS, DEFAULT_CACHE_MAX_BYTES, ReadCache, type ReadCacheOptions } from './cache.ts';
 export { DatasetLocations, type DatasetLocationsDeps } from './locations.ts';
+export { checkStore, datasetRoot, isVersionAncillary, type ExpectedFile, type StoreCheck, type StoreProblem } from './check.ts';
 export { Throttle, copyObject, copyVerified, hashObject, isTransient, withRetry, type Expected, type RetryOptions } from './copy.ts';
 export {
   DEFAULT_MIRROR_QUERIES,
@@ -21,5 +22,6 @@ export {
   type RunProgress,
   type RunResult,
   type SignedReport,
+  type SwitchCheck,
   type VerifyResult,
 } from './service.ts';

@@ -47,8 +47,8 @@ export class DatasetLocations implements DatasetLocator {
   }
 
   /** The local path of one file of a store (through the cache for a remote store), checked against its manifest hash. */
-  async localFile(storeId: string, key: string, bytes: number, sha256: string): Promise<string> {
-    return this.#local(this.#d.stores.get(storeId), key, bytes, sha256);
+  async localFile(storeId: string, key: string, bytes: number, sha256: string, o: { readonly fresh?: boolean } = {}): Promise<string> {
+    return this.#local(this.#d.stores.get(storeId), key, bytes, sha256, o.fresh === true);
   }
 
   /** The active store id of a dataset (undefined: where each version was ingested). */
@@ -65,22 +65,37 @@ export class DatasetLocations implements DatasetLocator {
     return { storeId: store.id, paths };
   }
 
-  async publish(tx: Queryable, dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined> {
-    // FOR UPDATE: a cutover of this dataset waits for this commit, and this commit for it.
-    const rows = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [dataset]);
-    const id = rows[0]?.store_id;
+  async publish(dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined> {
+    // Outside any transaction: the commit re-reads the location under lock (lockActive) and
+    // gives up this copy if a cutover happened meanwhile.
+    const id = await this.active(dataset);
     if (id === undefined || id === staged.id) return undefined;
     const target = this.#d.stores.get(id);
-    for (const e of await staged.list(stagingKey)) {
-      const key = `${prefix}${e.key.slice(stagingKey.length)}`;
-      // Hashed first, then checked in the copy stream: what lands is what was staged.
-      await copyObject(staged, target, e.key, key, await hashObject(staged, e.key));
+    try {
+      for (const e of await staged.list(stagingKey)) {
+        const key = `${prefix}${e.key.slice(stagingKey.length)}`;
+        // Hashed first, then checked in the copy stream: what lands is what was staged.
+        await copyObject(staged, target, e.key, key, await hashObject(staged, e.key));
+      }
+    } catch (e) {
+      await target.removePrefix(prefix).catch(() => undefined);
+      throw e;
     }
-    await staged.removePrefix(stagingKey);
     return target.id;
   }
 
-  async #local(store: Store, key: string, bytes: number, sha256: string): Promise<string> {
+  async lockActive(tx: Queryable, dataset: string): Promise<string | undefined> {
+    // FOR UPDATE: a cutover of this dataset waits for this commit, and this commit for it.
+    const rows = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [dataset]);
+    return rows[0]?.store_id;
+  }
+
+  async unpublish(storeId: string, prefix: string): Promise<void> {
+    await this.#d.stores.get(storeId).removePrefix(prefix);
+  }
+
+  /** `fresh`: download and check again even if cached (verify must read the store, not the cache). */
+  async #local(store: Store, key: string, bytes: number, sha256: string, fresh = false): Promise<string> {
     const direct = store.localPath(key);
     if (direct !== undefined) return direct;
     const path = join(this.#d.cacheDir, createHash('sha256').update(store.id).digest('hex').slice(0, 16), ...key.split('/'));
@@ -88,7 +103,7 @@ export class DatasetLocations implements DatasetLocator {
       return await this.cache.get(path, bytes, async (tmp) => {
         await mkdir(dirname(tmp), { recursive: true });
         await copyVerified(await store.read(key), (b) => pipeline(b, createWriteStream(tmp, { highWaterMark: 1 << 20 })), { sha256, bytes });
-      });
+      }, { fresh });
     } catch (e) {
       if (e instanceof AppError && e.code === 'integrity') {
         throw new AppError('integrity', `${key} in ${store.id} does not match its manifest: ${e.message}`, { hint: 'run enclave migrate verify on the plan that copied it, then run it again to re-copy', cause: e });

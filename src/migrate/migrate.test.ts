@@ -103,7 +103,8 @@ test('local → S3: run, verify, mirror, cutover and rollback; a continuous read
   const rep = await p.migration.cutover(plan.id, { actor: operator });
   const opened = openNote(rep.note, [parseVerifierKey(verifierKey(p.signer))]);
   assert.ok(opened.text.includes(`report sha256 ${rep.sha256}`));
-  assert.match(rep.summary, /verify: green/);
+  assert.match(rep.summary, /^cutover check of s3:\S+ at \S+: green \(\d+ files present/m);
+  assert.match(rep.summary, /^verify of s3:\S+ at \S+: green/m);
   const events = [];
   for await (const l of p.audit.lines()) if (l.event?.action === 'migrate.report') events.push(l.event);
   assert.equal(events.at(-1)?.details['sha256'], rep.sha256);

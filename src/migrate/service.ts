@@ -6,7 +6,8 @@ import { sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { DatasetVersion, IngestService } from '../ingest/index.ts';
 import type { KeyService } from '../keys/index.ts';
-import type { StoreRegistry, UploadJournal, UploadPart } from '../store/index.ts';
+import type { Store, StoreRegistry, UploadJournal, UploadPart } from '../store/index.ts';
+import { checkStore, datasetRoot, isVersionAncillary, type ExpectedFile } from './check.ts';
 import { copyObject, hashObject, Throttle, withRetry } from './copy.ts';
 import type { DatasetLocations } from './locations.ts';
 
@@ -30,6 +31,8 @@ export interface PlanFile {
   readonly version: number;
   readonly bytes: number;
   readonly sha256: string;
+  /** The source store's tag of the object when it was planned (StoreEntry.tag). */
+  readonly tag?: string;
 }
 
 export interface PlanVersion {
@@ -124,10 +127,25 @@ export interface VerifyResult {
   readonly differences: readonly Difference[];
   readonly datasets: Readonly<Record<string, boolean>>;
   readonly seconds: number;
+  /** 'bytes': every target file hashed, rows counted on one side; 'deep': every partition also fingerprinted on both sides. */
+  readonly mode?: 'bytes' | 'deep';
+  /** Store tags of the files found correct, so that cutover and rollback can re-check them cheaply (checkStore). */
+  readonly targetTags?: Readonly<Record<string, string>>;
+  readonly sourceTags?: Readonly<Record<string, string>>;
+}
+
+/** What cutover or rollback found in the store it switched to, at the moment it switched. */
+export interface SwitchCheck {
+  readonly store: string;
+  readonly at: string;
+  readonly files: number;
+  /** Files whose tag changed since they were last verified, hashed again. */
+  readonly rehashed: number;
 }
 
 export interface MirrorQueryResult {
   readonly dataset: string;
+  readonly version: number;
   readonly name: string;
   readonly sql: string;
   readonly source: string;
@@ -172,6 +190,7 @@ interface PlanRow {
   plan: MigrationPlan | string;
   run_owner: string | null;
   verify: VerifyResult | string | null;
+  verified_at: Date | string | null;
   mirror: MirrorResult | string | null;
 }
 
@@ -218,7 +237,14 @@ export class MigrationService {
         checks.push({ check: `keys of ${ds}`, ok: false, detail: isAppError(e) ? e.message : 'key unavailable' });
       }
       for (const v of vs) {
-        const listed = await from.list(v.prefix);
+        const all = await from.list(v.prefix);
+        const named = new Set(v.manifest.files.map((f) => `${v.prefix}/${f.path}`));
+        const listed = all.filter((e) => named.has(e.key) || isVersionAncillary(e.key.slice(v.prefix.length + 1)));
+        const strays = all.filter((e) => !listed.includes(e));
+        if (strays.length > 0) {
+          // Not part of the version: never copied, so they cannot travel on to the next store.
+          checks.push({ check: `${ds} v${v.version}: objects its manifest does not name`, ok: true, detail: `left out of the plan: ${strays.slice(0, 5).map((e) => e.key).join(', ')}${strays.length > 5 ? ` and ${strays.length - 5} more` : ''}` });
+        }
         const bySha = new Map<string, (typeof v.manifest.files)[number]>(v.manifest.files.map((f) => [`${v.prefix}/${f.path}`, f]));
         const problems: string[] = [];
         const root = rootFromLeafHashes(v.manifest.files.map((f) => hashLeaf(Buffer.from(canonicalJson(f as unknown as JsonValue))))).toString('hex');
@@ -230,7 +256,7 @@ export class MigrationService {
           if (got === undefined) continue;
           const m = bySha.get(e.key);
           if (m !== undefined && (m.sha256 !== got.sha256 || m.bytes !== got.bytes)) problems.push(`${e.key} does not match its manifest (SHA-256 ${got.sha256.slice(0, 12)}…, manifest ${m.sha256.slice(0, 12)}…)`);
-          files.push({ key: e.key, dataset: ds, version: v.version, bytes: got.bytes, sha256: m?.sha256 ?? got.sha256 });
+          files.push({ key: e.key, dataset: ds, version: v.version, bytes: got.bytes, sha256: m?.sha256 ?? got.sha256, tag: e.tag });
           bytes += got.bytes;
         }
         versions.push({ dataset: ds, version: v.version, prefix: v.prefix, merkleRoot: v.merkleRoot, files: listed.length, bytes });
@@ -276,10 +302,14 @@ export class MigrationService {
   async run(planId: string, o: RunOptions): Promise<RunResult> {
     const t0 = Date.now();
     const plan = await this.getPlan(planId);
+    await this.#reapKilledRun(planId, o.actor);
     const failed = plan.checks.filter((c) => !c.ok);
     if (failed.length > 0) {
-      throw new AppError('invalid', `plan ${planId} failed its pre-migration checks: ${failed.map((c) => `${c.check}: ${c.detail}`).join('; ')}`, { hint: 'fix the cause and make a new plan: enclave migrate plan' });
+      const e = new AppError('invalid', `plan ${planId} failed its pre-migration checks: ${failed.map((c) => `${c.check}: ${c.detail}`).join('; ')}`, { hint: 'fix the cause and make a new plan: enclave migrate plan' });
+      await this.#refused('migrate.run', planId, o.actor, e);
+      throw e;
     }
+    const planned = new Map(plan.files.map((f) => [f.key, f]));
     const from = this.#d.stores.get(plan.from);
     const to = this.#d.stores.get(plan.to);
     const owner = `run_${randomBytes(6).toString('hex')}`;
@@ -321,13 +351,19 @@ export class MigrationService {
         inFlight = 0;
         if ((await to.size(r.key)) === expect.bytes) {
           const got = await hashObject(to, r.key);
-          if (got.sha256 === expect.sha256) return 'adopted' as const;
+          if (got.sha256 === expect.sha256) {
+            // Adopting reads nothing from the source: make sure it still holds what was planned.
+            await sourceUnchanged(from, r.key, expect, planned.get(r.key)?.tag);
+            return 'adopted' as const;
+          }
         }
         const journal = this.#uploadJournal(planId, r.key, async (n, resumed) => {
           if (resumed) partsResumed++;
           await o.onPart?.(r.key, n, resumed);
         });
-        await copyObject(from, to, r.key, r.key, expect, { throttle, journal, onBytes: (n) => { inFlight += n; bytesDone += n; progress(r.key); } });
+        // Not fsynced one by one: the switch makes the target durable before anything reads it
+        // (#switch), and until then a file lost to a crash is found by verify and copied again.
+        await copyObject(from, to, r.key, r.key, expect, { throttle, journal, durable: false, onBytes: (n) => { inFlight += n; bytesDone += n; progress(r.key); } });
         return 'copied' as const;
       }, {
         attempts: o.attempts ?? 5,
@@ -390,37 +426,45 @@ export class MigrationService {
   }
 
   /**
-   * Re-reads the target: every file's SHA-256 and each version's Merkle root against the source
-   * manifest; then row counts and an order-independent fingerprint per table and partition on
-   * both locations through the engine. A file found wrong goes back to `pending` in the journal,
-   * so the next run copies it again.
+   * Re-reads the target once: every file's SHA-256 (so its Merkle root) against the source
+   * manifest, and lists the dataset folders for objects no manifest names. The source is checked
+   * cheaply (size and store tag, hashed again only if its tag changed since the plan). The
+   * engine then opens each partition with the dataset key and counts its rows against the
+   * manifest, on a local side; identical bytes hold identical rows, so the row-level comparison
+   * of both sides is left to `mirror` (or `deep`: a fingerprint of every partition on both
+   * sides). A file found wrong goes back to `pending` in the journal, so the next run copies it
+   * again. A data fault is a difference naming the file, never a crash; every attempt is audited.
    */
-  async verify(planId: string, o: { readonly actor: Actor; readonly engine?: boolean }): Promise<VerifyResult> {
+  async verify(planId: string, o: { readonly actor: Actor; readonly engine?: boolean; readonly deep?: boolean }): Promise<VerifyResult> {
+    await this.#reapKilledRun(planId, o.actor);
+    let recorded = false;
+    try {
+      return await this.#verify(planId, o, () => { recorded = true; });
+    } catch (e) {
+      if (!recorded) await this.#refused('migrate.verify', planId, o.actor, e);
+      throw e;
+    }
+  }
+
+  async #verify(planId: string, o: { readonly actor: Actor; readonly engine?: boolean; readonly deep?: boolean }, recording: () => void): Promise<VerifyResult> {
     const t0 = Date.now();
     const plan = await this.getPlan(planId);
     const journaled = await this.#d.db.query<{ n: string }>("SELECT count(*)::text AS n FROM migration_files WHERE plan_id = $1 AND (status = 'copied' OR copies > 0)", [planId]);
     if (plan.files.length > 0 && Number(journaled[0]?.n ?? 0) === 0) {
       throw new AppError('conflict', `plan ${planId} has not been run: there is nothing in the target to verify yet`, { hint: `run it first: enclave migrate run ${planId}` });
     }
+    const from = this.#d.stores.get(plan.from);
     const to = this.#d.stores.get(plan.to);
+    const roots = this.#roots(plan, plan.datasets);
+    const ignorePrefixes = await this.#versionsOutside(plan, plan.datasets);
     const differences: Difference[] = [];
-    const observed = new Map<string, string>();
-    let bytesChecked = 0;
-    for (const f of plan.files) {
-      const got = await hashObject(to, f.key).catch((e: unknown) => {
-        if (isAppError(e) && e.code === 'not_found') return undefined;
-        throw e;
-      });
-      if (got === undefined) {
-        differences.push({ dataset: f.dataset, version: f.version, where: f.key, problem: 'missing in the target' });
-        continue;
-      }
-      bytesChecked += got.bytes;
-      observed.set(f.key, got.sha256);
-      if (got.bytes !== f.bytes) differences.push({ dataset: f.dataset, version: f.version, where: f.key, problem: `size ${got.bytes} bytes, expected ${f.bytes}` });
-      else if (got.sha256 !== f.sha256) differences.push({ dataset: f.dataset, version: f.version, where: f.key, problem: `SHA-256 ${got.sha256.slice(0, 16)}…, expected ${f.sha256.slice(0, 16)}…` });
-    }
-    const wrong = [...new Set(differences.map((d) => d.where))];
+    const src = await checkStore(from, plan.files, { roots, hash: 'changed', ignorePrefixes });
+    const sourceBad = new Set(src.problems.map((p) => p.where));
+    for (const p of src.problems) differences.push({ ...p, problem: `source ${p.problem} (changed since plan ${planId}: make a new plan once the source is right)` });
+    const tgt = await checkStore(to, plan.files, { roots, hash: 'always', ignorePrefixes });
+    differences.push(...tgt.problems);
+    for (const u of tgt.unexpected) differences.push({ ...u, problem: `${u.problem}: remove it, or find who wrote it` });
+    const wrong = new Set(tgt.problems.map((p) => p.where));
     for (const key of wrong) {
       await this.#d.db.query("UPDATE migration_files SET status = 'pending', error = 'failed verification' WHERE plan_id = $1 AND key = $2", [planId, key]);
     }
@@ -432,7 +476,7 @@ export class MigrationService {
       const v = await this.#d.ingest.version(pv.dataset, pv.version);
       versions.push(v);
       // Leaves as the target holds them: the manifest entry with the hash actually read back.
-      const leaves = v.manifest.files.map((f) => hashLeaf(Buffer.from(canonicalJson({ ...f, sha256: observed.get(`${v.prefix}/${f.path}`) ?? 'missing' }))));
+      const leaves = v.manifest.files.map((f) => hashLeaf(Buffer.from(canonicalJson({ ...f, sha256: tgt.hashed.get(`${v.prefix}/${f.path}`) ?? 'missing' }))));
       const root = rootFromLeafHashes(leaves).toString('hex');
       merkleRoots.push({ dataset: v.dataset, version: v.version, expected: v.merkleRoot, target: root, ok: root === v.merkleRoot });
       if (root !== v.merkleRoot) differences.push({ dataset: v.dataset, version: v.version, where: 'Merkle root', problem: `target ${root.slice(0, 16)}…, manifest ${v.merkleRoot.slice(0, 16)}…` });
@@ -444,15 +488,36 @@ export class MigrationService {
           const keyName = await this.#registerKey(session, v.dataset);
           for (const f of v.manifest.files) {
             const key = `${v.prefix}/${f.path}`;
-            // One file at a time, each pinned in the read cache only while it is read: a remote
-            // side of any size goes through a bounded cache.
-            const { s, t } = await this.#d.locations.withLease(async () => ({
-              s: await fingerprint(session, await this.#d.locations.localFile(plan.from, key, f.bytes, f.sha256), keyName),
-              t: wrong.includes(key) ? { rows: -1, fp: 'unreadable' } : await fingerprint(session, await this.#d.locations.localFile(plan.to, key, f.bytes, f.sha256), keyName),
-            }));
-            const ok = s.rows === f.rows && t.rows === f.rows && s.fp === t.fp;
-            partitions.push({ dataset: v.dataset, version: v.version, table: f.table, year: f.year, file: f.path, rows: { manifest: f.rows, source: s.rows, target: t.rows }, fingerprint: { source: s.fp, target: t.fp }, ok });
-            if (!ok) differences.push({ dataset: v.dataset, version: v.version, where: `${f.table} year ${f.year} (${f.path})`, problem: `rows manifest ${f.rows} / source ${s.rows} / target ${t.rows}; fingerprint ${s.fp === t.fp ? 'equal' : 'differs'}` });
+            const where = `${f.table} year ${f.year} (${key})`;
+            const srcOk = !sourceBad.has(key);
+            const tgtOk = !wrong.has(key);
+            const read = async (side: 'source' | 'target'): Promise<{ rows: number; fp: string }> => {
+              try {
+                // One file at a time, pinned in the read cache only while it is read; a remote
+                // target is downloaded afresh (never a cached copy), its SHA-256 checked in the stream.
+                return await this.#d.locations.withLease(async () => fingerprint(session, await this.#d.locations.localFile(side === 'source' ? plan.from : plan.to, key, f.bytes, f.sha256, { fresh: side === 'target' }), keyName, o.deep !== true));
+              } catch (e) {
+                if (isAppError(e) && e.code === 'unavailable') throw e;
+                differences.push({ dataset: v.dataset, version: v.version, where: key, problem: `the engine cannot read the ${side} file with the dataset key: ${firstLine(e)}` });
+                return { rows: -1, fp: 'unreadable' };
+              }
+            };
+            if (o.deep === true) {
+              const s = srcOk ? await read('source') : { rows: -1, fp: 'changed' };
+              const t = tgtOk ? await read('target') : { rows: -1, fp: 'unreadable' };
+              const ok = s.rows === f.rows && t.rows === f.rows && s.fp === t.fp;
+              partitions.push({ dataset: v.dataset, version: v.version, table: f.table, year: f.year, file: f.path, rows: { manifest: f.rows, source: s.rows, target: t.rows }, fingerprint: { source: s.fp, target: t.fp }, ok });
+              if (!ok && srcOk && tgtOk) differences.push({ dataset: v.dataset, version: v.version, where, problem: `rows manifest ${f.rows} / source ${s.rows} / target ${t.rows}; fingerprint ${s.fp === t.fp ? 'equal' : 'differs'}` });
+              continue;
+            }
+            // Bytes equal to the manifest on both sides: count the rows on a local side (the
+            // encrypted footer only), the target when it is local, else the source.
+            const side: 'source' | 'target' | undefined = tgtOk && to.localPath(key) !== undefined ? 'target' : srcOk ? 'source' : tgtOk ? 'target' : undefined;
+            const n = side === undefined ? { rows: -1, fp: '' } : await read(side);
+            const sha = `sha256:${f.sha256.slice(0, 16)}`;
+            const ok = srcOk && tgtOk && n.rows === f.rows;
+            partitions.push({ dataset: v.dataset, version: v.version, table: f.table, year: f.year, file: f.path, rows: { manifest: f.rows, source: srcOk ? n.rows : -1, target: tgtOk ? n.rows : -1 }, fingerprint: { source: srcOk ? sha : 'changed', target: tgtOk ? sha : 'differs' }, ok });
+            if (!ok && srcOk && tgtOk && n.rows >= 0) differences.push({ dataset: v.dataset, version: v.version, where, problem: `rows manifest ${f.rows} / ${side ?? '?'} ${n.rows}` });
           }
         }
       } finally {
@@ -460,24 +525,39 @@ export class MigrationService {
       }
     }
     const datasets: Record<string, boolean> = {};
-    for (const ds of plan.datasets) datasets[ds] = !differences.some((d) => d.dataset === ds);
-    const result: VerifyResult = { planId, ok: differences.length === 0, filesChecked: plan.files.length, bytesChecked, merkleRoots, partitions, differences, datasets, seconds: (Date.now() - t0) / 1000 };
-    await this.#d.audit.transaction({ actor: o.actor, action: 'migrate.verify', target: `migration:${planId}`, details: { ok: result.ok, files: plan.files.length, differences: differences.length, partitions: partitions.length } }, async (tx) => {
+    for (const ds of plan.datasets) datasets[ds] = !differences.some((d) => d.dataset === ds || d.dataset === '?');
+    const result: VerifyResult = {
+      planId, ok: differences.length === 0, filesChecked: plan.files.length, bytesChecked: tgt.bytesHashed, merkleRoots, partitions, differences, datasets,
+      seconds: (Date.now() - t0) / 1000, mode: o.deep === true ? 'deep' : 'bytes', targetTags: tgt.tags, sourceTags: src.tags,
+    };
+    recording();
+    await this.#d.audit.transaction({ actor: o.actor, action: 'migrate.verify', target: `migration:${planId}`, details: { ok: result.ok, files: plan.files.length, differences: differences.length, partitions: partitions.length, unexpected: tgt.unexpected.length, where: [...new Set(differences.map((d) => d.where))].slice(0, 20) } }, async (tx) => {
       await tx.query('UPDATE migration_plans SET verify = $2, verified_at = now() WHERE id = $1', [planId, JSON.stringify(result)]);
     });
     return result;
   }
 
   /**
-   * The mirror environments of the parallel period: the same queries on both locations, their
-   * results reduced to an order-independent fingerprint (row count + sum of row hashes).
+   * The mirror environments of the parallel period: the same queries on both locations, for
+   * every version the plan moved, their results reduced to an order-independent fingerprint
+   * (row count + sum of row hashes).
    */
   async mirror(planId: string, o: { readonly actor: Actor; readonly queries?: readonly string[] }): Promise<MirrorResult> {
+    let recorded = false;
+    try {
+      return await this.#mirror(planId, o, () => { recorded = true; });
+    } catch (e) {
+      if (!recorded) await this.#refused('migrate.mirror', planId, o.actor, e);
+      throw e;
+    }
+  }
+
+  async #mirror(planId: string, o: { readonly actor: Actor; readonly queries?: readonly string[] }, recording: () => void): Promise<MirrorResult> {
     const plan = await this.getPlan(planId);
     const out: MirrorQueryResult[] = [];
-    for (const ds of plan.datasets) {
-      const latest = Math.max(...plan.versions.filter((v) => v.dataset === ds).map((v) => v.version));
-      const v = await this.#d.ingest.version(ds, latest);
+    for (const pv of plan.versions) {
+      const ds = pv.dataset;
+      const v = await this.#d.ingest.version(ds, pv.version);
       const tables = new Set(v.manifest.files.map((f) => f.table));
       const queries = [
         ...DEFAULT_MIRROR_QUERIES.filter((q) => q.tables.every((t) => tables.has(t))).map((q) => ({ name: q.name, sql: q.sql })),
@@ -502,7 +582,7 @@ export class MigrationService {
             };
             const source = await fp(a);
             const target = await fp(b);
-            out.push({ dataset: ds, name: q.name, sql: q.sql, source, target, ok: source === target && !source.startsWith('error') });
+            out.push({ dataset: ds, version: v.version, name: q.name, sql: q.sql, source, target, ok: source === target && !source.startsWith('error') });
           }
         } finally {
           a.close();
@@ -511,7 +591,8 @@ export class MigrationService {
       });
     }
     const result: MirrorResult = { planId, ok: out.every((q) => q.ok), queries: out };
-    await this.#d.audit.transaction({ actor: o.actor, action: 'migrate.mirror', target: `migration:${planId}`, details: { ok: result.ok, queries: out.length, differing: out.filter((q) => !q.ok).length } }, async (tx) => {
+    recording();
+    await this.#d.audit.transaction({ actor: o.actor, action: 'migrate.mirror', target: `migration:${planId}`, details: { ok: result.ok, queries: out.length, versions: plan.versions.length, differing: out.filter((q) => !q.ok).length } }, async (tx) => {
       await tx.query('UPDATE migration_plans SET mirror = $2 WHERE id = $1', [planId, JSON.stringify(result)]);
     });
     return result;
@@ -520,29 +601,61 @@ export class MigrationService {
   /**
    * Switches the active location of each dataset of the plan (or one) to the target, one atomic
    * audited step per dataset; then writes a signed report. Refused unless the last verify of the
-   * plan was green for the dataset and no version was added since the plan.
+   * plan was green for the dataset, the target holds now every file as verified (checkStore: each
+   * present, of its size and store tag, anything rewritten hashed again, nothing unexpected) and
+   * no version was added since the plan.
    */
   async cutover(planId: string, o: { readonly actor: Actor; readonly dataset?: string }): Promise<SignedReport> {
     return this.#switch(planId, 'cutover', o);
   }
 
-  /** Switches back to the source; refused if a version was published on the target since the cutover. */
+  /**
+   * Switches back to the source, after the same check of the source as cutover makes of the
+   * target; refused if a version was published on the target since the cutover.
+   */
   async rollback(planId: string, o: { readonly actor: Actor; readonly dataset?: string }): Promise<SignedReport> {
     return this.#switch(planId, 'rollback', o);
   }
 
   async #switch(planId: string, kind: 'cutover' | 'rollback', o: { readonly actor: Actor; readonly dataset?: string }): Promise<SignedReport> {
+    await this.#reapKilledRun(planId, o.actor);
     const row = await this.#row(planId);
     const plan = json<MigrationPlan>(row.plan);
     const verify = row.verify === null ? null : json<VerifyResult>(row.verify);
     const datasets = o.dataset === undefined ? plan.datasets : [o.dataset];
     const [fromId, toId] = kind === 'cutover' ? [plan.from, plan.to] : [plan.to, plan.from];
-    for (const ds of datasets) {
-      if (!plan.datasets.includes(ds)) throw new AppError('invalid', `dataset ${ds} is not in plan ${planId}`, { hint: `the plan covers: ${plan.datasets.join(', ')}` });
-      if (kind === 'cutover' && verify?.datasets[ds] !== true) {
-        throw new AppError('conflict', `dataset ${ds} has not passed verification for plan ${planId}`, { hint: `run: enclave migrate verify ${planId}` });
+    let check: SwitchCheck;
+    try {
+      for (const ds of datasets) {
+        if (!plan.datasets.includes(ds)) throw new AppError('invalid', `dataset ${ds} is not in plan ${planId}`, { hint: `the plan covers: ${plan.datasets.join(', ')}` });
+        if (kind === 'cutover' && verify?.datasets[ds] !== true) {
+          throw new AppError('conflict', `dataset ${ds} has not passed verification for plan ${planId}`, { hint: `run: enclave migrate verify ${planId}` });
+        }
       }
-      await this.#d.audit.transaction({ actor: o.actor, action: `migrate.${kind}`, target: `dataset:${ds}`, details: { planId, from: fromId, to: toId } }, async (tx) => {
+      // What the store switched to holds now, not what it held when it was last verified.
+      const dest = this.#d.stores.get(toId);
+      const tags = kind === 'cutover' ? verify?.targetTags : verify?.sourceTags;
+      const files: ExpectedFile[] = plan.files.filter((f) => datasets.includes(f.dataset)).map((f) => ({ ...f, tag: tags?.[f.key] ?? (kind === 'rollback' ? f.tag : undefined) }));
+      const at = new Date().toISOString();
+      const found = await checkStore(dest, files, { roots: this.#roots(plan, datasets), hash: 'changed', ignorePrefixes: await this.#versionsOutside(plan, datasets) });
+      const problems = [...found.problems, ...found.unexpected];
+      if (problems.length > 0) {
+        if (kind === 'cutover') {
+          for (const p of found.problems) await this.#d.db.query("UPDATE migration_files SET status = 'pending', error = $3 WHERE plan_id = $1 AND key = $2", [planId, p.where, `found wrong at cutover: ${p.problem}`]);
+        }
+        throw new AppError('conflict', `${kind} of plan ${planId} refused: ${this.#d.stores.nameOf(toId)} does not hold what it must now (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.slice(0, 5).map((p) => `${p.where}: ${p.problem}`).join('; ')}`, {
+          hint: kind === 'cutover' ? `missing or wrong files are pending again: enclave migrate run ${planId}, then verify; remove objects the manifests do not name` : `the dataset stays on ${this.#d.stores.nameOf(fromId)}; restore those files on ${this.#d.stores.nameOf(toId)} (or plan a migration back from ${this.#d.stores.nameOf(fromId)}), then roll back`,
+        });
+      }
+      // Copies were not fsynced one by one (run): on stable storage before readers depend on them.
+      await dest.sync(files.map((f) => f.key));
+      check = { store: dest.id, at, files: files.length, rehashed: found.filesHashed };
+    } catch (e) {
+      await this.#refused(`migrate.${kind}`, planId, o.actor, e, { from: fromId, to: toId });
+      throw e;
+    }
+    for (const ds of datasets) {
+      await this.#d.audit.transaction({ actor: o.actor, action: `migrate.${kind}`, target: `dataset:${ds}`, details: { planId, from: fromId, to: toId, checkedAt: check.at, filesChecked: check.files, rehashed: check.rehashed } }, async (tx) => {
         const cur = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [ds]);
         const versions = await tx.query<{ version: number; store_id: string }>('SELECT version, store_id FROM dataset_versions WHERE dataset = $1', [ds]);
         const active = cur[0]?.store_id ?? versions[0]?.store_id;
@@ -559,12 +672,13 @@ export class MigrationService {
         );
       });
     }
-    return this.report(planId, { actor: o.actor, kind });
+    return this.report(planId, { actor: o.actor, kind, check });
   }
 
   /** Builds the migration report (JSON + readable summary), signs it and records it in the audit log. */
-  async report(planId: string, o: { readonly actor: Actor; readonly kind?: string }): Promise<SignedReport> {
+  async report(planId: string, o: { readonly actor: Actor; readonly kind?: string; readonly check?: SwitchCheck }): Promise<SignedReport> {
     const row = await this.#row(planId);
+    const verifiedAt = row.verified_at === null ? null : new Date(row.verified_at).toISOString();
     const plan = json<MigrationPlan>(row.plan);
     const verify = row.verify === null ? null : json<VerifyResult>(row.verify);
     const mirror = row.mirror === null ? null : json<MirrorResult>(row.mirror);
@@ -576,7 +690,8 @@ export class MigrationService {
       format: 'enclave-migration-report/1', kind, planId, from: plan.from, to: plan.to, createdAt: new Date().toISOString(), actor: o.actor.id,
       versions: plan.versions.map((v) => ({ dataset: v.dataset, version: v.version, merkleRoot: v.merkleRoot, files: v.files, bytes: v.bytes })),
       journal: journal.map((j) => ({ status: j.status, files: Number(j.n), bytes: Number(j.bytes), copies: Number(j.copies) })),
-      verify: verify === null ? null : { ok: verify.ok, files: verify.filesChecked, bytes: verify.bytesChecked, partitions: verify.partitions.length, differences: verify.differences.slice(0, 100) as unknown as JsonValue, merkleRoots: verify.merkleRoots as unknown as JsonValue },
+      check: o.check === undefined ? null : { ...o.check },
+      verify: verify === null ? null : { at: verifiedAt, store: plan.to, mode: verify.mode ?? 'deep', ok: verify.ok, files: verify.filesChecked, bytes: verify.bytesChecked, partitions: verify.partitions.length, differences: verify.differences.slice(0, 100) as unknown as JsonValue, merkleRoots: verify.merkleRoots as unknown as JsonValue },
       mirror: mirror === null ? null : { ok: mirror.ok, queries: mirror.queries.length, differing: mirror.queries.filter((q) => !q.ok).map((q) => q.name) },
       locations,
     } satisfies Record<string, JsonValue>;
@@ -589,7 +704,9 @@ export class MigrationService {
       `to ${plan.to}`,
       ...plan.versions.map((v) => `${v.dataset} v${v.version}: ${v.files} files, ${v.bytes} bytes, Merkle root ${v.merkleRoot}`),
       `copied ${copiedFiles?.files ?? 0} of ${plan.files.length} files`,
-      `verify: ${verify === null ? 'not run' : verify.ok ? `green (${verify.filesChecked} files, ${verify.partitions.length} partitions reconciled)` : `${verify.differences.length} differences`}`,
+      // Green only about a store as it was checked: the switch check is of this moment, verify of its own.
+      ...(o.check === undefined ? [] : [`${kind} check of ${o.check.store} at ${o.check.at}: green (${o.check.files} files present with their verified size and checksum, ${o.check.rehashed} hashed again, nothing unexpected)`]),
+      `verify of ${plan.to}${verifiedAt === null ? '' : ` at ${verifiedAt}`}: ${verify === null ? 'not run' : verify.ok ? `green (${verify.filesChecked} files, ${verify.partitions.length} partitions reconciled)` : `${verify.differences.length} differences`}`,
       `mirror: ${mirror === null ? 'not run' : mirror.ok ? `green (${mirror.queries.length} queries equal)` : `${mirror.queries.filter((q) => !q.ok).length} queries differ`}`,
       ...Object.entries(locations).map(([ds, s]) => `${ds} active on ${s}`),
       `report sha256 ${sha256}`,
@@ -601,8 +718,42 @@ export class MigrationService {
     return { planId, kind, report, sha256, summary, note };
   }
 
+  /** The folder of each dataset of the plan (among `datasets`), listed to find objects no manifest names. */
+  #roots(plan: MigrationPlan, datasets: readonly string[]): Map<string, string> {
+    return new Map(plan.versions.filter((v) => datasets.includes(v.dataset)).map((v) => [datasetRoot(v.prefix), v.dataset]));
+  }
+
+  /** Folders of recorded versions the plan does not cover (published after it): the version check reports them, not the object listing. */
+  async #versionsOutside(plan: MigrationPlan, datasets: readonly string[]): Promise<string[]> {
+    const rows = await this.#d.db.query<{ dataset: string; version: number; prefix: string }>('SELECT dataset, version, prefix FROM dataset_versions WHERE dataset = ANY($1::text[])', [[...datasets]]);
+    return rows.filter((r) => !plan.versions.some((v) => v.dataset === r.dataset && v.version === r.version)).map((r) => r.prefix);
+  }
+
+  /** An attempt that was refused or failed before it could record its own event: every attempt is in the log. */
+  async #refused(action: string, planId: string, actor: Actor, e: unknown, details: Readonly<Record<string, JsonValue>> = {}): Promise<void> {
+    const code = isAppError(e) ? e.code : 'internal';
+    await this.#d.audit.record({
+      actor, action, target: `migration:${planId}`, outcome: code === 'forbidden' || code === 'unauthenticated' ? 'denied' : 'failure',
+      details: { ...details, planId, error: code, reason: isAppError(e) ? e.message.slice(0, 2000) : 'unexpected error' },
+    }).catch(() => undefined);
+  }
+
+  /**
+   * A run whose lease expired without an end was killed (SIGKILL, power loss) and could not
+   * record it: the first command to notice records it for it, then frees the plan.
+   */
+  async #reapKilledRun(planId: string, actor: Actor): Promise<void> {
+    const lease = this.#d.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    const stale = await this.#d.db.query<{ run_owner: string }>('SELECT run_owner FROM migration_plans WHERE id = $1 AND run_owner IS NOT NULL AND run_heartbeat < now() - make_interval(secs => $2)', [planId, lease]);
+    const owner = stale[0]?.run_owner;
+    if (owner === undefined) return;
+    // Recorded first: a crash between the two records it twice, never not at all.
+    await this.#d.audit.record({ actor, action: 'migrate.run', target: `migration:${planId}`, outcome: 'failure', details: { owner, error: 'interrupted', reason: `run ${owner} stopped renewing its lease for over ${lease} s without finishing: it was killed` } });
+    await this.#d.db.query('UPDATE migration_plans SET run_owner = NULL WHERE id = $1 AND run_owner = $2 AND run_heartbeat < now() - make_interval(secs => $3)', [planId, owner, lease]);
+  }
+
   async #row(id: string): Promise<PlanRow> {
-    const rows = await this.#d.db.query<PlanRow>('SELECT id, from_store, to_store, plan, run_owner, verify, mirror FROM migration_plans WHERE id = $1', [id]);
+    const rows = await this.#d.db.query<PlanRow>('SELECT id, from_store, to_store, plan, run_owner, verify, verified_at, mirror FROM migration_plans WHERE id = $1', [id]);
     const r = rows[0];
     if (r === undefined) throw new AppError('not_found', `no migration plan ${id}`, { hint: 'make one with: enclave migrate plan --from local --to s3' });
     return r;
@@ -645,9 +796,27 @@ export class MigrationService {
   }
 }
 
+/** Fails with `integrity` when the source object is gone or no longer holds the planned bytes (hashed only if its tag changed). */
+async function sourceUnchanged(from: Store, key: string, expect: { sha256: string; bytes: number }, tag: string | undefined): Promise<void> {
+  const st = await from.stat(key);
+  if (st === undefined) throw new AppError('integrity', `it is no longer in ${from.id}`, { hint: 'the source changed since it was planned' });
+  if (st.bytes !== expect.bytes) throw new AppError('integrity', `it is ${st.bytes} bytes, planned ${expect.bytes}`, { hint: 'the source changed since it was planned' });
+  if (tag !== undefined && st.tag === tag) return;
+  const got = await hashObject(from, key);
+  if (got.sha256 !== expect.sha256 || got.bytes !== expect.bytes) throw new AppError('integrity', `it has SHA-256 ${got.sha256.slice(0, 16)}…, planned ${expect.sha256.slice(0, 16)}…`, { hint: 'the source changed since it was planned' });
+}
+
+/** The first line of an engine or store error, for a report (never row values: DuckDB names files and options, not data). */
+function firstLine(e: unknown): string {
+  if (isAppError(e)) return e.message;
+  return e instanceof Error ? (e.message.split('\n')[0] ?? 'error') : 'error';
+}
+
 /** Row count and an order-independent fingerprint (sum of row hashes) of one Parquet file. */
-async function fingerprint(session: EngineSession, path: string, keyName: string): Promise<{ rows: number; fp: string }> {
-  const [r] = await session.all<{ n: bigint; fp: string }>(`SELECT count(*) AS n, coalesce(sum(hash(t)), 0)::VARCHAR AS fp FROM read_parquet(${sqlString(path)}, encryption_config = {footer_key: ${sqlString(keyName)}}) t`);
+async function fingerprint(session: EngineSession, path: string, keyName: string, countOnly = false): Promise<{ rows: number; fp: string }> {
+  // count(*) alone reads the row groups' counts from the (encrypted) footer, not the data.
+  const fp = countOnly ? "''" : 'coalesce(sum(hash(t)), 0)::VARCHAR';
+  const [r] = await session.all<{ n: bigint; fp: string }>(`SELECT count(*) AS n, ${fp} AS fp FROM read_parquet(${sqlString(path)}, encryption_config = {footer_key: ${sqlString(keyName)}}) t`);
   return { rows: Number(r?.n ?? -1n), fp: r?.fp ?? '' };
 }
 

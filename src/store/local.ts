@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type BigIntStats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.ts';
-import type { Store, StoreEntry } from './port.ts';
+import type { Store, StoreEntry, WriteOptions } from './port.ts';
 
 /** A directory on local disk (or a mounted volume). Directory renames give atomic publication. */
 export class LocalStore implements Store {
@@ -39,7 +39,10 @@ export class LocalStore implements Store {
       for (const e of entries) {
         const p = join(dir, e.name);
         if (e.isDirectory()) await walk(p);
-        else if (e.isFile()) out.push({ key: relative(this.root, p).split(sep).join('/'), bytes: (await stat(p)).size });
+        else if (e.isFile()) {
+          const st = await stat(p, { bigint: true });
+          out.push({ key: relative(this.root, p).split(sep).join('/'), bytes: Number(st.size), tag: localTag(st) });
+        }
       }
     };
     await walk(base);
@@ -75,6 +78,16 @@ export class LocalStore implements Store {
     }
   }
 
+  async stat(key: string): Promise<StoreEntry | undefined> {
+    try {
+      const st = await stat(this.localPath(key), { bigint: true });
+      return st.isFile() ? { key, bytes: Number(st.size), tag: localTag(st) } : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
   async read(key: string): Promise<Readable> {
     const p = this.localPath(key);
     // Open first so a missing file fails here, not later inside a pipeline.
@@ -85,14 +98,16 @@ export class LocalStore implements Store {
     return fh.createReadStream({ autoClose: true, highWaterMark: 1 << 20 });
   }
 
-  async write(key: string, body: Readable): Promise<void> {
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<void> {
     const p = this.localPath(key);
     await mkdir(dirname(p), { recursive: true });
     const tmp = `${p}.part-${randomBytes(4).toString('hex')}`;
     try {
       await pipeline(body, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
-      const fh = await open(tmp, 'r+');
-      await fh.sync().finally(() => fh.close());
+      if (options.durable !== false) {
+        const fh = await open(tmp, 'r+');
+        await fh.sync().finally(() => fh.close());
+      }
       await rename(tmp, p);
     } catch (e) {
       await rm(tmp, { force: true });
@@ -102,6 +117,21 @@ export class LocalStore implements Store {
 
   async remove(key: string): Promise<void> {
     await rm(this.localPath(key), { force: true });
+  }
+
+  async sync(keys: readonly string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const p = this.localPath(key);
+      const fh = await open(p, 'r');
+      await fh.sync().finally(() => fh.close());
+      dirs.add(dirname(p));
+    }
+    // The renames that made them visible live in their directories.
+    for (const d of dirs) {
+      const fh = await open(d, 'r');
+      await fh.sync().finally(() => fh.close());
+    }
   }
 
   async probe(): Promise<void> {
@@ -123,4 +153,9 @@ export class LocalStore implements Store {
     const s = await statfs(this.root);
     return s.bavail * s.bsize;
   }
+}
+
+/** Writes go to a temp file renamed into place, so a rewrite changes the inode; an edit in place changes the mtime. */
+function localTag(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
 }

@@ -7,6 +7,12 @@ import type { Readable } from 'node:stream';
 export interface StoreEntry {
   readonly key: string;
   readonly bytes: number;
+  /**
+   * What the store says about this version of the object, changed by any rewrite: the ETag on
+   * S3 (a checksum the store computed), inode and modification time on a local disk. Equal tags
+   * mean "not rewritten since"; a different tag means "hash it again" (it may hold the same bytes).
+   */
+  readonly tag: string;
 }
 
 /** A part of a multipart upload, as acknowledged by the store. */
@@ -34,6 +40,12 @@ export interface UploadJournal {
 export interface WriteOptions {
   /** Journal a multipart upload so that a later call with the same journal resumes it. */
   readonly journal?: UploadJournal | undefined;
+  /**
+   * false: the object need not be on stable storage when the write returns (a local file is not
+   * fsynced); the caller makes it durable later with `sync`, before anything depends on it.
+   * Default true.
+   */
+  readonly durable?: boolean | undefined;
 }
 
 export interface Store {
@@ -48,6 +60,8 @@ export interface Store {
   removePrefix(prefix: string): Promise<void>;
   /** Size of one object, or undefined when it does not exist. */
   size(key: string): Promise<number | undefined>;
+  /** Size and tag of one object, or undefined when it does not exist. */
+  stat(key: string): Promise<StoreEntry | undefined>;
   /** A stream of an object's bytes; fails with AppError not_found when absent. */
   read(key: string): Promise<Readable>;
   /**
@@ -56,6 +70,8 @@ export interface Store {
    */
   write(key: string, body: Readable, options?: WriteOptions): Promise<void>;
   remove(key: string): Promise<void>;
+  /** Makes objects written with `durable: false` durable (fsync locally; nothing to do where a write is durable once acknowledged). */
+  sync(keys: readonly string[]): Promise<void>;
   /** Checks that the store is reachable and writable (writes, reads back and removes a probe). */
   probe(): Promise<void>;
   /** Free bytes where the store can know it (a local file system), else undefined. */

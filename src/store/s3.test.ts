@@ -15,7 +15,9 @@ test('an object written to the S3 store reads back byte for byte and is listed u
   const st = s3.store('store-test');
   await st.write('a/b/one.bin', Readable.from([Buffer.from('hello '), Buffer.from('world')]));
   assert.equal((await buffer(await st.read('a/b/one.bin'))).toString(), 'hello world');
-  assert.deepEqual(await st.list('a'), [{ key: 'a/b/one.bin', bytes: 11 }]);
+  assert.deepEqual((await st.list('a')).map(({ key, bytes }) => ({ key, bytes })), [{ key: 'a/b/one.bin', bytes: 11 }]);
+  const [listed] = await st.list('a');
+  assert.equal(listed?.tag, (await st.stat('a/b/one.bin'))?.tag, 'the tag of a listing and of a HEAD agree');
   assert.equal(await st.size('a/b/one.bin'), 11);
   assert.equal(await st.size('a/b/none.bin'), undefined);
 });

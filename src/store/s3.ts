@@ -80,7 +80,7 @@ export class S3Store implements Store {
     let token: string | undefined;
     do {
       const r = await this.#call(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: p === '' ? undefined : p.endsWith('/') ? p : `${p}/`, ContinuationToken: token })));
-      for (const o of r.Contents ?? []) if (o.Key !== undefined) out.push({ key: this.#unkey(o.Key), bytes: o.Size ?? 0 });
+      for (const o of r.Contents ?? []) if (o.Key !== undefined) out.push({ key: this.#unkey(o.Key), bytes: o.Size ?? 0, tag: `etag:${o.ETag ?? ''}` });
       token = r.IsTruncated === true ? r.NextContinuationToken : undefined;
     } while (token !== undefined);
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -94,6 +94,16 @@ export class S3Store implements Store {
     try {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.#key(key) }));
       return r.ContentLength ?? 0;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw this.#wrap(e);
+    }
+  }
+
+  async stat(key: string): Promise<StoreEntry | undefined> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.#key(key) }));
+      return { key, bytes: r.ContentLength ?? 0, tag: `etag:${r.ETag ?? ''}` };
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw this.#wrap(e);
@@ -267,6 +277,11 @@ export class S3Store implements Store {
 
   async #abort(k: string, uploadId: string): Promise<void> {
     await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: k, UploadId: uploadId })).catch(() => undefined);
+  }
+
+  /** An acknowledged PUT or completed multipart upload is already durable. */
+  sync(): Promise<void> {
+    return Promise.resolve();
   }
 
   async remove(key: string): Promise<void> {

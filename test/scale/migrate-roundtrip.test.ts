@@ -64,7 +64,8 @@ async function leg(p: MigratePlatform, from: string, to: string): Promise<Leg> {
   // The signed report: its note opens with the platform's key and names the report's hash; the audit log holds it.
   const opened = openNote(report.note, [parseVerifierKey(verifierKey(p.signer))]);
   assert.ok(opened.text.includes(`report sha256 ${report.sha256}`));
-  assert.match(report.summary, /verify: green/);
+  assert.match(report.summary, /^cutover check of \S+ at \S+: green/m);
+  assert.match(report.summary, /^verify of \S+ at \S+: green/m);
   assert.match(report.summary, /mirror: green/);
   let inLog = false;
   for await (const l of p.audit.lines()) if (l.event?.action === 'migrate.report' && l.event.details['sha256'] === report.sha256) inLog = true;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -118,4 +118,47 @@ test(`enclave migrate plan, run, verify, mirror, cutover and rollback through th
   assert.equal(rollback.code, 0, rollback.stderr);
   assert.match(rollback.stdout, /^Enclave migration report \(rollback\)$/m);
   assert.match(rollback.stdout, /^demo active on local:/m);
+});
+
+test(`enclave datasets manifest --dataset-version prints that version; a changed source or a target file deleted after verify is named with exit 1, never an internal error (${testDbKind})`, async () => {
+  const m = await enclave('datasets', 'manifest', 'demo', '--dataset-version', '1');
+  assert.equal(m.code, 0, m.stderr);
+  const manifest = JSON.parse(m.stdout) as { dataset: string; version: number; files: Array<{ path: string }> };
+  assert.equal(manifest.dataset, 'demo');
+  assert.equal(manifest.version, 1);
+  const bad = await enclave('datasets', 'manifest', 'demo', '--dataset-version', 'one');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--dataset-version/);
+
+  const plan = await enclave('migrate', 'plan', '--from', 'local', '--to', 's3');
+  assert.equal(plan.code, 0, plan.stderr);
+  const [, id, root] = /^plan (mig_\w+): local:(\S+) → /m.exec(plan.stdout) ?? [];
+  assert.ok(id !== undefined && root !== undefined, plan.stdout);
+  assert.equal((await enclave('migrate', 'run', id)).code, 0);
+  assert.equal((await enclave('migrate', 'verify', id)).code, 0);
+  const rel = (await readdir(join(root, 'datasets', 'demo'), { recursive: true })).find((f) => f.endsWith('.parquet') && f.includes('year=2021'));
+  assert.ok(rel !== undefined);
+  const key = `datasets/demo/${rel}`;
+
+  const original = await readFile(join(root, key));
+  const changed = Buffer.from(original);
+  changed[100] = (changed[100] ?? 0) ^ 1;
+  await writeFile(join(root, key), changed);
+  try {
+    const v = await enclave('migrate', 'verify', id);
+    assert.equal(v.code, 1);
+    assert.ok(v.stderr.includes(`the first: ${key}: source SHA-256`), v.stderr);
+    assert.doesNotMatch(v.stderr, /internal/);
+  } finally {
+    await writeFile(join(root, key), original);
+  }
+  assert.equal((await enclave('migrate', 'verify', id)).code, 0);
+  await s3.store('cli-target').remove(key);
+  const cut = await enclave('migrate', 'cutover', id);
+  assert.equal(cut.code, 1);
+  assert.ok(cut.stderr.includes(`${key}: missing in s3:`) && /refused/.test(cut.stderr), cut.stderr);
+  const audit = await enclave('audit', 'export');
+  assert.equal(audit.code, 0, audit.stderr);
+  const refused = audit.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { event: { action: string; outcome: string; details: Record<string, unknown> } }).event).filter((e) => e.action === 'migrate.cutover' && e.outcome === 'failure');
+  assert.ok(refused.some((e) => String(e.details['reason']).includes(key)), 'the refused cutover is in the audit log');
 });

@@ -41,15 +41,18 @@ export async function migrateRun(svc: CliServices, planId: string, o: { concurre
   out.write(`copied ${r.copied} files (${formatAmount(r.bytesCopied, 'bytes')}), ${r.adopted} found complete, ${r.skipped} already journaled, in ${r.seconds.toFixed(1)} s\nNext: enclave migrate verify ${planId}\n`);
 }
 
-export async function migrateVerify(svc: CliServices, planId: string, out: Output): Promise<void> {
-  const v = await service(svc).verify(planId, { actor: svc.actor });
+export async function migrateVerify(svc: CliServices, planId: string, out: Output, o: { deep?: boolean } = {}): Promise<void> {
+  const v = await service(svc).verify(planId, { actor: svc.actor, deep: o.deep === true });
   out.write(formatTable(['dataset', 'version', 'merkle root', 'ok'], v.merkleRoots.map((m) => [m.dataset, m.version, `${m.expected.slice(0, 16)}…`, m.ok ? 'yes' : 'NO'])));
   out.write(`\n${formatTable(['table', 'year', 'rows (manifest)', 'rows (source)', 'rows (target)', 'fingerprint', 'ok'], v.partitions.map((p) => [p.table, String(p.year), p.rows.manifest, p.rows.source, p.rows.target, p.fingerprint.source === p.fingerprint.target ? 'equal' : 'DIFFERS', p.ok ? 'yes' : 'NO']))}`);
   if (v.differences.length > 0) {
     out.write(`\nDifferences:\n${formatTable(['dataset', 'version', 'where', 'problem'], v.differences.map((d) => [d.dataset, d.version, d.where, d.problem]))}`);
-    throw new AppError('integrity', `verification of plan ${planId} found ${v.differences.length} differences`, { hint: `files found wrong are pending again: enclave migrate run ${planId}, then verify` });
+    const first = v.differences[0];
+    throw new AppError('integrity', `verification of plan ${planId} found ${v.differences.length} difference${v.differences.length === 1 ? '' : 's'}, the first: ${first?.where ?? '?'}: ${first?.problem ?? '?'}`, {
+      hint: v.differences.some((d) => d.problem.startsWith('source ')) ? 'a source file changed since the plan: find why, restore it or make a new plan' : `files found wrong in the target are pending again: enclave migrate run ${planId}, then verify; remove objects the manifests do not name`,
+    });
   }
-  out.write(`\nverify green: ${v.filesChecked} files (${formatAmount(v.bytesChecked, 'bytes')}), ${v.partitions.length} partitions reconciled in ${v.seconds.toFixed(1)} s\n`);
+  out.write(`\nverify green: ${v.filesChecked} files (${formatAmount(v.bytesChecked, 'bytes')}), ${v.partitions.length} partitions reconciled in ${v.seconds.toFixed(1)} s${v.mode === 'deep' ? ' (every row fingerprinted on both sides)' : ''}\n`);
 }
 
 export async function migrateMirror(svc: CliServices, planId: string, o: { sql?: string }, out: Output): Promise<void> {
