@@ -178,7 +178,7 @@ describe('the whole app, from its route table: malformed strings, the OpenAPI do
     assert.ok(doc.security.length > 0, 'a login is the default');
     const missing: string[] = [];
     for (const r of routes) {
-      const docPath = r.path.startsWith('/api/v1/') ? r.path.slice('/api/v1'.length).replace(/:([A-Za-z]+)/g, '{$1}') : r.path.replace(/\/\*$/, '/{path}');
+      const docPath = (r.path.startsWith('/api/v1/') ? r.path.slice('/api/v1'.length).replace(/:([A-Za-z]+)/g, '{$1}') : r.path).replace(/\/\*$/, '/{path}');
       const op = doc.paths[docPath]?.[r.method.toLowerCase()];
       if (op === undefined) {
         missing.push(`${r.method} ${r.path}`);
