@@ -26,6 +26,11 @@ export const applicationSchema = z.object({
     population: text(2_000),
     justification: text(10_000),
   }).strict(),
+  /**
+   * Why the study needs more than one potential identifier (SNDS rule): the committee may grant
+   * the exception in the permit terms, which then name the columns and record this text.
+   */
+  potentialIdentifierJustification: z.string().trim().min(40, 'explain in at least 40 characters why each potential identifier is needed').max(4_000).nullable().default(null),
 }).strict();
 
 /** Validates an application body; every problem is reported at once with its path. */

@@ -148,7 +148,7 @@ describe('governance service', () => {
   test('two potential identifiers need a justified exception naming both', async () => {
     const id = await f.projectAt('committee_review');
     const datasets = [{ dataset: 'snds', tables: [{ table: 'ER_PRS_F', columns: ['EXE_SOI_DTD', 'BEN_NAI_ANN'] }] }];
-    await rejectsWith(f.gov.proposePermit(f.who.committee1, id, await f.permitFor(id, { datasets })), 'invalid', /2 potential-identifier columns/);
+    await rejectsWith(f.gov.proposePermit(f.who.committee1, id, await f.permitFor(id, { datasets })), 'invalid', /2 distinct potential identifiers requested \(snds\.ER_PRS_F\.BEN_NAI_ANN, snds\.ER_PRS_F\.EXE_SOI_DTD\)/);
     const ok = await f.gov.proposePermit(f.who.committee1, id, await f.permitFor(id, {
       datasets,
       potentialIdentifierException: { columns: ['snds.ER_PRS_F.EXE_SOI_DTD', 'snds.ER_PRS_F.BEN_NAI_ANN'], justification: 'Age at exposure and exact dispensing dates are both needed to model time-varying exposure.' },

@@ -6,7 +6,7 @@
 export { applicationSchema, diffApplications, diffJson, parseApplication, type DiffEntry } from './application.ts';
 export {
   DEFAULT_MINIMUM_CELL_COUNT, evaluateAccess, MAX_POTENTIAL_IDENTIFIERS, parsePermitDocument, PERMIT_SCHEMA_PATH, permitSha256,
-  potentialIdentifierProblems, validatePermit, type AccessDecision, type AccessRequest, type TableLookup,
+  joinKeyConcepts, potentialIdentifierProblems, potentialIdentifiersOf, validatePermit, type AccessDecision, type AccessRequest, type TableLookup,
 } from './permit.ts';
 export * from './policy.ts';
 export {

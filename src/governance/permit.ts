@@ -68,6 +68,7 @@ export async function validatePermit(raw: unknown, ctx: { readonly projectId: st
   else if ((Date.parse(doc.validUntil) - Date.parse(doc.validFrom)) / 86_400_000 > MAX_PERMIT_DAYS) problems.push(`/validUntil: a permit runs at most ${MAX_PERMIT_DAYS} days`);
 
   const potential: string[] = [];
+  const lookedUp: CatalogTable[] = [];
   const datasets: PermitDocument['datasets'][number][] = [];
   const seenTables = new Set<string>();
   for (const [di, d] of doc.datasets.entries()) {
@@ -80,6 +81,7 @@ export async function validatePermit(raw: unknown, ctx: { readonly projectId: st
         problems.push(`/datasets/${di}/tables/${ti}: ${e instanceof AppError ? e.message : 'unknown table'}`);
         continue;
       }
+      lookedUp.push(table);
       const key = `${d.dataset}.${table.name}`;
       if (seenTables.has(key)) problems.push(`/datasets/${di}/tables/${ti}: ${key} is listed twice`);
       seenTables.add(key);
@@ -99,7 +101,7 @@ export async function validatePermit(raw: unknown, ctx: { readonly projectId: st
     }
     datasets.push({ dataset: d.dataset, tables });
   }
-  problems.push(...potentialIdentifierProblems(potential, doc.potentialIdentifierException));
+  problems.push(...potentialIdentifierProblems(potential, doc.potentialIdentifierException, joinKeyConcepts(lookedUp)));
 
   const memberIds = new Set(ctx.projectMembers.map((m) => m.personId));
   for (const [mi, m] of doc.members.entries()) {
@@ -110,23 +112,93 @@ export async function validatePermit(raw: unknown, ctx: { readonly projectId: st
 
   if (problems.length > 0) {
     throw new AppError('invalid', `the permit is not valid:\n  ${problems.join('\n  ')}`, {
-      hint: 'request only catalogued columns, at most one potential identifier without a justified exception, and name project members',
+      hint: 'request only catalogued columns, at most one potential identifier (copies of a join key count once) unless the committee grants a justified potentialIdentifierException naming them all, and name project members',
       details: { problems },
     });
   }
   return { ...doc, datasets };
 }
 
-/** The potential-identifier rule, alone, for boundary tests. Columns are `dataset.TABLE.COLUMN`. */
-export function potentialIdentifierProblems(granted: readonly string[], exception: PermitDocument['potentialIdentifierException']): string[] {
+/**
+ * Which columns are one concept: a foreign key says that its columns hold the same values as the
+ * referenced table's (ER_PHA_F.FLX_TRT_DTD is ER_PRS_F.FLX_TRT_DTD, a copy of the join key), so
+ * granting both discloses one potential identifier, not two. Returns, for each column taking part
+ * in a foreign key of `tables` (`dataset.TABLE.COLUMN`, upper case), a representative of its
+ * concept; columns absent from the map are their own concept.
+ */
+export function joinKeyConcepts(tables: readonly CatalogTable[]): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r) as string;
+    parent.set(x, r);
+    return r;
+  };
+  for (const t of tables) {
+    for (const fk of t.foreignKeys) {
+      for (const [i, field] of fk.fields.entries()) {
+        const target = fk.reference.fields[i];
+        if (target === undefined) continue;
+        const a = find(`${t.dataset}.${t.name}.${field}`.toUpperCase());
+        const b = find(`${t.dataset}.${fk.reference.resource}.${target}`.toUpperCase());
+        // the smaller name represents the concept, so the result does not depend on table order
+        if (a !== b) {
+          if (a < b) parent.set(b, a);
+          else parent.set(a, b);
+        }
+      }
+    }
+  }
+  const out = new Map<string, string>();
+  for (const k of parent.keys()) out.set(k, find(k));
+  return out;
+}
+
+/**
+ * The potential-identifier rule, alone, for boundary tests. Columns are `dataset.TABLE.COLUMN`;
+ * `concepts` (from joinKeyConcepts) makes copies of one join key count once. Beyond
+ * MAX_POTENTIAL_IDENTIFIERS distinct concepts, the justified exception must name every column.
+ */
+export function potentialIdentifierProblems(granted: readonly string[], exception: PermitDocument['potentialIdentifierException'], concepts: ReadonlyMap<string, string> = new Map()): string[] {
   const unique = [...new Set(granted)].sort();
-  if (unique.length <= MAX_POTENTIAL_IDENTIFIERS) return [];
+  const groups = new Map<string, string[]>();
+  for (const c of unique) {
+    const concept = concepts.get(c.toUpperCase()) ?? c.toUpperCase();
+    groups.set(concept, [...(groups.get(concept) ?? []), c]);
+  }
+  if (groups.size <= MAX_POTENTIAL_IDENTIFIERS) return [];
   if (exception === undefined) {
-    return [`/datasets: ${unique.length} potential-identifier columns requested (${unique.join(', ')}); at most ${MAX_POTENTIAL_IDENTIFIERS} without a justified potentialIdentifierException`];
+    const listed = [...groups.values()].map((g) => (g.length === 1 ? g[0] : `${g.join(' = ')} (one join key)`)).join(', ');
+    return [`/datasets: ${groups.size} distinct potential identifiers requested (${listed}); at most ${MAX_POTENTIAL_IDENTIFIERS} without a justified potentialIdentifierException granted by the access committee`];
   }
   const named = new Set(exception.columns.map((c) => c.toUpperCase()));
   const missing = unique.filter((c) => !named.has(c.toUpperCase()));
   return missing.length === 0 ? [] : [`/potentialIdentifierException/columns: does not name ${missing.join(', ')}`];
+}
+
+/**
+ * The potential-identifier columns of a requested scope (`dataset.TABLE.COLUMN`, catalogue
+ * spelling) and how many distinct concepts they make; unknown tables and columns are skipped
+ * (validatePermit reports them).
+ */
+export async function potentialIdentifiersOf(datasets: PermitDocument['datasets'], lookup: TableLookup): Promise<{ columns: string[]; concepts: number }> {
+  const columns: string[] = [];
+  const tables: CatalogTable[] = [];
+  for (const d of datasets) {
+    for (const t of d.tables) {
+      const table = await lookup(d.dataset, t.table).catch(() => null);
+      if (table === null) continue;
+      tables.push(table);
+      const byName = new Map(table.columns.map((c) => [c.name.toUpperCase(), c]));
+      for (const name of t.columns) {
+        const col = byName.get(name.toUpperCase());
+        if (col?.sensitivity === 'potential_identifier') columns.push(`${d.dataset}.${table.name}.${col.name}`);
+      }
+    }
+  }
+  const concepts = joinKeyConcepts(tables);
+  const unique = [...new Set(columns)].sort();
+  return { columns: unique, concepts: new Set(unique.map((c) => concepts.get(c.toUpperCase()) ?? c.toUpperCase())).size };
 }
 
 /** What a person asks to do with a project's data. Every field given is checked against the permit. */

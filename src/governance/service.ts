@@ -9,7 +9,7 @@ import type { Db, Queryable } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Principal, Role } from '../identity/index.ts';
 import { diffApplications, parseApplication, type DiffEntry } from './application.ts';
-import { DEFAULT_MINIMUM_CELL_COUNT, evaluateAccess, permitSha256, validatePermit, type AccessDecision, type AccessRequest, type TableLookup } from './permit.ts';
+import { DEFAULT_MINIMUM_CELL_COUNT, evaluateAccess, MAX_POTENTIAL_IDENTIFIERS, permitSha256, potentialIdentifiersOf, validatePermit, type AccessDecision, type AccessRequest, type TableLookup } from './permit.ts';
 import {
   assertCanCreateProject, assertCanEditApplication, assertCanFileAmendment, assertCanIssueToken, assertCanManageMembers, assertCanProposeAmendedPermit, assertCanProposePermit,
   assertCanReviseAmendment, assertCanTake, assertCanTakeAmendment, assertCanViewProject, canTake, canTakeAmendment, OVERSIGHT_ROLES,
@@ -432,7 +432,7 @@ export class GovernanceService {
       const version = (latest?.version ?? 0) + 1;
       const sha256 = permitSha256(doc);
       await repo.insertPermit(tx, { projectId: id, version, document: doc, sha256, by: p.personId });
-      tx.addDetails({ permitVersion: version, permitSha256: sha256 });
+      tx.addDetails({ permitVersion: version, permitSha256: sha256, ...exceptionDetails(doc) });
       return { projectId: id, version, document: doc, sha256, state: 'proposed' as const, createdBy: p.personId, createdAt: this.#now().toISOString(), activatedAt: null, amendmentId: null };
     });
   }
@@ -440,13 +440,19 @@ export class GovernanceService {
   /**
    * A starting permit built from the application's requested scope and the team, for the
    * committee to adjust: every project member named, web SQL only, default disclosure rules.
+   * When the scope holds more potential identifiers than the rule allows and the applicant
+   * justified them, the template carries the exception (every such column, the applicant's
+   * text): proposing the permit with it is the committee granting it, removing it refuses it.
    */
   async permitTemplate(p: Principal, id: string, validity: { readonly validFrom: string; readonly validUntil: string }): Promise<PermitDocument> {
     const detail = await this.getProject(p, id);
     const a: Application = detail.application.content;
+    const datasets = a.requestedScope.datasets.map((d) => ({ dataset: d.dataset, tables: d.tables.map((t) => ({ table: t.table, columns: [...t.columns] })) }));
+    const exception = await this.#exceptionAsked(a, datasets);
     return {
       schemaVersion: 1, projectId: id, title: a.title,
-      datasets: a.requestedScope.datasets.map((d) => ({ dataset: d.dataset, tables: d.tables.map((t) => ({ table: t.table, columns: [...t.columns] })) })),
+      datasets,
+      ...(exception === undefined ? {} : { potentialIdentifierException: exception }),
       years: { ...a.requestedScope.years },
       population: { description: a.requestedScope.population, criteria: [] },
       members: detail.project.members.map((m) => ({ personId: m.personId, role: m.role })),
@@ -454,6 +460,14 @@ export class GovernanceService {
       disclosure: { minimumCellCount: DEFAULT_MINIMUM_CELL_COUNT, checkersRequired: 2 },
       validFrom: validity.validFrom, validUntil: validity.validUntil,
     };
+  }
+
+  /** The exception the application asks for, if its scope needs one and the applicant justified it. */
+  async #exceptionAsked(a: Application, datasets: PermitDocument['datasets']): Promise<PermitDocument['potentialIdentifierException']> {
+    const justification = a.potentialIdentifierJustification ?? null;
+    if (justification === null) return undefined;
+    const pi = await potentialIdentifiersOf(datasets, this.#catalog);
+    return pi.concepts > MAX_POTENTIAL_IDENTIFIERS ? { columns: pi.columns, justification } : undefined;
   }
 
   /** Refuses (and records) an API token request for a project the person may not act on. */
@@ -706,7 +720,7 @@ export class GovernanceService {
       const sha256 = permitSha256(doc);
       await repo.lapseProposals(tx, id, amendment.id);
       await repo.insertPermit(tx, { projectId: id, version, document: doc, sha256, by: p.personId, amendmentId: amendment.id });
-      tx.addDetails({ amendment: amendment.id, permitVersion: version, permitSha256: sha256, inForce: inForce.version });
+      tx.addDetails({ amendment: amendment.id, permitVersion: version, permitSha256: sha256, inForce: inForce.version, ...exceptionDetails(doc) });
       return { projectId: id, version, document: doc, sha256, state: 'proposed' as const, createdBy: p.personId, createdAt: this.#now().toISOString(), activatedAt: null, amendmentId: amendment.id };
     });
   }
@@ -721,10 +735,14 @@ export class GovernanceService {
     if (d.inForce === null) throw new AppError('conflict', 'the project has no permit in force to amend', { hint: 'amendments change an active permit' });
     const project = await this.#require(this.#db, id);
     const a: Application = d.application.content;
+    const datasets = a.requestedScope.datasets.map((x) => ({ dataset: x.dataset, tables: x.tables.map((t) => ({ table: t.table, columns: [...t.columns] })) }));
+    // the amendment's own justification names the amended scope; otherwise the exception in force stays
+    const exception = await this.#exceptionAsked(a, datasets);
     return {
       ...d.inForce.document,
+      ...(exception === undefined ? {} : { potentialIdentifierException: exception }),
       title: a.title,
-      datasets: a.requestedScope.datasets.map((x) => ({ dataset: x.dataset, tables: x.tables.map((t) => ({ table: t.table, columns: [...t.columns] })) })),
+      datasets,
       years: { ...a.requestedScope.years },
       population: { description: a.requestedScope.population, criteria: d.inForce.document.population.criteria },
       members: project.members.map((m) => ({ personId: m.personId, role: m.role })),
@@ -783,4 +801,10 @@ function approvalsFor(reviews: readonly Review[], project: Project, permit: Perm
       .filter((r) => r.step === 'committee' && r.decision === 'approve' && r.permitVersion === permit.version && r.applicationVersion === project.currentVersion)
       .map((r) => r.reviewerId),
   );
+}
+
+/** The exception a permit grants, for the audit event that proposes it (null when none). */
+function exceptionDetails(doc: PermitDocument): Record<string, JsonValue> {
+  const e = doc.potentialIdentifierException;
+  return { potentialIdentifierException: e === undefined ? null : { columns: [...e.columns], justification: e.justification } };
 }

@@ -28,6 +28,8 @@ export interface Application {
     readonly population: string;
     readonly justification: string;
   };
+  /** The applicant's case for more than one potential identifier; absent in versions filed before it existed. */
+  readonly potentialIdentifierJustification?: string | null;
 }
 
 export interface Project {

@@ -60,26 +60,47 @@ const PRS_FIELDS = {
   BEN_NAI_ANN: { type: 'string', description: 'année de naissance' },
   PRS_NAT_REF: { type: 'integer', description: 'nature de prestation' },
   PRS_ACT_QTE: { type: 'integer', description: 'quantité' },
+  DCT_ORD_NUM: { type: 'integer', description: 'numéro du décompte (clé de jointure)' },
+  FLX_TRT_DTD: { type: 'date', description: 'date de traitement du flux (clé de jointure)' },
 } as const;
 
+/** Join key of the DCIR tables, as in schemas/snds (shortened): pharmacy rows point at their service row. */
+const DCIR_JOIN_KEY = ['DCT_ORD_NUM', 'FLX_TRT_DTD'] as const;
+
 /** Imports dataset `snds` with one table, ER_PRS_F, holding the named columns (schema written under `dir`). */
-export async function importPrsSchema(catalog: Pick<CatalogService, 'importDirectory'>, dir: string, fields: ReadonlyArray<keyof typeof PRS_FIELDS>): Promise<void> {
+export async function importPrsSchema(catalog: Pick<CatalogService, 'importDirectory'>, dir: string, fields: ReadonlyArray<keyof typeof PRS_FIELDS>, o: { readonly pharmacy?: boolean } = {}): Promise<void> {
   await mkdir(join(dir, 'schema', 'DCIR'), { recursive: true });
+  const prsFields: ReadonlyArray<keyof typeof PRS_FIELDS> = o.pharmacy === true ? [...new Set([...fields, ...DCIR_JOIN_KEY])] : fields;
   await writeFile(join(dir, 'schema', 'DCIR', 'ER_PRS_F.json'), JSON.stringify({
     name: 'ER_PRS_F', title: 'Prestations', produit: 'DCIR',
-    fields: fields.map((name) => ({ name, ...PRS_FIELDS[name] })),
+    fields: prsFields.map((name) => ({ name, ...PRS_FIELDS[name] })),
+    ...(o.pharmacy === true ? { primaryKey: [...DCIR_JOIN_KEY] } : {}),
   }));
+  if (o.pharmacy === true) {
+    // ER_PHA_F with the DCIR join key to ER_PRS_F: the realistic pharmacy study of issue 15
+    await writeFile(join(dir, 'schema', 'DCIR', 'ER_PHA_F.json'), JSON.stringify({
+      name: 'ER_PHA_F', title: 'Pharmacie', produit: 'DCIR',
+      fields: [
+        { name: 'DCT_ORD_NUM', type: 'integer', description: 'numéro du décompte' },
+        { name: 'FLX_TRT_DTD', type: 'date', description: 'date de traitement du flux' },
+        { name: 'PHA_PRS_C13', type: 'string', description: 'code CIP13' },
+        { name: 'PHA_ACT_QSN', type: 'integer', description: 'quantité' },
+      ],
+      foreignKeys: [{ fields: [...DCIR_JOIN_KEY], reference: { resource: 'ER_PRS_F', fields: [...DCIR_JOIN_KEY] } }],
+    }));
+  }
   await catalog.importDirectory(join(dir, 'schema'), { dataset: 'snds', actor: { kind: 'service', id: 'test' } });
 }
 
-export async function openGovFixture(): Promise<GovFixture> {
+/** `pharmacy`: ER_PRS_F also holds the DCIR join key, and ER_PHA_F references it. */
+export async function openGovFixture(o: { readonly pharmacy?: boolean } = {}): Promise<GovFixture> {
   const t = await openTestDb();
   const dir = await mkdtemp(join(tmpdir(), 'enclave-gov-'));
   let now = new Date('2026-03-01T10:00:00Z');
   const clock = () => now;
   const audit = new AuditLog(t.db, generateLogKey('enclave.test/audit'));
   const catalog = new CatalogService({ db: t.db, audit });
-  await importPrsSchema(catalog, dir, ['BEN_NIR_PSA', 'BEN_NIR', 'EXE_SOI_DTD', 'BEN_NAI_ANN', 'PRS_NAT_REF', 'PRS_ACT_QTE']);
+  await importPrsSchema(catalog, dir, ['BEN_NIR_PSA', 'BEN_NIR', 'EXE_SOI_DTD', 'BEN_NAI_ANN', 'PRS_NAT_REF', 'PRS_ACT_QTE'], o);
   const keys = await KeyService.open(join(dir, 'keyring.json'), t.db, audit);
   const identity = new IdentityService({ db: t.db, audit, now: clock });
   const gov = new GovernanceService({

@@ -228,6 +228,8 @@ export interface Application {
     population: string;
     justification: string;
   };
+  /** Why more than one potential identifier is needed: the committee may grant the exception. */
+  potentialIdentifierJustification?: string | null;
 }
 
 export interface Project {

@@ -4,13 +4,13 @@
  * only enforced), and the reviewers' inbox.
  */
 import { useState, type FormEvent } from 'react';
-import { ApiError, catalog, get, projectsApi, request, type Application, type DiffEntry, type ProjectDetail, type ProjectStatus, type Review } from '../api.ts';
+import { ApiError, catalog, get, projectsApi, request, type Application, type DiffEntry, type ProjectDetail, type ProjectStatus, type Review, type Table } from '../api.ts';
 import { useI18n, type Messages } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, ErrorState, SelectField, StatusTimeline, TextField, useAsync, type StepState, type TimelineStep, type Tone } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
 import { RequireLogin, useSession } from '../session.tsx';
 import { Breadcrumbs, PageTitle } from './page.tsx';
-import { ReviewSummary } from './wizard.tsx';
+import { distinctConcepts, ReviewSummary } from './wizard.tsx';
 
 const TONE: Partial<Record<ProjectStatus, Tone>> = { active: 'success', rejected: 'danger', revoked: 'danger', changes_requested: 'warning', suspended: 'warning' };
 
@@ -248,6 +248,10 @@ function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; rea
   const votedOnPermit = proposed !== undefined && detail.reviews.some((r) => r.step === 'committee' && r.reviewerId === me?.personId && r.decision === 'approve');
   const needsPermit = status === 'committee_review' && proposed === undefined && hasRole('access_committee') && !isMember;
   const reviewerHere = step !== undefined && hasRole(step.role);
+  // Returning or refusing never depends on the permit: only approval needs a proposal (and a
+  // committee member votes for it once), so a file the permit rule blocks is never stuck.
+  const noApproval = votedOnPermit || (status === 'committee_review' && proposed === undefined);
+  const decisions = step === undefined ? [] : noApproval ? step.decisions.filter((x) => x !== 'approve') : step.decisions;
   return (
     <>
       {(reviewerHere || status === 'committee_review') && (
@@ -269,8 +273,8 @@ function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; rea
           <SubmitButton id={detail.project.id} onDone={onDone} />
         </p>
       )}
-      {needsPermit && <ProposePermit id={detail.project.id} onDone={onDone} />}
-      {canDecide && step !== undefined && !votedOnPermit && !(status === 'committee_review' && proposed === undefined) && <DecisionForm id={detail.project.id} route={step.route} decisions={step.decisions} onDone={onDone} />}
+      {needsPermit && <ProposePermit id={detail.project.id} justification={detail.application.content.potentialIdentifierJustification ?? null} onDone={onDone} />}
+      {canDecide && step !== undefined && decisions.length > 0 && <DecisionForm key={decisions.join()} id={detail.project.id} route={step.route} decisions={decisions} onDone={onDone} />}
     </>
   );
 }
@@ -296,7 +300,7 @@ function SubmitButton({ id, onDone }: { readonly id: string; readonly onDone: ()
 
 function DecisionForm({ id, route, decisions, onDone }: { readonly id: string; readonly route: string; readonly decisions: readonly ('approve' | 'return' | 'reject')[]; readonly onDone: () => void }) {
   const { t } = useI18n();
-  const [decision, setDecision] = useState<'approve' | 'return' | 'reject'>('approve');
+  const [decision, setDecision] = useState<'approve' | 'return' | 'reject'>(decisions[0] ?? 'return');
   const [comment, setComment] = useState('');
   const [reference, setReference] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
@@ -339,8 +343,9 @@ function isoDay(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
-function ProposePermit({ id, onDone }: { readonly id: string; readonly onDone: () => void }) {
+function ProposePermit({ id, justification, onDone }: { readonly id: string; readonly justification: string | null; readonly onDone: () => void }) {
   const { t } = useI18n();
+  const [grant, setGrant] = useState(false);
   const now = new Date();
   const [from, setFrom] = useState(isoDay(now));
   const [until, setUntil] = useState(isoDay(new Date(now.getTime() + 3 * 365 * 24 * 3600 * 1000)));
@@ -349,7 +354,10 @@ function ProposePermit({ id, onDone }: { readonly id: string; readonly onDone: (
     e.preventDefault();
     setError(null);
     try {
-      const doc = await get<unknown>(`/api/v1/governance/projects/${encodeURIComponent(id)}/permit-template?validFrom=${from}&validUntil=${until}`);
+      const template = await get<Record<string, unknown>>(`/api/v1/governance/projects/${encodeURIComponent(id)}/permit-template?validFrom=${from}&validUntil=${until}`);
+      // the template carries the exception the applicant asked for; the committee grants it explicitly
+      const { potentialIdentifierException, ...rest } = template;
+      const doc = grant && potentialIdentifierException !== undefined ? { ...rest, potentialIdentifierException } : rest;
       await request<unknown>('PUT', `/api/v1/governance/projects/${encodeURIComponent(id)}/permit`, doc);
       onDone();
     } catch (err) {
@@ -363,7 +371,27 @@ function ProposePermit({ id, onDone }: { readonly id: string; readonly onDone: (
         <TextField label={t.permitValidFrom} type="date" value={from} onChange={setFrom} name="validFrom" />
         <TextField label={t.permitValidUntil} type="date" value={until} onChange={setUntil} name="validUntil" />
       </div>
-      {error !== null && <ErrorState error={error} />}
+      {justification !== null && (
+        <div className="notice" data-testid="pi-exception">
+          <p>
+            <strong>{t.fPiJustification}</strong>
+          </p>
+          <p>{justification}</p>
+          <p>
+            <input id="grant-exception" type="checkbox" checked={grant} onChange={(e) => setGrant(e.target.checked)} name="grantException" aria-describedby="grant-exception-hint" />{' '}
+            <label htmlFor="grant-exception">{t.permitGrantException}</label>
+          </p>
+          <p id="grant-exception-hint" className="muted">{t.permitGrantExceptionHint}</p>
+        </div>
+      )}
+      {error !== null && (
+        <>
+          <ErrorState error={error} />
+          <p data-testid="permit-refused-help">
+            <strong>{t.permitNoJustificationTitle}</strong> {t.permitNoJustificationHelp}
+          </p>
+        </>
+      )}
       <button type="submit" className="button button-primary">
         {t.permitPropose}
       </button>
@@ -375,15 +403,17 @@ function ProposePermit({ id, onDone }: { readonly id: string; readonly onDone: (
 function ScopeSummary({ app }: { readonly app: Application }) {
   const state = useAsync(async (s) => {
     const out: string[] = [];
+    const tables = new Map<string, Table>();
     for (const ds of app.requestedScope.datasets) {
       for (const tb of ds.tables) {
         const table = await catalog.table(ds.dataset, tb.table, s);
+        tables.set(table.name, table);
         for (const c of table.columns) if (c.sensitivity === 'potential_identifier' && tb.columns.includes(c.name)) out.push(`${tb.table}.${c.name}`);
       }
     }
-    return out;
+    return { potential: out, concepts: distinctConcepts(out, tables) };
   }, [app]);
-  return <ReviewSummary app={app} potential={state.status === 'ok' ? state.data : []} />;
+  return <ReviewSummary app={app} potential={state.status === 'ok' ? state.data.potential : []} {...(state.status === 'ok' ? { concepts: state.data.concepts } : {})} />;
 }
 
 interface Notification {

@@ -31,11 +31,13 @@ interface Draft {
   yearTo: string;
   population: string;
   justification: string;
+  /** The applicant's case for a potential-identifier exception ('' when none is asked). */
+  piJustification: string;
 }
 
 const EMPTY: Draft = {
   title: '', organisation: '', purpose: '', publicInterest: '', legalKind: 'reference_methodology', legalReference: 'MR-004', ethicsRef: '', funding: '',
-  team: [], dataset: 'snds', picked: {}, yearFrom: '2019', yearTo: '2023', population: '', justification: '',
+  team: [], dataset: 'snds', picked: {}, yearFrom: '2019', yearTo: '2023', population: '', justification: '', piJustification: '',
 };
 
 export type Errors = Partial<Record<keyof Draft | 'columns', string>>;
@@ -56,12 +58,38 @@ export function toApplication(d: Draft): Application {
       population: d.population.trim(),
       justification: d.justification.trim(),
     },
+    potentialIdentifierJustification: d.piJustification.trim() === '' ? null : d.piJustification.trim(),
   };
 }
 
-export function PotentialIdentifierRule({ picked }: { readonly picked: readonly string[] }) {
+/**
+ * How many distinct potential identifiers `picked` (`TABLE.COLUMN`) makes, as the server counts
+ * them: the copies of one join key (a foreign key of the catalogue) count once.
+ */
+export function distinctConcepts(picked: readonly string[], tables: ReadonlyMap<string, Table>): number {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r) as string;
+    return r;
+  };
+  for (const tb of tables.values()) {
+    for (const fk of tb.foreignKeys) {
+      fk.fields.forEach((f, i) => {
+        const target = fk.reference.fields[i];
+        if (target === undefined) return;
+        const a = find(`${tb.name}.${f}`.toUpperCase());
+        const b = find(`${fk.reference.resource}.${target}`.toUpperCase());
+        if (a !== b) parent.set(a, b);
+      });
+    }
+  }
+  return new Set(picked.map((p) => find(p.toUpperCase()))).size;
+}
+
+export function PotentialIdentifierRule({ picked, concepts }: { readonly picked: readonly string[]; readonly concepts?: number }) {
   const { t } = useI18n();
-  const over = picked.length > MAX_POTENTIAL_IDENTIFIERS;
+  const over = (concepts ?? picked.length) > MAX_POTENTIAL_IDENTIFIERS;
   return (
     <div className={`notice${over ? ' notice-warning' : ''}`} role="status" aria-live="polite" data-testid="pi-rule">
       <p>
@@ -84,6 +112,7 @@ export function fromApplication(a: Application): Draft {
     legalKind: a.legalBasis.kind, legalReference: a.legalBasis.reference, ethicsRef: a.ethicsOpinionReference ?? '', funding: a.funding,
     team: a.team, dataset: ds?.dataset ?? 'snds', picked: Object.fromEntries((ds?.tables ?? []).map((tb) => [tb.table, tb.columns])),
     yearFrom: String(a.requestedScope.years.from), yearTo: String(a.requestedScope.years.to), population: a.requestedScope.population, justification: a.requestedScope.justification,
+    piJustification: a.potentialIdentifierJustification ?? '',
   };
 }
 
@@ -107,6 +136,8 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
   const pickedColumns = (pred: (c: Column) => boolean): string[] =>
     Object.entries(d.picked).flatMap(([tb, cols]) => cols.filter((c) => { const col = byName.get(tb)?.columns.find((x) => x.name === c); return col !== undefined && pred(col); }).map((c) => `${tb}.${c}`));
   const potential = pickedColumns((c) => c.sensitivity === 'potential_identifier');
+  const concepts = distinctConcepts(potential, byName);
+  const over = concepts > MAX_POTENTIAL_IDENTIFIERS;
   const columnCount = Object.values(d.picked).reduce((n, c) => n + c.length, 0);
 
   const validate = (s: number): Errors => {
@@ -126,7 +157,10 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
       else if (from > to) e.yearTo = t.errYearOrder;
       req('population', d.population);
       req('justification', d.justification);
-      if (potential.length > MAX_POTENTIAL_IDENTIFIERS && d.justification.trim().length < 40) e.justification = t.errPiJustify;
+      if (over && d.justification.trim().length < 40) e.justification = t.errPiJustify;
+      // the server's rule: a justification, when given, is at least 40 characters
+      if (d.piJustification.trim() !== '' && d.piJustification.trim().length < 40) e.piJustification = t.errPiJustification;
+      if (over && d.piJustification.trim() === '') e.piJustification = t.errPiJustification;
     }
     return e;
   };
@@ -196,7 +230,7 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
         {step === 1 && (
           <>
             <p>{t.wizDataIntro}</p>
-            <PotentialIdentifierRule picked={potential} />
+            <PotentialIdentifierRule picked={potential} concepts={concepts} />
             {errors.columns !== undefined && (
               <p className="field-error" role="alert" tabIndex={-1}>
                 {errors.columns}
@@ -212,11 +246,14 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
               <TextField label={t.fYearTo} required inputMode="numeric" value={d.yearTo} onChange={set('yearTo')} error={errors.yearTo} name="yearTo" />
             </div>
             <TextField label={t.fPopulation} hint={t.fPopulationHint} required multiline value={d.population} onChange={set('population')} error={errors.population} name="population" />
-            <PotentialIdentifierRule picked={potential} />
+            <PotentialIdentifierRule picked={potential} concepts={concepts} />
             <TextField label={t.fJustification} hint={t.fJustificationHint} required multiline value={d.justification} onChange={set('justification')} error={errors.justification} name="justification" />
+            {(over || d.piJustification !== '') && (
+              <TextField label={t.fPiJustification} hint={t.fPiJustificationHint} required={over} multiline value={d.piJustification} onChange={set('piJustification')} error={errors.piJustification} name="potentialIdentifierJustification" />
+            )}
           </>
         )}
-        {step === 3 && <ReviewSummary app={toApplication(d)} potential={potential} />}
+        {step === 3 && <ReviewSummary app={toApplication(d)} potential={potential} concepts={concepts} />}
         {submitError !== null && <ErrorState error={submitError} />}
         <div className="button-row">
           {step > 0 && (
@@ -274,7 +311,7 @@ function ColumnPicker({ tables, picked, onToggle }: { readonly tables: readonly 
   );
 }
 
-export function ReviewSummary({ app, potential }: { readonly app: Application; readonly potential: readonly string[] }) {
+export function ReviewSummary({ app, potential, concepts }: { readonly app: Application; readonly potential: readonly string[]; readonly concepts?: number }) {
   const { t } = useI18n();
   const s = app.requestedScope;
   return (
@@ -288,6 +325,7 @@ export function ReviewSummary({ app, potential }: { readonly app: Application; r
         <div><dt>{t.colPeriod}</dt><dd>{s.years.from}–{s.years.to}</dd></div>
         <div><dt>{t.fPopulation}</dt><dd>{s.population}</dd></div>
         <div><dt>{t.fJustification}</dt><dd>{s.justification}</dd></div>
+        <div><dt>{t.fPiJustification}</dt><dd data-testid="pi-justification">{app.potentialIdentifierJustification ?? t.piJustificationNone}</dd></div>
       </dl>
       <h3>{t.wizData}</h3>
       <ul data-testid="scope">
@@ -297,7 +335,7 @@ export function ReviewSummary({ app, potential }: { readonly app: Application; r
           </li>
         )))}
       </ul>
-      <PotentialIdentifierRule picked={potential} />
+      <PotentialIdentifierRule picked={potential} {...(concepts === undefined ? {} : { concepts })} />
     </>
   );
 }
