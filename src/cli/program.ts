@@ -144,16 +144,23 @@ Examples:
     .addHelpText('after', `
 The delivery lands whole as a new version or not at all: after any failure or crash the previous
 version stays as it was, and rerunning the same delivery is a no-op once it has landed.`)
-    .action(withServices(async (svc, paths: string[], o: { dataset: string }) => {
-      await ingestCommand(svc, o.dataset, paths, out);
+    .option('--min-landed-share <share>', 'refuse the delivery when a delivered table lands under this share of its rows, or nothing (default 0.9)', parseFloat)
+    .option('--accept-short-tables', 'publish even when tables land under the share (the override is audited with the tables)')
+    .action(withServices(async (svc, paths: string[], o: { dataset: string; minLandedShare?: number; acceptShortTables?: boolean }) => {
+      await ingestCommand(svc, o.dataset, paths, out, { ...(o.minLandedShare === undefined ? {} : { minLandedShare: o.minLandedShare }), ...(o.acceptShortTables === true ? { acceptShortTables: true } : {}) });
     }));
 
   program
     .command('ingest-report')
     .description('show the quarantine report of an ingestion run')
     .argument('<run-id>', 'run id printed by enclave ingest')
-    .action(withServices(async (svc, runId: string) => {
-      const r = await svc.ingest.runReport(runId);
+    .option('--offset <n>', 'first entry of the page', int('--offset'), 0)
+    .option('--limit <n>', 'entries per page (at most 10000)', int('--limit'), 100)
+    .option('--table <name>', 'only the entries of this table')
+    .option('--column <name>', 'only the entries of this column')
+    .option('--rule <rule>', 'only the entries of this rule')
+    .action(withServices(async (svc, runId: string, o: { offset: number; limit: number; table?: string; column?: string; rule?: string }) => {
+      const r = await svc.ingest.runReport(runId, o);
       out.write(`${JSON.stringify(r, null, 2)}\n`);
     }));
 

@@ -1,6 +1,9 @@
 export {
   IngestService,
   MAX_REPORT_ENTRIES,
+  MAX_REPORT_PAGE,
+  MIN_LANDED_SHARE,
+  shortTables,
   checkHeader,
   matchTable,
   type DatasetLocator,
@@ -15,6 +18,10 @@ export {
   type ManifestFile,
   type QuarantineEntry,
   type QuarantineReport,
+  type QuarantineReportPage,
+  type ReportPageRequest,
+  type ShortTable,
+  type TableReport,
 } from './ingest-service.ts';
 export { checkNir, nirControlKey, type NirCheck } from './nir.ts';
 export { RULES, type Rule } from './rules.ts';

@@ -74,6 +74,14 @@ export interface IngestOptions {
   readonly actor: Actor;
   readonly requestId?: string;
   readonly onProgress?: (p: IngestProgress) => void;
+  /**
+   * A delivered table that lands under this share of its rows (or lands nothing) refuses the whole
+   * delivery (default `MIN_LANDED_SHARE`): a table mostly quarantined is a wrong catalogue or a
+   * wrong profile far more often than a bad source, and publishing it would hide that.
+   */
+  readonly minLandedShare?: number;
+  /** The operator's override: publish even when tables land under the share (audited, with the tables). */
+  readonly acceptShortTables?: boolean;
   /** Test hook: called after each table file is written (crash tests kill the process here). */
   readonly afterFile?: (file: string) => void | Promise<void>;
 }
@@ -102,6 +110,8 @@ export interface Manifest {
 
 export interface QuarantineEntry {
   readonly file: string;
+  /** The catalogue table of the file (in the complete report). */
+  readonly table?: string;
   readonly line: number;
   readonly column: string;
   readonly rule: string;
@@ -109,13 +119,64 @@ export interface QuarantineEntry {
   readonly value: string;
 }
 
+/** What became of one delivered table: rows in, rows landed, and why the others did not. */
+export interface TableReport {
+  readonly table: string;
+  readonly files: readonly string[];
+  /** Rows read from its files (landed + quarantined). */
+  readonly rowsDelivered: number;
+  readonly rowsLanded: number;
+  readonly rowsQuarantined: number;
+  /** Violations per column and rule (a row breaking two rules counts under each; malformed lines under `(line)`). */
+  readonly violations: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
 export interface QuarantineReport {
+  /** Quarantined rows. */
+  readonly total: number;
+  /** Violations per rule (malformed lines: rows). */
+  readonly byRule: Readonly<Record<string, number>>;
+  /** Quarantined rows per file. */
+  readonly byFile: Readonly<Record<string, number>>;
+  /** Every delivered table, those that landed nothing included, in name order. */
+  readonly byTable: Readonly<Record<string, TableReport>>;
+  /** The first `MAX_REPORT_ENTRIES` entries (file, line, column order); the complete list is paged by `runReport`. */
+  readonly entries: readonly QuarantineEntry[];
+  /** Entries in the complete report (one per bad row and violated column, and per malformed line). */
+  readonly storedEntries: number;
+  /** Store keys of the complete report (encrypted Parquet, one file per delivered file with bad rows). */
+  readonly reportFiles: readonly string[];
+}
+
+/** Which page of a report's entries to read. */
+export interface ReportPageRequest {
+  readonly offset?: number;
+  readonly limit?: number;
+  readonly table?: string;
+  readonly column?: string;
+  readonly rule?: string;
+}
+
+/** A report's complete counts and one page of its entries. */
+export interface QuarantineReportPage {
+  readonly runId: string;
   readonly total: number;
   readonly byRule: Readonly<Record<string, number>>;
   readonly byFile: Readonly<Record<string, number>>;
-  /** One entry per (bad row, violated column); capped at `MAX_REPORT_ENTRIES` in the stored report. */
-  readonly entries: readonly QuarantineEntry[];
+  readonly byTable: Readonly<Record<string, TableReport>>;
   readonly storedEntries: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly entries: readonly QuarantineEntry[];
+}
+
+/** Tables that landed under the delivery's share of their rows: why the delivery is refused. */
+export interface ShortTable {
+  readonly table: string;
+  readonly rowsDelivered: number;
+  readonly rowsLanded: number;
+  /** The most frequent reasons, `COLUMN rule ×n`. */
+  readonly reasons: readonly string[];
 }
 
 export interface IngestResult {
@@ -150,8 +211,12 @@ export interface DatasetVersion {
   readonly manifest: Manifest;
 }
 
-/** Rows of the quarantine report kept in full; counts are always complete. */
+/** Entries of the quarantine report kept in the run's result and JSON summary; the stored report is complete. */
 export const MAX_REPORT_ENTRIES = 10_000;
+/** Largest page of report entries served at once. */
+export const MAX_REPORT_PAGE = 10_000;
+/** Default share of its rows a delivered table must land, or the delivery is refused. */
+export const MIN_LANDED_SHARE = 0.9;
 /** A run whose heartbeat is older than this is considered dead (killed) and may be replaced. */
 export const RUN_LEASE_SECONDS = 60;
 export const CSV_DELIMITER = ';';
@@ -262,13 +327,18 @@ export class IngestService {
         dataset: o.dataset, version: v.version, deliveryId, alreadyIngested: true, rowsRead: v.rowsAccepted + v.rowsQuarantined, rowsAccepted: v.rowsAccepted,
         rowsQuarantined: v.rowsQuarantined, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
         tables: v.manifest.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })),
-        quarantine: { total: v.rowsQuarantined, byRule: {}, byFile: {}, entries: [], storedEntries: 0 }, merkleRoot: v.merkleRoot, runId: '',
+        quarantine: { total: v.rowsQuarantined, byRule: {}, byFile: {}, byTable: {}, entries: [], storedEntries: 0, reportFiles: [] }, merkleRoot: v.merkleRoot, runId: '',
       };
     }
 
+    const minShare = o.minLandedShare ?? MIN_LANDED_SHARE;
+    if (!(minShare >= 0 && minShare <= 1)) {
+      throw new AppError('invalid', `minimum landed share ${String(minShare)} is not between 0 and 1`, { hint: 'give a share such as 0.9 (90 % of each table\'s rows must land)' });
+    }
     const runId = `run_${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}_${randomBytes(4).toString('hex')}`;
     const stagingKey = `datasets/${o.dataset}/.staging/${runId}`;
-    await this.startRun(o, runId, deliveryId, stagingKey);
+    await this.startRun(o, runId, deliveryId, stagingKey, minShare);
+    let report: QuarantineReport | undefined;
     const heartbeat = setInterval(() => {
       this.d.db.query('UPDATE ingest_runs SET heartbeat_at = now() WHERE id = $1', [runId]).catch(() => undefined);
     }, 10_000);
@@ -279,15 +349,23 @@ export class IngestService {
       ).catch((e: unknown) => {
         throw outOfMemory(e) ?? e;
       });
+      report = result.quarantine;
+      const short = shortTables(result.quarantine, minShare);
+      if (short.length > 0 && o.acceptShortTables !== true) {
+        throw new AppError('invalid', `delivery refused, nothing published: ${short.length} table${short.length === 1 ? '' : 's'} would land under ${formatShare(minShare)} of ${short.length === 1 ? 'its' : 'their'} rows: ${short.map((t) => `${t.table} landed ${t.rowsLanded} of ${t.rowsDelivered} (${t.reasons.join(', ') || 'no reason recorded'})`).join('; ')}`, {
+          hint: `see every reason with: enclave ingest-report ${runId}; fix the delivery, its profile or the catalogue, or publish anyway with --accept-short-tables (audited)`,
+          details: { runId, shortTables: short },
+        });
+      }
       o.onProgress?.({ phase: 'commit', done: 0, total: 1 });
-      const version = await this.commit(o, runId, deliveryId, stagingKey, result);
+      const version = await this.commit(o, runId, deliveryId, stagingKey, result, o.acceptShortTables === true ? short : []);
       return {
         dataset: o.dataset, version: version.version, deliveryId, alreadyIngested: false, rowsRead: result.rowsAccepted + result.quarantine.total,
         rowsAccepted: result.rowsAccepted, rowsQuarantined: result.quarantine.total, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
         tables: result.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })), quarantine: result.quarantine, merkleRoot: version.merkleRoot, runId,
       };
     } catch (e) {
-      await this.failRun(o, runId, stagingKey, e);
+      await this.failRun(o, runId, stagingKey, e, report);
       throw e;
     } finally {
       clearInterval(heartbeat);
@@ -315,26 +393,54 @@ export class IngestService {
   }
 
   /**
-   * The quarantine report of a version's delivery, for operators: counts per rule and per file
-   * (complete) and the first entries (file, line, column, rule, value shape; never a value).
+   * The quarantine report of a version's delivery, for operators: complete counts per rule, file,
+   * table and column, and one page of the complete list of entries (file, line, column, rule,
+   * value shape; never a value), in file and line order.
    */
-  async quarantine(dataset: string, version: number): Promise<{ runId: string; total: number; byRule: Record<string, number>; byFile: Record<string, number>; entries: QuarantineEntry[] }> {
-    const rows = await this.d.db.query<{ run_id: string; report: unknown }>(
-      'SELECT v.run_id, r.report FROM dataset_versions v JOIN ingest_runs r ON r.id = v.run_id WHERE v.dataset = $1 AND v.version = $2',
-      [dataset, version],
-    );
+  async quarantine(dataset: string, version: number, page: ReportPageRequest = {}): Promise<QuarantineReportPage> {
+    const rows = await this.d.db.query<{ run_id: string }>('SELECT run_id FROM dataset_versions WHERE dataset = $1 AND version = $2', [dataset, version]);
     const row = rows[0];
     if (row === undefined) throw new AppError('not_found', `dataset ${dataset} has no version ${version}`, { hint: `list versions with: enclave datasets versions ${dataset}` });
-    const r = (typeof row.report === 'string' ? JSON.parse(row.report) : row.report ?? {}) as Partial<{ total: number; byRule: Record<string, number>; byFile: Record<string, number>; entries: QuarantineEntry[] }>;
-    return { runId: row.run_id, total: r.total ?? 0, byRule: r.byRule ?? {}, byFile: r.byFile ?? {}, entries: r.entries ?? [] };
+    const { status: _s, error: _e, dataset: _d, ...report } = await this.runReport(row.run_id, page);
+    return report;
   }
 
-  /** The report of a run (quarantine counts and entries), for operators. */
-  async runReport(runId: string): Promise<{ status: string; report: unknown; error: string | null }> {
-    const rows = await this.d.db.query<{ status: string; report: unknown; error_message: string | null }>('SELECT status, report, error_message FROM ingest_runs WHERE id = $1', [runId]);
+  /**
+   * The report of a run, committed or refused: its status and error, complete counts, and one
+   * page of its entries (`offset`, `limit` up to `MAX_REPORT_PAGE`, optionally one table, column or rule).
+   */
+  async runReport(runId: string, page: ReportPageRequest = {}): Promise<QuarantineReportPage & { readonly dataset: string; readonly status: string; readonly error: string | null }> {
+    const rows = await this.d.db.query<{ dataset: string; status: string; report: unknown; error_message: string | null }>('SELECT dataset, status, report, error_message FROM ingest_runs WHERE id = $1', [runId]);
     const r = rows[0];
-    if (r === undefined) throw new AppError('not_found', `no ingestion run ${runId}`);
-    return { status: r.status, report: r.report, error: r.error_message };
+    if (r === undefined) throw new AppError('not_found', `no ingestion run ${runId}`, { hint: 'run ids are printed by enclave ingest and listed in the audit log (ingest.start)' });
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? 100;
+    if (!Number.isInteger(offset) || offset < 0) throw new AppError('invalid', `offset ${String(offset)} must be a whole number ≥ 0`, { hint: 'e.g. offset=0' });
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REPORT_PAGE) throw new AppError('invalid', `limit ${String(limit)} must be a whole number from 1 to ${MAX_REPORT_PAGE}`, { hint: 'e.g. limit=100' });
+    const stored = (typeof r.report === 'string' ? JSON.parse(r.report) : r.report ?? {}) as Partial<QuarantineReport>;
+    const summary = { runId, dataset: r.dataset, status: r.status, error: r.error_message, total: stored.total ?? 0, byRule: stored.byRule ?? {}, byFile: stored.byFile ?? {}, byTable: stored.byTable ?? {}, storedEntries: stored.storedEntries ?? stored.entries?.length ?? 0, offset, limit };
+    const files = stored.reportFiles ?? [];
+    // Reports written before the complete report existed kept their first entries inline.
+    if (files.length === 0) return { ...summary, entries: (stored.entries ?? []).slice(offset, offset + limit) };
+    const where: string[] = [];
+    if (page.table !== undefined) where.push(`"table" = ${sqlString(page.table)}`);
+    if (page.column !== undefined) where.push(`"column" = ${sqlString(page.column)}`);
+    if (page.rule !== undefined) where.push(`rule = ${sqlString(page.rule)}`);
+    const session = await this.d.engine.session();
+    try {
+      const keyName = `k_report_${randomBytes(4).toString('hex')}`;
+      await this.d.keys.withDataKey('dataset', r.dataset, 'encryption', (key) => session.addParquetKey(keyName, key));
+      const found = await session.all<{ file: string; table: string; line: bigint; column: string; rule: string; value: string }>(
+        `SELECT file, "table", line, "column", rule, shape AS value FROM read_parquet([${files.map((f) => sqlString(this.d.store.localPath(f))).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}})
+         ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY file, line, "column", rule LIMIT ${limit} OFFSET ${offset}`,
+      );
+      return { ...summary, entries: found.map((e) => ({ file: e.file, table: e.table, line: Number(e.line), column: e.column, rule: e.rule, value: e.value })) };
+    } catch (e) {
+      if (isAppError(e)) throw e;
+      throw new AppError('unavailable', `the complete report of run ${runId} cannot be read`, { hint: 'its files under ingest-reports/ in the store may have been removed; the counts above are complete', cause: e });
+    } finally {
+      session.close();
+    }
   }
 
   /**
@@ -359,9 +465,9 @@ export class IngestService {
     return [...byTable.keys()].sort();
   }
 
-  private async startRun(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string): Promise<void> {
+  private async startRun(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, minLandedShare: number): Promise<void> {
     await this.d.audit.transaction(
-      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId } },
+      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, minLandedShare, acceptShortTables: o.acceptShortTables === true } },
       async (tx) => {
         // One ingestion per dataset at a time; a run that stopped heart-beating was killed.
         const running = await tx.query<{ id: string; staging_key: string; fresh: boolean; host: string; pid: number }>(
@@ -384,13 +490,18 @@ export class IngestService {
     );
   }
 
-  private async failRun(o: IngestOptions, runId: string, stagingKey: string, e: unknown): Promise<void> {
+  /**
+   * Marks a run failed. A run refused for what its rows break keeps its complete report (the
+   * operator needs every reason); any other failure removes what it wrote.
+   */
+  private async failRun(o: IngestOptions, runId: string, stagingKey: string, e: unknown, report: QuarantineReport | undefined): Promise<void> {
     await this.d.store.removePrefix(stagingKey).catch(() => undefined);
+    if (report === undefined) await this.d.store.removePrefix(reportKey(o.dataset, runId)).catch(() => undefined);
     const code = isAppError(e) ? e.code : 'internal';
     const message = isAppError(e) ? e.message : 'internal error';
     await this.d.audit
-      .transaction({ actor: o.actor, action: 'ingest.fail', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, errorCode: code } }, async (tx) => {
-        await tx.query("UPDATE ingest_runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3 WHERE id = $1", [runId, code, message]);
+      .transaction({ actor: o.actor, action: 'ingest.fail', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, errorCode: code, ...(report === undefined ? {} : { shortTables: shortTables(report, o.minLandedShare ?? MIN_LANDED_SHARE).map((t) => t.table) }) } }, async (tx) => {
+        await tx.query("UPDATE ingest_runs SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3, report = $4 WHERE id = $1", [runId, code, message, report === undefined ? null : JSON.stringify(storedReport(report))]);
       })
       .catch(() => undefined);
   }
@@ -404,6 +515,20 @@ export class IngestService {
     const entries: QuarantineEntry[] = [];
     const byRule: Record<string, number> = {};
     const byFile: Record<string, number> = {};
+    const byTable = new Map<string, { files: string[]; landed: number; quarantined: number; violations: Record<string, Record<string, number>> }>();
+    for (const p of plan) {
+      const t = byTable.get(p.table.name) ?? { files: [], landed: 0, quarantined: 0, violations: {} };
+      t.files.push(p.file.name);
+      byTable.set(p.table.name, t);
+    }
+    const violation = (table: string, column: string, rule: string, n: number): void => {
+      const t = byTable.get(table);
+      if (t === undefined) return;
+      const c = (t.violations[column] ??= {});
+      c[rule] = (c[rule] ?? 0) + n;
+    };
+    const reportFiles: string[] = [];
+    let storedEntries = 0;
     let quarantined = 0;
     let accepted = 0;
     let bytesDone = 0;
@@ -540,6 +665,7 @@ export class IngestService {
           if (w.file === undefined) throw new AppError('internal', `${p.file.name}: year ${year} was written without a file`);
           files.push({ path: yearFileKey(p.table.name, year, p.file.name), table: p.table.name, year, rows: w.rows, bytes: w.file.bytes, sha256: w.file.sha256 });
           accepted += w.rows;
+          (byTable.get(p.table.name) as { landed: number }).landed += w.rows;
         }
         const badRows = written.get(REJECTED)?.rows ?? 0;
 
@@ -554,6 +680,15 @@ export class IngestService {
           byRule['csv_format'] = (byRule['csv_format'] ?? 0) + rejectedRows;
           byFile[p.file.name] = (byFile[p.file.name] ?? 0) + rejectedRows;
           quarantined += rejectedRows;
+          (byTable.get(p.table.name) as { quarantined: number }).quarantined += rejectedRows;
+          violation(p.table.name, '(line)', 'csv_format', rejectedRows);
+        }
+        // The complete report of this file: every (bad row, violated column) and every malformed line,
+        // written encrypted beside the run (kept when the delivery is refused, for its reasons).
+        const reportParts: string[] = [];
+        if (rejects.length > 0) {
+          reportParts.push(`SELECT line, coalesce(column_name, '(line)') AS "column", 'csv_format' AS rule, CAST(error_type AS VARCHAR) AS shape FROM ${rej}`);
+          storedEntries += rejects.length;
         }
 
         // Bad rows, when the pass rejected some: a second pass keeps them alone, with their raw text,
@@ -592,9 +727,17 @@ export class IngestService {
           // Bad rows: one report entry per violated column, values reduced to their shape.
           quarantined += badRows;
           byFile[p.file.name] = (byFile[p.file.name] ?? 0) + badRows;
-          const ruleCounts = await session.all<{ rule: string; n: bigint }>(`SELECT split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked}) GROUP BY 1`);
-          for (const r of ruleCounts) byRule[r.rule] = (byRule[r.rule] ?? 0) + Number(r.n);
+          (byTable.get(p.table.name) as { quarantined: number }).quarantined += badRows;
+          const ruleCounts = await session.all<{ col: string; rule: string; n: bigint }>(`SELECT split_part(v, ':', 1) AS col, split_part(v, ':', 2) AS rule, count(*) AS n FROM (SELECT unnest(__violations) AS v FROM ${checked}) GROUP BY 1, 2`);
+          for (const r of ruleCounts) {
+            byRule[r.rule] = (byRule[r.rule] ?? 0) + Number(r.n);
+            violation(p.table.name, r.col, r.rule, Number(r.n));
+            storedEntries += Number(r.n);
+          }
           const shapeCases = columns.filter((c) => header.includes(c.name)).map((c) => `WHEN ${sqlString(c.name)} THEN ${redactedShapeSql(rawBad(c.name))}`);
+          reportParts.push(`SELECT __line AS line, split_part(v, ':', 1) AS "column", split_part(v, ':', 2) AS rule,
+              CASE split_part(v, ':', 1) ${shapeCases.join(' ')} ELSE '(absent)' END AS shape
+            FROM (SELECT *, unnest(__violations) AS v FROM ${checked})`);
           const room = Math.max(MAX_REPORT_ENTRIES - fileEntries.length, 0);
           if (room > 0) {
             const found = await session.all<{ line: bigint; column: string; rule: string; value: string }>(`SELECT __line AS line, split_part(v, ':', 1) AS "column", split_part(v, ':', 2) AS rule,
@@ -608,6 +751,13 @@ export class IngestService {
           const qPath = this.d.store.localPath(`${stagingKey}/_quarantine/${p.file.name.replace(/\.csv$/i, '')}.parquet`);
           await mkdir(dirname(qPath), { recursive: true });
           await this.d.writeParquet(session, qSelect, qPath, encKey);
+        }
+        if (reportParts.length > 0) {
+          const key = `${reportKey(o.dataset, runId)}/${String(i).padStart(4, '0')}-${p.file.name.replace(/\.csv$/i, '')}.parquet`;
+          const path = this.d.store.localPath(key);
+          await mkdir(dirname(path), { recursive: true });
+          await this.d.writeParquet(session, `SELECT ${sqlString(p.file.name)} AS file, ${sqlString(p.table.name)} AS "table", CAST(line AS BIGINT) AS line, "column", rule, shape FROM (${reportParts.join(' UNION ALL ')})`, path, encKey);
+          reportFiles.push(key);
         }
         for (const t of [rows, checked, lines, rej, `${rej}_scan`]) await session.run(`DROP TABLE IF EXISTS ${t}`);
         bytesDone += p.file.bytes;
@@ -648,7 +798,12 @@ export class IngestService {
     files.sort((a, b) => (a.path < b.path ? -1 : 1));
     entries.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
     entries.length = Math.min(entries.length, MAX_REPORT_ENTRIES);
-    const quarantine: QuarantineReport = { total: quarantined, byRule, byFile, entries, storedEntries: entries.length };
+    const tableReports: Record<string, TableReport> = {};
+    for (const [table, t] of [...byTable].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      tableReports[table] = { table, files: t.files.sort(), rowsDelivered: t.landed + t.quarantined, rowsLanded: t.landed, rowsQuarantined: t.quarantined, violations: t.violations };
+    }
+    reportFiles.sort();
+    const quarantine: QuarantineReport = { total: quarantined, byRule, byFile, byTable: tableReports, entries, storedEntries, reportFiles };
     await writeFile(this.d.store.localPath(`${stagingKey}/_quarantine-report.json`), `${JSON.stringify({ runId, ...quarantine }, null, 1)}\n`).catch(async () => {
       await mkdir(this.d.store.localPath(stagingKey), { recursive: true });
       await writeFile(this.d.store.localPath(`${stagingKey}/_quarantine-report.json`), `${JSON.stringify({ runId, ...quarantine }, null, 1)}\n`);
@@ -656,7 +811,7 @@ export class IngestService {
     return { files, rowsAccepted: accepted, quarantine };
   }
 
-  private async commit(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, r: { files: ManifestFile[]; rowsAccepted: number; quarantine: QuarantineReport }): Promise<DatasetVersion> {
+  private async commit(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, r: { files: ManifestFile[]; rowsAccepted: number; quarantine: QuarantineReport }, acceptedShort: readonly ShortTable[]): Promise<DatasetVersion> {
     const leaves = r.files.map((f) => hashLeaf(Buffer.from(canonicalJson(f as unknown as JsonValue))));
     const merkleRoot = rootFromLeafHashes(leaves).toString('hex');
     const rows: Record<string, Record<string, number>> = {};
@@ -666,7 +821,7 @@ export class IngestService {
     }
     const bytes = r.files.reduce((s, f) => s + f.bytes, 0);
     return this.d.audit.transaction(
-      { actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total } },
+      { actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total, ...(acceptedShort.length === 0 ? {} : { shortTablesAccepted: acceptedShort.map((t) => ({ table: t.table, rowsDelivered: t.rowsDelivered, rowsLanded: t.rowsLanded })) }) } },
       async (tx) => {
         const next = await tx.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [o.dataset]);
         const version = next[0]?.v ?? 1;
@@ -683,7 +838,7 @@ export class IngestService {
           [o.dataset, version, deliveryId, runId, publishedTo ?? this.d.store.id, prefix, merkleRoot, r.files.length, bytes, r.rowsAccepted, r.quarantine.total, JSON.stringify(manifest)],
         );
         await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
-          runId, version, prefix, JSON.stringify({ total: r.quarantine.total, byRule: r.quarantine.byRule, byFile: r.quarantine.byFile, entries: r.quarantine.entries.slice(0, 1000) }),
+          runId, version, prefix, JSON.stringify(storedReport(r.quarantine)),
         ]);
         tx.addDetails({ version });
         const row = inserted[0];
@@ -769,6 +924,36 @@ export function checkHeader(file: string, header: readonly string[], columns: re
       throw new AppError('invalid', `${file} line 1: required column ${c.name} is missing`, { hint: 'the producer must deliver every required column' });
     }
   }
+}
+
+/** Where a run's complete report lives in the store: beside the dataset's versions, outside the staging, so a refused run keeps it. */
+function reportKey(dataset: string, runId: string): string {
+  return `ingest-reports/${dataset}/${runId}`;
+}
+
+/** The report as kept in the run's row: complete counts and where the entries are, not the entries. */
+function storedReport(r: QuarantineReport): JsonValue {
+  return { total: r.total, byRule: r.byRule, byFile: r.byFile, byTable: r.byTable as unknown as JsonValue, storedEntries: r.storedEntries, reportFiles: [...r.reportFiles] };
+}
+
+function formatShare(share: number): string {
+  return `${String(Math.round(share * 1000) / 10)} %`;
+}
+
+/**
+ * Delivered tables that land nothing, or under `minShare` of their rows, with their main
+ * reasons. A file without rows lands nothing but loses nothing: it is not short.
+ */
+export function shortTables(r: Pick<QuarantineReport, 'byTable'>, minShare: number): ShortTable[] {
+  const out: ShortTable[] = [];
+  for (const t of Object.values(r.byTable)) {
+    if (t.rowsDelivered === 0) continue;
+    if (t.rowsLanded > 0 && t.rowsLanded >= minShare * t.rowsDelivered) continue;
+    const reasons = Object.entries(t.violations).flatMap(([column, rules]) => Object.entries(rules).map(([rule, n]) => ({ column, rule, n })))
+      .sort((a, b) => b.n - a.n || (a.column < b.column ? -1 : 1)).slice(0, 5).map((x) => `${x.column} ${x.rule} ×${x.n}`);
+    out.push({ table: t.table, rowsDelivered: t.rowsDelivered, rowsLanded: t.rowsLanded, reasons });
+  }
+  return out;
 }
 
 function toVersion(r: VersionRow): DatasetVersion {
