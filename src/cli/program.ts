@@ -178,10 +178,10 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
     .action(withCatalog(async (c, q: string) => { await catalogSearch(c, q, out); }));
   catalog
     .command('import')
-    .description('import Frictionless Table Schema definitions from a directory')
+    .description('import table definitions: a directory of Frictionless Table Schemas (the public SNDS schema repository as it is), or SAS PROC CONTENTS listings (MEMNAME;NAME;FORMAT;FORMATL;FORMATD;DATATYPE)')
     .requiredOption('--dataset <name>', 'dataset name to import as')
     .option('--title <title>', 'dataset title')
-    .argument('<dir>', 'directory of table schema JSON files (and nomenclatures/)')
+    .argument('<dir>', 'directory of table schema JSON files (and nomenclatures/), or one listing file')
     .action(withServices(async (svc, dir: string, o: { dataset: string; title?: string }) => {
       await catalogImport(svc.catalog, dir, { dataset: o.dataset, ...(o.title === undefined ? {} : { title: o.title }), actor: svc.actor }, out);
     }));

@@ -11,7 +11,7 @@ import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalStore, Store } from '../store/index.ts';
 import { hashFiles, listInputFiles, locateRows, readHeader, type InputFile } from './files.ts';
-import { isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
+import { codeListOf, isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
 export interface IngestCatalog {
@@ -614,7 +614,10 @@ export class IngestService {
         const columns = p.table.columns;
         const header = await readHeader(p.file.path, CSV_DELIMITER);
         checkHeader(p.file.name, header, columns);
-        for (const c of columns) if (c.nomenclature !== null && header.includes(c.name)) await nomTable(session, c.nomenclature);
+        for (const c of columns) {
+          const list = codeListOf(c);
+          if (list !== null && header.includes(c.name)) await nomTable(session, list);
+        }
         const rej = `rej_${i}`;
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');

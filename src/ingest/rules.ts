@@ -20,6 +20,22 @@ export function isNirColumn(c: Pick<CatalogColumn, 'sensitivity' | 'name'>): boo
   return c.sensitivity === 'direct_identifier' && /NIR/.test(c.name);
 }
 
+const TEMPORAL_TYPES: ReadonlySet<string> = new Set(['date', 'datetime', 'time', 'year', 'yearmonth']);
+
+/**
+ * A column whose values are dates (or years, months): checked by its type, never against a code
+ * list, even when the catalogue links it to a calendar nomenclature (`IR_DTE_V`, whose codes are
+ * SAS datetimes that no delivered date spells the same way).
+ */
+export function isTemporal(c: Pick<CatalogColumn, 'type'>): boolean {
+  return TEMPORAL_TYPES.has(c.type);
+}
+
+/** The nomenclature a column is checked against as a code list, if any. */
+export function codeListOf(c: Pick<CatalogColumn, 'type' | 'nomenclature'>): string | null {
+  return isTemporal(c) ? null : c.nomenclature;
+}
+
 export const ISO_DATE = '%Y-%m-%d';
 export const ISO_DATETIME = '%Y-%m-%d %H:%M:%S';
 
@@ -100,8 +116,9 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
   const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
   if (k.minimum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} < ${bound(k.minimum)}` });
   if (k.maximum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} > ${bound(k.maximum)}` });
-  if (c.nomenclature !== null) {
-    const t = ctx.nomenclatureType(c.nomenclature);
+  const nom = codeListOf(c);
+  if (nom !== null) {
+    const t = ctx.nomenclatureType(nom);
     if (t !== undefined) out.push({ rule: 'nomenclature', cond: `${raw} IS NOT NULL AND TRY_CAST(${raw} AS ${t}) IS NULL` });
   }
   return out;
@@ -162,7 +179,8 @@ export function rowTypedSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext
   if (c.type === 'integer' || c.type === 'year') {
     const e = c.constraints.enum;
     const enumIsIntegers = e !== undefined && e.length > 0 && e.every((v) => INTEGER_TEXT.test(String(v)));
-    const nom = c.nomenclature === null ? false : ctx.nomenclatureIsIntegers?.(c.nomenclature) === true;
+    const list = codeListOf(c);
+    const nom = list === null ? false : ctx.nomenclatureIsIntegers?.(list) === true;
     if (enumIsIntegers || nom) return `TRY_CAST(${raw} AS BIGINT)`;
   }
   return typedSql(c, raw);
@@ -207,8 +225,9 @@ export function columnBreaksSql(c: CatalogColumn, raw: string, ctx: ColumnSqlCon
     else if (k.minimum !== undefined) must.push(`${typed} >= ${bound(k.minimum)}`);
     else if (k.maximum !== undefined) must.push(`${typed} <= ${bound(k.maximum)}`);
   }
-  if (c.nomenclature !== null) {
-    const t = ctx.nomenclatureType(c.nomenclature);
+  const nom = codeListOf(c);
+  if (nom !== null) {
+    const t = ctx.nomenclatureType(nom);
     if (t !== undefined) must.push(`TRY_CAST(${raw} AS ${t}) IS NOT NULL`);
   }
   if (must.length === 0) return required ? `${raw} IS NULL` : 'false';
