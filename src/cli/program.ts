@@ -6,7 +6,7 @@ import {
   actingPrincipal, demoPeople, localGovernance, permitsPropose, permitsShow, permitsTemplate, permitsValidate, projectsAccess, projectsAmend, projectsAmendment, projectsCreate,
   projectsLs, projectsReview, projectsShow, projectsSubmit, tokensCreate, tokensLs, tokensRevoke, type GovernanceClient,
 } from './commands/governance.ts';
-import { ingestCommand } from './commands/ingest.ts';
+import { detectCommand, ingestCommand, profileFromArgs, type ProfileArgs } from './commands/ingest.ts';
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
 import { synthCommand } from './commands/synth.ts';
 import { RemoteCatalog, RemoteClient, RemoteGovernance, remoteTargetFrom, type RemoteTarget } from './remote.ts';
@@ -146,8 +146,22 @@ The delivery lands whole as a new version or not at all: after any failure or cr
 version stays as it was, and rerunning the same delivery is a no-op once it has landed.`)
     .option('--min-landed-share <share>', 'refuse the delivery when a delivered table lands under this share of its rows, or nothing (default 0.9)', parseFloat)
     .option('--accept-short-tables', 'publish even when tables land under the share (the override is audited with the tables)')
-    .action(withServices(async (svc, paths: string[], o: { dataset: string; minLandedShare?: number; acceptShortTables?: boolean }) => {
-      await ingestCommand(svc, o.dataset, paths, out, { ...(o.minLandedShare === undefined ? {} : { minLandedShare: o.minLandedShare }), ...(o.acceptShortTables === true ? { acceptShortTables: true } : {}) });
+    .option('--detect', 'read the start of every file and print the inferred profile and what ingestion would do; ingest nothing')
+    .option('--profile-out <file>', 'with --detect: write the inferred profile (JSON) to this file')
+    .option('--profile <file>', 'delivery profile (JSON): separator, encoding, dates, missing values, file names, extra columns')
+    .option('--delimiter <c>', 'field separator: ";" "," "|" or tab')
+    .option('--encoding <e>', 'utf-8 or latin-1')
+    .option('--date-format <spelling>', 'dates the catalogue leaves open: yyyy-MM-dd, dd/MM/yyyy, ddMMyyyy, ddMMMyyyy:HH:mm:ss, …')
+    .option('--missing <marker...>', 'values read as missing besides empty fields, e.g. .')
+    .option('--blank-is-missing', 'fields of spaces only are missing')
+    .option('--extra-columns <what>', 'columns the catalogue does not know: refuse (default) or ignore')
+    .action(withServices(async (svc, paths: string[], o: ProfileArgs & { dataset: string; minLandedShare?: number; acceptShortTables?: boolean; detect?: boolean; profileOut?: string }) => {
+      if (o.detect === true) {
+        await detectCommand(svc, o.dataset, paths, out, o);
+        return;
+      }
+      const profile = await profileFromArgs(o);
+      await ingestCommand(svc, o.dataset, paths, out, { ...(o.minLandedShare === undefined ? {} : { minLandedShare: o.minLandedShare }), ...(o.acceptShortTables === true ? { acceptShortTables: true } : {}), ...(profile === undefined ? {} : { profile }) });
     }));
 
   program

@@ -6,6 +6,7 @@ export {
   shortTables,
   checkHeader,
   matchTable,
+  tableOfFile,
   type DatasetLocator,
   type DatasetVersion,
   type EncryptedParquetWriter,
@@ -26,3 +27,5 @@ export {
 export { checkNir, nirControlKey, type NirCheck } from './nir.ts';
 export { RULES, type Rule } from './rules.ts';
 export { ingestCatalogFrom } from './catalog-adapter.ts';
+export { DATE_FORMATS, DEFAULT_PROFILE, parseProfile, strptimeOf, type DeliveryProfile, type Encoding, type FileRule } from './profile.ts';
+export { inferDateSpelling, type DetectedColumn, type DetectedFile, type Detection } from './detect.ts';

@@ -10,7 +10,9 @@ import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalStore, Store } from '../store/index.ts';
-import { hashFiles, listInputFiles, locateRows, readHeader, type InputFile } from './files.ts';
+import { hashFiles, listInputFiles, locateRows, readHeader, stemOf, type InputFile } from './files.ts';
+import { detectDelivery, type Detection } from './detect.ts';
+import { DEFAULT_PROFILE, normalisedSql, profiledColumns, type DeliveryProfile } from './profile.ts';
 import { codeListOf, isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
@@ -82,6 +84,8 @@ export interface IngestOptions {
   readonly minLandedShare?: number;
   /** The operator's override: publish even when tables land under the share (audited, with the tables). */
   readonly acceptShortTables?: boolean;
+  /** How the producer spells its files (separator, encoding, dates, missing values, names); default: ISO, `;`, UTF-8. */
+  readonly profile?: DeliveryProfile;
   /** Test hook: called after each table file is written (crash tests kill the process here). */
   readonly afterFile?: (file: string) => void | Promise<void>;
 }
@@ -270,7 +274,7 @@ function clampYear(y: number): number {
 }
 
 function yearFileKey(table: string, year: number, file: string): string {
-  return `${table}/year=${year}/${file.replace(/\.csv$/i, '')}.parquet`;
+  return `${table}/year=${year}/${stemOf(file)}.parquet`;
 }
 
 interface VersionRow {
@@ -308,7 +312,8 @@ export class IngestService {
       throw new AppError('not_found', `dataset ${o.dataset} has no tables in the catalogue`, { hint: `import its schema first: enclave catalog import --dataset ${o.dataset} DIR` });
     }
     const files = await listInputFiles(o.inputs);
-    const plan = files.map((f) => ({ file: f, ...matchTable(f, tables) }));
+    const profile = o.profile ?? DEFAULT_PROFILE;
+    const plan = matchFiles(files, tables, profile);
 
     // Fingerprint of the delivery: what makes a rerun of the same files idempotent.
     const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
@@ -317,7 +322,10 @@ export class IngestService {
       hashed += n;
       o.onProgress?.({ phase: 'hash', done: hashed, total: totalBytes });
     });
-    const deliveryId = createHash('sha256').update(files.map((f, i) => `${f.name}\t${hashes[i] ?? ''}\n`).join('')).digest('hex');
+    // The same files read with another profile are another delivery (their rows differ); the
+    // default profile adds nothing, so earlier delivery ids stay as they were.
+    const profileLine = o.profile === undefined || canonicalJson(o.profile as unknown as JsonValue) === canonicalJson(DEFAULT_PROFILE as unknown as JsonValue) ? '' : `profile\t${canonicalJson(o.profile as unknown as JsonValue)}\n`;
+    const deliveryId = createHash('sha256').update(files.map((f, i) => `${f.name}\t${hashes[i] ?? ''}\n`).join('') + profileLine).digest('hex');
 
     const existing = await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 AND delivery_id = $2', [o.dataset, deliveryId]);
     if (existing[0] !== undefined) {
@@ -370,6 +378,16 @@ export class IngestService {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * Infers a delivery's profile and says what ingestion would do with each file (no write, no
+   * audit: it reads the start of each file only). See `detectDelivery`.
+   */
+  async detect(dataset: string, inputs: readonly string[], base?: DeliveryProfile): Promise<Detection> {
+    const tables = await this.d.catalog.listTables(dataset);
+    if (tables.length === 0) throw new AppError('not_found', `dataset ${dataset} has no tables in the catalogue`, { hint: `import its schema first: enclave catalog import --dataset ${dataset} DIR` });
+    return detectDelivery(inputs, tables, base);
   }
 
   /** Committed versions of a dataset, newest first. */
@@ -467,7 +485,7 @@ export class IngestService {
 
   private async startRun(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, minLandedShare: number): Promise<void> {
     await this.d.audit.transaction(
-      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, minLandedShare, acceptShortTables: o.acceptShortTables === true } },
+      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, minLandedShare, acceptShortTables: o.acceptShortTables === true, ...(o.profile === undefined ? {} : { profile: o.profile as unknown as JsonValue }) } },
       async (tx) => {
         // One ingestion per dataset at a time; a run that stopped heart-beating was killed.
         const running = await tx.query<{ id: string; staging_key: string; fresh: boolean; host: string; pid: number }>(
@@ -509,6 +527,7 @@ export class IngestService {
   private async process(o: IngestOptions, delivered: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number) {
     // Referenced identifiers are hashed once, from their own (small) table, before the tables that
     // point at them: those look their pseudonyms up instead of hashing every row.
+    const profile = o.profile ?? DEFAULT_PROFILE;
     const sources = pseudonymSources(delivered.map((d) => d.table));
     const plan = delivered.map((p, i) => ({ ...p, i }));
     const files: ManifestFile[] = [];
@@ -611,9 +630,9 @@ export class IngestService {
         // This file's report entries, kept whole up to the cap; the run keeps the first by file and line.
         const fileEntries: QuarantineEntry[] = [];
         o.onProgress?.({ phase: 'validate', done: bytesDone, total: totalBytes, file: p.file.name });
-        const columns = p.table.columns;
-        const header = await readHeader(p.file.path, CSV_DELIMITER);
-        checkHeader(p.file.name, header, columns);
+        const columns = profiledColumns(p.table, profile);
+        const header = await readHeader(p.file.path, profile.delimiter, profile.encoding);
+        checkHeader(p.file.name, header, columns, profile.extraColumns);
         for (const c of columns) {
           const list = codeListOf(c);
           if (list !== null && header.includes(c.name)) await nomTable(session, list);
@@ -621,18 +640,30 @@ export class IngestService {
         const rej = `rej_${i}`;
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
-        const ctx = { nomenclatureType: (n: string) => noms.get(n)?.type, nomenclatureIsIntegers: (n: string) => noms.get(n)?.integerCodes === true };
+        const ctx = { nomenclatureType: (n: string) => noms.get(n)?.type, nomenclatureIsIntegers: (n: string) => noms.get(n)?.integerCodes === true, types: { exponent: profile.exponent } };
         // The file with every column as text. Each value is parsed once (an inner projection); every
         // row pays one condition per column on the parsed values (`rowHasViolationSql`).
-        const readCsv = (options: string): string => `read_csv(${sqlString(p.file.path)},
-            delim = ${sqlString(CSV_DELIMITER)}, header = true, quote = '"', escape = '"', auto_detect = false,
+        // The profile's spellings of "missing" (`.`, blanks) and of integers (`61.0`) are read as the
+        // rules expect them, in a projection over the reader (none for a file read as it is). The
+        // second pass also keeps every field's text as delivered (`__src`), to find the bad rows' lines.
+        const byName = new Map(columns.map((c) => [c.name, c]));
+        const replaced = header.map((h) => [h, normalisedSql(byName.get(h), h, profile)] as const).filter((x): x is readonly [string, string] => x[1] !== undefined);
+        const hasExtra = header.some((h) => !byName.has(h));
+        const csvReader = (options: string): string => `read_csv(${sqlString(p.file.path)},
+            delim = ${sqlString(profile.delimiter)}, header = true, quote = '"', escape = '"', auto_detect = false,${profile.encoding === 'latin-1' ? ` encoding = 'latin-1',` : ''}
             columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}, ignore_errors = true, null_padding = false${options === '' ? '' : `, ${options}`})`;
+        const readCsv = (options: string, withSource = false): string => {
+          if (replaced.length === 0 && !withSource) return csvReader(options);
+          const src = withSource ? `, [${header.map(sqlIdent).join(', ')}]::VARCHAR[] AS __src` : '';
+          return `(SELECT *${replaced.length === 0 ? '' : ` REPLACE (${replaced.map(([h, e]) => `${e} AS ${sqlIdent(h)}`).join(', ')})`}${src} FROM ${csvReader(options)})`;
+        };
+        const locateBySource = replaced.length > 0 || hasExtra;
         const parsed = columns.filter((c) => !keepsRawText(c));
         const tName = (c: CatalogColumn): string => sqlIdent(`__t_${c.name}`);
-        const inner = (options: string): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'} FROM ${readCsv(options)}`;
+        const inner = (options: string, withSource = false): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'} FROM ${readCsv(options, withSource)}`;
         const typedRef = (c: CatalogColumn): string => (keepsRawText(c) ? raw(c.name) : header.includes(c.name) ? tName(c) : typedSql(c, 'NULL::VARCHAR'));
         const rawKept = parsed.filter((c) => header.includes(c.name));
-        const validated = (options: string): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(options)})`;
+        const validated = (options: string, withSource = false): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(options, withSource)})`;
         const yearOf = p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef);
 
         for (const l of lanes) await fillPseudonyms(l, p, header, readCsv);
@@ -702,17 +733,17 @@ export class IngestService {
         if (badRows > 0) {
           await session.run(`CREATE OR REPLACE TEMP TABLE ${rows} AS SELECT
               ${columns.map((c) => `${typedRef(c)} AS ${sqlIdent(c.name)}`).join(', ')},
-              [${rawKept.map((c) => raw(c.name)).join(', ')}]::VARCHAR[] AS __raw, __bad
-            FROM (${validated('')}) WHERE __bad`);
+              [${rawKept.map((c) => raw(c.name)).join(', ')}]::VARCHAR[] AS __raw, ${locateBySource ? '__src, ' : ''}__bad
+            FROM (${validated('', locateBySource)}) WHERE __bad`);
           const rawBad = (name: string): string => {
             const c = columns.find((x) => x.name === name);
             if (c === undefined || !header.includes(name)) return 'NULL::VARCHAR';
             return keepsRawText(c) ? sqlIdent(name) : `__raw[${rawKept.indexOf(c) + 1}]`;
           };
           await session.run(`CREATE OR REPLACE TEMP TABLE ${lines} (id BIGINT, line BIGINT)`);
-          const badRaw = await session.all<Record<string, string | null | bigint>>(`SELECT rowid AS __id, ${header.map((h, k) => `${rawBad(h)} AS "c${k}"`).join(', ')} FROM ${rows} WHERE __bad`);
+          const badRaw = await session.all<Record<string, string | null | bigint>>(`SELECT rowid AS __id, ${header.map((h, k) => `${locateBySource ? `__src[${k + 1}]` : rawBad(h)} AS "c${k}"`).join(', ')} FROM ${rows} WHERE __bad`);
           if (badRaw.length > 0) {
-            const located = await locateRows(p.file.path, CSV_DELIMITER, badRaw.map((r) => ({ id: Number(r['__id']), values: header.map((_h, k) => r[`c${k}`] as string | null) })));
+            const located = await locateRows(p.file.path, profile.delimiter, badRaw.map((r) => ({ id: Number(r['__id']), values: header.map((_h, k) => r[`c${k}`] as string | null) })), profile.encoding);
             const pairs = [...located];
             for (let at = 0; at < pairs.length; at += 1000) {
               await session.run(`INSERT INTO ${lines} VALUES ${pairs.slice(at, at + 1000).map(([id, l]) => `(${id}, ${l})`).join(', ')}`);
@@ -751,12 +782,12 @@ export class IngestService {
           // The bad rows themselves are kept, encrypted, with identifiers pseudonymised when valid
           // and blanked otherwise, so the producer can be sent line numbers and fix the source.
           const qSelect = `SELECT __line AS "LINE", array_to_string(__violations, ' ') AS "VIOLATIONS", ${columns.filter((c) => header.includes(c.name)).map((c) => `${isPseudonymised(c) ? `CASE WHEN len(list_filter(__violations, x -> starts_with(x, ${sqlString(`${c.name}:`)}))) > 0 THEN NULL ELSE ${hmacSql(rawBad(c.name))} END` : rawBad(c.name)} AS ${sqlIdent(c.name)}`).join(', ')} FROM ${checked} ORDER BY __line`;
-          const qPath = this.d.store.localPath(`${stagingKey}/_quarantine/${p.file.name.replace(/\.csv$/i, '')}.parquet`);
+          const qPath = this.d.store.localPath(`${stagingKey}/_quarantine/${stemOf(p.file.name)}.parquet`);
           await mkdir(dirname(qPath), { recursive: true });
           await this.d.writeParquet(session, qSelect, qPath, encKey);
         }
         if (reportParts.length > 0) {
-          const key = `${reportKey(o.dataset, runId)}/${String(i).padStart(4, '0')}-${p.file.name.replace(/\.csv$/i, '')}.parquet`;
+          const key = `${reportKey(o.dataset, runId)}/${String(i).padStart(4, '0')}-${stemOf(p.file.name)}.parquet`;
           const path = this.d.store.localPath(key);
           await mkdir(dirname(path), { recursive: true });
           await this.d.writeParquet(session, `SELECT ${sqlString(p.file.name)} AS file, ${sqlString(p.table.name)} AS "table", CAST(line AS BIGINT) AS line, "column", rule, shape FROM (${reportParts.join(' UNION ALL ')})`, path, encKey);
@@ -891,34 +922,82 @@ function yearSql(t: CatalogTable, typed: (c: CatalogColumn) => string): string {
   return c.type === 'date' || c.type === 'datetime' ? `year(${typed(c)})` : `CAST(${typed(c)} AS INTEGER)`;
 }
 
-/** Which catalogue table a file is, by exact name or by the table's `yearFromName` pattern. */
-export function matchTable(f: InputFile, tables: readonly CatalogTable[]): { table: CatalogTable; year: number | undefined } {
-  const stem = f.name.replace(/\.csv$/i, '');
-  for (const t of tables) if (t.name.toUpperCase() === stem.toUpperCase()) return { table: t, year: undefined };
-  for (const t of tables) {
-    const pattern = t.enclave?.['yearFromName'];
-    if (typeof pattern !== 'string') continue;
-    const m = new RegExp(`^(?:${pattern})$`, 'i').exec(stem);
-    if (m?.[1] !== undefined) {
-      const yy = Number(m[1]);
-      return { table: t, year: m[1].length === 2 ? 2000 + yy : yy };
-    }
+/** A catalogue name's year placeholder (`T_MCOaaC`) as a pattern: the public schema names yearly PMSI tables so. */
+function yearPlaceholderPattern(name: string): string | undefined {
+  const at = name.indexOf('aa');
+  if (at <= 0) return undefined;
+  return `${name.slice(0, at).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([0-9]{2}|[0-9]{4})${name.slice(at + 2).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+}
+
+function yearOf(text: string): number {
+  const n = Number(text);
+  return text.length === 2 ? 2000 + n : n;
+}
+
+/**
+ * Which catalogue table a file is: the profile's file rules first, then the table's own name,
+ * its `yearFromName` pattern or year placeholder (`T_MCOaaC` ← `T_MCO19C`), then a table name
+ * followed by a period (`ER_PRS_F_202001`, DCIR monthly files). Undefined when none matches.
+ */
+export function tableOfFile(f: Pick<InputFile, 'name'>, tables: readonly CatalogTable[], profile: DeliveryProfile = DEFAULT_PROFILE): { table: CatalogTable; year: number | undefined } | undefined {
+  const stem = stemOf(f.name);
+  const byName = new Map(tables.map((t) => [t.name.toUpperCase(), t]));
+  for (const rule of profile.files) {
+    const m = new RegExp(rule.pattern, 'i').exec(stem);
+    if (m === null) continue;
+    const t = byName.get(rule.table.toUpperCase());
+    if (t === undefined) continue;
+    const y = rule.yearGroup === undefined ? undefined : m[rule.yearGroup];
+    return { table: t, year: y === undefined ? undefined : yearOf(y) };
   }
+  const exact = byName.get(stem.toUpperCase());
+  if (exact !== undefined) return { table: exact, year: undefined };
+  for (const t of tables) {
+    const declared = t.enclave?.['yearFromName'];
+    const pattern = typeof declared === 'string' ? declared : yearPlaceholderPattern(t.name);
+    if (pattern === undefined) continue;
+    const m = new RegExp(`^(?:${pattern})$`, 'i').exec(stem);
+    if (m?.[1] !== undefined) return { table: t, year: yearOf(m[1]) };
+  }
+  const period = /^(.*?)[_-]?([0-9]{4})(?:[0-9]{2})?$/.exec(stem);
+  if (period?.[1] !== undefined) {
+    const t = byName.get(period[1].toUpperCase());
+    if (t !== undefined) return { table: t, year: undefined };
+  }
+  return undefined;
+}
+
+/** Which catalogue table a file is (see `tableOfFile`); a file that matches none refuses the delivery. */
+export function matchTable(f: InputFile, tables: readonly CatalogTable[], profile: DeliveryProfile = DEFAULT_PROFILE): { table: CatalogTable; year: number | undefined } {
+  const m = tableOfFile(f, tables, profile);
+  if (m !== undefined) return m;
   throw new AppError('invalid', `${f.name} matches no table of the dataset`, {
-    hint: `name files after their table (${tables.slice(0, 6).map((t) => `${t.name}.csv`).join(', ')}, …)`,
+    hint: `name files after their table (${tables.slice(0, 6).map((t) => `${t.name}.csv`).join(', ')}, …), or give the profile a file rule; enclave ingest --detect DIR lists every file`,
   });
 }
 
-/** Refuses a file whose header has unknown or duplicate columns, or lacks a required column. */
-export function checkHeader(file: string, header: readonly string[], columns: readonly CatalogColumn[]): void {
+/** Every file's table; all unknown files named in one error. */
+function matchFiles(files: readonly InputFile[], tables: readonly CatalogTable[], profile: DeliveryProfile): Array<{ file: InputFile; table: CatalogTable; year: number | undefined }> {
+  const unknown = files.filter((f) => tableOfFile(f, tables, profile) === undefined);
+  if (unknown.length === 1) matchTable(unknown[0] as InputFile, tables, profile);
+  if (unknown.length > 1) {
+    throw new AppError('invalid', `${unknown.length} files match no table of the dataset: ${unknown.map((f) => f.name).join(', ')}`, {
+      hint: 'name files after their table, or give the profile file rules; enclave ingest --detect DIR shows what each file would be',
+    });
+  }
+  return files.map((f) => ({ file: f, ...matchTable(f, tables, profile) }));
+}
+
+/** Refuses a file whose header has unknown (unless ignored) or duplicate columns, or lacks a required column. */
+export function checkHeader(file: string, header: readonly string[], columns: readonly CatalogColumn[], extraColumns: 'refuse' | 'ignore' = 'refuse'): void {
   const known = new Set(columns.map((c) => c.name));
   const seen = new Set<string>();
   for (const [i, h] of header.entries()) {
     if (seen.has(h)) throw new AppError('invalid', `${file} line 1: column ${h} appears twice`, { hint: 'each column once in the header' });
     seen.add(h);
-    if (!known.has(h)) {
+    if (!known.has(h) && extraColumns === 'refuse') {
       throw new AppError('invalid', `${file} line 1, field ${i + 1}: column ${JSON.stringify(h)} is not in the catalogue`, {
-        hint: 'fix the header, or import the schema version that declares this column',
+        hint: 'fix the header, import the schema version that declares this column, or let the profile ignore extra columns ("extraColumns": "ignore")',
       });
     }
   }

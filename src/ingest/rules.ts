@@ -49,6 +49,14 @@ export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
 const INTEGER_CHARS_OTHER = `'*[!0-9-]*'`;
 const POINT_NUMBER_SHAPE = `'^-?[0-9]+([.][0-9]+)?$'`;
 const COMMA_NUMBER_SHAPE = `'^-?[0-9]+,[0-9]+$'`;
+/** With a delivery profile that writes exponents (`5.119e+16`, `1,5E3`). */
+const POINT_EXP_SHAPE = `'^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$'`;
+const COMMA_EXP_SHAPE = `'^-?[0-9]+,[0-9]+([eE][-+]?[0-9]+)?$'`;
+
+/** How the delivery spells values beyond the catalogue's defaults (see `DeliveryProfile`). */
+export interface TypeOptions {
+  readonly exponent?: boolean;
+}
 
 /** True when a column's stored value is its raw text (no parse): strings, and pseudonymised columns. */
 export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): boolean {
@@ -56,7 +64,7 @@ export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): bo
 }
 
 /** The typed value of a raw VARCHAR expression, or NULL when it does not parse. */
-export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): string {
+export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, opts: TypeOptions = {}): string {
   switch (c.type) {
     case 'integer':
     case 'year':
@@ -65,6 +73,7 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): 
       return `TRY_CAST(CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN ${v} END AS BIGINT)`;
     case 'number':
       // A decimal point is read as is; only a decimal comma pays for the rewrite.
+      if (opts.exponent === true) return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${POINT_EXP_SHAPE}) THEN ${v} WHEN regexp_full_match(${v}, ${COMMA_EXP_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
       return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${POINT_NUMBER_SHAPE}) THEN ${v} WHEN regexp_full_match(${v}, ${COMMA_NUMBER_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
     case 'date':
       // ISO dates exactly as written (YYYY-MM-DD, a real day): the cast must print back the same text.
@@ -88,6 +97,8 @@ export interface ColumnSqlContext {
   readonly nomenclatureType: (name: string) => string | undefined;
   /** True when every code of the nomenclature is integer text (and its type is known). */
   readonly nomenclatureIsIntegers?: (name: string) => boolean;
+  /** The delivery's spellings of values (profile). */
+  readonly types?: TypeOptions;
 }
 
 /** One rule of one column: the rule's name, and a SQL condition that is TRUE when the value breaks it. */
@@ -125,7 +136,7 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
 }
 
 /** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
-export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw)): string[] {
+export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw, ctx.types)): string[] {
   const out = ruleChecks(c, raw, ctx, typed).map((r) => `CASE WHEN ${r.cond} THEN '${r.rule}' END`);
   if (isNirColumn(c)) out.push(nirViolationSql(raw));
   return out;
@@ -183,7 +194,7 @@ export function rowTypedSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext
     const nom = list === null ? false : ctx.nomenclatureIsIntegers?.(list) === true;
     if (enumIsIntegers || nom) return `TRY_CAST(${raw} AS BIGINT)`;
   }
-  return typedSql(c, raw);
+  return typedSql(c, raw, ctx.types);
 }
 
 /**

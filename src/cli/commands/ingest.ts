@@ -1,10 +1,74 @@
-import type { IngestResult } from '../../ingest/index.ts';
+import { readFile, writeFile } from 'node:fs/promises';
+import { AppError } from '../../errors.ts';
+import { parseProfile, type DeliveryProfile, type Detection, type IngestResult } from '../../ingest/index.ts';
 import { formatAmount, progressBar, type Progress } from '../progress.ts';
 import type { CliServices, Output } from '../services.ts';
 import { formatTable } from '../table.ts';
 
 /** `enclave ingest --dataset D DIR|FILES`: validate, pseudonymise, encrypt, publish a version. */
-export async function ingestCommand(svc: CliServices, dataset: string, inputs: readonly string[], out: Output, options: { readonly minLandedShare?: number; readonly acceptShortTables?: boolean } = {}): Promise<IngestResult> {
+/** Profile options of `enclave ingest` (each overrides the same field of `--profile FILE`). */
+export interface ProfileArgs {
+  readonly profile?: string;
+  readonly delimiter?: string;
+  readonly encoding?: string;
+  readonly dateFormat?: string;
+  readonly missing?: readonly string[];
+  readonly blankIsMissing?: boolean;
+  readonly extraColumns?: string;
+}
+
+/** The delivery profile from `--profile FILE` and the options beside it; undefined when none is given. */
+export async function profileFromArgs(a: ProfileArgs): Promise<DeliveryProfile | undefined> {
+  let base: Record<string, unknown> = {};
+  if (a.profile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(a.profile, 'utf8');
+    } catch {
+      throw new AppError('not_found', `profile file ${a.profile} cannot be read`, { hint: 'write one with: enclave ingest --detect --dataset D DIR --profile-out profile.json' });
+    }
+    try {
+      base = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new AppError('invalid', `profile file ${a.profile} is not JSON (${e instanceof Error ? e.message : String(e)})`, { hint: 'fix the file, or write it again with enclave ingest --detect' });
+    }
+  }
+  const o: Record<string, unknown> = { ...base };
+  if (a.delimiter !== undefined) o['delimiter'] = a.delimiter === 'tab' ? '\t' : a.delimiter;
+  if (a.encoding !== undefined) o['encoding'] = a.encoding;
+  const dates: unknown = base['dates'];
+  if (a.dateFormat !== undefined) o['dates'] = { ...(typeof dates === 'object' && dates !== null ? dates : {}), default: a.dateFormat };
+  if (a.missing !== undefined) o['missing'] = a.missing;
+  if (a.blankIsMissing === true) o['blankIsMissing'] = true;
+  if (a.extraColumns !== undefined) o['extraColumns'] = a.extraColumns;
+  return a.profile === undefined && Object.keys(o).length === 0 ? undefined : parseProfile(o);
+}
+
+/** `enclave ingest --detect`: the inferred profile and what ingestion would do, in one report. */
+export async function detectCommand(svc: CliServices, dataset: string, inputs: readonly string[], out: Output, a: ProfileArgs & { readonly profileOut?: string }): Promise<Detection> {
+  const d = await svc.ingest.detect(dataset, inputs, await profileFromArgs(a));
+  out.write(renderDetection(d));
+  if (a.profileOut !== undefined) {
+    await writeFile(a.profileOut, `${JSON.stringify(d.profile, null, 2)}\n`);
+    out.write(`\nProfile written to ${a.profileOut}: enclave ingest --dataset ${dataset} --profile ${a.profileOut} ${inputs.join(' ')}\n`);
+  }
+  return d;
+}
+
+export function renderDetection(d: Detection): string {
+  let s = `\nFiles:\n${formatTable(['file', 'table', 'year', 'encoding', 'separator', 'gzip', 'rows sampled', 'unknown columns', 'missing required'], d.files.map((f) => [
+    f.file, f.table ?? '(no table)', f.year, f.encoding, f.delimiter === '\t' ? 'tab' : f.delimiter, f.gzip ? 'yes' : 'no', f.sampledRows, f.unknownColumns.join(' ') || null, f.missingRequired.join(' ') || null,
+  ]))}`;
+  if (d.unknownFiles.length > 0) s += `\nUnknown files (the delivery would be refused): ${d.unknownFiles.join(', ')}\n`;
+  const cols = d.files.flatMap((f) => f.columns.filter((c) => c.type !== 'string' || c.problem || c.type === null).map((c) => [f.file, c.name, c.type ?? '-', c.inferred, c.values, c.problem ? 'PROBLEM' : null]));
+  s += `\nColumns (every column but plain text):\n${formatTable(['file', 'column', 'catalogue type', 'inferred', 'values sampled', ''], cols)}`;
+  const problems = d.files.flatMap((f) => f.columns.filter((c) => c.problem).map((c) => `${f.file} ${c.name}`));
+  if (problems.length > 0) s += `\n${problems.length} column${problems.length === 1 ? '' : 's'} with no spelling Enclave reads: their rows would be quarantined (${problems.slice(0, 10).join(', ')}${problems.length > 10 ? ', …' : ''})\n`;
+  s += `\nProfile:\n${JSON.stringify(d.profile, null, 2)}\n`;
+  return s;
+}
+
+export async function ingestCommand(svc: CliServices, dataset: string, inputs: readonly string[], out: Output, options: { readonly minLandedShare?: number; readonly acceptShortTables?: boolean; readonly profile?: DeliveryProfile } = {}): Promise<IngestResult> {
   let bar: Progress | undefined;
   let phase = '';
   const result = await svc.ingest.ingest({
@@ -13,6 +77,7 @@ export async function ingestCommand(svc: CliServices, dataset: string, inputs: r
     actor: svc.actor,
     ...(options.minLandedShare === undefined ? {} : { minLandedShare: options.minLandedShare }),
     ...(options.acceptShortTables === true ? { acceptShortTables: true } : {}),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
     onProgress: (p) => {
       // validate and write alternate per file: one bar for both.
       const label = p.phase === 'hash' ? 'fingerprinting' : p.phase === 'commit' ? 'publishing' : 'ingesting';
