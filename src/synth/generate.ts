@@ -33,6 +33,8 @@ export interface SynthOptions {
   readonly nomenclatures?: string;
   /** Also write DIR/parquet/*.parquet (default true). */
   readonly parquet?: boolean;
+  /** Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, community); default iso. */
+  readonly profile?: string;
 }
 
 export interface SynthProgress {
@@ -55,6 +57,8 @@ export interface SynthStats {
   readonly rowsByYear: Record<string, Record<string, number>>;
   /** Rows per delivered file. */
   readonly files: Record<string, number>;
+  /** The producer convention the files are written in, and the ingestion profile that reads them (`profile.json`). */
+  readonly profile?: string;
   readonly nomenclatures: Record<string, string>;
 }
 
