@@ -21,6 +21,7 @@ export {
   type QuarantineReport,
   type QuarantineReportPage,
   type ReportPageRequest,
+  type RelationReport,
   type ShortTable,
   type TableReport,
 } from './ingest-service.ts';

@@ -86,6 +86,12 @@ export interface IngestOptions {
   readonly acceptShortTables?: boolean;
   /** How the producer spells its files (separator, encoding, dates, missing values, names); default: ISO, `;`, UTF-8. */
   readonly profile?: DeliveryProfile;
+  /**
+   * Refuse the delivery when a foreign key between delivered tables has more than this share of
+   * orphan rows (rows whose key matches no row of the referenced table). Undefined: relations
+   * are measured and reported, never refused.
+   */
+  readonly maxOrphanShare?: number;
   /** Test hook: called after each table file is written (crash tests kill the process here). */
   readonly afterFile?: (file: string) => void | Promise<void>;
 }
@@ -150,6 +156,22 @@ export interface QuarantineReport {
   readonly storedEntries: number;
   /** Store keys of the complete report (encrypted Parquet, one file per delivered file with bad rows). */
   readonly reportFiles: readonly string[];
+  /** Foreign keys between delivered tables, measured on the landed (pseudonymised) rows. */
+  readonly relations?: readonly RelationReport[];
+}
+
+/** One foreign key of the catalogue between two delivered tables, as the delivery honours it. */
+export interface RelationReport {
+  /** `TABLE(F1,F2) → REFERENCED(G1,G2)` */
+  readonly relation: string;
+  /** Landed rows whose key fields are all present. */
+  readonly rowsChecked: number;
+  /** Of those, rows whose key matches no landed row of the referenced table. */
+  readonly orphans: number;
+  /** True when rows were checked and none matched: always reported as such. */
+  readonly matchesNothing: boolean;
+  /** Orphan rows per delivered file (where to look). */
+  readonly orphansByFile: Readonly<Record<string, number>>;
 }
 
 /** Which page of a report's entries to read. */
@@ -168,6 +190,7 @@ export interface QuarantineReportPage {
   readonly byRule: Readonly<Record<string, number>>;
   readonly byFile: Readonly<Record<string, number>>;
   readonly byTable: Readonly<Record<string, TableReport>>;
+  readonly relations: readonly RelationReport[];
   readonly storedEntries: number;
   readonly offset: number;
   readonly limit: number;
@@ -343,6 +366,9 @@ export class IngestService {
     if (!(minShare >= 0 && minShare <= 1)) {
       throw new AppError('invalid', `minimum landed share ${String(minShare)} is not between 0 and 1`, { hint: 'give a share such as 0.9 (90 % of each table\'s rows must land)' });
     }
+    if (o.maxOrphanShare !== undefined && !(o.maxOrphanShare >= 0 && o.maxOrphanShare <= 1)) {
+      throw new AppError('invalid', `maximum orphan share ${String(o.maxOrphanShare)} is not between 0 and 1`, { hint: 'give a share such as 0.01 (1 % of a relation\'s rows may match nothing)' });
+    }
     const runId = `run_${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}_${randomBytes(4).toString('hex')}`;
     const stagingKey = `datasets/${o.dataset}/.staging/${runId}`;
     await this.startRun(o, runId, deliveryId, stagingKey, minShare);
@@ -357,7 +383,16 @@ export class IngestService {
       ).catch((e: unknown) => {
         throw outOfMemory(e) ?? e;
       });
-      report = result.quarantine;
+      const relations = await this.referentialChecks(o.dataset, stagingKey, result.files, plan.map((x) => x.table));
+      report = { ...result.quarantine, relations };
+      result.quarantine = report;
+      const broken = relations.filter((r) => o.maxOrphanShare !== undefined && r.rowsChecked > 0 && r.orphans / r.rowsChecked > o.maxOrphanShare);
+      if (broken.length > 0) {
+        throw new AppError('invalid', `delivery refused, nothing published: ${broken.length} relation${broken.length === 1 ? '' : 's'} above ${formatShare(o.maxOrphanShare ?? 0)} orphan rows: ${broken.map((r) => `${r.relation} ${r.orphans} of ${r.rowsChecked} rows match nothing`).join('; ')}`, {
+          hint: `see the relations with: enclave ingest-report ${runId}; fix the delivery, or raise --max-orphan-share`,
+          details: { runId, relations: broken.map((r) => r.relation) },
+        });
+      }
       const short = shortTables(result.quarantine, minShare);
       if (short.length > 0 && o.acceptShortTables !== true) {
         throw new AppError('invalid', `delivery refused, nothing published: ${short.length} table${short.length === 1 ? '' : 's'} would land under ${formatShare(minShare)} of ${short.length === 1 ? 'its' : 'their'} rows: ${short.map((t) => `${t.table} landed ${t.rowsLanded} of ${t.rowsDelivered} (${t.reasons.join(', ') || 'no reason recorded'})`).join('; ')}`, {
@@ -436,7 +471,7 @@ export class IngestService {
     if (!Number.isInteger(offset) || offset < 0) throw new AppError('invalid', `offset ${String(offset)} must be a whole number ≥ 0`, { hint: 'e.g. offset=0' });
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REPORT_PAGE) throw new AppError('invalid', `limit ${String(limit)} must be a whole number from 1 to ${MAX_REPORT_PAGE}`, { hint: 'e.g. limit=100' });
     const stored = (typeof r.report === 'string' ? JSON.parse(r.report) : r.report ?? {}) as Partial<QuarantineReport>;
-    const summary = { runId, dataset: r.dataset, status: r.status, error: r.error_message, total: stored.total ?? 0, byRule: stored.byRule ?? {}, byFile: stored.byFile ?? {}, byTable: stored.byTable ?? {}, storedEntries: stored.storedEntries ?? stored.entries?.length ?? 0, offset, limit };
+    const summary = { runId, dataset: r.dataset, status: r.status, error: r.error_message, total: stored.total ?? 0, byRule: stored.byRule ?? {}, byFile: stored.byFile ?? {}, byTable: stored.byTable ?? {}, relations: stored.relations ?? [], storedEntries: stored.storedEntries ?? stored.entries?.length ?? 0, offset, limit };
     const files = stored.reportFiles ?? [];
     // Reports written before the complete report existed kept their first entries inline.
     if (files.length === 0) return { ...summary, entries: (stored.entries ?? []).slice(offset, offset + limit) };
@@ -483,9 +518,54 @@ export class IngestService {
     return [...byTable.keys()].sort();
   }
 
+  /**
+   * Measures every catalogue foreign key between two delivered tables on the landed rows (the
+   * staged, encrypted year files; identifiers compared as pseudonyms, the same HMAC on both sides).
+   */
+  private async referentialChecks(dataset: string, stagingKey: string, files: readonly ManifestFile[], delivered: readonly CatalogTable[]): Promise<RelationReport[]> {
+    const tables = new Map(delivered.map((t) => [t.name, t]));
+    const pathsOf = (table: string): string[] => files.filter((f) => f.table === table).map((f) => this.d.store.localPath(`${stagingKey}/${f.path}`));
+    const out: RelationReport[] = [];
+    const relations = [...tables.values()].flatMap((t) => t.foreignKeys.filter((fk) => tables.has(fk.reference.resource) && fk.reference.resource !== t.name).map((fk) => ({ t, fk })));
+    if (relations.length === 0) return out;
+    const session = await this.d.engine.session();
+    try {
+      const keyName = `k_fk_${randomBytes(4).toString('hex')}`;
+      await this.d.keys.withDataKey('dataset', dataset, 'encryption', (key) => session.addParquetKey(keyName, key));
+      const scan = (paths: readonly string[], cols: readonly string[]): string => `(SELECT ${cols.map(sqlIdent).join(', ')}, filename AS __file FROM read_parquet([${paths.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}}, filename = true))`;
+      for (const { t, fk } of [...relations].sort((a, b) => (a.t.name < b.t.name ? -1 : 1))) {
+        const relation = `${t.name}(${fk.fields.join(',')}) → ${fk.reference.resource}(${fk.reference.fields.join(',')})`;
+        const child = pathsOf(t.name);
+        const parent = pathsOf(fk.reference.resource);
+        if (child.length === 0) continue;
+        const present = fk.fields.map((f) => `c.${sqlIdent(f)} IS NOT NULL`).join(' AND ');
+        const on = fk.fields.map((f, i) => `p.${sqlIdent(fk.reference.fields[i] ?? '')} = c.${sqlIdent(f)}`).join(' AND ');
+        const orphan = parent.length === 0 ? 'true' : `NOT EXISTS (SELECT 1 FROM ${scan(parent, fk.reference.fields)} p WHERE ${on})`;
+        const rows = await session.all<{ file: string; checked: bigint; orphans: bigint }>(
+          `SELECT __file AS file, count(*) AS checked, count(*) FILTER (__orphan) AS orphans
+           FROM (SELECT *, ${orphan} AS __orphan FROM ${scan(child, fk.fields)} c WHERE ${present}) c GROUP BY 1`,
+        );
+        const orphansByFile: Record<string, number> = {};
+        let checked = 0;
+        let orphans = 0;
+        for (const r of rows) {
+          checked += Number(r.checked);
+          orphans += Number(r.orphans);
+          // The staged year file names the delivered file it came from.
+          const delivered = /\/year=-?[0-9]+\/(.*)\.parquet$/.exec(r.file)?.[1] ?? r.file;
+          if (Number(r.orphans) > 0) orphansByFile[delivered] = (orphansByFile[delivered] ?? 0) + Number(r.orphans);
+        }
+        out.push({ relation, rowsChecked: checked, orphans, matchesNothing: checked > 0 && orphans === checked, orphansByFile });
+      }
+    } finally {
+      session.close();
+    }
+    return out;
+  }
+
   private async startRun(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, minLandedShare: number): Promise<void> {
     await this.d.audit.transaction(
-      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, minLandedShare, acceptShortTables: o.acceptShortTables === true, ...(o.profile === undefined ? {} : { profile: o.profile as unknown as JsonValue }) } },
+      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, minLandedShare, acceptShortTables: o.acceptShortTables === true, ...(o.maxOrphanShare === undefined ? {} : { maxOrphanShare: o.maxOrphanShare }), ...(o.profile === undefined ? {} : { profile: o.profile as unknown as JsonValue }) } },
       async (tx) => {
         // One ingestion per dataset at a time; a run that stopped heart-beating was killed.
         const running = await tx.query<{ id: string; staging_key: string; fresh: boolean; host: string; pid: number }>(
@@ -1015,7 +1095,7 @@ function reportKey(dataset: string, runId: string): string {
 
 /** The report as kept in the run's row: complete counts and where the entries are, not the entries. */
 function storedReport(r: QuarantineReport): JsonValue {
-  return { total: r.total, byRule: r.byRule, byFile: r.byFile, byTable: r.byTable as unknown as JsonValue, storedEntries: r.storedEntries, reportFiles: [...r.reportFiles] };
+  return { total: r.total, byRule: r.byRule, byFile: r.byFile, byTable: r.byTable as unknown as JsonValue, storedEntries: r.storedEntries, reportFiles: [...r.reportFiles], relations: (r.relations ?? []) as unknown as JsonValue };
 }
 
 function formatShare(share: number): string {

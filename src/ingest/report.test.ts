@@ -149,3 +149,28 @@ test('a share outside 0..1 is refused before anything runs', async () => {
   const dir = await delivery({ 'IR_BEN_R.csv': peopleRows(3) });
   await assert.rejects(p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator, minLandedShare: 1.5 }), /minimum landed share 1.5 is not between 0 and 1/);
 });
+
+test('foreign keys between delivered tables are measured on pseudonyms: orphan rows per relation and file', async () => {
+  const ds = await dataset();
+  // Drugs name people 0..19; the delivery's IR_BEN_R holds 0..9: half the drug rows are orphans.
+  const dir = await delivery({ 'IR_BEN_R.csv': peopleRows(10), 'ER_PHA_F.csv': drugRows(40) });
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator });
+  assert.deepEqual(r.quarantine.relations, [{ relation: 'ER_PHA_F(BEN_NIR_PSA) → IR_BEN_R(BEN_NIR_PSA)', rowsChecked: 40, orphans: 20, matchesNothing: false, orphansByFile: { ER_PHA_F: 20 } }]);
+  const stored = await p.ingest.runReport(r.runId);
+  assert.deepEqual(stored.relations, r.quarantine.relations);
+});
+
+test('a relation that matches nothing is reported as such, and a threshold refuses the delivery', async () => {
+  const ds = await dataset();
+  const strangers = ['BEN_NIR_PSA;BEN_SEX_COD;BEN_NAI_ANN', ...Array.from({ length: 5 }, (_, i) => `Q${String(i).padStart(16, '0')};1;1950`)];
+  const dir = await delivery({ 'IR_BEN_R.csv': strangers, 'ER_PHA_F.csv': drugRows(30) });
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator });
+  assert.equal(r.quarantine.relations?.[0]?.matchesNothing, true);
+  assert.equal(r.quarantine.relations?.[0]?.orphans, 30);
+  const ds2 = await dataset();
+  const dir2 = await delivery({ 'IR_BEN_R.csv': peopleRows(10), 'ER_PHA_F.csv': drugRows(40) });
+  await assert.rejects(p.ingest.ingest({ dataset: ds2, inputs: [dir2], actor: operator, maxOrphanShare: 0.4 }), /delivery refused, nothing published: 1 relation above 40 % orphan rows: ER_PHA_F\(BEN_NIR_PSA\) → IR_BEN_R\(BEN_NIR_PSA\) 20 of 40 rows match nothing/);
+  await assert.rejects(p.ingest.version(ds2), /no ingested version/);
+  const ok = await p.ingest.ingest({ dataset: ds2, inputs: [dir2], actor: operator, maxOrphanShare: 0.5 });
+  assert.equal(ok.version, 1, 'at the threshold the delivery passes');
+});

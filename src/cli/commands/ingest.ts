@@ -68,7 +68,7 @@ export function renderDetection(d: Detection): string {
   return s;
 }
 
-export async function ingestCommand(svc: CliServices, dataset: string, inputs: readonly string[], out: Output, options: { readonly minLandedShare?: number; readonly acceptShortTables?: boolean; readonly profile?: DeliveryProfile } = {}): Promise<IngestResult> {
+export async function ingestCommand(svc: CliServices, dataset: string, inputs: readonly string[], out: Output, options: { readonly minLandedShare?: number; readonly acceptShortTables?: boolean; readonly maxOrphanShare?: number; readonly profile?: DeliveryProfile } = {}): Promise<IngestResult> {
   let bar: Progress | undefined;
   let phase = '';
   const result = await svc.ingest.ingest({
@@ -78,6 +78,7 @@ export async function ingestCommand(svc: CliServices, dataset: string, inputs: r
     ...(options.minLandedShare === undefined ? {} : { minLandedShare: options.minLandedShare }),
     ...(options.acceptShortTables === true ? { acceptShortTables: true } : {}),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
+    ...(options.maxOrphanShare === undefined ? {} : { maxOrphanShare: options.maxOrphanShare }),
     onProgress: (p) => {
       // validate and write alternate per file: one bar for both.
       const label = p.phase === 'hash' ? 'fingerprinting' : p.phase === 'commit' ? 'publishing' : 'ingesting';
@@ -116,6 +117,10 @@ export function renderIngestResult(r: IngestResult): string {
       t.table, t.files.length, t.rowsDelivered, t.rowsLanded, t.rowsQuarantined,
       Object.entries(t.violations).flatMap(([c, rules]) => Object.entries(rules).map(([rule, n]) => ({ c, rule, n }))).sort((a, b) => b.n - a.n).slice(0, 3).map((x) => `${x.c} ${x.rule} ×${x.n}`).join(', '),
     ]))}`;
+  }
+  const relations = r.quarantine.relations ?? [];
+  if (relations.length > 0) {
+    s += `\nRelations between delivered tables (on pseudonymised values):\n${formatTable(['relation', 'rows checked', 'orphan rows', ''], relations.map((x) => [x.relation, x.rowsChecked, x.orphans, x.matchesNothing ? 'MATCHES NOTHING' : x.orphans > 0 ? 'orphans' : null]))}`;
   }
   s += `\nread ${formatAmount(r.rowsRead)} (${formatAmount(r.bytesRead, 'bytes')}) in ${r.seconds.toFixed(1)} s: ${formatAmount(r.rowsAccepted)} accepted, ${formatAmount(r.rowsQuarantined)} quarantined\n`;
   if (r.quarantine.total > 0) {
