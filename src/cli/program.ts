@@ -131,9 +131,10 @@ Examples:
     .option('--defects <rate>', 'share of rows made invalid on purpose (e.g. 0.001), with a ledger in defects.jsonl', parseFloat)
     .option('--identified', 'also emit raw NIRs (valid control keys) as an identified source would, to exercise pseudonymisation')
     .option('--nomenclatures <dir>', 'draw codes from this nomenclature directory instead of the built-in lists')
+    .option('--broken-relations', 'break the relations a hub meets broken: causes-of-death lines (KI_ECD_R) whose death id matches no death (KI_CCI_R)')
     .option('--profile <convention>', 'write the files as a producer does: iso (default), cnam (; Latin-1 gzip dd/MM/yyyy SAS "."), hdh (SAS datetimes, 61.0), community (, ISO T…Z); the ingestion profile goes to <out>/profile.json')
     .addHelpText('after', '\nThe output is ready for: enclave ingest --dataset snds <out>/csv')
-    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string; profile?: string }) => {
+    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string; profile?: string; brokenRelations?: boolean }) => {
       await synthCommand(o, out);
     });
 

@@ -7,7 +7,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
 import { listInputFiles, readStart } from './files.ts';
-import { tableOfFile } from './ingest-service.ts';
+import { tableOfFile } from './file-tables.ts';
 import { DEFAULT_PROFILE, type DeliveryProfile, type Encoding } from './profile.ts';
 
 /** Bytes read from the start of each file, and rows sampled from them. */

@@ -6,7 +6,6 @@ export {
   shortTables,
   checkHeader,
   matchTable,
-  tableOfFile,
   type DatasetLocator,
   type DatasetVersion,
   type EncryptedParquetWriter,
@@ -30,3 +29,4 @@ export { RULES, type Rule } from './rules.ts';
 export { ingestCatalogFrom } from './catalog-adapter.ts';
 export { DATE_FORMATS, DEFAULT_PROFILE, parseProfile, strptimeOf, type DeliveryProfile, type Encoding, type FileRule } from './profile.ts';
 export { inferDateSpelling, type DetectedColumn, type DetectedFile, type Detection } from './detect.ts';
+export { tableOfFile } from './file-tables.ts';

@@ -51,3 +51,20 @@ for (const convention of ['cnam', 'hdh', 'community'] as const) {
     }
   });
 }
+
+test('the relations the generator breaks (the causes-of-death id defect) are exactly the relations ingestion reports broken', async () => {
+  const p = await openTestPlatform();
+  try {
+    await p.catalog.importBuiltin(actor);
+    const out = join(p.dir, 'delivery');
+    const stats = await synthesize({ people: 600, startYear: 2021, endYear: 2022, seed: 3, out, parquet: false, brokenRelations: true });
+    assert.deepEqual(stats.brokenRelations, ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)']);
+    const r = await p.ingest.ingest({ dataset: 'snds', inputs: [join(out, 'csv')], actor });
+    assert.equal(r.rowsQuarantined, 0, 'the rows themselves are valid');
+    const relations = r.quarantine.relations ?? [];
+    assert.ok(relations.length >= 8, relations.map((x) => x.relation).join('; '));
+    assert.deepEqual(relations.filter((x) => x.orphans > 0).map((x) => [x.relation, x.matchesNothing, x.orphans]), [['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)', true, stats.rows['KI_ECD_R']]]);
+  } finally {
+    await p.close();
+  }
+});

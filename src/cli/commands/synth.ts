@@ -16,6 +16,8 @@ export interface SynthArgs {
   readonly parquet?: boolean;
   /** Producer convention of the CSV files (iso, cnam, hdh, community). */
   readonly profile?: string;
+  /** Break the relations a hub meets broken (the causes-of-death id defect). */
+  readonly brokenRelations?: boolean;
 }
 
 /** `enclave synth`: generate a delivery with a progress bar, then a table of rows per table and year. */
@@ -38,6 +40,7 @@ export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStat
       ...(a.nomenclatures === undefined ? {} : { nomenclatures: a.nomenclatures }),
       ...(a.parquet === undefined ? {} : { parquet: a.parquet }),
       ...(a.profile === undefined ? {} : { profile: a.profile }),
+      ...(a.brokenRelations === true ? { brokenRelations: true } : {}),
     },
     (p) => {
       rows = p.rowsWritten;
