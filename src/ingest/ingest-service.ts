@@ -93,6 +93,12 @@ export interface IngestOptions {
    * are measured and reported, never refused.
    */
   readonly maxOrphanShare?: number;
+  /**
+   * Measure the relations between delivered tables (default true). They cost a read of the key
+   * columns of every referencing and referenced table after the main pass (about a tenth of a
+   * clean delivery's time, measured on 1 M rows).
+   */
+  readonly checkRelations?: boolean;
   /** Test hook: called after each table file is written (crash tests kill the process here). */
   readonly afterFile?: (file: string) => void | Promise<void>;
 }
@@ -384,7 +390,7 @@ export class IngestService {
       ).catch((e: unknown) => {
         throw outOfMemory(e) ?? e;
       });
-      const relations = await this.referentialChecks(o.dataset, stagingKey, result.files, plan.map((x) => x.table));
+      const relations = o.checkRelations === false ? [] : await this.referentialChecks(o.dataset, stagingKey, result.files, plan.map((x) => x.table));
       report = { ...result.quarantine, relations };
       result.quarantine = report;
       const broken = relations.filter((r) => o.maxOrphanShare !== undefined && r.rowsChecked > 0 && r.orphans / r.rowsChecked > o.maxOrphanShare);
@@ -533,6 +539,7 @@ export class IngestService {
     try {
       const keyName = `k_fk_${randomBytes(4).toString('hex')}`;
       await this.d.keys.withDataKey('dataset', dataset, 'encryption', (key) => session.addParquetKey(keyName, key));
+      const keySets = new Map<string, string>();
       const scan = (paths: readonly string[], cols: readonly string[]): string => `(SELECT ${cols.map(sqlIdent).join(', ')}, filename AS __file FROM read_parquet([${paths.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}}, filename = true))`;
       for (const { t, fk } of [...relations].sort((a, b) => (a.t.name < b.t.name ? -1 : 1))) {
         const relation = `${t.name}(${fk.fields.join(',')}) → ${fk.reference.resource}(${fk.reference.fields.join(',')})`;
@@ -540,8 +547,20 @@ export class IngestService {
         const parent = pathsOf(fk.reference.resource);
         if (child.length === 0) continue;
         const present = fk.fields.map((f) => `c.${sqlIdent(f)} IS NOT NULL`).join(' AND ');
-        const on = fk.fields.map((f, i) => `p.${sqlIdent(fk.reference.fields[i] ?? '')} = c.${sqlIdent(f)}`).join(' AND ');
-        const orphan = parent.length === 0 ? 'true' : `NOT EXISTS (SELECT 1 FROM ${scan(parent, fk.reference.fields)} p WHERE ${on})`;
+        // A referenced key set is read once, as one 64-bit hash per key, however many tables point
+        // at it (three DCIR satellites reference ER_PRS_F's 9 keys): one narrow hash join per relation.
+        const keyHash = (alias: string, cols: readonly string[]): string => `hash(${cols.map((c) => `${alias}.${sqlIdent(c)}`).join(', ')})`;
+        let orphan = 'true';
+        if (parent.length > 0) {
+          const setKey = `${fk.reference.resource}(${fk.reference.fields.join(',')})`;
+          let set = keySets.get(setKey);
+          if (set === undefined) {
+            set = `fk_keys_${keySets.size}`;
+            await session.run(`CREATE OR REPLACE TEMP TABLE ${set} AS SELECT DISTINCT ${keyHash('p', fk.reference.fields)} AS h FROM ${scan(parent, fk.reference.fields)} p`);
+            keySets.set(setKey, set);
+          }
+          orphan = `${keyHash('c', fk.fields)} NOT IN (SELECT h FROM ${set})`;
+        }
         const rows = await session.all<{ file: string; checked: bigint; orphans: bigint }>(
           `SELECT __file AS file, count(*) AS checked, count(*) FILTER (__orphan) AS orphans
            FROM (SELECT *, ${orphan} AS __orphan FROM ${scan(child, fk.fields)} c WHERE ${present}) c GROUP BY 1`,
@@ -558,6 +577,7 @@ export class IngestService {
         }
         out.push({ relation, rowsChecked: checked, orphans, matchesNothing: checked > 0 && orphans === checked, orphansByFile });
       }
+      for (const set of keySets.values()) await session.run(`DROP TABLE IF EXISTS ${set}`);
     } finally {
       session.close();
     }
@@ -566,7 +586,7 @@ export class IngestService {
 
   private async startRun(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, minLandedShare: number): Promise<void> {
     await this.d.audit.transaction(
-      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, minLandedShare, acceptShortTables: o.acceptShortTables === true, ...(o.maxOrphanShare === undefined ? {} : { maxOrphanShare: o.maxOrphanShare }), ...(o.profile === undefined ? {} : { profile: o.profile as unknown as JsonValue }) } },
+      { actor: o.actor, action: 'ingest.start', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, minLandedShare, acceptShortTables: o.acceptShortTables === true, ...(o.maxOrphanShare === undefined ? {} : { maxOrphanShare: o.maxOrphanShare }), ...(o.checkRelations === false ? { checkRelations: false } : {}), ...(o.profile === undefined ? {} : { profile: o.profile as unknown as JsonValue }) } },
       async (tx) => {
         // One ingestion per dataset at a time; a run that stopped heart-beating was killed.
         const running = await tx.query<{ id: string; staging_key: string; fresh: boolean; host: string; pid: number }>(

@@ -68,7 +68,7 @@ export function renderDetection(d: Detection): string {
   return s;
 }
 
-export async function ingestCommand(svc: CliServices, dataset: string, inputs: readonly string[], out: Output, options: { readonly minLandedShare?: number; readonly acceptShortTables?: boolean; readonly maxOrphanShare?: number; readonly profile?: DeliveryProfile } = {}): Promise<IngestResult> {
+export async function ingestCommand(svc: CliServices, dataset: string, inputs: readonly string[], out: Output, options: { readonly minLandedShare?: number; readonly acceptShortTables?: boolean; readonly maxOrphanShare?: number; readonly checkRelations?: boolean; readonly profile?: DeliveryProfile } = {}): Promise<IngestResult> {
   let bar: Progress | undefined;
   let phase = '';
   const result = await svc.ingest.ingest({
@@ -79,6 +79,7 @@ export async function ingestCommand(svc: CliServices, dataset: string, inputs: r
     ...(options.acceptShortTables === true ? { acceptShortTables: true } : {}),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
     ...(options.maxOrphanShare === undefined ? {} : { maxOrphanShare: options.maxOrphanShare }),
+    ...(options.checkRelations === false ? { checkRelations: false } : {}),
     onProgress: (p) => {
       // validate and write alternate per file: one bar for both.
       const label = p.phase === 'hash' ? 'fingerprinting' : p.phase === 'commit' ? 'publishing' : 'ingesting';
