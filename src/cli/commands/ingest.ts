@@ -57,7 +57,7 @@ export async function detectCommand(svc: CliServices, dataset: string, inputs: r
 
 export function renderDetection(d: Detection): string {
   let s = `\nFiles:\n${formatTable(['file', 'table', 'year', 'encoding', 'separator', 'gzip', 'rows sampled', 'unknown columns', 'missing required'], d.files.map((f) => [
-    f.file, f.table ?? '(no table)', f.year, f.encoding, f.delimiter === '\t' ? 'tab' : f.delimiter, f.gzip ? 'yes' : 'no', f.sampledRows, f.unknownColumns.join(' ') || null, f.missingRequired.join(' ') || null,
+    f.file, f.table ?? '(no table)', f.year === null ? null : String(f.year), f.encoding, f.delimiter === '\t' ? 'tab' : f.delimiter, f.gzip ? 'yes' : 'no', f.sampledRows, f.unknownColumns.join(' ') || null, f.missingRequired.join(' ') || null,
   ]))}`;
   if (d.unknownFiles.length > 0) s += `\nUnknown files (the delivery would be refused): ${d.unknownFiles.join(', ')}\n`;
   const cols = d.files.flatMap((f) => f.columns.filter((c) => c.type !== 'string' || c.problem || c.type === null).map((c) => [f.file, c.name, c.type ?? '-', c.inferred, c.values, c.problem ? 'PROBLEM' : null]));
@@ -121,7 +121,7 @@ export function renderIngestResult(r: IngestResult): string {
   }
   const relations = r.quarantine.relations ?? [];
   if (relations.length > 0) {
-    s += `\nRelations between delivered tables (on pseudonymised values):\n${formatTable(['relation', 'rows checked', 'orphan rows', ''], relations.map((x) => [x.relation, x.rowsChecked, x.orphans, x.matchesNothing ? 'MATCHES NOTHING' : x.orphans > 0 ? 'orphans' : null]))}`;
+    s += `\nRelations between delivered tables (on pseudonymised values):\n${formatTable(['relation', 'rows checked', 'orphan rows', ''], relations.map((x) => [shortRelation(x.relation), x.rowsChecked, x.orphans, x.matchesNothing ? 'MATCHES NOTHING' : x.orphans > 0 ? 'orphans' : null]))}`;
   }
   s += `\nread ${formatAmount(r.rowsRead)} (${formatAmount(r.bytesRead, 'bytes')}) in ${r.seconds.toFixed(1)} s: ${formatAmount(r.rowsAccepted)} accepted, ${formatAmount(r.rowsQuarantined)} quarantined\n`;
   if (r.quarantine.total > 0) {
@@ -130,4 +130,12 @@ export function renderIngestResult(r: IngestResult): string {
     s += `Complete report (${r.quarantine.storedEntries} entries): enclave ingest-report ${r.runId} [--offset N --limit N --table T --rule R]\n`;
   }
   return s;
+}
+
+/** `ER_BIO_F(9 keys) → ER_PRS_F` for relations on many fields (the report keeps them whole). */
+function shortRelation(relation: string): string {
+  const m = /^(\w+)\(([^)]*)\) → (\w+)\(([^)]*)\)$/.exec(relation);
+  if (m === null) return relation;
+  const fields = (m[2] ?? '').split(',');
+  return fields.length > 3 ? `${m[1] ?? ''}(${fields.length} keys) → ${m[3] ?? ''}` : relation;
 }
