@@ -14,7 +14,7 @@ test('ISO dates are spelled in each convention, and spoiled dates stay unreadabl
 });
 
 test('each convention declares the ingestion profile that reads it', () => {
-  assert.deepEqual(Object.keys(SYNTH_PROFILES).sort(), ['cnam', 'community', 'hdh', 'iso']);
+  assert.deepEqual(Object.keys(SYNTH_PROFILES).sort(), ['cnam', 'community', 'dmy', 'hdh', 'iso']);
   const cnam = ingestionProfileOf(SYNTH_PROFILES['cnam']!);
   assert.deepEqual([cnam['delimiter'], cnam['encoding'], cnam['missing'], cnam['dates']], [';', 'latin-1', ['.'], { default: 'dd/MM/yyyy', columns: {} }]);
   assert.equal(ingestionProfileOf(SYNTH_PROFILES['hdh']!)['integerPointZero'], true);

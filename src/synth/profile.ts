@@ -30,6 +30,8 @@ export const SYNTH_PROFILES: Readonly<Record<string, SynthProfile>> = Object.fre
   cnam: { delimiter: ';', encoding: 'latin-1', gzip: true, dates: 'dd/MM/yyyy', sasMissing: true, decimalComma: true, integerPointZero: false },
   /** The Health Data Hub's synthetic base: `;`, SAS datetimes, integers exported as decimals. */
   hdh: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: false, decimalComma: false, integerPointZero: true },
+  /** Dates as dd/MM/yyyy, everything else as the generator writes it: the non-ISO case of `npm run bench`. */
+  dmy: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'dd/MM/yyyy', sasMissing: false, decimalComma: false, integerPointZero: false },
   /** The community synthetic SNDS: `,`, ISO datetimes with T…Z (the Table Schema default). */
   community: { delimiter: ',', encoding: 'utf-8', gzip: false, dates: "yyyy-MM-dd'T'HH:mm:ss'Z'", sasMissing: false, decimalComma: false, integerPointZero: false },
 });
