@@ -149,7 +149,7 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
     .option('--min-landed-share <share>', 'refuse the delivery when a delivered table lands under this share of its rows, or nothing (default 0.9)', parseFloat)
     .option('--accept-short-tables', 'publish even when tables land under the share (the override is audited with the tables)')
     .option('--max-orphan-share <share>', 'refuse the delivery when a foreign key between delivered tables has more than this share of orphan rows (default: report only)', parseFloat)
-    .option('--no-check-relations', 'skip measuring the foreign keys between delivered tables (saves a read of their key columns)')
+    .option('--check-relations', 'measure the foreign keys between delivered tables: orphan rows per relation (reads their key columns once more; implied by --max-orphan-share)')
     .option('--detect', 'read the start of every file and print the inferred profile and what ingestion would do; ingest nothing')
     .option('--profile-out <file>', 'with --detect: write the inferred profile (JSON) to this file')
     .option('--profile <file>', 'delivery profile (JSON): separator, encoding, dates, missing values, file names, extra columns')
@@ -165,7 +165,7 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
         return;
       }
       const profile = await profileFromArgs(o);
-      await ingestCommand(svc, o.dataset, paths, out, { ...(o.minLandedShare === undefined ? {} : { minLandedShare: o.minLandedShare }), ...(o.acceptShortTables === true ? { acceptShortTables: true } : {}), ...(o.maxOrphanShare === undefined ? {} : { maxOrphanShare: o.maxOrphanShare }), ...(o.checkRelations === false ? { checkRelations: false } : {}), ...(profile === undefined ? {} : { profile }) });
+      await ingestCommand(svc, o.dataset, paths, out, { ...(o.minLandedShare === undefined ? {} : { minLandedShare: o.minLandedShare }), ...(o.acceptShortTables === true ? { acceptShortTables: true } : {}), ...(o.maxOrphanShare === undefined ? {} : { maxOrphanShare: o.maxOrphanShare }), ...(o.checkRelations === true ? { checkRelations: true } : {}), ...(profile === undefined ? {} : { profile }) });
     }));
 
   program

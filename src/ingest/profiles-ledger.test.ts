@@ -59,7 +59,7 @@ test('the relations the generator breaks (the causes-of-death id defect) are exa
     const out = join(p.dir, 'delivery');
     const stats = await synthesize({ people: 600, startYear: 2021, endYear: 2022, seed: 3, out, parquet: false, brokenRelations: true });
     assert.deepEqual(stats.brokenRelations, ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)']);
-    const r = await p.ingest.ingest({ dataset: 'snds', inputs: [join(out, 'csv')], actor });
+    const r = await p.ingest.ingest({ dataset: 'snds', inputs: [join(out, 'csv')], actor, checkRelations: true });
     assert.equal(r.rowsQuarantined, 0, 'the rows themselves are valid');
     const relations = r.quarantine.relations ?? [];
     assert.ok(relations.length >= 8, relations.map((x) => x.relation).join('; '));

@@ -154,7 +154,7 @@ test('foreign keys between delivered tables are measured on pseudonyms: orphan r
   const ds = await dataset();
   // Drugs name people 0..19; the delivery's IR_BEN_R holds 0..9: half the drug rows are orphans.
   const dir = await delivery({ 'IR_BEN_R.csv': peopleRows(10), 'ER_PHA_F.csv': drugRows(40) });
-  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator });
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator, checkRelations: true });
   assert.deepEqual(r.quarantine.relations, [{ relation: 'ER_PHA_F(BEN_NIR_PSA) → IR_BEN_R(BEN_NIR_PSA)', rowsChecked: 40, orphans: 20, matchesNothing: false, orphansByFile: { ER_PHA_F: 20 } }]);
   const stored = await p.ingest.runReport(r.runId);
   assert.deepEqual(stored.relations, r.quarantine.relations);
@@ -164,7 +164,7 @@ test('a relation that matches nothing is reported as such, and a threshold refus
   const ds = await dataset();
   const strangers = ['BEN_NIR_PSA;BEN_SEX_COD;BEN_NAI_ANN', ...Array.from({ length: 5 }, (_, i) => `Q${String(i).padStart(16, '0')};1;1950`)];
   const dir = await delivery({ 'IR_BEN_R.csv': strangers, 'ER_PHA_F.csv': drugRows(30) });
-  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator });
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator, checkRelations: true });
   assert.equal(r.quarantine.relations?.[0]?.matchesNothing, true);
   assert.equal(r.quarantine.relations?.[0]?.orphans, 30);
   const ds2 = await dataset();

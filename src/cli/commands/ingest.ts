@@ -79,7 +79,7 @@ export async function ingestCommand(svc: CliServices, dataset: string, inputs: r
     ...(options.acceptShortTables === true ? { acceptShortTables: true } : {}),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
     ...(options.maxOrphanShare === undefined ? {} : { maxOrphanShare: options.maxOrphanShare }),
-    ...(options.checkRelations === false ? { checkRelations: false } : {}),
+    ...(options.checkRelations === true ? { checkRelations: true } : {}),
     onProgress: (p) => {
       // validate and write alternate per file: one bar for both.
       const label = p.phase === 'hash' ? 'fingerprinting' : p.phase === 'commit' ? 'publishing' : 'ingesting';
