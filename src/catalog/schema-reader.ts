@@ -3,7 +3,7 @@
  * `;`-separated CSV with an optional JSON schema beside them) into plain definitions.
  * Every problem is an `AppError('invalid')` naming the file, the JSON path and why.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AppError } from '../errors.ts';
@@ -269,6 +269,84 @@ async function readNomenclature(root: string, jsonFile: string | null, csvFile: 
   return { name, title, description, source, codeField, labelField, fields, codes, sourceFile: mainFile };
 }
 
+/** True when a JSON text is a schema whose fields give a `role` (code, label): the nomenclature convention. */
+function hasCodeRole(text: string): boolean {
+  try {
+    const doc = JSON.parse(text) as Json;
+    return isObject(doc) && Array.isArray(doc['fields']) && doc['fields'].some((f) => isObject(f) && typeof f['role'] === 'string');
+  } catch {
+    return false;
+  }
+}
+
+/** The header of a SAS `PROC CONTENTS` listing as producers export it (`;` or `,` separated, any case). */
+export const PROC_CONTENTS_HEADER = ['MEMNAME', 'NAME', 'FORMAT', 'FORMATL', 'FORMATD', 'DATATYPE'] as const;
+
+function listingHeader(text: string): { delimiter: string; fields: string[] } {
+  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  const delimiter = line.includes(';') ? ';' : ',';
+  return { delimiter, fields: line.split(delimiter).map((h) => h.replace(/^"|"$/g, '').trim().toUpperCase()) };
+}
+
+export function isProcContents(text: string): boolean {
+  const { fields } = listingHeader(text);
+  return PROC_CONTENTS_HEADER.every((h) => fields.includes(h));
+}
+
+/**
+ * SAS formats as Table Schema types and `strptime` formats. Date formats say how SAS prints the
+ * value in an export (`DDMMYY10.` → 31/12/2020, `DATETIME20.` → 20NOV1985:13:13:57).
+ */
+function sasType(format: string, length: number, decimals: number, datatype: string): { type: ColumnType; format: string | null } {
+  const f = format.toUpperCase().replace(/[0-9.]+$/, '');
+  if (/^(C|CHAR|\$)/.test(datatype.toUpperCase()) || datatype === '2' || f.startsWith('$')) return { type: 'string', format: null };
+  if (f.startsWith('DATETIME')) return { type: 'datetime', format: '%d%b%Y:%H:%M:%S' };
+  if (f === 'DATE') return { type: 'date', format: '%d%b%Y' };
+  if (f === 'DDMMYY') return { type: 'date', format: length >= 10 ? '%d/%m/%Y' : '%d%m%Y' };
+  if (f === 'DDMMYYN') return { type: 'date', format: '%d%m%Y' };
+  if (f === 'YYMMDD') return { type: 'date', format: length >= 10 ? '%Y-%m-%d' : '%Y%m%d' };
+  if (f === 'YYMMDDN') return { type: 'date', format: '%Y%m%d' };
+  if (f === 'E8601DA' || f === 'IS8601DA') return { type: 'date', format: '%Y-%m-%d' };
+  if (f === 'E8601DT' || f === 'IS8601DT') return { type: 'datetime', format: '%Y-%m-%dT%H:%M:%S' };
+  if (f === 'YYMMN' || f === 'YYMM') return { type: 'yearmonth', format: null };
+  if (f === 'YEAR') return { type: 'year', format: null };
+  // A numeric with decimals, or printed with BEST (any magnitude), is a number; one printed with a
+  // whole-number format (F, Z, COMMA with no decimals) is an integer.
+  if (decimals > 0 || f === '' || f === 'BEST') return { type: 'number', format: null };
+  return { type: 'integer', format: null };
+}
+
+/**
+ * Tables from a SAS `PROC CONTENTS` listing: one row per column (`MEMNAME;NAME;FORMAT;FORMATL;
+ * FORMATD;DATATYPE`), grouped by table (MEMNAME) in listing order. Lengths come from FORMATL.
+ */
+export function parseProcContents(text: string, file: string): TableDefinition[] {
+  const { delimiter } = listingHeader(text);
+  let rows: Record<string, string>[];
+  try {
+    rows = parseCsv<Record<string, string>>(text, { delimiter, columns: (h: string[]) => h.map((x) => x.trim().toUpperCase()), bom: true, skip_empty_lines: true, trim: true, relax_quotes: true });
+  } catch (e) {
+    throw invalid(file, '', `not a readable PROC CONTENTS listing (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const tables = new Map<string, ColumnDefinition[]>();
+  for (const [i, r] of rows.entries()) {
+    const line = `line ${i + 2}`;
+    const table = (r['MEMNAME'] ?? '').toUpperCase();
+    const name = (r['NAME'] ?? '').toUpperCase();
+    if (table === '' || name === '') throw invalid(file, line, 'MEMNAME and NAME are required');
+    const length = Number(r['FORMATL'] ?? '0');
+    const decimals = Number(r['FORMATD'] ?? '0');
+    if (!Number.isInteger(length) || length < 0) throw invalid(file, `${line} FORMATL`, `expected a whole number, got ${JSON.stringify(r['FORMATL'])}`);
+    if (!Number.isInteger(decimals) || decimals < 0) throw invalid(file, `${line} FORMATD`, `expected a whole number, got ${JSON.stringify(r['FORMATD'])}`);
+    const t = sasType(r['FORMAT'] ?? '', length, decimals, r['DATATYPE'] ?? '');
+    const columns = tables.get(table) ?? [];
+    if (columns.some((c) => c.name === name)) throw invalid(file, line, `column ${name} of ${table} is listed twice`);
+    columns.push({ name, type: t.type, description: '', nomenclature: null, length: length > 0 ? String(length) : null, format: t.format, constraints: t.type === 'string' && length > 0 ? { maxLength: length } : {} });
+    tables.set(table, columns);
+  }
+  return [...tables].map(([name, columns]) => ({ name, title: '', description: '', product: '', primaryKey: [], foreignKeys: [], enclave: null, sourceFile: file, columns }));
+}
+
 /**
  * Reads every table schema and nomenclature under `root`, recursively. A `datapackage.json`
  * gives the dataset title/description; JSON files inside a `nomenclatures` folder, or with a
@@ -280,6 +358,16 @@ async function readNomenclature(root: string, jsonFile: string | null, csvFile: 
  */
 export async function readSchemaDirectory(root: string): Promise<SchemaDirectory> {
   let entries: string[];
+  // One file: a PROC CONTENTS listing or a single table schema.
+  const single = await stat(root).catch(() => undefined);
+  if (single?.isFile() === true) {
+    const text = await readFile(root, 'utf8');
+    if (isProcContents(text)) return { title: null, description: null, tables: parseProcContents(text, basename(root)), nomenclatures: [] };
+    if (/\.json$/i.test(root)) return { title: null, description: null, tables: [parseTableSchema(text, basename(root))], nomenclatures: [] };
+    throw new AppError('invalid', `${basename(root)} is neither a Table Schema JSON file nor a SAS PROC CONTENTS listing`, {
+      hint: `a listing starts with the header ${PROC_CONTENTS_HEADER.join(';')}; or name a directory of Table Schema files`,
+    });
+  }
   try {
     entries = (await readdir(root, { recursive: true })).map(String);
   } catch (e) {
@@ -309,13 +397,22 @@ export async function readSchemaDirectory(root: string): Promise<SchemaDirectory
         continue;
       }
       const csv = file.replace(/\.json$/i, '.csv');
-      if (fileSet.has(csv) || underNomenclatures(file)) {
+      const text = await readFile(file, 'utf8');
+      // A CSV beside a table schema is sample data (the public SNDS schema repository ships one per
+      // table), not a code list: outside a nomenclatures folder, only a schema whose fields name a
+      // code role is a nomenclature.
+      if (underNomenclatures(file) || (fileSet.has(csv) && hasCodeRole(text))) {
         nomenclatures.push(await readNomenclature(root, file, fileSet.has(csv) ? csv : null));
       } else {
-        tables.push(parseTableSchema(await readFile(file, 'utf8'), rel));
+        tables.push(parseTableSchema(text, rel));
       }
-    } else if (/\.csv$/i.test(file) && !fileSet.has(file.replace(/\.csv$/i, '.json'))) {
-      if (underNomenclatures(file)) nomenclatures.push(await readNomenclature(root, null, file));
+    } else if (/\.(csv|txt)$/i.test(file) && !fileSet.has(file.replace(/\.(csv|txt)$/i, '.json'))) {
+      if (underNomenclatures(file)) {
+        if (/\.csv$/i.test(file)) nomenclatures.push(await readNomenclature(root, null, file));
+      } else {
+        const text = await readFile(file, 'utf8');
+        if (isProcContents(text)) tables.push(...parseProcContents(text, rel));
+      }
     }
   }
   const seenTables = new Map<string, string>();

@@ -8,7 +8,7 @@ import {
   actingPrincipal, demoPeople, localGovernance, permitsPropose, permitsShow, permitsTemplate, permitsValidate, projectsAccess, projectsAmend, projectsAmendment, projectsCreate,
   projectsLs, projectsReview, projectsShow, projectsSubmit, tokensCreate, tokensLs, tokensRevoke, type GovernanceClient,
 } from './commands/governance.ts';
-import { ingestCommand } from './commands/ingest.ts';
+import { detectCommand, ingestCommand, profileFromArgs, type ProfileArgs } from './commands/ingest.ts';
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
 import { synthCommand } from './commands/synth.ts';
 import { ForwardToServer, forwardToServer } from './local-client.ts';
@@ -155,8 +155,10 @@ Examples:
     .option('--defects <rate>', 'share of rows made invalid on purpose (e.g. 0.001), with a ledger in defects.jsonl', parseFloat)
     .option('--identified', 'also emit raw NIRs (valid control keys) as an identified source would, to exercise pseudonymisation')
     .option('--nomenclatures <dir>', 'draw codes from this nomenclature directory instead of the built-in lists')
+    .option('--broken-relations', 'break the relations a hub meets broken: causes-of-death lines (KI_ECD_R) whose death id matches no death (KI_CCI_R)')
+    .option('--profile <convention>', 'write the files as a producer does: iso (default), cnam (; Latin-1 gzip dd/MM/yyyy SAS "."), hdh (SAS datetimes, 61.0), community (, ISO T…Z); the ingestion profile goes to <out>/profile.json')
     .addHelpText('after', '\nThe output is ready for: enclave ingest --dataset snds <out>/csv')
-    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string }) => {
+    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string; profile?: string; brokenRelations?: boolean }) => {
       await synthCommand(o, out);
     });
 
@@ -168,16 +170,41 @@ Examples:
     .addHelpText('after', `
 The delivery lands whole as a new version or not at all: after any failure or crash the previous
 version stays as it was, and rerunning the same delivery is a no-op once it has landed.`)
-    .action(withServices(async (svc, paths: string[], o: { dataset: string }) => {
-      await ingestCommand(svc, o.dataset, paths.map(at), out);
+    .option('--min-landed-share <share>', 'refuse the delivery when a delivered table lands under this share of its rows, or nothing (default 0.9)', parseFloat)
+    .option('--accept-short-tables', 'publish even when tables land under the share (the override is audited with the tables)')
+    .option('--max-orphan-share <share>', 'refuse the delivery when a foreign key between delivered tables has more than this share of orphan rows (default: report only)', parseFloat)
+    .option('--check-relations', 'measure the foreign keys between delivered tables: orphan rows per relation (reads their key columns once more; implied by --max-orphan-share)')
+    .option('--detect', 'read the start of every file and print the inferred profile and what ingestion would do; ingest nothing')
+    .option('--profile-out <file>', 'with --detect: write the inferred profile (JSON) to this file')
+    .option('--profile <file>', 'delivery profile (JSON): separator, encoding, dates, missing values, file names, extra columns')
+    .option('--delimiter <c>', 'field separator: ";" "," "|" or tab')
+    .option('--encoding <e>', 'utf-8 or latin-1')
+    .option('--date-format <spelling>', 'dates the catalogue leaves open: yyyy-MM-dd, dd/MM/yyyy, ddMMyyyy, ddMMMyyyy:HH:mm:ss, …')
+    .option('--missing <marker...>', 'values read as missing besides empty fields, e.g. .')
+    .option('--blank-is-missing', 'fields of spaces only are missing')
+    .option('--extra-columns <what>', 'columns the catalogue does not know: refuse (default) or ignore')
+    .action(withServices(async (svc, paths: string[], given: ProfileArgs & { dataset: string; minLandedShare?: number; acceptShortTables?: boolean; maxOrphanShare?: number; checkRelations?: boolean; detect?: boolean; profileOut?: string }) => {
+      // Files named relative to the terminal's directory (the command may run in the server).
+      const o = { ...given, ...(given.profile === undefined ? {} : { profile: at(given.profile) }), ...(given.profileOut === undefined ? {} : { profileOut: at(given.profileOut) }) };
+      if (o.detect === true) {
+        await detectCommand(svc, o.dataset, paths.map(at), out, o);
+        return;
+      }
+      const profile = await profileFromArgs(o);
+      await ingestCommand(svc, o.dataset, paths.map(at), out, { ...(o.minLandedShare === undefined ? {} : { minLandedShare: o.minLandedShare }), ...(o.acceptShortTables === true ? { acceptShortTables: true } : {}), ...(o.maxOrphanShare === undefined ? {} : { maxOrphanShare: o.maxOrphanShare }), ...(o.checkRelations === true ? { checkRelations: true } : {}), ...(profile === undefined ? {} : { profile }) });
     }));
 
   program
     .command('ingest-report')
     .description('show the quarantine report of an ingestion run')
     .argument('<run-id>', 'run id printed by enclave ingest')
-    .action(withServices(async (svc, runId: string) => {
-      const r = await svc.ingest.runReport(runId);
+    .option('--offset <n>', 'first entry of the page', int('--offset'), 0)
+    .option('--limit <n>', 'entries per page (at most 10000)', int('--limit'), 100)
+    .option('--table <name>', 'only the entries of this table')
+    .option('--column <name>', 'only the entries of this column')
+    .option('--rule <rule>', 'only the entries of this rule')
+    .action(withServices(async (svc, runId: string, o: { offset: number; limit: number; table?: string; column?: string; rule?: string }) => {
+      const r = await svc.ingest.runReport(runId, o);
       out.write(`${JSON.stringify(r, null, 2)}\n`);
     }));
 
@@ -195,10 +222,10 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
     .action(withCatalog(async (c, q: string) => { await catalogSearch(c, q, out); }));
   catalog
     .command('import')
-    .description('import Frictionless Table Schema definitions from a directory')
+    .description('import table definitions: a directory of Frictionless Table Schemas (the public SNDS schema repository as it is), or SAS PROC CONTENTS listings (MEMNAME;NAME;FORMAT;FORMATL;FORMATD;DATATYPE)')
     .requiredOption('--dataset <name>', 'dataset name to import as')
     .option('--title <title>', 'dataset title')
-    .argument('<dir>', 'directory of table schema JSON files (and nomenclatures/)')
+    .argument('<dir>', 'directory of table schema JSON files (and nomenclatures/), or one listing file')
     .action(withServices(async (svc, dir: string, o: { dataset: string; title?: string }) => {
       await catalogImport(svc.catalog, at(dir), { dataset: o.dataset, ...(o.title === undefined ? {} : { title: o.title }), actor: svc.actor }, out);
     }));

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AppError } from '../errors.ts';
 
@@ -10,6 +12,42 @@ export interface InputFile {
   readonly path: string;
   readonly name: string;
   readonly bytes: number;
+}
+
+/** Delivered file names: CSV, gzip'd or not. */
+const DELIVERED = /\.csv(\.gz)?$/i;
+
+/** A delivered file's name without its extensions (`T_MCO19C.csv.gz` → `T_MCO19C`). */
+export function stemOf(name: string): string {
+  return name.replace(DELIVERED, '');
+}
+
+/** The bytes of a delivered file, gunzipped when its name ends in `.gz`. */
+export function openDelivered(path: string, highWaterMark = 4 * 1024 * 1024): Readable {
+  const raw = createReadStream(path, { highWaterMark });
+  if (!/\.gz$/i.test(path)) return raw;
+  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
+  raw.on('error', (e) => gunzip.destroy(e));
+  return raw.pipe(gunzip);
+}
+
+/** Reads the first `max` bytes of a delivered file (decompressed). */
+export async function readStart(path: string, max: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  const stream = openDelivered(path, 64 * 1024);
+  try {
+    for await (const chunk of stream) {
+      parts.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= max) break;
+    }
+  } catch (e) {
+    throw new AppError('invalid', `${basename(path)}: cannot be read (${e instanceof Error ? e.message : String(e)})`, { hint: 'a .gz file must be gzip-compressed CSV' });
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, max);
 }
 
 /** Expands directories (recursively) into their CSV files, sorted by name; refuses anything else. */
@@ -27,10 +65,10 @@ export async function listInputFiles(inputs: readonly string[]): Promise<InputFi
       for (const e of (await readdir(p)).sort()) {
         const child = join(p, e);
         const cs = await stat(child);
-        if (cs.isDirectory() || e.toLowerCase().endsWith('.csv')) await visit(child);
+        if (cs.isDirectory() || DELIVERED.test(e)) await visit(child);
       }
     } else if (s.isFile()) {
-      if (!p.toLowerCase().endsWith('.csv')) throw new AppError('invalid', `${p} is not a .csv file`, { hint: 'deliveries are CSV files as sent by the data producer' });
+      if (!DELIVERED.test(p)) throw new AppError('invalid', `${p} is not a .csv or .csv.gz file`, { hint: 'deliveries are CSV files as sent by the data producer, gzip\'d or not' });
       out.push({ path: resolve(p), name: basename(p), bytes: s.size });
     }
   };
@@ -103,21 +141,26 @@ export async function hashFiles(
   return out;
 }
 
-/** The header line of a CSV file, split on the delimiter (a BOM is tolerated). */
-export async function readHeader(path: string, delimiter: string): Promise<string[]> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    let text = buf.subarray(0, bytesRead).toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    const end = text.search(/\r?\n/);
-    if (end === -1 && bytesRead === buf.length) throw new AppError('invalid', `${basename(path)}: header line longer than 64 KiB`);
-    const line = end === -1 ? text : text.slice(0, end);
-    return line.split(delimiter).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
-  } finally {
-    await fh.close();
+/** The header line of a CSV file, split on the delimiter (a BOM is tolerated; gzip'd files are read through). */
+export async function readHeader(path: string, delimiter: string, encoding: 'utf-8' | 'latin-1' = 'utf-8'): Promise<string[]> {
+  let buf: Buffer;
+  if (/\.gz$/i.test(path)) buf = await readStart(path, 64 * 1024);
+  else {
+    const fh = await open(path, 'r');
+    try {
+      const b = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await fh.read(b, 0, b.length, 0);
+      buf = b.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
   }
+  let text = buf.toString(encoding === 'latin-1' ? 'latin1' : 'utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const end = text.search(/\r?\n/);
+  if (end === -1 && buf.length === 64 * 1024) throw new AppError('invalid', `${basename(path)}: header line longer than 64 KiB`);
+  const line = end === -1 ? text : text.slice(0, end);
+  return line.split(delimiter).map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
 }
 
 /**
@@ -132,14 +175,16 @@ export async function locateRows(
   path: string,
   delimiter: string,
   rows: ReadonlyArray<{ readonly id: number; readonly values: ReadonlyArray<string | null> }>,
+  encoding: 'utf-8' | 'latin-1' = 'utf-8',
 ): Promise<Map<number, number>> {
+  const enc = encoding === 'latin-1' ? 'latin1' : 'utf8';
   // Unquoted lines are compared as bytes, found through a numeric key (length and a mix of a few of
   // their bytes), so the millions of good lines cost a lookup each and never become strings.
   const byKey = new Map<number, Array<{ bytes: Buffer; ids: number[] }>>();
   const byFields = new Map<string, number[]>();
   for (const r of rows) {
     const fields = r.values.map((v) => v ?? '');
-    const bytes = Buffer.from(fields.join(delimiter), 'utf8');
+    const bytes = Buffer.from(fields.join(delimiter), enc);
     const key = lineKey(bytes, 0, bytes.length);
     let cands = byKey.get(key);
     if (cands === undefined) byKey.set(key, (cands = []));
@@ -173,7 +218,7 @@ export async function locateRows(
       try {
         // csv-parse's overloads cannot infer rows without `columns`: the assertion is the narrowing.
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-        fields = (parseCsv(buf.toString('utf8', start, end), { delimiter, relax_quotes: true }) as string[][])[0] ?? [];
+        fields = (parseCsv(buf.toString(enc, start, end), { delimiter, relax_quotes: true }) as string[][])[0] ?? [];
       } catch {
         return;
       }
@@ -190,7 +235,7 @@ export async function locateRows(
     }
   };
   let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
+  for await (const chunk of openDelivered(path)) {
     const buf = rest.length === 0 ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
     let start = 0;
     let quote = buf.indexOf(34, start);

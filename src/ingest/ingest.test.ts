@@ -121,7 +121,8 @@ test('bad rows are quarantined with file, line, column and rule, and good rows l
   const drugs = goodDrugs(40);
   drugs[20] = `${psa(1)};2020-01-01;150`; // line 21: above maximum
   const dir = await delivery('defects', { 'IR_BEN_R.csv': ppl, 'ER_PHA_F.csv': drugs });
-  const r = await p.ingest.ingest({ dataset: 'test', inputs: [dir], actor: operator });
+  // 6 of 20 people are spoiled on purpose: under the default share that refuses the delivery.
+  const r = await p.ingest.ingest({ dataset: 'test', inputs: [dir], actor: operator, minLandedShare: 0.5 });
   assert.equal(r.rowsAccepted + r.rowsQuarantined, 20 + 40);
   assert.equal(r.rowsQuarantined, 7);
   const lines = r.quarantine.entries.map((e) => `${e.file}:${e.line}:${e.column}:${e.rule}`);

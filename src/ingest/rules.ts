@@ -20,6 +20,22 @@ export function isNirColumn(c: Pick<CatalogColumn, 'sensitivity' | 'name'>): boo
   return c.sensitivity === 'direct_identifier' && /NIR/.test(c.name);
 }
 
+const TEMPORAL_TYPES: ReadonlySet<string> = new Set(['date', 'datetime', 'time', 'year', 'yearmonth']);
+
+/**
+ * A column whose values are dates (or years, months): checked by its type, never against a code
+ * list, even when the catalogue links it to a calendar nomenclature (`IR_DTE_V`, whose codes are
+ * SAS datetimes that no delivered date spells the same way).
+ */
+export function isTemporal(c: Pick<CatalogColumn, 'type'>): boolean {
+  return TEMPORAL_TYPES.has(c.type);
+}
+
+/** The nomenclature a column is checked against as a code list, if any. */
+export function codeListOf(c: Pick<CatalogColumn, 'type' | 'nomenclature'>): string | null {
+  return isTemporal(c) ? null : c.nomenclature;
+}
+
 export const ISO_DATE = '%Y-%m-%d';
 export const ISO_DATETIME = '%Y-%m-%d %H:%M:%S';
 
@@ -33,6 +49,14 @@ export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
 const INTEGER_CHARS_OTHER = `'*[!0-9-]*'`;
 const POINT_NUMBER_SHAPE = `'^-?[0-9]+([.][0-9]+)?$'`;
 const COMMA_NUMBER_SHAPE = `'^-?[0-9]+,[0-9]+$'`;
+/** With a delivery profile that writes exponents (`5.119e+16`, `1,5E3`). */
+const POINT_EXP_SHAPE = `'^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$'`;
+const COMMA_EXP_SHAPE = `'^-?[0-9]+,[0-9]+([eE][-+]?[0-9]+)?$'`;
+
+/** How the delivery spells values beyond the catalogue's defaults (see `DeliveryProfile`). */
+export interface TypeOptions {
+  readonly exponent?: boolean;
+}
 
 /** True when a column's stored value is its raw text (no parse): strings, and pseudonymised columns. */
 export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): boolean {
@@ -40,7 +64,7 @@ export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): bo
 }
 
 /** The typed value of a raw VARCHAR expression, or NULL when it does not parse. */
-export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): string {
+export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, opts: TypeOptions = {}): string {
   switch (c.type) {
     case 'integer':
     case 'year':
@@ -49,6 +73,7 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string): 
       return `TRY_CAST(CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN ${v} END AS BIGINT)`;
     case 'number':
       // A decimal point is read as is; only a decimal comma pays for the rewrite.
+      if (opts.exponent === true) return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${POINT_EXP_SHAPE}) THEN ${v} WHEN regexp_full_match(${v}, ${COMMA_EXP_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
       return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${POINT_NUMBER_SHAPE}) THEN ${v} WHEN regexp_full_match(${v}, ${COMMA_NUMBER_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
     case 'date':
       // ISO dates exactly as written (YYYY-MM-DD, a real day): the cast must print back the same text.
@@ -72,6 +97,8 @@ export interface ColumnSqlContext {
   readonly nomenclatureType: (name: string) => string | undefined;
   /** True when every code of the nomenclature is integer text (and its type is known). */
   readonly nomenclatureIsIntegers?: (name: string) => boolean;
+  /** The delivery's spellings of values (profile). */
+  readonly types?: TypeOptions;
 }
 
 /** One rule of one column: the rule's name, and a SQL condition that is TRUE when the value breaks it. */
@@ -100,15 +127,16 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
   const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
   if (k.minimum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} < ${bound(k.minimum)}` });
   if (k.maximum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} > ${bound(k.maximum)}` });
-  if (c.nomenclature !== null) {
-    const t = ctx.nomenclatureType(c.nomenclature);
+  const nom = codeListOf(c);
+  if (nom !== null) {
+    const t = ctx.nomenclatureType(nom);
     if (t !== undefined) out.push({ rule: 'nomenclature', cond: `${raw} IS NOT NULL AND TRY_CAST(${raw} AS ${t}) IS NULL` });
   }
   return out;
 }
 
 /** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
-export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw)): string[] {
+export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw, ctx.types)): string[] {
   const out = ruleChecks(c, raw, ctx, typed).map((r) => `CASE WHEN ${r.cond} THEN '${r.rule}' END`);
   if (isNirColumn(c)) out.push(nirViolationSql(raw));
   return out;
@@ -162,10 +190,11 @@ export function rowTypedSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext
   if (c.type === 'integer' || c.type === 'year') {
     const e = c.constraints.enum;
     const enumIsIntegers = e !== undefined && e.length > 0 && e.every((v) => INTEGER_TEXT.test(String(v)));
-    const nom = c.nomenclature === null ? false : ctx.nomenclatureIsIntegers?.(c.nomenclature) === true;
+    const list = codeListOf(c);
+    const nom = list === null ? false : ctx.nomenclatureIsIntegers?.(list) === true;
     if (enumIsIntegers || nom) return `TRY_CAST(${raw} AS BIGINT)`;
   }
-  return typedSql(c, raw);
+  return typedSql(c, raw, ctx.types);
 }
 
 /**
@@ -207,8 +236,9 @@ export function columnBreaksSql(c: CatalogColumn, raw: string, ctx: ColumnSqlCon
     else if (k.minimum !== undefined) must.push(`${typed} >= ${bound(k.minimum)}`);
     else if (k.maximum !== undefined) must.push(`${typed} <= ${bound(k.maximum)}`);
   }
-  if (c.nomenclature !== null) {
-    const t = ctx.nomenclatureType(c.nomenclature);
+  const nom = codeListOf(c);
+  if (nom !== null) {
+    const t = ctx.nomenclatureType(nom);
     if (t !== undefined) must.push(`TRY_CAST(${raw} AS ${t}) IS NOT NULL`);
   }
   if (must.length === 0) return required ? `${raw} IS NULL` : 'false';

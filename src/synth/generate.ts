@@ -33,6 +33,13 @@ export interface SynthOptions {
   readonly nomenclatures?: string;
   /** Also write DIR/parquet/*.parquet (default true). */
   readonly parquet?: boolean;
+  /**
+   * Break the relations a hub meets broken in the real base: the causes-of-death lines
+   * (KI_ECD_R) carry an encrypted death id that matches no death (KI_CCI_R). Rows stay valid.
+   */
+  readonly brokenRelations?: boolean;
+  /** Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, community); default iso. */
+  readonly profile?: string;
 }
 
 export interface SynthProgress {
@@ -55,6 +62,10 @@ export interface SynthStats {
   readonly rowsByYear: Record<string, Record<string, number>>;
   /** Rows per delivered file. */
   readonly files: Record<string, number>;
+  /** Catalogue relations broken on purpose (`brokenRelations`): every row of the referencing table is an orphan. */
+  readonly brokenRelations: readonly string[];
+  /** The producer convention the files are written in, and the ingestion profile that reads them (`profile.json`). */
+  readonly profile?: string;
   readonly nomenclatures: Record<string, string>;
 }
 
@@ -585,14 +596,16 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       const lieu = hospitalDeath ? '2' : ageD >= 80 && rng.chance(0.4) ? '4' : rng.chance(0.9) ? '1' : '6';
       const dcdDpt = rng.chance(0.93) ? dpt : dptPool.draw(rng).code;
       const y = cal.yearOf(death);
+      // Keyed like the true id (same shape, no draw from the generator's stream): only the link breaks.
+      const ecdIdt = opts.brokenRelations === true ? id17(idKey, `idt-ecd:${p}`) : idt;
       emit(CCI, `${idt};${nirField}${dcdDte};${dcdAme};${byS};${sexS};${dpt};${dcdDpt};${lieu};${cause}`, y);
       // The initial cause sits on the last line of part I; other lines carry its consequences.
       const nLines = rng.int(1, 3);
       for (let l = 1; l <= nLines; l++) {
         const c = l === nLines ? cause : deathPool.draw(rng).code;
-        emit(ECD, `${idt};${dcdDte};${l};1;${c}`, y);
+        emit(ECD, `${ecdIdt};${dcdDte};${l};1;${c}`, y);
       }
-      if (rng.chance(0.3)) emit(ECD, `${idt};${dcdDte};4;1;${icdPool.draw(rng).code}`, y);
+      if (rng.chance(0.3)) emit(ECD, `${ecdIdt};${dcdDte};4;1;${icdPool.draw(rng).code}`, y);
     }
 
     // Rows leave the heap young (before they are promoted), which keeps GC cheap.
@@ -620,5 +633,6 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
   return {
     seed, people, years, identified, defectRate, defects: ledger.length,
     rows, rowsByYear, files, nomenclatures: noms.sources(),
+    brokenRelations: opts.brokenRelations === true ? ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)'] : [],
   };
 }

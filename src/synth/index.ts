@@ -6,14 +6,16 @@
  *     (p) => bar.update(p.rowsWritten));
  *   // /tmp/snds/csv/*.csv, /tmp/snds/parquet/*.parquet, /tmp/snds/stats.json
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate, type SynthOptions, type SynthProgress, type SynthStats } from './generate.ts';
 import { writeParquet, type ParquetJob } from './parquet.ts';
+import { ingestionProfileOf, rewriteFile, synthProfile } from './profile.ts';
 import { loadBuiltinSchema, tableSchema } from './schema.ts';
 
 export type { SynthOptions, SynthProgress, SynthStats } from './generate.ts';
 export { MAX_PEOPLE } from './generate.ts';
+export { SYNTH_PROFILES, ingestionProfileOf, spellDate, type SynthProfile } from './profile.ts';
 export { loadBuiltinSchema, tableSchema, NomenclatureSet, SNDS_SCHEMA_DIR, BUILTIN_NOMENCLATURE_DIR } from './schema.ts';
 export type { BuiltinSchema, DataPackage, TableSchema, SchemaField, Nomenclature, PartitionRule } from './schema.ts';
 export { compileRowChecker, RULES } from './row-check.ts';
@@ -35,7 +37,8 @@ export function tableOfFile(fileName: string): { table: string; year?: number } 
  * `defects.jsonl` ledger under `opts.out`. Same options ⇒ byte-identical CSV and JSON files.
  */
 export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgress) => void): Promise<SynthStats> {
-  const stats = await generate(opts, onProgress);
+  const profile = opts.profile === undefined ? undefined : synthProfile(opts.profile);
+  let stats = await generate(opts, onProgress);
   if (opts.parquet !== false) {
     onProgress?.({ peopleDone: stats.people, people: stats.people, rowsWritten: sum(stats.files), phase: 'parquet' });
     const pq = join(opts.out, 'parquet');
@@ -48,6 +51,27 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
     });
     await writeParquet(jobs, stats.defects > 0);
   }
+  if (profile !== undefined && opts.profile !== undefined && opts.profile !== 'iso') {
+    // The Parquet copies above are read from the generator's own (ISO) files: rewrite after them.
+    const csv = join(opts.out, 'csv');
+    const files: Record<string, number> = {};
+    const renamed = new Map<string, string>();
+    for (const [file, n] of Object.entries(stats.files)) {
+      const name = rewriteFile(csv, file, tableSchema(tableOfFile(file)?.table ?? ''), profile);
+      files[name] = n;
+      renamed.set(`csv/${file}`, `csv/${name}`);
+    }
+    if (stats.defects > 0) {
+      const ledger = join(opts.out, 'defects.jsonl');
+      const lines = readFileSync(ledger, 'utf8').split('\n').filter((l) => l !== '').map((l) => {
+        const d = JSON.parse(l) as { file: string };
+        return JSON.stringify({ ...d, file: renamed.get(d.file) ?? d.file });
+      });
+      writeFileSync(ledger, lines.join('\n') + '\n');
+    }
+    stats = { ...stats, files, profile: opts.profile };
+  }
+  if (profile !== undefined) writeFileSync(join(opts.out, 'profile.json'), JSON.stringify(ingestionProfileOf(profile), null, 2) + '\n');
   writeFileSync(join(opts.out, 'stats.json'), JSON.stringify(stats, null, 2) + '\n');
   onProgress?.({ peopleDone: stats.people, people: stats.people, rowsWritten: sum(stats.files), phase: 'done' });
   return stats;

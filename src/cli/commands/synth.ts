@@ -14,6 +14,10 @@ export interface SynthArgs {
   readonly nomenclatures?: string;
   /** Skip the Parquet copies (the first start ingests the CSV only). */
   readonly parquet?: boolean;
+  /** Producer convention of the CSV files (iso, cnam, hdh, community). */
+  readonly profile?: string;
+  /** Break the relations a hub meets broken (the causes-of-death id defect). */
+  readonly brokenRelations?: boolean;
 }
 
 /** `enclave synth`: generate a delivery with a progress bar, then a table of rows per table and year. */
@@ -35,6 +39,8 @@ export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStat
       ...(a.identified === undefined ? {} : { identified: a.identified }),
       ...(a.nomenclatures === undefined ? {} : { nomenclatures: a.nomenclatures }),
       ...(a.parquet === undefined ? {} : { parquet: a.parquet }),
+      ...(a.profile === undefined ? {} : { profile: a.profile }),
+      ...(a.brokenRelations === true ? { brokenRelations: true } : {}),
     },
     (p) => {
       rows = p.rowsWritten;
@@ -48,6 +54,6 @@ export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStat
   const secs = (Date.now() - t0) / 1000;
   const total = Object.values(stats.rows).reduce((s, n) => s + n, 0);
   out.write(`\n${stats.people.toLocaleString('en-US')} people, ${formatAmount(total)} in ${secs.toFixed(1)} s (${formatAmount(total / Math.max(secs, 0.001))}/s)${stats.defects > 0 ? `, ${stats.defects} defects injected (ledger: ${a.out}/defects.jsonl)` : ''}\n`);
-  out.write(`files in ${a.out}/csv (delivery) and ${a.out}/parquet; statistics in ${a.out}/stats.json\nnext: enclave ingest --dataset snds ${a.out}/csv\n`);
+  out.write(`files in ${a.out}/csv (delivery) and ${a.out}/parquet; statistics in ${a.out}/stats.json\nnext: enclave ingest --dataset snds ${a.profile === undefined ? '' : `--profile ${a.out}/profile.json `}${a.out}/csv\n`);
   return stats;
 }

@@ -61,6 +61,12 @@ describe('operator routes: datasets, versions, keys', () => {
     assert.equal(q.total, res.rowsQuarantined);
     assert.deepEqual(q.byRule, res.quarantine.byRule);
     assert.ok(q.entries.length > 0 && q.entries.every((e) => e.line > 1 && !/[0-8]/.test(e.value)), 'entries carry lines and value shapes, never values');
+    // The complete report, paged: one entry at offset 1 is the second of the first page.
+    const page = (await (await get('/api/v1/operator/datasets/snds/versions/1/quarantine?offset=1&limit=1', 'operator')).json()) as { storedEntries: number; entries: { file: string; line: number }[] };
+    assert.deepEqual(page.entries, [q.entries[1]]);
+    assert.ok(page.storedEntries >= res.rowsQuarantined);
+    const bad = await get('/api/v1/operator/datasets/snds/versions/1/quarantine?limit=ten', 'operator');
+    assert.equal(bad.status, 400);
   });
 
   test('keys are listed by id and state, never with key material', async () => {

@@ -58,11 +58,24 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
       },
     },
     {
-      method: 'GET', path: '/datasets/:dataset/versions/:version/quarantine', permission: OPERATOR, summary: 'Quarantine report of the delivery behind a version: counts per rule and per file, first lines (values reduced to their shape)',
+      method: 'GET', path: '/datasets/:dataset/versions/:version/quarantine', permission: OPERATOR, summary: 'Quarantine report of the delivery behind a version: complete counts per rule, file, table and column; one page of entries (?offset, ?limit ≤ 10000, ?table, ?column, ?rule; values reduced to their shape)',
       handler: async (c) => {
         const v = versionParam(c);
         if (v === undefined) throw new AppError('invalid', 'version must be a whole number', { hint: 'e.g. /datasets/snds/versions/1/quarantine' });
-        return c.json(await d.ingest.quarantine(param(c, 'dataset'), v));
+        // Paged: the complete report can hold millions of entries.
+        const num = (name: string): number | undefined => {
+          const q = c.req.query(name);
+          if (q === undefined) return undefined;
+          if (!/^\d{1,9}$/.test(q)) throw new AppError('invalid', `${name} must be a whole number`, { hint: `e.g. ?${name}=100` });
+          return Number(q);
+        };
+        const text = (name: string): Record<string, string> => {
+          const q = c.req.query(name);
+          return q === undefined ? {} : { [name]: q };
+        };
+        const offset = num('offset');
+        const limit = num('limit');
+        return c.json(await d.ingest.quarantine(param(c, 'dataset'), v, { ...(offset === undefined ? {} : { offset }), ...(limit === undefined ? {} : { limit }), ...text('table'), ...text('column'), ...text('rule') }));
       },
     },
     {

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { test } from 'node:test';
+import { synthesize } from '../synth/index.ts';
+import { testDbKind } from '../../test/helpers/db.ts';
+import { openTestPlatform } from '../../test/helpers/platform.ts';
+import { parseProfile } from './profile.ts';
+
+const actor = { kind: 'service', id: 'profiles-test' } as const;
+
+/**
+ * Each producer convention the generator speaks: `detect` infers the profile the generator
+ * declares, and ingesting with it quarantines exactly the rows of the defect ledger, each blamed
+ * on its column, as in the ISO delivery (src/ingest/scale.test.ts).
+ */
+for (const convention of ['cnam', 'hdh', 'community'] as const) {
+  test(`a ${convention} delivery is detected, then ingested with no edit: the report equals the defect ledger (${testDbKind})`, async () => {
+    const p = await openTestPlatform();
+    try {
+      await p.catalog.importBuiltin(actor);
+      const out = join(p.dir, 'delivery');
+      const stats = await synthesize({ people: 800, startYear: 2021, endYear: 2022, seed: 11, out, defects: 0.003, parquet: false, profile: convention });
+      const declared = parseProfile(JSON.parse(await readFile(join(out, 'profile.json'), 'utf8')));
+      const ledger = (await readFile(join(out, 'defects.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { file: string; line: number; column: string });
+      assert.ok(ledger.length > 20);
+
+      const d = await p.ingest.detect('snds', [join(out, 'csv')]);
+      assert.deepEqual(d.unknownFiles, []);
+      assert.deepEqual(d.files.filter((f) => f.missingRequired.length > 0 || f.unknownColumns.length > 0), []);
+      assert.equal(d.profile.delimiter, declared.delimiter);
+      assert.deepEqual(d.profile.dates, declared.dates);
+      assert.deepEqual(d.profile.missing, declared.missing);
+      assert.equal(d.profile.integerPointZero, declared.integerPointZero);
+      if (convention === 'cnam') assert.ok(d.files.every((f) => f.gzip && f.file.endsWith('.csv.gz')));
+
+      const r = await p.ingest.ingest({ dataset: 'snds', inputs: [join(out, 'csv')], actor, profile: d.profile });
+      const total = Object.values(stats.files).reduce((a, b) => a + b, 0);
+      assert.equal(r.rowsAccepted + r.rowsQuarantined, total);
+      assert.equal(r.rowsQuarantined, ledger.length);
+      const page = await p.ingest.runReport(r.runId, { limit: 10_000 });
+      assert.equal(page.entries.length, page.storedEntries);
+      const blamed = new Map<string, Set<string>>();
+      for (const e of page.entries) blamed.set(`${e.file}:${e.line}`, (blamed.get(`${e.file}:${e.line}`) ?? new Set()).add(e.column));
+      const expected = new Set(ledger.map((x) => `${basename(x.file)}:${x.line}`));
+      assert.deepEqual([...blamed.keys()].filter((k) => !expected.has(k)), [], 'no good row quarantined');
+      assert.deepEqual([...expected].filter((k) => !blamed.has(k)), [], 'every spoiled row quarantined');
+      for (const x of ledger) assert.ok(blamed.get(`${basename(x.file)}:${x.line}`)?.has(x.column), `${x.file}:${x.line} blamed on ${x.column}`);
+    } finally {
+      await p.close();
+    }
+  });
+}
+
+test('the relations the generator breaks (the causes-of-death id defect) are exactly the relations ingestion reports broken', async () => {
+  const p = await openTestPlatform();
+  try {
+    await p.catalog.importBuiltin(actor);
+    const out = join(p.dir, 'delivery');
+    const stats = await synthesize({ people: 600, startYear: 2021, endYear: 2022, seed: 3, out, parquet: false, brokenRelations: true });
+    assert.deepEqual(stats.brokenRelations, ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)']);
+    const r = await p.ingest.ingest({ dataset: 'snds', inputs: [join(out, 'csv')], actor, checkRelations: true });
+    assert.equal(r.rowsQuarantined, 0, 'the rows themselves are valid');
+    const relations = r.quarantine.relations ?? [];
+    assert.ok(relations.length >= 8, relations.map((x) => x.relation).join('; '));
+    assert.deepEqual(relations.filter((x) => x.orphans > 0).map((x) => [x.relation, x.matchesNothing, x.orphans]), [['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)', true, stats.rows['KI_ECD_R']]]);
+  } finally {
+    await p.close();
+  }
+});
