@@ -82,10 +82,15 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
   const closers: Array<() => Promise<void>> = [];
   try {
     await migrate(db);
-    // The audit signing key first: a keyring from before the split hands its copy over here.
-    const auditSigner = { name: config.audit.logName, privateKey: (await loadAuditSigningKey(config.audit.signingKeyPath, config.keyringPath)).key };
-    // Refuses a keyring that cannot open this database's data keys, before creating anything.
-    const loaded = await KeyService.loadKeyring(config.keyringPath, db, config.databaseUrl === undefined ? `the data directory ${config.pgliteDir}` : 'the PostgreSQL metadata database (DATABASE_URL)');
+    // Refuses a keyring that cannot open this database's data keys, before creating anything
+    // (the audit signing key file included).
+    const where = config.databaseUrl === undefined ? `the data directory ${config.pgliteDir}` : 'the PostgreSQL metadata database (DATABASE_URL)';
+    let loaded = await KeyService.loadKeyring(config.keyringPath, db, where);
+    // The audit signing key has its own file: a keyring from before the split hands its copy over
+    // here, and is read again without it.
+    const signingKey = await loadAuditSigningKey(config.audit.signingKeyPath, config.keyringPath);
+    if (signingKey.created === 'moved') loaded = await KeyService.loadKeyring(config.keyringPath, db, where);
+    const auditSigner = { name: config.audit.logName, privateKey: signingKey.key };
     const audit = new AuditLog(db, auditSigner, { retentionMs: config.audit.retentionDays * 24 * 3600 * 1000, witnesses: config.audit.witnesses });
     const keys = await KeyService.open(config.keyringPath, db, audit, loaded);
     const catalog = new CatalogService({ db, audit });
