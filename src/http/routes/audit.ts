@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AuditLog } from '../../audit/index.ts';
 import { AppError } from '../../errors.ts';
-import { authenticate, mountRoutes, principal, roles, type AuthDeps, type AuthEnv } from '../auth.ts';
+import { authenticate, mountRoutes, principal, roles, SECURITY, type AuthDeps, type AuthEnv } from '../auth.ts';
 
 /**
  * Public transparency endpoints of the audit log: the latest signed (and witnessed) checkpoint,
@@ -124,6 +124,7 @@ export const auditOpenApiPaths: Readonly<Record<string, unknown>> = {
     get: {
       summary: 'C2SP tlog-tiles entry bundle: the events (uint16 length-prefixed JCS), for auditors; each read is recorded',
       tags: ['audit'],
+      security: [{ [SECURITY.session]: [] }, { [SECURITY.bearer]: [] }],
       parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'e.g. 000 or 000.p/7' }],
       responses: { '200': { description: 'entry bundle', content: { 'application/octet-stream': {} } }, '401': problem, '403': problem, '404': problem },
     },

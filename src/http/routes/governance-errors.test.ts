@@ -40,9 +40,9 @@ describe('governance errors reach the portal whole', () => {
     assert.equal(res.status, 400);
     const p = await res.json() as { detail: string; hint?: string; details?: { problems?: string[] } };
     assert.notEqual(p.detail, 'malformed request');
-    assert.match(p.detail, /potential-identifier columns requested/);
+    assert.match(p.detail, /2 distinct potential identifiers requested/);
     assert.match(p.detail, /EXE_SOI_DTD/);
     assert.match(p.hint ?? '', /at most one potential identifier/);
-    assert.ok((p.details?.problems ?? []).some((x) => x.startsWith('/datasets: 2 potential-identifier columns')), JSON.stringify(p.details));
+    assert.ok((p.details?.problems ?? []).some((x) => x.startsWith('/datasets: 2 distinct potential identifiers')), JSON.stringify(p.details));
   });
 });
