@@ -105,6 +105,9 @@ export async function startEnclave(env: Readonly<Record<string, string>> = {}, o
     await ingestCommand(platform, 'snds', [join(out, 'csv')], quiet);
   }
   const { server, url, demoPeopleCreated } = await startServer(platform);
+  // The schedule is off (ENCLAVE_AUDIT_CHECKPOINT_SECONDS=0) so pages do not change under the
+  // browser; one checkpoint signed now gives the public audit page a tree head to show.
+  await platform.audit.checkpoint();
   return {
     url,
     platform,

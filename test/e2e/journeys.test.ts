@@ -150,7 +150,10 @@ describe('logged-in journeys', { skip }, () => {
       await c1.page.getByTestId('four-eyes-committee').waitFor();
       await decide(c1.page, lang, projectId);
       await c1.page.getByTestId('four-eyes-voted').waitFor();
-      assert.equal(await c1.page.getByTestId('decision-form').count(), 0, 'the same member cannot approve twice');
+      // Return and refuse stay offered to a reviewer; approve no longer is, to the member who voted.
+      const form = c1.page.getByTestId('decision-form');
+      assert.equal(await form.locator('select option').count(), 2, 'return and refuse stay offered');
+      assert.equal(await form.locator('select option[value="approve"]').count(), 0, 'the same member cannot approve twice');
       await screenshot(c1.page, `journey-four-eyes-${lang}`);
       const c2 = await as('committee2', lang);
       await decide(c2.page, lang, projectId);

@@ -178,7 +178,15 @@ export const catalog = {
 };
 
 export const audit = {
-  checkpoint: (s?: AbortSignal) => get<string>('/api/v1/audit/checkpoint', s),
+  /** The latest signed checkpoint; null while the server has not signed one yet (404). */
+  async checkpoint(s?: AbortSignal): Promise<string | null> {
+    try {
+      return await get<string>('/api/v1/audit/checkpoint', s);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  },
 };
 
 export type ProjectStatus =

@@ -130,6 +130,7 @@ const en = {
   auditRoot: 'Root hash',
   auditOrigin: 'Log',
   auditNote: 'Signed note',
+  auditNoCheckpoint: 'No checkpoint has been signed yet. The server signs one shortly after the first event; come back in a minute.',
   // kit
   progressLabel: (done: number, total: number) => `${done} of ${total}`,
   timelineTitle: 'History',
@@ -380,6 +381,7 @@ const fr: Messages = {
   auditRoot: 'Empreinte racine',
   auditOrigin: 'Journal',
   auditNote: 'Note signée',
+  auditNoCheckpoint: 'Aucun point de contrôle n’a encore été signé. Le serveur en signe un peu après le premier événement ; revenez dans une minute.',
   progressLabel: (done, total) => `${done} sur ${total}`,
   timelineTitle: 'Historique',
   required: 'obligatoire',

@@ -1,6 +1,6 @@
 import { audit } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
-import { Async, useAsync } from '../kit/index.ts';
+import { Async, Empty, useAsync } from '../kit/index.ts';
 import { PageTitle } from './page.tsx';
 
 /** C2SP tlog-checkpoint: origin, tree size, root hash, blank line, signatures. */
@@ -19,6 +19,7 @@ export function AuditPage() {
       <p className="lead">{t.auditIntro}</p>
       <Async state={state}>
         {(note) => {
+          if (note === null) return <Empty>{t.auditNoCheckpoint}</Empty>;
           const cp = parseCheckpoint(note);
           return (
             <>
