@@ -86,6 +86,18 @@ export interface GovernanceServiceOptions {
   readonly now?: () => Date;
 }
 
+/**
+ * A change of a project's access, told after its transaction has committed (never for a
+ * rolled-back one): `kind` is the notification kind (`project.active`, `project.suspended`,
+ * `project.revoked`, `project.expired`, `project.closed`, `amendment.approved`, ...). The
+ * workspace listens to build extracts and to stop queries at the end of access.
+ */
+export interface ProjectChange {
+  readonly projectId: string;
+  readonly kind: string;
+}
+export type ProjectChangeListener = (change: ProjectChange) => void;
+
 export interface ProjectDetail {
   readonly project: Project;
   readonly application: ApplicationVersion;
@@ -155,35 +167,50 @@ export class GovernanceService {
   readonly #keys: ProjectKeys | undefined;
   readonly #now: () => Date;
   /** E-mails queued by #notify inside a transaction, handed to the mailer once it has committed. */
-  readonly #outboxes = new WeakMap<AuditedTx, { readonly draft: AuditDraft; readonly mails: StatusMail[] }>();
+  readonly #outboxes = new WeakMap<AuditedTx, { readonly draft: AuditDraft; readonly mails: StatusMail[]; readonly changes: ProjectChange[] }>();
+  readonly #listeners: ProjectChangeListener[] = [];
 
   constructor(o: GovernanceServiceOptions) {
     this.#db = o.db;
-    this.#audit = o.mailer === undefined ? o.audit : this.#mailingAfterCommit(o.audit, o.mailer);
+    this.#audit = this.#afterCommit(o.audit, o.mailer);
     this.#catalog = o.catalog;
     this.#people = o.people;
     this.#keys = o.keys;
     this.#now = o.now ?? (() => new Date());
   }
 
+  /** Calls `listener` after each committed change of a project's access (see ProjectChange). */
+  onProjectChange(listener: ProjectChangeListener): void {
+    this.#listeners.push(listener);
+  }
+
   /**
-   * The audit port, wrapped so that the e-mails of a transaction go only once it has committed
-   * (a rolled-back change mails nobody), and without waiting for their delivery.
+   * The audit port, wrapped so that the e-mails and project changes of a transaction go only once
+   * it has committed (a rolled-back change mails and tells nobody), without waiting for delivery.
    */
-  #mailingAfterCommit(audit: GovernanceAudit, mailer: Mailer): GovernanceAudit {
+  #afterCommit(audit: GovernanceAudit, mailer: Mailer | undefined): GovernanceAudit {
     return {
       record: (draft) => audit.record(draft),
       transaction: async (draft, fn) => {
-        const outbox = { draft, mails: [] as StatusMail[] };
+        const outbox = { draft, mails: [] as StatusMail[], changes: [] as ProjectChange[] };
         const result = await audit.transaction(draft, (tx) => {
           this.#outboxes.set(tx, outbox);
           return fn(tx);
         });
-        for (const mail of outbox.mails) {
+        for (const mail of mailer === undefined ? [] : outbox.mails) {
           try {
-            mailer.notify(mail);
+            mailer?.notify(mail);
           } catch {
             // the mailer records its own failures; a committed decision stands whatever happens to mail
+          }
+        }
+        for (const change of outbox.changes) {
+          for (const listener of this.#listeners) {
+            try {
+              listener(change);
+            } catch {
+              // listeners handle their own failures (and audit them); the decision stands
+            }
           }
         }
         return result;
@@ -240,6 +267,7 @@ export class GovernanceService {
     for (const personId of to) await repo.insertNotification(tx, { id: randomUUID(), personId, projectId: project.id, kind, message });
     const outbox = this.#outboxes.get(tx);
     if (outbox !== undefined) {
+      outbox.changes.push({ projectId: project.id, kind });
       const team = [...new Set([project.createdBy, ...project.members.map((m) => m.personId)])];
       outbox.mails.push({
         projectId: project.id, projectTitle: project.title, kind, status: kind.slice(kind.indexOf('.') + 1), actedAs: actedAs(outbox.draft, project),
