@@ -192,13 +192,12 @@ export async function interactive(runner: PromptRunner, project: string, io: Int
       if (buffer.trimEnd().endsWith(';')) {
         const sql = buffer.trimEnd().replace(/;$/, '');
         buffer = '';
-        rl.pause();
+        // Lines typed meanwhile wait in the iterator's buffer; Ctrl-C still reaches SIGINT.
         try {
           if (sql.trim() !== '') await runner.run(sql, running);
         } catch (e) {
           io.output.write(errorText(e));
         }
-        rl.resume();
       }
     }
     rl.setPrompt(buffer === '' ? `${project.slice(0, 8)}> ` : `${' '.repeat(Math.min(project.length, 8))}. `);
