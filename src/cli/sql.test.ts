@@ -5,11 +5,16 @@
  * escape corpus (SECURITY-TESTS #11) each refused with a clear error and audited.
  */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { makeEscapeTargets, openWorkspaceFixture, type EscapeSetup, type WorkspaceFixture } from '../../test/helpers/workspace.ts';
 import { hostileStatements } from '../../test/vectors/workspace-escapes/corpus.ts';
 import { loadConfig } from '../config.ts';
+import { DataDirInUse, type LockHolder } from '../datadir/index.ts';
+import { listenLocalSocket } from '../http/local-socket.ts';
+import { localCommandHandler } from './local-server.ts';
 import { createHttpApp } from '../http/app.ts';
 import { sessionCookieName, type AuthDeps } from '../http/auth.ts';
 import { workspaceRoutes } from '../http/routes/workspace.ts';
@@ -46,16 +51,17 @@ describe('enclave sql', () => {
     await w.close();
   });
 
-  const run = async (args: readonly string[], o: { readonly remote?: boolean; readonly input?: NodeJS.ReadableStream } = {}): Promise<Run> => {
+  const services = (): CliServices => ({
+    config: loadConfig({ ENCLAVE_DATA_DIR: w.scratchRoot }), audit: w.f.audit, catalog: w.f.catalog, identity: w.f.identity, governance: w.f.gov, workspace: w.ws,
+    actor: { kind: 'person', id: 'local:test' }, close: async () => undefined,
+  } as unknown as CliServices);
+
+  const run = async (args: readonly string[], o: { readonly remote?: boolean; readonly input?: NodeJS.ReadableStream; readonly open?: () => Promise<CliServices> } = {}): Promise<Run> => {
     let out = '';
     let err = '';
-    const services = {
-      config: loadConfig({ ENCLAVE_DATA_DIR: w.scratchRoot }), audit: w.f.audit, catalog: w.f.catalog, identity: w.f.identity, governance: w.f.gov, workspace: w.ws,
-      actor: { kind: 'person', id: 'local:test' }, close: async () => undefined,
-    } as unknown as CliServices;
     const code = await runCli(['node', 'enclave', ...args], {
       version: 'test',
-      open: async () => services,
+      open: o.open ?? (async () => services()),
       serve: async () => undefined,
       out: { write: (s) => { out += s; } },
       err: { write: (s) => { err += s; } },
@@ -104,6 +110,27 @@ describe('enclave sql', () => {
     const op = await run(['sql', '--project', project, 'SELECT 1'], { remote: false });
     assert.equal(op.code, 1);
     assert.match(op.err, /not named/);
+  });
+
+  test('beside a running server: one statement goes through its local socket, and so does each statement of the prompt', async () => {
+    const socket = await listenLocalSocket(join(w.scratchRoot, 'enclave.sock'), localCommandHandler({ version: 'test', services: services() }));
+    assert.ok(socket !== null);
+    try {
+      const holder: LockHolder = { pid: process.pid, startTime: null, hostname: hostname(), role: 'server', command: 'enclave serve', since: new Date().toISOString(), socket: socket.path, nonce: 'n' };
+      const open = async (): Promise<CliServices> => { throw new DataDirInUse(w.scratchRoot, holder); };
+      const one = await run(['sql', '--project', project, '--as', w.f.who.member.personId, 'SELECT 40 + 2 AS answer'], { remote: false, open });
+      assert.equal(one.code, 0, one.err);
+      assert.match(one.out, /^answer\n─+\n\s*42$/m);
+      const input = new PassThrough();
+      input.end(['SELECT 7 AS seven;', `SELECT * FROM read_text('${targets.secret}');`, '\\d', '\\q', ''].join('\n'));
+      const r = await run(['sql', '--project', project, '--as', w.f.who.member.personId], { remote: false, open, input });
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^seven\n─+\n\s*7$/m);
+      assert.match(r.err, /error: refused: /);
+      assert.match(r.out, /extract\s+events\s+view/);
+    } finally {
+      await socket.close();
+    }
   });
 
   test('the interactive prompt: statements over several lines until ;, \\d, \\d NAME, errors that do not end it, \\q', async () => {

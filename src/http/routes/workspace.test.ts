@@ -58,7 +58,9 @@ describe('workspace query API', () => {
         headers[CSRF_HEADER] = s.csrf;
       }
     }
-    const res = await app.request(`/api/v1/projects/${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    // The shared test machine can be slow: statements wait up to the maximum unless told otherwise.
+    const sent = method === 'POST' && path.endsWith('/queries') && typeof body === 'object' && body !== null && !('waitMs' in body) ? { ...body, waitMs: 60_000 } : body;
+    const res = await app.request(`/api/v1/projects/${path}`, { method, headers, ...(sent === undefined ? {} : { body: JSON.stringify(sent) }) });
     const text = await res.text();
     return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> & Query };
   };
