@@ -147,6 +147,17 @@ describe('workspace service', () => {
     }
   });
 
+  test('a new materialisation of the extract replaces the engine session: the next statement runs on it, old results are gone', async () => {
+    const q = await (await w.ws.submit(w.f.who.member, project, { sql: 'SELECT range AS i FROM range(300)' })).done;
+    const pid = await w.ws.engineProcessId(project);
+    w.extracts.generations.set(project, 2);
+    const next = await (await w.ws.submit(w.f.who.member, project, { sql: 'SELECT count(*) AS n FROM persons' })).done;
+    assert.equal(next.status, 'succeeded', JSON.stringify(next.error));
+    const now = await w.ws.engineProcessId(project);
+    assert.ok(pid !== undefined && now !== undefined && now !== pid);
+    await assert.rejects(w.ws.rows(w.f.who.member, project, q.id, { offset: 0, limit: 10 }), isCode('gone'));
+  });
+
   test('a member cancels a running query and a queued one; both end cancelled and audited', async () => {
     const long = await w.ws.submit(w.f.who.member, project, { sql: 'SELECT count(*) FROM events a, events b, events c' });
     const queued = await w.ws.submit(w.f.who.member, project, { sql: 'SELECT 1' });

@@ -311,6 +311,17 @@ export class WorkspaceService {
 
   async #live(projectId: string, s: ProjectState): Promise<Live> {
     if (this.#closed) throw new AppError('unavailable', 'the workspace service is shutting down', { hint: 'try again once the server is back' });
+    // A new materialisation (an amendment changed the permit) replaces the session: the next
+    // statement runs on the new extract, never on files of the old one.
+    const open = await s.live?.catch(() => undefined);
+    if (open !== undefined) {
+      const current = await this.#o.extracts.current(projectId);
+      if (current === null || current.generation !== open.manifest.generation) {
+        s.live = undefined;
+        s.handles.clear();
+        await open.session.close().catch(() => undefined);
+      }
+    }
     s.live ??= (async () => {
       const current = await this.#o.extracts.current(projectId);
       if (current === null) throw noExtract(projectId);

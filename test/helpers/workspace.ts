@@ -16,9 +16,9 @@ import type { EscapeTargets } from '../vectors/workspace-escapes/corpus.ts';
 import { openGovFixture, type GovFixture } from './governance.ts';
 
 /** The extract of the engine fixture, described as the extract service would. */
-export function fixtureManifest(ex: Fixture, projectId: string): ExtractManifest {
+export function fixtureManifest(ex: Fixture, projectId: string, generation = 1): ExtractManifest {
   return {
-    projectId, permitId: 'permit-test', permitVersion: 1, generation: 1, state: 'ready', keyId: 'dk_test', rekeyKeyId: 'dk_test_rekey',
+    projectId, permitId: 'permit-test', permitVersion: generation, generation, state: 'ready', keyId: 'dk_test', rekeyKeyId: 'dk_test_rekey',
     datasetVersions: [{ dataset: 'snds', version: 1 }], years: { from: 2019, to: 2023 },
     tables: [
       {
@@ -50,6 +50,8 @@ export function fixtureManifest(ex: Fixture, projectId: string): ExtractManifest
 export class FixtureExtracts implements ExtractSource {
   readonly ready = new Set<string>();
   readonly destroyed: string[] = [];
+  /** Materialisations per project (1 unless a test says a new one was built). */
+  readonly generations = new Map<string, number>();
   readonly #ex: Fixture;
 
   constructor(ex: Fixture) {
@@ -57,7 +59,7 @@ export class FixtureExtracts implements ExtractSource {
   }
 
   async current(projectId: string): Promise<ExtractManifest | null> {
-    return this.ready.has(projectId) ? fixtureManifest(this.#ex, projectId) : null;
+    return this.ready.has(projectId) ? fixtureManifest(this.#ex, projectId, this.generations.get(projectId) ?? 1) : null;
   }
 
   async openForEngine(projectId: string) {
