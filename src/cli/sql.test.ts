@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { makeEscapeTargets, openWorkspaceFixture, type EscapeSetup, type WorkspaceFixture } from '../../test/helpers/workspace.ts';
-import { hostileStatements } from '../../test/vectors/workspace-escapes/corpus.ts';
+import { hostileStatements } from '../../test/helpers/workspace-escapes.ts';
 import { loadConfig } from '../config.ts';
 import { DataDirInUse, type LockHolder } from '../datadir/index.ts';
 import { listenLocalSocket } from '../http/local-socket.ts';

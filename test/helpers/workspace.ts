@@ -12,7 +12,7 @@ import { openDuckDb, openDuckDbSandbox, type WorkspaceEngine, type WorkspaceLimi
 import { copyQueryToEncryptedParquet } from '../../src/parquet-crypto/index.ts';
 import { defaultLimits, makeExtract, type Fixture } from '../../src/engine/spec/fixture.ts';
 import { WorkspaceService, type ExtractManifest, type ExtractSource } from '../../src/workspace/index.ts';
-import type { EscapeTargets } from '../vectors/workspace-escapes/corpus.ts';
+import type { EscapeTargets } from './workspace-escapes.ts';
 import { openGovFixture, type GovFixture } from './governance.ts';
 
 /** The extract of the engine fixture, described as the extract service would. */

@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { AppError } from '../../errors.ts';
 import { openDuckDb } from '../duckdb.ts';
 import { copyQueryToEncryptedParquet } from '../../parquet-crypto/index.ts';
-import { hostileStatements } from '../../../test/vectors/workspace-escapes/corpus.ts';
+import { hostileStatements } from '../../../test/helpers/workspace-escapes.ts';
 import { makeExtract, PERSONS, type Fixture } from '../spec/fixture.ts';
 import { openDuckDbSandbox } from './sandbox.ts';
 import type { StatementResult, WorkspaceEngine, WorkspaceSession } from '../workspace-port.ts';

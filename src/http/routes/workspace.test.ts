@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { makeEscapeTargets, openWorkspaceFixture, type EscapeSetup, type WorkspaceFixture } from '../../../test/helpers/workspace.ts';
-import { hostileStatements } from '../../../test/vectors/workspace-escapes/corpus.ts';
+import { hostileStatements } from '../../../test/helpers/workspace-escapes.ts';
 import type { Query } from '../../workspace/index.ts';
 import { createHttpApp } from '../app.ts';
 import { CSRF_HEADER, sessionCookieName, type AuthDeps } from '../auth.ts';
