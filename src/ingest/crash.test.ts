@@ -42,7 +42,7 @@ test(`a delivery killed with SIGKILL mid-way leaves the previous version readabl
       const v1 = await s.ingest.version('snds', 1);
       const session = await s.engine.session();
       try {
-        await s.ingest.attachVersion(session, v1);
+        await s.datasets.attachVersion(session, v1);
         const rows = await session.all<{ n: bigint }>('SELECT count(*) AS n FROM ds.ER_PRS_F');
         assert.equal(Number(rows[0]?.n), v1.manifest.files.filter((f) => f.table === 'ER_PRS_F').reduce((a, f) => a + f.rows, 0));
       } finally {

@@ -5,15 +5,15 @@ import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import type { DatasetLocator, DatasetVersion } from '../ingest/index.ts';
 import type { Store, StoreRegistry } from '../store/index.ts';
 import { DEFAULT_CACHE_MAX_BYTES, ReadCache } from './cache.ts';
 import { copyObject, copyVerified, hashObject } from './copy.ts';
+import type { DatasetLocator, DatasetVersion } from './version.ts';
 
 export interface DatasetLocationsDeps {
   readonly db: Db;
   readonly stores: StoreRegistry;
-  /** Local directory of the read-through cache for remote stores (docs/migration.md). */
+  /** Local directory of the read-through cache for remote stores (docs/datasets.md). */
   readonly cacheDir: string;
   /** Size cap of that cache in bytes (default 20 GiB); least recently used files not in use are evicted. */
   readonly cacheMaxBytes?: number;
