@@ -15,13 +15,14 @@ import { join } from 'node:path';
 import { AuditLog, generateLogKey } from '../src/audit/index.ts';
 import { CatalogService } from '../src/catalog/index.ts';
 import { DatasetVersions } from '../src/datasets/index.ts';
-import { openPglite } from '../src/db/index.ts';
+import { openPglite } from '../src/db/pglite.ts';
 import { migrate } from '../src/db/index.ts';
-import { openDuckDb, sqlString } from '../src/engine/index.ts';
+import { sqlString } from '../src/engine/index.ts';
+import { openDuckDb } from '../src/engine/duckdb.ts';
 import { IngestService, ingestCatalogFrom, parseProfile } from '../src/ingest/index.ts';
 import { KeyService } from '../src/keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from '../src/parquet-crypto/index.ts';
-import { LocalStore } from '../src/store/index.ts';
+import { LocalStore } from '../src/store/local.ts';
 import { synthesize } from '../src/synth/index.ts';
 import { formatTable } from '../src/cli/table.ts';
 

@@ -90,6 +90,18 @@ export class DatasetLocations implements DatasetLocator {
     return rows[0]?.store_id;
   }
 
+  /**
+   * Inside a transaction that holds `lockActive`: makes `storeId` the dataset's active store (a
+   * migration's cutover or rollback, `planId`). Readers that resolve after the commit read there.
+   */
+  async switchActive(tx: Queryable, dataset: string, storeId: string, planId: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO dataset_locations (dataset, store_id, plan_id, switched_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (dataset) DO UPDATE SET store_id = EXCLUDED.store_id, plan_id = EXCLUDED.plan_id, switched_at = now()`,
+      [dataset, storeId, planId],
+    );
+  }
+
   async unpublish(storeId: string, prefix: string): Promise<void> {
     await this.#d.stores.get(storeId).removePrefix(prefix);
   }

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { AuditDraft, AuditedTx, AuditLog, JsonValue } from '../audit/index.ts';
 import { canonicalJson, hashLeaf, rootFromLeafHashes } from '../audit/index.ts';
-import type { Db } from '../db/index.ts';
+import type { Db, Queryable } from '../db/index.ts';
 import { sqlIdent, sqlString, type EngineSession } from '../engine/index.ts';
 import { AppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
-import type { LocalStore } from '../store/index.ts';
+import type { LocalFileStore } from '../store/index.ts';
 import { toVersion, versionPrefix, type DatasetLocator, type DatasetVersion, type Manifest, type ManifestFile, type VersionRow } from './version.ts';
 
 export interface DatasetVersionsDeps {
@@ -14,7 +14,7 @@ export interface DatasetVersionsDeps {
   readonly audit: AuditLog;
   readonly keys: KeyService;
   /** The local store versions are staged in (ingestion writes there) and published into when no other store is active. */
-  readonly store: LocalStore;
+  readonly store: LocalFileStore;
   /** The one resolver of where a dataset lives; without it, versions are read where they were published. */
   readonly locations?: DatasetLocator;
 }
@@ -67,6 +67,12 @@ export class DatasetVersions {
       });
     }
     return toVersion(row);
+  }
+
+  /** Each version of a dataset and the store it was published into, read in `q` (a transaction that locked the dataset's location). */
+  async placed(q: Queryable, dataset: string): Promise<Array<{ version: number; storeId: string }>> {
+    const rows = await q.query<{ version: number; store_id: string }>('SELECT version, store_id FROM dataset_versions WHERE dataset = $1', [dataset]);
+    return rows.map((r) => ({ version: r.version, storeId: r.store_id }));
   }
 
   /** The version a delivery was already published as, if any (what makes a rerun idempotent). */

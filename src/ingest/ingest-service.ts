@@ -10,7 +10,7 @@ import type { Db } from '../db/index.ts';
 import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
-import type { LocalStore } from '../store/index.ts';
+import type { LocalFileStore } from '../store/index.ts';
 import { hashFiles, listInputFiles, locateRows, readHeader, stemOf, type InputFile } from './files.ts';
 import { detectDelivery, type Detection } from './detect.ts';
 import { tableOfFile } from './file-tables.ts';
@@ -43,7 +43,7 @@ export interface IngestDeps {
   readonly keys: KeyService;
   readonly catalog: IngestCatalog;
   readonly engine: Engine;
-  readonly store: LocalStore;
+  readonly store: LocalFileStore;
   readonly writeParquet: EncryptedParquetWriter;
   /** Opens the partition pipes a run streams its year files through: one writer per set of values. */
   readonly openPartitions: (column: string, sets: ReadonlyArray<readonly number[]>) => Promise<PartitionedParquetWriter[]>;

@@ -212,7 +212,7 @@ test('pseudonyms looked up from the referenced table and those hashed for orphan
 });
 
 test('an ingestion engine that may not spill fails a run it cannot hold in memory, clearly, and publishes nothing', async () => {
-  const { openDuckDb } = await import('../engine/index.ts');
+  const { openDuckDb } = await import('../engine/duckdb.ts');
   const { IngestService, ingestCatalogFrom } = await import('./index.ts');
   const { openPartitionPipes, writeEncryptedParquet } = await import('../parquet-crypto/index.ts');
   // As main.ts opens it: no temporary directory, so DuckDB cannot write plain spill files.

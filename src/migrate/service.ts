@@ -655,20 +655,16 @@ export class MigrationService {
     }
     for (const ds of datasets) {
       await this.#d.audit.transaction({ actor: o.actor, action: `migrate.${kind}`, target: `dataset:${ds}`, details: { planId, from: fromId, to: toId, checkedAt: check.at, filesChecked: check.files, rehashed: check.rehashed } }, async (tx) => {
-        const cur = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [ds]);
-        const versions = await tx.query<{ version: number; store_id: string }>('SELECT version, store_id FROM dataset_versions WHERE dataset = $1', [ds]);
-        const active = cur[0]?.store_id ?? versions[0]?.store_id;
+        const cur = await this.#d.locations.lockActive(tx, ds);
+        const versions = await this.#d.datasets.placed(tx, ds);
+        const active = cur ?? versions[0]?.storeId;
         if (active !== fromId) throw new AppError('conflict', `dataset ${ds} is active on ${this.#d.stores.nameOf(active ?? '?')}, not on ${this.#d.stores.nameOf(fromId)}`, { hint: kind === 'cutover' ? 'it was already switched' : 'nothing to roll back' });
         const planned = new Set(plan.versions.filter((v) => v.dataset === ds).map((v) => v.version));
         const extra = versions.filter((v) => !planned.has(v.version)).map((v) => v.version);
         if (extra.length > 0) {
           throw new AppError('conflict', `dataset ${ds} has version(s) ${extra.join(', ')} that plan ${planId} did not copy`, { hint: kind === 'cutover' ? 'make a new plan that includes them' : `those exist only on ${this.#d.stores.nameOf(fromId)}: plan a migration back instead` });
         }
-        await tx.query(
-          `INSERT INTO dataset_locations (dataset, store_id, plan_id, switched_at) VALUES ($1, $2, $3, now())
-           ON CONFLICT (dataset) DO UPDATE SET store_id = EXCLUDED.store_id, plan_id = EXCLUDED.plan_id, switched_at = now()`,
-          [ds, toId, planId],
-        );
+        await this.#d.locations.switchActive(tx, ds, toId, planId);
       });
     }
     return this.report(planId, { actor: o.actor, kind, check });

@@ -7,11 +7,13 @@
 import { join } from 'node:path';
 import { AuditLog, parseSignerKey } from '../../src/audit/index.ts';
 import { DatasetLocations, DatasetVersions } from '../../src/datasets/index.ts';
-import { openPglite, openPostgres } from '../../src/db/index.ts';
-import { openDuckDb } from '../../src/engine/index.ts';
+import { openPglite } from '../../src/db/pglite.ts';
+import { openPostgres } from '../../src/db/postgres.ts';
+import { openDuckDb } from '../../src/engine/duckdb.ts';
 import { KeyService } from '../../src/keys/index.ts';
 import { MigrationService } from '../../src/migrate/index.ts';
-import { LocalStore, StoreRegistry } from '../../src/store/index.ts';
+import { StoreRegistry } from '../../src/store/index.ts';
+import { LocalStore } from '../../src/store/local.ts';
 import { S3Store } from '../../src/store/s3.ts';
 
 interface Args { url?: string; pgDir?: string; dir: string; signer: string; endpoint: string; bucket: string; planId: string; rate: number; partSize?: number; concurrency?: number }

@@ -5,11 +5,12 @@ import { AuditLog, generateLogKey, parseSignerKey, signerKeyText, type LogSigner
 import { CatalogService } from '../../src/catalog/index.ts';
 import { DatasetVersions } from '../../src/datasets/index.ts';
 import type { Db } from '../../src/db/index.ts';
-import { openDuckDb, type Engine } from '../../src/engine/index.ts';
+import type { Engine } from '../../src/engine/index.ts';
+import { openDuckDb } from '../../src/engine/duckdb.ts';
 import { IngestService, ingestCatalogFrom } from '../../src/ingest/index.ts';
 import { KeyService } from '../../src/keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
-import { LocalStore } from '../../src/store/index.ts';
+import { LocalStore } from '../../src/store/local.ts';
 import { openTestDb, type TestDb } from './db.ts';
 
 export interface Services {
