@@ -22,7 +22,7 @@ export interface DatasetVersionsDeps {
 /** What a publisher hands over: the staged files of a new version and the audit event of its commit. */
 export interface PublishRequest {
   readonly dataset: string;
-  /** The run that produced the files (names the version's folder). */
+  /** The run that produced the files: names the version's folder; a row of `ingest_runs` (foreign key of `dataset_versions.run_id`). */
   readonly runId: string;
   readonly deliveryId: string;
   /** Where the files were staged in the local store (`stagingKeyOf`); the manifest is written there too. */
