@@ -14,13 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, generateLogKey } from '../src/audit/index.ts';
 import { CatalogService } from '../src/catalog/index.ts';
-import { openPglite } from '../src/db/index.ts';
+import { DatasetVersions } from '../src/datasets/index.ts';
+import { openPglite } from '../src/db/pglite.ts';
 import { migrate } from '../src/db/index.ts';
-import { openDuckDb, sqlString } from '../src/engine/index.ts';
+import { sqlString } from '../src/engine/index.ts';
+import { openDuckDb } from '../src/engine/duckdb.ts';
 import { IngestService, ingestCatalogFrom, parseProfile } from '../src/ingest/index.ts';
 import { KeyService } from '../src/keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from '../src/parquet-crypto/index.ts';
-import { LocalStore } from '../src/store/index.ts';
+import { LocalStore } from '../src/store/local.ts';
 import { synthesize } from '../src/synth/index.ts';
 import { formatTable } from '../src/cli/table.ts';
 
@@ -55,7 +57,9 @@ try {
   const keys = await KeyService.open(join(dir, 'keyring.json'), db, audit);
   const catalog = new CatalogService({ db, audit });
   await catalog.importBuiltin(actor);
-  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store: new LocalStore(join(dir, 'store')), writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes });
+  const store = new LocalStore(join(dir, 'store'));
+  const datasets = new DatasetVersions({ db, audit, keys, store });
+  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets });
   t = performance.now();
   const r = await ingest.ingest({ dataset: 'snds', inputs: [csvDir], actor });
   const ingestSecs = (performance.now() - t) / 1000;
@@ -90,7 +94,7 @@ try {
   if (rm2.rowsQuarantined !== 0) throw new Error(`the dd/MM/yyyy delivery quarantined ${rm2.rowsQuarantined} rows`);
 
   // Read cost of encryption: the same aggregate on encrypted vs plain Parquet of ER_PRS_F.
-  await ingest.attachVersion(s, v);
+  await datasets.attachVersion(s, v);
   const time = async (sql: string): Promise<number> => {
     await s.all(sql);
     const t0 = performance.now();

@@ -20,7 +20,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { formatTable } from '../src/cli/table.ts';
-import { LocalStore } from '../src/store/index.ts';
+import { LocalStore } from '../src/store/local.ts';
 import { ingestBulk, openMigratePlatform, operator } from '../test/helpers/migrate.ts';
 import { startS3Server } from '../test/helpers/s3.ts';
 

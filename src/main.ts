@@ -26,17 +26,23 @@ import { localCommandHandler } from './cli/local-server.ts';
 import { runCli } from './cli/program.ts';
 import type { CliServices } from './cli/services.ts';
 import { loadConfig, quickStartEnv, type Config } from './config.ts';
-import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
-import { openDuckDb, openDuckDbSandbox, type Engine } from './engine/index.ts';
+import { DatasetLocations, DatasetVersions } from './datasets/index.ts';
+import { migrate, type Db } from './db/index.ts';
+import { openPglite } from './db/pglite.ts';
+import { openPostgres } from './db/postgres.ts';
+import type { Engine } from './engine/index.ts';
+import { openDuckDb } from './engine/duckdb.ts';
+import { openDuckDbSandbox } from './engine/duckdb-sandbox/sandbox.ts';
 import { createHttpApp } from './http/app.ts';
 import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
 import { staticPortal } from './http/static.ts';
 import { IngestService, ingestCatalogFrom } from './ingest/index.ts';
 import { KeyService, loadAuditSigningKey } from './keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from './parquet-crypto/index.ts';
-import { DatasetLocations, MigrationService } from './migrate/index.ts';
+import { MigrationService } from './migrate/index.ts';
 import { SmtpMailer } from './mail/index.ts';
-import { LocalStore, StoreRegistry } from './store/index.ts';
+import { StoreRegistry } from './store/index.ts';
+import { LocalStore } from './store/local.ts';
 import { S3Store } from './store/s3.ts';
 import { workspaceOpenApiPaths, workspaceRoutes } from './http/routes/workspace.ts';
 import { WorkspaceService, type ExtractSource } from './workspace/index.ts';
@@ -47,6 +53,8 @@ export interface Platform extends CliServices {
   readonly db: Db;
   readonly engine: Engine;
   readonly store: LocalStore;
+  /** Dataset versions, read through the one resolver of where each dataset lives. */
+  readonly datasets: DatasetVersions;
   readonly keyringCreated: boolean;
   readonly identity: IdentityService;
   readonly governance: GovernanceService;
@@ -109,8 +117,9 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // otherwise write plain temporary files under ./.tmp): a run that needs more memory than
     // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
     const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
-    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
-    const migration = new MigrationService({ db, audit, keys, ingest, engine, stores, locations, signer: auditSigner });
+    const datasets = new DatasetVersions({ db, audit, keys, store, locations });
+    const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets });
+    const migration = new MigrationService({ db, audit, keys, datasets, engine, stores, locations, signer: auditSigner });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
     const idpSecrets = config.oidc.issuer === undefined ? (await loadOrCreateIdpSecrets(config.oidc.embeddedIdpSecretsPath)).secrets : undefined;
     // E-mail only when configured; the link in each message points at the public URL.
@@ -138,7 +147,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     });
     // ── end of workspace wiring ──
     return {
-      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, idpSecrets, mailer, lock,
+      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, idpSecrets, mailer, lock,
       atClose(fn) {
         closers.unshift(fn);
       },

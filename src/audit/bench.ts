@@ -20,7 +20,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrate, openPglite, openPostgres, type Db } from '../db/index.ts';
+import { migrate, type Db } from '../db/index.ts';
+import { openPglite } from '../db/pglite.ts';
+import { openPostgres } from '../db/postgres.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { encodeLeaf, signLeaf, type AuditEvent } from './event.ts';
 import { AuditLog } from './log.ts';

@@ -3,7 +3,7 @@
  * prints `ack <seq> <thing id>` after each commit, until it is killed.
  * Usage: node crash-child.ts <postgres url> <signer key text>
  */
-import { openPostgres } from '../db/index.ts';
+import { openPostgres } from '../db/postgres.ts';
 import { AuditLog } from './log.ts';
 import { parseSignerKey } from './note.ts';
 

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openTestDb, testDbKind, type TestDb } from '../../test/helpers/db.ts';
-import { openPostgres } from '../db/index.ts';
+import { openPostgres } from '../db/postgres.ts';
 import { AuditLog, generateLogKey, signerKeyText } from './index.ts';
 
 const skip = testDbKind !== 'postgres' ? 'needs ENCLAVE_TEST_DB=postgres' : false;

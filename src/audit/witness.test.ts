@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openTestDb, testDbKind, type TestDb } from '../../test/helpers/db.ts';
 import { vectorPath } from '../../test/helpers/vectors.ts';
-import { openPostgres, type Db } from '../db/index.ts';
+import type { Db } from '../db/index.ts';
+import { openPostgres } from '../db/postgres.ts';
 import { AuditLog, generateLogKey, openCheckpoint, parseVerifierKey, ProofError, verifyConsistency, type ConsistencyProof } from './index.ts';
 
 /** An outside witness: keeps every checkpoint it accepted, and accepts a new one only if it is

@@ -1,6 +1,8 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Engine, EngineSession } from './port.ts';
 
+export { sqlIdent, sqlString } from './sql.ts';
+
 export interface DuckDbOptions {
   readonly threads?: number | undefined;
   readonly memoryLimit?: string | undefined;
@@ -9,7 +11,8 @@ export interface DuckDbOptions {
 }
 
 /**
- * DuckDB embedded, in memory: data lives in Parquet files of the store, never in a DuckDB
+ * DuckDB embedded, in memory (the concrete engine: main.ts opens it, domains receive the `Engine`
+ * port; tests and benchmarks import this module directly): data lives in Parquet files of the store, never in a DuckDB
  * database file. No extension can be installed or loaded at run time.
  */
 export async function openDuckDb(options: DuckDbOptions = {}): Promise<Engine & { readonly instance: DuckDBInstance }> {
@@ -50,14 +53,4 @@ export function duckSession(conn: DuckDBConnection): EngineSession & { readonly 
       conn.closeSync();
     },
   };
-}
-
-/** Quotes an SQL string literal for DuckDB. */
-export function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** Quotes an identifier for DuckDB. */
-export function sqlIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
 }

@@ -1,5 +1,10 @@
+/**
+ * The engine ports (`Engine` for ingestion and migration, `WorkspaceEngine` for workspaces) and
+ * DuckDB's SQL quoting. No concrete opener is exported here: main.ts (and tests, benchmarks)
+ * import `./duckdb.ts` and `./duckdb-sandbox/sandbox.ts` directly (rule only-main-picks-concrete).
+ */
 export type { Engine, EngineSession, EngineValue } from './port.ts';
-export { openDuckDb, duckSession, sqlIdent, sqlString, type DuckDbOptions } from './duckdb.ts';
+export { sqlIdent, sqlString } from './sql.ts';
 export type {
   CellValue,
   ExtractTable,
@@ -15,4 +20,3 @@ export type {
   WorkspaceSession,
   WorkspaceSpec,
 } from './workspace-port.ts';
-export { openDuckDbSandbox, type DuckDbSandboxOptions } from './duckdb-sandbox/sandbox.ts';

@@ -3,7 +3,8 @@
  * delivery, announcing each finished file on stdout, then stalls so the parent can SIGKILL it
  * mid-delivery.
  */
-import { openPglite, openPostgres } from '../db/index.ts';
+import { openPglite } from '../db/pglite.ts';
+import { openPostgres } from '../db/postgres.ts';
 import { buildServices } from '../../test/helpers/platform.ts';
 
 const [dir = '', delivery = '', pgliteDir = '', pgUrl = ''] = process.argv.slice(2);

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openPglite, openPostgres } from '../db/index.ts';
+import { openPglite } from '../db/pglite.ts';
+import { openPostgres } from '../db/postgres.ts';
 import { synthesize } from '../synth/index.ts';
 import { testDbKind } from '../../test/helpers/db.ts';
 import { buildServices, openTestPlatform } from '../../test/helpers/platform.ts';
@@ -42,7 +43,7 @@ test(`a delivery killed with SIGKILL mid-way leaves the previous version readabl
       const v1 = await s.ingest.version('snds', 1);
       const session = await s.engine.session();
       try {
-        await s.ingest.attachVersion(session, v1);
+        await s.datasets.attachVersion(session, v1);
         const rows = await session.all<{ n: bigint }>('SELECT count(*) AS n FROM ds.ER_PRS_F');
         assert.equal(Number(rows[0]?.n), v1.manifest.files.filter((f) => f.table === 'ER_PRS_F').reduce((a, f) => a + f.rows, 0));
       } finally {

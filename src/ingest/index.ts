@@ -1,3 +1,7 @@
+/**
+ * Ingestion of deliveries (DuckDB-only): validated, pseudonymised, encrypted, and published as a
+ * new dataset version through the datasets domain. See docs/ingestion.md.
+ */
 export {
   IngestService,
   MAX_REPORT_ENTRIES,
@@ -6,16 +10,12 @@ export {
   shortTables,
   checkHeader,
   matchTable,
-  type DatasetLocator,
-  type DatasetVersion,
   type EncryptedParquetWriter,
   type IngestCatalog,
   type IngestDeps,
   type IngestOptions,
   type IngestProgress,
   type IngestResult,
-  type Manifest,
-  type ManifestFile,
   type QuarantineEntry,
   type QuarantineReport,
   type QuarantineReportPage,

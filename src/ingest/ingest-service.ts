@@ -3,13 +3,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Actor, AuditLog, JsonValue } from '../audit/index.ts';
-import { canonicalJson, hashLeaf, rootFromLeafHashes } from '../audit/index.ts';
+import { canonicalJson } from '../audit/index.ts';
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
-import type { Db, Queryable } from '../db/index.ts';
+import { stagingKeyOf, type DatasetVersion, type DatasetVersions, type ManifestFile } from '../datasets/index.ts';
+import type { Db } from '../db/index.ts';
 import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
-import type { LocalStore, Store } from '../store/index.ts';
+import type { LocalFileStore } from '../store/index.ts';
 import { hashFiles, listInputFiles, locateRows, readHeader, stemOf, type InputFile } from './files.ts';
 import { detectDelivery, type Detection } from './detect.ts';
 import { tableOfFile } from './file-tables.ts';
@@ -42,32 +43,12 @@ export interface IngestDeps {
   readonly keys: KeyService;
   readonly catalog: IngestCatalog;
   readonly engine: Engine;
-  readonly store: LocalStore;
+  readonly store: LocalFileStore;
   readonly writeParquet: EncryptedParquetWriter;
   /** Opens the partition pipes a run streams its year files through: one writer per set of values. */
   readonly openPartitions: (column: string, sets: ReadonlyArray<readonly number[]>) => Promise<PartitionedParquetWriter[]>;
-  /** The one resolver of where a dataset lives (migrate domain); without it, versions are read where they were ingested. */
-  readonly locations?: DatasetLocator;
-}
-
-/**
- * Where a dataset's files are read from and its next version published. One place, so that a
- * cutover is one atomic switch that no reader sees half-done.
- */
-export interface DatasetLocator {
-  /** Local paths of every file of `v`, in manifest order, all from one location: the dataset's active one, or `storeId` when given. */
-  localFiles(v: DatasetVersion, storeId?: string): Promise<{ readonly storeId: string; readonly paths: readonly string[] }>;
-  /**
-   * Before the commit transaction (a remote copy takes minutes, and PGlite serialises every query
-   * while a transaction is open): when the dataset's active store is not `staged`, copies the
-   * staged files there (verified) and returns that store's id; undefined means "publish in place".
-   * The staged files stay until the commit.
-   */
-  publish(dataset: string, staged: Store, stagingKey: string, prefix: string): Promise<string | undefined>;
-  /** Inside the commit transaction: the dataset's active store id, its row locked so that a cutover waits for the commit. */
-  lockActive(tx: Queryable, dataset: string): Promise<string | undefined>;
-  /** Removes what `publish` copied to `storeId` when the commit did not happen. */
-  unpublish(storeId: string, prefix: string): Promise<void>;
+  /** Where runs publish their version (the datasets domain: versions, manifests, the active store). */
+  readonly datasets: DatasetVersions;
 }
 
 export interface IngestProgress {
@@ -107,28 +88,6 @@ export interface IngestOptions {
   readonly checkRelations?: boolean;
   /** Test hook: called after each table file is written (crash tests kill the process here). */
   readonly afterFile?: (file: string) => void | Promise<void>;
-}
-
-export interface ManifestFile {
-  readonly path: string;
-  readonly table: string;
-  readonly year: number;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly sha256: string;
-}
-
-export interface Manifest {
-  readonly format: 'enclave-manifest/1';
-  readonly dataset: string;
-  readonly version: number;
-  readonly deliveryId: string;
-  readonly createdAt: string;
-  readonly files: readonly ManifestFile[];
-  /** Accepted rows per table and year. */
-  readonly rows: Readonly<Record<string, Readonly<Record<string, number>>>>;
-  /** RFC 9162 Merkle root (hex) over the canonical JSON of `files`, in path order. */
-  readonly merkleRoot: string;
 }
 
 export interface QuarantineEntry {
@@ -236,21 +195,6 @@ export interface IngestResult {
   readonly runId: string;
 }
 
-export interface DatasetVersion {
-  readonly dataset: string;
-  readonly version: number;
-  readonly deliveryId: string;
-  readonly storeId: string;
-  readonly prefix: string;
-  readonly merkleRoot: string;
-  readonly files: number;
-  readonly bytes: number;
-  readonly rowsAccepted: number;
-  readonly rowsQuarantined: number;
-  readonly createdAt: string;
-  readonly manifest: Manifest;
-}
-
 /** Entries of the quarantine report kept in the run's result and JSON summary; the stored report is complete. */
 export const MAX_REPORT_ENTRIES = 10_000;
 /** Largest page of report entries served at once. */
@@ -313,21 +257,6 @@ function yearFileKey(table: string, year: number, file: string): string {
   return `${table}/year=${year}/${stemOf(file)}.parquet`;
 }
 
-interface VersionRow {
-  dataset: string;
-  version: number;
-  delivery_id: string;
-  store_id: string;
-  prefix: string;
-  merkle_root: string;
-  files: number;
-  bytes: string;
-  rows_accepted: string;
-  rows_quarantined: string;
-  created_at: Date;
-  manifest: Manifest;
-}
-
 /**
  * Ingestion of a delivery into a new dataset version: every row validated against the
  * catalogue, identifiers pseudonymised with the dataset's HMAC key, Parquet written encrypted
@@ -363,9 +292,8 @@ export class IngestService {
     const profileLine = o.profile === undefined || canonicalJson(o.profile as unknown as JsonValue) === canonicalJson(DEFAULT_PROFILE as unknown as JsonValue) ? '' : `profile\t${canonicalJson(o.profile as unknown as JsonValue)}\n`;
     const deliveryId = createHash('sha256').update(files.map((f, i) => `${f.name}\t${hashes[i] ?? ''}\n`).join('') + profileLine).digest('hex');
 
-    const existing = await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 AND delivery_id = $2', [o.dataset, deliveryId]);
-    if (existing[0] !== undefined) {
-      const v = toVersion(existing[0]);
+    const v = await this.d.datasets.byDelivery(o.dataset, deliveryId);
+    if (v !== undefined) {
       await this.d.audit.record({ actor: o.actor, action: 'ingest.delivery', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { deliveryId, alreadyIngestedAs: v.version } });
       return {
         dataset: o.dataset, version: v.version, deliveryId, alreadyIngested: true, rowsRead: v.rowsAccepted + v.rowsQuarantined, rowsAccepted: v.rowsAccepted,
@@ -383,7 +311,7 @@ export class IngestService {
       throw new AppError('invalid', `maximum orphan share ${String(o.maxOrphanShare)} is not between 0 and 1`, { hint: 'give a share such as 0.01 (1 % of a relation\'s rows may match nothing)' });
     }
     const runId = `run_${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}_${randomBytes(4).toString('hex')}`;
-    const stagingKey = `datasets/${o.dataset}/.staging/${runId}`;
+    const stagingKey = stagingKeyOf(o.dataset, runId);
     await this.startRun(o, runId, deliveryId, stagingKey, minShare);
     let report: QuarantineReport | undefined;
     const heartbeat = setInterval(() => {
@@ -438,24 +366,14 @@ export class IngestService {
     return detectDelivery(inputs, tables, base);
   }
 
-  /** Committed versions of a dataset, newest first. */
-  async versions(dataset: string): Promise<DatasetVersion[]> {
-    const rows = await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 ORDER BY version DESC', [dataset]);
-    return rows.map(toVersion);
+  /** Committed versions of a dataset, newest first (the datasets domain's, for the operator routes). */
+  versions(dataset: string): Promise<DatasetVersion[]> {
+    return this.d.datasets.versions(dataset);
   }
 
-  /** One version (the latest when `version` is undefined). */
-  async version(dataset: string, version?: number): Promise<DatasetVersion> {
-    const rows = version === undefined
-      ? await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 ORDER BY version DESC LIMIT 1', [dataset])
-      : await this.d.db.query<VersionRow>('SELECT * FROM dataset_versions WHERE dataset = $1 AND version = $2', [dataset, version]);
-    const row = rows[0];
-    if (row === undefined) {
-      throw new AppError('not_found', version === undefined ? `dataset ${dataset} has no ingested version` : `dataset ${dataset} has no version ${version}`, {
-        hint: `list versions with: enclave datasets versions ${dataset}`,
-      });
-    }
-    return toVersion(row);
+  /** One version (the latest when `version` is undefined), from the datasets domain. */
+  version(dataset: string, version?: number): Promise<DatasetVersion> {
+    return this.d.datasets.version(dataset, version);
   }
 
   /**
@@ -464,10 +382,8 @@ export class IngestService {
    * value shape; never a value), in file and line order.
    */
   async quarantine(dataset: string, version: number, page: ReportPageRequest = {}): Promise<QuarantineReportPage> {
-    const rows = await this.d.db.query<{ run_id: string }>('SELECT run_id FROM dataset_versions WHERE dataset = $1 AND version = $2', [dataset, version]);
-    const row = rows[0];
-    if (row === undefined) throw new AppError('not_found', `dataset ${dataset} has no version ${version}`, { hint: `list versions with: enclave datasets versions ${dataset}` });
-    const { status: _s, error: _e, dataset: _d, ...report } = await this.runReport(row.run_id, page);
+    const runId = await this.d.datasets.runOf(dataset, version);
+    const { status: _s, error: _e, dataset: _d, ...report } = await this.runReport(runId, page);
     return report;
   }
 
@@ -507,28 +423,6 @@ export class IngestService {
     } finally {
       session.close();
     }
-  }
-
-  /**
-   * Opens a version for reading in an engine session: registers the dataset key and creates
-   * one view per table over its encrypted Parquet files. The only way readers reach data files.
-   */
-  async attachVersion(session: EngineSession, v: DatasetVersion, schema = 'ds', options: { readonly storeId?: string } = {}): Promise<string[]> {
-    const keyName = `k_${v.dataset.replace(/[^A-Za-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
-    await this.d.keys.withDataKey('dataset', v.dataset, 'encryption', (key) => session.addParquetKey(keyName, key));
-    await session.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(schema)}`);
-    // Resolved once per attach: every view of this session reads one location.
-    const located = this.d.locations === undefined ? undefined : await this.d.locations.localFiles(v, options.storeId);
-    const byTable = new Map<string, string[]>();
-    for (const [i, f] of v.manifest.files.entries()) {
-      const list = byTable.get(f.table) ?? [];
-      list.push(located?.paths[i] ?? this.d.store.localPath(`${v.prefix}/${f.path}`));
-      byTable.set(f.table, list);
-    }
-    for (const [table, paths] of byTable) {
-      await session.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(table)} AS SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}})`);
-    }
-    return [...byTable.keys()].sort();
   }
 
   /**
@@ -952,60 +846,17 @@ export class IngestService {
     return { files, rowsAccepted: accepted, quarantine };
   }
 
+  /** Publishes the run's staged files as the next version (datasets domain), with the run's bookkeeping in the same commit. */
   private async commit(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, r: { files: ManifestFile[]; rowsAccepted: number; quarantine: QuarantineReport }, acceptedShort: readonly ShortTable[]): Promise<DatasetVersion> {
-    const leaves = r.files.map((f) => hashLeaf(Buffer.from(canonicalJson(f as unknown as JsonValue))));
-    const merkleRoot = rootFromLeafHashes(leaves).toString('hex');
-    const rows: Record<string, Record<string, number>> = {};
-    for (const f of r.files) {
-      const t = (rows[f.table] ??= {});
-      t[String(f.year)] = (t[String(f.year)] ?? 0) + f.rows;
-    }
-    const bytes = r.files.reduce((s, f) => s + f.bytes, 0);
-    // Published first, outside any transaction; the transaction then checks that nothing moved
-    // meanwhile (a cutover, another version) and records the version. If something did, the copy
-    // is removed and the commit tried again: at most a few times, as such races are rare.
-    for (let attempt = 1; ; attempt++) {
-      const next = await this.d.db.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [o.dataset]);
-      const version = next[0]?.v ?? 1;
-      const prefix = `datasets/${o.dataset}/v${String(version).padStart(4, '0')}-${runId}`;
-      const manifest: Manifest = { format: 'enclave-manifest/1', dataset: o.dataset, version, deliveryId, createdAt: new Date().toISOString(), files: r.files, rows, merkleRoot };
-      await writeFile(this.d.store.localPath(`${stagingKey}/manifest.json`), `${JSON.stringify(manifest, null, 1)}\n`);
-      const publishedTo = await this.d.locations?.publish(o.dataset, this.d.store, stagingKey, prefix);
-      let moved = false;
-      try {
-        const committed = await this.d.audit.transaction(
-          { actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total, ...(acceptedShort.length === 0 ? {} : { shortTablesAccepted: acceptedShort.map((t) => ({ table: t.table, rowsDelivered: t.rowsDelivered, rowsLanded: t.rowsLanded })) }) } },
-          async (tx) => {
-            const active = await this.d.locations?.lockActive(tx, o.dataset);
-            const now = await tx.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [o.dataset]);
-            if ((active === undefined || active === this.d.store.id ? undefined : active) !== publishedTo || (now[0]?.v ?? 1) !== version) {
-              moved = true;
-              throw new AppError('conflict', `dataset ${o.dataset} moved or got version ${version} while this delivery was being published`, { hint: 'nothing was published; ingest the delivery again' });
-            }
-            // Files first, then the row that makes them visible: a crash between the two leaves an
-            // unreferenced directory, never a version without its files.
-            if (publishedTo === undefined) await this.d.store.movePrefix(stagingKey, prefix);
-            const inserted = await tx.query<VersionRow>(
-              `INSERT INTO dataset_versions (dataset, version, delivery_id, run_id, store_id, prefix, merkle_root, files, bytes, rows_accepted, rows_quarantined, manifest)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-              [o.dataset, version, deliveryId, runId, publishedTo ?? this.d.store.id, prefix, merkleRoot, r.files.length, bytes, r.rowsAccepted, r.quarantine.total, JSON.stringify(manifest)],
-            );
-            await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
-              runId, version, prefix, JSON.stringify(storedReport(r.quarantine)),
-            ]);
-            tx.addDetails({ version });
-            const row = inserted[0];
-            if (row === undefined) throw new AppError('internal', 'version insert returned nothing');
-            return toVersion(row);
-          },
-        );
-        if (publishedTo !== undefined) await this.d.store.removePrefix(stagingKey);
-        return committed;
-      } catch (e) {
-        if (publishedTo !== undefined) await this.d.locations?.unpublish(publishedTo, prefix).catch(() => undefined);
-        if (!moved || attempt >= 3) throw e;
-      }
-    }
+    return this.d.datasets.publish({
+      dataset: o.dataset, runId, deliveryId, stagingKey, files: r.files, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total,
+      event: (merkleRoot) => ({ actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total, ...(acceptedShort.length === 0 ? {} : { shortTablesAccepted: acceptedShort.map((t) => ({ table: t.table, rowsDelivered: t.rowsDelivered, rowsLanded: t.rowsLanded })) }) } }),
+      inCommit: async (tx, v) => {
+        await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
+          runId, v.version, v.prefix, JSON.stringify(storedReport(r.quarantine)),
+        ]);
+      },
+    });
   }
 }
 
@@ -1118,21 +969,3 @@ export function shortTables(r: Pick<QuarantineReport, 'byTable'>, minShare: numb
   }
   return out;
 }
-
-function toVersion(r: VersionRow): DatasetVersion {
-  return {
-    dataset: r.dataset,
-    version: r.version,
-    deliveryId: r.delivery_id,
-    storeId: r.store_id,
-    prefix: r.prefix,
-    merkleRoot: r.merkle_root,
-    files: r.files,
-    bytes: Number(r.bytes),
-    rowsAccepted: Number(r.rows_accepted),
-    rowsQuarantined: Number(r.rows_quarantined),
-    createdAt: new Date(r.created_at).toISOString(),
-    manifest: typeof r.manifest === 'string' ? (JSON.parse(r.manifest) as Manifest) : r.manifest,
-  };
-}
-

@@ -83,7 +83,7 @@ test(`a clean delivery lands as version 1 with pseudonymised identifiers (${test
   // Read back through DuckDB with the dataset key: joins survive pseudonymisation.
   const s = await p.engine.session();
   try {
-    await p.ingest.attachVersion(s, v);
+    await p.datasets.attachVersion(s, v);
     const rows = await s.all<{ n: bigint; people: bigint; len: number }>(
       'SELECT count(*) AS n, count(DISTINCT b.BEN_NIR_PSA) AS people, max(length(b.BEN_NIR_PSA)) AS len FROM ds.ER_PHA_F d JOIN ds.IR_BEN_R b USING (BEN_NIR_PSA)',
     );
@@ -198,7 +198,7 @@ test('pseudonyms looked up from the referenced table and those hashed for orphan
   assert.equal(r.rowsQuarantined, 0);
   const s = await p.engine.session();
   try {
-    await p.ingest.attachVersion(s, await p.ingest.version('lookup'));
+    await p.datasets.attachVersion(s, await p.ingest.version('lookup'));
     for (const i of [3, 30]) {
       const expected = await p.keys.withDataKey('dataset', 'lookup', 'pseudonymisation', async (k) => createHmac('sha256', k).update(psa(i)).digest('hex'));
       const n = await s.all<{ n: bigint }>(`SELECT count(*) AS n FROM ds.ER_PHA_F WHERE BEN_NIR_PSA = '${expected}'`);
@@ -212,13 +212,13 @@ test('pseudonyms looked up from the referenced table and those hashed for orphan
 });
 
 test('an ingestion engine that may not spill fails a run it cannot hold in memory, clearly, and publishes nothing', async () => {
-  const { openDuckDb } = await import('../engine/index.ts');
+  const { openDuckDb } = await import('../engine/duckdb.ts');
   const { IngestService, ingestCatalogFrom } = await import('./index.ts');
   const { openPartitionPipes, writeEncryptedParquet } = await import('../parquet-crypto/index.ts');
   // As main.ts opens it: no temporary directory, so DuckDB cannot write plain spill files.
   const engine = await openDuckDb({ threads: 2, memoryLimit: '2MB', tempDirectory: '' });
   try {
-    const small = new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes });
+    const small = new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets: p.datasets });
     await p.catalog.importDirectory(schemaDir, { dataset: 'tight', actor: operator });
     const dir = await delivery('tight', { 'IR_BEN_R.csv': goodPeople(2000), 'ER_PHA_F.csv': goodDrugs(60_000) });
     await assert.rejects(small.ingest({ dataset: 'tight', inputs: [dir], actor: operator }), (e) => e instanceof Error && 'code' in e && e.code === 'unavailable' && /ENCLAVE_ENGINE_MEMORY/.test(String((e as { hint?: string }).hint)));

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { openDuckDb, sqlString } from '../engine/index.ts';
+import { sqlString } from '../engine/index.ts';
+import { openDuckDb } from '../engine/duckdb.ts';
 import { vectorPath } from '../../test/helpers/vectors.ts';
 import { checkNir, nirControlKey, nirViolationSql } from './nir.ts';
 

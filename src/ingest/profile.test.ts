@@ -119,7 +119,7 @@ test(`a CNAM-style extraction (',' Latin-1 gzip'd, dd/MM/yyyy, SAS '.', 61.0, ex
   assert.deepEqual(v.manifest.rows['T_MCOaaC'], { '2019': 2 });
   const s = await p.engine.session();
   try {
-    await p.ingest.attachVersion(s, v);
+    await p.datasets.attachVersion(s, v);
     const got = await s.all<{ q: number; m: number; g: bigint; dcd: bigint; t: string }>(`SELECT sum(PHA_ACT_QSN)::DOUBLE AS q, round(sum(PHA_PRS_MNT), 2) AS m, count(*) FILTER (PHA_TOP_GEN) AS g,
       (SELECT count(BEN_DCD_DTE) FROM ds.IR_BEN_R) AS dcd, CAST(max(FLX_TRT_DTD) AS VARCHAR) AS t FROM ds.ER_PHA_F`);
     assert.equal(got[0]?.g, 28n, 'True read as true (30 rows, 2 of them quarantined)');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { CatalogColumn, ColumnConstraints } from '../catalog/index.ts';
-import { openDuckDb, sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
+import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
+import { openDuckDb } from '../engine/duckdb.ts';
 import { nirControlKey } from './nir.ts';
 import { globFromPattern, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
 

@@ -47,7 +47,7 @@ test(`a synthesised base of ${SCALE_PEOPLE.toLocaleString('en-US')} people inges
     }
     const s = await p.engine.session();
     try {
-      await p.ingest.attachVersion(s, v);
+      await p.datasets.attachVersion(s, v);
       const orphans = await foreignKeyOrphans(p, s);
       assert.ok(Object.keys(orphans).length >= 8, `foreign keys checked: ${Object.keys(orphans).join('; ')}`);
       assert.deepEqual(Object.entries(orphans).filter(([, n]) => n > 0), []);

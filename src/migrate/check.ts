@@ -1,6 +1,6 @@
 import { isAppError } from '../errors.ts';
+import { hashObject } from '../datasets/index.ts';
 import type { Store, StoreEntry } from '../store/index.ts';
-import { hashObject } from './copy.ts';
 
 /** A file a store must hold: its planned size and SHA-256, and the tag last seen with those bytes. */
 export interface ExpectedFile {
@@ -29,17 +29,6 @@ export interface StoreCheck {
   readonly bytesHashed: number;
   /** SHA-256 read back, for each file hashed. */
   readonly hashed: ReadonlyMap<string, string>;
-}
-
-/** Files ingestion leaves in a version's folder beside the Parquet files its manifest names. */
-export function isVersionAncillary(relative: string): boolean {
-  return relative === 'manifest.json' || relative === '_quarantine-report.json' || relative.startsWith('_quarantine/');
-}
-
-/** The folder holding every version of a dataset (`datasets/snds` for `datasets/snds/v0001-run_x`). */
-export function datasetRoot(prefix: string): string {
-  const i = prefix.lastIndexOf('/');
-  return i < 0 ? prefix : prefix.slice(0, i);
 }
 
 /**

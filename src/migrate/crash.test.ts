@@ -7,15 +7,17 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { AuditLog, generateLogKey, signerKeyText, type LogSigner } from '../audit/index.ts';
 import { CatalogService } from '../catalog/index.ts';
-import { openDuckDb } from '../engine/index.ts';
+import { DatasetLocations, DatasetVersions } from '../datasets/index.ts';
+import { openDuckDb } from '../engine/duckdb.ts';
 import { IngestService, ingestCatalogFrom } from '../ingest/index.ts';
 import { KeyService } from '../keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from '../parquet-crypto/index.ts';
-import { LocalStore, StoreRegistry, type Store } from '../store/index.ts';
+import { StoreRegistry, type Store } from '../store/index.ts';
+import { LocalStore } from '../store/local.ts';
 import { openTestDb, testDbKind } from '../../test/helpers/db.ts';
 import { ingestBulk, ingestSample, operator } from '../../test/helpers/migrate.ts';
 import { startS3Server } from '../../test/helpers/s3.ts';
-import { DatasetLocations, MigrationService } from './index.ts';
+import { MigrationService } from './index.ts';
 
 const CHILD = new URL('../../test/helpers/migrate-crash-child.ts', import.meta.url).pathname;
 
@@ -29,8 +31,9 @@ async function openCrashPlatform<S extends Store>(dir: string, target: S, signer
   const store = new LocalStore(join(dir, 'store'));
   const stores = new StoreRegistry().add('local', store).add('s3', target);
   const locations = new DatasetLocations({ db: t.db, stores, cacheDir: join(dir, 'cache') });
-  const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
-  const migration = new MigrationService({ db: t.db, audit, keys, ingest: ingestL, engine, stores, locations, signer, leaseSeconds: 1 });
+  const datasetsL = new DatasetVersions({ db: t.db, audit, keys, store, locations });
+  const ingestL = new IngestService({ db: t.db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets: datasetsL });
+  const migration = new MigrationService({ db: t.db, audit, keys, datasets: datasetsL, engine, stores, locations, signer, leaseSeconds: 1 });
   return { t, dir, catalog, ingestL, migration, engine, keys, store, audit, target };
 }
 

@@ -1,11 +1,8 @@
 /**
- * Verified migration of datasets between stores, and the one resolver of where a dataset lives.
- * See docs/migration.md.
+ * Verified migration of datasets between stores: plan, copy, verify, mirror, cutover and rollback,
+ * through the datasets domain (versions, locations, verified copies). See docs/migration.md.
  */
-export { DEFAULT_CACHE_HOLD_MS, DEFAULT_CACHE_MAX_BYTES, ReadCache, type ReadCacheOptions } from './cache.ts';
-export { DatasetLocations, type DatasetLocationsDeps } from './locations.ts';
-export { checkStore, datasetRoot, isVersionAncillary, type ExpectedFile, type StoreCheck, type StoreProblem } from './check.ts';
-export { Throttle, copyObject, copyVerified, hashObject, isTransient, withRetry, type Expected, type RetryOptions } from './copy.ts';
+export { checkStore, type ExpectedFile, type StoreCheck, type StoreProblem } from './check.ts';
 export {
   DEFAULT_MIRROR_QUERIES,
   MigrationService,

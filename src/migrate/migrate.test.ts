@@ -68,7 +68,7 @@ test('local → S3: run, verify, mirror, cutover and rollback; a continuous read
     while (!stop) {
       const s = await p.engine.session();
       try {
-        await p.ingestL.attachVersion(s, await p.ingestL.version('demo'));
+        await p.datasetsL.attachVersion(s, await p.ingestL.version('demo'));
         const [row] = await s.all<{ n: bigint }>('SELECT count(*) AS n FROM ds.ER_PRS_F');
         assert.equal(row?.n, 16000n);
         const paths = await viewPaths(s);
@@ -162,7 +162,7 @@ test('after cutover the next ingestion publishes into the active store, and roll
   assert.equal(await p.store.size(`${v2.prefix}/manifest.json`), undefined, 'not left on the local store');
   const s = await p.engine.session();
   try {
-    await p.ingestL.attachVersion(s, v2);
+    await p.datasetsL.attachVersion(s, v2);
     assert.deepEqual(await s.all('SELECT count(*) AS n FROM ds.ER_PRS_F'), [{ n: 1000n }]);
   } finally {
     s.close();

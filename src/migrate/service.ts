@@ -1,21 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor, AuditLog, JsonValue, LogSigner } from '../audit/index.ts';
 import { canonicalJson, hashLeaf, rootFromLeafHashes, signNote } from '../audit/index.ts';
+import { copyObject, datasetRoot, hashObject, isVersionAncillary, Throttle, withRetry, type DatasetLocations, type DatasetVersion, type DatasetVersions } from '../datasets/index.ts';
 import type { Db } from '../db/index.ts';
 import { sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { AppError, isAppError } from '../errors.ts';
-import type { DatasetVersion, IngestService } from '../ingest/index.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { Store, StoreRegistry, UploadJournal, UploadPart } from '../store/index.ts';
-import { checkStore, datasetRoot, isVersionAncillary, type ExpectedFile } from './check.ts';
-import { copyObject, hashObject, Throttle, withRetry } from './copy.ts';
-import type { DatasetLocations } from './locations.ts';
+import { checkStore, type ExpectedFile } from './check.ts';
 
 export interface MigrationDeps {
   readonly db: Db;
   readonly audit: AuditLog;
   readonly keys: KeyService;
-  readonly ingest: IngestService;
+  /** The versions migrated (read and attached through it). */
+  readonly datasets: DatasetVersions;
   readonly engine: Engine;
   readonly stores: StoreRegistry;
   readonly locations: DatasetLocations;
@@ -222,7 +221,7 @@ export class MigrationService {
     const versions: PlanVersion[] = [];
     const files: PlanFile[] = [];
     for (const ds of datasets) {
-      const vs = (await this.#d.ingest.versions(ds)).reverse();
+      const vs = (await this.#d.datasets.versions(ds)).reverse();
       if (vs.length === 0) throw new AppError('not_found', `dataset ${ds} has no ingested version`, { hint: 'plan only datasets listed by enclave datasets versions' });
       const active = (await this.#d.locations.active(ds)) ?? vs[0]?.storeId;
       if (active !== from.id || vs.some((v) => v.storeId !== from.id && active === v.storeId)) {
@@ -473,7 +472,7 @@ export class MigrationService {
     const partitions: PartitionCheck[] = [];
     const versions: DatasetVersion[] = [];
     for (const pv of plan.versions) {
-      const v = await this.#d.ingest.version(pv.dataset, pv.version);
+      const v = await this.#d.datasets.version(pv.dataset, pv.version);
       versions.push(v);
       // Leaves as the target holds them: the manifest entry with the hash actually read back.
       const leaves = v.manifest.files.map((f) => hashLeaf(Buffer.from(canonicalJson({ ...f, sha256: tgt.hashed.get(`${v.prefix}/${f.path}`) ?? 'missing' }))));
@@ -557,7 +556,7 @@ export class MigrationService {
     const out: MirrorQueryResult[] = [];
     for (const pv of plan.versions) {
       const ds = pv.dataset;
-      const v = await this.#d.ingest.version(ds, pv.version);
+      const v = await this.#d.datasets.version(ds, pv.version);
       const tables = new Set(v.manifest.files.map((f) => f.table));
       const queries = [
         ...DEFAULT_MIRROR_QUERIES.filter((q) => q.tables.every((t) => tables.has(t))).map((q) => ({ name: q.name, sql: q.sql })),
@@ -569,8 +568,8 @@ export class MigrationService {
         const a = await this.#d.engine.session();
         const b = await this.#d.engine.session();
         try {
-          await this.#d.ingest.attachVersion(a, v, 'ds', { storeId: plan.from });
-          await this.#d.ingest.attachVersion(b, v, 'ds', { storeId: plan.to });
+          await this.#d.datasets.attachVersion(a, v, 'ds', { storeId: plan.from });
+          await this.#d.datasets.attachVersion(b, v, 'ds', { storeId: plan.to });
           for (const q of queries) {
             const fp = async (s: EngineSession): Promise<string> => {
               try {
@@ -656,20 +655,16 @@ export class MigrationService {
     }
     for (const ds of datasets) {
       await this.#d.audit.transaction({ actor: o.actor, action: `migrate.${kind}`, target: `dataset:${ds}`, details: { planId, from: fromId, to: toId, checkedAt: check.at, filesChecked: check.files, rehashed: check.rehashed } }, async (tx) => {
-        const cur = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [ds]);
-        const versions = await tx.query<{ version: number; store_id: string }>('SELECT version, store_id FROM dataset_versions WHERE dataset = $1', [ds]);
-        const active = cur[0]?.store_id ?? versions[0]?.store_id;
+        const cur = await this.#d.locations.lockActive(tx, ds);
+        const versions = await this.#d.datasets.placed(tx, ds);
+        const active = cur ?? versions[0]?.storeId;
         if (active !== fromId) throw new AppError('conflict', `dataset ${ds} is active on ${this.#d.stores.nameOf(active ?? '?')}, not on ${this.#d.stores.nameOf(fromId)}`, { hint: kind === 'cutover' ? 'it was already switched' : 'nothing to roll back' });
         const planned = new Set(plan.versions.filter((v) => v.dataset === ds).map((v) => v.version));
         const extra = versions.filter((v) => !planned.has(v.version)).map((v) => v.version);
         if (extra.length > 0) {
           throw new AppError('conflict', `dataset ${ds} has version(s) ${extra.join(', ')} that plan ${planId} did not copy`, { hint: kind === 'cutover' ? 'make a new plan that includes them' : `those exist only on ${this.#d.stores.nameOf(fromId)}: plan a migration back instead` });
         }
-        await tx.query(
-          `INSERT INTO dataset_locations (dataset, store_id, plan_id, switched_at) VALUES ($1, $2, $3, now())
-           ON CONFLICT (dataset) DO UPDATE SET store_id = EXCLUDED.store_id, plan_id = EXCLUDED.plan_id, switched_at = now()`,
-          [ds, toId, planId],
-        );
+        await this.#d.locations.switchActive(tx, ds, toId, planId);
       });
     }
     return this.report(planId, { actor: o.actor, kind, check });

@@ -5,10 +5,10 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.ts';
-import type { Store, StoreEntry, WriteOptions } from './port.ts';
+import type { LocalFileStore, StoreEntry, WriteOptions } from './port.ts';
 
 /** A directory on local disk (or a mounted volume). Directory renames give atomic publication. */
-export class LocalStore implements Store {
+export class LocalStore implements LocalFileStore {
   readonly root: string;
   readonly id: string;
 

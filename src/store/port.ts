@@ -77,3 +77,11 @@ export interface Store {
   /** Free bytes where the store can know it (a local file system), else undefined. */
   freeBytes(): Promise<number | undefined>;
 }
+
+/**
+ * A store on this machine's disk: every key has a local path. Ingestion stages and writes its
+ * files there (DuckDB writes only local files); `LocalStore` is the implementation main.ts picks.
+ */
+export interface LocalFileStore extends Store {
+  localPath(key: string): string;
+}

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrate, openPglite, openPostgres, type Db } from '../../src/db/index.ts';
+import { migrate, type Db } from '../../src/db/index.ts';
+import { openPglite } from '../../src/db/pglite.ts';
+import { openPostgres } from '../../src/db/postgres.ts';
 
 /**
  * Which metadata database the suite runs on: `ENCLAVE_TEST_DB=postgres` uses the PostgreSQL

@@ -4,8 +4,9 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { canonicalJson, generateLogKey, hashLeaf, rootFromLeafHashes, type JsonValue, type LogSigner } from '../../src/audit/index.ts';
 import { sqlString, type EngineSession } from '../../src/engine/index.ts';
-import { IngestService, ingestCatalogFrom, type DatasetVersion, type Manifest, type ManifestFile } from '../../src/ingest/index.ts';
-import { DatasetLocations, MigrationService } from '../../src/migrate/index.ts';
+import { DatasetLocations, DatasetVersions, type DatasetVersion, type Manifest, type ManifestFile } from '../../src/datasets/index.ts';
+import { IngestService, ingestCatalogFrom } from '../../src/ingest/index.ts';
+import { MigrationService } from '../../src/migrate/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
 import { StoreRegistry } from '../../src/store/index.ts';
 import { openTestPlatform, type TestPlatform } from './platform.ts';
@@ -15,6 +16,8 @@ export const operator = { kind: 'person', id: 'test:operator' } as const;
 export interface MigratePlatform extends TestPlatform {
   readonly stores: StoreRegistry;
   readonly locations: DatasetLocations;
+  /** The versions read through the location resolver, as main.ts wires them. */
+  readonly datasetsL: DatasetVersions;
   /** Ingestion wired to the location resolver, as main.ts wires it. */
   readonly ingestL: IngestService;
   readonly migration: MigrationService;
@@ -26,10 +29,11 @@ export async function openMigratePlatform(o: { readonly leaseSeconds?: number; r
   const p = await openTestPlatform();
   const stores = new StoreRegistry().add('local', p.store);
   const locations = new DatasetLocations({ db: p.t.db, stores, cacheDir: join(p.dir, 'cache'), ...(o.cacheMaxBytes === undefined ? {} : { cacheMaxBytes: o.cacheMaxBytes }), ...(o.cacheHoldMs === undefined ? {} : { cacheHoldMs: o.cacheHoldMs }) });
-  const ingestL = new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, locations });
+  const datasetsL = new DatasetVersions({ db: p.t.db, audit: p.audit, keys: p.keys, store: p.store, locations });
+  const ingestL = new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets: datasetsL });
   const signer = generateLogKey('enclave.test/migration');
-  const migration = new MigrationService({ db: p.t.db, audit: p.audit, keys: p.keys, ingest: ingestL, engine: p.engine, stores, locations, signer, leaseSeconds: o.leaseSeconds ?? 1 });
-  return { ...p, stores, locations, ingestL, migration, signer };
+  const migration = new MigrationService({ db: p.t.db, audit: p.audit, keys: p.keys, datasets: datasetsL, engine: p.engine, stores, locations, signer, leaseSeconds: o.leaseSeconds ?? 1 });
+  return { ...p, stores, locations, datasetsL, ingestL, migration, signer };
 }
 
 const people = {

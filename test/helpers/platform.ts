@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, generateLogKey, parseSignerKey, signerKeyText, type LogSigner } from '../../src/audit/index.ts';
 import { CatalogService } from '../../src/catalog/index.ts';
+import { DatasetVersions } from '../../src/datasets/index.ts';
 import type { Db } from '../../src/db/index.ts';
-import { openDuckDb, type Engine } from '../../src/engine/index.ts';
+import type { Engine } from '../../src/engine/index.ts';
+import { openDuckDb } from '../../src/engine/duckdb.ts';
 import { IngestService, ingestCatalogFrom } from '../../src/ingest/index.ts';
 import { KeyService } from '../../src/keys/index.ts';
 import { openPartitionPipes, writeEncryptedParquet } from '../../src/parquet-crypto/index.ts';
-import { LocalStore } from '../../src/store/index.ts';
+import { LocalStore } from '../../src/store/local.ts';
 import { openTestDb, type TestDb } from './db.ts';
 
 export interface Services {
@@ -16,6 +18,7 @@ export interface Services {
   readonly audit: AuditLog;
   readonly keys: KeyService;
   readonly catalog: CatalogService;
+  readonly datasets: DatasetVersions;
   readonly ingest: IngestService;
   readonly engine: Engine;
   readonly store: LocalStore;
@@ -44,8 +47,9 @@ export async function buildServices(db: Db, dir: string): Promise<Services> {
   const catalog = new CatalogService({ db, audit });
   const engine = await openDuckDb({ threads: 2 });
   const store = new LocalStore(join(dir, 'store'));
-  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes });
-  return { dir, audit, keys, catalog, ingest, engine, store };
+  const datasets = new DatasetVersions({ db, audit, keys, store });
+  const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets });
+  return { dir, audit, keys, catalog, datasets, ingest, engine, store };
 }
 
 /** The real services on a fresh metadata database, a temp store and a temp keyring. */

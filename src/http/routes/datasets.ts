@@ -5,7 +5,8 @@
  */
 import { Hono, type Context } from 'hono';
 import type { CatalogService } from '../../catalog/index.ts';
-import type { DatasetVersion, IngestService } from '../../ingest/index.ts';
+import type { DatasetVersion } from '../../datasets/index.ts';
+import type { IngestService } from '../../ingest/index.ts';
 import { AppError } from '../../errors.ts';
 import type { KeyService } from '../../keys/index.ts';
 import { authenticate, mountRoutes, openApiOf, param, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';

@@ -17,7 +17,8 @@ import { workspaceRoutes, workspaceRouteSpecs } from './workspace.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDuckDbSandbox, type WorkspaceEngine } from '../../engine/index.ts';
+import type { WorkspaceEngine } from '../../engine/index.ts';
+import { openDuckDbSandbox } from '../../engine/duckdb-sandbox/sandbox.ts';
 import { WorkspaceService } from '../../workspace/index.ts';
 
 type Caller = 'anonymous' | PersonKey;

@@ -5,15 +5,15 @@ import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import type { DatasetLocator, DatasetVersion } from '../ingest/index.ts';
 import type { Store, StoreRegistry } from '../store/index.ts';
 import { DEFAULT_CACHE_MAX_BYTES, ReadCache } from './cache.ts';
 import { copyObject, copyVerified, hashObject } from './copy.ts';
+import type { DatasetLocator, DatasetVersion } from './version.ts';
 
 export interface DatasetLocationsDeps {
   readonly db: Db;
   readonly stores: StoreRegistry;
-  /** Local directory of the read-through cache for remote stores (docs/migration.md). */
+  /** Local directory of the read-through cache for remote stores (docs/datasets.md). */
   readonly cacheDir: string;
   /** Size cap of that cache in bytes (default 20 GiB); least recently used files not in use are evicted. */
   readonly cacheMaxBytes?: number;
@@ -88,6 +88,18 @@ export class DatasetLocations implements DatasetLocator {
     // FOR UPDATE: a cutover of this dataset waits for this commit, and this commit for it.
     const rows = await tx.query<{ store_id: string }>('SELECT store_id FROM dataset_locations WHERE dataset = $1 FOR UPDATE', [dataset]);
     return rows[0]?.store_id;
+  }
+
+  /**
+   * Inside a transaction that holds `lockActive`: makes `storeId` the dataset's active store (a
+   * migration's cutover or rollback, `planId`). Readers that resolve after the commit read there.
+   */
+  async switchActive(tx: Queryable, dataset: string, storeId: string, planId: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO dataset_locations (dataset, store_id, plan_id, switched_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (dataset) DO UPDATE SET store_id = EXCLUDED.store_id, plan_id = EXCLUDED.plan_id, switched_at = now()`,
+      [dataset, storeId, planId],
+    );
   }
 
   async unpublish(storeId: string, prefix: string): Promise<void> {
