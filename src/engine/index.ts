@@ -16,3 +16,4 @@ export type {
   WorkspaceSpec,
 } from './workspace-port.ts';
 export { openDuckDbSandbox, type DuckDbSandboxOptions } from './duckdb-sandbox/sandbox.ts';
+export type { BuildTableInput, BuiltTable, ExtractBuilder, ExtractPlan, PlanColumn, PlanPersonSource, PlanPopulation, PlanPredicate, PlanTable, PlanYears, SourceFiles } from './extract-port.ts';

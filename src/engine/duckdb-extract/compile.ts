@@ -1,0 +1,91 @@
+/**
+ * The extract plan compiled for DuckDB: one `SELECT` per table over the dataset version's
+ * encrypted Parquet (`read_parquet(..., encryption_config = {footer_key: ...})`), filtered by the
+ * plan's years and population, person pseudonyms re-keyed with HMAC-SHA256 written in SQL.
+ *
+ * Keys never appear in the text: Parquet keys are referred to by name (registered on the
+ * connection beforehand), and the HMAC's inner and outer pads are session variables bound as
+ * prepared-statement parameters (`getvariable('enclave_rekey_ipad')`). The HMAC is RFC 2104 over
+ * the base pseudonym's UTF-8 text and yields lower-case hex, byte for byte what node's
+ * `createHmac('sha256', key).update(value).digest('hex')` gives (tested), and what ingestion
+ * writes for the base pseudonyms.
+ *
+ * Golden tests (`compile.test.ts`) pin the SQL of fixed plans to `golden/*.sql`.
+ */
+import type { PlanPredicate, PlanTable, PlanYears, SourceFiles } from '../extract-port.ts';
+import { sqlIdent, sqlString } from '../duckdb.ts';
+
+/** Session variables holding the HMAC pads (set by the builder from the project key). */
+export const REKEY_IPAD = 'enclave_rekey_ipad';
+export const REKEY_OPAD = 'enclave_rekey_opad';
+
+/** How the compiled SQL names a dataset's Parquet key (registered by the builder). */
+export function keyNameOf(dataset: string): string {
+  return `k_src_${dataset.replace(/[^A-Za-z0-9]/g, '_')}`;
+}
+
+/** HMAC-SHA256(project key, text of `expr`) as lower-case hex; NULL stays NULL. */
+export function rekeySql(expr: string): string {
+  return `CASE WHEN ${expr} IS NULL THEN NULL ELSE sha256(getvariable('${REKEY_OPAD}') || unhex(sha256(getvariable('${REKEY_IPAD}') || encode(CAST(${expr} AS VARCHAR))))) END`;
+}
+
+function literal(v: string | number): string {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error('population values must be finite numbers');
+    return String(v);
+  }
+  return sqlString(v);
+}
+
+function predicateSql(alias: string, p: PlanPredicate): string {
+  const col = `${alias}.${sqlIdent(p.column)}`;
+  switch (p.op) {
+    case 'in':
+      return `${col} IN (${p.values.map(literal).join(', ')})`;
+    case 'not_in':
+      // a row whose value is unknown is not known to be outside the list: excluded
+      return `(${col} IS NOT NULL AND ${col} NOT IN (${p.values.map(literal).join(', ')}))`;
+    case 'between': {
+      const [lo, hi] = p.values;
+      if (lo === undefined || hi === undefined || p.values.length !== 2) throw new Error(`between on ${p.column} needs exactly two values`);
+      return `${col} BETWEEN ${literal(lo)} AND ${literal(hi)}`;
+    }
+  }
+}
+
+function yearSql(alias: string, y: PlanYears): string | undefined {
+  if (y.kind !== 'column') return undefined;
+  const col = `${alias}.${sqlIdent(y.column)}`;
+  const year = y.columnType === 'date' ? `year(${col})` : `TRY_CAST(${col} AS INTEGER)`;
+  return `${year} BETWEEN ${y.from} AND ${y.to}`;
+}
+
+function scanSql(s: SourceFiles): string {
+  const files = s.files.length > 0 ? s.files : s.schemaFile === undefined ? [] : [s.schemaFile];
+  if (files.length === 0) throw new Error(`no file to read for ${s.dataset}.${s.table}`);
+  return `read_parquet([${files.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyNameOf(s.dataset))}})`;
+}
+
+/**
+ * The `SELECT` of one extract table.
+ *
+ * @example
+ *   compileTable(plan.tables[0], { dataset: 'snds', table: 'ER_PRS_F', files: ['/s/a.parquet'] })
+ *   // SELECT rekey(t."BEN_NIR_PSA") AS "ben_nir_psa", ... FROM read_parquet([...]) AS t WHERE ...
+ */
+export function compileTable(table: PlanTable, source: SourceFiles, personSource?: SourceFiles): string {
+  if (table.columns.length === 0) throw new Error(`table ${table.name} has no column`);
+  const select = table.columns.map((c) => `  ${c.rekey ? rekeySql(`t.${sqlIdent(c.source)}`) : `t.${sqlIdent(c.source)}`} AS ${sqlIdent(c.name)}`);
+  const where: string[] = [];
+  if (source.files.length === 0) where.push('false');
+  const y = yearSql('t', table.years);
+  if (y !== undefined) where.push(y);
+  for (const p of table.population.predicates) where.push(predicateSql('t', p));
+  const via = table.population.viaPerson;
+  if (via !== null) {
+    if (personSource === undefined) throw new Error(`table ${table.name} needs the files of ${via.source.dataset}.${via.source.table} for its population`);
+    const inner = [`s.${sqlIdent(via.source.personColumn)} IS NOT NULL`, ...via.source.predicates.map((p) => predicateSql('s', p))];
+    where.push(`t.${sqlIdent(via.personColumn)} IN (\n    SELECT s.${sqlIdent(via.source.personColumn)} FROM ${scanSql(personSource)} AS s\n    WHERE ${inner.join('\n      AND ')}\n  )`);
+  }
+  return `SELECT\n${select.join(',\n')}\nFROM ${scanSql(source)} AS t${where.length === 0 ? '' : `\nWHERE ${where.join('\n  AND ')}`}`;
+}
