@@ -26,6 +26,7 @@ import { localCommandHandler } from './cli/local-server.ts';
 import { runCli } from './cli/program.ts';
 import type { CliServices } from './cli/services.ts';
 import { loadConfig, quickStartEnv, type Config } from './config.ts';
+import { AppError } from './errors.ts';
 import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
 import { openDuckDb, type Engine } from './engine/index.ts';
 import { createHttpApp } from './http/app.ts';
@@ -38,6 +39,12 @@ import { DatasetLocations, MigrationService } from './migrate/index.ts';
 import { SmtpMailer } from './mail/index.ts';
 import { LocalStore, StoreRegistry } from './store/index.ts';
 import { S3Store } from './store/s3.ts';
+// --- project extract (issue 12 item 1): adapters of today's ingest/migrate/governance to its ports
+import { activePermit } from './governance/repository.ts';
+import { openDuckDbExtractBuilder } from './engine/duckdb-extract/builder.ts';
+import { ExtractService, type DatasetVersions, type ExtractCatalog, type ExtractKeys, type PermitsInForce } from './workspace/extract/index.ts';
+import type { DatasetLocator } from './ingest/index.ts';
+// --- end project extract imports
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -48,6 +55,8 @@ export interface Platform extends CliServices {
   readonly keyringCreated: boolean;
   readonly identity: IdentityService;
   readonly governance: GovernanceService;
+  /** Project extracts, built when a permit comes into force or is amended (src/workspace/extract). */
+  readonly extracts: ExtractService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
   readonly idpSecrets: EmbeddedIdpSecrets | undefined;
   /** E-mail of notifications; undefined unless ENCLAVE_SMTP_URL is set. */
@@ -119,8 +128,21 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       people: identity.peopleDirectory(),
       ...(mailer === undefined ? {} : { mailer }),
     });
+    // --- project extract: its own DuckDB (no spilling), built on governance's project changes
+    const extractBuilder = await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    closers.push(async () => {
+      await extracts.idle();
+      await extractBuilder.close();
+    });
+    const extracts = new ExtractService({
+      db, audit, store, builder: extractBuilder,
+      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), datasets: datasetVersionsFrom(ingest, keys, store, locations), keys: extractKeysFrom(keys),
+      onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] extract of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
+    });
+    extracts.listen(governance);
+    // --- end project extract
     return {
-      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets, mailer, lock,
+      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, extracts, idpSecrets, mailer, lock,
       atClose(fn) {
         closers.unshift(fn);
       },
@@ -142,6 +164,62 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     throw e;
   }
 }
+
+// --- project extract adapters: today's ingest, migrate, keys and governance seen through the
+// extract's ports, until dataset versions have their own domain (src/datasets).
+
+/** The permit in force of a project, from governance's tables. */
+export function permitsInForceFrom(db: Db): PermitsInForce {
+  return {
+    async active(projectId) {
+      const p = await activePermit(db, projectId);
+      return p === null ? null : { version: p.version, sha256: p.sha256, document: p.document };
+    },
+  };
+}
+
+/** The catalogue as the extract plan reads it. */
+export function extractCatalogFrom(catalog: CatalogService): ExtractCatalog {
+  return {
+    getTable: (d, t) => catalog.getTable(d, t),
+    async listTables(d) {
+      const ds = await catalog.getDataset(d);
+      return Promise.all(ds.tables.map((t) => catalog.getTable(d, t.name)));
+    },
+  };
+}
+
+/** Dataset versions, their files (local, through the read cache for a remote store) and keys. */
+export function datasetVersionsFrom(ingest: IngestService, keys: KeyService, store: Pick<LocalStore, 'localPath'>, locations?: DatasetLocator): DatasetVersions {
+  return {
+    async current(dataset) {
+      const [v] = await ingest.versions(dataset);
+      return v === undefined ? null : v.version;
+    },
+    async files(dataset, version) {
+      const v = await ingest.version(dataset, version);
+      const located = locations === undefined ? undefined : await locations.localFiles(v);
+      return v.manifest.files.map((f, i) => {
+        const path = located?.paths[i] ?? store.localPath(`${v.prefix}/${f.path}`);
+        return { table: f.table, year: f.year, path };
+      });
+    },
+    withKey: (dataset, fn) => keys.withDataKey('dataset', dataset, 'encryption', fn),
+  };
+}
+
+/** The project keys of the key service (created by governance when the permit comes into force). */
+export function extractKeysFrom(keys: KeyService): ExtractKeys {
+  return {
+    async keyId(projectId, purpose) {
+      const k = (await keys.listKeys()).find((x) => x.scope === 'project' && x.scopeId === projectId && x.purpose === purpose && x.state === 'active');
+      if (k === undefined) throw new AppError('not_found', `project ${projectId} has no active ${purpose} key`, { hint: 'project keys are created when the permit comes into force; a closed project\'s keys are destroyed' });
+      return k.id;
+    },
+    withKey: (projectId, purpose, fn) => keys.withDataKey('project', projectId, purpose, fn),
+  };
+}
+// --- end project extract adapters
 
 /**
  * Creates the demo people of the embedded provider that do not exist yet (embedded default only);
@@ -218,6 +296,7 @@ export async function startLocalSocket(p: Platform): Promise<string | null> {
 export async function startServer(p: Platform): Promise<{ server: ServerType; url: string; demoPeopleCreated: SeededDemoPerson[] }> {
   const demoPeopleCreated = await ensureDemoPeople(p);
   await startLocalSocket(p);
+  await p.extracts.resumeAll(); // project extract: builds a killed server left are resumed
   // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
   // the redirect URI are URLs of this very server.
   let app: ReturnType<typeof createApp> | undefined;

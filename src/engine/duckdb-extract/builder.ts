@@ -21,9 +21,9 @@ import { sqlString } from '../duckdb.ts';
 import { compileTable, keyNameOf, REKEY_IPAD, REKEY_OPAD } from './compile.ts';
 
 export interface DuckDbExtractBuilderOptions {
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** DuckDB memory limit, e.g. `2GB`. */
-  readonly memoryLimit?: string;
+  readonly memoryLimit?: string | undefined;
   /** Directory for the FIFOs' private directories (default: the OS temp directory). */
   readonly tmpDir?: string;
 }
