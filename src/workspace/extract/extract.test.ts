@@ -263,7 +263,7 @@ test(`a failed build is audited, deletes what it wrote and leaves the previous g
   const s = await session();
   try {
     await withExtractKey(s, 'pa', 'kpa');
-    const n = await s.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${extractScan(now as ExtractManifest, 'er_prs_f', 'kpa')}`);
+    const n = await s.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${extractScan(now, 'er_prs_f', 'kpa')}`);
     assert.equal(Number(n[0]?.n), now?.tables[0]?.rows, 'and readable');
   } finally {
     s.close();
