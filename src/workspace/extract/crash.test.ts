@@ -89,11 +89,12 @@ test(`an extract build killed with SIGKILL after its first table resumes from it
           return all;
         };
         const first = await contents(resumed);
+        const resumedTables = built.length;
         const fresh = (await service.materialise('pk', { force: true })) as ExtractManifest;
         assert.equal(fresh.generation, 2);
         assert.deepEqual(fresh.tables.map((t) => [t.name, t.rows]), resumed.tables.map((t) => [t.name, t.rows]));
         assert.deepEqual(await contents(fresh), first);
-        console.log(`# killed after ${out.trim().split('\n').length} table; resumed ${built.length} tables; rows ${resumed.tables.map((t) => `${t.name} ${t.rows}`).join(', ')}: identical to a fresh build`);
+        console.log(`# killed after ${out.trim().split('\n').length} table; built ${resumedTables} more on resume; rows ${resumed.tables.map((t) => `${t.name} ${t.rows}`).join(', ')}: identical to a fresh build`);
       } finally {
         session.close();
       }
