@@ -77,18 +77,22 @@ export async function openDuckDbExtractBuilder(o: DuckDbExtractBuilderOptions = 
   const instance = await DuckDBInstance.create(':memory:', settings);
   return {
     async buildTable(input: BuildTableInput): Promise<BuiltTable> {
-      const sql = compileTable(input.table, input.source, input.personSource);
+      const compiled = compileTable(input.table, input.source, input.personSource);
+      const sql = compiled.select;
       const conn = await instance.connect();
       let stage = 'keys';
       try {
         for (const [dataset, key] of input.sourceKeys) await registerParquetKey(conn, keyNameOf(dataset), key);
         await registerParquetKey(conn, OUT_KEY, input.targetKey);
         await setRekeyPads(conn, input.rekeyKey);
+        stage = 'rekey';
+        for (const st of compiled.prepare) await conn.run(st);
         stage = 'describe';
         const described = (await conn.runAndReadAll(`DESCRIBE ${sql}`)).getRowObjectsJS() as Array<{ column_name: string; column_type: string }>;
         stage = 'write';
         await mkdir(dirname(input.target), { recursive: true, mode: 0o700 });
         const written = await copyQueryToEncryptedParquet(conn, sql, input.target, input.targetKey, { compression: 'zstd', ...(o.tmpDir === undefined ? {} : { tmpDir: o.tmpDir }) });
+        for (const st of compiled.cleanup) await conn.run(st);
         stage = 'count';
         // the footer's row count: read from the encrypted file's metadata, not a scan
         const counted = (await conn.runAndReadAll(`SELECT count(*) AS n FROM read_parquet(${sqlString(input.target)}, encryption_config = {footer_key: ${sqlString(OUT_KEY)}})`)).getRowObjectsJS() as Array<{ n: bigint }>;

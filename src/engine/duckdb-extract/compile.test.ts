@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { PlanTable, SourceFiles } from '../extract-port.ts';
-import { compileTable, REKEY_IPAD, REKEY_OPAD, rekeySql } from './compile.ts';
+import { compileTable, REKEY_IPAD, REKEY_OPAD, rekeySql, scriptOf } from './compile.ts';
 
 /** ENCLAVE_GOLDEN=update rewrites the golden files from the compiler (review the diff before committing). */
 const UPDATE = process.env['ENCLAVE_GOLDEN'] === 'update';
@@ -34,12 +34,12 @@ const ben: PlanTable = {
 };
 const src = (table: string, files: string[]): SourceFiles => ({ dataset: 'snds', table, files });
 
-const cases: ReadonlyArray<readonly [string, string]> = [
+const cases: ReadonlyArray<readonly [string, string]> = ([
   ['prs-years-column-population-own', compileTable(prs, src('ER_PRS_F', ['/store/snds/v1/ER_PRS_F/year=2020/a.parquet', "/store/it's/year=2021/b.parquet"]))],
   ['mco-yearly-files-population-via-person', compileTable(mco, src('T_MCOaaC', ['/store/snds/v1/T_MCOaaC/year=2020/T_MCO20C.parquet']), src('IR_BEN_R', ['/store/snds/v1/IR_BEN_R/year=0/IR_BEN_R.parquet']))],
   ['referential-no-years-no-population', compileTable(ben, src('IR_BEN_R', ['/store/snds/v1/IR_BEN_R/year=0/IR_BEN_R.parquet']))],
   ['no-file-of-the-years-reads-columns-only', compileTable(prs, { dataset: 'snds', table: 'ER_PRS_F', files: [], schemaFile: '/store/snds/v1/ER_PRS_F/year=2019/a.parquet' })],
-];
+] as const).map(([n, c]) => [n, scriptOf(c)] as const);
 
 for (const [name, sql] of cases) {
   test(`the DuckDB SQL of plan "${name}" equals its golden file`, () => {

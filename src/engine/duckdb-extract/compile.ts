@@ -66,16 +66,41 @@ function scanSql(s: SourceFiles): string {
   return `read_parquet([${files.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyNameOf(s.dataset))}})`;
 }
 
+/** The temp table mapping each base pseudonym of a table to its re-keyed value. */
+export const REKEY_MAP = '__enclave_rekey';
+
+/** One extract table in DuckDB: statements to run first (the re-keying map), then the `SELECT` to write. */
+export interface CompiledTable {
+  readonly prepare: readonly string[];
+  readonly select: string;
+  readonly cleanup: readonly string[];
+}
+
 /**
- * The `SELECT` of one extract table.
+ * The SQL of one extract table. Each distinct base pseudonym is hashed once, into a temp map
+ * (`__enclave_rekey`, base → re-keyed, in the engine's memory), and rows take their re-keyed
+ * value by a join: a person has hundreds of rows, so this is far cheaper than an HMAC per row.
  *
  * @example
  *   compileTable(plan.tables[0], { dataset: 'snds', table: 'ER_PRS_F', files: ['/s/a.parquet'] })
- *   // SELECT rekey(t."BEN_NIR_PSA") AS "ben_nir_psa", ... FROM read_parquet([...]) AS t WHERE ...
+ *   // { prepare: ['CREATE OR REPLACE TEMP TABLE __enclave_rekey AS ...'], select: 'SELECT rk0.h AS "ben_nir_psa", ...' }
  */
-export function compileTable(table: PlanTable, source: SourceFiles, personSource?: SourceFiles): string {
+export function compileTable(table: PlanTable, source: SourceFiles, personSource?: SourceFiles): CompiledTable {
   if (table.columns.length === 0) throw new Error(`table ${table.name} has no column`);
-  const select = table.columns.map((c) => `  ${c.rekey ? rekeySql(`t.${sqlIdent(c.source)}`) : `t.${sqlIdent(c.source)}`} AS ${sqlIdent(c.name)}`);
+  const rekeyed = table.columns.filter((c) => c.rekey);
+  const scan = scanSql(source);
+  const prepare: string[] = [];
+  const joins: string[] = [];
+  if (rekeyed.length > 0) {
+    const distinct = [...new Set(rekeyed.map((c) => c.source))].map((c) => `SELECT DISTINCT CAST(${sqlIdent(c)} AS VARCHAR) AS v FROM ${scan}`);
+    prepare.push(`CREATE OR REPLACE TEMP TABLE ${REKEY_MAP} AS\nSELECT v, ${rekeySql('v')} AS h\nFROM (\n  ${distinct.join('\n  UNION\n  ')}\n) WHERE v IS NOT NULL`);
+  }
+  const select = table.columns.map((c) => {
+    if (!c.rekey) return `  t.${sqlIdent(c.source)} AS ${sqlIdent(c.name)}`;
+    const alias = `rk${joins.length}`;
+    joins.push(`LEFT JOIN ${REKEY_MAP} AS ${alias} ON ${alias}.v = CAST(t.${sqlIdent(c.source)} AS VARCHAR)`);
+    return `  ${alias}.h AS ${sqlIdent(c.name)}`;
+  });
   const where: string[] = [];
   if (source.files.length === 0) where.push('false');
   const y = yearSql('t', table.years);
@@ -87,5 +112,14 @@ export function compileTable(table: PlanTable, source: SourceFiles, personSource
     const inner = [`s.${sqlIdent(via.source.personColumn)} IS NOT NULL`, ...via.source.predicates.map((p) => predicateSql('s', p))];
     where.push(`t.${sqlIdent(via.personColumn)} IN (\n    SELECT s.${sqlIdent(via.source.personColumn)} FROM ${scanSql(personSource)} AS s\n    WHERE ${inner.join('\n      AND ')}\n  )`);
   }
-  return `SELECT\n${select.join(',\n')}\nFROM ${scanSql(source)} AS t${where.length === 0 ? '' : `\nWHERE ${where.join('\n  AND ')}`}`;
+  return {
+    prepare,
+    select: `SELECT\n${select.join(',\n')}\nFROM ${scan} AS t${joins.map((j) => `\n${j}`).join('')}${where.length === 0 ? '' : `\nWHERE ${where.join('\n  AND ')}`}`,
+    cleanup: rekeyed.length > 0 ? [`DROP TABLE IF EXISTS ${REKEY_MAP}`] : [],
+  };
+}
+
+/** The whole script of a table, as the golden files hold it. */
+export function scriptOf(c: CompiledTable): string {
+  return [...c.prepare, c.select, ...c.cleanup].map((x) => `${x};`).join('\n\n');
 }
