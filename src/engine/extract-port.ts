@@ -38,7 +38,7 @@ export type PlanYears =
   | { readonly kind: 'file'; readonly from: number; readonly to: number; readonly reason: string }
   | { readonly kind: 'none'; readonly reason: string };
 
-/** Persons kept through another table: rows whose person is one of that table's rows matching `predicates`. */
+/** Persons kept through another table: rows whose person has a row of that table matching `predicates`. */
 export interface PlanPersonSource {
   readonly dataset: string;
   readonly table: string;
@@ -50,8 +50,8 @@ export interface PlanPersonSource {
 export interface PlanPopulation {
   /** Criteria on the table's own columns. */
   readonly predicates: readonly PlanPredicate[];
-  /** Criteria on columns the table lacks, applied through its person pseudonym; null when none. */
-  readonly viaPerson: { readonly personColumn: string; readonly source: PlanPersonSource } | null;
+  /** Criteria read from other tables, applied through the table's person pseudonym (every source must hold the person); null when none. */
+  readonly viaPerson: { readonly personColumn: string; readonly sources: readonly PlanPersonSource[] } | null;
   /** Why, in one line (shown in the manifest). */
   readonly reason: string;
 }
@@ -87,8 +87,8 @@ export interface SourceFiles {
 export interface BuildTableInput {
   readonly table: PlanTable;
   readonly source: SourceFiles;
-  /** The person source of `table.population.viaPerson`, when there is one. */
-  readonly personSource?: SourceFiles;
+  /** The files of each `table.population.viaPerson.sources`, in the same order. */
+  readonly personSources: readonly SourceFiles[];
   /** 32-byte encryption keys of the source datasets, by dataset name. */
   readonly sourceKeys: ReadonlyMap<string, Uint8Array>;
   /** The project's pseudonymisation key (HMAC-SHA256 key of the re-keying). */

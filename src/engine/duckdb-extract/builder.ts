@@ -77,7 +77,7 @@ export async function openDuckDbExtractBuilder(o: DuckDbExtractBuilderOptions = 
   const instance = await DuckDBInstance.create(':memory:', settings);
   return {
     async buildTable(input: BuildTableInput): Promise<BuiltTable> {
-      const compiled = compileTable(input.table, input.source, input.personSource);
+      const compiled = compileTable(input.table, input.source, input.personSources);
       const sql = compiled.select;
       const conn = await instance.connect();
       let stage = 'keys';

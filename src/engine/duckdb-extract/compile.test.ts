@@ -24,7 +24,7 @@ const mco: PlanTable = {
   dataset: 'snds', table: 'T_MCOaaC', name: 't_mcoaac',
   columns: [{ name: 'nir_ano_17', source: 'NIR_ANO_17', rekey: true }, { name: 'ent_dat', source: 'ENT_DAT', rekey: false }],
   years: { kind: 'file', from: 2020, to: 2021, reason: '' },
-  population: { predicates: [], viaPerson: { personColumn: 'NIR_ANO_17', source: { dataset: 'snds', table: 'IR_BEN_R', personColumn: 'BEN_NIR_PSA', predicates: [{ column: 'BEN_SEX_COD', op: 'not_in', values: [1, 9] }] } }, reason: '' },
+  population: { predicates: [], viaPerson: { personColumn: 'NIR_ANO_17', sources: [{ dataset: 'snds', table: 'IR_BEN_R', personColumn: 'BEN_NIR_PSA', predicates: [{ column: 'BEN_SEX_COD', op: 'not_in', values: [1, 9] }] }, { dataset: 'snds', table: 'ER_PRS_F', personColumn: 'BEN_NIR_PSA', predicates: [{ column: 'PRS_NAT_REF', op: 'in', values: ['1111', '3317'] }] }] }, reason: '' },
 };
 const ben: PlanTable = {
   dataset: 'snds', table: 'IR_BEN_R', name: 'ir_ben_r',
@@ -36,7 +36,7 @@ const src = (table: string, files: string[]): SourceFiles => ({ dataset: 'snds',
 
 const cases: ReadonlyArray<readonly [string, string]> = ([
   ['prs-years-column-population-own', compileTable(prs, src('ER_PRS_F', ['/store/snds/v1/ER_PRS_F/year=2020/a.parquet', "/store/it's/year=2021/b.parquet"]))],
-  ['mco-yearly-files-population-via-person', compileTable(mco, src('T_MCOaaC', ['/store/snds/v1/T_MCOaaC/year=2020/T_MCO20C.parquet']), src('IR_BEN_R', ['/store/snds/v1/IR_BEN_R/year=0/IR_BEN_R.parquet']))],
+  ['mco-yearly-files-population-via-person', compileTable(mco, src('T_MCOaaC', ['/store/snds/v1/T_MCOaaC/year=2020/T_MCO20C.parquet']), [src('IR_BEN_R', ['/store/snds/v1/IR_BEN_R/year=0/IR_BEN_R.parquet']), src('ER_PRS_F', ['/store/snds/v1/ER_PRS_F/year=2020/a.parquet'])])],
   ['referential-no-years-no-population', compileTable(ben, src('IR_BEN_R', ['/store/snds/v1/IR_BEN_R/year=0/IR_BEN_R.parquet']))],
   ['no-file-of-the-years-reads-columns-only', compileTable(prs, { dataset: 'snds', table: 'ER_PRS_F', files: [], schemaFile: '/store/snds/v1/ER_PRS_F/year=2019/a.parquet' })],
 ] as const).map(([n, c]) => [n, scriptOf(c)] as const);

@@ -85,7 +85,7 @@ export interface CompiledTable {
  *   compileTable(plan.tables[0], { dataset: 'snds', table: 'ER_PRS_F', files: ['/s/a.parquet'] })
  *   // { prepare: ['CREATE OR REPLACE TEMP TABLE __enclave_rekey AS ...'], select: 'SELECT rk0.h AS "ben_nir_psa", ...' }
  */
-export function compileTable(table: PlanTable, source: SourceFiles, personSource?: SourceFiles): CompiledTable {
+export function compileTable(table: PlanTable, source: SourceFiles, personSources: readonly SourceFiles[] = []): CompiledTable {
   if (table.columns.length === 0) throw new Error(`table ${table.name} has no column`);
   const rekeyed = table.columns.filter((c) => c.rekey);
   const scan = scanSql(source);
@@ -107,10 +107,11 @@ export function compileTable(table: PlanTable, source: SourceFiles, personSource
   if (y !== undefined) where.push(y);
   for (const p of table.population.predicates) where.push(predicateSql('t', p));
   const via = table.population.viaPerson;
-  if (via !== null) {
-    if (personSource === undefined) throw new Error(`table ${table.name} needs the files of ${via.source.dataset}.${via.source.table} for its population`);
-    const inner = [`s.${sqlIdent(via.source.personColumn)} IS NOT NULL`, ...via.source.predicates.map((p) => predicateSql('s', p))];
-    where.push(`t.${sqlIdent(via.personColumn)} IN (\n    SELECT s.${sqlIdent(via.source.personColumn)} FROM ${scanSql(personSource)} AS s\n    WHERE ${inner.join('\n      AND ')}\n  )`);
+  for (const [i, src] of (via?.sources ?? []).entries()) {
+    const files = personSources[i];
+    if (via === null || files === undefined) throw new Error(`table ${table.name} needs the files of ${src.dataset}.${src.table} for its population`);
+    const inner = [`s.${sqlIdent(src.personColumn)} IS NOT NULL`, ...src.predicates.map((p) => predicateSql('s', p))];
+    where.push(`t.${sqlIdent(via.personColumn)} IN (\n    SELECT s.${sqlIdent(src.personColumn)} FROM ${scanSql(files)} AS s\n    WHERE ${inner.join('\n      AND ')}\n  )`);
   }
   return {
     prepare,

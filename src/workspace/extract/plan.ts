@@ -77,7 +77,39 @@ export async function planExtract(permit: PermitDocument, permitVersion: number,
       requested.push({ table, columns: t.columns, at });
     }
   }
-  const criteria = permit.population.criteria;
+  // Each criterion names where it is read: `dataset.TABLE.COLUMN` (the permit schema); a bare
+  // COLUMN (older documents) is read from the first permitted table holding it, else the
+  // catalogue's first table of that dataset holding it with a person pseudonym.
+  const criteria: { readonly source: CatalogTable; readonly predicate: PlanPredicate }[] = [];
+  for (const [ci, cr] of permit.population.criteria.entries()) {
+    const at = `/population/criteria/${ci}`;
+    if (cr.op === 'between' && cr.values.length !== 2) { problems.push(`${at}: between needs exactly two values (from, to)`); continue; }
+    if (cr.values.length === 0) { problems.push(`${at}: ${cr.op} needs at least one value`); continue; }
+    const parts = cr.column.split('.');
+    let source: CatalogTable | undefined;
+    let columnName: string;
+    if (parts.length === 3) {
+      const [d, t, c] = parts as [string, string, string];
+      columnName = c;
+      source = permitted.find((x) => x.dataset === d && x.name.toUpperCase() === t.toUpperCase()) ?? (await catalog.getTable(d, t).catch(() => undefined));
+      if (source === undefined) { problems.push(`${at}: no catalogued table ${d}.${t}`); continue; }
+    } else {
+      columnName = cr.column;
+      source = permitted.find((x) => findColumn(x, columnName) !== undefined);
+      if (source === undefined) {
+        for (const d of [...new Set(permitted.map((x) => x.dataset))]) {
+          const all = [...(await catalog.listTables(d).catch(() => []))].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+          source = all.find((x) => findColumn(x, columnName) !== undefined && personColumnOf(x) !== undefined);
+          if (source !== undefined) break;
+        }
+      }
+      if (source === undefined) { problems.push(`${at}: no table holds ${cr.column}; name it as dataset.TABLE.COLUMN`); continue; }
+    }
+    const col = findColumn(source, columnName);
+    if (col === undefined) { problems.push(`${at}: ${source.dataset}.${source.name} has no column ${columnName}`); continue; }
+    if (col.sensitivity === 'direct_identifier') { problems.push(`${at}: ${source.name}.${col.name} is a direct identifier; a population is defined on other columns`); continue; }
+    criteria.push({ source, predicate: { column: col.name, op: cr.op, values: [...cr.values] } });
+  }
   const names = new Set<string>();
   const tables: PlanTable[] = [];
   for (const { table, columns, at } of requested) {
@@ -102,53 +134,34 @@ export async function planExtract(permit: PermitDocument, permitVersion: number,
     }
     if (cols.length === 0) problems.push(`${at}: no column of ${table.name} can be extracted`);
 
-    // population
-    const own: PlanPredicate[] = [];
-    const missing: PlanPredicate[] = [];
-    for (const [ci, cr] of criteria.entries()) {
-      const everywhere = permitted.some((p) => findColumn(p, cr.column)?.sensitivity === 'direct_identifier');
-      if (everywhere) {
-        problems.push(`/population/criteria/${ci}: ${cr.column} is a direct identifier; a population is defined on other columns`);
-        continue;
-      }
-      if (cr.op === 'between' && cr.values.length !== 2) {
-        problems.push(`/population/criteria/${ci}: between needs exactly two values (from, to)`);
-        continue;
-      }
-      if (cr.values.length === 0) {
-        problems.push(`/population/criteria/${ci}: ${cr.op} needs at least one value`);
-        continue;
-      }
-      const c = findColumn(table, cr.column);
-      const p: PlanPredicate = { column: c?.name ?? cr.column.toUpperCase(), op: cr.op, values: [...cr.values] };
-      (c === undefined ? missing : own).push(p);
+    // population: criteria read from this very table filter its rows; the others keep the rows
+    // of persons having a matching row in the criterion's table
+    const own = criteria.filter((c) => c.source.dataset === table.dataset && c.source.name === table.name).map((c) => c.predicate);
+    const bySource = new Map<string, { table: CatalogTable; predicates: PlanPredicate[] }>();
+    for (const c of criteria) {
+      if (c.source.dataset === table.dataset && c.source.name === table.name) continue;
+      const k = `${c.source.dataset}.${c.source.name}`;
+      const g = bySource.get(k) ?? { table: c.source, predicates: [] };
+      g.predicates.push(c.predicate);
+      bySource.set(k, g);
     }
     let viaPerson: PlanPopulation['viaPerson'] = null;
-    if (missing.length > 0) {
+    if (bySource.size > 0) {
       const person = personColumnOf(table);
-      if (person === undefined) {
-        problems.push(`${at}: ${table.name} has no ${missing.map((m) => m.column).join(', ')} and no person pseudonym, so the population criteria cannot be applied to it`);
-      } else {
-        const has = (t: CatalogTable): boolean => personColumnOf(t) !== undefined && missing.every((m) => findColumn(t, m.column) !== undefined);
-        const others = [...(await catalog.listTables(table.dataset).catch(() => []))].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        const src = permitted.find((t) => t.dataset === table.dataset && has(t)) ?? others.find(has);
-        if (src === undefined) {
-          problems.push(`${at}: no table of ${table.dataset} holds ${missing.map((m) => m.column).join(', ')} with a person pseudonym, so the population cannot be applied to ${table.name}`);
-        } else {
-          const source: PlanPersonSource = {
-            dataset: src.dataset, table: src.name, personColumn: (personColumnOf(src) as CatalogColumn).name,
-            predicates: missing.map((m) => ({ ...m, column: (findColumn(src, m.column) as CatalogColumn).name })),
-          };
-          viaPerson = { personColumn: person.name, source };
-        }
+      const sources: PlanPersonSource[] = [];
+      for (const g of bySource.values()) {
+        const sp = personColumnOf(g.table);
+        if (sp === undefined) problems.push(`/population: ${g.table.name} has no person pseudonym, so its criteria cannot select persons in other tables`);
+        else sources.push({ dataset: g.table.dataset, table: g.table.name, personColumn: sp.name, predicates: g.predicates });
       }
+      if (person === undefined) problems.push(`${at}: ${table.name} has no person pseudonym, so the population criteria on ${[...bySource.keys()].join(', ')} cannot be applied to it`);
+      else viaPerson = { personColumn: person.name, sources };
     }
-    const described = [...own, ...(viaPerson?.source.predicates ?? [])].map((p) => `${p.column} ${p.op.replace('_', ' ')} ${p.values.join(p.op === 'between' ? '..' : ',')}`).join(' and ');
-    const reason = criteria.length === 0
-      ? 'the permit sets no population criteria: every person'
-      : viaPerson === null
-        ? `rows where ${described} (columns of ${table.name})`
-        : `rows of persons (${viaPerson.personColumn}) with a row of ${viaPerson.source.table} where ${viaPerson.source.predicates.map((p) => `${p.column} ${p.op.replace('_', ' ')} ${p.values.join(p.op === 'between' ? '..' : ',')}`).join(' and ')}${own.length > 0 ? `, and where ${own.map((p) => `${p.column} ${p.op.replace('_', ' ')} ${p.values.join(p.op === 'between' ? '..' : ',')}`).join(' and ')}` : ''}`;
+    const text = (ps: readonly PlanPredicate[]): string => ps.map((x) => `${x.column} ${x.op.replace('_', ' ')} ${x.values.join(x.op === 'between' ? '..' : ',')}`).join(' and ');
+    const reasons: string[] = [];
+    if (own.length > 0) reasons.push(`rows where ${text(own)}`);
+    for (const src of viaPerson?.sources ?? []) reasons.push(`rows of persons (${viaPerson?.personColumn ?? ''}) with a row of ${src.table} where ${text(src.predicates)}`);
+    const reason = criteria.length === 0 ? 'the permit sets no population criteria: every person' : reasons.join('; and ');
     tables.push({ dataset: table.dataset, table: table.name, name, columns: cols, years: yearsOf(table, permit.years), population: { predicates: own, viaPerson, reason } });
   }
   if (permit.years.from > permit.years.to) problems.push('/years: from is after to');

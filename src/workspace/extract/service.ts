@@ -305,7 +305,7 @@ export class ExtractService implements ExtractSource {
     try {
       plan = await planExtract(permit.document, permit.version, this.#d.catalog);
       versions = [];
-      for (const dataset of [...new Set(plan.tables.flatMap((t) => [t.dataset, ...(t.population.viaPerson === null ? [] : [t.population.viaPerson.source.dataset])]))].sort()) {
+      for (const dataset of [...new Set(plan.tables.flatMap((t) => [t.dataset, ...(t.population.viaPerson?.sources.map((x) => x.dataset) ?? [])]))].sort()) {
         const v = await this.#d.datasets.current(dataset);
         if (v === null) throw new AppError('conflict', `dataset ${dataset} has no ingested version: the extract cannot be built`, { hint: `ingest a delivery of ${dataset}; the extract is built again when the permit is amended, or by an operator` });
         versions.push({ dataset, version: v });
@@ -364,12 +364,13 @@ export class ExtractService implements ExtractSource {
       }
       const source = sourceFiles(table, await files(table.dataset));
       const via = table.population.viaPerson;
-      const personSource = via === null ? undefined : sourceFiles({ ...table, dataset: via.source.dataset, table: via.source.table, years: { kind: 'none', reason: '' } }, await files(via.source.dataset));
+      const personSources: SourceFiles[] = [];
+      for (const src of via?.sources ?? []) personSources.push(sourceFiles({ dataset: src.dataset, table: src.table, years: { kind: 'none', reason: '' } }, await files(src.dataset)));
       const key = `${generationPrefix(projectId, generation)}/${table.name}/data_0.parquet`;
-      const built = await this.#withSourceKeys([...new Set([table.dataset, ...(via === null ? [] : [via.source.dataset])])], new Map(), (sourceKeys) =>
+      const built = await this.#withSourceKeys([...new Set([table.dataset, ...(via?.sources.map((x) => x.dataset) ?? [])])], new Map(), (sourceKeys) =>
         this.#d.keys.withKey(projectId, 'pseudonymisation', (rekeyKey) =>
           this.#d.keys.withKey(projectId, 'encryption', (targetKey) =>
-            this.#d.builder.buildTable({ table, source, ...(personSource === undefined ? {} : { personSource }), sourceKeys, rekeyKey, targetKey, target: this.#local(key) }))));
+            this.#d.builder.buildTable({ table, source, personSources, sourceKeys, rekeyKey, targetKey, target: this.#local(key) }))));
       const columns = table.columns.map((c, i) => ({ name: c.name, type: built.columns[i]?.type ?? 'VARCHAR', source: c.source, rekeyed: c.rekey }));
       const fileList = [{ path: key, bytes: built.bytes, rows: built.rows, sha256: built.sha256 }];
       count++;

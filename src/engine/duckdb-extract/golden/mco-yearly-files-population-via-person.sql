@@ -13,6 +13,11 @@ WHERE t."NIR_ANO_17" IN (
     SELECT s."BEN_NIR_PSA" FROM read_parquet(['/store/snds/v1/IR_BEN_R/year=0/IR_BEN_R.parquet'], encryption_config = {footer_key: 'k_src_snds'}) AS s
     WHERE s."BEN_NIR_PSA" IS NOT NULL
       AND (s."BEN_SEX_COD" IS NOT NULL AND s."BEN_SEX_COD" NOT IN (1, 9))
+  )
+  AND t."NIR_ANO_17" IN (
+    SELECT s."BEN_NIR_PSA" FROM read_parquet(['/store/snds/v1/ER_PRS_F/year=2020/a.parquet'], encryption_config = {footer_key: 'k_src_snds'}) AS s
+    WHERE s."BEN_NIR_PSA" IS NOT NULL
+      AND s."PRS_NAT_REF" IN ('1111', '3317')
   );
 
 DROP TABLE IF EXISTS __enclave_rekey;
