@@ -219,6 +219,8 @@ export function extractKeysFrom(keys: KeyService): ExtractKeys {
     withKey: (projectId, purpose, fn) => keys.withDataKey('project', projectId, purpose, fn),
   };
 }
+/** The DuckDB extract builder, as main.ts opens it (tests and benchmarks outside src/engine take it from here). */
+export { openDuckDbExtractBuilder };
 // --- end project extract adapters
 
 /**

@@ -5,8 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { openPglite, openPostgres } from '../../db/index.ts';
-import { openDuckDbExtractBuilder } from '../../engine/duckdb-extract/builder.ts';
-import { datasetVersionsFrom, extractCatalogFrom, extractKeysFrom } from '../../main.ts';
+import { datasetVersionsFrom, extractCatalogFrom, extractKeysFrom, openDuckDbExtractBuilder } from '../../main.ts';
 import { buildServices } from '../../../test/helpers/platform.ts';
 import { ExtractService } from './service.ts';
 

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openDuckDbExtractBuilder } from '../../engine/duckdb-extract/builder.ts';
 import { GovernanceService } from '../../governance/index.ts';
 import { IdentityService, type Principal } from '../../identity/index.ts';
-import { datasetVersionsFrom, extractCatalogFrom, extractKeysFrom, permitsInForceFrom } from '../../main.ts';
+import { datasetVersionsFrom, extractCatalogFrom, extractKeysFrom, openDuckDbExtractBuilder, permitsInForceFrom } from '../../main.ts';
 import { synthesize } from '../../synth/index.ts';
 import { testDbKind } from '../../../test/helpers/db.ts';
 import { openTestPlatform } from '../../../test/helpers/platform.ts';
