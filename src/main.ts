@@ -33,6 +33,7 @@ import { openPostgres } from './db/postgres.ts';
 import type { Engine } from './engine/index.ts';
 import { openDuckDb } from './engine/duckdb.ts';
 import { openDuckDbSandbox } from './engine/duckdb-sandbox/sandbox.ts';
+import { AppError } from './errors.ts';
 import { createHttpApp } from './http/app.ts';
 import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
 import { staticPortal } from './http/static.ts';
@@ -45,7 +46,13 @@ import { StoreRegistry } from './store/index.ts';
 import { LocalStore } from './store/local.ts';
 import { S3Store } from './store/s3.ts';
 import { workspaceOpenApiPaths, workspaceRoutes } from './http/routes/workspace.ts';
-import { WorkspaceService, type ExtractSource } from './workspace/index.ts';
+import { WorkspaceService } from './workspace/index.ts';
+// --- project extract (issue 12 item 1): adapters of today's ingest/migrate/governance to its ports
+import { activePermit } from './governance/repository.ts';
+import { openDuckDbExtractBuilder } from './engine/duckdb-extract/builder.ts';
+import { ExtractService, type DatasetVersions as ExtractDatasetVersions, type ExtractCatalog, type ExtractKeys, type PermitsInForce } from './workspace/extract/index.ts';
+import type { DatasetLocator } from './datasets/index.ts';
+// --- end project extract imports
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -60,6 +67,8 @@ export interface Platform extends CliServices {
   readonly governance: GovernanceService;
   /** Projects' workspaces: queries in sandboxed engine processes (docs/workspace.md). */
   readonly workspace: WorkspaceService;
+  /** Project extracts, built when a permit comes into force or is amended (src/workspace/extract). */
+  readonly extracts: ExtractService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
   readonly idpSecrets: EmbeddedIdpSecrets | undefined;
   /** E-mail of notifications; undefined unless ENCLAVE_SMTP_URL is set. */
@@ -132,11 +141,24 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       people: identity.peopleDirectory(),
       ...(mailer === undefined ? {} : { mailer }),
     });
+    // --- project extract: its own DuckDB (no spilling), built on governance's project changes
+    const extractBuilder = await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    closers.push(async () => {
+      await extracts.idle();
+      await extractBuilder.close();
+    });
+    const extracts = new ExtractService({
+      db, audit, store, builder: extractBuilder,
+      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), datasets: datasetVersionsFrom(datasets, keys, store, locations), keys: extractKeysFrom(keys),
+      onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] extract of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
+    });
+    extracts.listen(governance);
+    // --- end project extract
     // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
     const workspaceEngine = openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
     const w = config.workspace;
     const workspace = new WorkspaceService({
-      db, audit, governance, keys, engine: workspaceEngine, extracts: EXTRACTS_NOT_WIRED, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
+      db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
       limits: { memoryBytes: w.memoryBytes, threads: w.threads, tempDiskBytes: 0, statementTimeoutMs: w.statementTimeoutMs, rowCap: w.rowCap },
       catalogue: (d, t) => catalog.getTable(d, t),
       onError: (what, e) => process.stderr.write(`[${new Date().toISOString()}] workspace ${what} failed: ${e instanceof Error ? e.message : 'error'}\n`),
@@ -147,7 +169,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     });
     // ── end of workspace wiring ──
     return {
-      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, idpSecrets, mailer, lock,
+      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, idpSecrets, mailer, lock,
       atClose(fn) {
         closers.unshift(fn);
       },
@@ -170,17 +192,63 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
   }
 }
 
-/**
- * Until the extract service (src/workspace/extract/, another branch) is wired here, no project
- * has an extract: the workspace answers `none` and refuses queries with a clear 404.
- * TODO(merge): replace with the extract service.
- */
-const EXTRACTS_NOT_WIRED: ExtractSource = {
-  current: async () => null,
-  openForEngine: async (projectId) => {
-    throw new Error(`no extract service is wired (project ${projectId})`);
-  },
-};
+// --- project extract adapters: today's ingest, migrate, keys and governance seen through the
+// extract's ports.
+
+/** The permit in force of a project, from governance's tables. */
+export function permitsInForceFrom(db: Db): PermitsInForce {
+  return {
+    async active(projectId) {
+      const p = await activePermit(db, projectId);
+      return p === null ? null : { version: p.version, sha256: p.sha256, document: p.document };
+    },
+  };
+}
+
+/** The catalogue as the extract plan reads it. */
+export function extractCatalogFrom(catalog: CatalogService): ExtractCatalog {
+  return {
+    getTable: (d, t) => catalog.getTable(d, t),
+    async listTables(d) {
+      const ds = await catalog.getDataset(d);
+      return Promise.all(ds.tables.map((t) => catalog.getTable(d, t.name)));
+    },
+  };
+}
+
+/** Dataset versions, their files (local, through the read cache for a remote store) and keys. */
+export function datasetVersionsFrom(versions: Pick<DatasetVersions, 'versions' | 'version'>, keys: KeyService, store: Pick<LocalStore, 'localPath'>, locations?: DatasetLocator): ExtractDatasetVersions {
+  return {
+    async current(dataset) {
+      const [v] = await versions.versions(dataset);
+      return v === undefined ? null : v.version;
+    },
+    async files(dataset, version) {
+      const v = await versions.version(dataset, version);
+      const located = locations === undefined ? undefined : await locations.localFiles(v);
+      return v.manifest.files.map((f, i) => {
+        const path = located?.paths[i] ?? store.localPath(`${v.prefix}/${f.path}`);
+        return { table: f.table, year: f.year, path };
+      });
+    },
+    withKey: (dataset, fn) => keys.withDataKey('dataset', dataset, 'encryption', fn),
+  };
+}
+
+/** The project keys of the key service (created by governance when the permit comes into force). */
+export function extractKeysFrom(keys: KeyService): ExtractKeys {
+  return {
+    async keyId(projectId, purpose) {
+      const k = (await keys.listKeys()).find((x) => x.scope === 'project' && x.scopeId === projectId && x.purpose === purpose && x.state === 'active');
+      if (k === undefined) throw new AppError('not_found', `project ${projectId} has no active ${purpose} key`, { hint: 'project keys are created when the permit comes into force; a closed project\'s keys are destroyed' });
+      return k.id;
+    },
+    withKey: (projectId, purpose, fn) => keys.withDataKey('project', projectId, purpose, fn),
+  };
+}
+/** The DuckDB extract builder, as main.ts opens it (tests and benchmarks outside src/engine take it from here). */
+export { openDuckDbExtractBuilder };
+// --- end project extract adapters
 
 /**
  * Creates the demo people of the embedded provider that do not exist yet (embedded default only);
@@ -258,6 +326,7 @@ export async function startLocalSocket(p: Platform): Promise<string | null> {
 export async function startServer(p: Platform): Promise<{ server: ServerType; url: string; demoPeopleCreated: SeededDemoPerson[] }> {
   const demoPeopleCreated = await ensureDemoPeople(p);
   await startLocalSocket(p);
+  await p.extracts.resumeAll(); // project extract: builds a killed server left are resumed
   // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
   // the redirect URI are URLs of this very server.
   let app: ReturnType<typeof createApp> | undefined;

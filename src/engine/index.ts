@@ -20,3 +20,4 @@ export type {
   WorkspaceSession,
   WorkspaceSpec,
 } from './workspace-port.ts';
+export type { BuildTableInput, BuiltTable, ExtractBuilder, ExtractPlan, PlanColumn, PlanPersonSource, PlanPopulation, PlanPredicate, PlanTable, PlanYears, SourceFiles } from './extract-port.ts';
