@@ -23,11 +23,34 @@ interface Props {
   readonly initial: string;
   readonly tables: readonly SchemaTable[];
   readonly label: string;
-  readonly describedBy?: string;
+  /** Said by screen readers after the label (how to run, complete and leave). */
+  readonly description?: string;
   readonly placeholder: string;
   readonly onChange: (text: string) => void;
   readonly onRun: () => void;
 }
+
+/** The editor's look, inside its shadow root (the portal's stylesheet does not reach there). */
+const theme = EditorView.theme({
+  '&': { minHeight: '9rem', maxHeight: '24rem', border: '1px solid #cfd6de', borderRadius: '8px', backgroundColor: '#fff', fontSize: '0.92rem' },
+  '&.cm-focused': { outline: '3px solid #8fb3e0', outlineOffset: '1px' },
+  '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace', minHeight: '9rem' },
+  '.cm-gutters': { backgroundColor: '#f3f5f8', borderRight: '1px solid #cfd6de', borderRadius: '8px 0 0 8px' },
+});
+
+/**
+ * Typing over a selection is applied here rather than by the browser: Chromium's own
+ * contenteditable replacement keeps the first character's look with an inline `style`
+ * attribute, which the portal's CSP refuses (and reports as an error).
+ */
+const replaceSelectionTyping = EditorView.domEventHandlers({
+  beforeinput(e, view) {
+    if (e.inputType !== 'insertText' || e.data === null || view.state.selection.ranges.every((r) => r.empty)) return false;
+    e.preventDefault();
+    view.dispatch(view.state.replaceSelection(e.data), { userEvent: 'input.type', scrollIntoView: true });
+    return true;
+  },
+});
 
 function language(tables: readonly SchemaTable[]) {
   const { schema, defaultSchema } = completionSchema(tables);
@@ -35,7 +58,7 @@ function language(tables: readonly SchemaTable[]) {
   return sql({ dialect: PostgreSQL, schema, defaultSchema, upperCaseKeywords: true });
 }
 
-export const SqlEditor = forwardRef<SqlEditorHandle, Props>(function SqlEditor({ initial, tables, label, describedBy, placeholder, onChange, onRun }, ref) {
+export const SqlEditor = forwardRef<SqlEditorHandle, Props>(function SqlEditor({ initial, tables, label, description, placeholder, onChange, onRun }, ref) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const lang = useRef(new Compartment());
@@ -47,12 +70,18 @@ export const SqlEditor = forwardRef<SqlEditorHandle, Props>(function SqlEditor({
 
   useEffect(() => {
     if (host.current === null) return undefined;
+    // CodeMirror styles itself with a <style> element in a document, which the portal's CSP
+    // (style-src 'self') refuses; inside a shadow root it uses a constructed stylesheet instead.
+    const shadow = host.current.shadowRoot ?? host.current.attachShadow({ mode: 'open' });
+    const parent = document.createElement('div');
+    shadow.replaceChildren(parent);
     const run = (): boolean => {
       onRunRef.current();
       return true;
     };
     const v = new EditorView({
-      parent: host.current,
+      root: shadow,
+      parent,
       state: EditorState.create({
         doc: initial,
         extensions: [
@@ -69,7 +98,10 @@ export const SqlEditor = forwardRef<SqlEditorHandle, Props>(function SqlEditor({
           lang.current.of(language(tables)),
           cmPlaceholder(placeholder),
           EditorView.lineWrapping,
-          EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true', 'data-testid': 'sql-editor', ...(describedBy === undefined ? {} : { 'aria-describedby': describedBy }) }),
+          theme,
+          replaceSelectionTyping,
+          // aria-describedby cannot point out of the shadow root: the hint is given as a description.
+          EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true', 'data-testid': 'sql-editor', ...(description === undefined ? {} : { 'aria-description': description }) }),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) onChangeRef.current(u.state.doc.toString());
           }),

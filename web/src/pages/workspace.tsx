@@ -4,7 +4,7 @@
  * and cancel, results read by pages, a quick chart, the member's history, the project's saved
  * queries. Rows are seen here and nowhere else: nothing downloads (outputs leave by the airlock).
  */
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ApiError, projectsApi, SENSITIVITIES, type Sensitivity } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, Empty, ErrorState, Loading, SensitivityBadge, useAsync, type Tone } from '../kit/index.ts';
@@ -90,7 +90,6 @@ function Ready({ api, workspace, reload }: { readonly api: WorkspaceApi; readonl
   const [saveKind, setSaveKind] = useState<'table' | 'view'>('table');
   const [saveNameError, setSaveNameError] = useState<string | undefined>(undefined);
   const [historyKey, setHistoryKey] = useState(0);
-  const hintId = useId();
 
   const finished = useCallback(
     (q: Query) => {
@@ -182,10 +181,10 @@ function Ready({ api, workspace, reload }: { readonly api: WorkspaceApi; readonl
       <div className="ws-main">
         <section aria-labelledby="ws-editor-h">
           <h2 id="ws-editor-h">{t.ws.editorTitle}</h2>
-          <p id={hintId} className="muted small">
+          <p className="muted small">
             {t.ws.editorHint}
           </p>
-          <SqlEditor ref={editor} initial="" tables={workspace.tables} label={t.ws.editorLabel} describedBy={hintId} placeholder={t.ws.editorPlaceholder} onChange={setSqlText} onRun={() => void run()} />
+          <SqlEditor ref={editor} initial="" tables={workspace.tables} label={t.ws.editorLabel} description={t.ws.editorHint} placeholder={t.ws.editorPlaceholder} onChange={setSqlText} onRun={() => void run()} />
           <form
             className="ws-run"
             onSubmit={(e: FormEvent) => {
