@@ -123,14 +123,11 @@ export function isNumericType(type: string): boolean {
 }
 
 /**
- * The lang-sql completion namespace: the extract's tables unqualified (the default schema) and
- * each schema by name, so both `er_prs_f` and `scratch.my_table` complete with their columns.
+ * The lang-sql completion namespace: every table and view by its bare name, as members write
+ * them (the sandbox resolves the extract's tables and the scratch's saved ones unqualified).
  */
-export function completionSchema(tables: readonly SchemaTable[]): { schema: Record<string, Record<string, string[]>>; defaultSchema: string } {
-  const schema: Record<string, Record<string, string[]>> = { extract: {}, scratch: {} };
-  for (const t of tables) {
-    const s = (schema[t.schema] ??= {});
-    s[t.name] = t.columns.map((c) => c.name);
-  }
-  return { schema, defaultSchema: 'extract' };
+export function completionSchema(tables: readonly SchemaTable[]): Record<string, string[]> {
+  const schema: Record<string, string[]> = {};
+  for (const t of tables) schema[t.name] = t.columns.map((c) => c.name);
+  return schema;
 }

@@ -53,9 +53,8 @@ const replaceSelectionTyping = EditorView.domEventHandlers({
 });
 
 function language(tables: readonly SchemaTable[]) {
-  const { schema, defaultSchema } = completionSchema(tables);
   // DuckDB's SQL is close to PostgreSQL's; the dialect only drives highlighting and keywords.
-  return sql({ dialect: PostgreSQL, schema, defaultSchema, upperCaseKeywords: true });
+  return sql({ dialect: PostgreSQL, schema: completionSchema(tables), upperCaseKeywords: true });
 }
 
 export const SqlEditor = forwardRef<SqlEditorHandle, Props>(function SqlEditor({ initial, tables, label, description, placeholder, onChange, onRun }, ref) {

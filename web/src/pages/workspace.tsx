@@ -48,8 +48,15 @@ function WorkspaceView({ id }: { readonly id: string }) {
 
 const STATUS_TONE: Readonly<Record<Workspace['status'], Tone>> = { ready: 'success', building: 'info', none: 'neutral', failed: 'danger', closed: 'neutral' };
 
-function WorkspaceBody({ api, workspace, reload }: { readonly api: WorkspaceApi; readonly workspace: Workspace; readonly reload: () => void }) {
+function WorkspaceBody({ api, workspace: loaded, reload }: { readonly api: WorkspaceApi; readonly workspace: Workspace; readonly reload: () => void }) {
   const { t } = useI18n();
+  // Saving or dropping a scratch table refreshes the schema in place: the editor, the result
+  // shown and the form stay as they are (a reload through the loading state would remount them).
+  const [workspace, setWorkspace] = useState(loaded);
+  useEffect(() => setWorkspace(loaded), [loaded]);
+  const refresh = useCallback(() => {
+    api.workspace().then(setWorkspace, () => reload());
+  }, [api, reload]);
   const status = workspace.status;
   return (
     <>
@@ -69,7 +76,7 @@ function WorkspaceBody({ api, workspace, reload }: { readonly api: WorkspaceApi;
           )}
         </div>
       )}
-      {status === 'ready' && <Ready api={api} workspace={workspace} reload={reload} />}
+      {status === 'ready' && <Ready api={api} workspace={workspace} reload={refresh} />}
       {workspace.extract !== null && <Manifest manifest={workspace.extract} />}
     </>
   );
@@ -248,7 +255,7 @@ function SchemaList({ title, tables, testId, empty, onDrop }: { readonly title: 
             <li key={`${tb.schema}.${tb.name}`} data-table={tb.name}>
               <details>
                 <summary>
-                  <code>{tb.schema === 'scratch' ? `scratch.${tb.name}` : tb.name}</code>
+                  <code>{tb.name}</code>
                   {tb.kind === 'view' && <> <Badge>{t.ws.kindView}</Badge></>}
                   {tb.rows !== undefined && <span className="muted small"> · {t.ws.rows(formatNumber(tb.rows))}</span>}
                 </summary>
