@@ -73,4 +73,15 @@ export interface ExtractSource {
    * workspace engine only. The key never leaves the server process and its engine worker.
    */
   openForEngine(projectId: string): Promise<{ readonly manifest: ExtractManifest; readonly tables: readonly { readonly name: string; readonly files: readonly string[]; readonly key: Uint8Array }[] }>;
+  /**
+   * Optional: the project's latest extract in any state (`building`, `failed`, ...), so the
+   * workspace can say why none is ready. Without it the workspace reports `none`.
+   */
+  latest?(projectId: string): Promise<ExtractManifest | null>;
+  /**
+   * Optional: deletes the project's extract files for good (the project was closed). The
+   * workspace calls it after it has destroyed the project's keys (crypto-shredding), so the
+   * files are already unreadable; deleting them frees the space and leaves nothing behind.
+   */
+  destroy?(projectId: string): Promise<void>;
 }

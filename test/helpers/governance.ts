@@ -35,6 +35,8 @@ export interface GovFixture {
   readonly catalog: CatalogService;
   readonly identity: IdentityService;
   readonly gov: GovernanceService;
+  /** The key service governance creates project keys with. */
+  readonly keys: KeyService;
   readonly who: Record<PersonKey, Principal>;
   /** Moves the clock the services see. */
   setNow(d: Date): void;
@@ -163,7 +165,7 @@ export async function openGovFixture(o: { readonly pharmacy?: boolean } = {}): P
     if (status === 'committee_review') await gov.proposeAmendedPermit(who.committee1, projectId, await gov.amendedPermitTemplate(who.committee1, projectId));
   };
   return {
-    t, audit, catalog, identity, gov, who, application, permitFor, projectAt, amendedApplication, amendmentAt,
+    t, audit, catalog, identity, gov, keys, who, application, permitFor, projectAt, amendedApplication, amendmentAt,
     setNow(d) { now = d; },
     async close() {
       await t.drop();

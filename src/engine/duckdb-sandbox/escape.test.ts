@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { AppError } from '../../errors.ts';
 import { openDuckDb } from '../duckdb.ts';
 import { copyQueryToEncryptedParquet } from '../../parquet-crypto/index.ts';
+import { hostileStatements } from '../../../test/vectors/workspace-escapes/corpus.ts';
 import { makeExtract, PERSONS, type Fixture } from '../spec/fixture.ts';
 import { openDuckDbSandbox } from './sandbox.ts';
 import type { StatementResult, WorkspaceEngine, WorkspaceSession } from '../workspace-port.ts';
@@ -50,134 +51,7 @@ after(async () => {
 });
 
 function hostile(): string[] {
-  const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  return [
-    // Reading files, directly or through every reader DuckDB has.
-    `SELECT * FROM read_csv(${q(secret)})`,
-    `SELECT * FROM read_csv_auto(${q(secret)})`,
-    `SELECT * FROM read_text(${q(secret)})`,
-    `SELECT * FROM read_blob(${q(keyring)})`,
-    `SELECT * FROM read_json(${q(keyring)})`,
-    `SELECT * FROM read_json_auto(${q(keyring)})`,
-    `SELECT * FROM read_ndjson_objects(${q(keyring)})`,
-    `SELECT * FROM read_parquet(${q(other)})`,
-    `SELECT * FROM read_parquet(${q(other)}, encryption_config = {footer_key: 'k0'})`,
-    `SELECT * FROM parquet_scan(${q(extractFile)}, encryption_config = {footer_key: 'k0'})`,
-    `SELECT * FROM parquet_metadata(${q(extractFile)})`,
-    `SELECT * FROM parquet_schema(${q(extractFile)})`,
-    `SELECT * FROM parquet_kv_metadata(${q(extractFile)})`,
-    `SELECT * FROM sniff_csv(${q(secret)})`,
-    `SELECT * FROM read_duckdb(${q(join(fx.dir, 'x.db'))})`,
-    `SELECT * FROM glob('/*')`,
-    `SELECT * FROM glob(${q(`${fx.dir}/*`)})`,
-    `SELECT * FROM ${q(secret)}`,
-    `SELECT * FROM "${secret}"`,
-    `FROM ${q(other)}`,
-    `SELECT (SELECT content FROM read_text('/etc/passwd'))`,
-    `SELECT * FROM persons WHERE dept IN (SELECT name FROM read_csv(${q(secret)}))`,
-    `WITH x AS (SELECT * FROM read_csv(${q(secret)})) SELECT * FROM x`,
-    `SELECT dept FROM persons UNION ALL SELECT name FROM read_csv(${q(secret)})`,
-    `SELECT * FROM range(1) r, LATERAL (SELECT * FROM read_text(${q(secret)}))`,
-    `SELECT * FROM query(${q(`SELECT * FROM read_csv(${q(secret)})`)})`,
-    `SELECT * FROM query_table('persons')`,
-    `SELECT * FROM json_execute_serialized_sql('{}')`,
-    // Writing files, DDL and DML outside "save as".
-    `COPY persons TO ${q(join(fx.dir, 'out.csv'))}`,
-    `COPY (SELECT * FROM persons) TO ${q(join(fx.dir, 'out.parquet'))} (FORMAT parquet)`,
-    `EXPORT DATABASE ${q(join(fx.dir, 'export'))}`,
-    `CREATE TABLE t AS SELECT * FROM persons`,
-    `CREATE VIEW scratch.v AS SELECT * FROM read_csv(${q(secret)})`,
-    `INSERT INTO scratch.x VALUES (1)`,
-    `UPDATE persons SET dept = 'x'`,
-    `DELETE FROM persons`,
-    `DROP VIEW extract.persons`,
-    `ALTER VIEW extract.persons RENAME TO p`,
-    `CHECKPOINT`,
-    `VACUUM`,
-    `BEGIN TRANSACTION`,
-    // Other databases.
-    `ATTACH ${q(join(fx.dir, 'evil.db'))} AS evil`,
-    `ATTACH ':memory:' AS m`,
-    `DETACH memory`,
-    `USE system`,
-    // Extensions.
-    `INSTALL httpfs`,
-    `LOAD httpfs`,
-    `FORCE INSTALL httpfs FROM community`,
-    `LOAD ${q(join(fx.dir, 'evil.duckdb_extension'))}`,
-    // Settings, pragmas, calls.
-    `SET enable_external_access = true`,
-    `SET lock_configuration = false`,
-    `RESET lock_configuration`,
-    `SET search_path = 'system.main'`,
-    `SET VARIABLE x = 1`,
-    `PRAGMA enable_profiling`,
-    `PRAGMA add_parquet_key('mine', '${randomBytes(32).toString('base64')}')`,
-    `CALL pragma_version()`,
-    `CALL duckdb_settings()`,
-    `EXPLAIN SELECT * FROM persons`,
-    `EXPLAIN ANALYZE SELECT * FROM persons`,
-    // Secrets.
-    `CREATE SECRET s (TYPE s3, KEY_ID 'a', SECRET 'b')`,
-    `SELECT * FROM duckdb_secrets()`,
-    `SELECT * FROM which_secret('s3://bucket/x', 's3')`,
-    // Functions and tables that reveal paths, settings, keys or the catalogue.
-    `SELECT current_setting('allowed_paths')`,
-    `SELECT current_setting('temp_directory')`,
-    `SELECT "current_setting"('allowed_directories')`,
-    `SELECT current_setting/**/('allowed_paths')`,
-    `SELECT error(current_setting('allowed_paths'))`,
-    `SELECT list_transform([1], x -> current_setting('allowed_paths'))`,
-    `SELECT * FROM persons ORDER BY current_setting('allowed_paths')`,
-    `SELECT system.main.current_setting('allowed_paths')`,
-    `SELECT getenv('HOME')`,
-    `SELECT getvariable('x')`,
-    `SELECT pg_get_viewdef('extract.persons')`,
-    `SELECT * FROM duckdb_settings()`,
-    `SELECT * FROM duckdb_views()`,
-    `SELECT sql FROM duckdb_views`,
-    `SELECT * FROM duckdb_extensions()`,
-    `SELECT * FROM duckdb_databases()`,
-    `SELECT * FROM duckdb_temporary_files()`,
-    `SELECT * FROM duckdb_memory()`,
-    `SELECT * FROM pragma_table_info('persons')`,
-    `SELECT * FROM pragma_database_size()`,
-    `SELECT * FROM information_schema.tables`,
-    `SELECT * FROM pg_catalog.pg_settings`,
-    `SELECT * FROM sqlite_master`,
-    `SELECT * FROM memory.extract.persons`,
-    `SELECT * FROM system.main.duckdb_settings()`,
-    `SELECT * FROM __results.r1`,
-    `SELECT * FROM test_all_types()`,
-    `SHOW TABLES`,
-    `SHOW ALL TABLES`,
-    `DESCRIBE SELECT current_setting('allowed_paths')`,
-    `SUMMARIZE SELECT * FROM read_csv(${q(secret)})`,
-    `SELECT * FROM persons AT (VERSION => 1)`,
-    // Multi-statement smuggling.
-    `SELECT 1; COPY persons TO ${q(join(fx.dir, 'o.csv'))}`,
-    `SELECT 1; SELECT * FROM read_csv(${q(secret)})`,
-    `SELECT 1;ATTACH ${q(join(fx.dir, 'e.db'))}`,
-    `SELECT 1; SELECT 2`,
-    // Comment and quoting tricks.
-    `SELECT * FROM /* persons */ read_csv(${q(secret)})`,
-    `SELECT * FROM read_csv -- persons\n(${q(secret)})`,
-    `SELECT * FROM "read_csv"(${q(secret)})`,
-    `SELECT * FROM READ_CSV(${q(secret)})`,
-    `SELECT * FROM "READ_TEXT"(${q(secret)})`,
-    `SELECT * FROM read_csv($$${secret}$$)`,
-    `SELECT * FROM (WITH duckdb_settings AS (SELECT 1 AS x) SELECT x FROM duckdb_settings) a, duckdb_settings`,
-    `WITH a AS (SELECT * FROM duckdb_views), duckdb_views AS (SELECT 1) SELECT * FROM a`,
-    // Macros and prepared statements that would defer the check.
-    `CREATE MACRO m() AS TABLE SELECT * FROM read_csv(${q(secret)})`,
-    `CREATE TEMP MACRO f(x) AS current_setting(x)`,
-    `CREATE FUNCTION g() AS 1`,
-    `PREPARE p AS SELECT * FROM read_csv($1)`,
-    `EXECUTE p(${q(secret)})`,
-    `SELECT * FROM persons WHERE dept = $1`,
-    `SELECT ?`,
-    `DEALLOCATE p`,
-  ];
+  return hostileStatements({ dir: fx.dir, secret, keyring, other, extractFile });
 }
 
 /** A leak is a file's content, or a path the member did not write themselves (their own text may be echoed). */

@@ -114,6 +114,8 @@ class SandboxSession implements WorkspaceSession {
   #generation = 0;
   #resultSeq = 0;
   #running = false;
+  /** Counts statements, so that a cancel's kill timer never hits a later statement. */
+  #runSeq = 0;
   #closed = false;
 
   constructor(spec: WorkspaceSpec, opts: Required<DuckDbSandboxOptions>, onClose: () => void) {
@@ -176,6 +178,7 @@ class SandboxSession implements WorkspaceSession {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new AppError('invalid', 'timeoutMs must be a positive number of milliseconds');
     if (this.#running) throw new AppError('conflict', 'a statement is already running in this workspace', { hint: 'wait for it or cancel it' });
     this.#running = true;
+    this.#runSeq++;
     const started = performance.now();
     try {
       const w = await this.worker();
@@ -259,10 +262,12 @@ class SandboxSession implements WorkspaceSession {
   async cancel(): Promise<void> {
     const w = this.#worker;
     if (!this.#running || w?.alive !== true) return;
+    const seq = this.#runSeq;
     await w.request({ op: 'cancel' });
     // A worker that does not stop within the grace is killed; the statement then fails as stopped.
+    // Only that statement: a later one in the same session must not be killed by this timer.
     const t = setTimeout(() => {
-      if (this.#running) w.kill();
+      if (this.#running && this.#runSeq === seq) w.kill();
     }, this.#opts.killGraceMs);
     t.unref();
   }

@@ -1,0 +1,12 @@
+/**
+ * Workspace domain: a project's secure processing environment. Members query the project's
+ * extract in a sandboxed engine session (one per project), with a scratch schema of their own
+ * tables; every query recorded and audited; access ends with the permit. Other domains and the
+ * adapters import only from here.
+ */
+export type { ExtractColumn, ExtractFile, ExtractManifest, ExtractSource, ExtractState, ExtractTableManifest } from './extract-contract.ts';
+export {
+  DEFAULT_WAIT_MS, END_OF_ACCESS, MAX_PAGE_ROWS, MAX_SQL_BYTES, MAX_WAIT_MS, parseQueryRequest, WorkspaceService,
+  type ColumnCatalogue, type Query, type QueryError, type QueryRequest, type QueryStatus, type RowsPage, type SavedQuery, type WorkspaceAudit, type WorkspaceColumn,
+  type WorkspaceGovernance, type WorkspaceInfo, type WorkspaceKeys, type WorkspaceServiceOptions, type WorkspaceTable,
+} from './service.ts';
