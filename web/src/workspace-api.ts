@@ -64,7 +64,7 @@ export interface Query {
   readonly startedAt: string;
   readonly finishedAt: string | null;
   readonly elapsedMs: number | null;
-  /** 0..1 while running, when the engine can tell. */
+  /** Percent done (the engine's estimate, 0 to 100) while running; null otherwise. */
   readonly progress: number | null;
   readonly columns: readonly { readonly name: string; readonly type: string }[] | null;
   readonly rowCount: number | null;

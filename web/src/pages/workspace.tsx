@@ -343,7 +343,7 @@ function QueryStatusBadge({ status }: { readonly status: QueryStatus }) {
 function QueryOutcome({ api, query }: { readonly api: WorkspaceApi; readonly query: Query }) {
   const { t, formatNumber } = useI18n();
   if (query.status === 'running') {
-    const pct = query.progress === null ? null : Math.round(query.progress * 100);
+    const pct = query.progress === null || query.progress < 0 ? null : Math.min(100, Math.round(query.progress));
     return (
       <div className="ws-running" role="status" aria-live="polite" data-testid="running">
         <span className="spinner" aria-hidden="true" />
