@@ -181,6 +181,16 @@ describe('workspace pages', { skip }, () => {
         await page.keyboard.press('Escape');
         await screenshot(page, `workspace-saved-table-${lang}`);
 
+        // A long statement shows that it runs, with its progress, until it is cancelled.
+        await typeSql(page, 'SELECT count(*) FROM er_prs_f a, er_prs_f b, er_prs_f c, er_prs_f d');
+        await runWithKeyboard(page);
+        await page.getByTestId('running').waitFor();
+        await page.getByTestId('running').locator('progress').waitFor();
+        await screenshot(page, `workspace-running-${lang}`);
+        await page.getByTestId('cancel').click();
+        await page.getByTestId('query-cancelled').waitFor();
+        assert.ok(await page.getByTestId('run').isEnabled());
+
         // A refused statement says why and how to go on, not a generic failure.
         await typeSql(page, "SELECT * FROM read_csv('/etc/passwd')");
         await runWithKeyboard(page);

@@ -16,6 +16,11 @@ import { QuickChart } from './workspace-chart.tsx';
 import { SqlEditor, type SqlEditorHandle } from './workspace-editor.tsx';
 
 const POLL_MS = 500;
+/**
+ * How long a run request waits for the statement before answering 202 "running": short, so that
+ * a long statement shows its progress and can be cancelled at once (the API's default is 20 s).
+ */
+const RUN_WAIT_MS = 1500;
 
 function asApiError(e: unknown): ApiError {
   return e instanceof ApiError ? e : new ApiError({ status: 0, code: 'client', title: 'error', detail: e instanceof Error ? e.message : String(e) });
@@ -121,7 +126,7 @@ function Ready({ api, workspace, reload }: { readonly api: WorkspaceApi; readonl
     setRunError(null);
     setBusy(true);
     try {
-      const q = await api.run(text, target);
+      const q = await api.run(text, target, RUN_WAIT_MS);
       setCurrent(q);
       if (q.status !== 'running') finished(q);
     } catch (e) {
