@@ -130,6 +130,9 @@ describe('workspace pages', { skip }, () => {
         await page.keyboard.type(' GROUP BY prs_nat_ref ORDER BY n DESC');
         await page.keyboard.press('Escape');
         assert.match(await editorText(page), /FROM er_prs_f GROUP BY/);
+        // No keyboard trap: Tab leaves the editor for the next control.
+        await page.keyboard.press('Tab');
+        assert.ok(await page.getByLabel(tx.saveAs).evaluate((el) => (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement === el), 'Tab moves out of the editor');
         await runWithKeyboard(page);
         const result = page.getByTestId('result');
         await result.waitFor();
