@@ -24,6 +24,12 @@ const schema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 4GB')
     .optional(),
+  ENCLAVE_WORKSPACE_QUOTA: z.string().regex(/^\d+(\.\d+)?\s*(MB|GB|TB|MiB|GiB|TiB)$/i, 'a size such as 10GB').default('10GiB'),
+  ENCLAVE_WORKSPACE_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(MB|GB|TB|MiB|GiB|TiB)$/i, 'a size such as 2GB').default('2GiB'),
+  ENCLAVE_WORKSPACE_THREADS: z.coerce.number().int().min(1).max(256).default(2),
+  ENCLAVE_WORKSPACE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(300),
+  ENCLAVE_WORKSPACE_ROW_CAP: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+  ENCLAVE_WORKSPACE_MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(32),
   ENCLAVE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   ENCLAVE_AUDIT_LOG_NAME: z.string().regex(/^[^\s+]+$/, 'no spaces or "+"').default('enclave.invalid/audit'),
   ENCLAVE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(60),
@@ -86,6 +92,19 @@ export interface Config {
   readonly publicUrl: string | undefined;
   readonly storeDir: string;
   readonly engine: { readonly threads: number | undefined; readonly memoryLimit: string | undefined };
+  /**
+   * Projects' workspaces (docs/workspace.md): one sandboxed engine process per open workspace,
+   * with these limits; saved tables are kept encrypted under `scratchDir/<project>`.
+   */
+  readonly workspace: {
+    readonly scratchDir: string;
+    readonly quotaBytes: number;
+    readonly memoryBytes: number;
+    readonly threads: number;
+    readonly statementTimeoutMs: number;
+    readonly rowCap: number;
+    readonly maxSessions: number;
+  };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly audit: {
     readonly logName: string;
@@ -200,6 +219,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     publicUrl: e.ENCLAVE_PUBLIC_URL,
     storeDir: abs(e.ENCLAVE_STORE_DIR ?? join(dataDir, 'store')),
     engine: { threads: e.ENCLAVE_ENGINE_THREADS, memoryLimit: e.ENCLAVE_ENGINE_MEMORY },
+    workspace: {
+      scratchDir: join(dataDir, 'workspaces'),
+      quotaBytes: parseSize(e.ENCLAVE_WORKSPACE_QUOTA),
+      memoryBytes: parseSize(e.ENCLAVE_WORKSPACE_MEMORY),
+      threads: e.ENCLAVE_WORKSPACE_THREADS,
+      statementTimeoutMs: e.ENCLAVE_WORKSPACE_TIMEOUT_SECONDS * 1000,
+      rowCap: e.ENCLAVE_WORKSPACE_ROW_CAP,
+      maxSessions: e.ENCLAVE_WORKSPACE_MAX_SESSIONS,
+    },
     logLevel: e.ENCLAVE_LOG_LEVEL,
     audit: {
       logName: e.ENCLAVE_AUDIT_LOG_NAME,

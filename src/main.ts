@@ -27,7 +27,7 @@ import { runCli } from './cli/program.ts';
 import type { CliServices } from './cli/services.ts';
 import { loadConfig, quickStartEnv, type Config } from './config.ts';
 import { migrate, openPglite, openPostgres, type Db } from './db/index.ts';
-import { openDuckDb, type Engine } from './engine/index.ts';
+import { openDuckDb, openDuckDbSandbox, type Engine } from './engine/index.ts';
 import { createHttpApp } from './http/app.ts';
 import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
 import { staticPortal } from './http/static.ts';
@@ -38,6 +38,8 @@ import { DatasetLocations, MigrationService } from './migrate/index.ts';
 import { SmtpMailer } from './mail/index.ts';
 import { LocalStore, StoreRegistry } from './store/index.ts';
 import { S3Store } from './store/s3.ts';
+import { workspaceOpenApiPaths, workspaceRoutes } from './http/routes/workspace.ts';
+import { WorkspaceService, type ExtractSource } from './workspace/index.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -48,6 +50,8 @@ export interface Platform extends CliServices {
   readonly keyringCreated: boolean;
   readonly identity: IdentityService;
   readonly governance: GovernanceService;
+  /** Projects' workspaces: queries in sandboxed engine processes (docs/workspace.md). */
+  readonly workspace: WorkspaceService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
   readonly idpSecrets: EmbeddedIdpSecrets | undefined;
   /** E-mail of notifications; undefined unless ENCLAVE_SMTP_URL is set. */
@@ -119,8 +123,22 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       people: identity.peopleDirectory(),
       ...(mailer === undefined ? {} : { mailer }),
     });
+    // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
+    const workspaceEngine = openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
+    const w = config.workspace;
+    const workspace = new WorkspaceService({
+      db, audit, governance, keys, engine: workspaceEngine, extracts: EXTRACTS_NOT_WIRED, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
+      limits: { memoryBytes: w.memoryBytes, threads: w.threads, tempDiskBytes: 0, statementTimeoutMs: w.statementTimeoutMs, rowCap: w.rowCap },
+      catalogue: (d, t) => catalog.getTable(d, t),
+      onError: (what, e) => process.stderr.write(`[${new Date().toISOString()}] workspace ${what} failed: ${e instanceof Error ? e.message : 'error'}\n`),
+    });
+    closers.push(async () => {
+      await workspace.close();
+      await workspaceEngine.close();
+    });
+    // ── end of workspace wiring ──
     return {
-      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, idpSecrets, mailer, lock,
+      config, db, audit, keys, catalog, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, idpSecrets, mailer, lock,
       atClose(fn) {
         closers.unshift(fn);
       },
@@ -142,6 +160,18 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     throw e;
   }
 }
+
+/**
+ * Until the extract service (src/workspace/extract/, another branch) is wired here, no project
+ * has an extract: the workspace answers `none` and refuses queries with a clear 404.
+ * TODO(merge): replace with the extract service.
+ */
+const EXTRACTS_NOT_WIRED: ExtractSource = {
+  current: async () => null,
+  openForEngine: async (projectId) => {
+    throw new Error(`no extract service is wired (project ${projectId})`);
+  },
+};
 
 /**
  * Creates the demo people of the embedded provider that do not exist yet (embedded default only);
@@ -184,8 +214,9 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
       { prefix: 'identity', app: identityRoutes(identityDeps) },
       { prefix: 'auth', app: authRoutes({ ...identityDeps, flows }) },
       { prefix: 'operator', app: operatorRoutes(p, auth) },
+      { prefix: 'projects', app: workspaceRoutes(p.workspace, auth) },
     ],
-    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), identityOpenApiPaths({ ...identityDeps, flows }), operatorOpenApiPaths(p)],
+    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), identityOpenApiPaths({ ...identityDeps, flows }), operatorOpenApiPaths(p), workspaceOpenApiPaths(p.workspace)],
     https: p.config.publicUrl?.startsWith('https:') ?? false,
     // The built web portal (npm run web:build), served under / with the default language.
     ...(idp === undefined ? {} : { nodeMounts: [{ prefix: IDP_MOUNT, handle: (req: IncomingMessage, res: ServerResponse) => idp.handle(req, res), summary: 'The embedded OpenID provider (endpoints in its discovery document, /idp/.well-known/openid-configuration)' }] }),

@@ -12,6 +12,7 @@ import { detectCommand, ingestCommand, profileFromArgs, type ProfileArgs } from 
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
 import { synthCommand } from './commands/synth.ts';
 import { ForwardToServer, forwardToServer } from './local-client.ts';
+import { registerSqlCommand } from './sql.ts';
 import { RemoteCatalog, RemoteClient, RemoteGovernance, remoteTargetFrom, type RemoteTarget } from './remote.ts';
 import type { OpenServices, Output } from './services.ts';
 import { formatTable } from './table.ts';
@@ -30,6 +31,8 @@ export interface ProgramDeps {
   readonly fetch?: typeof fetch;
   /** The directory relative paths are taken from (default: this process's; the caller's for a command run by the server). */
   readonly cwd?: string;
+  /** Where the interactive prompt of `enclave sql` reads (default: standard input). */
+  readonly input?: NodeJS.ReadableStream;
 }
 
 const int = (name: string) => (v: string): number => {
@@ -141,7 +144,8 @@ Examples:
   enclave synth --people 10000 --years 2019-2023 --seed 42 --out ./delivery
   enclave ingest --dataset snds ./delivery/csv
   enclave catalog search "date de soins"
-  enclave datasets versions snds`);
+  enclave datasets versions snds
+  enclave sql --project PROJECT "SELECT count(*) FROM er_prs_f"   (a project's workspace; see enclave sql --help)`);
 
   program.command('serve').description('start the HTTP API and portal (what `npm start` runs after first-start setup)').action(async () => deps.serve());
 
@@ -294,6 +298,15 @@ See docs/migration.md.`);
 
   registerAuditCommands(program, withServices, out, at);
   registerGovernanceCommands(program, withServices, withGov, out, at);
+  registerSqlCommand(program, {
+    out, err: deps.err ?? { write: (s: string) => process.stderr.write(s) },
+    remote: () => {
+      const target = remote();
+      return target === null ? null : client(target);
+    },
+    open, acting: actingPrincipal, cwd: deps.cwd ?? process.cwd(), ttyProgress: deps.err === undefined && process.stderr.isTTY,
+    ...(deps.input === undefined ? {} : { input: deps.input }),
+  }, int);
 
   return program;
 }

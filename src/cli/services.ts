@@ -6,6 +6,7 @@ import type { IdentityService } from '../identity/index.ts';
 import type { IngestService } from '../ingest/index.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { MigrationService } from '../migrate/index.ts';
+import type { WorkspaceService } from '../workspace/index.ts';
 
 /** The services the CLI drives: the same ones the HTTP API uses. Built by the composition root. */
 export interface CliServices {
@@ -20,6 +21,8 @@ export interface CliServices {
   readonly identity?: IdentityService;
   /** Projects, reviews, permits (absent in CLI tests that do not need it). */
   readonly governance?: GovernanceService;
+  /** Projects' workspaces, for enclave sql (absent in CLI tests that do not need it). */
+  readonly workspace?: WorkspaceService;
   /** Who acts from this terminal (the local operator until the CLI logs in with an API token). */
   readonly actor: Actor;
   close(): Promise<void>;

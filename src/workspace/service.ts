@@ -281,7 +281,7 @@ export class WorkspaceService {
   }
 
   #state(projectId: string): ProjectState {
-    if (!PROJECT_ID.test(projectId)) throw new AppError('not_found', `no project ${JSON.stringify(projectId.slice(0, 80))}`, { hint: 'check the project id' });
+    checkProjectId(projectId);
     let s = this.#states.get(projectId);
     if (s === undefined) {
       s = new ProjectState();
@@ -292,14 +292,15 @@ export class WorkspaceService {
 
   /** The caller is named in the active permit (refusal audited by governance, 403 with its reason). */
   async #member(p: Principal, projectId: string, requestId?: string): Promise<ProjectState> {
-    const s = this.#state(projectId);
+    checkProjectId(projectId);
     await this.#o.governance.assertCanAccessData(p, projectId, { tool: 'web_sql' }, requestId);
-    return s;
+    // Created only once access is granted: unknown ids never grow the map.
+    return this.#state(projectId);
   }
 
   /** Members, and reviewers of the access committee (metadata only). */
   async #viewer(p: Principal, projectId: string, requestId?: string): Promise<{ readonly member: boolean; readonly status: string }> {
-    this.#state(projectId);
+    checkProjectId(projectId);
     if (p.roles.has('access_committee') && p.projectScope === null) {
       const d = await this.#o.governance.getProject(p, projectId, requestId);
       return { member: false, status: d.project.status };
@@ -709,6 +710,10 @@ function toSaved(r: SavedRow): SavedQuery {
 }
 
 const rid = (requestId: string | undefined): { requestId?: string } => (requestId === undefined ? {} : { requestId });
+
+function checkProjectId(projectId: string): void {
+  if (!PROJECT_ID.test(projectId)) throw new AppError('not_found', `no project ${JSON.stringify(projectId.slice(0, 80))}`, { hint: 'check the project id' });
+}
 
 function noExtract(projectId: string): AppError {
   return new AppError('not_found', `project ${projectId} has no extract ready yet`, { hint: 'the extract is built when the permit comes into force; see GET /workspace for its status, and try again once it is ready', details: { reason: 'no_extract' } });

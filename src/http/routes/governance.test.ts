@@ -13,6 +13,12 @@ import { createHttpApp } from '../app.ts';
 import { CSRF_HEADER, sessionCookieName, type AuthDeps } from '../auth.ts';
 import { governanceRoutes, governanceRouteSpecs } from './governance.ts';
 import { authRoutes, authRouteSpecs, identityRoutes, identityRouteSpecs, type IdentityRouteDeps, type LoginFlows } from './identity.ts';
+import { workspaceRoutes, workspaceRouteSpecs } from './workspace.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDuckDbSandbox, type WorkspaceEngine } from '../../engine/index.ts';
+import { WorkspaceService } from '../../workspace/index.ts';
 
 type Caller = 'anonymous' | PersonKey;
 const CALLERS: readonly Caller[] = ['anonymous', 'outsider', 'applicant', 'ethics', 'legal', 'committee1', 'checker', 'operator', 'auditor', 'admin'];
@@ -70,6 +76,18 @@ const TRUTH: Record<string, Expect> = {
   'GET /identity/me/tokens': ANY,
   'POST /identity/me/tokens': ANY,
   'DELETE /identity/me/tokens/:tokenId': ANY,
+  'GET /projects/:id/workspace': ANY,
+  'GET /projects/:id/extract': ANY,
+  'POST /projects/:id/queries': ANY,
+  'GET /projects/:id/queries': ANY,
+  'GET /projects/:id/queries/:qid': ANY,
+  'GET /projects/:id/queries/:qid/rows': ANY,
+  'POST /projects/:id/queries/:qid/cancel': ANY,
+  'GET /projects/:id/saved-queries': ANY,
+  'POST /projects/:id/saved-queries': ANY,
+  'DELETE /projects/:id/saved-queries/:sid': ANY,
+  'GET /projects/:id/tables': ANY,
+  'DELETE /projects/:id/tables/:name': ANY,
   'GET /auth/login': PUB,
   'GET /auth/callback': PUB,
   'POST /auth/logout': ANY,
@@ -89,10 +107,22 @@ describe('HTTP routes: permission truth table', () => {
   let deps: IdentityRouteDeps & { flows: LoginFlows };
   const sessions = new Map<Caller, { cookie: string; csrf: string }>();
   let projectId: string;
+  let ws: WorkspaceService;
+  let wsEngine: WorkspaceEngine;
+  let scratch: string;
   const cookieName = sessionCookieName(false);
 
   before(async () => {
     f = await openGovFixture();
+    // The workspace routes' gate: the project is a draft, so the service refuses past the gate
+    // and no engine process ever starts (the behaviour is in workspace.test.ts).
+    scratch = await mkdtemp(join(tmpdir(), 'enclave-truth-'));
+    wsEngine = openDuckDbSandbox();
+    ws = new WorkspaceService({
+      db: f.t.db, audit: f.audit, governance: f.gov, keys: f.keys, engine: wsEngine, scratchRoot: scratch, quotaBytes: 1 << 20,
+      extracts: { current: async () => null, openForEngine: async () => { throw new AppError('not_found', 'no extract in this test'); } },
+      limits: { memoryBytes: 64 << 20, threads: 1, tempDiskBytes: 0, statementTimeoutMs: 1000, rowCap: 10 },
+    });
     const auth: AuthDeps = {
       cookieName,
       resolveSession: (v) => f.identity.resolveSession(v),
@@ -108,13 +138,17 @@ describe('HTTP routes: permission truth table', () => {
         { prefix: 'governance', app: governanceRoutes(f.gov, auth) },
         { prefix: 'identity', app: identityRoutes(deps) },
         { prefix: 'auth', app: authRoutes(deps) },
+        { prefix: 'projects', app: workspaceRoutes(ws, auth) },
       ],
     });
     for (const k of CALLERS) if (k !== 'anonymous') await relogin(k);
     projectId = await f.projectAt('draft');
   });
   after(async () => {
+    await ws.close();
+    await wsEngine.close();
     await f.close();
+    await rm(scratch, { recursive: true, force: true });
   });
 
   const relogin = async (k: PersonKey): Promise<void> => {
@@ -144,6 +178,7 @@ describe('HTTP routes: permission truth table', () => {
     ...governanceRouteSpecs(f.gov).map((s) => ({ ...s, key: `${s.method} /governance${s.path}` })),
     ...identityRouteSpecs(deps).map((s) => ({ ...s, key: `${s.method} /identity${s.path}` })),
     ...authRouteSpecs(deps).map((s) => ({ ...s, key: `${s.method} /auth${s.path}` })),
+    ...workspaceRouteSpecs(ws).map((s) => ({ ...s, key: `${s.method} /projects${s.path}` })),
   ];
 
   test('every route has a line in the truth table and every line a route', () => {
@@ -158,7 +193,8 @@ describe('HTTP routes: permission truth table', () => {
       const path = s.key.slice(s.method.length + 1)
         .replace(':id', projectId).replace(':version', '1').replace(':personId', f.who.outsider.personId)
         .replace(':role', 'auditor').replace(':tokenId', '00000000-0000-0000-0000-000000000000').replace(':nid', 'none')
-          .replace(':changeId', '00000000-0000-0000-0000-000000000000');
+          .replace(':changeId', '00000000-0000-0000-0000-000000000000')
+          .replace(':qid', 'none').replace(':sid', 'none').replace(':name', 'none');
       for (const caller of CALLERS) {
         // withdraw and close would end the shared project: the gate is what is tested here
         const r = await call(s.method, s.key.endsWith('/withdraw') && caller === 'applicant' ? path.replace(projectId, 'other') : path, caller, {});
