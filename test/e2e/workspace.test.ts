@@ -269,9 +269,9 @@ describe('workspace pages', { skip }, () => {
       await page.locator('[data-status="suspended"]').waitFor();
       assert.equal(await page.getByTestId('workspace-entry').count(), 0);
       await page.goto(`/projects/${suspended}/workspace`);
-      const error = page.locator('[data-state="error"]');
-      await error.waitFor();
-      assert.match((await error.textContent()) ?? '', /suspended/);
+      const refused = page.getByTestId('workspace-forbidden');
+      await refused.waitFor();
+      assert.match((await refused.textContent()) ?? '', /not open to you.*suspended/);
       assert.equal(await page.getByTestId('sql-editor').count(), 0);
       await screenshot(page, 'workspace-suspended-en');
       assert.deepEqual(problems(), []);

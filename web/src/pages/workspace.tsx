@@ -46,8 +46,32 @@ function WorkspaceView({ id }: { readonly id: string }) {
       <PageTitle title={`${t.ws.title} · ${title}`}>
         {t.ws.title} <span className="muted ws-title-project">{title}</span>
       </PageTitle>
-      <Async state={ws}>{(w) => <WorkspaceBody api={api} workspace={w} reload={ws.reload} />}</Async>
+      {ws.status === 'error' && ws.error.status === 403 ? (
+        <NoAccess error={ws.error} />
+      ) : (
+        <Async state={ws}>{(w) => <WorkspaceBody api={api} workspace={w} reload={ws.reload} />}</Async>
+      )}
     </>
+  );
+}
+
+/** Not a failure of the portal: the permit does not (or no longer) let this person in, and why. */
+function NoAccess({ error }: { readonly error: ApiError }) {
+  const { t } = useI18n();
+  const p = error.problem;
+  return (
+    <div className="notice notice-warning" role="alert" data-testid="workspace-forbidden">
+      <p>
+        <strong>{t.ws.forbiddenTitle}</strong>
+      </p>
+      <p>{p.detail}</p>
+      {p.hint !== undefined && (
+        <p>
+          <strong>{t.errorHint} : </strong>
+          {p.hint}
+        </p>
+      )}
+    </div>
   );
 }
 
