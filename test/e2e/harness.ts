@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config.ts';
 import { serve } from '@hono/node-server';
 import type { Config } from '../../src/config.ts';
 import { sessionCookieName } from '../../src/http/auth.ts';
-import type { Role, SeededDemoPerson } from '../../src/identity/index.ts';
+import { EMBEDDED_ISSUER_ID, type Principal, type Role, type SeededDemoPerson } from '../../src/identity/index.ts';
 import { createApp, createPlatform, startServer, type Platform } from '../../src/main.ts';
 import { freshCodeOf } from '../helpers/browser.ts';
 
@@ -208,4 +208,39 @@ export async function loginViaOidc(page: Page, person: SeededDemoPerson): Promis
   await page.locator('#code').fill(await freshCodeOf(person.totpSecret));
   await page.locator('#otp-form button[type="submit"]').click();
   await page.getByTestId('user').waitFor();
+}
+
+/** The principal of a demo person (as the embedded provider registered them), for service calls. */
+export async function demoPrincipal(e: Enclave, username: string): Promise<Principal> {
+  const id = await e.platform.identity.ensurePerson({ kind: 'service', id: 'e2e' }, { issuer: EMBEDDED_ISSUER_ID, subject: username, displayName: username, email: null, organisation: 'Enclave demo' });
+  return e.platform.identity.principalOf(id, 'session');
+}
+
+/**
+ * A project the demo people take to an active permit through the governance service (the
+ * browser journey of journeys.test.ts, jumped to its end): `applicant` files it as principal
+ * investigator with `member` in the team, the demo reviewers approve each step, and the access
+ * committee's two members activate a permit valid from today for a year.
+ */
+export async function activeProject(e: Enclave, o: { readonly title: string; readonly tables: readonly { readonly table: string; readonly columns: readonly string[] }[]; readonly years: { readonly from: number; readonly to: number } }): Promise<string> {
+  const gov = e.platform.governance;
+  const [applicant, member, ethics, legal, committee1, committee2] = await Promise.all(['applicant', 'member', 'ethics', 'legal', 'committee1', 'committee2'].map((u) => demoPrincipal(e, u)));
+  if (applicant === undefined || member === undefined || ethics === undefined || legal === undefined || committee1 === undefined || committee2 === undefined) throw new Error('demo people missing');
+  const p = await gov.createProject(applicant, {
+    title: o.title, organisation: 'Inserm U1234', purpose: 'Describe drug dispensings by year in the synthetic sample.',
+    publicInterest: 'Testing the workspace.', legalBasis: { kind: 'reference_methodology', reference: 'MR-004' }, ethicsOpinionReference: null,
+    funding: 'ANR', team: [{ name: 'Alice Martin', role: 'principal investigator', organisation: 'Inserm' }],
+    requestedScope: { datasets: [{ dataset: 'snds', tables: o.tables.map((t) => ({ table: t.table, columns: [...t.columns] })) }], years: o.years, population: 'everyone in the sample', justification: 'needed for the analysis' },
+  });
+  await gov.addMember(applicant, p.id, member.personId, 'member');
+  await gov.take(applicant, p.id, 'submit');
+  await gov.take(committee1, p.id, 'accept_complete');
+  await gov.take(ethics, p.id, 'ethics_favourable');
+  await gov.take(legal, p.id, 'legal_approve');
+  const today = new Date();
+  const day = (d: Date): string => d.toISOString().slice(0, 10);
+  await gov.proposePermit(committee1, p.id, await gov.permitTemplate(committee1, p.id, { validFrom: day(today), validUntil: day(new Date(today.getTime() + 365 * 86_400_000)) }));
+  await gov.take(committee1, p.id, 'committee_approve');
+  await gov.take(committee2, p.id, 'committee_approve');
+  return p.id;
 }

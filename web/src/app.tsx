@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { useI18n } from './i18n.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { CataloguePage, SearchPage } from './pages/catalogue.tsx';
@@ -9,8 +9,12 @@ import { OperatorPage } from './pages/operator.tsx';
 import { InboxPage, ProjectPage, ProjectsPage } from './pages/projects.tsx';
 import { RegisterPage } from './pages/register.tsx';
 import { EditProjectPage, WizardPage } from './pages/wizard.tsx';
+import { Loading } from './kit/index.ts';
 import { LoginLink, RequireLogin, SessionExpiredBanner, useSession } from './session.tsx';
 import { Link, match, useRouter } from './router.tsx';
+
+// The workspace brings CodeMirror and Chart.js: loaded only when a member opens it.
+const WorkspacePage = lazy(() => import('./pages/workspace.tsx').then((m) => ({ default: m.WorkspacePage })));
 
 interface RouteDef {
   readonly pattern: string;
@@ -29,6 +33,7 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/projects', render: () => <ProjectsPage /> },
   { pattern: '/projects/new', render: () => <RequireLogin roles={['applicant']}><WizardPage /></RequireLogin> },
   { pattern: '/projects/:id', render: (p) => <ProjectPage id={p['id'] ?? ''} /> },
+  { pattern: '/projects/:id/workspace', render: (p) => <Suspense fallback={<Loading />}><WorkspacePage id={p['id'] ?? ''} /></Suspense> },
   { pattern: '/projects/:id/edit', render: (p) => <RequireLogin><EditProjectPage key={p['id']} id={p['id'] ?? ''} /></RequireLogin> },
   { pattern: '/review', render: () => <InboxPage /> },
   { pattern: '/operator', render: () => <OperatorPage /> },

@@ -170,6 +170,7 @@ function ProjectView({ id }: { readonly id: string }) {
           <p>
             <StatusBadge status={d.project.status} /> · {d.project.organisation} · v{d.project.currentVersion}
           </p>
+          <WorkspaceEntry detail={d} />
           <div className="two-col">
             <section aria-labelledby="hist-h">
               <h2 id="hist-h">{t.projectHistory}</h2>
@@ -206,6 +207,24 @@ function ProjectView({ id }: { readonly id: string }) {
         </>
       )}
     </Async>
+  );
+}
+
+/** The way into the workspace: for the project's members while its permit is in force. */
+function WorkspaceEntry({ detail }: { readonly detail: ProjectDetail }) {
+  const { t } = useI18n();
+  const { me } = useSession();
+  const isMember = detail.project.members.some((m) => m.personId === me?.personId);
+  if (detail.project.status !== 'active' || !isMember) return null;
+  return (
+    <div className="notice ws-entry" data-testid="workspace-entry">
+      <p>{t.ws.entryHint}</p>
+      <p>
+        <Link to={href('projects', detail.project.id, 'workspace')} className="button button-primary">
+          {t.ws.entry}
+        </Link>
+      </p>
+    </div>
   );
 }
 
