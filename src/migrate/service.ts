@@ -341,6 +341,41 @@ export class MigrationService {
     const progress = (file?: string): void => o.onProgress?.({ bytesDone, bytesTotal, filesDone, filesTotal: rows.length, ...(file === undefined ? {} : { file }) });
     progress();
 
+    // What the target holds already, listed once (a HEAD per file costs a round trip each on S3);
+    // a retry, or a run whose listing failed, asks again for its one file.
+    const listed = (async () => {
+      const sizes = new Map<string, number>();
+      if (todo.length > 0) for (const root of this.#roots(plan, plan.datasets).keys()) for (const e of await to.list(root)) sizes.set(e.key, e.bytes);
+      return sizes;
+    })().catch(() => undefined);
+    // Group commit of the journal: a file copied while a write is in flight joins the next one,
+    // so a run writes one statement per batch instead of one per file. Each file's copy waits
+    // for its batch (and afterFile) before the next file starts, so the journal never lags the
+    // target by more than the files in flight: a kill leaves those to be found whole and adopted.
+    const batch: Array<{ key: string; copies: number; attempts: number; done: () => void; failed: (e: unknown) => void }> = [];
+    let writing: Promise<void> | undefined;
+    const drain = async (): Promise<void> => {
+      while (batch.length > 0) {
+        const b = batch.splice(0);
+        try {
+          await this.#d.db.query(
+            `UPDATE migration_files m SET status = 'copied', copies = m.copies + u.copies, attempts = m.attempts + u.attempts, copied_at = now(), error = NULL
+             FROM unnest($2::text[], $3::int[], $4::int[]) AS u(key, copies, attempts) WHERE m.plan_id = $1 AND m.key = u.key`,
+            [planId, b.map((x) => x.key), b.map((x) => String(x.copies)), b.map((x) => String(x.attempts))],
+          );
+        } catch (e) {
+          for (const x of b) x.failed(e);
+          continue;
+        }
+        for (const x of b) x.done();
+      }
+      writing = undefined;
+    };
+    const journalCopied = (key: string, copies: number, attempts: number): Promise<void> => new Promise((done, failed) => {
+      batch.push({ key, copies, attempts, done, failed });
+      writing ??= drain();
+    });
+
     const copyOne = async (r: { key: string; bytes: string; sha256: string }): Promise<void> => {
       const expect = { sha256: r.sha256, bytes: Number(r.bytes) };
       let attempts = 0;
@@ -349,7 +384,8 @@ export class MigrationService {
         attempts++;
         bytesDone -= inFlight;
         inFlight = 0;
-        if ((await to.size(r.key)) === expect.bytes) {
+        const sizes = attempts === 1 ? await listed : undefined;
+        if ((sizes === undefined ? await to.size(r.key) : sizes.get(r.key)) === expect.bytes) {
           const got = await hashObject(to, r.key);
           if (got.sha256 === expect.sha256) {
             // Adopting reads nothing from the source: make sure it still holds what was planned.
@@ -387,10 +423,7 @@ export class MigrationService {
         copied++;
         bytesCopied += expect.bytes;
       }
-      await this.#d.db.query(
-        `UPDATE migration_files SET status = 'copied', copies = copies + $3, attempts = attempts + $4, copied_at = now(), error = NULL WHERE plan_id = $1 AND key = $2`,
-        [planId, r.key, mode === 'copied' ? 1 : 0, attempts],
-      );
+      await journalCopied(r.key, mode === 'copied' ? 1 : 0, attempts);
       filesDone++;
       progress(r.key);
       await o.afterFile?.(r.key);
