@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
@@ -43,31 +43,34 @@ export interface CopyOptions {
 }
 
 /**
- * Streams `src` into `write`, computing SHA-256 in the stream. The check runs before the stream
- * ends, so a mismatch fails the write itself: the target never gets a wrong object (a temp file
- * is removed, a multipart upload aborted, a single PUT never sent).
+ * Streams `src` into `write`, computing SHA-256 in the stream (in a worker thread: the main
+ * thread keeps to the network). The check runs before the stream ends, so a mismatch fails the
+ * write itself: the target never gets a wrong object (a temp file is removed, a multipart upload
+ * aborted, a single PUT never sent).
  */
 export async function copyVerified(src: Readable, write: (body: Readable) => Promise<void>, expect: Expected, o: CopyOptions = {}): Promise<void> {
-  const hash = createHash('sha256');
+  const hash = fileHasher.stream();
   let n = 0;
   let mismatch: AppError | undefined;
   const tap = new Transform({
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
+      const hashed = hash.update(chunk);
       n += chunk.length;
       o.onBytes?.(chunk.length);
-      if (o.throttle === undefined) cb(null, chunk);
-      else o.throttle.take(chunk.length).then(() => cb(null, chunk), cb);
+      const taken = o.throttle?.take(chunk.length);
+      if (hashed === undefined && taken === undefined) cb(null, chunk);
+      else Promise.all([hashed, taken]).then(() => cb(null, chunk), cb);
     },
     flush(cb) {
-      const got = hash.digest('hex');
-      if (got !== expect.sha256 || n !== expect.bytes) {
-        mismatch = new AppError('integrity', `read ${n} bytes with SHA-256 ${got.slice(0, 16)}…, expected ${expect.bytes} bytes with SHA-256 ${expect.sha256.slice(0, 16)}…`, {
-          hint: 'the source changed since it was planned or recorded',
-        });
-        cb(mismatch);
-      } else cb();
+      hash.digest().then(({ sha256: got }) => {
+        if (got !== expect.sha256 || n !== expect.bytes) {
+          mismatch = new AppError('integrity', `read ${n} bytes with SHA-256 ${got.slice(0, 16)}…, expected ${expect.bytes} bytes with SHA-256 ${expect.sha256.slice(0, 16)}…`, {
+            hint: 'the source changed since it was planned or recorded',
+          });
+          cb(mismatch);
+        } else cb();
+      }, cb);
     },
   });
   const body = pipeline(src, tap, () => undefined);
@@ -76,6 +79,7 @@ export async function copyVerified(src: Readable, write: (body: Readable) => Pro
   } catch (e) {
     throw mismatch ?? e;
   } finally {
+    hash.abort();
     src.destroy();
   }
   if (mismatch !== undefined) throw mismatch;
@@ -109,7 +113,7 @@ export async function copyObject(from: Store, to: Store, fromKey: string, toKey:
   await copyVerified(await from.read(fromKey), (b) => to.write(toKey, b, { journal: o.journal, durable: o.durable }), expect, o);
 }
 
-/** SHA-256 and size of an object, read as a stream (a local file: in a worker thread). */
+/** SHA-256 and size of an object, read as a stream, hashed in a worker thread. */
 export async function hashObject(store: Store, key: string): Promise<Expected> {
   const path = store.localPath(key);
   if (path !== undefined) {
@@ -118,13 +122,14 @@ export async function hashObject(store: Store, key: string): Promise<Expected> {
       throw e;
     });
   }
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const c of await store.read(key)) {
-    hash.update(c as Buffer);
-    bytes += (c as Buffer).length;
+  const hash = fileHasher.stream();
+  try {
+    for await (const c of await store.read(key)) await hash.update(c as Buffer);
+  } catch (e) {
+    hash.abort();
+    throw e;
   }
-  return { sha256: hash.digest('hex'), bytes };
+  return hash.digest();
 }
 
 export interface RetryOptions {

@@ -7,7 +7,7 @@ import { sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { Store, StoreRegistry, UploadJournal, UploadPart } from '../store/index.ts';
-import { checkStore, type ExpectedFile } from './check.ts';
+import { checkStore, type ExpectedFile, type StoreCheck } from './check.ts';
 
 export interface MigrationDeps {
   readonly db: Db;
@@ -340,6 +340,41 @@ export class MigrationService {
     const progress = (file?: string): void => o.onProgress?.({ bytesDone, bytesTotal, filesDone, filesTotal: rows.length, ...(file === undefined ? {} : { file }) });
     progress();
 
+    // What the target holds already, listed once (a HEAD per file costs a round trip each on S3);
+    // a retry, or a run whose listing failed, asks again for its one file.
+    const listed = (async () => {
+      const sizes = new Map<string, number>();
+      if (todo.length > 0) for (const root of this.#roots(plan, plan.datasets).keys()) for (const e of await to.list(root)) sizes.set(e.key, e.bytes);
+      return sizes;
+    })().catch(() => undefined);
+    // Group commit of the journal: a file copied while a write is in flight joins the next one,
+    // so a run writes one statement per batch instead of one per file. Each file's copy waits
+    // for its batch (and afterFile) before the next file starts, so the journal never lags the
+    // target by more than the files in flight: a kill leaves those to be found whole and adopted.
+    const batch: Array<{ key: string; copies: number; attempts: number; done: () => void; failed: (e: unknown) => void }> = [];
+    let writing: Promise<void> | undefined;
+    const drain = async (): Promise<void> => {
+      while (batch.length > 0) {
+        const b = batch.splice(0);
+        try {
+          await this.#d.db.query(
+            `UPDATE migration_files m SET status = 'copied', copies = m.copies + u.copies, attempts = m.attempts + u.attempts, copied_at = now(), error = NULL
+             FROM unnest($2::text[], $3::int[], $4::int[]) AS u(key, copies, attempts) WHERE m.plan_id = $1 AND m.key = u.key`,
+            [planId, b.map((x) => x.key), b.map((x) => String(x.copies)), b.map((x) => String(x.attempts))],
+          );
+        } catch (e) {
+          for (const x of b) x.failed(e);
+          continue;
+        }
+        for (const x of b) x.done();
+      }
+      writing = undefined;
+    };
+    const journalCopied = (key: string, copies: number, attempts: number): Promise<void> => new Promise((done, failed) => {
+      batch.push({ key, copies, attempts, done, failed });
+      writing ??= drain();
+    });
+
     const copyOne = async (r: { key: string; bytes: string; sha256: string }): Promise<void> => {
       const expect = { sha256: r.sha256, bytes: Number(r.bytes) };
       let attempts = 0;
@@ -348,7 +383,8 @@ export class MigrationService {
         attempts++;
         bytesDone -= inFlight;
         inFlight = 0;
-        if ((await to.size(r.key)) === expect.bytes) {
+        const sizes = attempts === 1 ? await listed : undefined;
+        if ((sizes === undefined ? await to.size(r.key) : sizes.get(r.key)) === expect.bytes) {
           const got = await hashObject(to, r.key);
           if (got.sha256 === expect.sha256) {
             // Adopting reads nothing from the source: make sure it still holds what was planned.
@@ -386,10 +422,7 @@ export class MigrationService {
         copied++;
         bytesCopied += expect.bytes;
       }
-      await this.#d.db.query(
-        `UPDATE migration_files SET status = 'copied', copies = copies + $3, attempts = attempts + $4, copied_at = now(), error = NULL WHERE plan_id = $1 AND key = $2`,
-        [planId, r.key, mode === 'copied' ? 1 : 0, attempts],
-      );
+      await journalCopied(r.key, mode === 'copied' ? 1 : 0, attempts);
       filesDone++;
       progress(r.key);
       await o.afterFile?.(r.key);
@@ -457,53 +490,80 @@ export class MigrationService {
     const roots = this.#roots(plan, plan.datasets);
     const ignorePrefixes = await this.#versionsOutside(plan, plan.datasets);
     const differences: Difference[] = [];
+    const versions: DatasetVersion[] = [];
+    for (const pv of plan.versions) versions.push(await this.#d.datasets.version(pv.dataset, pv.version));
     const src = await checkStore(from, plan.files, { roots, hash: 'changed', ignorePrefixes });
     const sourceBad = new Set(src.problems.map((p) => p.where));
     for (const p of src.problems) differences.push({ ...p, problem: `source ${p.problem} (changed since plan ${planId}: make a new plan once the source is right)` });
-    const tgt = await checkStore(to, plan.files, { roots, hash: 'always', ignorePrefixes });
-    differences.push(...tgt.problems);
-    for (const u of tgt.unexpected) differences.push({ ...u, problem: `${u.problem}: remove it, or find who wrote it` });
-    const wrong = new Set(tgt.problems.map((p) => p.where));
-    for (const key of wrong) {
-      await this.#d.db.query("UPDATE migration_files SET status = 'pending', error = 'failed verification' WHERE plan_id = $1 AND key = $2", [planId, key]);
-    }
 
-    const merkleRoots: Array<{ dataset: string; version: number; expected: string; target: string; ok: boolean }> = [];
-    const partitions: PartitionCheck[] = [];
-    const versions: DatasetVersion[] = [];
-    for (const pv of plan.versions) {
-      const v = await this.#d.datasets.version(pv.dataset, pv.version);
-      versions.push(v);
-      // Leaves as the target holds them: the manifest entry with the hash actually read back.
-      const leaves = v.manifest.files.map((f) => hashLeaf(Buffer.from(canonicalJson({ ...f, sha256: tgt.hashed.get(`${v.prefix}/${f.path}`) ?? 'missing' }))));
-      const root = rootFromLeafHashes(leaves).toString('hex');
-      merkleRoots.push({ dataset: v.dataset, version: v.version, expected: v.merkleRoot, target: root, ok: root === v.merkleRoot });
-      if (root !== v.merkleRoot) differences.push({ dataset: v.dataset, version: v.version, where: 'Merkle root', problem: `target ${root.slice(0, 16)}…, manifest ${v.merkleRoot.slice(0, 16)}…` });
-    }
-    if (o.engine !== false) {
-      const session = await this.#d.engine.session();
-      try {
+    const session = o.engine !== false ? await this.#d.engine.session() : undefined;
+    try {
+      const keyNames = new Map<string, string>();
+      for (const v of versions) if (session !== undefined && !keyNames.has(v.dataset)) keyNames.set(v.dataset, await this.#registerKey(session, v.dataset));
+      // One file at a time, pinned in the read cache only while it is read; a remote target is
+      // downloaded afresh (never a cached copy), its SHA-256 checked in the stream.
+      const read = async (key: string, f: { bytes: number; sha256: string }, dataset: string, side: 'source' | 'target'): Promise<{ rows: number; fp: string } | { error: string }> => {
+        if (session === undefined) return { error: 'no engine' };
+        try {
+          return await this.#d.locations.withLease(async () => fingerprint(session, await this.#d.locations.localFile(side === 'source' ? plan.from : plan.to, key, f.bytes, f.sha256, { fresh: side === 'target' }), keyNames.get(dataset) ?? '', o.deep !== true));
+        } catch (e) {
+          if (isAppError(e) && e.code === 'unavailable') throw e;
+          return { error: firstLine(e) };
+        }
+      };
+      // Bytes mode counts rows from footers on one local side: the target when it is local, else
+      // the source. Those counts run while the workers hash the target (the engine reads a few KB
+      // per file, the hash every byte); a file the hash then finds wrong is counted again on the
+      // other side below.
+      const side0 = (key: string): 'source' | 'target' | undefined => (to.localPath(key) !== undefined ? 'target' : sourceBad.has(key) ? undefined : 'source');
+      let engineFailed: unknown;
+      const early = session === undefined || o.deep === true ? undefined : (async () => {
+        const out = new Map<string, { rows: number; fp: string } | { error: string }>();
         for (const v of versions) {
-          const keyName = await this.#registerKey(session, v.dataset);
+          for (const f of v.manifest.files) {
+            const key = `${v.prefix}/${f.path}`;
+            const side = side0(key);
+            if (side !== undefined) out.set(key, await read(key, f, v.dataset, side));
+          }
+        }
+        return out;
+      })().catch((e: unknown) => { engineFailed = e; return undefined; });
+      // The counts finish before the session can close, whatever the hashing does.
+      const tgt = await checkStore(to, plan.files, { roots, hash: 'always', ignorePrefixes }).finally(() => early);
+      const counted = await early;
+      if (engineFailed !== undefined) throw engineFailed instanceof Error ? engineFailed : new AppError('internal', 'row counts failed');
+      differences.push(...tgt.problems);
+      for (const u of tgt.unexpected) differences.push({ ...u, problem: `${u.problem}: remove it, or find who wrote it` });
+      const wrong = new Set(tgt.problems.map((p) => p.where));
+      for (const key of wrong) {
+        await this.#d.db.query("UPDATE migration_files SET status = 'pending', error = 'failed verification' WHERE plan_id = $1 AND key = $2", [planId, key]);
+      }
+
+      const merkleRoots: Array<{ dataset: string; version: number; expected: string; target: string; ok: boolean }> = [];
+      for (const v of versions) {
+        // Leaves as the target holds them: the manifest entry with the hash actually read back.
+        const leaves = v.manifest.files.map((f) => hashLeaf(Buffer.from(canonicalJson({ ...f, sha256: tgt.hashed.get(`${v.prefix}/${f.path}`) ?? 'missing' }))));
+        const root = rootFromLeafHashes(leaves).toString('hex');
+        merkleRoots.push({ dataset: v.dataset, version: v.version, expected: v.merkleRoot, target: root, ok: root === v.merkleRoot });
+        if (root !== v.merkleRoot) differences.push({ dataset: v.dataset, version: v.version, where: 'Merkle root', problem: `target ${root.slice(0, 16)}…, manifest ${v.merkleRoot.slice(0, 16)}…` });
+      }
+      const partitions: PartitionCheck[] = [];
+      if (session !== undefined) {
+        for (const v of versions) {
           for (const f of v.manifest.files) {
             const key = `${v.prefix}/${f.path}`;
             const where = `${f.table} year ${f.year} (${key})`;
             const srcOk = !sourceBad.has(key);
             const tgtOk = !wrong.has(key);
-            const read = async (side: 'source' | 'target'): Promise<{ rows: number; fp: string }> => {
-              try {
-                // One file at a time, pinned in the read cache only while it is read; a remote
-                // target is downloaded afresh (never a cached copy), its SHA-256 checked in the stream.
-                return await this.#d.locations.withLease(async () => fingerprint(session, await this.#d.locations.localFile(side === 'source' ? plan.from : plan.to, key, f.bytes, f.sha256, { fresh: side === 'target' }), keyName, o.deep !== true));
-              } catch (e) {
-                if (isAppError(e) && e.code === 'unavailable') throw e;
-                differences.push({ dataset: v.dataset, version: v.version, where: key, problem: `the engine cannot read the ${side} file with the dataset key: ${firstLine(e)}` });
-                return { rows: -1, fp: 'unreadable' };
-              }
+            const readOr = async (side: 'source' | 'target', bad: string): Promise<{ rows: number; fp: string }> => {
+              const r = await read(key, f, v.dataset, side);
+              if ('rows' in r) return r;
+              differences.push({ dataset: v.dataset, version: v.version, where: key, problem: `the engine cannot read the ${side} file with the dataset key: ${r.error}` });
+              return { rows: -1, fp: bad };
             };
             if (o.deep === true) {
-              const s = srcOk ? await read('source') : { rows: -1, fp: 'changed' };
-              const t = tgtOk ? await read('target') : { rows: -1, fp: 'unreadable' };
+              const s = srcOk ? await readOr('source', 'unreadable') : { rows: -1, fp: 'changed' };
+              const t = tgtOk ? await readOr('target', 'unreadable') : { rows: -1, fp: 'unreadable' };
               const ok = s.rows === f.rows && t.rows === f.rows && s.fp === t.fp;
               partitions.push({ dataset: v.dataset, version: v.version, table: f.table, year: f.year, file: f.path, rows: { manifest: f.rows, source: s.rows, target: t.rows }, fingerprint: { source: s.fp, target: t.fp }, ok });
               if (!ok && srcOk && tgtOk) differences.push({ dataset: v.dataset, version: v.version, where, problem: `rows manifest ${f.rows} / source ${s.rows} / target ${t.rows}; fingerprint ${s.fp === t.fp ? 'equal' : 'differs'}` });
@@ -512,17 +572,35 @@ export class MigrationService {
             // Bytes equal to the manifest on both sides: count the rows on a local side (the
             // encrypted footer only), the target when it is local, else the source.
             const side: 'source' | 'target' | undefined = tgtOk && to.localPath(key) !== undefined ? 'target' : srcOk ? 'source' : tgtOk ? 'target' : undefined;
-            const n = side === undefined ? { rows: -1, fp: '' } : await read(side);
+            const pre = side !== undefined && side === side0(key) ? counted?.get(key) : undefined;
+            let n: { rows: number; fp: string };
+            if (side === undefined) n = { rows: -1, fp: '' };
+            else if (pre !== undefined && 'rows' in pre) n = pre;
+            else if (pre !== undefined) {
+              differences.push({ dataset: v.dataset, version: v.version, where: key, problem: `the engine cannot read the ${side} file with the dataset key: ${pre.error}` });
+              n = { rows: -1, fp: 'unreadable' };
+            } else n = await readOr(side, 'unreadable');
             const sha = `sha256:${f.sha256.slice(0, 16)}`;
             const ok = srcOk && tgtOk && n.rows === f.rows;
             partitions.push({ dataset: v.dataset, version: v.version, table: f.table, year: f.year, file: f.path, rows: { manifest: f.rows, source: srcOk ? n.rows : -1, target: tgtOk ? n.rows : -1 }, fingerprint: { source: srcOk ? sha : 'changed', target: tgtOk ? sha : 'differs' }, ok });
             if (!ok && srcOk && tgtOk && n.rows >= 0) differences.push({ dataset: v.dataset, version: v.version, where, problem: `rows manifest ${f.rows} / ${side ?? '?'} ${n.rows}` });
           }
         }
-      } finally {
-        session.close();
       }
+      return await this.#recordVerify(planId, plan, o, recording, { t0, differences, merkleRoots, partitions, tgt, src });
+    } finally {
+      session?.close();
     }
+  }
+
+  async #recordVerify(
+    planId: string,
+    plan: MigrationPlan,
+    o: { readonly actor: Actor; readonly deep?: boolean },
+    recording: () => void,
+    r: { t0: number; differences: Difference[]; merkleRoots: VerifyResult['merkleRoots']; partitions: PartitionCheck[]; tgt: StoreCheck; src: StoreCheck },
+  ): Promise<VerifyResult> {
+    const { t0, differences, merkleRoots, partitions, tgt, src } = r;
     const datasets: Record<string, boolean> = {};
     for (const ds of plan.datasets) datasets[ds] = !differences.some((d) => d.dataset === ds || d.dataset === '?');
     const result: VerifyResult = {
