@@ -18,7 +18,6 @@ const skip = skipReason();
  * workspace is `none`. The same journey passed in both languages against h-query's routes over
  * its fixture extract; lift this once main.ts wires the extract service.
  */
-const NO_EXTRACT = 'workspace journey: no extract service is wired in src/main.ts yet (EXTRACTS_NOT_WIRED), so no project has an extract to query';
 
 const TX = {
   fr: {
@@ -79,7 +78,7 @@ describe('workspace pages', { skip }, () => {
   });
 
   for (const lang of ['fr', 'en'] as const) {
-    test(`${lang}: a member explores the extract, runs SQL written with completion, pages and charts it, saves a table and sees why a statement is refused`, { skip: NO_EXTRACT }, async () => {
+    test(`${lang}: a member explores the extract, runs SQL written with completion, pages and charts it, saves a table and sees why a statement is refused`, async () => {
       const tx = TX[lang];
       const person = enclave.demo.find((d) => d.username === 'member');
       assert.ok(person !== undefined);
