@@ -275,3 +275,19 @@ test(`a failed build is audited, deletes what it wrote and leaves the previous g
   for (const a of ['workspace.extract.start', 'workspace.extract.table', 'workspace.extract.commit', 'workspace.extract.abandon']) assert.ok(events.some((e) => e.action === a), a);
   console.log(`# generations of pa: ${gens.map((g) => `g${g.generation} ${g.state}`).join(', ')}; ${events.length} extract audit events`);
 });
+
+test(`closing a project destroys every generation of its extract: files deleted, state destroyed, audited (${testDbKind})`, async () => {
+  const before = (await service.current('pb')) ?? (await service.materialise('pb'));
+  assert.ok(before);
+  const files = before.tables.flatMap((t) => t.files.map((f) => f.path));
+  assert.ok(files.length > 0);
+  for (const f of files) assert.equal(await p.store.exists(f), true);
+  await service.destroy('pb');
+  assert.equal(await service.current('pb'), null, 'no ready extract after destroy');
+  assert.equal((await service.latest('pb'))?.state, 'destroyed');
+  await assert.rejects(service.openForEngine('pb'), (e: Error) => /no ready extract/.test(e.message));
+  for (const f of files) assert.equal(await p.store.exists(f), false, `${f} deleted`);
+  const [ev] = await p.t.db.query<{ outcome: string }>("SELECT outcome FROM audit_events WHERE target = 'project:pb' AND action = 'workspace.extract.destroy'");
+  assert.equal(ev?.outcome, 'success');
+  console.log(`# project pb closed: ${files.length} extract files deleted, every generation destroyed`);
+});

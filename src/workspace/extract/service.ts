@@ -197,6 +197,28 @@ export class ExtractService implements ExtractSource {
     return r === undefined ? null : this.#manifest(this.#d.db, r);
   }
 
+  /** The project's latest extract in any state (building, ready, failed, destroyed), or null. */
+  async latest(projectId: string): Promise<ExtractManifest | null> {
+    const [r] = await this.#d.db.query<ExtractRow>('SELECT * FROM workspace_extracts WHERE project_id = $1 ORDER BY generation DESC LIMIT 1', [projectId]);
+    return r === undefined ? null : this.#manifest(this.#d.db, r);
+  }
+
+  /**
+   * End of the project (closure): every generation is marked destroyed and its files deleted from
+   * the store, audited. The workspace calls it after destroying the project keys, so what might
+   * survive on disk is already unreadable (crypto-shredding); this removes the ciphertext too.
+   */
+  async destroy(projectId: string): Promise<void> {
+    await this.idle();
+    const gone: number[] = [];
+    await this.#d.audit.transaction({ actor: ACTOR, action: 'workspace.extract.destroy', target: `project:${projectId}`, details: {} }, async (tx: AuditedTx) => {
+      const rows = await tx.query<{ generation: number }>("UPDATE workspace_extracts SET state = 'destroyed', completed_at = coalesce(completed_at, now()) WHERE project_id = $1 RETURNING generation", [projectId]);
+      gone.push(...rows.map((r) => Number(r.generation)));
+      tx.addDetails({ generations: gone });
+    });
+    for (const g of gone) await this.#d.store.removePrefix(generationPrefix(projectId, g));
+  }
+
   /** Every generation of a project, newest first (building, failed and destroyed ones included), for members and reviewers. */
   async generations(projectId: string): Promise<ExtractManifest[]> {
     const rows = await this.#d.db.query<ExtractRow>('SELECT * FROM workspace_extracts WHERE project_id = $1 ORDER BY generation DESC', [projectId]);
