@@ -13,10 +13,8 @@ import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaO
 
 const skip = skipReason();
 /**
- * The journey needs an extract: src/main.ts mounts the workspace routes (h-query) but wires no
- * extract service yet (EXTRACTS_NOT_WIRED; the service is on h-extract), so every project's
- * workspace is `none`. The same journey passed in both languages against h-query's routes over
- * its fixture extract; lift this once main.ts wires the extract service.
+ * The journey runs on the real server: the permit coming into force builds the project's extract
+ * (src/workspace/extract) from the sample delivery, and the workspace routes query it.
  */
 
 const TX = {

@@ -1,8 +1,9 @@
 /**
  * Workspace fixtures: the real governance services (test/helpers/governance.ts), a real small
  * encrypted extract (src/engine/spec/fixture.ts: Parquet written by the platform's writer), the
- * real DuckDB sandbox, and a small `ExtractSource` over that extract standing in for the
- * extract service another branch builds (the lead wires the real one after both merge).
+ * real DuckDB sandbox, and a small `ExtractSource` over that extract, so that the service's
+ * tests choose the extract's content exactly (the extract service has its own tests, and the
+ * portal's workspace journey runs on the real one).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
