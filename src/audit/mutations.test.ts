@@ -40,7 +40,7 @@ async function sourceFiles(dir: string, out: string[] = []): Promise<string[]> {
 const BOOKKEEPING: ReadonlyArray<{ readonly sql: RegExp; readonly why: string }> = [
   { sql: /^UPDATE ingest_runs SET heartbeat_at/, why: 'lease heartbeat of a running ingestion (ingest.start/commit/fail are audited)' },
   { sql: /^UPDATE migration_plans SET (run_heartbeat|run_owner = NULL)/, why: 'lease of a running migration (migrate.run.start/run are audited)' },
-  { sql: /^UPDATE migration_files SET status = '(failed|pending|copied)'/, why: 'per-file progress of a running migration (migrate.run/verify are audited)' },
+  { sql: /^UPDATE migration_files (m )?SET status = '(failed|pending|copied)'/, why: 'per-file progress of a running migration (migrate.run/verify are audited)' },
   { sql: /^UPDATE identity_sessions SET last_seen_at/, why: 'session idle timer (login/logout are audited)' },
   { sql: /^DELETE FROM identity_sessions WHERE id_hash/, why: 'expired-session cleanup (login/logout are audited)' },
   { sql: /^UPDATE identity_api_tokens SET last_used_at/, why: 'token last use (every use is audited by its act)' },
@@ -49,6 +49,7 @@ const BOOKKEEPING: ReadonlyArray<{ readonly sql: RegExp; readonly why: string }>
   { sql: /^UPDATE identity_idp_accounts SET failed_attempts/, why: 'failed-attempt counter and lockout of the embedded provider (each failed login and lockout is audited as identity.login)' },
   { sql: /^UPDATE identity_idp_accounts SET totp_last_step/, why: 'last TOTP time step accepted, so a code is used once (the login it completes, or its refusal as a replay, is audited as identity.idp.login)' },
   { sql: /^(INSERT INTO|UPDATE|DELETE FROM) identity_oidc_store/, why: 'the embedded provider\'s own state: interactions, login steps, sessions, grants, codes, tokens (the logins are audited as identity.idp.login and identity.login)' },
+  { sql: /^UPDATE workspace_queries SET status = \$2, finished_at/, why: 'the end of a member\'s query record: written in the workspace.query transaction when it succeeded; a refused or failed statement has its workspace.query event (outcome refused/failure) written first, and an audited transaction only carries success' },
   { sql: /^(INSERT INTO|DELETE FROM) migration_upload(s|_parts)/, why: 'multipart upload journal of a running migration: UploadId and parts already sent (the run itself is audited as migrate.run)' },
 ];
 

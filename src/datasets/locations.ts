@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import type { Db, Queryable } from '../db/index.ts';
+import type { AuditedTx } from '../audit/index.ts';
 import { AppError } from '../errors.ts';
 import type { Store, StoreRegistry } from '../store/index.ts';
 import { DEFAULT_CACHE_MAX_BYTES, ReadCache } from './cache.ts';
@@ -94,7 +95,7 @@ export class DatasetLocations implements DatasetLocator {
    * Inside a transaction that holds `lockActive`: makes `storeId` the dataset's active store (a
    * migration's cutover or rollback, `planId`). Readers that resolve after the commit read there.
    */
-  async switchActive(tx: Queryable, dataset: string, storeId: string, planId: string): Promise<void> {
+  async switchActive(tx: AuditedTx, dataset: string, storeId: string, planId: string): Promise<void> {
     await tx.query(
       `INSERT INTO dataset_locations (dataset, store_id, plan_id, switched_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (dataset) DO UPDATE SET store_id = EXCLUDED.store_id, plan_id = EXCLUDED.plan_id, switched_at = now()`,

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import type { Actor, AuditLog, JsonValue } from '../audit/index.ts';
+import type { Actor, AuditedTx, AuditLog, JsonValue } from '../audit/index.ts';
 import { canonicalJson } from '../audit/index.ts';
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
 import { stagingKeyOf, type DatasetVersion, type DatasetVersions, type ManifestFile } from '../datasets/index.ts';
@@ -851,7 +851,7 @@ export class IngestService {
     return this.d.datasets.publish({
       dataset: o.dataset, runId, deliveryId, stagingKey, files: r.files, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total,
       event: (merkleRoot) => ({ actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total, ...(acceptedShort.length === 0 ? {} : { shortTablesAccepted: acceptedShort.map((t) => ({ table: t.table, rowsDelivered: t.rowsDelivered, rowsLanded: t.rowsLanded })) }) } }),
-      inCommit: async (tx, v) => {
+      inCommit: async (tx: AuditedTx, v) => {
         await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
           runId, v.version, v.prefix, JSON.stringify(storedReport(r.quarantine)),
         ]);
