@@ -34,7 +34,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditDraft, AuditedTx, JsonValue, Outcome } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
-import type { CellValue, ResultColumn, ResultPage, WorkspaceEngine, WorkspaceLimits, WorkspaceSession } from '../engine/index.ts';
+import type { ResultColumn, ResultPage, WorkspaceEngine, WorkspaceLimits, WorkspaceSession } from '../engine/index.ts';
 import { AppError } from '../errors.ts';
 import type { Principal } from '../identity/index.ts';
 import type { ExtractManifest, ExtractSource } from './extract-contract.ts';
@@ -101,12 +101,8 @@ export interface SavedQuery {
   readonly createdAt: string;
 }
 
-export interface RowsPage {
-  readonly columns: readonly ResultColumn[];
-  readonly rows: ReadonlyArray<readonly CellValue[]>;
-  readonly offset: number;
-  readonly rowCount: number;
-}
+/** A page of a query's rows: the engine's page, as the API serves it. */
+export type RowsPage = ResultPage;
 
 /** What the workspace needs of governance (GovernanceService implements it). */
 export interface WorkspaceGovernance {
