@@ -30,6 +30,7 @@ const schema = z.object({
   ENCLAVE_WORKSPACE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(300),
   ENCLAVE_WORKSPACE_ROW_CAP: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
   ENCLAVE_WORKSPACE_MAX_SESSIONS: z.coerce.number().int().min(1).max(1000).default(32),
+  ENCLAVE_WORKSPACE_IDLE_MINUTES: z.coerce.number().min(0.01).max(24 * 60).default(15),
   ENCLAVE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   ENCLAVE_AUDIT_LOG_NAME: z.string().regex(/^[^\s+]+$/, 'no spaces or "+"').default('enclave.invalid/audit'),
   ENCLAVE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(60),
@@ -104,6 +105,8 @@ export interface Config {
     readonly statementTimeoutMs: number;
     readonly rowCap: number;
     readonly maxSessions: number;
+    /** An engine process idle this long is ended (the next statement opens a new one). */
+    readonly idleMs: number;
   };
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly audit: {
@@ -227,6 +230,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       statementTimeoutMs: e.ENCLAVE_WORKSPACE_TIMEOUT_SECONDS * 1000,
       rowCap: e.ENCLAVE_WORKSPACE_ROW_CAP,
       maxSessions: e.ENCLAVE_WORKSPACE_MAX_SESSIONS,
+      idleMs: Math.round(e.ENCLAVE_WORKSPACE_IDLE_MINUTES * 60_000),
     },
     logLevel: e.ENCLAVE_LOG_LEVEL,
     audit: {

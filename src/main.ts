@@ -161,6 +161,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
       limits: { memoryBytes: w.memoryBytes, threads: w.threads, tempDiskBytes: 0, statementTimeoutMs: w.statementTimeoutMs, rowCap: w.rowCap },
       catalogue: (d, t) => catalog.getTable(d, t),
+      idleMs: w.idleMs,
       onError: (what, e) => process.stderr.write(`[${new Date().toISOString()}] workspace ${what} failed: ${e instanceof Error ? e.message : 'error'}\n`),
     });
     closers.push(async () => {

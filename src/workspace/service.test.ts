@@ -240,3 +240,56 @@ describe('workspace service: end of access', () => {
     assert.equal((await events(w, 'workspace.extract.destroy')).filter((e) => e.target === `project:${project}`).length, 1);
   });
 });
+
+describe('workspace service: idle sessions', () => {
+  let w: WorkspaceFixture;
+
+  before(async () => {
+    w = await openWorkspaceFixture({ idleMs: 400 });
+  });
+  after(async () => {
+    await w.close();
+  });
+
+  test('an idle workspace\'s engine process is ended (audited); the first page of a result stays readable, later pages are gone, and the next statement opens a new process', async () => {
+    const project = await w.activeProject();
+    const q = await (await w.ws.submit(w.f.who.member, project, { sql: 'SELECT range AS i FROM range(300)' })).done;
+    assert.equal(q.status, 'succeeded', JSON.stringify(q.error));
+    const pid = await w.ws.engineProcessId(project);
+    assert.ok(pid !== undefined);
+    const deadline = Date.now() + 10_000;
+    while ((await w.ws.engineProcessId(project)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await w.ws.engineProcessId(project), undefined, 'the idle session was not closed within 10 s');
+    // the process itself is gone (signal 0 fails once it has exited)
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(), false, `engine process ${pid} still runs`);
+    const closed = (await events(w, 'workspace.session.close')).filter((e) => e.target === `project:${project}`);
+    assert.equal(closed.length, 1);
+    assert.equal(closed[0]?.details['reason'], 'idle');
+    const first = await w.ws.rows(w.f.who.member, project, q.id, { offset: 0, limit: 100 });
+    assert.deepEqual(first.rows.slice(0, 3), [['0'], ['1'], ['2']]);
+    await assert.rejects(w.ws.rows(w.f.who.member, project, q.id, { offset: 200, limit: 10 }), isCode('gone'));
+    const next = await (await w.ws.submit(w.f.who.member, project, { sql: 'SELECT count(*) AS n FROM persons' })).done;
+    assert.equal(next.status, 'succeeded', JSON.stringify(next.error));
+    const now = await w.ws.engineProcessId(project);
+    assert.ok(now !== undefined && now !== pid);
+  });
+
+  test('a workspace with a statement running is never closed as idle', async () => {
+    const project = await w.activeProject();
+    const s = await w.ws.submit(w.f.who.member, project, { sql: 'SELECT count(*) FROM events a, events b, range(300) c' });
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.deepEqual((await w.ws.closeIdle()).filter((p) => p === project), []);
+    const done = await s.done;
+    assert.ok(['succeeded', 'failed'].includes(done.status), done.status);
+    assert.equal((await events(w, 'workspace.session.close')).filter((e) => e.target === `project:${project}` && (e.details['idleSeconds'] as number) < 1).length, 0);
+  });
+});

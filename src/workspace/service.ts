@@ -138,6 +138,12 @@ export interface WorkspaceServiceOptions {
   /** Bytes a project's saved tables may take (encrypted, on disk). */
   readonly quotaBytes: number;
   readonly catalogue?: ColumnCatalogue;
+  /**
+   * A project's engine process is ended after this long without a statement (default
+   * 15 minutes): an idle workspace holds no memory, no decrypted page and no process. The next
+   * statement opens a new one; first pages of earlier results stay readable, later pages `gone`.
+   */
+  readonly idleMs?: number;
   /** Failures of background work (end of access, closure), never with data. */
   readonly onError?: (what: string, e: unknown) => void;
 }
@@ -157,6 +163,7 @@ const KEPT_HANDLES = 64;
  * client reads first; later pages come from the engine while it keeps the result (else `gone`).
  */
 export const FIRST_PAGE_ROWS = 100;
+export const DEFAULT_IDLE_MS = 15 * 60_000;
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Access changes that stop queries at once; `project.closed` also destroys the workspace. */
@@ -181,6 +188,8 @@ class ProjectState {
   live: Promise<Live> | undefined;
   tail: Promise<unknown> = Promise.resolve();
   current: string | undefined;
+  /** When the engine session was last used (ms since epoch): idle sessions are closed. */
+  lastUsed = Date.now();
   readonly pending = new Map<string, Pending>();
   readonly handles = new Map<string, { readonly session: WorkspaceSession; readonly resultId: string; readonly first: ResultPage | undefined }>();
 
@@ -261,9 +270,17 @@ export class WorkspaceService {
   readonly #states = new Map<string, ProjectState>();
   #background: Promise<unknown> = Promise.resolve();
   #closed = false;
+  readonly #idleMs: number;
+  readonly #sweeper: NodeJS.Timeout;
 
   constructor(o: WorkspaceServiceOptions) {
     this.#o = o;
+    this.#idleMs = o.idleMs ?? DEFAULT_IDLE_MS;
+    if (!Number.isSafeInteger(this.#idleMs) || this.#idleMs < 1) throw new AppError('invalid', `idleMs must be a positive whole number of milliseconds, got ${String(o.idleMs)}`);
+    this.#sweeper = setInterval(() => {
+      void this.closeIdle().catch((e: unknown) => o.onError?.('closing idle workspaces', e));
+    }, Math.max(50, Math.min(60_000, Math.floor(this.#idleMs / 4))));
+    this.#sweeper.unref();
     o.governance.onProjectChange((c) => {
       if (!(END_OF_ACCESS as readonly string[]).includes(c.kind)) return;
       const work = async (): Promise<unknown> => (c.kind === 'project.closed' ? this.destroyProject(c.projectId) : this.endAccess(c.projectId, c.kind));
@@ -336,7 +353,32 @@ export class WorkspaceService {
     } catch (e) {
       s.live = undefined;
       throw e;
+    } finally {
+      s.lastUsed = Date.now();
     }
+  }
+
+  /**
+   * Ends the engine process of every workspace idle for longer than `idleMs` (nothing queued or
+   * running), audited. Runs on a timer; callable directly. Returns the projects closed.
+   */
+  async closeIdle(): Promise<string[]> {
+    const closed: string[] = [];
+    for (const [projectId, s] of this.#states) {
+      if (s.live === undefined || s.pending.size > 0 || s.current !== undefined || Date.now() - s.lastUsed < this.#idleMs) continue;
+      await s.serial(async () => {
+        // checked again in the queue's turn: a statement may have come meanwhile
+        const idleFor = Date.now() - s.lastUsed;
+        if (s.live === undefined || s.pending.size > 0 || s.current !== undefined || idleFor < this.#idleMs) return;
+        const l = await s.live.catch(() => undefined);
+        s.live = undefined;
+        if (l === undefined) return;
+        await l.session.close().catch(() => undefined);
+        closed.push(projectId);
+        await this.#o.audit.record({ actor: SERVICE_ACTOR, action: 'workspace.session.close', target: `project:${projectId}`, details: { reason: 'idle', idleSeconds: Math.round(idleFor / 1000) } });
+      });
+    }
+    return closed;
   }
 
   #scratchDir(projectId: string): string {
@@ -499,6 +541,7 @@ export class WorkspaceService {
     return s.serial(async () => {
       const live = await s.live?.catch(() => undefined);
       if (live === undefined || live.session !== h.session) throw gone();
+      s.lastUsed = Date.now();
       const page = await h.session.page(h.resultId, { offset, limit });
       return { columns: page.columns, rows: page.rows, offset: page.offset, rowCount: page.rowCount };
     });
@@ -693,6 +736,7 @@ export class WorkspaceService {
   /** Stops every session (server shutdown); running statements end as the engine stops. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sweeper);
     await this.settled();
     for (const s of this.#states.values()) {
       const l = await s.live?.catch(() => undefined);

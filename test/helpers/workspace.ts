@@ -96,7 +96,7 @@ export interface WorkspaceFixture {
   close(): Promise<void>;
 }
 
-export async function openWorkspaceFixture(o: { readonly limits?: Partial<WorkspaceLimits>; readonly quotaBytes?: number; readonly killGraceMs?: number } = {}): Promise<WorkspaceFixture> {
+export async function openWorkspaceFixture(o: { readonly limits?: Partial<WorkspaceLimits>; readonly quotaBytes?: number; readonly killGraceMs?: number; readonly idleMs?: number } = {}): Promise<WorkspaceFixture> {
   const f = await openGovFixture();
   const ex = await makeExtract();
   const scratchRoot = await mkdtemp(join(tmpdir(), 'enclave-scratch-'));
@@ -106,6 +106,7 @@ export async function openWorkspaceFixture(o: { readonly limits?: Partial<Worksp
     db: f.t.db, audit: f.audit, governance: f.gov, keys: f.keys, engine, extracts, scratchRoot,
     limits: { ...defaultLimits, statementTimeoutMs: 10_000, ...o.limits }, quotaBytes: o.quotaBytes ?? 64 * 1024 * 1024,
     catalogue: (d, t) => f.catalog.getTable(d, t),
+    ...(o.idleMs === undefined ? {} : { idleMs: o.idleMs }),
   });
   return {
     f, ex, engine, extracts, ws, scratchRoot,
