@@ -150,6 +150,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const extracts = new ExtractService({
       db, audit, store, builder: extractBuilder,
       permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), datasets: datasetVersionsFrom(datasets, keys, store, locations), keys: extractKeysFrom(keys),
+      retainSupersededMs: config.workspace.statementTimeoutMs + 60_000,
       onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] extract of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
     });
     extracts.listen(governance);

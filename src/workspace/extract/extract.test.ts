@@ -95,6 +95,7 @@ before(async () => {
     db: p.t.db, audit: p.audit, store: p.store, builder, permits,
     catalog: extractCatalogFrom(p.catalog), datasets: datasetVersionsFrom(p.ingest, p.keys, p.store), keys: extractKeysFrom(p.keys),
     onProgress: (x) => progress.push(x.percent),
+    retainSupersededMs: 1500,
   });
   await grant('pa', 1, permit('pa'));
   await grant('pb', 1, permit('pb'));
@@ -217,7 +218,7 @@ test(`no direct identifier and no base pseudonym in any extract file; files are 
   }
 });
 
-test(`an amendment yields a new generation; the old one is deleted once the new one is ready (${testDbKind})`, async () => {
+test(`an amendment yields a new generation; the old one's files stay for the grace period (a running statement finishes on them), then are deleted (${testDbKind})`, async () => {
   const before = (await service.current('pa')) as ExtractManifest;
   const doc = permit('pa', { prsColumns: ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PRS_NAT_REF', 'FLX_DIS_DTD', 'PRS_ACT_QTE'] });
   await grant('pa', 2, doc);
@@ -228,7 +229,10 @@ test(`an amendment yields a new generation; the old one is deleted once the new 
   assert.deepEqual(m.tables[0]?.columns.map((c) => c.name), ['ben_nir_psa', 'exe_soi_dtd', 'prs_nat_ref', 'flx_dis_dtd', 'prs_act_qte']);
   assert.equal(m.tables[0]?.rows, before.tables[0]?.rows);
   const oldFile = before.tables[0]?.files[0]?.path as string;
-  assert.equal(await p.store.exists(oldFile), false, 'the previous generation is deleted');
+  assert.equal(await p.store.exists(oldFile), true, 'the previous generation stays during the grace period');
+  const deadline = Date.now() + 15_000;
+  while ((await p.store.exists(oldFile)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await p.store.exists(oldFile), false, 'the previous generation is deleted after the grace period');
   const gens = await service.generations('pa');
   assert.deepEqual(gens.map((g) => [g.generation, g.state]), [[m.generation, 'ready'], [before.generation, 'destroyed']]);
   // the same permit again builds nothing new

@@ -72,6 +72,14 @@ export interface ExtractServiceDeps {
   readonly onProgress?: (p: ExtractProgress) => void;
   /** Told of a scheduled build's failure (already audited); default: nothing. */
   readonly onError?: (projectId: string, e: unknown) => void;
+  /**
+   * How long the files of a superseded generation stay after the new one is committed (default
+   * 10 minutes; the server passes the workspace statement timeout plus a minute): a statement
+   * that started on the old generation finishes on it; the next one runs on the new. The
+   * generation is marked destroyed at once (and its files removed at the next start if the
+   * process ends first). 0 deletes at once.
+   */
+  readonly retainSupersededMs?: number;
   /** Test hook: called after each table's checkpoint commits (crash tests kill the process here). */
   readonly afterTable?: (table: string) => void | Promise<void>;
 }
@@ -80,6 +88,7 @@ export interface ExtractServiceDeps {
 export const EXTRACT_TRIGGERS: ReadonlySet<string> = new Set(['project.active', 'amendment.approved']);
 
 const ACTOR: Actor = { kind: 'service', id: 'workspace.extract' };
+export const DEFAULT_RETAIN_SUPERSEDED_MS = 10 * 60_000;
 
 interface ExtractRow {
   project_id: string;
@@ -437,7 +446,17 @@ export class ExtractService implements ExtractSource {
       tx.addDetails(details);
       return m;
     });
-    for (const g of superseded) await this.#d.store.removePrefix(generationPrefix(projectId, g));
+    const remove = async (): Promise<void> => {
+      for (const g of superseded) await this.#d.store.removePrefix(generationPrefix(projectId, g));
+    };
+    const retain = this.#d.retainSupersededMs ?? DEFAULT_RETAIN_SUPERSEDED_MS;
+    if (retain <= 0 || superseded.length === 0) await remove();
+    else {
+      // the commit's audit event names the superseded generations; their files go after the grace period
+      setTimeout(() => {
+        remove().catch((e: unknown) => this.#d.onError?.(projectId, e));
+      }, retain).unref();
+    }
     this.#d.onProgress?.({ projectId, generation, tablesDone: manifest.tables.length, tablesTotal: manifest.tables.length, percent: 100 });
     return manifest;
   }
