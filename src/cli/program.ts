@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DataDirInUse } from '../datadir/index.ts';
 import { AppError, isAppError } from '../errors.ts';
@@ -16,6 +17,16 @@ import { registerSqlCommand } from './sql.ts';
 import { RemoteCatalog, RemoteClient, RemoteGovernance, remoteTargetFrom, type RemoteTarget } from './remote.ts';
 import type { OpenServices, Output } from './services.ts';
 import { formatTable } from './table.ts';
+
+/**
+ * The prompt's history file: ENCLAVE_SQL_HISTORY (empty: none), else one in the home directory,
+ * but only for the real terminal (a program driving the prompt through `input` keeps none).
+ */
+function sqlHistoryFile(env: Readonly<Record<string, string | undefined>> | undefined, realTerminal: boolean): string | undefined {
+  const set = env?.['ENCLAVE_SQL_HISTORY'];
+  if (set !== undefined) return set === '' ? undefined : set;
+  return realTerminal && env !== undefined ? join(homedir(), '.enclave_sql_history') : undefined;
+}
 
 export interface ProgramDeps {
   readonly open: OpenServices;
@@ -306,6 +317,7 @@ See docs/migration.md.`);
     },
     open, acting: actingPrincipal, cwd: deps.cwd ?? process.cwd(), ttyProgress: deps.err === undefined && process.stderr.isTTY,
     ...(deps.input === undefined ? {} : { input: deps.input }),
+    historyFile: sqlHistoryFile(deps.env, deps.input === undefined),
   }, int);
 
   return program;

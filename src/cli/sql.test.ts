@@ -5,7 +5,8 @@
  * escape corpus (SECURITY-TESTS #11) each refused with a clear error and audited.
  */
 import assert from 'node:assert/strict';
-import { hostname } from 'node:os';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +20,7 @@ import { createHttpApp } from '../http/app.ts';
 import { sessionCookieName, type AuthDeps } from '../http/auth.ts';
 import { workspaceRoutes } from '../http/routes/workspace.ts';
 import { runCli } from './program.ts';
+import { appendHistory, HISTORY_SIZE, interactive, loadHistory } from './sql.ts';
 import type { CliServices } from './services.ts';
 
 interface Run {
@@ -122,12 +124,20 @@ describe('enclave sql', () => {
       assert.equal(one.code, 0, one.err);
       assert.match(one.out, /^answer\n─+\n\s*42$/m);
       const input = new PassThrough();
-      input.end(['SELECT 7 AS seven;', `SELECT * FROM read_text('${targets.secret}');`, '\\d', '\\q', ''].join('\n'));
+      input.end(['SELECT 7 AS seven;', `SELECT * FROM read_text('${targets.secret}');`, '\\d', '\\d events', '\\q', ''].join('\n'));
       const r = await run(['sql', '--project', project, '--as', w.f.who.member.personId], { remote: false, open, input });
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /^seven\n─+\n\s*7$/m);
       assert.match(r.err, /error: refused: /);
       assert.match(r.out, /extract\s+events\s+view/);
+      assert.match(r.out, /event_date\s+DATE\s+\S+\s+date de soins/, '\\d NAME goes through the server too');
+      // Ctrl-C beside a server sends --cancel through it: the member's running statement stops
+      const long = await w.ws.submit(w.f.who.member, project, { sql: 'SELECT count(*) FROM events a, events b, events c' });
+      await new Promise((res) => setTimeout(res, 500));
+      const c = await run(['sql', '--project', project, '--as', w.f.who.member.personId, '--cancel'], { remote: false, open });
+      assert.equal(c.code, 0, c.err);
+      assert.match(c.out, /^cancelled 1 statement$/m);
+      assert.equal((await long.done).status, 'cancelled');
     } finally {
       await socket.close();
     }
@@ -144,6 +154,40 @@ describe('enclave sql', () => {
     assert.match(r.out, /error: refused: /);
     assert.match(r.out, /^two\n─+\n\s*2$/m);
     assert.doesNotMatch(r.out, /never/);
+  });
+
+  test('the prompt keeps its history between sessions in an owner-only file, one entry per statement', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'enclave-hist-'));
+    try {
+      const file = join(dir, 'history');
+      const input = new PassThrough();
+      input.end(['SELECT count(*) AS n', 'FROM persons;', '\\d events', 'SELECT 2 AS two;', '\\q', ''].join('\n'));
+      let out = '';
+      await interactive({ run: async (sql) => { out += `ran ${sql}\n`; }, describe: async () => undefined }, project, { input, output: { write: (x) => { out += x; } }, err: { tty: false, write: () => undefined }, terminal: false, historyFile: file });
+      assert.match(out, /ran SELECT count\(\*\) AS n\nFROM persons/);
+      assert.deepEqual(loadHistory(file), ['SELECT 2 AS two;', '\\d events', 'SELECT count(*) AS n FROM persons;']);
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+      for (let i = 0; i < HISTORY_SIZE * 2 + 5; i++) appendHistory(file, `SELECT ${i};`);
+      const kept = loadHistory(file);
+      assert.equal(kept.length, HISTORY_SIZE);
+      assert.equal(kept[0], `SELECT ${HISTORY_SIZE * 2 + 4};`);
+      assert.deepEqual(loadHistory(join(dir, 'missing')), []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--table NAME shows one table\'s columns; --cancel with nothing running says so', async () => {
+    const t = await run(['sql', '--project', project, '--table', 'persons']);
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out, /^column\s+type/m);
+    assert.match(t.out, /^dept\s+VARCHAR/m);
+    const missing = await run(['sql', '--project', project, '--table', 'nope']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /no table nope/);
+    const c = await run(['sql', '--project', project, '--cancel']);
+    assert.equal(c.code, 0, c.err);
+    assert.match(c.out, /nothing of yours was running/);
   });
 
   test('--help teaches: what runs, what is refused, saving, the prompt, remote and local, examples', async () => {

@@ -10,6 +10,7 @@
  * - beside a running server: the command goes through the server's local socket; interactively,
  *   each statement does.
  */
+import { appendFileSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { AppError } from '../errors.ts';
@@ -27,6 +28,8 @@ export interface SqlClient {
   rows(id: string, offset: number, limit: number): Promise<RowsPage>;
   cancel(id: string): Promise<Query>;
   workspace(): Promise<WorkspaceInfo>;
+  /** The caller's latest statements in the project, newest first. */
+  mine(): Promise<Query[]>;
 }
 
 /** The workspace service in this process, as one principal. */
@@ -37,6 +40,7 @@ export function localSqlClient(ws: WorkspaceService, p: Principal, projectId: st
     rows: (id, offset, limit) => ws.rows(p, projectId, id, { offset, limit }),
     cancel: (id) => ws.cancel(p, projectId, id),
     workspace: () => ws.workspace(p, projectId),
+    mine: () => ws.history(p, projectId, { limit: 50 }),
   };
 }
 
@@ -49,6 +53,7 @@ export function remoteSqlClient(api: RemoteClient, projectId: string): SqlClient
     rows: (id, offset, limit) => api.get<RowsPage>(`${base}/queries/${encodeURIComponent(id)}/rows?offset=${offset}&limit=${limit}`),
     cancel: (id) => api.request<Query>('POST', `${base}/queries/${encodeURIComponent(id)}/cancel`, {}),
     workspace: () => api.get<WorkspaceInfo>(`${base}/workspace`),
+    mine: async () => (await api.get<{ queries: Query[] }>(`${base}/queries?limit=50`)).queries,
   };
 }
 
@@ -138,8 +143,50 @@ export async function describeTables(client: SqlClient, name: string | undefined
   out.write(formatTable(['column', 'type', 'sensitivity', 'description'], t.columns.map((c) => [c.name, c.type, c.sensitivity ?? '', c.description ?? ''])));
 }
 
+/** `--cancel`: stops the caller's running and queued statements in the project (Ctrl-C of a prompt beside a server). */
+export async function cancelMine(client: SqlClient, out: Output): Promise<number> {
+  const running = (await client.mine()).filter((q) => q.status === 'running');
+  for (const q of running) await client.cancel(q.id);
+  out.write(running.length === 0 ? 'nothing of yours was running\n' : `cancelled ${running.length} statement${running.length === 1 ? '' : 's'}\n`);
+  return running.length;
+}
+
+/** Entries kept in the history file (the newest). */
+export const HISTORY_SIZE = 500;
+
+/**
+ * The prompt's history file: one entry per line (a statement over several lines is kept on one),
+ * oldest first, owner-only (0600): it holds the SQL you typed, as psql's history does. Returns
+ * the entries newest first, as readline wants them; none if the file is missing or unreadable.
+ */
+export function loadHistory(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_SIZE).reverse();
+}
+
+/** Appends one entry (newlines folded to spaces); trims the file to the newest entries now and then. */
+export function appendHistory(file: string, entry: string): void {
+  const line = entry.replace(/\s*\n\s*/g, ' ').trim();
+  if (line === '') return;
+  try {
+    appendFileSync(file, `${line}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    const all = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    if (all.length > HISTORY_SIZE * 2) writeFileSync(file, `${all.slice(-HISTORY_SIZE).join('\n')}\n`, { mode: 0o600 });
+  } catch {
+    // history is a convenience: a read-only home never stops the prompt
+  }
+}
+
 export interface InteractiveIo {
   readonly input: NodeJS.ReadableStream;
+  /** Where the prompt's history is kept between sessions (none: this session only). */
+  readonly historyFile?: string | undefined;
   readonly output: Output;
   readonly err: ProgressSink;
   /** Whether input is a terminal (prompts and line editing) or piped. */
@@ -161,7 +208,11 @@ const HELP_LINES = `Type SQL ending with ; (it may span lines). Commands:
 
 /** The interactive prompt: history (arrow keys), statements until `;`, `\d`, `\q`. */
 export async function interactive(runner: PromptRunner, project: string, io: InteractiveIo): Promise<void> {
-  const rl = createInterface({ input: io.input, output: io.terminal ? (process.stdout) : undefined, terminal: io.terminal, historySize: 500, prompt: `${project.slice(0, 8)}> ` });
+  const history = io.historyFile === undefined ? [] : loadHistory(io.historyFile);
+  const rl = createInterface({ input: io.input, output: io.terminal ? (process.stdout) : undefined, terminal: io.terminal, historySize: HISTORY_SIZE, history, prompt: `${project.slice(0, 8)}> ` });
+  const remember = (entry: string): void => {
+    if (io.historyFile !== undefined) appendHistory(io.historyFile, entry);
+  };
   const running: { cancel?: () => void } = {};
   let buffer = '';
   rl.on('SIGINT', () => {
@@ -179,6 +230,7 @@ export async function interactive(runner: PromptRunner, project: string, io: Int
     const trimmed = line.trim();
     if (buffer === '' && trimmed.startsWith('\\')) {
       const [cmd, arg] = trimmed.split(/\s+/, 2);
+      if (cmd !== '\\q') remember(trimmed);
       try {
         if (cmd === '\\q') break;
         else if (cmd === '\\d') await runner.describe(arg);
@@ -191,6 +243,7 @@ export async function interactive(runner: PromptRunner, project: string, io: Int
       buffer = buffer === '' ? line : `${buffer}\n${line}`;
       if (buffer.trimEnd().endsWith(';')) {
         const sql = buffer.trimEnd().replace(/;$/, '');
+        remember(`${sql.trim()};`);
         buffer = '';
         // Lines typed meanwhile wait in the iterator's buffer; Ctrl-C still reaches SIGINT.
         try {
@@ -224,6 +277,8 @@ export interface SqlCommandDeps {
   readonly cwd: string;
   /** Draw the progress indicator (standard error is a terminal). */
   readonly ttyProgress: boolean;
+  /** The interactive prompt's history file (ENCLAVE_SQL_HISTORY; default in the home directory; none when empty). */
+  readonly historyFile?: string | undefined;
 }
 
 interface SqlFlags {
@@ -233,6 +288,8 @@ interface SqlFlags {
   saveAs?: string;
   kind?: string;
   tables?: boolean;
+  table?: string;
+  cancel?: boolean;
 }
 
 /** Registers `enclave sql` on the program. */
@@ -246,6 +303,8 @@ export function registerSqlCommand(program: Command, deps: SqlCommandDeps, parse
     .option('--save-as <name>', 'save the result in your scratch schema under this name instead of printing it')
     .option('--kind <kind>', 'with --save-as: table (the rows, counted against the quota; default) or view (the query)')
     .option('--tables', 'list the workspace\'s tables (like \\d) and exit')
+    .option('--table <name>', 'show one table\'s columns with their catalogue description and sensitivity (like \\d NAME) and exit')
+    .option('--cancel', 'cancel your running and queued statements in this project, and exit')
     .option('--as <person>', 'act as this demo person (embedded default, local mode only), e.g. applicant')
     .addHelpText('after', `
 What you can run: one query at a time (SELECT, WITH, VALUES, FROM-first, DESCRIBE, SUMMARIZE) on
@@ -258,7 +317,9 @@ outputs go out through the airlock.
 
 Interactive prompt: statements end with ; and may span lines; arrow keys recall history; a
 progress indicator shows while a statement runs and Ctrl-C cancels it; \\d lists tables, \\d NAME
-shows a table's columns with their catalogue description and sensitivity; \\q quits.
+shows a table's columns with their catalogue description and sensitivity; \\q quits. History is
+kept between sessions in ~/.enclave_sql_history (owner-only; ENCLAVE_SQL_HISTORY=FILE to move
+it, ENCLAVE_SQL_HISTORY= to keep none).
 
 Where it runs:
   remotely   ENCLAVE_URL=https://host ENCLAVE_TOKEN=<API token of the project> enclave sql --project P
@@ -269,6 +330,8 @@ Examples:
   enclave sql --project P "SELECT count(*) FROM er_prs_f"
   enclave sql --project P --save-as cohort "SELECT DISTINCT ben_nir_psa FROM er_prs_f WHERE prs_nat_ref = 1111"
   enclave sql --project P --tables
+  enclave sql --project P --table er_prs_f
+  enclave sql --project P --cancel
   enclave sql --project P`)
     .action(async (statement: string | undefined, o: SqlFlags) => {
       if (o.kind !== undefined && o.kind !== 'table' && o.kind !== 'view') throw new AppError('invalid', `--kind must be table or view, got ${JSON.stringify(o.kind)}`);
@@ -280,7 +343,7 @@ Examples:
       const interactiveIo = (): InteractiveIo => {
         const input = deps.input ?? process.stdin;
         const terminal = input === process.stdin && process.stdin.isTTY === true;
-        return { input, output: deps.out, err: errSink, terminal };
+        return { input, output: deps.out, err: errSink, terminal, historyFile: deps.historyFile };
       };
       const api = deps.remote();
       if (api !== null) {
@@ -294,7 +357,7 @@ Examples:
       } catch (e) {
         // Beside a running server: one statement goes through it whole (runCli forwards the
         // command); the prompt stays here and sends each statement through it.
-        if (!(e instanceof ForwardToServer) || statement !== undefined || o.tables === true) throw e;
+        if (!(e instanceof ForwardToServer) || statement !== undefined || o.tables === true || o.table !== undefined || o.cancel === true) throw e;
         await interactive(forwardedRunner(e, o, deps), o.project, interactiveIo());
         return;
       }
@@ -306,8 +369,12 @@ Examples:
       }
 
       async function drive(client: SqlClient): Promise<void> {
-        if (o.tables === true) {
-          await describeTables(client, undefined, deps.out);
+        if (o.tables === true || o.table !== undefined) {
+          await describeTables(client, o.table, deps.out);
+          return;
+        }
+        if (o.cancel === true) {
+          await cancelMine(client, deps.out);
           return;
         }
         if (statement !== undefined) {
@@ -328,10 +395,17 @@ function forwardedRunner(f: ForwardToServer, o: SqlFlags, deps: SqlCommandDeps):
     await forwardToServer(f, [...base, ...args], { cwd: deps.cwd, out: deps.out, err: deps.err });
   };
   return {
-    run: (sql) => send(['--', sql]),
-    describe: async (name) => {
-      if (name !== undefined) throw new AppError('invalid', '\\d NAME is not available beside a running server', { hint: 'use \\d, or the API with ENCLAVE_URL and ENCLAVE_TOKEN' });
-      await send(['--tables']);
+    run: async (sql, running) => {
+      // Ctrl-C: a second command through the server cancels the caller's running statement
+      running.cancel = () => {
+        void send(['--cancel']).catch(() => undefined);
+      };
+      try {
+        await send(['--', sql]);
+      } finally {
+        delete running.cancel;
+      }
     },
+    describe: (name) => send(name === undefined ? ['--tables'] : ['--table', name]),
   };
 }
