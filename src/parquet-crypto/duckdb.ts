@@ -7,8 +7,8 @@
  * encrypts the stream: the plain bytes only ever live in the kernel's pipe buffer.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, createReadStream, openSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -74,35 +74,44 @@ export async function copyQueryToEncryptedParquet(
       'USE_TMP_FILE false',
       ...(rowGroupSize === undefined ? [] : [`ROW_GROUP_SIZE ${rowGroupSize}`]),
     ];
-    // The reader opens first (open() on a FIFO blocks until both ends are there).
-    const plain = createReadStream(fifo, { highWaterMark: 1024 * 1024 });
-    const encrypting = encryptParquetStream(plain, encPath, key).catch((e: unknown) => {
-      // Closing our end makes DuckDB's next write fail (EPIPE) instead of blocking forever.
-      plain.destroy();
+    // The pipe is read through the event loop (epoll), not by blocking reads in libuv's thread
+    // pool: DuckDB's writer stalls whenever the 64 KiB pipe is full, so the reader must wake at
+    // once. A spare write end of ours keeps the reader from seeing end of stream before DuckDB
+    // has opened the pipe; it is closed when the COPY is over.
+    const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    let spare: number | undefined;
+    let sock: Socket;
+    try {
+      spare = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      sock = new Socket({ fd: rfd, readable: true, writable: false });
+    } catch (e) {
+      if (spare !== undefined) closeSync(spare);
+      closeSync(rfd);
       throw e;
-    });
-    encrypting.catch(() => undefined); // awaited below; avoids an unhandled rejection meanwhile
-    let readerDone = false;
-    plain.once('close', () => {
-      readerDone = true;
-    });
+    }
+    const reading = consume(sock, encPath, key);
+    reading.catch(() => undefined); // awaited below; avoids an unhandled rejection meanwhile
     let copyError: unknown;
     try {
       await conn.run(`COPY (${sql}) TO ${sqlString(fifo)} (${options.join(', ')})`);
     } catch (e) {
       copyError = e;
-      await releaseReader(fifo, () => readerDone);
+    } finally {
+      closeSync(spare);
     }
+    let result: EncryptResult | 'dropped' | undefined;
     try {
-      const result = await encrypting;
-      if (copyError !== undefined) throw copyError instanceof Error ? copyError : new Error('DuckDB COPY failed');
-      return result;
+      result = await reading;
     } catch (e) {
-      if (copyError !== undefined) {
-        throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
-      }
+      if (copyError !== undefined) throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
       throw e;
     }
+    if (copyError !== undefined) {
+      if (typeof result === 'object') await unlink(encPath).catch(() => undefined);
+      throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
+    }
+    if (typeof result !== 'object') throw new AppError('internal', 'DuckDB wrote nothing into the pipe');
+    return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -281,24 +290,6 @@ async function consume(sock: Socket, path: string | undefined, key: Uint8Array):
   }
 }
 
-/**
- * DuckDB failed, perhaps before opening the pipe: then the reader is blocked in open(), or about
- * to call it from libuv's thread pool. Open the write end and close it so the reader sees end of
- * stream. A non-blocking open fails with ENXIO while no reader has the pipe open yet, so it is
- * retried until it succeeds or the reader is known to be done (it saw DuckDB's own end of stream).
- */
-async function releaseReader(fifo: string, readerDone: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 2000 && !readerDone(); attempt++) {
-    try {
-      const w = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-      await w.close();
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
 
 /**
  * Registers `key` under `keyName` on this connection (`PRAGMA add_parquet_key`). The key lives
