@@ -142,6 +142,11 @@ export class TrinoStatement {
   }
 }
 
+/** Trino's JSON, with 64-bit integers beyond 2^53 kept as their digits (JSON.parse's source text access). */
+export function parseTrinoJson(text: string): unknown {
+  return JSON.parse(text, (_k, v: unknown, ctx?: { source?: string }) => (typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source !== undefined && /^-?\d+$/.test(ctx.source) ? ctx.source : v));
+}
+
 export class TrinoClient {
   readonly url: string;
   readonly #headers: Readonly<Record<string, string>>;
@@ -210,7 +215,7 @@ export class TrinoClient {
       }
       const text = await r.text();
       if (!r.ok) throw new TrinoUnavailableError(`Trino answered HTTP ${r.status}: ${text.slice(0, 300)}`);
-      return JSON.parse(text) as StatementResponse;
+      return parseTrinoJson(text) as StatementResponse;
     }
   }
 }
