@@ -14,7 +14,7 @@
  *    denies functions outside `system.builtin`, session properties and hidden columns.
  */
 
-export type TrinoRefusalReason = 'empty' | 'not_a_query' | 'table' | 'schema' | 'too_large' | 'syntax' | 'access';
+export type TrinoRefusalReason = 'empty' | 'not_a_query' | 'table' | 'construct' | 'too_large' | 'syntax' | 'access';
 
 export interface TrinoRefusal {
   readonly reason: TrinoRefusalReason;
@@ -41,6 +41,46 @@ function skipComments(sql: string): string {
 
 const QUERY_START = /^(select|with|values|table)\b/i;
 
+/**
+ * The quoted identifiers of a statement (string literals and comments skipped), and whether it
+ * uses Unicode-escaped ones (`U&"..."`), which could spell any name. Trino's hidden tables and
+ * columns (`persons$properties`, `"$path"`) are reachable only through a quoted identifier with a
+ * `$`: their IO plan names the base table, so this is checked on the text.
+ */
+export function quotedIdentifiers(sql: string): { readonly names: string[]; readonly unicode: boolean } {
+  const names: string[] = [];
+  let unicode = false;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "'") {
+      i++;
+      while (i < sql.length && !(sql[i] === "'" && sql[i + 1] !== "'")) i += sql[i] === "'" ? 2 : 1;
+      i++;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else if (c === '"') {
+      if (i >= 2 && /u&$/i.test(sql.slice(i - 2, i))) unicode = true;
+      let name = '';
+      i++;
+      while (i < sql.length) {
+        if (sql[i] === '"' && sql[i + 1] === '"') {
+          name += '"';
+          i += 2;
+        } else if (sql[i] === '"') break;
+        else name += sql[i++];
+      }
+      i++;
+      names.push(name);
+    } else i++;
+  }
+  return { names, unicode };
+}
+
 /** Layer 1: the statement's shape. Returns the statement to run (trailing `;` removed) or a refusal. */
 export function checkStatementText(sql: string, maxBytes: number): { ok: true; sql: string } | { ok: false; refusal: TrinoRefusal } {
   if (Buffer.byteLength(sql) > maxBytes) return { ok: false, refusal: { reason: 'too_large', message: `the statement is ${Buffer.byteLength(sql)} bytes; at most ${maxBytes} are accepted`, hint: 'save intermediate results with "save as" and query them' } };
@@ -53,6 +93,10 @@ export function checkStatementText(sql: string, maxBytes: number): { ok: true; s
     const word = /^[A-Za-z_]+/.exec(first)?.[0]?.toUpperCase() ?? first.slice(0, 12);
     return { ok: false, refusal: { reason: 'not_a_query', message: `only queries run in a workspace; "${word}" is not one`, hint: QUERY_HINT } };
   }
+  const ids = quotedIdentifiers(trimmed);
+  if (ids.unicode) return { ok: false, refusal: { reason: 'construct', message: 'Unicode-escaped identifiers (U&"...") are not accepted in a workspace', hint: 'write the name itself, in double quotes if needed' } };
+  const hidden = ids.names.find((n) => n.includes('$'));
+  if (hidden !== undefined) return { ok: false, refusal: { reason: 'table', message: `"${hidden}" names a hidden table or column of the storage, not data of the workspace`, hint: 'only the extract tables and your saved tables, and their columns, can be read' } };
   return { ok: true, sql: trimmed };
 }
 
