@@ -18,7 +18,7 @@ export interface TrinoTarget {
 }
 
 /** The Trino this run may use, or why there is none (printed by the caller: never skipped silently). */
-export function trinoTarget(env: NodeJS.ProcessEnv = process.env): TrinoTarget | { readonly skip: string } {
+export function trinoTarget(env: Readonly<Record<string, string | undefined>>): TrinoTarget | { readonly skip: string } {
   const url = env.ENCLAVE_TRINO_URL;
   const rulesFile = env.ENCLAVE_TRINO_RULES_FILE;
   if (url === undefined || url === '') return { skip: 'ENCLAVE_TRINO_URL is not set (start one with `scripts/trino.sh start` and export the URL it prints)' };

@@ -65,7 +65,7 @@ interface EngineUnderTest {
   readonly unopenable: (fx: Fixture) => { readonly spec: WorkspaceSpec; readonly hint: RegExp; readonly why: string };
 }
 
-const trino = trinoTarget();
+const trino = trinoTarget(process.env);
 
 const engines: readonly EngineUnderTest[] = [
   {

@@ -82,7 +82,7 @@ function columnOf(c: TrinoColumn): ResultColumn {
 /** Port cells: 64-bit integers and decimals as strings (as DuckDB's engine gives them), the rest as Trino's JSON. */
 function cellConverter(type: string): (v: unknown) => CellValue {
   const t = type.toLowerCase();
-  if (t === 'bigint' || t.startsWith('decimal')) return (v) => (v === null || v === undefined ? null : String(v as string | number));
+  if (t === 'bigint' || t.startsWith('decimal')) return (v) => (v === null || v === undefined ? null : (typeof v === 'string' ? v : JSON.stringify(v)));
   return (v) => (v === undefined ? null : (v as CellValue));
 }
 

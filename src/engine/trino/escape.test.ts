@@ -22,7 +22,7 @@ import { openTrinoWorkspaceEngine, trinoIdent, workspaceSchema } from './engine.
 import { ADMIN_USER } from './rules.ts';
 
 const CANARY = `CANARY-${randomBytes(6).toString('hex')}`;
-const target = trinoTarget();
+const target = trinoTarget(process.env);
 const why = 'skip' in target ? target.skip : await trinoReachable(target);
 
 function trinoHostile(own: string, other: string): string[] {

@@ -66,7 +66,7 @@ test('no key material appears in the compiled SQL: the key is the one parameter'
   assert.throws(() => compileTrinoTable(mco, { source: ref('T_MCOaaC'), personSources: [ref('IR_BEN_R')], target: target('t') }), /needs the Trino table of snds\.ER_PRS_F/);
 });
 
-const t = trinoTarget();
+const t = trinoTarget(process.env);
 const why = 'skip' in t ? t.skip : await trinoReachable(t);
 if (why !== undefined) console.log(`Trino extract build skipped: ${why}`);
 

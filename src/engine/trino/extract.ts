@@ -57,6 +57,7 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
       } catch (e) {
         // Trino's message may quote the statement, which holds the key: never passed on.
         const name = e instanceof Error && 'error' in e ? String((e as { error: { errorName: string } }).error.errorName) : 'unreachable';
+        // eslint-disable-next-line preserve-caught-error -- the cause quotes the statement, which holds the key
         throw new Error(`building extract table ${input.table.name} on Trino failed (${name})`);
       }
       const cols = await client.query(`SELECT column_name, data_type FROM ${q(catalog)}.information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${input.table.name}' ORDER BY ordinal_position`, as);
