@@ -6,6 +6,7 @@
 #   scripts/trino.sh status  # prints the URL when the server answers, exits 1 otherwise
 #   scripts/trino.sh stop
 #   scripts/trino.sh url     # the URL tests read from ENCLAVE_TRINO_URL
+#   scripts/trino.sh rules   # the rules file tests read from ENCLAVE_TRINO_RULES_FILE
 #
 # Everything lives outside the repository, in ENCLAVE_TRINO_HOME (default: a cache folder under
 # $HOME), so a fresh clone reuses the server already fetched on the machine. Trino 476 needs
@@ -106,13 +107,10 @@ hive.storage-format=PARQUET
 hive.non-managed-table-writes-enabled=false
 hive.security=allow-all
 EOF
-  # Access control: the Enclave server owns rules.json (TrinoAccessRules); until it writes one,
-  # only the admin user may do anything. Reloaded every second, so a revoked permit is cut fast.
-  if ! [ -s "$ETC/rules.json" ]; then
-    cat >"$ETC/rules.json" <<'EOF'
-{"catalogs":[{"user":"enclave_admin","allow":"all"},{"allow":"none"}],"queries":[{"user":"enclave_admin","allow":["execute","kill","view"]},{"allow":["execute"]}],"system_session_properties":[{"user":"enclave_admin","allow":true},{"allow":false}],"catalog_session_properties":[{"user":"enclave_admin","allow":true},{"allow":false}]}
-EOF
-  fi
+  # Access control: the Enclave server owns rules.json (src/engine/trino/rules.ts); at each start
+  # it is reset so that only the admin user may do anything (no grant of an earlier run survives).
+  # Reloaded every second, so a revoked permit is cut fast.
+  printf '%s\n' '{"catalogs":[{"user":"enclave_admin","allow":"all"},{"allow":"none"}],"queries":[{"user":"enclave_admin","allow":["execute","kill","view"]},{"allow":["execute"]}],"system_session_properties":[{"user":"enclave_admin","allow":true},{"allow":false}],"catalog_session_properties":[{"user":"enclave_admin","allow":true},{"allow":false}]}' >"$ETC/rules.json"
   cat >"$ETC/access-control.properties" <<EOF
 access-control.name=file
 security.config-file=$ETC/rules.json
@@ -159,6 +157,7 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   url) echo "$URL" ;;
+  rules) echo "$ETC/rules.json" ;;
   home) echo "$HOME_DIR" ;;
-  *) echo "usage: scripts/trino.sh fetch|start|stop|status|url|home" >&2; exit 2 ;;
+  *) echo "usage: scripts/trino.sh fetch|start|stop|status|url|rules|home" >&2; exit 2 ;;
 esac

@@ -20,7 +20,8 @@
  *   once from Trino's paged protocol; SQL is Trino's dialect (no `extract.`/`scratch.` prefixes).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AppError } from '../../errors.ts';
 import type {
   CellValue,
@@ -108,14 +109,22 @@ interface Kept {
   readonly rows: ReadonlyArray<readonly CellValue[]>;
 }
 
-/** The open workspaces' grants, written as the coordinator's rules file. */
+/**
+ * The open workspaces' grants, written as the coordinator's rules file. Several Enclave processes
+ * may share one coordinator (two servers behind a load balancer; test files run in parallel):
+ * each keeps its grants in its own fragment (`<rules>.d/<pid>-<id>.json`) and rewrites the rules
+ * file from every live process's fragment under a lock, so no process drops another's grants.
+ * Fragments of processes that no longer run are deleted: their grants end with them.
+ */
 class RulesWriter {
   readonly #file: string;
+  readonly #fragment: string;
   readonly #grants = new Map<string, { grant: OpenWorkspaceGrant; count: number }>();
   #chain: Promise<void> = Promise.resolve();
 
   constructor(file: string) {
     this.#file = file;
+    this.#fragment = join(`${file}.d`, `${process.pid}-${randomUUID()}.json`);
   }
 
   add(g: OpenWorkspaceGrant): Promise<void> {
@@ -133,14 +142,71 @@ class RulesWriter {
   }
 
   #write(): Promise<void> {
-    const body = `${JSON.stringify(accessRules([...this.#grants.values()].map((x) => x.grant)), null, 1)}\n`;
+    const mine = [...this.#grants.values()].map((x) => x.grant);
     // Writes are chained (no interleaving) and atomic (rename): the coordinator never reads half a file.
-    this.#chain = this.#chain.then(async () => {
-      const tmp = `${this.#file}.${randomUUID()}.tmp`;
-      await writeFile(tmp, body, { mode: 0o600 });
-      await rename(tmp, this.#file);
+    this.#chain = this.#chain.catch(() => undefined).then(async () => {
+      const dir = `${this.#file}.d`;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await atomicWrite(this.#fragment, JSON.stringify(mine));
+      await withLock(`${this.#file}.lock`, async () => {
+        const grants = new Map<string, OpenWorkspaceGrant>();
+        for (const f of await readdir(dir)) {
+          if (!f.endsWith('.json')) continue;
+          const pid = Number(f.split('-')[0]);
+          if (!alive(pid)) {
+            await rm(join(dir, f), { force: true });
+            continue;
+          }
+          try {
+            for (const g of JSON.parse(await readFile(join(dir, f), 'utf8')) as OpenWorkspaceGrant[]) grants.set(g.user, g);
+          } catch {
+            // a fragment being replaced is read at the next write
+          }
+        }
+        await atomicWrite(this.#file, `${JSON.stringify(accessRules([...grants.values()]), null, 1)}\n`);
+      });
+      if (mine.length === 0) await rm(this.#fragment, { force: true });
     });
     return this.#chain;
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function atomicWrite(file: string, body: string): Promise<void> {
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  await writeFile(tmp, body, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+/** A lock directory (mkdir is atomic); one left by a crashed process is broken after 10 s. */
+async function withLock(lock: string, f: () => Promise<void>): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (Date.now() > until) {
+        await rm(lock, { recursive: true, force: true });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    await f();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
   }
 }
 
