@@ -7,6 +7,7 @@
 #   scripts/trino.sh stop
 #   scripts/trino.sh url     # the URL tests read from ENCLAVE_TRINO_URL
 #   scripts/trino.sh rules   # the rules file tests read from ENCLAVE_TRINO_RULES_FILE
+#   scripts/trino.sh warehouse # the catalog's local folder, ENCLAVE_TRINO_WAREHOUSE for tests
 #
 # Everything lives outside the repository, in ENCLAVE_TRINO_HOME (default: a cache folder under
 # $HOME), so a fresh clone reuses the server already fetched on the machine. Trino 476 needs
@@ -158,6 +159,7 @@ case "${1:-}" in
   status) status ;;
   url) echo "$URL" ;;
   rules) echo "$ETC/rules.json" ;;
+  warehouse) echo "$WAREHOUSE" ;;
   home) echo "$HOME_DIR" ;;
-  *) echo "usage: scripts/trino.sh fetch|start|stop|status|url|rules|home" >&2; exit 2 ;;
+  *) echo "usage: scripts/trino.sh fetch|start|stop|status|url|rules|warehouse|home" >&2; exit 2 ;;
 esac
