@@ -256,7 +256,9 @@ class TrinoSession implements WorkspaceSession {
   /** Runs one statement to the end as this workspace's user, under a deadline and the session's cancel. */
   async #exec(sql: string, deadline: number, onRows?: (rows: readonly (readonly unknown[])[], stmt: TrinoStatement) => boolean): Promise<TrinoStatement> {
     const left = Math.max(1, Math.floor(deadline - performance.now()));
-    const stmt = await this.#client.start(sql, this.#as({ query_max_execution_time: `${left}ms`, query_max_run_time: `${left + 1000}ms` }));
+    // The workspace's limits as session properties (Trino keeps the lower of these and its own config).
+    const mb = `${Math.max(1, Math.floor(this.#spec.limits.memoryBytes / (1024 * 1024)))}MB`;
+    const stmt = await this.#client.start(sql, this.#as({ query_max_execution_time: `${left}ms`, query_max_run_time: `${left + 1000}ms`, query_max_memory: mb, query_max_total_memory: mb }));
     this.#running = stmt;
     try {
       const timer = setTimeout(() => void stmt.cancel(), left);

@@ -208,6 +208,62 @@ describe('Trino workspace escapes', { skip: why }, () => {
     }
   });
 
+  test('SECURITY-TESTS #27 on Trino: resource bombs are each stopped within their limit while another workspace keeps answering', async () => {
+    const bombs = [
+      'SELECT count(*) FROM UNNEST(sequence(1, 10000)) a(x) CROSS JOIN UNNEST(sequence(1, 10000)) b(y) CROSS JOIN UNNEST(sequence(1, 10000)) c(z)',
+      'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r',
+      `SELECT length(array_join(array_agg(x), ',')) FROM (SELECT lpad('', 100000, 'x') AS x FROM UNNEST(sequence(1, 10000)) a(i) CROSS JOIN UNNEST(sequence(1, 1000)) b(j))`,
+      'SELECT * FROM UNNEST(sequence(1, 10000)) a(x) CROSS JOIN UNNEST(sequence(1, 10000)) b(y)',
+      'SELECT count(DISTINCT x * 100000 + y) FROM UNNEST(sequence(1, 10000)) a(x) CROSS JOIN UNNEST(sequence(1, 10000)) b(y)',
+      'SELECT count(*) FROM events a, events b, events c',
+      `SELECT ${'('.repeat(5000)}1${')'.repeat(5000)}`,
+    ];
+    const limitMs = 2000;
+    const bomber = await engine.open(fx.spec({ workspaceId: 'escape-project', limits: { statementTimeoutMs: limitMs, rowCap: 10_000, memoryBytes: 64 * 1024 * 1024 } }));
+    let stop = false;
+    let neighbourErrors = 0;
+    const latencies: number[] = [];
+    const loop = (async () => {
+      while (!stop) {
+        const t0 = performance.now();
+        try {
+          const r = (await neighbour.run('SELECT count(*) FROM canary')) as StatementResult;
+          await neighbour.discard(r.resultId);
+        } catch {
+          neighbourErrors++;
+        }
+        latencies.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const outcomes = new Map<string, number>();
+    try {
+      for (const sql of bombs) {
+        const t0 = performance.now();
+        let outcome: string;
+        try {
+          const r = await bomber.run(sql);
+          assert.ok(r.kind === 'rows' && r.truncated && r.rowCount === 10_000, `${sql} ran to completion`);
+          outcome = 'row_cap';
+        } catch (e) {
+          assert.ok(e instanceof AppError && e.code === 'invalid', `${sql}: ${String(e)}`);
+          outcome = String(e.details?.['limit'] ?? e.details?.['trino'] ?? 'engine_limit');
+        }
+        const took = performance.now() - t0;
+        assert.ok(took < limitMs + 3000, `${sql} took ${Math.round(took)} ms`);
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+    } finally {
+      stop = true;
+      await loop;
+      await bomber.close();
+    }
+    assert.equal(neighbourErrors, 0);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p = (x: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(x * sorted.length))] ?? 0);
+    process.stdout.write(`SECURITY-TESTS #27 on Trino: ${bombs.length} bombs, each stopped within its limit (${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}); neighbour workspace ${latencies.length} queries, 0 errors, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms\n`);
+  });
+
   test('SECURITY-TESTS #9 on Trino: closing the workspace (revoked permit) stops its running statement and its Trino user reads nothing after the rules reload', async () => {
     const victim = await engine.open(fx.spec({ workspaceId: 'escape-project', limits: { statementTimeoutMs: 60_000 } }));
     const running = victim.run('SELECT count(*) FROM UNNEST(sequence(1, 10000)) a(x) CROSS JOIN UNNEST(sequence(1, 10000)) b(y) CROSS JOIN UNNEST(sequence(1, 10000)) c(z) WHERE x + y + z < 0');

@@ -38,8 +38,11 @@ function exact(name: string): string {
   return name;
 }
 
-/** Session properties a workspace session may carry: only the limits the engine sets for it. */
-export const WORKSPACE_SESSION_PROPERTIES = ['query_max_execution_time', 'query_max_run_time'] as const;
+/**
+ * Session properties a workspace session may carry: only the limits the engine sets for it. A
+ * member cannot send any (the statement policy refuses `SET SESSION`; only the engine sets headers).
+ */
+export const WORKSPACE_SESSION_PROPERTIES = ['query_max_execution_time', 'query_max_run_time', 'query_max_memory', 'query_max_total_memory'] as const;
 
 /** The Hive connector's hidden columns: they reveal storage paths, sizes and times, never data a member needs. */
 export const HIDDEN_COLUMNS = ['$path', '$file_size', '$file_modified_time', '$partition', '$bucket'] as const;
