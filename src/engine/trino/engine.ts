@@ -87,13 +87,18 @@ function cellConverter(type: string): (v: unknown) => CellValue {
   return (v) => (v === undefined ? null : (v as CellValue));
 }
 
-function mapTrinoError(e: unknown, what: string): AppError {
+function mapTrinoError(e: unknown, what: string, ownSchema?: string): AppError {
   if (e instanceof AppError) return e;
   if (e instanceof TrinoUnavailableError) return new AppError('unavailable', `the Trino engine is not reachable (${what})`, { hint: 'check that the Trino coordinator runs and ENCLAVE_TRINO_URL points at it', cause: e });
   if (e instanceof TrinoQueryError) {
     const n = e.error.errorName;
     if (n === 'PERMISSION_DENIED') return new AppError('forbidden', `refused by the workspace's access rules: ${e.error.message.replace(/^Access Denied: /, '')}`, { hint: QUERY_HINT, details: { reason: 'access' } });
-    if (n === 'TABLE_NOT_FOUND' || n === 'SCHEMA_NOT_FOUND' || n === 'CATALOG_NOT_FOUND') return new AppError('forbidden', e.error.message, { hint: 'only the extract tables and your saved tables can be read', details: { reason: 'table' } });
+    if (n === 'TABLE_NOT_FOUND' || n === 'SCHEMA_NOT_FOUND' || n === 'CATALOG_NOT_FOUND') {
+      // Trino's message is passed on only about the workspace's own tables: "schema not found" vs
+      // "table not found" elsewhere would tell which other projects have a workspace.
+      const own = n === 'TABLE_NOT_FOUND' && ownSchema !== undefined && e.error.message.includes(`.${ownSchema}.`);
+      return new AppError('forbidden', own ? e.error.message : 'the statement names a table that is not in this workspace', { hint: 'only the extract tables and your saved tables can be read', details: { reason: 'table' } });
+    }
     if (n === 'FUNCTION_NOT_FOUND') return new AppError('forbidden', e.error.message, { hint: QUERY_HINT, details: { reason: 'function' } });
     if (n === 'EXCEEDED_TIME_LIMIT') return new AppError('invalid', `the statement ran longer than the workspace's timeout`, { hint: 'narrow the query or save intermediate results', details: { limit: 'timeout' } });
     if (n === 'EXCEEDED_LOCAL_MEMORY_LIMIT' || n === 'EXCEEDED_GLOBAL_MEMORY_LIMIT' || n === 'CLUSTER_OUT_OF_MEMORY') return new AppError('invalid', 'the statement needs more memory than the workspace may use', { hint: 'aggregate earlier, or save intermediate results', details: { limit: 'memory' } });
@@ -320,7 +325,7 @@ class TrinoSession implements WorkspaceSession {
       if (save !== undefined) return await this.#save(checked, save, deadline, started);
       return await this.#rows(checked, deadline, started);
     } catch (e) {
-      throw mapTrinoError(e, 'running the statement');
+      throw mapTrinoError(e, 'running the statement', this.#schema);
     } finally {
       this.#busy = false;
       this.#cancelled = false;

@@ -193,6 +193,21 @@ describe('Trino workspace escapes', { skip: why }, () => {
     process.stdout.write(`SECURITY-TESTS #11 on Trino: ${corpus.length + 4} hostile statements (${trinoHostile(own, other).length} Trino-specific, ${corpus.length - trinoHostile(own, other).length} of the shared corpus), ${corpus.length + 4} refused, 0 reads outside the workspace, 0 leaks through error messages (refusals by rule: ${[...reasons].map(([k, v]) => `${k} ${v}`).join(', ')})\n`);
   });
 
+  test('a missing table answers the same whether or not another project has a workspace', async () => {
+    const messages = new Set<string>();
+    for (const schema of [other, workspaceSchema('no-such-project')]) {
+      try {
+        await ws.run(`SELECT * FROM enclave.${trinoIdent(schema)}.nothing_here`);
+        assert.fail('ran');
+      } catch (e) {
+        assert.ok(e instanceof AppError && e.code === 'forbidden', String(e));
+        messages.add(e.message);
+      }
+    }
+    assert.equal(messages.size, 1, [...messages].join(' | '));
+    await assert.rejects(ws.run('SELECT * FROM nothing_here'), (e: unknown) => e instanceof AppError && e.message.includes('nothing_here'));
+  });
+
   test('benign queries that only look hostile run', async () => {
     const cases: Array<[string, unknown[][]]> = [
       [`SELECT 'system.runtime.nodes' AS s`, [['system.runtime.nodes']]],
