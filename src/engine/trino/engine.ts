@@ -289,6 +289,8 @@ class TrinoSession implements WorkspaceSession {
       if (e instanceof TrinoQueryError && e.error.errorName === 'USER_CANCELED' && !this.#cancelled) throw new AppError('invalid', `the statement ran longer than the workspace's timeout`, { hint: 'narrow the query or save intermediate results', details: { limit: 'timeout' } });
       throw e;
     } finally {
+      // Whatever ended the wait (cancel, deadline, close), the statement must not go on running.
+      if (!stmt.done) await stmt.cancel();
       this.#running = undefined;
     }
   }

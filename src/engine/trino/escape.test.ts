@@ -274,6 +274,14 @@ describe('Trino workspace escapes', { skip: why }, () => {
       await bomber.close();
     }
     assert.equal(neighbourErrors, 0);
+    // Stopped means stopped on Trino too: none of the project's queries is left running there.
+    let left = -1;
+    for (let i = 0; i < 20 && left !== 0; i++) {
+      const r = await new TrinoClient({ url: t.url }).query(`SELECT count(*) FROM system.runtime.queries WHERE "user" = '${own}' AND state NOT IN ('FINISHED', 'FAILED')`, { user: ADMIN_USER, catalog: 'system' });
+      left = Number(r.rows[0]?.[0]);
+      if (left !== 0) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(left, 0, 'queries of the project still running on Trino after their limit');
     const sorted = [...latencies].sort((a, b) => a - b);
     const p = (x: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(x * sorted.length))] ?? 0);
     process.stdout.write(`SECURITY-TESTS #27 on Trino: ${bombs.length} bombs, each stopped within its limit (${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}); neighbour workspace ${latencies.length} queries, 0 errors, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms\n`);
