@@ -100,6 +100,13 @@ test('on Trino: the compiled extract keeps the plan\'s rows and re-keys pseudony
   assert.deepEqual(built.columns.map((x) => `${x.name}:${x.type}`), ['ben_nir_psa:VARCHAR', 'exe_soi_dtd:DATE', 'prs_nat_ref:VARCHAR']);
   const got = await c.query(`SELECT ben_nir_psa, count(*) FROM ${trinoIdent(workspaceSchema('p-extract-test'))}.er_prs_f GROUP BY 1`, as);
   assert.deepEqual(new Map(got.rows.map(([h, n]) => [String(h), Number(n)])), expected);
+  // A narrowed plan drops the extract table it no longer has; a member's saved table stays.
+  const ws = trinoIdent(workspaceSchema('p-extract-test'));
+  await c.query(`CREATE TABLE ${ws}.saved_by_member AS SELECT 1 AS x`, as);
+  const ben: PlanTable = { dataset: 'snds', table: 'ER_PRS_F', name: 'persons_only', columns: [{ name: 'ben_nir_psa', source: 'BEN_NIR_PSA', rekey: true }], years: { kind: 'none', reason: '' }, population: { predicates: [], viaPerson: null, reason: '' } };
+  await builder.buildPlan({ projectId: 'p-extract-test', permitVersion: 2, years: { from: 2020, to: 2021 }, tables: [ben] }, (_d, tb) => ref(tb), key);
+  const left = await c.query(`SELECT table_name FROM enclave.information_schema.tables WHERE table_schema = '${workspaceSchema('p-extract-test')}' ORDER BY 1`, as);
+  assert.deepEqual(left.rows, [['persons_only'], ['saved_by_member']]);
   await builder.dropWorkspace('p-extract-test');
   console.log(`Trino extract: ${built.rows} of 2000 rows kept, ${expected.size} persons re-keyed equal to node's HMAC, built in ${Math.round(took)} ms`);
 });

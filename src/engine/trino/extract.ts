@@ -9,7 +9,7 @@
  * by the admin user only (access rules: `queries` view is the admin's), and no event listener is
  * configured in the reference deployment (docs/deploy/trino.md, threat model).
  */
-import type { PlanTable } from '../extract-port.ts';
+import type { ExtractPlan, PlanTable } from '../extract-port.ts';
 import { TrinoClient } from './client.ts';
 import { workspaceSchema } from './engine.ts';
 import { compileTrinoTable, qualified, type TrinoTableRef } from './extract-compile.ts';
@@ -30,18 +30,43 @@ export interface TrinoBuiltTable {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
 }
 
+/** Where a catalogue table of the plan's datasets lives on Trino (its registered dataset version). */
+export type TrinoSourceOf = (dataset: string, table: string) => TrinoTableRef;
+
 export interface TrinoExtractBuilder {
   buildTable(input: TrinoBuildTableInput): Promise<TrinoBuiltTable>;
+  /**
+   * Builds every table of a plan into the project's workspace schema; extract tables of an
+   * earlier generation that the plan no longer has (a narrowed permit) are dropped, since the
+   * workspace's rules would otherwise let the member read them as saved tables. Saved objects
+   * are the member's and kept.
+   */
+  buildPlan(plan: ExtractPlan, sourceOf: TrinoSourceOf, rekeyKey: Uint8Array): Promise<ReadonlyMap<string, TrinoBuiltTable>>;
   /** Drops the workspace's schema and everything in it (extract and saved objects). */
   dropWorkspace(workspaceId: string): Promise<void>;
 }
+
+/** The comment that marks a table of the workspace schema as part of the extract (not a saved object). */
+export const EXTRACT_MARK = 'enclave extract';
 
 export function openTrinoExtractBuilder(options: { readonly url: string; readonly catalog?: string; readonly headers?: Readonly<Record<string, string>> }): TrinoExtractBuilder {
   const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }) });
   const catalog = options.catalog ?? 'enclave';
   const as = { user: ADMIN_USER, catalog };
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  return {
+  const builder: TrinoExtractBuilder = {
+    async buildPlan(plan, sourceOf, rekeyKey) {
+      const schema = workspaceSchema(plan.projectId);
+      const keep = new Set(plan.tables.map((t) => t.name));
+      const earlier = await client.query(`SELECT table_name FROM system.metadata.table_comments WHERE catalog_name = '${catalog}' AND schema_name = '${schema}' AND comment = '${EXTRACT_MARK}'`, as);
+      for (const [name] of earlier.rows) if (!keep.has(String(name))) await client.query(`DROP TABLE ${q(catalog)}.${q(schema)}.${q(String(name))}`, as);
+      const out = new Map<string, TrinoBuiltTable>();
+      for (const table of plan.tables) {
+        const via = table.population.viaPerson?.sources ?? [];
+        out.set(table.name, await builder.buildTable({ table, source: sourceOf(table.dataset, table.table), personSources: via.map((s) => sourceOf(s.dataset, s.table)), workspaceId: plan.projectId, rekeyKey }));
+      }
+      return out;
+    },
     async buildTable(input) {
       const schema = workspaceSchema(input.workspaceId);
       const target: TrinoTableRef = { catalog, schema, table: input.table.name };
@@ -60,6 +85,7 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
         // eslint-disable-next-line preserve-caught-error -- the cause quotes the statement, which holds the key
         throw new Error(`building extract table ${input.table.name} on Trino failed (${name})`);
       }
+      await client.query(`COMMENT ON TABLE ${qualified(target)} IS '${EXTRACT_MARK}'`, as);
       const cols = await client.query(`SELECT column_name, data_type FROM ${q(catalog)}.information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${input.table.name}' ORDER BY ordinal_position`, as);
       return { rows, columns: cols.rows.map(([n, t]) => ({ name: String(n), type: String(t).toUpperCase() })) };
     },
@@ -67,4 +93,5 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
       await client.query(`DROP SCHEMA IF EXISTS ${q(catalog)}.${q(workspaceSchema(workspaceId))} CASCADE`, as);
     },
   };
+  return builder;
 }
