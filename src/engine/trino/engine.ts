@@ -52,10 +52,19 @@ export interface TrinoWorkspaceEngineOptions {
   readonly maxStatementBytes?: number;
   /** Extra headers (e.g. authentication) on every request. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Cells a session keeps across its results (default `KEPT_CELLS`). */
+  readonly maxKeptCells?: number;
 }
 
 const MAX_PAGE_ROWS = 10_000;
 const KEPT_RESULTS = 16;
+/**
+ * Cells (rows × columns) a session keeps in this process across its results. DuckDB keeps
+ * results in each workspace's own process; here they share the server's heap, so older results
+ * are dropped (they answer `gone`) once the newer ones hold this many cells. The newest result
+ * is always kept whole (at most the row cap).
+ */
+const KEPT_CELLS = 4_000_000;
 const KEY_BYTES = 32;
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -231,7 +240,10 @@ class TrinoSession implements WorkspaceSession {
   #closed = false;
   #seq = 0;
 
-  constructor(spec: WorkspaceSpec, client: TrinoClient, catalog: string, maxBytes: number, onClose: () => Promise<void>) {
+  readonly #maxCells: number;
+
+  constructor(spec: WorkspaceSpec, client: TrinoClient, catalog: string, maxBytes: number, maxCells: number, onClose: () => Promise<void>) {
+    this.#maxCells = maxCells;
     this.workspaceId = spec.workspaceId;
     this.#spec = spec;
     this.#client = client;
@@ -356,7 +368,8 @@ class TrinoSession implements WorkspaceSession {
     for (const r of out) h.update(`${JSON.stringify(r)}\n`);
     const resultId = `t${++this.#seq}`;
     this.#kept.set(resultId, { columns, rows: out });
-    while (this.#kept.size > KEPT_RESULTS) {
+    const cells = () => [...this.#kept.values()].reduce((n, k) => n + k.rows.length * Math.max(1, k.columns.length), 0);
+    while (this.#kept.size > KEPT_RESULTS || (this.#kept.size > 1 && cells() > this.#maxCells)) {
       const oldest = this.#kept.keys().next().value;
       if (oldest === undefined) break;
       this.#kept.delete(oldest);
@@ -533,7 +546,7 @@ export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): 
       if (missing.length > 0) throw new AppError('unavailable', `the extract is not materialised on Trino: ${missing.join(', ')} missing from the workspace schema`, { hint: 'build the extract with the Trino extract builder (ENCLAVE_ENGINE=trino), then open the workspace' });
       const grant: OpenWorkspaceGrant = { user: schema, catalog, schema, extractTables: spec.extract.map((t) => t.name) };
       await rules.add(grant);
-      const session = new TrinoSession(spec, client, catalog, maxBytes, async () => {
+      const session = new TrinoSession(spec, client, catalog, maxBytes, options.maxKeptCells ?? KEPT_CELLS, async () => {
         sessions.delete(session);
         await rules.remove(schema);
       });
