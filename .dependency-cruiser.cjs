@@ -5,7 +5,7 @@
 const adapters = '^src/(http|cli|pgwire)/';
 const domains = '^src/(audit|identity|catalog|governance|workspace|airlock|ingest|migrate|datasets|compliance|synth)/';
 /** Modules that open a concrete database, engine or store: chosen by main.ts only; tests and benchmarks import them directly. */
-const concrete = '^src/db/(pglite|postgres)\\.ts$|^src/store/(local|s3)\\.ts$|^src/engine/duckdb\\.ts$|^src/engine/duckdb-sandbox/sandbox\\.ts$';
+const concrete = '^src/db/(pglite|postgres)\\.ts$|^src/store/(local|s3)\\.ts$|^src/engine/duckdb\\.ts$|^src/engine/duckdb-sandbox/sandbox\\.ts$|^src/engine/trino/engine\\.ts$';
 /** Database, engine and cloud drivers: only src/engine, src/db, src/store (and main.ts through them) load them. */
 const drivers = '(^|/)node_modules/(@duckdb/node-api|pg|@electric-sql/pglite|@aws-sdk/[^/]+)/';
 module.exports = {

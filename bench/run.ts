@@ -17,6 +17,7 @@ const benches: ReadonlyArray<readonly [name: string, path: string, args: readonl
   ['migrate: copy + verify vs cp + sha256sum', 'bench/migrate.ts', []],
   ['extract: project extract materialisation vs raw DuckDB COPY of the same rows', 'bench/extract.ts', []],
   ['workspace: cohort queries governed (HTTP API, sandbox, audit) vs plain DuckDB on 50 M events; 20 members at once', 'bench/workspace.ts', []],
+  ['trino: cohort queries and an extract on DuckDB and a one-node Trino over the same files, and the sizing model', 'bench/trino.ts', []],
 ];
 const only = process.argv[2];
 let failed = 0;

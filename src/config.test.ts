@@ -63,3 +63,10 @@ test('the quick start turns demo mode on only on loopback, and never over an exp
 test('the embedded provider\'s logins must carry both the password and the second factor', () => {
   assert.deepEqual(loadConfig({}).oidc.requiredAmr, ['pwd', 'otp']);
 });
+
+test('ENCLAVE_ENGINE picks the workspace engine: DuckDB by default, Trino only with its URL and rules file', () => {
+  assert.deepEqual(loadConfig({}, '/srv/enclave').workspaceEngine, { kind: 'duckdb' });
+  assert.throws(() => loadConfig({ ENCLAVE_ENGINE: 'trino' }, '/srv/enclave'), (e: Error) => /ENCLAVE_TRINO_URL: required when ENCLAVE_ENGINE=trino/.test(e.message) && /ENCLAVE_TRINO_RULES_FILE: required/.test(e.message));
+  assert.throws(() => loadConfig({ ENCLAVE_ENGINE: 'spark' }, '/srv/enclave'), /ENCLAVE_ENGINE/);
+  assert.deepEqual(loadConfig({ ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json' }, '/srv/enclave').workspaceEngine, { kind: 'trino', url: 'http://127.0.0.1:18080', rulesFile: '/srv/enclave/etc/rules.json', catalog: 'enclave' });
+});

@@ -58,6 +58,10 @@ const schema = z.object({
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: z.enum(['on', 'off']).default('off'),
   ENCLAVE_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s/?#]+(\/)?(\?\S*)?$/, 'an smtp:// or smtps:// URL').optional(),
   ENCLAVE_SMTP_FROM: z.string().regex(/^([^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'an e-mail address, optionally with a name').optional(),
+  ENCLAVE_ENGINE: z.enum(['duckdb', 'trino']).default('duckdb'),
+  ENCLAVE_TRINO_URL: z.url().optional(),
+  ENCLAVE_TRINO_RULES_FILE: z.string().min(1).optional(),
+  ENCLAVE_TRINO_CATALOG: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a Trino catalog name').default('enclave'),
 });
 
 const hints: Record<string, string> = {
@@ -72,6 +76,7 @@ const hints: Record<string, string> = {
   ENCLAVE_AUDIT_WITNESSES: 'e.g. "http://127.0.0.1:7380 enclave-witness+1a2b3c4d+BAx…" (the line printed by node src/audit/witness-main.ts); docs/audit.md',
   ENCLAVE_SMTP_URL: 'e.g. smtp://user:password@mail.example.org:587 (STARTTLS) or smtps://mail.example.org:465; unset to send no e-mail',
   ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
+  ENCLAVE_ENGINE: 'duckdb (embedded, the default) or trino (ENCLAVE_TRINO_URL and ENCLAVE_TRINO_RULES_FILE then required; docs/deploy/trino.md)',
   ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on or off: on lets demo mode run on a non-loopback host, knowingly',
 };
@@ -150,6 +155,11 @@ export interface Config {
   readonly sessions: { readonly idleMs: number; readonly absoluteMs: number };
   /** E-mail of notifications through SMTP, when ENCLAVE_SMTP_URL is set (the URL may hold a password: never print it). */
   readonly smtp: { readonly url: string; readonly from: string } | undefined;
+  /**
+   * The workspace engine (ENCLAVE_ENGINE): DuckDB embedded by default, or a Trino cluster
+   * (docs/deploy/trino.md) whose coordinator reads `rulesFile` as its access control.
+   */
+  readonly workspaceEngine: { readonly kind: 'duckdb' } | { readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string };
 }
 
 /**
@@ -205,6 +215,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   }
   if (e.ENCLAVE_SMTP_URL !== undefined && e.ENCLAVE_SMTP_FROM === undefined) {
     throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_SMTP_FROM: required when ENCLAVE_SMTP_URL is set', { hint: 'give the sender address of the notification e-mails, e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>", or unset ENCLAVE_SMTP_URL', details: { problems: ['ENCLAVE_SMTP_FROM'] } });
+  }
+  if (e.ENCLAVE_ENGINE === 'trino') {
+    const missing = (['ENCLAVE_TRINO_URL', 'ENCLAVE_TRINO_RULES_FILE'] as const).filter((k) => e[k] === undefined);
+    if (missing.length > 0) {
+      throw new AppError('invalid', `configuration is invalid:\n  ${missing.map((k) => `${k}: required when ENCLAVE_ENGINE=trino`).join('\n  ')}`, { hint: 'give the Trino coordinator URL and the access-control rules file it reads (scripts/trino.sh start prints both), or set ENCLAVE_ENGINE=duckdb', details: { problems: missing } });
+    }
   }
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
   const dataDir = abs(e.ENCLAVE_DATA_DIR);
@@ -265,6 +281,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     demoMode: e.ENCLAVE_DEMO_MODE === 'on',
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
+    workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG } : { kind: 'duckdb' },
   };
   return deepFreeze(config);
 }

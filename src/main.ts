@@ -33,6 +33,7 @@ import { openPostgres } from './db/postgres.ts';
 import type { Engine } from './engine/index.ts';
 import { openDuckDb } from './engine/duckdb.ts';
 import { openDuckDbSandbox } from './engine/duckdb-sandbox/sandbox.ts';
+import { openTrinoWorkspaceEngine } from './engine/trino/engine.ts';
 import { AppError } from './errors.ts';
 import { createHttpApp } from './http/app.ts';
 import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
@@ -156,7 +157,9 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     extracts.listen(governance);
     // --- end project extract
     // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
-    const workspaceEngine = openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
+    const we = config.workspaceEngine;
+    // ENCLAVE_ENGINE=trino: workspaces on a Trino cluster (docs/deploy/trino.md).
+    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
     const w = config.workspace;
     const workspace = new WorkspaceService({
       db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
@@ -284,7 +287,7 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
     version: VERSION,
     health: async () => {
       await p.db.query('SELECT 1');
-      return { metadata: p.db.kind, engine: 'duckdb' };
+      return { metadata: p.db.kind, engine: p.config.workspaceEngine.kind };
     },
     routes: [
       { prefix: 'catalog', app: catalogRoutes(p.catalog) },

@@ -1,0 +1,97 @@
+/**
+ * Materialises extract tables on Trino (the Trino side of `ExtractBuilder`): the compiled CTAS
+ * (`extract-compile.ts`) run by the admin user into the workspace's schema, which the workspace
+ * engine (`engine.ts`) then opens.
+ *
+ * The re-keying key is bound as the statement's parameter (`EXECUTE IMMEDIATE ... USING`), so it
+ * is in no compiled SQL, golden file or error message; it does travel in the request to the
+ * coordinator (TLS in production) and sits in the coordinator's in-memory query history, readable
+ * by the admin user only (access rules: `queries` view is the admin's), and no event listener is
+ * configured in the reference deployment (docs/deploy/trino.md, threat model).
+ */
+import type { ExtractPlan, PlanTable } from '../extract-port.ts';
+import { TrinoClient } from './client.ts';
+import { workspaceSchema } from './engine.ts';
+import { compileTrinoTable, qualified, type TrinoTableRef } from './extract-compile.ts';
+import { ADMIN_USER } from './rules.ts';
+
+export interface TrinoBuildTableInput {
+  readonly table: PlanTable;
+  readonly source: TrinoTableRef;
+  readonly personSources: readonly TrinoTableRef[];
+  /** The project whose workspace schema receives the table. */
+  readonly workspaceId: string;
+  /** The project's pseudonymisation key (HMAC-SHA256 key of the re-keying). */
+  readonly rekeyKey: Uint8Array;
+}
+
+export interface TrinoBuiltTable {
+  readonly rows: number;
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+}
+
+/** Where a catalogue table of the plan's datasets lives on Trino (its registered dataset version). */
+export type TrinoSourceOf = (dataset: string, table: string) => TrinoTableRef;
+
+export interface TrinoExtractBuilder {
+  buildTable(input: TrinoBuildTableInput): Promise<TrinoBuiltTable>;
+  /**
+   * Builds every table of a plan into the project's workspace schema; extract tables of an
+   * earlier generation that the plan no longer has (a narrowed permit) are dropped, since the
+   * workspace's rules would otherwise let the member read them as saved tables. Saved objects
+   * are the member's and kept.
+   */
+  buildPlan(plan: ExtractPlan, sourceOf: TrinoSourceOf, rekeyKey: Uint8Array): Promise<ReadonlyMap<string, TrinoBuiltTable>>;
+  /** Drops the workspace's schema and everything in it (extract and saved objects). */
+  dropWorkspace(workspaceId: string): Promise<void>;
+}
+
+/** The comment that marks a table of the workspace schema as part of the extract (not a saved object). */
+export const EXTRACT_MARK = 'enclave extract';
+
+export function openTrinoExtractBuilder(options: { readonly url: string; readonly catalog?: string; readonly headers?: Readonly<Record<string, string>> }): TrinoExtractBuilder {
+  const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }) });
+  const catalog = options.catalog ?? 'enclave';
+  const as = { user: ADMIN_USER, catalog };
+  const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  const builder: TrinoExtractBuilder = {
+    async buildPlan(plan, sourceOf, rekeyKey) {
+      const schema = workspaceSchema(plan.projectId);
+      const keep = new Set(plan.tables.map((t) => t.name));
+      const earlier = await client.query(`SELECT table_name FROM system.metadata.table_comments WHERE catalog_name = '${catalog}' AND schema_name = '${schema}' AND comment = '${EXTRACT_MARK}'`, as);
+      for (const [name] of earlier.rows) if (!keep.has(String(name))) await client.query(`DROP TABLE ${q(catalog)}.${q(schema)}.${q(String(name))}`, as);
+      const out = new Map<string, TrinoBuiltTable>();
+      for (const table of plan.tables) {
+        const via = table.population.viaPerson?.sources ?? [];
+        out.set(table.name, await builder.buildTable({ table, source: sourceOf(table.dataset, table.table), personSources: via.map((s) => sourceOf(s.dataset, s.table)), workspaceId: plan.projectId, rekeyKey }));
+      }
+      return out;
+    },
+    async buildTable(input) {
+      const schema = workspaceSchema(input.workspaceId);
+      const target: TrinoTableRef = { catalog, schema, table: input.table.name };
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(catalog)}.${q(schema)}`, as);
+      await client.query(`DROP TABLE IF EXISTS ${qualified(target)}`, as);
+      const sql = compileTrinoTable(input.table, { source: input.source, personSources: input.personSources, target });
+      const rekeys = input.table.columns.some((c) => c.rekey);
+      const run = rekeys ? `EXECUTE IMMEDIATE '${sql.replace(/'/g, "''")}' USING X'${Buffer.from(input.rekeyKey).toString('hex')}'` : sql;
+      let rows: number;
+      try {
+        const r = await client.query(run, as);
+        rows = Number(r.rows[0]?.[0] ?? 0);
+      } catch (e) {
+        // Trino's message may quote the statement, which holds the key: never passed on.
+        const name = e instanceof Error && 'error' in e ? String((e as { error: { errorName: string } }).error.errorName) : 'unreachable';
+        // eslint-disable-next-line preserve-caught-error -- the cause quotes the statement, which holds the key
+        throw new Error(`building extract table ${input.table.name} on Trino failed (${name})`);
+      }
+      await client.query(`COMMENT ON TABLE ${qualified(target)} IS '${EXTRACT_MARK}'`, as);
+      const cols = await client.query(`SELECT column_name, data_type FROM ${q(catalog)}.information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${input.table.name}' ORDER BY ordinal_position`, as);
+      return { rows, columns: cols.rows.map(([n, t]) => ({ name: String(n), type: String(t).toUpperCase() })) };
+    },
+    async dropWorkspace(workspaceId) {
+      await client.query(`DROP SCHEMA IF EXISTS ${q(catalog)}.${q(workspaceSchema(workspaceId))} CASCADE`, as);
+    },
+  };
+  return builder;
+}
