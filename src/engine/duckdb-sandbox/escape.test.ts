@@ -194,7 +194,8 @@ test('SECURITY-TESTS #27: resource bombs are each stopped within their limit whi
         outcome = String(e.details?.['limit'] ?? (e.details?.['reason'] === 'syntax' ? 'parser_limit' : 'engine_limit'));
       }
       const took = performance.now() - t;
-      assert.ok(took < limits.statementTimeoutMs + limits.killGraceMs + 1000, `${sql} took ${Math.round(took)} ms`);
+      // the limit is timeout + kill grace; 3 s of slack for scheduling on a loaded 2-core machine
+      assert.ok(took < limits.statementTimeoutMs + limits.killGraceMs + 3000, `${sql} took ${Math.round(took)} ms`);
       outcomes.push(outcome);
     }
   } finally {
