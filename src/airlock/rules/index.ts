@@ -1,0 +1,16 @@
+/**
+ * Disclosure rules of the airlock (issue 13): pure functions from outputs, rules and the release
+ * ledger to a disclosure report. No I/O: the airlock service stores requests and the ledger, the
+ * CLI reads CSV files; both call `checkOutputs` and get the same report.
+ *
+ * @example
+ *   const rules = rulesFrom(permit.document);               // or rulesFrom(JSON.parse(file))
+ *   const out = parseCsvOutput(csvText, 'by-dept.csv', {});
+ *   const report = checkOutputs([out], rules, ledgerCells, { projectId });
+ *   if (report.summary.status === 'blocked') …
+ */
+export * from './types.ts';
+export { DEFAULT_RULES, rulesFrom, DisclosureRulesSchema } from './rules.ts';
+export { parseCsvOutput, inferRole } from './csv.ts';
+export { checkOutputs } from './check.ts';
+export { ledgerCellsOf, populationHash, checkLedger } from './ledger.ts';
