@@ -153,6 +153,11 @@ export function parseCsvOutput(text: string, fileName: string, hints: CsvHints =
     rows.push(record.map((raw, j) => {
       const c = columns[j];
       if (c === undefined) return raw;
+      if (c.role === 'other') {
+        // estimates, p-values, CIs: numbers when they read as numbers, kept as written otherwise
+        const v = numberOf(raw, commaDecimal);
+        return typeof v === 'number' ? v : raw.trim() === '' ? null : raw.trim();
+      }
       if (!NUMERIC_ROLES.has(c.role)) return raw.trim() === '' ? null : raw.trim();
       const v = numberOf(raw, commaDecimal);
       if (v === undefined) {
