@@ -86,6 +86,15 @@ describe('checkOutputs: the disclosure report', () => {
     assert.equal(r.outputs.every((o) => o.safeVersion.table === null && o.safeVersion.requiresChecker), true);
   });
 
+  test('amounts without a count, and rows that repeat their dimensions, read as row-level data', () => {
+    const r = checkOutputs([
+      csv('amounts.csv', 'age,sex,dept,amount\n34,1,75,120.5\n41,2,13,80\n'),
+      csv('visits.csv', 'sex,dept,n_visits\n1,75,14\n2,13,20\n1,75,31\n'),
+    ], DEFAULT_RULES, []);
+    assert.deepEqual(r.outputs.map((o) => [o.flags[0]?.rule, o.flags[0]?.severity, o.safeVersion.method]), [['row_level', 'block', 'withheld'], ['row_level', 'block', 'withheld']]);
+    assert.match(r.outputs[1]?.flags[0]?.message.en ?? '', /rows 1 and 3 have the same dimensions/);
+  });
+
   test('a model with 9 residual df is blocked and withheld, 10 passes; no df column goes to review', () => {
     const r = checkOutputs([
       csv('m9.csv', 'term,estimate,std_error,df_residual\nage,0.1,0.02,9\n'),
