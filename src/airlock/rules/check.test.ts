@@ -186,6 +186,12 @@ describe('checkOutputs: the disclosure report', () => {
     assert.equal(checkOutputs([csv('b.csv', 'dept,n\n75,147\n', 'y')], DEFAULT_RULES, ledger).summary.status, 'clean');
   });
 
+  test('ledger: an output drawn from two datasets is compared with releases of either', () => {
+    const ledger = ledgerCellsOf(csv('a.csv', 'dept,n\n75,150\n', 'x'), { projectId: 'p', releaseId: 'r-1' });
+    const both = parseCsvOutput('dept,n\n75,147\n', 'b.csv', { population: 'y', datasetVersions: ['snds@1', 'cepidc@2'] });
+    assert.deepEqual(rulesOf(checkOutputs([both], DEFAULT_RULES, ledger)), [['differencing', 'block', 0, 'n']]);
+  });
+
   test('two outputs of one request that differ by a small group are blocked', () => {
     const r = checkOutputs([csv('all.csv', 'dept,n\n75,150\n', 'all'), csv('most.csv', 'dept,n\n75,146\n', 'all but one clinic')], DEFAULT_RULES, []);
     assert.deepEqual(rulesOf(r, 1), [['request_differencing', 'block', 0, 'n']]);
