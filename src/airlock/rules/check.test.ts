@@ -197,6 +197,13 @@ describe('checkOutputs: the disclosure report', () => {
     assert.deepEqual(rulesOf(r, 1), [['request_differencing', 'block', 0, 'n']]);
   });
 
+  test('rows built in memory: counts held as text are still checked, a NIR held as a number is still a NIR', () => {
+    const typed: OutputTable = { name: 'typed', kind: 'frequency', columns: [{ name: 'dept', role: 'dimension' }, { name: 'n', role: 'count' }], rows: [[75, '7'], [13, '<11'], [69, '40']] };
+    assert.deepEqual(rulesOf(checkOutputs([typed], DEFAULT_RULES, [])), [['minimum_count', 'block', 0, 'n']]);
+    const nir: OutputTable = { name: 'nir', kind: 'frequency', columns: [{ name: 'code', role: 'dimension' }, { name: 'n', role: 'count' }], rows: [[1850578006084, 40]] };
+    assert.deepEqual(rulesOf(checkOutputs([nir], DEFAULT_RULES, [])), [['identifier', 'block', 0, 'code']]);
+  });
+
   test('the report is deterministic and JSON-clean', () => {
     const outs = [csv('a.csv', 'dept,age,n\n01,1,\n01,2,40\n01,Total,45\n02,1,3\n')];
     const a = JSON.stringify(checkOutputs(outs, DEFAULT_RULES, []));

@@ -30,7 +30,8 @@ function wholeOutputFlags(t: OutputTable, rules: DisclosureRules): DisclosureFla
       return;
     }
     if (c.role === 'dimension' || c.role === 'other') {
-      const row = t.rows.findIndex((r) => { const v = r[i]; return typeof v === 'string' && looksLikeIdentifier(v); });
+      // a NIR held as a number is still a NIR
+      const row = t.rows.findIndex((r) => { const v = r[i]; return (typeof v === 'string' && looksLikeIdentifier(v)) || (typeof v === 'number' && Number.isInteger(v) && looksLikeIdentifier(String(v))); });
       if (row >= 0) {
         flags.push(flag(t, 'identifier', 'block', { row, column: i },
           { en: `column ${c.name} holds values shaped like person identifiers (a digest, a NIR or a pseudonym token), from row ${row + 1}`, fr: `la colonne ${c.name} contient des valeurs qui ont la forme d'identifiants de personnes (empreinte, NIR ou pseudonyme), dès la ligne ${row + 1}` },

@@ -9,7 +9,7 @@
  * that break it down (a category absent from every output counts zero, as a GROUP BY omits
  * empty groups). An equation with one unknown gives that unknown back.
  */
-import { columnsWith, isMeanColumn, isTotalLabel, keyText } from './cells.ts';
+import { columnsWith, isMeanColumn, isTotalLabel, keyText, num } from './cells.ts';
 import type { OutputTable } from './types.ts';
 
 export interface CellSource {
@@ -84,7 +84,7 @@ export function buildSpaces(outputs: readonly OutputTable[]): Space[] {
           if (!isTotalLabel(v)) key[t.columns[i]?.name.toLowerCase() ?? ''] = String(v);
         }
         const v = r[column];
-        list.push({ id: keyText(key, dims), key, value: typeof v === 'number' && Number.isFinite(v) ? v : null, source: { output, row, column } });
+        list.push({ id: keyText(key, dims), key, value: num(v), source: { output, row, column } });
       });
       return list;
     });
