@@ -181,6 +181,17 @@ describe('checkOutputs: the disclosure report', () => {
     assert.match(f?.message.en ?? '', /release r-1 \(diabetics\.csv, project p-other\).*differ by 3/);
   });
 
+  test('ledger: a table by department alone is compared with the department sums of a released department × sex table', () => {
+    const released = csv('by-dept-sex.csv', 'dept,sex,n\n75,1,70\n75,2,80\n13,1,\n13,2,90\n', 'all').rows;
+    const t = { ...csv('by-dept-sex.csv', 'dept,sex,n\n75,1,70\n75,2,80\n13,1,5\n13,2,90\n', 'all'), rows: released };
+    const ledger = ledgerCellsOf(t, { projectId: 'p-a', releaseId: 'r-1' });
+    // 75 and sex 2 sum exactly; 13 and sex 1 hold the suppressed cell, so their sums (and the grand total) are not kept
+    assert.deepEqual(ledger.filter((c) => c.outputName.includes('sum over')).map((c) => [c.dimensions, c.count, c.outputName]), [[{ dept: '75' }, 150, 'by-dept-sex.csv (sum over sex)'], [{ sex: '2' }, 170, 'by-dept-sex.csv (sum over dept)']]);
+    const r = checkOutputs([csv('by-dept.csv', 'dept,n\n75,146\n13,95\n', 'all but a clinic')], DEFAULT_RULES, ledger, { projectId: 'p-b' });
+    assert.deepEqual(rulesOf(r), [['differencing', 'block', 0, 'n']]);
+    assert.match(r.outputs[0]?.flags[0]?.message.en ?? '', /146 here and 150 in release r-1 \(by-dept-sex\.csv \(sum over sex\), project p-a\)/);
+  });
+
   test('ledger: another base (dataset version) is not compared', () => {
     const ledger = ledgerCellsOf(csv('a.csv', 'dept,n\n75,150\n', 'x'), { projectId: 'p', releaseId: 'r-1' }).map((c) => ({ ...c, datasetVersions: ['snds@0'] }));
     assert.equal(checkOutputs([csv('b.csv', 'dept,n\n75,147\n', 'y')], DEFAULT_RULES, ledger).summary.status, 'clean');

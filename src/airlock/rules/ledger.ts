@@ -36,23 +36,61 @@ function sameBase(a: readonly string[] | undefined, b: readonly string[] | undef
   return x.some((v) => y.includes(v));
 }
 
+/** Dimensions beyond which margins are not derived (2^4 − 1 subsets per measure). */
+const MAX_DERIVED_DIMENSIONS = 4;
+
 /**
- * The cells the ledger keeps for a released output: one per published count cell.
+ * Margins a released table gives without printing them: for each proper subset of its
+ * dimensions, the sum of its cells over the others, kept only when no cell of the sum was
+ * suppressed (then the sum is exact) and the table does not print that margin itself.
+ */
+function impliedMargins(t: OutputTable): { key: Record<string, string>; column: number; count: number; over: string[] }[] {
+  if (t.kind !== 'frequency' && t.kind !== 'rate' && t.kind !== 'magnitude') return [];
+  const dims = columnsWith(t, 'dimension', 'time').map((i) => t.columns[i]?.name ?? '');
+  if (dims.length === 0 || dims.length > MAX_DERIVED_DIMENSIONS) return [];
+  const out: { key: Record<string, string>; column: number; count: number; over: string[] }[] = [];
+  for (const column of columnsWith(t, 'count', 'numerator', 'denominator')) {
+    const interior = t.rows.map((r, row) => ({ key: keyOf(t, row), v: r[column] })).filter((c) => Object.keys(c.key).length === dims.length);
+    const printed = new Set(t.rows.map((r, row) => (num(r[column]) === null ? '' : normalKey(keyOf(t, row)))));
+    for (let mask = 0; mask < (1 << dims.length) - 1; mask++) {
+      const kept = dims.filter((_, i) => (mask & (1 << i)) !== 0);
+      const sums = new Map<string, { key: Record<string, string>; sum: number; exact: boolean }>();
+      for (const c of interior) {
+        const key = Object.fromEntries(kept.map((d) => [d, c.key[d] ?? '']));
+        const k = normalKey(key);
+        const g = sums.get(k) ?? { key, sum: 0, exact: true };
+        const v = num(c.v);
+        if (v === null) g.exact = false;
+        else g.sum += v;
+        sums.set(k, g);
+      }
+      for (const [k, g] of sums) {
+        if (g.exact && !printed.has(k)) out.push({ key: g.key, column, count: g.sum, over: dims.filter((d) => !kept.includes(d)) });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The cells the ledger keeps for a released output: one per published count cell, and the
+ * margins its cells add up to exactly (so that a later table by fewer dimensions is compared
+ * with them), named `NAME (sum over DIM, …)`.
  *
  * @example
  *   ledgerCellsOf(approvedOutput, { projectId: 'p-1', releaseId: 'r-7' })
  */
 export function ledgerCellsOf(output: OutputTable, release: { readonly projectId: string; readonly releaseId: string }): LedgerCell[] {
-  return countCells(output).map((c) => ({
+  const base = {
     projectId: release.projectId,
     releaseId: release.releaseId,
-    outputName: output.name,
     populationHash: populationHash(output.population ?? ''),
     datasetVersions: [...(output.datasetVersions ?? [])].sort(),
-    dimensions: c.key,
-    measure: output.columns[c.column]?.name ?? '',
-    count: c.count,
-  }));
+  };
+  return [
+    ...countCells(output).map((c) => ({ ...base, outputName: output.name, dimensions: c.key, measure: output.columns[c.column]?.name ?? '', count: c.count })),
+    ...impliedMargins(output).map((m) => ({ ...base, outputName: `${output.name} (sum over ${m.over.join(', ')})`, dimensions: m.key, measure: output.columns[m.column]?.name ?? '', count: m.count })),
+  ];
 }
 
 function isSmallDifference(a: number, b: number, rules: DisclosureRules): number | null {
