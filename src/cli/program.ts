@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DataDirInUse } from '../datadir/index.ts';
 import { AppError, isAppError } from '../errors.ts';
+import { ExitWith, registerAirlockCheck } from './commands/airlock-check.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow, type CatalogReader } from './commands/catalog.ts';
 import {
@@ -319,6 +320,7 @@ See docs/migration.md.`);
     ...(deps.input === undefined ? {} : { input: deps.input }),
     historyFile: sqlHistoryFile(deps.env, deps.input === undefined),
   }, int);
+  registerAirlockCheck(program, { at, out, err: deps.err ?? { write: (s: string) => process.stderr.write(s) } });
 
   return program;
 }
@@ -486,6 +488,7 @@ export async function runCli(argv: readonly string[], deps: ProgramDeps): Promis
       }
     }
     if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof ExitWith) return e.exitCode;
     if (isAppError(e)) {
       err.write(`error: ${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`);
       return e.code === 'internal' ? 70 : 1;
