@@ -8,9 +8,11 @@
  *   const out = parseCsvOutput(csvText, 'by-dept.csv', {});
  *   const report = checkOutputs([out], rules, ledgerCells, { projectId });
  *   if (report.summary.status === 'blocked') …
+ *   // once released: ledger.push(...ledgerCellsOf(out, { projectId, releaseId }))
  */
 export * from './types.ts';
-export { DEFAULT_RULES, rulesFrom, DisclosureRulesSchema } from './rules.ts';
-export { parseCsvOutput, inferRole } from './csv.ts';
+export { DEFAULT_RULES, rulesFrom, DisclosureRulesSchema, MINIMUM_COUNT, DOMINANCE, P_RATIO, MINIMUM_RESIDUAL_DF, MINIMUM_EVENTS_PER_STEP } from './rules.ts';
+export { parseCsvOutput, parseCsvHints, inferRole, inferKind } from './csv.ts';
 export { checkOutputs } from './check.ts';
 export { ledgerCellsOf, populationHash, checkLedger } from './ledger.ts';
+export { minimumCount, dominance, pRatio, residualDf, survivalStep, isIdentifierColumn, looksLikeIdentifier, identifierCrossing, quasiIdentifierClass } from './cell-rules.ts';
