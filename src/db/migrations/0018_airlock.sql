@@ -7,8 +7,9 @@
 CREATE TABLE airlock_requests (
   id text PRIMARY KEY,
   project_id text NOT NULL,
-  -- bumped at every change of the request or one of its outputs (airlock_request_versions keeps each)
-  version integer NOT NULL CHECK (version > 0),
+  -- bumped at every change of the request or one of its outputs (airlock_request_versions keeps
+  -- each); 0 only inside the transaction that creates it, which writes version 1 before committing
+  version integer NOT NULL CHECK (version >= 0),
   status text NOT NULL CHECK (status IN ('draft', 'submitted', 'in_review', 'returned', 'released', 'rejected', 'withdrawn')),
   title text NOT NULL,
   description text NOT NULL,
