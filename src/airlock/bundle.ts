@@ -159,9 +159,11 @@ export function verifyBundle(text: string, publicKey?: string): BundleVerificati
     return { ok: false, checks, manifest: null };
   }
   const m = b['manifest'] as unknown as BundleManifest;
-  const files = b['files'] as Record<string, unknown>;
-  const sig = b['signature'] as Record<string, unknown>;
-  if (!Array.isArray(m.outputs) || !Array.isArray(m.decisions) || !isObj(m.report) || !isObj(m.signingKey)) {
+  const files = b['files'];
+  const sig = b['signature'];
+  // not Array.isArray: it would narrow the typed manifest's lists to any[]
+  const isList = (v: unknown): boolean => Array.isArray(v);
+  if (!isList(m.outputs) || !isList(m.decisions) || !isObj(m.report) || !isObj(m.signingKey)) {
     add('format', false, 'the manifest lacks outputs, decisions, report or signingKey');
     return { ok: false, checks, manifest: null };
   }

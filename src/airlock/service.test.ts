@@ -181,7 +181,7 @@ describe('airlock service', () => {
     const flags = second.report?.outputs[0]?.flags.filter((f) => f.rule === 'differencing') ?? [];
     assert.ok(flags.length > 0, 'the pair is flagged');
     // every earlier release of this count by department (this file released several) is named; only department 13 differs, by 10 people (one under the threshold of 11)
-    assert.ok(flags.some((f) => f.other?.releaseId === first.release?.id && f.other.projectId === project));
+    assert.ok(flags.some((f) => f.other?.releaseId === first.release?.id && f.other?.projectId === project));
     assert.ok(flags.every((f) => f.cell?.key['dept'] === '13' && f.other?.count === 250 && f.details['difference'] === 10), JSON.stringify(flags.map((f) => f.details)));
     assert.equal(second.report?.outputs[0]?.status, 'blocked');
     await assert.rejects(a.airlock.review(a.checker1, second.request.id, { votes: [{ output: 'diff_most', decision: 'approve', reasons: ['rules_clean'] }] }), isCode('disclosure_blocked'));

@@ -26,7 +26,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { AuditDraft, AuditedTx, JsonValue, Outcome } from '../audit/index.ts';
+import type { AuditDraft, AuditedTx, Outcome } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Principal, Role } from '../identity/index.ts';
@@ -261,7 +261,7 @@ function cellOf(v: unknown, type: string): CellValue {
   if (v === null || v === undefined) return null;
   if (NUMERIC_TYPE.test(type)) {
     const n = typeof v === 'number' ? v : Number(v);
-    return Number.isFinite(n) ? n : String(v);
+    return Number.isFinite(n) ? n : typeof v === 'string' ? v : JSON.stringify(v);
   }
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return v;
@@ -788,7 +788,7 @@ export class AirlockService {
         cells++;
       }
     }
-    tx.addDetails({ releaseId, bundleSha256: bundleSha, signingKeyId: this.#o.signer.keyId, ledgerCells: cells, files: stored.map((s) => ({ output: s.name, sha256: s.sha256 })) as unknown as JsonValue });
+    tx.addDetails({ releaseId, bundleSha256: bundleSha, signingKeyId: this.#o.signer.keyId, ledgerCells: cells, files: stored.map((s) => ({ output: s.name, sha256: s.sha256 })) });
   }
 
   /** Writes an object under a content-addressed key, never over an existing one (which then holds the same bytes). */
