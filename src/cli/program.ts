@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DataDirInUse } from '../datadir/index.ts';
 import { AppError, isAppError } from '../errors.ts';
+import { ExitWith, registerAirlockCheck } from './commands/airlock-check.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow, type CatalogReader } from './commands/catalog.ts';
 import {
@@ -307,6 +308,7 @@ See docs/migration.md.`);
     open, acting: actingPrincipal, cwd: deps.cwd ?? process.cwd(), ttyProgress: deps.err === undefined && process.stderr.isTTY,
     ...(deps.input === undefined ? {} : { input: deps.input }),
   }, int);
+  registerAirlockCheck(program, { at, out, err: deps.err ?? { write: (s: string) => process.stderr.write(s) } });
 
   return program;
 }
@@ -474,6 +476,7 @@ export async function runCli(argv: readonly string[], deps: ProgramDeps): Promis
       }
     }
     if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof ExitWith) return e.exitCode;
     if (isAppError(e)) {
       err.write(`error: ${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`);
       return e.code === 'internal' ? 70 : 1;

@@ -166,7 +166,7 @@ function magnitudeFlags(t: OutputTable, rules: DisclosureRules): DisclosureFlag[
     }
     if (b !== null) {
       const p = pRatio(total, a, b, rules);
-      if (p.flagged && !dom.flagged) {
+      if (p.flagged) {
         flags.push(flag(t, 'p_ratio', 'block', { row, column: target },
           { en: `${where}: what is left besides the two largest contributions is ${p.remainderShare.toFixed(1)} % of the largest, under ${rules.pRatio} %: the second largest contributor could estimate the largest`, fr: `${where} : le reste, hors les deux plus grandes contributions, vaut ${p.remainderShare.toFixed(1)} % de la plus grande, moins de ${rules.pRatio} % : le deuxième contributeur pourrait estimer le premier` },
           { remainderShare: Number(p.remainderShare.toFixed(6)), threshold: rules.pRatio }));

@@ -85,7 +85,7 @@ export function parseCsvHints(doc: unknown, file: string): CsvHints {
     });
   }
   const { $comment: _c, ...h } = r.data;
-  return Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as CsvHints;
+  return Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined));
 }
 
 function guessDelimiter(text: string): string {
@@ -118,7 +118,7 @@ export function parseCsvOutput(text: string, fileName: string, hints: CsvHints =
     records = parse(text, { delimiter, bom: true, info: true, skip_empty_lines: true, relax_column_count: false, trim: false }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
-    const line = typeof e === 'object' && e !== null && 'lines' in e ? Number((e as { lines: unknown }).lines) : undefined;
+    const line = typeof e === 'object' && e !== null && 'lines' in e ? Number((e).lines) : undefined;
     throw new AppError('invalid', `${fileName}${line === undefined ? '' : ` line ${line}`}: not a well-formed CSV (${m})`, {
       hint: 'every line needs as many fields as the header; quote fields that hold the separator', details: { file: fileName, ...(line === undefined ? {} : { line }) },
     });
@@ -153,6 +153,11 @@ export function parseCsvOutput(text: string, fileName: string, hints: CsvHints =
     rows.push(record.map((raw, j) => {
       const c = columns[j];
       if (c === undefined) return raw;
+      if (c.role === 'other') {
+        // estimates, p-values, CIs: numbers when they read as numbers, kept as written otherwise
+        const v = numberOf(raw, commaDecimal);
+        return typeof v === 'number' ? v : raw.trim() === '' ? null : raw.trim();
+      }
       if (!NUMERIC_ROLES.has(c.role)) return raw.trim() === '' ? null : raw.trim();
       const v = numberOf(raw, commaDecimal);
       if (v === undefined) {
