@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DataDirInUse } from '../datadir/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { ExitWith, registerAirlockCheck } from './commands/airlock-check.ts';
+import { registerAirlockVerify } from './commands/airlock-verify.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow, type CatalogReader } from './commands/catalog.ts';
 import {
@@ -309,6 +310,7 @@ See docs/migration.md.`);
     ...(deps.input === undefined ? {} : { input: deps.input }),
   }, int);
   registerAirlockCheck(program, { at, out, err: deps.err ?? { write: (s: string) => process.stderr.write(s) } });
+  registerAirlockVerify(program, { at, out });
 
   return program;
 }
