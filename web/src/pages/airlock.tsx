@@ -211,11 +211,13 @@ export function AirlockRequestPage({ rid }: { readonly rid: string }) {
 
 function RequestView({ rid }: { readonly rid: string }) {
   const { a } = useAirlockText();
+  const { me, hasRole } = useSession();
   const state = useAsync((s) => airlockApi.get(rid, s), [rid]);
   return (
     <Async state={state}>{(d) => (
       <>
-        <Breadcrumbs items={[{ label: a.title, to: href('projects', d.request.projectId, 'airlock') }, { label: d.request.title }]} />
+        {/* members go back to their project's requests, checkers to their queue */}
+        <Breadcrumbs items={[{ label: a.title, to: hasRole('output_checker') && !(d.request.createdBy === me?.personId || d.actions.some((x) => x !== 'review') || d.canDownload) ? '/airlock' : href('projects', d.request.projectId, 'airlock') }, { label: d.request.title }]} />
         <PageTitle title={d.request.title}>{d.request.title} <StatusBadge status={d.request.status} /></PageTitle>
         <RequestBody d={d} reload={state.reload} />
       </>
