@@ -187,6 +187,27 @@ describe('airlock service', () => {
     await assert.rejects(a.airlock.review(a.checker1, second.request.id, { votes: [{ output: 'diff_most', decision: 'approve', reasons: ['rules_clean'] }] }), isCode('disclosure_blocked'));
   });
 
+  test('the ledger is shared across projects on the same base: another project\'s release is named, as another project\'s', async () => {
+    const first = await a.requestAt(project, 'released', { base_all: BY_DEPT }, 'every person');
+    const other = await a.w.activeProject();
+    const d = await a.requestAt(other, 'submitted', { base_most: "SELECT dept, count(*) AS n FROM persons WHERE NOT (dept = '33' AND person_id % 50 = 7) GROUP BY dept ORDER BY dept" }, 'every person but some');
+    const flags = d.report?.outputs[0]?.flags.filter((f) => f.rule === 'differencing' && f.other?.releaseId === first.release?.id) ?? [];
+    assert.equal(flags.length, 1);
+    assert.equal(flags[0]?.other?.projectId, project);
+    assert.equal(flags[0]?.details['scope'], 'other_project');
+    assert.equal(flags[0]?.cell?.key['dept'], '33');
+  });
+
+  test('auditors see a submitted request, its report and votes, never its rows; outsiders see nothing', async () => {
+    const d = await a.requestAt(project, 'submitted', { aud_rows: BY_DEPT });
+    const seen = await a.airlock.get(a.w.f.who.auditor, d.request.id);
+    assert.ok(seen.report !== null);
+    assert.equal(seen.outputs[0]?.rows, undefined);
+    assert.ok((await a.airlock.get(a.checker1, d.request.id)).outputs[0]?.rows !== undefined);
+    await assert.rejects(a.airlock.get(a.w.f.who.outsider, d.request.id), isCode('forbidden', 'not_member'));
+    await assert.rejects(a.airlock.get(a.checker1, (await a.requestAt(project, 'draft', { aud_draft: BY_DEPT })).request.id), isCode('forbidden'));
+  });
+
   test('every step of a release is in the audit log', async () => {
     const d = await a.requestAt(project, 'released', { aud_dept: BY_DEPT });
     await a.airlock.download(a.w.f.who.member, d.request.id);

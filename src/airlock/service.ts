@@ -476,7 +476,7 @@ export class AirlockService {
              extract_generation, permit_version, dataset_versions, key_id, snapshot, created_by)
            VALUES ($1, $2, $3, 1, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17, $18)`,
           [outputId, id, name, snap.table, snap.kind, JSON.stringify(snap.columns), description, underlying, snap.rows.length, snap.sha256, snap.queryId, snap.querySha256,
-            snap.extractGeneration, snap.permitVersion, JSON.stringify(snap.datasetVersions), 'project-encryption', snap.sealed, p.personId],
+            snap.extractGeneration, snap.permitVersion, JSON.stringify(snap.datasetVersions), `project:${project.id}/encryption`, snap.sealed, p.personId],
         );
         await this.#newVersion(tx, id, p.personId);
       });
@@ -827,8 +827,11 @@ export class AirlockService {
     const project = await this.#project(r.project_id);
     await this.#guard(p, 'airlock.request.view', `airlock-request:${id}`, requestId, async () => assertCanViewRequest(p, project, facts(r)));
     const outputs = await this.#outputs(this.#db, id);
-    // Rows of a closed project's snapshots are gone with its keys (crypto-shredding): shown without rows then.
-    const rows = await this.#rows(project.id, outputs).catch(() => new Map<string, CellValue[][]>());
+    // The rows are for the people who decide on them: the project's members and the checkers (not
+    // auditors, who see the request, its report and its votes). Rows of a closed project's
+    // snapshots are gone with its keys (crypto-shredding): shown without rows then.
+    const seesRows = (isProjectMember(p, project) && (p.projectScope === null || p.projectScope === project.id)) || (p.roles.has('output_checker') && p.projectScope === null);
+    const rows = seesRows ? await this.#rows(project.id, outputs).catch(() => new Map<string, CellValue[][]>()) : new Map<string, CellValue[][]>();
     const votes = (await this.#votes(this.#db, id)).map(toVote);
     const rel = await this.#db.query<ReleaseRow>('SELECT * FROM airlock_releases WHERE request_id = $1', [id]);
     const changed = r.submitted_at === null || !p.roles.has('output_checker') ? false : await this.#o.governance.changedRolesSince(this.#db, p.personId, CHECKER_ROLES, new Date(r.submitted_at));
