@@ -1,0 +1,79 @@
+/**
+ * `enclave airlock …` on the server's terminal (local mode, `--as`), over the real airlock service
+ * of test/helpers/airlock.ts: a member files and submits, two checkers approve, the member
+ * downloads and `enclave airlock verify` accepts the file; the same refusals as the API.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BY_DEPT, openAirlockFixture, type AirlockFixture } from '../../../test/helpers/airlock.ts';
+import { runCli } from '../program.ts';
+import type { CliServices } from '../services.ts';
+
+describe('enclave airlock (requests and reviews)', () => {
+  let a: AirlockFixture;
+  let project: string;
+  let dir: string;
+  const run = async (args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const f = a.w.f;
+    // the services a terminal would open, on the fixture's database and workspace
+    const svc = { config: { oidc: { issuer: undefined } }, identity: f.identity, governance: f.gov, airlock: a.airlock, actor: { kind: 'person', id: 'local:test' }, close: async () => undefined } as unknown as CliServices;
+    const code = await runCli(['node', 'enclave', 'airlock', ...args], {
+      open: async () => svc, serve: async () => undefined, version: 'test', cwd: dir, env,
+      out: { write: (s: string) => { out += s; } }, err: { write: (s: string) => { err += s; } },
+    });
+    return { code, out, err };
+  };
+
+  before(async () => {
+    a = await openAirlockFixture();
+    project = await a.w.activeProject();
+    dir = await mkdtemp(join(tmpdir(), 'enclave-airlock-cli-'));
+  });
+  after(async () => {
+    await a.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a member requests and submits, two checkers approve, the member downloads a bundle that verifies', async () => {
+    await a.saveTable(project, 'cli_dept', BY_DEPT);
+    const member = a.w.f.who.member.personId;
+    const req = await run(['request', '--project', project, '--title', 'Persons by department', '--description', 'counts', '--population', 'everyone', '--output', 'cli_dept=persons by department', '--submit', '--as', member]);
+    assert.equal(req.code, 0, req.err);
+    assert.match(req.out, /\[submitted\]/);
+    assert.match(req.out, /output cli_dept v1 \(frequency, 4 rows, SHA-256 [0-9a-f]{64}\) clean, 2 approval\(s\) needed/);
+    const id = /request ([0-9a-f-]{36})/.exec(req.out)?.[1] ?? '';
+    const ls = await run(['ls', '--status', 'submitted', '--as', a.checker1.personId]);
+    assert.match(ls.out, new RegExp(id));
+    const self = await run(['review', id, '--decision', 'approve', '--reason', 'rules_clean', '--as', member]);
+    assert.equal(self.code, 1);
+    assert.match(self.err, /error: reviewing outputs needs the output_checker role/);
+    assert.equal((await run(['review', id, '--decision', 'approve', '--reason', 'rules_clean', '--as', a.checker1.personId])).code, 0);
+    const again = await run(['review', id, '--decision', 'approve', '--reason', 'rules_clean', '--as', a.checker1.personId]);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /four eyes: you have already voted/);
+    const early = await run(['download', id, '--out', 'early.json', '--as', member]);
+    assert.equal(early.code, 1);
+    assert.match(early.err, /nothing to download: the request is in review/);
+    const second = await run(['review', id, '--decision', 'approve', '--reason', 'rules_clean', '--as', a.checker2.personId]);
+    assert.match(second.out, /\[released\]/);
+    const dl = await run(['download', id, '--out', 'bundle.json', '--as', member]);
+    assert.equal(dl.code, 0, dl.err);
+    const v = await run(['verify', 'bundle.json', '--public-key', a.signer.publicKey]);
+    assert.equal(v.code, 0, v.out);
+    assert.match(v.out, /verified: \d+ checks passed/);
+    const twice = await run(['download', id, '--out', 'bundle.json', '--as', member]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.err, /it exists \(a bundle is never overwritten\)/);
+  });
+
+  test('against a remote server, a review is refused before anything is sent: tokens do not review', async () => {
+    const r = await run(['review', 'some-id', '--decision', 'approve', '--reason', 'rules_clean'], { ENCLAVE_URL: 'http://127.0.0.1:9', ENCLAVE_TOKEN: 'enc_x' });
+    assert.equal(r.code, 1);
+    assert.match(r.err, /error: outputs are not reviewed with API tokens/);
+  });
+});
