@@ -159,9 +159,21 @@ describe('airlock service', () => {
     await a.approveAll(a.checker1, d.request.id);
     const done = await a.approveAll(a.checker2, d.request.id);
     assert.equal(done.request.status, 'released');
+    const returned = await a.airlock.review(a.checker3, d.request.id, { votes: [] }).catch((e: unknown) => e);
+    assert.ok(returned instanceof AppError, 'a released request takes no more votes');
     const versions = await a.airlock.versions(a.w.f.who.member, d.request.id);
     assert.ok(versions.length >= 6);
     assert.deepEqual(versions.map((v) => v.version), versions.map((_, i) => i + 1));
+  });
+
+  test('changing the request\'s context sets every standing vote aside', async () => {
+    const d = await a.requestAt(project, 'in_review', { ctx_a: BY_DEPT });
+    const ret = await a.airlock.review(a.checker2, d.request.id, { votes: [{ output: 'ctx_a', decision: 'return', reasons: ['context_missing'], comment: 'say who is counted' }] });
+    assert.equal(ret.votes.filter((v) => v.active).length, 2);
+    const changed = await a.airlock.updateRequest(a.w.f.who.member, d.request.id, { population: 'persons alive on 1 January 2020' });
+    assert.equal(changed.votes.filter((v) => v.active).length, 0);
+    assert.deepEqual(changed.approvalsNeeded, { ctx_a: 2 });
+    await assert.rejects(a.airlock.updateRequest(a.w.f.who.outsider, d.request.id, { population: 'x' }), isCode('forbidden', 'not_member'));
   });
 
   test('whoever changed the checkers\' roles during the review does not vote on it', async () => {

@@ -386,7 +386,7 @@ export class AirlockService {
     });
   }
 
-  /** A member changes the request's context (draft, or returned for changes). */
+  /** A member changes the request's context (draft, or returned for changes): every vote standing is set aside. */
   async updateRequest(p: Principal, id: string, body: unknown, requestId?: string): Promise<RequestDetail> {
     const b = obj(body);
     onlyFields(b, ['title', 'description', 'population'], '{"description": "…"}');
@@ -400,6 +400,10 @@ export class AirlockService {
         const r = await this.#request(tx, id, true);
         assertCanAct(p, project, facts(r), 'edit');
         await tx.query('UPDATE airlock_requests SET title = $2, description = $3, population = $4 WHERE id = $1', [id, title ?? r.title, description ?? r.description, population ?? r.population]);
+        // The checkers judged the outputs in their context (and the ledger hashes the population):
+        // a new context sets their votes aside, as a changed output does.
+        const reset = await tx.query('UPDATE airlock_votes SET active = false WHERE request_id = $1 AND active RETURNING id', [id]);
+        tx.addDetails({ votesReset: reset.length });
         await this.#newVersion(tx, id, p.personId);
       }));
     return this.get(p, id, requestId);

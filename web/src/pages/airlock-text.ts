@@ -74,6 +74,9 @@ const en = {
   openRequest: (t: string) => `Open the request ${t}`,
   toWorkspace: 'Back to the workspace',
   requestRelease: 'Request a release of saved tables (airlock)',
+  refresh: (o: string) => `Read ${o} again from the saved table`,
+  remove: (o: string) => `Remove ${o} from the request`,
+  changeHint: 'Changing an output sets aside the checkers’ votes on it: it needs two new approvals.',
   reason: {
     rules_clean: 'the rules flag nothing', flags_reviewed_safe: 'flags reviewed: safe', context_sufficient: 'context sufficient', other: 'other',
     small_cells: 'small cells', secondary_disclosure: 'secondary disclosure', dominance: 'dominance', differencing: 'differencing', context_missing: 'context missing',
@@ -150,6 +153,9 @@ const fr: typeof en = {
   openRequest: (t: string) => `Ouvrir la demande ${t}`,
   toWorkspace: 'Retour à l’espace de travail',
   requestRelease: 'Demander la diffusion de tables enregistrées (sas de sortie)',
+  refresh: (o: string) => `Relire ${o} depuis la table enregistrée`,
+  remove: (o: string) => `Retirer ${o} de la demande`,
+  changeHint: 'Modifier un résultat écarte les votes des contrôleurs sur celui-ci : il lui faut deux nouvelles approbations.',
   reason: {
     rules_clean: 'aucune alerte des règles', flags_reviewed_safe: 'alertes examinées : sans risque', context_sufficient: 'contexte suffisant', other: 'autre',
     small_cells: 'petits effectifs', secondary_disclosure: 'divulgation secondaire', dominance: 'dominance', differencing: 'différenciation', context_missing: 'contexte manquant',

@@ -268,7 +268,18 @@ function RequestBody({ d, reload }: { readonly d: RequestDetail; readonly reload
         </section>
       )}
       <h2>{a.outputs}</h2>
-      {d.outputs.map((o) => <OutputView key={o.id} d={d} o={o} report={d.report?.outputs.find((r) => r.name === o.name) ?? null} />)}
+      {d.actions.includes('edit') && d.outputs.length > 0 && <p className="muted small">{a.changeHint}</p>}
+      {d.outputs.map((o) => (
+        <div key={o.id}>
+          <OutputView d={d} o={o} report={d.report?.outputs.find((r) => r.name === o.name) ?? null} />
+          {d.actions.includes('edit') && (
+            <div className="button-row">
+              <button type="button" className="button button-small" disabled={busy} onClick={() => void act(() => airlockApi.updateOutput(id, o.id, { refresh: true }))} data-testid={`refresh-${o.name}`}>{a.refresh(o.name)}</button>
+              <button type="button" className="button button-small" disabled={busy} onClick={() => void act(() => airlockApi.removeOutput(id, o.id))}>{a.remove(o.name)}</button>
+            </div>
+          )}
+        </div>
+      ))}
       <Votes d={d} />
       {d.actions.includes('review') && <ReviewForm d={d} onDone={reload} />}
     </>
