@@ -62,8 +62,8 @@ describe('each disclosure rule at its boundary', () => {
   });
 
   test('identifier-shaped values: digests, NIRs and pseudonym tokens; not codes, dates or labels', () => {
-    for (const v of ['a'.repeat(64), '0123456789abcdef0123456789ABCDEF', '185057800608436', '2850775123456', 'Xk9fQ2mZp81LwT4aB7cD']) assert.equal(looksLikeIdentifier(v), true, v);
-    for (const v of ['75', '2A', '18-64', 'A10BA02', '3400930000000', '2021-03', 'METFORMINE 500 MG', 'department_13', 'Total']) assert.equal(looksLikeIdentifier(v), false, v);
+    for (const v of ['a'.repeat(64), '0123456789abcdef0123456789ABCDEF', '185057800608436', '2850775123456', 'Xk9fQ2mZp81LwT4aB7cD', '1FQN0HG0EEE4L2LZC']) assert.equal(looksLikeIdentifier(v), true, v);
+    for (const v of ['75', '2A', '18-64', 'A10BA02', '3400930000000', '2021-03', 'METFORMINE 500 MG', 'department_13', 'Total', 'PARACETAMOL1000MG', 'DOLIPRANE1000MGCOMPRIME']) assert.equal(looksLikeIdentifier(v), false, v);
   });
 
   test('crossings: month of birth × commune is blocked, year of birth × department is not', () => {

@@ -75,13 +75,18 @@ export function isIdentifierColumn(name: string, rules: Pick<DisclosureRules, 'i
 /**
  * A value that looks like a person identifier whatever its column is called: a 64- or 32-hex
  * digest (the SNDS pseudonyms, our re-keyed NUM_ENQ), a NIR (13 or 15 digits starting 1, 2, 7
- * or 8), or a long token mixing letters and digits as pseudonymisation tools produce.
+ * or 8), or a token of 16 characters or more that switches between letters and digits as
+ * keyed pseudonyms do (the SNDS BEN_NIR_PSA is 17 such characters).
  */
 export function looksLikeIdentifier(value: string): boolean {
   const s = value.trim();
   if (/^[0-9a-f]{64}$/iu.test(s) || /^[0-9a-f]{32}$/iu.test(s) || /^[0-9a-f]{40}$/iu.test(s)) return true;
   if (/^[1278]\d{2}(0[1-9]|1[0-2]|[2-9]\d)(\d{2}|2[AB])\d{6}(\d{2})?$/iu.test(s)) return true;
-  return s.length >= 20 && /^[A-Za-z0-9+/=_-]+$/u.test(s) && /\d/u.test(s) && /[A-Za-z]/u.test(s) && !/^[A-Za-z]+_?\d{1,4}$/u.test(s);
+  // keyed pseudonyms (BEN_NIR_PSA is 17 characters) switch between letters and digits many
+  // times; a product label with a dosage (PARACETAMOL1000MG) switches once or twice
+  if (s.length < 16 || !/^[A-Za-z0-9+/=_-]+$/u.test(s)) return false;
+  const switches = s.match(/[A-Za-z](?=\d)|\d(?=[A-Za-z])/gu)?.length ?? 0;
+  return switches >= 4;
 }
 
 /** The quasi-identifier class of a column name, or null. */

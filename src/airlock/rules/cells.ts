@@ -32,8 +32,14 @@ export function cellRef(t: OutputTable, row: number, column: number): CellRef {
   return { row, column: t.columns[column]?.name ?? String(column), key: keyOf(t, row) };
 }
 
+/**
+ * A cell as a number: numbers, and text that is a plain number (a count a workspace typed as
+ * text must still be checked, not read as suppressed); anything else is null (empty, `<11`, …).
+ */
 export function num(v: CellValue | undefined): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/u.test(v)) return Number(v);
+  return null;
 }
 
 /** Canonical text of a key over a set of dimension names (missing names read as "all"). */

@@ -86,6 +86,15 @@ describe('checkOutputs: the disclosure report', () => {
     assert.equal(r.outputs.every((o) => o.safeVersion.table === null && o.safeVersion.requiresChecker), true);
   });
 
+  test('amounts without a count, and rows that repeat their dimensions, read as row-level data', () => {
+    const r = checkOutputs([
+      csv('amounts.csv', 'age,sex,dept,amount\n34,1,75,120.5\n41,2,13,80\n'),
+      csv('visits.csv', 'sex,dept,n_visits\n1,75,14\n2,13,20\n1,75,31\n'),
+    ], DEFAULT_RULES, []);
+    assert.deepEqual(r.outputs.map((o) => [o.flags[0]?.rule, o.flags[0]?.severity, o.safeVersion.method]), [['row_level', 'block', 'withheld'], ['row_level', 'block', 'withheld']]);
+    assert.match(r.outputs[1]?.flags[0]?.message.en ?? '', /rows 1 and 3 have the same dimensions/);
+  });
+
   test('a model with 9 residual df is blocked and withheld, 10 passes; no df column goes to review', () => {
     const r = checkOutputs([
       csv('m9.csv', 'term,estimate,std_error,df_residual\nage,0.1,0.02,9\n'),
@@ -177,9 +186,22 @@ describe('checkOutputs: the disclosure report', () => {
     assert.equal(checkOutputs([csv('b.csv', 'dept,n\n75,147\n', 'y')], DEFAULT_RULES, ledger).summary.status, 'clean');
   });
 
+  test('ledger: an output drawn from two datasets is compared with releases of either', () => {
+    const ledger = ledgerCellsOf(csv('a.csv', 'dept,n\n75,150\n', 'x'), { projectId: 'p', releaseId: 'r-1' });
+    const both = parseCsvOutput('dept,n\n75,147\n', 'b.csv', { population: 'y', datasetVersions: ['snds@1', 'cepidc@2'] });
+    assert.deepEqual(rulesOf(checkOutputs([both], DEFAULT_RULES, ledger)), [['differencing', 'block', 0, 'n']]);
+  });
+
   test('two outputs of one request that differ by a small group are blocked', () => {
     const r = checkOutputs([csv('all.csv', 'dept,n\n75,150\n', 'all'), csv('most.csv', 'dept,n\n75,146\n', 'all but one clinic')], DEFAULT_RULES, []);
     assert.deepEqual(rulesOf(r, 1), [['request_differencing', 'block', 0, 'n']]);
+  });
+
+  test('rows built in memory: counts held as text are still checked, a NIR held as a number is still a NIR', () => {
+    const typed: OutputTable = { name: 'typed', kind: 'frequency', columns: [{ name: 'dept', role: 'dimension' }, { name: 'n', role: 'count' }], rows: [[75, '7'], [13, '<11'], [69, '40']] };
+    assert.deepEqual(rulesOf(checkOutputs([typed], DEFAULT_RULES, [])), [['minimum_count', 'block', 0, 'n']]);
+    const nir: OutputTable = { name: 'nir', kind: 'frequency', columns: [{ name: 'code', role: 'dimension' }, { name: 'n', role: 'count' }], rows: [[1850578006084, 40]] };
+    assert.deepEqual(rulesOf(checkOutputs([nir], DEFAULT_RULES, [])), [['identifier', 'block', 0, 'code']]);
   });
 
   test('the report is deterministic and JSON-clean', () => {

@@ -30,7 +30,8 @@ function wholeOutputFlags(t: OutputTable, rules: DisclosureRules): DisclosureFla
       return;
     }
     if (c.role === 'dimension' || c.role === 'other') {
-      const row = t.rows.findIndex((r) => { const v = r[i]; return typeof v === 'string' && looksLikeIdentifier(v); });
+      // a NIR held as a number is still a NIR
+      const row = t.rows.findIndex((r) => { const v = r[i]; return (typeof v === 'string' && looksLikeIdentifier(v)) || (typeof v === 'number' && Number.isInteger(v) && looksLikeIdentifier(String(v))); });
       if (row >= 0) {
         flags.push(flag(t, 'identifier', 'block', { row, column: i },
           { en: `column ${c.name} holds values shaped like person identifiers (a digest, a NIR or a pseudonym token), from row ${row + 1}`, fr: `la colonne ${c.name} contient des valeurs qui ont la forme d'identifiants de personnes (empreinte, NIR ou pseudonyme), dès la ligne ${row + 1}` },
@@ -50,13 +51,24 @@ function wholeOutputFlags(t: OutputTable, rules: DisclosureRules): DisclosureFla
       { en: `no count, magnitude, model or survival column: ${t.rows.length} rows read as row-level data (one row per person or event), which never leaves the workspace; if it is an aggregate, name its count column (n, count, effectif, nb_…) or declare the roles`, fr: `aucune colonne d'effectif, de montant, de modèle ou de survie : les ${t.rows.length} lignes sont lues comme des données individuelles (une ligne par personne ou événement), qui ne sortent jamais ; si c'est un agrégat, nommez sa colonne d'effectif (n, count, effectif, nb_…) ou déclarez les rôles` },
       { rows: t.rows.length }));
   } else if (t.kind === 'magnitude' && columnsWith(t, 'count', 'contributors').length === 0) {
-    // amounts with no count beside them: one per row is what row-level data looks like
-    const dims = columnsWith(t, 'dimension');
-    const unique = dims.find((i) => new Set(t.rows.map((r) => r[i])).size === t.rows.length);
-    if (unique !== undefined && t.rows.length >= rules.minimumCount) {
-      flags.push(flag(t, 'row_level', 'block', null,
-        { en: `amounts without a count or contributors column, one row per distinct ${t.columns[unique]?.name ?? ''} (${t.rows.length} rows): read as row-level data`, fr: `des montants sans colonne d'effectif ni de contributeurs, une ligne par ${t.columns[unique]?.name ?? ''} distinct (${t.rows.length} lignes) : lu comme des données individuelles` },
-        { rows: t.rows.length, column: t.columns[unique]?.name ?? '' }));
+    // amounts with no count beside them cannot be told from one amount per person
+    flags.push(flag(t, 'row_level', 'block', null,
+      { en: `amounts without a count or contributors column (${t.rows.length} rows): they cannot be told from row-level data, and no minimum count can be checked; add n_contributors (and top1, top2)`, fr: `des montants sans colonne d'effectif ni de contributeurs (${t.rows.length} lignes) : impossible de les distinguer de données individuelles ni de vérifier l'effectif minimal ; ajoutez n_contributors (et top1, top2)` },
+      { rows: t.rows.length }));
+  } else if (t.kind === 'frequency' || t.kind === 'rate' || t.kind === 'magnitude') {
+    // an aggregate has one row per combination of its dimensions; repeats mean rows of people or events
+    const dims = columnsWith(t, 'dimension', 'time');
+    const seen = new Map<string, number>();
+    for (let row = 0; row < t.rows.length; row++) {
+      const k = JSON.stringify(dims.map((i) => t.rows[row]?.[i] ?? null));
+      const first = seen.get(k);
+      if (first !== undefined) {
+        flags.push(flag(t, 'row_level', 'block', null,
+          { en: `rows ${first + 1} and ${row + 1} have the same dimensions: not an aggregate by them, read as row-level data (one row per person or event)`, fr: `les lignes ${first + 1} et ${row + 1} ont les mêmes dimensions : ce n'est pas un agrégat, lu comme des données individuelles (une ligne par personne ou événement)` },
+          { rows: t.rows.length, firstRow: first, repeatRow: row }));
+        break;
+      }
+      seen.set(k, row);
     }
   }
   return flags;

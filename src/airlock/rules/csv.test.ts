@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AppError } from '../../errors.ts';
-import { inferRole, parseCsvHints, parseCsvOutput } from './csv.ts';
+import { inferRole, outputFromRows, parseCsvHints, parseCsvOutput } from './csv.ts';
 
 const invalid = (fn: () => unknown, re: RegExp): void => {
   assert.throws(fn, (e: unknown) => e instanceof AppError && e.code === 'invalid' && re.test(e.message), re.source);
@@ -66,5 +66,13 @@ describe('parseCsvOutput: an output table from CSV', () => {
     invalid(() => parseCsvOutput('dept,,n\n1,2,3\n', 'blank.csv'), /blank\.csv line 1, column 2: empty column name/);
     invalid(() => parseCsvOutput('dept,n\n1,2\n', 'r.csv', { roles: { count: 'count' } }), /r\.csv: the roles name a column "count" the file does not have/);
     invalid(() => parseCsvHints({ roles: { n: 'tally' } }, 'n.roles.json'), /n\.roles\.json at roles\.n/);
+  });
+
+  test('rows from a saved result read like the same CSV', () => {
+    const fromRows = outputFromRows('by-dept.csv', ['dept', 'age_band', 'n'], [['01', '0-17', 120n], ['02', null, '7']]);
+    const fromCsv = parseCsvOutput('dept,age_band,n\n01,0-17,120\n02,,7\n', 'by-dept.csv');
+    assert.deepEqual(fromRows, { name: fromCsv.name, kind: fromCsv.kind, columns: fromCsv.columns, rows: fromCsv.rows });
+    invalid(() => outputFromRows('x', ['dept', 'n'], [['01', 'many']]), /x row 1, column n: "many" is not a number/);
+    invalid(() => outputFromRows('x', ['dept', 'n'], [['01']]), /x row 1: 1 values for 2 columns/);
   });
 });

@@ -180,3 +180,48 @@ export function parseCsvOutput(text: string, fileName: string, hints: CsvHints =
     sourceLines: lines,
   };
 }
+
+/**
+ * An output from rows already in memory (a saved result's pages): the same role inference and
+ * number reading as a CSV file, for the airlock service. Dimension values become text (a
+ * department code keeps its leading zero only if it was text already).
+ *
+ * @example
+ *   outputFromRows('by-dept', ['dept', 'n'], [['75', 120], ['13', 7]], { population: 'diabetics' })
+ */
+export function outputFromRows(name: string, columnNames: readonly string[], rows: readonly (readonly (string | number | bigint | boolean | null)[])[], hints: Omit<CsvHints, 'name' | 'delimiter'> = {}): OutputTable {
+  const given = hints.roles ?? {};
+  for (const k of Object.keys(given)) {
+    if (!columnNames.includes(k)) throw new AppError('invalid', `${name}: the roles name a column "${k}" the output does not have`, { hint: `columns: ${columnNames.join(', ')}`, details: { output: name, column: k } });
+  }
+  let roles = columnNames.map((n) => given[n] ?? inferRole(n));
+  const kind = hints.kind ?? inferKind(roles);
+  if (kind === 'survival' && !roles.includes('time')) {
+    const i = columnNames.findIndex((n, j) => given[n] === undefined && roles[j] === 'dimension' && TIME_NAMES.test(n.toLowerCase()));
+    if (i >= 0) roles = roles.map((r, j) => (j === i ? 'time' : r));
+  }
+  const columns: OutputColumn[] = columnNames.map((n, i) => ({ name: n, role: roles[i] ?? 'dimension' }));
+  const out = rows.map((r, row) => {
+    if (r.length !== columns.length) throw new AppError('invalid', `${name} row ${row + 1}: ${r.length} values for ${columns.length} columns`, { hint: 'every row has one value per column', details: { output: name, row: row + 1 } });
+    return r.map((v, j): CellValue => {
+      const c = columns[j];
+      if (v === null || c === undefined) return null;
+      const text = typeof v === 'string' ? v : String(v);
+      if (!NUMERIC_ROLES.has(c.role) && c.role !== 'other') return text;
+      if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+      if (typeof v === 'bigint') return Number(v);
+      const n = numberOf(text, false);
+      if (n === undefined && c.role !== 'other') {
+        throw new AppError('invalid', `${name} row ${row + 1}, column ${c.name}: ${JSON.stringify(text.slice(0, 40))} is not a number, and the column is read as ${c.role}`, {
+          hint: 'declare the column\'s role, or leave the cell empty for a suppressed value', details: { output: name, row: row + 1, column: c.name },
+        });
+      }
+      return n === undefined ? text : n;
+    });
+  });
+  return {
+    name, kind, columns, rows: out,
+    ...(hints.population === undefined ? {} : { population: hints.population }),
+    ...(hints.datasetVersions === undefined ? {} : { datasetVersions: hints.datasetVersions }),
+  };
+}

@@ -11,8 +11,8 @@
  *   // once released: ledger.push(...ledgerCellsOf(out, { projectId, releaseId }))
  */
 export * from './types.ts';
-export { DEFAULT_RULES, rulesFrom, DisclosureRulesSchema, MINIMUM_COUNT, DOMINANCE, P_RATIO, MINIMUM_RESIDUAL_DF, MINIMUM_EVENTS_PER_STEP } from './rules.ts';
-export { parseCsvOutput, parseCsvHints, inferRole, inferKind } from './csv.ts';
+export { DEFAULT_RULES, rulesFrom, withCatalogIdentifiers, DisclosureRulesSchema, MINIMUM_COUNT, DOMINANCE, P_RATIO, MINIMUM_RESIDUAL_DF, MINIMUM_EVENTS_PER_STEP } from './rules.ts';
+export { parseCsvOutput, parseCsvHints, outputFromRows, inferRole, inferKind } from './csv.ts';
 export { checkOutputs } from './check.ts';
 export { ledgerCellsOf, populationHash, checkLedger } from './ledger.ts';
 export { minimumCount, dominance, pRatio, residualDf, survivalStep, isIdentifierColumn, looksLikeIdentifier, identifierCrossing, quasiIdentifierClass } from './cell-rules.ts';

@@ -25,7 +25,16 @@ function countCells(t: OutputTable): { row: number; column: number; key: Record<
   }));
 }
 
-const baseOf = (versions: readonly string[] | undefined): string => [...(versions ?? [])].sort().join(',');
+/**
+ * Two cells are on the same base when their dataset versions share one (an output drawn from
+ * two datasets is compared with releases of either), or when neither names any.
+ */
+function sameBase(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  if (x.length === 0 || y.length === 0) return x.length === y.length;
+  return x.some((v) => y.includes(v));
+}
 
 /**
  * The cells the ledger keeps for a released output: one per published count cell.
@@ -60,7 +69,7 @@ export function checkLedger(outputs: readonly OutputTable[], rules: DisclosureRu
   const flags: DisclosureFlag[] = [];
   const byCell = new Map<string, LedgerCell[]>();
   for (const l of ledger) {
-    const k = `${baseOf(l.datasetVersions)}\u0002${normalKey(l.dimensions)}`;
+    const k = normalKey(l.dimensions);
     const list = byCell.get(k) ?? [];
     list.push(l);
     byCell.set(k, list);
@@ -68,10 +77,11 @@ export function checkLedger(outputs: readonly OutputTable[], rules: DisclosureRu
   const seen = new Map<string, { output: number; row: number; column: number; count: number; key: Record<string, string>; measure: string }[]>();
   outputs.forEach((t, o) => {
     for (const c of countCells(t)) {
-      const k = `${baseOf(t.datasetVersions)}\u0002${normalKey(c.key)}`;
+      const k = normalKey(c.key);
       const ref = cellRef(t, c.row, c.column);
       const measure = (t.columns[c.column]?.name ?? '').toLowerCase();
       for (const l of byCell.get(k) ?? []) {
+        if (!sameBase(t.datasetVersions, l.datasetVersions)) continue;
         const d = isSmallDifference(c.count, l.count, rules);
         if (d === null) continue;
         const same = context.projectId !== undefined && l.projectId === context.projectId;
@@ -89,7 +99,7 @@ export function checkLedger(outputs: readonly OutputTable[], rules: DisclosureRu
       // within the request: another output's same cell
       const list = seen.get(k) ?? [];
       for (const p of list) {
-        if (p.output === o || p.measure !== measure) continue;
+        if (p.output === o || p.measure !== measure || !sameBase(t.datasetVersions, outputs[p.output]?.datasetVersions)) continue;
         const d = isSmallDifference(c.count, p.count, rules);
         if (d === null) continue;
         const first = outputs[p.output];

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { SNDS_SENSITIVITY_FILE } from '../../catalog/index.ts';
 import { AppError } from '../../errors.ts';
 import { isIdentifierColumn, quasiIdentifierClass } from './cell-rules.ts';
-import { DEFAULT_RULES, rulesFrom } from './rules.ts';
+import { DEFAULT_RULES, rulesFrom, withCatalogIdentifiers } from './rules.ts';
 
 const invalid = (fn: () => unknown, re: RegExp): void => {
   assert.throws(fn, (e: unknown) => e instanceof AppError && e.code === 'invalid' && re.test(e.message));
@@ -63,5 +63,14 @@ describe('rulesFrom: the thresholds from a permit or a rules file', () => {
     const quasi = Object.entries(mapping.columns).filter(([k, v]) => !k.startsWith('$') && v.sensitivity === 'potential_identifier' && /month of birth|year and month of birth|commune|postcode|exact/iu.test(v.reason ?? '')).map(([k]) => k);
     assert.ok(quasi.length >= 8, quasi.join());
     assert.deepEqual(quasi.filter((c) => quasiIdentifierClass(c, DEFAULT_RULES) === null), []);
+  });
+
+  test('the catalogue\'s own pseudonym and direct-identifier columns are added by exact name', () => {
+    const r = withCatalogIdentifiers(DEFAULT_RULES, [{ name: 'patient_key', sensitivity: 'pseudonym' }, { name: 'FULL.NAME', sensitivity: 'direct_identifier' }, { name: 'REGION', sensitivity: 'other' }]);
+    assert.equal(isIdentifierColumn('PATIENT_KEY', r), true);
+    assert.equal(isIdentifierColumn('full.name', r), true);
+    assert.equal(isIdentifierColumn('fullxname', r), false);
+    assert.equal(isIdentifierColumn('REGION', r), false);
+    assert.equal(withCatalogIdentifiers(DEFAULT_RULES, []), DEFAULT_RULES);
   });
 });

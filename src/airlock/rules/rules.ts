@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import type { Sensitivity } from '../../catalog/index.ts';
 import type { DisclosureRules } from './types.ts';
 
 /** CNAM and CASD practice: no released cell counts fewer than 11 people (unrounded). */
@@ -157,4 +158,19 @@ function fromZod(e: z.ZodError, source: string, prefix: string): AppError {
   const issue = e.issues[0];
   const path = [prefix, ...(issue?.path ?? []).map(String)].filter((p) => p !== '').join('.');
   return invalid(source, path === '' ? '$' : path, issue?.message ?? 'invalid', RULES_HINT);
+}
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
+
+/**
+ * The rules with the catalogue's own identifier columns added (a dataset other than the SNDS,
+ * or a column a reviewer classified since): every `pseudonym` or `direct_identifier` column
+ * is blocked by name, like the built-in list.
+ *
+ * @example withCatalogIdentifiers(rules, [{ name: 'PATIENT_KEY', sensitivity: 'pseudonym' }])
+ */
+export function withCatalogIdentifiers(rules: DisclosureRules, columns: readonly { readonly name: string; readonly sensitivity: Sensitivity }[]): DisclosureRules {
+  const names = [...new Set(columns.filter((c) => c.sensitivity === 'pseudonym' || c.sensitivity === 'direct_identifier').map((c) => c.name.toUpperCase()))].sort();
+  if (names.length === 0) return rules;
+  return Object.freeze({ ...rules, identifierColumns: [...rules.identifierColumns, `^(${names.map(escape).join('|')})$`] });
 }

@@ -9,7 +9,7 @@
  * that break it down (a category absent from every output counts zero, as a GROUP BY omits
  * empty groups). An equation with one unknown gives that unknown back.
  */
-import { ALL, columnsWith, isMeanColumn, isTotalLabel, keyText } from './cells.ts';
+import { columnsWith, isMeanColumn, isTotalLabel, keyText, num } from './cells.ts';
 import type { OutputTable } from './types.ts';
 
 export interface CellSource {
@@ -84,7 +84,7 @@ export function buildSpaces(outputs: readonly OutputTable[]): Space[] {
           if (!isTotalLabel(v)) key[t.columns[i]?.name.toLowerCase() ?? ''] = String(v);
         }
         const v = r[column];
-        list.push({ id: keyText(key, dims), key, value: typeof v === 'number' && Number.isFinite(v) ? v : null, source: { output, row, column } });
+        list.push({ id: keyText(key, dims), key, value: num(v), source: { output, row, column } });
       });
       return list;
     });
@@ -191,16 +191,25 @@ export function protect(space: Space, primary: ReadonlySet<string>, valueOf: (id
   const suppressed = new Set(primary);
   for (let guard = 0; guard <= space.cells.size; guard++) {
     const { recovered } = recover(space, suppressed, valueOf);
-    const hit = recovered.find((r) => suppressed.has(r.id));
-    if (hit === undefined) return suppressed;
-    const candidates = [hit.equation.total, ...hit.equation.parts].filter((m) => !suppressed.has(m));
-    const pick = candidates
-      .map((id) => ({ id, margin: space.cells.get(id)?.isMargin ?? true, v: valueOf(id) ?? 0 }))
-      .sort((a, b) => Number(a.margin) - Number(b.margin) || a.v - b.v || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
-    if (pick === undefined) return suppressed;
-    suppressed.add(pick.id);
+    const hits = recovered.filter((r) => suppressed.has(r.id));
+    if (hits.length === 0) return suppressed;
+    // one pick per equation that gave a suppressed cell back, in this round; equations that
+    // share a cell picked this round wait for the next (the pick may already close them)
+    const touched = new Set<string>();
+    let added = 0;
+    for (const hit of hits) {
+      const members = [hit.equation.total, ...hit.equation.parts];
+      if (members.some((m) => touched.has(m))) continue;
+      const pick = members
+        .filter((m) => !suppressed.has(m))
+        .map((id) => ({ id, margin: space.cells.get(id)?.isMargin ?? true, v: valueOf(id) ?? 0 }))
+        .sort((a, b) => Number(a.margin) - Number(b.margin) || a.v - b.v || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
+      if (pick === undefined) continue;
+      suppressed.add(pick.id);
+      for (const m of members) touched.add(m);
+      added++;
+    }
+    if (added === 0) return suppressed;
   }
   return suppressed;
 }
-
-export { ALL };
