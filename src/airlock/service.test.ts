@@ -76,6 +76,13 @@ describe('airlock service', () => {
     assert.equal(r.request.status, 'returned');
   });
 
+  test('a column holding the extract\'s re-keyed pseudonym is blocked by name, whatever the counts', async () => {
+    const d = await a.requestAt(project, 'submitted', { pid_rows: 'SELECT person_id, count(*) AS n FROM events GROUP BY person_id HAVING count(*) >= 11 ORDER BY person_id LIMIT 20' });
+    const rep = d.report?.outputs[0];
+    assert.equal(rep?.status, 'blocked');
+    assert.ok(rep?.flags.some((f) => f.rule === 'identifier' && f.severity === 'block'), JSON.stringify(rep?.flags.map((f) => f.rule)));
+  });
+
   test('nobody reviews their own request: the requester holding the checker role is refused', async () => {
     const d = await a.requestAt(project, 'submitted', { own_dept: BY_DEPT });
     const self: Principal = { ...a.w.f.who.member, roles: new Set(['output_checker']) };

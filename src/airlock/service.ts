@@ -36,7 +36,7 @@ import {
 } from './policy.ts';
 import {
   checkLedger, checkOutputs, COLUMN_ROLES, inferRole, ledgerCellsOf, OUTPUT_KINDS, populationHash, rulesFrom, type CellValue, type ColumnRole, type DisclosureReport, type DisclosureRules,
-  type LedgerCell, type OutputKind, type OutputTable,
+  type LedgerCell, type OutputKind, type OutputTable, withCatalogIdentifiers,
 } from './rules/index.ts';
 import type { OutputColumnInfo, Release, ReleaseOutput, ReleaseRequest, RequestDetail, RequestVersion, Vote } from './types.ts';
 import {
@@ -70,6 +70,8 @@ export interface AirlockWorkspace {
     readonly truncated: boolean;
     readonly query: { readonly id: string; readonly sql: string } | null;
     readonly extract: { readonly generation: number; readonly permitVersion: number; readonly datasetVersions: readonly { readonly dataset: string; readonly version: number }[] };
+    /** The extract's pseudonym columns (re-keyed person identifiers), blocked by name beside the rules' own list. */
+    readonly pseudonymColumns: readonly string[];
   }>;
 }
 
@@ -153,6 +155,7 @@ interface OutputRow {
   extract_generation: number | null;
   permit_version: number | null;
   dataset_versions: string[] | string;
+  pseudonym_columns: string[] | string;
   key_id: string;
   snapshot: Uint8Array;
   created_by: string;
@@ -448,6 +451,7 @@ export class AirlockService {
       queryId: t.query?.id ?? null, querySha256: t.query === null ? null : sha256Hex(t.query.sql),
       extractGeneration: t.extract.generation, permitVersion: t.extract.permitVersion,
       datasetVersions: t.extract.datasetVersions.map((d) => `${d.dataset}@${d.version}`),
+      pseudonymColumns: t.pseudonymColumns,
     };
   }
 
@@ -477,10 +481,10 @@ export class AirlockService {
         if (taken.length > 0) throw new AppError('conflict', `the request already has an output named ${name}`, { hint: 'give this one another name ("name"), or change the existing output', details: { field: 'name' } });
         await tx.query(
           `INSERT INTO airlock_outputs (id, request_id, name, version, source_table, kind, columns, description, underlying_counts, row_count, sha256, query_id, query_sha256,
-             extract_generation, permit_version, dataset_versions, key_id, snapshot, created_by)
-           VALUES ($1, $2, $3, 1, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17, $18)`,
+             extract_generation, permit_version, dataset_versions, key_id, snapshot, created_by, pseudonym_columns)
+           VALUES ($1, $2, $3, 1, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17, $18, $19::jsonb)`,
           [outputId, id, name, snap.table, snap.kind, JSON.stringify(snap.columns), description, underlying, snap.rows.length, snap.sha256, snap.queryId, snap.querySha256,
-            snap.extractGeneration, snap.permitVersion, JSON.stringify(snap.datasetVersions), `project:${project.id}/encryption`, snap.sealed, p.personId],
+            snap.extractGeneration, snap.permitVersion, JSON.stringify(snap.datasetVersions), `project:${project.id}/encryption`, snap.sealed, p.personId, JSON.stringify(snap.pseudonymColumns)],
         );
         await this.#newVersion(tx, id, p.personId);
       });
@@ -516,10 +520,10 @@ export class AirlockService {
         assertCanAct(p, project, facts(r), 'edit');
         const upd = await tx.query(
           `UPDATE airlock_outputs SET version = $3, source_table = $4, kind = $5, columns = $6::jsonb, description = $7, underlying_counts = $8, row_count = $9, sha256 = $10,
-             query_id = $11, query_sha256 = $12, extract_generation = $13, permit_version = $14, dataset_versions = $15::jsonb, snapshot = $16, updated_at = now()
+             query_id = $11, query_sha256 = $12, extract_generation = $13, permit_version = $14, dataset_versions = $15::jsonb, snapshot = $16, pseudonym_columns = $18::jsonb, updated_at = now()
            WHERE id = $1 AND request_id = $2 AND version = $17 AND NOT removed RETURNING id`,
           [outputId, id, version, snap.table, snap.kind, JSON.stringify(snap.columns), description, underlying, snap.rows.length, snap.sha256, snap.queryId, snap.querySha256,
-            snap.extractGeneration, snap.permitVersion, JSON.stringify(snap.datasetVersions), snap.sealed, prev.version],
+            snap.extractGeneration, snap.permitVersion, JSON.stringify(snap.datasetVersions), snap.sealed, prev.version, JSON.stringify(snap.pseudonymColumns)],
         );
         if (upd.length === 0) throw new AppError('conflict', 'the output changed meanwhile', { hint: 'reload the request and try again' });
         const reset = await tx.query('UPDATE airlock_votes SET active = false WHERE output_id = $1 AND active RETURNING id', [outputId]);
@@ -580,8 +584,10 @@ export class AirlockService {
     }));
   }
 
-  #rules(project: AirlockProject): DisclosureRules {
-    return rulesFrom(project.permit?.disclosure ?? {}, `the permit of project ${project.id}`);
+  /** The permit's thresholds, with the extract's pseudonym columns blocked by name beside the built-in list. */
+  #rules(project: AirlockProject, outputs: readonly OutputRow[]): DisclosureRules {
+    const rules = rulesFrom(project.permit?.disclosure ?? {}, `the permit of project ${project.id}`);
+    return withCatalogIdentifiers(rules, outputs.flatMap((o) => json(o.pseudonym_columns).map((name) => ({ name, sensitivity: 'pseudonym' as const }))));
   }
 
   /** The member submits: the disclosure report is computed (rules and ledger) and kept for the checkers. */
@@ -597,7 +603,7 @@ export class AirlockService {
       const rows = await this.#rows(project.id, outputs);
       const tables = this.#tables(before, outputs, rows);
       const ledger = await this.#ledger(this.#db, [...new Set(outputs.flatMap((o) => json(o.dataset_versions)))]);
-      const report = checkOutputs(tables, this.#rules(project), ledger, { projectId: project.id });
+      const report = checkOutputs(tables, this.#rules(project, outputs), ledger, { projectId: project.id });
       const sha = reportSha256(report);
       await this.#o.audit.transaction({
         actor: actor(p), action: 'airlock.request.submit', target: `airlock-request:${id}`,
@@ -730,7 +736,7 @@ export class AirlockService {
    */
   async #release(tx: AuditedTx, r: RequestRow, project: AirlockProject, outputs: readonly OutputRow[], rows: ReadonlyMap<string, CellValue[][]>, votes: readonly VoteRow[]): Promise<void> {
     const tables = this.#tables(r, outputs, rows);
-    const rules = this.#rules(project);
+    const rules = this.#rules(project, outputs);
     const bases = [...new Set(outputs.flatMap((o) => json(o.dataset_versions)))];
     const ledger = await this.#ledger(tx, bases);
     const known = new Set(((r.report === null ? null : json(r.report))?.outputs ?? []).flatMap((o) => o.flags.filter((f) => f.rule === 'differencing').map((f) => `${f.output}|${f.other?.releaseId ?? ''}|${f.cell?.row ?? ''}|${f.cell?.column ?? ''}`)));

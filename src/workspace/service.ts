@@ -109,6 +109,8 @@ export interface SavedTableRows {
   /** The statement that saved the table (its latest), when the workspace recorded one. */
   readonly query: { readonly id: string; readonly sql: string } | null;
   readonly extract: { readonly generation: number; readonly permitVersion: number; readonly datasetVersions: readonly { readonly dataset: string; readonly version: number }[] };
+  /** Columns of the extract that hold a (re-keyed) person pseudonym, by the names members write: never released as such. */
+  readonly pseudonymColumns: readonly string[];
 }
 
 /** A page of a query's rows: the engine's page, as the API serves it. */
@@ -683,6 +685,7 @@ export class WorkspaceService {
     return {
       columns, rows, truncated, query: q[0] === undefined ? null : { id: q[0].id, sql: q[0].sql },
       extract: { generation: manifest.generation, permitVersion: manifest.permitVersion, datasetVersions: manifest.datasetVersions },
+      pseudonymColumns: [...new Set(manifest.tables.flatMap((x) => x.columns.filter((c) => c.rekeyed).map((c) => c.name)))].sort(),
     };
   }
 

@@ -67,6 +67,8 @@ CREATE TABLE airlock_outputs (
   extract_generation integer,
   permit_version integer,
   dataset_versions jsonb NOT NULL,
+  -- the extract's pseudonym columns (re-keyed), which the rules block by name in this output
+  pseudonym_columns jsonb NOT NULL DEFAULT '[]',
   key_id text NOT NULL,
   snapshot bytea NOT NULL,
   created_by text NOT NULL,
