@@ -26,6 +26,8 @@ describe('airlock pages', { skip }, () => {
   let browser: Browser;
   let projectId: string;
   let dir: string;
+  /** The request released by the first journey (the second checks a differencing pair against it). */
+  let released: string | undefined;
   before(async () => {
     await ensureWebBuild();
     dir = await mkdtemp(join(tmpdir(), 'enclave-e2e-airlock-'));
@@ -73,6 +75,7 @@ describe('airlock pages', { skip }, () => {
     const requestPath = new URL(m.page.url()).pathname;
     assert.match(requestPath, /^\/airlock\/requests\/[0-9a-f-]{36}$/);
     const requestId = requestPath.split('/').at(-1) ?? '';
+    released = requestId;
     await m.page.getByTestId('airlock-submit').click();
     await m.page.locator('[data-testid="request-status"][data-status="submitted"]').waitFor();
     assert.match((await m.page.getByTestId('report-summary').textContent()) ?? '', /cellules contrôlées : 0 bloquantes, 1 à examiner/);
@@ -141,5 +144,57 @@ describe('airlock pages', { skip }, () => {
     assert.deepEqual(steps, ['airlock.request.create:member', 'airlock.output.add:member', 'airlock.request.submit:member', 'airlock.request.review:checker', 'airlock.request.review:checker-2', 'airlock.release.download:member']);
     for (const p of [m, c1, c2]) assert.deepEqual(p.problems(), []);
     for (const p of [m, c1, c2]) await p.context.close();
+    // Nobody outside the project gets the bundle, in the browser either.
+    const x = await newPage(browser, enclave.url, 'en');
+    await x.context.addCookies([{ ...(await sessionFor(enclave, 'stranger', ['applicant'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
+    assert.equal((await x.page.request.get(`/api/v1/airlock/requests/${requestId}/bundle`)).status(), 403);
+    await x.page.goto(`/airlock/requests/${requestId}`);
+    await x.page.locator('[data-state="error"]').waitFor();
+    assert.equal(await x.page.getByTestId('airlock-download').count(), 0);
+    await x.context.close();
+  });
+
+  test('a checker sees a differencing pair flagged by the ledger, naming the earlier release, with the safe version, and cannot approve it', async () => {
+    assert.ok(released !== undefined, 'runs after the first journey');
+    const member = await demoPrincipal(enclave, 'member');
+    const first = await enclave.platform.airlock.get(member, released);
+    // The same count with five dispensings of 2022 left out: the difference isolates five of them.
+    const sql = 'SELECT year(exe_soi_dtd) AS year, count(*) AS n FROM (SELECT exe_soi_dtd, row_number() OVER (ORDER BY exe_soi_dtd) AS rn FROM er_prs_f) WHERE rn > 5 GROUP BY 1 ORDER BY 1';
+    const q = await (await enclave.platform.workspace.submit(member, projectId, { sql, saveAs: { name: 'rx_most', kind: 'table' } })).done;
+    assert.equal(q.status, 'succeeded', JSON.stringify(q.error));
+    const r = await enclave.platform.airlock.createRequest(member, { projectId, title: 'Délivrances par année (sauf cinq)', description: 'Le même décompte, cinq délivrances en moins', population: 'Toutes les personnes de l’extraction, 2022–2023' });
+    await enclave.platform.airlock.addOutput(member, r.request.id, { table: 'rx_most', description: 'délivrances par année', variables: { n: 'nombre de délivrances' } });
+    await enclave.platform.airlock.submit(member, r.request.id);
+
+    const c = await newPage(browser, enclave.url, 'en');
+    await c.context.addCookies([{ ...(await sessionFor(enclave, 'checker-3', ['output_checker'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
+    await c.page.goto(`/airlock/requests/${r.request.id}`);
+    await useLanguage(c.page, 'en');
+    const grid = c.page.getByTestId('grid-rx_most');
+    await grid.waitFor();
+    assert.equal(await c.page.getByTestId('output-status-rx_most').getAttribute('data-status'), 'blocked');
+    const flagged = grid.locator('td[data-flag="block"]');
+    assert.equal(await flagged.count(), 1, 'exactly the cell of 2022 is flagged');
+    assert.match((await flagged.getAttribute('data-rules')) ?? '', /\bdifferencing\b/);
+    assert.match((await flagged.locator('xpath=..').textContent()) ?? '', /^2022/);
+    const ledger = (await c.page.getByTestId('ledger-rx_most').textContent()) ?? '';
+    assert.ok(first.release !== null && ledger.includes(first.release.id), 'the earlier release is named');
+    assert.match(ledger, /differ by 5/);
+    const safe = c.page.getByTestId('safe-rx_most');
+    await safe.waitFor();
+    assert.match((await safe.locator('tbody tr').first().textContent()) ?? '', /^2022—/, 'the safe version suppresses the 2022 cell');
+    await screenshot(c.page, 'airlock-differencing-en');
+    // The form proposes a return; an approval is refused by the server, with its reason.
+    const decision = c.page.getByTestId('decision-rx_most');
+    assert.ok(await decision.getByTestId('decision-rx_most-return').isChecked());
+    await decision.getByTestId('decision-rx_most-approve').check();
+    await c.page.getByTestId('airlock-send-review').click();
+    await c.page.locator('[data-state="error"]', { hasText: 'blocked by the disclosure rules' }).waitFor();
+    await decision.getByTestId('decision-rx_most-return').check();
+    await decision.getByLabel('Comment').fill('Apply the safe version: it differences with an earlier release.');
+    await c.page.getByTestId('airlock-send-review').click();
+    await c.page.locator('[data-testid="request-status"][data-status="returned"]').waitFor();
+    assert.deepEqual(c.problems().filter((p) => !/status of 422/.test(p)), []);
+    await c.context.close();
   });
 });
