@@ -266,7 +266,7 @@ export { openDuckDbExtractBuilder };
 // --- airlock adapter: governance's projects and permits, and identity's role changes, as the airlock reads them.
 
 /** The project facts the airlock needs (team, status, permit in force), read from governance's tables. */
-export function airlockGovernanceFrom(people: { changedRolesSince: AirlockGovernance['changedRolesSince'] }, db?: Queryable): AirlockGovernance {
+export function airlockGovernanceFrom(people: Pick<AirlockGovernance, 'changedRolesSince' | 'changedRolesBetween'>, db?: Queryable): AirlockGovernance {
   return {
     async project(projectId, q) {
       const on = q ?? db;
@@ -281,6 +281,7 @@ export function airlockGovernanceFrom(people: { changedRolesSince: AirlockGovern
       };
     },
     changedRolesSince: (q, personId, roles, since) => people.changedRolesSince(q, personId, roles, since),
+    changedRolesBetween: (q, personId, others, roles) => people.changedRolesBetween(q, personId, others, roles),
   };
 }
 // --- end airlock adapter

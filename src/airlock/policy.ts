@@ -82,7 +82,10 @@ export const canAct = (p: Principal, project: ProjectFacts, request: RequestFact
 
 /** Facts about a checker that policy cannot see in the request: read by the service in its transaction. */
 export interface CheckerFacts {
-  /** The checker proposed or approved a change of the output_checker role since the request was submitted. */
+  /**
+   * The checker chose the checkers: proposed or approved a change of the output_checker role since
+   * the request was submitted, or changed the role of another checker of this request (or theirs was changed by them).
+   */
   readonly changedCheckers: boolean;
   /** Outputs (current versions) on which this checker already has a vote that stands. */
   readonly alreadyVoted: boolean;
@@ -99,7 +102,7 @@ export function assertCanReview(p: Principal, project: ProjectFacts, request: Re
   if (request.createdBy === p.personId) throw forbidden('four eyes: nobody reviews their own release request', 'leave it to two other output checkers', 'own_request');
   if (isProjectMember(p, project)) throw forbidden('independence: output checkers review outputs of projects they do not belong to', 'leave it to checkers outside the project', 'project_member');
   if (facts.changedCheckers) {
-    throw forbidden('separation of duties: you changed who the output checkers are (the role granted or removed) while this request was under review, so you do not vote on it', 'leave it to another checker', 'changed_checkers');
+    throw forbidden('separation of duties: you changed who the output checkers are (the role granted or removed while this request was under review, or the role of its other checker, or they yours), so you do not vote on it', 'leave it to another checker', 'changed_checkers');
   }
   assertStatus(request, 'review');
   if (facts.alreadyVoted) {

@@ -223,6 +223,29 @@ describe('airlock service', () => {
     await assert.rejects(a.airlock.review(adminChecker, d.request.id, { votes: [{ output: 'sod_dept', decision: 'approve', reasons: ['rules_clean'] }] }), isCode('forbidden', 'changed_checkers'));
   });
 
+  test('a checker whose role the other checker granted (or who granted it) does not vote beside them', async () => {
+    const f = a.w.f;
+    const person = async (subject: string, roles: readonly ('admin' | 'output_checker')[]) => {
+      const id = await f.identity.ensurePerson({ kind: 'service', id: 'test' }, { issuer: 'https://idp.test', subject, displayName: subject, email: null, organisation: 'test' });
+      if (roles.length > 0) await f.identity.seedRoles({ kind: 'service', id: 'test' }, id, roles);
+      return f.identity.principalOf(id, 'session');
+    };
+    const granter = await person('granting-checker', ['admin', 'output_checker']);
+    const granted0 = await person('granted-checker', []);
+    const change = await f.identity.grantRole(granter, granted0.personId, 'output_checker');
+    await f.identity.decideRoleChange(f.who.admin, change.id, 'approve');
+    const granted = await f.identity.principalOf(granted0.personId, 'session');
+    // granted before both requests were submitted: only the pair is concerned
+    const vote = (name: string) => ({ votes: [{ output: name, decision: 'approve', reasons: ['rules_clean'] }] });
+    const one = await a.requestAt(project, 'submitted', { pair_a: BY_DEPT });
+    await a.airlock.review(granted, one.request.id, vote('pair_a'));
+    await assert.rejects(a.airlock.review(granter, one.request.id, vote('pair_a')), isCode('forbidden', 'changed_checkers'));
+    const two = await a.requestAt(project, 'submitted', { pair_b: BY_DEPT });
+    await a.airlock.review(granter, two.request.id, vote('pair_b'));
+    await assert.rejects(a.airlock.review(granted, two.request.id, vote('pair_b')), isCode('forbidden', 'changed_checkers'));
+    assert.equal((await a.airlock.review(a.checker3, two.request.id, vote('pair_b'))).request.status, 'released', 'an independent checker completes it');
+  });
+
   test('a differencing pair across two requests is flagged by the ledger, naming the earlier release', async () => {
     const first = await a.requestAt(project, 'released', { diff_all: BY_DEPT }, 'every person');
     const second = await a.requestAt(project, 'submitted', { diff_most: "SELECT dept, count(*) AS n FROM persons WHERE NOT (dept = '13' AND person_id % 100 = 1) GROUP BY dept ORDER BY dept" }, 'every person except a few');

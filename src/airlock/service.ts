@@ -60,6 +60,8 @@ export interface AirlockGovernance {
   project(projectId: string, q?: Queryable): Promise<AirlockProject | null>;
   /** Whether the person proposed or approved a change of one of `roles` effective at or after `since` (read in `q`). */
   changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
+  /** Whether the person changed (proposed or approved) one of `roles` of one of `others`, or one of them changed theirs (read in `q`). */
+  changedRolesBetween(q: Queryable, personId: string, others: readonly string[], roles: readonly Role[]): Promise<boolean>;
 }
 
 /** A saved table as the workspace reads it for the airlock (WorkspaceService.readSavedTable). */
@@ -679,6 +681,18 @@ export class AirlockService {
   }
 
   /**
+   * Whether this checker chose the checkers: they granted or removed the output_checker role
+   * (proposing or approving) since the request was submitted, or the role of another checker
+   * whose vote stands on it was changed by them, or theirs by that checker, at any time.
+   */
+  async #changedCheckers(q: Queryable, p: Principal, r: RequestRow, standing: readonly VoteRow[]): Promise<boolean> {
+    if (!p.roles.has('output_checker')) return false;
+    if (r.submitted_at !== null && await this.#o.governance.changedRolesSince(q, p.personId, CHECKER_ROLES, new Date(r.submitted_at))) return true;
+    const others = [...new Set(standing.map((v) => v.checker_id).filter((c) => c !== p.personId))];
+    return this.#o.governance.changedRolesBetween(q, p.personId, others, CHECKER_ROLES);
+  }
+
+  /**
    * An output checker votes on the outputs they have not voted on as they stand. Once every
    * output has its distinct approvals the request is released in the same transaction: files
    * stored under their SHA-256, cells written to the ledger, the bundle signed and stored.
@@ -687,8 +701,8 @@ export class AirlockService {
     const before = await this.#request(this.#db, id);
     const project = await this.#project(before.project_id);
     return this.#guard(p, 'airlock.request.review', `airlock-request:${id}`, requestId, async () => {
-      const changed = before.submitted_at === null ? false : await this.#o.governance.changedRolesSince(this.#db, p.personId, CHECKER_ROLES, new Date(before.submitted_at));
       const votesBefore = (await this.#votes(this.#db, id)).filter((v) => v.active);
+      const changed = await this.#changedCheckers(this.#db, p, before, votesBefore);
       const outputs = await this.#outputs(this.#db, id);
       const open = outputs.filter((o) => !votesBefore.some((v) => v.output_id === o.id && v.checker_id === p.personId));
       assertCanReview(p, project, facts(before), { changedCheckers: changed, alreadyVoted: open.length === 0 });
@@ -708,8 +722,8 @@ export class AirlockService {
       }, async (tx) => {
         const r = await this.#request(tx, id, true);
         if (r.version !== before.version) throw new AppError('conflict', 'the request changed while you reviewed it', { hint: 'reload it and review again' });
-        const changedNow = r.submitted_at === null ? false : await this.#o.governance.changedRolesSince(tx, p.personId, CHECKER_ROLES, new Date(r.submitted_at));
         const standing = (await this.#votes(tx, id)).filter((v) => v.active);
+        const changedNow = await this.#changedCheckers(tx, p, r, standing);
         assertCanReview(p, project, facts(r), { changedCheckers: changedNow, alreadyVoted: votes.some((v) => standing.some((s) => s.output_id === v.output.id && s.checker_id === p.personId)) });
         for (const v of votes) {
           await tx.query(
@@ -844,7 +858,7 @@ export class AirlockService {
     const rows = seesRows ? await this.#rows(project.id, outputs).catch(() => new Map<string, CellValue[][]>()) : new Map<string, CellValue[][]>();
     const votes = (await this.#votes(this.#db, id)).map(toVote);
     const rel = await this.#db.query<ReleaseRow>('SELECT * FROM airlock_releases WHERE request_id = $1', [id]);
-    const changed = r.submitted_at === null || !p.roles.has('output_checker') ? false : await this.#o.governance.changedRolesSince(this.#db, p.personId, CHECKER_ROLES, new Date(r.submitted_at));
+    const changed = await this.#changedCheckers(this.#db, p, r, (await this.#votes(this.#db, id)).filter((v) => v.active));
     const openForMe = outputs.filter((o) => !votes.some((v) => v.active && v.outputId === o.id && v.checkerId === p.personId));
     const actions = REQUEST_ACTION_NAMES.filter((a: RequestActionName) => (a === 'review' ? canReview(p, project, facts(r), { changedCheckers: changed, alreadyVoted: openForMe.length === 0 }) : canAct(p, project, facts(r), a)));
     const approvalsNeeded: Record<string, number> = {};
