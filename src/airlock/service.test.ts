@@ -160,6 +160,16 @@ describe('airlock service', () => {
     await assert.rejects(a.w.f.t.db.query('DELETE FROM airlock_ledger WHERE release_id = $1', [d.release.id]), /append-only/);
   });
 
+  test('two checkers voting at the same moment are both counted: the request is released once', async () => {
+    const d = await a.requestAt(project, 'submitted', { both_dept: BY_DEPT });
+    const vote = { votes: [{ output: 'both_dept', decision: 'approve', reasons: ['rules_clean'] }] };
+    await Promise.all([a.airlock.review(a.checker1, d.request.id, vote), a.airlock.review(a.checker2, d.request.id, vote)]);
+    const final = await a.airlock.get(a.w.f.who.member, d.request.id);
+    assert.equal(final.request.status, 'released');
+    assert.equal(final.votes.filter((v) => v.active && v.decision === 'approve').length, 2);
+    assert.equal((await a.w.f.t.db.query('SELECT 1 FROM airlock_releases WHERE request_id = $1', [d.request.id])).length, 1);
+  });
+
   test('a tampered bundle fails verification, saying what', async () => {
     const d = await a.requestAt(project, 'released', { tam_dept: BY_DEPT });
     const text = (await a.airlock.download(a.w.f.who.member, d.request.id)).body.toString('utf8');

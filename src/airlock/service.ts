@@ -721,7 +721,11 @@ export class AirlockService {
         details: { review: reviewId, votes: votes.map((v) => ({ output: v.output.name, version: v.output.version, decision: v.decision, reasons: [...v.reasons] })) }, ...rid(requestId),
       }, async (tx) => {
         const r = await this.#request(tx, id, true);
-        if (r.version !== before.version) throw new AppError('conflict', 'the request changed while you reviewed it', { hint: 'reload it and review again' });
+        // Another checker's vote may have come in meanwhile (votes are counted again below, under
+        // the request's lock); outputs that changed since they were read may not be voted on.
+        const now = await this.#outputs(tx, id);
+        const same = now.length === outputs.length && now.every((o) => outputs.some((x) => x.id === o.id && x.version === o.version));
+        if (!same) throw new AppError('conflict', 'the request\'s outputs changed while you reviewed them', { hint: 'reload it and review again' });
         const standing = (await this.#votes(tx, id)).filter((v) => v.active);
         const changedNow = await this.#changedCheckers(tx, p, r, standing);
         assertCanReview(p, project, facts(r), { changedCheckers: changedNow, alreadyVoted: votes.some((v) => standing.some((s) => s.output_id === v.output.id && s.checker_id === p.personId)) });
