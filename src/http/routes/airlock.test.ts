@@ -113,6 +113,28 @@ describe('airlock routes', () => {
     // a member's API token: the review route takes browser sessions only
     const token = await a.w.f.identity.createApiToken(a.w.f.who.member, project, { days: 1 });
     await refused('the requester approves with an API token', call(null, 'POST', `/requests/${id}/reviews`, vote, { authorization: `Bearer ${token.token}` }), 403);
+    // Checkers who are not independent: one who granted the role of the checker who already
+    // voted, and one who changed the checkers (granted the role to someone) during the review.
+    const f = a.w.f;
+    const login = async (subject: string, roles: readonly ('admin' | 'output_checker')[]) => {
+      const s = await f.identity.login({ issuer: 'https://idp.test', subject, displayName: subject, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+      await f.identity.seedRoles({ kind: 'service', id: 'test' }, s.personId, roles);
+      sessions.set(subject, { cookie: s.cookieValue, csrf: s.csrfToken });
+      return f.identity.principalOf(s.personId, 'session');
+    };
+    const granterOfFirst = await login('granter-of-first', ['admin']);
+    // the first checker's role, seeded by the fixture, is granted again through two admins: removed, then granted by this admin
+    const removal = await f.identity.revokeRole(granterOfFirst, a.checker1.personId, 'output_checker');
+    await f.identity.decideRoleChange(f.who.admin, removal.id, 'approve');
+    const grant = await f.identity.grantRole(granterOfFirst, a.checker1.personId, 'output_checker');
+    await f.identity.decideRoleChange(f.who.admin, grant.id, 'approve');
+    await f.identity.seedRoles({ kind: 'service', id: 'test' }, granterOfFirst.personId, ['output_checker']);
+    await refused('a checker who granted the first checker\'s role casts the second vote', call('granter-of-first', 'POST', `/requests/${id}/reviews`, vote), 403);
+    const changer = await login('changer', ['admin', 'output_checker']);
+    const newcomer = await login('newcomer', []);
+    const proposal = await f.identity.grantRole(changer, newcomer.personId, 'output_checker');
+    await f.identity.decideRoleChange(f.who.admin, proposal.id, 'approve');
+    await refused('a checker who changed who the checkers are during the review casts the second vote', call('changer', 'POST', `/requests/${id}/reviews`, vote), 403);
     const state = (await call('member', 'GET', `/requests/${id}`)).json as RequestDetail;
     assert.equal(state.request.status, 'in_review');
     assert.equal(state.votes.filter((v) => v.active).length, 1);
