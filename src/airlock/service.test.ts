@@ -4,16 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BY_DEPT, openAirlockFixture, type AirlockFixture } from '../../test/helpers/airlock.ts';
 import { AppError } from '../errors.ts';
 import type { Principal } from '../identity/index.ts';
-import { runCli } from '../cli/program.ts';
 import { outputCsv, verifyBundle } from './index.ts';
-import type { DisclosureReport } from './rules/index.ts';
 
 const isCode = (code: string, reason?: string) => (e: unknown): boolean => e instanceof AppError && e.code === code && (reason === undefined || e.details?.['reason'] === reason);
 
@@ -70,32 +67,6 @@ describe('airlock service', () => {
     const counts = new Map((d.outputs[0]?.rows ?? []).map((r) => [String(r[0]), Number(r[1])]));
     assert.deepEqual(flagged.sort(), [...counts].filter(([, n]) => n < 11).map(([k]) => k).sort(), 'exactly the cells under 11 are flagged by minimum_count');
     assert.equal(d.report.outputs[0]?.status, 'blocked');
-  });
-
-  test('enclave airlock check gives the same report on the same rows as CSV', async () => {
-    const d = await a.requestAt(project, 'submitted', { same_small: "SELECT dept, sex, count(*) AS n FROM persons WHERE person_id <= 30 OR dept = '75' GROUP BY dept, sex ORDER BY dept, sex" });
-    const o = d.outputs[0];
-    assert.ok(o !== undefined && o.rows !== undefined && d.report !== null);
-    const dir = await mkdtemp(join(tmpdir(), 'enclave-airlock-same-'));
-    try {
-      await writeFile(join(dir, 'same_small.csv'), outputCsv(o.columns.map((c) => c.name), o.rows));
-      await writeFile(join(dir, 'same_small.roles.json'), JSON.stringify({ name: 'same_small', population: d.request.population, datasetVersions: o.lineage.datasetVersions }));
-      let out = '';
-      await runCli(['node', 'enclave', 'airlock', 'check', 'same_small.csv', '--json', '--project', project], {
-        open: () => Promise.reject(new Error('no services')), serve: async () => undefined, version: 'test', cwd: dir,
-        out: { write: (x: string) => { out += x; } }, err: { write: () => undefined },
-      });
-      const cli = JSON.parse(out) as DisclosureReport;
-      const service = d.report.outputs[0];
-      const flags = (r: typeof service) => r?.flags.map((f) => ({ rule: f.rule, severity: f.severity, cell: f.cell, details: f.details }));
-      assert.ok((service?.flags.length ?? 0) > 0, 'the case has flags to compare');
-      assert.equal(cli.outputs[0]?.status, service?.status);
-      assert.deepEqual(flags(cli.outputs[0]), flags(service));
-      assert.deepEqual(cli.outputs[0]?.safeVersion.primary, service?.safeVersion.primary);
-      assert.deepEqual(cli.outputs[0]?.safeVersion.secondary, service?.safeVersion.secondary);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 
   test('an output blocked by the rules cannot be approved; it can be returned with the safe version', async () => {

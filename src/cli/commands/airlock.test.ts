@@ -4,11 +4,13 @@
  * downloads and `enclave airlock verify` accepts the file; the same refusals as the API.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BY_DEPT, openAirlockFixture, type AirlockFixture } from '../../../test/helpers/airlock.ts';
+import { outputCsv } from '../../airlock/index.ts';
+import type { DisclosureReport } from '../../airlock/rules/index.ts';
 import { runCli } from '../program.ts';
 import type { CliServices } from '../services.ts';
 
@@ -75,5 +77,31 @@ describe('enclave airlock (requests and reviews)', () => {
     const r = await run(['review', 'some-id', '--decision', 'approve', '--reason', 'rules_clean'], { ENCLAVE_URL: 'http://127.0.0.1:9', ENCLAVE_TOKEN: 'enc_x' });
     assert.equal(r.code, 1);
     assert.match(r.err, /error: outputs are not reviewed with API tokens/);
+  });
+
+  test('enclave airlock check gives the same report on the same rows as CSV', async () => {
+    const d = await a.requestAt(project, 'submitted', { same_small: "SELECT dept, sex, count(*) AS n FROM persons WHERE person_id <= 30 OR dept = '75' GROUP BY dept, sex ORDER BY dept, sex" });
+    const o = d.outputs[0];
+    assert.ok(o !== undefined && o.rows !== undefined && d.report !== null);
+    const dir = await mkdtemp(join(tmpdir(), 'enclave-airlock-same-'));
+    try {
+      await writeFile(join(dir, 'same_small.csv'), outputCsv(o.columns.map((c) => c.name), o.rows));
+      await writeFile(join(dir, 'same_small.roles.json'), JSON.stringify({ name: 'same_small', population: d.request.population, datasetVersions: o.lineage.datasetVersions }));
+      let out = '';
+      await runCli(['node', 'enclave', 'airlock', 'check', 'same_small.csv', '--json', '--project', project], {
+        open: () => Promise.reject(new Error('no services')), serve: async () => undefined, version: 'test', cwd: dir,
+        out: { write: (x: string) => { out += x; } }, err: { write: () => undefined },
+      });
+      const cli = JSON.parse(out) as DisclosureReport;
+      const service = d.report.outputs[0];
+      const flags = (r: typeof service) => r?.flags.map((f) => ({ rule: f.rule, severity: f.severity, cell: f.cell, details: f.details }));
+      assert.ok((service?.flags.length ?? 0) > 0, 'the case has flags to compare');
+      assert.equal(cli.outputs[0]?.status, service?.status);
+      assert.deepEqual(flags(cli.outputs[0]), flags(service));
+      assert.deepEqual(cli.outputs[0]?.safeVersion.primary, service?.safeVersion.primary);
+      assert.deepEqual(cli.outputs[0]?.safeVersion.secondary, service?.safeVersion.secondary);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
