@@ -36,6 +36,7 @@ const schema = z.object({
   ENCLAVE_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().int().min(0).default(60),
   ENCLAVE_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(1000),
   ENCLAVE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  ENCLAVE_RELEASE_SIGNING_KEY: z.string().min(1).optional(),
   ENCLAVE_AUDIT_WITNESSES: z.string().regex(/^\s*https?:\/\/\S+\s+[^\s+]+\+[0-9a-f]{8}\+\S+\s*(,\s*https?:\/\/\S+\s+[^\s+]+\+[0-9a-f]{8}\+\S+\s*)*$/, 'comma-separated "URL KEY" pairs').optional(),
   ENCLAVE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(183, 'the log must be kept at least six months').default(1096),
   ENCLAVE_LANGUAGE: z.enum(['fr', 'en']).default('fr'),
@@ -126,6 +127,8 @@ export interface Config {
     readonly witnesses: ReadonlyArray<{ readonly url: string; readonly key: string }>;
   };
   readonly language: 'fr' | 'en';
+  /** The airlock (docs/airlock.md): the Ed25519 key that signs released bundles, a file of its own (default beside the keyring). */
+  readonly airlock: { readonly releaseSigningKeyPath: string };
   /** The S3-compatible store (store name `s3`), when ENCLAVE_S3_ENDPOINT is set. */
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   /** Local read-through cache of files read from remote stores (docs/migration.md). */
@@ -261,6 +264,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       }),
     },
     language: e.ENCLAVE_LANGUAGE,
+    airlock: { releaseSigningKeyPath: abs(e.ENCLAVE_RELEASE_SIGNING_KEY ?? join(dirname(keyringPath), 'release-signing-key.json')) },
     s3: e.ENCLAVE_S3_ENDPOINT === undefined ? undefined : {
       endpoint: e.ENCLAVE_S3_ENDPOINT, bucket: e.ENCLAVE_S3_BUCKET ?? '', region: e.ENCLAVE_S3_REGION, prefix: e.ENCLAVE_S3_PREFIX ?? '',
       accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '',

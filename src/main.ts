@@ -54,6 +54,13 @@ import { openDuckDbExtractBuilder } from './engine/duckdb-extract/builder.ts';
 import { ExtractService, type DatasetVersions as ExtractDatasetVersions, type ExtractCatalog, type ExtractKeys, type PermitsInForce } from './workspace/extract/index.ts';
 import type { DatasetLocator } from './datasets/index.ts';
 // --- end project extract imports
+// --- airlock (issue 13)
+import { AirlockService, type AirlockGovernance } from './airlock/index.ts';
+import { airlockOpenApiPaths, airlockRoutes } from './http/routes/airlock.ts';
+import { findProject } from './governance/repository.ts';
+import { loadReleaseSigningKey } from './keys/index.ts';
+import type { Queryable } from './db/index.ts';
+// --- end airlock imports
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -70,6 +77,8 @@ export interface Platform extends CliServices {
   readonly workspace: WorkspaceService;
   /** Project extracts, built when a permit comes into force or is amended (src/workspace/extract). */
   readonly extracts: ExtractService;
+  /** The airlock: release requests, checkers' reviews, signed releases (docs/airlock.md). */
+  readonly airlock: AirlockService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
   readonly idpSecrets: EmbeddedIdpSecrets | undefined;
   /** E-mail of notifications; undefined unless ENCLAVE_SMTP_URL is set. */
@@ -173,8 +182,12 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       await workspaceEngine.close();
     });
     // ── end of workspace wiring ──
+    // ── Airlock (issue 13): released files go to the local store, signed with the release key. ──
+    const releaseKey = await loadReleaseSigningKey(config.airlock.releaseSigningKeyPath);
+    const airlock = new AirlockService({ db, audit, governance: airlockGovernanceFrom(identity.peopleDirectory(), db), workspace, keys, store, signer: releaseKey });
+    // ── end of airlock wiring ──
     return {
-      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, idpSecrets, mailer, lock,
+      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, idpSecrets, mailer, lock, airlock,
       atClose(fn) {
         closers.unshift(fn);
       },
@@ -255,6 +268,29 @@ export function extractKeysFrom(keys: KeyService): ExtractKeys {
 export { openDuckDbExtractBuilder };
 // --- end project extract adapters
 
+// --- airlock adapter: governance's projects and permits, and identity's role changes, as the airlock reads them.
+
+/** The project facts the airlock needs (team, status, permit in force), read from governance's tables. */
+export function airlockGovernanceFrom(people: Pick<AirlockGovernance, 'changedRolesSince' | 'changedRolesBetween'>, db?: Queryable): AirlockGovernance {
+  return {
+    async project(projectId, q) {
+      const on = q ?? db;
+      if (on === undefined) throw new AppError('internal', 'airlock governance adapter without a database');
+      const project = await findProject(on, projectId);
+      if (project === null) return null;
+      const permit = await activePermit(on, projectId);
+      return {
+        id: project.id, title: project.title, status: project.status,
+        members: [...new Set([project.createdBy, ...project.members.map((m) => m.personId)])],
+        permit: permit === null ? null : { version: permit.version, disclosure: permit.document.disclosure, population: permit.document.population.description },
+      };
+    },
+    changedRolesSince: (q, personId, roles, since) => people.changedRolesSince(q, personId, roles, since),
+    changedRolesBetween: (q, personId, others, roles) => people.changedRolesBetween(q, personId, others, roles),
+  };
+}
+// --- end airlock adapter
+
 /**
  * Creates the demo people of the embedded provider that do not exist yet (embedded default only);
  * returns those created, with the secrets to print once.
@@ -297,8 +333,9 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
       { prefix: 'auth', app: authRoutes({ ...identityDeps, flows }) },
       { prefix: 'operator', app: operatorRoutes(p, auth) },
       { prefix: 'projects', app: workspaceRoutes(p.workspace, auth) },
+      { prefix: 'airlock', app: airlockRoutes(p.airlock, auth) },
     ],
-    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), identityOpenApiPaths({ ...identityDeps, flows }), operatorOpenApiPaths(p), workspaceOpenApiPaths(p.workspace)],
+    openApiPaths: [catalogOpenApiPaths, auditOpenApiPaths, governanceOpenApiPaths(p.governance), identityOpenApiPaths({ ...identityDeps, flows }), operatorOpenApiPaths(p), workspaceOpenApiPaths(p.workspace), airlockOpenApiPaths(p.airlock)],
     https: p.config.publicUrl?.startsWith('https:') ?? false,
     // The built web portal (npm run web:build), served under / with the default language.
     ...(idp === undefined ? {} : { nodeMounts: [{ prefix: IDP_MOUNT, handle: (req: IncomingMessage, res: ServerResponse) => idp.handle(req, res), summary: 'The embedded OpenID provider (endpoints in its discovery document, /idp/.well-known/openid-configuration)' }] }),

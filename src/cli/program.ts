@@ -4,6 +4,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DataDirInUse } from '../datadir/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { ExitWith, registerAirlockCheck } from './commands/airlock-check.ts';
+import { registerAirlockVerify } from './commands/airlock-verify.ts';
+import { registerAirlockCommands } from './commands/airlock.ts';
 import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofConsistency, auditProofInclusion, auditVerifyDb, auditVerifyOffline } from './commands/audit.ts';
 import { catalogImport, catalogLs, catalogSearch, catalogShow, type CatalogReader } from './commands/catalog.ts';
 import {
@@ -321,6 +323,8 @@ See docs/migration.md.`);
     historyFile: sqlHistoryFile(deps.env, deps.input === undefined),
   }, int);
   registerAirlockCheck(program, { at, out, err: deps.err ?? { write: (s: string) => process.stderr.write(s) } });
+  registerAirlockVerify(program, { at, out });
+  registerAirlockCommands(program, { open, remote, client, at, out });
 
   return program;
 }

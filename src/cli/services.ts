@@ -1,3 +1,4 @@
+import type { AirlockService } from '../airlock/index.ts';
 import type { Actor, AuditLog } from '../audit/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { Config } from '../config.ts';
@@ -23,6 +24,8 @@ export interface CliServices {
   readonly governance?: GovernanceService;
   /** Projects' workspaces, for enclave sql (absent in CLI tests that do not need it). */
   readonly workspace?: WorkspaceService;
+  /** The airlock, for enclave airlock (absent in CLI tests that do not need it). */
+  readonly airlock?: AirlockService;
   /** Who acts from this terminal (the local operator until the CLI logs in with an API token). */
   readonly actor: Actor;
   close(): Promise<void>;

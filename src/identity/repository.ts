@@ -147,6 +147,21 @@ export async function changedRolesSince(q: Queryable, personId: string, roles: r
   return rows.length > 0;
 }
 
+/**
+ * Whether one of `a` and `b` proposed or approved a change (in force) of one of `roles` held by
+ * the other: e.g. an admin who granted a checker their role, and that checker.
+ */
+export async function changedRolesBetween(q: Queryable, a: string, others: readonly string[], roles: readonly Role[]): Promise<boolean> {
+  if (others.length === 0) return false;
+  const rows = await q.query(
+    `SELECT 1 FROM identity_role_changes WHERE state = 'applied' AND role = ANY($3::text[]) AND (
+       (person_id = ANY($2::text[]) AND (proposed_by = $1 OR decided_by = $1)) OR (person_id = $1 AND (proposed_by = ANY($2::text[]) OR decided_by = ANY($2::text[])))
+     ) LIMIT 1`,
+    [a, [...others], [...roles]],
+  );
+  return rows.length > 0;
+}
+
 export interface SessionRow {
   person_id: string;
   csrf_token: string;

@@ -137,11 +137,13 @@ export class IdentityService {
     exists(personId: string): Promise<boolean>;
     withRole(role: Role): Promise<readonly string[]>;
     changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
+    changedRolesBetween(q: Queryable, personId: string, others: readonly string[], roles: readonly Role[]): Promise<boolean>;
   } {
     return {
       exists: async (id) => (await repo.findPerson(this.#db, id)) !== null,
       withRole: (r) => repo.peopleWithRole(this.#db, r),
       changedRolesSince: (q, id, roles, since) => repo.changedRolesSince(q, id, roles, since),
+      changedRolesBetween: (q, id, others, roles) => repo.changedRolesBetween(q, id, others, roles),
     };
   }
 

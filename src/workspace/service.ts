@@ -34,7 +34,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditDraft, AuditedTx, JsonValue, Outcome } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
-import type { ResultColumn, ResultPage, WorkspaceEngine, WorkspaceLimits, WorkspaceSession } from '../engine/index.ts';
+import type { CellValue, ResultColumn, ResultPage, WorkspaceEngine, WorkspaceLimits, WorkspaceSession } from '../engine/index.ts';
 import { AppError } from '../errors.ts';
 import type { Principal } from '../identity/index.ts';
 import type { ExtractManifest, ExtractSource } from './extract-contract.ts';
@@ -99,6 +99,18 @@ export interface SavedQuery {
   readonly description: string;
   readonly personId: string;
   readonly createdAt: string;
+}
+
+/** A saved table's rows and lineage, as the airlock snapshots an output (`readSavedTable`). */
+export interface SavedTableRows {
+  readonly columns: readonly ResultColumn[];
+  readonly rows: ReadonlyArray<readonly CellValue[]>;
+  readonly truncated: boolean;
+  /** The statement that saved the table (its latest), when the workspace recorded one. */
+  readonly query: { readonly id: string; readonly sql: string } | null;
+  readonly extract: { readonly generation: number; readonly permitVersion: number; readonly datasetVersions: readonly { readonly dataset: string; readonly version: number }[] };
+  /** Columns of the extract that hold a (re-keyed) person pseudonym, by the names members write: never released as such. */
+  readonly pseudonymColumns: readonly string[];
 }
 
 /** A page of a query's rows: the engine's page, as the API serves it. */
@@ -677,6 +689,47 @@ export class WorkspaceService {
     await this.#member(p, projectId, requestId);
     if ((await this.#o.extracts.current(projectId)) === null) return [];
     return this.#scratchTables(projectId);
+  }
+
+  /**
+   * The rows of a saved scratch table, for the airlock's snapshot of an output (members named in
+   * the permit only, like every read), with its lineage: the statement that saved it and the
+   * extract it read. At most `maxRows` rows are read (`truncated` says if there were more); the
+   * airlock refuses truncated outputs. Not recorded as a query: the airlock audits the snapshot
+   * with its SHA-256 in the event that stores it.
+   */
+  async readSavedTable(p: Principal, projectId: string, name: string, o: { readonly maxRows: number }, requestId?: string): Promise<SavedTableRows> {
+    const s = await this.#member(p, projectId, requestId);
+    if (!NAME.test(name) || name.startsWith('__')) throw new AppError('invalid', `${JSON.stringify(name.slice(0, 80))} is not a saved table name`, { hint: 'list them: GET /tables', details: { field: 'table' } });
+    const tables = await this.tables(p, projectId, requestId);
+    const t = tables.find((x) => x.name === name);
+    if (t === undefined) throw new AppError('not_found', `no saved table ${name} in this workspace`, { hint: 'save a result as a table first (saveAs), then list them: GET /tables', details: { field: 'table' } });
+    if (t.kind !== 'table') throw new AppError('invalid', `${name} is a view: outputs are saved tables, whose rows do not change under the checkers`, { hint: `save it as a table: run "SELECT * FROM ${name}" with saveAs kind "table"`, details: { field: 'table' } });
+    const { rows, columns, truncated, manifest } = await s.serial(async () => {
+      const live = await this.#live(projectId, s);
+      const r = await live.session.run(`SELECT * FROM ${name}`);
+      if (r.kind !== 'rows') throw new AppError('internal', 'reading a saved table returned no rows result');
+      try {
+        const out: (readonly CellValue[])[] = [];
+        const n = Math.min(r.rowCount, o.maxRows);
+        while (out.length < n) {
+          const page = await live.session.page(r.resultId, { offset: out.length, limit: Math.min(10_000, n - out.length) });
+          if (page.rows.length === 0) break;
+          out.push(...page.rows);
+        }
+        return { rows: out, columns: r.columns, truncated: r.truncated || r.rowCount > o.maxRows, manifest: live.manifest };
+      } finally {
+        await live.session.discard(r.resultId).catch(() => undefined);
+      }
+    });
+    const q = await this.#o.db.query<{ id: string; sql: string }>(
+      "SELECT id, sql FROM workspace_queries WHERE project_id = $1 AND status = 'succeeded' AND saved->>'name' = $2 ORDER BY finished_at DESC NULLS LAST LIMIT 1", [projectId, name],
+    );
+    return {
+      columns, rows, truncated, query: q[0] === undefined ? null : { id: q[0].id, sql: q[0].sql },
+      extract: { generation: manifest.generation, permitVersion: manifest.permitVersion, datasetVersions: manifest.datasetVersions },
+      pseudonymColumns: [...new Set(manifest.tables.flatMap((x) => x.columns.filter((c) => c.rekeyed).map((c) => c.name)))].sort(),
+    };
   }
 
   async dropTable(p: Principal, projectId: string, name: string, requestId?: string): Promise<void> {

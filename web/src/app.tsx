@@ -9,6 +9,8 @@ import { OperatorPage } from './pages/operator.tsx';
 import { InboxPage, ProjectPage, ProjectsPage } from './pages/projects.tsx';
 import { RegisterPage } from './pages/register.tsx';
 import { EditProjectPage, WizardPage } from './pages/wizard.tsx';
+import { AirlockProjectPage, AirlockQueuePage, AirlockRequestPage } from './pages/airlock.tsx';
+import { useAirlockText } from './pages/airlock-text.ts';
 import { Loading } from './kit/index.ts';
 import { LoginLink, RequireLogin, SessionExpiredBanner, useSession } from './session.tsx';
 import { Link, match, useRouter } from './router.tsx';
@@ -37,7 +39,20 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/projects/:id/edit', render: (p) => <RequireLogin><EditProjectPage key={p['id']} id={p['id'] ?? ''} /></RequireLogin> },
   { pattern: '/review', render: () => <InboxPage /> },
   { pattern: '/operator', render: () => <OperatorPage /> },
+  { pattern: '/projects/:id/airlock', render: (p) => <AirlockProjectPage id={p['id'] ?? ''} /> },
+  { pattern: '/airlock', render: () => <AirlockQueuePage /> },
+  { pattern: '/airlock/requests/:rid', render: (p) => <AirlockRequestPage rid={p['rid'] ?? ''} /> },
 ];
+
+/** The airlock's entry in the main menu: output checkers' queue. */
+function AirlockNav() {
+  const { a } = useAirlockText();
+  return (
+    <li>
+      <Link to="/airlock">{a.nav}</Link>
+    </li>
+  );
+}
 
 function Page() {
   const { path } = useRouter();
@@ -123,6 +138,7 @@ export function App() {
                 <Link to="/review">{t.navReview}</Link>
               </li>
             )}
+            {hasRole('output_checker') && <AirlockNav />}
             {hasRole('operator') && (
               <li>
                 <Link to="/operator">{t.navOperator}</Link>

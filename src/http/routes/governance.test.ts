@@ -20,6 +20,11 @@ import { join } from 'node:path';
 import type { WorkspaceEngine } from '../../engine/index.ts';
 import { openDuckDbSandbox } from '../../engine/duckdb-sandbox/sandbox.ts';
 import { WorkspaceService } from '../../workspace/index.ts';
+import { AirlockService } from '../../airlock/index.ts';
+import { generateReleaseSigningKey } from '../../keys/index.ts';
+import { airlockGovernanceFrom } from '../../main.ts';
+import { LocalStore } from '../../store/local.ts';
+import { airlockRoutes, airlockRouteSpecs } from './airlock.ts';
 
 type Caller = 'anonymous' | PersonKey;
 const CALLERS: readonly Caller[] = ['anonymous', 'outsider', 'applicant', 'ethics', 'legal', 'committee1', 'checker', 'operator', 'auditor', 'admin'];
@@ -89,6 +94,20 @@ const TRUTH: Record<string, Expect> = {
   'DELETE /projects/:id/saved-queries/:sid': ANY,
   'GET /projects/:id/tables': ANY,
   'DELETE /projects/:id/tables/:name': ANY,
+  'GET /airlock/signing-key': PUB,
+  'GET /airlock/requests': ANY,
+  'POST /airlock/requests': ANY,
+  'GET /airlock/requests/:rid': ANY,
+  'PUT /airlock/requests/:rid': ANY,
+  'GET /airlock/requests/:rid/versions': ANY,
+  'POST /airlock/requests/:rid/outputs': ANY,
+  'PUT /airlock/requests/:rid/outputs/:oid': ANY,
+  'DELETE /airlock/requests/:rid/outputs/:oid': ANY,
+  'POST /airlock/requests/:rid/submit': ANY,
+  'POST /airlock/requests/:rid/withdraw': ANY,
+  'POST /airlock/requests/:rid/reviews': ['checker'],
+  'GET /airlock/requests/:rid/bundle': ANY,
+  'GET /airlock/requests/:rid/outputs/:oid/file': ANY,
   'GET /auth/login': PUB,
   'GET /auth/callback': PUB,
   'POST /auth/logout': ANY,
@@ -109,6 +128,7 @@ describe('HTTP routes: permission truth table', () => {
   const sessions = new Map<Caller, { cookie: string; csrf: string }>();
   let projectId: string;
   let ws: WorkspaceService;
+  let airlock: AirlockService;
   let wsEngine: WorkspaceEngine;
   let scratch: string;
   const cookieName = sessionCookieName(false);
@@ -123,6 +143,10 @@ describe('HTTP routes: permission truth table', () => {
       db: f.t.db, audit: f.audit, governance: f.gov, keys: f.keys, engine: wsEngine, scratchRoot: scratch, quotaBytes: 1 << 20,
       extracts: { current: async () => null, openForEngine: async () => { throw new AppError('not_found', 'no extract in this test'); } },
       limits: { memoryBytes: 64 << 20, threads: 1, tempDiskBytes: 0, statementTimeoutMs: 1000, rowCap: 10 },
+    });
+    airlock = new AirlockService({
+      db: f.t.db, audit: f.audit, governance: airlockGovernanceFrom(f.identity.peopleDirectory(), f.t.db), workspace: ws, keys: f.keys,
+      store: new LocalStore(join(scratch, 'store')), signer: generateReleaseSigningKey(),
     });
     const auth: AuthDeps = {
       cookieName,
@@ -140,6 +164,7 @@ describe('HTTP routes: permission truth table', () => {
         { prefix: 'identity', app: identityRoutes(deps) },
         { prefix: 'auth', app: authRoutes(deps) },
         { prefix: 'projects', app: workspaceRoutes(ws, auth) },
+        { prefix: 'airlock', app: airlockRoutes(airlock, auth) },
       ],
     });
     for (const k of CALLERS) if (k !== 'anonymous') await relogin(k);
@@ -180,6 +205,7 @@ describe('HTTP routes: permission truth table', () => {
     ...identityRouteSpecs(deps).map((s) => ({ ...s, key: `${s.method} /identity${s.path}` })),
     ...authRouteSpecs(deps).map((s) => ({ ...s, key: `${s.method} /auth${s.path}` })),
     ...workspaceRouteSpecs(ws).map((s) => ({ ...s, key: `${s.method} /projects${s.path}` })),
+    ...airlockRouteSpecs(airlock).map((s) => ({ ...s, key: `${s.method} /airlock${s.path}` })),
   ];
 
   test('every route has a line in the truth table and every line a route', () => {
@@ -195,7 +221,7 @@ describe('HTTP routes: permission truth table', () => {
         .replace(':id', projectId).replace(':version', '1').replace(':personId', f.who.outsider.personId)
         .replace(':role', 'auditor').replace(':tokenId', '00000000-0000-0000-0000-000000000000').replace(':nid', 'none')
           .replace(':changeId', '00000000-0000-0000-0000-000000000000')
-          .replace(':qid', 'none').replace(':sid', 'none').replace(':name', 'none');
+          .replace(':qid', 'none').replace(':sid', 'none').replace(':name', 'none').replace(':rid', 'none').replace(':oid', 'none');
       for (const caller of CALLERS) {
         // withdraw and close would end the shared project: the gate is what is tested here
         const r = await call(s.method, s.key.endsWith('/withdraw') && caller === 'applicant' ? path.replace(projectId, 'other') : path, caller, {});

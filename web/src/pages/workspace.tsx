@@ -8,7 +8,8 @@ import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } fro
 import { ApiError, projectsApi, SENSITIVITIES, type Sensitivity } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, Empty, ErrorState, Loading, SensitivityBadge, useAsync, type Tone } from '../kit/index.ts';
-import { href } from '../router.tsx';
+import { href, Link } from '../router.tsx';
+import { useAirlockText } from './airlock-text.ts';
 import { RequireLogin, useSession } from '../session.tsx';
 import { PAGE_SIZE, workspaceApi, type CellValue, type ExtractManifest, type Query, type QueryStatus, type RowsPage, type SavedQuery, type SchemaTable, type Workspace, type WorkspaceApi } from '../workspace-api.ts';
 import { Breadcrumbs, PageTitle } from './page.tsx';
@@ -46,12 +47,23 @@ function WorkspaceView({ id }: { readonly id: string }) {
       <PageTitle title={`${t.ws.title} · ${title}`}>
         {t.ws.title} <span className="muted ws-title-project">{title}</span>
       </PageTitle>
+      <AirlockLink id={id} />
       {ws.status === 'error' && ws.error.status === 403 ? (
         <NoAccess error={ws.error} />
       ) : (
         <Async state={ws}>{(w) => <WorkspaceBody api={api} workspace={w} reload={ws.reload} />}</Async>
       )}
     </>
+  );
+}
+
+/** Outputs leave only through the airlock: the way there from the workspace. */
+function AirlockLink({ id }: { readonly id: string }) {
+  const { a } = useAirlockText();
+  return (
+    <p>
+      <Link to={href('projects', id, 'airlock')} data-testid="ws-airlock">{a.requestRelease}</Link>
+    </p>
   );
 }
 
