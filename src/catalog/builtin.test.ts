@@ -98,10 +98,10 @@ describe(`built-in SNDS catalogue (${testDbKind})`, () => {
     const s = async (table: string, column: string) => (await catalog.getTable('snds', table)).columns.find((c) => c.name === column)?.sensitivity;
     const mapping = await loadSensitivityMapping();
     assert.equal(mapping.classify('T', { name: 'NEO_NAI_POI', type: 'integer', format: null, nomenclature: null }).sensitivity, 'potential_identifier');
-    for (const [table, column] of [['T_MCOaaB', 'AGE_ANN'], ['T_MCOaaB', 'AGE_JOU'], ['T_MCOaaB', 'AGE_GES'], ['T_MCOaaB', 'POI_NAI'], ['T_MCOaaB', 'RNG_NAI'], ['ER_PRS_F', 'BEN_RES_DPT'], ['KI_CCI_R', 'DCD_DPT_COD']] as const) {
+    for (const [table, column] of [['T_MCOaaB', 'AGE_ANN'], ['T_MCOaaB', 'AGE_JOU'], ['T_MCOaaB', 'AGE_GES'], ['T_MCOaaB', 'POI_NAI'], ['T_HADaaC', 'RNG_NAI'], ['ER_PRS_F', 'BEN_RES_DPT'], ['KI_CCI_R', 'DCD_DPT_COD']] as const) {
       assert.equal(await s(table, column), 'potential_identifier', `${table}.${column}`);
     }
-    assert.equal(await s('T_MCOaaB', 'RNG_NAI_CTL'), 'other', 'a control code about the rank is not the rank');
+    assert.equal(await s('T_HADaaSTC', 'RNG_NAI_CTL'), 'other', 'a control code about the rank is not the rank');
   });
 
   test('the folder carries the licence and origin of the copied structure', () => {
