@@ -114,6 +114,8 @@ export function renderCatalogue(checkout: string): { files: Map<string, string>;
         fields: doc.fields.map(structureField),
         primaryKey: list(doc['primaryKey']),
         foreignKeys: publicFks,
+        // Cartography tables are named with a 4-digit year (`CT_DEP_AAAA_GN` ← `CT_DEP_2019_GN`).
+        ...(doc.name.includes('AAAA') ? { enclave: { yearFromName: doc.name.replace('AAAA', '([0-9]{4})') } } : {}),
       };
     } else {
       folder = mine.product;

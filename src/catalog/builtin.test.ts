@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { AuditLog, generateLogKey } from '../audit/index.ts';
 import { openTestDb, testDbKind, type TestDb } from '../../test/helpers/db.ts';
 import { vectorPath } from '../../test/helpers/vectors.ts';
+import { tableOfFile } from '../ingest/index.ts';
 import { BUILTIN_SCHEMA_DIR, CatalogService, loadSensitivityMapping } from './index.ts';
 
 /**
@@ -86,6 +87,17 @@ describe(`built-in SNDS catalogue (${testDbKind})`, () => {
     assert.ok(prs.foreignKeys.some((fk) => fk.reference.resource === 'DA_PRA_R' && fk.fields[0] === 'PFS_EXE_NUM'), 'public key to a referential added');
     const ama = prs.columns.find((c) => c.name === 'BEN_AMA_COD');
     assert.deepEqual([ama?.nomenclature, ama?.length, ama?.constraints.required], ['IR_AMA_V', '4', undefined]);
+  });
+
+  test('a delivered file named after any table, its year in place of aa or AAAA, maps to that table', async () => {
+    const ds = await catalog.getDataset('snds');
+    const tables = await Promise.all(ds.tables.map((x) => catalog.getTable('snds', x.name)));
+    const wrong = tables
+      .map((x) => ({ want: x.name, file: `${x.name.replace('aa', '19').replace('AAAA', '2019')}.csv` }))
+      .filter(({ want, file }) => tableOfFile({ name: file }, tables)?.table.name !== want);
+    assert.deepEqual(wrong, []);
+    assert.equal(tableOfFile({ name: 'T_SSR21C.csv' }, tables)?.year, 2021);
+    assert.equal(tableOfFile({ name: 'CT_IND_2019_GN.csv' }, tables)?.year, 2019);
   });
 
   test('a date column linked to the IR_DTE_V calendar keeps its date type (checked as a date, not as a code)', async () => {
