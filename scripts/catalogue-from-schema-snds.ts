@@ -38,7 +38,7 @@ interface PublicTable extends Obj { name: string; fields: PublicField[]; produit
 interface Fk { fields: string[]; reference: { resource: string; fields: string[] } }
 
 const CONSTRAINT_KEYS = ['required', 'unique', 'enum', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength'];
-const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+const list = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 const pick = (o: Obj, keys: readonly string[]): Obj => Object.fromEntries(keys.filter((k) => o[k] !== undefined && o[k] !== '').map((k) => [k, o[k]]));
 
 /** Folder of a product inside schemas/snds: ASCII, no spaces (`PMSI/PMSI MCO` → `PMSI_MCO`). */
@@ -65,7 +65,7 @@ function normaliseFks(v: unknown): Fk[] {
   if (!Array.isArray(v)) return [];
   return v.map((x: Obj) => {
     const ref = (x['reference'] ?? {}) as Obj;
-    return { fields: list(x['fields']), reference: { resource: String(ref['resource'] ?? ''), fields: list(ref['fields']) } };
+    return { fields: list(x['fields']), reference: { resource: typeof ref['resource'] === 'string' ? ref['resource'] : '', fields: list(ref['fields']) } };
   });
 }
 
