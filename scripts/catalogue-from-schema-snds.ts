@@ -51,7 +51,7 @@ export function productFolder(relDir: string): string {
 function structureField(f: PublicField): Obj {
   const out: Obj = { name: f.name, type: f.type ?? 'string', description: '' };
   if (typeof f.nomenclature === 'string' && f.nomenclature.trim() !== '' && f.nomenclature.trim() !== '-') out['nomenclature'] = f.nomenclature.trim();
-  Object.assign(out, pick(f, ['length', 'format', 'trueValues', 'falseValues', 'dateCreated', 'dateDeleted']));
+  Object.assign(out, pick(f, ['length', 'format', 'trueValues', 'falseValues']));
   const c = f['constraints'];
   // Upstream constraints sometimes carry a prose "description": only the Table Schema keys are facts.
   if (typeof c === 'object' && c !== null) {

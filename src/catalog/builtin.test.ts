@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditLog, generateLogKey } from '../audit/index.ts';
 import { openTestDb, testDbKind, type TestDb } from '../../test/helpers/db.ts';
 import { vectorPath } from '../../test/helpers/vectors.ts';
+import { writeSndsSchemas } from '../../test/helpers/snds-schema.ts';
+import { renderCatalogue } from '../../scripts/catalogue-from-schema-snds.ts';
 import { tableOfFile } from '../ingest/index.ts';
 import { BUILTIN_SCHEMA_DIR, CatalogService, loadSensitivityMapping } from './index.ts';
 
@@ -136,5 +139,26 @@ describe(`built-in SNDS catalogue (${testDbKind})`, () => {
       for (const c of doc.fields) assert.ok(table.columns.some((x) => x.name === c.name), `${doc.name}.${c.name}`);
     }
     console.log(`checkout: ${files.length} main-base tables, all in the built-in catalogue`);
+  });
+});
+
+describe('scripts/catalogue-from-schema-snds.ts', () => {
+  test('regenerating from the kept public structure gives exactly the committed schemas, and reports missing nomenclatures without failing', async () => {
+    // The kept structure (test/vectors/schema-snds) laid out as a checkout: schemas/<product>/<TABLE>.json, no nomenclatures.
+    const tables = await writeSndsSchemas();
+    const checkout = `${tables}-checkout`;
+    await mkdir(checkout);
+    await rename(tables, join(checkout, 'schemas'));
+    try {
+      const { files, report } = renderCatalogue(checkout);
+      console.log(`generator: ${report.tables} tables, ${report.columns} columns; ${report.missingNomenclatures.length} linked nomenclatures missing from this checkout`);
+      assert.ok(report.missingNomenclatures.includes('IR_DTE_V'));
+      for (const [rel, text] of files) assert.equal(text, readFileSync(join(BUILTIN_SCHEMA_DIR, rel), 'utf8'), rel);
+      const committed = readdirSync(BUILTIN_SCHEMA_DIR, { recursive: true }).map(String).filter((f) => f.endsWith('.json') && !f.startsWith('nomenclatures'));
+      assert.deepEqual(committed.map((f) => f.split('\\').join('/')).sort(), [...files.keys()].filter((f) => f.endsWith('.json')).sort());
+      assert.ok(![...files.values()].some((text) => /"description": "[^"]/.test(text) && !/"product": "(DCIR|BENEFICIAIRE|PMSI_MCO|CAUSES_DECES)"/.test(text)), 'no prose outside the generated tables');
+    } finally {
+      await rm(checkout, { recursive: true, force: true });
+    }
   });
 });
