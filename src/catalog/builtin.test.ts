@@ -103,6 +103,14 @@ describe(`built-in SNDS catalogue (${testDbKind})`, () => {
     assert.equal(tableOfFile({ name: 'CT_IND_2019_GN.csv' }, tables)?.year, 2019);
   });
 
+  test('the dataset lists every table with its keys in one answer (a diagram needs no request per table)', async () => {
+    const ds = await catalog.getDataset('snds');
+    const prs = ds.tables.find((x) => x.name === 'ER_PRS_F');
+    assert.deepEqual(prs?.foreignKeys, (await catalog.getTable('snds', 'ER_PRS_F')).foreignKeys);
+    assert.equal(prs?.primaryKey.length, 9);
+    assert.ok(ds.tables.reduce((n, x) => n + x.foreignKeys.length, 0) > 100);
+  });
+
   test('a date column linked to the IR_DTE_V calendar keeps its date type (checked as a date, not as a code)', async () => {
     const ben = await catalog.getTable('snds', 'IR_IBA_R');
     const dcd = ben.columns.find((c) => c.name === 'BEN_DCD_DTE');
