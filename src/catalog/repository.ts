@@ -213,13 +213,13 @@ export async function datasetHash(q: Queryable, name: string): Promise<string | 
 }
 
 export async function listTables(q: Queryable, dataset: string): Promise<CatalogTableSummary[]> {
-  const rows = await q.query<{ name: string; title: string; product: string; column_count: string | number }>(
-    `SELECT t.name, t.title, t.product,
+  const rows = await q.query<{ name: string; title: string; product: string; column_count: string | number; primary_key: string[]; foreign_keys: ForeignKey[] }>(
+    `SELECT t.name, t.title, t.product, t.primary_key, t.foreign_keys,
             (SELECT count(*) FROM catalog_columns c WHERE c.dataset = t.dataset AND c.table_name = t.name) AS column_count
      FROM catalog_tables t WHERE t.dataset = $1 ORDER BY t.product, t.name`,
     [dataset],
   );
-  return rows.map((r) => ({ dataset, name: r.name, title: r.title, product: r.product, columnCount: Number(r.column_count) }));
+  return rows.map((r) => ({ dataset, name: r.name, title: r.title, product: r.product, columnCount: Number(r.column_count), primaryKey: r.primary_key, foreignKeys: r.foreign_keys }));
 }
 
 /** Exact name first; a case-insensitive match otherwise (the SNDS mixes cases, e.g. T_MCOaaB). */

@@ -92,6 +92,9 @@ export interface CatalogTableSummary {
   readonly title: string;
   readonly product: string;
   readonly columnCount: number;
+  /** Keys of the table, so that a diagram of a dataset's links needs one request, not one per table. */
+  readonly primaryKey: readonly string[];
+  readonly foreignKeys: readonly ForeignKey[];
 }
 
 export interface CatalogTable {

@@ -7,7 +7,7 @@
  *
  * `schema.test.ts` fails when the committed JSON and this script disagree.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -295,7 +295,7 @@ export function filePattern(t: TableDef): string {
 export function buildDatapackage(): Record<string, unknown> {
   return {
     name: 'snds',
-    title: 'Système national des données de santé (synthetic-compatible subset)',
+    title: 'Système national des données de santé (base principale)',
     profile: 'tabular-data-package',
     licenses: [{ name: 'MPL-2.0' }],
     dialect: { delimiter: ';', header: true, quoteChar: '"', doubleQuote: true, lineTerminator: '\n', skipInitialSpace: false },
@@ -353,11 +353,30 @@ export function renderSchemaFiles(): Map<string, string> {
   return out;
 }
 
+/**
+ * The committed file also holds the public schema's other columns and keys (written by
+ * scripts/catalogue-from-schema-snds.ts): a re-render keeps them after the product's own.
+ */
+function keepCatalogueOnly(text: string, path: string): string {
+  if (!existsSync(path)) return text;
+  type Doc = { fields: { enclave?: { catalogueOnly?: boolean } }[]; foreignKeys?: { reference: { resource: string } }[] };
+  const old = JSON.parse(readFileSync(path, 'utf8')) as Doc;
+  const doc = JSON.parse(text) as Doc & Record<string, unknown>;
+  const own = new Set(TABLES.map((t) => t.name));
+  const { enclave, ...rest } = doc;
+  return JSON.stringify({
+    ...rest,
+    fields: [...doc.fields, ...old.fields.filter((f) => f.enclave?.catalogueOnly === true)],
+    foreignKeys: [...(doc.foreignKeys ?? []), ...(old.foreignKeys ?? []).filter((fk) => !own.has(fk.reference.resource))],
+    enclave,
+  }, null, 2) + '\n';
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const [rel, text] of renderSchemaFiles()) {
     const p = join(SCHEMA_DIR, rel);
     mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, text);
+    writeFileSync(p, rel === 'datapackage.json' ? text : keepCatalogueOnly(text, p));
   }
   console.log(`wrote ${TABLES.length} table schemas and datapackage.json under ${SCHEMA_DIR}`);
 }

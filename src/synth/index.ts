@@ -18,7 +18,7 @@ export { MAX_PEOPLE } from './generate.ts';
 /** The deterministic generator (also what randomised tests draw from, so a seed replays them). */
 export { Rng } from './prng.ts';
 export { SYNTH_PROFILES, ingestionProfileOf, spellDate, type SynthProfile } from './profile.ts';
-export { loadBuiltinSchema, tableSchema, NomenclatureSet, SNDS_SCHEMA_DIR, BUILTIN_NOMENCLATURE_DIR } from './schema.ts';
+export { loadBuiltinSchema, generatedView, tableSchema, NomenclatureSet, SNDS_SCHEMA_DIR, BUILTIN_NOMENCLATURE_DIR } from './schema.ts';
 export type { BuiltinSchema, DataPackage, TableSchema, SchemaField, Nomenclature, PartitionRule } from './schema.ts';
 export { compileRowChecker, RULES } from './row-check.ts';
 export type { Rule, Violation, RowChecker } from './row-check.ts';

@@ -21,7 +21,7 @@ export interface SchemaField {
     readonly minimum?: number;
     readonly maximum?: number;
   };
-  readonly enclave?: { readonly identifiedOnly?: boolean; readonly check?: 'nir_key' };
+  readonly enclave?: { readonly identifiedOnly?: boolean; readonly check?: 'nir_key'; readonly catalogueOnly?: boolean };
 }
 
 export interface PartitionRule {
@@ -83,9 +83,21 @@ export function loadBuiltinSchema(): BuiltinSchema {
   if (cached !== undefined) return cached;
   const datapackage = readJson(join(SNDS_SCHEMA_DIR, 'datapackage.json')) as DataPackage;
   const tables = new Map<string, TableSchema>();
-  for (const r of datapackage.resources) tables.set(r.name, readJson(join(SNDS_SCHEMA_DIR, r.schema)) as TableSchema);
+  for (const r of datapackage.resources) tables.set(r.name, generatedView(readJson(join(SNDS_SCHEMA_DIR, r.schema)) as TableSchema, datapackage));
   cached = Object.freeze({ datapackage, tables });
   return cached;
+}
+
+/**
+ * The part of a catalogue table the generator writes: the catalogue also lists the public
+ * schema's other columns (`enclave.catalogueOnly`) and keys to tables the product does not
+ * generate (scripts/catalogue-from-schema-snds.ts); the generator's files stay as they were.
+ */
+export function generatedView(t: TableSchema, datapackage: DataPackage): TableSchema {
+  const generated = new Set(datapackage.resources.map((r) => r.name));
+  const fks = (t.foreignKeys ?? []).filter((fk) => generated.has(fk.reference.resource));
+  const { foreignKeys: _all, ...rest } = t;
+  return { ...rest, fields: t.fields.filter((f) => f.enclave?.catalogueOnly !== true), ...(fks.length === 0 ? {} : { foreignKeys: fks }) };
 }
 
 export function tableSchema(name: string): TableSchema {

@@ -67,7 +67,7 @@ describe('catalog HTTP routes', () => {
     assert.equal(r.status, 200);
     assert.deepEqual(
       (r.body['columns'] as { name: string; sensitivity: string }[]).map((c) => [c.name, c.sensitivity]),
-      [['BEN_NIR_PSA', 'pseudonym'], ['EXE_SOI_DTD', 'potential_identifier'], ['BEN_RES_DPT', 'other']],
+      [['BEN_NIR_PSA', 'pseudonym'], ['EXE_SOI_DTD', 'potential_identifier'], ['BEN_RES_DPT', 'potential_identifier']],
     );
   });
 
