@@ -89,7 +89,7 @@ export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCo
           await withKey((key) => session.addParquetKey(keyName, Buffer.from(key)));
           const byTable = new Map<string, TrinoDatasetTable & { files: { path: string; bytes: number }[] }>();
           for (const [i, f] of v.manifest.files.entries()) {
-            const src = `read_parquet(${sqlString(files[i] ?? '')}, encryption_config = {footer_key: ${sqlString(keyName)}})`;
+            const src = `read_parquet(${sqlString(files[i] ?? '')}, encryption_config = {footer_key: ${sqlString(keyName)}}, hive_partitioning = false)`;
             const out = join(root, f.path);
             await mkdir(dirname(out), { recursive: true, mode: 0o700 });
             await session.run(`COPY (SELECT * FROM ${src}) TO ${sqlString(out)} (FORMAT parquet)`);
@@ -105,10 +105,10 @@ export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCo
         } finally {
           session.close();
         }
-        // Written last: a copy interrupted before this is made again.
-        await writeFile(join(root, MARKER), JSON.stringify({ merkleRoot: v.manifest.merkleRoot, tables }), { mode: 0o600 });
       }
       await registerDatasetVersion(client, catalog, { dataset: v.dataset, version: v.version, tables });
+      // Written once Trino saw exactly this copy: a copy interrupted or refused is made again.
+      await writeFile(join(root, MARKER), JSON.stringify({ merkleRoot: v.manifest.merkleRoot, tables }), { mode: 0o600 });
     },
   };
 }
