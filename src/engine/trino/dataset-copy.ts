@@ -60,7 +60,7 @@ function trinoType(duck: string): string {
   const s = simple[t];
   if (s !== undefined) return s;
   const d = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
-  if (d !== null) return `decimal(${d[1]},${d[2]})`;
+  if (d !== null) return `decimal(${d[1] ?? ''},${d[2] ?? ''})`;
   throw new Error(`column type ${duck} has no Trino equivalent in the dataset copy (supported: ${Object.keys(simple).join(', ')}, DECIMAL(p,s))`);
 }
 

@@ -113,7 +113,7 @@ describe('ENCLAVE_ENGINE=trino end to end', { skip: why }, () => {
     await gov.addMember(w('applicant'), project, w('member').personId, 'member');
     for (const [k, a] of [['applicant', 'submit'], ['c1', 'accept_complete'], ['ethics', 'ethics_favourable'], ['legal', 'legal_approve']] as const) await gov.take(w(k), project, a);
     const template = await gov.permitTemplate(w('c1'), project, { validFrom: '2026-03-01', validUntil: '2027-02-28' });
-    await gov.proposePermit(w('c1'), project, { ...template, population: { description: 'women', criteria: WOMEN } } as typeof template);
+    await gov.proposePermit(w('c1'), project, { ...template, population: { description: 'women', criteria: WOMEN } });
     await gov.take(w('c1'), project, 'committee_approve');
     await gov.take(w('c2'), project, 'committee_approve');
     await extracts.idle();

@@ -99,7 +99,7 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
       const cols = await client.query(`SELECT column_name, data_type FROM ${q(catalog)}.information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${input.table.name}' ORDER BY ordinal_position`, as);
       const columns = cols.rows.map(([n, t]) => ({ name: String(n), type: String(t).toUpperCase() }));
       const sum = await client.query(`SELECT coalesce(to_hex(checksum(ROW(${columns.map((c) => q(c.name)).join(', ')}))), '') FROM ${qualified(target)}`, as);
-      return { rows, columns, target, checksum: String(sum.rows[0]?.[0] ?? '').toLowerCase() };
+      return { rows, columns, target, checksum: (typeof sum.rows[0]?.[0] === 'string' ? sum.rows[0][0] : '').toLowerCase() };
     },
     async dropWorkspace(workspaceId) {
       await client.query(`DROP SCHEMA IF EXISTS ${q(catalog)}.${q(workspaceSchema(workspaceId))} CASCADE`, as);
