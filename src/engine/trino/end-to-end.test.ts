@@ -11,11 +11,12 @@
  * reason printed otherwise.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DatasetVersions } from '../../datasets/index.ts';
+import { AppError } from '../../errors.ts';
 import { GovernanceService } from '../../governance/index.ts';
 import { createHttpApp } from '../../http/app.ts';
 import { CSRF_HEADER, sessionCookieName, type AuthDeps } from '../../http/auth.ts';
@@ -229,6 +230,24 @@ describe('ENCLAVE_ENGINE=trino end to end', { skip: why }, () => {
     assert.equal(leaks, 0);
     assert.equal((await call('POST', `${project}/queries`, 'member', { sql: 'SELECT count(*) FROM er_prs_f' })).body.status, 'succeeded');
     console.log(`SECURITY-TESTS #11 (Trino, query API): ${corpus.length} hostile statements through POST /queries, ${corpus.length} refused, 0 reads outside the extract, 0 leaks`);
+  });
+
+  test('a version file changed at rest is refused before any copy for Trino, naming the file', async () => {
+    if ('skip' in target || warehouse === undefined) return;
+    const v = await p.datasets.version('snds');
+    const f = v.manifest.files[0];
+    assert.ok(f !== undefined);
+    const path = p.store.localPath(`${v.prefix}/${f.path}`);
+    const original = await readFile(path);
+    const changed = Buffer.from(original);
+    changed[changed.length >> 1] = (changed[changed.length >> 1] ?? 0) ^ 1;
+    await writeFile(path, changed);
+    try {
+      const fresh = new DatasetVersions({ db: p.t.db, audit: p.audit, keys: p.keys, store: p.store, engineCopy: openTrinoDatasetCopy({ url: target.url, warehouse, engine: p.engine }) });
+      await assert.rejects(fresh.prepareForEngine('snds', v.version), (e: unknown) => e instanceof AppError && e.code === 'integrity' && e.message.includes(f.path));
+    } finally {
+      await writeFile(path, original);
+    }
   });
 
   test('suspension stops the running statement and refuses the next at once; reinstated, then expired, refused again', async () => {
