@@ -63,6 +63,7 @@ const schema = z.object({
   ENCLAVE_TRINO_URL: z.url().optional(),
   ENCLAVE_TRINO_RULES_FILE: z.string().min(1).optional(),
   ENCLAVE_TRINO_CATALOG: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a Trino catalog name').default('enclave'),
+  ENCLAVE_TRINO_WAREHOUSE: z.string().min(1).optional(),
 });
 
 const hints: Record<string, string> = {
@@ -162,7 +163,7 @@ export interface Config {
    * The workspace engine (ENCLAVE_ENGINE): DuckDB embedded by default, or a Trino cluster
    * (docs/deploy/trino.md) whose coordinator reads `rulesFile` as its access control.
    */
-  readonly workspaceEngine: { readonly kind: 'duckdb' } | { readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string };
+  readonly workspaceEngine: { readonly kind: 'duckdb' } | { readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string; readonly warehouse?: string };
 }
 
 /**
@@ -285,7 +286,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     demoMode: e.ENCLAVE_DEMO_MODE === 'on',
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
-    workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG } : { kind: 'duckdb' },
+    workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG, ...(e.ENCLAVE_TRINO_WAREHOUSE === undefined ? {} : { warehouse: abs(e.ENCLAVE_TRINO_WAREHOUSE) }) } : { kind: 'duckdb' },
   };
   return deepFreeze(config);
 }

@@ -34,6 +34,8 @@ import type { Engine } from './engine/index.ts';
 import { openDuckDb } from './engine/duckdb.ts';
 import { openDuckDbSandbox } from './engine/duckdb-sandbox/sandbox.ts';
 import { openTrinoWorkspaceEngine } from './engine/trino/engine.ts';
+import { openTrinoDatasetCopy } from './engine/trino/dataset-copy.ts';
+import { openTrinoExtractBuilder, trinoExtractBuilderPort } from './engine/trino/extract.ts';
 import { AppError } from './errors.ts';
 import { createHttpApp } from './http/app.ts';
 import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
@@ -136,7 +138,10 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // otherwise write plain temporary files under ./.tmp): a run that needs more memory than
     // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
     const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
-    const datasets = new DatasetVersions({ db, audit, keys, store, locations });
+    // ENCLAVE_ENGINE=trino with a development warehouse: versions are copied there for Trino (dataset-copy.ts).
+    const tw = config.workspaceEngine.kind === 'trino' && config.workspaceEngine.warehouse !== undefined ? config.workspaceEngine : undefined;
+    const engineCopy = tw?.warehouse === undefined ? undefined : openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, warehouse: tw.warehouse, engine });
+    const datasets = new DatasetVersions({ db, audit, keys, store, locations, ...(engineCopy === undefined ? {} : { engineCopy }) });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets });
     const migration = new MigrationService({ db, audit, keys, datasets, engine, stores, locations, signer: auditSigner });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
@@ -152,14 +157,16 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       ...(mailer === undefined ? {} : { mailer }),
     });
     // --- project extract: its own DuckDB (no spilling), built on governance's project changes
-    const extractBuilder = await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    const ce = config.workspaceEngine;
+    // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema.
+    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog }), ce.catalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
     closers.push(async () => {
       await extracts.idle();
       await extractBuilder.close();
     });
     const extracts = new ExtractService({
       db, audit, store, builder: extractBuilder,
-      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), datasets: datasetVersionsFrom(datasets, keys, store, locations), keys: extractKeysFrom(keys),
+      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), datasets: datasetVersionsFrom(datasets, keys, store, ce.kind === 'trino' ? undefined : locations), keys: extractKeysFrom(keys),
       retainSupersededMs: config.workspace.statementTimeoutMs + 60_000,
       onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] extract of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
     });
@@ -235,8 +242,11 @@ export function extractCatalogFrom(catalog: CatalogService): ExtractCatalog {
 }
 
 /** Dataset versions, their files (local, through the read cache for a remote store) and keys. */
-export function datasetVersionsFrom(versions: Pick<DatasetVersions, 'versions' | 'version'>, keys: KeyService, store: Pick<LocalStore, 'localPath'>, locations?: DatasetLocator): ExtractDatasetVersions {
+export function datasetVersionsFrom(versions: Pick<DatasetVersions, 'versions' | 'version'> & Partial<Pick<DatasetVersions, 'prepareForEngine'>>, keys: KeyService, store: Pick<LocalStore, 'localPath'>, locations?: DatasetLocator): ExtractDatasetVersions {
   return {
+    // On Trino the version's own copy is made ready (and checked) before it is read; without
+    // `locations` the files below are only named, not fetched (Trino reads its copy).
+    ...(versions.prepareForEngine === undefined ? {} : { prepare: (d: string, v: number) => (versions.prepareForEngine as NonNullable<typeof versions.prepareForEngine>).call(versions, d, v) }),
     async current(dataset) {
       const [v] = await versions.versions(dataset);
       return v === undefined ? null : v.version;

@@ -14,7 +14,7 @@ export {
   type Manifest,
   type ManifestFile,
 } from './version.ts';
-export { DatasetVersions, type DatasetVersionsDeps, type PublishRequest } from './versions.ts';
+export { DatasetVersions, type DatasetVersionsDeps, type EngineVersionCopy, type PublishRequest } from './versions.ts';
 export { DatasetLocations, type DatasetLocationsDeps } from './locations.ts';
 export { DEFAULT_CACHE_HOLD_MS, DEFAULT_CACHE_MAX_BYTES, ReadCache, type ReadCacheOptions } from './cache.ts';
 export { Throttle, copyObject, copyVerified, hashObject, isTransient, withRetry, type CopyOptions, type Expected, type RetryOptions } from './copy.ts';

@@ -7,6 +7,7 @@ import { sqlIdent, sqlString, type EngineSession } from '../engine/index.ts';
 import { AppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalFileStore } from '../store/index.ts';
+import { fileHasher } from './hasher.ts';
 import { toVersion, versionPrefix, type DatasetLocator, type DatasetVersion, type Manifest, type ManifestFile, type VersionRow } from './version.ts';
 
 export interface DatasetVersionsDeps {
@@ -17,6 +18,18 @@ export interface DatasetVersionsDeps {
   readonly store: LocalFileStore;
   /** The one resolver of where a dataset lives; without it, versions are read where they were published. */
   readonly locations?: DatasetLocator;
+  /** An engine that reads versions from its own copy (ENCLAVE_ENGINE=trino); without it, `prepareForEngine` does nothing. */
+  readonly engineCopy?: EngineVersionCopy;
+}
+
+/**
+ * An engine that cannot read the versions' encrypted files and reads its own copy (Trino: plain
+ * Parquet under storage-side encryption, registered in its catalogue). `ensure` writes the copy
+ * from the version's files (local, in manifest order) if it is missing, and checks the engine
+ * sees exactly that copy (`src/engine/trino/dataset-copy.ts`).
+ */
+export interface EngineVersionCopy {
+  ensure(v: DatasetVersion, files: readonly string[], withKey: <T>(fn: (key: Uint8Array) => Promise<T>) => Promise<T>): Promise<void>;
 }
 
 /** What a publisher hands over: the staged files of a new version and the audit event of its commit. */
@@ -44,6 +57,8 @@ export interface PublishRequest {
  */
 export class DatasetVersions {
   readonly #d: DatasetVersionsDeps;
+  /** Versions made readable by the engine in this process (`prepareForEngine`), each once at a time. */
+  readonly #prepared = new Map<string, Promise<void>>();
 
   constructor(deps: DatasetVersionsDeps) {
     this.#d = deps;
@@ -110,6 +125,36 @@ export class DatasetVersions {
       await session.run(`CREATE OR REPLACE VIEW ${sqlIdent(schema)}.${sqlIdent(table)} AS SELECT * FROM read_parquet([${paths.map(sqlString).join(', ')}], encryption_config = {footer_key: ${sqlString(keyName)}})`);
     }
     return [...byTable.keys()].sort();
+  }
+
+  /**
+   * Makes a version readable by the engine that reads its own copy (`engineCopy`), once per
+   * process: every file's SHA-256 is checked against the manifest first (a changed file fails
+   * with `integrity`, naming it), then the copy is written from those files if missing and
+   * registered. Does nothing without an `engineCopy` (DuckDB reads the files themselves).
+   */
+  prepareForEngine(dataset: string, version: number): Promise<void> {
+    const copy = this.#d.engineCopy;
+    if (copy === undefined) return Promise.resolve();
+    const id = `${dataset}\u0000${version}`;
+    let p = this.#prepared.get(id);
+    if (p === undefined) {
+      p = this.withLease(async () => {
+        const v = await this.version(dataset, version);
+        const located = this.#d.locations === undefined ? undefined : await this.#d.locations.localFiles(v);
+        const paths = v.manifest.files.map((f, i) => located?.paths[i] ?? this.#d.store.localPath(`${v.prefix}/${f.path}`));
+        for (const [i, f] of v.manifest.files.entries()) {
+          const got = await fileHasher.hash(paths[i] ?? '');
+          if (got.sha256 !== f.sha256 || got.bytes !== f.bytes) {
+            throw new AppError('integrity', `${dataset} v${version}: ${f.path} does not match its manifest (SHA-256 or size differs)`, { hint: 'the version\'s file changed at rest: restore it from a verified copy (enclave migrate verify) before building extracts' });
+          }
+        }
+        await copy.ensure(v, paths, (fn) => this.#d.keys.withDataKey('dataset', dataset, 'encryption', fn));
+      });
+      this.#prepared.set(id, p);
+      p.catch(() => this.#prepared.delete(id));
+    }
+    return p;
   }
 
   /** Runs `fn` with every cached file it attaches pinned until it settles (then evictable at once). */

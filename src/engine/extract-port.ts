@@ -78,6 +78,11 @@ export interface ExtractPlan {
 export interface SourceFiles {
   readonly dataset: string;
   readonly table: string;
+  /**
+   * The dataset version the files belong to. Engines that read a version from their own catalogue
+   * rather than from files (Trino: the version's registered tables) use it instead of `files`.
+   */
+  readonly version?: number;
   /** Absolute local paths of encrypted Parquet files (the dataset's key opens them). */
   readonly files: readonly string[];
   /** When `files` is empty (no file of the permitted years): one file of the table, read for its columns only. */
@@ -97,6 +102,11 @@ export interface BuildTableInput {
   readonly targetKey: Uint8Array;
   /** Absolute local path of the encrypted Parquet file to write (its directory is created). */
   readonly target: string;
+  /**
+   * The project the extract is built for. Engines that keep the extract in their own storage
+   * (Trino: the project's workspace schema) write there instead of `target`.
+   */
+  readonly projectId?: string;
 }
 
 export interface BuiltTable {
@@ -106,10 +116,30 @@ export interface BuiltTable {
   readonly sha256: string;
   /** Columns in the extract order, with engine-neutral type names (`VARCHAR`, `BIGINT`, `DATE`, ...). */
   readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /**
+   * Set by engines that keep the table in their own storage rather than in `target`: what the
+   * manifest records instead of the file (`path` starts with `ENGINE_PATH_PREFIX`: not a store key).
+   */
+  readonly stored?: { readonly path: string };
 }
+
+/** Manifest paths of tables kept by the engine (not files of the store): `engine:<engine>/<where>`. */
+export const ENGINE_PATH_PREFIX = 'engine:';
 
 /** What the extract service needs of an engine. Keys never reach an error message or a log. */
 export interface ExtractBuilder {
   buildTable(input: BuildTableInput): Promise<BuiltTable>;
+  /**
+   * Optional, before the tables of a plan are built: engines that keep the extract in place
+   * (Trino) drop the earlier generation's tables the plan no longer has, which the workspace
+   * would otherwise show as the member's saved tables.
+   */
+  prepare?(plan: ExtractPlan): Promise<void>;
+  /**
+   * Optional, at the project's end: engines that keep the extract in their own storage delete it
+   * there (with the project's saved tables). File-based engines have nothing to do: the extract
+   * service deletes the files.
+   */
+  destroyProject?(projectId: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -20,4 +20,5 @@ export type {
   WorkspaceSession,
   WorkspaceSpec,
 } from './workspace-port.ts';
+export { ENGINE_PATH_PREFIX } from './extract-port.ts';
 export type { BuildTableInput, BuiltTable, ExtractBuilder, ExtractPlan, PlanColumn, PlanPersonSource, PlanPopulation, PlanPredicate, PlanTable, PlanYears, SourceFiles } from './extract-port.ts';

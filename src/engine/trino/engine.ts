@@ -12,7 +12,8 @@
  * What differs from the DuckDB sandbox, by design:
  * - the extract's data lives in Trino's storage (object store with storage-side encryption, see
  *   docs/deploy/trino.md), not in the `files` of the spec: `ExtractTable.files` and `key` name the
- *   DuckDB copy and are checked for shape only; open() checks that every extract table exists in
+ *   DuckDB copy and are checked for shape only (the extract service gives no file for a table
+ *   kept by Trino); open() checks that every extract table exists in
  *   the workspace schema and fails `unavailable` otherwise;
  * - scratch objects live in the same schema (`ScratchSpec.dir`/`key` unused; quota enforced on the
  *   bytes Trino reports for the saved files);
@@ -487,7 +488,9 @@ function validateSpec(spec: WorkspaceSpec): void {
     if (!NAME.test(t.name)) problems.push(`extract[${i}].name must be a lower-case identifier`);
     if (names.has(t.name)) problems.push(`extract[${i}].name ${t.name} is repeated`);
     names.add(t.name);
-    if (t.files.length === 0 || t.files.some((f) => !f.startsWith('/'))) problems.push(`extract[${i}].files must be a non-empty list of absolute paths`);
+    // Trino reads the table the extract builder wrote into the schema: no file is needed (the
+    // extract service names none for tables kept by the engine); any given must still be absolute.
+    if (t.files.some((f) => !f.startsWith('/'))) problems.push(`extract[${i}].files must be absolute paths`);
     if (t.key.length !== KEY_BYTES) problems.push(`extract[${i}].key must be ${KEY_BYTES} bytes`);
   }
   if (!(spec.scratch.quotaBytes >= 0)) problems.push('scratch.quotaBytes must be ≥ 0');

@@ -9,10 +9,11 @@
  * by the admin user only (access rules: `queries` view is the admin's), and no event listener is
  * configured in the reference deployment (docs/deploy/trino.md, threat model).
  */
-import type { ExtractPlan, PlanTable } from '../extract-port.ts';
+import { createHash } from 'node:crypto';
+import { ENGINE_PATH_PREFIX, type BuildTableInput, type BuiltTable, type ExtractBuilder, type ExtractPlan, type PlanTable } from '../extract-port.ts';
 import { TrinoClient } from './client.ts';
 import { workspaceSchema } from './engine.ts';
-import { compileTrinoTable, qualified, type TrinoTableRef } from './extract-compile.ts';
+import { compileTrinoTable, datasetSchema, qualified, type TrinoTableRef } from './extract-compile.ts';
 import { ADMIN_USER } from './rules.ts';
 
 export interface TrinoBuildTableInput {
@@ -28,6 +29,10 @@ export interface TrinoBuildTableInput {
 export interface TrinoBuiltTable {
   readonly rows: number;
   readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /** Where the table was written. */
+  readonly target: TrinoTableRef;
+  /** Trino's order-independent `checksum` of the table's rows (hex): a fingerprint of its content for the manifest. */
+  readonly checksum: string;
 }
 
 /** Where a catalogue table of the plan's datasets lives on Trino (its registered dataset version). */
@@ -42,6 +47,8 @@ export interface TrinoExtractBuilder {
    * are the member's and kept.
    */
   buildPlan(plan: ExtractPlan, sourceOf: TrinoSourceOf, rekeyKey: Uint8Array): Promise<ReadonlyMap<string, TrinoBuiltTable>>;
+  /** The first step of `buildPlan`: drops the extract tables of an earlier generation that `plan` no longer has. */
+  prune(plan: ExtractPlan): Promise<void>;
   /** Drops the workspace's schema and everything in it (extract and saved objects). */
   dropWorkspace(workspaceId: string): Promise<void>;
 }
@@ -55,11 +62,14 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
   const as = { user: ADMIN_USER, catalog };
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const builder: TrinoExtractBuilder = {
-    async buildPlan(plan, sourceOf, rekeyKey) {
+    async prune(plan) {
       const schema = workspaceSchema(plan.projectId);
       const keep = new Set(plan.tables.map((t) => t.name));
       const earlier = await client.query(`SELECT table_name FROM system.metadata.table_comments WHERE catalog_name = '${catalog}' AND schema_name = '${schema}' AND comment = '${EXTRACT_MARK}'`, as);
       for (const [name] of earlier.rows) if (!keep.has(String(name))) await client.query(`DROP TABLE ${q(catalog)}.${q(schema)}.${q(String(name))}`, as);
+    },
+    async buildPlan(plan, sourceOf, rekeyKey) {
+      await builder.prune(plan);
       const out = new Map<string, TrinoBuiltTable>();
       for (const table of plan.tables) {
         const via = table.population.viaPerson?.sources ?? [];
@@ -87,11 +97,48 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
       }
       await client.query(`COMMENT ON TABLE ${qualified(target)} IS '${EXTRACT_MARK}'`, as);
       const cols = await client.query(`SELECT column_name, data_type FROM ${q(catalog)}.information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${input.table.name}' ORDER BY ordinal_position`, as);
-      return { rows, columns: cols.rows.map(([n, t]) => ({ name: String(n), type: String(t).toUpperCase() })) };
+      const columns = cols.rows.map(([n, t]) => ({ name: String(n), type: String(t).toUpperCase() }));
+      const sum = await client.query(`SELECT coalesce(to_hex(checksum(ROW(${columns.map((c) => q(c.name)).join(', ')}))), '') FROM ${qualified(target)}`, as);
+      return { rows, columns, target, checksum: (typeof sum.rows[0]?.[0] === 'string' ? sum.rows[0][0] : '').toLowerCase() };
     },
     async dropWorkspace(workspaceId) {
       await client.query(`DROP SCHEMA IF EXISTS ${q(catalog)}.${q(workspaceSchema(workspaceId))} CASCADE`, as);
     },
   };
   return builder;
+}
+
+/**
+ * The Trino extract builder behind the engine-neutral `ExtractBuilder` port, as the extract
+ * service (`src/workspace/extract/`) drives it: each table is read from the dataset version's
+ * Trino tables (`SourceFiles.version`; the files are not read) and written into the project's
+ * workspace schema (`BuildTableInput.projectId`; `target` and the keys but the re-keying one are
+ * not used: on Trino the store encrypts, docs/encryption-at-rest-trino.md). The manifest records
+ * `engine:trino/<catalog>.<schema>.<table>` with the rows and a SHA-256 over the table's name,
+ * rows, columns and Trino's content checksum.
+ *
+ * @example
+ *   const extracts = new ExtractService({ ..., builder: trinoExtractBuilderPort(openTrinoExtractBuilder({ url }), 'enclave') });
+ */
+export function trinoExtractBuilderPort(builder: TrinoExtractBuilder, catalog = 'enclave'): ExtractBuilder {
+  const ref = (dataset: string, table: string, version: number | undefined): TrinoTableRef => {
+    if (version === undefined) throw new Error(`the Trino extract builder needs the dataset version of ${dataset}.${table} (SourceFiles.version)`);
+    return { catalog, schema: datasetSchema(dataset, version), table: table.toLowerCase() };
+  };
+  return {
+    async buildTable(input: BuildTableInput): Promise<BuiltTable> {
+      if (input.projectId === undefined) throw new Error('the Trino extract builder needs the project (BuildTableInput.projectId)');
+      const built = await builder.buildTable({
+        table: input.table, workspaceId: input.projectId, rekeyKey: input.rekeyKey,
+        source: ref(input.source.dataset, input.source.table, input.source.version),
+        personSources: input.personSources.map((s) => ref(s.dataset, s.table, s.version)),
+      });
+      const path = `${ENGINE_PATH_PREFIX}trino/${built.target.catalog}.${built.target.schema}.${built.target.table}`;
+      const sha256 = createHash('sha256').update(JSON.stringify({ path, rows: built.rows, columns: built.columns, checksum: built.checksum })).digest('hex');
+      return { rows: built.rows, bytes: 0, sha256, columns: built.columns, stored: { path } };
+    },
+    prepare: (plan) => builder.prune(plan),
+    destroyProject: (projectId) => builder.dropWorkspace(projectId),
+    close: async () => undefined,
+  };
 }

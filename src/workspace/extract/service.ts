@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import type { Actor, AuditLog, AuditedTx, JsonValue } from '../../audit/index.ts';
 import type { Db, Queryable } from '../../db/index.ts';
-import type { ExtractBuilder, ExtractPlan, PlanTable, SourceFiles } from '../../engine/index.ts';
+import { ENGINE_PATH_PREFIX, type ExtractBuilder, type ExtractPlan, type PlanTable, type SourceFiles } from '../../engine/index.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import type { PermitDocument } from '../../governance/index.ts';
 import type { Store } from '../../store/index.ts';
@@ -36,6 +36,11 @@ export interface DatasetVersions {
   files(dataset: string, version: number): Promise<readonly VersionFile[]>;
   /** Lends the dataset's 32-byte encryption key to `fn` (wiped after). */
   withKey<T>(dataset: string, fn: (key: Uint8Array) => Promise<T>): Promise<T>;
+  /**
+   * Optional: makes a version readable by the extract's engine before it is read (on Trino: the
+   * version's Trino-readable copy, checked against the manifest, registered in Trino's catalogue).
+   */
+  prepare?(dataset: string, version: number): Promise<void>;
 }
 
 /** The permit in force of a project (governance). */
@@ -226,6 +231,7 @@ export class ExtractService implements ExtractSource {
       tx.addDetails({ generations: gone });
     });
     for (const g of gone) await this.#d.store.removePrefix(generationPrefix(projectId, g));
+    await this.#d.builder.destroyProject?.(projectId);
   }
 
   /** Every generation of a project, newest first (building, failed and destroyed ones included), for members and reviewers. */
@@ -248,7 +254,8 @@ export class ExtractService implements ExtractSource {
       throw new AppError('not_found', `project ${projectId} has no ready extract`, { hint: 'the extract is built when the permit comes into force; its progress is shown on the project page' });
     }
     const key = await this.#d.keys.withKey(projectId, 'encryption', async (k) => Uint8Array.from(k));
-    return { manifest, tables: manifest.tables.map((t) => ({ name: t.name, files: t.files.map((f) => this.#local(f.path)), key })) };
+    // Tables kept by the engine itself (Trino) have no file to name.
+    return { manifest, tables: manifest.tables.map((t) => ({ name: t.name, files: t.files.filter((f) => !f.path.startsWith(ENGINE_PATH_PREFIX)).map((f) => this.#local(f.path)), key })) };
   }
 
   #local(key: string): string {
@@ -382,6 +389,8 @@ export class ExtractService implements ExtractSource {
       }
       return f;
     };
+    for (const v of versions) await this.#d.datasets.prepare?.(v.dataset, v.version);
+    await this.#d.builder.prepare?.(plan);
     let count = 0;
     const report = (table: string): void => {
       this.#d.onProgress?.({ projectId, generation, tablesDone: count, tablesTotal: total, percent: Math.floor((count * 100) / total), table });
@@ -393,17 +402,17 @@ export class ExtractService implements ExtractSource {
         report(table.name);
         continue;
       }
-      const source = sourceFiles(table, await files(table.dataset));
+      const source = sourceFiles(table, await files(table.dataset), versionOf.get(table.dataset));
       const via = table.population.viaPerson;
       const personSources: SourceFiles[] = [];
-      for (const src of via?.sources ?? []) personSources.push(sourceFiles({ dataset: src.dataset, table: src.table, years: { kind: 'none', reason: '' } }, await files(src.dataset)));
+      for (const src of via?.sources ?? []) personSources.push(sourceFiles({ dataset: src.dataset, table: src.table, years: { kind: 'none', reason: '' } }, await files(src.dataset), versionOf.get(src.dataset)));
       const key = `${generationPrefix(projectId, generation)}/${table.name}/data_0.parquet`;
       const built = await this.#withSourceKeys([...new Set([table.dataset, ...(via?.sources.map((x) => x.dataset) ?? [])])], new Map(), (sourceKeys) =>
         this.#d.keys.withKey(projectId, 'pseudonymisation', (rekeyKey) =>
           this.#d.keys.withKey(projectId, 'encryption', (targetKey) =>
-            this.#d.builder.buildTable({ table, source, personSources, sourceKeys, rekeyKey, targetKey, target: this.#local(key) }))));
+            this.#d.builder.buildTable({ table, source, personSources, sourceKeys, rekeyKey, targetKey, target: this.#local(key), projectId }))));
       const columns = table.columns.map((c, i) => ({ name: c.name, type: built.columns[i]?.type ?? 'VARCHAR', source: c.source, rekeyed: c.rekey }));
-      const fileList = [{ path: key, bytes: built.bytes, rows: built.rows, sha256: built.sha256 }];
+      const fileList = [{ path: built.stored?.path ?? key, bytes: built.bytes, rows: built.rows, sha256: built.sha256 }];
       count++;
       const percent = Math.floor((count * 100) / total);
       await this.#d.audit.transaction({ actor: ACTOR, action: 'workspace.extract.table', target: `project:${projectId}`, details: { generation, table: table.name, rows: built.rows, sha256: built.sha256, percent } }, async (tx) => {
@@ -421,7 +430,8 @@ export class ExtractService implements ExtractSource {
 
   /** A checkpointed table is reused on resume only if its files are all there at their recorded size. */
   async #intact(files: readonly { path: string; bytes: number }[]): Promise<boolean> {
-    for (const f of files) if ((await this.#d.store.size(f.path)) !== f.bytes) return false;
+    // A table kept by the engine is built again (its build replaces it in place).
+    for (const f of files) if (f.path.startsWith(ENGINE_PATH_PREFIX) || (await this.#d.store.size(f.path)) !== f.bytes) return false;
     return true;
   }
 
@@ -473,7 +483,7 @@ export class ExtractService implements ExtractSource {
 }
 
 /** The files of a table within the plan's years (files of other years are not read at all). */
-function sourceFiles(table: Pick<PlanTable, 'dataset' | 'table' | 'years'>, all: readonly VersionFile[]): SourceFiles {
+function sourceFiles(table: Pick<PlanTable, 'dataset' | 'table' | 'years'>, all: readonly VersionFile[], version: number | undefined): SourceFiles {
   const mine = all.filter((f) => f.table === table.table);
   if (mine.length === 0) {
     throw new AppError('conflict', `the dataset version of ${table.dataset} has no file of table ${table.table}`, { hint: 'ingest a delivery that includes it, or amend the permit' });
@@ -481,5 +491,5 @@ function sourceFiles(table: Pick<PlanTable, 'dataset' | 'table' | 'years'>, all:
   const y = table.years;
   const kept = y.kind === 'none' ? mine : mine.filter((f) => f.year >= y.from && f.year <= y.to);
   const first = mine[0] as VersionFile;
-  return { dataset: table.dataset, table: table.table, files: kept.map((f) => f.path), ...(kept.length === 0 ? { schemaFile: first.path } : {}) };
+  return { dataset: table.dataset, table: table.table, ...(version === undefined ? {} : { version }), files: kept.map((f) => f.path), ...(kept.length === 0 ? { schemaFile: first.path } : {}) };
 }

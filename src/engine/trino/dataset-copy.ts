@@ -1,0 +1,114 @@
+/**
+ * A dataset version made readable by Trino, for development and CI: the version's encrypted
+ * Parquet files (Parquet Modular Encryption, which Trino cannot read) are read with the dataset
+ * key by DuckDB and written as plain Parquet into the `enclave` catalog's local warehouse
+ * (`local.location`, ENCLAVE_TRINO_WAREHOUSE), one file per manifest file at the same relative
+ * path (`<TABLE>/year=YYYY/<name>.parquet`), then registered (`registerDatasetVersion`), which
+ * checks that Trino sees exactly these files and sizes.
+ *
+ * The warehouse then holds decrypted data at rest: acceptable on the one-node development server,
+ * which holds synthetic data only, never in a deployment. In production the copy is the object
+ * store's, encrypted by the store with SSE-C keys (docs/encryption-at-rest-trino.md): ingestion's
+ * plain Parquet stream uploaded beside the PME version; that upload is not written yet
+ * (docs/deploy/trino.md, "What remains").
+ *
+ * The datasets domain calls `ensure` (through its `EngineVersionCopy` port) after checking every
+ * source file's SHA-256 against the manifest.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Engine } from '../port.ts';
+import { sqlString } from '../sql.ts';
+import { TrinoClient } from './client.ts';
+import { registerDatasetVersion, type TrinoDatasetTable } from './datasets.ts';
+import { datasetSchema } from './extract-compile.ts';
+
+/** What the copy needs of a version (the datasets domain's `DatasetVersion`, structurally). */
+export interface CopiedVersion {
+  readonly dataset: string;
+  readonly version: number;
+  readonly manifest: { readonly merkleRoot: string; readonly files: readonly { readonly path: string; readonly table: string; readonly year: number }[] };
+}
+
+export interface TrinoDatasetCopyOptions {
+  readonly url: string;
+  readonly catalog?: string;
+  /** The catalog's `local.location`: the directory Trino's `local://` URIs are under. */
+  readonly warehouse: string;
+  /** DuckDB, to read the encrypted files. */
+  readonly engine: Engine;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface TrinoDatasetCopy {
+  /**
+   * Writes the version's Trino-readable copy if the warehouse does not hold it already (same
+   * Merkle root), and registers it on Trino. `files`: local paths of the manifest's files, in
+   * manifest order; `withKey` lends the dataset's key.
+   */
+  ensure(v: CopiedVersion, files: readonly string[], withKey: <T>(fn: (key: Uint8Array) => Promise<T>) => Promise<T>): Promise<void>;
+}
+
+/** DuckDB's column types as Trino's Hive connector declares them. */
+function trinoType(duck: string): string {
+  const t = duck.toUpperCase();
+  const simple: Record<string, string> = {
+    VARCHAR: 'varchar', INTEGER: 'integer', BIGINT: 'bigint', SMALLINT: 'smallint', TINYINT: 'tinyint', DOUBLE: 'double', FLOAT: 'real',
+    BOOLEAN: 'boolean', DATE: 'date', TIMESTAMP: 'timestamp', BLOB: 'varbinary',
+  };
+  const s = simple[t];
+  if (s !== undefined) return s;
+  const d = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+  if (d !== null) return `decimal(${d[1] ?? ''},${d[2] ?? ''})`;
+  throw new Error(`column type ${duck} has no Trino equivalent in the dataset copy (supported: ${Object.keys(simple).join(', ')}, DECIMAL(p,s))`);
+}
+
+const MARKER = '_enclave-copy.json';
+
+export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCopy {
+  const client = new TrinoClient({ url: o.url, ...(o.headers === undefined ? {} : { headers: o.headers }) });
+  const catalog = o.catalog ?? 'enclave';
+  return {
+    async ensure(v, files, withKey) {
+      if (files.length !== v.manifest.files.length) throw new Error(`the copy of ${v.dataset} v${v.version} needs one local path per manifest file`);
+      const folder = datasetSchema(v.dataset, v.version);
+      const root = join(o.warehouse, folder);
+      let marker: { merkleRoot?: string; tables?: TrinoDatasetTable[] } = {};
+      try {
+        marker = JSON.parse(await readFile(join(root, MARKER), 'utf8')) as typeof marker;
+      } catch {
+        // no complete copy yet
+      }
+      let tables = marker.merkleRoot === v.manifest.merkleRoot ? marker.tables : undefined;
+      if (tables === undefined) {
+        await rm(root, { recursive: true, force: true });
+        const session = await o.engine.session();
+        try {
+          const keyName = `k_${randomBytes(6).toString('hex')}`;
+          await withKey((key) => session.addParquetKey(keyName, Buffer.from(key)));
+          const byTable = new Map<string, TrinoDatasetTable & { files: { path: string; bytes: number }[] }>();
+          for (const [i, f] of v.manifest.files.entries()) {
+            const src = `read_parquet(${sqlString(files[i] ?? '')}, encryption_config = {footer_key: ${sqlString(keyName)}}, hive_partitioning = false)`;
+            const out = join(root, f.path);
+            await mkdir(dirname(out), { recursive: true, mode: 0o700 });
+            await session.run(`COPY (SELECT * FROM ${src}) TO ${sqlString(out)} (FORMAT parquet)`);
+            let t = byTable.get(f.table);
+            if (t === undefined) {
+              const cols = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${src}`);
+              t = { table: f.table, location: `local:///${folder}/${f.table}`, columns: cols.map((c) => ({ name: c.column_name, type: trinoType(c.column_type) })), files: [] };
+              byTable.set(f.table, t);
+            }
+            t.files.push({ path: f.path.slice(f.table.length + 1), bytes: (await stat(out)).size });
+          }
+          tables = [...byTable.values()];
+        } finally {
+          session.close();
+        }
+      }
+      await registerDatasetVersion(client, catalog, { dataset: v.dataset, version: v.version, tables });
+      // Written once Trino saw exactly this copy: a copy interrupted or refused is made again.
+      await writeFile(join(root, MARKER), JSON.stringify({ merkleRoot: v.manifest.merkleRoot, tables }), { mode: 0o600 });
+    },
+  };
+}
