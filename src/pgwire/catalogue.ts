@@ -200,7 +200,10 @@ export function isCatalogueStatement(sql: string): boolean {
   if (!/^select\b/i.test(sql)) return false;
   const from = topLevelKeyword(sql, 'from');
   if (from === -1) {
-    const list = sql.slice(6, endOfClause(sql, 6)).trim();
+    // Only a bare select list (`SELECT 1`, `SELECT version(), current_schema()`): a WHERE or
+    // any other clause makes it the workspace's.
+    if (endOfClause(sql, 6) !== sql.length) return false;
+    const list = sql.slice(6).trim();
     return list !== '' && splitTopLevel(list).every((item) => knownExpression(stripAlias(item).expr));
   }
   const rel = mainRelation(sql, from);

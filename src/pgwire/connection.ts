@@ -346,6 +346,8 @@ export class Connection {
 
   #fatal(e: WireError): void {
     if (this.#closed) return;
+    // No longer counted as open, nor re-checked, from the moment it is told why it ends.
+    this.#d.unregister(this);
     this.#send(this.#errorMessage({ ...e, fatal: true }));
     this.#socket.end();
     setTimeout(() => this.#end(), 1000).unref();
@@ -555,7 +557,17 @@ export class Connection {
     // Answered here; the permit is still checked at every statement.
     this.#counts.answered++;
     await this.#access();
-    return this.#local(text);
+    try {
+      return await this.#local(text);
+    } catch (e) {
+      // A refusal of the endpoint's own (a setting of the engine, an unknown one) is audited
+      // like the workspace's refusals.
+      if (e instanceof WireFailure) {
+        this.#counts.refused++;
+        await this.#d.audit.record({ actor: { kind: 'person', id: this.#p().personId }, action: 'pgwire.statement', target: `project:${this.#projectId}`, outcome: 'denied', details: { sql: sql.slice(0, 4096), error: e.wire.code } });
+      }
+      throw e;
+    }
   }
 
   async #access(): Promise<void> {
