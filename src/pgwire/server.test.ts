@@ -160,6 +160,7 @@ describe('PostgreSQL endpoint', () => {
     }
     // A portal with a row limit, through node-postgres's protocol connection.
     const raw = await client();
+    raw.on('error', () => undefined);
     try {
       const con = (raw as unknown as { connection: { parse(o: object): void; bind(o: object): void; describe(o: object): void; execute(o: object): void; sync(): void; flush(): void; on(e: string, f: (m: { fields?: unknown[]; text?: string }) => void): void; removeAllListeners(e: string): void } }).connection;
       const rows: unknown[] = [];
