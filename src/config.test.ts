@@ -63,3 +63,13 @@ test('the quick start turns demo mode on only on loopback, and never over an exp
 test('the embedded provider\'s logins must carry both the password and the second factor', () => {
   assert.deepEqual(loadConfig({}).oidc.requiredAmr, ['pwd', 'otp']);
 });
+
+test('the PostgreSQL endpoint is off unless its port is set, and plain TCP only on loopback', () => {
+  assert.equal(loadConfig({}).pgwire, undefined);
+  const local = loadConfig({ ENCLAVE_PGWIRE_PORT: '5433' }).pgwire;
+  assert.deepEqual(local, { host: '127.0.0.1', port: 5433, recheckMs: 5000, tls: undefined });
+  assert.throws(() => loadConfig({ ENCLAVE_PGWIRE_PORT: '5433', ENCLAVE_PGWIRE_HOST: '0.0.0.0' }), /ENCLAVE_PGWIRE_HOST: 0\.0\.0\.0 is reachable beyond this machine/);
+  assert.throws(() => loadConfig({ ENCLAVE_PGWIRE_PORT: '5433', ENCLAVE_PGWIRE_TLS_CERT: '/tls/cert.pem' }), /give both/);
+  const tls = loadConfig({ ENCLAVE_PGWIRE_PORT: '5433', ENCLAVE_PGWIRE_HOST: '0.0.0.0', ENCLAVE_PGWIRE_TLS_CERT: '/tls/cert.pem', ENCLAVE_PGWIRE_TLS_KEY: '/tls/key.pem' }).pgwire;
+  assert.deepEqual(tls?.tls, { certPath: '/tls/cert.pem', keyPath: '/tls/key.pem' });
+});

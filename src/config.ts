@@ -57,6 +57,11 @@ const schema = z.object({
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: z.enum(['on', 'off']).default('off'),
   ENCLAVE_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s/?#]+(\/)?(\?\S*)?$/, 'an smtp:// or smtps:// URL').optional(),
   ENCLAVE_SMTP_FROM: z.string().regex(/^([^<>\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/, 'an e-mail address, optionally with a name').optional(),
+  ENCLAVE_PGWIRE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ENCLAVE_PGWIRE_HOST: z.string().min(1).default('127.0.0.1'),
+  ENCLAVE_PGWIRE_TLS_CERT: z.string().min(1).optional(),
+  ENCLAVE_PGWIRE_TLS_KEY: z.string().min(1).optional(),
+  ENCLAVE_PGWIRE_RECHECK_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
 });
 
 const hints: Record<string, string> = {
@@ -73,6 +78,8 @@ const hints: Record<string, string> = {
   ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
   ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on or off: on lets demo mode run on a non-loopback host, knowingly',
+  ENCLAVE_PGWIRE_PORT: 'the PostgreSQL endpoint\'s TCP port, e.g. 5433 (unset: no endpoint; docs/pgwire.md)',
+  ENCLAVE_PGWIRE_RECHECK_SECONDS: 'how often open PostgreSQL connections re-check their permit, 1 to 300 (default 5)',
 };
 
 /** True for a host name or address that only this machine reaches. */
@@ -147,6 +154,11 @@ export interface Config {
   readonly sessions: { readonly idleMs: number; readonly absoluteMs: number };
   /** E-mail of notifications through SMTP, when ENCLAVE_SMTP_URL is set (the URL may hold a password: never print it). */
   readonly smtp: { readonly url: string; readonly from: string } | undefined;
+  /**
+   * The PostgreSQL-protocol endpoint into workspaces (docs/pgwire.md), when ENCLAVE_PGWIRE_PORT
+   * is set: TLS with the given certificate and key, or plain TCP on a loopback host only.
+   */
+  readonly pgwire: { readonly host: string; readonly port: number; readonly tls: { readonly certPath: string; readonly keyPath: string } | undefined; readonly recheckMs: number } | undefined;
 }
 
 /**
@@ -202,6 +214,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   }
   if (e.ENCLAVE_SMTP_URL !== undefined && e.ENCLAVE_SMTP_FROM === undefined) {
     throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_SMTP_FROM: required when ENCLAVE_SMTP_URL is set', { hint: 'give the sender address of the notification e-mails, e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>", or unset ENCLAVE_SMTP_URL', details: { problems: ['ENCLAVE_SMTP_FROM'] } });
+  }
+  if (e.ENCLAVE_PGWIRE_PORT !== undefined) {
+    const problems: string[] = [];
+    if ((e.ENCLAVE_PGWIRE_TLS_CERT === undefined) !== (e.ENCLAVE_PGWIRE_TLS_KEY === undefined)) problems.push('ENCLAVE_PGWIRE_TLS_CERT and ENCLAVE_PGWIRE_TLS_KEY: give both (the PEM certificate and its private key) or neither');
+    else if (e.ENCLAVE_PGWIRE_TLS_CERT === undefined && !isLoopbackHost(e.ENCLAVE_PGWIRE_HOST)) problems.push(`ENCLAVE_PGWIRE_HOST: ${e.ENCLAVE_PGWIRE_HOST} is reachable beyond this machine, and plain TCP would carry project tokens and rows in clear`);
+    if (problems.length > 0) {
+      throw new AppError('invalid', `configuration is invalid:\n  ${problems.join('\n  ')}`, { hint: 'set ENCLAVE_PGWIRE_TLS_CERT and ENCLAVE_PGWIRE_TLS_KEY to the platform\'s certificate and key, or bind the endpoint to 127.0.0.1', details: { problems } });
+    }
   }
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
   const dataDir = abs(e.ENCLAVE_DATA_DIR);
@@ -261,6 +281,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     demoMode: e.ENCLAVE_DEMO_MODE === 'on',
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
+    pgwire: e.ENCLAVE_PGWIRE_PORT === undefined ? undefined : {
+      host: e.ENCLAVE_PGWIRE_HOST, port: e.ENCLAVE_PGWIRE_PORT, recheckMs: e.ENCLAVE_PGWIRE_RECHECK_SECONDS * 1000,
+      tls: e.ENCLAVE_PGWIRE_TLS_CERT === undefined || e.ENCLAVE_PGWIRE_TLS_KEY === undefined ? undefined : { certPath: abs(e.ENCLAVE_PGWIRE_TLS_CERT), keyPath: abs(e.ENCLAVE_PGWIRE_TLS_KEY) },
+    },
   };
   return deepFreeze(config);
 }

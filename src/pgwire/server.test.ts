@@ -7,7 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -329,6 +332,28 @@ print(json.dumps({"rows": rows, "tables": tables, "n": n}))
     } finally {
       await c.end();
     }
+  });
+
+  test('TLS: a listener with a certificate serves TLS only; without one it binds loopback only', async () => {
+    await assert.rejects(startPgwire({ host: '0.0.0.0', port: 0, workspace: w.ws, identity: w.f.identity, audit: w.f.audit }), /needs TLS/);
+    const dir = await mkdtemp(join(tmpdir(), 'enclave-pgwire-tls-'));
+    try {
+      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      const secure = await startPgwire({ host: '127.0.0.1', port: 0, workspace: w.ws, identity: w.f.identity, audit: w.f.audit, tls: { cert: await readFile(join(dir, 'cert.pem')), key: await readFile(join(dir, 'key.pem')) } });
+      try {
+        const conn = (mode: string): string => `host=127.0.0.1 port=${secure.port} dbname=${project} user=member sslmode=${mode} connect_timeout=10`;
+        const env = { ...process.env, PGPASSWORD: token };
+        const ok = await run(PSQL, ['-X', '-A', '-t', conn('require'), '-c', 'SELECT count(*) FROM persons'], { env, timeout: 60_000 });
+        assert.equal(ok.stdout.trim(), '1000');
+        const plain = await run(PSQL, ['-X', conn('disable'), '-c', 'SELECT 1'], { env, timeout: 60_000 }).then(() => '', (e: { stderr?: string }) => e.stderr ?? '');
+        assert.match(plain, /this endpoint accepts TLS connections only/);
+      } finally {
+        await secure.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    process.stdout.write('TLS: psql sslmode=require served; sslmode=disable refused; plain TCP beyond loopback refused at start\n');
   });
 
   test('suspension closes open connections within seconds; the next connection is refused', async () => {
