@@ -107,8 +107,6 @@ function typeRows(): Row[] {
   }));
 }
 
-const yesNo = (b: boolean): string => (b ? 'YES' : 'NO');
-
 const RELATIONS: Readonly<Record<string, Relation>> = {
   pg_namespace: { ...cols({ oid: t.oid, nspname: t.name, nspowner: t.oid, nspacl: t.text }), rows: namespaceRows },
   pg_class: {

@@ -275,7 +275,7 @@ export class Connection {
       try {
         await this.#d.workspace.access(p, this.#projectId);
       } catch (e) {
-        await this.#d.audit.record({ actor: { kind: 'person', id: p.personId }, action: 'pgwire.connect', target: `project:${this.#projectId}`, outcome: 'denied', details: { reason: e instanceof AppError ? String(e.details?.['reason'] ?? e.code) : 'error' } });
+        await this.#d.audit.record({ actor: { kind: 'person', id: p.personId }, action: 'pgwire.connect', target: `project:${this.#projectId}`, outcome: 'denied', details: { reason: e instanceof AppError && typeof e.details?.['reason'] === 'string' ? e.details['reason'] : e instanceof AppError ? e.code : 'error' } });
         return this.#fatal(accessError(e));
       }
       const w = this.#pg.writer;
@@ -478,7 +478,7 @@ export class Connection {
       // The columns of a statement not yet bound: the engine describes the query without running it.
       const described = await this.#workspaceResult(`DESCRIBE ${normalise(sql)}`, true);
       const page = described.rowCount === 0 ? { rows: [] } : await this.#d.workspace.rows(this.#p(), this.#projectId, described.query?.id ?? '', { offset: 0, limit: Math.min(described.rowCount, 1000) });
-      columns = page.rows.map((row) => ({ name: String(row[0]), type: pgTypeOf(String(row[1])) }));
+      columns = page.rows.map((row) => ({ name: typeof row[0] === 'string' ? row[0] : '?column?', type: pgTypeOf(typeof row[1] === 'string' ? row[1] : 'VARCHAR') }));
     } else if (p.kind === 'local') columns = (await this.#run(sql)).columns;
     out.push(columns.length === 0 ? this.#pg.writer.flush(0x6e) : this.#rowDescription(columns, []));
     this.#send(Buffer.concat(out));

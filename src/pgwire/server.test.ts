@@ -42,14 +42,14 @@ describe('PostgreSQL endpoint', () => {
 
   /** An active project whose permit allows the database protocol, the member named in it. */
   const activeProject = async (tools: ReadonlyArray<'web_sql' | 'database_protocol'>): Promise<string> => {
-    const { gov, who, application, permitFor } = w.f;
-    const p = await gov.createProject(who.applicant, application());
+    const { gov, who } = w.f;
+    const p = await gov.createProject(who.applicant, w.f.application());
     await gov.addMember(who.applicant, p.id, who.member.personId, 'member');
     await gov.take(who.applicant, p.id, 'submit');
     await gov.take(who.committee1, p.id, 'accept_complete');
     await gov.take(who.ethics, p.id, 'ethics_favourable');
     await gov.take(who.legal, p.id, 'legal_approve');
-    await gov.proposePermit(who.committee1, p.id, await permitFor(p.id, { tools: [...tools] }));
+    await gov.proposePermit(who.committee1, p.id, await w.f.permitFor(p.id, { tools: [...tools] }));
     await gov.take(who.committee1, p.id, 'committee_approve');
     await gov.take(who.committee2, p.id, 'committee_approve');
     w.extracts.ready.add(p.id);

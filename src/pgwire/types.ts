@@ -79,10 +79,15 @@ export function formatType(t: PgType): string {
   return names[t.name] ?? t.name;
 }
 
+/** An interval's microseconds: the engine sends them as a string (they exceed 2^53). */
+function bigintOf(v: CellValue | undefined): bigint {
+  return typeof v === 'string' || typeof v === 'number' ? BigInt(v) : 0n;
+}
+
 function intervalText(v: { readonly [k: string]: CellValue }): string {
   const months = Number(v['months'] ?? 0);
   const days = Number(v['days'] ?? 0);
-  let micros = BigInt(String(v['micros'] ?? 0));
+  let micros = bigintOf(v['micros']);
   const parts: string[] = [];
   const y = Math.trunc(months / 12);
   const m = months % 12;
@@ -231,7 +236,7 @@ export function toBinary(v: CellValue, t: PgType): Buffer | null {
     case PG.interval.oid: {
       const o = v as { readonly [k: string]: CellValue };
       const b = Buffer.alloc(16);
-      b.writeBigInt64BE(BigInt(String(o['micros'] ?? 0)), 0);
+      b.writeBigInt64BE(bigintOf(o['micros']), 0);
       b.writeInt32BE(Number(o['days'] ?? 0), 8);
       b.writeInt32BE(Number(o['months'] ?? 0), 12);
       return b;
