@@ -16,6 +16,7 @@ const benches: ReadonlyArray<readonly [name: string, path: string, args: readonl
   ['audit: appends/s in transactions with and without the audit write, verification events/s vs raw SHA-256, proof latency at 10 M events', 'src/audit/bench.ts', ['500']],
   ['migrate: copy + verify vs cp + sha256sum', 'bench/migrate.ts', []],
   ['extract: project extract materialisation vs raw DuckDB COPY of the same rows', 'bench/extract.ts', []],
+  ['pgwire: cohort queries through the PostgreSQL endpoint vs the HTTP API vs raw DuckDB, and a 1 M-row fetch in pages', 'bench/pgwire.ts', []],
 ];
 const only = process.argv[2];
 let failed = 0;
