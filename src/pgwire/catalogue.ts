@@ -228,13 +228,97 @@ function endOfClause(sql: string, from: number): number {
   return ends.length === 0 ? sql.length : Math.min(...ends);
 }
 
+const RESERVED = new Set(['where', 'left', 'right', 'inner', 'join', 'cross', 'full', 'order', 'group', 'limit', 'on', 'natural', 'union', 'outer', 'offset', 'window', 'using', 'lateral']);
+
+/** Catalogue relations named in the FROM clause (and its joins), with their aliases, in order. */
+function fromRelations(sql: string, from: number): Array<{ name: string; alias: string }> {
+  const where = ['where', 'group', 'order', 'limit', 'offset', 'union', 'having', 'window', 'for'].map((k) => topLevelKeyword(sql, k, from + 4)).filter((i) => i !== -1);
+  let clause = sql.slice(from + 4, where.length === 0 ? sql.length : Math.min(...where));
+  // Subqueries in the FROM clause are not relations of this statement.
+  for (let prev = ''; prev !== clause;) {
+    prev = clause;
+    clause = clause.replace(/\([^()]*\)/g, ' ');
+  }
+  const out: Array<{ name: string; alias: string }> = [];
+  for (const m of clause.matchAll(/(?:^|,|\bjoin\b)\s*((?:"?[a-z_]+"?\s*\.\s*)?"?[a-z_][a-z0-9_]*"?)(?:\s+(?:as\s+)?([a-z_][a-z0-9_]*))?/gi)) {
+    const name = (m[1] ?? '').replace(/["\s]/g, '').toLowerCase();
+    const alias = (m[2] ?? '').toLowerCase();
+    out.push({ name, alias: RESERVED.has(alias) ? '' : alias });
+  }
+  return out;
+}
+
+/** The relation whose rows a catalogue statement lists: the most detailed one it joins. */
 function mainRelation(sql: string, from: number): { name: string; alias: string } | undefined {
-  const m = /^from\s+((?:"?[a-z_]+"?\s*\.\s*)?"?[a-z_][a-z0-9_]*"?)(?:\s+(?:as\s+)?([a-z_][a-z0-9_]*))?/i.exec(sql.slice(from));
-  if (m === null) return undefined;
-  const name = (m[1] ?? '').replace(/["\s]/g, '').toLowerCase();
-  const alias = (m[2] ?? '').toLowerCase();
-  const reserved = ['where', 'left', 'right', 'inner', 'join', 'cross', 'full', 'order', 'group', 'limit', 'on', 'natural', 'union', 'outer', 'offset', 'window'];
-  return { name, alias: reserved.includes(alias) ? '' : alias };
+  const rels = fromRelations(sql, from);
+  const bare = (n: string): string => n.replace(/^pg_catalog\./, '');
+  for (const preferred of ['pg_attribute', 'pg_class', 'pg_type']) {
+    const r = rels.find((x) => bare(x.name) === preferred);
+    if (r !== undefined) return r;
+  }
+  return rels[0];
+}
+
+/** Rows of a relation reached from another's row (a pg_attribute's table and type, a table's namespace). */
+const LINKS: Readonly<Record<string, ReadonlyArray<readonly [relation: string, local: string, remote: string]>>> = {
+  pg_class: [['pg_namespace', 'relnamespace', 'oid']],
+  pg_attribute: [['pg_class', 'attrelid', 'oid'], ['pg_type', 'atttypid', 'oid']],
+  pg_type: [['pg_namespace', 'typnamespace', 'oid']],
+};
+
+interface Scope {
+  readonly main: string;
+  readonly rel: Relation;
+  /** alias (or relation name) → relation name */
+  readonly aliases: ReadonlyMap<string, string>;
+}
+
+/** The main relation's rows, each carrying the rows it links to as `relation.column` keys. */
+function joinedRows(main: string, c: CatalogueContext): Row[] {
+  const cache = new Map<string, Row[]>();
+  const rowsOf = (name: string): Row[] => {
+    let r = cache.get(name);
+    if (r === undefined) {
+      r = RELATIONS[name]?.rows(c) ?? [];
+      cache.set(name, r);
+    }
+    return r;
+  };
+  const attach = (name: string, row: Row, out: Record<string, Value>): void => {
+    for (const k of Object.keys(RELATIONS[name]?.columns ?? {})) out[`${name}.${k}`] = row[k] ?? null;
+    for (const [rel, local, remote] of LINKS[name] ?? []) {
+      if (`${rel}.${remote}` in out) continue;
+      const m = rowsOf(rel).find((x) => String(x[remote]) === String(row[local]));
+      if (m !== undefined) attach(rel, m, out);
+    }
+  };
+  return rowsOf(main).map((row) => {
+    const out: Record<string, Value> = { ...row };
+    attach(main, row, out);
+    return out;
+  });
+}
+
+function resolvable(scope: Scope, alias: string | undefined, col: string): boolean {
+  if (alias !== undefined && RELATIONS[scope.aliases.get(alias) ?? alias]?.columns[col] !== undefined) return true;
+  return scope.rel.columns[col] !== undefined || [...scope.aliases.values()].some((r) => RELATIONS[r]?.columns[col] !== undefined);
+}
+
+/** A column reference (`c.relname`, `relname`) in a row of the scope, or undefined when it names nothing known. */
+function ref(row: Row, scope: Scope | undefined, alias: string | undefined, col: string): { value: Value; type: PgType } | undefined {
+  if (scope === undefined) return undefined;
+  if (alias !== undefined && alias !== '') {
+    const r = scope.aliases.get(alias) ?? alias.replace(/^pg_catalog\./, '');
+    const ty = RELATIONS[r]?.columns[col];
+    if (ty !== undefined) return { value: r === scope.main ? row[col] ?? null : row[`${r}.${col}`] ?? null, type: ty };
+  }
+  const own = scope.rel.columns[col];
+  if (own !== undefined) return { value: row[col] ?? null, type: own };
+  for (const r of new Set(scope.aliases.values())) {
+    const ty = RELATIONS[r]?.columns[col];
+    if (ty !== undefined && `${r}.${col}` in row) return { value: row[`${r}.${col}`] ?? null, type: ty };
+  }
+  return undefined;
 }
 
 function stripAlias(item: string): { expr: string; alias: string | undefined } {
@@ -249,7 +333,7 @@ function stripAlias(item: string): { expr: string; alias: string | undefined } {
 
 const RELKIND_NAMES: Record<string, string> = { r: 'table', v: 'view', m: 'materialized view', i: 'index', S: 'sequence', f: 'foreign table', p: 'partitioned table', I: 'partitioned index', t: 'TOAST table', c: 'composite type' };
 
-function evaluate(expr: string, row: Row, rel: Relation | undefined, c: CatalogueContext): { value: Value; type: PgType } {
+function evaluate(expr: string, row: Row, scope: Scope | undefined, c: CatalogueContext): { value: Value; type: PgType } {
   let e = expr.trim();
   // A trailing cast (`x::regclass`, `'a'::text`) does not change what is answered here.
   const cast = /::\s*"?[\w.]+"?(\[\])?$/i.exec(e);
@@ -262,10 +346,9 @@ function evaluate(expr: string, row: Row, rel: Relation | undefined, c: Catalogu
   if (/^(true|false)$/i.test(e)) return { value: /^true$/i.test(e), type: t.bool };
   if (/^null$/i.test(e)) return { value: null, type: t.text };
   const col = /^(?:"?([a-z_][a-z0-9_]*)"?\.)?"?([a-z_][a-z0-9_]*)"?$/i.exec(e);
-  if (col !== null && rel !== undefined) {
-    const name = (col[2] ?? '').toLowerCase();
-    const ty = rel.columns[name];
-    if (ty !== undefined) return { value: row[name] ?? null, type: ty };
+  if (col !== null) {
+    const found = ref(row, scope, col[1]?.toLowerCase(), (col[2] ?? '').toLowerCase());
+    if (found !== undefined) return found;
   }
   const fn = /^(?:pg_catalog\.)?([a-z_]+)\s*(?:\((.*)\))?$/is.exec(e);
   const name = fn?.[1]?.toLowerCase();
@@ -306,18 +389,23 @@ function toWire(v: Value, type: PgType): string | null {
 }
 
 /** Simple predicates of the WHERE clause that name a column of the relation. */
-function filters(where: string, rel: Relation): Array<(r: Row) => boolean> {
+function filters(where: string, scope: Scope): Array<(r: Row) => boolean> {
   const out: Array<(r: Row) => boolean> = [];
   for (const raw of splitTopLevel(where.replace(/\s+and\s+/gi, ' \u0001 '), '\u0001')) {
     const p = raw.trim().replace(/\s+collate\s+[\w."]+$/i, '');
-    const m = /^(?:\w+\.)?(\w+)(?:::\w+)?\s*(=|<>|!=|!~|~|operator\s*\(\s*pg_catalog\.~\s*\)|not\s+in|in|like|ilike)\s*(.+)$/is.exec(p);
+    const m = /^(?:(\w+)\.)?(\w+)(?:::\w+)?\s*(=|<>|!=|!~|~|operator\s*\(\s*pg_catalog\.~\s*\)|not\s+in|in|like|ilike)\s*(.+)$/is.exec(p);
     if (m === null) continue;
-    const column = (m[1] ?? '').toLowerCase();
-    if (rel.columns[column] === undefined) continue;
-    const op = (m[2] ?? '').toLowerCase().replace(/\s+/g, ' ');
-    const rhs = (m[3] ?? '').trim();
+    const alias = m[1]?.toLowerCase();
+    const column = (m[2] ?? '').toLowerCase();
+    // Only predicates on a column this catalogue knows filter; others are left out (see the module comment).
+    if (!resolvable(scope, alias, column)) continue;
+    const op = (m[3] ?? '').toLowerCase().replace(/\s+/g, ' ');
+    const rhs = (m[4] ?? '').trim();
     const scalar = (s: string): string | undefined => stringLiteral(s) ?? (/^-?\d+$/.test(s.trim()) ? s.trim() : undefined);
-    const get = (r: Row): string => (r[column] === null || r[column] === undefined ? '' : typeof r[column] === 'boolean' ? (r[column] ? 't' : 'f') : String(r[column]));
+    const get = (r: Row): string => {
+      const v = ref(r, scope, alias, column)?.value ?? null;
+      return v === null ? '' : typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
+    };
     if (op === '=' || op === '<>' || op === '!=') {
       const v = scalar(rhs);
       if (v !== undefined) out.push(op === '=' ? (r) => get(r) === v : (r) => get(r) !== v);
@@ -351,28 +439,39 @@ function filters(where: string, rel: Relation): Array<(r: Row) => boolean> {
 export function answerCatalogue(sql: string, c: CatalogueContext): CatalogueResult {
   const from = topLevelKeyword(sql, 'from');
   const list = sql.slice(6, from === -1 ? endOfClause(sql, 6) : from).trim().replace(/^distinct\s+/i, '');
-  let rel: Relation | undefined;
+  let scope: Scope | undefined;
   let rows: Row[] = [{}];
   if (from !== -1) {
     const main = mainRelation(sql, from);
-    const name = (main?.name ?? '').replace(/^pg_catalog\./, '');
-    rel = RELATIONS[name] ?? { columns: {}, star: [], rows: () => [] };
-    rows = rel.rows(c);
+    const bare = (n: string): string => n.replace(/^pg_catalog\./, '');
+    const name = bare(main?.name ?? '');
+    const rel = RELATIONS[name] ?? { columns: {}, star: [], rows: () => [] };
+    const aliases = new Map<string, string>();
+    for (const r of fromRelations(sql, from)) {
+      aliases.set(bare(r.name), bare(r.name));
+      if (r.alias !== '') aliases.set(r.alias, bare(r.name));
+    }
+    scope = { main: name, rel, aliases };
+    rows = RELATIONS[name] === undefined ? [] : joinedRows(name, c);
     const where = topLevelKeyword(sql, 'where', from);
     if (where !== -1) {
       const clause = sql.slice(where + 5, endOfClause(sql, where + 5));
-      for (const f of filters(clause, rel)) rows = rows.filter(f);
+      for (const f of filters(clause, scope)) rows = rows.filter(f);
     }
   }
   const items = splitTopLevel(list).flatMap((item) => {
-    if (/^(\w+\.)?\*$/.test(item.trim())) return (rel?.star ?? []).map((col) => ({ expr: col, alias: col }));
+    const star = /^(?:(\w+)\.)?\*$/.exec(item.trim());
+    if (star !== null) {
+      const r = star[1] === undefined ? scope?.main : scope?.aliases.get(star[1].toLowerCase());
+      return (RELATIONS[r ?? '']?.star ?? []).map((col) => ({ expr: star[1] === undefined ? col : `${star[1]}.${col}`, alias: col }));
+    }
     return [stripAlias(item)];
   });
   const columns: Array<{ name: string; type: PgType }> = [];
   const out: Array<Array<string | null>> = [];
-  const evaluated = rows.map((r) => items.map((it) => evaluate(it.expr, r, rel, c)));
+  const evaluated = rows.map((r) => items.map((it) => evaluate(it.expr, r, scope, c)));
   items.forEach((it, i) => {
-    const probe = evaluated[0]?.[i] ?? evaluate(it.expr, {}, rel, c);
+    const probe = evaluated[0]?.[i] ?? evaluate(it.expr, {}, scope, c);
     const bare = /^(?:\w+\.)?"?(\w+)"?$/.exec(it.expr.replace(/::[\w.]+$/, ''))?.[1];
     const fn = /^(?:pg_catalog\.)?(\w+)\s*\(/.exec(it.expr)?.[1];
     columns.push({ name: it.alias ?? bare?.toLowerCase() ?? fn?.toLowerCase() ?? '?column?', type: probe.type });
@@ -387,7 +486,7 @@ export function answerCatalogue(sql: string, c: CatalogueContext): CatalogueResu
       const desc = /\sdesc(\s+nulls\s+(first|last))?$/i.test(k);
       const expr = k.replace(/\s+(asc|desc)?(\s+nulls\s+(first|last))?$/i, '').trim();
       const pos = /^\d+$/.test(expr) ? Number(expr) - 1 : columns.findIndex((c) => c.name === expr.replace(/^"(.*)"$/, '$1') || c.name === expr.toLowerCase());
-      return { desc, key: (r: { values: Array<{ value: Value }>; row: Row }): Value => (pos >= 0 ? r.values[pos]?.value ?? null : evaluate(expr, r.row, rel, c).value) };
+      return { desc, key: (r: { values: Array<{ value: Value }>; row: Row }): Value => (pos >= 0 ? r.values[pos]?.value ?? null : evaluate(expr, r.row, scope, c).value) };
     });
     const cmp = (a: Value, b: Value): number => {
       if (a === b) return 0;
