@@ -204,8 +204,39 @@ export function isCatalogueStatement(sql: string): boolean {
     const list = sql.slice(6).trim();
     return list !== '' && splitTopLevel(list).every((item) => knownExpression(stripAlias(item).expr));
   }
+  // psql's \\gdesc formats the described types over a VALUES list of literals.
+  if (valuesList(sql, from) !== undefined) return /\bpg_catalog\.format_type\s*\(/i.test(sql);
   const rel = mainRelation(sql, from);
   return rel !== undefined && CATALOGUE_NAME.test(rel.name);
+}
+
+/** `FROM (VALUES (…), (…)) alias(col, …)`: the tuples (unparsed) and the column names. */
+function valuesList(sql: string, from: number): { tuples: string[]; alias: string; names: string[] } | undefined {
+  const rest = sql.slice(from + 4).trimStart();
+  if (!/^\(\s*values\b/i.test(rest)) return undefined;
+  const close = matchingParen(rest);
+  if (close === -1) return undefined;
+  const tail = /^\s*(?:as\s+)?([a-z_][a-z0-9_]*)\s*\(([^()]*)\)\s*$/i.exec(rest.slice(close + 1));
+  if (tail === null) return undefined;
+  const body = rest.slice(1, close).trim().replace(/^values\s*/i, '');
+  return { tuples: splitTopLevel(body), alias: (tail[1] ?? '').toLowerCase(), names: splitTopLevel(tail[2] ?? '').map((n) => n.replace(/"/g, '').toLowerCase()) };
+}
+
+/** Index of the parenthesis closing the one at 0 (outside quotes), or -1. */
+function matchingParen(text: string): number {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0) return i;
+  }
+  return -1;
 }
 
 /** Whether a statement names catalogue relations somewhere (used to refuse mixing them with workspace tables). */
@@ -373,7 +404,7 @@ function evaluate(expr: string, row: Row, scope: Scope | undefined, c: Catalogue
     case 'pg_get_userbyid': return { value: c.user, type: t.name };
     case 'format_type': {
       if (typeof row['format_type'] === 'string') return { value: row['format_type'], type: t.text };
-      const oid = Number(/^\d+$/.test((args[0] ?? '').trim()) ? args[0] : row['atttypid'] ?? row['oid']);
+      const oid = Number(args[0] === undefined ? row['atttypid'] ?? row['oid'] : evaluate(args[0], row, scope, c).value);
       const ty = TYPES_BY_OID.get(oid);
       return { value: ty === undefined ? null : formatType(ty), type: t.text };
     }
@@ -441,7 +472,14 @@ export function answerCatalogue(sql: string, c: CatalogueContext): CatalogueResu
   const list = sql.slice(6, from === -1 ? endOfClause(sql, 6) : from).trim().replace(/^distinct\s+/i, '');
   let scope: Scope | undefined;
   let rows: Row[] = [{}];
-  if (from !== -1) {
+  const values = from === -1 ? undefined : valuesList(sql, from);
+  if (values !== undefined) {
+    const tuples = values.tuples.map((tu) => splitTopLevel(tu.replace(/^\((.*)\)$/s, '$1')).map((x) => evaluate(x, {}, undefined, c)));
+    const columns = Object.fromEntries(values.names.map((n, i) => [n, tuples[0]?.[i]?.type ?? t.text]));
+    const rel: Relation = { columns, star: values.names, rows: () => [] };
+    scope = { main: 'values', rel, aliases: new Map([[values.alias, 'values']]) };
+    rows = tuples.map((tu) => Object.fromEntries(values.names.map((n, i) => [n, tu[i]?.value ?? null])));
+  } else if (from !== -1) {
     const main = mainRelation(sql, from);
     const bare = (n: string): string => n.replace(/^pg_catalog\./, '');
     const name = bare(main?.name ?? '');

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +232,30 @@ print(json.dumps({"rows": rows, "tables": tables, "n": n}))
     assert.notEqual(p.code, 0);
     assert.match(p.err, /password authentication failed for user "member"/);
     process.stdout.write('refused at connect: wrong token, other project\'s token, unknown project, permit without database_protocol (4/4)\n');
+  });
+
+  test('psql \\gdesc describes a statement without running it; a result over the row cap is cut with a warning', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'enclave-pgwire-psql-'));
+    try {
+      await writeFile(join(dir, 'q.sql'), 'SELECT drug, amount, event_date FROM events \\gdesc\n');
+      const r = await psql(['-A', '-t', '-f', join(dir, 'q.sql')]);
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual(r.out.trim().split('\n'), ['drug|text', 'amount|integer', 'event_date|date']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const c = await client();
+    const notices: string[] = [];
+    c.on('notice', (n) => notices.push(n.message ?? ''));
+    try {
+      const r = await c.query({ text: 'SELECT range AS i FROM range(100005)', rowMode: 'array' });
+      assert.equal(r.rows.length, 100_000);
+      assert.equal(r.rowCount, 100_000);
+      assert.equal(notices.length, 1);
+      assert.match(notices[0] ?? '', /cut at the workspace's row cap \(100000 rows\)/);
+    } finally {
+      await c.end();
+    }
   });
 
   test('COPY TO STDOUT is refused pointing at the airlock; engine settings cannot be set; harmless settings can', async () => {
