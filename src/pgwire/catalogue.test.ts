@@ -72,10 +72,13 @@ ORDER BY a.attnum;`);
 });
 
 test('JDBC getTables: schema from the joined namespace, the tables of the extract and scratch', () => {
-  const r = ask(`SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM, c.relname AS TABLE_NAME, d.description AS REMARKS
+  const r = ask(`SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM, c.relname AS TABLE_NAME,
+ CASE n.nspname ~ '^pg_' OR n.nspname = 'information_schema' WHEN true THEN CASE WHEN n.nspname = 'pg_catalog' OR n.nspname = 'information_schema' THEN CASE c.relkind WHEN 'r' THEN 'SYSTEM TABLE' WHEN 'v' THEN 'SYSTEM VIEW' ELSE NULL END ELSE NULL END
+ WHEN false THEN CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'p' THEN 'PARTITIONED TABLE' WHEN 'i' THEN 'INDEX' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END ELSE NULL END AS TABLE_TYPE,
+ d.description AS REMARKS
 FROM pg_catalog.pg_namespace n, pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_description d ON (c.oid = d.objoid AND d.objsubid = 0 and d.classoid = 'pg_class'::regclass)
 WHERE c.relnamespace = n.oid AND c.relname LIKE '%' ORDER BY TABLE_SCHEM, TABLE_NAME`);
-  assert.deepEqual(r.rows.map((x) => [x[1], x[2]]), [['extract', 'events'], ['extract', 'persons'], ['scratch', 'cohort']]);
+  assert.deepEqual(r.rows.map((x) => [x[1], x[2], x[3]]), [['extract', 'events', 'TABLE'], ['extract', 'persons', 'TABLE'], ['scratch', 'cohort', 'VIEW']]);
 });
 
 test('DBeaver\'s column query: the columns of one table, by the joined table\'s oid', () => {

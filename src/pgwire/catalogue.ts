@@ -384,7 +384,8 @@ function evaluate(expr: string, row: Row, scope: Scope | undefined, c: Catalogue
   const fn = /^(?:pg_catalog\.)?([a-z_]+)\s*(?:\((.*)\))?$/is.exec(e);
   const name = fn?.[1]?.toLowerCase();
   const args = fn?.[2] === undefined ? [] : splitTopLevel(fn[2]);
-  if (/^case\s+(?:\w+\.)?relkind\b/i.test(e)) return { value: RELKIND_NAMES[String(row['relkind'] ?? '')] ?? null, type: t.text };
+  if (/^case\s+(?:\w+\.)?relkind\s+when\b.*\bend$/is.test(e) && !/\bthen\s+'(table|view)'/i.test(e)) return { value: RELKIND_NAMES[String(row['relkind'] ?? '')] ?? null, type: t.text };
+  if (/^case\b.*\bend$/is.test(e) && scope !== undefined) return { value: caseValue(e, row, scope, c), type: t.text };
   switch (name) {
     case 'version': return { value: `PostgreSQL ${c.serverVersion} (Enclave workspace endpoint)`, type: t.text };
     case 'current_schema': return { value: (c.setting('search_path') ?? 'extract').split(',')[0]?.trim() ?? 'extract', type: t.name };
@@ -411,6 +412,74 @@ function evaluate(expr: string, row: Row, scope: Scope | undefined, c: Catalogue
     case 'obj_description': case 'col_description': return { value: typeof row['description'] === 'string' ? row['description'] : null, type: t.text };
     default: return { value: null, type: t.text };
   }
+}
+
+/** The WHEN/THEN/ELSE parts of a CASE expression (nested CASEs, parentheses and strings kept whole). */
+function caseParts(e: string): { base: string; whens: Array<[string, string]>; otherwise: string | undefined } | undefined {
+  const marks: Array<{ word: string; at: number; len: number }> = [];
+  let depth = 0;
+  let nest = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < e.length; i++) {
+    const ch = e[i] ?? '';
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && !/\w/.test(e[i - 1] ?? ' ')) {
+      const w = /^(case|end|when|then|else)\b/i.exec(e.slice(i))?.[1]?.toLowerCase();
+      if (w === 'case') nest++;
+      else if (w === 'end') nest--;
+      if (w !== undefined && (w === 'end' ? nest === 0 : nest === 1)) marks.push({ word: w, at: i, len: w.length });
+    }
+  }
+  if (marks[0]?.word !== 'case' || marks[marks.length - 1]?.word !== 'end') return undefined;
+  const text = (k: number): string => e.slice((marks[k]?.at ?? 0) + (marks[k]?.len ?? 0), marks[k + 1]?.at ?? e.length).trim();
+  const whens: Array<[string, string]> = [];
+  let otherwise: string | undefined;
+  for (let k = 1; k < marks.length - 1; k++) {
+    if (marks[k]?.word === 'when' && marks[k + 1]?.word === 'then') whens.push([text(k), text(k + 1)]);
+    if (marks[k]?.word === 'else') otherwise = text(k);
+  }
+  return { base: text(0), whens, otherwise };
+}
+
+/** A CASE expression: simple (`CASE x WHEN 'r' THEN …`) or searched (`CASE WHEN cond THEN …`). */
+function caseValue(e: string, row: Row, scope: Scope, c: CatalogueContext): Value {
+  const parts = caseParts(e);
+  if (parts === undefined) return null;
+  const value = (x: string): Value => (/^case\b/i.test(x) ? caseValue(x, row, scope, c) : evaluate(x, row, scope, c).value);
+  const base = parts.base === '' ? undefined : /\s(=|<>|!=|~|!~|in|like|or|and|operator)\s|^not\s/i.test(` ${parts.base} `) ? condition(parts.base, row, scope) : value(parts.base);
+  for (const [when, then] of parts.whens) {
+    const hit = base === undefined ? condition(when, row, scope) === true : String(value(when)) === String(base);
+    if (hit) return value(then);
+  }
+  return parts.otherwise === undefined ? null : value(parts.otherwise);
+}
+
+/** A boolean condition over a row: OR, AND, NOT of the simple predicates `filters` knows; null when unknown. */
+function condition(e: string, row: Row, scope: Scope): boolean | null {
+  let x = e.trim();
+  while (/^\(.*\)$/s.test(x) && matchingParen(x) === x.length - 1) x = x.slice(1, -1).trim();
+  const ors = splitTopLevel(x.replace(/\s+or\s+/gi, ' \u0002 '), '\u0002');
+  if (ors.length > 1) {
+    const v = ors.map((o) => condition(o, row, scope));
+    return v.includes(true) ? true : v.includes(null) ? null : false;
+  }
+  const ands = splitTopLevel(x.replace(/\s+and\s+/gi, ' \u0002 '), '\u0002');
+  if (ands.length > 1) {
+    const v = ands.map((a) => condition(a, row, scope));
+    return v.includes(false) ? false : v.includes(null) ? null : true;
+  }
+  if (/^not\s/i.test(x)) {
+    const v = condition(x.slice(4), row, scope);
+    return v === null ? null : !v;
+  }
+  const f = filters(x, scope);
+  return f.length === 1 && f[0] !== undefined ? f[0](row) : null;
 }
 
 function toWire(v: Value, type: PgType): string | null {

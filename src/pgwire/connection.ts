@@ -301,7 +301,7 @@ export class Connection {
   #sentFirst = false;
 
   async #authFailed(reason: string): Promise<void> {
-    await this.#d.audit.record({ actor: { kind: 'service', id: 'pgwire' }, action: 'pgwire.connect', target: `project:${this.#projectId.slice(0, 64)}`, outcome: 'denied', details: { reason } });
+    await this.#d.audit.record({ actor: { kind: 'service', id: 'pgwire' }, action: 'pgwire.connect', target: PROJECT_ID.test(this.#projectId) ? `project:${this.#projectId}` : 'project:?', outcome: 'denied', details: { reason } });
     this.#fatal({
       code: '28P01', message: `password authentication failed for user "${this.#user.slice(0, 63)}"`,
       hint: 'the database is the project id and the password an API token of that project (portal: Profile → API tokens); tokens issued before the PostgreSQL endpoint existed must be renewed',
