@@ -27,6 +27,14 @@ module.exports = {
       from: { path: domains, pathNot: '\\.test\\.ts$|/bench\\.ts$|^src/synth/parquet\\.ts$' },
       to: { path: drivers },
     },
+    {
+      name: 'pgwire-through-the-workspace',
+      comment: 'the PostgreSQL endpoint reaches data only through WorkspaceService (its permit checks, parser check, limits and audit): '
+        + 'no database, engine or store driver, no concrete opener, no metadata database (pg-gateway frames the protocol)',
+      severity: 'error',
+      from: { path: '^src/pgwire/', pathNot: '\\.test\\.ts$' },
+      to: { path: `${drivers}|${concrete}|^src/(db|store|keys)/|^src/engine/(duckdb|duckdb-sandbox)` },
+    },
     { name: 'domain-public-api-only', comment: 'import another domain through its index.ts', severity: 'error', from: { path: '^src/([^/]+)/' }, to: { path: '^src/(audit|catalog|ingest|keys|db|engine|store|synth|migrate|datasets|parquet-crypto|identity|governance|mail)/(?!index\\.ts$)', pathNot: `^src/$1/|${concrete}` } },
     { name: 'no-test-code-in-product', severity: 'error', from: { pathNot: '\\.test\\.ts$|-child\\.ts$|^test/|^bench/|/bench\\.ts$' }, to: { path: '\\.test\\.ts$|^test/' } },
   ],

@@ -18,6 +18,7 @@ const benches: ReadonlyArray<readonly [name: string, path: string, args: readonl
   ['extract: project extract materialisation vs raw DuckDB COPY of the same rows', 'bench/extract.ts', []],
   ['workspace: cohort queries governed (HTTP API, sandbox, audit) vs plain DuckDB on 50 M events; 20 members at once', 'bench/workspace.ts', []],
   ['trino: cohort queries and an extract on DuckDB and a one-node Trino over the same files, and the sizing model', 'bench/trino.ts', []],
+  ['pgwire: cohort queries through the PostgreSQL endpoint vs the HTTP API vs raw DuckDB, and a 1 M-row fetch in pages', 'bench/pgwire.ts', []],
 ];
 const only = process.argv[2];
 let failed = 0;

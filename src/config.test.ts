@@ -70,3 +70,13 @@ test('ENCLAVE_ENGINE picks the workspace engine: DuckDB by default, Trino only w
   assert.throws(() => loadConfig({ ENCLAVE_ENGINE: 'spark' }, '/srv/enclave'), /ENCLAVE_ENGINE/);
   assert.deepEqual(loadConfig({ ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json' }, '/srv/enclave').workspaceEngine, { kind: 'trino', url: 'http://127.0.0.1:18080', rulesFile: '/srv/enclave/etc/rules.json', catalog: 'enclave' });
 });
+
+test('the PostgreSQL endpoint is off unless its port is set, and plain TCP only on loopback', () => {
+  assert.equal(loadConfig({}).pgwire, undefined);
+  const local = loadConfig({ ENCLAVE_PGWIRE_PORT: '5433' }).pgwire;
+  assert.deepEqual(local, { host: '127.0.0.1', port: 5433, recheckMs: 5000, tls: undefined });
+  assert.throws(() => loadConfig({ ENCLAVE_PGWIRE_PORT: '5433', ENCLAVE_PGWIRE_HOST: '0.0.0.0' }), /ENCLAVE_PGWIRE_HOST: 0\.0\.0\.0 is reachable beyond this machine/);
+  assert.throws(() => loadConfig({ ENCLAVE_PGWIRE_PORT: '5433', ENCLAVE_PGWIRE_TLS_CERT: '/tls/cert.pem' }), /give both/);
+  const tls = loadConfig({ ENCLAVE_PGWIRE_PORT: '5433', ENCLAVE_PGWIRE_HOST: '0.0.0.0', ENCLAVE_PGWIRE_TLS_CERT: '/tls/cert.pem', ENCLAVE_PGWIRE_TLS_KEY: '/tls/key.pem' }).pgwire;
+  assert.deepEqual(tls?.tls, { certPath: '/tls/cert.pem', keyPath: '/tls/key.pem' });
+});

@@ -64,6 +64,11 @@ const schema = z.object({
   ENCLAVE_TRINO_RULES_FILE: z.string().min(1).optional(),
   ENCLAVE_TRINO_CATALOG: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a Trino catalog name').default('enclave'),
   ENCLAVE_TRINO_WAREHOUSE: z.string().min(1).optional(),
+  ENCLAVE_PGWIRE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ENCLAVE_PGWIRE_HOST: z.string().min(1).default('127.0.0.1'),
+  ENCLAVE_PGWIRE_TLS_CERT: z.string().min(1).optional(),
+  ENCLAVE_PGWIRE_TLS_KEY: z.string().min(1).optional(),
+  ENCLAVE_PGWIRE_RECHECK_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
 });
 
 const hints: Record<string, string> = {
@@ -81,6 +86,8 @@ const hints: Record<string, string> = {
   ENCLAVE_ENGINE: 'duckdb (embedded, the default) or trino (ENCLAVE_TRINO_URL and ENCLAVE_TRINO_RULES_FILE then required; docs/deploy/trino.md)',
   ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on or off: on lets demo mode run on a non-loopback host, knowingly',
+  ENCLAVE_PGWIRE_PORT: 'the PostgreSQL endpoint\'s TCP port, e.g. 5433 (unset: no endpoint; docs/pgwire.md)',
+  ENCLAVE_PGWIRE_RECHECK_SECONDS: 'how often open PostgreSQL connections re-check their permit, 1 to 300 (default 5)',
 };
 
 /** True for a host name or address that only this machine reaches. */
@@ -164,6 +171,11 @@ export interface Config {
    * (docs/deploy/trino.md) whose coordinator reads `rulesFile` as its access control.
    */
   readonly workspaceEngine: { readonly kind: 'duckdb' } | { readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string; readonly warehouse?: string };
+  /**
+   * The PostgreSQL-protocol endpoint into workspaces (docs/pgwire.md), when ENCLAVE_PGWIRE_PORT
+   * is set: TLS with the given certificate and key, or plain TCP on a loopback host only.
+   */
+  readonly pgwire: { readonly host: string; readonly port: number; readonly tls: { readonly certPath: string; readonly keyPath: string } | undefined; readonly recheckMs: number } | undefined;
 }
 
 /**
@@ -224,6 +236,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     const missing = (['ENCLAVE_TRINO_URL', 'ENCLAVE_TRINO_RULES_FILE'] as const).filter((k) => e[k] === undefined);
     if (missing.length > 0) {
       throw new AppError('invalid', `configuration is invalid:\n  ${missing.map((k) => `${k}: required when ENCLAVE_ENGINE=trino`).join('\n  ')}`, { hint: 'give the Trino coordinator URL and the access-control rules file it reads (scripts/trino.sh start prints both), or set ENCLAVE_ENGINE=duckdb', details: { problems: missing } });
+    }
+  }
+  if (e.ENCLAVE_PGWIRE_PORT !== undefined) {
+    const problems: string[] = [];
+    if ((e.ENCLAVE_PGWIRE_TLS_CERT === undefined) !== (e.ENCLAVE_PGWIRE_TLS_KEY === undefined)) problems.push('ENCLAVE_PGWIRE_TLS_CERT and ENCLAVE_PGWIRE_TLS_KEY: give both (the PEM certificate and its private key) or neither');
+    else if (e.ENCLAVE_PGWIRE_TLS_CERT === undefined && !isLoopbackHost(e.ENCLAVE_PGWIRE_HOST)) problems.push(`ENCLAVE_PGWIRE_HOST: ${e.ENCLAVE_PGWIRE_HOST} is reachable beyond this machine, and plain TCP would carry project tokens and rows in clear`);
+    if (problems.length > 0) {
+      throw new AppError('invalid', `configuration is invalid:\n  ${problems.join('\n  ')}`, { hint: 'set ENCLAVE_PGWIRE_TLS_CERT and ENCLAVE_PGWIRE_TLS_KEY to the platform\'s certificate and key, or bind the endpoint to 127.0.0.1', details: { problems } });
     }
   }
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
@@ -287,6 +307,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
     workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG, ...(e.ENCLAVE_TRINO_WAREHOUSE === undefined ? {} : { warehouse: abs(e.ENCLAVE_TRINO_WAREHOUSE) }) } : { kind: 'duckdb' },
+    pgwire: e.ENCLAVE_PGWIRE_PORT === undefined ? undefined : {
+      host: e.ENCLAVE_PGWIRE_HOST, port: e.ENCLAVE_PGWIRE_PORT, recheckMs: e.ENCLAVE_PGWIRE_RECHECK_SECONDS * 1000,
+      tls: e.ENCLAVE_PGWIRE_TLS_CERT === undefined || e.ENCLAVE_PGWIRE_TLS_KEY === undefined ? undefined : { certPath: abs(e.ENCLAVE_PGWIRE_TLS_CERT), keyPath: abs(e.ENCLAVE_PGWIRE_TLS_KEY) },
+    },
   };
   return deepFreeze(config);
 }

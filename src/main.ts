@@ -4,6 +4,7 @@
  * its dependencies.
  */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,7 @@ import { LocalStore } from './store/local.ts';
 import { S3Store } from './store/s3.ts';
 import { workspaceOpenApiPaths, workspaceRoutes } from './http/routes/workspace.ts';
 import { WorkspaceService } from './workspace/index.ts';
+import { startPgwire } from './pgwire/index.ts';
 // --- project extract (issue 12 item 1): adapters of today's ingest/migrate/governance to its ports
 import { activePermit } from './governance/repository.ts';
 import { openDuckDbExtractBuilder } from './engine/duckdb-extract/builder.ts';
@@ -379,6 +381,7 @@ export async function startServer(p: Platform): Promise<{ server: ServerType; ur
   const demoPeopleCreated = await ensureDemoPeople(p);
   await startLocalSocket(p);
   await p.extracts.resumeAll(); // project extract: builds a killed server left are resumed
+  await startPgwireEndpoint(p);
   // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
   // the redirect URI are URLs of this very server.
   let app: ReturnType<typeof createApp> | undefined;
@@ -522,4 +525,22 @@ export async function upMain(): Promise<void> {
   // A witness down or a log it does not vouch for must not keep the server from serving: say so.
   await p.audit.checkpoint().catch((e: unknown) => process.stderr.write(`audit checkpoint not signed: ${e instanceof Error ? e.message : 'error'}\n`));
   out(`\nEnclave is up: open ${url}\n  API: ${url}/api/v1/openapi.json   health: ${url}/healthz   public checkpoint: ${url}/api/v1/audit/checkpoint\n  CLI: npx enclave --help (beside this server, commands go through it)\n`);
+}
+
+/**
+ * The PostgreSQL-protocol endpoint (docs/pgwire.md), when ENCLAVE_PGWIRE_PORT is set: closed
+ * with the platform; its connections re-check their permit on governance's project changes and
+ * every ENCLAVE_PGWIRE_RECHECK_SECONDS.
+ */
+export async function startPgwireEndpoint(p: Platform): Promise<{ readonly host: string; readonly port: number } | undefined> {
+  const c = p.config.pgwire;
+  if (c === undefined) return undefined;
+  const tls = c.tls === undefined ? undefined : { cert: await readFile(c.tls.certPath), key: await readFile(c.tls.keyPath) };
+  const pg = await startPgwire({
+    host: c.host, port: c.port, workspace: p.workspace, identity: p.identity, audit: p.audit, recheckMs: c.recheckMs,
+    onProjectChange: (listener) => p.governance.onProjectChange(listener), ...(tls === undefined ? {} : { tls }),
+  });
+  p.atClose(() => pg.close());
+  process.stdout.write(`  PostgreSQL endpoint: ${pg.host}:${pg.port} (${tls === undefined ? 'plain TCP on loopback' : 'TLS'}; database = project id, password = a project API token)\n`);
+  return { host: pg.host, port: pg.port };
 }

@@ -24,3 +24,4 @@ export { DEMO_PEOPLE, EMBEDDED_ISSUER_ID, LOCKOUT_MS, listAccounts as listIdpAcc
 export { oidcStoreAdapter, OIDC_STORE_PRUNE_INTERVAL_MS } from './oidc-store.ts';
 export { ACR_PASSWORD_AND_OTP, createEmbeddedIdp, IDP_MOUNT, loadOrCreateIdpSecrets, type EmbeddedIdpOptions, type EmbeddedIdpSecrets } from './embedded-idp.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
+export { SCRAM_ITERATIONS, scramSalt, scramVerifier, type ScramVerifier } from './scram.ts';

@@ -226,8 +226,17 @@ function toToken(r: TokenRow): ApiTokenInfo {
   };
 }
 
-export async function insertToken(tx: AuditedTx, t: { id: string; hash: Buffer; personId: string; projectId: string; label: string; expiresAt: Date }): Promise<void> {
-  await tx.query('INSERT INTO identity_api_tokens (id, token_hash, person_id, project_id, label, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [t.id, t.hash, t.personId, t.projectId, t.label, t.expiresAt]);
+export async function insertToken(tx: AuditedTx, t: { id: string; hash: Buffer; personId: string; projectId: string; label: string; expiresAt: Date; scram: { storedKey: Buffer; serverKey: Buffer } }): Promise<void> {
+  await tx.query('INSERT INTO identity_api_tokens (id, token_hash, person_id, project_id, label, expires_at, scram_stored_key, scram_server_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [t.id, t.hash, t.personId, t.projectId, t.label, t.expiresAt, t.scram.storedKey, t.scram.serverKey]);
+}
+
+/** SCRAM verifiers of a project's tokens that are neither revoked nor expired at `now`. */
+export async function liveScramVerifiers(q: Queryable, projectId: string, now: Date): Promise<Array<{ tokenId: string; storedKey: Buffer; serverKey: Buffer }>> {
+  const rows = await q.query<{ id: string; scram_stored_key: Buffer | Uint8Array; scram_server_key: Buffer | Uint8Array }>(
+    'SELECT id, scram_stored_key, scram_server_key FROM identity_api_tokens WHERE project_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND scram_stored_key IS NOT NULL ORDER BY created_at',
+    [projectId, now],
+  );
+  return rows.map((r) => ({ tokenId: r.id, storedKey: Buffer.from(r.scram_stored_key), serverKey: Buffer.from(r.scram_server_key) }));
 }
 
 export async function findTokenByHash(q: Queryable, hash: Buffer): Promise<ApiTokenInfo | null> {

@@ -8,6 +8,7 @@ import type { Actor, AuditDraft, AuditedTx, Outcome } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { hashPassword } from './passwords.ts';
+import { SCRAM_ITERATIONS, scramSalt, scramVerifier } from './scram.ts';
 import * as repo from './repository.ts';
 import { isReviewingRole, isRole, type Principal, type Role } from './roles.ts';
 
@@ -315,7 +316,7 @@ export class IdentityService {
     const token = `${API_TOKEN_PREFIX}${secret()}`;
     const expiresAt = new Date(this.#now().getTime() + days * 86_400_000);
     await this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: 'identity.token.create', target: `token:${id}`, details: { project: projectId, days }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
-      await repo.insertToken(tx, { id, hash: sha256(token), personId: by.personId, projectId, label, expiresAt });
+      await repo.insertToken(tx, { id, hash: sha256(token), personId: by.personId, projectId, label, expiresAt, scram: scramVerifier(token, scramSalt(projectId)) });
     });
     return { id, token, expiresAt: expiresAt.toISOString() };
   }
@@ -332,6 +333,24 @@ export class IdentityService {
       if (t.personId !== by.personId && !by.roles.has('admin')) throw new AppError('forbidden', 'only the token owner or an admin can revoke it');
       await repo.revokeToken(tx, id);
     });
+  }
+
+  /**
+   * What a SCRAM-SHA-256 server needs to check a client holding one of the project's live tokens
+   * (PostgreSQL endpoint): the project's salt, the iteration count, and each token's verifier.
+   */
+  async scramCredentials(projectId: string): Promise<{ salt: Buffer; iterations: number; tokens: Array<{ tokenId: string; storedKey: Buffer; serverKey: Buffer }> }> {
+    return { salt: scramSalt(projectId), iterations: SCRAM_ITERATIONS, tokens: await repo.liveScramVerifiers(this.#db, projectId, this.#now()) };
+  }
+
+  /** The principal of a token a SCRAM exchange proved the client holds, or null when it is no longer live. */
+  async resolveApiTokenId(tokenId: string): Promise<Principal | null> {
+    const t = await repo.findToken(this.#db, tokenId);
+    if (t === null || t.revokedAt !== null || new Date(t.expiresAt).getTime() <= this.#now().getTime()) return null;
+    const person = await repo.findPerson(this.#db, t.personId);
+    if (person === null) return null;
+    await repo.touchToken(this.#db, t.id);
+    return { personId: person.id, roles: new Set(person.roles), via: 'token', projectScope: t.projectId };
   }
 
   /** The principal of a bearer token, or null when unknown, expired or revoked. */

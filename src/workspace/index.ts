@@ -8,5 +8,5 @@ export type { ExtractColumn, ExtractFile, ExtractManifest, ExtractSource, Extrac
 export {
   DEFAULT_WAIT_MS, END_OF_ACCESS, MAX_PAGE_ROWS, MAX_SQL_BYTES, MAX_WAIT_MS, parseQueryRequest, WorkspaceService,
   type ColumnCatalogue, type Query, type QueryError, type QueryRequest, type QueryStatus, type RowsPage, type SavedQuery, type SavedTableRows, type WorkspaceAudit, type WorkspaceColumn,
-  type WorkspaceGovernance, type WorkspaceInfo, type WorkspaceKeys, type WorkspaceServiceOptions, type WorkspaceTable,
+  type WorkspaceGovernance, type WorkspaceInfo, type WorkspaceKeys, type WorkspaceServiceOptions, type WorkspaceTable, type WorkspaceTool,
 } from './service.ts';

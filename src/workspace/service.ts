@@ -116,9 +116,12 @@ export interface SavedTableRows {
 /** A page of a query's rows: the engine's page, as the API serves it. */
 export type RowsPage = ResultPage;
 
+/** The permit's tools a member reaches the workspace through: the browser (and CLI, API), or the PostgreSQL endpoint. */
+export type WorkspaceTool = 'web_sql' | 'database_protocol';
+
 /** What the workspace needs of governance (GovernanceService implements it). */
 export interface WorkspaceGovernance {
-  assertCanAccessData(p: Principal, projectId: string, req: { readonly tool?: 'web_sql' }, requestId?: string): Promise<unknown>;
+  assertCanAccessData(p: Principal, projectId: string, req: { readonly tool?: WorkspaceTool }, requestId?: string): Promise<unknown>;
   getProject(p: Principal, id: string, requestId?: string): Promise<{ readonly project: { readonly status: string } }>;
   onProjectChange(listener: (change: { readonly projectId: string; readonly kind: string }) => void): void;
 }
@@ -280,6 +283,8 @@ export function parseQueryRequest(body: unknown): QueryRequest {
 export class WorkspaceService {
   readonly #o: WorkspaceServiceOptions;
   readonly #states = new Map<string, ProjectState>();
+  /** Principals acting through another tool than the browser's (see `throughTool`). */
+  readonly #tools = new WeakMap<Principal, WorkspaceTool>();
   #background: Promise<unknown> = Promise.resolve();
   #closed = false;
   readonly #idleMs: number;
@@ -300,6 +305,27 @@ export class WorkspaceService {
     });
   }
 
+  /**
+   * The same principal acting through another of the permit's tools: every check made with the
+   * returned principal asks the permit for that tool (the PostgreSQL endpoint passes
+   * `database_protocol`, so a permit that allows only the browser refuses it).
+   */
+  throughTool(p: Principal, tool: WorkspaceTool): Principal {
+    const q: Principal = { ...p };
+    this.#tools.set(q, tool);
+    return q;
+  }
+
+  /**
+   * Checks, without doing anything else, that the caller may work in the project now (named in
+   * the active permit, for the caller's tool); the refusal is audited by governance. For
+   * adapters that hold a session open between statements (the PostgreSQL endpoint re-checks
+   * at every statement and every few seconds).
+   */
+  async access(p: Principal, projectId: string, requestId?: string): Promise<void> {
+    await this.#member(p, projectId, requestId);
+  }
+
   /** Resolves once the end-of-access work told so far is done (tests, shutdown). */
   settled(): Promise<void> {
     return this.#background.then(() => undefined);
@@ -318,7 +344,7 @@ export class WorkspaceService {
   /** The caller is named in the active permit (refusal audited by governance, 403 with its reason). */
   async #member(p: Principal, projectId: string, requestId?: string): Promise<ProjectState> {
     checkProjectId(projectId);
-    await this.#o.governance.assertCanAccessData(p, projectId, { tool: 'web_sql' }, requestId);
+    await this.#o.governance.assertCanAccessData(p, projectId, { tool: this.#tools.get(p) ?? 'web_sql' }, requestId);
     // Created only once access is granted: unknown ids never grow the map.
     return this.#state(projectId);
   }
@@ -330,7 +356,7 @@ export class WorkspaceService {
       const d = await this.#o.governance.getProject(p, projectId, requestId);
       return { member: false, status: d.project.status };
     }
-    await this.#o.governance.assertCanAccessData(p, projectId, { tool: 'web_sql' }, requestId);
+    await this.#o.governance.assertCanAccessData(p, projectId, { tool: this.#tools.get(p) ?? 'web_sql' }, requestId);
     return { member: true, status: 'active' };
   }
 
