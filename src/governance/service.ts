@@ -15,7 +15,8 @@ import {
   assertCanReviseAmendment, assertCanTake, assertCanTakeAmendment, assertCanViewProject, canTake, canTakeAmendment, OVERSIGHT_ROLES,
 } from './policy.ts';
 import * as repo from './repository.ts';
-import type { Amendment, Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
+import * as personal from './personal-repository.ts';
+import type { Amendment, Application, ApplicationDraft, ApplicationVersion, MemberRole, Notification, NotificationSettings, Permit, PermitDocument, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
 import {
   ACTIONS, actionsFrom, AMENDMENT_ACTIONS, amendmentActionsFrom, isActionName, isAmendmentActionName, isOpenAmendment, REVIEW_STATUSES, type ActionName, type AmendmentActionName, type AmendmentStatus,
   type ProjectStatus,
@@ -150,6 +151,10 @@ const AMENDMENT_NEXT_ROLE: Partial<Record<AmendmentStatus, Role>> = {
   legal_review: 'legal_reviewer',
   committee_review: 'access_committee',
 };
+
+/** Drafts a person may keep at once, and the size of one (the wizard's state is a few KB). */
+const MAX_DRAFTS = 50;
+const MAX_DRAFT_CHARS = 200_000;
 
 const rid = (requestId: string | undefined): { requestId?: string } => (requestId === undefined ? {} : { requestId });
 
@@ -788,6 +793,82 @@ export class GovernanceService {
 
   async markRead(p: Principal, id: string): Promise<void> {
     if (!(await repo.markNotificationRead(this.#db, p.personId, id))) throw new AppError('not_found', 'no such unread notification');
+  }
+
+  /** Marks all my notifications read; returns how many were unread. */
+  markAllRead(p: Principal): Promise<number> {
+    return personal.markAllNotificationsRead(this.#db, p.personId);
+  }
+
+  unreadCount(p: Principal): Promise<number> {
+    return personal.unreadCount(this.#db, p.personId);
+  }
+
+  notificationSettings(p: Principal): Promise<NotificationSettings> {
+    return personal.notificationSettings(this.#db, p.personId);
+  }
+
+  /** Whether status changes are also e-mailed to this person (the mailer asks before sending). */
+  async wantsEmail(personId: string): Promise<boolean> {
+    return (await personal.notificationSettings(this.#db, personId)).email;
+  }
+
+  async setNotificationSettings(p: Principal, body: unknown, requestId?: string): Promise<NotificationSettings> {
+    const b = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+    if (typeof b['email'] !== 'boolean') throw new AppError('invalid', 'email must be true or false', { hint: '{"email": false} stops e-mails; in-app notifications stay', details: { field: 'email' } });
+    const settings = { email: b['email'] };
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.notification.settings', target: `person:${p.personId}`, details: { mailOn: settings.email }, ...rid(requestId) }, async (tx) => {
+      await personal.saveNotificationSettings(tx, p.personId, settings);
+    });
+    return settings;
+  }
+
+  /** My drafts of applications, newest first. */
+  listDrafts(p: Principal): Promise<ApplicationDraft[]> {
+    assertCanCreateProject(p);
+    return personal.listDrafts(this.#db, p.personId);
+  }
+
+  async getDraft(p: Principal, id: string): Promise<ApplicationDraft> {
+    const d = await personal.findDraft(this.#db, p.personId, id);
+    if (d === null) throw new AppError('not_found', `no draft ${id} of yours`, { hint: 'a draft is seen only by the person who wrote it; it is gone once filed or deleted' });
+    return d;
+  }
+
+  /**
+   * Saves a draft (a new one without `id`). The content is the wizard's state, checked only for
+   * shape and size here: the application is validated whole when it is filed.
+   */
+  async saveDraft(p: Principal, id: string | null, body: unknown, requestId?: string): Promise<ApplicationDraft> {
+    try {
+      assertCanCreateProject(p);
+    } catch (e) {
+      return this.#refused(p, 'governance.draft.save', 'draft', e, requestId);
+    }
+    const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+    const content = b?.['content'];
+    if (b === null || content === null || typeof content !== 'object' || Array.isArray(content)) {
+      throw new AppError('invalid', 'a draft is {"content": {...the application so far}, "step": 0}', { hint: 'content must be a JSON object', details: { field: 'content' } });
+    }
+    const step = b['step'] ?? 0;
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 20) throw new AppError('invalid', 'step must be a whole number from 0 to 20', { details: { field: 'step' } });
+    if (JSON.stringify(content).length > MAX_DRAFT_CHARS) throw new AppError('invalid', `a draft holds at most ${MAX_DRAFT_CHARS} characters`, { hint: 'shorten the longest texts', details: { field: 'content' } });
+    const draftId = id ?? randomUUID();
+    if (id === null && (await personal.countDrafts(this.#db, p.personId)) >= MAX_DRAFTS) {
+      throw new AppError('conflict', `you already have ${MAX_DRAFTS} drafts`, { hint: 'file or delete a draft before starting another' });
+    }
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.draft.save', target: `draft:${draftId}`, details: { step, created: id === null }, ...rid(requestId) }, async (tx) => {
+      const row = { id: draftId, personId: p.personId, content: content as Record<string, unknown>, step };
+      if (id === null) await personal.insertDraft(tx, row);
+      else if (!(await personal.updateDraft(tx, row))) throw new AppError('not_found', `no draft ${id} of yours`, { hint: 'start a new application: this draft was filed or deleted' });
+    });
+    return this.getDraft(p, draftId);
+  }
+
+  async deleteDraft(p: Principal, id: string, requestId?: string): Promise<void> {
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.draft.delete', target: `draft:${id}`, ...rid(requestId) }, async (tx) => {
+      if (!(await personal.deleteDraft(tx, p.personId, id))) throw new AppError('not_found', `no draft ${id} of yours`, { hint: 'it was already filed or deleted' });
+    });
   }
 }
 

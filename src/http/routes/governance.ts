@@ -145,6 +145,22 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
         return c.body(null, 204);
       },
     },
+    { method: 'GET', path: '/notifications/unread-count', permission: AUTHENTICATED, summary: 'How many of my notifications are unread (the header\'s badge)', handler: async (c) => c.json({ unread: await gov.unreadCount(principal(c)) }) },
+    { method: 'POST', path: '/notifications/read-all', permission: AUTHENTICATED, summary: 'Mark all my notifications read; answers how many were unread', handler: async (c) => c.json({ marked: await gov.markAllRead(principal(c)) }) },
+    { method: 'GET', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'My notification settings: {"email"} (in-app notifications always)', handler: async (c) => c.json(await gov.notificationSettings(principal(c))) },
+    { method: 'PUT', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'Change my notification settings: {"email": true | false}', handler: async (c) => c.json(await gov.setNotificationSettings(principal(c), await jsonBody(c), rid(c))) },
+    // Drafts of applications: the wizard saves as it goes, so a reload or an expired session loses nothing.
+    { method: 'GET', path: '/drafts', permission: roles('applicant'), summary: 'My drafts of applications, newest first', handler: async (c) => c.json({ drafts: await gov.listDrafts(principal(c)) }) },
+    { method: 'POST', path: '/drafts', permission: roles('applicant'), summary: 'Start a draft: {"content": {...the application so far}, "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), null, await jsonBody(c), rid(c)), 201) },
+    { method: 'GET', path: '/drafts/:did', permission: roles('applicant'), summary: 'One of my drafts', handler: async (c) => c.json(await gov.getDraft(principal(c), param(c, 'did'))) },
+    { method: 'PUT', path: '/drafts/:did', permission: roles('applicant'), summary: 'Save a draft again: {"content", "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), param(c, 'did'), await jsonBody(c), rid(c))) },
+    {
+      method: 'DELETE', path: '/drafts/:did', permission: roles('applicant'), summary: 'Delete a draft (done by the portal once the application is filed)',
+      handler: async (c) => {
+        await gov.deleteDraft(principal(c), param(c, 'did'), rid(c));
+        return c.body(null, 204);
+      },
+    },
   ];
 }
 
