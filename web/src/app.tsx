@@ -1,20 +1,30 @@
-import { lazy, Suspense, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { useI18n } from './i18n.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { CataloguePage, SearchPage } from './pages/catalogue.tsx';
 import { DatasetPage, TablePage } from './pages/dataset.tsx';
 import { NomenclaturePage, NomenclaturesPage } from './pages/nomenclatures.tsx';
 import { NotFoundPage } from './pages/page.tsx';
-import { OperatorPage } from './pages/operator.tsx';
-import { InboxPage, ProjectPage, ProjectsPage } from './pages/projects.tsx';
 import { RegisterPage } from './pages/register.tsx';
-import { EditProjectPage, WizardPage } from './pages/wizard.tsx';
 import { Loading } from './kit/index.ts';
 import { LoginLink, RequireLogin, SessionExpiredBanner, useSession } from './session.tsx';
 import { Link, match, useRouter } from './router.tsx';
 
+import { useText } from './text.ts';
+
 // The workspace brings CodeMirror and Chart.js: loaded only when a member opens it.
 const WorkspacePage = lazy(() => import('./pages/workspace.tsx').then((m) => ({ default: m.WorkspacePage })));
+// Pages behind a login are split from the public ones: an anonymous visitor of the catalogue
+// never downloads the wizard, the review or the operator code.
+const OperatorPage = lazy(() => import('./pages/operator.tsx').then((m) => ({ default: m.OperatorPage })));
+const ProjectsPage = lazy(() => import('./pages/projects.tsx').then((m) => ({ default: m.ProjectsPage })));
+const ProjectPage = lazy(() => import('./pages/projects.tsx').then((m) => ({ default: m.ProjectPage })));
+const InboxPage = lazy(() => import('./pages/projects.tsx').then((m) => ({ default: m.InboxPage })));
+const WizardPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.WizardPage })));
+const EditProjectPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.EditProjectPage })));
+const ProfilePage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.ProfilePage })));
+const NotificationsPage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.NotificationsPage })));
+const NotificationBell = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.NotificationBell })));
 
 interface RouteDef {
   readonly pattern: string;
@@ -37,13 +47,15 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/projects/:id/edit', render: (p) => <RequireLogin><EditProjectPage key={p['id']} id={p['id'] ?? ''} /></RequireLogin> },
   { pattern: '/review', render: () => <InboxPage /> },
   { pattern: '/operator', render: () => <OperatorPage /> },
+  { pattern: '/profile', render: () => <ProfilePage /> },
+  { pattern: '/notifications', render: () => <NotificationsPage /> },
 ];
 
 function Page() {
   const { path } = useRouter();
   for (const r of ROUTES) {
     const params = match(r.pattern, path);
-    if (params !== null) return <>{r.render(params)}</>;
+    if (params !== null) return <Suspense fallback={<Loading />}>{r.render(params)}</Suspense>;
   }
   return <NotFoundPage />;
 }
@@ -60,15 +72,19 @@ function LanguageSwitch() {
 
 function UserMenu() {
   const { t } = useI18n();
+  const x = useText();
   const { me, logout } = useSession();
   const { navigate } = useRouter();
   if (me === undefined) return null;
   if (me === null) return <LoginLink className="button button-ghost" />;
   return (
     <>
-      <span className="header-user" data-testid="user">
+      <Suspense fallback={null}>
+        <NotificationBell />
+      </Suspense>
+      <Link to="/profile" className="header-user" data-testid="user" aria-label={`${t.loggedInAs(me.displayName)} · ${x.navProfile}`}>
         {t.loggedInAs(me.displayName)}
-      </span>
+      </Link>
       <button type="button" className="button button-ghost" data-testid="logout" onClick={() => void logout().then(() => navigate('/'))}>
         {t.logout}
       </button>
@@ -78,7 +94,12 @@ function UserMenu() {
 
 export function App() {
   const { t } = useI18n();
+  const x = useText();
   const { me, hasRole } = useSession();
+  const { path } = useRouter();
+  // Under 600 px the navigation folds behind a menu button; it folds again after each navigation.
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path]);
   return (
     <>
       <a href="#main" className="skip-link">
@@ -99,7 +120,13 @@ export function App() {
             <UserMenu />
           </div>
         </div>
-        <nav aria-label={t.navMain} className="main-nav">
+        <button type="button" className="button button-ghost menu-button" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen((o) => !o)} data-testid="menu-button">
+          <svg aria-hidden="true" viewBox="0 0 20 20" width="16" height="16" className="menu-icon">
+            <path d="M2 4h16v2H2zm0 5h16v2H2zm0 5h16v2H2z" />
+          </svg>{' '}
+          {x.menu}
+        </button>
+        <nav aria-label={t.navMain} className={`main-nav${menuOpen ? ' open' : ''}`} id="main-nav">
           <ul>
             <li>
               <Link to="/">{t.navCatalogue}</Link>

@@ -16,7 +16,7 @@ export function DatasetPage({ dataset }: { readonly dataset: string }) {
     return { ds, tables };
   }, [dataset]);
   return (
-    <Async state={state}>
+    <Async state={state} page>
       {({ ds, tables }) => (
         <>
           <Breadcrumbs items={[{ label: t.navCatalogue, to: '/' }, { label: ds.name }]} />
@@ -84,7 +84,7 @@ export function TablePage({ dataset, table }: { readonly dataset: string; readon
     const current = tables.find((x) => x.name.toLowerCase() === table.toLowerCase()) ?? (await catalog.table(dataset, table, s));
     return { current, tables };
   }, [dataset, table]);
-  return <Async state={state}>{({ current, tables }) => <TableView table={current} all={tables} />}</Async>;
+  return <Async state={state} page>{({ current, tables }) => <TableView table={current} all={tables} />}</Async>;
 }
 
 function TableView({ table, all }: { readonly table: Table; readonly all: readonly Table[] }) {

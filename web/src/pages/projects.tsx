@@ -162,7 +162,7 @@ function ProjectView({ id }: { readonly id: string }) {
   const { t, formatDate } = useI18n();
   const state = useAsync((s) => projectsApi.get(id, s), [id]);
   return (
-    <Async state={state}>
+    <Async state={state} page>
       {(d) => (
         <>
           <Breadcrumbs items={[{ label: t.projectsTitle, to: '/projects' }, { label: d.project.title }]} />
