@@ -82,4 +82,16 @@ describe('personal governance bookkeeping', () => {
     assert.equal(saved.filter((e) => e.target === `draft:${d.id}`).length, 2);
     assert.equal((await events('governance.draft.delete')).filter((e) => e.target === `draft:${d.id}`).length, 1);
   });
+
+  test('a project\'s detail names its team and reviewers (name and organisation, no e-mail)', async () => {
+    const id = await f.projectAt('legal_review');
+    const d = await f.gov.getProject(f.who.applicant, id);
+    const ids = [...new Set([d.project.createdBy, ...d.project.members.map((m) => m.personId), ...d.reviews.map((r) => r.reviewerId)])];
+    assert.ok(ids.length >= 3, 'team and at least one reviewer');
+    for (const pid of ids) assert.ok(d.people[pid] !== undefined, `no name for ${pid}`);
+    assert.equal(d.people[f.who.applicant.personId]?.displayName, 'applicant');
+    assert.equal(d.people[f.who.ethics.personId]?.displayName, 'ethics');
+    assert.equal(d.people[f.who.ethics.personId]?.organisation, 'test');
+    assert.ok(Object.values(d.people).every((p) => !('email' in p)));
+  });
 });

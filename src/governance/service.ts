@@ -39,6 +39,14 @@ export interface PeopleDirectory {
    * after `since` (read in `q`, the caller's transaction).
    */
   changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
+  /** Names of people, so that a project's page shows who is who (unknown ids are left out). */
+  namesOf?(ids: readonly string[]): Promise<ReadonlyMap<string, PersonName>>;
+}
+
+/** How a person appears to those who see a project: name and organisation, never their e-mail. */
+export interface PersonName {
+  readonly displayName: string;
+  readonly organisation: string;
 }
 
 /** The roles that review a project: whoever changes who holds them changes its reviewers. */
@@ -110,6 +118,8 @@ export interface ProjectDetail {
   readonly approvalsNeeded: number | null;
   /** The amendment under way, if any (the permit in force stays so meanwhile). */
   readonly amendment: Amendment | null;
+  /** Names of the people the detail mentions (team, authors, reviewers), by person id. */
+  readonly people: Readonly<Record<string, PersonName>>;
 }
 
 /** An amendment with what it changes and where its review stands. */
@@ -322,7 +332,13 @@ export class GovernanceService {
       actions: actionsFrom(project.status).filter((a) => canTake(p, project, a) && !(changedReviewers && ACTIONS[a].step !== null)),
       approvalsNeeded: project.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - approvalsFor(reviews, project, permits.at(-1) ?? null).size : null,
       amendment: await repo.openAmendment(this.#db, id),
+      people: await this.#namesOf([project.createdBy, application.createdBy, ...project.members.map((m) => m.personId), ...reviews.map((r) => r.reviewerId)]),
     };
+  }
+
+  async #namesOf(ids: readonly string[]): Promise<Record<string, PersonName>> {
+    const names = (await this.#people.namesOf?.([...new Set(ids)])) ?? new Map<string, PersonName>();
+    return Object.fromEntries(names);
   }
 
   /** Saves a new version of the application (draft or changes requested only). */

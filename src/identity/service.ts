@@ -137,8 +137,17 @@ export class IdentityService {
     exists(personId: string): Promise<boolean>;
     withRole(role: Role): Promise<readonly string[]>;
     changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
+    namesOf(ids: readonly string[]): Promise<ReadonlyMap<string, { displayName: string; organisation: string }>>;
   } {
     return {
+      namesOf: async (ids) => {
+        const out = new Map<string, { displayName: string; organisation: string }>();
+        for (const id of ids) {
+          const p = await repo.findPerson(this.#db, id);
+          if (p !== null) out.set(id, { displayName: p.displayName, organisation: p.organisation });
+        }
+        return out;
+      },
       exists: async (id) => (await repo.findPerson(this.#db, id)) !== null,
       withRole: (r) => repo.peopleWithRole(this.#db, r),
       changedRolesSince: (q, id, roles, since) => repo.changedRolesSince(q, id, roles, since),

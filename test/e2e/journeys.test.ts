@@ -131,7 +131,8 @@ describe('logged-in journeys', { skip }, () => {
         await page.getByRole('button', { name: tx.submit }).click();
         await page.locator('[data-status="submitted"]').waitFor();
         await c1.page.goto(`/projects/${projectId}`);
-        const row = c1.page.getByRole('row', { name: /\/requestedScope\/population/ });
+        // the change is said by its field's label, not its JSON path
+        const row = c1.page.getByRole('row', { name: /^Population/ });
         await row.waitFor();
         assert.match((await row.textContent()) ?? '', /a statin dispensing.*a first statin dispensing/);
         await screenshot(c1.page, `journey-diff-${lang}`);
@@ -165,6 +166,10 @@ describe('logged-in journeys', { skip }, () => {
       assert.ok((await page.locator('.timeline-step.step-done').count()) >= 5);
       const permit = page.locator('section[aria-labelledby="permits-h"] tbody tr').first();
       assert.match((await permit.textContent()) ?? '', lang === 'fr' ? /en vigueur/ : /in force/);
+      // names, not ids: the team and every reviewer by name and role, no person or project UUID on the page
+      assert.match((await page.getByTestId('team').textContent()) ?? '', lang === 'fr' ? /Alice Martin.*investigateur principal/ : /Alice Martin.*principal investigator/);
+      assert.match((await page.locator('.review-list').first().textContent()) ?? '', lang === 'fr' ? /par .+ \(comité d’accès\)/ : /by .+ \(access committee\)/);
+      assert.doesNotMatch((await page.locator('main').textContent()) ?? '', /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
       await screenshot(page, `journey-project-active-${lang}`);
       await page.getByRole('navigation', { name: tx.main }).getByRole('link', { name: tx.projects }).click();
       await page.getByTestId('notifications').waitFor();

@@ -320,6 +320,8 @@ export interface ProjectDetail {
   readonly permits: readonly Permit[];
   readonly actions: readonly string[];
   readonly approvalsNeeded: number | null;
+  /** Names of the people the detail mentions (team, authors, reviewers), by person id. */
+  readonly people?: Readonly<Record<string, { readonly displayName: string; readonly organisation: string }>>;
 }
 export interface DiffEntry {
   readonly path: string;

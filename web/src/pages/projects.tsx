@@ -4,13 +4,15 @@
  * only enforced), and the reviewers' inbox.
  */
 import { useState, type FormEvent } from 'react';
-import { ApiError, catalog, get, projectsApi, request, type Application, type DiffEntry, type ProjectDetail, type ProjectStatus, type Review, type Table } from '../api.ts';
+import { ApiError, catalog, get, projectsApi, request, type Application, type ProjectDetail, type ProjectStatus, type Review, type Table } from '../api.ts';
 import { useI18n, type Messages } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, ErrorState, SelectField, StatusTimeline, TextField, useAsync, type StepState, type TimelineStep, type Tone } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
 import { RequireLogin, useSession } from '../session.tsx';
 import { Breadcrumbs, PageTitle } from './page.tsx';
 import { distinctConcepts, ReviewSummary } from './wizard.tsx';
+import { ApplicationDiff, PersonLabel } from './project-diff.tsx';
+import { useText } from '../text.ts';
 
 const TONE: Partial<Record<ProjectStatus, Tone>> = { active: 'success', rejected: 'danger', revoked: 'danger', changes_requested: 'warning', suspended: 'warning' };
 
@@ -126,18 +128,19 @@ function timeline(d: ProjectDetail, t: Messages, formatDate: (s: string) => stri
       label: o.label,
       state,
       when: last === undefined ? undefined : formatDate(last.createdAt),
-      detail: reviews.length === 0 ? undefined : <ReviewList reviews={reviews} />,
+      detail: reviews.length === 0 ? undefined : <ReviewList reviews={reviews} people={d.people} />,
     };
   });
 }
 
-function ReviewList({ reviews }: { readonly reviews: readonly Review[] }) {
+function ReviewList({ reviews, people }: { readonly reviews: readonly Review[]; readonly people: ProjectDetail['people'] }) {
   const { t, formatDate } = useI18n();
+  const x = useText();
   return (
     <ul className="review-list">
       {reviews.map((r) => (
         <li key={r.id}>
-          {t.stepName[r.step] ?? r.step} — <strong>{t.decision[r.decision] ?? r.decision}</strong> {t.by} <code>{r.reviewerId}</code> ({formatDate(r.createdAt)}, v{r.applicationVersion})
+          {t.stepName[r.step] ?? r.step} — <strong>{t.decision[r.decision] ?? r.decision}</strong> {t.by} <PersonLabel id={r.reviewerId} people={people} {...(x.stepRole[r.step] === undefined ? {} : { role: x.stepRole[r.step] })} /> ({formatDate(r.createdAt)}, v{r.applicationVersion})
           {r.reference !== null && r.reference !== '' && <> · {r.reference}</>}
           {r.comment !== '' && <q>{r.comment}</q>}
         </li>
@@ -160,6 +163,7 @@ export function ProjectPage({ id }: { readonly id: string }) {
 
 function ProjectView({ id }: { readonly id: string }) {
   const { t, formatDate } = useI18n();
+  const x = useText();
   const state = useAsync((s) => projectsApi.get(id, s), [id]);
   return (
     <Async state={state} page>
@@ -197,7 +201,17 @@ function ProjectView({ id }: { readonly id: string }) {
               />
             </section>
           )}
-          {d.application.version > 1 && <Diff id={id} to={d.application.version} />}
+          {d.application.version > 1 && <ApplicationDiff id={id} from={d.application.version - 1} to={d.application.version} />}
+          <section aria-labelledby="team-h">
+            <h2 id="team-h">{x.teamTitle}</h2>
+            <ul className="team-list" data-testid="team">
+              {d.project.members.map((m) => (
+                <li key={m.personId}>
+                  <PersonLabel id={m.personId} people={d.people} role={x.memberRole[m.role] ?? m.role} />
+                </li>
+              ))}
+            </ul>
+          </section>
           <section aria-labelledby="app-h">
             <h2 id="app-h">
               {t.applicationTitle} (v{d.application.version})
@@ -225,33 +239,6 @@ function WorkspaceEntry({ detail }: { readonly detail: ProjectDetail }) {
         </Link>
       </p>
     </div>
-  );
-}
-
-function Diff({ id, to }: { readonly id: string; readonly to: number }) {
-  const { t } = useI18n();
-  const state = useAsync((s) => projectsApi.diff(id, to - 1, to, s), [id, to]);
-  const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
-  return (
-    <section aria-labelledby="diff-h">
-      <h2 id="diff-h">{t.changesTitle(to - 1, to)}</h2>
-      <Async state={state}>
-        {(changes: DiffEntry[]) => (
-          <DataTable
-            caption={t.changesTitle(to - 1, to)}
-            captionHidden
-            rows={changes}
-            rowKey={(c) => c.path}
-            empty={t.noChanges}
-            columns={[
-              { key: 'path', header: t.colField, rowHeader: true, render: (c) => <code>{c.path}</code> },
-              { key: 'before', header: t.colBefore, render: (c) => <del className="diff-del">{show(c.before)}</del> },
-              { key: 'after', header: t.colAfter, render: (c) => <ins className="diff-add">{show(c.after)}</ins> },
-            ]}
-          />
-        )}
-      </Async>
-    </section>
   );
 }
 
