@@ -94,4 +94,18 @@ describe('personal governance bookkeeping', () => {
     assert.equal(d.people[f.who.ethics.personId]?.organisation, 'test');
     assert.ok(Object.values(d.people).every((p) => !('email' in p)));
   });
+
+  test('a project\'s audit trail lists its events with who acted by name; an outsider is refused and the refusal recorded', async () => {
+    const id = await f.projectAt('ethics_review');
+    const trail = await f.gov.projectTrail(f.who.applicant, id, 'req-trail');
+    const actions = trail.events.map((e) => e.action);
+    assert.ok(actions.includes('governance.project.create'), actions.join());
+    assert.ok(actions.some((a) => a.includes('submit')), actions.join());
+    const create = trail.events.find((e) => e.action === 'governance.project.create');
+    assert.equal(trail.people[create?.actorId ?? '']?.displayName, 'applicant');
+    assert.ok(trail.events.every((e, i) => i === 0 || e.seq > (trail.events[i - 1]?.seq ?? -1)), 'oldest first');
+    assert.equal(await code(f.gov.projectTrail(f.who.outsider, id)), 'forbidden');
+    const reads = await f.t.db.query<{ n: string | number }>("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.history' AND target = $1", [`project:${id}`]);
+    assert.equal(Number(reads[0]?.n), 1, 'the applicant\'s read is recorded');
+  });
 });

@@ -4,7 +4,7 @@
  * Every change is one audited transaction; every refusal is in the log with outcome 'denied'.
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditDraft, AuditedTx, JsonValue, Outcome } from '../audit/index.ts';
+import type { AuditDraft, AuditedTx, AuditReader, ExportLine, JsonValue, Outcome } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Principal, Role } from '../identity/index.ts';
@@ -28,6 +28,18 @@ export const COMMITTEE_APPROVALS_REQUIRED = 2;
 export interface GovernanceAudit {
   transaction<T>(draft: AuditDraft, fn: (tx: AuditedTx) => Promise<T>): Promise<T>;
   record(draft: AuditDraft & { readonly outcome?: Outcome }): Promise<{ seq: string }>;
+  /** The events about a target, oldest first (the read itself recorded): a project's trail. */
+  history?(target: string, reader: AuditReader): Promise<readonly ExportLine[]>;
+}
+
+/** One event of a project's audit trail, as its page shows it (no details: they may name data). */
+export interface ProjectTrailEvent {
+  readonly seq: number;
+  readonly time: string;
+  readonly action: string;
+  readonly actorId: string;
+  readonly actorKind: 'person' | 'service';
+  readonly outcome: Outcome;
 }
 
 /** What governance needs to know about people (identity implements it). */
@@ -165,6 +177,8 @@ const AMENDMENT_NEXT_ROLE: Partial<Record<AmendmentStatus, Role>> = {
 /** Drafts a person may keep at once, and the size of one (the wizard's state is a few KB). */
 const MAX_DRAFTS = 50;
 const MAX_DRAFT_CHARS = 200_000;
+/** Events a project's page shows of its trail (the newest). */
+const TRAIL_MAX = 500;
 
 const rid = (requestId: string | undefined): { requestId?: string } => (requestId === undefined ? {} : { requestId });
 
@@ -206,6 +220,7 @@ export class GovernanceService {
   #afterCommit(audit: GovernanceAudit, mailer: Mailer | undefined): GovernanceAudit {
     return {
       record: (draft) => audit.record(draft),
+      ...(audit.history === undefined ? {} : { history: audit.history.bind(audit) }),
       transaction: async (draft, fn) => {
         const outbox = { draft, mails: [] as StatusMail[], changes: [] as ProjectChange[] };
         const result = await audit.transaction(draft, (tx) => {
@@ -809,6 +824,28 @@ export class GovernanceService {
 
   async markRead(p: Principal, id: string): Promise<void> {
     if (!(await repo.markNotificationRead(this.#db, p.personId, id))) throw new AppError('not_found', 'no such unread notification');
+  }
+
+  /**
+   * A project's audit trail for those who may see the project: every event about it (filing,
+   * each review, permits, suspensions…) with who acted, by name. Reading it is itself recorded.
+   */
+  async projectTrail(p: Principal, id: string, requestId?: string): Promise<{ events: ProjectTrailEvent[]; people: Record<string, PersonName> }> {
+    const project = await this.#require(this.#db, id);
+    try {
+      assertCanViewProject(p, project);
+    } catch (e) {
+      return this.#refused(p, 'governance.project.trail', `project:${id}`, e, requestId);
+    }
+    const history = this.#audit.history;
+    if (history === undefined) throw new AppError('unavailable', 'this server keeps no readable audit trail', { hint: 'ask an auditor for an export of the log' });
+    const lines = await history(`project:${id}`, { actor: { kind: 'person', id: p.personId }, ...rid(requestId) });
+    // The governance of the project, not each data access check or workspace query (those are
+    // the workspace's history and the auditors' export), newest TRAIL_MAX events.
+    const events: ProjectTrailEvent[] = lines
+      .flatMap((l) => (l.event === null || !l.event.action.startsWith('governance.') || l.event.action === 'governance.access' ? [] : [{ seq: l.index, time: l.event.time, action: l.event.action, actorId: l.event.actor.id, actorKind: l.event.actor.kind, outcome: l.event.outcome }]))
+      .slice(-TRAIL_MAX);
+    return { events, people: await this.#namesOf(events.filter((e) => e.actorKind === 'person').map((e) => e.actorId)) };
   }
 
   /** Marks all my notifications read; returns how many were unread. */

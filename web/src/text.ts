@@ -5,6 +5,31 @@
  */
 import { useI18n, type Lang } from './i18n.tsx';
 
+
+/** Audit actions of a project's trail, said as acts (unknown ones keep their code). */
+const TRAIL_EN: Readonly<Record<string, string>> = {
+  'governance.project.create': 'Project filed (draft)', 'governance.application.update': 'Application revised', 'governance.member.add': 'Team member added', 'governance.member.remove': 'Team member removed',
+  'governance.project.submit': 'Application submitted', 'governance.project.withdraw': 'Application withdrawn', 'governance.project.accept_complete': 'Recorded as complete',
+  'governance.project.return_incomplete': 'Returned as incomplete', 'governance.project.ethics_favourable': 'Favourable ethics opinion', 'governance.project.ethics_return': 'Changes asked (ethics)',
+  'governance.project.ethics_unfavourable': 'Unfavourable ethics opinion', 'governance.project.legal_approve': 'Legal basis confirmed', 'governance.project.legal_return': 'Changes asked (legal)',
+  'governance.project.legal_reject': 'Refused on legal grounds', 'governance.project.committee_approve': 'Committee approval', 'governance.project.committee_return': 'Changes asked (committee)',
+  'governance.project.committee_reject': 'Permit refused', 'governance.permit.propose': 'Permit proposed', 'governance.project.suspend': 'Permit suspended', 'governance.project.reinstate': 'Permit reinstated',
+  'governance.project.revoke': 'Permit revoked', 'governance.project.close': 'Project closed', 'governance.project.expire': 'Permit expired', 'governance.project.view': 'Project viewed (refused)',
+  'governance.amendment.file': 'Amendment filed', 'governance.amendment.revise': 'Amendment revised', 'governance.amendment.permit.propose': 'Amended permit proposed', 'governance.amendment.submit': 'Amendment resubmitted',
+  'governance.amendment.withdraw': 'Amendment withdrawn', 'governance.amendment.committee_approve': 'Committee approval of the amendment', 'governance.project.trail': 'Audit trail read (refused)',
+};
+const TRAIL_FR: Readonly<Record<string, string>> = {
+  'governance.project.create': 'Projet créé (brouillon)', 'governance.application.update': 'Demande modifiée', 'governance.member.add': 'Membre ajouté à l’équipe', 'governance.member.remove': 'Membre retiré de l’équipe',
+  'governance.project.submit': 'Demande déposée', 'governance.project.withdraw': 'Demande retirée', 'governance.project.accept_complete': 'Dossier déclaré complet',
+  'governance.project.return_incomplete': 'Renvoyé car incomplet', 'governance.project.ethics_favourable': 'Avis éthique favorable', 'governance.project.ethics_return': 'Modifications demandées (éthique)',
+  'governance.project.ethics_unfavourable': 'Avis éthique défavorable', 'governance.project.legal_approve': 'Base légale confirmée', 'governance.project.legal_return': 'Modifications demandées (juridique)',
+  'governance.project.legal_reject': 'Refus pour motif juridique', 'governance.project.committee_approve': 'Approbation du comité', 'governance.project.committee_return': 'Modifications demandées (comité)',
+  'governance.project.committee_reject': 'Autorisation refusée', 'governance.permit.propose': 'Autorisation proposée', 'governance.project.suspend': 'Autorisation suspendue', 'governance.project.reinstate': 'Autorisation rétablie',
+  'governance.project.revoke': 'Autorisation révoquée', 'governance.project.close': 'Projet clôturé', 'governance.project.expire': 'Autorisation expirée', 'governance.project.view': 'Consultation du projet (refusée)',
+  'governance.amendment.file': 'Modification déposée', 'governance.amendment.revise': 'Modification révisée', 'governance.amendment.permit.propose': 'Autorisation modifiée proposée', 'governance.amendment.submit': 'Modification redéposée',
+  'governance.amendment.withdraw': 'Modification retirée', 'governance.amendment.committee_approve': 'Approbation du comité (modification)', 'governance.project.trail': 'Lecture de la piste d’audit (refusée)',
+};
+
 const en = {
   // errors: what happened and what to do, in the page's language (never a command or an API path)
   err: {
@@ -87,6 +112,27 @@ const en = {
   diffTableAdded: (table: string) => `Table ${table} added`,
   diffTableRemoved: (table: string) => `Table ${table} removed`,
   diffColumns: (table: string) => `Columns of ${table}`,
+  // project actions and trail
+  actionsTitle: 'Actions on the project',
+  projectAction: {
+    withdraw: { label: 'Withdraw the application', question: (t: string) => `Withdraw “${t}”? The application stops here and cannot be resubmitted.` },
+    suspend: { label: 'Suspend the permit', question: (t: string) => `Suspend the permit of “${t}”? Its members lose access to the data at once, until it is reinstated.` },
+    reinstate: { label: 'Reinstate the permit', question: (t: string) => `Reinstate the permit of “${t}”? Its members regain access at once.` },
+    revoke: { label: 'Revoke the permit', question: (t: string) => `Revoke the permit of “${t}” for good? Access ends at once and cannot be reinstated.` },
+    close: { label: 'Close the project', question: (t: string) => `Close “${t}”? Access ends and the workspace closes; this cannot be undone.` },
+  } as Readonly<Record<string, { readonly label: string; readonly question: (title: string) => string }>>,
+  reasonLabel: 'Reason (kept in the audit trail)',
+  reasonOptional: 'Reason (optional, kept in the audit trail)',
+  reasonRequired: 'Give the reason: it is kept in the audit trail and told to the team.',
+  trailTitle: 'Audit trail',
+  trailIntro: 'Every act on this project, from the append-only audit log; the number is the event’s place in the log.',
+  trailEmpty: 'No event yet.',
+  colWho: 'Who',
+  colOutcome: 'Outcome',
+  colSeq: 'Event no.',
+  trailService: 'the platform',
+  outcome: { success: 'done', failure: 'failed', denied: 'refused' } as Readonly<Record<string, string>>,
+  trailAction: (a: string): string => TRAIL_EN[a] ?? a,
   // confirmation
   confirm: 'Confirm',
   cancel: 'Cancel',
@@ -171,6 +217,26 @@ const fr: PortalText = {
   diffTableAdded: (table) => `Table ${table} ajoutée`,
   diffTableRemoved: (table) => `Table ${table} retirée`,
   diffColumns: (table) => `Colonnes de ${table}`,
+  actionsTitle: 'Actions sur le projet',
+  projectAction: {
+    withdraw: { label: 'Retirer la demande', question: (t) => `Retirer « ${t} » ? La demande s’arrête ici et ne pourra pas être redéposée.` },
+    suspend: { label: 'Suspendre l’autorisation', question: (t) => `Suspendre l’autorisation de « ${t} » ? Ses membres perdent aussitôt l’accès aux données, jusqu’à son rétablissement.` },
+    reinstate: { label: 'Rétablir l’autorisation', question: (t) => `Rétablir l’autorisation de « ${t} » ? Ses membres retrouvent aussitôt l’accès.` },
+    revoke: { label: 'Révoquer l’autorisation', question: (t) => `Révoquer définitivement l’autorisation de « ${t} » ? L’accès cesse aussitôt et ne pourra pas être rétabli.` },
+    close: { label: 'Clôturer le projet', question: (t) => `Clôturer « ${t} » ? L’accès cesse et l’espace de travail ferme ; c’est définitif.` },
+  },
+  reasonLabel: 'Motif (conservé dans la piste d’audit)',
+  reasonOptional: 'Motif (facultatif, conservé dans la piste d’audit)',
+  reasonRequired: 'Indiquez le motif : il est conservé dans la piste d’audit et transmis à l’équipe.',
+  trailTitle: 'Piste d’audit',
+  trailIntro: 'Chaque acte sur ce projet, tiré du journal d’audit inaltérable ; le numéro est la place de l’événement dans le journal.',
+  trailEmpty: 'Aucun événement pour l’instant.',
+  colWho: 'Qui',
+  colOutcome: 'Résultat',
+  colSeq: 'N° d’événement',
+  trailService: 'la plateforme',
+  outcome: { success: 'fait', failure: 'échec', denied: 'refusé' },
+  trailAction: (a) => TRAIL_FR[a] ?? a,
   confirm: 'Confirmer',
   cancel: 'Annuler',
 };

@@ -67,6 +67,7 @@ const TRUTH: Record<string, Expect> = {
   'PUT /governance/projects/:id/amendment/permit': ['committee1'],
   'GET /governance/notifications': ANY,
   'POST /governance/notifications/:nid/read': ANY,
+  'GET /governance/projects/:id/trail': ANY,
   'GET /governance/notifications/unread-count': ANY,
   'POST /governance/notifications/read-all': ANY,
   'GET /governance/notifications/settings': ANY,

@@ -145,6 +145,7 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
         return c.body(null, 204);
       },
     },
+    { method: 'GET', path: '/projects/:id/trail', permission: AUTHENTICATED, summary: 'The project\'s audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded', handler: async (c) => c.json(await gov.projectTrail(principal(c), param(c, 'id'), rid(c))) },
     { method: 'GET', path: '/notifications/unread-count', permission: AUTHENTICATED, summary: 'How many of my notifications are unread (the header\'s badge)', handler: async (c) => c.json({ unread: await gov.unreadCount(principal(c)) }) },
     { method: 'POST', path: '/notifications/read-all', permission: AUTHENTICATED, summary: 'Mark all my notifications read; answers how many were unread', handler: async (c) => c.json({ marked: await gov.markAllRead(principal(c)) }) },
     { method: 'GET', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'My notification settings: {"email"} (in-app notifications always)', handler: async (c) => c.json(await gov.notificationSettings(principal(c))) },

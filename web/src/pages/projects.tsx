@@ -12,6 +12,7 @@ import { RequireLogin, useSession } from '../session.tsx';
 import { Breadcrumbs, PageTitle } from './page.tsx';
 import { distinctConcepts, ReviewSummary } from './wizard.tsx';
 import { ApplicationDiff, PersonLabel } from './project-diff.tsx';
+import { ProjectActions, ProjectTrail } from './project-actions.tsx';
 import { useText } from '../text.ts';
 
 const TONE: Partial<Record<ProjectStatus, Tone>> = { active: 'success', rejected: 'danger', revoked: 'danger', changes_requested: 'warning', suspended: 'warning' };
@@ -180,9 +181,10 @@ function ProjectView({ id }: { readonly id: string }) {
               <h2 id="hist-h">{t.projectHistory}</h2>
               <StatusTimeline steps={timeline(d, t, formatDate)} label={t.projectHistory} stateLabel={(s) => t.stepState[s] ?? s} />
             </section>
-            <section aria-labelledby="decide-h">
+            {/* a plain box: each form inside names itself, and there may be none */}
+            <div className="decide-box">
               <DecisionPanel detail={d} onDone={state.reload} />
-            </section>
+            </div>
           </div>
           {d.permits.length > 0 && (
             <section aria-labelledby="permits-h">
@@ -202,6 +204,7 @@ function ProjectView({ id }: { readonly id: string }) {
             </section>
           )}
           {d.application.version > 1 && <ApplicationDiff id={id} from={d.application.version - 1} to={d.application.version} />}
+          <ProjectActions detail={d} onDone={state.reload} />
           <section aria-labelledby="team-h">
             <h2 id="team-h">{x.teamTitle}</h2>
             <ul className="team-list" data-testid="team">
@@ -218,6 +221,7 @@ function ProjectView({ id }: { readonly id: string }) {
             </h2>
             <ScopeSummary app={d.application.content} />
           </section>
+          <ProjectTrail id={id} version={`${d.project.status}:${d.project.updatedAt}:${d.reviews.length}:${d.permits.length}`} />
         </>
       )}
     </Async>
