@@ -147,6 +147,9 @@ describe('logged-in journeys', { skip }, () => {
 
       // Committee: the permit is proposed, then two distinct members approve it.
       await c1.page.goto(`/projects/${projectId}`);
+      // the committee sets the permit's terms: both tools, a stricter minimum cell count
+      await c1.page.getByTestId('permit-form').locator('input[value="database_protocol"]').check();
+      await c1.page.getByTestId('permit-form').locator('input[name="minimumCellCount"]').fill('15');
       await c1.page.getByTestId('permit-form').getByRole('button', { name: tx.propose }).click();
       await c1.page.getByTestId('four-eyes-committee').waitFor();
       await decide(c1.page, lang, projectId);
@@ -166,6 +169,7 @@ describe('logged-in journeys', { skip }, () => {
       assert.ok((await page.locator('.timeline-step.step-done').count()) >= 5);
       const permit = page.locator('section[aria-labelledby="permits-h"] tbody tr').first();
       assert.match((await permit.textContent()) ?? '', lang === 'fr' ? /en vigueur/ : /in force/);
+      assert.match((await permit.textContent()) ?? '', lang === 'fr' ? /protocole PostgreSQL.*15/ : /PostgreSQL protocol.*15/);
       // names, not ids: the team and every reviewer by name and role, no person or project UUID on the page
       assert.match((await page.getByTestId('team').textContent()) ?? '', lang === 'fr' ? /Alice Martin.*investigateur principal/ : /Alice Martin.*principal investigator/);
       assert.match((await page.locator('.review-list').first().textContent()) ?? '', lang === 'fr' ? /par .+ \(comité d’accès\)/ : /by .+ \(access committee\)/);

@@ -311,7 +311,7 @@ export interface Permit {
   readonly sha256: string;
   readonly createdAt: string;
   readonly activatedAt: string | null;
-  readonly document: { readonly validFrom: string; readonly validUntil: string };
+  readonly document: { readonly validFrom: string; readonly validUntil: string; readonly tools?: readonly string[]; readonly disclosure?: { readonly minimumCellCount: number } };
 }
 export interface ProjectDetail {
   readonly project: Project & { readonly members: readonly { readonly personId: string; readonly role: string }[] };

@@ -198,6 +198,8 @@ function ProjectView({ id }: { readonly id: string }) {
                   { key: 'v', header: t.colVersion, rowHeader: true, render: (p) => `v${p.version}` },
                   { key: 'state', header: t.colState, render: (p) => <Badge tone={p.state === 'active' ? 'success' : 'neutral'}>{t.permitState[p.state] ?? p.state}</Badge> },
                   { key: 'period', header: t.colPeriod, render: (p) => `${formatDate(p.document.validFrom)} – ${formatDate(p.document.validUntil)}` },
+                  { key: 'tools', header: x.permitTools, render: (p) => (p.document.tools ?? []).map((tool) => x.permitTool[tool] ?? tool).join(' · ') },
+                  { key: 'cells', header: x.permitMinCellShort, className: 'num', render: (p) => p.document.disclosure?.minimumCellCount ?? '—' },
                   { key: 'sha', header: 'SHA-256', render: (p) => <code title={p.sha256}>{p.sha256.slice(0, 16)}…</code> },
                 ]}
               />
@@ -360,14 +362,25 @@ function ProposePermit({ id, justification, onDone }: { readonly id: string; rea
   const [from, setFrom] = useState(isoDay(now));
   const [until, setUntil] = useState(isoDay(new Date(now.getTime() + 3 * 365 * 24 * 3600 * 1000)));
   const [error, setError] = useState<ApiError | null>(null);
+  const x = useText();
+  const [tools, setTools] = useState<readonly string[]>(['web_sql']);
+  const [minCell, setMinCell] = useState('11');
+  const [minCellError, setMinCellError] = useState<string | undefined>(undefined);
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     setError(null);
+    if (!/^\d{1,4}$/.test(minCell.trim()) || Number(minCell) < 5 || Number(minCell) > 1000) {
+      setMinCellError(x.permitMinCellError);
+      return;
+    }
+    setMinCellError(undefined);
     try {
       const template = await get<Record<string, unknown>>(`/api/v1/governance/projects/${encodeURIComponent(id)}/permit-template?validFrom=${from}&validUntil=${until}`);
       // the template carries the exception the applicant asked for; the committee grants it explicitly
       const { potentialIdentifierException, ...rest } = template;
-      const doc = grant && potentialIdentifierException !== undefined ? { ...rest, potentialIdentifierException } : rest;
+      const disclosure = typeof rest['disclosure'] === 'object' && rest['disclosure'] !== null ? rest['disclosure'] : {};
+      const terms = { ...rest, tools, disclosure: { ...disclosure, minimumCellCount: Number(minCell) } };
+      const doc = grant && potentialIdentifierException !== undefined ? { ...terms, potentialIdentifierException } : terms;
       await request<unknown>('PUT', `/api/v1/governance/projects/${encodeURIComponent(id)}/permit`, doc);
       onDone();
     } catch (err) {
@@ -381,6 +394,16 @@ function ProposePermit({ id, justification, onDone }: { readonly id: string; rea
         <TextField label={t.permitValidFrom} type="date" value={from} onChange={setFrom} name="validFrom" />
         <TextField label={t.permitValidUntil} type="date" value={until} onChange={setUntil} name="validUntil" />
       </div>
+      <fieldset className="tools">
+        <legend>{x.permitTools}</legend>
+        {(['web_sql', 'database_protocol'] as const).map((tool) => (
+          <p className="check" key={tool}>
+            <input id={`tool-${tool}`} type="checkbox" name="tools" value={tool} checked={tools.includes(tool)} onChange={(ev) => setTools((cur) => (ev.target.checked ? [...cur, tool] : cur.filter((y) => y !== tool)))} />{' '}
+            <label htmlFor={`tool-${tool}`}>{x.permitTool[tool]}</label>
+          </p>
+        ))}
+      </fieldset>
+      <TextField label={x.permitMinCell} hint={x.permitMinCellHint} value={minCell} onChange={setMinCell} inputMode="numeric" name="minimumCellCount" error={minCellError} required />
       {justification !== null && (
         <div className="notice" data-testid="pi-exception">
           <p>
