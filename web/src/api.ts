@@ -322,6 +322,8 @@ export interface ProjectDetail {
   readonly approvalsNeeded: number | null;
   /** Names of the people the detail mentions (team, authors, reviewers), by person id. */
   readonly people?: Readonly<Record<string, { readonly displayName: string; readonly organisation: string }>>;
+  /** The amendment under way or the latest one (null when none was ever filed). */
+  readonly amendment?: { readonly id: string; readonly status: string } | null;
 }
 export interface DiffEntry {
   readonly path: string;

@@ -20,7 +20,8 @@ const OperatorPage = lazy(() => import('./pages/operator.tsx').then((m) => ({ de
 const ProjectsPage = lazy(() => import('./pages/projects.tsx').then((m) => ({ default: m.ProjectsPage })));
 const ProjectPage = lazy(() => import('./pages/projects.tsx').then((m) => ({ default: m.ProjectPage })));
 const InboxPage = lazy(() => import('./pages/projects.tsx').then((m) => ({ default: m.InboxPage })));
-const WizardPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.WizardPage })));
+const WizardPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.NewProjectPage })));
+const AmendProjectPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.AmendProjectPage })));
 const EditProjectPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.EditProjectPage })));
 const ProfilePage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.ProfilePage })));
 const NotificationsPage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.NotificationsPage })));
@@ -48,6 +49,7 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/review', render: () => <InboxPage /> },
   { pattern: '/operator', render: () => <OperatorPage /> },
   { pattern: '/profile', render: () => <ProfilePage /> },
+  { pattern: '/projects/:id/amend', render: (p) => <RequireLogin><AmendProjectPage key={p['id']} id={p['id'] ?? ''} /></RequireLogin> },
   { pattern: '/notifications', render: () => <NotificationsPage /> },
 ];
 

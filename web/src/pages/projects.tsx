@@ -13,6 +13,7 @@ import { Breadcrumbs, PageTitle } from './page.tsx';
 import { distinctConcepts, ReviewSummary } from './wizard.tsx';
 import { ApplicationDiff, PersonLabel } from './project-diff.tsx';
 import { ProjectActions, ProjectTrail } from './project-actions.tsx';
+import { AmendmentPanel } from './project-amendment.tsx';
 import { useText } from '../text.ts';
 
 const TONE: Partial<Record<ProjectStatus, Tone>> = { active: 'success', rejected: 'danger', revoked: 'danger', changes_requested: 'warning', suspended: 'warning' };
@@ -206,6 +207,7 @@ function ProjectView({ id }: { readonly id: string }) {
             </section>
           )}
           {d.application.version > 1 && <ApplicationDiff id={id} from={d.application.version - 1} to={d.application.version} />}
+          <AmendmentPanel detail={d} onDone={state.reload} />
           <ProjectActions detail={d} onDone={state.reload} />
           <section aria-labelledby="team-h">
             <h2 id="team-h">{x.teamTitle}</h2>
