@@ -837,9 +837,8 @@ export class GovernanceService {
     } catch (e) {
       return this.#refused(p, 'governance.project.trail', `project:${id}`, e, requestId);
     }
-    const history = this.#audit.history;
-    if (history === undefined) throw new AppError('unavailable', 'this server keeps no readable audit trail', { hint: 'ask an auditor for an export of the log' });
-    const lines = await history(`project:${id}`, { actor: { kind: 'person', id: p.personId }, ...rid(requestId) });
+    if (this.#audit.history === undefined) throw new AppError('unavailable', 'this server keeps no readable audit trail', { hint: 'ask an auditor for an export of the log' });
+    const lines = await this.#audit.history(`project:${id}`, { actor: { kind: 'person', id: p.personId }, ...rid(requestId) });
     // The governance of the project, not each data access check or workspace query (those are
     // the workspace's history and the auditors' export), newest TRAIL_MAX events.
     const events: ProjectTrailEvent[] = lines

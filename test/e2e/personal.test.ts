@@ -167,6 +167,15 @@ describe('pages people expect', { skip }, () => {
       await nav.getByRole('link', { name: tx.nomenclatures }).click();
       await page.getByRole('heading', { level: 1, name: tx.nomenclatures }).waitFor();
       assert.equal(await nav.isVisible(), false, 'the menu folds again after a navigation');
+      // tables fit the small screen: they scroll inside their box, the page itself never sideways
+      for (const path of ['/datasets/snds/tables/ER_PRS_F', '/datasets/snds', '/nomenclatures/IR_CIM_V']) {
+        await page.goto(path);
+        await page.locator('table tbody tr').first().waitFor();
+        const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+        assert.ok(overflow <= 0, `${path}: the page is ${overflow} px wider than the 390 px screen`);
+      }
+      await screenshot(page, `table-narrow-${lang}`);
+      await accessible(page, 'a table at 390 px');
       // wide screens have no menu button
       await page.setViewportSize({ width: 1280, height: 900 });
       assert.equal(await menu.isVisible(), false);
@@ -187,6 +196,17 @@ describe('pages people expect', { skip }, () => {
     await page.goto('/datasets/snds');
     await page.getByRole('heading', { level: 1 }).waitFor();
     assert.ok(scripts.length >= 1);
+    // a table page asks the API once or twice (was once per table of the dataset)
+    const api: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/api/')) api.push(new URL(r.url()).pathname);
+    });
+    await page.goto('/datasets/snds/tables/ER_PHA_F');
+    await page.getByRole('heading', { level: 1, name: /ER_PHA_F/ }).waitFor();
+    await page.locator('svg.diagram-svg a[data-table="ER_PRS_F"]').waitFor();
+    const catalogCalls = api.filter((p) => p.startsWith('/api/v1/catalog/'));
+    process.stdout.write(`table page: ${catalogCalls.length} catalogue call(s): ${catalogCalls.join(', ')}\n`);
+    assert.ok(catalogCalls.length >= 1 && catalogCalls.length <= 2, catalogCalls.join(', '));
     assert.deepEqual(scripts.filter((s) => /\/(wizard|projects|operator|profile|workspace)-/.test(s)), []);
     const main = scripts[0] ?? '';
     const br = await page.request.get(main, { headers: { 'Accept-Encoding': 'br, gzip' } });

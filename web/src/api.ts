@@ -172,8 +172,8 @@ export const catalog = {
     get<NomenclaturePage>(`/api/v1/catalog/nomenclatures/${enc(name)}?limit=${o.limit}&offset=${o.offset}${o.q === undefined || o.q === '' ? '' : `&q=${enc(o.q)}`}`, s),
   /** Every table of a dataset with its keys (for the diagram). */
   async tablesWithKeys(d: string, s?: AbortSignal): Promise<Table[]> {
-    const ds = await catalog.dataset(d, s);
-    return Promise.all(ds.tables.map((t) => catalog.table(d, t.name, s)));
+    // one call for the whole dataset (was one per table)
+    return (await get<{ tables: Table[] }>(`/api/v1/catalog/datasets/${enc(d)}/tables`, s)).tables;
   },
 };
 
