@@ -11,6 +11,7 @@ import { LoginLink, RequireLogin, SessionExpiredBanner, useSession } from './ses
 import { Link, match, useRouter } from './router.tsx';
 
 import { useText } from './text.ts';
+import { HeaderSearch } from './header-search.tsx';
 
 // The workspace brings CodeMirror and Chart.js: loaded only when a member opens it.
 const WorkspacePage = lazy(() => import('./pages/workspace.tsx').then((m) => ({ default: m.WorkspacePage })));
@@ -118,6 +119,7 @@ export function App() {
             <span className="brand-tagline">{t.tagline}</span>
           </Link>
           <div className="header-tools">
+            <HeaderSearch />
             <LanguageSwitch />
             <UserMenu />
           </div>

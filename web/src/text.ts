@@ -50,6 +50,8 @@ const en = {
   errServerSays: 'The server’s message',
   // menu
   menu: 'Menu',
+  headerSearch: 'Search the catalogue',
+  headerSearchPlaceholder: 'médicaments, E11, hospitalisation…',
   // profile
   navProfile: 'My profile',
   profileTitle: 'My profile',
@@ -194,6 +196,8 @@ const fr: PortalText = {
   errWhat: 'Que faire',
   errServerSays: 'Message du serveur (en anglais)',
   menu: 'Menu',
+  headerSearch: 'Rechercher dans le catalogue',
+  headerSearchPlaceholder: 'médicaments, E11, hospitalisation…',
   navProfile: 'Mon profil',
   profileTitle: 'Mon profil',
   profileIdentity: 'Qui je suis',

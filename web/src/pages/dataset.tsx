@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { catalog, SENSITIVITIES, type Column, type Sensitivity, type Table } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, SelectField, SensitivityBadge, TableDiagram, TextField, useAsync, type ColumnDef, type DiagramTable } from '../kit/index.ts';
@@ -96,6 +96,21 @@ function TableView({ table, all }: { readonly table: Table; readonly all: readon
     const f = filter.trim().toLowerCase();
     return table.columns.filter((c) => (level === 'all' || c.sensitivity === level) && (f === '' || c.name.toLowerCase().includes(f) || c.description.toLowerCase().includes(f)));
   }, [table, filter, level]);
+  // A search hit on a column (#col-NAME): scrolled to and highlighted once the table is drawn.
+  const [hit, setHit] = useState<string | null>(null);
+  useEffect(() => {
+    const hash = window.location.hash;
+    if (!hash.startsWith('#col-')) return;
+    let name: string;
+    try {
+      name = decodeURIComponent(hash.slice('#col-'.length));
+    } catch {
+      return;
+    }
+    if (!table.columns.some((c) => c.name === name)) return;
+    setHit(name);
+    requestAnimationFrame(() => document.getElementById(`col-${name}`)?.scrollIntoView({ block: 'center' }));
+  }, [table]);
   const neighbours = useMemo(() => {
     const linked = new Set<string>([table.name]);
     for (const fk of table.foreignKeys) linked.add(fk.reference.resource);
@@ -170,7 +185,7 @@ function TableView({ table, all }: { readonly table: Table; readonly all: readon
         <p className="muted" role="status">
           {t.columnsShown(shown.length, table.columns.length)}
         </p>
-        <DataTable caption={t.columnsTitle} captionHidden rows={shown} rowKey={(c) => c.name} columns={columns} empty={t.noColumnMatches} />
+        <DataTable caption={t.columnsTitle} captionHidden rows={shown} rowKey={(c) => c.name} columns={columns} empty={t.noColumnMatches} rowClassName={(c) => (c.name === hit ? 'row-hit' : undefined)} />
       </section>
       {neighbours.length > 1 && (
         <section aria-labelledby="neighbours-h">
