@@ -41,7 +41,8 @@ describe('public portal', { skip }, () => {
       await screenshot(page, `public-catalogue-${lang}`);
 
       await page.getByRole('searchbox').fill('date de soins');
-      await page.getByRole('button', { name: tx.search, exact: true }).click();
+      // the page's own search form (the header has one too)
+      await page.getByRole('main').getByRole('button', { name: tx.search, exact: true }).click();
       await page.getByRole('heading', { level: 1, name: new RegExp(tx.results) }).waitFor();
       const hit = page.getByRole('link', { name: 'ER_PRS_F.EXE_SOI_DTD' });
       await hit.waitFor();
