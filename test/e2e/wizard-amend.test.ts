@@ -105,6 +105,20 @@ describe('wizard drafts and amendments', { skip }, () => {
       await page.getByRole('button', { name: tx.next }).click();
       await page.getByRole('button', { name: tx.next }).click();
 
+      // the session ends on the server: the next save fails and the page says so; logging in
+      // again comes back to the draft, at the step it was saved on
+      await page.waitForTimeout(1200);
+      const cookie = (await context.cookies()).find((c) => c.name === 'enclave_session')?.value ?? '';
+      await enclave.platform.identity.logout(cookie);
+      await page.locator('textarea[name="population"]').fill('lost with the session');
+      await page.getByTestId('session-expired').waitFor();
+      await screenshot(page, `wizard-session-expired-${lang}`);
+      await loginViaOidc(page, person);
+      await page.getByTestId('draft-status').waitFor();
+      assert.match((await page.getByTestId('draft-status').textContent()) ?? '', new RegExp(tx.resumed));
+      assert.match(page.url(), /\/projects\/new\?draft=/);
+      await page.locator('input[name="yearFrom"]').waitFor();
+
       await page.locator('input[name="yearFrom"]').fill('2021');
       await page.locator('input[name="yearTo"]').fill('2023');
       await page.locator('textarea[name="population"]').fill('People with a dispensing of an antidiabetic drug.');
