@@ -26,6 +26,7 @@ const AmendProjectPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ 
 const EditProjectPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.EditProjectPage })));
 const ProfilePage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.ProfilePage })));
 const NotificationsPage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.NotificationsPage })));
+const AdminPage = lazy(() => import('./pages/admin.tsx').then((m) => ({ default: m.AdminPage })));
 const NotificationBell = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.NotificationBell })));
 
 interface RouteDef {
@@ -52,6 +53,7 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/profile', render: () => <ProfilePage /> },
   { pattern: '/projects/:id/amend', render: (p) => <RequireLogin><AmendProjectPage key={p['id']} id={p['id'] ?? ''} /></RequireLogin> },
   { pattern: '/notifications', render: () => <NotificationsPage /> },
+  { pattern: '/admin', render: () => <AdminPage /> },
 ];
 
 function Page() {
@@ -157,6 +159,11 @@ export function App() {
             {hasRole('operator') && (
               <li>
                 <Link to="/operator">{t.navOperator}</Link>
+              </li>
+            )}
+            {hasRole('admin') && (
+              <li>
+                <Link to="/admin">{x.navAdmin}</Link>
               </li>
             )}
           </ul>
