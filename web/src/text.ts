@@ -202,6 +202,14 @@ const en = {
   adminNotYourself: 'not your own roles',
   adminGrantOf: (role: string) => `grant: ${role}`,
   adminRevokeOf: (role: string) => `removal: ${role}`,
+  // operator: quarantine report
+  qRule: 'Rule',
+  qTable: 'Table',
+  qColumn: 'Column',
+  qAll: 'all',
+  qNone: 'No entry matches.',
+  qRange: (from: string, to: string) => `Entries ${from} to ${to}`,
+  qShrunk: 'far fewer rows than the previous version',
   // confirmation
   confirm: 'Confirm',
   cancel: 'Cancel',
@@ -373,6 +381,13 @@ const fr: PortalText = {
   adminNotYourself: 'pas vos propres rôles',
   adminGrantOf: (role) => `attribution : ${role}`,
   adminRevokeOf: (role) => `retrait : ${role}`,
+  qRule: 'Règle',
+  qTable: 'Table',
+  qColumn: 'Colonne',
+  qAll: 'toutes',
+  qNone: 'Aucune entrée ne correspond.',
+  qRange: (from, to) => `Entrées ${from} à ${to}`,
+  qShrunk: 'bien moins de lignes que la version précédente',
   confirm: 'Confirmer',
   cancel: 'Annuler',
 };
