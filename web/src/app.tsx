@@ -26,6 +26,7 @@ const AmendProjectPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ 
 const EditProjectPage = lazy(() => import('./pages/wizard.tsx').then((m) => ({ default: m.EditProjectPage })));
 const ProfilePage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.ProfilePage })));
 const NotificationsPage = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.NotificationsPage })));
+const AuditExplorerPage = lazy(() => import('./pages/audit-explorer.tsx').then((m) => ({ default: m.AuditExplorerPage })));
 const AdminPage = lazy(() => import('./pages/admin.tsx').then((m) => ({ default: m.AdminPage })));
 const NotificationBell = lazy(() => import('./pages/profile.tsx').then((m) => ({ default: m.NotificationBell })));
 
@@ -54,6 +55,7 @@ const ROUTES: readonly RouteDef[] = [
   { pattern: '/projects/:id/amend', render: (p) => <RequireLogin><AmendProjectPage key={p['id']} id={p['id'] ?? ''} /></RequireLogin> },
   { pattern: '/notifications', render: () => <NotificationsPage /> },
   { pattern: '/admin', render: () => <AdminPage /> },
+  { pattern: '/audit/events', render: () => <AuditExplorerPage /> },
 ];
 
 function Page() {
@@ -164,6 +166,11 @@ export function App() {
             {hasRole('admin') && (
               <li>
                 <Link to="/admin">{x.navAdmin}</Link>
+              </li>
+            )}
+            {hasRole('auditor') && (
+              <li>
+                <Link to="/audit/events">{x.navExplorer}</Link>
               </li>
             )}
           </ul>
