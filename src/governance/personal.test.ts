@@ -108,4 +108,18 @@ describe('personal governance bookkeeping', () => {
     const reads = await f.t.db.query<{ n: string | number }>("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.history' AND target = $1", [`project:${id}`]);
     assert.equal(Number(reads[0]?.n), 1, 'the applicant\'s read is recorded');
   });
+
+  test('approve is no longer offered to a committee member whose vote counts for the current proposal, and is again for a new proposal', async () => {
+    const id = await f.projectAt('committee_review');
+    await f.gov.proposePermit(f.who.committee1, id, await f.permitFor(id));
+    assert.ok((await f.gov.getProject(f.who.committee1, id)).actions.includes('committee_approve'));
+    await f.gov.take(f.who.committee1, id, 'committee_approve');
+    const after1 = (await f.gov.getProject(f.who.committee1, id)).actions;
+    assert.ok(!after1.includes('committee_approve'), after1.join());
+    assert.ok(after1.includes('committee_return') && after1.includes('committee_reject'), 'return and refuse stay open');
+    assert.ok((await f.gov.getProject(f.who.committee2, id)).actions.includes('committee_approve'), 'the other member still votes');
+    // a new proposal (permit version 2) opens the vote again for the first member
+    await f.gov.proposePermit(f.who.committee1, id, await f.permitFor(id));
+    assert.ok((await f.gov.getProject(f.who.committee1, id)).actions.includes('committee_approve'));
+  });
 });

@@ -342,9 +342,13 @@ export class GovernanceService {
     const reviews = await repo.listReviews(this.#db, id);
     const permits = await repo.listPermits(this.#db, id);
     const changedReviewers = await this.#changedReviewers(this.#db, p, await this.#reviewSince(this.#db, project));
+    // A committee member whose approval already counts for the current proposal (this permit
+    // version, this application version) has nothing to add by approving again; a new proposal
+    // or a revised application opens the vote again. The portal offers what this list says.
+    const votedForProposal = project.status === 'committee_review' && approvalsFor(reviews, project, permits.at(-1) ?? null).has(p.personId);
     return {
       project, application, reviews, permits,
-      actions: actionsFrom(project.status).filter((a) => canTake(p, project, a) && !(changedReviewers && ACTIONS[a].step !== null)),
+      actions: actionsFrom(project.status).filter((a) => canTake(p, project, a) && !(changedReviewers && ACTIONS[a].step !== null) && !(votedForProposal && a === 'committee_approve')),
       approvalsNeeded: project.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - approvalsFor(reviews, project, permits.at(-1) ?? null).size : null,
       amendment: await repo.openAmendment(this.#db, id),
       people: await this.#namesOf([project.createdBy, application.createdBy, ...project.members.map((m) => m.personId), ...reviews.map((r) => r.reviewerId)]),

@@ -259,7 +259,9 @@ function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; rea
   const canDecide = detail.actions.some((a) => STEP_ACTIONS.includes(a));
   const canSubmit = detail.actions.includes('submit');
   const proposed = detail.permits.find((p) => p.state === 'proposed');
-  const votedOnPermit = proposed !== undefined && detail.reviews.some((r) => r.step === 'committee' && r.reviewerId === me?.personId && r.decision === 'approve');
+  // The server's rule, not a copy of it: approve is in `actions` unless this member's approval
+  // already counts for the current proposal (permit and application versions).
+  const votedOnPermit = status === 'committee_review' && proposed !== undefined && detail.actions.includes('committee_return') && !detail.actions.includes('committee_approve');
   const needsPermit = status === 'committee_review' && proposed === undefined && hasRole('access_committee') && !isMember;
   const reviewerHere = step !== undefined && hasRole(step.role);
   // Returning or refusing never depends on the permit: only approval needs a proposal (and a
