@@ -6,7 +6,7 @@
  * tabindex, tables with headers, and aria-expanded buttons pointing at what they open.
  * `violations(page)` lists what fails, each with a CSS-ish path to the element.
  */
-import type { Page } from './harness.ts';
+import { screenshot, type Page } from './harness.ts';
 
 const SCRIPT = `(() => {
   const out = [];
@@ -76,4 +76,11 @@ const SCRIPT = `(() => {
 /** The rules above that fail on the page as it is now. */
 export async function violations(page: Page): Promise<string[]> {
   return page.evaluate<string[]>(SCRIPT);
+}
+
+/** Saves the page's screenshot after checking it: a main page is never saved with a violation. */
+export async function checkedScreenshot(page: Page, name: string): Promise<void> {
+  const found = await violations(page);
+  if (found.length > 0) throw new Error(`accessibility violations on ${name}:\n${found.join('\n')}`);
+  await screenshot(page, name);
 }
