@@ -70,6 +70,8 @@ describe('catalogue search', { skip }, () => {
       assert.ok(box !== null && viewport !== null && box.y >= 0 && box.y + box.height <= viewport.height, 'the highlighted row is on screen');
       assert.deepEqual(await violations(page), []);
       await screenshot(page, `search-column-hit-${lang}`);
+      // the way from a table to an application for it
+      assert.equal(await page.getByTestId('request-data').getAttribute('href'), '/projects/new?table=T_MCOaaB');
       assert.deepEqual(problems(), []);
       await context.close();
     });

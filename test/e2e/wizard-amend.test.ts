@@ -51,9 +51,11 @@ describe('wizard drafts and amendments', { skip }, () => {
       const person = enclave.demo.find((d) => d.username === 'applicant');
       assert.ok(person !== undefined);
       const { page, context, problems } = await newPage(browser, enclave.url, lang);
-      await page.goto('/projects/new');
+      // from the pharmacy table's "request these data"
+      await page.goto('/datasets/snds/tables/ER_PHA_F');
       await useLanguage(page, lang);
       await loginViaOidc(page, person);
+      await page.getByTestId('request-data').click();
       await page.locator('input[name="title"]').waitFor();
       const title = `Pharmacie ${lang}`;
       await page.locator('input[name="title"]').fill(title);
@@ -68,7 +70,9 @@ describe('wizard drafts and amendments', { skip }, () => {
       await screenshot(page, `wizard-team-${lang}`);
       await page.getByRole('button', { name: tx.next }).click();
 
-      // the join key of the pharmacy table with the service table, in both tables, one button
+      // the wizard opened the table it was asked for from; the join key of the pharmacy table
+      // with the service table, in both tables, with one button
+      assert.notEqual(await page.locator('details.picker-table[data-table="ER_PHA_F"]').getAttribute('open'), null);
       await openTable(page, 'ER_PHA_F');
       await page.getByTestId('join-key-ER_PHA_F-ER_PRS_F').click();
       for (const c of JOIN_KEY) {

@@ -234,6 +234,7 @@ const en = {
   explorerNotIncluded: 'NOT included: the proof fails',
   explorerNotYet: 'after the latest checkpoint',
   explorerArchived: 'archived (content in a signed archive)',
+  requestData: 'Request these data',
   // confirmation
   confirm: 'Confirm',
   cancel: 'Cancel',
@@ -435,6 +436,7 @@ const fr: PortalText = {
   explorerNotIncluded: 'NON inclus : la preuve échoue',
   explorerNotYet: 'postérieur au dernier point de contrôle',
   explorerArchived: 'archivé (contenu dans une archive signée)',
+  requestData: 'Demander ces données',
   confirm: 'Confirmer',
   cancel: 'Annuler',
 };

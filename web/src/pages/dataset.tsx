@@ -3,6 +3,7 @@ import { catalog, SENSITIVITIES, type Column, type Sensitivity, type Table } fro
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, SelectField, SensitivityBadge, TableDiagram, TextField, useAsync, type ColumnDef, type DiagramTable } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
+import { useText } from '../text.ts';
 import { Breadcrumbs, PageTitle } from './page.tsx';
 
 function toDiagram(tables: readonly Table[]): DiagramTable[] {
@@ -11,6 +12,7 @@ function toDiagram(tables: readonly Table[]): DiagramTable[] {
 
 export function DatasetPage({ dataset }: { readonly dataset: string }) {
   const { t, formatDate } = useI18n();
+  const x = useText();
   const state = useAsync(async (s) => {
     const [ds, tables] = await Promise.all([catalog.dataset(dataset, s), catalog.tablesWithKeys(dataset, s)]);
     return { ds, tables };
@@ -22,6 +24,11 @@ export function DatasetPage({ dataset }: { readonly dataset: string }) {
           <Breadcrumbs items={[{ label: t.navCatalogue, to: '/' }, { label: ds.name }]} />
           <PageTitle>{ds.title === '' ? ds.name : ds.title}</PageTitle>
           {ds.description !== '' && <p className="lead">{ds.description}</p>}
+          <p>
+            <Link to="/projects/new" className="button" data-testid="request-data">
+              {x.requestData}
+            </Link>
+          </p>
           <p className="muted">
             <code>{ds.name}</code> · {t.tablesCount(ds.tableCount)} · {t.columnsCount(ds.columnCount)} · {t.importedAt} {formatDate(ds.importedAt)}
             {/^https?:\/\//.test(ds.source) && (
@@ -89,6 +96,7 @@ export function TablePage({ dataset, table }: { readonly dataset: string; readon
 
 function TableView({ table, all }: { readonly table: Table; readonly all: readonly Table[] }) {
   const { t } = useI18n();
+  const x = useText();
   const [filter, setFilter] = useState('');
   const [level, setLevel] = useState<Sensitivity | 'all'>('all');
   const pk = new Set(table.primaryKey);
@@ -149,6 +157,11 @@ function TableView({ table, all }: { readonly table: Table; readonly all: readon
       <PageTitle>
         <code>{table.name}</code> {table.title !== '' && <span className="h1-sub">— {table.title}</span>}
       </PageTitle>
+      <p>
+        <Link to={`/projects/new?table=${encodeURIComponent(table.name)}`} className="button" data-testid="request-data">
+          {x.requestData}
+        </Link>
+      </p>
       {table.description !== '' && <p className="lead">{table.description}</p>}
       <div className="keys">
         <p>

@@ -157,7 +157,9 @@ function draftFrom(content: Record<string, unknown>): Draft {
 export function NewProjectPage() {
   const { query } = useRouter();
   const draftId = query.get('draft');
-  if (draftId === null) return <WizardPage />;
+  // "request these data" from a table's page: the wizard opens that table in the column picker
+  const table = query.get('table');
+  if (draftId === null) return <WizardPage {...(table === null ? {} : { focusTable: table })} />;
   return <ResumeDraft key={draftId} id={draftId} />;
 }
 
@@ -186,7 +188,7 @@ function DraftList() {
   );
 }
 
-export function WizardPage({ projectId, initial, amend, draftId: initialDraftId, initialStep }: { readonly projectId?: string; readonly initial?: Draft; readonly amend?: boolean; readonly draftId?: string; readonly initialStep?: number } = {}) {
+export function WizardPage({ projectId, initial, amend, draftId: initialDraftId, initialStep, focusTable }: { readonly projectId?: string; readonly initial?: Draft; readonly amend?: boolean; readonly draftId?: string; readonly initialStep?: number; readonly focusTable?: string } = {}) {
   const { t, lang } = useI18n();
   const x = useText();
   const [step, setStep] = useState(initialStep ?? 0);
@@ -361,7 +363,7 @@ export function WizardPage({ projectId, initial, amend, draftId: initialDraftId,
                 {errors.columns}
               </p>
             )}
-            <Async state={tables}>{(list) => <ColumnPicker tables={list} picked={d.picked} onToggle={toggle} onPick={pick} />}</Async>
+            <Async state={tables}>{(list) => <ColumnPicker tables={list} picked={d.picked} onToggle={toggle} onPick={pick} {...(focusTable === undefined ? {} : { focus: focusTable })} />}</Async>
           </>
         )}
         {step === 2 && (
@@ -402,7 +404,7 @@ export function WizardPage({ projectId, initial, amend, draftId: initialDraftId,
   );
 }
 
-function ColumnPicker({ tables, picked, onToggle, onPick }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void; readonly onPick: (add: Readonly<Record<string, readonly string[]>>) => void }) {
+function ColumnPicker({ tables, picked, onToggle, onPick, focus }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void; readonly onPick: (add: Readonly<Record<string, readonly string[]>>) => void; readonly focus?: string }) {
   const { t } = useI18n();
   const x = useText();
   return (
@@ -410,7 +412,7 @@ function ColumnPicker({ tables, picked, onToggle, onPick }: { readonly tables: r
       {tables.map((tb) => {
         const n = picked[tb.name]?.length ?? 0;
         return (
-          <details key={tb.name} className="picker-table" open={n > 0} data-table={tb.name}>
+          <details key={tb.name} className="picker-table" open={n > 0 || tb.name === focus} data-table={tb.name}>
             <summary>
               <code>{tb.name}</code> — {tb.title} {n > 0 && <span className="badge badge-info">{t.pickedCount(n)}</span>}
             </summary>
