@@ -122,4 +122,14 @@ describe('personal governance bookkeeping', () => {
     await f.gov.proposePermit(f.who.committee1, id, await f.permitFor(id));
     assert.ok((await f.gov.getProject(f.who.committee1, id)).actions.includes('committee_approve'));
   });
+
+  test('a principal investigator adds a colleague by e-mail (case ignored); unknown and malformed addresses are said, others refused', async () => {
+    const id = await f.projectAt('draft');
+    const colleague = await f.identity.ensurePerson({ kind: 'service', id: 'test' }, { issuer: 'https://idp.test', subject: 'colleague', displayName: 'Colleague', email: 'Colleague@Example.org', organisation: 'test' });
+    const p = await f.gov.addMemberByEmail(f.who.applicant, id, ' colleague@example.ORG ', 'member');
+    assert.ok(p.members.some((m) => m.personId === colleague && m.role === 'member'));
+    assert.equal(await code(f.gov.addMemberByEmail(f.who.applicant, id, 'nobody@example.org', 'member')), 'not_found');
+    assert.equal(await code(f.gov.addMemberByEmail(f.who.applicant, id, 'not an address', 'member')), 'invalid');
+    assert.equal(await code(f.gov.addMemberByEmail(f.who.outsider, id, 'colleague@example.org', 'member')), 'forbidden');
+  });
 });

@@ -53,6 +53,8 @@ export interface PeopleDirectory {
   changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
   /** Names of people, so that a project's page shows who is who (unknown ids are left out). */
   namesOf?(ids: readonly string[]): Promise<ReadonlyMap<string, PersonName>>;
+  /** The person who logged in with this e-mail address, if any (case ignored). */
+  findByEmail?(email: string): Promise<string | null>;
 }
 
 /** How a person appears to those who see a project: name and organisation, never their e-mail. */
@@ -404,6 +406,24 @@ export class GovernanceService {
       await repo.upsertMember(tx, id, personId, role, p.personId);
     });
     return this.#require(this.#db, id);
+  }
+
+  /**
+   * Adds a team member named by e-mail (how a principal investigator knows their colleagues):
+   * the person must have logged in to the platform once, so that their address is known.
+   */
+  async addMemberByEmail(p: Principal, id: string, email: string, role: MemberRole, requestId?: string): Promise<Project> {
+    const address = email.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address) || address.length > 254) throw new AppError('invalid', 'not an e-mail address', { hint: 'e.g. marc.petit@inserm.fr', details: { field: 'email' } });
+    const project = await this.#require(this.#db, id);
+    try {
+      assertCanManageMembers(p, project);
+    } catch (e) {
+      return this.#refused(p, 'governance.member.add', `project:${id}`, e, requestId);
+    }
+    const personId = (await this.#people.findByEmail?.(address)) ?? null;
+    if (personId === null) throw new AppError('not_found', 'nobody with this e-mail address has logged in to the platform yet', { hint: 'ask them to log in once, then add them again', details: { field: 'email' } });
+    return this.addMember(p, id, personId, role, requestId);
   }
 
   async removeMember(p: Principal, id: string, personId: string, requestId?: string): Promise<Project> {

@@ -105,6 +105,17 @@ describe('project actions', { skip }, () => {
 
       await page.goto(`/projects/${active}`);
       await page.locator('[data-status="active"]').first().waitFor();
+      // a colleague added by e-mail, then removed after a confirmation
+      const colleague = `Collègue ${lang}`;
+      const colleagueId = await enclave.platform.identity.ensurePerson({ kind: 'service', id: 'e2e' }, { issuer: 'https://idp.e2e', subject: `colleague-${lang}`, displayName: colleague, email: `Colleague.${lang}@Example.org`, organisation: 'Inserm' });
+      const team = page.getByTestId('team-add-form');
+      await team.locator('input[name="memberEmail"]').fill(`colleague.${lang}@example.org`);
+      await team.getByRole('button').click();
+      await page.getByTestId('team').getByText(colleague).waitFor();
+      await page.getByTestId(`remove-member-${colleagueId}`).click();
+      await page.getByTestId(`remove-member-${colleagueId}-confirm`).getByRole('button', { name: tx.confirm }).click();
+      await page.getByTestId('team').getByText(colleague).waitFor({ state: 'detached' });
+      assert.ok(!(await enclave.platform.governance.getProject(applicant, active)).project.members.some((m) => m.personId === colleagueId));
       await page.getByTestId('action-close').click();
       await accessible(page, 'the close confirmation');
       await page.getByTestId('action-close-confirm').getByRole('button', { name: tx.confirm }).click();

@@ -235,6 +235,11 @@ const en = {
   explorerNotYet: 'after the latest checkpoint',
   explorerArchived: 'archived (content in a signed archive)',
   requestData: 'Request these data',
+  teamAddByEmail: 'Add a colleague to the project',
+  teamEmail: 'E-mail address',
+  teamEmailHint: 'They must have logged in to the platform once.',
+  teamEmailError: 'Enter an e-mail address, e.g. marc.petit@inserm.fr.',
+  teamRemoveQuestion: (who: string) => `Remove ${who} from the project? They lose access to its data at once.`,
   // confirmation
   confirm: 'Confirm',
   cancel: 'Cancel',
@@ -437,6 +442,11 @@ const fr: PortalText = {
   explorerNotYet: 'postérieur au dernier point de contrôle',
   explorerArchived: 'archivé (contenu dans une archive signée)',
   requestData: 'Demander ces données',
+  teamAddByEmail: 'Ajouter un collègue au projet',
+  teamEmail: 'Adresse électronique',
+  teamEmailHint: 'La personne doit s’être connectée une fois à la plateforme.',
+  teamEmailError: 'Saisissez une adresse électronique, par exemple marc.petit@inserm.fr.',
+  teamRemoveQuestion: (who) => `Retirer ${who} du projet ? Cette personne perd aussitôt l’accès à ses données.`,
   confirm: 'Confirmer',
   cancel: 'Annuler',
 };

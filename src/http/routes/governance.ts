@@ -77,11 +77,14 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     { method: 'GET', path: '/projects/:id/applications/:version', permission: AUTHENTICATED, summary: 'One version of the application', handler: async (c) => c.json(await gov.application(principal(c), param(c, 'id'), version(param(c, 'version'), 'version'))) },
     { method: 'GET', path: '/projects/:id/diff', permission: AUTHENTICATED, summary: 'Differences between two application versions (?from=1&to=2)', handler: async (c) => c.json({ changes: await gov.diff(principal(c), param(c, 'id'), version(c.req.query('from'), 'from'), version(c.req.query('to'), 'to')) }) },
     {
-      method: 'POST', path: '/projects/:id/members', permission: AUTHENTICATED, summary: 'Add a team member (principal investigator)',
+      method: 'POST', path: '/projects/:id/members', permission: AUTHENTICATED, summary: 'Add a team member (principal investigator): {"email"} or {"personId"}, and {"role": "member"}',
       handler: async (c) => {
         const body = await jsonBody(c);
         const role = str(body, 'role') ?? 'member';
         if (role !== 'member' && role !== 'principal_investigator') throw new AppError('invalid', 'role must be member or principal_investigator');
+        // by e-mail (as colleagues know each other) or by person id
+        const email = str(body, 'email');
+        if (email !== undefined) return c.json(await gov.addMemberByEmail(principal(c), param(c, 'id'), email, role, rid(c)));
         return c.json(await gov.addMember(principal(c), param(c, 'id'), str(body, 'personId') ?? '', role, rid(c)));
       },
     },

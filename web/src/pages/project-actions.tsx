@@ -4,10 +4,11 @@
  * project's audit trail, where each of them then shows with who acted and when. The actions
  * offered are the server's `actions` for this person (the same policy the API enforces).
  */
-import { useState } from 'react';
-import { ApiError, get, projectsApi, type ProjectDetail } from '../api.ts';
+import { useState, type FormEvent } from 'react';
+import { ApiError, get, projectsApi, request, type ProjectDetail } from '../api.ts';
+import { useSession } from '../session.tsx';
 import { useI18n } from '../i18n.tsx';
-import { Async, Badge, DataTable, ErrorState, TextField, useAsync } from '../kit/index.ts';
+import { Async, Badge, ConfirmButton, DataTable, ErrorState, TextField, useAsync } from '../kit/index.ts';
 import { useText } from '../text.ts';
 import { PersonLabel } from './project-diff.tsx';
 
@@ -124,6 +125,70 @@ export function ProjectTrail({ id, version }: { readonly id: string; readonly ve
           />
         )}
       </Async>
+    </section>
+  );
+}
+
+const ENDED = ['withdrawn', 'rejected', 'closed', 'revoked', 'expired'];
+
+/**
+ * The project's team by name and role; its principal investigator adds colleagues by e-mail
+ * and removes members (asked twice). Whether the team may change now is the server's to say.
+ */
+export function TeamSection({ detail, onDone }: { readonly detail: ProjectDetail; readonly onDone: () => void }) {
+  const x = useText();
+  const { me } = useSession();
+  const isPi = detail.project.members.some((m) => m.personId === me?.personId && m.role === 'principal_investigator');
+  const open = isPi && !ENDED.includes(detail.project.status);
+  const [email, setEmail] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [emailError, setEmailError] = useState<string | undefined>(undefined);
+  const enc = encodeURIComponent;
+  const add = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim())) {
+      setEmailError(x.teamEmailError);
+      return;
+    }
+    setEmailError(undefined);
+    setError(null);
+    try {
+      await request<unknown>('POST', `/api/v1/governance/projects/${enc(detail.project.id)}/members`, { email: email.trim(), role: 'member' });
+      setEmail('');
+      onDone();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : null);
+    }
+  };
+  return (
+    <section aria-labelledby="team-h">
+      <h2 id="team-h">{x.teamTitle}</h2>
+      <ul className="team-list" data-testid="team">
+        {detail.project.members.map((m) => (
+          <li key={m.personId}>
+            <PersonLabel id={m.personId} people={detail.people} role={x.memberRole[m.role] ?? m.role} />{' '}
+            {open && m.role !== 'principal_investigator' && (
+              <ConfirmButton
+                label={x.remove}
+                danger
+                testId={`remove-member-${m.personId}`}
+                question={x.teamRemoveQuestion(detail.people?.[m.personId]?.displayName ?? x.unknownPerson)}
+                onConfirm={() => request<unknown>('DELETE', `/api/v1/governance/projects/${enc(detail.project.id)}/members/${enc(m.personId)}`).then(onDone, (err: unknown) => setError(err instanceof ApiError ? err : null))}
+              />
+            )}
+          </li>
+        ))}
+      </ul>
+      {open && (
+        <form onSubmit={(e) => void add(e)} aria-labelledby="team-add-h" data-testid="team-add-form">
+          <h3 id="team-add-h">{x.teamAddByEmail}</h3>
+          <TextField label={x.teamEmail} hint={x.teamEmailHint} type="email" value={email} onChange={setEmail} name="memberEmail" error={emailError} />
+          {error !== null && <ErrorState error={error} />}
+          <button type="submit" className="button">
+            {x.teamAdd}
+          </button>
+        </form>
+      )}
     </section>
   );
 }

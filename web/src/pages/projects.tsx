@@ -12,7 +12,7 @@ import { RequireLogin, useSession } from '../session.tsx';
 import { Breadcrumbs, PageTitle } from './page.tsx';
 import { distinctConcepts, ReviewSummary } from './wizard.tsx';
 import { ApplicationDiff, PersonLabel } from './project-diff.tsx';
-import { ProjectActions, ProjectTrail } from './project-actions.tsx';
+import { ProjectActions, ProjectTrail, TeamSection } from './project-actions.tsx';
 import { AmendmentPanel } from './project-amendment.tsx';
 import { useText } from '../text.ts';
 
@@ -209,16 +209,7 @@ function ProjectView({ id }: { readonly id: string }) {
           {d.application.version > 1 && <ApplicationDiff id={id} from={d.application.version - 1} to={d.application.version} />}
           <AmendmentPanel detail={d} onDone={state.reload} />
           <ProjectActions detail={d} onDone={state.reload} />
-          <section aria-labelledby="team-h">
-            <h2 id="team-h">{x.teamTitle}</h2>
-            <ul className="team-list" data-testid="team">
-              {d.project.members.map((m) => (
-                <li key={m.personId}>
-                  <PersonLabel id={m.personId} people={d.people} role={x.memberRole[m.role] ?? m.role} />
-                </li>
-              ))}
-            </ul>
-          </section>
+<TeamSection detail={d} onDone={state.reload} />
           <section aria-labelledby="app-h">
             <h2 id="app-h">
               {t.applicationTitle} (v{d.application.version})
