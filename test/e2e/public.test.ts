@@ -74,6 +74,9 @@ describe('public portal', { skip }, () => {
       const svg = page.locator('svg.diagram-svg');
       assert.equal(await svg.locator('a.diagram-node').count(), 11);
       assert.equal(await svg.locator('path[data-from="ER_PHA_F"][data-to="ER_PRS_F"]').count(), 1);
+      // the link says its join columns, and each box its table's label
+      assert.match((await svg.locator('text[data-join^="DCT_ORD_NUM"]').first().textContent()) ?? '', /^DCT_ORD_NUM \+8$/);
+      assert.match((await svg.locator('a[data-table="ER_PHA_F"] .diagram-title').textContent()) ?? '', /^Pharmacie/);
       assert.equal(await svg.locator('path[data-from="ER_PRS_F"][data-to="IR_BEN_R"]').count(), 1);
       assert.equal(await svg.locator('path[data-from="T_MCOaaC"][data-to="IR_BEN_R"]').count(), 1);
       await checkedScreenshot(page, `public-dataset-${lang}`);
