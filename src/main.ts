@@ -151,7 +151,8 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // E-mail only when configured; the link in each message points at the public URL.
     const mailer = config.smtp === undefined ? undefined : new SmtpMailer({
       url: config.smtp.url, from: config.smtp.from, portalUrl: baseUrlOf(config), audit,
-      directory: { emailOf: async (id) => (await identity.getPerson(id))?.email ?? null },
+      // a person who turned e-mail off in their profile has no address as far as the mailer knows
+      directory: { emailOf: async (id): Promise<string | null> => ((await governance.wantsEmail(id)) ? ((await identity.getPerson(id))?.email ?? null) : null) },
     });
     const governance = new GovernanceService({
       db, audit, keys, catalog: (d, t) => catalog.getTable(d, t),

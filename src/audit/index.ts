@@ -6,7 +6,7 @@ export type { JsonValue } from './canonical-json.ts';
 export { canonicalJson } from './canonical-json.ts';
 export type { Actor, AuditEvent, Outcome } from './event.ts';
 export { encodeLeaf, eventLeafHash } from './event.ts';
-export type { AuditArchive, AuditDraft, AuditedTx, AuditLogOptions, AuditReader, ConsistencyProof, InclusionProof, SignedCheckpoint } from './log.ts';
+export type { AuditArchive, AuditDraft, AuditedTx, AuditLogOptions, AuditReader, AuditSearch, ConsistencyProof, InclusionProof, SignedCheckpoint } from './log.ts';
 export { AuditLog, DEFAULT_RETENTION_MS, exportLine } from './log.ts';
 export { consistencyProof, emptyRoot, hashChildren, hashLeaf, inclusionProof, ProofError, rootFromLeafHashes, verifyConsistency, verifyInclusion } from './merkle.ts';
 export type { Checkpoint, LogSigner, NoteVerifier, OpenedNote } from './note.ts';

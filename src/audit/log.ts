@@ -128,6 +128,18 @@ function rowToLine(r: EventRow): ExportLine {
 }
 
 /** Who reads the log (an auditor, an operator): their read is an event too. */
+/** A filter of the auditor's explorer (AuditLog.search). */
+export interface AuditSearch {
+  readonly actor?: string;
+  readonly target?: string;
+  /** An exact action, or a prefix ending in '.' (`governance.project.`). */
+  readonly action?: string;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly limit: number;
+  readonly offset: number;
+}
+
 export interface AuditReader {
   readonly actor: Actor;
   readonly requestId?: string;
@@ -570,6 +582,34 @@ export class AuditLog {
       [target],
     );
     return rows.map(rowToLine);
+  }
+
+  /**
+   * Events matching a filter, newest first, a page at a time, for an auditor's explorer: by
+   * actor id, target (exact or under it), action (exact or a prefix ending in '.') and time.
+   * The read is recorded first (`audit.search`, with the filter's shape) and nothing is served
+   * if it cannot be.
+   */
+  async search(reader: AuditReader, f: AuditSearch): Promise<{ readonly lines: ExportLine[]; readonly total: number }> {
+    const where: string[] = [];
+    const params: (string | number | Date)[] = [];
+    const add = (sql: (p: string) => string, v: string | number | Date): void => {
+      params.push(v);
+      where.push(sql(`$${params.length}`));
+    };
+    if (f.actor !== undefined) add((p) => `actor_id = ${p}`, f.actor);
+    if (f.target !== undefined) add((p) => `(target = ${p} OR starts_with(target, ${p} || ':'))`, f.target);
+    if (f.action !== undefined) add((p) => (f.action?.endsWith('.') === true ? `starts_with(action, ${p})` : `action = ${p}`), f.action);
+    if (f.since !== undefined) add((p) => `time >= ${p}`, f.since);
+    if (f.until !== undefined) add((p) => `time < ${p}`, f.until);
+    await this.record({ ...readerDraft(reader), action: 'audit.search', target: 'audit_events', details: { filters: [f.actor === undefined ? '' : 'actor', f.target === undefined ? '' : 'target', f.action === undefined ? '' : 'action', f.since === undefined && f.until === undefined ? '' : 'time'].filter((x) => x !== '').join(',') } });
+    const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    const [count] = await this.#db.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_events ${clause}`, params);
+    const rows = await this.#db.query<EventRow>(
+      `SELECT ${LINE_COLUMNS} FROM audit_events ${clause} ORDER BY audit_events.seq DESC LIMIT ${String(Math.trunc(f.limit))} OFFSET ${String(Math.trunc(f.offset))}`,
+      params,
+    );
+    return { lines: rows.map(rowToLine), total: Number(count?.n ?? 0) };
   }
 
   /**

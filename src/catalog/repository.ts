@@ -4,6 +4,7 @@
  */
 import type { AuditedTx } from '../audit/index.ts';
 import type { Queryable } from '../db/index.ts';
+import { expandQuery, searchText } from './search-terms.ts';
 import type {
   CatalogColumn,
   CatalogDatasetSummary,
@@ -18,15 +19,10 @@ import type {
   TableDefinition,
 } from './types.ts';
 
-/** Lower-case, accents removed: what search matches against, on both back ends alike. */
-export function searchText(...parts: readonly (string | null | undefined)[]): string {
-  return parts
-    .filter((p): p is string => typeof p === 'string' && p !== '')
-    .join(' ')
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase();
-}
+/** Rows a search reads before ranking them (its answer is at most the caller's limit). */
+const SEARCH_CANDIDATES = 2000;
+
+export { searchText } from './search-terms.ts';
 
 /** Escapes LIKE wildcards so user input matches literally. */
 function likeLiteral(s: string): string {
@@ -305,19 +301,30 @@ export async function getTable(q: Queryable, dataset: string, table: string): Pr
 }
 
 /**
- * Every word of `query` must appear (accents and case ignored); exact and prefix name matches
- * rank first, then datasets, tables, nomenclatures, columns.
+ * Every term of the expanded query (expandQuery: stems, the field's synonyms in French and
+ * English) must match one of its alternatives, accents and case ignored; a word shaped like a
+ * nomenclature code also finds the nomenclatures holding that code and the columns coded with
+ * them. Ranking: an exact, then prefix, name match first; then hits whose name or title carries
+ * every term before those found only in a description; within each, datasets, tables,
+ * nomenclatures, then columns (a table before its columns).
  */
 export async function search(q: Queryable, query: string, limit: number): Promise<SearchHit[]> {
-  const words = searchText(query).split(/\s+/).filter((w) => w !== '').slice(0, 8);
-  if (words.length === 0) return [];
-  const params: string[] = words.map((w) => `%${likeLiteral(w)}%`);
-  const cond = (alias: string) => words.map((_, i) => `${alias}.search_text LIKE $${i + 1} ESCAPE '\\'`).join(' AND ');
-  const nameParam = `$${words.length + 1}`;
-  const prefixParam = `$${words.length + 2}`;
-  params.push(query.trim().toLowerCase(), `${likeLiteral(query.trim().toLowerCase())}%`);
-  const rank = (nameExpr: string, kindRank: number) =>
-    `(CASE WHEN lower(${nameExpr}) = ${nameParam} THEN 0 WHEN lower(${nameExpr}) LIKE ${prefixParam} ESCAPE '\\' THEN 1 ELSE 2 END) * 10 + ${kindRank}`;
+  const { terms, codes } = expandQuery(query);
+  if (terms.length === 0) return [];
+  const params: (string | readonly string[])[] = [];
+  const termConds: string[][] = terms.map((t) => t.alternatives.map((a) => {
+    params.push(`%${likeLiteral(a)}%`);
+    return `$${params.length}`;
+  }));
+  const cond = (alias: string) => termConds.map((ps) => `(${ps.map((p) => `${alias}.search_text LIKE ${p} ESCAPE '\\'`).join(' OR ')})`).join(' AND ');
+  // nomenclatures holding a code the query names (E11 → IR_CIM_V), prefix match on the code
+  const codeNomenclatures = new Set<string>();
+  for (const code of codes) {
+    const rows = await q.query<{ nomenclature: string }>(`SELECT DISTINCT nomenclature FROM catalog_nomenclature_codes WHERE upper(code) LIKE $1 ESCAPE '\\' LIMIT 20`, [`${likeLiteral(code)}%`]);
+    for (const r of rows) codeNomenclatures.add(r.nomenclature);
+  }
+  params.push([...codeNomenclatures]);
+  const codesParam = `$${params.length}`;
   const rows = await q.query<{
     kind: SearchHit['kind'];
     dataset: string | null;
@@ -328,27 +335,44 @@ export async function search(q: Queryable, query: string, limit: number): Promis
     type: string | null;
     sensitivity: Sensitivity | null;
     code_count: number | null;
-    rank: number;
   }>(
     `SELECT * FROM (
        SELECT 'dataset' AS kind, d.name AS dataset, NULL::text AS tbl, NULL::text AS col, d.title, d.description,
-              NULL::text AS type, NULL::text AS sensitivity, NULL::int AS code_count, ${rank('d.name', 0)} AS rank
+              NULL::text AS type, NULL::text AS sensitivity, NULL::int AS code_count
        FROM catalog_datasets d WHERE ${cond('d')}
        UNION ALL
-       SELECT 'table', t.dataset, t.name, NULL, t.title, t.description, NULL, NULL, NULL, ${rank('t.name', 1)}
+       SELECT 'table', t.dataset, t.name, NULL, t.title, t.description, NULL, NULL, NULL
        FROM catalog_tables t WHERE ${cond('t')}
        UNION ALL
-       SELECT 'nomenclature', NULL, NULL, n.name, n.title, n.description, NULL, NULL, n.code_count, ${rank('n.name', 2)}
-       FROM catalog_nomenclatures n WHERE ${cond('n')}
+       SELECT 'nomenclature', NULL, NULL, n.name, n.title, n.description, NULL, NULL, n.code_count
+       FROM catalog_nomenclatures n WHERE ${cond('n')} OR n.name = ANY(${codesParam}::text[])
        UNION ALL
-       SELECT 'column', c.dataset, c.table_name, c.name, '', c.description, c.type, c.sensitivity, NULL, ${rank('c.name', 3)}
-       FROM catalog_columns c WHERE ${cond('c')}
+       SELECT 'column', c.dataset, c.table_name, c.name, '', c.description, c.type, c.sensitivity, NULL
+       FROM catalog_columns c WHERE ${cond('c')} OR split_part(coalesce(c.nomenclature, ''), ':', 1) = ANY(${codesParam}::text[])
      ) hits
-     ORDER BY rank, dataset NULLS FIRST, tbl NULLS FIRST, col NULLS FIRST
-     LIMIT ${String(Math.trunc(limit))}`,
+     LIMIT ${String(SEARCH_CANDIDATES)}`,
     params,
   );
-  return rows.map((r): SearchHit => {
+  const whole = searchText(query).trim();
+  const KIND_RANK = { dataset: 0, table: 1, nomenclature: 2, column: 3 } as const;
+  const ranked = rows.map((r) => {
+    const name = (r.kind === 'table' ? r.tbl : r.kind === 'dataset' ? r.dataset : r.col) ?? '';
+    const lowerName = name.toLowerCase();
+    const exact = lowerName === whole ? 0 : whole !== '' && lowerName.startsWith(whole) ? 1 : 2;
+    const head = searchText(name, r.title);
+    const inTitle = terms.every((t) => t.alternatives.some((a) => head.includes(a))) ? 0 : 1;
+    return { r, key: [exact, inTitle, KIND_RANK[r.kind], r.dataset ?? '', r.tbl ?? '', r.col ?? ''] as const };
+  });
+  ranked.sort((a, b) => {
+    for (let i = 0; i < a.key.length; i++) {
+      const x = a.key[i] ?? '';
+      const y = b.key[i] ?? '';
+      if (x !== y) return typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : 1;
+    }
+    return 0;
+  });
+  const top = ranked.slice(0, Math.trunc(limit)).map((x) => x.r);
+  return top.map((r): SearchHit => {
     switch (r.kind) {
       case 'dataset':
         return { kind: 'dataset', dataset: r.dataset ?? '', title: r.title, description: r.description };

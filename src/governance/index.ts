@@ -11,7 +11,7 @@ export {
 export * from './policy.ts';
 export {
   COMMITTEE_APPROVALS_REQUIRED, GovernanceService, type AmendmentDetail, type GovernanceAudit, type GovernanceServiceOptions, type Mailer, type PeopleDirectory,
-  type ProjectChange, type ProjectChangeListener, type ProjectDetail, type ProjectKeys, type TakeOptions,
+  type PersonName, type ProjectTrailEvent, type ProjectChange, type ProjectChangeListener, type ProjectDetail, type ProjectKeys, type TakeOptions,
 } from './service.ts';
 export * from './types.ts';
 export * from './workflow.ts';

@@ -4,7 +4,7 @@
  * Every change is one audited transaction; every refusal is in the log with outcome 'denied'.
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditDraft, AuditedTx, JsonValue, Outcome } from '../audit/index.ts';
+import type { AuditDraft, AuditedTx, AuditReader, ExportLine, JsonValue, Outcome } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { Principal, Role } from '../identity/index.ts';
@@ -15,7 +15,8 @@ import {
   assertCanReviseAmendment, assertCanTake, assertCanTakeAmendment, assertCanViewProject, canTake, canTakeAmendment, OVERSIGHT_ROLES,
 } from './policy.ts';
 import * as repo from './repository.ts';
-import type { Amendment, Application, ApplicationVersion, MemberRole, Notification, Permit, PermitDocument, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
+import * as personal from './personal-repository.ts';
+import type { Amendment, Application, ApplicationDraft, ApplicationVersion, MemberRole, Notification, NotificationSettings, Permit, PermitDocument, Project, ProjectMember, RegisterEntry, Review } from './types.ts';
 import {
   ACTIONS, actionsFrom, AMENDMENT_ACTIONS, amendmentActionsFrom, isActionName, isAmendmentActionName, isOpenAmendment, REVIEW_STATUSES, type ActionName, type AmendmentActionName, type AmendmentStatus,
   type ProjectStatus,
@@ -27,6 +28,18 @@ export const COMMITTEE_APPROVALS_REQUIRED = 2;
 export interface GovernanceAudit {
   transaction<T>(draft: AuditDraft, fn: (tx: AuditedTx) => Promise<T>): Promise<T>;
   record(draft: AuditDraft & { readonly outcome?: Outcome }): Promise<{ seq: string }>;
+  /** The events about a target, oldest first (the read itself recorded): a project's trail. */
+  history?(target: string, reader: AuditReader): Promise<readonly ExportLine[]>;
+}
+
+/** One event of a project's audit trail, as its page shows it (no details: they may name data). */
+export interface ProjectTrailEvent {
+  readonly seq: number;
+  readonly time: string;
+  readonly action: string;
+  readonly actorId: string;
+  readonly actorKind: 'person' | 'service';
+  readonly outcome: Outcome;
 }
 
 /** What governance needs to know about people (identity implements it). */
@@ -38,6 +51,16 @@ export interface PeopleDirectory {
    * after `since` (read in `q`, the caller's transaction).
    */
   changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
+  /** Names of people, so that a project's page shows who is who (unknown ids are left out). */
+  namesOf?(ids: readonly string[]): Promise<ReadonlyMap<string, PersonName>>;
+  /** The person who logged in with this e-mail address, if any (case ignored). */
+  findByEmail?(email: string): Promise<string | null>;
+}
+
+/** How a person appears to those who see a project: name and organisation, never their e-mail. */
+export interface PersonName {
+  readonly displayName: string;
+  readonly organisation: string;
 }
 
 /** The roles that review a project: whoever changes who holds them changes its reviewers. */
@@ -109,6 +132,8 @@ export interface ProjectDetail {
   readonly approvalsNeeded: number | null;
   /** The amendment under way, if any (the permit in force stays so meanwhile). */
   readonly amendment: Amendment | null;
+  /** Names of the people the detail mentions (team, authors, reviewers), by person id. */
+  readonly people: Readonly<Record<string, PersonName>>;
 }
 
 /** An amendment with what it changes and where its review stands. */
@@ -151,6 +176,12 @@ const AMENDMENT_NEXT_ROLE: Partial<Record<AmendmentStatus, Role>> = {
   committee_review: 'access_committee',
 };
 
+/** Drafts a person may keep at once, and the size of one (the wizard's state is a few KB). */
+const MAX_DRAFTS = 50;
+const MAX_DRAFT_CHARS = 200_000;
+/** Events a project's page shows of its trail (the newest). */
+const TRAIL_MAX = 500;
+
 const rid = (requestId: string | undefined): { requestId?: string } => (requestId === undefined ? {} : { requestId });
 
 /**
@@ -191,6 +222,7 @@ export class GovernanceService {
   #afterCommit(audit: GovernanceAudit, mailer: Mailer | undefined): GovernanceAudit {
     return {
       record: (draft) => audit.record(draft),
+      ...(audit.history === undefined ? {} : { history: audit.history.bind(audit) }),
       transaction: async (draft, fn) => {
         const outbox = { draft, mails: [] as StatusMail[], changes: [] as ProjectChange[] };
         const result = await audit.transaction(draft, (tx) => {
@@ -312,12 +344,22 @@ export class GovernanceService {
     const reviews = await repo.listReviews(this.#db, id);
     const permits = await repo.listPermits(this.#db, id);
     const changedReviewers = await this.#changedReviewers(this.#db, p, await this.#reviewSince(this.#db, project));
+    // A committee member whose approval already counts for the current proposal (this permit
+    // version, this application version) has nothing to add by approving again; a new proposal
+    // or a revised application opens the vote again. The portal offers what this list says.
+    const votedForProposal = project.status === 'committee_review' && approvalsFor(reviews, project, permits.at(-1) ?? null).has(p.personId);
     return {
       project, application, reviews, permits,
-      actions: actionsFrom(project.status).filter((a) => canTake(p, project, a) && !(changedReviewers && ACTIONS[a].step !== null)),
+      actions: actionsFrom(project.status).filter((a) => canTake(p, project, a) && !(changedReviewers && ACTIONS[a].step !== null) && !(votedForProposal && a === 'committee_approve')),
       approvalsNeeded: project.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - approvalsFor(reviews, project, permits.at(-1) ?? null).size : null,
       amendment: await repo.openAmendment(this.#db, id),
+      people: await this.#namesOf([project.createdBy, application.createdBy, ...project.members.map((m) => m.personId), ...reviews.map((r) => r.reviewerId)]),
     };
+  }
+
+  async #namesOf(ids: readonly string[]): Promise<Record<string, PersonName>> {
+    const names = (await this.#people.namesOf?.([...new Set(ids)])) ?? new Map<string, PersonName>();
+    return Object.fromEntries(names);
   }
 
   /** Saves a new version of the application (draft or changes requested only). */
@@ -364,6 +406,24 @@ export class GovernanceService {
       await repo.upsertMember(tx, id, personId, role, p.personId);
     });
     return this.#require(this.#db, id);
+  }
+
+  /**
+   * Adds a team member named by e-mail (how a principal investigator knows their colleagues):
+   * the person must have logged in to the platform once, so that their address is known.
+   */
+  async addMemberByEmail(p: Principal, id: string, email: string, role: MemberRole, requestId?: string): Promise<Project> {
+    const address = email.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address) || address.length > 254) throw new AppError('invalid', 'not an e-mail address', { hint: 'e.g. marc.petit@inserm.fr', details: { field: 'email' } });
+    const project = await this.#require(this.#db, id);
+    try {
+      assertCanManageMembers(p, project);
+    } catch (e) {
+      return this.#refused(p, 'governance.member.add', `project:${id}`, e, requestId);
+    }
+    const personId = (await this.#people.findByEmail?.(address)) ?? null;
+    if (personId === null) throw new AppError('not_found', 'nobody with this e-mail address has logged in to the platform yet', { hint: 'ask them to log in once, then add them again', details: { field: 'email' } });
+    return this.addMember(p, id, personId, role, requestId);
   }
 
   async removeMember(p: Principal, id: string, personId: string, requestId?: string): Promise<Project> {
@@ -788,6 +848,103 @@ export class GovernanceService {
 
   async markRead(p: Principal, id: string): Promise<void> {
     if (!(await repo.markNotificationRead(this.#db, p.personId, id))) throw new AppError('not_found', 'no such unread notification');
+  }
+
+  /**
+   * A project's audit trail for those who may see the project: every event about it (filing,
+   * each review, permits, suspensions…) with who acted, by name. Reading it is itself recorded.
+   */
+  async projectTrail(p: Principal, id: string, requestId?: string): Promise<{ events: ProjectTrailEvent[]; people: Record<string, PersonName> }> {
+    const project = await this.#require(this.#db, id);
+    try {
+      assertCanViewProject(p, project);
+    } catch (e) {
+      return this.#refused(p, 'governance.project.trail', `project:${id}`, e, requestId);
+    }
+    if (this.#audit.history === undefined) throw new AppError('unavailable', 'this server keeps no readable audit trail', { hint: 'ask an auditor for an export of the log' });
+    const lines = await this.#audit.history(`project:${id}`, { actor: { kind: 'person', id: p.personId }, ...rid(requestId) });
+    // The governance of the project, not each data access check or workspace query (those are
+    // the workspace's history and the auditors' export), newest TRAIL_MAX events.
+    const events: ProjectTrailEvent[] = lines
+      .flatMap((l) => (l.event === null || !l.event.action.startsWith('governance.') || l.event.action === 'governance.access' ? [] : [{ seq: l.index, time: l.event.time, action: l.event.action, actorId: l.event.actor.id, actorKind: l.event.actor.kind, outcome: l.event.outcome }]))
+      .slice(-TRAIL_MAX);
+    return { events, people: await this.#namesOf(events.filter((e) => e.actorKind === 'person').map((e) => e.actorId)) };
+  }
+
+  /** Marks all my notifications read; returns how many were unread. */
+  markAllRead(p: Principal): Promise<number> {
+    return personal.markAllNotificationsRead(this.#db, p.personId);
+  }
+
+  unreadCount(p: Principal): Promise<number> {
+    return personal.unreadCount(this.#db, p.personId);
+  }
+
+  notificationSettings(p: Principal): Promise<NotificationSettings> {
+    return personal.notificationSettings(this.#db, p.personId);
+  }
+
+  /** Whether status changes are also e-mailed to this person (the mailer asks before sending). */
+  async wantsEmail(personId: string): Promise<boolean> {
+    return (await personal.notificationSettings(this.#db, personId)).email;
+  }
+
+  async setNotificationSettings(p: Principal, body: unknown, requestId?: string): Promise<NotificationSettings> {
+    const b = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+    if (typeof b['email'] !== 'boolean') throw new AppError('invalid', 'email must be true or false', { hint: '{"email": false} stops e-mails; in-app notifications stay', details: { field: 'email' } });
+    const settings = { email: b['email'] };
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.notification.settings', target: `person:${p.personId}`, details: { mailOn: settings.email }, ...rid(requestId) }, async (tx) => {
+      await personal.saveNotificationSettings(tx, p.personId, settings);
+    });
+    return settings;
+  }
+
+  /** My drafts of applications, newest first. */
+  listDrafts(p: Principal): Promise<ApplicationDraft[]> {
+    assertCanCreateProject(p);
+    return personal.listDrafts(this.#db, p.personId);
+  }
+
+  async getDraft(p: Principal, id: string): Promise<ApplicationDraft> {
+    const d = await personal.findDraft(this.#db, p.personId, id);
+    if (d === null) throw new AppError('not_found', `no draft ${id} of yours`, { hint: 'a draft is seen only by the person who wrote it; it is gone once filed or deleted' });
+    return d;
+  }
+
+  /**
+   * Saves a draft (a new one without `id`). The content is the wizard's state, checked only for
+   * shape and size here: the application is validated whole when it is filed.
+   */
+  async saveDraft(p: Principal, id: string | null, body: unknown, requestId?: string): Promise<ApplicationDraft> {
+    try {
+      assertCanCreateProject(p);
+    } catch (e) {
+      return this.#refused(p, 'governance.draft.save', 'draft', e, requestId);
+    }
+    const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+    const content = b?.['content'];
+    if (b === null || content === null || typeof content !== 'object' || Array.isArray(content)) {
+      throw new AppError('invalid', 'a draft is {"content": {...the application so far}, "step": 0}', { hint: 'content must be a JSON object', details: { field: 'content' } });
+    }
+    const step = b['step'] ?? 0;
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > 20) throw new AppError('invalid', 'step must be a whole number from 0 to 20', { details: { field: 'step' } });
+    if (JSON.stringify(content).length > MAX_DRAFT_CHARS) throw new AppError('invalid', `a draft holds at most ${MAX_DRAFT_CHARS} characters`, { hint: 'shorten the longest texts', details: { field: 'content' } });
+    const draftId = id ?? randomUUID();
+    if (id === null && (await personal.countDrafts(this.#db, p.personId)) >= MAX_DRAFTS) {
+      throw new AppError('conflict', `you already have ${MAX_DRAFTS} drafts`, { hint: 'file or delete a draft before starting another' });
+    }
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.draft.save', target: `draft:${draftId}`, details: { step, created: id === null }, ...rid(requestId) }, async (tx) => {
+      const row = { id: draftId, personId: p.personId, content: content as Record<string, unknown>, step };
+      if (id === null) await personal.insertDraft(tx, row);
+      else if (!(await personal.updateDraft(tx, row))) throw new AppError('not_found', `no draft ${id} of yours`, { hint: 'start a new application: this draft was filed or deleted' });
+    });
+    return this.getDraft(p, draftId);
+  }
+
+  async deleteDraft(p: Principal, id: string, requestId?: string): Promise<void> {
+    await this.#audit.transaction({ actor: { kind: 'person', id: p.personId }, action: 'governance.draft.delete', target: `draft:${id}`, ...rid(requestId) }, async (tx) => {
+      if (!(await personal.deleteDraft(tx, p.personId, id))) throw new AppError('not_found', `no draft ${id} of yours`, { hint: 'it was already filed or deleted' });
+    });
   }
 }
 

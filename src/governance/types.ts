@@ -142,3 +142,19 @@ export interface RegisterEntry {
   /** Every permit version that has been in force, newest first (earlier ones superseded by amendments). */
   readonly versions: readonly { readonly version: number; readonly state: PermitState; readonly activatedAt: string | null; readonly datasets: readonly string[]; readonly validFrom: string; readonly validUntil: string }[];
 }
+
+/** A person's notification settings: in-app notifications always; e-mail unless turned off. */
+export interface NotificationSettings {
+  readonly email: boolean;
+}
+
+/** An application being written, saved on the server as the wizard goes (not yet a project). */
+export interface ApplicationDraft {
+  readonly id: string;
+  /** The wizard's state as left: may be incomplete; validated only when filed. */
+  readonly content: Record<string, unknown>;
+  /** The wizard step the applicant was on. */
+  readonly step: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}

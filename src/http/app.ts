@@ -25,7 +25,7 @@ export interface HttpDeps {
    */
   readonly https?: boolean;
   /** The web portal: answers GET/HEAD for non-API paths no route took (src/http/static.ts). */
-  readonly portal?: (method: string, path: string, ifNoneMatch: string | undefined) => Response | undefined;
+  readonly portal?: (method: string, path: string, ifNoneMatch: string | undefined, acceptEncoding?: string) => Response | undefined;
   /**
    * Node request handlers served under a path prefix, whole (the embedded OpenID provider under
    * /idp): they answer on the raw node response, with their own security headers.
@@ -94,7 +94,7 @@ export function createHttpApp(deps: HttpDeps): Hono<{ Variables: { requestId: st
   app.route('/api/v1', api);
 
   app.notFound((c) => {
-    const page = deps.portal?.(c.req.method, c.req.path, c.req.header('if-none-match'));
+    const page = deps.portal?.(c.req.method, c.req.path, c.req.header('if-none-match'), c.req.header('accept-encoding'));
     if (page !== undefined) return page;
     const problem = toProblem(new AppError('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`, { hint: 'the API is described at /api/v1/openapi.json' }), c.get('requestId'));
     return c.body(JSON.stringify(problem), 404, { 'Content-Type': 'application/problem+json' });

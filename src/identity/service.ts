@@ -139,8 +139,19 @@ export class IdentityService {
     withRole(role: Role): Promise<readonly string[]>;
     changedRolesSince(q: Queryable, personId: string, roles: readonly Role[], since: Date): Promise<boolean>;
     changedRolesBetween(q: Queryable, personId: string, others: readonly string[], roles: readonly Role[]): Promise<boolean>;
+    namesOf(ids: readonly string[]): Promise<ReadonlyMap<string, { displayName: string; organisation: string }>>;
+    findByEmail(email: string): Promise<string | null>;
   } {
     return {
+      findByEmail: async (email) => (await this.#db.query<{ id: string }>('SELECT id FROM identity_people WHERE lower(email) = lower($1) ORDER BY created_at LIMIT 1', [email]))[0]?.id ?? null,
+      namesOf: async (ids) => {
+        const out = new Map<string, { displayName: string; organisation: string }>();
+        for (const id of ids) {
+          const p = await repo.findPerson(this.#db, id);
+          if (p !== null) out.set(id, { displayName: p.displayName, organisation: p.organisation });
+        }
+        return out;
+      },
       exists: async (id) => (await repo.findPerson(this.#db, id)) !== null,
       withRole: (r) => repo.peopleWithRole(this.#db, r),
       changedRolesSince: (q, id, roles, since) => repo.changedRolesSince(q, id, roles, since),

@@ -7,9 +7,10 @@
  * ethics reviewer first returns it, the applicant edits and resubmits, and the reviewers see the
  * diff. Then an expired session and logout.
  */
+import { checkedScreenshot } from './a11y.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
+import { ensureWebBuild, launchChromium, loginViaOidc, newPage, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 
@@ -77,7 +78,7 @@ describe('logged-in journeys', { skip }, () => {
       await page.getByRole('button', { name: tx.next }).click();
       // Nothing filled in: the errors are said, and the wizard stays on its first step.
       assert.ok((await page.locator('.field-error').count()) >= 4);
-      await screenshot(page, `journey-wizard-errors-${lang}`);
+      await checkedScreenshot(page, `journey-wizard-errors-${lang}`);
       const title = `Statines et démence (${lang})`;
       await page.locator('input[name="title"]').fill(title);
       await page.locator('input[name="organisation"]').fill('Inserm U1234');
@@ -94,7 +95,7 @@ describe('logged-in journeys', { skip }, () => {
       assert.equal(await page.getByTestId('pi-over').count(), 0);
       await page.locator('[data-column="ER_PRS_F.BEN_NAI_ANN"]').check();
       await page.getByTestId('pi-over').first().waitFor();
-      await screenshot(page, `journey-wizard-data-${lang}`);
+      await checkedScreenshot(page, `journey-wizard-data-${lang}`);
       await page.locator('[data-column="ER_PRS_F.BEN_NAI_ANN"]').uncheck();
       await waitUntil(async () => (await page.getByTestId('pi-over').count()) === 0);
       await page.getByRole('button', { name: tx.next }).click();
@@ -103,16 +104,16 @@ describe('logged-in journeys', { skip }, () => {
       await page.locator('textarea[name="justification"]').fill('Care dates are needed to time exposure.');
       await page.getByRole('button', { name: tx.next }).click();
       await page.getByTestId('scope').waitFor();
-      await screenshot(page, `journey-wizard-review-${lang}`);
+      await checkedScreenshot(page, `journey-wizard-review-${lang}`);
       await page.getByRole('button', { name: tx.submit }).click();
       await page.locator('[data-status="submitted"]').waitFor();
       const projectId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
-      await screenshot(page, `journey-project-submitted-${lang}`);
+      await checkedScreenshot(page, `journey-project-submitted-${lang}`);
 
       // Completeness (committee 1), from the inbox.
       const c1 = await as('committee1', lang, '/review');
       await c1.page.getByRole('link', { name: title }).waitFor();
-      await screenshot(c1.page, `journey-inbox-${lang}`);
+      await checkedScreenshot(c1.page, `journey-inbox-${lang}`);
       await decide(c1.page, lang, projectId);
       await c1.page.locator('[data-status="ethics_review"]').waitFor();
 
@@ -131,10 +132,11 @@ describe('logged-in journeys', { skip }, () => {
         await page.getByRole('button', { name: tx.submit }).click();
         await page.locator('[data-status="submitted"]').waitFor();
         await c1.page.goto(`/projects/${projectId}`);
-        const row = c1.page.getByRole('row', { name: /\/requestedScope\/population/ });
+        // the change is said by its field's label, not its JSON path
+        const row = c1.page.getByRole('row', { name: /^Population/ });
         await row.waitFor();
         assert.match((await row.textContent()) ?? '', /a statin dispensing.*a first statin dispensing/);
-        await screenshot(c1.page, `journey-diff-${lang}`);
+        await checkedScreenshot(c1.page, `journey-diff-${lang}`);
         await decide(c1.page, lang, projectId);
         await c1.page.locator('[data-status="ethics_review"]').waitFor();
       }
@@ -146,6 +148,9 @@ describe('logged-in journeys', { skip }, () => {
 
       // Committee: the permit is proposed, then two distinct members approve it.
       await c1.page.goto(`/projects/${projectId}`);
+      // the committee sets the permit's terms: both tools, a stricter minimum cell count
+      await c1.page.getByTestId('permit-form').locator('input[value="database_protocol"]').check();
+      await c1.page.getByTestId('permit-form').locator('input[name="minimumCellCount"]').fill('15');
       await c1.page.getByTestId('permit-form').getByRole('button', { name: tx.propose }).click();
       await c1.page.getByTestId('four-eyes-committee').waitFor();
       await decide(c1.page, lang, projectId);
@@ -154,7 +159,7 @@ describe('logged-in journeys', { skip }, () => {
       const form = c1.page.getByTestId('decision-form');
       assert.equal(await form.locator('select option').count(), 2, 'return and refuse stay offered');
       assert.equal(await form.locator('select option[value="approve"]').count(), 0, 'the same member cannot approve twice');
-      await screenshot(c1.page, `journey-four-eyes-${lang}`);
+      await checkedScreenshot(c1.page, `journey-four-eyes-${lang}`);
       const c2 = await as('committee2', lang);
       await decide(c2.page, lang, projectId);
       await c2.page.locator('[data-status="active"]').waitFor();
@@ -165,17 +170,22 @@ describe('logged-in journeys', { skip }, () => {
       assert.ok((await page.locator('.timeline-step.step-done').count()) >= 5);
       const permit = page.locator('section[aria-labelledby="permits-h"] tbody tr').first();
       assert.match((await permit.textContent()) ?? '', lang === 'fr' ? /en vigueur/ : /in force/);
-      await screenshot(page, `journey-project-active-${lang}`);
+      assert.match((await permit.textContent()) ?? '', lang === 'fr' ? /protocole PostgreSQL.*15/ : /PostgreSQL protocol.*15/);
+      // names, not ids: the team and every reviewer by name and role, no person or project UUID on the page
+      assert.match((await page.getByTestId('team').textContent()) ?? '', lang === 'fr' ? /Alice Martin.*investigateur principal/ : /Alice Martin.*principal investigator/);
+      assert.match((await page.locator('.review-list').first().textContent()) ?? '', lang === 'fr' ? /par .+ \(comité d’accès\)/ : /by .+ \(access committee\)/);
+      assert.doesNotMatch((await page.locator('main').textContent()) ?? '', /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+      await checkedScreenshot(page, `journey-project-active-${lang}`);
       await page.getByRole('navigation', { name: tx.main }).getByRole('link', { name: tx.projects }).click();
       await page.getByTestId('notifications').waitFor();
-      await screenshot(page, `journey-projects-${lang}`);
+      await checkedScreenshot(page, `journey-projects-${lang}`);
 
       // The public register shows the permit, without login.
       const { page: pub, context } = await newPage(browser, enclave.url, lang);
       await pub.goto('/register');
       await useLanguage(pub, lang);
       await pub.getByRole('rowheader', { name: title }).waitFor();
-      await screenshot(pub, `journey-register-${lang}`);
+      await checkedScreenshot(pub, `journey-register-${lang}`);
       await context.close();
 
       for (const s of [a, c1, ethics, legal, c2]) assert.deepEqual(s.problems(), []);
@@ -190,12 +200,12 @@ describe('logged-in journeys', { skip }, () => {
     await page.getByTestId('login').first().click();
     await page.locator('#login-form').waitFor();
     assert.match(new URL(page.url()).pathname, /^\/idp\//);
-    await screenshot(page, 'login-idp-password');
+    await checkedScreenshot(page, 'login-idp-password');
     await page.locator('#username').fill(person.username);
     await page.locator('#password').fill(person.password);
     await page.locator('#login-form button[type="submit"]').click();
     await page.locator('#otp-form').waitFor();
-    await screenshot(page, 'login-idp-totp');
+    await checkedScreenshot(page, 'login-idp-totp');
     await page.locator('#code').fill('000000');
     await page.locator('#otp-form button[type="submit"]').click();
     await page.locator('#otp-form').waitFor();
@@ -208,10 +218,11 @@ describe('logged-in journeys', { skip }, () => {
     sessions.delete('member');
     // The server ends the session (idle or absolute timeout): the next call gets a 401.
     await enclave.platform.identity.logout(await a.cookie());
+    // the next page asks the server (the header's unread count at least): the expiry is said at once
     await a.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Catalogue' }).click();
-    await a.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My projects' }).click();
     await a.page.getByTestId('session-expired').waitFor();
-    await screenshot(a.page, 'journey-session-expired-en');
+    assert.equal(await a.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My projects' }).count(), 0);
+    await checkedScreenshot(a.page, 'journey-session-expired-en');
     await a.close();
 
     const b = await as('member', 'en');

@@ -3,9 +3,10 @@
  * catalogue, read each column's sensitivity, follow the links between tables in the diagram,
  * browse a nomenclature, the register of permits and the audit checkpoint. No login.
  */
+import { checkedScreenshot } from './a11y.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureWebBuild, launchChromium, serveWith, sessionFor, waitUntil, newPage, screenshot, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { ensureWebBuild, launchChromium, serveWith, sessionFor, waitUntil, newPage, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const LANGS = ['fr', 'en'] as const;
@@ -38,14 +39,15 @@ describe('public portal', { skip }, () => {
       await useLanguage(page, lang);
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.getByRole('link', { name: /Système national des données de santé/ }).waitFor();
-      await screenshot(page, `public-catalogue-${lang}`);
+      await checkedScreenshot(page, `public-catalogue-${lang}`);
 
       await page.getByRole('searchbox').fill('date de soins');
-      await page.getByRole('button', { name: tx.search, exact: true }).click();
+      // the page's own search form (the header has one too)
+      await page.getByRole('main').getByRole('button', { name: tx.search, exact: true }).click();
       await page.getByRole('heading', { level: 1, name: new RegExp(tx.results) }).waitFor();
       const hit = page.getByRole('link', { name: 'ER_PRS_F.EXE_SOI_DTD' });
       await hit.waitFor();
-      await screenshot(page, `public-search-${lang}`);
+      await checkedScreenshot(page, `public-search-${lang}`);
 
       await hit.click();
       await page.getByRole('heading', { level: 1, name: /ER_PRS_F/ }).waitFor();
@@ -54,7 +56,7 @@ describe('public portal', { skip }, () => {
       const pseudo = page.locator('tr', { has: page.locator('#col-BEN_NIR_PSA') });
       assert.equal((await pseudo.locator('[data-sensitivity]').textContent())?.trim(), tx.pseudonym);
       assert.equal(await row.locator('td').nth(0).textContent(), 'date');
-      await screenshot(page, `public-table-${lang}`);
+      await checkedScreenshot(page, `public-table-${lang}`);
 
       // Filtering the columns to the potential identifiers only.
       await page.getByRole('combobox').selectOption('potential_identifier');
@@ -73,9 +75,12 @@ describe('public portal', { skip }, () => {
       // The built-in catalogue is the whole main base (186 tables): every one is a box.
       assert.equal(await svg.locator('a.diagram-node').count(), 186);
       assert.equal(await svg.locator('path[data-from="ER_PHA_F"][data-to="ER_PRS_F"]').count(), 1);
+      // the link says its join columns, and each box its table's label
+      assert.match((await svg.locator('text[data-join^="DCT_ORD_NUM"]').first().textContent()) ?? '', /^DCT_ORD_NUM \+8$/);
+      assert.match((await svg.locator('a[data-table="ER_PHA_F"] .diagram-title').textContent()) ?? '', /^Pharmacie/);
       assert.equal(await svg.locator('path[data-from="ER_PRS_F"][data-to="IR_BEN_R"]').count(), 1);
       assert.equal(await svg.locator('path[data-from="T_MCOaaC"][data-to="IR_BEN_R"]').count(), 1);
-      await screenshot(page, `public-dataset-${lang}`);
+      await checkedScreenshot(page, `public-dataset-${lang}`);
       await svg.locator('a[data-table="IR_BEN_R"]').click();
       await page.getByRole('heading', { level: 1, name: /IR_BEN_R/ }).waitFor();
       // The table's own neighbourhood: the tables that refer to it.
@@ -96,16 +101,16 @@ describe('public portal', { skip }, () => {
         const rows = await page.locator('tbody tr').allTextContents();
         return rows.length > 0 && rows.every((r) => /diab[eè]te/i.test(r));
       });
-      await screenshot(page, `public-nomenclature-${lang}`);
+      await checkedScreenshot(page, `public-nomenclature-${lang}`);
 
       await page.getByRole('navigation').getByRole('link', { name: lang === 'fr' ? 'Registre des autorisations' : 'Register of permits' }).click();
       await page.locator('[data-state="empty"]').waitFor();
       assert.match((await page.locator('[data-state="empty"]').textContent()) ?? '', tx.registerEmpty);
-      await screenshot(page, `public-register-${lang}`);
+      await checkedScreenshot(page, `public-register-${lang}`);
 
       await page.getByRole('navigation').getByRole('link', { name: lang === 'fr' ? 'Journal d’audit' : 'Audit log' }).click();
       await page.getByTestId('tree-size').waitFor();
-      await screenshot(page, `public-audit-${lang}`);
+      await checkedScreenshot(page, `public-audit-${lang}`);
       assert.deepEqual(problems(), []);
       await context.close();
     });
@@ -138,7 +143,7 @@ describe('public portal', { skip }, () => {
     assert.match(api.headers()['content-type'] ?? '', /problem\+json/);
     await page.goto('/datasets/nope');
     await page.locator('[role="alert"]').waitFor();
-    await screenshot(page, 'public-error-en');
+    await checkedScreenshot(page, 'public-error-en');
     await context.close();
   });
 
@@ -158,10 +163,11 @@ describe('public portal', { skip }, () => {
       const report = page.locator('section[aria-labelledby="quarantine-h"] details').first();
       await report.waitFor();
       await report.locator('summary').click();
-      await report.locator('tbody tr').first().waitFor();
+      // the entries come a page at a time from the server, after the counts per rule
+      await report.locator('.quarantine-entries tbody tr').first().waitFor();
       assert.match((await report.textContent()) ?? '', /\.csv/);
       assert.match((await report.textContent()) ?? '', /required|type|enum|pattern|range|nomenclature/);
-      await screenshot(page, `operator-${lang}`);
+      await checkedScreenshot(page, `operator-${lang}`);
       // A person without the operator role is told the page is not for them.
       const other = await newPage(browser, enclave.url, lang);
       await other.context.addCookies([{ ...(await sessionFor(enclave, 'applicant', ['applicant'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);

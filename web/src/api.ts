@@ -172,8 +172,8 @@ export const catalog = {
     get<NomenclaturePage>(`/api/v1/catalog/nomenclatures/${enc(name)}?limit=${o.limit}&offset=${o.offset}${o.q === undefined || o.q === '' ? '' : `&q=${enc(o.q)}`}`, s),
   /** Every table of a dataset with its keys (for the diagram). */
   async tablesWithKeys(d: string, s?: AbortSignal): Promise<Table[]> {
-    const ds = await catalog.dataset(d, s);
-    return Promise.all(ds.tables.map((t) => catalog.table(d, t.name, s)));
+    // one call for the whole dataset (was one per table)
+    return (await get<{ tables: Table[] }>(`/api/v1/catalog/datasets/${enc(d)}/tables`, s)).tables;
   },
 };
 
@@ -311,7 +311,7 @@ export interface Permit {
   readonly sha256: string;
   readonly createdAt: string;
   readonly activatedAt: string | null;
-  readonly document: { readonly validFrom: string; readonly validUntil: string };
+  readonly document: { readonly validFrom: string; readonly validUntil: string; readonly tools?: readonly string[]; readonly disclosure?: { readonly minimumCellCount: number } };
 }
 export interface ProjectDetail {
   readonly project: Project & { readonly members: readonly { readonly personId: string; readonly role: string }[] };
@@ -320,6 +320,10 @@ export interface ProjectDetail {
   readonly permits: readonly Permit[];
   readonly actions: readonly string[];
   readonly approvalsNeeded: number | null;
+  /** Names of the people the detail mentions (team, authors, reviewers), by person id. */
+  readonly people?: Readonly<Record<string, { readonly displayName: string; readonly organisation: string }>>;
+  /** The amendment under way or the latest one (null when none was ever filed). */
+  readonly amendment?: { readonly id: string; readonly status: string } | null;
 }
 export interface DiffEntry {
   readonly path: string;

@@ -156,4 +156,29 @@ describe(`tlog-tiles entry bundles are for auditors (${testDbKind})`, () => {
     assert.equal(Number(afterN), Number(before) + 1);
     console.log(`tlog-tiles entries (${testDbKind}): ${w} entries served to the auditor, each hashing to its public leaf; anonymous 401, applicant 403; the read recorded`);
   });
+
+  test('the auditor\'s explorer filters events by actor, target, action and time, newest first, paged with the total; the read is recorded', async () => {
+    const id = await f.projectAt('ethics_review');
+    const get = (q: string, who = 'auditor') => app.request(`/api/v1/audit/events?${q}`, { headers: { cookie: `${cookieName}=${cookies.get(who) ?? ''}` } });
+    assert.equal((await app.request('/api/v1/audit/events')).status, 401);
+    assert.equal((await get('', 'applicant')).status, 403);
+    type Page = { total: number; events: { index: number; leafHash: string; event: { seq: number; action: string; target: string; actor: { id: string } } | null }[] };
+    const byProject = (await (await get(`target=${encodeURIComponent(`project:${id}`)}&limit=200`)).json()) as Page;
+    assert.ok(byProject.total >= 3 && byProject.events.length === byProject.total);
+    assert.ok(byProject.events.every((e) => e.event?.target.startsWith(`project:${id}`)));
+    assert.ok(byProject.events.every((e, i) => i === 0 || e.index < (byProject.events[i - 1]?.index ?? 0)), 'newest first');
+    const creates = (await (await get(`target=${encodeURIComponent(`project:${id}`)}&action=governance.project.create`)).json()) as Page;
+    assert.equal(creates.total, 1);
+    assert.equal(creates.events[0]?.event?.actor.id, f.who.applicant.personId);
+    const byActor = (await (await get(`actor=${f.who.ethics.personId}&action=governance.`)).json()) as Page;
+    assert.ok(byActor.events.every((e) => e.event?.actor.id === f.who.ethics.personId && e.event.action.startsWith('governance.')));
+    const paged = (await (await get(`target=${encodeURIComponent(`project:${id}`)}&limit=2&offset=1`)).json()) as Page;
+    assert.deepEqual(paged.events.map((e) => e.index), byProject.events.slice(1, 3).map((e) => e.index));
+    const future = (await (await get('since=2999-01-01')).json()) as Page;
+    assert.equal(future.total, 0);
+    assert.equal((await get('since=yesterday')).status, 400);
+    assert.equal((await get('limit=500')).status, 400);
+    const reads = await f.t.db.query<{ n: string }>("SELECT count(*)::text AS n FROM audit_events WHERE action = 'audit.search' AND actor_id = $1", [f.who.auditor.personId]);
+    assert.ok(Number(reads[0]?.n) >= 5);
+  });
 });

@@ -17,7 +17,41 @@ export function auditRoutes(audit: AuditLog, auth?: AuthDeps): Hono {
     const auditors = new Hono<AuthEnv>();
     // Only on this path: a public GET never looks a session up.
     auditors.use('/tile/entries/*', authenticate(auth));
+    auditors.use('/events', authenticate(auth));
     mountRoutes(auditors, [{
+      method: 'GET',
+      path: '/events',
+      permission: roles('auditor'),
+      summary: 'Audit events for auditors, newest first, filtered (?actor=<person id>&target=project:<id>&action=<action or prefix.>&since=&until=<ISO time>&limit≤200&offset), with the total; each read is recorded',
+      handler: async (c) => {
+        const q = (name: string): string | undefined => {
+          const v = c.req.query(name);
+          return v === undefined || v.trim() === '' ? undefined : v.trim();
+        };
+        const time = (name: string): Date | undefined => {
+          const v = q(name);
+          if (v === undefined) return undefined;
+          const d = new Date(v);
+          if (Number.isNaN(d.getTime())) throw new AppError('invalid', `${name} must be a date or time`, { hint: `e.g. ${name}=2026-01-31 or ${name}=2026-01-31T12:00:00Z`, details: { field: name } });
+          return d;
+        };
+        const limit = q('limit') === undefined ? 50 : wholeNumber(q('limit'), 'limit');
+        if (limit < 1 || limit > 200) throw new AppError('invalid', 'limit must be from 1 to 200', { details: { field: 'limit' } });
+        const offset = q('offset') === undefined ? 0 : wholeNumber(q('offset'), 'offset');
+        const p = principal(c);
+        const actor = q('actor');
+        const target = q('target');
+        const action = q('action');
+        const since = time('since');
+        const until = time('until');
+        const r = await audit.search({ actor: { kind: 'person', id: p.personId }, requestId: c.get('requestId') }, {
+          limit, offset, ...(actor === undefined ? {} : { actor }), ...(target === undefined ? {} : { target }), ...(action === undefined ? {} : { action }),
+          ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }),
+        });
+        c.header('Cache-Control', 'private, no-store');
+        return c.json({ total: r.total, offset, limit, events: r.lines });
+      },
+    }, {
       method: 'GET',
       path: '/tile/entries/*',
       permission: roles('auditor'),
@@ -127,6 +161,15 @@ export const auditOpenApiPaths: Readonly<Record<string, unknown>> = {
       security: [{ [SECURITY.session]: [] }, { [SECURITY.bearer]: [] }],
       parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'e.g. 000 or 000.p/7' }],
       responses: { '200': { description: 'entry bundle', content: { 'application/octet-stream': {} } }, '401': problem, '403': problem, '404': problem },
+    },
+  },
+  '/audit/events': {
+    get: {
+      summary: 'Audit events for auditors, newest first, filtered by actor, target, action and time, paged; each read is recorded',
+      tags: ['audit'],
+      security: [{ [SECURITY.session]: [] }, { [SECURITY.bearer]: [] }],
+      parameters: ['actor', 'target', 'action', 'since', 'until', 'limit', 'offset'].map((name) => ({ name, in: 'query', required: false, schema: { type: name === 'limit' || name === 'offset' ? 'integer' : 'string' } })),
+      responses: { '200': { description: 'a page of export lines (index, leafHash, leafSig, event) and the total' }, '400': problem, '401': problem, '403': problem },
     },
   },
   '/audit/proof/inclusion': {

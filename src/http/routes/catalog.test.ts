@@ -71,6 +71,17 @@ describe('catalog HTTP routes', () => {
     );
   });
 
+  test('GET /datasets/:dataset/tables returns every table with its columns and keys in one answer', async () => {
+    const res = await app.request('/api/v1/catalog/datasets/demo/tables');
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { dataset: string; tables: { name: string; columns: { name: string; sensitivity: string }[]; foreignKeys: unknown[] }[] };
+    assert.equal(body.dataset, 'demo');
+    assert.deepEqual(body.tables.map((t) => t.name), ['ER_PRS_F']);
+    assert.deepEqual(body.tables[0]?.columns.map((c) => c.name), ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'BEN_RES_DPT']);
+    assert.ok(Array.isArray(body.tables[0]?.foreignKeys));
+    assert.equal((await app.request('/api/v1/catalog/datasets/nope/tables')).status, 404);
+  });
+
   test('an unknown table is a 404 problem with a hint', async () => {
     const r = await get('/datasets/demo/tables/NOPE');
     assert.equal(r.status, 404);
@@ -104,7 +115,7 @@ describe('catalog HTTP routes', () => {
   test('the OpenAPI document describes every catalog route', async () => {
     const res = await app.request('/api/v1/openapi.json');
     const doc = (await res.json()) as { paths: Record<string, unknown> };
-    for (const p of ['/catalog/datasets', '/catalog/datasets/{dataset}', '/catalog/datasets/{dataset}/tables/{table}', '/catalog/search', '/catalog/nomenclatures/{name}']) {
+    for (const p of ['/catalog/datasets', '/catalog/datasets/{dataset}', '/catalog/datasets/{dataset}/tables', '/catalog/datasets/{dataset}/tables/{table}', '/catalog/search', '/catalog/nomenclatures/{name}']) {
       assert.ok(p in doc.paths, p);
     }
   });

@@ -24,6 +24,12 @@ export function catalogRoutes(catalog: CatalogService): Hono {
   const app = new Hono();
   app.get('/datasets', async (c) => c.json({ datasets: await catalog.listDatasets() }));
   app.get('/datasets/:dataset', async (c) => c.json(await catalog.getDataset(c.req.param('dataset'))));
+  // Every table of a dataset with its columns and keys, in one answer: the table page, its
+  // diagram and the wizard's column picker need them all (one call instead of one per table).
+  app.get('/datasets/:dataset/tables', async (c) => {
+    const ds = await catalog.getDataset(c.req.param('dataset'));
+    return c.json({ dataset: ds.name, tables: await Promise.all(ds.tables.map((t) => catalog.getTable(ds.name, t.name))) });
+  });
   app.get('/datasets/:dataset/tables/:table', async (c) =>
     c.json(await catalog.getTable(c.req.param('dataset'), c.req.param('table'))),
   );
@@ -95,6 +101,13 @@ export const catalogOpenApiPaths: Readonly<Record<string, unknown>> = {
         '200': json('Dataset', { ...datasetSummary, properties: { ...datasetSummary.properties, tables: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, title: { type: 'string' }, product: { type: 'string' }, columnCount: { type: 'integer' } } } } } }),
         '404': problem,
       },
+    },
+  },
+  '/catalog/datasets/{dataset}/tables': {
+    get: {
+      summary: 'Every table of a dataset with its columns, keys and column sensitivity (one call for a page that needs them all)', tags, security,
+      parameters: [pathParam('dataset', 'dataset name, e.g. snds')],
+      responses: { '200': json('Tables', { type: 'object', properties: { dataset: { type: 'string' }, tables: { type: 'array', items: { type: 'object' } } } }), '404': problem },
     },
   },
   '/catalog/datasets/{dataset}/tables/{table}': {

@@ -72,6 +72,16 @@ const TRUTH: Record<string, Expect> = {
   'PUT /governance/projects/:id/amendment/permit': ['committee1'],
   'GET /governance/notifications': ANY,
   'POST /governance/notifications/:nid/read': ANY,
+  'GET /governance/projects/:id/trail': ANY,
+  'GET /governance/notifications/unread-count': ANY,
+  'POST /governance/notifications/read-all': ANY,
+  'GET /governance/notifications/settings': ANY,
+  'PUT /governance/notifications/settings': ANY,
+  'GET /governance/drafts': ['applicant'],
+  'POST /governance/drafts': ['applicant'],
+  'GET /governance/drafts/:did': ['applicant'],
+  'PUT /governance/drafts/:did': ['applicant'],
+  'DELETE /governance/drafts/:did': ['applicant'],
   'GET /identity/me': ANY,
   'GET /identity/people': ['committee1', 'auditor', 'admin'],
   'POST /identity/people/:personId/roles': ['admin'],
@@ -221,7 +231,7 @@ describe('HTTP routes: permission truth table', () => {
         .replace(':id', projectId).replace(':version', '1').replace(':personId', f.who.outsider.personId)
         .replace(':role', 'auditor').replace(':tokenId', '00000000-0000-0000-0000-000000000000').replace(':nid', 'none')
           .replace(':changeId', '00000000-0000-0000-0000-000000000000')
-          .replace(':qid', 'none').replace(':sid', 'none').replace(':name', 'none').replace(':rid', 'none').replace(':oid', 'none');
+          .replace(':qid', 'none').replace(':sid', 'none').replace(':name', 'none').replace(':rid', 'none').replace(':oid', 'none').replace(':did', 'none');
       for (const caller of CALLERS) {
         // withdraw and close would end the shared project: the gate is what is tested here
         const r = await call(s.method, s.key.endsWith('/withdraw') && caller === 'applicant' ? path.replace(projectId, 'other') : path, caller, {});

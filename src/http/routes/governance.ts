@@ -77,11 +77,14 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     { method: 'GET', path: '/projects/:id/applications/:version', permission: AUTHENTICATED, summary: 'One version of the application', handler: async (c) => c.json(await gov.application(principal(c), param(c, 'id'), version(param(c, 'version'), 'version'))) },
     { method: 'GET', path: '/projects/:id/diff', permission: AUTHENTICATED, summary: 'Differences between two application versions (?from=1&to=2)', handler: async (c) => c.json({ changes: await gov.diff(principal(c), param(c, 'id'), version(c.req.query('from'), 'from'), version(c.req.query('to'), 'to')) }) },
     {
-      method: 'POST', path: '/projects/:id/members', permission: AUTHENTICATED, summary: 'Add a team member (principal investigator)',
+      method: 'POST', path: '/projects/:id/members', permission: AUTHENTICATED, summary: 'Add a team member (principal investigator): {"email"} or {"personId"}, and {"role": "member"}',
       handler: async (c) => {
         const body = await jsonBody(c);
         const role = str(body, 'role') ?? 'member';
         if (role !== 'member' && role !== 'principal_investigator') throw new AppError('invalid', 'role must be member or principal_investigator');
+        // by e-mail (as colleagues know each other) or by person id
+        const email = str(body, 'email');
+        if (email !== undefined) return c.json(await gov.addMemberByEmail(principal(c), param(c, 'id'), email, role, rid(c)));
         return c.json(await gov.addMember(principal(c), param(c, 'id'), str(body, 'personId') ?? '', role, rid(c)));
       },
     },
@@ -142,6 +145,23 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
       method: 'POST', path: '/notifications/:nid/read', permission: AUTHENTICATED, summary: 'Mark a notification read',
       handler: async (c) => {
         await gov.markRead(principal(c), param(c, 'nid'));
+        return c.body(null, 204);
+      },
+    },
+    { method: 'GET', path: '/projects/:id/trail', permission: AUTHENTICATED, summary: 'The project\'s audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded', handler: async (c) => c.json(await gov.projectTrail(principal(c), param(c, 'id'), rid(c))) },
+    { method: 'GET', path: '/notifications/unread-count', permission: AUTHENTICATED, summary: 'How many of my notifications are unread (the header\'s badge)', handler: async (c) => c.json({ unread: await gov.unreadCount(principal(c)) }) },
+    { method: 'POST', path: '/notifications/read-all', permission: AUTHENTICATED, summary: 'Mark all my notifications read; answers how many were unread', handler: async (c) => c.json({ marked: await gov.markAllRead(principal(c)) }) },
+    { method: 'GET', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'My notification settings: {"email"} (in-app notifications always)', handler: async (c) => c.json(await gov.notificationSettings(principal(c))) },
+    { method: 'PUT', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'Change my notification settings: {"email": true | false}', handler: async (c) => c.json(await gov.setNotificationSettings(principal(c), await jsonBody(c), rid(c))) },
+    // Drafts of applications: the wizard saves as it goes, so a reload or an expired session loses nothing.
+    { method: 'GET', path: '/drafts', permission: roles('applicant'), summary: 'My drafts of applications, newest first', handler: async (c) => c.json({ drafts: await gov.listDrafts(principal(c)) }) },
+    { method: 'POST', path: '/drafts', permission: roles('applicant'), summary: 'Start a draft: {"content": {...the application so far}, "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), null, await jsonBody(c), rid(c)), 201) },
+    { method: 'GET', path: '/drafts/:did', permission: roles('applicant'), summary: 'One of my drafts', handler: async (c) => c.json(await gov.getDraft(principal(c), param(c, 'did'))) },
+    { method: 'PUT', path: '/drafts/:did', permission: roles('applicant'), summary: 'Save a draft again: {"content", "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), param(c, 'did'), await jsonBody(c), rid(c))) },
+    {
+      method: 'DELETE', path: '/drafts/:did', permission: roles('applicant'), summary: 'Delete a draft (done by the portal once the application is filed)',
+      handler: async (c) => {
+        await gov.deleteDraft(principal(c), param(c, 'did'), rid(c));
         return c.body(null, 204);
       },
     },

@@ -33,9 +33,12 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: Dep
   return { ...state, reload };
 }
 
-/** Renders the loading and error states of an AsyncState, and `children` once it has data. */
-export function Async<T>({ state, children, label }: { readonly state: AsyncState<T> & { readonly reload: () => void }; readonly children: (data: T) => ReactNode; readonly label?: string }) {
+/**
+ * Renders the loading and error states of an AsyncState, and `children` once it has data.
+ * `page`: the whole page (its <h1> included) comes from this state, so an error is the page.
+ */
+export function Async<T>({ state, children, label, page }: { readonly state: AsyncState<T> & { readonly reload: () => void }; readonly children: (data: T) => ReactNode; readonly label?: string; readonly page?: boolean }) {
   if (state.status === 'loading') return <Loading {...(label === undefined ? {} : { label })} />;
-  if (state.status === 'error') return <ErrorState error={state.error} onRetry={state.reload} />;
+  if (state.status === 'error') return <ErrorState error={state.error} onRetry={state.reload} page={page === true} />;
   return <>{children(state.data)}</>;
 }

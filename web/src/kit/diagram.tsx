@@ -106,10 +106,17 @@ export function TableDiagram({ tables, linkFor, highlight, label, referencesLabe
             const y2 = b.y + BOX_H / 2;
             const mx = (x1 + x2) / 2;
             const on = highlight !== undefined && (e.from === highlight || e.to === highlight);
+            // the join columns, said on the link (the first one and how many more)
+            const joinLabel = e.fields.length <= 1 ? (e.fields[0] ?? '') : `${e.fields[0] ?? ''} +${e.fields.length - 1}`;
             return (
-              <path key={`${e.from}->${e.to}:${e.fields.join(',')}`} d={`M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2 + 2} ${y2}`} className={`diagram-edge${on ? ' diagram-edge-on' : ''}`} markerEnd="url(#arrow)" data-from={e.from} data-to={e.to}>
-                <title>{`${e.from} (${e.fields.join(', ')}) → ${e.to}`}</title>
-              </path>
+              <g key={`${e.from}->${e.to}:${e.fields.join(',')}`}>
+                <path d={`M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2 + 2} ${y2}`} className={`diagram-edge${on ? ' diagram-edge-on' : ''}`} markerEnd="url(#arrow)" data-from={e.from} data-to={e.to}>
+                  <title>{`${e.from} (${e.fields.join(', ')}) → ${e.to}`}</title>
+                </path>
+                <text x={mx} y={(y1 + y2) / 2 - 4} textAnchor="middle" className="diagram-edge-label" data-join={e.fields.join(',')} aria-hidden="true">
+                  {joinLabel}
+                </text>
+              </g>
             );
           })}
           {tables.map((t) => {
@@ -130,9 +137,15 @@ export function TableDiagram({ tables, linkFor, highlight, label, referencesLabe
                 data-table={t.name}
               >
                 <rect x={p.x} y={p.y} width={BOX_W} height={BOX_H} rx="6" />
-                <text x={p.x + BOX_W / 2} y={p.y + BOX_H / 2} dominantBaseline="central" textAnchor="middle">
+                <text x={p.x + BOX_W / 2} y={p.y + (t.title === undefined || t.title === '' ? BOX_H / 2 : BOX_H / 2 - 7)} dominantBaseline="central" textAnchor="middle">
                   {t.name}
                 </text>
+                {t.title !== undefined && t.title !== '' && (
+                  // the table's label under its name, shortened to the box (the full one is the link's name)
+                  <text x={p.x + BOX_W / 2} y={p.y + BOX_H / 2 + 9} dominantBaseline="central" textAnchor="middle" className="diagram-title" aria-hidden="true">
+                    {t.title.length > 24 ? `${t.title.slice(0, 23)}…` : t.title}
+                  </text>
+                )}
               </a>
             );
           })}

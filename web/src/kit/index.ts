@@ -7,3 +7,4 @@ export { Progress, Stepper } from './progress.tsx';
 export { Empty, ErrorState, Loading } from './states.tsx';
 export { StatusTimeline, type StepState, type TimelineStep } from './timeline.tsx';
 export { TableDiagram, layoutTables, type DiagramTable } from './diagram.tsx';
+export { ConfirmButton } from './confirm.tsx';

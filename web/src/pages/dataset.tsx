@@ -1,8 +1,9 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { catalog, SENSITIVITIES, type Column, type Sensitivity, type Table } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, SelectField, SensitivityBadge, TableDiagram, TextField, useAsync, type ColumnDef, type DiagramTable } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
+import { useText } from '../text.ts';
 import { Breadcrumbs, PageTitle } from './page.tsx';
 
 function toDiagram(tables: readonly Table[]): DiagramTable[] {
@@ -11,17 +12,23 @@ function toDiagram(tables: readonly Table[]): DiagramTable[] {
 
 export function DatasetPage({ dataset }: { readonly dataset: string }) {
   const { t, formatDate } = useI18n();
+  const x = useText();
   const state = useAsync(async (s) => {
     const [ds, tables] = await Promise.all([catalog.dataset(dataset, s), catalog.tablesWithKeys(dataset, s)]);
     return { ds, tables };
   }, [dataset]);
   return (
-    <Async state={state}>
+    <Async state={state} page>
       {({ ds, tables }) => (
         <>
           <Breadcrumbs items={[{ label: t.navCatalogue, to: '/' }, { label: ds.name }]} />
           <PageTitle>{ds.title === '' ? ds.name : ds.title}</PageTitle>
           {ds.description !== '' && <p className="lead">{ds.description}</p>}
+          <p>
+            <Link to="/projects/new" className="button" data-testid="request-data">
+              {x.requestData}
+            </Link>
+          </p>
           <p className="muted">
             <code>{ds.name}</code> · {t.tablesCount(ds.tableCount)} · {t.columnsCount(ds.columnCount)} · {t.importedAt} {formatDate(ds.importedAt)}
             {/^https?:\/\//.test(ds.source) && (
@@ -84,11 +91,12 @@ export function TablePage({ dataset, table }: { readonly dataset: string; readon
     const current = tables.find((x) => x.name.toLowerCase() === table.toLowerCase()) ?? (await catalog.table(dataset, table, s));
     return { current, tables };
   }, [dataset, table]);
-  return <Async state={state}>{({ current, tables }) => <TableView table={current} all={tables} />}</Async>;
+  return <Async state={state} page>{({ current, tables }) => <TableView table={current} all={tables} />}</Async>;
 }
 
 function TableView({ table, all }: { readonly table: Table; readonly all: readonly Table[] }) {
   const { t } = useI18n();
+  const x = useText();
   const [filter, setFilter] = useState('');
   const [level, setLevel] = useState<Sensitivity | 'all'>('all');
   const pk = new Set(table.primaryKey);
@@ -96,6 +104,21 @@ function TableView({ table, all }: { readonly table: Table; readonly all: readon
     const f = filter.trim().toLowerCase();
     return table.columns.filter((c) => (level === 'all' || c.sensitivity === level) && (f === '' || c.name.toLowerCase().includes(f) || c.description.toLowerCase().includes(f)));
   }, [table, filter, level]);
+  // A search hit on a column (#col-NAME): scrolled to and highlighted once the table is drawn.
+  const [hit, setHit] = useState<string | null>(null);
+  useEffect(() => {
+    const hash = window.location.hash;
+    if (!hash.startsWith('#col-')) return;
+    let name: string;
+    try {
+      name = decodeURIComponent(hash.slice('#col-'.length));
+    } catch {
+      return;
+    }
+    if (!table.columns.some((c) => c.name === name)) return;
+    setHit(name);
+    requestAnimationFrame(() => document.getElementById(`col-${name}`)?.scrollIntoView({ block: 'center' }));
+  }, [table]);
   const neighbours = useMemo(() => {
     const linked = new Set<string>([table.name]);
     for (const fk of table.foreignKeys) linked.add(fk.reference.resource);
@@ -134,6 +157,11 @@ function TableView({ table, all }: { readonly table: Table; readonly all: readon
       <PageTitle>
         <code>{table.name}</code> {table.title !== '' && <span className="h1-sub">— {table.title}</span>}
       </PageTitle>
+      <p>
+        <Link to={`/projects/new?table=${encodeURIComponent(table.name)}`} className="button" data-testid="request-data">
+          {x.requestData}
+        </Link>
+      </p>
       {table.description !== '' && <p className="lead">{table.description}</p>}
       <div className="keys">
         <p>
@@ -170,7 +198,7 @@ function TableView({ table, all }: { readonly table: Table; readonly all: readon
         <p className="muted" role="status">
           {t.columnsShown(shown.length, table.columns.length)}
         </p>
-        <DataTable caption={t.columnsTitle} captionHidden rows={shown} rowKey={(c) => c.name} columns={columns} empty={t.noColumnMatches} />
+        <DataTable caption={t.columnsTitle} captionHidden rows={shown} rowKey={(c) => c.name} columns={columns} empty={t.noColumnMatches} rowClassName={(c) => (c.name === hit ? 'row-hit' : undefined)} />
       </section>
       {neighbours.length > 1 && (
         <section aria-labelledby="neighbours-h">

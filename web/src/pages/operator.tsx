@@ -3,6 +3,8 @@ import { useI18n } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, useAsync } from '../kit/index.ts';
 import { RequireLogin } from '../session.tsx';
 import { PageTitle } from './page.tsx';
+import { QuarantineEntries, shrunk } from './operator-quarantine.tsx';
+import { useText } from '../text.ts';
 
 interface VersionSummary {
   readonly dataset: string;
@@ -41,6 +43,7 @@ export function OperatorPage() {
 
 function Versions() {
   const { t, formatDate, formatNumber } = useI18n();
+  const x = useText();
   const state = useAsync(async (s) => {
     const { datasets } = await get<{ datasets: { name: string }[] }>('/api/v1/operator/datasets', s);
     const all = await Promise.all(datasets.map((d) => get<{ versions: VersionSummary[] }>(`/api/v1/operator/datasets/${encodeURIComponent(d.name)}/versions`, s)));
@@ -50,8 +53,9 @@ function Versions() {
     <section aria-labelledby="versions-h">
       <h2 id="versions-h">{t.versionsTitle}</h2>
       <Async state={state}>
-        {(versions) =>
-          versions.length === 0 ? (
+        {(versions) => {
+          const small = shrunk(versions);
+          return versions.length === 0 ? (
             <Empty>{t.noVersions}</Empty>
           ) : (
             <DataTable
@@ -63,14 +67,14 @@ function Versions() {
                 { key: 'ds', header: t.colDataset, rowHeader: true, render: (v) => <code>{v.dataset}</code> },
                 { key: 'v', header: t.colVersion, className: 'num', sortValue: (v) => v.version, render: (v) => v.version },
                 { key: 'files', header: t.colFiles, className: 'num', render: (v) => formatNumber(v.files) },
-                { key: 'rows', header: t.colRowsAccepted, className: 'num', render: (v) => formatNumber(v.rowsAccepted) },
+                { key: 'rows', header: t.colRowsAccepted, className: 'num', render: (v) => (small.has(`${v.dataset}@${v.version}`) ? <><Badge tone="warning"><span data-testid="shrunk">{x.qShrunk}</span></Badge> {formatNumber(v.rowsAccepted)}</> : formatNumber(v.rowsAccepted)) },
                 { key: 'q', header: t.colQuarantined, className: 'num', render: (v) => (v.rowsQuarantined === 0 ? '0' : <Badge tone="warning">{formatNumber(v.rowsQuarantined)}</Badge>) },
                 { key: 'root', header: 'Merkle', render: (v) => <code title={v.merkleRoot}>{v.merkleRoot.slice(0, 12)}…</code> },
                 { key: 'created', header: t.colCreated, render: (v) => formatDate(v.createdAt) },
               ]}
             />
-          )
-        }
+          );
+        }}
       </Async>
     </section>
   );
@@ -79,6 +83,7 @@ function Versions() {
 interface QuarantineReport {
   readonly total: number;
   readonly byRule: Readonly<Record<string, number>>;
+  readonly byTable?: Readonly<Record<string, unknown>>;
   readonly entries: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: string; readonly rule: string; readonly value: string }>;
 }
 
@@ -113,19 +118,7 @@ function Quarantine() {
                       { key: 'n', header: t.colViolations, className: 'num', render: ([, n]) => formatNumber(n) },
                     ]}
                   />
-                  <DataTable
-                    caption={t.colLine}
-                    captionHidden
-                    rows={q.entries.slice(0, 20)}
-                    rowKey={(e) => `${e.file}:${e.line}:${e.column}`}
-                    columns={[
-                      { key: 'file', header: t.colFile, rowHeader: true, render: (e) => <code>{e.file}</code> },
-                      { key: 'line', header: t.colLine, className: 'num', render: (e) => e.line },
-                      { key: 'col', header: t.colColumn, render: (e) => <code>{e.column}</code> },
-                      { key: 'rule', header: t.colRule, render: (e) => <code>{e.rule}</code> },
-                      { key: 'shape', header: t.colShape, render: (e) => <code>{e.value}</code> },
-                    ]}
-                  />
+                  <QuarantineEntries dataset={v.dataset} version={v.version} rules={Object.keys(q.byRule).sort()} tables={Object.keys(q.byTable ?? {}).sort()} />
                 </details>
               ))}
             </>

@@ -4,13 +4,17 @@
  * only enforced), and the reviewers' inbox.
  */
 import { useState, type FormEvent } from 'react';
-import { ApiError, catalog, get, projectsApi, request, type Application, type DiffEntry, type ProjectDetail, type ProjectStatus, type Review, type Table } from '../api.ts';
+import { ApiError, catalog, get, projectsApi, request, type Application, type ProjectDetail, type ProjectStatus, type Review, type Table } from '../api.ts';
 import { useI18n, type Messages } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, ErrorState, SelectField, StatusTimeline, TextField, useAsync, type StepState, type TimelineStep, type Tone } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
 import { RequireLogin, useSession } from '../session.tsx';
 import { Breadcrumbs, PageTitle } from './page.tsx';
 import { distinctConcepts, ReviewSummary } from './wizard.tsx';
+import { ApplicationDiff, PersonLabel } from './project-diff.tsx';
+import { ProjectActions, ProjectTrail, TeamSection } from './project-actions.tsx';
+import { AmendmentPanel } from './project-amendment.tsx';
+import { useText } from '../text.ts';
 
 const TONE: Partial<Record<ProjectStatus, Tone>> = { active: 'success', rejected: 'danger', revoked: 'danger', changes_requested: 'warning', suspended: 'warning' };
 
@@ -126,18 +130,19 @@ function timeline(d: ProjectDetail, t: Messages, formatDate: (s: string) => stri
       label: o.label,
       state,
       when: last === undefined ? undefined : formatDate(last.createdAt),
-      detail: reviews.length === 0 ? undefined : <ReviewList reviews={reviews} />,
+      detail: reviews.length === 0 ? undefined : <ReviewList reviews={reviews} people={d.people} />,
     };
   });
 }
 
-function ReviewList({ reviews }: { readonly reviews: readonly Review[] }) {
+function ReviewList({ reviews, people }: { readonly reviews: readonly Review[]; readonly people: ProjectDetail['people'] }) {
   const { t, formatDate } = useI18n();
+  const x = useText();
   return (
     <ul className="review-list">
       {reviews.map((r) => (
         <li key={r.id}>
-          {t.stepName[r.step] ?? r.step} — <strong>{t.decision[r.decision] ?? r.decision}</strong> {t.by} <code>{r.reviewerId}</code> ({formatDate(r.createdAt)}, v{r.applicationVersion})
+          {t.stepName[r.step] ?? r.step} — <strong>{t.decision[r.decision] ?? r.decision}</strong> {t.by} <PersonLabel id={r.reviewerId} people={people} {...(x.stepRole[r.step] === undefined ? {} : { role: x.stepRole[r.step] })} /> ({formatDate(r.createdAt)}, v{r.applicationVersion})
           {r.reference !== null && r.reference !== '' && <> · {r.reference}</>}
           {r.comment !== '' && <q>{r.comment}</q>}
         </li>
@@ -160,9 +165,10 @@ export function ProjectPage({ id }: { readonly id: string }) {
 
 function ProjectView({ id }: { readonly id: string }) {
   const { t, formatDate } = useI18n();
+  const x = useText();
   const state = useAsync((s) => projectsApi.get(id, s), [id]);
   return (
-    <Async state={state}>
+    <Async state={state} page>
       {(d) => (
         <>
           <Breadcrumbs items={[{ label: t.projectsTitle, to: '/projects' }, { label: d.project.title }]} />
@@ -176,9 +182,10 @@ function ProjectView({ id }: { readonly id: string }) {
               <h2 id="hist-h">{t.projectHistory}</h2>
               <StatusTimeline steps={timeline(d, t, formatDate)} label={t.projectHistory} stateLabel={(s) => t.stepState[s] ?? s} />
             </section>
-            <section aria-labelledby="decide-h">
+            {/* a plain box: each form inside names itself, and there may be none */}
+            <div className="decide-box">
               <DecisionPanel detail={d} onDone={state.reload} />
-            </section>
+            </div>
           </div>
           {d.permits.length > 0 && (
             <section aria-labelledby="permits-h">
@@ -192,18 +199,24 @@ function ProjectView({ id }: { readonly id: string }) {
                   { key: 'v', header: t.colVersion, rowHeader: true, render: (p) => `v${p.version}` },
                   { key: 'state', header: t.colState, render: (p) => <Badge tone={p.state === 'active' ? 'success' : 'neutral'}>{t.permitState[p.state] ?? p.state}</Badge> },
                   { key: 'period', header: t.colPeriod, render: (p) => `${formatDate(p.document.validFrom)} – ${formatDate(p.document.validUntil)}` },
+                  { key: 'tools', header: x.permitTools, render: (p) => (p.document.tools ?? []).map((tool) => x.permitTool[tool] ?? tool).join(' · ') },
+                  { key: 'cells', header: x.permitMinCellShort, className: 'num', render: (p) => p.document.disclosure?.minimumCellCount ?? '—' },
                   { key: 'sha', header: 'SHA-256', render: (p) => <code title={p.sha256}>{p.sha256.slice(0, 16)}…</code> },
                 ]}
               />
             </section>
           )}
-          {d.application.version > 1 && <Diff id={id} to={d.application.version} />}
+          {d.application.version > 1 && <ApplicationDiff id={id} from={d.application.version - 1} to={d.application.version} />}
+          <AmendmentPanel detail={d} onDone={state.reload} />
+          <ProjectActions detail={d} onDone={state.reload} />
+<TeamSection detail={d} onDone={state.reload} />
           <section aria-labelledby="app-h">
             <h2 id="app-h">
               {t.applicationTitle} (v{d.application.version})
             </h2>
             <ScopeSummary app={d.application.content} />
           </section>
+          <ProjectTrail id={id} version={`${d.project.status}:${d.project.updatedAt}:${d.reviews.length}:${d.permits.length}`} />
         </>
       )}
     </Async>
@@ -228,33 +241,6 @@ function WorkspaceEntry({ detail }: { readonly detail: ProjectDetail }) {
   );
 }
 
-function Diff({ id, to }: { readonly id: string; readonly to: number }) {
-  const { t } = useI18n();
-  const state = useAsync((s) => projectsApi.diff(id, to - 1, to, s), [id, to]);
-  const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
-  return (
-    <section aria-labelledby="diff-h">
-      <h2 id="diff-h">{t.changesTitle(to - 1, to)}</h2>
-      <Async state={state}>
-        {(changes: DiffEntry[]) => (
-          <DataTable
-            caption={t.changesTitle(to - 1, to)}
-            captionHidden
-            rows={changes}
-            rowKey={(c) => c.path}
-            empty={t.noChanges}
-            columns={[
-              { key: 'path', header: t.colField, rowHeader: true, render: (c) => <code>{c.path}</code> },
-              { key: 'before', header: t.colBefore, render: (c) => <del className="diff-del">{show(c.before)}</del> },
-              { key: 'after', header: t.colAfter, render: (c) => <ins className="diff-add">{show(c.after)}</ins> },
-            ]}
-          />
-        )}
-      </Async>
-    </section>
-  );
-}
-
 function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; readonly onDone: () => void }) {
   const { t } = useI18n();
   const { me, hasRole } = useSession();
@@ -264,7 +250,9 @@ function DecisionPanel({ detail, onDone }: { readonly detail: ProjectDetail; rea
   const canDecide = detail.actions.some((a) => STEP_ACTIONS.includes(a));
   const canSubmit = detail.actions.includes('submit');
   const proposed = detail.permits.find((p) => p.state === 'proposed');
-  const votedOnPermit = proposed !== undefined && detail.reviews.some((r) => r.step === 'committee' && r.reviewerId === me?.personId && r.decision === 'approve');
+  // The server's rule, not a copy of it: approve is in `actions` unless this member's approval
+  // already counts for the current proposal (permit and application versions).
+  const votedOnPermit = status === 'committee_review' && proposed !== undefined && detail.actions.includes('committee_return') && !detail.actions.includes('committee_approve');
   const needsPermit = status === 'committee_review' && proposed === undefined && hasRole('access_committee') && !isMember;
   const reviewerHere = step !== undefined && hasRole(step.role);
   // Returning or refusing never depends on the permit: only approval needs a proposal (and a
@@ -369,14 +357,25 @@ function ProposePermit({ id, justification, onDone }: { readonly id: string; rea
   const [from, setFrom] = useState(isoDay(now));
   const [until, setUntil] = useState(isoDay(new Date(now.getTime() + 3 * 365 * 24 * 3600 * 1000)));
   const [error, setError] = useState<ApiError | null>(null);
+  const x = useText();
+  const [tools, setTools] = useState<readonly string[]>(['web_sql']);
+  const [minCell, setMinCell] = useState('11');
+  const [minCellError, setMinCellError] = useState<string | undefined>(undefined);
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     setError(null);
+    if (!/^\d{1,4}$/.test(minCell.trim()) || Number(minCell) < 5 || Number(minCell) > 1000) {
+      setMinCellError(x.permitMinCellError);
+      return;
+    }
+    setMinCellError(undefined);
     try {
       const template = await get<Record<string, unknown>>(`/api/v1/governance/projects/${encodeURIComponent(id)}/permit-template?validFrom=${from}&validUntil=${until}`);
       // the template carries the exception the applicant asked for; the committee grants it explicitly
       const { potentialIdentifierException, ...rest } = template;
-      const doc = grant && potentialIdentifierException !== undefined ? { ...rest, potentialIdentifierException } : rest;
+      const disclosure = typeof rest['disclosure'] === 'object' && rest['disclosure'] !== null ? rest['disclosure'] : {};
+      const terms = { ...rest, tools, disclosure: { ...disclosure, minimumCellCount: Number(minCell) } };
+      const doc = grant && potentialIdentifierException !== undefined ? { ...terms, potentialIdentifierException } : terms;
       await request<unknown>('PUT', `/api/v1/governance/projects/${encodeURIComponent(id)}/permit`, doc);
       onDone();
     } catch (err) {
@@ -390,6 +389,16 @@ function ProposePermit({ id, justification, onDone }: { readonly id: string; rea
         <TextField label={t.permitValidFrom} type="date" value={from} onChange={setFrom} name="validFrom" />
         <TextField label={t.permitValidUntil} type="date" value={until} onChange={setUntil} name="validUntil" />
       </div>
+      <fieldset className="tools">
+        <legend>{x.permitTools}</legend>
+        {(['web_sql', 'database_protocol'] as const).map((tool) => (
+          <p className="check" key={tool}>
+            <input id={`tool-${tool}`} type="checkbox" name="tools" value={tool} checked={tools.includes(tool)} onChange={(ev) => setTools((cur) => (ev.target.checked ? [...cur, tool] : cur.filter((y) => y !== tool)))} />{' '}
+            <label htmlFor={`tool-${tool}`}>{x.permitTool[tool]}</label>
+          </p>
+        ))}
+      </fieldset>
+      <TextField label={x.permitMinCell} hint={x.permitMinCellHint} value={minCell} onChange={setMinCell} inputMode="numeric" name="minimumCellCount" error={minCellError} required />
       {justification !== null && (
         <div className="notice" data-testid="pi-exception">
           <p>

@@ -3,8 +3,9 @@
  * catalogue. The SNDS potential-identifier rule is shown live as columns are picked; direct
  * identifiers cannot be picked at all; everything is validated before submission.
  */
-import { useMemo, useState, type FormEvent } from 'react';
-import { ApiError, catalog, projectsApi, type Application, type Column, type Table } from '../api.ts';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { ApiError, catalog, get, projectsApi, request, type Application, type Column, type Table } from '../api.ts';
+import { useText } from '../text.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, ErrorState, SelectField, SensitivityBadge, Stepper, TextField, useAsync } from '../kit/index.ts';
 import { href, Link, useRouter } from '../router.tsx';
@@ -121,14 +122,114 @@ export function EditProjectPage({ id }: { readonly id: string }) {
   return <Async state={state}>{(d) => <WizardPage projectId={id} initial={fromApplication(d.application.content)} />}</Async>;
 }
 
-export function WizardPage({ projectId, initial }: { readonly projectId?: string; readonly initial?: Draft } = {}) {
-  const { t } = useI18n();
-  const [step, setStep] = useState(0);
+/** An amendment of an active permit: the application in force, changed, filed as an amendment. */
+export function AmendProjectPage({ id }: { readonly id: string }) {
+  const state = useAsync((s) => projectsApi.get(id, s), [id]);
+  return <Async state={state} page>{(d) => <WizardPage projectId={id} amend initial={fromApplication(d.application.content)} />}</Async>;
+}
+
+interface ServerDraft {
+  readonly id: string;
+  readonly content: Record<string, unknown>;
+  readonly step: number;
+  readonly updatedAt: string;
+}
+const draftsApi = {
+  list: (s?: AbortSignal) => get<{ drafts: ServerDraft[] }>('/api/v1/governance/drafts', s).then((r) => r.drafts),
+  get: (id: string, s?: AbortSignal) => get<ServerDraft>(`/api/v1/governance/drafts/${encodeURIComponent(id)}`, s),
+  create: (content: Draft, step: number) => request<ServerDraft>('POST', '/api/v1/governance/drafts', { content, step }),
+  save: (id: string, content: Draft, step: number) => request<ServerDraft>('PUT', `/api/v1/governance/drafts/${encodeURIComponent(id)}`, { content, step }),
+  remove: (id: string) => request<unknown>('DELETE', `/api/v1/governance/drafts/${encodeURIComponent(id)}`),
+};
+
+/** A draft read back from the server: its known fields over the empty application. */
+function draftFrom(content: Record<string, unknown>): Draft {
+  const out: Record<string, unknown> = { ...EMPTY };
+  for (const k of Object.keys(EMPTY)) if (k in content && typeof content[k] === typeof (EMPTY as unknown as Record<string, unknown>)[k]) out[k] = content[k];
+  return out as unknown as Draft;
+}
+
+/**
+ * A new application: saved on the server as a draft as the applicant goes (its id in the
+ * address), so a reload or an expired session resumes where they were; earlier drafts are
+ * offered to resume.
+ */
+export function NewProjectPage() {
+  const { query } = useRouter();
+  const draftId = query.get('draft');
+  // "request these data" from a table's page: the wizard opens that table in the column picker
+  const table = query.get('table');
+  if (draftId === null) return <WizardPage {...(table === null ? {} : { focusTable: table })} />;
+  return <ResumeDraft key={draftId} id={draftId} />;
+}
+
+function ResumeDraft({ id }: { readonly id: string }) {
+  const state = useAsync((s) => draftsApi.get(id, s), [id]);
+  return <Async state={state} page>{(d) => <WizardPage draftId={d.id} initial={draftFrom(d.content)} initialStep={Math.min(d.step, 3)} />}</Async>;
+}
+
+function DraftList() {
+  const { formatDate } = useI18n();
+  const x = useText();
+  const state = useAsync((s) => draftsApi.list(s), []);
+  if (state.status !== 'ok' || state.data.length === 0) return null;
+  return (
+    <section className="notice" aria-labelledby="drafts-h" data-testid="drafts">
+      <h2 id="drafts-h">{x.draftsTitle}</h2>
+      <ul>
+        {state.data.map((dr) => (
+          <li key={dr.id}>
+            <Link to={`/projects/new?draft=${encodeURIComponent(dr.id)}`}>{typeof dr.content['title'] === 'string' && dr.content['title'].trim() !== '' ? dr.content['title'] : x.draftUntitled}</Link>{' '}
+            <span className="muted small">{x.draftSavedOn(formatDate(dr.updatedAt))}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+export function WizardPage({ projectId, initial, amend, draftId: initialDraftId, initialStep, focusTable }: { readonly projectId?: string; readonly initial?: Draft; readonly amend?: boolean; readonly draftId?: string; readonly initialStep?: number; readonly focusTable?: string } = {}) {
+  const { t, lang } = useI18n();
+  const x = useText();
+  const [step, setStep] = useState(initialStep ?? 0);
   const [d, setD] = useState<Draft>(initial ?? EMPTY);
+  const { navigate: go } = useRouter();
+  // Server-side draft of a new application: saved a moment after each change and at each step.
+  const [draftId, setDraftId] = useState<string | undefined>(initialDraftId);
+  const [savedAt, setSavedAt] = useState<Date | null>(null);
+  const [saveError, setSaveError] = useState<ApiError | null>(null);
+  const saving = useRef<Promise<unknown>>(Promise.resolve());
+  const firstRender = useRef(true);
+  const keepsDraft = projectId === undefined;
+  useEffect(() => {
+    if (!keepsDraft) return undefined;
+    if (firstRender.current) {
+      firstRender.current = false;
+      return undefined;
+    }
+    const timer = setTimeout(() => {
+      saving.current = saving.current.then(async () => {
+        try {
+          if (draftId === undefined) {
+            const created = await draftsApi.create(d, step);
+            setDraftId(created.id);
+            // the draft's address: a reload (or a new login after expiry) comes back to it
+            // (the browser's history only: the router would remount the wizard it is in)
+            window.history.replaceState(null, '', `/projects/new?draft=${encodeURIComponent(created.id)}`);
+          } else await draftsApi.save(draftId, d, step);
+          setSavedAt(new Date());
+          setSaveError(null);
+        } catch (e) {
+          setSaveError(e instanceof ApiError ? e : null);
+        }
+      });
+    }, 800);
+    return () => clearTimeout(timer);
+  }, [d, step, keepsDraft]);
   const [errors, setErrors] = useState<Errors>({});
   const [submitError, setSubmitError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-  const { navigate } = useRouter();
+  const navigate = go;
   const tables = useAsync((s) => catalog.tablesWithKeys(d.dataset, s), [d.dataset]);
   const set = <K extends keyof Draft>(k: K) => (v: Draft[K]) => setD((x) => ({ ...x, [k]: v }));
   const steps = [t.wizProject, t.wizData, t.wizPeriod, t.wizReview];
@@ -188,15 +289,34 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
     setSubmitError(null);
     try {
       let id = projectId;
+      if (amend === true && id !== undefined) {
+        await request<unknown>('POST', `/api/v1/governance/projects/${encodeURIComponent(id)}/amendment`, toApplication(d));
+        navigate(href('projects', id));
+        return;
+      }
       if (id === undefined) id = (await projectsApi.create(toApplication(d))).id;
       else await projectsApi.update(id, toApplication(d));
       await projectsApi.take(id, 'submit');
+      // filed: the draft has served (a failure here leaves a draft to delete, nothing worse)
+      await saving.current;
+      if (draftId !== undefined) await draftsApi.remove(draftId).catch(() => undefined);
       navigate(href('projects', id));
     } catch (e) {
       setSubmitError(e instanceof ApiError ? e : new ApiError({ status: 0, code: 'client', title: 'error', detail: String(e) }));
     } finally {
       setBusy(false);
     }
+  };
+  /** Adds columns to tables at once (the picker's helpers), never a direct identifier. */
+  const pick = (add: Readonly<Record<string, readonly string[]>>): void => {
+    setD((cur) => {
+      const next: Record<string, readonly string[]> = { ...cur.picked };
+      for (const [table, cols] of Object.entries(add)) {
+        const allowed = cols.filter((c) => byName.get(table)?.columns.find((col) => col.name === c)?.sensitivity !== 'direct_identifier');
+        next[table] = [...new Set([...(next[table] ?? []), ...allowed])];
+      }
+      return { ...cur, picked: next };
+    });
   };
   const toggle = (table: string, column: string, on: boolean): void => {
     setD((x) => {
@@ -207,8 +327,14 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
 
   return (
     <>
-      <PageTitle>{projectId === undefined ? t.wizTitle : t.wizEditTitle}</PageTitle>
+      <PageTitle>{amend === true ? x.amendTitle : projectId === undefined ? t.wizTitle : t.wizEditTitle}</PageTitle>
+      {keepsDraft && draftId === undefined && <DraftList />}
       <Stepper steps={steps} current={step} />
+      {keepsDraft && (
+        <p className="muted small" role="status" data-testid="draft-status">
+          {saveError !== null ? x.draftNotSaved : savedAt !== null ? x.draftSaved(savedAt.toLocaleTimeString(lang === 'fr' ? 'fr-FR' : 'en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' })) : draftId !== undefined ? x.draftResumed : x.draftWillSave}
+        </p>
+      )}
       <form onSubmit={next} noValidate aria-labelledby="wiz-step-h">
         <h2 id="wiz-step-h">{steps[step]}</h2>
         {step === 0 && (
@@ -225,6 +351,7 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
               <TextField label={t.fEthicsRef} value={d.ethicsRef} onChange={set('ethicsRef')} name="ethicsRef" />
               <TextField label={t.fFunding} value={d.funding} onChange={set('funding')} name="funding" />
             </div>
+            <TeamEditor team={d.team} onChange={set('team')} />
           </>
         )}
         {step === 1 && (
@@ -236,7 +363,7 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
                 {errors.columns}
               </p>
             )}
-            <Async state={tables}>{(list) => <ColumnPicker tables={list} picked={d.picked} onToggle={toggle} />}</Async>
+            <Async state={tables}>{(list) => <ColumnPicker tables={list} picked={d.picked} onToggle={toggle} onPick={pick} {...(focusTable === undefined ? {} : { focus: focusTable })} />}</Async>
           </>
         )}
         {step === 2 && (
@@ -277,17 +404,34 @@ export function WizardPage({ projectId, initial }: { readonly projectId?: string
   );
 }
 
-function ColumnPicker({ tables, picked, onToggle }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void }) {
+function ColumnPicker({ tables, picked, onToggle, onPick, focus }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void; readonly onPick: (add: Readonly<Record<string, readonly string[]>>) => void; readonly focus?: string }) {
   const { t } = useI18n();
+  const x = useText();
   return (
     <div className="picker">
       {tables.map((tb) => {
         const n = picked[tb.name]?.length ?? 0;
         return (
-          <details key={tb.name} className="picker-table" open={n > 0}>
+          <details key={tb.name} className="picker-table" open={n > 0 || tb.name === focus} data-table={tb.name}>
             <summary>
               <code>{tb.name}</code> — {tb.title} {n > 0 && <span className="badge badge-info">{t.pickedCount(n)}</span>}
             </summary>
+            <p className="button-row picker-helpers">
+              <button type="button" className="button button-small" data-testid={`select-all-${tb.name}`} onClick={() => onPick({ [tb.name]: tb.columns.map((c) => c.name) })}>
+                {x.selectAll}
+              </button>
+              {tb.foreignKeys.map((fk) => (
+                <button
+                  key={`${fk.reference.resource}:${fk.fields.join()}`}
+                  type="button"
+                  className="button button-small"
+                  data-testid={`join-key-${tb.name}-${fk.reference.resource}`}
+                  onClick={() => onPick({ [tb.name]: fk.fields, [fk.reference.resource]: fk.reference.fields })}
+                >
+                  {x.selectJoinKey(fk.reference.resource, fk.fields.join(', '))}
+                </button>
+              ))}
+            </p>
             <fieldset>
               <legend className="visually-hidden">{tb.name}</legend>
               {tb.columns.map((c) => {
@@ -337,5 +481,51 @@ export function ReviewSummary({ app, potential, concepts }: { readonly app: Appl
       </ul>
       <PotentialIdentifierRule picked={potential} {...(concepts === undefined ? {} : { concepts })} />
     </>
+  );
+}
+
+/** The research team named in the application: add and remove people (name, role, organisation). */
+function TeamEditor({ team, onChange }: { readonly team: Draft['team']; readonly onChange: (t: Draft['team']) => void }) {
+  const x = useText();
+  const [name, setName] = useState('');
+  const [role, setRole] = useState('');
+  const [organisation, setOrganisation] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const add = (): void => {
+    if (name.trim() === '') {
+      setError(x.teamNameRequired);
+      return;
+    }
+    setError(undefined);
+    onChange([...team, { name: name.trim(), role: role.trim() === '' ? x.teamDefaultRole : role.trim(), organisation: organisation.trim() }]);
+    setName('');
+    setRole('');
+    setOrganisation('');
+  };
+  return (
+    <fieldset className="team-editor" data-testid="team-editor">
+      <legend>{x.teamTitle}</legend>
+      <p className="field-hint">{x.teamHint}</p>
+      {team.length > 0 && (
+        <ul className="team-list">
+          {team.map((m, i) => (
+            <li key={`${m.name}-${i}`}>
+              {m.name} <span className="muted">({m.role}{m.organisation === '' ? '' : `, ${m.organisation}`})</span>{' '}
+              <button type="button" className="button button-small" onClick={() => onChange(team.filter((_, j) => j !== i))} aria-label={x.teamRemove(m.name)}>
+                {x.remove}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className="three-col">
+        <TextField label={x.teamName} value={name} onChange={setName} name="teamName" error={error} />
+        <TextField label={x.teamRole} value={role} onChange={setRole} name="teamRole" placeholder={x.teamDefaultRole} />
+        <TextField label={x.teamOrganisation} value={organisation} onChange={setOrganisation} name="teamOrganisation" />
+      </div>
+      <button type="button" className="button" onClick={add} data-testid="team-add">
+        {x.teamAdd}
+      </button>
+    </fieldset>
   );
 }
