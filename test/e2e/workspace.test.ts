@@ -253,6 +253,30 @@ describe('workspace pages', { skip }, () => {
     }
   });
 
+  test('a reviewer of the access committee finds the extract\'s manifest from the project page: metadata, never an editor or rows', async () => {
+    const person = enclave.demo.find((d) => d.username === 'committee1');
+    assert.ok(person !== undefined);
+    const { page, context, problems } = await newPage(browser, enclave.url, 'en');
+    try {
+      await page.goto('/');
+      await useLanguage(page, 'en');
+      await loginViaOidc(page, person);
+      await page.goto(`/projects/${projectId}`);
+      assert.equal(await page.getByTestId('workspace-entry').count(), 0);
+      await page.getByTestId('workspace-manifest-entry').getByRole('link', { name: 'Extract manifest' }).click();
+      await page.getByTestId('workspace-reviewer').waitFor();
+      assert.equal(new URL(page.url()).pathname, `/projects/${projectId}/workspace`);
+      const state = await page.locator('[data-workspace-status]').getAttribute('data-workspace-status');
+      if (state === 'ready') await page.getByTestId('manifest').waitFor();
+      assert.equal(await page.getByTestId('sql-editor').count(), 0);
+      assert.equal(await page.getByTestId('ws-airlock').count(), 0);
+      await screenshot(page, 'workspace-reviewer-en');
+      assert.deepEqual(problems(), []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a suspended permit: the project page offers no workspace and the workspace says why', async () => {
     const suspended = await activeProject(enclave, { title: 'Suspendu', tables: [{ table: 'ER_PRS_F', columns: ['BEN_NIR_PSA', 'PRS_NAT_REF'] }], years: { from: 2022, to: 2023 } });
     await enclave.platform.governance.take(await demoPrincipal(enclave, 'committee1'), suspended, 'suspend', { comment: 'audit in progress' });

@@ -266,6 +266,8 @@ const en = {
     title: 'Workspace',
     entry: 'Open the workspace',
     entryHint: 'Explore the project’s extract and run SQL on it, in the secure processing environment.',
+    reviewerEntry: 'Extract manifest',
+    reviewerHint: 'As a reviewer you see what the extract holds (tables, rows, dataset versions, hashes), never its rows.',
     forbiddenTitle: 'This workspace is not open to you',
     status: { ready: 'Extract ready', building: 'Extract being built', none: 'No extract yet', failed: 'Extract build failed', closed: 'Workspace closed' } as Record<'ready' | 'building' | 'none' | 'failed' | 'closed', string>,
     statusHelp: {
@@ -607,6 +609,8 @@ const fr: Messages = {
     title: 'Espace de travail',
     entry: 'Ouvrir l’espace de travail',
     entryHint: 'Explorer l’extraction du projet et l’interroger en SQL, dans l’environnement de traitement sécurisé.',
+    reviewerEntry: 'Manifeste de l’extraction',
+    reviewerHint: 'En tant que relecteur, vous voyez ce que contient l’extraction (tables, lignes, versions des données, empreintes), jamais ses lignes.',
     forbiddenTitle: 'Cet espace de travail ne vous est pas ouvert',
     status: { ready: 'Extraction prête', building: 'Extraction en cours de construction', none: 'Pas encore d’extraction', failed: 'Échec de la construction de l’extraction', closed: 'Espace de travail fermé' },
     statusHelp: {

@@ -223,11 +223,26 @@ function ProjectView({ id }: { readonly id: string }) {
   );
 }
 
-/** The way into the workspace: for the project's members while its permit is in force. */
+/**
+ * The way into the workspace: for the project's members while its permit is in force; for the
+ * access committee, the extract's manifest (metadata only, as the API serves reviewers).
+ */
 function WorkspaceEntry({ detail }: { readonly detail: ProjectDetail }) {
   const { t } = useI18n();
-  const { me } = useSession();
+  const { me, hasRole } = useSession();
   const isMember = detail.project.members.some((m) => m.personId === me?.personId);
+  if (!isMember && hasRole('access_committee') && ['active', 'suspended', 'expired', 'revoked'].includes(detail.project.status)) {
+    return (
+      <div className="notice ws-entry" data-testid="workspace-manifest-entry">
+        <p>{t.ws.reviewerHint}</p>
+        <p>
+          <Link to={href('projects', detail.project.id, 'workspace')} className="button">
+            {t.ws.reviewerEntry}
+          </Link>
+        </p>
+      </div>
+    );
+  }
   if (detail.project.status !== 'active' || !isMember) return null;
   return (
     <div className="notice ws-entry" data-testid="workspace-entry">

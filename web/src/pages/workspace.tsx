@@ -41,17 +41,20 @@ function WorkspaceView({ id }: { readonly id: string }) {
   const project = useAsync((s) => projectsApi.get(id, s), [id]);
   const ws = useAsync((s) => api.workspace(s), [api]);
   const title = project.status === 'ok' ? project.data.project.title : id;
+  const { me } = useSession();
+  // Reviewers of the access committee read the extract's metadata, never its rows.
+  const member = project.status !== 'ok' || project.data.project.members.some((m) => m.personId === me?.personId);
   return (
     <>
       <Breadcrumbs items={[{ label: t.projectsTitle, to: '/projects' }, { label: title, to: href('projects', id) }, { label: t.ws.title }]} />
       <PageTitle title={`${t.ws.title} · ${title}`}>
         {t.ws.title} <span className="muted ws-title-project">{title}</span>
       </PageTitle>
-      <AirlockLink id={id} />
+      {member && <AirlockLink id={id} />}
       {ws.status === 'error' && ws.error.status === 403 ? (
         <NoAccess error={ws.error} />
       ) : (
-        <Async state={ws}>{(w) => <WorkspaceBody api={api} workspace={w} reload={ws.reload} />}</Async>
+        <Async state={ws}>{(w) => <WorkspaceBody api={api} workspace={w} reload={ws.reload} member={member} />}</Async>
       )}
     </>
   );
@@ -89,7 +92,7 @@ function NoAccess({ error }: { readonly error: ApiError }) {
 
 const STATUS_TONE: Readonly<Record<Workspace['status'], Tone>> = { ready: 'success', building: 'info', none: 'neutral', failed: 'danger', closed: 'neutral' };
 
-function WorkspaceBody({ api, workspace: loaded, reload }: { readonly api: WorkspaceApi; readonly workspace: Workspace; readonly reload: () => void }) {
+function WorkspaceBody({ api, workspace: loaded, reload, member }: { readonly api: WorkspaceApi; readonly workspace: Workspace; readonly reload: () => void; readonly member: boolean }) {
   const { t } = useI18n();
   // Saving or dropping a scratch table refreshes the schema in place: the editor, the result
   // shown and the form stay as they are (a reload through the loading state would remount them).
@@ -117,7 +120,8 @@ function WorkspaceBody({ api, workspace: loaded, reload }: { readonly api: Works
           )}
         </div>
       )}
-      {status === 'ready' && <Ready api={api} workspace={workspace} reload={refresh} />}
+      {!member && <p className="notice" data-testid="workspace-reviewer">{t.ws.reviewerHint}</p>}
+      {status === 'ready' && member && <Ready api={api} workspace={workspace} reload={refresh} />}
       {workspace.extract !== null && <Manifest manifest={workspace.extract} />}
     </>
   );
