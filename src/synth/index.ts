@@ -25,7 +25,7 @@ export { compileRowChecker, RULES } from './row-check.ts';
 export type { Rule, Violation, RowChecker } from './row-check.ts';
 export type { DefectRecord } from './defects.ts';
 export { isValidNir, nirControlKey } from './nir.ts';
-export { mainBaseTables, catalogueTableOf, HAND_TUNED_TABLES } from './main-base.ts';
+export { mainBaseTables, mainBaseParents, catalogueTableOf, HAND_TUNED_TABLES } from './main-base.ts';
 export { expectedVolumes, HAND_TUNED as HAND_TUNED_VOLUMES, ROOTS as ROOT_VOLUMES, SOURCES as VOLUME_SOURCES, FRANCE_PEOPLE, SSR_STAY } from './volumes.ts';
 export type { ExpectedVolume } from './volumes.ts';
 

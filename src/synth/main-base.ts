@@ -9,10 +9,10 @@
  * src/synth/volumes.ts. Draws come from their own stream: the hand-tuned rows are the same in
  * both scopes.
  */
-import { dayOf, type Calendar } from './calendar.ts';
+import { Calendar, dayOf } from './calendar.ts';
 import type { CsvSink } from './csv-sink.ts';
 import { Rng } from './prng.ts';
-import { catalogueSchemas, type NomenclatureSet, type SchemaField, type TableSchema } from './schema.ts';
+import { NomenclatureSet, catalogueSchemas, type SchemaField, type TableSchema } from './schema.ts';
 import { ROOTS, SSR_STAY, SSR_WEEKS_PER_STAY, isModelledDcirSatellite, satelliteMean } from './volumes.ts';
 
 /** The generator's hand-tuned tables (src/synth/build-schema.ts). */
@@ -28,6 +28,13 @@ const MAIN_TABLE = /^(ER_[A-Z]{3}_F|IR_BEN_R|IR_IBA_R|IR_IMB_R|KI_[A-Z0-9_]+|T_(
 /** The tables `--scope main` writes, from the catalogue, sorted. */
 export function mainBaseTables(): string[] {
   return [...catalogueSchemas().keys()].filter((n) => MAIN_TABLE.test(n)).sort();
+}
+
+/** The parent of each catalogue-generated satellite in the volume model (what `stats.parents` holds after a run). */
+export function mainBaseParents(): Record<string, string> {
+  const noms = new NomenclatureSet();
+  const mb = new MainBase({ open: () => { throw new Error('dry run'); }, emit: () => undefined }, noms, new Calendar(2020, 2021), 'dry-run', [2020]);
+  return Object.fromEntries([...mb.parents].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
 }
 
 /** The delivered file of a table for one year: PMSI names carry the year (`T_SSRaaB` → `T_SSR21B.csv`). */
