@@ -15,6 +15,7 @@ import { DefectInjector, type DefectRecord } from './defects.ts';
 import { nirControlKey } from './nir.ts';
 import { Rng, Weighted, id17 } from './prng.ts';
 import { MainBase, catalogueTableOf, type RowMaker } from './main-base.ts';
+import { synthProfile } from './profile.ts';
 import { NomenclatureSet, catalogueSchema, tableSchema, type Nomenclature, type TableSchema } from './schema.ts';
 
 export interface SynthOptions {
@@ -234,8 +235,15 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
   if (opts.scope !== undefined && opts.scope !== 'sample' && !main) {
     throw new AppError('invalid', `--scope must be sample or main, got ${JSON.stringify(opts.scope)}`, { hint: 'sample: the eleven hand-tuned tables; main: the whole main base' });
   }
-  const openSchema = (t: TableSchema, file: string, header: readonly string[]): CsvSink => {
+  // DCIR files by year (`ER_PRS_F_2022.csv`): a table's sink stands for its yearly files, opened at their first row.
+  const yearlyDcir = opts.profile !== undefined && synthProfile(opts.profile).dcirFiles === 'yearly';
+  const yearly = new Map<CsvSink, { readonly open: (year: number) => CsvSink; readonly files: Map<number, CsvSink> }>();
+  const openSchema = (t: TableSchema, file: string, header: readonly string[], byYear = yearlyDcir && t.name.startsWith('ER_')): CsvSink => {
     const s = new CsvSink(join(csvDir, file), file, header);
+    if (byYear) {
+      yearly.set(s, { open: (year) => openSchema(t, file.replace(/\.csv$/, `_${year}.csv`), header, false), files: new Map() });
+      return s;
+    }
     sinks.push(s);
     if (defectRate > 0) injectors.set(s, new DefectInjector(t, header, noms));
     return s;
@@ -243,7 +251,7 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
   // Hand-tuned rows of the main scope are followed by the catalogue's other columns of their table.
   const suffixes = new Map<CsvSink, RowMaker>();
   let curDay = windowStart;
-  const mb = main ? new MainBase({ open: openSchema, emit: (s, row, year) => emit(s, row, year) }, noms, cal, seed, years) : undefined;
+  const mb = main ? new MainBase({ open: (t, file, header) => openSchema(t, file, header), emit: (s, row, year) => emit(s, row, year) }, noms, cal, seed, years) : undefined;
   const open = (table: string, file: string, omit: ReadonlySet<string> = new Set()): CsvSink => {
     const t = main ? catalogueSchema(table) : tableSchema(table);
     const header = t.fields.map((x) => x.name).filter((n) => !omit.has(n));
@@ -269,8 +277,14 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
     });
   }
 
-  const emit = (s: CsvSink, row0: string, year: number | undefined): void => {
-    const sfx = suffixes.get(s);
+  const emit = (s0: CsvSink, row0: string, year: number | undefined): void => {
+    const sfx = suffixes.get(s0);
+    const y = yearly.get(s0);
+    let s = s0;
+    if (y !== undefined && year !== undefined) {
+      s = y.files.get(year) ?? y.open(year);
+      y.files.set(year, s);
+    }
     const row = sfx === undefined ? row0 : `${row0};${sfx.row(mb?.personKnown() ?? {}, curDay)}`;
     if (defectRate > 0 && drng.next() < defectRate) {
       const inj = injectors.get(s);

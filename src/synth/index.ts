@@ -86,7 +86,7 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
 
 /** The schema a generated file was written from: the product's view, or the whole catalogue table (`--scope main`). */
 function schemaOfFile(file: string, main: boolean): TableSchema {
-  return main ? catalogueSchema(catalogueTableOf(file) ?? '') : tableSchema(tableOfFile(file)?.table ?? '');
+  return main ? catalogueSchema(catalogueTableOf(file) ?? '') : tableSchema(tableOfFile(file)?.table ?? catalogueTableOf(file) ?? '');
 }
 
 /** The header line of a generated CSV file (its first line; a header is far below 1 MiB). */

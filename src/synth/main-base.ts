@@ -43,12 +43,12 @@ export function fileOf(table: string, year: number): string {
   return `${/^T_[A-Z]{3}aa/.test(table) ? table.replace('aa', yy) : table}.csv`;
 }
 
-/** The catalogue table a generated file belongs to (`T_SSR21B.csv.gz` → `T_SSRaaB`). */
+/** The catalogue table a generated file belongs to (`T_SSR21B.csv.gz` → `T_SSRaaB`, `ER_PRS_F_2022.csv` → `ER_PRS_F`). */
 export function catalogueTableOf(file: string): string | undefined {
   const stem = file.replace(/\.(csv|parquet)(\.gz)?$/, '');
   const all = catalogueSchemas();
   if (all.has(stem)) return stem;
-  const generic = stem.replace(/^(T_[A-Z]{3})[0-9]{2}/, '$1aa');
+  const generic = stem.replace(/^(T_[A-Z]{3})[0-9]{2}/, '$1aa').replace(/^(ER_[A-Z]{3}_F)_[0-9]{4}$/, '$1');
   return all.has(generic) ? generic : undefined;
 }
 
@@ -106,6 +106,14 @@ function fieldGen(f: SchemaField, inFk: boolean, noms: NomenclatureSet, cal: Cal
 
 function randomText(rng: Rng, alphabet: string, n: number): string {
   let s = '';
+  if (alphabet === DIGITS) {
+    // Up to 9 digits per draw: one draw per value for most columns (the main scope writes hundreds per row).
+    while (s.length < n) {
+      const k = Math.min(9, n - s.length);
+      s += String(rng.int(0, 10 ** k - 1)).padStart(k, '0');
+    }
+    return s;
+  }
   for (let i = 0; i < n; i++) s += alphabet[rng.int(0, alphabet.length - 1)];
   return s;
 }

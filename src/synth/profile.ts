@@ -23,19 +23,21 @@ export interface SynthProfile {
   readonly integerPointZero: boolean;
   /** Spelling of flags (boolean columns of the catalogue; the main scope writes them). */
   readonly flags: '0/1' | 'True/False';
+  /** DCIR (`ER_*`) files: one per table, or one per table and year of FLX_DIS_DTD (`ER_PRS_F_2022.csv`), as project extractions ship them. */
+  readonly dcirFiles: 'single' | 'yearly';
 }
 
 /** The conventions of the producers met so far (see docs/ingestion.md). */
 export const SYNTH_PROFILES: Readonly<Record<string, SynthProfile>> = Object.freeze({
-  iso: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'yyyy-MM-dd', sasMissing: false, decimalComma: false, integerPointZero: false, flags: '0/1' },
-  /** CNAM project extractions: `;`, Latin-1, gzip'd, dd/MM/yyyy, SAS `.`, decimal comma. */
-  cnam: { delimiter: ';', encoding: 'latin-1', gzip: true, dates: 'dd/MM/yyyy', sasMissing: true, decimalComma: true, integerPointZero: false, flags: '0/1' },
+  iso: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'yyyy-MM-dd', sasMissing: false, decimalComma: false, integerPointZero: false, flags: '0/1', dcirFiles: 'single' },
+  /** CNAM project extractions: `;`, Latin-1, gzip'd, dd/MM/yyyy, SAS `.`, decimal comma, DCIR files by year. */
+  cnam: { delimiter: ';', encoding: 'latin-1', gzip: true, dates: 'dd/MM/yyyy', sasMissing: true, decimalComma: true, integerPointZero: false, flags: '0/1', dcirFiles: 'yearly' },
   /** The Health Data Hub's synthetic base: `;`, SAS datetimes, integers exported as decimals. */
-  hdh: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: false, decimalComma: false, integerPointZero: true, flags: '0/1' },
+  hdh: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: false, decimalComma: false, integerPointZero: true, flags: '0/1', dcirFiles: 'single' },
   /** Dates as dd/MM/yyyy, flags True/False, everything else as the generator writes it: the non-ISO case of `npm run bench`. */
-  dmy: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'dd/MM/yyyy', sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False' },
+  dmy: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'dd/MM/yyyy', sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False', dcirFiles: 'single' },
   /** The community synthetic SNDS: `,`, ISO datetimes with T…Z (the Table Schema default), flags True/False. */
-  community: { delimiter: ',', encoding: 'utf-8', gzip: false, dates: "yyyy-MM-dd'T'HH:mm:ss'Z'", sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False' },
+  community: { delimiter: ',', encoding: 'utf-8', gzip: false, dates: "yyyy-MM-dd'T'HH:mm:ss'Z'", sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False', dcirFiles: 'single' },
 });
 
 export function synthProfile(name: string): SynthProfile {
