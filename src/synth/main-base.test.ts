@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SSR_STAY, expectedVolumes, synthesize, type SynthStats } from './index.ts';
+import { HAND_TUNED_TABLES, SSR_STAY, expectedVolumes, mainBaseParents, mainBaseTables, synthesize, type SynthStats } from './index.ts';
 
 /** Rows of a table per person-year, and of a satellite per row of its parent, follow src/synth/volumes.ts. */
 test('the main base follows the volume model within sampling tolerance', async () => {
@@ -37,4 +37,18 @@ test('the main base follows the volume model within sampling tolerance', async (
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the volume model covers every table --scope main writes, each figure with its source', () => {
+  const parents = new Map(Object.entries(mainBaseParents()));
+  const model = expectedVolumes(67_000_000, 1, parents);
+  const modelled = new Set(model.map((v) => v.table));
+  const written = mainBaseTables().filter((t) => !/^T_[A-Z]{3}aaE$/.test(t) && (!t.startsWith('ER_') || HAND_TUNED_TABLES.has(t) || parents.has(t)));
+  assert.deepEqual(written.filter((t) => !modelled.has(t)), []);
+  for (const v of model) assert.ok(v.source.length > 10 && v.rows >= 0, v.table);
+  const at = (t: string): number => model.find((v) => v.table === t)?.rows ?? 0;
+  // France, one year: the published anchors.
+  assert.equal(at('ER_PRS_F'), 25 * 67_000_000);
+  assert.ok(Math.abs(at('T_MCOaaB') - 18_760_000) < 1);
+  assert.equal(at('IR_IBA_R'), 67_000_000);
 });

@@ -213,6 +213,8 @@ interface Satellite {
   readonly mean: number;
   /** Exactly one row per parent (its key is the parent's). */
   readonly one: boolean;
+  /** Years that already have a row: the first parent of each year carries the satellite once at least. */
+  readonly seeded: Set<number>;
 }
 
 /**
@@ -230,8 +232,6 @@ export class MainBase {
   /** Etablissements seen per family and year, for the establishment tables (E, and those keyed by ETA_NUM only). */
   private readonly etasSeen = new Map<string, Set<string>>();
   private readonly counters = new Map<string, number>();
-  /** Which (table, year) pairs already have a row: the first parent of each year carries every satellite once. */
-  private readonly seeded = new Set<string>();
   private person: MainPerson | undefined;
   /** Parent of each generated satellite in the volume model (for --dry-run and the tests). */
   readonly parents = new Map<string, string>();
@@ -253,7 +253,7 @@ export class MainBase {
       const t = all.get(name)!;
       if (name.startsWith('ER_')) {
         if (!isModelledDcirSatellite(name)) continue;
-        this.dcirSats.push({ table: t, parent: 'ER_PRS_F', mean: satelliteMean(name).mean, one: false });
+        this.dcirSats.push({ table: t, parent: 'ER_PRS_F', mean: satelliteMean(name).mean, one: false, seeded: new Set() });
         this.parents.set(name, 'ER_PRS_F');
         continue;
       }
@@ -279,7 +279,7 @@ export class MainBase {
   }
 
   private addSatellite(t: TableSchema, parent: string, one: boolean): void {
-    const s: Satellite = { table: t, parent, mean: one ? 1 : satelliteMean(t.name).mean, one };
+    const s: Satellite = { table: t, parent, mean: one ? 1 : satelliteMean(t.name).mean, one, seeded: new Set() };
     this.byParent.set(parent, [...(this.byParent.get(parent) ?? []), s]);
     this.parents.set(t.name, parent);
   }
@@ -318,12 +318,11 @@ export class MainBase {
     this.out.emit(this.sink(t, year), this.maker(t).row(known, day), year);
   }
 
-  private count(t: TableSchema, mean: number, one: boolean, year: number): number {
-    if (one) return 1;
-    const n = this.rng.poisson(mean);
-    const k = `${t.name}:${year}`;
-    if (this.seeded.has(k)) return n;
-    this.seeded.add(k);
+  private count(s: Satellite, year: number): number {
+    if (s.one) return 1;
+    const n = this.rng.poisson(s.mean);
+    if (s.seeded.has(year)) return n;
+    s.seeded.add(year);
     return Math.max(1, n);
   }
 
@@ -343,7 +342,7 @@ export class MainBase {
     const known: Known = { ...this.personKnown() };
     DCIR_KEYS.forEach((k, i) => (known[k] = v[i] ?? ''));
     for (const s of this.dcirSats) {
-      const n = this.count(s.table, s.mean, false, flxYear);
+      const n = this.count(s, flxYear);
       for (let i = 0; i < n; i++) this.write(s.table, known, soin, flxYear);
     }
   }
@@ -363,7 +362,7 @@ export class MainBase {
 
   private satellites(parent: string, known: Known, day: number, year: number): void {
     for (const s of this.byParent.get(parent) ?? []) {
-      const n = this.count(s.table, s.mean, s.one, year);
+      const n = this.count(s, year);
       for (let i = 0; i < n; i++) this.write(s.table, known, day, year);
     }
   }

@@ -37,7 +37,7 @@ export function synthVolumes(people: number, years: string, out: Output): void {
   const parents = new Map(Object.entries(mainBaseParents()));
   const scale = (FRANCE_PEOPLE * 1) / (people * n);
   const body = expectedVolumes(people, n, parents).map((v) => [v.table, v.parent ?? `per ${v.per}`, String(v.mean), v.perPersonYear.toPrecision(3), v.rows, Math.round(v.rows * (v.per === 'person' ? FRANCE_PEOPLE / people : scale))]);
-  out.write(`${formatTable(['table', 'per', 'mean', 'rows/person-year', `rows (${people} people, ${n} y)`, 'France, 1 year (67 M)'], body)}\n`);
+  out.write(`${formatTable(['table', 'per', 'figure', 'rows/person-year', `rows (${people} people, ${n} y)`, 'France, 1 year (67 M)'], body)}\n`);
   out.write(`sources:\n${Object.values(VOLUME_SOURCES).map((s) => `  ${s}`).join('\n')}\n`);
 }
 
