@@ -12,11 +12,11 @@
 import { Calendar, dayOf } from './calendar.ts';
 import type { CsvSink } from './csv-sink.ts';
 import { Rng } from './prng.ts';
-import { NomenclatureSet, catalogueSchemas, type SchemaField, type TableSchema } from './schema.ts';
+import { NomenclatureSet, catalogueSchemas, loadBuiltinSchema, type SchemaField, type TableSchema } from './schema.ts';
 import { ROOTS, SSR_STAY, SSR_WEEKS_PER_STAY, isModelledDcirSatellite, satelliteMean } from './volumes.ts';
 
-/** The generator's hand-tuned tables (src/synth/build-schema.ts). */
-export const HAND_TUNED_TABLES: ReadonlySet<string> = new Set(['IR_BEN_R', 'ER_PRS_F', 'ER_PHA_F', 'ER_BIO_F', 'ER_CAM_F', 'KI_CCI_R', 'KI_ECD_R', 'T_MCOaaB', 'T_MCOaaC', 'T_MCOaaD', 'T_MCOaaA']);
+/** The generator's hand-tuned tables (src/synth/build-schema.ts): the resources of the product's datapackage. */
+export const HAND_TUNED_TABLES: ReadonlySet<string> = new Set(loadBuiltinSchema().datapackage.resources.map((r) => r.name));
 
 /** Pseudonymised person keys (schemas/sensitivity/snds.json): drawn as ids, never as free text. */
 const PSEUDONYMS: ReadonlySet<string> = new Set(['BEN_NIR_PSA', 'NIR_ANO_17', 'BEN_NIR_ANO', 'BEN_IDT_ANO', 'NIR_ANO_MAM', 'ASS_NIR_ANO', 'BEN_RAT_ANO', 'DCD_IDT_ENC', 'IPP_IRR_CRY', 'NUM_ENQ', 'TRS_ACP_NOMC', 'TRS_CDR_NOMC', 'DAT_HOS']);

@@ -145,7 +145,7 @@ export function expectedVolumes(people: number, years: number, parents: Readonly
   for (const h of HAND_TUNED) add(h.table, h.per, h.mean, h.rowsPerPersonYear, h.source);
   for (const r of ROOTS) add(r.table, r.per, r.mean, r.per === 'person' ? r.mean : r.table === 'T_SSRaaB' ? r.mean * SSR_WEEKS_PER_STAY : r.mean, r.source);
   // Satellites of an SSR stay (not of one of its weeks) hang from the stay.
-  perPY.set(SSR_STAY, 0.02);
+  perPY.set(SSR_STAY, ROOTS.find((r) => r.table === 'T_SSRaaB')?.mean ?? 0);
   const pending = [...parents].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   for (let pass = 0; pass < 4 && pending.length > 0; pass++) {
     for (let i = 0; i < pending.length; i++) {
