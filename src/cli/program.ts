@@ -14,7 +14,7 @@ import {
 } from './commands/governance.ts';
 import { detectCommand, ingestCommand, profileFromArgs, type ProfileArgs } from './commands/ingest.ts';
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
-import { synthCommand } from './commands/synth.ts';
+import { synthCommand, synthVolumes } from './commands/synth.ts';
 import { ForwardToServer, forwardToServer } from './local-client.ts';
 import { registerSqlCommand } from './sql.ts';
 import { RemoteCatalog, RemoteClient, RemoteGovernance, remoteTargetFrom, type RemoteTarget } from './remote.ts';
@@ -173,11 +173,19 @@ Examples:
     .option('--defects <rate>', 'share of rows made invalid on purpose (e.g. 0.001), with a ledger in defects.jsonl', parseFloat)
     .option('--identified', 'also emit raw NIRs (valid control keys) as an identified source would, to exercise pseudonymisation')
     .option('--nomenclatures <dir>', 'draw codes from this nomenclature directory instead of the built-in lists')
-    .option('--broken-relations', 'break the relations a hub meets broken: causes-of-death lines (KI_ECD_R) whose death id matches no death (KI_CCI_R)')
-    .option('--profile <convention>', 'write the files as a producer does: iso (default), cnam (; Latin-1 gzip dd/MM/yyyy SAS "."), hdh (SAS datetimes, 61.0), community (, ISO T…Z); the ingestion profile goes to <out>/profile.json')
-    .addHelpText('after', '\nThe output is ready for: enclave ingest --dataset snds <out>/csv')
-    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string; profile?: string; brokenRelations?: boolean }) => {
-      await synthCommand(o, out);
+    .option('--broken-relations', 'break the relations a hub meets broken: causes-of-death lines (KI_ECD_R) whose death id matches no death (KI_CCI_R, and IR_IBA_R with --scope main)')
+    .option('--profile <convention>', 'write the files as a producer does: iso (default), cnam (; Latin-1 gzip dd/MM/yyyy SAS "." decimal comma, DCIR files by year), hdh (SAS datetimes, 61.0), dmy (dd/MM/yyyy, flags True/False), community (, ISO T…Z, flags True/False); the ingestion profile goes to <out>/profile.json')
+    .option('--scope <scope>', 'sample (default: the eleven hand-tuned tables npm start ingests) or main (the whole main base the catalogue describes, at the volumes of the model)', 'sample')
+    .option('--dry-run', 'print the volume model for --people and --years (rows per table, per person-year, for France) and write nothing')
+    .addHelpText('after', '\nThe output is ready for: enclave ingest --dataset snds <out>/csv\nVolumes of --scope main: enclave synth --scope main --people N --dry-run --out X (sources in docs/ingestion.md)')
+    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string; profile?: string; brokenRelations?: boolean; scope: string; dryRun?: boolean }) => {
+      const { scope, dryRun, ...rest } = o;
+      if (scope !== 'sample' && scope !== 'main') throw new AppError('invalid', `--scope must be sample or main, got ${JSON.stringify(scope)}`, { hint: 'e.g. --scope main' });
+      if (dryRun === true) {
+        synthVolumes(rest.people, rest.years, out);
+        return;
+      }
+      await synthCommand({ ...rest, scope }, out);
     });
 
   program

@@ -32,7 +32,11 @@ for (const convention of ['cnam', 'hdh', 'community'] as const) {
       assert.deepEqual(d.profile.dates, declared.dates);
       assert.deepEqual(d.profile.missing, declared.missing);
       assert.equal(d.profile.integerPointZero, declared.integerPointZero);
-      if (convention === 'cnam') assert.ok(d.files.every((f) => f.gzip && f.file.endsWith('.csv.gz')));
+      if (convention === 'cnam') {
+        assert.ok(d.files.every((f) => f.gzip && f.file.endsWith('.csv.gz')));
+        // DCIR files by year of FLX_DIS_DTD, as project extractions ship them, each mapped to its table.
+        assert.deepEqual(d.files.filter((f) => f.file.startsWith('ER_PRS_F')).map((f) => [f.file, f.table]), [2021, 2022, 2023].map((y) => [`ER_PRS_F_${y}.csv.gz`, 'ER_PRS_F']));
+      }
 
       const r = await p.ingest.ingest({ dataset: 'snds', inputs: [join(out, 'csv')], actor, profile: d.profile });
       const total = Object.values(stats.files).reduce((a, b) => a + b, 0);

@@ -15,15 +15,20 @@ export class CsvSink {
   line = 1;
   rows = 0;
   readonly rowsByYear = new Map<number, number>();
-  private readonly out: WriteStream;
+  private stream: WriteStream | undefined;
   private parts: string[] = [];
   private size = 0;
 
   constructor(path: string, file: string, header: readonly string[]) {
     this.path = path;
     this.file = file;
-    this.out = createWriteStream(path, { highWaterMark: 4 * CHUNK });
     this.parts.push(header.join(';'));
+  }
+
+  /** The file is created at the first write: a sink that never writes leaves no file. */
+  private get out(): WriteStream {
+    this.stream ??= createWriteStream(this.path, { highWaterMark: 4 * CHUNK });
+    return this.stream;
   }
 
   /** Appends one row (without newline); returns its line number. */

@@ -39,7 +39,9 @@ export class DefectInjector {
       };
       if (c.required === true) add('required', () => '');
       if (f.type === 'integer' || f.type === 'number' || f.type === 'year') add('type', (_v, r) => r.pick(['12,5x', 'N/A', '1 000', '3.7.1']));
-      if (f.type === 'date') {
+      if (f.type === 'boolean') add('type', (_v, r) => r.pick(['2', 'maybe', '-1']));
+      if (f.type === 'date' && f.format === '%m') add('date', (_v, r) => r.pick(['13', '00', '1/']));
+      else if (f.type === 'date') {
         add('date', (v, r) =>
           f.format === '%d%m%Y' ? r.pick(['31022020', '2020-01-05', '0013' + v.slice(4)]) : r.pick([v.slice(0, 8) + '32', v.replace(/-/g, '/'), v.slice(8) + '/' + v.slice(5, 7) + '/' + v.slice(0, 4)]),
         );

@@ -14,7 +14,9 @@ import { CsvSink } from './csv-sink.ts';
 import { DefectInjector, type DefectRecord } from './defects.ts';
 import { nirControlKey } from './nir.ts';
 import { Rng, Weighted, id17 } from './prng.ts';
-import { NomenclatureSet, tableSchema, type Nomenclature } from './schema.ts';
+import { MainBase, catalogueTableOf, type RowMaker } from './main-base.ts';
+import { synthProfile } from './profile.ts';
+import { NomenclatureSet, catalogueSchema, tableSchema, type Nomenclature, type TableSchema } from './schema.ts';
 
 export interface SynthOptions {
   /** Number of people. */
@@ -40,6 +42,11 @@ export interface SynthOptions {
   readonly brokenRelations?: boolean;
   /** Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, community); default iso. */
   readonly profile?: string;
+  /**
+   * `sample` (default): the eleven hand-tuned tables, what `npm start` ingests. `main`: the main
+   * base the catalogue describes (src/synth/main-base.ts), at the volumes of src/synth/volumes.ts.
+   */
+  readonly scope?: 'sample' | 'main';
 }
 
 export interface SynthProgress {
@@ -66,6 +73,9 @@ export interface SynthStats {
   readonly brokenRelations: readonly string[];
   /** The producer convention the files are written in, and the ingestion profile that reads them (`profile.json`). */
   readonly profile?: string;
+  /** Present for `--scope main`; the satellites' parents in the volume model. */
+  readonly scope?: 'main';
+  readonly parents?: Record<string, string>;
   readonly nomenclatures: Record<string, string>;
 }
 
@@ -221,12 +231,33 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
   const sinks: CsvSink[] = [];
   const injectors = new Map<CsvSink, DefectInjector>();
   const ledger: DefectRecord[] = [];
-  const open = (table: string, file: string, omit: ReadonlySet<string> = new Set()): CsvSink => {
-    const t = tableSchema(table);
-    const header = t.fields.map((x) => x.name).filter((n) => !omit.has(n));
+  const main = opts.scope === 'main';
+  if (opts.scope !== undefined && opts.scope !== 'sample' && !main) {
+    throw new AppError('invalid', `--scope must be sample or main, got ${JSON.stringify(opts.scope)}`, { hint: 'sample: the eleven hand-tuned tables; main: the whole main base' });
+  }
+  // DCIR files by year (`ER_PRS_F_2022.csv`): a table's sink stands for its yearly files, opened at their first row.
+  const yearlyDcir = opts.profile !== undefined && synthProfile(opts.profile).dcirFiles === 'yearly';
+  const yearly = new Map<CsvSink, { readonly open: (year: number) => CsvSink; readonly files: Map<number, CsvSink> }>();
+  const openSchema = (t: TableSchema, file: string, header: readonly string[], byYear = yearlyDcir && t.name.startsWith('ER_')): CsvSink => {
     const s = new CsvSink(join(csvDir, file), file, header);
+    if (byYear) {
+      yearly.set(s, { open: (year) => openSchema(t, file.replace(/\.csv$/, `_${year}.csv`), header, false), files: new Map() });
+      return s;
+    }
     sinks.push(s);
     if (defectRate > 0) injectors.set(s, new DefectInjector(t, header, noms));
+    return s;
+  };
+  // Hand-tuned rows of the main scope are followed by the catalogue's other columns of their table.
+  const suffixes = new Map<CsvSink, RowMaker>();
+  let curDay = windowStart;
+  const mb = main ? new MainBase({ open: (t, file, header) => openSchema(t, file, header), emit: (s, row, year) => emit(s, row, year) }, noms, cal, seed, years) : undefined;
+  const open = (table: string, file: string, omit: ReadonlySet<string> = new Set()): CsvSink => {
+    const t = main ? catalogueSchema(table) : tableSchema(table);
+    const header = t.fields.map((x) => x.name).filter((n) => !omit.has(n));
+    const s = openSchema(t, file, header);
+    const sfx = mb?.suffixMaker(t);
+    if (sfx !== undefined) suffixes.set(s, sfx);
     return s;
   };
   const noNir = identified ? new Set<string>() : new Set(['BEN_NIR_IDT']);
@@ -246,7 +277,15 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
     });
   }
 
-  const emit = (s: CsvSink, row: string, year: number | undefined): void => {
+  const emit = (s0: CsvSink, row0: string, year: number | undefined): void => {
+    const sfx = suffixes.get(s0);
+    const y = yearly.get(s0);
+    let s = s0;
+    if (y !== undefined && year !== undefined) {
+      s = y.files.get(year) ?? y.open(year);
+      y.files.set(year, s);
+    }
+    const row = sfx === undefined ? row0 : `${row0};${sfx.row(mb?.personKnown() ?? {}, curDay)}`;
     if (defectRate > 0 && drng.next() < defectRate) {
       const inj = injectors.get(s);
       const bad = inj?.corrupt(row, drng);
@@ -335,6 +374,15 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       }
     }
     const lastDay = death >= 0 ? death : windowEnd;
+    mb?.beginPerson({
+      known: { BEN_NIR_PSA: psas[0]!, NIR_ANO_17: psas[0]!, BEN_RNG_GEM: String(rank), BEN_NIR_ANO: nirAno, BEN_IDT_ANO: idt, BEN_SEX_COD: String(sex), BEN_NAI_ANN: String(byear), BEN_RES_DPT: dpt },
+      psa: psas[0]!, idt, age0, etas: etaPool,
+      span: (y) => {
+        const lo = Math.max(dayOf(y, 1, 1), bday + 1);
+        const hi = Math.min(dayOf(y, 12, 31), lastDay);
+        return hi < lo ? undefined : [lo, hi];
+      },
+    });
 
     // Chronic treatments, chosen once per person by age and sex.
     const chronic: Drug[] = [];
@@ -369,11 +417,13 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       const franchise = natCode.startsWith('11') && age >= 18 ? 1 : 0;
       const paid = Math.max(0, (base * rate) / 100 - franchise);
       const s = sign;
+      curDay = soin;
       emit(
         PRS,
         `${key};${who(soin)};${cal.isoOf(soin)};${cal.isoOf(soin)};${cal.yyyymmOf(soin)};${pre === '' ? '' : cal.isoOf(Math.max(cal.first, soin - rng.int(0, 5)))};${natCode};${natCode};${s * qte};${s * qte};${fmt2(cft)};${fmt2(s * (base + dep))};${fmt2(s * base)};${fmt2(pru)};${fmt2(s * paid)};${s};${fmt2(s * dep)};${rate};${exo};${exe};${exeSpe};${pre};${preSpe};${ppu}`,
         flxYear,
       );
+      mb?.dcirLine(key, soin, flxYear);
       return key;
     };
 
@@ -540,6 +590,7 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       const rsaN = (rsaCounter.get(y) ?? 0) + 1;
       rsaCounter.set(y, rsaN);
       const rsa = String(rsaN).padStart(10, '0');
+      curDay = ent;
       const draw = (w: Weighted<Code>): string => {
         for (let t = 0; t < 12; t++) {
           const c = w.draw(rng).code;
@@ -569,6 +620,7 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       emit(files.C, `${eta};${rsa};${psaAt(ent)};${cal.dmyOf(ent)};${cal.dmyOf(sor)};${cal.isoOf(ent)};${cal.isoOf(sor)};${y};${cal.mmOf(sor)};${rng.int(1, 99999)};0;${flag()};${flag()};0;0;0;${flag()}`, y);
       das.forEach((c, i) => emit(files.D, `${eta};${rsa};${i + 1};${c}`, y));
       acts.forEach((c, i) => emit(files.A, `${eta};${rsa};${c};${c.startsWith('ZZLP') ? '4' : '1'};${Math.min(los, rng.int(0, los))};${1 + (i === 0 && rng.chance(0.1) ? 1 : 0)}`, y));
+      mb?.mcoStay(y, eta, rsa, ent);
     }
 
     // ---- referential and causes of death ----
@@ -608,10 +660,12 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       if (rng.chance(0.3)) emit(ECD, `${ecdIdt};${dcdDte};4;1;${icdPool.draw(rng).code}`, y);
     }
 
+    mb?.endPerson();
     // Rows leave the heap young (before they are promoted), which keeps GC cheap.
     for (const s of sinks) if (s.wantsFlush()) await s.maybeFlush();
     if ((p & 1023) === 1023 || p === people - 1) onProgress?.({ peopleDone: p + 1, people, rowsWritten: rowsWritten(), phase: 'csv' });
   }
+  mb?.finish();
   for (const s of sinks) await s.close();
 
   if (defectRate > 0) {
@@ -622,17 +676,17 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
   const rowsByYear: Record<string, Record<string, number>> = {};
   const files: Record<string, number> = {};
   for (const s of sinks) {
-    const table = /^T_MCO[0-9]{2}([A-Z])\.csv$/.exec(s.file)?.[1];
-    const name = table !== undefined ? `T_MCOaa${table}` : s.file.replace(/\.csv$/, '');
+    const name = catalogueTableOf(s.file) ?? s.file.replace(/\.csv$/, '');
     files[s.file] = s.rows;
     rows[name] = (rows[name] ?? 0) + s.rows;
     const by = (rowsByYear[name] ??= {});
-    if (s.rowsByYear.size === 0 && name === 'IR_BEN_R') by['none'] = s.rows;
+    if (s.rowsByYear.size === 0 && (name === 'IR_BEN_R' || s.rows > 0)) by['none'] = s.rows;
     for (const [yr, n] of [...s.rowsByYear].sort((x, z) => x[0] - z[0])) by[String(yr)] = (by[String(yr)] ?? 0) + n;
   }
   return {
     seed, people, years, identified, defectRate, defects: ledger.length,
     rows, rowsByYear, files, nomenclatures: noms.sources(),
-    brokenRelations: opts.brokenRelations === true ? ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)'] : [],
+    brokenRelations: opts.brokenRelations !== true ? [] : main ? ['KI_ECD_R(BEN_IDT_ANO) → IR_IBA_R(BEN_IDT_ANO)', 'KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)'] : ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)'],
+    ...(main ? { scope: 'main' as const, parents: Object.fromEntries([...mb!.parents].sort((a, b) => (a[0] < b[0] ? -1 : 1))) } : {}),
   };
 }

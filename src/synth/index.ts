@@ -6,12 +6,13 @@
  *     (p) => bar.update(p.rowsWritten));
  *   // /tmp/snds/csv/*.csv, /tmp/snds/parquet/*.parquet, /tmp/snds/stats.json
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate, type SynthOptions, type SynthProgress, type SynthStats } from './generate.ts';
 import { writeParquet, type ParquetJob } from './parquet.ts';
 import { ingestionProfileOf, rewriteFile, synthProfile } from './profile.ts';
-import { loadBuiltinSchema, tableSchema } from './schema.ts';
+import { catalogueTableOf } from './main-base.ts';
+import { catalogueSchema, loadBuiltinSchema, tableSchema, type TableSchema } from './schema.ts';
 
 export type { SynthOptions, SynthProgress, SynthStats } from './generate.ts';
 export { MAX_PEOPLE } from './generate.ts';
@@ -24,6 +25,9 @@ export { compileRowChecker, RULES } from './row-check.ts';
 export type { Rule, Violation, RowChecker } from './row-check.ts';
 export type { DefectRecord } from './defects.ts';
 export { isValidNir, nirControlKey } from './nir.ts';
+export { mainBaseTables, mainBaseParents, catalogueTableOf, HAND_TUNED_TABLES } from './main-base.ts';
+export { expectedVolumes, HAND_TUNED as HAND_TUNED_VOLUMES, ROOTS as ROOT_VOLUMES, SOURCES as VOLUME_SOURCES, FRANCE_PEOPLE, SSR_STAY } from './volumes.ts';
+export type { ExpectedVolume } from './volumes.ts';
 
 /** Which table a delivered file belongs to, and its PMSI year if the name carries one. */
 export function tableOfFile(fileName: string): { table: string; year?: number } | undefined {
@@ -46,9 +50,10 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
     const pq = join(opts.out, 'parquet');
     mkdirSync(pq, { recursive: true });
     const jobs: ParquetJob[] = Object.keys(stats.files).map((file) => {
-      const t = tableOfFile(file);
-      const table = tableSchema(t?.table ?? '');
-      const header = table.fields.map((f) => f.name).filter((n) => opts.identified === true || n !== 'BEN_NIR_IDT');
+      const table = schemaOfFile(file, opts.scope === 'main');
+      const header = opts.scope === 'main'
+        ? headerOf(join(opts.out, 'csv', file))
+        : table.fields.map((f) => f.name).filter((n) => opts.identified === true || n !== 'BEN_NIR_IDT');
       return { csv: join(opts.out, 'csv', file), parquet: join(pq, file.replace(/\.csv$/, '.parquet')), table, header };
     });
     await writeParquet(jobs, stats.defects > 0);
@@ -59,7 +64,7 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
     const files: Record<string, number> = {};
     const renamed = new Map<string, string>();
     for (const [file, n] of Object.entries(stats.files)) {
-      const name = rewriteFile(csv, file, tableSchema(tableOfFile(file)?.table ?? ''), profile);
+      const name = rewriteFile(csv, file, schemaOfFile(file, opts.scope === 'main'), profile);
       files[name] = n;
       renamed.set(`csv/${file}`, `csv/${name}`);
     }
@@ -77,6 +82,23 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
   writeFileSync(join(opts.out, 'stats.json'), JSON.stringify(stats, null, 2) + '\n');
   onProgress?.({ peopleDone: stats.people, people: stats.people, rowsWritten: sum(stats.files), phase: 'done' });
   return stats;
+}
+
+/** The schema a generated file was written from: the product's view, or the whole catalogue table (`--scope main`). */
+function schemaOfFile(file: string, main: boolean): TableSchema {
+  return main ? catalogueSchema(catalogueTableOf(file) ?? '') : tableSchema(tableOfFile(file)?.table ?? catalogueTableOf(file) ?? '');
+}
+
+/** The header line of a generated CSV file (its first line; a header is far below 1 MiB). */
+function headerOf(path: string): string[] {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return (buf.subarray(0, n).toString('utf8').split('\n')[0] ?? '').split(';');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sum(o: Record<string, number>): number {

@@ -18,7 +18,11 @@ function duckType(f: SchemaField): string {
       return 'SMALLINT';
     case 'date':
       return 'DATE';
+    case 'boolean':
+      return 'BOOLEAN';
     case 'string':
+    case 'yearmonth':
+    case 'datetime':
       return 'VARCHAR';
   }
 }

@@ -21,19 +21,23 @@ export interface SynthProfile {
   readonly sasMissing: boolean;
   readonly decimalComma: boolean;
   readonly integerPointZero: boolean;
+  /** Spelling of flags (boolean columns of the catalogue; the main scope writes them). */
+  readonly flags: '0/1' | 'True/False';
+  /** DCIR (`ER_*`) files: one per table, or one per table and year of FLX_DIS_DTD (`ER_PRS_F_2022.csv`), as project extractions ship them. */
+  readonly dcirFiles: 'single' | 'yearly';
 }
 
 /** The conventions of the producers met so far (see docs/ingestion.md). */
 export const SYNTH_PROFILES: Readonly<Record<string, SynthProfile>> = Object.freeze({
-  iso: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'yyyy-MM-dd', sasMissing: false, decimalComma: false, integerPointZero: false },
-  /** CNAM project extractions: `;`, Latin-1, gzip'd, dd/MM/yyyy, SAS `.`, decimal comma. */
-  cnam: { delimiter: ';', encoding: 'latin-1', gzip: true, dates: 'dd/MM/yyyy', sasMissing: true, decimalComma: true, integerPointZero: false },
+  iso: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'yyyy-MM-dd', sasMissing: false, decimalComma: false, integerPointZero: false, flags: '0/1', dcirFiles: 'single' },
+  /** CNAM project extractions: `;`, Latin-1, gzip'd, dd/MM/yyyy, SAS `.`, decimal comma, DCIR files by year. */
+  cnam: { delimiter: ';', encoding: 'latin-1', gzip: true, dates: 'dd/MM/yyyy', sasMissing: true, decimalComma: true, integerPointZero: false, flags: '0/1', dcirFiles: 'yearly' },
   /** The Health Data Hub's synthetic base: `;`, SAS datetimes, integers exported as decimals. */
-  hdh: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: false, decimalComma: false, integerPointZero: true },
-  /** Dates as dd/MM/yyyy, everything else as the generator writes it: the non-ISO case of `npm run bench`. */
-  dmy: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'dd/MM/yyyy', sasMissing: false, decimalComma: false, integerPointZero: false },
-  /** The community synthetic SNDS: `,`, ISO datetimes with T…Z (the Table Schema default). */
-  community: { delimiter: ',', encoding: 'utf-8', gzip: false, dates: "yyyy-MM-dd'T'HH:mm:ss'Z'", sasMissing: false, decimalComma: false, integerPointZero: false },
+  hdh: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: false, decimalComma: false, integerPointZero: true, flags: '0/1', dcirFiles: 'single' },
+  /** Dates as dd/MM/yyyy, flags True/False, everything else as the generator writes it: the non-ISO case of `npm run bench`. */
+  dmy: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'dd/MM/yyyy', sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False', dcirFiles: 'single' },
+  /** The community synthetic SNDS: `,`, ISO datetimes with T…Z (the Table Schema default), flags True/False. */
+  community: { delimiter: ',', encoding: 'utf-8', gzip: false, dates: "yyyy-MM-dd'T'HH:mm:ss'Z'", sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False', dcirFiles: 'single' },
 });
 
 export function synthProfile(name: string): SynthProfile {
@@ -96,10 +100,11 @@ export function rewriteFile(dir: string, file: string, table: TableSchema, p: Sy
     const values = line.split(';').map((v, k) => {
       const f = fields[k];
       if (f === undefined) return v;
-      const numeric = f.type === 'integer' || f.type === 'number' || f.type === 'year' || f.type === 'date';
+      const numeric = f.type === 'integer' || f.type === 'number' || f.type === 'year' || f.type === 'date' || f.type === 'yearmonth';
       if (v === '') return p.sasMissing && numeric ? '.' : v;
       if (f.type === 'date' && (f.format === undefined || !f.format.includes('%'))) return spellDate(v, p.dates);
       if ((f.type === 'integer' || f.type === 'year') && p.integerPointZero && /^-?\d+$/.test(v)) return `${v}.0`;
+      if (f.type === 'boolean' && p.flags === 'True/False' && (v === '0' || v === '1')) return v === '1' ? 'True' : 'False';
       if (f.type === 'number' && p.decimalComma && /^-?\d+\.\d+$/.test(v)) return v.replace('.', ',');
       return v;
     });

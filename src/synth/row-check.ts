@@ -18,6 +18,8 @@ export interface Violation {
 const INTEGER = /^-?[0-9]+$/;
 const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
 const YEAR = /^[0-9]{4}$/;
+/** The flag spellings ingestion reads (src/ingest/rules.ts). */
+const BOOLEAN = /^(0|1|true|false|o|oui|y|n|non)$/i;
 
 function validYmd(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
@@ -32,6 +34,7 @@ export function parseDate(value: string, format: string): boolean {
     m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(value);
     return m !== null && validYmd(Number(m[1]), Number(m[2]), Number(m[3]));
   }
+  if (format === '%m') return /^(0[1-9]|1[0-2])$/.test(value);
   if (format === '%d%m%Y') {
     m = /^([0-9]{2})([0-9]{2})([0-9]{4})$/.exec(value);
     return m !== null && validYmd(Number(m[3]), Number(m[2]), Number(m[1]));
@@ -46,9 +49,11 @@ function compileField(f: SchemaField, noms: NomenclatureSet): FieldCheck {
   const required = c.required === true;
   const pattern = c.pattern === undefined ? undefined : new RegExp(c.pattern);
   const enumSet = c.enum === undefined ? undefined : new Set(c.enum.map(String));
-  const codes = f.nomenclature === undefined ? undefined : noms.codesFor(f.nomenclature);
+  // Dates linked to a calendar (IR_DTE_V) are checked as dates, as ingestion does.
+  const temporal = f.type === 'date' || f.type === 'datetime' || f.type === 'year' || f.type === 'yearmonth';
+  const codes = f.nomenclature === undefined || temporal ? undefined : noms.codesIfKnown(f.nomenclature);
   const numeric = f.type === 'integer' || f.type === 'number' || f.type === 'year';
-  const typeRe = f.type === 'integer' ? INTEGER : f.type === 'number' ? NUMBER : f.type === 'year' ? YEAR : undefined;
+  const typeRe = f.type === 'integer' ? INTEGER : f.type === 'number' ? NUMBER : f.type === 'year' ? YEAR : f.type === 'boolean' ? BOOLEAN : undefined;
   const nir = f.enclave?.check === 'nir_key';
   return (v) => {
     if (v === '') return required ? 'required' : undefined;

@@ -10,9 +10,12 @@ import { AppError } from '../errors.ts';
 
 export interface SchemaField {
   readonly name: string;
-  readonly type: 'string' | 'integer' | 'number' | 'date' | 'year';
+  /** The generator's own tables use the first five; the rest of the catalogue also has the others. */
+  readonly type: 'string' | 'integer' | 'number' | 'date' | 'year' | 'boolean' | 'yearmonth' | 'datetime';
   readonly description: string;
   readonly format: string;
+  /** The public schema's length: `9`, or `7,4` for a number (digits, decimals). */
+  readonly length?: string;
   readonly nomenclature?: string;
   readonly constraints?: {
     readonly required?: boolean;
@@ -98,6 +101,34 @@ export function generatedView(t: TableSchema, datapackage: DataPackage): TableSc
   const fks = (t.foreignKeys ?? []).filter((fk) => generated.has(fk.reference.resource));
   const { foreignKeys: _all, ...rest } = t;
   return { ...rest, fields: t.fields.filter((f) => f.enclave?.catalogueOnly !== true), ...(fks.length === 0 ? {} : { foreignKeys: fks }) };
+}
+
+let catalogue: ReadonlyMap<string, TableSchema> | undefined;
+
+/**
+ * Every table of the built-in catalogue (the whole main base), whole: catalogue-only columns and
+ * keys to any table included. What the main-base generator (`--scope main`) writes.
+ */
+export function catalogueSchemas(): ReadonlyMap<string, TableSchema> {
+  if (catalogue !== undefined) return catalogue;
+  const m = new Map<string, TableSchema>();
+  for (const e of readdirSync(SNDS_SCHEMA_DIR, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!e.isDirectory() || e.name === 'nomenclatures') continue;
+    for (const f of readdirSync(join(SNDS_SCHEMA_DIR, e.name)).sort()) {
+      if (!f.endsWith('.json')) continue;
+      const t = readJson(join(SNDS_SCHEMA_DIR, e.name, f)) as TableSchema;
+      m.set(t.name, t);
+    }
+  }
+  catalogue = m;
+  return m;
+}
+
+/** One catalogue table, whole (see `catalogueSchemas`). */
+export function catalogueSchema(name: string): TableSchema {
+  const t = catalogueSchemas().get(name);
+  if (t === undefined) throw new AppError('internal', `table ${name} is not in the built-in catalogue`);
+  return t;
 }
 
 export function tableSchema(name: string): TableSchema {
@@ -215,6 +246,17 @@ export class NomenclatureSet {
   codesFor(ref: string): ReadonlySet<string> {
     const [name, column] = ref.split(':') as [string, string | undefined];
     return this.get(name).codes(column);
+  }
+
+  /**
+   * Like `codesFor`, undefined when neither the operator's directory nor the product has the list:
+   * the catalogue links many lists the product does not ship (checked only where codes exist, as ingestion does).
+   */
+  codesIfKnown(ref: string): ReadonlySet<string> | undefined {
+    const name = ref.split(':')[0] ?? '';
+    const shipped = existsSync(join(BUILTIN_NOMENCLATURE_DIR, `${name}.csv`));
+    if (!shipped && (this.operatorDir === undefined || findFile(this.operatorDir, `${name}.csv`) === undefined)) return undefined;
+    return this.codesFor(ref);
   }
 
   /** Which file each loaded nomenclature came from (for stats.json). */

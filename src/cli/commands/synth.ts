@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.ts';
-import { synthesize, type SynthStats } from '../../synth/index.ts';
+import { FRANCE_PEOPLE, VOLUME_SOURCES, expectedVolumes, mainBaseParents, synthesize, type SynthStats } from '../../synth/index.ts';
 import { formatAmount, progressBar } from '../progress.ts';
 import type { Output } from '../services.ts';
 import { formatTable } from '../table.ts';
@@ -18,14 +18,32 @@ export interface SynthArgs {
   readonly profile?: string;
   /** Break the relations a hub meets broken (the causes-of-death id defect). */
   readonly brokenRelations?: boolean;
+  /** sample (default) or main (the whole main base, src/synth/main-base.ts). */
+  readonly scope?: 'sample' | 'main';
+}
+
+function yearsOf(years: string): [number, number] {
+  const m = /^(\d{4})-(\d{4})$/.exec(years);
+  if (m === null || Number(m[1]) > Number(m[2])) {
+    throw new AppError('invalid', `--years must look like 2019-2023, got ${JSON.stringify(years)}`, { hint: 'give the first and last year of care, first ≤ last' });
+  }
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** `enclave synth --dry-run`: the volume model of `--scope main` for these people and years, and for France. */
+export function synthVolumes(people: number, years: string, out: Output): void {
+  const [from, to] = yearsOf(years);
+  const n = to - from + 1;
+  const parents = new Map(Object.entries(mainBaseParents()));
+  const scale = (FRANCE_PEOPLE * 1) / (people * n);
+  const body = expectedVolumes(people, n, parents).map((v) => [v.table, v.parent ?? `per ${v.per}`, String(v.mean), v.perPersonYear.toPrecision(3), v.rows, Math.round(v.rows * (v.per === 'person' ? FRANCE_PEOPLE / people : scale))]);
+  out.write(`${formatTable(['table', 'per', 'figure', 'rows/person-year', `rows (${people} people, ${n} y)`, 'France, 1 year (67 M)'], body)}\n`);
+  out.write(`sources:\n${Object.values(VOLUME_SOURCES).map((s) => `  ${s}`).join('\n')}\n`);
 }
 
 /** `enclave synth`: generate a delivery with a progress bar, then a table of rows per table and year. */
 export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStats> {
-  const m = /^(\d{4})-(\d{4})$/.exec(a.years);
-  if (m === null || Number(m[1]) > Number(m[2])) {
-    throw new AppError('invalid', `--years must look like 2019-2023, got ${JSON.stringify(a.years)}`, { hint: 'give the first and last year of care, first ≤ last' });
-  }
+  const [from, to] = yearsOf(a.years);
   if (a.defects !== undefined && !(a.defects >= 0 && a.defects < 1)) {
     throw new AppError('invalid', `--defects must be a share between 0 and 1, got ${a.defects}`, { hint: 'e.g. --defects 0.001 for one bad row in a thousand' });
   }
@@ -34,13 +52,14 @@ export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStat
   let rows = 0;
   const stats = await synthesize(
     {
-      people: a.people, startYear: Number(m[1]), endYear: Number(m[2]), seed: a.seed, out: a.out,
+      people: a.people, startYear: from, endYear: to, seed: a.seed, out: a.out,
       ...(a.defects === undefined ? {} : { defects: a.defects }),
       ...(a.identified === undefined ? {} : { identified: a.identified }),
       ...(a.nomenclatures === undefined ? {} : { nomenclatures: a.nomenclatures }),
       ...(a.parquet === undefined ? {} : { parquet: a.parquet }),
       ...(a.profile === undefined ? {} : { profile: a.profile }),
       ...(a.brokenRelations === true ? { brokenRelations: true } : {}),
+      ...(a.scope === undefined ? {} : { scope: a.scope }),
     },
     (p) => {
       rows = p.rowsWritten;
