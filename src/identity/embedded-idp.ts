@@ -23,6 +23,7 @@ import type { Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { acceptTotpStep, findAccount, findAccountBySubject, hashPassword, listAccounts, recordFailure, recordSuccess, verifyPassword, type IdpAccount } from './idp-accounts.ts';
 import { oidcStoreAdapter, PendingLogins } from './oidc-store.ts';
+import { demoLoginsEnabled } from './repository.ts';
 import type { IdentityAudit } from './service.ts';
 import { totpStepOf } from './totp.ts';
 import { IDP_CSS, loginPage, otpPage, page } from './idp-pages.ts';
@@ -204,7 +205,10 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       ctx.body = page('Connexion expirée · Login expired', '<p role="alert">Recommencez depuis Enclave · Start again from Enclave.</p><p><a href="/">Enclave</a></p>');
       return;
     }
-    const people = o.demoMode ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
+    // An admin may have turned demo logins off (identity_demo_login_changes): then the demo
+    // people are neither listed nor let in, whatever ENCLAVE_DEMO_MODE says.
+    const demoOn = await demoLoginsEnabled(o.db);
+    const people = o.demoMode && demoOn ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
     const finish = async (result: Parameters<typeof provider.interactionResult>[2]): Promise<void> => {
       const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
       ctx.status = 303;
@@ -245,6 +249,12 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
         ctx.body = loginPage(uid, people, LOCKED_MESSAGE);
         return;
       }
+      if (a.demo && !demoOn) {
+        await audited('identity.idp.login', username, 'denied', 'demo_logins_off');
+        ctx.status = 403;
+        ctx.body = loginPage(uid, people, DEMO_OFF_MESSAGE);
+        return;
+      }
       await pending.put(uid, { username: a.username, methods: ['pwd'] });
       ctx.body = otpPage(uid, null);
       return;
@@ -260,6 +270,14 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       return;
     }
     const a = await findAccount(o.db, p.username);
+    if (a?.demo === true && !demoOn) {
+      // turned off between the password and the code
+      await pending.delete(uid);
+      await audited('identity.idp.login', p.username, 'denied', 'demo_logins_off');
+      ctx.status = 403;
+      ctx.body = loginPage(uid, people, DEMO_OFF_MESSAGE);
+      return;
+    }
     if (a === null || isLocked(a)) {
       await pending.delete(uid);
       await audited('identity.idp.login', p.username, 'denied', 'locked');
@@ -301,6 +319,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
 
 const WRONG_PASSWORD_MESSAGE = 'Identifiant ou mot de passe incorrect · Wrong person id or password';
 const REPLAY_MESSAGE = 'Ce code a déjà été utilisé ; attendez le code suivant de votre application · This code was already used; wait for the next code from your authenticator app';
+const DEMO_OFF_MESSAGE = 'Les comptes de démonstration sont désactivés sur cette plateforme · Demo accounts are turned off on this platform';
 const LOCKED_MESSAGE = 'Compte verrouillé après trop d’échecs ; réessayez dans 15 minutes · Account locked after too many failures; try again in 15 minutes';
 
 export function escapeHtml(s: string): string {

@@ -22,6 +22,8 @@ export interface IdentityRouteDeps {
   /** Refuses (audited) a token for a project the person may not act on. */
   readonly assertCanIssueToken: (p: ReturnType<typeof principal>, projectId: string, requestId: string) => Promise<void>;
   readonly secureCookies: boolean;
+  /** ENCLAVE_DEMO_MODE: the embedded provider's login page lists the demo people (when their logins are on). */
+  readonly demoMode?: boolean;
 }
 
 const str = (body: Record<string, unknown>, key: string): string | undefined => {
@@ -77,6 +79,29 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
     {
       method: 'POST', path: '/role-changes/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) a pending change of a reviewing role',
       handler: async (c) => c.json(await identity.decideRoleChange(principal(c), param(c, 'changeId'), 'reject', rid(c))),
+    },
+    {
+      method: 'GET', path: '/demo-logins', permission: roles('admin', 'auditor'),
+      summary: 'The demo logins switch: whether the embedded provider\'s demo people may log in, whether the login page lists them (ENCLAVE_DEMO_MODE), and a change waiting for a second admin',
+      handler: async (c) => c.json({ ...(await identity.demoLogins()), listed: d.demoMode === true }),
+    },
+    {
+      method: 'POST', path: '/demo-logins', permission: roles('admin'),
+      summary: 'Turn demo logins off ({"enabled": false}: at once; demo people\'s sessions end and their tokens are revoked) or on ({"enabled": true}: only proposed, 202; a second admin approves)',
+      handler: async (c) => {
+        const enabled = (await jsonBody(c))['enabled'];
+        if (typeof enabled !== 'boolean') throw new AppError('invalid', 'enabled must be true or false', { hint: 'e.g. {"enabled": false}', details: { field: 'enabled' } });
+        const change = await identity.setDemoLogins(principal(c), enabled, rid(c));
+        return c.json({ change }, change.state === 'pending' ? 202 : 200);
+      },
+    },
+    {
+      method: 'POST', path: '/demo-logins/:changeId/approve', permission: roles('admin'), summary: 'Approve turning demo logins on (a second admin, not its proposer)',
+      handler: async (c) => c.json({ change: await identity.decideDemoLogins(principal(c), param(c, 'changeId'), 'approve', rid(c)) }),
+    },
+    {
+      method: 'POST', path: '/demo-logins/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) turning demo logins on',
+      handler: async (c) => c.json({ change: await identity.decideDemoLogins(principal(c), param(c, 'changeId'), 'reject', rid(c)) }),
     },
     { method: 'GET', path: '/me/tokens', permission: AUTHENTICATED, summary: 'My API tokens (never the secret)', handler: async (c) => c.json({ tokens: await identity.listApiTokens(principal(c).personId) }) },
     {
