@@ -50,6 +50,15 @@ const en = {
   migRunQuestion: (id: string) => `Start copying the files of ${id} to the target store? The source stays the active location until cutover.`,
   migStarted: 'The copy has started; progress updates here.',
   migLive: 'Progress updates every second while a copy runs.',
+  cpChecked: 'Signatures checked in this browser (WebCrypto Ed25519), not taken on the server\'s word:',
+  cpLog: (name: string) => `Signature of the log ${name}:`,
+  cpWitness: (name: string) => `Cosignature of the witness ${name}:`,
+  cpStatus: { valid: 'valid', invalid: 'INVALID', missing: 'missing', bad_key: 'unusable key' } as Readonly<Record<'valid' | 'invalid' | 'missing' | 'bad_key', string>>,
+  cpAt: (when: string) => ` (cosigned ${when})`,
+  cpNoWitness: 'No witness is configured: only the log itself vouches for this checkpoint.',
+  cpUnsupported: 'This browser cannot verify Ed25519 signatures with WebCrypto: the checkpoint\'s signatures were NOT checked here (the inclusion proofs below still are, against its root). Use a recent Chromium or Firefox.',
+  cpKeys: 'Compare these public keys with the ones the platform publishes:',
+  cpUntrusted: 'NOT included: the checkpoint\'s signatures do not hold',
 };
 type OpsText = typeof en;
 
@@ -98,6 +107,15 @@ const fr: OpsText = {
   migRunQuestion: (id) => `Copier les fichiers de ${id} vers le stockage cible ? La source reste l’emplacement actif jusqu’à la bascule.`,
   migStarted: 'La copie a commencé ; l’avancement se met à jour ici.',
   migLive: 'L’avancement se met à jour chaque seconde pendant une copie.',
+  cpChecked: 'Signatures vérifiées dans ce navigateur (WebCrypto Ed25519), sans se fier à la parole du serveur :',
+  cpLog: (name) => `Signature du journal ${name} :`,
+  cpWitness: (name) => `Cosignature du témoin ${name} :`,
+  cpStatus: { valid: 'valide', invalid: 'INVALIDE', missing: 'absente', bad_key: 'clé inutilisable' },
+  cpAt: (when) => ` (cosignée le ${when})`,
+  cpNoWitness: 'Aucun témoin n’est configuré : seul le journal lui-même garantit ce point de contrôle.',
+  cpUnsupported: 'Ce navigateur ne sait pas vérifier les signatures Ed25519 avec WebCrypto : les signatures du point de contrôle n’ont PAS été vérifiées ici (les preuves d’inclusion ci-dessous le sont, par rapport à sa racine). Utilisez un Chromium ou un Firefox récent.',
+  cpKeys: 'Comparez ces clés publiques avec celles que la plateforme publie :',
+  cpUntrusted: 'NON inclus : les signatures du point de contrôle ne tiennent pas',
 };
 
 const TEXT: Readonly<Record<Lang, OpsText>> = { en, fr };
