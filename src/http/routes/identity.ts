@@ -10,8 +10,8 @@ import { AUTHENTICATED, authenticate, jsonBody, mountRoutes, openApiOf, param, p
 
 /** The OpenID Connect relying party as the routes see it (identity/oidc-client.ts implements it). */
 export interface LoginFlows {
-  /** Starts a login: a flow id for a short-lived cookie and the provider URL to redirect to. */
-  start(returnTo: string): Promise<{ flowId: string; redirectUrl: string }>;
+  /** Starts a login: a flow id for a short-lived cookie and the provider URL to redirect to; `uiLocales` asks the provider for the portal's language. */
+  start(returnTo: string, uiLocales?: string): Promise<{ flowId: string; redirectUrl: string }>;
   /** Completes it from the callback URL: validated claims, or AppError('unauthenticated', reason). */
   finish(flowId: string, callbackUrl: URL): Promise<VerifiedLogin & { returnTo: string }>;
 }
@@ -144,12 +144,13 @@ export function authRouteSpecs(d: IdentityRouteDeps & { readonly flows: LoginFlo
   const cookieOpts = (maxAge: number, sameSite: 'Lax' | 'Strict') => ({ httpOnly: true, secure: d.secureCookies, sameSite, path: '/', maxAge });
   return [
     {
-      method: 'GET', path: '/login', permission: PUBLIC, summary: 'Start an OpenID Connect login (code + PKCE); redirects to the identity provider',
+      method: 'GET', path: '/login', permission: PUBLIC, summary: 'Start an OpenID Connect login (code + PKCE); redirects to the identity provider (?returnTo=<local path>&lang=fr|en: the language of its pages)',
       handler: async (c) => {
         const back = c.req.query('returnTo') ?? '/';
         // only local paths: no open redirect
         const returnTo = /^\/(?![/\\])[\w\-./?=&%]*$/.test(back) ? back : '/';
-        const { flowId, redirectUrl } = await flows.start(returnTo);
+        const lang = c.req.query('lang');
+        const { flowId, redirectUrl } = await flows.start(returnTo, ...(lang === 'fr' || lang === 'en' ? [lang] : []));
         // Lax: the provider sends the browser back with a top-level GET from another site
         setCookie(c, FLOW_COOKIE, flowId, cookieOpts(600, 'Lax'));
         return c.redirect(redirectUrl, 302);
