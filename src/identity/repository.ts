@@ -58,6 +58,23 @@ export async function listPeople(q: Queryable): Promise<Person[]> {
   return (await q.query<PersonRow>(`${PERSON_SQL} ORDER BY p.display_name, p.id`)).map(toPerson);
 }
 
+/** An entry of the people directory: who, and where they work; nothing else. */
+export interface DirectoryEntry {
+  readonly id: string;
+  readonly displayName: string;
+  readonly organisation: string;
+}
+
+/** People whose name, organisation or e-mail contains `term` (case-insensitive), at most `limit`. */
+export async function searchDirectory(q: Queryable, term: string, limit: number): Promise<DirectoryEntry[]> {
+  const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await q.query<{ id: string; display_name: string; organisation: string }>(
+    "SELECT id, display_name, organisation FROM identity_people WHERE lower(display_name) LIKE lower($1) OR lower(organisation) LIKE lower($1) OR lower(coalesce(email, '')) LIKE lower($1) ORDER BY display_name, id LIMIT $2",
+    [like, limit],
+  );
+  return rows.map((r) => ({ id: r.id, displayName: r.display_name, organisation: r.organisation }));
+}
+
 export async function peopleWithRole(q: Queryable, role: Role): Promise<string[]> {
   return (await q.query<{ person_id: string }>('SELECT person_id FROM identity_roles WHERE role = $1 ORDER BY person_id', [role])).map((r) => r.person_id);
 }

@@ -125,6 +125,17 @@ export class IdentityService {
     return out;
   }
 
+  /**
+   * The people directory any logged-in person may search, to name colleagues in a team: name and
+   * organisation of at most 20 people whose name, organisation or e-mail contains `term` (two
+   * characters at least, so that it cannot list everyone at once).
+   */
+  async directory(term: string): Promise<repo.DirectoryEntry[]> {
+    const t = term.trim();
+    if (t.length < 2 || t.length > 100) throw new AppError('invalid', 'a directory search takes 2 to 100 characters', { hint: 'e.g. ?q=martin', details: { field: 'q' } });
+    return repo.searchDirectory(this.#db, t, 20);
+  }
+
   listPeople(): Promise<repo.Person[]> {
     return repo.listPeople(this.#db);
   }

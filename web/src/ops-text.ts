@@ -59,6 +59,13 @@ const en = {
   cpUnsupported: 'This browser cannot verify Ed25519 signatures with WebCrypto: the checkpoint\'s signatures were NOT checked here (the inclusion proofs below still are, against its root). Use a recent Chromium or Firefox.',
   cpKeys: 'Compare these public keys with the ones the platform publishes:',
   cpUntrusted: 'NOT included: the checkpoint\'s signatures do not hold',
+  dirTitle: 'Find a colleague in the directory',
+  dirSearch: 'Name, organisation or e-mail',
+  dirHint: 'Two characters at least. Only people who have logged in to the platform once are listed.',
+  dirNone: 'Nobody in the directory matches.',
+  dirAdd: (name: string) => `Add ${name}`,
+  dirAdded: 'in the team',
+  dirResults: (n: number) => (n === 1 ? '1 person found' : `${n} people found`),
 };
 type OpsText = typeof en;
 
@@ -116,6 +123,13 @@ const fr: OpsText = {
   cpUnsupported: 'Ce navigateur ne sait pas vérifier les signatures Ed25519 avec WebCrypto : les signatures du point de contrôle n’ont PAS été vérifiées ici (les preuves d’inclusion ci-dessous le sont, par rapport à sa racine). Utilisez un Chromium ou un Firefox récent.',
   cpKeys: 'Comparez ces clés publiques avec celles que la plateforme publie :',
   cpUntrusted: 'NON inclus : les signatures du point de contrôle ne tiennent pas',
+  dirTitle: 'Trouver un collègue dans l’annuaire',
+  dirSearch: 'Nom, organisme ou adresse électronique',
+  dirHint: 'Deux caractères au moins. Seules les personnes qui se sont connectées une fois à la plateforme y figurent.',
+  dirNone: 'Personne ne correspond dans l’annuaire.',
+  dirAdd: (name) => `Ajouter ${name}`,
+  dirAdded: 'dans l’équipe',
+  dirResults: (n) => (n <= 1 ? `${n} personne trouvée` : `${n} personnes trouvées`),
 };
 
 const TEXT: Readonly<Record<Lang, OpsText>> = { en, fr };

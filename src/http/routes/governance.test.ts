@@ -83,6 +83,7 @@ const TRUTH: Record<string, Expect> = {
   'PUT /governance/drafts/:did': ['applicant'],
   'DELETE /governance/drafts/:did': ['applicant'],
   'GET /identity/me': ANY,
+  'GET /identity/directory': ANY,
   'GET /identity/people': ['committee1', 'auditor', 'admin'],
   'POST /identity/people/:personId/roles': ['admin'],
   'DELETE /identity/people/:personId/roles/:role': ['admin'],

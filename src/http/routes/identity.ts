@@ -45,6 +45,10 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
         return c.json({ person, roles: [...p.roles].sort(), via: p.via, projectScope: p.projectScope, csrfToken: c.get('csrfToken') });
       },
     },
+    {
+      method: 'GET', path: '/directory', permission: AUTHENTICATED, summary: 'Search the people directory (?q=, 2 to 100 characters): name and organisation of at most 20 people, to name colleagues in a team',
+      handler: async (c) => c.json({ people: await identity.directory(c.req.query('q') ?? '') }),
+    },
     { method: 'GET', path: '/people', permission: roles('admin', 'access_committee', 'auditor'), summary: 'People known to the platform and their roles', handler: async (c) => c.json({ people: await identity.listPeople() }) },
     {
       method: 'POST', path: '/people/:personId/roles', permission: roles('admin'),

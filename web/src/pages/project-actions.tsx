@@ -1,6 +1,6 @@
 /**
  * The project actions that are not review votes: withdraw and close (principal investigator),
- * suspend, reinstate and revoke (access committee), each asked twice with its reason, and the
+ * suspend, reinstate, revoke and expire now (access committee), each asked twice with its reason, and the
  * project's audit trail, where each of them then shows with who acted and when. The actions
  * offered are the server's `actions` for this person (the same policy the API enforces).
  */
@@ -18,6 +18,7 @@ const PANEL_ACTIONS = [
   { action: 'suspend', route: 'suspend', reason: true, danger: true },
   { action: 'reinstate', route: 'reinstate', reason: true, danger: false },
   { action: 'revoke', route: 'revoke', reason: true, danger: true },
+  { action: 'expire', route: 'expire', reason: true, danger: true },
   { action: 'close', route: 'close', reason: false, danger: false },
 ] as const;
 
