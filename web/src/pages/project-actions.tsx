@@ -10,6 +10,7 @@ import { useSession } from '../session.tsx';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, ErrorState, TextField, useAsync } from '../kit/index.ts';
 import { useText } from '../text.ts';
+import { DirectoryPicker } from './directory-picker.tsx';
 import { PersonLabel } from './project-diff.tsx';
 
 /** Actions of this panel, the route that takes each, and whether a reason is required. */
@@ -189,6 +190,15 @@ export function TeamSection({ detail, onDone }: { readonly detail: ProjectDetail
             {x.teamAdd}
           </button>
         </form>
+      )}
+      {open && (
+        <DirectoryPicker
+          taken={(p) => detail.project.members.some((m) => m.personId === p.id)}
+          onPick={(p) => {
+            setError(null);
+            request<unknown>('POST', `/api/v1/governance/projects/${enc(detail.project.id)}/members`, { personId: p.id, role: 'member' }).then(onDone, (err: unknown) => setError(err instanceof ApiError ? err : null));
+          }}
+        />
       )}
     </section>
   );
