@@ -322,7 +322,7 @@ function baseUrlOf(config: Config, port: number = config.port): string {
 export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
   const baseUrl = (o.baseUrl ?? baseUrlOf(p.config)).replace(/\/$/, '');
   const auth = authDepsFrom(p.identity, p.audit, p.config.publicUrl?.startsWith('https:') ?? false);
-  const identityDeps = { identity: p.identity, auth, secureCookies: auth.cookieName.startsWith('__Host-'), assertCanIssueToken: (who: Parameters<GovernanceService['assertCanIssueToken']>[0], id: string, r: string) => p.governance.assertCanIssueToken(who, id, r) };
+  const identityDeps = { identity: p.identity, auth, secureCookies: auth.cookieName.startsWith('__Host-'), demoMode: p.config.demoMode, assertCanIssueToken: (who: Parameters<GovernanceService['assertCanIssueToken']>[0], id: string, r: string) => p.governance.assertCanIssueToken(who, id, r) };
   const redirectUri = `${baseUrl}/api/v1/auth/callback`;
   const oidc = p.config.oidc;
   const idp = p.idpSecrets === undefined ? undefined : createEmbeddedIdp({

@@ -183,6 +183,8 @@ export class AuditLog {
   readonly origin: string;
   /** The public verifier key (C2SP vkey) to publish beside checkpoints. */
   readonly publicKey: string;
+  /** The cosigner keys of the witnesses asked to cosign each checkpoint (public, C2SP vkeys). */
+  readonly witnessKeys: readonly string[];
 
   constructor(db: Db, signer: LogSigner, options: AuditLogOptions = {}) {
     this.#db = db;
@@ -191,6 +193,7 @@ export class AuditLog {
     this.publicKey = verifierKey(signer);
     this.#retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.#witnesses = (options.witnesses ?? []).map((w) => new WitnessClient(w));
+    this.witnessKeys = (options.witnesses ?? []).map((w) => w.key);
   }
 
   /** Appends one event inside `tx`; the caller's commit makes it durable, its rollback erases it. */

@@ -457,6 +457,9 @@ export class GovernanceService {
       if (spec.step !== null) await this.#assertDidNotChangeReviewers(tx, p, await this.#reviewSince(tx, project));
       if (name === 'submit') await repo.markReviewStarted(tx, id);
       tx.addDetails({ from: project.status });
+      // The reason of an act that is no review vote (suspend, reinstate, revoke, expire, withdraw,
+      // close) has no review row to live in: the audit trail keeps it, as the portal says.
+      if (spec.step === null && (o.comment ?? '').trim() !== '') tx.addDetails({ reason: (o.comment ?? '').trim().slice(0, 2000) });
       let to: ProjectStatus = spec.to;
       let permitVersion: number | null = null;
       if (name === 'committee_approve') {

@@ -23,9 +23,10 @@ import type { Queryable } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { acceptTotpStep, findAccount, findAccountBySubject, hashPassword, listAccounts, recordFailure, recordSuccess, verifyPassword, type IdpAccount } from './idp-accounts.ts';
 import { oidcStoreAdapter, PendingLogins } from './oidc-store.ts';
+import { demoLoginsEnabled } from './repository.ts';
 import type { IdentityAudit } from './service.ts';
 import { totpStepOf } from './totp.ts';
-import { IDP_CSS, loginPage, otpPage, page } from './idp-pages.ts';
+import { errorPage, expiredPage, IDP_CSS, idpLangOf, loginPage, otpPage, type IdpMessage } from './idp-pages.ts';
 
 /** Where the provider is mounted in the server. */
 export const IDP_MOUNT = '/idp';
@@ -146,7 +147,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     },
     renderError: (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = page('Erreur de connexion · Login error', `<p role="alert">${escapeHtml(String(out['error_description'] ?? out['error'] ?? 'error'))}</p><p><a href="/">Retour · Back</a></p>`);
+      ctx.body = errorPage(idpLangOf(null, null, ctx.get('accept-language')), String(out['error_description'] ?? out['error'] ?? 'error'));
     },
   };
   const provider = new Provider(o.issuer, configuration);
@@ -157,12 +158,12 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
   };
 
   /** A second-factor failure (the password was right): counted, audited, and the message of the form. */
-  const fail = async (a: IdpAccount, reason: 'otp' | 'otp_replay'): Promise<string> => {
+  const fail = async (a: IdpAccount, reason: 'otp' | 'otp_replay'): Promise<IdpMessage> => {
     const locked = await recordFailure(o.db, a.username, o.maxFailures, now());
     await audited('identity.idp.login', a.username, 'denied', reason);
     if (locked) await audited('identity.idp.lockout', a.username, 'denied', `locked after ${o.maxFailures} failures`);
-    if (locked) return LOCKED_MESSAGE;
-    return reason === 'otp' ? 'Code incorrect · Wrong code' : REPLAY_MESSAGE;
+    if (locked) return 'locked';
+    return reason === 'otp' ? 'wrong_code' : 'replay';
   };
   // An unknown person id costs the same scrypt as a known one: the answer's timing does not tell them apart.
   let unknownAccountHash: Promise<string> | undefined;
@@ -201,19 +202,24 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       // no interaction cookie, expired, or another browser's interaction
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = page('Connexion expirée · Login expired', '<p role="alert">Recommencez depuis Enclave · Start again from Enclave.</p><p><a href="/">Enclave</a></p>');
+      ctx.body = expiredPage(idpLangOf(ctx.query['lang'] as string | undefined, null, ctx.get('accept-language')));
       return;
     }
-    const people = o.demoMode ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
+    // An admin may have turned demo logins off (identity_demo_login_changes): then the demo
+    // people are neither listed nor let in, whatever ENCLAVE_DEMO_MODE says.
+    const demoOn = await demoLoginsEnabled(o.db);
+    const people = o.demoMode && demoOn ? (await listAccounts(o.db)).filter((a) => a.demo).map((a) => ({ username: a.username, displayName: a.displayName })) : [];
     const finish = async (result: Parameters<typeof provider.interactionResult>[2]): Promise<void> => {
       const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
       ctx.status = 303;
       ctx.redirect(to);
     };
 
+    const uiLocales = typeof details.params['ui_locales'] === 'string' ? details.params['ui_locales'] : null;
     if (ctx.method === 'GET' && step === undefined) {
+      const lang = idpLangOf(typeof ctx.query['lang'] === 'string' ? ctx.query['lang'] : null, uiLocales, ctx.get('accept-language'));
       ctx.type = 'html';
-      ctx.body = (await pending.get(uid)) !== undefined ? otpPage(uid, null) : loginPage(uid, people, null);
+      ctx.body = (await pending.get(uid)) !== undefined ? otpPage(lang, uid, null) : loginPage(lang, uid, people, null);
       return;
     }
     if (ctx.method !== 'POST' || step === undefined) {
@@ -221,6 +227,7 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       return;
     }
     const form = await readForm(ctx.req);
+    const lang = idpLangOf(form.get('lang'), uiLocales, ctx.get('accept-language'));
     if (step === 'abort') {
       await pending.delete(uid);
       await finish({ error: 'access_denied', error_description: 'login cancelled' });
@@ -236,17 +243,23 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
       if (!(await passwordMatches(a, form.get('password') ?? '')) || a === null) {
         await audited('identity.idp.login', username, 'denied', 'password');
         ctx.status = 401;
-        ctx.body = loginPage(uid, people, WRONG_PASSWORD_MESSAGE);
+        ctx.body = loginPage(lang, uid, people, 'wrong_password');
         return;
       }
       if (isLocked(a)) {
         await audited('identity.idp.login', username, 'denied', 'locked');
         ctx.status = 423;
-        ctx.body = loginPage(uid, people, LOCKED_MESSAGE);
+        ctx.body = loginPage(lang, uid, people, 'locked');
+        return;
+      }
+      if (a.demo && !demoOn) {
+        await audited('identity.idp.login', username, 'denied', 'demo_logins_off');
+        ctx.status = 403;
+        ctx.body = loginPage(lang, uid, people, 'demo_off');
         return;
       }
       await pending.put(uid, { username: a.username, methods: ['pwd'] });
-      ctx.body = otpPage(uid, null);
+      ctx.body = otpPage(lang, uid, null);
       return;
     }
     // step === 'otp'
@@ -256,15 +269,23 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     if (p === undefined || !p.methods.includes('pwd')) {
       await pending.delete(uid);
       ctx.status = 400;
-      ctx.body = loginPage(uid, people, 'Recommencez · Start again');
+      ctx.body = loginPage(lang, uid, people, 'start_again');
       return;
     }
     const a = await findAccount(o.db, p.username);
+    if (a?.demo === true && !demoOn) {
+      // turned off between the password and the code
+      await pending.delete(uid);
+      await audited('identity.idp.login', p.username, 'denied', 'demo_logins_off');
+      ctx.status = 403;
+      ctx.body = loginPage(lang, uid, people, 'demo_off');
+      return;
+    }
     if (a === null || isLocked(a)) {
       await pending.delete(uid);
       await audited('identity.idp.login', p.username, 'denied', 'locked');
       ctx.status = 423;
-      ctx.body = loginPage(uid, people, LOCKED_MESSAGE);
+      ctx.body = loginPage(lang, uid, people, 'locked');
       return;
     }
     const totpStep = totpStepOf(a.totpSecret, (form.get('code') ?? '').trim(), now().getTime());
@@ -274,10 +295,10 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
     if (failure !== null) {
       const message = await fail(a, failure);
       ctx.status = 401;
-      if (message === LOCKED_MESSAGE) {
+      if (message === 'locked') {
         await pending.delete(uid);
-        ctx.body = loginPage(uid, people, message);
-      } else ctx.body = otpPage(uid, message);
+        ctx.body = loginPage(lang, uid, people, message);
+      } else ctx.body = otpPage(lang, uid, message);
       return;
     }
     await pending.delete(uid);
@@ -299,9 +320,6 @@ export function createEmbeddedIdp(o: EmbeddedIdpOptions): { readonly issuer: str
   };
 }
 
-const WRONG_PASSWORD_MESSAGE = 'Identifiant ou mot de passe incorrect · Wrong person id or password';
-const REPLAY_MESSAGE = 'Ce code a déjà été utilisé ; attendez le code suivant de votre application · This code was already used; wait for the next code from your authenticator app';
-const LOCKED_MESSAGE = 'Compte verrouillé après trop d’échecs ; réessayez dans 15 minutes · Account locked after too many failures; try again in 15 minutes';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);

@@ -11,11 +11,12 @@ import type { IdentityAudit, IdentityService } from './service.ts';
 import type { Role } from './roles.ts';
 import { hashPassword } from './passwords.ts';
 import { newTotpSecret } from './totp.ts';
+import { EMBEDDED_ISSUER_ID } from './repository.ts';
 
 export { hashPassword, verifyPassword } from './passwords.ts';
 
-/** The issuer people of the embedded provider are recorded under: its URL changes with the port. */
-export const EMBEDDED_ISSUER_ID = 'urn:enclave:embedded-idp';
+/** The issuer people of the embedded provider are recorded under (kept in repository.ts, which service.ts also reads). */
+export { EMBEDDED_ISSUER_ID };
 /** How long an account stays locked after too many failures. */
 export const LOCKOUT_MS = 15 * 60 * 1000;
 

@@ -4,7 +4,7 @@
  * Other domains import only from here.
  */
 export { actorOf, isReviewingRole, isRole, PLATFORM_ROLES, REVIEWING_ROLES, type Principal, type Role } from './roles.ts';
-export type { ApiTokenInfo, Person, RoleChange } from './repository.ts';
+export type { ApiTokenInfo, DemoLoginChange, DirectoryEntry, Person, RoleChange } from './repository.ts';
 export {
   API_TOKEN_MAX_DAYS,
   API_TOKEN_PREFIX,

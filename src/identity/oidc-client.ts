@@ -72,7 +72,7 @@ export class OidcRelyingParty {
     return this.#config;
   }
 
-  async start(returnTo: string): Promise<{ flowId: string; redirectUrl: string }> {
+  async start(returnTo: string, uiLocales?: string): Promise<{ flowId: string; redirectUrl: string }> {
     const config = await this.#discover();
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -92,6 +92,8 @@ export class OidcRelyingParty {
       prompt: 'login',
     };
     if (this.#s.requiredAcr !== undefined && this.#s.requiredAcr.length > 0) params['acr_values'] = this.#s.requiredAcr.join(' ');
+    // the portal's language, for the provider's pages (OpenID Connect Core §3.1.2.1)
+    if (uiLocales !== undefined) params['ui_locales'] = uiLocales;
     return { flowId, redirectUrl: client.buildAuthorizationUrl(config, params).href };
   }
 

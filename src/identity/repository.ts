@@ -6,6 +6,10 @@ import type { AuditedTx } from '../audit/index.ts';
 import type { Queryable } from '../db/index.ts';
 import { isRole, type Role } from './roles.ts';
 
+/** The issuer people of the embedded provider are recorded under: its URL changes with the port. */
+export const EMBEDDED_ISSUER_ID = 'urn:enclave:embedded-idp';
+
+
 export interface Person {
   readonly id: string;
   readonly issuer: string;
@@ -52,6 +56,23 @@ export async function findPersonBySubject(q: Queryable, issuer: string, subject:
 
 export async function listPeople(q: Queryable): Promise<Person[]> {
   return (await q.query<PersonRow>(`${PERSON_SQL} ORDER BY p.display_name, p.id`)).map(toPerson);
+}
+
+/** An entry of the people directory: who, and where they work; nothing else. */
+export interface DirectoryEntry {
+  readonly id: string;
+  readonly displayName: string;
+  readonly organisation: string;
+}
+
+/** People whose name, organisation or e-mail contains `term` (case-insensitive), at most `limit`. */
+export async function searchDirectory(q: Queryable, term: string, limit: number): Promise<DirectoryEntry[]> {
+  const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await q.query<{ id: string; display_name: string; organisation: string }>(
+    "SELECT id, display_name, organisation FROM identity_people WHERE lower(display_name) LIKE lower($1) OR lower(organisation) LIKE lower($1) OR lower(coalesce(email, '')) LIKE lower($1) ORDER BY display_name, id LIMIT $2",
+    [like, limit],
+  );
+  return rows.map((r) => ({ id: r.id, displayName: r.display_name, organisation: r.organisation }));
 }
 
 export async function peopleWithRole(q: Queryable, role: Role): Promise<string[]> {
@@ -259,4 +280,66 @@ export async function revokeToken(tx: AuditedTx, id: string): Promise<void> {
 
 export async function touchToken(q: Queryable, id: string): Promise<void> {
   await q.query('UPDATE identity_api_tokens SET last_used_at = now() WHERE id = $1', [id]);
+}
+
+/** A change of the demo logins switch (identity_demo_login_changes). */
+export interface DemoLoginChange {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly state: 'pending' | 'applied' | 'rejected';
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+}
+
+interface DemoLoginChangeRow {
+  id: string; enabled: boolean; proposed_by: string; proposed_at: Date; state: 'pending' | 'applied' | 'rejected'; decided_by: string | null; decided_at: Date | null;
+}
+const DEMO_CHANGE_COLS = 'id, enabled, proposed_by, proposed_at, state, decided_by, decided_at';
+const toDemoLoginChange = (r: DemoLoginChangeRow): DemoLoginChange => ({
+  id: r.id, enabled: r.enabled, proposedBy: r.proposed_by, proposedAt: new Date(r.proposed_at).toISOString(),
+  state: r.state, decidedBy: r.decided_by, decidedAt: r.decided_at === null ? null : new Date(r.decided_at).toISOString(),
+});
+
+/** Whether the embedded provider's demo people may log in: the latest applied change, on when none. */
+export async function demoLoginsEnabled(q: Queryable): Promise<boolean> {
+  const [r] = await q.query<{ enabled: boolean }>("SELECT enabled FROM identity_demo_login_changes WHERE state = 'applied' ORDER BY decided_at DESC, proposed_at DESC LIMIT 1");
+  return r?.enabled ?? true;
+}
+
+/** Records a change, applied at once or pending; null when another change is pending. */
+export async function insertDemoLoginChange(tx: AuditedTx, c: { id: string; enabled: boolean; proposedBy: string; applied: boolean }): Promise<DemoLoginChange | null> {
+  const [r] = await tx.query<DemoLoginChangeRow>(
+    `INSERT INTO identity_demo_login_changes (id, enabled, proposed_by, state, decided_by, decided_at)
+     VALUES ($1, $2, $3, CASE WHEN $4::boolean THEN 'applied' ELSE 'pending' END, CASE WHEN $4::boolean THEN $3 END, CASE WHEN $4::boolean THEN clock_timestamp() END)
+     ON CONFLICT ((true)) WHERE state = 'pending' DO NOTHING RETURNING ${DEMO_CHANGE_COLS}`,
+    [c.id, c.enabled, c.proposedBy, c.applied],
+  );
+  return r === undefined ? null : toDemoLoginChange(r);
+}
+
+export async function findDemoLoginChange(q: Queryable, id: string, forUpdate = false): Promise<DemoLoginChange | null> {
+  const [r] = await q.query<DemoLoginChangeRow>(`SELECT ${DEMO_CHANGE_COLS} FROM identity_demo_login_changes WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return r === undefined ? null : toDemoLoginChange(r);
+}
+
+export async function pendingDemoLoginChange(q: Queryable): Promise<DemoLoginChange | null> {
+  const [r] = await q.query<DemoLoginChangeRow>(`SELECT ${DEMO_CHANGE_COLS} FROM identity_demo_login_changes WHERE state = 'pending'`);
+  return r === undefined ? null : toDemoLoginChange(r);
+}
+
+export async function decideDemoLoginChange(tx: AuditedTx, id: string, state: 'applied' | 'rejected', by: string): Promise<void> {
+  await tx.query("UPDATE identity_demo_login_changes SET state = $2, decided_by = $3, decided_at = clock_timestamp() WHERE id = $1 AND state = 'pending'", [id, state, by]);
+}
+
+/**
+ * Ends what demo people hold open when their logins are turned off: sessions, and API tokens
+ * still live. Returns how many of each.
+ */
+export async function endDemoAccess(tx: AuditedTx): Promise<{ sessions: number; tokens: number }> {
+  const demoPeople = 'SELECT p.id FROM identity_people p JOIN identity_idp_accounts a ON a.subject = p.subject WHERE p.issuer = $1 AND a.demo';
+  const sessions = await tx.query(`DELETE FROM identity_sessions WHERE person_id IN (${demoPeople}) RETURNING person_id`, [EMBEDDED_ISSUER_ID]);
+  const tokens = await tx.query(`UPDATE identity_api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND person_id IN (${demoPeople}) RETURNING id`, [EMBEDDED_ISSUER_ID]);
+  return { sessions: sessions.length, tokens: tokens.length };
 }

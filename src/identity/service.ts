@@ -125,6 +125,17 @@ export class IdentityService {
     return out;
   }
 
+  /**
+   * The people directory any logged-in person may search, to name colleagues in a team: name and
+   * organisation of at most 20 people whose name, organisation or e-mail contains `term` (two
+   * characters at least, so that it cannot list everyone at once).
+   */
+  async directory(term: string): Promise<repo.DirectoryEntry[]> {
+    const t = term.trim();
+    if (t.length < 2 || t.length > 100) throw new AppError('invalid', 'a directory search takes 2 to 100 characters', { hint: 'e.g. ?q=martin', details: { field: 'q' } });
+    return repo.searchDirectory(this.#db, t, 20);
+  }
+
   listPeople(): Promise<repo.Person[]> {
     return repo.listPeople(this.#db);
   }
@@ -246,6 +257,57 @@ export class IdentityService {
   /** Role changes, newest first (admins and auditors); `state` narrows the list, e.g. to the pending ones. */
   listRoleChanges(state: repo.RoleChange['state'] | null = null): Promise<repo.RoleChange[]> {
     return repo.listRoleChanges(this.#db, state);
+  }
+
+  /**
+   * The demo logins switch: whether the embedded provider's demo people may log in, and the
+   * change waiting for a second admin if any (admins and auditors read it).
+   */
+  async demoLogins(): Promise<{ enabled: boolean; pending: repo.DemoLoginChange | null }> {
+    const [enabled, pending] = await Promise.all([repo.demoLoginsEnabled(this.#db), repo.pendingDemoLoginChange(this.#db)]);
+    return { enabled, pending };
+  }
+
+  /**
+   * Turns demo logins off (at once: it narrows access; demo people's sessions end and their API
+   * tokens are revoked) or proposes to turn them on (it widens access: a second admin approves,
+   * `decideDemoLogins`). Admins only; audited as `identity.demo_logins.disable` / `.propose`.
+   */
+  async setDemoLogins(by: Principal, enabled: boolean, requestId?: string): Promise<repo.DemoLoginChange> {
+    const id = randomUUID();
+    const action = enabled ? 'identity.demo_logins.propose' : 'identity.demo_logins.disable';
+    return this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action, target: 'setting:demo_logins', details: { enabled, change: id }, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin turns demo logins on or off', { hint: 'ask a platform admin' });
+      const current = await repo.demoLoginsEnabled(tx);
+      if (current === enabled) throw new AppError('conflict', `demo logins are already ${enabled ? 'on' : 'off'}`, { hint: 'nothing to change' });
+      const c = await repo.insertDemoLoginChange(tx, { id, enabled, proposedBy: by.personId, applied: !enabled });
+      if (c === null) {
+        const pending = await repo.pendingDemoLoginChange(tx);
+        throw new AppError('conflict', 'a change of the demo logins is already waiting for a second admin', { hint: 'approve or reject it first (GET /api/v1/identity/demo-logins)', details: { change: pending?.id ?? null } });
+      }
+      if (!enabled) tx.addDetails({ ended: await repo.endDemoAccess(tx) });
+      tx.addDetails({ state: c.state });
+      return c;
+    });
+  }
+
+  /**
+   * A second admin approves (demo logins turn on) or rejects the pending proposal; its proposer
+   * may withdraw (reject) it but not approve it.
+   */
+  async decideDemoLogins(by: Principal, changeId: string, decision: 'approve' | 'reject', requestId?: string): Promise<repo.DemoLoginChange> {
+    return this.#audit.transaction({ actor: { kind: 'person', id: by.personId }, action: `identity.demo_logins.${decision}`, target: `demo-login-change:${changeId}`, ...(requestId === undefined ? {} : { requestId }) }, async (tx) => {
+      if (!by.roles.has('admin')) throw new AppError('forbidden', 'only an admin decides on demo logins', { hint: 'ask a platform admin' });
+      const c = await repo.findDemoLoginChange(tx, changeId, true);
+      if (c === null) throw new AppError('not_found', `no demo logins change ${changeId}`, { hint: 'the pending one is in GET /api/v1/identity/demo-logins' });
+      tx.addDetails({ enabled: c.enabled, proposedBy: c.proposedBy });
+      if (c.state !== 'pending') throw new AppError('conflict', `this change is already ${c.state}`, { hint: 'only a pending change can be decided' });
+      if (decision === 'approve' && c.proposedBy === by.personId) {
+        throw new AppError('forbidden', 'four eyes: turning demo logins on takes two admins; you proposed it, so another admin approves it', { hint: 'ask a second admin to approve it' });
+      }
+      await repo.decideDemoLoginChange(tx, c.id, decision === 'approve' ? 'applied' : 'rejected', by.personId);
+      return { ...c, state: decision === 'approve' ? 'applied' as const : 'rejected' as const, decidedBy: by.personId, decidedAt: this.#now().toISOString() };
+    });
   }
 
   /** Bootstrap and seeding, outside any request (first start, demo people): roles granted by a service actor. */

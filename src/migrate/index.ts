@@ -9,6 +9,7 @@ export {
   type Difference,
   type MigrationDeps,
   type MigrationPlan,
+  type MigrationStatus,
   type MirrorQueryResult,
   type MirrorResult,
   type PartitionCheck,

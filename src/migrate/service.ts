@@ -69,6 +69,27 @@ export interface RunProgress {
   readonly file?: string;
 }
 
+/**
+ * Where a plan stands, for the operator page: the journal's counts (whoever runs the plan, this
+ * process or another), whether a run holds its lease, and the byte-level progress of a run of
+ * this process (`live`, null otherwise: another process's run shows at file granularity).
+ */
+export interface MigrationStatus {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly datasets: readonly string[];
+  readonly createdAt: string;
+  readonly running: boolean;
+  readonly files: { readonly total: number; readonly copied: number; readonly pending: number; readonly failed: number };
+  readonly bytes: { readonly total: number; readonly copied: number };
+  readonly live: RunProgress | null;
+  readonly checksFailed: number;
+  readonly verified: { readonly ok: boolean; readonly at: string } | null;
+  /** The last run's error, when it failed (the journal keeps it per file). */
+  readonly lastError: string | null;
+}
+
 export interface RunOptions {
   readonly actor: Actor;
   /** Files copied at once (default 4). */
@@ -203,6 +224,8 @@ const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as
  */
 export class MigrationService {
   readonly #d: MigrationDeps;
+  /** Byte-level progress of the runs of this process, by plan id, while they run. */
+  readonly #live = new Map<string, RunProgress>();
 
   constructor(deps: MigrationDeps) {
     this.#d = deps;
@@ -293,6 +316,37 @@ export class MigrationService {
     return this.#d.db.query('SELECT key, status, copies, attempts, error FROM migration_files WHERE plan_id = $1 ORDER BY key', [id]);
   }
 
+  /** Plans, newest first (at most 50), with where each stands. */
+  async list(): Promise<MigrationStatus[]> {
+    const ids = await this.#d.db.query<{ id: string }>('SELECT id FROM migration_plans ORDER BY created_at DESC, id DESC LIMIT 50');
+    return Promise.all(ids.map((r) => this.status(r.id)));
+  }
+
+  /** Where one plan stands: journal counts, lease, live progress of a run of this process. */
+  async status(id: string): Promise<MigrationStatus> {
+    const row = await this.#row(id);
+    const plan = json<MigrationPlan>(row.plan);
+    const lease = this.#d.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    const [counts, lease_, err] = await Promise.all([
+      this.#d.db.query<{ status: string; n: string; bytes: string | null }>('SELECT status, count(*)::text AS n, sum(bytes)::text AS bytes FROM migration_files WHERE plan_id = $1 GROUP BY status', [id]),
+      this.#d.db.query<{ running: boolean }>('SELECT (run_owner IS NOT NULL AND run_heartbeat >= now() - make_interval(secs => $2)) AS running FROM migration_plans WHERE id = $1', [id, lease]),
+      this.#d.db.query<{ error: string }>("SELECT error FROM migration_files WHERE plan_id = $1 AND status = 'failed' AND error IS NOT NULL ORDER BY key LIMIT 1", [id]),
+    ]);
+    const n = (st: string): number => Number(counts.find((c) => c.status === st)?.n ?? 0);
+    const copiedBytes = Number(counts.find((c) => c.status === 'copied')?.bytes ?? 0);
+    const verify = row.verify === null ? null : json<VerifyResult>(row.verify);
+    return {
+      id, from: plan.from, to: plan.to, datasets: plan.datasets, createdAt: plan.createdAt,
+      running: lease_[0]?.running === true || this.#live.has(id),
+      files: { total: plan.files.length, copied: n('copied'), pending: n('pending'), failed: n('failed') },
+      bytes: { total: plan.totalBytes, copied: copiedBytes },
+      live: this.#live.get(id) ?? null,
+      checksFailed: plan.checks.filter((c) => !c.ok).length,
+      verified: verify === null || row.verified_at === null ? null : { ok: verify.ok, at: new Date(row.verified_at).toISOString() },
+      lastError: err[0]?.error ?? null,
+    };
+  }
+
   /**
    * Copies every file of the plan not yet journaled as copied. Killed at any moment, the next
    * run resumes: journaled files are skipped, and a file whose upload completed before the kill
@@ -337,7 +391,11 @@ export class MigrationService {
     let partsResumed = 0;
     const throttle = o.maxBytesPerSecond === undefined ? undefined : new Throttle(o.maxBytesPerSecond);
     let stop: unknown;
-    const progress = (file?: string): void => o.onProgress?.({ bytesDone, bytesTotal, filesDone, filesTotal: rows.length, ...(file === undefined ? {} : { file }) });
+    const progress = (file?: string): void => {
+      const p = { bytesDone, bytesTotal, filesDone, filesTotal: rows.length, ...(file === undefined ? {} : { file }) };
+      this.#live.set(planId, p);
+      o.onProgress?.(p);
+    };
     progress();
 
     // What the target holds already, listed once (a HEAD per file costs a round trip each on S3);
@@ -444,6 +502,7 @@ export class MigrationService {
       await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 4) }, worker));
     } finally {
       clearInterval(heartbeat);
+      this.#live.delete(planId);
     }
     const result: RunResult = { planId, copied, adopted, skipped: rows.length - todo.length, bytesCopied, partsResumed, seconds: (Date.now() - t0) / 1000 };
     if (stop !== undefined) {

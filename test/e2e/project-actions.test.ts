@@ -116,6 +116,13 @@ describe('project actions', { skip }, () => {
       await page.getByTestId(`remove-member-${colleagueId}-confirm`).getByRole('button', { name: tx.confirm }).click();
       await page.getByTestId('team').getByText(colleague).waitFor({ state: 'detached' });
       assert.ok(!(await enclave.platform.governance.getProject(applicant, active)).project.members.some((m) => m.personId === colleagueId));
+      // the same colleague found again in the people directory, by name, and added with one button
+      const picker = page.getByTestId('directory-picker');
+      await picker.locator('input[name="directorySearch"]').fill(colleague.slice(0, 6));
+      await picker.getByTestId(`directory-add-${colleagueId}`).click();
+      await page.getByTestId('team').getByText(colleague).waitFor();
+      assert.ok((await enclave.platform.governance.getProject(applicant, active)).project.members.some((m) => m.personId === colleagueId && m.role === 'member'));
+      await accessible(page, 'the team with the directory');
       await page.getByTestId('action-close').click();
       await accessible(page, 'the close confirmation');
       await page.getByTestId('action-close-confirm').getByRole('button', { name: tx.confirm }).click();

@@ -266,7 +266,7 @@ export interface Me {
  */
 export const identityApi = {
   /** Starts the OpenID Connect flow on the server (full page load), coming back to `returnTo`. */
-  loginUrl: (returnTo: string) => `/api/v1/auth/login?returnTo=${encodeURIComponent(returnTo)}`,
+  loginUrl: (returnTo: string, lang?: string) => `/api/v1/auth/login?returnTo=${encodeURIComponent(returnTo)}${lang === undefined ? '' : `&lang=${lang}`}`,
   async me(s?: AbortSignal): Promise<Me | null> {
     try {
       const r = await request<{ person: { id: string; displayName?: string | null; email?: string | null }; roles: string[]; csrfToken: string | null }>('GET', '/api/v1/identity/me', undefined, { ...(s === undefined ? {} : { signal: s }), quiet401: true });

@@ -69,14 +69,14 @@ export function useSession(): Session {
 }
 
 export function LoginLink({ className }: { readonly className?: string }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   // The router re-renders this link on navigation; the address itself is read from the browser,
   // which a page may have updated on its own (the wizard writes its draft's id there).
   useRouter();
   const back = `${window.location.pathname}${window.location.search}`;
   // A full page load: the server starts the OIDC flow and comes back here afterwards.
   return (
-    <a href={identityApi.loginUrl(back)} className={className ?? 'button button-primary'} data-testid="login">
+    <a href={identityApi.loginUrl(back, lang)} className={className ?? 'button button-primary'} data-testid="login">
       {t.login}
     </a>
   );

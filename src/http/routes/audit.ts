@@ -71,6 +71,11 @@ export function auditRoutes(audit: AuditLog, auth?: AuthDeps): Hono {
     if (cp === null) throw new AppError('not_found', 'no checkpoint signed yet', { hint: 'the server signs one within ENCLAVE_AUDIT_CHECKPOINT_SECONDS of the first event' });
     return c.body(cp.note, 200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
   });
+  // The public keys a checkpoint is checked with: the log's (C2SP signed-note vkey) and the
+  // witnesses' (tlog-cosignature vkeys). Served for convenience: whoever checks compares them
+  // with the ones published out of band (docs/audit.md), as a key served beside what it signs
+  // proves nothing on its own.
+  app.get('/keys', (c) => c.json({ log: audit.publicKey, witnesses: audit.witnessKeys }));
   app.get('/checkpoints', async (c) => c.json((await audit.checkpoints()).map((x) => ({ treeSize: x.treeSize, rootHash: x.rootHash, createdAt: x.createdAt, note: x.note }))));
   app.get('/proof/inclusion', async (c) => {
     const index = wholeNumber(c.req.query('index'), 'index');
@@ -144,6 +149,7 @@ export const auditOpenApiPaths: Readonly<Record<string, unknown>> = {
       responses: { '200': { description: 'signed note', content: { 'text/plain': { schema: { type: 'string' } } } }, '404': problem },
     },
   },
+  '/audit/keys': { get: { summary: 'The public keys checkpoints are checked with: {"log": signed-note verifier key, "witnesses": [cosigner verifier keys]}', tags: ['audit'], security: [], responses: { '200': { description: 'verifier keys' } } } },
   '/audit/checkpoints': { get: { summary: 'Every checkpoint issued', tags: ['audit'], security: [], responses: { '200': { description: 'list of checkpoints' } } } },
   '/audit/tile/{path}': {
     get: {

@@ -59,12 +59,13 @@ describe('embedded OpenID provider: the real login flow over HTTP (demo mode on)
     assert.ok(d.acr_values_supported.includes('eidas2'));
   });
 
-  test('the login and TOTP pages have labelled inputs, both languages, and no script', async () => {
+  test('the login and TOTP pages have labelled inputs, French by default, and no script', async () => {
     const client = new HttpClient();
     const login = await openLoginPage(client, s.url);
     assert.match(login.html, /<label for="username">/);
     assert.match(login.html, /<label for="password">/);
-    assert.match(login.html, /Identifiant · Person id/);
+    assert.match(login.html, /<html lang="fr">/);
+    assert.match(login.html, /<label for="username">Identifiant<\/label>/);
     assert.doesNotMatch(login.html, /<script|style=|\son\w+=/i);
     const d = s.demo.get('auditor');
     assert.ok(d !== undefined);
@@ -124,7 +125,7 @@ describe('embedded OpenID provider: the real login flow over HTTP (demo mode on)
     assert.ok(d !== undefined);
     const { res } = await loginWith(client, s.url, 'ethics', d.password, wrongCodeOf(d.totpSecret));
     assert.equal(res.status, 401);
-    assert.match(await res.text(), /Wrong code/);
+    assert.match(await res.text(), /Code incorrect/);
     assert.equal(client.cookie(s.url, COOKIE), undefined);
     assert.equal((await me(client, s.url)).status, 401);
   });
@@ -170,7 +171,7 @@ describe('embedded OpenID provider: the real login flow over HTTP (demo mode on)
       const login = await openLoginPage(client, s.url);
       const res = await client.request(`${login.url}/login`, { form });
       assert.equal(res.status, 401, 'no second-factor step without the password');
-      assert.match(await res.text(), /Wrong person id or password/);
+      assert.match(await res.text(), /Identifiant ou mot de passe incorrect/);
       await client.follow(`${login.url}/otp`, { form: { code: codeOf(d.totpSecret) } });
       await sessionOpened(client);
     }
@@ -198,7 +199,7 @@ describe('embedded OpenID provider: the real login flow over HTTP (demo mode on)
       const login = await openLoginPage(client, s.url);
       const res = await client.request(formAction(login.html, 'login-form', login.url), { form: { username: 'checker', password: `guess-${i}` } });
       assert.equal(res.status, 401);
-      assert.doesNotMatch(await res.text(), /Account locked/);
+      assert.doesNotMatch(await res.text(), /Compte verrouillé/);
     }
     const owner = new HttpClient();
     await loginWith(owner, s.url, 'checker', d.password, await freshCodeOf(d.totpSecret));
@@ -210,7 +211,7 @@ describe('embedded OpenID provider: the real login flow over HTTP (demo mode on)
     for (let i = 0; i < 10 && lockedAt === 0; i++) {
       const { res } = await loginWith(new HttpClient(), s.url, 'checker', d.password, wrongCodeOf(d.totpSecret));
       failures++;
-      if (/Account locked/.test(await res.text())) lockedAt = failures;
+      if (/Compte verrouillé/.test(await res.text())) lockedAt = failures;
     }
     assert.ok(lockedAt > 0 && lockedAt <= 5, `locked after ${lockedAt} failures`);
     // locked: even the right password and code are refused
@@ -221,7 +222,7 @@ describe('embedded OpenID provider: the real login flow over HTTP (demo mode on)
     const login = await openLoginPage(probe, s.url);
     const res = await probe.request(formAction(login.html, 'login-form', login.url), { form: { username: 'checker', password: 'not-the-password' } });
     assert.equal(res.status, 401);
-    assert.doesNotMatch(await res.text(), /Account locked/);
+    assert.doesNotMatch(await res.text(), /Compte verrouillé/);
     const events = await s.platform.db.query<{ n: string }>("SELECT count(*)::text AS n FROM audit_events WHERE action = 'identity.idp.lockout' AND target = 'idp-account:checker'");
     assert.equal(events[0]?.n, '1');
     console.log(`SECURITY-TESTS 17: lockout after ${lockedAt} failures (limit 5); lockout without the password: impossible (${wrongPasswords} wrong passwords, 0 lockouts, the owner logged in)`);

@@ -12,6 +12,7 @@ describe('operator routes: datasets, versions, keys', () => {
   let p: TestPlatform;
   let app: ReturnType<typeof createHttpApp>;
   const cookies: Record<string, string> = {};
+  const csrf: Record<string, string> = {};
   const actor = { kind: 'service', id: 'test' } as const;
 
   before(async () => {
@@ -21,7 +22,9 @@ describe('operator routes: datasets, versions, keys', () => {
     for (const [who, roles] of [['operator', ['operator']], ['applicant', ['applicant']]] as const) {
       const id = await identity.ensurePerson(actor, { issuer: 'https://idp.test', subject: who, displayName: who, email: null, organisation: 'test' });
       await identity.seedRoles(actor, id, roles);
-      cookies[who] = (await identity.login({ issuer: 'https://idp.test', subject: who, displayName: who, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] })).cookieValue;
+      const s = await identity.login({ issuer: 'https://idp.test', subject: who, displayName: who, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+      cookies[who] = s.cookieValue;
+      csrf[who] = s.csrfToken;
     }
     const auth = authDepsFrom(identity, p.audit, false);
     app = createHttpApp({ version: 't', health: async () => ({}), routes: [{ prefix: 'operator', app: operatorRoutes({ catalog: p.catalog, ingest: p.ingest, keys: p.keys }, auth) }], openApiPaths: [] });
@@ -31,6 +34,7 @@ describe('operator routes: datasets, versions, keys', () => {
   });
 
   const get = (path: string, who?: string) => app.request(path, who === undefined ? {} : { headers: { cookie: `enclave_session=${cookies[who]}` } });
+  const post = (path: string, who: string, body: unknown = {}) => app.request(path, { method: 'POST', headers: { cookie: `enclave_session=${cookies[who]}`, 'x-csrf-token': csrf[who] ?? '', 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const ROUTES = ['/api/v1/operator/datasets', '/api/v1/operator/datasets/snds/versions', '/api/v1/operator/datasets/snds/versions/1', '/api/v1/operator/datasets/snds/versions/1/quarantine', '/api/v1/operator/keys'];
 
   test('anonymous callers get 401 and non-operators 403 on every operator route', async () => {
@@ -76,5 +80,19 @@ describe('operator routes: datasets, versions, keys', () => {
       assert.deepEqual(Object.keys(k).sort(), ['createdAt', 'id', 'masterKeyId', 'purpose', 'scope', 'scopeId', 'state']);
       assert.equal(k['state'], 'active');
     }
+  });
+
+  test('an operator rotates the master key: every active data key is re-wrapped by the new one, audited; others are refused', async () => {
+    assert.equal((await post('/api/v1/operator/keys/rotate-master', 'applicant')).status, 403);
+    const before = ((await (await get('/api/v1/operator/keys', 'operator')).json()) as { keys: { masterKeyId: string | null; state: string }[] }).keys.filter((k) => k.state === 'active');
+    const r = await post('/api/v1/operator/keys/rotate-master', 'operator');
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as { oldId: string; newId: string; rewrapped: number };
+    assert.equal(body.rewrapped, before.length);
+    assert.ok(before.every((k) => k.masterKeyId === body.oldId));
+    const after = ((await (await get('/api/v1/operator/keys', 'operator')).json()) as { keys: { masterKeyId: string | null; state: string }[] }).keys.filter((k) => k.state === 'active');
+    assert.ok(after.length > 0 && after.every((k) => k.masterKeyId === body.newId));
+    const events = await p.t.db.query<{ outcome: string }>("SELECT outcome FROM audit_events WHERE action = 'keys.rotate_master'");
+    assert.deepEqual(events.map((e) => e.outcome), ['success']);
   });
 });

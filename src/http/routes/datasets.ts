@@ -8,13 +8,17 @@ import type { CatalogService } from '../../catalog/index.ts';
 import type { DatasetVersion } from '../../datasets/index.ts';
 import type { IngestService } from '../../ingest/index.ts';
 import { AppError } from '../../errors.ts';
+import { actorOf } from '../../identity/index.ts';
 import type { KeyService } from '../../keys/index.ts';
-import { authenticate, mountRoutes, openApiOf, param, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
+import type { MigrationService } from '../../migrate/index.ts';
+import { authenticate, jsonBody, mountRoutes, openApiOf, param, principal, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
 export interface OperatorDeps {
   readonly catalog: Pick<CatalogService, 'listDatasets'>;
   readonly ingest: Pick<IngestService, 'versions' | 'version' | 'quarantine'>;
-  readonly keys: Pick<KeyService, 'listKeys'>;
+  readonly keys: Pick<KeyService, 'listKeys' | 'rotateMaster'>;
+  /** Absent where the process serves no migration (the CLI's services); the routes then say so. */
+  readonly migration?: Pick<MigrationService, 'list' | 'status' | 'run'> | undefined;
 }
 
 /** A version without its manifest's file list (the version route gives it whole). */
@@ -34,6 +38,11 @@ function versionParam(c: Context<AuthEnv>): number | undefined {
 const OPERATOR = roles('operator');
 
 export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
+  let rotations: Promise<void> = Promise.resolve();
+  const migration = (): Pick<MigrationService, 'list' | 'status' | 'run'> => {
+    if (d.migration === undefined) throw new AppError('unavailable', 'this server runs no migrations', { hint: 'use enclave migrate on the server' });
+    return d.migration;
+  };
   return [
     {
       method: 'GET', path: '/datasets', permission: OPERATOR, summary: 'Datasets with their version count and latest ingested version',
@@ -84,6 +93,48 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
       handler: async (c) => {
         const keys = await d.keys.listKeys();
         return c.json({ keys: keys.map((k) => ({ id: k.id, scope: k.scope, scopeId: k.scopeId, purpose: k.purpose, state: k.state, masterKeyId: k.masterKeyId, createdAt: k.createdAt })) });
+      },
+    },
+    {
+      method: 'POST', path: '/keys/rotate-master', permission: OPERATOR,
+      summary: 'Rotate the master key: a new one re-wraps every data key in one audited transaction (keys.rotate_master); the old key leaves the keyring, so earlier keyring backups no longer open the data keys: back up the new keyring at once',
+      handler: async (c) => {
+        // One rotation at a time in this process: two would each drop the other's new key.
+        const run = rotations.then(() => d.keys.rotateMaster(actorOf(principal(c)), c.get('requestId')));
+        rotations = run.then(() => undefined, () => undefined);
+        const r = await run;
+        return c.json({ oldId: r.oldId, newId: r.newId, rewrapped: r.rewrapped, backupNeeded: true });
+      },
+    },
+    {
+      method: 'GET', path: '/migrations', permission: OPERATOR, summary: 'Migration plans, newest first, each with its journal counts, whether a run is under way and its live progress',
+      handler: async (c) => c.json({ migrations: await migration().list() }),
+    },
+    {
+      method: 'GET', path: '/migrations/:planId', permission: OPERATOR, summary: 'Where one migration stands: files and bytes copied (live, to the byte, while this server runs it), failures, verification',
+      handler: async (c) => {
+        c.header('Cache-Control', 'no-store');
+        return c.json(await migration().status(param(c, 'planId')));
+      },
+    },
+    {
+      method: 'POST', path: '/migrations/:planId/run', permission: OPERATOR,
+      summary: 'Start (or resume) copying the files of a plan on this server: {"maxBytesPerSecond"?}. Answers 202 once the run holds the plan; follow it with GET /migrations/:planId (audited as migrate.run.start and migrate.run)',
+      handler: async (c) => {
+        const body = await jsonBody(c);
+        const limit = body['maxBytesPerSecond'];
+        if (limit !== undefined && limit !== null && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1024)) {
+          throw new AppError('invalid', 'maxBytesPerSecond must be a whole number of bytes per second, at least 1024', { hint: 'e.g. {"maxBytesPerSecond": 200000000} for 200 MB/s; leave it out for no limit', details: { field: 'maxBytesPerSecond' } });
+        }
+        const planId = param(c, 'planId');
+        await migration().status(planId); // 404 for an unknown plan
+        let started: () => void = () => undefined;
+        const holding = new Promise<void>((resolve) => { started = resolve; });
+        const run = migration().run(planId, { actor: actorOf(principal(c)), ...(typeof limit === 'number' ? { maxBytesPerSecond: limit } : {}), onProgress: () => started() });
+        // The run goes on after the answer; its end, success or failure, is in the audit log.
+        run.catch(() => undefined);
+        await Promise.race([holding, run]);
+        return c.json(await migration().status(planId), 202);
       },
     },
   ];

@@ -10,8 +10,8 @@ import { AUTHENTICATED, authenticate, jsonBody, mountRoutes, openApiOf, param, p
 
 /** The OpenID Connect relying party as the routes see it (identity/oidc-client.ts implements it). */
 export interface LoginFlows {
-  /** Starts a login: a flow id for a short-lived cookie and the provider URL to redirect to. */
-  start(returnTo: string): Promise<{ flowId: string; redirectUrl: string }>;
+  /** Starts a login: a flow id for a short-lived cookie and the provider URL to redirect to; `uiLocales` asks the provider for the portal's language. */
+  start(returnTo: string, uiLocales?: string): Promise<{ flowId: string; redirectUrl: string }>;
   /** Completes it from the callback URL: validated claims, or AppError('unauthenticated', reason). */
   finish(flowId: string, callbackUrl: URL): Promise<VerifiedLogin & { returnTo: string }>;
 }
@@ -22,6 +22,8 @@ export interface IdentityRouteDeps {
   /** Refuses (audited) a token for a project the person may not act on. */
   readonly assertCanIssueToken: (p: ReturnType<typeof principal>, projectId: string, requestId: string) => Promise<void>;
   readonly secureCookies: boolean;
+  /** ENCLAVE_DEMO_MODE: the embedded provider's login page lists the demo people (when their logins are on). */
+  readonly demoMode?: boolean;
 }
 
 const str = (body: Record<string, unknown>, key: string): string | undefined => {
@@ -42,6 +44,10 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
         const person = await identity.requirePerson(p.personId);
         return c.json({ person, roles: [...p.roles].sort(), via: p.via, projectScope: p.projectScope, csrfToken: c.get('csrfToken') });
       },
+    },
+    {
+      method: 'GET', path: '/directory', permission: AUTHENTICATED, summary: 'Search the people directory (?q=, 2 to 100 characters): name and organisation of at most 20 people, to name colleagues in a team',
+      handler: async (c) => c.json({ people: await identity.directory(c.req.query('q') ?? '') }),
     },
     { method: 'GET', path: '/people', permission: roles('admin', 'access_committee', 'auditor'), summary: 'People known to the platform and their roles', handler: async (c) => c.json({ people: await identity.listPeople() }) },
     {
@@ -77,6 +83,29 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
     {
       method: 'POST', path: '/role-changes/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) a pending change of a reviewing role',
       handler: async (c) => c.json(await identity.decideRoleChange(principal(c), param(c, 'changeId'), 'reject', rid(c))),
+    },
+    {
+      method: 'GET', path: '/demo-logins', permission: roles('admin', 'auditor'),
+      summary: 'The demo logins switch: whether the embedded provider\'s demo people may log in, whether the login page lists them (ENCLAVE_DEMO_MODE), and a change waiting for a second admin',
+      handler: async (c) => c.json({ ...(await identity.demoLogins()), listed: d.demoMode === true }),
+    },
+    {
+      method: 'POST', path: '/demo-logins', permission: roles('admin'),
+      summary: 'Turn demo logins off ({"enabled": false}: at once; demo people\'s sessions end and their tokens are revoked) or on ({"enabled": true}: only proposed, 202; a second admin approves)',
+      handler: async (c) => {
+        const enabled = (await jsonBody(c))['enabled'];
+        if (typeof enabled !== 'boolean') throw new AppError('invalid', 'enabled must be true or false', { hint: 'e.g. {"enabled": false}', details: { field: 'enabled' } });
+        const change = await identity.setDemoLogins(principal(c), enabled, rid(c));
+        return c.json({ change }, change.state === 'pending' ? 202 : 200);
+      },
+    },
+    {
+      method: 'POST', path: '/demo-logins/:changeId/approve', permission: roles('admin'), summary: 'Approve turning demo logins on (a second admin, not its proposer)',
+      handler: async (c) => c.json({ change: await identity.decideDemoLogins(principal(c), param(c, 'changeId'), 'approve', rid(c)) }),
+    },
+    {
+      method: 'POST', path: '/demo-logins/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) turning demo logins on',
+      handler: async (c) => c.json({ change: await identity.decideDemoLogins(principal(c), param(c, 'changeId'), 'reject', rid(c)) }),
     },
     { method: 'GET', path: '/me/tokens', permission: AUTHENTICATED, summary: 'My API tokens (never the secret)', handler: async (c) => c.json({ tokens: await identity.listApiTokens(principal(c).personId) }) },
     {
@@ -119,12 +148,13 @@ export function authRouteSpecs(d: IdentityRouteDeps & { readonly flows: LoginFlo
   const cookieOpts = (maxAge: number, sameSite: 'Lax' | 'Strict') => ({ httpOnly: true, secure: d.secureCookies, sameSite, path: '/', maxAge });
   return [
     {
-      method: 'GET', path: '/login', permission: PUBLIC, summary: 'Start an OpenID Connect login (code + PKCE); redirects to the identity provider',
+      method: 'GET', path: '/login', permission: PUBLIC, summary: 'Start an OpenID Connect login (code + PKCE); redirects to the identity provider (?returnTo=<local path>&lang=fr|en: the language of its pages)',
       handler: async (c) => {
         const back = c.req.query('returnTo') ?? '/';
         // only local paths: no open redirect
         const returnTo = /^\/(?![/\\])[\w\-./?=&%]*$/.test(back) ? back : '/';
-        const { flowId, redirectUrl } = await flows.start(returnTo);
+        const lang = c.req.query('lang');
+        const { flowId, redirectUrl } = await flows.start(returnTo, ...(lang === 'fr' || lang === 'en' ? [lang] : []));
         // Lax: the provider sends the browser back with a top-level GET from another site
         setCookie(c, FLOW_COOKIE, flowId, cookieOpts(600, 'Lax'));
         return c.redirect(redirectUrl, 302);

@@ -9,6 +9,7 @@ import { ApiError, get, request } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, Empty, ErrorState, SelectField, useAsync } from '../kit/index.ts';
 import { RequireLogin, useSession } from '../session.tsx';
+import { useOpsText } from '../ops-text.ts';
 import { useText } from '../text.ts';
 import { PageTitle } from './page.tsx';
 
@@ -38,7 +39,16 @@ const adminApi = {
   grant: (personId: string, role: string) => request<{ change: RoleChange }>('POST', `/api/v1/identity/people/${enc(personId)}/roles`, { role }),
   revoke: (personId: string, role: string) => request<{ change: RoleChange }>('DELETE', `/api/v1/identity/people/${enc(personId)}/roles/${enc(role)}`),
   decide: (changeId: string, decision: 'approve' | 'reject') => request<unknown>('POST', `/api/v1/identity/role-changes/${enc(changeId)}/${decision}`, {}),
+  demo: (s?: AbortSignal) => get<DemoLogins>('/api/v1/identity/demo-logins', s),
+  setDemo: (enabled: boolean) => request<unknown>('POST', '/api/v1/identity/demo-logins', { enabled }),
+  decideDemo: (changeId: string, decision: 'approve' | 'reject') => request<unknown>('POST', `/api/v1/identity/demo-logins/${enc(changeId)}/${decision}`, {}),
 };
+
+interface DemoLogins {
+  readonly enabled: boolean;
+  readonly listed: boolean;
+  readonly pending: { readonly id: string; readonly enabled: boolean; readonly proposedBy: string; readonly proposedAt: string } | null;
+}
 
 export function AdminPage() {
   const x = useText();
@@ -58,8 +68,8 @@ function AdminView() {
   const { me } = useSession();
   const [tick, setTick] = useState(0);
   const state = useAsync(async (s) => {
-    const [people, pending] = await Promise.all([adminApi.people(s), adminApi.pending(s)]);
-    return { people, pending };
+    const [people, pending, demo] = await Promise.all([adminApi.people(s), adminApi.pending(s), adminApi.demo(s)]);
+    return { people, pending, demo };
   }, [tick]);
   const [said, setSaid] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -84,10 +94,11 @@ function AdminView() {
       )}
       {error !== null && <ErrorState error={error} />}
       <Async state={state}>
-        {({ people, pending }) => {
+        {({ people, pending, demo }) => {
           const name = (id: string): string => people.find((p) => p.id === id)?.displayName ?? x.unknownPerson;
           return (
             <>
+              <DemoSwitch demo={demo} me={me?.personId} name={name} act={act} />
               <section aria-labelledby="pending-h">
                 <h2 id="pending-h">{x.adminPending}</h2>
                 {pending.length === 0 ? (
@@ -165,5 +176,39 @@ function GrantRole({ person, onGrant }: { readonly person: Person; readonly onGr
       <SelectField label={x.adminRoleFor(person.displayName)} value={role} onChange={setRole} options={options.map((r) => ({ value: r, label: `${t.role[r] ?? r}${REVIEWING.has(r) ? ` (${x.adminTwoAdmins})` : ''}` }))} />
       <ConfirmButton label={x.adminGrantButton} testId={`grant-button-${person.displayName}`} question={x.adminGrantQuestion(t.role[role] ?? role, person.displayName, REVIEWING.has(role))} onConfirm={() => onGrant(role)} />
     </div>
+  );
+}
+
+/** The demo logins switch: off at once, on only with a second administrator. */
+function DemoSwitch({ demo, me, name, act }: { readonly demo: DemoLogins; readonly me: string | undefined; readonly name: (id: string) => string; readonly act: (f: () => Promise<unknown>, done: string) => Promise<void> }) {
+  const { formatDate } = useI18n();
+  const x = useText();
+  const o = useOpsText();
+  const p = demo.pending;
+  return (
+    <section aria-labelledby="demo-h" data-testid="demo-logins">
+      <h2 id="demo-h">{o.demoTitle}</h2>
+      <p>{o.demoExplain}</p>
+      <p>
+        <Badge tone={demo.enabled ? 'warning' : 'success'}>
+          <span data-testid="demo-state" data-enabled={String(demo.enabled)}>{demo.enabled ? o.demoOn : o.demoOff}</span>
+        </Badge>{' '}
+        {demo.enabled && <span className="muted">{demo.listed ? o.demoListed : o.demoNotListed}</span>}
+      </p>
+      {p !== null && (
+        <div className="notice" data-testid="demo-pending">
+          <p>{o.demoPending(name(p.proposedBy), formatDate(p.proposedAt))}</p>
+          <div className="button-row">
+            {p.proposedBy !== me && <ConfirmButton label={x.adminApprove} testId="demo-approve" question={o.demoApproveQuestion} onConfirm={() => act(() => adminApi.decideDemo(p.id, 'approve'), o.demoApproved)} />}
+            <ConfirmButton label={p.proposedBy === me ? x.adminWithdraw : x.adminReject} danger testId="demo-reject" question={o.demoRejectQuestion} onConfirm={() => act(() => adminApi.decideDemo(p.id, 'reject'), o.demoRejected)} />
+          </div>
+        </div>
+      )}
+      {demo.enabled ? (
+        <ConfirmButton label={o.demoTurnOff} danger testId="demo-off" question={o.demoTurnOffQuestion} onConfirm={() => act(() => adminApi.setDemo(false), o.demoTurnedOff)} />
+      ) : (
+        p === null && <ConfirmButton label={o.demoTurnOn} testId="demo-on" question={o.demoTurnOnQuestion} onConfirm={() => act(() => adminApi.setDemo(true), o.demoProposed)} />
+      )}
+    </section>
   );
 }

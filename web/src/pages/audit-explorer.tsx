@@ -7,6 +7,8 @@
 import { useState, type FormEvent } from 'react';
 import { get, projectsApi } from '../api.ts';
 import { checkInclusion, type InclusionCheck } from '../audit-verify.ts';
+import { verifyCheckpoint, type CheckpointVerdict } from '../checkpoint-verify.ts';
+import { useOpsText } from '../ops-text.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, DataTable, SelectField, TextField, useAsync } from '../kit/index.ts';
 import { RequireLogin } from '../session.tsx';
@@ -57,13 +59,17 @@ const NO_FILTER: Filter = { actor: '', project: '', action: '', since: '', until
 function Explorer() {
   const { t, formatNumber } = useI18n();
   const x = useText();
+  const o = useOpsText();
   const context = useAsync(async (s) => {
-    const [people, projects, note] = await Promise.all([
+    const [people, projects, note, keys] = await Promise.all([
       get<{ people: { id: string; displayName: string }[] }>('/api/v1/identity/people', s).then((r) => r.people),
       projectsApi.list(s),
       get<string>('/api/v1/audit/checkpoint', s),
+      get<{ log: string; witnesses: string[] }>('/api/v1/audit/keys', s),
     ]);
-    return { people, projects, note };
+    // the checkpoint's signatures, checked here before any proof is checked against its root
+    const verdict = await verifyCheckpoint(note, keys.log, keys.witnesses);
+    return { people, projects, note, keys, verdict };
   }, []);
   const [draft, setDraft] = useState<Filter>(NO_FILTER);
   const [filter, setFilter] = useState<Filter>(NO_FILTER);
@@ -86,7 +92,7 @@ function Explorer() {
   const set = (k: keyof Filter) => (v: string): void => setDraft((d) => ({ ...d, [k]: v }));
   return (
     <Async state={context}>
-      {({ people, projects, note }) => {
+      {({ people, projects, note, keys, verdict }) => {
         const cp = parseCheckpoint(note);
         const signatures = note.split('\n').filter((l) => l.startsWith('\u2014 ')).length;
         const name = (id: string): string => people.find((p) => p.id === id)?.displayName ?? id;
@@ -100,7 +106,9 @@ function Explorer() {
           setChecks((c) => ({ ...c, [l.index]: 'pending' }));
           const proof = await get<{ treeSize: number; leafHash: string; hashes: string[] }>(`/api/v1/audit/proof/inclusion?index=${l.index}&size=${cp.size}`);
           const result = await checkInclusion(l.event as unknown as JsonValue, l.index, proof, cp.root);
-          setChecks((c) => ({ ...c, [l.index]: result }));
+          // a proof leads to a root only as trustworthy as the signatures over it
+          const trusted = !verdict.supported || verdict.ok;
+          setChecks((c) => ({ ...c, [l.index]: result.ok && !trusted ? { ok: false, reason: 'root', detail: 'checkpoint signatures' } : result }));
         };
         return (
           <>
@@ -111,6 +119,7 @@ function Explorer() {
                 <p className="small">
                   {t.auditRoot} <code className="break">{cp.root}</code>
                 </p>
+                <CheckpointSignatures verdict={verdict} keys={keys} />
               </section>
             )}
             <form onSubmit={apply} aria-labelledby="filter-h" data-testid="explorer-filter">
@@ -167,7 +176,7 @@ function Explorer() {
                             </Badge>
                           ) : (
                             <Badge tone="danger">
-                              <span data-proof="bad" data-testid={`proof-${l.index}`} title={c.detail}>{x.explorerNotIncluded}</span>
+                              <span data-proof="bad" data-testid={`proof-${l.index}`} title={c.detail}>{c.detail === 'checkpoint signatures' ? o.cpUntrusted : x.explorerNotIncluded}</span>
                             </Badge>
                           );
                         },
@@ -189,5 +198,46 @@ function Explorer() {
         );
       }}
     </Async>
+  );
+}
+
+/** What this browser found of the checkpoint's signatures: the log's, then each witness's. */
+function CheckpointSignatures({ verdict, keys }: { readonly verdict: CheckpointVerdict; readonly keys: { readonly log: string; readonly witnesses: readonly string[] } }) {
+  const { formatDate } = useI18n();
+  const o = useOpsText();
+  if (!verdict.supported) {
+    return (
+      <p className="field-error" data-testid="cp-verdict" data-ok="unsupported">
+        {o.cpUnsupported}
+      </p>
+    );
+  }
+  const tone = (s: string) => (s === 'valid' ? 'success' : 'danger') as 'success' | 'danger';
+  return (
+    <div data-testid="cp-verdict" data-ok={String(verdict.ok)}>
+      <p>{o.cpChecked}</p>
+      <ul>
+        <li data-testid="cp-log" data-status={verdict.log.status}>
+          {o.cpLog(verdict.log.name)} <Badge tone={tone(verdict.log.status)}>{o.cpStatus[verdict.log.status]}</Badge>
+        </li>
+        {verdict.witnesses.map((w) => (
+          <li key={w.name} data-testid="cp-witness" data-status={w.status}>
+            {o.cpWitness(w.name)} <Badge tone={tone(w.status)}>{o.cpStatus[w.status]}</Badge>
+            {w.time !== null && o.cpAt(formatDate(new Date(w.time * 1000).toISOString()))}
+          </li>
+        ))}
+      </ul>
+      {verdict.witnesses.length === 0 && <p className="muted">{o.cpNoWitness}</p>}
+      <details>
+        <summary>{o.cpKeys}</summary>
+        <ul className="small">
+          {[keys.log, ...keys.witnesses].map((k) => (
+            <li key={k}>
+              <code className="break">{k}</code>
+            </li>
+          ))}
+        </ul>
+      </details>
+    </div>
   );
 }

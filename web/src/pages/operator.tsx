@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { get } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, useAsync } from '../kit/index.ts';
@@ -5,6 +6,7 @@ import { RequireLogin } from '../session.tsx';
 import { PageTitle } from './page.tsx';
 import { QuarantineEntries, shrunk } from './operator-quarantine.tsx';
 import { useText } from '../text.ts';
+import { KeyRotation, Migrations } from './operator-ops.tsx';
 
 interface VersionSummary {
   readonly dataset: string;
@@ -35,6 +37,7 @@ export function OperatorPage() {
       <RequireLogin roles={['operator']}>
         <Versions />
         <Quarantine />
+        <Migrations />
         <Keys />
       </RequireLogin>
     </>
@@ -131,7 +134,8 @@ function Quarantine() {
 
 function Keys() {
   const { t, formatDate } = useI18n();
-  const state = useAsync((s) => get<{ keys: KeyInfo[] }>('/api/v1/operator/keys', s).then((r) => r.keys), []);
+  const [rotated, setRotated] = useState(0);
+  const state = useAsync((s) => get<{ keys: KeyInfo[] }>('/api/v1/operator/keys', s).then((r) => r.keys), [rotated]);
   return (
     <section aria-labelledby="keys-h">
       <h2 id="keys-h">{t.keysTitle}</h2>
@@ -154,6 +158,7 @@ function Keys() {
           />
         )}
       </Async>
+      <KeyRotation onRotated={() => setRotated((n) => n + 1)} />
     </section>
   );
 }

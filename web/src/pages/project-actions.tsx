@@ -1,6 +1,6 @@
 /**
  * The project actions that are not review votes: withdraw and close (principal investigator),
- * suspend, reinstate and revoke (access committee), each asked twice with its reason, and the
+ * suspend, reinstate, revoke and expire now (access committee), each asked twice with its reason, and the
  * project's audit trail, where each of them then shows with who acted and when. The actions
  * offered are the server's `actions` for this person (the same policy the API enforces).
  */
@@ -10,6 +10,7 @@ import { useSession } from '../session.tsx';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, ErrorState, TextField, useAsync } from '../kit/index.ts';
 import { useText } from '../text.ts';
+import { DirectoryPicker } from './directory-picker.tsx';
 import { PersonLabel } from './project-diff.tsx';
 
 /** Actions of this panel, the route that takes each, and whether a reason is required. */
@@ -18,6 +19,7 @@ const PANEL_ACTIONS = [
   { action: 'suspend', route: 'suspend', reason: true, danger: true },
   { action: 'reinstate', route: 'reinstate', reason: true, danger: false },
   { action: 'revoke', route: 'revoke', reason: true, danger: true },
+  { action: 'expire', route: 'expire', reason: true, danger: true },
   { action: 'close', route: 'close', reason: false, danger: false },
 ] as const;
 
@@ -188,6 +190,15 @@ export function TeamSection({ detail, onDone }: { readonly detail: ProjectDetail
             {x.teamAdd}
           </button>
         </form>
+      )}
+      {open && (
+        <DirectoryPicker
+          taken={(p) => detail.project.members.some((m) => m.personId === p.id)}
+          onPick={(p) => {
+            setError(null);
+            request<unknown>('POST', `/api/v1/governance/projects/${enc(detail.project.id)}/members`, { personId: p.id, role: 'member' }).then(onDone, (err: unknown) => setError(err instanceof ApiError ? err : null));
+          }}
+        />
       )}
     </section>
   );

@@ -10,6 +10,7 @@ import { useI18n } from '../i18n.tsx';
 import { Async, ErrorState, SelectField, SensitivityBadge, Stepper, TextField, useAsync } from '../kit/index.ts';
 import { href, Link, useRouter } from '../router.tsx';
 import { PageTitle } from './page.tsx';
+import { DirectoryPicker } from './directory-picker.tsx';
 
 /** The SNDS rule the permit enforces (governance/permit.ts): at most this many without an exception. */
 export const MAX_POTENTIAL_IDENTIFIERS = 1;
@@ -526,6 +527,10 @@ function TeamEditor({ team, onChange }: { readonly team: Draft['team']; readonly
       <button type="button" className="button" onClick={add} data-testid="team-add">
         {x.teamAdd}
       </button>
+      <DirectoryPicker
+        taken={(p) => team.some((m) => m.name === p.displayName && m.organisation === p.organisation)}
+        onPick={(p) => onChange([...team, { name: p.displayName, role: x.teamDefaultRole, organisation: p.organisation }])}
+      />
     </fieldset>
   );
 }
