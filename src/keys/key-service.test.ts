@@ -169,3 +169,38 @@ test('destroying a data key makes it unusable and keeps its id for the audit tra
   const listed = (await keys.listKeys()).find((k) => k.scopeId === 'gone');
   assert.equal(listed?.state, 'destroyed');
 });
+
+test(`a data key created while a rotation runs is re-wrapped, never lost with the old master (${testDbKind})`, { skip: testDbKind === 'pglite' ? 'PGlite runs one transaction at a time: the race needs two connections (runs on the PostgreSQL pass)' : false }, async () => {
+  const path = join(dir, 'race', 'keyring.json');
+  const keys = await KeyService.open(path, t.db, audit);
+  await audit.transaction({ actor, action: 'test.create_key', target: 'x' }, (tx) => keys.ensureDataKey(tx, 'dataset', 'race-1', 'encryption'));
+  // A transaction creates a key and stays open while the rotation starts.
+  let release!: () => void;
+  const held = new Promise<void>((r) => { release = r; });
+  let created!: () => void;
+  const inserted = new Promise<void>((r) => { created = r; });
+  const creating = audit.transaction({ actor, action: 'test.create_key', target: 'x' }, async (tx) => {
+    await keys.ensureDataKey(tx, 'dataset', 'race-2', 'encryption');
+    created();
+    await held;
+  });
+  await inserted;
+  const rotating = keys.rotateMaster(actor);
+  // The rotation waits for the open transaction's lock (seen in pg_locks), then the transaction commits.
+  for (let i = 0; i < 200; i++) {
+    const waiting = await t.db.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'data_keys' AND NOT l.granted");
+    if (waiting[0]?.n !== '0') break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  release();
+  await creating;
+  const r = await rotating;
+  assert.equal(r.rewrapped, 2, 'both keys re-wrapped, the one committed during the rotation included');
+  const wraps = await t.db.query<{ master_key_id: string }>("SELECT DISTINCT master_key_id FROM data_keys WHERE state = 'active'");
+  assert.deepEqual(wraps.map((w) => w.master_key_id), [r.newId]);
+  const ring = await readKeyring(path);
+  assert.deepEqual(ring?.masterKeys.map((m) => m.id), [r.newId]);
+  // A key created after the rotation is wrapped by the new master too, and every key unwraps.
+  await audit.transaction({ actor, action: 'test.create_key', target: 'x' }, (tx) => keys.ensureDataKey(tx, 'dataset', 'race-3', 'encryption'));
+  for (const id of ['race-1', 'race-2', 'race-3']) assert.equal((await keys.withDataKey('dataset', id, 'encryption', async (k) => Buffer.from(k))).length, 32);
+});

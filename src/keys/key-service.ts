@@ -111,7 +111,13 @@ export class KeyService {
     );
     if (found[0] !== undefined) return toInfo(found[0]);
     const id = `dk_${randomBytes(8).toString('hex')}`;
-    const master = this.activeMaster();
+    // A rotation holds data_keys in EXCLUSIVE mode from before it reads the keys to re-wrap until
+    // it commits; this lock waits for it, and the master is chosen only then, from what the
+    // database says (a rotation that just committed may not have rewritten the keyring file yet).
+    // Without it a key wrapped by the old master could commit after the rotation read the table,
+    // and be lost when the keyring drops the old master.
+    await tx.query('LOCK TABLE data_keys IN ROW EXCLUSIVE MODE');
+    const master = await this.wrappingMaster(tx);
     const wrapped = wrap(masterBytes(master), randomBytes(32), aad(id, scope, scopeId, purpose));
     const rows = await tx.query<DataKeyRow>(
       'INSERT INTO data_keys (id, scope, scope_id, purpose, master_key_id, wrapped) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
@@ -175,6 +181,9 @@ export class KeyService {
     const rewrapped = await this.audit.transaction(
       { actor, action: 'keys.rotate_master', target: `master:${old.id}`, ...(requestId === undefined ? {} : { requestId }), details: { from: old.id, to: next.id } },
       async (tx) => {
+        // Waits for transactions that are creating data keys to commit (so their keys are read and
+        // re-wrapped below), and holds new ones back until this one commits (ensureDataKey).
+        await tx.query('LOCK TABLE data_keys IN EXCLUSIVE MODE');
         const rows = await tx.query<DataKeyRow>("SELECT * FROM data_keys WHERE state = 'active' ORDER BY id FOR UPDATE");
         for (const row of rows) {
           const m = this.keyring.masterKeys.find((k) => k.id === row.master_key_id);
@@ -206,6 +215,20 @@ export class KeyService {
     const promoted = pending.find((p) => used.has(p.id));
     const keep = promoted === undefined ? this.keyring.masterKeys.filter((m) => m.state === 'active') : [{ ...promoted, state: 'active' as const }];
     await this.saveKeyring({ ...this.keyring, masterKeys: keep });
+  }
+
+  /**
+   * The master key new data keys are wrapped with: the one every active data key is wrapped with
+   * (a committed rotation re-wrapped them all; the keyring may still call it pending for a moment),
+   * or the keyring's active key while there is none. Call with data_keys locked (ensureDataKey).
+   */
+  private async wrappingMaster(q: Queryable): Promise<MasterKey> {
+    const rows = await q.query<{ master_key_id: string }>("SELECT master_key_id FROM data_keys WHERE state = 'active' AND master_key_id IS NOT NULL LIMIT 1");
+    const id = rows[0]?.master_key_id;
+    if (id === undefined) return this.activeMaster();
+    const m = this.keyring.masterKeys.find((k) => k.id === id);
+    if (m === undefined) throw new AppError('integrity', `the data keys are wrapped by master key ${id}, which the keyring ${this.keyringPath} does not hold`, { hint: 'restore the keyring that was in use' });
+    return m;
   }
 
   private activeMaster(): MasterKey {
