@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { violations } from './a11y.ts';
-import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
+import { checkedScreenshot } from './a11y.ts';
+import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -19,10 +19,6 @@ const TX = {
 } as const;
 
 const JOIN_KEY = ['DCT_ORD_NUM', 'FLX_DIS_DTD', 'FLX_EMT_NUM', 'FLX_EMT_ORD', 'FLX_EMT_TYP', 'FLX_TRT_DTD', 'ORG_CLE_NUM', 'PRS_ORD_NUM', 'REM_TYP_AFF'];
-
-async function accessible(page: Page, where: string): Promise<void> {
-  assert.deepEqual(await violations(page), [], `accessibility violations on ${where}`);
-}
 
 /** Opens a table of the column picker (a click on an open one would close it). */
 async function openTable(page: Page, table: string): Promise<void> {
@@ -66,8 +62,7 @@ describe('wizard drafts and amendments', { skip }, () => {
       await page.locator('input[name="teamOrganisation"]').fill('Inserm');
       await page.getByRole('button', { name: tx.teamAdd }).click();
       assert.match((await page.getByTestId('team-editor').locator('.team-list').textContent()) ?? '', /Marc Petit/);
-      await accessible(page, 'the wizard\'s first step');
-      await screenshot(page, `wizard-team-${lang}`);
+      await checkedScreenshot(page, `wizard-team-${lang}`);
       await page.getByRole('button', { name: tx.next }).click();
 
       // the wizard opened the table it was asked for from; the join key of the pharmacy table
@@ -92,8 +87,7 @@ describe('wizard drafts and amendments', { skip }, () => {
         if (await ben.nth(i).isDisabled()) disabled++;
       }
       assert.equal(on, boxes - disabled, 'all but the direct identifiers');
-      await accessible(page, 'the column picker');
-      await screenshot(page, `wizard-picker-${lang}`);
+      await checkedScreenshot(page, `wizard-picker-${lang}`);
 
       // saved on the server, then a reload finds everything where it was
       await waitUntil(async () => ((await page.getByTestId('draft-status').textContent()) ?? '').includes(tx.saved) && page.url().includes('draft='));
@@ -116,7 +110,7 @@ describe('wizard drafts and amendments', { skip }, () => {
       await enclave.platform.identity.logout(cookie);
       await page.locator('textarea[name="population"]').fill('lost with the session');
       await page.getByTestId('session-expired').waitFor();
-      await screenshot(page, `wizard-session-expired-${lang}`);
+      await checkedScreenshot(page, `wizard-session-expired-${lang}`);
       await loginViaOidc(page, person);
       await page.getByTestId('draft-status').waitFor();
       assert.match((await page.getByTestId('draft-status').textContent()) ?? '', new RegExp(tx.resumed));
@@ -171,8 +165,7 @@ describe('wizard drafts and amendments', { skip }, () => {
         await row.waitFor();
         assert.match((await row.textContent()) ?? '', /\+ PRS_ACT_QTE/);
         if (i === 0) {
-          await accessible(r.page, 'the amendment under review');
-          await screenshot(r.page, `amendment-review-${lang}`);
+          await checkedScreenshot(r.page, `amendment-review-${lang}`);
         }
         await r.page.getByTestId('amendment-decision').getByRole('button', { name: tx.decide }).click();
         await r.page.locator(`[data-amendment-status="${statuses[i]}"]`).waitFor();
@@ -192,7 +185,7 @@ describe('wizard drafts and amendments', { skip }, () => {
         await r.page.getByTestId('amendment-decision').getByRole('button', { name: tx.decide }).click();
         if (n === 1) {
           await r.page.locator('section[aria-labelledby="permits-h"] tbody tr', { hasText: 'v2' }).waitFor();
-          await screenshot(r.page, `amendment-approved-${lang}`);
+          await checkedScreenshot(r.page, `amendment-approved-${lang}`);
         } else await r.page.getByTestId('amendment-approvals').waitFor();
         assert.deepEqual(r.problems(), []);
         await r.context.close();
