@@ -6,6 +6,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { AppError, isAppError } from '../../errors.ts';
 import type { IdentityService, VerifiedLogin } from '../../identity/index.ts';
+import { ref } from '../api-schemas.ts';
 import { AUTHENTICATED, authenticate, jsonBody, mountRoutes, openApiOf, param, principal, PUBLIC, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
 /** The OpenID Connect relying party as the routes see it (identity/oidc-client.ts implements it). */
@@ -36,7 +37,7 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
   const rid = (c: Context<AuthEnv>): string => c.get('requestId');
   return [
     {
-      method: 'GET', path: '/me', permission: AUTHENTICATED, token: true, summary: 'Who I am: person, roles, and the CSRF token of my session',
+      method: 'GET', path: '/me', response: ref('Me'), permission: AUTHENTICATED, token: true, summary: 'Who I am: person, roles, and the CSRF token of my session',
       handler: async (c) => {
         const p = principal(c);
         const person = await identity.requirePerson(p.personId);
