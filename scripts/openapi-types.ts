@@ -103,7 +103,8 @@ function objectType(s: Schema, indent: string): string {
   const props = isRecord(s['properties']) ? s['properties'] : {};
   const required = new Set(Array.isArray(s['required']) ? s['required'].filter((r): r is string => typeof r === 'string') : []);
   const extra = s['additionalProperties'];
-  const record = isRecord(extra) ? `Readonly<Record<string, ${typeOf(extra, indent)}>>` : 'Readonly<Record<string, unknown>>';
+  // an index signature rather than Record<>: a schema may refer to itself through it (CellValue)
+  const record = `{ readonly [key: string]: ${isRecord(extra) ? typeOf(extra, indent) : 'unknown'} }`;
   const names = Object.keys(props);
   if (names.length === 0) return record;
   const inner = `${indent}  `;

@@ -147,6 +147,17 @@ const schemas = {
     actions: { ...arrayOf({ $ref: '#/components/schemas/AmendmentActionName' }), description: 'Actions this person may take on the amendment now, from the same rules the API enforces' },
     approvalsNeeded: { type: ['integer', 'null'] },
   }),
+  Notification: object({ id: str, projectId: strOrNull, kind: str, message: str, createdAt: dateTime, readAt: nullable(dateTime) }),
+  ApplicationDraft: object({
+    id: str, content: { type: 'object', description: 'The wizard\'s state as left: may be incomplete; validated only when filed' }, step: int, createdAt: dateTime, updatedAt: dateTime,
+  }),
+  ProjectTrail: object({
+    events: arrayOf(object({
+      seq: int, time: dateTime, action: str, actorId: str, actorKind: { type: 'string', enum: ['person', 'service'] },
+      outcome: { type: 'string', enum: ['success', 'failure', 'denied'] },
+    })),
+    people: { type: 'object', additionalProperties: { $ref: '#/components/schemas/PersonName' } },
+  }),
   RegisterEntry: object({
     projectId: str, title: str, organisation: str, purposeSummary: str, datasets: strings, validFrom: str, validUntil: str,
     decision: { const: 'approved' }, decidedAt: nullable(dateTime), status: { $ref: '#/components/schemas/ProjectStatus' },
@@ -155,6 +166,49 @@ const schemas = {
       datasets: strings, validFrom: str, validUntil: str,
     })),
   }),
+
+  // workspace (src/workspace/service.ts, extract-contract.ts; src/engine/workspace-port.ts)
+  WorkspaceColumn: object({ name: str, type: str, description: str, sensitivity: str }, ['description', 'sensitivity']),
+  WorkspaceTable: object({
+    schema: { type: 'string', enum: ['extract', 'scratch'] }, name: str, kind: { type: 'string', enum: ['table', 'view'] }, rows: int,
+    columns: arrayOf({ $ref: '#/components/schemas/WorkspaceColumn' }),
+  }, ['rows']),
+  ExtractManifest: object({
+    projectId: str, permitId: str, permitVersion: int, generation: int, state: { type: 'string', enum: ['building', 'ready', 'failed', 'destroyed'] },
+    keyId: str, rekeyKeyId: str, datasetVersions: arrayOf(object({ dataset: str, version: int })), years,
+    tables: arrayOf(object({
+      name: str, dataset: str, table: str,
+      columns: arrayOf(object({ name: str, type: str, source: str, rekeyed: bool })),
+      rows: int,
+      files: arrayOf(object({ path: str, bytes: int, rows: int, sha256: str })),
+    })),
+    createdAt: dateTime, completedAt: nullable(dateTime), error: strOrNull,
+  }),
+  WorkspaceInfo: object({
+    projectId: str, status: { type: 'string', enum: ['ready', 'building', 'none', 'failed', 'closed'] },
+    extract: nullable({ $ref: '#/components/schemas/ExtractManifest' }),
+    tables: arrayOf({ $ref: '#/components/schemas/WorkspaceTable' }),
+    quota: object({ usedBytes: int, quotaBytes: int }),
+  }),
+  ResultColumn: object({ name: str, type: { type: 'string', description: 'The engine\'s type name (BIGINT, VARCHAR, DATE…)' } }),
+  CellValue: {
+    anyOf: [str, { type: 'number' }, bool, { type: 'null' }, arrayOf({ $ref: '#/components/schemas/CellValue' }), { type: 'object', additionalProperties: { $ref: '#/components/schemas/CellValue' } }],
+  },
+  QueryStatus: { type: 'string', enum: ['running', 'succeeded', 'failed', 'refused', 'cancelled'] },
+  Query: object({
+    id: str, projectId: str, personId: str, sql: str, status: { $ref: '#/components/schemas/QueryStatus' }, startedAt: dateTime, finishedAt: nullable(dateTime),
+    elapsedMs: { type: ['integer', 'null'] }, progress: { type: ['number', 'null'], description: 'Percent done (the engine\'s estimate) while running' },
+    columns: nullable(arrayOf({ $ref: '#/components/schemas/ResultColumn' })), rowCount: { type: ['integer', 'null'] }, truncated: { type: ['boolean', 'null'] },
+    sha256: strOrNull,
+    saved: nullable(object({ name: str, kind: { type: 'string', enum: ['table', 'view'] }, rowCount: int, bytes: int }, ['rowCount', 'bytes'])),
+    error: nullable(object({ code: str, message: str, hint: str, reason: str }, ['hint', 'reason'])),
+  }),
+  RowsPage: object({
+    columns: arrayOf({ $ref: '#/components/schemas/ResultColumn' }),
+    rows: arrayOf(arrayOf({ $ref: '#/components/schemas/CellValue' })),
+    offset: int, rowCount: int,
+  }),
+  SavedQuery: object({ id: str, name: str, sql: str, description: str, personId: str, createdAt: dateTime }),
 } as const satisfies Record<string, JsonSchema>;
 
 export type SchemaName = keyof typeof schemas;

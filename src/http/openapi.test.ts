@@ -81,8 +81,9 @@ describe('JSON Schema to TypeScript', () => {
     assert.equal(typeOf({ type: 'array', items: { type: 'array', items: { type: 'string' } } }), 'readonly (readonly string[])[]');
     assert.equal(typeOf({ allOf: [{ $ref: '#/components/schemas/A' }, { anyOf: [{ $ref: '#/components/schemas/B' }, { type: 'null' }] }] }), 'A & (B | null)');
     assert.equal(typeOf({}), 'unknown');
-    assert.equal(typeOf({ type: 'object' }), 'Readonly<Record<string, unknown>>');
-    assert.equal(typeOf({ type: 'object', additionalProperties: { type: 'integer' } }), 'Readonly<Record<string, number>>');
+    assert.equal(typeOf({ type: 'object' }), '{ readonly [key: string]: unknown }');
+    assert.equal(typeOf({ type: 'object', additionalProperties: { type: 'integer' } }), '{ readonly [key: string]: number }');
+    assert.equal(typeOf({ anyOf: [{ type: 'string' }, { type: 'array', items: { $ref: '#/components/schemas/V' } }] }), 'string | (readonly V[])');
   });
 
   test('objects: required members plain, others optional, odd names quoted, descriptions kept', () => {
@@ -116,7 +117,7 @@ describe('what the server answers validates against the documented schemas', () 
     await f.close();
   });
 
-  test('an active project, an amendment with its proposal and a vote, its permits, the public register', async () => {
+  test('an active project, an amendment with its proposal and a vote, its permits, the public register, its trail, notifications, drafts', async () => {
     const id = await f.projectAt('active');
     check('ProjectDetail', await f.gov.getProject(f.who.applicant, id));
     await f.amendmentAt(id, 'committee_review', ['BEN_NIR_PSA', 'PRS_NAT_REF', 'PRS_ACT_QTE']);
@@ -125,6 +126,11 @@ describe('what the server answers validates against the documented schemas', () 
     check('ProjectDetail', await f.gov.getProject(f.who.committee1, id));
     for (const p of await f.gov.permits(f.who.applicant, id)) check('Permit', p);
     for (const e of await f.gov.register()) check('RegisterEntry', e);
+    check('ProjectTrail', await f.gov.projectTrail(f.who.applicant, id));
+    for (const n of await f.gov.notifications(f.who.member)) check('Notification', n);
+    const draft = await f.gov.saveDraft(f.who.applicant, null, { content: { title: 'half written' }, step: 1 });
+    check('ApplicationDraft', draft);
+    for (const d of await f.gov.listDrafts(f.who.applicant)) check('ApplicationDraft', d);
   });
 
   test('the catalogue: dataset, tables, search hits and a nomenclature page', async () => {

@@ -141,7 +141,7 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     amendmentStep('committee-decision', 'access_committee', 'Committee vote on the amended permit; two distinct approvals put it in force and supersede the previous version'),
     { method: 'GET', path: '/projects/:id/amendment/permit-template', permission: roles('access_committee'), summary: 'A starting amended permit: the permit in force with the amendment\'s scope and the team', handler: async (c) => c.json(await gov.amendedPermitTemplate(principal(c), param(c, 'id'))) },
     { method: 'PUT', path: '/projects/:id/amendment/permit', permission: roles('access_committee'), summary: 'Propose the amended permit (validated like any permit; not past the expiry of the permit in force)', handler: async (c) => c.json(await gov.proposeAmendedPermit(principal(c), param(c, 'id'), await c.req.json().catch(() => null), rid(c)), 201) },
-    { method: 'GET', path: '/notifications', permission: AUTHENTICATED, summary: 'My notifications (?unread=true)', handler: async (c) => c.json({ notifications: await gov.notifications(principal(c), c.req.query('unread') === 'true') }) },
+    { method: 'GET', path: '/notifications', response: listOf('notifications', 'Notification'), permission: AUTHENTICATED, summary: 'My notifications (?unread=true)', handler: async (c) => c.json({ notifications: await gov.notifications(principal(c), c.req.query('unread') === 'true') }) },
     {
       method: 'POST', path: '/notifications/:nid/read', permission: AUTHENTICATED, summary: 'Mark a notification read',
       handler: async (c) => {
@@ -149,16 +149,16 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
         return c.body(null, 204);
       },
     },
-    { method: 'GET', path: '/projects/:id/trail', permission: AUTHENTICATED, summary: 'The project\'s audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded', handler: async (c) => c.json(await gov.projectTrail(principal(c), param(c, 'id'), rid(c))) },
+    { method: 'GET', path: '/projects/:id/trail', response: ref('ProjectTrail'), permission: AUTHENTICATED, summary: 'The project\'s audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded', handler: async (c) => c.json(await gov.projectTrail(principal(c), param(c, 'id'), rid(c))) },
     { method: 'GET', path: '/notifications/unread-count', permission: AUTHENTICATED, summary: 'How many of my notifications are unread (the header\'s badge)', handler: async (c) => c.json({ unread: await gov.unreadCount(principal(c)) }) },
     { method: 'POST', path: '/notifications/read-all', permission: AUTHENTICATED, summary: 'Mark all my notifications read; answers how many were unread', handler: async (c) => c.json({ marked: await gov.markAllRead(principal(c)) }) },
     { method: 'GET', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'My notification settings: {"email"} (in-app notifications always)', handler: async (c) => c.json(await gov.notificationSettings(principal(c))) },
     { method: 'PUT', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'Change my notification settings: {"email": true | false}', handler: async (c) => c.json(await gov.setNotificationSettings(principal(c), await jsonBody(c), rid(c))) },
     // Drafts of applications: the wizard saves as it goes, so a reload or an expired session loses nothing.
-    { method: 'GET', path: '/drafts', permission: roles('applicant'), summary: 'My drafts of applications, newest first', handler: async (c) => c.json({ drafts: await gov.listDrafts(principal(c)) }) },
-    { method: 'POST', path: '/drafts', permission: roles('applicant'), summary: 'Start a draft: {"content": {...the application so far}, "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), null, await jsonBody(c), rid(c)), 201) },
-    { method: 'GET', path: '/drafts/:did', permission: roles('applicant'), summary: 'One of my drafts', handler: async (c) => c.json(await gov.getDraft(principal(c), param(c, 'did'))) },
-    { method: 'PUT', path: '/drafts/:did', permission: roles('applicant'), summary: 'Save a draft again: {"content", "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), param(c, 'did'), await jsonBody(c), rid(c))) },
+    { method: 'GET', path: '/drafts', response: listOf('drafts', 'ApplicationDraft'), permission: roles('applicant'), summary: 'My drafts of applications, newest first', handler: async (c) => c.json({ drafts: await gov.listDrafts(principal(c)) }) },
+    { method: 'POST', path: '/drafts', response: ref('ApplicationDraft'), status: 201, permission: roles('applicant'), summary: 'Start a draft: {"content": {...the application so far}, "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), null, await jsonBody(c), rid(c)), 201) },
+    { method: 'GET', path: '/drafts/:did', response: ref('ApplicationDraft'), permission: roles('applicant'), summary: 'One of my drafts', handler: async (c) => c.json(await gov.getDraft(principal(c), param(c, 'did'))) },
+    { method: 'PUT', path: '/drafts/:did', response: ref('ApplicationDraft'), permission: roles('applicant'), summary: 'Save a draft again: {"content", "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), param(c, 'did'), await jsonBody(c), rid(c))) },
     {
       method: 'DELETE', path: '/drafts/:did', permission: roles('applicant'), summary: 'Delete a draft (done by the portal once the application is filed)',
       handler: async (c) => {

@@ -71,6 +71,15 @@ export type Application = {
   readonly potentialIdentifierJustification?: string | null;
 };
 
+export type ApplicationDraft = {
+  readonly id: string;
+  /** The wizard's state as left: may be incomplete; validated only when filed */
+  readonly content: { readonly [key: string]: unknown };
+  readonly step: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+};
+
 export type ApplicationVersion = {
   readonly projectId: string;
   readonly version: number;
@@ -78,6 +87,8 @@ export type ApplicationVersion = {
   readonly createdBy: string;
   readonly createdAt: string;
 };
+
+export type CellValue = string | number | boolean | null | (readonly CellValue[]) | { readonly [key: string]: CellValue };
 
 export type Column = {
   readonly position: number;
@@ -87,7 +98,7 @@ export type Column = {
   readonly nomenclature: string | null;
   readonly length: string | null;
   readonly format: string | null;
-  readonly constraints: Readonly<Record<string, unknown>>;
+  readonly constraints: { readonly [key: string]: unknown };
   readonly sensitivity: Sensitivity;
   readonly sensitivityReason: string;
   readonly sensitivityRule: string;
@@ -113,6 +124,45 @@ export type DiffEntry = {
   readonly path: string;
   readonly before?: unknown;
   readonly after?: unknown;
+};
+
+export type ExtractManifest = {
+  readonly projectId: string;
+  readonly permitId: string;
+  readonly permitVersion: number;
+  readonly generation: number;
+  readonly state: "building" | "ready" | "failed" | "destroyed";
+  readonly keyId: string;
+  readonly rekeyKeyId: string;
+  readonly datasetVersions: readonly {
+    readonly dataset: string;
+    readonly version: number;
+  }[];
+  readonly years: {
+    readonly from: number;
+    readonly to: number;
+  };
+  readonly tables: readonly {
+    readonly name: string;
+    readonly dataset: string;
+    readonly table: string;
+    readonly columns: readonly {
+      readonly name: string;
+      readonly type: string;
+      readonly source: string;
+      readonly rekeyed: boolean;
+    }[];
+    readonly rows: number;
+    readonly files: readonly {
+      readonly path: string;
+      readonly bytes: number;
+      readonly rows: number;
+      readonly sha256: string;
+    }[];
+  }[];
+  readonly createdAt: string;
+  readonly completedAt: string | null;
+  readonly error: string | null;
 };
 
 export type ForeignKey = {
@@ -161,6 +211,15 @@ export type NomenclatureSummary = {
   readonly source: string;
   readonly codeCount: number;
   readonly codesAvailable: boolean;
+};
+
+export type Notification = {
+  readonly id: string;
+  readonly projectId: string | null;
+  readonly kind: string;
+  readonly message: string;
+  readonly createdAt: string;
+  readonly readAt: string | null;
 };
 
 export type Permit = {
@@ -230,7 +289,7 @@ export type Problem = {
   readonly code: string;
   readonly hint?: string;
   readonly requestId?: string;
-  readonly details?: Readonly<Record<string, unknown>>;
+  readonly details?: { readonly [key: string]: unknown };
 };
 
 export type Project = {
@@ -255,7 +314,7 @@ export type ProjectDetail = {
   readonly approvalsNeeded: number | null;
   readonly amendment: Amendment | null;
   /** Names of the people the detail mentions, by person id */
-  readonly people: Readonly<Record<string, PersonName>>;
+  readonly people: { readonly [key: string]: PersonName };
 };
 
 export type ProjectMember = {
@@ -264,6 +323,49 @@ export type ProjectMember = {
 };
 
 export type ProjectStatus = "draft" | "submitted" | "ethics_review" | "legal_review" | "committee_review" | "changes_requested" | "active" | "suspended" | "expired" | "closed" | "revoked" | "rejected" | "withdrawn";
+
+export type ProjectTrail = {
+  readonly events: readonly {
+    readonly seq: number;
+    readonly time: string;
+    readonly action: string;
+    readonly actorId: string;
+    readonly actorKind: "person" | "service";
+    readonly outcome: "success" | "failure" | "denied";
+  }[];
+  readonly people: { readonly [key: string]: PersonName };
+};
+
+export type Query = {
+  readonly id: string;
+  readonly projectId: string;
+  readonly personId: string;
+  readonly sql: string;
+  readonly status: QueryStatus;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly elapsedMs: number | null;
+  /** Percent done (the engine's estimate) while running */
+  readonly progress: number | null;
+  readonly columns: (readonly ResultColumn[]) | null;
+  readonly rowCount: number | null;
+  readonly truncated: boolean | null;
+  readonly sha256: string | null;
+  readonly saved: {
+    readonly name: string;
+    readonly kind: "table" | "view";
+    readonly rowCount?: number;
+    readonly bytes?: number;
+  } | null;
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly hint?: string;
+    readonly reason?: string;
+  } | null;
+};
+
+export type QueryStatus = "running" | "succeeded" | "failed" | "refused" | "cancelled";
 
 export type RegisterEntry = {
   readonly projectId: string;
@@ -286,6 +388,12 @@ export type RegisterEntry = {
   }[];
 };
 
+export type ResultColumn = {
+  readonly name: string;
+  /** The engine's type name (BIGINT, VARCHAR, DATE…) */
+  readonly type: string;
+};
+
 export type Review = {
   readonly id: string;
   readonly applicationVersion: number;
@@ -300,6 +408,22 @@ export type Review = {
 };
 
 export type Role = "applicant" | "ethics_reviewer" | "legal_reviewer" | "access_committee" | "output_checker" | "operator" | "auditor" | "admin";
+
+export type RowsPage = {
+  readonly columns: readonly ResultColumn[];
+  readonly rows: readonly (readonly CellValue[])[];
+  readonly offset: number;
+  readonly rowCount: number;
+};
+
+export type SavedQuery = {
+  readonly id: string;
+  readonly name: string;
+  readonly sql: string;
+  readonly description: string;
+  readonly personId: string;
+  readonly createdAt: string;
+};
 
 export type SearchHit = {
   readonly kind: "dataset";
@@ -337,7 +461,7 @@ export type Table = {
   readonly product: string;
   readonly primaryKey: readonly string[];
   readonly foreignKeys: readonly ForeignKey[];
-  readonly enclave: Readonly<Record<string, unknown>> | null;
+  readonly enclave: { readonly [key: string]: unknown } | null;
   readonly sourceFile: string;
   readonly columns: readonly Column[];
 };
@@ -350,6 +474,32 @@ export type TableSummary = {
   readonly columnCount: number;
   readonly primaryKey: readonly string[];
   readonly foreignKeys: readonly ForeignKey[];
+};
+
+export type WorkspaceColumn = {
+  readonly name: string;
+  readonly type: string;
+  readonly description?: string;
+  readonly sensitivity?: string;
+};
+
+export type WorkspaceInfo = {
+  readonly projectId: string;
+  readonly status: "ready" | "building" | "none" | "failed" | "closed";
+  readonly extract: ExtractManifest | null;
+  readonly tables: readonly WorkspaceTable[];
+  readonly quota: {
+    readonly usedBytes: number;
+    readonly quotaBytes: number;
+  };
+};
+
+export type WorkspaceTable = {
+  readonly schema: "extract" | "scratch";
+  readonly name: string;
+  readonly kind: "table" | "view";
+  readonly rows?: number;
+  readonly columns: readonly WorkspaceColumn[];
 };
 
 /** Each operation that documents a JSON body, by "METHOD /path" (relative to /api/v1). */
@@ -396,6 +546,35 @@ export interface ApiOperations {
     readonly response: {
       readonly q: string;
       readonly hits: readonly SearchHit[];
+    };
+    readonly status: 200;
+  };
+  /** My drafts of applications, newest first */
+  "GET /governance/drafts": {
+    readonly response: {
+      readonly drafts: readonly ApplicationDraft[];
+    };
+    readonly status: 200;
+  };
+  /** Start a draft: {"content": {...the application so far}, "step"} */
+  "POST /governance/drafts": {
+    readonly response: ApplicationDraft;
+    readonly status: 201;
+  };
+  /** One of my drafts */
+  "GET /governance/drafts/{did}": {
+    readonly response: ApplicationDraft;
+    readonly status: 200;
+  };
+  /** Save a draft again: {"content", "step"} */
+  "PUT /governance/drafts/{did}": {
+    readonly response: ApplicationDraft;
+    readonly status: 200;
+  };
+  /** My notifications (?unread=true) */
+  "GET /governance/notifications": {
+    readonly response: {
+      readonly notifications: readonly Notification[];
     };
     readonly status: 200;
   };
@@ -536,6 +715,11 @@ export interface ApiOperations {
     readonly response: ProjectDetail;
     readonly status: 200;
   };
+  /** The project's audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded */
+  "GET /governance/projects/{id}/trail": {
+    readonly response: ProjectTrail;
+    readonly status: 200;
+  };
   /** Withdraw the application (principal investigator) */
   "POST /governance/projects/{id}/withdraw": {
     readonly response: ProjectDetail;
@@ -551,6 +735,62 @@ export interface ApiOperations {
   /** Who I am: person, roles, and the CSRF token of my session */
   "GET /identity/me": {
     readonly response: Me;
+    readonly status: 200;
+  };
+  /** The manifest of the project's extract: tables, rows, dataset versions, key id, SHA-256 of each file (members and reviewers) */
+  "GET /projects/{id}/extract": {
+    readonly response: ExtractManifest;
+    readonly status: 200;
+  };
+  /** My queries in this project, newest first (?limit=50&before=<startedAt>) */
+  "GET /projects/{id}/queries": {
+    readonly response: {
+      readonly queries: readonly Query[];
+    };
+    readonly status: 200;
+  };
+  /** Run one SQL statement in the workspace: {"sql", "saveAs"?: {"name", "kind": "table"|"view"}, "waitMs"?}; 201 with the Query when done within waitMs (a refusal is a Query with status refused), else 202 running */
+  "POST /projects/{id}/queries": {
+    readonly response: Query;
+    readonly status: 201;
+  };
+  /** One of my queries, with its progress while it runs */
+  "GET /projects/{id}/queries/{qid}": {
+    readonly response: Query;
+    readonly status: 200;
+  };
+  /** Cancel one of my queries (queued or running); answers the Query as it ends up */
+  "POST /projects/{id}/queries/{qid}/cancel": {
+    readonly response: Query;
+    readonly status: 200;
+  };
+  /** A page of a query's result, read from the engine (?offset=0&limit=100, limit ≤ 1000); 410 when the result is no longer kept */
+  "GET /projects/{id}/queries/{qid}/rows": {
+    readonly response: RowsPage;
+    readonly status: 200;
+  };
+  /** Saved queries of the project (shared by its members) */
+  "GET /projects/{id}/saved-queries": {
+    readonly response: {
+      readonly savedQueries: readonly SavedQuery[];
+    };
+    readonly status: 200;
+  };
+  /** Save a query for the project: {"name", "sql", "description"?} */
+  "POST /projects/{id}/saved-queries": {
+    readonly response: SavedQuery;
+    readonly status: 201;
+  };
+  /** Saved tables and views of the workspace's scratch schema */
+  "GET /projects/{id}/tables": {
+    readonly response: {
+      readonly tables: readonly WorkspaceTable[];
+    };
+    readonly status: 200;
+  };
+  /** The project's workspace: extract status and manifest, tables with catalogue descriptions, scratch quota (members; reviewers: extract metadata) */
+  "GET /projects/{id}/workspace": {
+    readonly response: WorkspaceInfo;
     readonly status: 200;
   };
 }
