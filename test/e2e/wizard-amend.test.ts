@@ -172,21 +172,38 @@ describe('wizard drafts and amendments', { skip }, () => {
         assert.deepEqual(r.problems(), []);
         await r.context.close();
       }
-      for (const [n, who] of [`c1-${lang}`, `c2-${lang}`].entries()) {
+      // The first vote is the demo committee1's, who approved permit version 1 (activeProject):
+      // that vote does not count for the amended permit's version 2 (the server's rule), so the
+      // portal offers approve again; once cast, approve is gone and the page says why.
+      const committee1 = enclave.demo.find((d) => d.username === 'committee1');
+      assert.ok(committee1 !== undefined);
+      const gov = enclave.platform.governance;
+      const committee1Principal = await demoPrincipal(enclave, 'committee1');
+      const v1Voters = (await gov.getProject(await demoPrincipal(enclave, 'applicant'), id)).reviews.filter((r) => r.step === 'committee' && r.decision === 'approve' && r.permitVersion === 1);
+      assert.ok(v1Voters.some((r) => r.reviewerId === committee1Principal.personId), 'committee1 approved permit version 1');
+      for (const [n, who] of ['committee1', `c2-${lang}`].entries()) {
         const r = await newPage(browser, enclave.url, lang);
-        await r.context.addCookies([{ ...(await sessionFor(enclave, who, ['access_committee'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
         await r.page.goto(`/projects/${id}`);
         await useLanguage(r.page, lang);
+        if (n === 0) await loginViaOidc(r.page, committee1);
+        else await r.context.addCookies([{ ...(await sessionFor(enclave, who, ['access_committee'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
+        await r.page.goto(`/projects/${id}`);
         await r.page.getByTestId('amendment').waitFor();
         if (n === 0) {
           await r.page.getByRole('button', { name: tx.propose }).click();
           await r.page.getByTestId('amendment-approvals').waitFor();
+          assert.equal(await r.page.getByTestId('amendment-voted').count(), 0, 'a vote on permit v1 does not count for v2');
+          assert.ok((await r.page.getByTestId('amendment-decision').locator('option[value="approve"]').count()) > 0, 'approve is offered to who voted on v1');
         }
         await r.page.getByTestId('amendment-decision').getByRole('button', { name: tx.decide }).click();
         if (n === 1) {
           await r.page.locator('section[aria-labelledby="permits-h"] tbody tr', { hasText: 'v2' }).waitFor();
           await checkedScreenshot(r.page, `amendment-approved-${lang}`);
-        } else await r.page.getByTestId('amendment-approvals').waitFor();
+        } else {
+          await r.page.getByTestId('amendment-voted').waitFor();
+          assert.equal(await r.page.getByTestId('amendment-decision').locator('option[value="approve"]').count(), 0, 'approve is gone once cast for v2');
+          await checkedScreenshot(r.page, `amendment-voted-${lang}`);
+        }
         assert.deepEqual(r.problems(), []);
         await r.context.close();
       }
