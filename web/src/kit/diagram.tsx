@@ -91,7 +91,11 @@ export function shortTitle(title: string): string {
   if (title.length <= TITLE_FIT) return title;
   const cut = title.slice(0, TITLE_FIT - 1);
   const space = cut.lastIndexOf(' ');
-  return `${(space > 0 ? cut.slice(0, space) : cut).replace(/[\s,;:–-]+$/, '')}…`;
+  let kept = space > 0 ? cut.slice(0, space) : cut;
+  // a parenthesis the cut leaves open goes whole: "Prestations (table…" reads as a broken aside
+  const open = kept.lastIndexOf('(');
+  if (open > 0 && !kept.slice(open).includes(')')) kept = kept.slice(0, open);
+  return `${kept.replace(/[\s,;:–-]+$/, '')}…`;
 }
 
 export function TableDiagram({ tables, linkFor, highlight, label, referencesLabel, listTitle, emptyLabel }: Props) {
