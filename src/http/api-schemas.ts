@@ -83,6 +83,8 @@ const schemas = {
     projectScope: strOrNull,
     csrfToken: strOrNull,
   }),
+  ApiToken: object({ id: str, personId: str, projectId: str, label: str, createdAt: dateTime, expiresAt: dateTime, revokedAt: nullable(dateTime) }),
+  NewApiToken: object({ id: str, token: { type: 'string', description: 'The secret, shown this once' }, expiresAt: dateTime }),
 
   // governance (src/governance/types.ts, service.ts)
   ProjectStatus: { type: 'string', enum: [...PROJECT_STATUSES] },
@@ -147,6 +149,7 @@ const schemas = {
     actions: { ...arrayOf({ $ref: '#/components/schemas/AmendmentActionName' }), description: 'Actions this person may take on the amendment now, from the same rules the API enforces' },
     approvalsNeeded: { type: ['integer', 'null'] },
   }),
+  NotificationSettings: object({ email: bool }),
   Notification: object({ id: str, projectId: strOrNull, kind: str, message: str, createdAt: dateTime, readAt: nullable(dateTime) }),
   ApplicationDraft: object({
     id: str, content: { type: 'object', description: 'The wizard\'s state as left: may be incomplete; validated only when filed' }, step: int, createdAt: dateTime, updatedAt: dateTime,

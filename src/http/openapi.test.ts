@@ -117,7 +117,7 @@ describe('what the server answers validates against the documented schemas', () 
     await f.close();
   });
 
-  test('an active project, an amendment with its proposal and a vote, its permits, the public register, its trail, notifications, drafts', async () => {
+  test('an active project, an amendment with its proposal and a vote, its permits, the public register, its trail, notifications, drafts, API tokens', async () => {
     const id = await f.projectAt('active');
     check('ProjectDetail', await f.gov.getProject(f.who.applicant, id));
     await f.amendmentAt(id, 'committee_review', ['BEN_NIR_PSA', 'PRS_NAT_REF', 'PRS_ACT_QTE']);
@@ -131,6 +131,9 @@ describe('what the server answers validates against the documented schemas', () 
     const draft = await f.gov.saveDraft(f.who.applicant, null, { content: { title: 'half written' }, step: 1 });
     check('ApplicationDraft', draft);
     for (const d of await f.gov.listDrafts(f.who.applicant)) check('ApplicationDraft', d);
+    check('NotificationSettings', await f.gov.notificationSettings(f.who.applicant));
+    check('NewApiToken', await f.identity.createApiToken(f.who.applicant, id, { label: 'schema check', days: 2 }));
+    for (const k of await f.identity.listApiTokens(f.who.applicant.personId)) check('ApiToken', k);
   });
 
   test('the catalogue: dataset, tables, search hits and a nomenclature page', async () => {

@@ -4,13 +4,13 @@
  */
 
 import type {
-  AmendmentDetail, Application, ApplicationDraft, Column, Dataset, DatasetSummary, DiffEntry, ForeignKey, Me as MeResponse, NomenclaturePage, NomenclatureSummary,
-  Notification, Permit, Project, ProjectDetail, ProjectStatus, ProjectTrail, RegisterEntry, Review, SearchHit, Sensitivity, Table, TableSummary,
+  AmendmentDetail, ApiResponse, Application, ApplicationDraft, Column, Dataset, DatasetSummary, DiffEntry, ForeignKey, Me as MeResponse, NomenclaturePage, NomenclatureSummary,
+  Notification, NotificationSettings, Permit, Project, ProjectDetail, ProjectStatus, ProjectTrail, RegisterEntry, Review, SearchHit, Sensitivity, Table, TableSummary,
 } from './api/generated.ts';
 
 // The server's shapes, generated from its OpenAPI document (npm run openapi:types): never restated here.
 export type {
-  AmendmentDetail, Application, ApplicationDraft, Column, Dataset, DatasetSummary, DiffEntry, ForeignKey, NomenclaturePage, NomenclatureSummary, Notification, Permit,
+  AmendmentDetail, Application, ApplicationDraft, Column, Dataset, DatasetSummary, DiffEntry, ForeignKey, NomenclaturePage, NomenclatureSummary, Notification, NotificationSettings, Permit,
   Project, ProjectDetail, ProjectStatus, ProjectTrail, RegisterEntry, Review, SearchHit, Sensitivity, Table, TableSummary,
 };
 
@@ -112,17 +112,17 @@ export const get = <T,>(path: string, signal?: AbortSignal): Promise<T> => reque
 const enc = encodeURIComponent;
 
 export const catalog = {
-  datasets: (s?: AbortSignal) => get<{ datasets: DatasetSummary[] }>('/api/v1/catalog/datasets', s).then((r) => r.datasets),
+  datasets: (s?: AbortSignal) => get<ApiResponse<'GET /catalog/datasets'>>('/api/v1/catalog/datasets', s).then((r) => r.datasets),
   dataset: (d: string, s?: AbortSignal) => get<Dataset>(`/api/v1/catalog/datasets/${enc(d)}`, s),
   table: (d: string, t: string, s?: AbortSignal) => get<Table>(`/api/v1/catalog/datasets/${enc(d)}/tables/${enc(t)}`, s),
-  search: (q: string, s?: AbortSignal) => get<{ q: string; hits: SearchHit[] }>(`/api/v1/catalog/search?q=${enc(q)}&limit=200`, s).then((r) => r.hits),
-  nomenclatures: (s?: AbortSignal) => get<{ nomenclatures: NomenclatureSummary[] }>('/api/v1/catalog/nomenclatures', s).then((r) => r.nomenclatures),
+  search: (q: string, s?: AbortSignal) => get<ApiResponse<'GET /catalog/search'>>(`/api/v1/catalog/search?q=${enc(q)}&limit=200`, s).then((r) => r.hits),
+  nomenclatures: (s?: AbortSignal) => get<ApiResponse<'GET /catalog/nomenclatures'>>('/api/v1/catalog/nomenclatures', s).then((r) => r.nomenclatures),
   nomenclature: (name: string, o: { limit: number; offset: number; q?: string }, s?: AbortSignal) =>
     get<NomenclaturePage>(`/api/v1/catalog/nomenclatures/${enc(name)}?limit=${o.limit}&offset=${o.offset}${o.q === undefined || o.q === '' ? '' : `&q=${enc(o.q)}`}`, s),
   /** Every table of a dataset with its keys (for the diagram). */
-  async tablesWithKeys(d: string, s?: AbortSignal): Promise<Table[]> {
+  async tablesWithKeys(d: string, s?: AbortSignal): Promise<readonly Table[]> {
     // one call for the whole dataset (was one per table)
-    return (await get<{ tables: Table[] }>(`/api/v1/catalog/datasets/${enc(d)}/tables`, s)).tables;
+    return (await get<ApiResponse<'GET /catalog/datasets/{dataset}/tables'>>(`/api/v1/catalog/datasets/${enc(d)}/tables`, s)).tables;
   },
 };
 
@@ -140,10 +140,9 @@ export const audit = {
 
 export const governance = {
   /** The public register; null while the server does not publish one (no such route). */
-  async register(s?: AbortSignal): Promise<RegisterEntry[] | null> {
+  async register(s?: AbortSignal): Promise<readonly RegisterEntry[] | null> {
     try {
-      const r = await get<{ entries: RegisterEntry[] } | { permits: RegisterEntry[] } | RegisterEntry[]>('/api/v1/governance/register', s);
-      return Array.isArray(r) ? r : 'entries' in r ? r.entries : r.permits;
+      return (await get<ApiResponse<'GET /governance/register'>>('/api/v1/governance/register', s)).permits;
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return null;
       throw e;
@@ -185,12 +184,12 @@ export const identityApi = {
 };
 
 export const projectsApi = {
-  list: (s?: AbortSignal) => get<{ projects: Project[] }>('/api/v1/governance/projects', s).then((r) => r.projects),
+  list: (s?: AbortSignal) => get<ApiResponse<'GET /governance/projects'>>('/api/v1/governance/projects', s).then((r) => r.projects),
   create: (a: Application) => request<Project>('POST', '/api/v1/governance/projects', a),
   get: (id: string, s?: AbortSignal) => get<ProjectDetail>(`/api/v1/governance/projects/${enc(id)}`, s),
   /** Saves a new version of the application (draft or changes requested). */
   update: (id: string, a: Application) => request<unknown>('PUT', `/api/v1/governance/projects/${enc(id)}/application`, a),
-  diff: (id: string, from: number, to: number, s?: AbortSignal) => get<{ changes: DiffEntry[] }>(`/api/v1/governance/projects/${enc(id)}/diff?from=${from}&to=${to}`, s).then((r) => r.changes),
+  diff: (id: string, from: number, to: number, s?: AbortSignal) => get<ApiResponse<'GET /governance/projects/{id}/diff'>>(`/api/v1/governance/projects/${enc(id)}/diff?from=${from}&to=${to}`, s).then((r) => r.changes),
   /** A workflow step or action route: submit, withdraw, completeness, ethics-opinion, legal-review, committee-decision… */
   take: (id: string, route: string, body: Record<string, unknown> = {}) => request<ProjectDetail>('POST', `/api/v1/governance/projects/${enc(id)}/${enc(route)}`, body),
 };

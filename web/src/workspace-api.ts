@@ -5,7 +5,7 @@
  */
 import { get, request } from './api.ts';
 
-import type { CellValue, ExtractManifest, Query, QueryStatus, RowsPage, SavedQuery, WorkspaceInfo, WorkspaceTable } from './api/generated.ts';
+import type { ApiResponse, CellValue, ExtractManifest, Query, QueryStatus, RowsPage, SavedQuery, WorkspaceInfo, WorkspaceTable } from './api/generated.ts';
 
 // The server's shapes, generated from its OpenAPI document (npm run openapi:types).
 export type { CellValue, ExtractManifest, Query, QueryStatus, RowsPage, SavedQuery };
@@ -29,11 +29,11 @@ export function workspaceApi(projectId: string) {
     query: (qid: string, s?: AbortSignal) => get<Query>(`${base}/queries/${enc(qid)}`, s),
     rows: (qid: string, offset: number, limit: number, s?: AbortSignal) => get<RowsPage>(`${base}/queries/${enc(qid)}/rows?offset=${offset}&limit=${limit}`, s),
     cancel: (qid: string) => request<Query>('POST', `${base}/queries/${enc(qid)}/cancel`),
-    history: (s?: AbortSignal) => get<{ queries: Query[] }>(`${base}/queries?limit=50`, s).then((r) => r.queries),
-    savedQueries: (s?: AbortSignal) => get<{ savedQueries: SavedQuery[] }>(`${base}/saved-queries`, s).then((r) => r.savedQueries),
+    history: (s?: AbortSignal) => get<ApiResponse<'GET /projects/{id}/queries'>>(`${base}/queries?limit=50`, s).then((r) => r.queries),
+    savedQueries: (s?: AbortSignal) => get<ApiResponse<'GET /projects/{id}/saved-queries'>>(`${base}/saved-queries`, s).then((r) => r.savedQueries),
     saveQuery: (name: string, sql: string, description?: string) => request<SavedQuery>('POST', `${base}/saved-queries`, { name, sql, ...(description === undefined || description === '' ? {} : { description }) }),
     deleteSavedQuery: (sid: string) => request<undefined>('DELETE', `${base}/saved-queries/${enc(sid)}`),
-    tables: (s?: AbortSignal) => get<{ tables: SchemaTable[] }>(`${base}/tables`, s).then((r) => r.tables),
+    tables: (s?: AbortSignal) => get<ApiResponse<'GET /projects/{id}/tables'>>(`${base}/tables`, s).then((r) => r.tables),
     dropTable: (name: string) => request<undefined>('DELETE', `${base}/tables/${enc(name)}`),
   };
 }

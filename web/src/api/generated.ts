@@ -37,6 +37,16 @@ export type AmendmentDetail = {
 
 export type AmendmentStatus = "submitted" | "ethics_review" | "legal_review" | "committee_review" | "changes_requested" | "approved" | "rejected" | "withdrawn" | "lapsed";
 
+export type ApiToken = {
+  readonly id: string;
+  readonly personId: string;
+  readonly projectId: string;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly revokedAt: string | null;
+};
+
 export type Application = {
   readonly title: string;
   readonly organisation: string;
@@ -190,6 +200,13 @@ export type Me = {
   readonly csrfToken: string | null;
 };
 
+export type NewApiToken = {
+  readonly id: string;
+  /** The secret, shown this once */
+  readonly token: string;
+  readonly expiresAt: string;
+};
+
 export type NomenclatureCode = {
   readonly code: string;
   readonly label: string | null;
@@ -220,6 +237,10 @@ export type Notification = {
   readonly message: string;
   readonly createdAt: string;
   readonly readAt: string | null;
+};
+
+export type NotificationSettings = {
+  readonly email: boolean;
 };
 
 export type Permit = {
@@ -578,6 +599,31 @@ export interface ApiOperations {
     };
     readonly status: 200;
   };
+  /** Mark all my notifications read; answers how many were unread */
+  "POST /governance/notifications/read-all": {
+    readonly response: {
+      readonly marked: number;
+    };
+    readonly status: 200;
+  };
+  /** My notification settings: {"email"} (in-app notifications always) */
+  "GET /governance/notifications/settings": {
+    readonly response: NotificationSettings;
+    readonly status: 200;
+  };
+  /** Change my notification settings: {"email": true | false} */
+  "PUT /governance/notifications/settings": {
+    readonly body: NotificationSettings;
+    readonly response: NotificationSettings;
+    readonly status: 200;
+  };
+  /** How many of my notifications are unread (the header's badge) */
+  "GET /governance/notifications/unread-count": {
+    readonly response: {
+      readonly unread: number;
+    };
+    readonly status: 200;
+  };
   /** Projects I belong to (all, for reviewers, auditors, admins) */
   "GET /governance/projects": {
     readonly response: {
@@ -736,6 +782,18 @@ export interface ApiOperations {
   "GET /identity/me": {
     readonly response: Me;
     readonly status: 200;
+  };
+  /** My API tokens (never the secret) */
+  "GET /identity/me/tokens": {
+    readonly response: {
+      readonly tokens: readonly ApiToken[];
+    };
+    readonly status: 200;
+  };
+  /** Create an API token for one project: {"projectId", "days", "label"}; the secret is shown once */
+  "POST /identity/me/tokens": {
+    readonly response: NewApiToken;
+    readonly status: 201;
   };
   /** The manifest of the project's extract: tables, rows, dataset versions, key id, SHA-256 of each file (members and reviewers) */
   "GET /projects/{id}/extract": {
