@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { checkedScreenshot } from './a11y.ts';
+import { assertAccessible, checkedScreenshot } from './a11y.ts';
 import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
@@ -152,6 +152,7 @@ describe('airlock pages', { skip }, () => {
     await x.page.goto(`/airlock/requests/${requestId}`);
     await x.page.locator('[data-state="error"]').waitFor();
     assert.equal(await x.page.getByTestId('airlock-download').count(), 0);
+    await assertAccessible(x.page, 'a release request refused to a stranger');
     await x.context.close();
   });
 

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { checkedScreenshot } from './a11y.ts';
+import { assertAccessible, checkedScreenshot } from './a11y.ts';
 import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
@@ -166,7 +166,7 @@ describe('wizard drafts and amendments', { skip }, () => {
         assert.match((await row.textContent()) ?? '', /\+ PRS_ACT_QTE/);
         if (i === 0) {
           await checkedScreenshot(r.page, `amendment-review-${lang}`);
-        }
+        } else await assertAccessible(r.page, `the amendment as the ${role} sees it`);
         await r.page.getByTestId('amendment-decision').getByRole('button', { name: tx.decide }).click();
         await r.page.locator(`[data-amendment-status="${statuses[i]}"]`).waitFor();
         assert.deepEqual(r.problems(), []);
@@ -189,6 +189,7 @@ describe('wizard drafts and amendments', { skip }, () => {
         else await r.context.addCookies([{ ...(await sessionFor(enclave, who, ['access_committee'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
         await r.page.goto(`/projects/${id}`);
         await r.page.getByTestId('amendment').waitFor();
+        await assertAccessible(r.page, `the amendment before ${who}'s vote`);
         if (n === 0) {
           await r.page.getByRole('button', { name: tx.propose }).click();
           await r.page.getByTestId('amendment-approvals').waitFor();
