@@ -104,6 +104,25 @@ describe('amending an active permit', () => {
     assert.ok(notes.some((n) => n.projectId === id && n.kind === 'amendment.approved'));
   });
 
+  test('a committee member who approved permit v1 is offered the vote on the amended permit v2, and once they approved v2 no longer is (the server refuses it too)', async () => {
+    const { gov, who } = f;
+    const id = await f.projectAt('active');
+    // committee1 and committee2 approved permit version 1 to put it in force
+    const v1 = (await gov.getProject(who.applicant, id)).reviews.filter((r) => r.step === 'committee' && r.decision === 'approve');
+    assert.deepEqual(new Set(v1.map((r) => [r.reviewerId, r.permitVersion].join(':'))), new Set([`${who.committee1.personId}:1`, `${who.committee2.personId}:1`]));
+    await f.amendmentAt(id, 'committee_review', AMENDED);
+    const offered = await gov.getAmendment(who.committee1, id);
+    assert.equal(offered.proposal?.version, 2);
+    assert.ok(offered.actions.includes('committee_approve'), `actions: ${offered.actions.join(', ')}`);
+
+    const after = await gov.takeAmendment(who.committee1, id, 'committee_approve');
+    assert.equal(after.approvalsNeeded, 1);
+    // the same rule as takeAmendment's: approve is gone for committee1, return and refuse stay
+    assert.deepEqual([...after.actions].sort(), ['committee_reject', 'committee_return']);
+    await rejectsWith(gov.takeAmendment(who.committee1, id, 'committee_approve'), 'conflict', /already approved this amended permit/);
+    assert.ok((await gov.getAmendment(who.committee2, id)).actions.includes('committee_approve'));
+  });
+
   test('a rejected amendment leaves the permit in force untouched, and its proposal lapses', async () => {
     const { gov, who } = f;
     const id = await f.projectAt('active');

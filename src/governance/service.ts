@@ -710,10 +710,16 @@ export class GovernanceService {
     const proposal = permits.filter((x) => x.amendmentId === amendment.id).at(-1) ?? null;
     const open = isOpenAmendment(amendment.status);
     const changedReviewers = open && await this.#changedReviewers(this.#db, p, new Date(amendment.createdAt));
+    // The rule takeAmendment enforces: a committee member whose approval already counts for this
+    // proposal (its permit version, the amendment's application version) cannot approve again; an
+    // approval of an earlier permit version (the first permit, a lapsed proposal) does not count.
+    const votedForProposal = amendment.status === 'committee_review' && amendmentApprovals(reviews, amendment, proposal).has(p.personId);
     return {
       amendment, application, changes: diffApplications(base.content, application.content), reviews,
       inForce: permits.find((x) => x.state === 'active') ?? null, proposal,
-      actions: open ? amendmentActionsFrom(amendment.status).filter((a) => canTakeAmendment(p, project, amendment, a) && !(changedReviewers && AMENDMENT_ACTIONS[a].step !== null)) : [],
+      actions: open
+        ? amendmentActionsFrom(amendment.status).filter((a) => canTakeAmendment(p, project, amendment, a) && !(changedReviewers && AMENDMENT_ACTIONS[a].step !== null) && !(votedForProposal && a === 'committee_approve'))
+        : [],
       approvalsNeeded: amendment.status === 'committee_review' ? COMMITTEE_APPROVALS_REQUIRED - amendmentApprovals(reviews, amendment, proposal).size : null,
     };
   }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { AppError, isAppError, toProblem } from '../errors.ts';
+import { API_SCHEMAS } from './api-schemas.ts';
 import { CSRF_HEADER, SECURITY, sessionCookieName } from './auth.ts';
 import { DEFAULT_MAX_BODY_BYTES, guardNodeRequest, limitBody, NODE_MOUNT_MAX_BODY_BYTES, validateStrings, type BodyLimitRule } from './input.ts';
 
@@ -170,21 +171,7 @@ export function openApiDocument(deps: Pick<HttpDeps, 'version' | 'openApiPaths' 
         [SECURITY.csrf]: { type: 'apiKey', in: 'header', name: CSRF_HEADER, description: 'With a session cookie, every POST, PUT and DELETE echoes the csrfToken of GET /api/v1/identity/me' },
         [SECURITY.bearer]: { type: 'http', scheme: 'bearer', description: 'API token of one project (Profile → API tokens), on the routes marked x-api-token' },
       },
-      schemas: {
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'detail', 'code'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            code: { type: 'string' },
-            hint: { type: 'string' },
-            requestId: { type: 'string' },
-          },
-        },
-      },
+      schemas: API_SCHEMAS,
     },
   };
 }

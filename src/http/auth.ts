@@ -8,6 +8,7 @@
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { AppError } from '../errors.ts';
+import type { JsonSchema } from './api-schemas.ts';
 import { IdentityService, type Principal, type ResolvedSession, type Role } from '../identity/index.ts';
 
 export type Permission =
@@ -37,6 +38,12 @@ export interface RouteSpec {
   /** Whether a project-scoped API token may call it (default: browser sessions only). */
   readonly token?: boolean;
   readonly summary: string;
+  /** JSON Schema of the success response's body (usually `ref('Name')` from api-schemas.ts). */
+  readonly response?: JsonSchema;
+  /** Status of the success response when it is not 200. */
+  readonly status?: 201 | 202;
+  /** JSON Schema of the request body. */
+  readonly body?: JsonSchema;
   readonly handler: (c: Context<AuthEnv>) => Promise<Response>;
 }
 
@@ -162,7 +169,8 @@ export function openApiOf(prefix: string, specs: readonly RouteSpec[], tag: stri
       security: securityOf(s),
       'x-permission': describe(s.permission), 'x-api-token': s.token === true,
       ...(params.length > 0 ? { parameters: params } : {}),
-      responses: { '200': { description: 'OK' }, default: { description: 'problem+json', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
+      ...(s.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: s.body } } } }),
+      responses: { [String(s.status ?? 200)]: s.response === undefined ? { description: 'OK' } : { description: 'OK', content: { 'application/json': { schema: s.response } } }, default: { description: 'problem+json', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     };
   }
   return out;

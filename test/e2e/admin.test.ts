@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { violations } from './a11y.ts';
-import { ensureWebBuild, launchChromium, newPage, screenshot, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { checkedScreenshot } from './a11y.ts';
+import { ensureWebBuild, launchChromium, newPage, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -54,8 +54,7 @@ describe('people and roles', { skip }, () => {
       await a.page.getByTestId(`grant-button-${target}-confirm`).getByRole('button', { name: tx.confirm }).click();
       await a.page.getByTestId('admin-said').filter({ hasText: tx.done }).waitFor();
       assert.deepEqual(await rolesOf(target), ['auditor']);
-      assert.deepEqual(await violations(a.page), []);
-      await screenshot(a.page, `admin-proposed-${lang}`);
+      await checkedScreenshot(a.page, `admin-proposed-${lang}`);
       await a.context.close();
 
       const b = await newPage(browser, enclave.url, lang);
@@ -69,8 +68,7 @@ describe('people and roles', { skip }, () => {
       assert.deepEqual([...(await rolesOf(target))].sort(), ['access_committee', 'auditor']);
       const events = await enclave.platform.db.query<{ action: string }>("SELECT action FROM audit_events WHERE action LIKE 'identity.role%' AND outcome = 'success' ORDER BY seq");
       assert.ok(events.length >= 3, events.map((e) => e.action).join());
-      assert.deepEqual(await violations(b.page), []);
-      await screenshot(b.page, `admin-approved-${lang}`);
+      await checkedScreenshot(b.page, `admin-approved-${lang}`);
       assert.deepEqual([...a.problems(), ...b.problems()], []);
       await b.context.close();
     });

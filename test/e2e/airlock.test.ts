@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave } from './harness.ts';
+import { assertAccessible, checkedScreenshot } from './a11y.ts';
+import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const BIN = fileURLToPath(new URL('../../bin/enclave.js', import.meta.url));
@@ -79,7 +80,7 @@ describe('airlock pages', { skip }, () => {
     await m.page.getByTestId('airlock-submit').click();
     await m.page.locator('[data-testid="request-status"][data-status="submitted"]').waitFor();
     assert.match((await m.page.getByTestId('report-summary').textContent()) ?? '', /cellules contrôlées : 0 bloquantes, 1 à examiner/);
-    await screenshot(m.page, 'airlock-member-submitted-fr');
+    await checkedScreenshot(m.page, 'airlock-member-submitted-fr');
 
     // 2. The first checker, in English: the queue, the flagged cell highlighted with its reason, the vote.
     const c1 = await newPage(browser, enclave.url, 'en');
@@ -97,7 +98,7 @@ describe('airlock pages', { skip }, () => {
     assert.match((await flagged.locator('xpath=..').textContent()) ?? '', /^2021/, 'the flagged cell is the zero of 2021');
     assert.equal(await c1.page.getByTestId('flags-rx_by_year').locator('li[data-rule="zero"]').count(), 1, 'its reason is listed beside the table');
     assert.match((await c1.page.getByTestId('ledger-rx_by_year').textContent()) ?? '', /No conflict with an earlier release/);
-    await screenshot(c1.page, 'airlock-checker-view-en');
+    await checkedScreenshot(c1.page, 'airlock-checker-view-en');
     const decision = c1.page.getByTestId('decision-rx_by_year');
     assert.ok(await decision.getByTestId('decision-rx_by_year-approve').isChecked(), 'approve is proposed for an output with flags for review only');
     await decision.getByLabel('Comment').fill('A zero by construction: the year is outside the permit.');
@@ -118,7 +119,7 @@ describe('airlock pages', { skip }, () => {
     await c2.page.getByTestId('decision-rx_by_year').getByLabel('Commentaire').fill('Zéro structurel, sans risque.');
     await c2.page.getByRole('button', { name: 'Envoyer mon contrôle' }).click();
     await c2.page.locator('[data-testid="request-status"][data-status="released"]').waitFor();
-    await screenshot(c2.page, 'airlock-released-fr');
+    await checkedScreenshot(c2.page, 'airlock-released-fr');
     assert.equal(await c2.page.getByTestId('airlock-download').count(), 0, 'checkers do not download');
 
     // 4. The member downloads the signed bundle; the real command verifies it against the published key.
@@ -151,6 +152,7 @@ describe('airlock pages', { skip }, () => {
     await x.page.goto(`/airlock/requests/${requestId}`);
     await x.page.locator('[data-state="error"]').waitFor();
     assert.equal(await x.page.getByTestId('airlock-download').count(), 0);
+    await assertAccessible(x.page, 'a release request refused to a stranger');
     await x.context.close();
   });
 
@@ -183,7 +185,7 @@ describe('airlock pages', { skip }, () => {
     const safe = c.page.getByTestId('safe-rx_most');
     await safe.waitFor();
     assert.match((await safe.locator('tbody tr').first().textContent()) ?? '', /^2022—/, 'the safe version suppresses the 2022 cell');
-    await screenshot(c.page, 'airlock-differencing-en');
+    await checkedScreenshot(c.page, 'airlock-differencing-en');
     // The form proposes a return; an approval is refused by the server, with its reason.
     const decision = c.page.getByTestId('decision-rx_most');
     assert.ok(await decision.getByTestId('decision-rx_most-return').isChecked());

@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { violations } from './a11y.ts';
-import { activeProject, ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
+import { assertAccessible, checkedScreenshot } from './a11y.ts';
+import { activeProject, ensureWebBuild, launchChromium, loginViaOidc, newPage, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -25,11 +25,6 @@ const TX = {
     save: 'Save the settings', saved: 'Settings saved.', menu: 'Menu', catalogue: 'Catalogue', nomenclatures: 'Nomenclatures',
   },
 } as const;
-
-/** Fails with the list of accessibility violations on the page as it is now. */
-async function accessible(page: Page, where: string): Promise<void> {
-  assert.deepEqual(await violations(page), [], `accessibility violations on ${where}`);
-}
 
 describe('pages people expect', { skip }, () => {
   let enclave: Enclave;
@@ -53,8 +48,7 @@ describe('pages people expect', { skip }, () => {
       const res = await page.goto('/no/such/page');
       assert.equal(res?.status(), 404);
       await page.getByRole('heading', { level: 1, name: tx.notFound }).waitFor();
-      await accessible(page, 'the 404 page');
-      await screenshot(page, `notfound-${lang}`);
+      await checkedScreenshot(page, `notfound-${lang}`);
       // a page the portal has stays 200
       assert.equal((await page.goto('/nomenclatures'))?.status(), 200);
 
@@ -68,8 +62,7 @@ describe('pages people expect', { skip }, () => {
       // the person is never told to run a command or call the API
       assert.doesNotMatch(said, /\/api\/|\benclave [a-z]|\bnpm\b|GET |POST /);
       if (lang === 'fr') assert.equal(await alert.locator('details [lang="en"]').count(), 1, 'the server\'s English sentence is folded away and marked English');
-      await accessible(page, 'an error page');
-      await screenshot(page, `error-${lang}`);
+      await checkedScreenshot(page, `error-${lang}`);
       assert.deepEqual(problems(), []);
       await context.close();
     });
@@ -95,8 +88,7 @@ describe('pages people expect', { skip }, () => {
       const text = (await list.textContent()) ?? '';
       assert.match(text, new RegExp(`${title}.*${tx.now}`));
       if (lang === 'fr') assert.doesNotMatch(text, /is now|Project "/);
-      await accessible(page, 'notifications');
-      await screenshot(page, `notifications-${lang}`);
+      await checkedScreenshot(page, `notifications-${lang}`);
       await page.getByRole('button', { name: tx.markAll }).click();
       await page.getByTestId('marked').waitFor();
       await count.waitFor({ state: 'detached' });
@@ -120,10 +112,9 @@ describe('pages people expect', { skip }, () => {
       await row.waitFor();
       assert.equal((await row.locator('[data-token-state]').textContent())?.trim(), tx.active);
       assert.match((await row.textContent()) ?? '', new RegExp(title));
-      await accessible(page, 'the profile');
-      await screenshot(page, `profile-${lang}`);
+      await checkedScreenshot(page, `profile-${lang}`);
       await row.getByRole('button', { name: tx.revoke }).click();
-      await accessible(page, 'the revoke confirmation');
+      await assertAccessible(page, 'the revoke confirmation');
       await row.getByRole('button', { name: tx.confirm }).click();
       await page.getByTestId('token-done').waitFor();
       await waitForText(page, `tr:has-text("R ${lang}") [data-token-state]`, tx.revoked);
@@ -160,8 +151,7 @@ describe('pages people expect', { skip }, () => {
       const header = await page.locator('.site-header').boundingBox();
       assert.ok(header !== null && header.height <= 130, `header ${header?.height} px high at 390 px`);
       assert.equal(await menu.getAttribute('aria-expanded'), 'false');
-      await accessible(page, 'the folded menu');
-      await screenshot(page, `menu-closed-${lang}`);
+      await checkedScreenshot(page, `menu-closed-${lang}`);
       await menu.click();
       assert.equal(await menu.getAttribute('aria-expanded'), 'true');
       await nav.getByRole('link', { name: tx.nomenclatures }).click();
@@ -174,8 +164,8 @@ describe('pages people expect', { skip }, () => {
         const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
         assert.ok(overflow <= 0, `${path}: the page is ${overflow} px wider than the 390 px screen`);
       }
-      await screenshot(page, `table-narrow-${lang}`);
-      await accessible(page, 'a table at 390 px');
+      await checkedScreenshot(page, `table-narrow-${lang}`);
+      await assertAccessible(page, 'a table at 390 px');
       // wide screens have no menu button
       await page.setViewportSize({ width: 1280, height: 900 });
       assert.equal(await menu.isVisible(), false);

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { violations } from './a11y.ts';
-import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
+import { assertAccessible, checkedScreenshot } from './a11y.ts';
+import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -21,10 +21,6 @@ const TX = {
     reasonRequired: 'Give the reason', suspended: 'Permit suspended', reinstated: 'Permit reinstated', withdrawn: 'Application withdrawn', closed: 'Project closed', trail: 'Audit trail',
   },
 } as const;
-
-async function accessible(page: Page, where: string): Promise<void> {
-  assert.deepEqual(await violations(page), [], `accessibility violations on ${where}`);
-}
 
 /** The trail's row for an act, once it shows (newest first). */
 async function trailRow(page: Page, label: string): Promise<string> {
@@ -63,8 +59,7 @@ describe('project actions', { skip }, () => {
       assert.match((await ask.locator('.field-error').textContent()) ?? '', new RegExp(tx.reasonRequired));
       assert.equal(await enclave.platform.governance.getProject(await demoPrincipal(enclave, 'committee2'), id).then((d) => d.project.status), 'active', 'nothing happens without the reason');
       await ask.locator('textarea[name="reason"]').fill('Security incident under investigation');
-      await accessible(page, 'the suspension confirmation');
-      await screenshot(page, `project-suspend-confirm-${lang}`);
+      await checkedScreenshot(page, `project-suspend-confirm-${lang}`);
       await ask.getByRole('button', { name: tx.confirm }).click();
       await page.locator('[data-status="suspended"]').first().waitFor();
       assert.match(await trailRow(page, tx.suspended), new RegExp(who));
@@ -74,8 +69,7 @@ describe('project actions', { skip }, () => {
       await page.locator('[data-status="active"]').first().waitFor();
       assert.match(await trailRow(page, tx.reinstated), new RegExp(who));
       await page.getByRole('heading', { level: 2, name: tx.trail }).waitFor();
-      await accessible(page, 'the project page with its trail');
-      await screenshot(page, `project-trail-${lang}`);
+      await checkedScreenshot(page, `project-trail-${lang}`);
       // the log holds both acts with the reason
       const events = await enclave.platform.db.query<{ action: string; details: unknown }>("SELECT action, details FROM audit_events WHERE target = $1 AND action IN ('governance.project.suspend', 'governance.project.reinstate') AND outcome = 'success' ORDER BY seq", [`project:${id}`]);
       assert.deepEqual(events.map((e) => e.action), ['governance.project.suspend', 'governance.project.reinstate']);
@@ -124,12 +118,12 @@ describe('project actions', { skip }, () => {
       assert.ok((await enclave.platform.governance.getProject(applicant, active)).project.members.some((m) => m.personId === colleagueId && m.role === 'member'));
       await accessible(page, 'the team with the directory');
       await page.getByTestId('action-close').click();
-      await accessible(page, 'the close confirmation');
+      await assertAccessible(page, 'the close confirmation');
       await page.getByTestId('action-close-confirm').getByRole('button', { name: tx.confirm }).click();
       await page.locator('[data-status="closed"]').first().waitFor();
       assert.match(await trailRow(page, tx.closed), /Alice Martin/);
       assert.equal(await page.getByTestId('project-actions').count(), 0, 'nothing left to do on a closed project');
-      await screenshot(page, `project-closed-${lang}`);
+      await checkedScreenshot(page, `project-closed-${lang}`);
       assert.deepEqual(problems(), []);
       await context.close();
     });

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { violations } from './a11y.ts';
-import { ensureWebBuild, launchChromium, newPage, screenshot, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
+import { checkedScreenshot } from './a11y.ts';
+import { ensureWebBuild, launchChromium, newPage, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const QUERIES = {
@@ -46,8 +46,7 @@ describe('catalogue search', { skip }, () => {
         if (typeof expected === 'string') assert.equal(first, expected, q);
         else assert.match(first, expected, q);
       }
-      assert.deepEqual(await violations(page), []);
-      await screenshot(page, `search-${lang}`);
+      await checkedScreenshot(page, `search-${lang}`);
       assert.deepEqual(problems(), []);
       await context.close();
     });
@@ -68,8 +67,7 @@ describe('catalogue search', { skip }, () => {
       const box = await row.boundingBox();
       const viewport = page.viewportSize();
       assert.ok(box !== null && viewport !== null && box.y >= 0 && box.y + box.height <= viewport.height, 'the highlighted row is on screen');
-      assert.deepEqual(await violations(page), []);
-      await screenshot(page, `search-column-hit-${lang}`);
+      await checkedScreenshot(page, `search-column-hit-${lang}`);
       // the way from a table to an application for it
       assert.equal(await page.getByTestId('request-data').getAttribute('href'), '/projects/new?table=T_MCOaaB');
       assert.deepEqual(problems(), []);

@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { violations } from './a11y.ts';
-import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
+import { assertAccessible, checkedScreenshot } from './a11y.ts';
+import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -19,10 +19,6 @@ const TX = {
 } as const;
 
 const JOIN_KEY = ['DCT_ORD_NUM', 'FLX_DIS_DTD', 'FLX_EMT_NUM', 'FLX_EMT_ORD', 'FLX_EMT_TYP', 'FLX_TRT_DTD', 'ORG_CLE_NUM', 'PRS_ORD_NUM', 'REM_TYP_AFF'];
-
-async function accessible(page: Page, where: string): Promise<void> {
-  assert.deepEqual(await violations(page), [], `accessibility violations on ${where}`);
-}
 
 /** Opens a table of the column picker (a click on an open one would close it). */
 async function openTable(page: Page, table: string): Promise<void> {
@@ -66,8 +62,7 @@ describe('wizard drafts and amendments', { skip }, () => {
       await page.locator('input[name="teamOrganisation"]').fill('Inserm');
       await page.getByRole('button', { name: tx.teamAdd }).click();
       assert.match((await page.getByTestId('team-editor').locator('.team-list').textContent()) ?? '', /Marc Petit/);
-      await accessible(page, 'the wizard\'s first step');
-      await screenshot(page, `wizard-team-${lang}`);
+      await checkedScreenshot(page, `wizard-team-${lang}`);
       await page.getByRole('button', { name: tx.next }).click();
 
       // the wizard opened the table it was asked for from; the join key of the pharmacy table
@@ -92,8 +87,7 @@ describe('wizard drafts and amendments', { skip }, () => {
         if (await ben.nth(i).isDisabled()) disabled++;
       }
       assert.equal(on, boxes - disabled, 'all but the direct identifiers');
-      await accessible(page, 'the column picker');
-      await screenshot(page, `wizard-picker-${lang}`);
+      await checkedScreenshot(page, `wizard-picker-${lang}`);
 
       // saved on the server, then a reload finds everything where it was
       await waitUntil(async () => ((await page.getByTestId('draft-status').textContent()) ?? '').includes(tx.saved) && page.url().includes('draft='));
@@ -116,7 +110,7 @@ describe('wizard drafts and amendments', { skip }, () => {
       await enclave.platform.identity.logout(cookie);
       await page.locator('textarea[name="population"]').fill('lost with the session');
       await page.getByTestId('session-expired').waitFor();
-      await screenshot(page, `wizard-session-expired-${lang}`);
+      await checkedScreenshot(page, `wizard-session-expired-${lang}`);
       await loginViaOidc(page, person);
       await page.getByTestId('draft-status').waitFor();
       assert.match((await page.getByTestId('draft-status').textContent()) ?? '', new RegExp(tx.resumed));
@@ -171,29 +165,46 @@ describe('wizard drafts and amendments', { skip }, () => {
         await row.waitFor();
         assert.match((await row.textContent()) ?? '', /\+ PRS_ACT_QTE/);
         if (i === 0) {
-          await accessible(r.page, 'the amendment under review');
-          await screenshot(r.page, `amendment-review-${lang}`);
-        }
+          await checkedScreenshot(r.page, `amendment-review-${lang}`);
+        } else await assertAccessible(r.page, `the amendment as the ${role} sees it`);
         await r.page.getByTestId('amendment-decision').getByRole('button', { name: tx.decide }).click();
         await r.page.locator(`[data-amendment-status="${statuses[i]}"]`).waitFor();
         assert.deepEqual(r.problems(), []);
         await r.context.close();
       }
-      for (const [n, who] of [`c1-${lang}`, `c2-${lang}`].entries()) {
+      // The first vote is the demo committee1's, who approved permit version 1 (activeProject):
+      // that vote does not count for the amended permit's version 2 (the server's rule), so the
+      // portal offers approve again; once cast, approve is gone and the page says why.
+      const committee1 = enclave.demo.find((d) => d.username === 'committee1');
+      assert.ok(committee1 !== undefined);
+      const gov = enclave.platform.governance;
+      const committee1Principal = await demoPrincipal(enclave, 'committee1');
+      const v1Voters = (await gov.getProject(await demoPrincipal(enclave, 'applicant'), id)).reviews.filter((r) => r.step === 'committee' && r.decision === 'approve' && r.permitVersion === 1);
+      assert.ok(v1Voters.some((r) => r.reviewerId === committee1Principal.personId), 'committee1 approved permit version 1');
+      for (const [n, who] of ['committee1', `c2-${lang}`].entries()) {
         const r = await newPage(browser, enclave.url, lang);
-        await r.context.addCookies([{ ...(await sessionFor(enclave, who, ['access_committee'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
         await r.page.goto(`/projects/${id}`);
         await useLanguage(r.page, lang);
+        if (n === 0) await loginViaOidc(r.page, committee1);
+        else await r.context.addCookies([{ ...(await sessionFor(enclave, who, ['access_committee'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
+        await r.page.goto(`/projects/${id}`);
         await r.page.getByTestId('amendment').waitFor();
+        await assertAccessible(r.page, `the amendment before ${who}'s vote`);
         if (n === 0) {
           await r.page.getByRole('button', { name: tx.propose }).click();
           await r.page.getByTestId('amendment-approvals').waitFor();
+          assert.equal(await r.page.getByTestId('amendment-voted').count(), 0, 'a vote on permit v1 does not count for v2');
+          assert.ok((await r.page.getByTestId('amendment-decision').locator('option[value="approve"]').count()) > 0, 'approve is offered to who voted on v1');
         }
         await r.page.getByTestId('amendment-decision').getByRole('button', { name: tx.decide }).click();
         if (n === 1) {
           await r.page.locator('section[aria-labelledby="permits-h"] tbody tr', { hasText: 'v2' }).waitFor();
-          await screenshot(r.page, `amendment-approved-${lang}`);
-        } else await r.page.getByTestId('amendment-approvals').waitFor();
+          await checkedScreenshot(r.page, `amendment-approved-${lang}`);
+        } else {
+          await r.page.getByTestId('amendment-voted').waitFor();
+          assert.equal(await r.page.getByTestId('amendment-decision').locator('option[value="approve"]').count(), 0, 'approve is gone once cast for v2');
+          await checkedScreenshot(r.page, `amendment-voted-${lang}`);
+        }
         assert.deepEqual(r.problems(), []);
         await r.context.close();
       }

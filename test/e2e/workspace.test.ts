@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
+import { checkedScreenshot } from './a11y.ts';
+import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 /**
@@ -113,7 +114,7 @@ describe('workspace pages', { skip }, () => {
         const manifestRow = page.getByTestId('manifest-tables').getByRole('row', { name: /er_prs_f/ });
         assert.match((await manifestRow.textContent()) ?? '', /[0-9a-f]{64}/);
         assert.match((await page.getByTestId('manifest-key').textContent()) ?? '', /\S/);
-        await screenshot(page, `workspace-schema-${lang}`);
+        await checkedScreenshot(page, `workspace-schema-${lang}`);
 
         // SQL written with completion: the popup offers the extract's table.
         await page.getByTestId('sql-editor').click();
@@ -122,7 +123,7 @@ describe('workspace pages', { skip }, () => {
         // the popup opened by an earlier word is replaced as the prefix grows: wait for the table
         await popup.locator('li', { hasText: 'er_prs_f' }).first().waitFor();
         assert.match((await popup.locator('li').first().textContent()) ?? '', /er_prs_f/, 'the extract\'s table is the first completion of "er_p"');
-        await screenshot(page, `workspace-completion-${lang}`);
+        await checkedScreenshot(page, `workspace-completion-${lang}`);
         await page.keyboard.press('Enter');
         await page.keyboard.type(' GROUP BY prs_nat_ref ORDER BY n DESC');
         await page.keyboard.press('Escape');
@@ -153,7 +154,7 @@ describe('workspace pages', { skip }, () => {
         assert.match((await page.getByTestId('chart-caption').textContent()) ?? '', /n.*prs_nat_ref/);
         assert.equal(await canvas.getAttribute('aria-labelledby') !== null, true);
         assert.ok(await page.getByTestId('result-grid').isVisible(), 'the data table stays available beside the chart');
-        await screenshot(page, `workspace-chart-${lang}`);
+        await checkedScreenshot(page, `workspace-chart-${lang}`);
 
         // Every row of the table, read by pages of 100.
         await typeSql(page, 'SELECT * FROM er_prs_f ORDER BY exe_soi_dtd');
@@ -164,7 +165,7 @@ describe('workspace pages', { skip }, () => {
         await page.getByTestId('next-page').first().click();
         await waitUntil(async () => tx.secondPage.test((await range.textContent()) ?? ''));
         await waitUntil(async () => (await page.getByTestId('result-grid').locator('tbody tr').first().locator('td').first().textContent()) === '101');
-        await screenshot(page, `workspace-pages-${lang}`);
+        await checkedScreenshot(page, `workspace-pages-${lang}`);
 
         // A result saved as a scratch table appears in the schema and in completion.
         const saved = `per_person_${lang}`;
@@ -179,14 +180,14 @@ describe('workspace pages', { skip }, () => {
         await page.keyboard.type(lang.slice(0, 1));
         await popup.locator('li', { hasText: saved }).waitFor();
         await page.keyboard.press('Escape');
-        await screenshot(page, `workspace-saved-table-${lang}`);
+        await checkedScreenshot(page, `workspace-saved-table-${lang}`);
 
         // A long statement shows that it runs, with its progress, until it is cancelled.
         await typeSql(page, 'SELECT count(*) FROM er_prs_f a, er_prs_f b, er_prs_f c, er_prs_f d');
         await runWithKeyboard(page);
         await page.getByTestId('running').waitFor();
         await page.getByTestId('running').locator('progress').waitFor();
-        await screenshot(page, `workspace-running-${lang}`);
+        await checkedScreenshot(page, `workspace-running-${lang}`);
         await page.getByTestId('cancel').click();
         await page.getByTestId('query-cancelled').waitFor();
         assert.ok(await page.getByTestId('run').isEnabled());
@@ -198,7 +199,7 @@ describe('workspace pages', { skip }, () => {
         await refused.waitFor();
         assert.match((await page.getByTestId('refused-reason').textContent()) ?? '', /\S{3,}/);
         assert.doesNotMatch((await refused.textContent()) ?? '', new RegExp(tx.generic));
-        await screenshot(page, `workspace-refused-${lang}`);
+        await checkedScreenshot(page, `workspace-refused-${lang}`);
 
         // The history reloads a statement into the editor.
         const history = page.getByTestId('history');
@@ -213,7 +214,7 @@ describe('workspace pages', { skip }, () => {
         await typeSql(page, 'SELECT 1');
         await page.getByRole('button', { name: tx.load(name) }).click();
         assert.match(await editorText(page), /GROUP BY prs_nat_ref/);
-        await screenshot(page, `workspace-saved-queries-${lang}`);
+        await checkedScreenshot(page, `workspace-saved-queries-${lang}`);
         await page.getByRole('button', { name: tx.del(name) }).click();
         await waitUntil(async () => (await page.getByRole('button', { name: tx.load(name) }).count()) === 0);
 
@@ -246,7 +247,7 @@ describe('workspace pages', { skip }, () => {
         await page.getByRole('button', { name: TX.fr.checkAgain }).click();
         await status.waitFor();
       }
-      await screenshot(page, `workspace-status-${state ?? ''}-fr`);
+      await checkedScreenshot(page, `workspace-status-${state ?? ''}-fr`);
       assert.deepEqual(problems(), []);
     } finally {
       await context.close();
@@ -270,7 +271,7 @@ describe('workspace pages', { skip }, () => {
       if (state === 'ready') await page.getByTestId('manifest').waitFor();
       assert.equal(await page.getByTestId('sql-editor').count(), 0);
       assert.equal(await page.getByTestId('ws-airlock').count(), 0);
-      await screenshot(page, 'workspace-reviewer-en');
+      await checkedScreenshot(page, 'workspace-reviewer-en');
       assert.deepEqual(problems(), []);
     } finally {
       await context.close();
@@ -295,7 +296,7 @@ describe('workspace pages', { skip }, () => {
       await refused.waitFor();
       assert.match((await refused.textContent()) ?? '', /not open to you.*suspended/);
       assert.equal(await page.getByTestId('sql-editor').count(), 0);
-      await screenshot(page, 'workspace-suspended-en');
+      await checkedScreenshot(page, 'workspace-suspended-en');
       assert.deepEqual(problems(), []);
     } finally {
       await context.close();

@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { CatalogService } from '../../catalog/index.ts';
 import { AppError } from '../../errors.ts';
+import { listOf, ref } from '../api-schemas.ts';
 
 const MAX_QUERY_LENGTH = 200;
 
@@ -66,39 +67,20 @@ const json = (description: string, schema: Record<string, unknown>) => ({ descri
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const queryInt = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'integer', minimum: 0 } });
 
-const sensitivity = { type: 'string', enum: ['direct_identifier', 'pseudonym', 'potential_identifier', 'sensitive', 'other'] };
-const datasetSummary = {
-  type: 'object',
-  required: ['name', 'title', 'tableCount', 'columnCount'],
-  properties: {
-    name: { type: 'string' }, title: { type: 'string' }, description: { type: 'string' }, source: { type: 'string' },
-    tableCount: { type: 'integer' }, columnCount: { type: 'integer' }, importedAt: { type: 'string', format: 'date-time' },
-    contentSha256: { type: 'string' },
-  },
-};
-const column = {
-  type: 'object',
-  required: ['position', 'name', 'type', 'sensitivity'],
-  properties: {
-    position: { type: 'integer' }, name: { type: 'string' }, type: { type: 'string' }, description: { type: 'string' },
-    nomenclature: { type: ['string', 'null'] }, length: { type: ['string', 'null'] }, format: { type: ['string', 'null'] },
-    constraints: { type: 'object' }, sensitivity, sensitivityReason: { type: 'string' }, sensitivityRule: { type: 'string' },
-  },
-};
 const tags = ['catalog'];
 const security: unknown[] = [];
 
 /** OpenAPI 3.1 path items of the catalogue, relative to /api/v1. */
 export const catalogOpenApiPaths: Readonly<Record<string, unknown>> = {
   '/catalog/datasets': {
-    get: { summary: 'List datasets of the public catalogue', tags, security, responses: { '200': json('Datasets', { type: 'object', properties: { datasets: { type: 'array', items: datasetSummary } } }) } },
+    get: { summary: 'List datasets of the public catalogue', tags, security, responses: { '200': json('Datasets', listOf('datasets', 'DatasetSummary')) } },
   },
   '/catalog/datasets/{dataset}': {
     get: {
       summary: 'A dataset and its tables', tags, security,
       parameters: [pathParam('dataset', 'dataset name, e.g. snds')],
       responses: {
-        '200': json('Dataset', { ...datasetSummary, properties: { ...datasetSummary.properties, tables: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, title: { type: 'string' }, product: { type: 'string' }, columnCount: { type: 'integer' } } } } } }),
+        '200': json('Dataset', ref('Dataset')),
         '404': problem,
       },
     },
@@ -107,7 +89,7 @@ export const catalogOpenApiPaths: Readonly<Record<string, unknown>> = {
     get: {
       summary: 'Every table of a dataset with its columns, keys and column sensitivity (one call for a page that needs them all)', tags, security,
       parameters: [pathParam('dataset', 'dataset name, e.g. snds')],
-      responses: { '200': json('Tables', { type: 'object', properties: { dataset: { type: 'string' }, tables: { type: 'array', items: { type: 'object' } } } }), '404': problem },
+      responses: { '200': json('Tables', { type: 'object', required: ['dataset', 'tables'], properties: { dataset: { type: 'string' }, tables: { type: 'array', items: ref('Table') } } }), '404': problem },
     },
   },
   '/catalog/datasets/{dataset}/tables/{table}': {
@@ -115,15 +97,7 @@ export const catalogOpenApiPaths: Readonly<Record<string, unknown>> = {
       summary: 'A table with its columns, keys and column sensitivity', tags, security,
       parameters: [pathParam('dataset', 'dataset name'), pathParam('table', 'table name, case-insensitive, e.g. ER_PRS_F')],
       responses: {
-        '200': json('Table', {
-          type: 'object',
-          properties: {
-            dataset: { type: 'string' }, name: { type: 'string' }, title: { type: 'string' }, description: { type: 'string' },
-            product: { type: 'string' }, primaryKey: { type: 'array', items: { type: 'string' } },
-            foreignKeys: { type: 'array', items: { type: 'object' } }, enclave: { type: ['object', 'null'] },
-            columns: { type: 'array', items: column },
-          },
-        }),
+        '200': json('Table', ref('Table')),
         '404': problem,
       },
     },
@@ -136,13 +110,13 @@ export const catalogOpenApiPaths: Readonly<Record<string, unknown>> = {
         queryInt('limit', 'at most this many hits (default 50, max 200)'),
       ],
       responses: {
-        '200': json('Hits, best first', { type: 'object', properties: { q: { type: 'string' }, hits: { type: 'array', items: { type: 'object', required: ['kind'], properties: { kind: { type: 'string', enum: ['dataset', 'table', 'column', 'nomenclature'] } } } } } }),
+        '200': json('Hits, best first', { type: 'object', required: ['q', 'hits'], properties: { q: { type: 'string' }, hits: { type: 'array', items: ref('SearchHit') } } }),
         '400': problem,
       },
     },
   },
   '/catalog/nomenclatures': {
-    get: { summary: 'List nomenclatures (code lists)', tags, security, responses: { '200': json('Nomenclatures', { type: 'object', properties: { nomenclatures: { type: 'array', items: { type: 'object' } } } }) } },
+    get: { summary: 'List nomenclatures (code lists)', tags, security, responses: { '200': json('Nomenclatures', listOf('nomenclatures', 'NomenclatureSummary')) } },
   },
   '/catalog/nomenclatures/{name}': {
     get: {
@@ -154,7 +128,7 @@ export const catalogOpenApiPaths: Readonly<Record<string, unknown>> = {
         { name: 'q', in: 'query', required: false, description: 'filter on code or label', schema: { type: 'string', maxLength: MAX_QUERY_LENGTH } },
       ],
       responses: {
-        '200': json('Nomenclature page', { type: 'object', properties: { name: { type: 'string' }, title: { type: 'string' }, codeCount: { type: 'integer' }, codes: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, label: { type: ['string', 'null'] } } } } } }),
+        '200': json('Nomenclature page', ref('NomenclaturePage')),
         '400': problem,
         '404': problem,
       },

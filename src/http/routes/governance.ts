@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Hono, type Context } from 'hono';
 import { AppError } from '../../errors.ts';
 import { PERMIT_SCHEMA_PATH, type ActionName, type GovernanceService } from '../../governance/index.ts';
+import { listOf, ref } from '../api-schemas.ts';
 import { AUTHENTICATED, authenticate, jsonBody, mountRoutes, openApiOf, param, principal, PUBLIC, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
 const str = (body: Record<string, unknown>, key: string): string | undefined => {
@@ -37,7 +38,7 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     return gov.take(principal(c), param(c, 'id'), action, { requestId: rid(c), ...(comment === undefined ? {} : { comment }), ...(reference === undefined ? {} : { reference }) });
   };
   const step = (name: string, roleName: 'access_committee' | 'ethics_reviewer' | 'legal_reviewer', summary: string): RouteSpec => ({
-    method: 'POST', path: `/projects/:id/${name}`, permission: roles(roleName), summary,
+    method: 'POST', path: `/projects/:id/${name}`, permission: roles(roleName), summary, response: ref('ProjectDetail'),
     handler: async (c) => {
       const body = await jsonBody(c);
       const decision = str(body, 'decision') ?? '';
@@ -47,7 +48,7 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     },
   });
   const amendmentStep = (name: string, roleName: 'access_committee' | 'ethics_reviewer' | 'legal_reviewer', summary: string): RouteSpec => ({
-    method: 'POST', path: `/projects/:id/amendment/${name}`, permission: roles(roleName), summary,
+    method: 'POST', path: `/projects/:id/amendment/${name}`, permission: roles(roleName), summary, response: ref('AmendmentDetail'),
     handler: async (c) => {
       const body = await jsonBody(c);
       const decision = str(body, 'decision') ?? '';
@@ -62,20 +63,20 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     return gov.takeAmendment(principal(c), param(c, 'id'), action, { requestId: rid(c), ...(comment === undefined ? {} : { comment }), ...(reference === undefined ? {} : { reference }) });
   };
   const simple = (name: string, action: ActionName, permission: RouteSpec['permission'], summary: string): RouteSpec => ({
-    method: 'POST', path: `/projects/:id/${name}`, permission, summary,
+    method: 'POST', path: `/projects/:id/${name}`, permission, summary, response: ref('ProjectDetail'),
     handler: async (c) => c.json(await take(c, action, await jsonBody(c).catch(() => ({})))),
   });
   const schemaText = readFileSync(PERMIT_SCHEMA_PATH, 'utf8');
   return [
-    { method: 'GET', path: '/register', permission: PUBLIC, summary: 'Public register of permits in force and past (no login)', handler: async (c) => c.json({ permits: await gov.register() }) },
+    { method: 'GET', path: '/register', response: listOf('permits', 'RegisterEntry'), permission: PUBLIC, summary: 'Public register of permits in force and past (no login)', handler: async (c) => c.json({ permits: await gov.register() }) },
     { method: 'GET', path: '/permit-schema', permission: PUBLIC, summary: 'The published JSON Schema of permits', handler: async (c) => c.body(schemaText, 200, { 'Content-Type': 'application/schema+json' }) },
-    { method: 'GET', path: '/projects', permission: AUTHENTICATED, token: true, summary: 'Projects I belong to (all, for reviewers, auditors, admins)', handler: async (c) => c.json({ projects: await gov.listProjects(principal(c)) }) },
-    { method: 'POST', path: '/projects', permission: roles('applicant'), summary: 'File a project (draft); I become its principal investigator', handler: async (c) => c.json(await gov.createProject(principal(c), await jsonBody(c), rid(c)), 201) },
-    { method: 'GET', path: '/projects/:id', permission: AUTHENTICATED, token: true, summary: 'A project: application, reviews, permits, and the actions open to me', handler: async (c) => c.json(await gov.getProject(principal(c), param(c, 'id'), rid(c))) },
+    { method: 'GET', path: '/projects', response: listOf('projects', 'Project'), permission: AUTHENTICATED, token: true, summary: 'Projects I belong to (all, for reviewers, auditors, admins)', handler: async (c) => c.json({ projects: await gov.listProjects(principal(c)) }) },
+    { method: 'POST', path: '/projects', body: ref('Application'), response: ref('Project'), status: 201, permission: roles('applicant'), summary: 'File a project (draft); I become its principal investigator', handler: async (c) => c.json(await gov.createProject(principal(c), await jsonBody(c), rid(c)), 201) },
+    { method: 'GET', path: '/projects/:id', response: ref('ProjectDetail'), permission: AUTHENTICATED, token: true, summary: 'A project: application, reviews, permits, and the actions open to me', handler: async (c) => c.json(await gov.getProject(principal(c), param(c, 'id'), rid(c))) },
     { method: 'PUT', path: '/projects/:id/application', permission: AUTHENTICATED, summary: 'Save a new version of the application (principal investigator; draft or changes requested)', handler: async (c) => c.json(await gov.updateApplication(principal(c), param(c, 'id'), await jsonBody(c), rid(c))) },
     { method: 'GET', path: '/projects/:id/applications', permission: AUTHENTICATED, summary: 'Versions of the application', handler: async (c) => c.json({ versions: await gov.applicationVersions(principal(c), param(c, 'id')) }) },
-    { method: 'GET', path: '/projects/:id/applications/:version', permission: AUTHENTICATED, summary: 'One version of the application', handler: async (c) => c.json(await gov.application(principal(c), param(c, 'id'), version(param(c, 'version'), 'version'))) },
-    { method: 'GET', path: '/projects/:id/diff', permission: AUTHENTICATED, summary: 'Differences between two application versions (?from=1&to=2)', handler: async (c) => c.json({ changes: await gov.diff(principal(c), param(c, 'id'), version(c.req.query('from'), 'from'), version(c.req.query('to'), 'to')) }) },
+    { method: 'GET', path: '/projects/:id/applications/:version', response: ref('ApplicationVersion'), permission: AUTHENTICATED, summary: 'One version of the application', handler: async (c) => c.json(await gov.application(principal(c), param(c, 'id'), version(param(c, 'version'), 'version'))) },
+    { method: 'GET', path: '/projects/:id/diff', response: listOf('changes', 'DiffEntry'), permission: AUTHENTICATED, summary: 'Differences between two application versions (?from=1&to=2)', handler: async (c) => c.json({ changes: await gov.diff(principal(c), param(c, 'id'), version(c.req.query('from'), 'from'), version(c.req.query('to'), 'to')) }) },
     {
       method: 'POST', path: '/projects/:id/members', permission: AUTHENTICATED, summary: 'Add a team member (principal investigator): {"email"} or {"personId"}, and {"role": "member"}',
       handler: async (c) => {
@@ -104,8 +105,8 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
       method: 'GET', path: '/projects/:id/permit-template', permission: roles('access_committee'), summary: 'A starting permit from the application (?validFrom=YYYY-MM-DD&validUntil=YYYY-MM-DD)',
       handler: async (c) => c.json(await gov.permitTemplate(principal(c), param(c, 'id'), { validFrom: c.req.query('validFrom') ?? '', validUntil: c.req.query('validUntil') ?? '' })),
     },
-    { method: 'PUT', path: '/projects/:id/permit', permission: roles('access_committee'), summary: 'Propose the permit (validated by the published schema and the catalogue)', handler: async (c) => c.json(await gov.proposePermit(principal(c), param(c, 'id'), await c.req.json().catch(() => null), rid(c)), 201) },
-    { method: 'GET', path: '/projects/:id/permits', permission: AUTHENTICATED, token: true, summary: 'Permit versions of the project', handler: async (c) => c.json({ permits: await gov.permits(principal(c), param(c, 'id')) }) },
+    { method: 'PUT', path: '/projects/:id/permit', response: ref('Permit'), status: 201, permission: roles('access_committee'), summary: 'Propose the permit (validated by the published schema and the catalogue)', handler: async (c) => c.json(await gov.proposePermit(principal(c), param(c, 'id'), await c.req.json().catch(() => null), rid(c)), 201) },
+    { method: 'GET', path: '/projects/:id/permits', response: listOf('permits', 'Permit'), permission: AUTHENTICATED, token: true, summary: 'Permit versions of the project', handler: async (c) => c.json({ permits: await gov.permits(principal(c), param(c, 'id')) }) },
     {
       method: 'GET', path: '/projects/:id/access', permission: AUTHENTICATED, token: true, summary: 'May I access this project\'s data now? (?dataset=&table=&columns=A,B&years=2019-2021&tool=web_sql)',
       handler: async (c) => {
@@ -129,18 +130,18 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
     },
     // Amendments of the permit in force: the principal investigator may file, revise, resubmit
     // and withdraw with a token of the project; reviews and drafting need a browser session.
-    { method: 'GET', path: '/projects/:id/amendment', permission: AUTHENTICATED, token: true, summary: 'The amendment under way (or the latest): what it changes, its reviews, the permit in force and the one proposed', handler: async (c) => c.json(await gov.getAmendment(principal(c), param(c, 'id'), rid(c))) },
-    { method: 'POST', path: '/projects/:id/amendment', permission: AUTHENTICATED, token: true, summary: 'File an amendment of the active permit: the application with its changed requested scope (principal investigator); the permit stays in force meanwhile', handler: async (c) => c.json(await gov.fileAmendment(principal(c), param(c, 'id'), await jsonBody(c), rid(c)), 201) },
-    { method: 'PUT', path: '/projects/:id/amendment/application', permission: AUTHENTICATED, token: true, summary: 'Revise a returned amendment (principal investigator), then resubmit it', handler: async (c) => c.json(await gov.reviseAmendment(principal(c), param(c, 'id'), await jsonBody(c), rid(c))) },
-    { method: 'POST', path: '/projects/:id/amendment/submit', permission: AUTHENTICATED, token: true, summary: 'Resubmit a revised amendment (principal investigator)', handler: async (c) => c.json(await takeAmendment(c, 'submit', await jsonBody(c).catch(() => ({})))) },
-    { method: 'POST', path: '/projects/:id/amendment/withdraw', permission: AUTHENTICATED, token: true, summary: 'Withdraw the amendment (principal investigator); the permit in force is unchanged', handler: async (c) => c.json(await takeAmendment(c, 'withdraw', await jsonBody(c).catch(() => ({})))) },
+    { method: 'GET', path: '/projects/:id/amendment', response: ref('AmendmentDetail'), permission: AUTHENTICATED, token: true, summary: 'The amendment under way (or the latest): what it changes, its reviews, the permit in force and the one proposed', handler: async (c) => c.json(await gov.getAmendment(principal(c), param(c, 'id'), rid(c))) },
+    { method: 'POST', path: '/projects/:id/amendment', response: ref('AmendmentDetail'), permission: AUTHENTICATED, token: true, summary: 'File an amendment of the active permit: the application with its changed requested scope (principal investigator); the permit stays in force meanwhile', handler: async (c) => c.json(await gov.fileAmendment(principal(c), param(c, 'id'), await jsonBody(c), rid(c)), 201) },
+    { method: 'PUT', path: '/projects/:id/amendment/application', response: ref('AmendmentDetail'), permission: AUTHENTICATED, token: true, summary: 'Revise a returned amendment (principal investigator), then resubmit it', handler: async (c) => c.json(await gov.reviseAmendment(principal(c), param(c, 'id'), await jsonBody(c), rid(c))) },
+    { method: 'POST', path: '/projects/:id/amendment/submit', response: ref('AmendmentDetail'), permission: AUTHENTICATED, token: true, summary: 'Resubmit a revised amendment (principal investigator)', handler: async (c) => c.json(await takeAmendment(c, 'submit', await jsonBody(c).catch(() => ({})))) },
+    { method: 'POST', path: '/projects/:id/amendment/withdraw', response: ref('AmendmentDetail'), permission: AUTHENTICATED, token: true, summary: 'Withdraw the amendment (principal investigator); the permit in force is unchanged', handler: async (c) => c.json(await takeAmendment(c, 'withdraw', await jsonBody(c).catch(() => ({})))) },
     amendmentStep('completeness', 'access_committee', 'Amendment completeness check: {"decision": "approve" | "return"}'),
     amendmentStep('ethics-opinion', 'ethics_reviewer', 'Amendment ethics opinion: {"decision": "approve" | "return" | "reject", "reference"}'),
     amendmentStep('legal-review', 'legal_reviewer', 'Amendment legal review: {"decision": "approve" | "return" | "reject", "reference"}'),
     amendmentStep('committee-decision', 'access_committee', 'Committee vote on the amended permit; two distinct approvals put it in force and supersede the previous version'),
     { method: 'GET', path: '/projects/:id/amendment/permit-template', permission: roles('access_committee'), summary: 'A starting amended permit: the permit in force with the amendment\'s scope and the team', handler: async (c) => c.json(await gov.amendedPermitTemplate(principal(c), param(c, 'id'))) },
     { method: 'PUT', path: '/projects/:id/amendment/permit', permission: roles('access_committee'), summary: 'Propose the amended permit (validated like any permit; not past the expiry of the permit in force)', handler: async (c) => c.json(await gov.proposeAmendedPermit(principal(c), param(c, 'id'), await c.req.json().catch(() => null), rid(c)), 201) },
-    { method: 'GET', path: '/notifications', permission: AUTHENTICATED, summary: 'My notifications (?unread=true)', handler: async (c) => c.json({ notifications: await gov.notifications(principal(c), c.req.query('unread') === 'true') }) },
+    { method: 'GET', path: '/notifications', response: listOf('notifications', 'Notification'), permission: AUTHENTICATED, summary: 'My notifications (?unread=true)', handler: async (c) => c.json({ notifications: await gov.notifications(principal(c), c.req.query('unread') === 'true') }) },
     {
       method: 'POST', path: '/notifications/:nid/read', permission: AUTHENTICATED, summary: 'Mark a notification read',
       handler: async (c) => {
@@ -148,16 +149,16 @@ export function governanceRouteSpecs(gov: GovernanceService): RouteSpec[] {
         return c.body(null, 204);
       },
     },
-    { method: 'GET', path: '/projects/:id/trail', permission: AUTHENTICATED, summary: 'The project\'s audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded', handler: async (c) => c.json(await gov.projectTrail(principal(c), param(c, 'id'), rid(c))) },
-    { method: 'GET', path: '/notifications/unread-count', permission: AUTHENTICATED, summary: 'How many of my notifications are unread (the header\'s badge)', handler: async (c) => c.json({ unread: await gov.unreadCount(principal(c)) }) },
-    { method: 'POST', path: '/notifications/read-all', permission: AUTHENTICATED, summary: 'Mark all my notifications read; answers how many were unread', handler: async (c) => c.json({ marked: await gov.markAllRead(principal(c)) }) },
-    { method: 'GET', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'My notification settings: {"email"} (in-app notifications always)', handler: async (c) => c.json(await gov.notificationSettings(principal(c))) },
-    { method: 'PUT', path: '/notifications/settings', permission: AUTHENTICATED, summary: 'Change my notification settings: {"email": true | false}', handler: async (c) => c.json(await gov.setNotificationSettings(principal(c), await jsonBody(c), rid(c))) },
+    { method: 'GET', path: '/projects/:id/trail', response: ref('ProjectTrail'), permission: AUTHENTICATED, summary: 'The project\'s audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded', handler: async (c) => c.json(await gov.projectTrail(principal(c), param(c, 'id'), rid(c))) },
+    { method: 'GET', path: '/notifications/unread-count', response: { type: 'object', required: ['unread'], properties: { unread: { type: 'integer' } } }, permission: AUTHENTICATED, summary: 'How many of my notifications are unread (the header\'s badge)', handler: async (c) => c.json({ unread: await gov.unreadCount(principal(c)) }) },
+    { method: 'POST', path: '/notifications/read-all', response: { type: 'object', required: ['marked'], properties: { marked: { type: 'integer' } } }, permission: AUTHENTICATED, summary: 'Mark all my notifications read; answers how many were unread', handler: async (c) => c.json({ marked: await gov.markAllRead(principal(c)) }) },
+    { method: 'GET', path: '/notifications/settings', response: ref('NotificationSettings'), permission: AUTHENTICATED, summary: 'My notification settings: {"email"} (in-app notifications always)', handler: async (c) => c.json(await gov.notificationSettings(principal(c))) },
+    { method: 'PUT', path: '/notifications/settings', body: ref('NotificationSettings'), response: ref('NotificationSettings'), permission: AUTHENTICATED, summary: 'Change my notification settings: {"email": true | false}', handler: async (c) => c.json(await gov.setNotificationSettings(principal(c), await jsonBody(c), rid(c))) },
     // Drafts of applications: the wizard saves as it goes, so a reload or an expired session loses nothing.
-    { method: 'GET', path: '/drafts', permission: roles('applicant'), summary: 'My drafts of applications, newest first', handler: async (c) => c.json({ drafts: await gov.listDrafts(principal(c)) }) },
-    { method: 'POST', path: '/drafts', permission: roles('applicant'), summary: 'Start a draft: {"content": {...the application so far}, "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), null, await jsonBody(c), rid(c)), 201) },
-    { method: 'GET', path: '/drafts/:did', permission: roles('applicant'), summary: 'One of my drafts', handler: async (c) => c.json(await gov.getDraft(principal(c), param(c, 'did'))) },
-    { method: 'PUT', path: '/drafts/:did', permission: roles('applicant'), summary: 'Save a draft again: {"content", "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), param(c, 'did'), await jsonBody(c), rid(c))) },
+    { method: 'GET', path: '/drafts', response: listOf('drafts', 'ApplicationDraft'), permission: roles('applicant'), summary: 'My drafts of applications, newest first', handler: async (c) => c.json({ drafts: await gov.listDrafts(principal(c)) }) },
+    { method: 'POST', path: '/drafts', response: ref('ApplicationDraft'), status: 201, permission: roles('applicant'), summary: 'Start a draft: {"content": {...the application so far}, "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), null, await jsonBody(c), rid(c)), 201) },
+    { method: 'GET', path: '/drafts/:did', response: ref('ApplicationDraft'), permission: roles('applicant'), summary: 'One of my drafts', handler: async (c) => c.json(await gov.getDraft(principal(c), param(c, 'did'))) },
+    { method: 'PUT', path: '/drafts/:did', response: ref('ApplicationDraft'), permission: roles('applicant'), summary: 'Save a draft again: {"content", "step"}', handler: async (c) => c.json(await gov.saveDraft(principal(c), param(c, 'did'), await jsonBody(c), rid(c))) },
     {
       method: 'DELETE', path: '/drafts/:did', permission: roles('applicant'), summary: 'Delete a draft (done by the portal once the application is filed)',
       handler: async (c) => {

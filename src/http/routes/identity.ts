@@ -6,6 +6,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { AppError, isAppError } from '../../errors.ts';
 import type { IdentityService, VerifiedLogin } from '../../identity/index.ts';
+import { listOf, ref } from '../api-schemas.ts';
 import { AUTHENTICATED, authenticate, jsonBody, mountRoutes, openApiOf, param, principal, PUBLIC, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
 /** The OpenID Connect relying party as the routes see it (identity/oidc-client.ts implements it). */
@@ -38,7 +39,7 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
   const rid = (c: Context<AuthEnv>): string => c.get('requestId');
   return [
     {
-      method: 'GET', path: '/me', permission: AUTHENTICATED, token: true, summary: 'Who I am: person, roles, and the CSRF token of my session',
+      method: 'GET', path: '/me', response: ref('Me'), permission: AUTHENTICATED, token: true, summary: 'Who I am: person, roles, and the CSRF token of my session',
       handler: async (c) => {
         const p = principal(c);
         const person = await identity.requirePerson(p.personId);
@@ -107,9 +108,9 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
       method: 'POST', path: '/demo-logins/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) turning demo logins on',
       handler: async (c) => c.json({ change: await identity.decideDemoLogins(principal(c), param(c, 'changeId'), 'reject', rid(c)) }),
     },
-    { method: 'GET', path: '/me/tokens', permission: AUTHENTICATED, summary: 'My API tokens (never the secret)', handler: async (c) => c.json({ tokens: await identity.listApiTokens(principal(c).personId) }) },
+    { method: 'GET', path: '/me/tokens', response: listOf('tokens', 'ApiToken'), permission: AUTHENTICATED, summary: 'My API tokens (never the secret)', handler: async (c) => c.json({ tokens: await identity.listApiTokens(principal(c).personId) }) },
     {
-      method: 'POST', path: '/me/tokens', permission: AUTHENTICATED, summary: 'Create an API token for one project: {"projectId", "days", "label"}; the secret is shown once',
+      method: 'POST', path: '/me/tokens', response: ref('NewApiToken'), status: 201, permission: AUTHENTICATED, summary: 'Create an API token for one project: {"projectId", "days", "label"}; the secret is shown once',
       handler: async (c) => {
         const body = await jsonBody(c);
         const projectId = str(body, 'projectId');

@@ -6,10 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { after, before, describe, test } from 'node:test';
 import { makeEscapeTargets, openWorkspaceFixture, type EscapeSetup, type WorkspaceFixture } from '../../../test/helpers/workspace.ts';
 import { hostileStatements } from '../../../test/helpers/workspace-escapes.ts';
 import type { Query } from '../../workspace/index.ts';
+import { API_SCHEMAS } from '../api-schemas.ts';
 import { createHttpApp } from '../app.ts';
 import { CSRF_HEADER, sessionCookieName, type AuthDeps } from '../auth.ts';
 import { workspaceOpenApiPaths, workspaceRoutes } from './workspace.ts';
@@ -87,6 +90,30 @@ describe('workspace query API', () => {
     assert.equal((await call('GET', `${project}/queries/${q.id}`, 'member')).body.status, 'succeeded');
     assert.equal((await call('GET', `${project}/queries/${q.id}`, 'applicant')).status, 404);
     assert.equal((await call('GET', `${project}/queries/${q.id}/rows?limit=1001`, 'member')).status, 400);
+  });
+
+  test('each JSON answer validates against the schema the OpenAPI document gives its route (the portal\'s types are generated from it)', async () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    ajv.addSchema({ $id: 'enclave', components: { schemas: API_SCHEMAS } });
+    const paths = workspaceOpenApiPaths(w.ws) as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+    const answers = async (method: string, docPath: string, path: string, body?: unknown): Promise<Record<string, unknown> & Query> => {
+      const r = await call(method, path, 'member', body);
+      const schema = paths[docPath]?.[method.toLowerCase()]?.responses[String(r.status)]?.content?.['application/json']?.schema;
+      assert.ok(schema !== undefined, `${method} ${docPath} documents no body for status ${r.status}: ${JSON.stringify(r.body)}`);
+      const validate = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"enclave#/components/schemas/')) as object);
+      assert.ok(validate(r.body), `${method} ${docPath}: ${ajv.errorsText(validate.errors)}`);
+      return r.body;
+    };
+    const q = await answers('POST', '/projects/{id}/queries', `${project}/queries`, { sql: 'SELECT drug, count(*) AS n FROM events GROUP BY drug ORDER BY drug' });
+    await answers('GET', '/projects/{id}/queries/{qid}', `${project}/queries/${q.id}`);
+    await answers('GET', '/projects/{id}/queries/{qid}/rows', `${project}/queries/${q.id}/rows?limit=3`);
+    await answers('GET', '/projects/{id}/queries', `${project}/queries?limit=3`);
+    await answers('GET', '/projects/{id}/workspace', `${project}/workspace`);
+    await answers('GET', '/projects/{id}/extract', `${project}/extract`);
+    await answers('GET', '/projects/{id}/tables', `${project}/tables`);
+    await answers('POST', '/projects/{id}/saved-queries', `${project}/saved-queries`, { name: 'schema check', sql: 'SELECT 1' });
+    await answers('GET', '/projects/{id}/saved-queries', `${project}/saved-queries`);
   });
 
   test('a long statement answers 202 running; cancel answers it cancelled', async () => {

@@ -83,6 +83,21 @@ interface Props {
   readonly emptyLabel: string;
 }
 
+/** Characters of a table's label that fit in its box. */
+const TITLE_FIT = 24;
+
+/** A table's label shortened to its box at the last whole word, so that what shows is a run of its words. */
+export function shortTitle(title: string): string {
+  if (title.length <= TITLE_FIT) return title;
+  const cut = title.slice(0, TITLE_FIT - 1);
+  const space = cut.lastIndexOf(' ');
+  let kept = space > 0 ? cut.slice(0, space) : cut;
+  // a parenthesis the cut leaves open goes whole: "Prestations (table…" reads as a broken aside
+  const open = kept.lastIndexOf('(');
+  if (open > 0 && !kept.slice(open).includes(')')) kept = kept.slice(0, open);
+  return `${kept.replace(/[\s,;:–-]+$/, '')}…`;
+}
+
 export function TableDiagram({ tables, linkFor, highlight, label, referencesLabel, listTitle, emptyLabel }: Props) {
   const { navigate } = useRouter();
   const layout = useMemo(() => layoutTables(tables), [tables]);
@@ -141,10 +156,15 @@ export function TableDiagram({ tables, linkFor, highlight, label, referencesLabe
                   {t.name}
                 </text>
                 {t.title !== undefined && t.title !== '' && (
-                  // the table's label under its name, shortened to the box (the full one is the link's name)
-                  <text x={p.x + BOX_W / 2} y={p.y + BOX_H / 2 + 9} dominantBaseline="central" textAnchor="middle" className="diagram-title" aria-hidden="true">
-                    {t.title.length > 24 ? `${t.title.slice(0, 23)}…` : t.title}
-                  </text>
+                  // the table's label under its name, shortened to the box at a word boundary (the full
+                  // one is the link's name); the space between the two texts keeps their words apart, so
+                  // the visible words are a run of the link's name (WCAG 2.5.3, label in name)
+                  <>
+                    {' '}
+                    <text x={p.x + BOX_W / 2} y={p.y + BOX_H / 2 + 9} dominantBaseline="central" textAnchor="middle" className="diagram-title" aria-hidden="true">
+                      {shortTitle(t.title)}
+                    </text>
+                  </>
                 )}
               </a>
             );

@@ -312,7 +312,7 @@ function FlaggedTable({ columns, rows, flags, testId, caption }: { readonly colu
                 return (
                   <td key={c} className={`${typeof v === 'number' ? 'num' : ''}${sev === null ? '' : ` cell-flag cell-flag-${sev}`}`} data-flag={sev ?? undefined} data-rules={fs.map((x) => x.flag.rule).join(' ') || undefined}>
                     {v === null ? '—' : String(v)}
-                    {fs.map((x) => <sup key={x.n} className="cell-flag-ref"><a href={`#${testId}-flag-${x.n}`} aria-label={a.cellFlagLabel(x.flag.rule)}>{x.n}</a></sup>)}
+                    {fs.map((x) => <sup key={x.n} className="cell-flag-ref"><a href={`#${testId}-flag-${x.n}`} aria-label={`${x.n} ${a.cellFlagLabel(x.flag.rule)}`}>{x.n}</a></sup>)}
                   </td>
                 );
               })}

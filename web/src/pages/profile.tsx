@@ -3,7 +3,8 @@
  * settings) and the notifications (unread count in the header, "mark all read").
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiError, get, projectsApi, request, type Project } from '../api.ts';
+import { ApiError, get, projectsApi, request, type Notification, type NotificationSettings, type Project } from '../api.ts';
+import type { ApiResponse } from '../api/generated.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, Empty, ErrorState, SelectField, TextField, useAsync } from '../kit/index.ts';
 import { href, Link, useRouter } from '../router.tsx';
@@ -12,40 +13,19 @@ import { useText, type PortalText } from '../text.ts';
 import { PageTitle } from './page.tsx';
 import type { Messages } from '../i18n.tsx';
 
-interface PersonView {
-  readonly id: string;
-  readonly displayName: string;
-  readonly email: string | null;
-  readonly organisation: string;
-}
-interface ApiToken {
-  readonly id: string;
-  readonly projectId: string;
-  readonly label: string;
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly revokedAt: string | null;
-}
-export interface Notification {
-  readonly id: string;
-  readonly projectId: string | null;
-  readonly kind: string;
-  readonly message: string;
-  readonly createdAt: string;
-  readonly readAt: string | null;
-}
+type ApiToken = ApiResponse<'GET /identity/me/tokens'>['tokens'][number];
 
 const enc = encodeURIComponent;
 const personal = {
-  me: (s?: AbortSignal) => get<{ person: PersonView; roles: string[] }>('/api/v1/identity/me', s),
-  tokens: (s?: AbortSignal) => get<{ tokens: ApiToken[] }>('/api/v1/identity/me/tokens', s).then((r) => r.tokens),
-  createToken: (b: { projectId: string; days: number; label: string }) => request<{ id: string; token: string; expiresAt: string }>('POST', '/api/v1/identity/me/tokens', b),
+  me: (s?: AbortSignal) => get<ApiResponse<'GET /identity/me'>>('/api/v1/identity/me', s),
+  tokens: (s?: AbortSignal) => get<ApiResponse<'GET /identity/me/tokens'>>('/api/v1/identity/me/tokens', s).then((r) => r.tokens),
+  createToken: (b: { projectId: string; days: number; label: string }) => request<ApiResponse<'POST /identity/me/tokens'>>('POST', '/api/v1/identity/me/tokens', b),
   revokeToken: (id: string) => request<unknown>('DELETE', `/api/v1/identity/me/tokens/${enc(id)}`),
-  settings: (s?: AbortSignal) => get<{ email: boolean }>('/api/v1/governance/notifications/settings', s),
-  saveSettings: (b: { email: boolean }) => request<{ email: boolean }>('PUT', '/api/v1/governance/notifications/settings', b),
-  notifications: (s?: AbortSignal) => get<{ notifications: Notification[] }>('/api/v1/governance/notifications', s).then((r) => r.notifications),
-  unreadCount: (s?: AbortSignal) => get<{ unread: number }>('/api/v1/governance/notifications/unread-count', s).then((r) => r.unread),
-  markAllRead: () => request<{ marked: number }>('POST', '/api/v1/governance/notifications/read-all').then((r) => r.marked),
+  settings: (s?: AbortSignal) => get<NotificationSettings>('/api/v1/governance/notifications/settings', s),
+  saveSettings: (b: NotificationSettings) => request<NotificationSettings>('PUT', '/api/v1/governance/notifications/settings', b),
+  notifications: (s?: AbortSignal) => get<ApiResponse<'GET /governance/notifications'>>('/api/v1/governance/notifications', s).then((r) => r.notifications),
+  unreadCount: (s?: AbortSignal) => get<ApiResponse<'GET /governance/notifications/unread-count'>>('/api/v1/governance/notifications/unread-count', s).then((r) => r.unread),
+  markAllRead: () => request<ApiResponse<'POST /governance/notifications/read-all'>>('POST', '/api/v1/governance/notifications/read-all').then((r) => r.marked),
   markRead: (id: string) => request<unknown>('POST', `/api/v1/governance/notifications/${enc(id)}/read`),
 };
 

@@ -5,7 +5,7 @@
  * offered are the server's `actions` for this person (the same policy the API enforces).
  */
 import { useState, type FormEvent } from 'react';
-import { ApiError, get, projectsApi, request, type ProjectDetail } from '../api.ts';
+import { ApiError, get, projectsApi, request, type ProjectDetail, type ProjectTrail } from '../api.ts';
 import { useSession } from '../session.tsx';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, ErrorState, TextField, useAsync } from '../kit/index.ts';
@@ -90,20 +90,13 @@ function ActionButton({ id, title, spec, onDone }: { readonly id: string; readon
   );
 }
 
-interface TrailEvent {
-  readonly seq: number;
-  readonly time: string;
-  readonly action: string;
-  readonly actorId: string;
-  readonly actorKind: 'person' | 'service';
-  readonly outcome: 'success' | 'failure' | 'denied';
-}
+type TrailEvent = ProjectTrail['events'][number];
 
 /** The project's audit trail (newest first), read from the log; `version` reloads it after an act. */
 export function ProjectTrail({ id, version }: { readonly id: string; readonly version: string }) {
   const { lang } = useI18n();
   const x = useText();
-  const state = useAsync((s) => get<{ events: TrailEvent[]; people: Record<string, { displayName: string; organisation: string }> }>(`/api/v1/governance/projects/${encodeURIComponent(id)}/trail`, s), [id, version]);
+  const state = useAsync((s) => get<ProjectTrail>(`/api/v1/governance/projects/${encodeURIComponent(id)}/trail`, s), [id, version]);
   const when = new Intl.DateTimeFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
   return (
     <section aria-labelledby="trail-h">

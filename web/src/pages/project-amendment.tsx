@@ -5,23 +5,13 @@
  * distinct members). The permit in force stays so meanwhile. Actions offered are the server's.
  */
 import { useState, type FormEvent } from 'react';
-import { ApiError, get, request, type Application, type DiffEntry, type ProjectDetail, type Review } from '../api.ts';
+import { ApiError, get, request, type AmendmentDetail, type Application, type ProjectDetail } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, ErrorState, SelectField, TextField, useAsync } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { useText } from '../text.ts';
 import { changeRows, PersonLabel } from './project-diff.tsx';
-
-interface AmendmentDetail {
-  readonly amendment: { readonly id: string; readonly status: string; readonly applicationVersion: number; readonly baseApplicationVersion: number; readonly createdBy: string };
-  readonly application: { readonly version: number; readonly content: Application };
-  readonly changes: readonly DiffEntry[];
-  readonly reviews: readonly Review[];
-  readonly proposal: { readonly version: number } | null;
-  readonly actions: readonly string[];
-  readonly approvalsNeeded: number | null;
-}
 
 const OPEN = ['submitted', 'ethics_review', 'legal_review', 'committee_review', 'changes_requested'];
 /** The review step of each status: its route and the decision behind each action. */
@@ -74,8 +64,13 @@ function OpenAmendment({ id, people, onDone }: { readonly id: string; readonly p
       <Async state={state}>
         {({ d, base }) => {
           const step = STEP[d.amendment.status];
-          const decisions = step === undefined ? [] : Object.entries(step.decisions).filter(([a]) => d.actions.includes(a)).map(([, dec]) => dec);
+          const actions: readonly string[] = d.actions;
+          const decisions = step === undefined ? [] : Object.entries(step.decisions).filter(([a]) => actions.includes(a)).map(([, dec]) => dec);
           const needsProposal = d.amendment.status === 'committee_review' && d.proposal === null && d.actions.includes('committee_approve');
+          // The server's rule (the one its vote enforces): approve is not among this member's
+          // actions once their approval counts for this proposal's permit version; an approval of
+          // an earlier version (the permit in force) does not count, so it is offered again.
+          const votedOnProposal = d.amendment.status === 'committee_review' && d.proposal !== null && d.actions.includes('committee_return') && !d.actions.includes('committee_approve');
           return (
             <>
               <p>
@@ -106,6 +101,7 @@ function OpenAmendment({ id, people, onDone }: { readonly id: string; readonly p
                 </ul>
               )}
               {d.approvalsNeeded !== null && d.proposal !== null && <p className="notice" data-testid="amendment-approvals">{t.fourEyesCommittee(d.approvalsNeeded)}</p>}
+              {votedOnProposal && <p className="notice" data-testid="amendment-voted">{t.fourEyesAlreadyVoted}</p>}
               {needsProposal && <ProposeAmendedPermit id={id} onDone={done} />}
               {step !== undefined && decisions.length > 0 && !needsProposal && <AmendmentDecision key={`${d.amendment.status}:${decisions.join()}`} id={id} route={step.route} decisions={decisions} onDone={done} />}
               {step !== undefined && decisions.length > 0 && needsProposal && <AmendmentDecision key={`${d.amendment.status}:r`} id={id} route={step.route} decisions={decisions.filter((y) => y !== 'approve')} onDone={done} />}

@@ -4,7 +4,7 @@
  * only enforced), and the reviewers' inbox.
  */
 import { useState, type FormEvent } from 'react';
-import { ApiError, catalog, get, projectsApi, request, type Application, type ProjectDetail, type ProjectStatus, type Review, type Table } from '../api.ts';
+import { ApiError, catalog, get, projectsApi, request, type Application, type Notification, type ProjectDetail, type ProjectStatus, type Review, type Table } from '../api.ts';
 import { useI18n, type Messages } from '../i18n.tsx';
 import { Async, Badge, DataTable, Empty, ErrorState, SelectField, StatusTimeline, TextField, useAsync, type StepState, type TimelineStep, type Tone } from '../kit/index.ts';
 import { href, Link } from '../router.tsx';
@@ -457,15 +457,6 @@ function ScopeSummary({ app }: { readonly app: Application }) {
     return { potential: out, concepts: distinctConcepts(out, tables) };
   }, [app]);
   return <ReviewSummary app={app} potential={state.status === 'ok' ? state.data.potential : []} {...(state.status === 'ok' ? { concepts: state.data.concepts } : {})} />;
-}
-
-interface Notification {
-  readonly id: string;
-  readonly projectId: string | null;
-  readonly kind: string;
-  readonly message: string;
-  readonly createdAt: string;
-  readonly readAt: string | null;
 }
 
 /** In-app notifications of state changes (unread ones), each marked read once seen. */

@@ -4,7 +4,7 @@
  * identifiers cannot be picked at all; everything is validated before submission.
  */
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { ApiError, catalog, get, projectsApi, request, type Application, type Column, type Table } from '../api.ts';
+import { ApiError, catalog, get, projectsApi, request, type Application, type ApplicationDraft, type Column, type Table } from '../api.ts';
 import { useText } from '../text.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, ErrorState, SelectField, SensitivityBadge, Stepper, TextField, useAsync } from '../kit/index.ts';
@@ -112,7 +112,7 @@ export function fromApplication(a: Application): Draft {
   return {
     title: a.title, organisation: a.organisation, purpose: a.purpose, publicInterest: a.publicInterest,
     legalKind: a.legalBasis.kind, legalReference: a.legalBasis.reference, ethicsRef: a.ethicsOpinionReference ?? '', funding: a.funding,
-    team: a.team, dataset: ds?.dataset ?? 'snds', picked: Object.fromEntries((ds?.tables ?? []).map((tb) => [tb.table, tb.columns])),
+    team: a.team.map((m) => ({ ...m })), dataset: ds?.dataset ?? 'snds', picked: Object.fromEntries((ds?.tables ?? []).map((tb) => [tb.table, tb.columns])),
     yearFrom: String(a.requestedScope.years.from), yearTo: String(a.requestedScope.years.to), population: a.requestedScope.population, justification: a.requestedScope.justification,
     piJustification: a.potentialIdentifierJustification ?? '',
   };
@@ -129,17 +129,11 @@ export function AmendProjectPage({ id }: { readonly id: string }) {
   return <Async state={state} page>{(d) => <WizardPage projectId={id} amend initial={fromApplication(d.application.content)} />}</Async>;
 }
 
-interface ServerDraft {
-  readonly id: string;
-  readonly content: Record<string, unknown>;
-  readonly step: number;
-  readonly updatedAt: string;
-}
 const draftsApi = {
-  list: (s?: AbortSignal) => get<{ drafts: ServerDraft[] }>('/api/v1/governance/drafts', s).then((r) => r.drafts),
-  get: (id: string, s?: AbortSignal) => get<ServerDraft>(`/api/v1/governance/drafts/${encodeURIComponent(id)}`, s),
-  create: (content: Draft, step: number) => request<ServerDraft>('POST', '/api/v1/governance/drafts', { content, step }),
-  save: (id: string, content: Draft, step: number) => request<ServerDraft>('PUT', `/api/v1/governance/drafts/${encodeURIComponent(id)}`, { content, step }),
+  list: (s?: AbortSignal) => get<{ drafts: ApplicationDraft[] }>('/api/v1/governance/drafts', s).then((r) => r.drafts),
+  get: (id: string, s?: AbortSignal) => get<ApplicationDraft>(`/api/v1/governance/drafts/${encodeURIComponent(id)}`, s),
+  create: (content: Draft, step: number) => request<ApplicationDraft>('POST', '/api/v1/governance/drafts', { content, step }),
+  save: (id: string, content: Draft, step: number) => request<ApplicationDraft>('PUT', `/api/v1/governance/drafts/${encodeURIComponent(id)}`, { content, step }),
   remove: (id: string) => request<unknown>('DELETE', `/api/v1/governance/drafts/${encodeURIComponent(id)}`),
 };
 

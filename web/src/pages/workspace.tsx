@@ -544,17 +544,21 @@ function History({ api, refreshKey, onLoad }: { readonly api: WorkspaceApi; read
             <Empty>{t.ws.historyEmpty}</Empty>
           ) : (
             <ul className="ws-list">
-              {queries.map((q) => (
-                <li key={q.id}>
-                  <button type="button" className="link-button ws-sql-snippet" onClick={() => onLoad(q)} aria-label={t.ws.loadQueryLabel(q.sql.slice(0, 80))}>
-                    <code>{q.sql.length > 140 ? `${q.sql.slice(0, 140)}…` : q.sql}</code>
-                  </button>
-                  <span className="small muted">
-                    <QueryStatusBadge status={q.status} /> {formatDate(q.startedAt)} {new Date(q.startedAt).toLocaleTimeString()}
-                    {q.rowCount !== null && <> · {t.ws.rows(String(q.rowCount))}</>}
-                  </span>
-                </li>
-              ))}
+              {queries.map((q) => {
+                // the button's name holds the statement as shown, so what is seen is what is said (WCAG 2.5.3)
+                const shown = q.sql.length > 140 ? `${q.sql.slice(0, 140)}…` : q.sql;
+                return (
+                  <li key={q.id}>
+                    <button type="button" className="link-button ws-sql-snippet" onClick={() => onLoad(q)} aria-label={t.ws.loadQueryLabel(shown)}>
+                      <code>{shown}</code>
+                    </button>
+                    <span className="small muted">
+                      <QueryStatusBadge status={q.status} /> {formatDate(q.startedAt)} {new Date(q.startedAt).toLocaleTimeString()}
+                      {q.rowCount !== null && <> · {t.ws.rows(String(q.rowCount))}</>}
+                    </span>
+                  </li>
+                );
+              })}
             </ul>
           )
         }

@@ -1,0 +1,220 @@
+/**
+ * The JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of what the API returns and accepts,
+ * published as the OpenAPI document's `components.schemas`. Routes point at them with `ref`; the
+ * portal's API types are generated from them (scripts/openapi-types.ts → web/src/api/generated.ts),
+ * and a test validates real responses against them (src/http/api-schemas.test.ts), so neither
+ * the portal nor this document can drift from what the server sends.
+ *
+ * Enumerations come from the domains' own tables (statuses, actions, roles, sensitivities).
+ */
+import { SENSITIVITIES } from '../catalog/index.ts';
+import { ACTION_NAMES, AMENDMENT_ACTION_NAMES, AMENDMENT_STATUSES, PROJECT_STATUSES } from '../governance/index.ts';
+import { PLATFORM_ROLES } from '../identity/index.ts';
+
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/** A reference to a component schema (checked against the names below at compile time). */
+export const ref = (name: SchemaName): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+/** `{ key: Item[] }`: the shape of the API's lists. */
+export const listOf = (key: string, item: SchemaName): JsonSchema => ({ type: 'object', required: [key], properties: { [key]: { type: 'array', items: ref(item) } } });
+
+const str: JsonSchema = { type: 'string' };
+const int: JsonSchema = { type: 'integer' };
+const bool: JsonSchema = { type: 'boolean' };
+const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
+const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: 'null' }] });
+const strOrNull: JsonSchema = { type: ['string', 'null'] };
+const arrayOf = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
+const strings = arrayOf(str);
+/** An object whose listed properties are all present. */
+const object = (properties: Readonly<Record<string, JsonSchema>>, optional: readonly string[] = []): JsonSchema => ({
+  type: 'object',
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  properties,
+});
+const years = object({ from: int, to: int });
+const scope = arrayOf(object({ dataset: str, tables: arrayOf(object({ table: str, columns: strings })) }));
+
+const schemas = {
+  Problem: object({ type: str, title: str, status: int, detail: str, code: str, hint: str, requestId: str, details: { type: 'object' } }, ['hint', 'requestId', 'details']),
+
+  // catalogue (src/catalog/types.ts)
+  Sensitivity: { type: 'string', enum: [...SENSITIVITIES] },
+  ForeignKey: object({ fields: strings, reference: object({ resource: str, fields: strings }) }),
+  Column: object({
+    position: int, name: str, type: str, description: str,
+    nomenclature: strOrNull, length: strOrNull, format: strOrNull, constraints: { type: 'object' },
+    sensitivity: { $ref: '#/components/schemas/Sensitivity' }, sensitivityReason: str, sensitivityRule: str,
+  }),
+  TableSummary: object({ dataset: str, name: str, title: str, product: str, columnCount: int, primaryKey: strings, foreignKeys: arrayOf({ $ref: '#/components/schemas/ForeignKey' }) }),
+  Table: object({
+    dataset: str, name: str, title: str, description: str, product: str, primaryKey: strings,
+    foreignKeys: arrayOf({ $ref: '#/components/schemas/ForeignKey' }), enclave: { type: ['object', 'null'] }, sourceFile: str,
+    columns: arrayOf({ $ref: '#/components/schemas/Column' }),
+  }),
+  DatasetSummary: object({ name: str, title: str, description: str, source: str, tableCount: int, columnCount: int, importedAt: dateTime, contentSha256: str }),
+  Dataset: {
+    allOf: [{ $ref: '#/components/schemas/DatasetSummary' }, object({ tables: arrayOf({ $ref: '#/components/schemas/TableSummary' }) })],
+  },
+  SearchHit: {
+    oneOf: [
+      object({ kind: { const: 'dataset' }, dataset: str, title: str, description: str }),
+      object({ kind: { const: 'table' }, dataset: str, table: str, title: str, description: str }),
+      object({ kind: { const: 'column' }, dataset: str, table: str, column: str, type: str, description: str, sensitivity: { $ref: '#/components/schemas/Sensitivity' } }),
+      object({ kind: { const: 'nomenclature' }, nomenclature: str, title: str, codeCount: int }),
+    ],
+  },
+  NomenclatureSummary: object({ name: str, dataset: strOrNull, title: str, description: str, source: str, codeCount: int, codesAvailable: bool }),
+  NomenclatureCode: object({ code: str, label: strOrNull }),
+  NomenclaturePage: {
+    allOf: [
+      { $ref: '#/components/schemas/NomenclatureSummary' },
+      object({ codeField: str, labelField: strOrNull, limit: int, offset: int, codes: arrayOf({ $ref: '#/components/schemas/NomenclatureCode' }) }),
+    ],
+  },
+
+  // identity
+  Role: { type: 'string', enum: [...PLATFORM_ROLES] },
+  Me: object({
+    person: object({ id: str, issuer: str, subject: str, displayName: str, email: strOrNull, organisation: str, roles: arrayOf({ $ref: '#/components/schemas/Role' }), createdAt: dateTime }),
+    roles: arrayOf({ $ref: '#/components/schemas/Role' }),
+    via: { type: 'string', enum: ['session', 'token'] },
+    projectScope: strOrNull,
+    csrfToken: strOrNull,
+  }),
+  ApiToken: object({ id: str, personId: str, projectId: str, label: str, createdAt: dateTime, expiresAt: dateTime, revokedAt: nullable(dateTime) }),
+  NewApiToken: object({ id: str, token: { type: 'string', description: 'The secret, shown this once' }, expiresAt: dateTime }),
+
+  // governance (src/governance/types.ts, service.ts)
+  ProjectStatus: { type: 'string', enum: [...PROJECT_STATUSES] },
+  ActionName: { type: 'string', enum: [...ACTION_NAMES] },
+  AmendmentStatus: { type: 'string', enum: [...AMENDMENT_STATUSES] },
+  AmendmentActionName: { type: 'string', enum: [...AMENDMENT_ACTION_NAMES] },
+  ProjectMember: object({ personId: str, role: { type: 'string', enum: ['principal_investigator', 'member'] } }),
+  Project: object({
+    id: str, status: { $ref: '#/components/schemas/ProjectStatus' }, title: str, organisation: str, createdBy: str, createdAt: dateTime, updatedAt: dateTime,
+    currentVersion: int, members: arrayOf({ $ref: '#/components/schemas/ProjectMember' }),
+  }),
+  Application: object({
+    title: str, organisation: str, purpose: str, publicInterest: str,
+    legalBasis: object({ kind: { type: 'string', enum: ['cnil_authorisation', 'reference_methodology'] }, reference: str }),
+    ethicsOpinionReference: strOrNull, funding: str,
+    team: arrayOf(object({ name: str, role: str, organisation: str })),
+    requestedScope: object({ datasets: scope, years, population: str, justification: str }),
+    potentialIdentifierJustification: strOrNull,
+  }, ['potentialIdentifierJustification']),
+  ApplicationVersion: object({ projectId: str, version: int, content: { $ref: '#/components/schemas/Application' }, createdBy: str, createdAt: dateTime }),
+  Review: object({
+    id: str, applicationVersion: int, step: str, reviewerId: str, decision: { type: 'string', enum: ['approve', 'return', 'reject'] },
+    comment: str, reference: strOrNull, permitVersion: { type: ['integer', 'null'] }, amendmentId: strOrNull, createdAt: dateTime,
+  }),
+  PermitDocument: object({
+    schemaVersion: { const: 1 }, projectId: str, title: str, datasets: scope, years,
+    population: object({ description: str, criteria: arrayOf(object({ column: str, op: { type: 'string', enum: ['in', 'not_in', 'between'] }, values: arrayOf({ type: ['string', 'number'] }) })) }),
+    members: arrayOf({ $ref: '#/components/schemas/ProjectMember' }),
+    tools: arrayOf({ type: 'string', enum: ['web_sql', 'database_protocol'] }),
+    disclosure: object({ minimumCellCount: int, roundingBase: int, dominance: object({ n: int, k: { type: 'number' } }), checkersRequired: int }, ['roundingBase', 'dominance', 'checkersRequired']),
+    potentialIdentifierException: object({ columns: strings, justification: str }),
+    validFrom: str, validUntil: str,
+  }, ['potentialIdentifierException']),
+  Permit: object({
+    projectId: str, version: int, document: { $ref: '#/components/schemas/PermitDocument' }, sha256: str,
+    state: { type: 'string', enum: ['proposed', 'active', 'superseded', 'ended', 'lapsed'] }, createdBy: str, createdAt: dateTime,
+    activatedAt: nullable(dateTime), amendmentId: strOrNull,
+  }),
+  Amendment: object({
+    id: str, projectId: str, status: { $ref: '#/components/schemas/AmendmentStatus' }, applicationVersion: int, baseApplicationVersion: int, basePermitVersion: int,
+    createdBy: str, createdAt: dateTime, updatedAt: dateTime, decidedAt: nullable(dateTime),
+  }),
+  PersonName: object({ displayName: str, organisation: str }),
+  DiffEntry: { type: 'object', required: ['path'], properties: { path: { type: 'string', description: 'JSON pointer of the changed value' }, before: {}, after: {} } },
+  ProjectDetail: object({
+    project: { $ref: '#/components/schemas/Project' },
+    application: { $ref: '#/components/schemas/ApplicationVersion' },
+    reviews: arrayOf({ $ref: '#/components/schemas/Review' }),
+    permits: arrayOf({ $ref: '#/components/schemas/Permit' }),
+    actions: { ...arrayOf({ $ref: '#/components/schemas/ActionName' }), description: 'Actions this person may take now, from the same rules the API enforces (four eyes and the permit version voted on included)' },
+    approvalsNeeded: { type: ['integer', 'null'] },
+    amendment: nullable({ $ref: '#/components/schemas/Amendment' }),
+    people: { type: 'object', additionalProperties: { $ref: '#/components/schemas/PersonName' }, description: 'Names of the people the detail mentions, by person id' },
+  }),
+  AmendmentDetail: object({
+    amendment: { $ref: '#/components/schemas/Amendment' },
+    application: { $ref: '#/components/schemas/ApplicationVersion' },
+    changes: arrayOf({ $ref: '#/components/schemas/DiffEntry' }),
+    reviews: arrayOf({ $ref: '#/components/schemas/Review' }),
+    inForce: nullable({ $ref: '#/components/schemas/Permit' }),
+    proposal: nullable({ $ref: '#/components/schemas/Permit' }),
+    actions: { ...arrayOf({ $ref: '#/components/schemas/AmendmentActionName' }), description: 'Actions this person may take on the amendment now, from the same rules the API enforces' },
+    approvalsNeeded: { type: ['integer', 'null'] },
+  }),
+  NotificationSettings: object({ email: bool }),
+  Notification: object({ id: str, projectId: strOrNull, kind: str, message: str, createdAt: dateTime, readAt: nullable(dateTime) }),
+  ApplicationDraft: object({
+    id: str, content: { type: 'object', description: 'The wizard\'s state as left: may be incomplete; validated only when filed' }, step: int, createdAt: dateTime, updatedAt: dateTime,
+  }),
+  ProjectTrail: object({
+    events: arrayOf(object({
+      seq: int, time: dateTime, action: str, actorId: str, actorKind: { type: 'string', enum: ['person', 'service'] },
+      outcome: { type: 'string', enum: ['success', 'failure', 'denied'] },
+    })),
+    people: { type: 'object', additionalProperties: { $ref: '#/components/schemas/PersonName' } },
+  }),
+  RegisterEntry: object({
+    projectId: str, title: str, organisation: str, purposeSummary: str, datasets: strings, validFrom: str, validUntil: str,
+    decision: { const: 'approved' }, decidedAt: nullable(dateTime), status: { $ref: '#/components/schemas/ProjectStatus' },
+    versions: arrayOf(object({
+      version: int, state: { type: 'string', enum: ['proposed', 'active', 'superseded', 'ended', 'lapsed'] }, activatedAt: nullable(dateTime),
+      datasets: strings, validFrom: str, validUntil: str,
+    })),
+  }),
+
+  // workspace (src/workspace/service.ts, extract-contract.ts; src/engine/workspace-port.ts)
+  WorkspaceColumn: object({ name: str, type: str, description: str, sensitivity: str }, ['description', 'sensitivity']),
+  WorkspaceTable: object({
+    schema: { type: 'string', enum: ['extract', 'scratch'] }, name: str, kind: { type: 'string', enum: ['table', 'view'] }, rows: int,
+    columns: arrayOf({ $ref: '#/components/schemas/WorkspaceColumn' }),
+  }, ['rows']),
+  ExtractManifest: object({
+    projectId: str, permitId: str, permitVersion: int, generation: int, state: { type: 'string', enum: ['building', 'ready', 'failed', 'destroyed'] },
+    keyId: str, rekeyKeyId: str, datasetVersions: arrayOf(object({ dataset: str, version: int })), years,
+    tables: arrayOf(object({
+      name: str, dataset: str, table: str,
+      columns: arrayOf(object({ name: str, type: str, source: str, rekeyed: bool })),
+      rows: int,
+      files: arrayOf(object({ path: str, bytes: int, rows: int, sha256: str })),
+    })),
+    createdAt: dateTime, completedAt: nullable(dateTime), error: strOrNull,
+  }),
+  WorkspaceInfo: object({
+    projectId: str, status: { type: 'string', enum: ['ready', 'building', 'none', 'failed', 'closed'] },
+    extract: nullable({ $ref: '#/components/schemas/ExtractManifest' }),
+    tables: arrayOf({ $ref: '#/components/schemas/WorkspaceTable' }),
+    quota: object({ usedBytes: int, quotaBytes: int }),
+  }),
+  ResultColumn: object({ name: str, type: { type: 'string', description: 'The engine\'s type name (BIGINT, VARCHAR, DATE…)' } }),
+  CellValue: {
+    anyOf: [str, { type: 'number' }, bool, { type: 'null' }, arrayOf({ $ref: '#/components/schemas/CellValue' }), { type: 'object', additionalProperties: { $ref: '#/components/schemas/CellValue' } }],
+  },
+  QueryStatus: { type: 'string', enum: ['running', 'succeeded', 'failed', 'refused', 'cancelled'] },
+  Query: object({
+    id: str, projectId: str, personId: str, sql: str, status: { $ref: '#/components/schemas/QueryStatus' }, startedAt: dateTime, finishedAt: nullable(dateTime),
+    elapsedMs: { type: ['integer', 'null'] }, progress: { type: ['number', 'null'], description: 'Percent done (the engine\'s estimate) while running' },
+    columns: nullable(arrayOf({ $ref: '#/components/schemas/ResultColumn' })), rowCount: { type: ['integer', 'null'] }, truncated: { type: ['boolean', 'null'] },
+    sha256: strOrNull,
+    saved: nullable(object({ name: str, kind: { type: 'string', enum: ['table', 'view'] }, rowCount: int, bytes: int }, ['rowCount', 'bytes'])),
+    error: nullable(object({ code: str, message: str, hint: str, reason: str }, ['hint', 'reason'])),
+  }),
+  RowsPage: object({
+    columns: arrayOf({ $ref: '#/components/schemas/ResultColumn' }),
+    rows: arrayOf(arrayOf({ $ref: '#/components/schemas/CellValue' })),
+    offset: int, rowCount: int,
+  }),
+  SavedQuery: object({ id: str, name: str, sql: str, description: str, personId: str, createdAt: dateTime }),
+} as const satisfies Record<string, JsonSchema>;
+
+export type SchemaName = keyof typeof schemas;
+
+/** Every component schema of the OpenAPI document, by name. */
+export const API_SCHEMAS: Readonly<Record<SchemaName, JsonSchema>> = schemas;

@@ -1,0 +1,153 @@
+/**
+ * One source for the API's shapes: the OpenAPI document documents every route the app registers
+ * (identity and auth included) and nothing else; the portal's generated types are exactly what
+ * scripts/openapi-types.ts makes of the document today; and what the server really answers
+ * validates against the documented schemas (ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses).
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { GENERATED_PATH, servedApi, typeOf, typesFromOpenApi, type RegisteredRoute } from '../../scripts/openapi-types.ts';
+import { openGovFixture, type GovFixture } from '../../test/helpers/governance.ts';
+import { API_SCHEMAS } from './api-schemas.ts';
+
+describe('the OpenAPI document and the types generated from it', () => {
+  let served: { readonly document: unknown; readonly routes: readonly RegisteredRoute[] };
+  before(async () => {
+    served = await servedApi();
+  });
+
+  /**
+   * `METHOD /full/path` (Hono's spelling: `:param`, and `*` for a trailing `{path}`, which the
+   * document uses for the rest of a path) of every operation the document describes.
+   */
+  function documented(): Set<string> {
+    const doc = served.document as { paths: Record<string, Record<string, unknown> & { servers?: { url: string }[] }> };
+    const out = new Set<string>();
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const base = item.servers?.[0]?.url === '/' ? '' : '/api/v1';
+      for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+        if (item[method] !== undefined) out.add(`${method.toUpperCase()} ${base}${path.replace(/\/\{path\}$/, '/*').replace(/\{([A-Za-z]+)\}/g, ':$1')}`);
+      }
+    }
+    return out;
+  }
+
+  test('every route the app registers is in the document, identity and auth included', () => {
+    const docs = documented();
+    // ALL entries are middleware (`*`) and the node mounts (`/idp/*`), checked the other way below
+    const routes = served.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`);
+    assert.ok(routes.some((r) => r.startsWith('GET /api/v1/identity/')) && routes.some((r) => r.startsWith('GET /api/v1/auth/')), 'identity and auth routes are registered');
+    assert.deepEqual(routes.filter((r) => !docs.has(r)).sort(), [], 'registered but not documented');
+  });
+
+  test('every operation of the document is a route the app registers', () => {
+    const registered = new Set(served.routes.map((r) => `${r.method} ${r.path}`));
+    // a node mount documents GET and POST under its prefix, served by one ALL route
+    const missing = [...documented()].filter((op) => !registered.has(op) && !registered.has(op.replace(/^(GET|POST) (.+\/\*)$/, 'ALL $2')));
+    assert.deepEqual(missing.sort(), [], 'documented but not registered');
+  });
+
+  test('web/src/api/generated.ts is what the generator makes of the document served now (run npm run openapi:types after changing a route or a schema)', async () => {
+    const checkedIn = await readFile(GENERATED_PATH, 'utf8');
+    const now = typesFromOpenApi(served.document);
+    if (checkedIn !== now) {
+      const a = checkedIn.split('\n');
+      const b = now.split('\n');
+      const line = a.findIndex((l, i) => l !== b[i]);
+      assert.fail(`web/src/api/generated.ts is out of date from line ${line + 1}: has ${JSON.stringify(a[line])}, the generator writes ${JSON.stringify(b[line])}; run npm run openapi:types`);
+    }
+  });
+
+  test('the generated types name every component schema and the operations the portal calls', () => {
+    const text = typesFromOpenApi(served.document);
+    for (const name of Object.keys(API_SCHEMAS)) assert.match(text, new RegExp(`^export type ${name} = `, 'm'), name);
+    for (const op of ['GET /catalog/datasets/{dataset}', 'GET /governance/projects/{id}', 'GET /governance/projects/{id}/amendment', 'GET /identity/me', 'POST /governance/projects']) {
+      assert.ok(text.includes(`${JSON.stringify(op)}: {`), op);
+    }
+  });
+});
+
+describe('JSON Schema to TypeScript', () => {
+  test('references, nullable types, enums, consts, unions and intersections', () => {
+    assert.equal(typeOf({ $ref: '#/components/schemas/Table' }), 'Table');
+    assert.equal(typeOf({ type: ['string', 'null'] }), 'string | null');
+    assert.equal(typeOf({ type: 'integer', nullable: true }), 'number | null');
+    assert.equal(typeOf({ enum: ['a', 'b'] }), '"a" | "b"');
+    assert.equal(typeOf({ const: 1 }), '1');
+    assert.equal(typeOf({ type: 'array', items: { type: ['string', 'number'] } }), 'readonly (string | number)[]');
+    assert.equal(typeOf({ type: 'array', items: { type: 'array', items: { type: 'string' } } }), 'readonly (readonly string[])[]');
+    assert.equal(typeOf({ allOf: [{ $ref: '#/components/schemas/A' }, { anyOf: [{ $ref: '#/components/schemas/B' }, { type: 'null' }] }] }), 'A & (B | null)');
+    assert.equal(typeOf({}), 'unknown');
+    assert.equal(typeOf({ type: 'object' }), '{ readonly [key: string]: unknown }');
+    assert.equal(typeOf({ type: 'object', additionalProperties: { type: 'integer' } }), '{ readonly [key: string]: number }');
+    assert.equal(typeOf({ anyOf: [{ type: 'string' }, { type: 'array', items: { $ref: '#/components/schemas/V' } }] }), 'string | (readonly V[])');
+  });
+
+  test('objects: required members plain, others optional, odd names quoted, descriptions kept', () => {
+    const t = typeOf({ type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'the id' }, 'x-y': { type: 'boolean' } } });
+    assert.equal(t, '{\n  /** the id */\n  readonly id: string;\n  readonly "x-y"?: boolean;\n}');
+  });
+
+  test('a document that is not OpenAPI 3, or a reference outside the document, is refused with the reason', () => {
+    assert.throws(() => typesFromOpenApi({ swagger: '2.0' }), /not an OpenAPI 3\.x document/);
+    assert.throws(() => typeOf({ $ref: 'other.json#/Foo' }), /only local component references/);
+  });
+});
+
+describe('what the server answers validates against the documented schemas', () => {
+  let f: GovFixture;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  // the components as one schema document, so that each `$ref` resolves
+  ajv.addSchema({ $id: 'enclave', components: { schemas: API_SCHEMAS } });
+  const check = (name: string, value: unknown): void => {
+    const validate = ajv.getSchema(`enclave#/components/schemas/${name}`);
+    assert.ok(validate !== undefined, name);
+    // through JSON, as the client receives it
+    const ok = validate(JSON.parse(JSON.stringify(value)));
+    assert.ok(ok, `${name}: ${ajv.errorsText(validate.errors)}`);
+  };
+  before(async () => {
+    f = await openGovFixture();
+  });
+  after(async () => {
+    await f.close();
+  });
+
+  test('an active project, an amendment with its proposal and a vote, its permits, the public register, its trail, notifications, drafts, API tokens', async () => {
+    const id = await f.projectAt('active');
+    check('ProjectDetail', await f.gov.getProject(f.who.applicant, id));
+    await f.amendmentAt(id, 'committee_review', ['BEN_NIR_PSA', 'PRS_NAT_REF', 'PRS_ACT_QTE']);
+    check('AmendmentDetail', await f.gov.getAmendment(f.who.committee1, id));
+    check('AmendmentDetail', await f.gov.takeAmendment(f.who.committee1, id, 'committee_approve'));
+    check('ProjectDetail', await f.gov.getProject(f.who.committee1, id));
+    for (const p of await f.gov.permits(f.who.applicant, id)) check('Permit', p);
+    for (const e of await f.gov.register()) check('RegisterEntry', e);
+    check('ProjectTrail', await f.gov.projectTrail(f.who.applicant, id));
+    for (const n of await f.gov.notifications(f.who.member)) check('Notification', n);
+    const draft = await f.gov.saveDraft(f.who.applicant, null, { content: { title: 'half written' }, step: 1 });
+    check('ApplicationDraft', draft);
+    for (const d of await f.gov.listDrafts(f.who.applicant)) check('ApplicationDraft', d);
+    check('NotificationSettings', await f.gov.notificationSettings(f.who.applicant));
+    check('NewApiToken', await f.identity.createApiToken(f.who.applicant, id, { label: 'schema check', days: 2 }));
+    for (const k of await f.identity.listApiTokens(f.who.applicant.personId)) check('ApiToken', k);
+  });
+
+  test('the catalogue: dataset, tables, search hits and a nomenclature page', async () => {
+    const ds = await f.catalog.getDataset('snds');
+    check('Dataset', ds);
+    for (const t of ds.tables) check('Table', await f.catalog.getTable('snds', t.name));
+    for (const h of await f.catalog.search('PRS')) check('SearchHit', h);
+    for (const n of await f.catalog.listNomenclatures()) check('NomenclatureSummary', n);
+  });
+
+  test('a schema that does not fit is caught (the check can fail)', async () => {
+    const id = await f.projectAt('draft');
+    const detail = await f.gov.getProject(f.who.applicant, id);
+    assert.throws(() => check('ProjectDetail', { ...detail, actions: ['fly'] }), /ProjectDetail/);
+    assert.throws(() => check('Project', { ...detail.project, members: undefined }), /members/);
+  });
+});

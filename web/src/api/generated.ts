@@ -1,0 +1,857 @@
+/**
+ * GENERATED FILE: do not edit. The Enclave API's types, generated from the server's OpenAPI
+ * document (GET /api/v1/openapi.json) by scripts/openapi-types.ts: run `npm run openapi:types`
+ * after changing a route or src/http/api-schemas.ts. scripts/openapi-types.test.ts fails when
+ * this file differs from what the generator produces.
+ */
+/* eslint-disable */
+
+export type ActionName = "submit" | "withdraw" | "accept_complete" | "return_incomplete" | "ethics_favourable" | "ethics_return" | "ethics_unfavourable" | "legal_approve" | "legal_return" | "legal_reject" | "committee_approve" | "committee_return" | "committee_reject" | "suspend" | "reinstate" | "revoke" | "close" | "expire";
+
+export type Amendment = {
+  readonly id: string;
+  readonly projectId: string;
+  readonly status: AmendmentStatus;
+  readonly applicationVersion: number;
+  readonly baseApplicationVersion: number;
+  readonly basePermitVersion: number;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly decidedAt: string | null;
+};
+
+export type AmendmentActionName = "submit" | "withdraw" | "accept_complete" | "return_incomplete" | "ethics_favourable" | "ethics_return" | "ethics_unfavourable" | "legal_approve" | "legal_return" | "legal_reject" | "committee_approve" | "committee_return" | "committee_reject";
+
+export type AmendmentDetail = {
+  readonly amendment: Amendment;
+  readonly application: ApplicationVersion;
+  readonly changes: readonly DiffEntry[];
+  readonly reviews: readonly Review[];
+  readonly inForce: Permit | null;
+  readonly proposal: Permit | null;
+  /** Actions this person may take on the amendment now, from the same rules the API enforces */
+  readonly actions: readonly AmendmentActionName[];
+  readonly approvalsNeeded: number | null;
+};
+
+export type AmendmentStatus = "submitted" | "ethics_review" | "legal_review" | "committee_review" | "changes_requested" | "approved" | "rejected" | "withdrawn" | "lapsed";
+
+export type ApiToken = {
+  readonly id: string;
+  readonly personId: string;
+  readonly projectId: string;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly revokedAt: string | null;
+};
+
+export type Application = {
+  readonly title: string;
+  readonly organisation: string;
+  readonly purpose: string;
+  readonly publicInterest: string;
+  readonly legalBasis: {
+    readonly kind: "cnil_authorisation" | "reference_methodology";
+    readonly reference: string;
+  };
+  readonly ethicsOpinionReference: string | null;
+  readonly funding: string;
+  readonly team: readonly {
+    readonly name: string;
+    readonly role: string;
+    readonly organisation: string;
+  }[];
+  readonly requestedScope: {
+    readonly datasets: readonly {
+      readonly dataset: string;
+      readonly tables: readonly {
+        readonly table: string;
+        readonly columns: readonly string[];
+      }[];
+    }[];
+    readonly years: {
+      readonly from: number;
+      readonly to: number;
+    };
+    readonly population: string;
+    readonly justification: string;
+  };
+  readonly potentialIdentifierJustification?: string | null;
+};
+
+export type ApplicationDraft = {
+  readonly id: string;
+  /** The wizard's state as left: may be incomplete; validated only when filed */
+  readonly content: { readonly [key: string]: unknown };
+  readonly step: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+};
+
+export type ApplicationVersion = {
+  readonly projectId: string;
+  readonly version: number;
+  readonly content: Application;
+  readonly createdBy: string;
+  readonly createdAt: string;
+};
+
+export type CellValue = string | number | boolean | null | (readonly CellValue[]) | { readonly [key: string]: CellValue };
+
+export type Column = {
+  readonly position: number;
+  readonly name: string;
+  readonly type: string;
+  readonly description: string;
+  readonly nomenclature: string | null;
+  readonly length: string | null;
+  readonly format: string | null;
+  readonly constraints: { readonly [key: string]: unknown };
+  readonly sensitivity: Sensitivity;
+  readonly sensitivityReason: string;
+  readonly sensitivityRule: string;
+};
+
+export type Dataset = DatasetSummary & {
+  readonly tables: readonly TableSummary[];
+};
+
+export type DatasetSummary = {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly source: string;
+  readonly tableCount: number;
+  readonly columnCount: number;
+  readonly importedAt: string;
+  readonly contentSha256: string;
+};
+
+export type DiffEntry = {
+  /** JSON pointer of the changed value */
+  readonly path: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+};
+
+export type ExtractManifest = {
+  readonly projectId: string;
+  readonly permitId: string;
+  readonly permitVersion: number;
+  readonly generation: number;
+  readonly state: "building" | "ready" | "failed" | "destroyed";
+  readonly keyId: string;
+  readonly rekeyKeyId: string;
+  readonly datasetVersions: readonly {
+    readonly dataset: string;
+    readonly version: number;
+  }[];
+  readonly years: {
+    readonly from: number;
+    readonly to: number;
+  };
+  readonly tables: readonly {
+    readonly name: string;
+    readonly dataset: string;
+    readonly table: string;
+    readonly columns: readonly {
+      readonly name: string;
+      readonly type: string;
+      readonly source: string;
+      readonly rekeyed: boolean;
+    }[];
+    readonly rows: number;
+    readonly files: readonly {
+      readonly path: string;
+      readonly bytes: number;
+      readonly rows: number;
+      readonly sha256: string;
+    }[];
+  }[];
+  readonly createdAt: string;
+  readonly completedAt: string | null;
+  readonly error: string | null;
+};
+
+export type ForeignKey = {
+  readonly fields: readonly string[];
+  readonly reference: {
+    readonly resource: string;
+    readonly fields: readonly string[];
+  };
+};
+
+export type Me = {
+  readonly person: {
+    readonly id: string;
+    readonly issuer: string;
+    readonly subject: string;
+    readonly displayName: string;
+    readonly email: string | null;
+    readonly organisation: string;
+    readonly roles: readonly Role[];
+    readonly createdAt: string;
+  };
+  readonly roles: readonly Role[];
+  readonly via: "session" | "token";
+  readonly projectScope: string | null;
+  readonly csrfToken: string | null;
+};
+
+export type NewApiToken = {
+  readonly id: string;
+  /** The secret, shown this once */
+  readonly token: string;
+  readonly expiresAt: string;
+};
+
+export type NomenclatureCode = {
+  readonly code: string;
+  readonly label: string | null;
+};
+
+export type NomenclaturePage = NomenclatureSummary & {
+  readonly codeField: string;
+  readonly labelField: string | null;
+  readonly limit: number;
+  readonly offset: number;
+  readonly codes: readonly NomenclatureCode[];
+};
+
+export type NomenclatureSummary = {
+  readonly name: string;
+  readonly dataset: string | null;
+  readonly title: string;
+  readonly description: string;
+  readonly source: string;
+  readonly codeCount: number;
+  readonly codesAvailable: boolean;
+};
+
+export type Notification = {
+  readonly id: string;
+  readonly projectId: string | null;
+  readonly kind: string;
+  readonly message: string;
+  readonly createdAt: string;
+  readonly readAt: string | null;
+};
+
+export type NotificationSettings = {
+  readonly email: boolean;
+};
+
+export type Permit = {
+  readonly projectId: string;
+  readonly version: number;
+  readonly document: PermitDocument;
+  readonly sha256: string;
+  readonly state: "proposed" | "active" | "superseded" | "ended" | "lapsed";
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly activatedAt: string | null;
+  readonly amendmentId: string | null;
+};
+
+export type PermitDocument = {
+  readonly schemaVersion: 1;
+  readonly projectId: string;
+  readonly title: string;
+  readonly datasets: readonly {
+    readonly dataset: string;
+    readonly tables: readonly {
+      readonly table: string;
+      readonly columns: readonly string[];
+    }[];
+  }[];
+  readonly years: {
+    readonly from: number;
+    readonly to: number;
+  };
+  readonly population: {
+    readonly description: string;
+    readonly criteria: readonly {
+      readonly column: string;
+      readonly op: "in" | "not_in" | "between";
+      readonly values: readonly (string | number)[];
+    }[];
+  };
+  readonly members: readonly ProjectMember[];
+  readonly tools: readonly ("web_sql" | "database_protocol")[];
+  readonly disclosure: {
+    readonly minimumCellCount: number;
+    readonly roundingBase?: number;
+    readonly dominance?: {
+      readonly n: number;
+      readonly k: number;
+    };
+    readonly checkersRequired?: number;
+  };
+  readonly potentialIdentifierException?: {
+    readonly columns: readonly string[];
+    readonly justification: string;
+  };
+  readonly validFrom: string;
+  readonly validUntil: string;
+};
+
+export type PersonName = {
+  readonly displayName: string;
+  readonly organisation: string;
+};
+
+export type Problem = {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: string;
+  readonly hint?: string;
+  readonly requestId?: string;
+  readonly details?: { readonly [key: string]: unknown };
+};
+
+export type Project = {
+  readonly id: string;
+  readonly status: ProjectStatus;
+  readonly title: string;
+  readonly organisation: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly currentVersion: number;
+  readonly members: readonly ProjectMember[];
+};
+
+export type ProjectDetail = {
+  readonly project: Project;
+  readonly application: ApplicationVersion;
+  readonly reviews: readonly Review[];
+  readonly permits: readonly Permit[];
+  /** Actions this person may take now, from the same rules the API enforces (four eyes and the permit version voted on included) */
+  readonly actions: readonly ActionName[];
+  readonly approvalsNeeded: number | null;
+  readonly amendment: Amendment | null;
+  /** Names of the people the detail mentions, by person id */
+  readonly people: { readonly [key: string]: PersonName };
+};
+
+export type ProjectMember = {
+  readonly personId: string;
+  readonly role: "principal_investigator" | "member";
+};
+
+export type ProjectStatus = "draft" | "submitted" | "ethics_review" | "legal_review" | "committee_review" | "changes_requested" | "active" | "suspended" | "expired" | "closed" | "revoked" | "rejected" | "withdrawn";
+
+export type ProjectTrail = {
+  readonly events: readonly {
+    readonly seq: number;
+    readonly time: string;
+    readonly action: string;
+    readonly actorId: string;
+    readonly actorKind: "person" | "service";
+    readonly outcome: "success" | "failure" | "denied";
+  }[];
+  readonly people: { readonly [key: string]: PersonName };
+};
+
+export type Query = {
+  readonly id: string;
+  readonly projectId: string;
+  readonly personId: string;
+  readonly sql: string;
+  readonly status: QueryStatus;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly elapsedMs: number | null;
+  /** Percent done (the engine's estimate) while running */
+  readonly progress: number | null;
+  readonly columns: (readonly ResultColumn[]) | null;
+  readonly rowCount: number | null;
+  readonly truncated: boolean | null;
+  readonly sha256: string | null;
+  readonly saved: {
+    readonly name: string;
+    readonly kind: "table" | "view";
+    readonly rowCount?: number;
+    readonly bytes?: number;
+  } | null;
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly hint?: string;
+    readonly reason?: string;
+  } | null;
+};
+
+export type QueryStatus = "running" | "succeeded" | "failed" | "refused" | "cancelled";
+
+export type RegisterEntry = {
+  readonly projectId: string;
+  readonly title: string;
+  readonly organisation: string;
+  readonly purposeSummary: string;
+  readonly datasets: readonly string[];
+  readonly validFrom: string;
+  readonly validUntil: string;
+  readonly decision: "approved";
+  readonly decidedAt: string | null;
+  readonly status: ProjectStatus;
+  readonly versions: readonly {
+    readonly version: number;
+    readonly state: "proposed" | "active" | "superseded" | "ended" | "lapsed";
+    readonly activatedAt: string | null;
+    readonly datasets: readonly string[];
+    readonly validFrom: string;
+    readonly validUntil: string;
+  }[];
+};
+
+export type ResultColumn = {
+  readonly name: string;
+  /** The engine's type name (BIGINT, VARCHAR, DATE…) */
+  readonly type: string;
+};
+
+export type Review = {
+  readonly id: string;
+  readonly applicationVersion: number;
+  readonly step: string;
+  readonly reviewerId: string;
+  readonly decision: "approve" | "return" | "reject";
+  readonly comment: string;
+  readonly reference: string | null;
+  readonly permitVersion: number | null;
+  readonly amendmentId: string | null;
+  readonly createdAt: string;
+};
+
+export type Role = "applicant" | "ethics_reviewer" | "legal_reviewer" | "access_committee" | "output_checker" | "operator" | "auditor" | "admin";
+
+export type RowsPage = {
+  readonly columns: readonly ResultColumn[];
+  readonly rows: readonly (readonly CellValue[])[];
+  readonly offset: number;
+  readonly rowCount: number;
+};
+
+export type SavedQuery = {
+  readonly id: string;
+  readonly name: string;
+  readonly sql: string;
+  readonly description: string;
+  readonly personId: string;
+  readonly createdAt: string;
+};
+
+export type SearchHit = {
+  readonly kind: "dataset";
+  readonly dataset: string;
+  readonly title: string;
+  readonly description: string;
+} | {
+  readonly kind: "table";
+  readonly dataset: string;
+  readonly table: string;
+  readonly title: string;
+  readonly description: string;
+} | {
+  readonly kind: "column";
+  readonly dataset: string;
+  readonly table: string;
+  readonly column: string;
+  readonly type: string;
+  readonly description: string;
+  readonly sensitivity: Sensitivity;
+} | {
+  readonly kind: "nomenclature";
+  readonly nomenclature: string;
+  readonly title: string;
+  readonly codeCount: number;
+};
+
+export type Sensitivity = "direct_identifier" | "pseudonym" | "potential_identifier" | "sensitive" | "other";
+
+export type Table = {
+  readonly dataset: string;
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly product: string;
+  readonly primaryKey: readonly string[];
+  readonly foreignKeys: readonly ForeignKey[];
+  readonly enclave: { readonly [key: string]: unknown } | null;
+  readonly sourceFile: string;
+  readonly columns: readonly Column[];
+};
+
+export type TableSummary = {
+  readonly dataset: string;
+  readonly name: string;
+  readonly title: string;
+  readonly product: string;
+  readonly columnCount: number;
+  readonly primaryKey: readonly string[];
+  readonly foreignKeys: readonly ForeignKey[];
+};
+
+export type WorkspaceColumn = {
+  readonly name: string;
+  readonly type: string;
+  readonly description?: string;
+  readonly sensitivity?: string;
+};
+
+export type WorkspaceInfo = {
+  readonly projectId: string;
+  readonly status: "ready" | "building" | "none" | "failed" | "closed";
+  readonly extract: ExtractManifest | null;
+  readonly tables: readonly WorkspaceTable[];
+  readonly quota: {
+    readonly usedBytes: number;
+    readonly quotaBytes: number;
+  };
+};
+
+export type WorkspaceTable = {
+  readonly schema: "extract" | "scratch";
+  readonly name: string;
+  readonly kind: "table" | "view";
+  readonly rows?: number;
+  readonly columns: readonly WorkspaceColumn[];
+};
+
+/** Each operation that documents a JSON body, by "METHOD /path" (relative to /api/v1). */
+export interface ApiOperations {
+  /** List datasets of the public catalogue */
+  "GET /catalog/datasets": {
+    readonly response: {
+      readonly datasets: readonly DatasetSummary[];
+    };
+    readonly status: 200;
+  };
+  /** A dataset and its tables */
+  "GET /catalog/datasets/{dataset}": {
+    readonly response: Dataset;
+    readonly status: 200;
+  };
+  /** Every table of a dataset with its columns, keys and column sensitivity (one call for a page that needs them all) */
+  "GET /catalog/datasets/{dataset}/tables": {
+    readonly response: {
+      readonly dataset: string;
+      readonly tables: readonly Table[];
+    };
+    readonly status: 200;
+  };
+  /** A table with its columns, keys and column sensitivity */
+  "GET /catalog/datasets/{dataset}/tables/{table}": {
+    readonly response: Table;
+    readonly status: 200;
+  };
+  /** List nomenclatures (code lists) */
+  "GET /catalog/nomenclatures": {
+    readonly response: {
+      readonly nomenclatures: readonly NomenclatureSummary[];
+    };
+    readonly status: 200;
+  };
+  /** A nomenclature and one page of its codes */
+  "GET /catalog/nomenclatures/{name}": {
+    readonly response: NomenclaturePage;
+    readonly status: 200;
+  };
+  /** Search datasets, tables, columns and nomenclatures (every word must match; accents ignored) */
+  "GET /catalog/search": {
+    readonly response: {
+      readonly q: string;
+      readonly hits: readonly SearchHit[];
+    };
+    readonly status: 200;
+  };
+  /** My drafts of applications, newest first */
+  "GET /governance/drafts": {
+    readonly response: {
+      readonly drafts: readonly ApplicationDraft[];
+    };
+    readonly status: 200;
+  };
+  /** Start a draft: {"content": {...the application so far}, "step"} */
+  "POST /governance/drafts": {
+    readonly response: ApplicationDraft;
+    readonly status: 201;
+  };
+  /** One of my drafts */
+  "GET /governance/drafts/{did}": {
+    readonly response: ApplicationDraft;
+    readonly status: 200;
+  };
+  /** Save a draft again: {"content", "step"} */
+  "PUT /governance/drafts/{did}": {
+    readonly response: ApplicationDraft;
+    readonly status: 200;
+  };
+  /** My notifications (?unread=true) */
+  "GET /governance/notifications": {
+    readonly response: {
+      readonly notifications: readonly Notification[];
+    };
+    readonly status: 200;
+  };
+  /** Mark all my notifications read; answers how many were unread */
+  "POST /governance/notifications/read-all": {
+    readonly response: {
+      readonly marked: number;
+    };
+    readonly status: 200;
+  };
+  /** My notification settings: {"email"} (in-app notifications always) */
+  "GET /governance/notifications/settings": {
+    readonly response: NotificationSettings;
+    readonly status: 200;
+  };
+  /** Change my notification settings: {"email": true | false} */
+  "PUT /governance/notifications/settings": {
+    readonly body: NotificationSettings;
+    readonly response: NotificationSettings;
+    readonly status: 200;
+  };
+  /** How many of my notifications are unread (the header's badge) */
+  "GET /governance/notifications/unread-count": {
+    readonly response: {
+      readonly unread: number;
+    };
+    readonly status: 200;
+  };
+  /** Projects I belong to (all, for reviewers, auditors, admins) */
+  "GET /governance/projects": {
+    readonly response: {
+      readonly projects: readonly Project[];
+    };
+    readonly status: 200;
+  };
+  /** File a project (draft); I become its principal investigator */
+  "POST /governance/projects": {
+    readonly body: Application;
+    readonly response: Project;
+    readonly status: 201;
+  };
+  /** A project: application, reviews, permits, and the actions open to me */
+  "GET /governance/projects/{id}": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** The amendment under way (or the latest): what it changes, its reviews, the permit in force and the one proposed */
+  "GET /governance/projects/{id}/amendment": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** File an amendment of the active permit: the application with its changed requested scope (principal investigator); the permit stays in force meanwhile */
+  "POST /governance/projects/{id}/amendment": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** Revise a returned amendment (principal investigator), then resubmit it */
+  "PUT /governance/projects/{id}/amendment/application": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** Committee vote on the amended permit; two distinct approvals put it in force and supersede the previous version */
+  "POST /governance/projects/{id}/amendment/committee-decision": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** Amendment completeness check: {"decision": "approve" | "return"} */
+  "POST /governance/projects/{id}/amendment/completeness": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** Amendment ethics opinion: {"decision": "approve" | "return" | "reject", "reference"} */
+  "POST /governance/projects/{id}/amendment/ethics-opinion": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** Amendment legal review: {"decision": "approve" | "return" | "reject", "reference"} */
+  "POST /governance/projects/{id}/amendment/legal-review": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** Resubmit a revised amendment (principal investigator) */
+  "POST /governance/projects/{id}/amendment/submit": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** Withdraw the amendment (principal investigator); the permit in force is unchanged */
+  "POST /governance/projects/{id}/amendment/withdraw": {
+    readonly response: AmendmentDetail;
+    readonly status: 200;
+  };
+  /** One version of the application */
+  "GET /governance/projects/{id}/applications/{version}": {
+    readonly response: ApplicationVersion;
+    readonly status: 200;
+  };
+  /** Close the project (principal investigator or access committee) */
+  "POST /governance/projects/{id}/close": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Committee vote; two distinct approvals put the permit in force */
+  "POST /governance/projects/{id}/committee-decision": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Completeness check: {"decision": "approve" | "return"} */
+  "POST /governance/projects/{id}/completeness": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Differences between two application versions (?from=1&to=2) */
+  "GET /governance/projects/{id}/diff": {
+    readonly response: {
+      readonly changes: readonly DiffEntry[];
+    };
+    readonly status: 200;
+  };
+  /** Ethics and scientific opinion: {"decision": "approve" | "return" | "reject", "reference"} */
+  "POST /governance/projects/{id}/ethics-opinion": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Record that the permit has expired */
+  "POST /governance/projects/{id}/expire": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Legal review: {"decision": "approve" | "return" | "reject", "reference"} */
+  "POST /governance/projects/{id}/legal-review": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Propose the permit (validated by the published schema and the catalogue) */
+  "PUT /governance/projects/{id}/permit": {
+    readonly response: Permit;
+    readonly status: 201;
+  };
+  /** Permit versions of the project */
+  "GET /governance/projects/{id}/permits": {
+    readonly response: {
+      readonly permits: readonly Permit[];
+    };
+    readonly status: 200;
+  };
+  /** Reinstate a suspended permit */
+  "POST /governance/projects/{id}/reinstate": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Revoke the permit for good */
+  "POST /governance/projects/{id}/revoke": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Submit the application (principal investigator) */
+  "POST /governance/projects/{id}/submit": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Suspend the permit: access stops at once */
+  "POST /governance/projects/{id}/suspend": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** The project's audit trail: every event about it, who acted (by name), when, with what outcome; the read is recorded */
+  "GET /governance/projects/{id}/trail": {
+    readonly response: ProjectTrail;
+    readonly status: 200;
+  };
+  /** Withdraw the application (principal investigator) */
+  "POST /governance/projects/{id}/withdraw": {
+    readonly response: ProjectDetail;
+    readonly status: 200;
+  };
+  /** Public register of permits in force and past (no login) */
+  "GET /governance/register": {
+    readonly response: {
+      readonly permits: readonly RegisterEntry[];
+    };
+    readonly status: 200;
+  };
+  /** Who I am: person, roles, and the CSRF token of my session */
+  "GET /identity/me": {
+    readonly response: Me;
+    readonly status: 200;
+  };
+  /** My API tokens (never the secret) */
+  "GET /identity/me/tokens": {
+    readonly response: {
+      readonly tokens: readonly ApiToken[];
+    };
+    readonly status: 200;
+  };
+  /** Create an API token for one project: {"projectId", "days", "label"}; the secret is shown once */
+  "POST /identity/me/tokens": {
+    readonly response: NewApiToken;
+    readonly status: 201;
+  };
+  /** The manifest of the project's extract: tables, rows, dataset versions, key id, SHA-256 of each file (members and reviewers) */
+  "GET /projects/{id}/extract": {
+    readonly response: ExtractManifest;
+    readonly status: 200;
+  };
+  /** My queries in this project, newest first (?limit=50&before=<startedAt>) */
+  "GET /projects/{id}/queries": {
+    readonly response: {
+      readonly queries: readonly Query[];
+    };
+    readonly status: 200;
+  };
+  /** Run one SQL statement in the workspace: {"sql", "saveAs"?: {"name", "kind": "table"|"view"}, "waitMs"?}; 201 with the Query when done within waitMs (a refusal is a Query with status refused), else 202 running */
+  "POST /projects/{id}/queries": {
+    readonly response: Query;
+    readonly status: 201;
+  };
+  /** One of my queries, with its progress while it runs */
+  "GET /projects/{id}/queries/{qid}": {
+    readonly response: Query;
+    readonly status: 200;
+  };
+  /** Cancel one of my queries (queued or running); answers the Query as it ends up */
+  "POST /projects/{id}/queries/{qid}/cancel": {
+    readonly response: Query;
+    readonly status: 200;
+  };
+  /** A page of a query's result, read from the engine (?offset=0&limit=100, limit ≤ 1000); 410 when the result is no longer kept */
+  "GET /projects/{id}/queries/{qid}/rows": {
+    readonly response: RowsPage;
+    readonly status: 200;
+  };
+  /** Saved queries of the project (shared by its members) */
+  "GET /projects/{id}/saved-queries": {
+    readonly response: {
+      readonly savedQueries: readonly SavedQuery[];
+    };
+    readonly status: 200;
+  };
+  /** Save a query for the project: {"name", "sql", "description"?} */
+  "POST /projects/{id}/saved-queries": {
+    readonly response: SavedQuery;
+    readonly status: 201;
+  };
+  /** Saved tables and views of the workspace's scratch schema */
+  "GET /projects/{id}/tables": {
+    readonly response: {
+      readonly tables: readonly WorkspaceTable[];
+    };
+    readonly status: 200;
+  };
+  /** The project's workspace: extract status and manifest, tables with catalogue descriptions, scratch quota (members; reviewers: extract metadata) */
+  "GET /projects/{id}/workspace": {
+    readonly response: WorkspaceInfo;
+    readonly status: 200;
+  };
+}
+
+/** The success response body of an operation. */
+export type ApiResponse<K extends keyof ApiOperations> = ApiOperations[K]['response'];
