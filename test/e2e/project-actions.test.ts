@@ -116,7 +116,7 @@ describe('project actions', { skip }, () => {
       await picker.getByTestId(`directory-add-${colleagueId}`).click();
       await page.getByTestId('team').getByText(colleague).waitFor();
       assert.ok((await enclave.platform.governance.getProject(applicant, active)).project.members.some((m) => m.personId === colleagueId && m.role === 'member'));
-      await accessible(page, 'the team with the directory');
+      await assertAccessible(page, 'the team with the directory');
       await page.getByTestId('action-close').click();
       await assertAccessible(page, 'the close confirmation');
       await page.getByTestId('action-close-confirm').getByRole('button', { name: tx.confirm }).click();
