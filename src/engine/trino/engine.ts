@@ -90,10 +90,19 @@ function columnOf(c: TrinoColumn): ResultColumn {
   return { name: c.name, type: c.type.toUpperCase() };
 }
 
+/** A BLOB as DuckDB prints it: printable ASCII as is, other bytes (and the backslash) as `\xNN`. */
+export function blobText(b: Uint8Array): string {
+  let out = '';
+  for (const x of b) out += x >= 0x20 && x < 0x7f && x !== 0x5c ? String.fromCharCode(x) : `\\x${x.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
+
 /** Port cells: 64-bit integers and decimals as strings (as DuckDB's engine gives them), the rest as Trino's JSON. */
 function cellConverter(type: string): (v: unknown) => CellValue {
   const t = type.toLowerCase();
   if (t === 'bigint' || t.startsWith('decimal')) return (v) => (v === null || v === undefined ? null : (typeof v === 'string' ? v : JSON.stringify(v)));
+  // Trino sends varbinary as base64; the port's BLOB cell is DuckDB's text (printable ASCII, `\xNN` otherwise).
+  if (t === 'varbinary') return (v) => (typeof v === 'string' ? blobText(Buffer.from(v, 'base64')) : v === undefined ? null : (v as CellValue));
   return (v) => (v === undefined ? null : (v as CellValue));
 }
 
