@@ -117,13 +117,16 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
  * `engine:trino/<catalog>.<schema>.<table>` with the rows and a SHA-256 over the table's name,
  * rows, columns and Trino's content checksum.
  *
+ * `sourceCatalog` names the catalog of a dataset's versions (one SSE-C catalog per dataset,
+ * `datasetCatalog`, when versions are on the object store); by default the extracts' catalog.
+ *
  * @example
  *   const extracts = new ExtractService({ ..., builder: trinoExtractBuilderPort(openTrinoExtractBuilder({ url }), 'enclave') });
  */
-export function trinoExtractBuilderPort(builder: TrinoExtractBuilder, catalog = 'enclave'): ExtractBuilder {
+export function trinoExtractBuilderPort(builder: TrinoExtractBuilder, catalog = 'enclave', sourceCatalog: (dataset: string) => string = () => catalog): ExtractBuilder {
   const ref = (dataset: string, table: string, version: number | undefined): TrinoTableRef => {
     if (version === undefined) throw new Error(`the Trino extract builder needs the dataset version of ${dataset}.${table} (SourceFiles.version)`);
-    return { catalog, schema: datasetSchema(dataset, version), table: table.toLowerCase() };
+    return { catalog: sourceCatalog(dataset), schema: datasetSchema(dataset, version), table: table.toLowerCase() };
   };
   return {
     async buildTable(input: BuildTableInput): Promise<BuiltTable> {
