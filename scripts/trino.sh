@@ -17,7 +17,11 @@
 # Config written here (see docs/deploy/trino.md): loopback HTTP, a small heap, low task
 # concurrency (2 cores shared), one Hive catalog `enclave` with its file metastore on the local
 # file system, file-based access control whose rules file the Enclave server rewrites (reloaded
-# every second), and only the plugins used (hive) so that startup stays short.
+# every second), and only the plugins used (hive) so that startup stays short. Catalog management
+# is dynamic: Enclave creates one catalog per SSE-C key at run time (src/engine/trino/catalogs.ts);
+# here with the default file catalog store, which writes a created catalog's properties (its
+# SSE-C key included) under etc/catalog of this development server; a deployment uses
+# catalog.store=memory (docs/deploy/trino.md).
 set -euo pipefail
 
 VERSION="${ENCLAVE_TRINO_VERSION:-476}"
@@ -96,6 +100,7 @@ task.concurrency=2
 task.max-worker-threads=4
 query.min-expire-age=1m
 query.client.timeout=30s
+catalog.management=dynamic
 EOF
   # Workspaces' data: one schema per project, read through the rules below only.
   cat >"$ETC/catalog/enclave.properties" <<EOF
