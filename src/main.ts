@@ -34,7 +34,7 @@ import { openPostgres } from './db/postgres.ts';
 import type { Engine } from './engine/index.ts';
 import { openDuckDb } from './engine/duckdb.ts';
 import { openDuckDbSandbox } from './engine/duckdb-sandbox/sandbox.ts';
-import { openTrinoWorkspaceEngine } from './engine/trino/engine.ts';
+import { openTrinoWorkspaceEngine, projectCatalog } from './engine/trino/engine.ts';
 import { datasetCatalog, openTrinoDatasetCopy } from './engine/trino/dataset-copy.ts';
 import { openTrinoExtractBuilder, trinoExtractBuilderPort } from './engine/trino/extract.ts';
 import { AppError } from './errors.ts';
@@ -164,8 +164,9 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     });
     // --- project extract: its own DuckDB (no spilling), built on governance's project changes
     const ce = config.workspaceEngine;
-    // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema.
-    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema
+    // (with the SSE-C store: in the project's own catalog, keyed from the project's key).
+    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` } }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
     closers.push(async () => {
       await extracts.idle();
       await extractBuilder.close();
@@ -181,7 +182,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
     const we = config.workspaceEngine;
     // ENCLAVE_ENGINE=trino: workspaces on a Trino cluster (docs/deploy/trino.md).
-    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
+    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog }) }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
     const w = config.workspace;
     const workspace = new WorkspaceService({
       db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,

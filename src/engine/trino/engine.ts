@@ -45,6 +45,11 @@ export interface TrinoWorkspaceEngineOptions {
   readonly url: string;
   /** The catalog that holds the workspaces' schemas. */
   readonly catalog?: string;
+  /**
+   * The catalog of one workspace, when each project has its own (SSE-C key per project:
+   * `projectCatalog`); by default every workspace is in `catalog`.
+   */
+  readonly catalogOf?: (workspaceId: string) => string;
   /** The access-control rules file the coordinator reads (`security.config-file`). */
   readonly rulesFile: string;
   /** The coordinator's `security.refresh-period`, ms: how long a rules change takes to apply. */
@@ -74,6 +79,11 @@ export function workspaceSchema(workspaceId: string): string {
   const readable = workspaceId.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40);
   const h = createHash('sha256').update(workspaceId).digest('hex').slice(0, 10);
   return `ws_${readable}_${h}`;
+}
+
+/** The catalog of a project's workspace when each project has its own (its own SSE-C key). */
+export function projectCatalog(workspaceId: string): string {
+  return `enclave_${workspaceSchema(workspaceId)}`;
 }
 
 /** Quotes an identifier for Trino. */
@@ -521,7 +531,7 @@ function validateSpec(spec: WorkspaceSpec): void {
  */
 export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): WorkspaceEngine {
   const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }) });
-  const catalog = options.catalog ?? 'enclave';
+  const defaultCatalog = options.catalog ?? 'enclave';
   const refreshMs = options.rulesRefreshMs ?? 1000;
   const maxSessions = options.maxSessions ?? 32;
   const maxBytes = options.maxStatementBytes ?? 256 * 1024;
@@ -529,7 +539,7 @@ export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): 
   const sessions = new Set<TrinoSession>();
 
   /** Waits until the coordinator applied the grant: the workspace user can see its schema. */
-  async function granted(user: string, schema: string, table: string): Promise<void> {
+  async function granted(catalog: string, user: string, schema: string, table: string): Promise<void> {
     const until = performance.now() + refreshMs * 3 + 5000;
     for (;;) {
       try {
@@ -547,6 +557,7 @@ export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): 
       validateSpec(spec);
       if (sessions.size >= maxSessions) throw new AppError('unavailable', `the engine already runs ${maxSessions} workspaces`, { hint: 'close an idle workspace or try again later' });
       const schema = workspaceSchema(spec.workspaceId);
+      const catalog = options.catalogOf?.(spec.workspaceId) ?? defaultCatalog;
       let present: Set<string>;
       try {
         const r = await client.query(`SELECT table_name FROM ${trinoIdent(catalog)}.information_schema.tables WHERE table_schema = ${trinoString(schema)}`, { user: ADMIN_USER, catalog });
@@ -564,7 +575,7 @@ export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): 
       });
       try {
         const first = spec.extract[0];
-        if (first !== undefined) await granted(schema, schema, first.name);
+        if (first !== undefined) await granted(catalog, schema, schema, first.name);
       } catch (e) {
         await session.close();
         throw mapTrinoError(e, 'applying the workspace access rules');
