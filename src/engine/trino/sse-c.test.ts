@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -31,6 +31,11 @@ import { createS3CatalogSql, dropCatalog, ensureS3Catalog, sseCHeaders, trinoCat
 import { TrinoClient, TrinoQueryError } from './client.ts';
 import { datasetCatalog, datasetSseCKey, openTrinoDatasetCopy } from './dataset-copy.ts';
 import { datasetSchema } from './extract-compile.ts';
+import { openTrinoWorkspaceEngine, projectCatalog, workspaceSchema } from './engine.ts';
+import { openTrinoExtractBuilder } from './extract.ts';
+import type { PlanTable } from '../extract-port.ts';
+import type { StatementResult } from '../workspace-port.ts';
+import { defaultLimits } from '../spec/fixture.ts';
 import { ADMIN_USER } from './rules.ts';
 
 const BUCKET = 'enclave-trino';
@@ -236,6 +241,63 @@ describe('Trino on an SSE-C object store', { skip: why }, () => {
     await dropCatalog(client, wrong);
     assert.equal((await trinoCatalogs(client)).includes(wrong), false);
     await assert.rejects(client.query(`SELECT 1 FROM ${wrong}.information_schema.schemata`, { user: ADMIN_USER }), (e: unknown) => e instanceof TrinoQueryError && /CATALOG_NOT_FOUND|not found|does not exist/i.test(`${e.error.errorName} ${e.error.message}`));
+  });
+
+  test('a project\'s extract lives in its own catalog under the project\'s key; the project closed, a backup of its objects reads nothing', async () => {
+    if ('skip' in target) return;
+    const projectId = `ssec-project-${randomBytes(3).toString('hex')}`;
+    const catalogOfProject = projectCatalog(projectId);
+    extra.push(catalogOfProject);
+    let projectKey = randomBytes(32);
+    const builder = openTrinoExtractBuilder({ url: target.url, projectCatalogs: { store, prefix: 'projects' } });
+    const plan: PlanTable = {
+      dataset, table: 'ER_PRS_F', name: 'er_prs_f',
+      columns: [{ name: 'ben_nir_psa', source: 'BEN_NIR_PSA', rekey: true }, { name: 'exe_soi_dtd', source: 'EXE_SOI_DTD', rekey: false }, { name: 'prs_nat_ref', source: 'PRS_NAT_REF', rekey: false }],
+      years: { kind: 'file', from: 2021, to: 2021, reason: '' },
+      population: { predicates: [{ column: 'PRS_ACT_QTE', op: 'in', values: [1, 2] }], viaPerson: null, reason: '' },
+    };
+    const built = await builder.buildTable({ table: plan, source: { catalog, schema: datasetSchema(dataset, 1), table: 'er_prs_f' }, personSources: [], workspaceId: projectId, rekeyKey: randomBytes(32), projectKey });
+    assert.equal(built.target.catalog, catalogOfProject);
+    assert.ok(built.rows > 0);
+
+    // The member's workspace opens in the project's catalog.
+    const engine = openTrinoWorkspaceEngine({ url: target.url, rulesFile: target.rulesFile, catalogOf: projectCatalog });
+    try {
+      const ws = await engine.open({ workspaceId: projectId, extract: [{ name: 'er_prs_f', files: [], key: Buffer.alloc(32) }], scratch: { dir: join(dir, 'scratch'), key: Buffer.alloc(32), quotaBytes: 1 << 20 }, limits: { ...defaultLimits, statementTimeoutMs: 30_000 } });
+      const r = (await ws.run('SELECT count(*) AS n FROM er_prs_f')) as StatementResult;
+      assert.equal(Number((await ws.page(r.resultId, { offset: 0, limit: 1 })).rows[0]?.[0]), built.rows);
+      await ws.close();
+    } finally {
+      await engine.close();
+    }
+    const mine = (await bodiesAtRest(s3.dir)).filter((b) => b.path.includes(`projects/${catalogOfProject}`));
+    assert.ok(mine.length >= 2, 'the project\'s extract and metastore are on the store');
+    for (const b of mine) assert.equal(b.bytes.includes('PAR1') || b.bytes.includes(MARKER), false, `${b.path} in clear at rest`);
+
+    // A backup of the store taken while the project was open.
+    const backup = join(dir, 'backup');
+    await cp(s3.dir, backup, { recursive: true });
+    // Closure: the workspace schema and the catalog are dropped, the project key destroyed.
+    await builder.dropWorkspace(projectId);
+    assert.equal((await trinoCatalogs(client)).includes(catalogOfProject), false, 'the project\'s catalog is dropped');
+    projectKey.fill(0);
+    projectKey = Buffer.alloc(0);
+    assert.equal((await bodiesAtRest(s3.dir)).filter((b) => b.path.includes(`projects/${catalogOfProject}/`) && b.path.includes('er_prs_f')).length, 0, 'the extract\'s objects are deleted');
+    // The backup restored: without the destroyed key, no catalog reads it.
+    await cp(backup, s3.dir, { recursive: true });
+    const restored = `${catalogOfProject.slice(0, 50)}_restored`;
+    extra.push(restored);
+    await ensureS3Catalog(client, restored, store, randomBytes(32), `s3://${BUCKET}/projects/${catalogOfProject}`);
+    const refusedBefore = front.refusals.wrongKey;
+    let error = '';
+    try {
+      await client.query(`SELECT count(*) FROM ${restored}.${workspaceSchema(projectId)}.er_prs_f`, { user: ADMIN_USER });
+    } catch (e) {
+      error = e instanceof TrinoQueryError ? `${e.error.errorName}: ${e.error.message}` : String(e);
+    }
+    assert.notEqual(error, '');
+    assert.ok(front.refusals.wrongKey > refusedBefore);
+    console.log(`Trino per-project catalog: ${built.rows} extract rows in ${catalogOfProject}, ${mine.length} objects at rest all ciphertext; after closure the catalog is gone and a restored backup reads nothing (${error.slice(0, 120)})`);
   });
 
   test('the CREATE CATALOG statement names the SSE-C key only as a property, and refuses a bad name', () => {
