@@ -119,12 +119,8 @@ export async function startSseCFront(upstream: string): Promise<SseCFront> {
 
   const forward = (method: string, path: string, headers: Record<string, string>, body: Buffer | undefined): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const r = httpRequest({ host: up.hostname, port: up.port, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(body.length) }) } }, async (res) => {
-        try {
-          resolve({ status: res.statusCode ?? 502, headers: res.headers, body: await readBody(res) });
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        }
+      const r = httpRequest({ host: up.hostname, port: up.port, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(body.length) }) } }, (res) => {
+        readBody(res).then((b) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: b }), (e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
       });
       r.on('error', reject);
       r.end(body);
