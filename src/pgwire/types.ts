@@ -53,9 +53,12 @@ export function pgTypeOf(engineType: string): PgType {
   if (arr !== null) return ARRAY_OF.get(pgTypeOf(arr[1] ?? '').oid) ?? PG.json;
   const dec = /^(?:DECIMAL|NUMERIC)\s*\((\d+)\s*,\s*(\d+)\)$/.exec(t);
   if (dec !== null) return { ...PG.numeric, typmod: ((Number(dec[1]) << 16) | Number(dec[2])) + 4 };
-  // Trino's bounded strings: varchar(n) is PostgreSQL's character varying(n), char(n) its bpchar(n).
-  const sized = /^(VARCHAR|CHAR)\((\d+)\)$/.exec(t);
-  if (sized !== null) return { ...(sized[1] === 'VARCHAR' ? PG.varchar : PG.bpchar), typmod: Number(sized[2]) + 4 };
+  // Trino's bounded strings. varchar(n) is text, as DuckDB's VARCHAR: Trino types string literals
+  // and expressions over them as varchar(n) (`CASE … THEN 'many'` is varchar(4)), where PostgreSQL
+  // and DuckDB say text; the extract's columns are unbounded varchar. char(n) is bpchar(n).
+  if (/^VARCHAR\(\d+\)$/.test(t)) return PG.text;
+  const sized = /^CHAR\((\d+)\)$/.exec(t);
+  if (sized !== null) return { ...PG.bpchar, typmod: Number(sized[1]) + 4 };
   // Trino's precisions (timestamp(3), time(6), … with time zone): PostgreSQL keeps microseconds.
   const prec = /^(TIMESTAMP|TIME)\(\d+\)( WITH TIME ZONE)?$/.exec(t);
   if (prec !== null) return prec[1] === 'TIME' ? PG.time : prec[2] === undefined ? PG.timestamp : PG.timestamptz;
