@@ -17,7 +17,11 @@
 # Config written here (see docs/deploy/trino.md): loopback HTTP, a small heap, low task
 # concurrency (2 cores shared), one Hive catalog `enclave` with its file metastore on the local
 # file system, file-based access control whose rules file the Enclave server rewrites (reloaded
-# every second), and only the plugins used (hive) so that startup stays short.
+# every second), and only the plugins used (hive) so that startup stays short. Catalog management
+# is dynamic: Enclave creates one catalog per SSE-C key at run time (src/engine/trino/catalogs.ts);
+# here with the default file catalog store, which writes a created catalog's properties (its
+# SSE-C key included) under etc/catalog of this development server; a deployment uses
+# catalog.store=memory (docs/deploy/trino.md).
 set -euo pipefail
 
 VERSION="${ENCLAVE_TRINO_VERSION:-476}"
@@ -96,6 +100,7 @@ task.concurrency=2
 task.max-worker-threads=4
 query.min-expire-age=1m
 query.client.timeout=30s
+catalog.management=dynamic
 EOF
   # Workspaces' data: one schema per project, read through the rules below only.
   cat >"$ETC/catalog/enclave.properties" <<EOF
@@ -109,9 +114,10 @@ hive.non-managed-table-writes-enabled=false
 hive.security=allow-all
 EOF
   # Access control: the Enclave server owns rules.json (src/engine/trino/rules.ts); at each start
-  # it is reset so that only the admin user may do anything (no grant of an earlier run survives).
+  # it is reset so that only the admin user may do anything (no grant of an earlier run survives):
+  # exactly accessRules([]) of src/engine/trino/rules.ts (policy.test.ts checks they agree).
   # Reloaded every second, so a revoked permit is cut fast.
-  printf '%s\n' '{"catalogs":[{"user":"enclave_admin","allow":"all"},{"allow":"none"}],"queries":[{"user":"enclave_admin","allow":["execute","kill","view"]},{"allow":["execute"]}],"system_session_properties":[{"user":"enclave_admin","allow":true},{"allow":false}],"catalog_session_properties":[{"user":"enclave_admin","allow":true},{"allow":false}]}' >"$ETC/rules.json"
+  printf '%s\n' '{"catalogs":[{"user":"enclave_admin","allow":"owner"},{"allow":"none"}],"schemas":[{"user":"enclave_admin","owner":true}],"tables":[{"user":"enclave_admin","privileges":["SELECT","INSERT","DELETE","UPDATE","OWNERSHIP","GRANT_SELECT"]}],"functions":[{"user":"enclave_admin","privileges":["EXECUTE","GRANT_EXECUTE","OWNERSHIP"]},{"catalog":"system","schema":"builtin","privileges":["EXECUTE"]}],"procedures":[{"user":"enclave_admin","privileges":["EXECUTE"]}],"queries":[{"user":"enclave_admin","allow":["execute","kill","view"]},{"allow":["execute"]}],"system_session_properties":[{"user":"enclave_admin","allow":true},{"property":"(query_max_execution_time|query_max_run_time|query_max_memory|query_max_total_memory)","allow":true},{"allow":false}],"catalog_session_properties":[{"user":"enclave_admin","allow":true},{"allow":false}]}' >"$ETC/rules.json"
   cat >"$ETC/access-control.properties" <<EOF
 access-control.name=file
 security.config-file=$ETC/rules.json

@@ -71,6 +71,16 @@ test('ENCLAVE_ENGINE picks the workspace engine: DuckDB by default, Trino only w
   assert.deepEqual(loadConfig({ ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json' }, '/srv/enclave').workspaceEngine, { kind: 'trino', url: 'http://127.0.0.1:18080', rulesFile: '/srv/enclave/etc/rules.json', catalog: 'enclave' });
 });
 
+test('ENCLAVE_TRINO_S3_ENDPOINT keeps Trino\'s dataset versions on the SSE-C store, with the ENCLAVE_S3_* bucket and credentials, never beside a clear warehouse', () => {
+  const trino = { ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json', ENCLAVE_TRINO_S3_ENDPOINT: 'https://s3.example.test' };
+  assert.throws(() => loadConfig(trino, '/srv/enclave'), (e: Error) => /ENCLAVE_S3_BUCKET: required when ENCLAVE_ENGINE=trino/.test(e.message) && /ENCLAVE_S3_SECRET_ACCESS_KEY/.test(e.message));
+  const s3 = { ENCLAVE_S3_BUCKET: 'health-data', ENCLAVE_S3_ACCESS_KEY_ID: 'id', ENCLAVE_S3_SECRET_ACCESS_KEY: 'secret', ENCLAVE_S3_PREFIX: 'prod/' };
+  assert.throws(() => loadConfig({ ...trino, ...s3, ENCLAVE_TRINO_WAREHOUSE: '/tmp/w' }, '/srv/enclave'), /give one/);
+  const w = loadConfig({ ...trino, ...s3 }, '/srv/enclave').workspaceEngine;
+  assert.ok(w.kind === 'trino');
+  assert.deepEqual(w.s3, { endpoint: 'https://s3.example.test', bucket: 'health-data', region: 'us-east-1', prefix: 'prod/trino', accessKeyId: 'id', secretAccessKey: 'secret' });
+});
+
 test('the PostgreSQL endpoint is off unless its port is set, and plain TCP only on loopback', () => {
   assert.equal(loadConfig({}).pgwire, undefined);
   const local = loadConfig({ ENCLAVE_PGWIRE_PORT: '5433' }).pgwire;

@@ -64,6 +64,7 @@ const schema = z.object({
   ENCLAVE_TRINO_RULES_FILE: z.string().min(1).optional(),
   ENCLAVE_TRINO_CATALOG: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a Trino catalog name').default('enclave'),
   ENCLAVE_TRINO_WAREHOUSE: z.string().min(1).optional(),
+  ENCLAVE_TRINO_S3_ENDPOINT: z.url().optional(),
   ENCLAVE_PGWIRE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ENCLAVE_PGWIRE_HOST: z.string().min(1).default('127.0.0.1'),
   ENCLAVE_PGWIRE_TLS_CERT: z.string().min(1).optional(),
@@ -84,6 +85,7 @@ const hints: Record<string, string> = {
   ENCLAVE_SMTP_URL: 'e.g. smtp://user:password@mail.example.org:587 (STARTTLS) or smtps://mail.example.org:465; unset to send no e-mail',
   ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
   ENCLAVE_ENGINE: 'duckdb (embedded, the default) or trino (ENCLAVE_TRINO_URL and ENCLAVE_TRINO_RULES_FILE then required; docs/deploy/trino.md)',
+  ENCLAVE_TRINO_S3_ENDPOINT: 'with ENCLAVE_ENGINE=trino: the S3 endpoint where dataset versions for Trino are kept under SSE-C (bucket and credentials of ENCLAVE_S3_*)',
   ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on or off: on lets demo mode run on a non-loopback host, knowingly',
   ENCLAVE_PGWIRE_PORT: 'the PostgreSQL endpoint\'s TCP port, e.g. 5433 (unset: no endpoint; docs/pgwire.md)',
@@ -170,7 +172,15 @@ export interface Config {
    * The workspace engine (ENCLAVE_ENGINE): DuckDB embedded by default, or a Trino cluster
    * (docs/deploy/trino.md) whose coordinator reads `rulesFile` as its access control.
    */
-  readonly workspaceEngine: { readonly kind: 'duckdb' } | { readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string; readonly warehouse?: string };
+  readonly workspaceEngine: { readonly kind: 'duckdb' } | {
+    readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string; readonly warehouse?: string;
+    /**
+     * ENCLAVE_TRINO_S3_ENDPOINT: dataset versions for Trino go to this S3 endpoint (the bucket and
+     * credentials of ENCLAVE_S3_*, under `<prefix>trino/`), encrypted by the store with SSE-C keys
+     * derived from the datasets' keys (docs/encryption-at-rest-trino.md).
+     */
+    readonly s3?: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string };
+  };
   /**
    * The PostgreSQL-protocol endpoint into workspaces (docs/pgwire.md), when ENCLAVE_PGWIRE_PORT
    * is set: TLS with the given certificate and key, or plain TCP on a loopback host only.
@@ -233,7 +243,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_SMTP_FROM: required when ENCLAVE_SMTP_URL is set', { hint: 'give the sender address of the notification e-mails, e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>", or unset ENCLAVE_SMTP_URL', details: { problems: ['ENCLAVE_SMTP_FROM'] } });
   }
   if (e.ENCLAVE_ENGINE === 'trino') {
-    const missing = (['ENCLAVE_TRINO_URL', 'ENCLAVE_TRINO_RULES_FILE'] as const).filter((k) => e[k] === undefined);
+    const missing: string[] = (['ENCLAVE_TRINO_URL', 'ENCLAVE_TRINO_RULES_FILE'] as const).filter((k) => e[k] === undefined);
+    if (e.ENCLAVE_TRINO_S3_ENDPOINT !== undefined) missing.push(...(['ENCLAVE_S3_BUCKET', 'ENCLAVE_S3_ACCESS_KEY_ID', 'ENCLAVE_S3_SECRET_ACCESS_KEY'] as const).filter((k) => e[k] === undefined));
+    if (e.ENCLAVE_TRINO_S3_ENDPOINT !== undefined && e.ENCLAVE_TRINO_WAREHOUSE !== undefined) {
+      throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_TRINO_WAREHOUSE and ENCLAVE_TRINO_S3_ENDPOINT: give one (a development warehouse in clear, or the SSE-C object store)', { hint: 'unset ENCLAVE_TRINO_WAREHOUSE outside development', details: { problems: ['ENCLAVE_TRINO_WAREHOUSE', 'ENCLAVE_TRINO_S3_ENDPOINT'] } });
+    }
     if (missing.length > 0) {
       throw new AppError('invalid', `configuration is invalid:\n  ${missing.map((k) => `${k}: required when ENCLAVE_ENGINE=trino`).join('\n  ')}`, { hint: 'give the Trino coordinator URL and the access-control rules file it reads (scripts/trino.sh start prints both), or set ENCLAVE_ENGINE=duckdb', details: { problems: missing } });
     }
@@ -306,7 +320,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     demoMode: e.ENCLAVE_DEMO_MODE === 'on',
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
-    workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG, ...(e.ENCLAVE_TRINO_WAREHOUSE === undefined ? {} : { warehouse: abs(e.ENCLAVE_TRINO_WAREHOUSE) }) } : { kind: 'duckdb' },
+    workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG, ...(e.ENCLAVE_TRINO_WAREHOUSE === undefined ? {} : { warehouse: abs(e.ENCLAVE_TRINO_WAREHOUSE) }),
+      ...(e.ENCLAVE_TRINO_S3_ENDPOINT === undefined ? {} : { s3: { endpoint: e.ENCLAVE_TRINO_S3_ENDPOINT, bucket: e.ENCLAVE_S3_BUCKET ?? '', region: e.ENCLAVE_S3_REGION, prefix: [(e.ENCLAVE_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''), 'trino'].filter((x) => x !== '').join('/'), accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '' } }) } : { kind: 'duckdb' },
     pgwire: e.ENCLAVE_PGWIRE_PORT === undefined ? undefined : {
       host: e.ENCLAVE_PGWIRE_HOST, port: e.ENCLAVE_PGWIRE_PORT, recheckMs: e.ENCLAVE_PGWIRE_RECHECK_SECONDS * 1000,
       tls: e.ENCLAVE_PGWIRE_TLS_CERT === undefined || e.ENCLAVE_PGWIRE_TLS_KEY === undefined ? undefined : { certPath: abs(e.ENCLAVE_PGWIRE_TLS_CERT), keyPath: abs(e.ENCLAVE_PGWIRE_TLS_KEY) },

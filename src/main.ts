@@ -34,8 +34,8 @@ import { openPostgres } from './db/postgres.ts';
 import type { Engine } from './engine/index.ts';
 import { openDuckDb } from './engine/duckdb.ts';
 import { openDuckDbSandbox } from './engine/duckdb-sandbox/sandbox.ts';
-import { openTrinoWorkspaceEngine } from './engine/trino/engine.ts';
-import { openTrinoDatasetCopy } from './engine/trino/dataset-copy.ts';
+import { openTrinoWorkspaceEngine, projectCatalog } from './engine/trino/engine.ts';
+import { datasetCatalog, openTrinoDatasetCopy } from './engine/trino/dataset-copy.ts';
 import { openTrinoExtractBuilder, trinoExtractBuilderPort } from './engine/trino/extract.ts';
 import { AppError } from './errors.ts';
 import { createHttpApp } from './http/app.ts';
@@ -140,9 +140,12 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // otherwise write plain temporary files under ./.tmp): a run that needs more memory than
     // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
     const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
-    // ENCLAVE_ENGINE=trino with a development warehouse: versions are copied there for Trino (dataset-copy.ts).
-    const tw = config.workspaceEngine.kind === 'trino' && config.workspaceEngine.warehouse !== undefined ? config.workspaceEngine : undefined;
-    const engineCopy = tw?.warehouse === undefined ? undefined : openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, warehouse: tw.warehouse, engine });
+    // ENCLAVE_ENGINE=trino: versions are copied for Trino (dataset-copy.ts) to the SSE-C object
+    // store (ENCLAVE_TRINO_S3_ENDPOINT), or to a development warehouse in clear.
+    const tw = config.workspaceEngine.kind === 'trino' ? config.workspaceEngine : undefined;
+    const engineCopy = tw === undefined ? undefined
+      : tw.s3 !== undefined ? openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, engine, s3: { store: tw.s3, prefix: tw.s3.prefix } })
+        : tw.warehouse === undefined ? undefined : openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, warehouse: tw.warehouse, engine });
     const datasets = new DatasetVersions({ db, audit, keys, store, locations, ...(engineCopy === undefined ? {} : { engineCopy }) });
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets });
     const migration = new MigrationService({ db, audit, keys, datasets, engine, stores, locations, signer: auditSigner });
@@ -161,8 +164,9 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     });
     // --- project extract: its own DuckDB (no spilling), built on governance's project changes
     const ce = config.workspaceEngine;
-    // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema.
-    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog }), ce.catalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema
+    // (with the SSE-C store: in the project's own catalog, keyed from the project's key).
+    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` } }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
     closers.push(async () => {
       await extracts.idle();
       await extractBuilder.close();
@@ -178,7 +182,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
     const we = config.workspaceEngine;
     // ENCLAVE_ENGINE=trino: workspaces on a Trino cluster (docs/deploy/trino.md).
-    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
+    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog }) }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
     const w = config.workspace;
     const workspace = new WorkspaceService({
       db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,

@@ -178,7 +178,7 @@ const RELATIONS: Readonly<Record<string, Relation>> = {
       const ints: Record<number, number> = { [t.int2.oid]: 16, [t.int4.oid]: 32, [t.int8.oid]: 64, [t.float4.oid]: 24, [t.float8.oid]: 53 };
       return {
         table_catalog: c.database, table_schema: x.schema, table_name: x.name, column_name: col.name, ordinal_position: i + 1, column_default: null, is_nullable: 'YES',
-        data_type: ty.name.startsWith('_') ? 'ARRAY' : formatType({ ...ty, typmod: -1 }), character_maximum_length: null, character_octet_length: null,
+        data_type: ty.name.startsWith('_') ? 'ARRAY' : formatType({ ...ty, typmod: -1 }), character_maximum_length: (ty.oid === t.varchar.oid || ty.oid === t.bpchar.oid) && ty.typmod > 4 ? ty.typmod - 4 : null, character_octet_length: null,
         numeric_precision: numeric ? (ty.typmod - 4) >> 16 : (ints[ty.oid] ?? null), numeric_precision_radix: numeric ? 10 : ints[ty.oid] === undefined ? null : 2,
         numeric_scale: numeric ? (ty.typmod - 4) & 0xffff : ty.oid === t.int2.oid || ty.oid === t.int4.oid || ty.oid === t.int8.oid ? 0 : null,
         datetime_precision: [t.timestamp.oid, t.timestamptz.oid, t.time.oid].includes(ty.oid) ? 6 : ty.oid === t.date.oid ? 0 : null,

@@ -22,6 +22,7 @@ export const PG = {
   int4: T(23, 'int4', 4), text: T(25, 'text', -1), oid: T(26, 'oid', 4), json: T(114, 'json', -1), float4: T(700, 'float4', 4), float8: T(701, 'float8', 8),
   varchar: T(1043, 'varchar', -1), date: T(1082, 'date', 4), time: T(1083, 'time', 8), timestamp: T(1114, 'timestamp', 8), timestamptz: T(1184, 'timestamptz', 8),
   interval: T(1186, 'interval', 16), numeric: T(1700, 'numeric', -1), uuid: T(2950, 'uuid', 16), regproc: T(24, 'regproc', 4), regclass: T(2205, 'regclass', 4),
+  bpchar: T(1042, 'bpchar', -1),
 } as const;
 
 /** Element type OID → its array type OID (pg_type.typarray). */
@@ -29,21 +30,38 @@ export const ARRAY_OF: ReadonlyMap<number, PgType> = new Map([
   [16, T(1000, '_bool', -1)], [17, T(1001, '_bytea', -1)], [19, T(1003, '_name', -1)], [21, T(1005, '_int2', -1)], [23, T(1007, '_int4', -1)], [25, T(1009, '_text', -1)],
   [1043, T(1015, '_varchar', -1)], [20, T(1016, '_int8', -1)], [700, T(1021, '_float4', -1)], [701, T(1022, '_float8', -1)], [1082, T(1182, '_date', -1)],
   [1083, T(1183, '_time', -1)], [1114, T(1115, '_timestamp', -1)], [1184, T(1185, '_timestamptz', -1)], [1186, T(1187, '_interval', -1)], [1700, T(1231, '_numeric', -1)],
-  [2950, T(2951, '_uuid', -1)], [114, T(199, '_json', -1)], [26, T(1028, '_oid', -1)],
+  [2950, T(2951, '_uuid', -1)], [114, T(199, '_json', -1)], [26, T(1028, '_oid', -1)], [1042, T(1014, '_bpchar', -1)],
 ]);
 const ELEMENT_OF = new Map([...ARRAY_OF].map(([el, arr]) => [arr.oid, el]));
 
 export const TYPES_BY_OID: ReadonlyMap<number, PgType> = new Map([...Object.values(PG), ...ARRAY_OF.values()].map((t) => [t.oid, t]));
 
-/** A column type as the engine names it (`BIGINT`, `DECIMAL(10,2)`, `VARCHAR[]`, …) → its PostgreSQL type. */
+/**
+ * A column type as the engine names it → its PostgreSQL type. DuckDB's names (`BIGINT`,
+ * `DECIMAL(10,2)`, `VARCHAR[]`, `STRUCT(...)`) and Trino's (`varchar(12)`, `char(3)`,
+ * `timestamp(3)`, `timestamp(6) with time zone`, `time(3)`, `varbinary`, `array(bigint)`,
+ * `row(...)`, `map(...)`, `json`), upper-cased or not.
+ */
 export function pgTypeOf(engineType: string): PgType {
-  const t = engineType.trim().toUpperCase();
+  const t = engineType.trim().toUpperCase().replace(/\s+/g, ' ');
   if (t.endsWith('[]')) {
     const el = pgTypeOf(t.slice(0, -2));
     return ARRAY_OF.get(el.oid) ?? PG.json;
   }
+  // Trino: array(T); rows and maps have no PostgreSQL type and go as JSON.
+  const arr = /^ARRAY\((.*)\)$/.exec(t);
+  if (arr !== null) return ARRAY_OF.get(pgTypeOf(arr[1] ?? '').oid) ?? PG.json;
   const dec = /^(?:DECIMAL|NUMERIC)\s*\((\d+)\s*,\s*(\d+)\)$/.exec(t);
   if (dec !== null) return { ...PG.numeric, typmod: ((Number(dec[1]) << 16) | Number(dec[2])) + 4 };
+  // Trino's bounded strings. varchar(n) is text, as DuckDB's VARCHAR: Trino types string literals
+  // and expressions over them as varchar(n) (`CASE … THEN 'many'` is varchar(4)), where PostgreSQL
+  // and DuckDB say text; the extract's columns are unbounded varchar. char(n) is bpchar(n).
+  if (/^VARCHAR\(\d+\)$/.test(t)) return PG.text;
+  const sized = /^CHAR\((\d+)\)$/.exec(t);
+  if (sized !== null) return { ...PG.bpchar, typmod: Number(sized[1]) + 4 };
+  // Trino's precisions (timestamp(3), time(6), … with time zone): PostgreSQL keeps microseconds.
+  const prec = /^(TIMESTAMP|TIME)\(\d+\)( WITH TIME ZONE)?$/.exec(t);
+  if (prec !== null) return prec[1] === 'TIME' ? PG.time : prec[2] === undefined ? PG.timestamp : PG.timestamptz;
   switch (t) {
     case 'BOOLEAN': case 'BOOL': return PG.bool;
     case 'TINYINT': case 'UTINYINT': case 'SMALLINT': return PG.int2;
@@ -59,7 +77,9 @@ export function pgTypeOf(engineType: string): PgType {
     case 'TIMESTAMP WITH TIME ZONE': case 'TIMESTAMPTZ': return PG.timestamptz;
     case 'INTERVAL': return PG.interval;
     case 'UUID': return PG.uuid;
-    case 'BLOB': case 'BYTEA': return PG.bytea;
+    case 'BLOB': case 'BYTEA': case 'VARBINARY': return PG.bytea;
+    case 'JSON': return PG.json;
+    case 'CHAR': return { ...PG.bpchar, typmod: 5 };
     case '"NULL"': case 'NULL': return PG.text;
     default: return t.startsWith('ENUM(') ? PG.text : PG.json;
   }
@@ -69,8 +89,9 @@ export function pgTypeOf(engineType: string): PgType {
 export function formatType(t: PgType): string {
   const names: Record<string, string> = {
     bool: 'boolean', int2: 'smallint', int4: 'integer', int8: 'bigint', float4: 'real', float8: 'double precision', varchar: 'character varying',
-    timestamp: 'timestamp without time zone', timestamptz: 'timestamp with time zone', time: 'time without time zone',
+    timestamp: 'timestamp without time zone', timestamptz: 'timestamp with time zone', time: 'time without time zone', bpchar: 'character',
   };
+  if ((t.oid === PG.varchar.oid || t.oid === PG.bpchar.oid) && t.typmod > 4) return `${t.oid === PG.varchar.oid ? 'character varying' : 'character'}(${t.typmod - 4})`;
   if (t.oid === PG.numeric.oid && t.typmod > 0) return `numeric(${(t.typmod - 4) >> 16},${(t.typmod - 4) & 0xffff})`;
   if (t.name.startsWith('_')) {
     const el = TYPES_BY_OID.get(ELEMENT_OF.get(t.oid) ?? 25);
@@ -146,7 +167,8 @@ const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
 /** Microseconds since 2000-01-01 of `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM]]`. */
 function timestampMicros(s: string): bigint {
-  const m = /^(-?\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([+-])(\d\d)(?::?(\d\d))?)?$/.exec(s.trim());
+  // Trino names UTC as a zone (`… 10:00:00.000 UTC`); other zone names are not offsets and fail.
+  const m = /^(-?\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([+-])(\d\d)(?::?(\d\d))?)?$/.exec(s.trim().replace(/ (?:UTC|Z)$|Z$/, '+00'));
   if (m === null) throw new Error(`not a timestamp: ${s.slice(0, 40)}`);
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   const frac = BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6));

@@ -222,7 +222,7 @@ export async function demoPrincipal(e: Enclave, username: string): Promise<Princ
  * investigator with `member` in the team, the demo reviewers approve each step, and the access
  * committee's two members activate a permit valid from today for a year.
  */
-export async function activeProject(e: Enclave, o: { readonly title: string; readonly tables: readonly { readonly table: string; readonly columns: readonly string[] }[]; readonly years: { readonly from: number; readonly to: number } }): Promise<string> {
+export async function activeProject(e: Enclave, o: { readonly title: string; readonly tables: readonly { readonly table: string; readonly columns: readonly string[] }[]; readonly years: { readonly from: number; readonly to: number }; readonly tools?: readonly ('web_sql' | 'database_protocol')[] }): Promise<string> {
   const gov = e.platform.governance;
   const [applicant, member, ethics, legal, committee1, committee2] = await Promise.all(['applicant', 'member', 'ethics', 'legal', 'committee1', 'committee2'].map((u) => demoPrincipal(e, u)));
   if (applicant === undefined || member === undefined || ethics === undefined || legal === undefined || committee1 === undefined || committee2 === undefined) throw new Error('demo people missing');
@@ -239,7 +239,8 @@ export async function activeProject(e: Enclave, o: { readonly title: string; rea
   await gov.take(legal, p.id, 'legal_approve');
   const today = new Date();
   const day = (d: Date): string => d.toISOString().slice(0, 10);
-  await gov.proposePermit(committee1, p.id, await gov.permitTemplate(committee1, p.id, { validFrom: day(today), validUntil: day(new Date(today.getTime() + 365 * 86_400_000)) }));
+  const template = await gov.permitTemplate(committee1, p.id, { validFrom: day(today), validUntil: day(new Date(today.getTime() + 365 * 86_400_000)) });
+  await gov.proposePermit(committee1, p.id, o.tools === undefined ? template : { ...template, tools: [...o.tools] });
   await gov.take(committee1, p.id, 'committee_approve');
   await gov.take(committee2, p.id, 'committee_approve');
   return p.id;

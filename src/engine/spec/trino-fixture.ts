@@ -7,6 +7,10 @@
  * Tests run on Trino only where `ENCLAVE_TRINO_URL` and `ENCLAVE_TRINO_RULES_FILE` are set
  * (`scripts/trino.sh start` prints the first; the second is `<its home>/etc/rules.json`).
  */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TrinoClient } from '../trino/client.ts';
 import { trinoIdent, workspaceSchema } from '../trino/engine.ts';
 import { ADMIN_USER } from '../trino/rules.ts';
@@ -42,4 +46,37 @@ export async function materialiseTrinoFixture(t: TrinoTarget, workspaceId: strin
   // sequence() is capped at 10 000 elements: both tables fit.
   await c.query(`CREATE TABLE ${schema}.persons WITH (format = 'PARQUET') AS SELECT CAST(i AS INTEGER) AS person_id, CAST(1940 + i % 60 AS INTEGER) AS birth_year, CAST(1 + i % 2 AS INTEGER) AS sex, CAST(element_at(ARRAY['75', '13', '69', '33'], CAST(i % 4 + 1 AS INTEGER)) AS VARCHAR) AS dept FROM UNNEST(sequence(0, ${PERSONS - 1})) AS t(i)`, as);
   await c.query(`CREATE TABLE ${schema}.events WITH (format = 'PARQUET') AS SELECT CAST((j * 7) % ${PERSONS} AS INTEGER) AS person_id, CAST('D' || CAST(j % 5 AS VARCHAR) AS VARCHAR) AS drug, CAST(j % 100 AS INTEGER) AS amount, date_add('day', j % 365, DATE '2020-01-01') AS event_date FROM UNNEST(sequence(0, ${EVENTS - 1})) AS t(j)`, as);
+}
+
+/**
+ * Holds the development Trino for one test file until the returned function is called. The test
+ * files that register dataset versions share the `enclave` catalog's dataset schemas
+ * (`snds_v1`, …) and the rules file, and the runner runs two files at once: they take turns.
+ * A lock whose holder process is gone is taken over.
+ */
+export async function trinoExclusive(t: TrinoTarget, timeoutMs = 20 * 60_000): Promise<() => Promise<void>> {
+  const dir = join(tmpdir(), `enclave-trino-lock-${createHash('sha256').update(t.url).digest('hex').slice(0, 12)}`);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await mkdir(dir);
+      await writeFile(join(dir, 'pid'), String(process.pid));
+      return () => rm(dir, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => '0'));
+    let alive = holder === 0; // the holder has not written its pid yet: wait
+    if (holder > 0) {
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) await rm(dir, { recursive: true, force: true });
+    if (Date.now() > end) throw new Error(`another test file held the Trino at ${t.url} for more than ${timeoutMs / 60_000} minutes (lock ${dir})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

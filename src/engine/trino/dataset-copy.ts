@@ -12,15 +12,24 @@
  * plain Parquet stream uploaded beside the PME version; that upload is not written yet
  * (docs/deploy/trino.md, "What remains").
  *
+ * With `s3` (the object store Trino reads, SSE-C), the copy is uploaded there instead, each
+ * object encrypted by the store with the dataset's SSE-C key (derived from the dataset key of the
+ * key service, `sseCKeyOf`), and registered in the dataset's own catalog (`datasetCatalog`),
+ * created with that key: nothing decrypted is left at rest on the shared store. Each file passes
+ * decrypted through a private temporary folder of this server (mode 0700), deleted once uploaded.
+ *
  * The datasets domain calls `ensure` (through its `EngineVersionCopy` port) after checking every
  * source file's SHA-256 against the manifest.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Engine } from '../port.ts';
 import { sqlString } from '../sql.ts';
 import { TrinoClient } from './client.ts';
+import { ensureS3Catalog, sseCHeaders, sseCKeyOf, type TrinoS3Store } from './catalogs.ts';
 import { registerDatasetVersion, type TrinoDatasetTable } from './datasets.ts';
 import { datasetSchema } from './extract-compile.ts';
 
@@ -34,8 +43,14 @@ export interface CopiedVersion {
 export interface TrinoDatasetCopyOptions {
   readonly url: string;
   readonly catalog?: string;
-  /** The catalog's `local.location`: the directory Trino's `local://` URIs are under. */
-  readonly warehouse: string;
+  /** The catalog's `local.location`: the directory Trino's `local://` URIs are under (development, plaintext). */
+  readonly warehouse?: string;
+  /**
+   * The object store Trino reads with SSE-C: versions are uploaded under `prefix` of the bucket and
+   * registered in `datasetCatalog(dataset)`, created with the dataset's SSE-C key; its file
+   * metastore under `metastorePrefix`. Takes the place of `warehouse`.
+   */
+  readonly s3?: { readonly store: TrinoS3Store; readonly prefix: string; readonly metastorePrefix?: string };
   /** DuckDB, to read the encrypted files. */
   readonly engine: Engine;
   readonly headers?: Readonly<Record<string, string>>;
@@ -66,14 +81,35 @@ function trinoType(duck: string): string {
 
 const MARKER = '_enclave-copy.json';
 
+/** The catalog holding a dataset's versions on the object store (one SSE-C key per dataset). */
+export function datasetCatalog(dataset: string): string {
+  return `enclave_ds_${dataset.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40)}`;
+}
+
+/** The SSE-C key of a dataset's objects on the store, from the dataset's key. */
+export function datasetSseCKey(dataset: string, datasetKey: Uint8Array): Buffer {
+  return sseCKeyOf(datasetKey, `dataset ${dataset}`);
+}
+
+function s3Client(store: TrinoS3Store): S3Client {
+  return new S3Client({
+    endpoint: store.endpoint, region: store.region, forcePathStyle: true, maxAttempts: 3,
+    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
 export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCopy {
   const client = new TrinoClient({ url: o.url, ...(o.headers === undefined ? {} : { headers: o.headers }) });
   const catalog = o.catalog ?? 'enclave';
+  if (o.s3 !== undefined) return openS3Copy(o, o.s3, client);
+  const warehouse = o.warehouse;
+  if (warehouse === undefined) throw new Error('the Trino dataset copy needs a warehouse folder or an S3 store');
   return {
     async ensure(v, files, withKey) {
       if (files.length !== v.manifest.files.length) throw new Error(`the copy of ${v.dataset} v${v.version} needs one local path per manifest file`);
       const folder = datasetSchema(v.dataset, v.version);
-      const root = join(o.warehouse, folder);
+      const root = join(warehouse, folder);
       let marker: { merkleRoot?: string; tables?: TrinoDatasetTable[] } = {};
       try {
         marker = JSON.parse(await readFile(join(root, MARKER), 'utf8')) as typeof marker;
@@ -109,6 +145,72 @@ export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCo
       await registerDatasetVersion(client, catalog, { dataset: v.dataset, version: v.version, tables });
       // Written once Trino saw exactly this copy: a copy interrupted or refused is made again.
       await writeFile(join(root, MARKER), JSON.stringify({ merkleRoot: v.manifest.merkleRoot, tables }), { mode: 0o600 });
+    },
+  };
+}
+
+/** Reads a version's files with DuckDB and hands each as plain Parquet bytes to `put`, then drops them. */
+async function eachPlainFile(
+  engine: Engine, v: CopiedVersion, files: readonly string[], withKey: <T>(fn: (key: Uint8Array) => Promise<T>) => Promise<T>,
+  put: (f: CopiedVersion['manifest']['files'][number], bytes: Buffer) => Promise<void>,
+): Promise<Map<string, { table: string; columns: { name: string; type: string }[]; files: { path: string; bytes: number }[] }>> {
+  const scratch = await mkdtemp(join(tmpdir(), 'enclave-trino-copy-'));
+  const session = await engine.session();
+  try {
+    const keyName = `k_${randomBytes(6).toString('hex')}`;
+    await withKey((key) => session.addParquetKey(keyName, Buffer.from(key)));
+    const byTable = new Map<string, { table: string; columns: { name: string; type: string }[]; files: { path: string; bytes: number }[] }>();
+    for (const [i, f] of v.manifest.files.entries()) {
+      const src = `read_parquet(${sqlString(files[i] ?? '')}, encryption_config = {footer_key: ${sqlString(keyName)}}, hive_partitioning = false)`;
+      const out = join(scratch, `${i}.parquet`);
+      await session.run(`COPY (SELECT * FROM ${src}) TO ${sqlString(out)} (FORMAT parquet)`);
+      const bytes = await readFile(out);
+      await rm(out, { force: true });
+      await put(f, bytes);
+      let t = byTable.get(f.table);
+      if (t === undefined) {
+        const cols = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${src}`);
+        t = { table: f.table, columns: cols.map((c) => ({ name: c.column_name, type: trinoType(c.column_type) })), files: [] };
+        byTable.set(f.table, t);
+      }
+      t.files.push({ path: f.path.slice(f.table.length + 1), bytes: bytes.length });
+    }
+    return byTable;
+  } finally {
+    session.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function openS3Copy(o: TrinoDatasetCopyOptions, s3: NonNullable<TrinoDatasetCopyOptions['s3']>, client: TrinoClient): TrinoDatasetCopy {
+  const sdk = s3Client(s3.store);
+  const prefix = s3.prefix.replace(/^\/+|\/+$/g, '');
+  const metastore = `s3://${s3.store.bucket}/${(s3.metastorePrefix ?? `${prefix}/_metastore`).replace(/^\/+|\/+$/g, '')}`;
+  return {
+    async ensure(v, files, withKey) {
+      if (files.length !== v.manifest.files.length) throw new Error(`the copy of ${v.dataset} v${v.version} needs one local path per manifest file`);
+      const folder = `${prefix}/${datasetSchema(v.dataset, v.version)}`;
+      const catalog = datasetCatalog(v.dataset);
+      const sse = await withKey(async (key) => sseCHeaders(datasetSseCKey(v.dataset, key)));
+      const keyed = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: sse.key, SSECustomerKeyMD5: sse.md5 } as const;
+      await withKey((key) => ensureS3Catalog(client, catalog, s3.store, datasetSseCKey(v.dataset, key), metastore));
+      let marker: { merkleRoot?: string; tables?: TrinoDatasetTable[] } = {};
+      try {
+        const r = await sdk.send(new GetObjectCommand({ Bucket: s3.store.bucket, Key: `${folder}/${MARKER}`, ...keyed }));
+        marker = JSON.parse(await r.Body?.transformToString() ?? '{}') as typeof marker;
+      } catch {
+        // no complete copy yet
+      }
+      let tables = marker.merkleRoot === v.manifest.merkleRoot ? marker.tables : undefined;
+      if (tables === undefined) {
+        const byTable = await eachPlainFile(o.engine, v, files, withKey, async (f, bytes) => {
+          await sdk.send(new PutObjectCommand({ Bucket: s3.store.bucket, Key: `${folder}/${f.path}`, Body: bytes, ContentLength: bytes.length, ...keyed }));
+        });
+        tables = [...byTable.values()].map((t) => ({ ...t, location: `s3://${s3.store.bucket}/${folder}/${t.table}` }));
+      }
+      await registerDatasetVersion(client, catalog, { dataset: v.dataset, version: v.version, tables });
+      const body = Buffer.from(JSON.stringify({ merkleRoot: v.manifest.merkleRoot, tables }));
+      await sdk.send(new PutObjectCommand({ Bucket: s3.store.bucket, Key: `${folder}/${MARKER}`, Body: body, ContentLength: body.length, ...keyed }));
     },
   };
 }

@@ -33,7 +33,7 @@ import { hostileStatements } from '../../../test/helpers/workspace-escapes.ts';
 import { trinoHostile } from '../../../test/helpers/trino-escapes.ts';
 import { openDuckDbSandbox } from '../duckdb-sandbox/sandbox.ts';
 import { makeExtract, type Fixture } from '../spec/fixture.ts';
-import { trinoReachable, trinoTarget } from '../spec/trino-fixture.ts';
+import { trinoExclusive, trinoReachable, trinoTarget } from '../spec/trino-fixture.ts';
 import type { ExtractBuilder, StatementResult, WorkspaceEngine, WorkspaceSession } from '../index.ts';
 import { openTrinoDatasetCopy } from './dataset-copy.ts';
 import { openTrinoWorkspaceEngine, workspaceSchema } from './engine.ts';
@@ -74,8 +74,12 @@ describe('ENCLAVE_ENGINE=trino end to end', { skip: why }, () => {
   const cookies: Record<string, { cookie: string; csrf: string }> = {};
   const cookieName = sessionCookieName(false);
 
+  let release: (() => Promise<void>) | undefined;
+
   before(async () => {
     if ('skip' in target || warehouse === undefined) return;
+    // The dataset schema (snds_v1) is shared with the portal's Trino journey: one file at a time.
+    release = await trinoExclusive(target);
     p = await openTestPlatform();
     await p.catalog.importBuiltin(actor);
     await synthesize({ people: 80, startYear: 2021, endYear: 2022, seed: 17, out: join(p.dir, 'synth'), parquet: false });
@@ -153,6 +157,7 @@ describe('ENCLAVE_ENGINE=trino end to end', { skip: why }, () => {
     await ex?.cleanup();
     await p?.close();
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+    await release?.();
   });
 
   const call = async (method: string, path: string, k: string, body?: unknown) => {

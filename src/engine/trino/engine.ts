@@ -45,6 +45,11 @@ export interface TrinoWorkspaceEngineOptions {
   readonly url: string;
   /** The catalog that holds the workspaces' schemas. */
   readonly catalog?: string;
+  /**
+   * The catalog of one workspace, when each project has its own (SSE-C key per project:
+   * `projectCatalog`); by default every workspace is in `catalog`.
+   */
+  readonly catalogOf?: (workspaceId: string) => string;
   /** The access-control rules file the coordinator reads (`security.config-file`). */
   readonly rulesFile: string;
   /** The coordinator's `security.refresh-period`, ms: how long a rules change takes to apply. */
@@ -76,6 +81,11 @@ export function workspaceSchema(workspaceId: string): string {
   return `ws_${readable}_${h}`;
 }
 
+/** The catalog of a project's workspace when each project has its own (its own SSE-C key). */
+export function projectCatalog(workspaceId: string): string {
+  return `enclave_${workspaceSchema(workspaceId)}`;
+}
+
 /** Quotes an identifier for Trino. */
 export function trinoIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
@@ -90,10 +100,19 @@ function columnOf(c: TrinoColumn): ResultColumn {
   return { name: c.name, type: c.type.toUpperCase() };
 }
 
+/** A BLOB as DuckDB prints it: printable ASCII as is, other bytes (and the backslash) as `\xNN`. */
+export function blobText(b: Uint8Array): string {
+  let out = '';
+  for (const x of b) out += x >= 0x20 && x < 0x7f && x !== 0x5c ? String.fromCharCode(x) : `\\x${x.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
+
 /** Port cells: 64-bit integers and decimals as strings (as DuckDB's engine gives them), the rest as Trino's JSON. */
 function cellConverter(type: string): (v: unknown) => CellValue {
   const t = type.toLowerCase();
   if (t === 'bigint' || t.startsWith('decimal')) return (v) => (v === null || v === undefined ? null : (typeof v === 'string' ? v : JSON.stringify(v)));
+  // Trino sends varbinary as base64; the port's BLOB cell is DuckDB's text (printable ASCII, `\xNN` otherwise).
+  if (t === 'varbinary') return (v) => (typeof v === 'string' ? blobText(Buffer.from(v, 'base64')) : v === undefined ? null : (v as CellValue));
   return (v) => (v === undefined ? null : (v as CellValue));
 }
 
@@ -512,7 +531,7 @@ function validateSpec(spec: WorkspaceSpec): void {
  */
 export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): WorkspaceEngine {
   const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }) });
-  const catalog = options.catalog ?? 'enclave';
+  const defaultCatalog = options.catalog ?? 'enclave';
   const refreshMs = options.rulesRefreshMs ?? 1000;
   const maxSessions = options.maxSessions ?? 32;
   const maxBytes = options.maxStatementBytes ?? 256 * 1024;
@@ -520,7 +539,7 @@ export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): 
   const sessions = new Set<TrinoSession>();
 
   /** Waits until the coordinator applied the grant: the workspace user can see its schema. */
-  async function granted(user: string, schema: string, table: string): Promise<void> {
+  async function granted(catalog: string, user: string, schema: string, table: string): Promise<void> {
     const until = performance.now() + refreshMs * 3 + 5000;
     for (;;) {
       try {
@@ -538,6 +557,7 @@ export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): 
       validateSpec(spec);
       if (sessions.size >= maxSessions) throw new AppError('unavailable', `the engine already runs ${maxSessions} workspaces`, { hint: 'close an idle workspace or try again later' });
       const schema = workspaceSchema(spec.workspaceId);
+      const catalog = options.catalogOf?.(spec.workspaceId) ?? defaultCatalog;
       let present: Set<string>;
       try {
         const r = await client.query(`SELECT table_name FROM ${trinoIdent(catalog)}.information_schema.tables WHERE table_schema = ${trinoString(schema)}`, { user: ADMIN_USER, catalog });
@@ -555,7 +575,7 @@ export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): 
       });
       try {
         const first = spec.extract[0];
-        if (first !== undefined) await granted(schema, schema, first.name);
+        if (first !== undefined) await granted(catalog, schema, schema, first.name);
       } catch (e) {
         await session.close();
         throw mapTrinoError(e, 'applying the workspace access rules');

@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { ENGINE_PATH_PREFIX, type BuildTableInput, type BuiltTable, type ExtractBuilder, type ExtractPlan, type PlanTable } from '../extract-port.ts';
 import { TrinoClient } from './client.ts';
-import { workspaceSchema } from './engine.ts';
+import { dropCatalog, ensureS3Catalog, sseCKeyOf, trinoCatalogs, type TrinoS3Store } from './catalogs.ts';
+import { projectCatalog, workspaceSchema } from './engine.ts';
 import { compileTrinoTable, datasetSchema, qualified, type TrinoTableRef } from './extract-compile.ts';
 import { ADMIN_USER } from './rules.ts';
 
@@ -24,6 +25,8 @@ export interface TrinoBuildTableInput {
   readonly workspaceId: string;
   /** The project's pseudonymisation key (HMAC-SHA256 key of the re-keying). */
   readonly rekeyKey: Uint8Array;
+  /** The project's encryption key: with per-project catalogs, its SSE-C key is derived from it. */
+  readonly projectKey?: Uint8Array;
 }
 
 export interface TrinoBuiltTable {
@@ -56,13 +59,30 @@ export interface TrinoExtractBuilder {
 /** The comment that marks a table of the workspace schema as part of the extract (not a saved object). */
 export const EXTRACT_MARK = 'enclave extract';
 
-export function openTrinoExtractBuilder(options: { readonly url: string; readonly catalog?: string; readonly headers?: Readonly<Record<string, string>> }): TrinoExtractBuilder {
+export interface TrinoExtractBuilderOptions {
+  readonly url: string;
+  /** The catalog of every project's schema (without `projectCatalogs`). */
+  readonly catalog?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * One catalog per project (`projectCatalog`) on the SSE-C object store, created at the first
+   * build with the SSE-C key derived from the project's key, dropped with the project: once the
+   * project key is destroyed, nothing written under it can be read (crypto-shredding).
+   */
+  readonly projectCatalogs?: { readonly store: TrinoS3Store; readonly prefix: string };
+}
+
+export function openTrinoExtractBuilder(options: TrinoExtractBuilderOptions): TrinoExtractBuilder {
   const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }) });
-  const catalog = options.catalog ?? 'enclave';
-  const as = { user: ADMIN_USER, catalog };
+  const pc = options.projectCatalogs;
+  const catalogOf = (workspaceId: string): string => (pc === undefined ? options.catalog ?? 'enclave' : projectCatalog(workspaceId));
+  const asOf = (catalog: string) => ({ user: ADMIN_USER, catalog });
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const builder: TrinoExtractBuilder = {
     async prune(plan) {
+      const catalog = catalogOf(plan.projectId);
+      if (pc !== undefined && !(await trinoCatalogs(client)).includes(catalog)) return;
+      const as = asOf(catalog);
       const schema = workspaceSchema(plan.projectId);
       const keep = new Set(plan.tables.map((t) => t.name));
       const earlier = await client.query(`SELECT table_name FROM system.metadata.table_comments WHERE catalog_name = '${catalog}' AND schema_name = '${schema}' AND comment = '${EXTRACT_MARK}'`, as);
@@ -78,6 +98,13 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
       return out;
     },
     async buildTable(input) {
+      const catalog = catalogOf(input.workspaceId);
+      const as = asOf(catalog);
+      if (pc !== undefined) {
+        if (input.projectKey === undefined) throw new Error('per-project catalogs need the project key (TrinoBuildTableInput.projectKey)');
+        const prefix = `${pc.prefix.replace(/^\/+|\/+$/g, '')}/${catalog}`;
+        await ensureS3Catalog(client, catalog, pc.store, sseCKeyOf(input.projectKey, `project ${input.workspaceId}`), `s3://${pc.store.bucket}/${prefix}`);
+      }
       const schema = workspaceSchema(input.workspaceId);
       const target: TrinoTableRef = { catalog, schema, table: input.table.name };
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(catalog)}.${q(schema)}`, as);
@@ -102,7 +129,11 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
       return { rows, columns, target, checksum: (typeof sum.rows[0]?.[0] === 'string' ? sum.rows[0][0] : '').toLowerCase() };
     },
     async dropWorkspace(workspaceId) {
-      await client.query(`DROP SCHEMA IF EXISTS ${q(catalog)}.${q(workspaceSchema(workspaceId))} CASCADE`, as);
+      const catalog = catalogOf(workspaceId);
+      if (pc !== undefined && !(await trinoCatalogs(client)).includes(catalog)) return;
+      await client.query(`DROP SCHEMA IF EXISTS ${q(catalog)}.${q(workspaceSchema(workspaceId))} CASCADE`, asOf(catalog));
+      // The project's catalog goes too: its key leaves the coordinator's and workers' memory.
+      if (pc !== undefined) await dropCatalog(client, catalog);
     },
   };
   return builder;
@@ -117,19 +148,22 @@ export function openTrinoExtractBuilder(options: { readonly url: string; readonl
  * `engine:trino/<catalog>.<schema>.<table>` with the rows and a SHA-256 over the table's name,
  * rows, columns and Trino's content checksum.
  *
+ * `sourceCatalog` names the catalog of a dataset's versions (one SSE-C catalog per dataset,
+ * `datasetCatalog`, when versions are on the object store); by default the extracts' catalog.
+ *
  * @example
  *   const extracts = new ExtractService({ ..., builder: trinoExtractBuilderPort(openTrinoExtractBuilder({ url }), 'enclave') });
  */
-export function trinoExtractBuilderPort(builder: TrinoExtractBuilder, catalog = 'enclave'): ExtractBuilder {
+export function trinoExtractBuilderPort(builder: TrinoExtractBuilder, catalog = 'enclave', sourceCatalog: (dataset: string) => string = () => catalog): ExtractBuilder {
   const ref = (dataset: string, table: string, version: number | undefined): TrinoTableRef => {
     if (version === undefined) throw new Error(`the Trino extract builder needs the dataset version of ${dataset}.${table} (SourceFiles.version)`);
-    return { catalog, schema: datasetSchema(dataset, version), table: table.toLowerCase() };
+    return { catalog: sourceCatalog(dataset), schema: datasetSchema(dataset, version), table: table.toLowerCase() };
   };
   return {
     async buildTable(input: BuildTableInput): Promise<BuiltTable> {
       if (input.projectId === undefined) throw new Error('the Trino extract builder needs the project (BuildTableInput.projectId)');
       const built = await builder.buildTable({
-        table: input.table, workspaceId: input.projectId, rekeyKey: input.rekeyKey,
+        table: input.table, workspaceId: input.projectId, rekeyKey: input.rekeyKey, projectKey: input.targetKey,
         source: ref(input.source.dataset, input.source.table, input.source.version),
         personSources: input.personSources.map((s) => ref(s.dataset, s.table, s.version)),
       });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { checkIoPlan, checkStatementText, quotedIdentifiers } from './policy.ts';
 import { accessRules } from './rules.ts';
@@ -34,6 +35,13 @@ test('access rules: the admin, then each open workspace on its own schema, then 
   assert.deepEqual(r.catalogs.at(-1), { allow: 'none' });
   const ro = r.tables.find((x) => x.user === 'ws_a' && x.table !== undefined);
   assert.deepEqual([ro?.table, ro?.privileges], ['(persons|events)', ['SELECT']]);
-  assert.deepEqual(accessRules([]).catalogs, [{ user: 'enclave_admin', allow: 'all' }, { allow: 'none' }]);
+  assert.deepEqual(accessRules([]).catalogs, [{ user: 'enclave_admin', allow: 'owner' }, { allow: 'none' }]);
   assert.throws(() => accessRules([{ user: 'ws_.*', catalog: 'enclave', schema: 'ws_a', extractTables: [] }]), /not a safe Trino name/);
+});
+
+test('scripts/trino.sh starts the coordinator with exactly the rules of no open workspace (the admin may create catalogs and run procedures)', async () => {
+  const script = await readFile(new URL('../../../scripts/trino.sh', import.meta.url), 'utf8');
+  const m = /printf '%s\\n' '(\{"catalogs".*?)' >"\$ETC\/rules\.json"/.exec(script);
+  assert.ok(m !== null, 'the initial rules.json in scripts/trino.sh');
+  assert.deepEqual(JSON.parse(m[1] ?? ''), accessRules([]));
 });

@@ -49,7 +49,8 @@ export const HIDDEN_COLUMNS = ['$path', '$file_size', '$file_modified_time', '$p
 const HIDDEN_COLUMNS_DENIED = HIDDEN_COLUMNS.map((name) => ({ name, allow: false }));
 
 export function accessRules(grants: readonly OpenWorkspaceGrant[]): Record<string, unknown> {
-  const catalogs: unknown[] = [{ user: ADMIN_USER, allow: 'all' }];
+  // `owner`: all, and CREATE/DROP CATALOG (per-dataset and per-project catalogs, catalogs.ts).
+  const catalogs: unknown[] = [{ user: ADMIN_USER, allow: 'owner' }];
   const schemas: unknown[] = [{ user: ADMIN_USER, owner: true }];
   const tables: unknown[] = [{ user: ADMIN_USER, privileges: ['SELECT', 'INSERT', 'DELETE', 'UPDATE', 'OWNERSHIP', 'GRANT_SELECT'] }];
   for (const g of grants) {
