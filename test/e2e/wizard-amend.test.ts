@@ -3,7 +3,8 @@
  * 15, items 2 and 3), in both languages: an applicant starts an application, adds a team
  * member, picks the pharmacy table's join key with one button and a whole table with another,
  * reloads the page in the middle and finds everything where it was, then files it (the draft is
- * gone once filed). On an active project the principal investigator files an amendment with the
+ * gone once filed) with the justified potential-identifier exception, which the committee grants
+ * in the permit form before two members vote it into force. On an active project the principal investigator files an amendment with the
  * wizard; the reviewers see what it changes by field label and take it through every step to a
  * new permit in force, voted by two distinct committee members.
  */
@@ -14,8 +15,8 @@ import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaO
 
 const skip = skipReason();
 const TX = {
-  fr: { next: 'Suivant', submit: 'Déposer la demande', saved: 'Brouillon enregistré', resumed: 'Brouillon repris', teamAdd: 'Ajouter à l’équipe', selectAll: 'Sélectionner toutes les colonnes', amend: 'Déposer une modification', decide: 'Enregistrer la décision', propose: 'Proposer l’autorisation modifiée', cols: 'Colonnes de ER_PRS_F' },
-  en: { next: 'Next', submit: 'Submit the application', saved: 'Draft saved', resumed: 'Draft resumed', teamAdd: 'Add to the team', selectAll: 'Select all columns', amend: 'File an amendment', decide: 'Record the decision', propose: 'Propose the amended permit', cols: 'Columns of ER_PRS_F' },
+  fr: { next: 'Suivant', submit: 'Déposer la demande', saved: 'Brouillon enregistré', resumed: 'Brouillon repris', teamAdd: 'Ajouter à l’équipe', selectAll: 'Sélectionner toutes les colonnes', amend: 'Déposer une modification', decide: 'Enregistrer la décision', propose: 'Proposer l’autorisation modifiée', proposePermit: 'Proposer l’autorisation à partir de la demande', cols: 'Colonnes de ER_PRS_F' },
+  en: { next: 'Next', submit: 'Submit the application', saved: 'Draft saved', resumed: 'Draft resumed', teamAdd: 'Add to the team', selectAll: 'Select all columns', amend: 'File an amendment', decide: 'Record the decision', propose: 'Propose the amended permit', proposePermit: 'Propose the permit from the application', cols: 'Columns of ER_PRS_F' },
 } as const;
 
 const JOIN_KEY = ['DCT_ORD_NUM', 'FLX_DIS_DTD', 'FLX_EMT_NUM', 'FLX_EMT_ORD', 'FLX_EMT_TYP', 'FLX_TRT_DTD', 'ORG_CLE_NUM', 'PRS_ORD_NUM', 'REM_TYP_AFF'];
@@ -43,7 +44,7 @@ describe('wizard drafts and amendments', { skip }, () => {
   for (const lang of ['fr', 'en'] as const) {
     const tx = TX[lang];
 
-    test(`${lang}: an application is kept as a server draft across a reload, with its team and the picker's helpers, then filed`, async () => {
+    test(`${lang}: a pharmacy study kept as a server draft across a reload, with its team and the picker's helpers, filed with its justified exception, which the committee grants into an active permit`, async () => {
       const person = enclave.demo.find((d) => d.username === 'applicant');
       assert.ok(person !== undefined);
       const { page, context, problems } = await newPage(browser, enclave.url, lang);
@@ -121,13 +122,68 @@ describe('wizard drafts and amendments', { skip }, () => {
       await page.locator('input[name="yearTo"]').fill('2023');
       await page.locator('textarea[name="population"]').fill('People with a dispensing of an antidiabetic drug.');
       await page.locator('textarea[name="justification"]').fill('Dispensings joined to their service rows need the join key of both tables, and the beneficiary table describes the people.');
+      // the care date of the join key and the beneficiary's birth and residence columns are
+      // potential identifiers over the limit: the wizard asks for the justified exception
+      const why = 'The care date and year-month of birth are needed to follow each treatment over time and by age group.';
       const pi = page.locator('textarea[name="potentialIdentifierJustification"]');
-      if ((await pi.count()) > 0) await pi.fill('The care date and year-month of birth are needed to follow each treatment over time and by age group.');
+      await pi.waitFor();
+      await pi.fill(why);
       await page.getByRole('button', { name: tx.next }).click();
       await page.getByRole('button', { name: tx.submit }).click();
       await page.locator('[data-status="submitted"]').first().waitFor();
+      const projectId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
       const applicant = await demoPrincipal(enclave, 'applicant');
       assert.deepEqual((await enclave.platform.governance.listDrafts(applicant)).filter((d) => d.content['title'] === title), [], 'the draft is gone once filed');
+
+      // completeness, ethics and legal review (their pages are walked in journeys.test.ts), then
+      // the committee grants the exception in the permit form and two members vote it into force
+      const gov = enclave.platform.governance;
+      const [c1, ethics, legal] = await Promise.all(['committee1', 'ethics', 'legal'].map((u) => demoPrincipal(enclave, u)));
+      assert.ok(c1 !== undefined && ethics !== undefined && legal !== undefined);
+      await gov.take(c1, projectId, 'accept_complete');
+      await gov.take(ethics, projectId, 'ethics_favourable');
+      await gov.take(legal, projectId, 'legal_approve');
+      const reviewers: Awaited<ReturnType<typeof newPage>>[] = [];
+      const vote = async (username: string): Promise<Page> => {
+        const who = enclave.demo.find((d) => d.username === username);
+        assert.ok(who !== undefined);
+        const s = await newPage(browser, enclave.url, lang);
+        reviewers.push(s);
+        await s.page.goto(`/projects/${projectId}`);
+        await useLanguage(s.page, lang);
+        await loginViaOidc(s.page, who);
+        await s.page.goto(`/projects/${projectId}`);
+        return s.page;
+      };
+      const first = await vote('committee1');
+      const exception = first.getByTestId('pi-exception');
+      await exception.waitFor();
+      assert.match((await exception.textContent()) ?? '', /follow each treatment over time/);
+      await first.locator('#grant-exception').check();
+      await assertAccessible(first, 'the permit form with the exception to grant');
+      await first.getByTestId('permit-form').getByRole('button', { name: tx.proposePermit }).click();
+      await first.getByTestId('four-eyes-committee').waitFor();
+      const decideAs = async (pg: Page): Promise<void> => {
+        const form = pg.getByTestId('decision-form');
+        await form.waitFor();
+        await form.getByRole('button', { name: tx.decide }).click();
+      };
+      await decideAs(first);
+      await first.getByTestId('four-eyes-voted').waitFor();
+      const second = await vote('committee2');
+      await decideAs(second);
+      await second.locator('[data-status="active"]').first().waitFor();
+      await checkedScreenshot(second, `pharmacy-active-${lang}`);
+      const permit = (await gov.permits(applicant, projectId)).find((x) => x.state === 'active');
+      assert.ok(permit !== undefined, 'an active permit');
+      const granted = permit.document.potentialIdentifierException;
+      assert.ok(granted !== undefined, 'the permit carries the exception the committee granted');
+      assert.ok(granted.columns.some((c) => /FLX_TRT_DTD/.test(c)), `the exception names the care date: ${granted.columns.join(', ')}`);
+      assert.equal(granted.justification, why);
+      for (const r of reviewers) {
+        assert.deepEqual(r.problems(), []);
+        await r.context.close();
+      }
       assert.deepEqual(problems(), []);
       await context.close();
     });
