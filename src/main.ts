@@ -262,6 +262,9 @@ export function datasetVersionsFrom(versions: Pick<DatasetVersions, 'versions' |
         return { table: f.table, year: f.year, path };
       });
     },
+    async columns(dataset, version) {
+      return (await versions.version(dataset, version)).manifest.columns;
+    },
     withKey: (dataset, fn) => keys.withDataKey('dataset', dataset, 'encryption', fn),
   };
 }
