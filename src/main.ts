@@ -237,10 +237,7 @@ export function permitsInForceFrom(db: Db): PermitsInForce {
 export function extractCatalogFrom(catalog: CatalogService): ExtractCatalog {
   return {
     getTable: (d, t) => catalog.getTable(d, t),
-    async listTables(d) {
-      const ds = await catalog.getDataset(d);
-      return Promise.all(ds.tables.map((t) => catalog.getTable(d, t.name)));
-    },
+    listTables: (d) => catalog.getTables(d),
   };
 }
 
