@@ -126,14 +126,19 @@ test(`a relation whose key the delivery does not carry checks no row, and one to
   ]);
 });
 
-test(`flags spelled True/False by the profile land as 1/0 in flag columns; another spelling breaks the enum on its line (${testDbKind})`, async () => {
+test(`flags spelled True/False are detected, and land as 1/0 in flag columns; another spelling breaks the enum on its line (${testDbKind})`, async () => {
   const ds = await dataset();
   const profile = parseProfile({ delimiter: ';', dates: { default: 'dd/MM/yyyy' }, flags: { true: 'True', false: 'False' } });
   const people = ['BEN_NIR_PSA;BEN_NAI_ANN;BEN_IDT_TOP;BEN_RES_COM', ...Array.from({ length: 10 }, (_, i) => `${psa(i)};${1950 + i};${i % 3 === 0 ? 'True' : 'False'};${i % 2 === 0 ? 'True' : '75056'}`)];
   const drugs = ['BEN_NIR_PSA;EXE_SOI_DTD;PHA_ACT_QSN;PHA_SUB_RET', ...Array.from({ length: 20 }, (_, i) => `${psa(i % 10)};${String(1 + i).padStart(2, '0')}/03/2021;${i};${i % 4 === 0 ? 'True' : 'False'}`)];
   drugs[7] = `${psa(6)};07/03/2021;6;Yes`; // line 8: not a flag spelling
   drugs[9] = `${psa(8)};31/02/2021;8;False`; // line 10: no 31 February
-  const r = await p.ingest.ingest({ dataset: ds, inputs: [await deliver({ 'IR_BEN_R.csv': people, 'ER_PHA_F.csv': drugs })], actor: operator, profile });
+  const dir = await deliver({ 'IR_BEN_R.csv': people, 'ER_PHA_F.csv': drugs });
+  // Detection reads the same spellings from the files.
+  const detected = await p.ingest.detect(ds, [dir]);
+  assert.deepEqual([detected.profile.flags, detected.profile.dates.default], [profile.flags, 'dd/MM/yyyy']);
+  assert.equal(detected.files.find((f) => f.table === 'IR_BEN_R')?.columns.find((c) => c.name === 'BEN_IDT_TOP')?.inferred, 'flag True/False');
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator, profile });
   assert.deepEqual(r.quarantine.entries.map((e) => `${e.line}:${e.column}:${e.rule}:${e.value}`), ['8:PHA_SUB_RET:enum:AAA', '10:EXE_SOI_DTD:type:99/99/9999']);
   const s = await p.engine.session();
   try {
