@@ -97,5 +97,5 @@ export function rawCsvSql(path: string, table: CatalogTable, header: readonly st
   });
   const parsed = cols.filter((c) => c.parse !== undefined);
   const reader = `read_csv(${sqlString(path)}, delim = ';', header = true, auto_detect = false, dateformat = ${sqlString(fmt)}, columns = {${cols.map((c) => `${sqlString(c.h)}: '${c.type}'`).join(', ')}}${options === '' ? '' : `, ${options}`})`;
-  return `SELECT *${parsed.length === 0 ? '' : ` REPLACE (${parsed.map((c) => `${c.parse as string} AS ${sqlIdent(c.h)}`).join(', ')})`} FROM ${reader}`;
+  return `SELECT *${parsed.length === 0 ? '' : ` REPLACE (${parsed.map((c) => `${c.parse} AS ${sqlIdent(c.h)}`).join(', ')})`} FROM ${reader}`;
 }
