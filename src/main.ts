@@ -241,10 +241,7 @@ export function permitsInForceFrom(db: Db): PermitsInForce {
 export function extractCatalogFrom(catalog: CatalogService): ExtractCatalog {
   return {
     getTable: (d, t) => catalog.getTable(d, t),
-    async listTables(d) {
-      const ds = await catalog.getDataset(d);
-      return Promise.all(ds.tables.map((t) => catalog.getTable(d, t.name)));
-    },
+    listTables: (d) => catalog.getTables(d),
   };
 }
 
@@ -265,6 +262,9 @@ export function datasetVersionsFrom(versions: Pick<DatasetVersions, 'versions' |
         const path = located?.paths[i] ?? store.localPath(`${v.prefix}/${f.path}`);
         return { table: f.table, year: f.year, path };
       });
+    },
+    async columns(dataset, version) {
+      return (await versions.version(dataset, version)).manifest.columns;
     },
     withKey: (dataset, fn) => keys.withDataKey('dataset', dataset, 'encryption', fn),
   };

@@ -251,29 +251,40 @@ interface ColumnRow {
   sensitivity_rule: string;
 }
 
-export async function getTable(q: Queryable, dataset: string, table: string): Promise<CatalogTable | null> {
-  const rows = await q.query<{
-    name: string;
-    title: string;
-    description: string;
-    product: string;
-    primary_key: string[];
-    foreign_keys: ForeignKey[];
-    enclave: Record<string, unknown> | null;
-    source_file: string;
-  }>(
+/** Every table of a dataset with its columns, in `listTables` order (product, name): two queries, however many tables. */
+export async function getTables(q: Queryable, dataset: string): Promise<CatalogTable[]> {
+  const rows = await q.query<TableRow>(
     `SELECT name, title, description, product, primary_key, foreign_keys, enclave, source_file
-     FROM catalog_tables WHERE dataset = $1 AND name = $2`,
-    [dataset, table],
+     FROM catalog_tables WHERE dataset = $1 ORDER BY product, name`,
+    [dataset],
   );
-  const t = rows[0];
-  if (t === undefined) return null;
-  const cols = await q.query<ColumnRow>(
-    `SELECT position, name, type, description, nomenclature, length, format, constraints, sensitivity,
+  const cols = await q.query<ColumnRow & { table_name: string }>(
+    `SELECT table_name, position, name, type, description, nomenclature, length, format, constraints, sensitivity,
             sensitivity_reason, sensitivity_rule
-     FROM catalog_columns WHERE dataset = $1 AND table_name = $2 ORDER BY position`,
-    [dataset, table],
+     FROM catalog_columns WHERE dataset = $1 ORDER BY table_name, position`,
+    [dataset],
   );
+  const byTable = new Map<string, ColumnRow[]>();
+  for (const c of cols) {
+    let list = byTable.get(c.table_name);
+    if (list === undefined) byTable.set(c.table_name, (list = []));
+    list.push(c);
+  }
+  return rows.map((t) => tableOf(dataset, t, byTable.get(t.name) ?? []));
+}
+
+interface TableRow {
+  name: string;
+  title: string;
+  description: string;
+  product: string;
+  primary_key: string[];
+  foreign_keys: ForeignKey[];
+  enclave: Record<string, unknown> | null;
+  source_file: string;
+}
+
+function tableOf(dataset: string, t: TableRow, cols: readonly ColumnRow[]): CatalogTable {
   return {
     dataset,
     name: t.name,
@@ -298,6 +309,32 @@ export async function getTable(q: Queryable, dataset: string, table: string): Pr
       sensitivityRule: c.sensitivity_rule,
     })),
   };
+}
+
+export async function getTable(q: Queryable, dataset: string, table: string): Promise<CatalogTable | null> {
+  const rows = await q.query<{
+    name: string;
+    title: string;
+    description: string;
+    product: string;
+    primary_key: string[];
+    foreign_keys: ForeignKey[];
+    enclave: Record<string, unknown> | null;
+    source_file: string;
+  }>(
+    `SELECT name, title, description, product, primary_key, foreign_keys, enclave, source_file
+     FROM catalog_tables WHERE dataset = $1 AND name = $2`,
+    [dataset, table],
+  );
+  const t = rows[0];
+  if (t === undefined) return null;
+  const cols = await q.query<ColumnRow>(
+    `SELECT position, name, type, description, nomenclature, length, format, constraints, sensitivity,
+            sensitivity_reason, sensitivity_rule
+     FROM catalog_columns WHERE dataset = $1 AND table_name = $2 ORDER BY position`,
+    [dataset, table],
+  );
+  return tableOf(dataset, t, cols);
 }
 
 /**

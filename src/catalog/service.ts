@@ -178,6 +178,12 @@ export class CatalogService {
     return { ...d, tables: await repo.listTables(this.#db, name) };
   }
 
+  /** Every table of a dataset with its columns (in schema order), in `getDataset` order: what ingestion checks a delivery against. */
+  async getTables(dataset: string): Promise<CatalogTable[]> {
+    await this.#requireDataset(dataset);
+    return repo.getTables(this.#db, dataset);
+  }
+
   /** A table with its columns in schema order; the name matches case-insensitively. */
   async getTable(dataset: string, table: string): Promise<CatalogTable> {
     await this.#requireDataset(dataset);

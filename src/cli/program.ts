@@ -209,6 +209,7 @@ version stays as it was, and rerunning the same delivery is a no-op once it has 
     .option('--missing <marker...>', 'values read as missing besides empty fields, e.g. .')
     .option('--blank-is-missing', 'fields of spaces only are missing')
     .option('--extra-columns <what>', 'columns the catalogue does not know: refuse (default) or ignore')
+    .option('--flags <true/false>', 'flag words read as 1/0 in flag (0/1) columns, e.g. True/False')
     .action(withServices(async (svc, paths: string[], given: ProfileArgs & { dataset: string; minLandedShare?: number; acceptShortTables?: boolean; maxOrphanShare?: number; checkRelations?: boolean; detect?: boolean; profileOut?: string }) => {
       // Files named relative to the terminal's directory (the command may run in the server).
       const o = { ...given, ...(given.profile === undefined ? {} : { profile: at(given.profile) }), ...(given.profileOut === undefined ? {} : { profileOut: at(given.profileOut) }) };

@@ -23,6 +23,12 @@ export interface Manifest {
   readonly rows: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** RFC 9162 Merkle root (hex) over the canonical JSON of `files`, in path order. */
   readonly merkleRoot: string;
+  /**
+   * The columns each table's files carry, in catalogue order: those its delivery carried. Absent
+   * from manifests written before ingestion wrote only delivered columns (their files carry every
+   * catalogue column of the table).
+   */
+  readonly columns?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A committed, immutable version of a dataset: a manifest and the folder (`prefix`) of its files. */

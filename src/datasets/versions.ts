@@ -41,6 +41,8 @@ export interface PublishRequest {
   /** Where the files were staged in the local store (`stagingKeyOf`); the manifest is written there too. */
   readonly stagingKey: string;
   readonly files: readonly ManifestFile[];
+  /** The columns each table's files carry (`Manifest.columns`). */
+  readonly columns?: Readonly<Record<string, readonly string[]>>;
   readonly rowsAccepted: number;
   readonly rowsQuarantined: number;
   /** The audit event recorded in the commit transaction, given the version's Merkle root (its details then get `version`). */
@@ -184,7 +186,7 @@ export class DatasetVersions {
       const next = await this.#d.db.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM dataset_versions WHERE dataset = $1', [r.dataset]);
       const version = next[0]?.v ?? 1;
       const prefix = versionPrefix(r.dataset, version, r.runId);
-      const manifest: Manifest = { format: 'enclave-manifest/1', dataset: r.dataset, version, deliveryId: r.deliveryId, createdAt: new Date().toISOString(), files: r.files, rows, merkleRoot };
+      const manifest: Manifest = { format: 'enclave-manifest/1', dataset: r.dataset, version, deliveryId: r.deliveryId, createdAt: new Date().toISOString(), files: r.files, rows, merkleRoot, ...(r.columns === undefined ? {} : { columns: r.columns }) };
       await writeFile(store.localPath(`${r.stagingKey}/manifest.json`), `${JSON.stringify(manifest, null, 1)}\n`);
       const publishedTo = await locations?.publish(r.dataset, store, r.stagingKey, prefix);
       let moved = false;

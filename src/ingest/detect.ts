@@ -8,7 +8,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
 import { listInputFiles, readStart } from './files.ts';
 import { tableOfFile } from './file-tables.ts';
-import { DEFAULT_PROFILE, type DeliveryProfile, type Encoding } from './profile.ts';
+import { DEFAULT_PROFILE, isFlagColumn, type DeliveryProfile, type Encoding } from './profile.ts';
 
 /** Bytes read from the start of each file, and rows sampled from them. */
 export const DETECT_BYTES = 1024 * 1024;
@@ -116,7 +116,11 @@ interface ColumnFinding {
   readonly dateSpelling?: string;
   readonly pointZero?: boolean;
   readonly exponent?: boolean;
+  readonly flags?: { readonly true: string; readonly false: string };
 }
+
+/** Flag spellings met in deliveries besides 0/1 (true first). */
+const FLAG_SPELLINGS: ReadonlyArray<readonly [string, string]> = [['True', 'False'], ['TRUE', 'FALSE'], ['true', 'false'], ['O', 'N'], ['Oui', 'Non'], ['Y', 'N']];
 
 function inferColumn(c: CatalogColumn | undefined, name: string, values: readonly string[]): ColumnFinding {
   const base = { name, type: c?.type ?? null, values: values.length };
@@ -127,6 +131,11 @@ function inferColumn(c: CatalogColumn | undefined, name: string, values: readonl
   };
   if (c === undefined) return none('not in the catalogue (ignored)');
   if (values.length === 0) return none('no value in the sample');
+  if (c.type !== 'boolean' && isFlagColumn(c) && !values.every((v) => v === '0' || v === '1')) {
+    // A 0/1 column spelled with words: the profile reads them as 1/0 (`flags`).
+    const pair = FLAG_SPELLINGS.find(([t, f]) => values.every((v) => v === t || v === f));
+    return pair === undefined ? unfit() : { column: { ...base, inferred: `flag ${pair[0]}/${pair[1]}`, problem: false }, flags: { true: pair[0], false: pair[1] } };
+  }
   switch (c.type) {
     case 'date':
     case 'datetime': {
@@ -188,6 +197,7 @@ export async function detectDelivery(inputs: readonly string[], tables: readonly
   const dateFindings: Array<{ key: string; column: string; spelling: string; catalogued: boolean }> = [];
   let pointZero = false;
   let exponent = false;
+  const flagFindings: Array<{ readonly true: string; readonly false: string }> = [];
   let dot = false;
   let blank = false;
   for (const f of files) {
@@ -230,6 +240,7 @@ export async function detectDelivery(inputs: readonly string[], tables: readonly
       columns.push(matched === undefined ? { ...found.column, inferred: 'file matches no table' } : found.column);
       if (found.pointZero === true) pointZero = true;
       if (found.exponent === true) exponent = true;
+      if (found.flags !== undefined) flagFindings.push(found.flags);
       if (found.dateSpelling !== undefined && matched !== undefined && c !== undefined) {
         dateFindings.push({ key: `${matched.table.name}.${name}`, column: name, spelling: found.dateSpelling, catalogued: c.format !== null && c.format.includes('%') });
       }
@@ -263,5 +274,8 @@ export async function detectDelivery(inputs: readonly string[], tables: readonly
     files: base.files,
     extraColumns: matched.some((f) => f.unknownColumns.length > 0) ? 'ignore' : base.extraColumns,
   };
+  const flagWords = mostCommon(flagFindings.map((f) => `${f.true}/${f.false}`))?.split('/');
+  const flags = flagWords === undefined ? base.flags : { true: flagWords[0] as string, false: flagWords[1] as string };
+  if (flags !== undefined) return { profile: { ...profile, flags }, files: out, unknownFiles };
   return { profile, files: out, unknownFiles };
 }

@@ -324,7 +324,7 @@ export class IngestService {
       ).catch((e: unknown) => {
         throw outOfMemory(e) ?? e;
       });
-      const relations = o.checkRelations !== true && o.maxOrphanShare === undefined ? [] : await this.referentialChecks(o.dataset, stagingKey, result.files, plan.map((x) => x.table));
+      const relations = o.checkRelations !== true && o.maxOrphanShare === undefined ? [] : await this.referentialChecks(o.dataset, stagingKey, result.files, plan.map((x) => x.table), result.columns);
       report = { ...result.quarantine, relations };
       result.quarantine = report;
       const broken = relations.filter((r) => o.maxOrphanShare !== undefined && r.rowsChecked > 0 && r.orphans / r.rowsChecked > o.maxOrphanShare);
@@ -429,7 +429,7 @@ export class IngestService {
    * Measures every catalogue foreign key between two delivered tables on the landed rows (the
    * staged, encrypted year files; identifiers compared as pseudonyms, the same HMAC on both sides).
    */
-  private async referentialChecks(dataset: string, stagingKey: string, files: readonly ManifestFile[], delivered: readonly CatalogTable[]): Promise<RelationReport[]> {
+  private async referentialChecks(dataset: string, stagingKey: string, files: readonly ManifestFile[], delivered: readonly CatalogTable[], columns: Readonly<Record<string, readonly string[]>>): Promise<RelationReport[]> {
     const tables = new Map(delivered.map((t) => [t.name, t]));
     const pathsOf = (table: string): string[] => files.filter((f) => f.table === table).map((f) => this.d.store.localPath(`${stagingKey}/${f.path}`));
     const out: RelationReport[] = [];
@@ -444,8 +444,15 @@ export class IngestService {
       for (const { t, fk } of [...relations].sort((a, b) => (a.t.name < b.t.name ? -1 : 1))) {
         const relation = `${t.name}(${fk.fields.join(',')}) → ${fk.reference.resource}(${fk.reference.fields.join(',')})`;
         const child = pathsOf(t.name);
-        const parent = pathsOf(fk.reference.resource);
+        const has = (table: string, fields: readonly string[]): boolean => fields.every((f) => columns[table]?.includes(f) === true);
+        // Key fields a table's files do not carry are missing on every row: a child without them
+        // has no row to check; a parent without them matches nothing.
+        const parent = has(fk.reference.resource, fk.reference.fields) ? pathsOf(fk.reference.resource) : [];
         if (child.length === 0) continue;
+        if (!has(t.name, fk.fields)) {
+          out.push({ relation, rowsChecked: 0, orphans: 0, matchesNothing: false, orphansByFile: {} });
+          continue;
+        }
         const present = fk.fields.map((f) => `c.${sqlIdent(f)} IS NOT NULL`).join(' AND ');
         // A referenced key set is read once, as one 64-bit hash per key, however many tables point
         // at it (three DCIR satellites reference ER_PRS_F's 9 keys): one narrow hash join per relation.
@@ -530,7 +537,14 @@ export class IngestService {
     // point at them: those look their pseudonyms up instead of hashing every row.
     const profile = o.profile ?? DEFAULT_PROFILE;
     const sources = pseudonymSources(delivered.map((d) => d.table));
-    const plan = delivered.map((p, i) => ({ ...p, i }));
+    // Every file's header, read once; a table's files are written with the catalogue columns its
+    // files deliver (their union, in catalogue order), not every column the catalogue knows: the
+    // whole SNDS catalogue has 123 columns for ER_PRS_F where a delivery may carry 37. All files
+    // of one table in one version share that list (readers need no union by name).
+    const headers: string[][] = [];
+    for (const p of delivered) headers.push(await readHeader(p.file.path, profile.delimiter, profile.encoding));
+    const plan = delivered.map((p, i) => ({ ...p, i, header: headers[i] as readonly string[] }));
+    const tableColumns = writtenColumns(plan);
     const files: ManifestFile[] = [];
     const entries: QuarantineEntry[] = [];
     const byRule: Record<string, number> = {};
@@ -632,8 +646,9 @@ export class IngestService {
         const fileEntries: QuarantineEntry[] = [];
         o.onProgress?.({ phase: 'validate', done: bytesDone, total: totalBytes, file: p.file.name });
         const columns = profiledColumns(p.table, profile);
-        const header = await readHeader(p.file.path, profile.delimiter, profile.encoding);
+        const { header } = p;
         checkHeader(p.file.name, header, columns, profile.extraColumns);
+        const output = tableColumns.get(p.table.name) ?? new Set<string>();
         for (const c of columns) {
           const list = codeListOf(c);
           if (list !== null && header.includes(c.name)) await nomTable(session, list);
@@ -675,7 +690,9 @@ export class IngestService {
         // HMAC in SQL. Rejected rows carry no identifier and are dropped.
         const joins: string[] = [];
         const select = columns
-          .map((c, k) => {
+          .map((c, k) => [c, k] as const)
+          .filter(([c]) => output.has(c.name))
+          .map(([c, k]) => {
             if (!isPseudonymised(c)) return `${typedRef(c)} AS ${sqlIdent(c.name)}`;
             if (!header.includes(c.name)) return `NULL::VARCHAR AS ${sqlIdent(c.name)}`;
             if (lane.cached === 0) return `CASE WHEN __bad THEN NULL ELSE ${hmacSql(raw(c.name))} END AS ${sqlIdent(c.name)}`;
@@ -843,13 +860,15 @@ export class IngestService {
       await mkdir(this.d.store.localPath(stagingKey), { recursive: true });
       await writeFile(this.d.store.localPath(`${stagingKey}/_quarantine-report.json`), `${JSON.stringify({ runId, ...quarantine }, null, 1)}\n`);
     });
-    return { files, rowsAccepted: accepted, quarantine };
+    const columnsOf: Record<string, string[]> = {};
+    for (const [table, cols] of [...tableColumns].sort((a, b) => (a[0] < b[0] ? -1 : 1))) columnsOf[table] = [...cols];
+    return { files, rowsAccepted: accepted, quarantine, columns: columnsOf };
   }
 
   /** Publishes the run's staged files as the next version (datasets domain), with the run's bookkeeping in the same commit. */
-  private async commit(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, r: { files: ManifestFile[]; rowsAccepted: number; quarantine: QuarantineReport }, acceptedShort: readonly ShortTable[]): Promise<DatasetVersion> {
+  private async commit(o: IngestOptions, runId: string, deliveryId: string, stagingKey: string, r: { files: ManifestFile[]; rowsAccepted: number; quarantine: QuarantineReport; columns: Readonly<Record<string, readonly string[]>> }, acceptedShort: readonly ShortTable[]): Promise<DatasetVersion> {
     return this.d.datasets.publish({
-      dataset: o.dataset, runId, deliveryId, stagingKey, files: r.files, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total,
+      dataset: o.dataset, runId, deliveryId, stagingKey, files: r.files, columns: r.columns, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total,
       event: (merkleRoot) => ({ actor: o.actor, action: 'ingest.commit', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { runId, deliveryId, merkleRoot, files: r.files.length, rowsAccepted: r.rowsAccepted, rowsQuarantined: r.quarantine.total, ...(acceptedShort.length === 0 ? {} : { shortTablesAccepted: acceptedShort.map((t) => ({ table: t.table, rowsDelivered: t.rowsDelivered, rowsLanded: t.rowsLanded })) }) } }),
       inCommit: async (tx: AuditedTx, v) => {
         await tx.query("UPDATE ingest_runs SET status = 'committed', finished_at = now(), version = $2, staging_key = $3, report = $4 WHERE id = $1", [
@@ -888,6 +907,29 @@ function pushEntry(entries: QuarantineEntry[], e: QuarantineEntry): void {
 
 function hmacSql(v: string): string {
   return `CASE WHEN ${v} IS NULL THEN NULL ELSE sha256(getvariable('enclave_opad') || unhex(sha256(getvariable('enclave_ipad') || encode(${v})))) END`;
+}
+
+/**
+ * The columns each delivered table is written with: the catalogue columns its files carry (the
+ * union over its files, in catalogue order). Columns the delivery does not carry are not written
+ * as empty columns: a version holds what was delivered (its manifest lists it, `columns`).
+ */
+export function writtenColumns(plan: ReadonlyArray<{ readonly table: CatalogTable; readonly header: readonly string[] }>): Map<string, Set<string>> {
+  const delivered = new Map<string, Set<string>>();
+  for (const p of plan) {
+    let set = delivered.get(p.table.name);
+    if (set === undefined) delivered.set(p.table.name, (set = new Set()));
+    for (const h of p.header) set.add(h);
+  }
+  const out = new Map<string, Set<string>>();
+  for (const p of plan) {
+    if (out.has(p.table.name)) continue;
+    const got = delivered.get(p.table.name) ?? new Set<string>();
+    const cols = p.table.columns.filter((c) => got.has(c.name));
+    // A file carrying no catalogue column at all (every one ignored as extra) keeps the catalogue's list.
+    out.set(p.table.name, new Set((cols.length > 0 ? cols : p.table.columns).map((c) => c.name)));
+  }
+  return out;
 }
 
 /** The partition year of a row, from the table's `enclave.yearColumn`. */

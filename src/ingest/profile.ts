@@ -37,6 +37,12 @@ export interface DeliveryProfile {
   readonly files: readonly FileRule[];
   /** Columns absent from the catalogue: refuse the delivery (default), or ignore them (reported). */
   readonly extraColumns: 'refuse' | 'ignore';
+  /**
+   * How the producer spells flags (`True`/`False`), read as `1`/`0` in flag columns (see
+   * `isFlagColumn`). Absent: flags are read as written (`0`/`1`; boolean columns also read
+   * true/false, O/N, oui/non).
+   */
+  readonly flags?: { readonly true: string; readonly false: string };
 }
 
 export const DEFAULT_PROFILE: DeliveryProfile = Object.freeze({
@@ -76,7 +82,7 @@ export function parseProfile(input: unknown): DeliveryProfile {
   if (input === undefined || input === null) return DEFAULT_PROFILE;
   if (typeof input !== 'object' || Array.isArray(input)) throw bad('(root)', 'must be an object', 'e.g. {"delimiter": ",", "dates": {"default": "dd/MM/yyyy"}}');
   const o = input as Record<string, unknown>;
-  const known = new Set(['delimiter', 'encoding', 'missing', 'blankIsMissing', 'dates', 'exponent', 'integerPointZero', 'files', 'extraColumns', 'format']);
+  const known = new Set(['delimiter', 'encoding', 'missing', 'blankIsMissing', 'dates', 'exponent', 'integerPointZero', 'files', 'extraColumns', 'flags', 'format']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw bad(k, 'is not a profile field', `known fields: ${[...known].join(', ')}`);
   const delimiter = o['delimiter'] ?? ';';
   if (typeof delimiter !== 'string' || ![';', ',', '\t', '|'].includes(delimiter)) throw bad('delimiter', `must be one of ";", ",", tab or "|", got ${JSON.stringify(delimiter)}`, 'e.g. "delimiter": ";"');
@@ -121,9 +127,21 @@ export function parseProfile(input: unknown): DeliveryProfile {
   });
   const extra = o['extraColumns'] ?? 'refuse';
   if (extra !== 'refuse' && extra !== 'ignore') throw bad('extraColumns', `must be "refuse" or "ignore", got ${JSON.stringify(extra)}`, 'ignored columns are listed in the report');
+  const flagsIn = o['flags'];
+  let flags: { true: string; false: string } | undefined;
+  if (flagsIn !== undefined) {
+    const f = flagsIn as Record<string, unknown>;
+    const ok = typeof flagsIn === 'object' && flagsIn !== null && !Array.isArray(flagsIn) && Object.keys(f).every((k) => k === 'true' || k === 'false');
+    const t = ok ? f['true'] : undefined;
+    const n = ok ? f['false'] : undefined;
+    if (typeof t !== 'string' || typeof n !== 'string' || t === '' || n === '' || t === n || t.includes(delimiter) || n.includes(delimiter)) {
+      throw bad('flags', 'must give two different non-empty spellings, {"true": …, "false": …}', 'e.g. "flags": {"true": "True", "false": "False"}');
+    }
+    flags = { true: t, false: n };
+  }
   return {
     delimiter, encoding: encoding.toLowerCase().startsWith('latin') ? 'latin-1' : 'utf-8', missing: missing as string[], blankIsMissing: flag('blankIsMissing'),
-    dates, exponent: flag('exponent'), integerPointZero: flag('integerPointZero'), files, extraColumns: extra,
+    dates, exponent: flag('exponent'), integerPointZero: flag('integerPointZero'), files, extraColumns: extra, ...(flags === undefined ? {} : { flags }),
   };
 }
 
@@ -142,14 +160,27 @@ export function profiledColumns(table: CatalogTable, profile: DeliveryProfile): 
   });
 }
 
-/** True when reading this profile changes raw text before the rules (markers, blanks, `61.0`). */
+/** True when reading this profile changes raw text before the rules (markers, blanks, `61.0`, flags). */
 export function normalises(profile: DeliveryProfile): boolean {
-  return profile.missing.length > 0 || profile.blankIsMissing || profile.integerPointZero;
+  return profile.missing.length > 0 || profile.blankIsMissing || profile.integerPointZero || profile.flags !== undefined;
+}
+
+/**
+ * A flag column: a boolean, or a column whose only values are 0 and 1 (the catalogue's `*_TOP`
+ * and `*_RET` codes). A profile's flag spellings are read as 1 and 0 there, and nowhere else.
+ */
+export function isFlagColumn(c: Pick<CatalogColumn, 'type' | 'constraints'>): boolean {
+  if (c.type === 'boolean') return true;
+  const e = c.constraints.enum;
+  if (e === undefined || e.length !== 2) return false;
+  const s = e.map(String).sort();
+  return s[0] === '0' && s[1] === '1';
 }
 
 /**
  * The SQL of a column's text as the rules read it: missing markers and blank fields become NULL,
- * `61.0` in an integer column becomes `61`. Undefined when the text is read as it is.
+ * `61.0` in an integer column becomes `61`, the profile's flag spellings `1` and `0` in a flag
+ * column. Undefined when the text is read as it is.
  */
 export function normalisedSql(c: CatalogColumn | undefined, name: string, profile: DeliveryProfile): string | undefined {
   const v = sqlIdent(name);
@@ -157,7 +188,9 @@ export function normalisedSql(c: CatalogColumn | undefined, name: string, profil
   if (profile.missing.length > 0) nulls.push(`${v} IN (${profile.missing.map(sqlString).join(', ')})`);
   if (profile.blankIsMissing) nulls.push(`trim(${v}) = ''`);
   const intLike = c !== undefined && (c.type === 'integer' || c.type === 'year') && profile.integerPointZero;
-  if (nulls.length === 0 && !intLike) return undefined;
-  const value = intLike ? `regexp_replace(${v}, '^(-?[0-9]+)[.]0+$', '\\1')` : v;
+  const flags = c !== undefined && profile.flags !== undefined && isFlagColumn(c) ? profile.flags : undefined;
+  if (nulls.length === 0 && !intLike && flags === undefined) return undefined;
+  let value = intLike ? `regexp_replace(${v}, '^(-?[0-9]+)[.]0+$', '\\1')` : v;
+  if (flags !== undefined) value = `CASE ${v} WHEN ${sqlString(flags.true)} THEN '1' WHEN ${sqlString(flags.false)} THEN '0' ELSE ${value} END`;
   return nulls.length === 0 ? value : `CASE WHEN ${nulls.join(' OR ')} THEN NULL ELSE ${value} END`;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IngestResult } from '../../ingest/index.ts';
-import { renderIngestResult } from './ingest.ts';
+import { profileFromArgs, renderIngestResult } from './ingest.ts';
 
 const result: IngestResult = {
   dataset: 'snds', version: 3, deliveryId: 'a'.repeat(64), alreadyIngested: false, rowsRead: 1070, rowsAccepted: 1000, rowsQuarantined: 70, bytesRead: 50_000, seconds: 1.2,
@@ -27,4 +27,10 @@ test('the ingest summary lists every delivered table, those that landed nothing 
   assert.ok(at('ER_UCD_F') > 0, 'an empty file is listed too');
   assert.ok(at('ER_PHA_F') < at('IR_BEN_R'), 'the table that landed nothing comes first');
   assert.match(text, /Complete report \(70 entries\): enclave ingest-report run_1/);
+});
+
+test('--flags True/False gives the profile its flag words; a malformed value is refused with the field', async () => {
+  assert.deepEqual((await profileFromArgs({ flags: 'True/False', dateFormat: 'dd/MM/yyyy' }))?.flags, { true: 'True', false: 'False' });
+  await assert.rejects(profileFromArgs({ flags: 'True' }), /delivery profile: flags must give two different non-empty spellings/);
+  await assert.rejects(profileFromArgs({ flags: 'A/B/C' }), /delivery profile: flags/);
 });

@@ -15,6 +15,8 @@ export interface ProfileArgs {
   readonly missing?: readonly string[];
   readonly blankIsMissing?: boolean;
   readonly extraColumns?: string;
+  /** Flag words read as 1/0 in flag columns, `TRUE/FALSE` (e.g. `True/False`). */
+  readonly flags?: string;
 }
 
 /** The delivery profile from `--profile FILE` and the options beside it; undefined when none is given. */
@@ -41,6 +43,10 @@ export async function profileFromArgs(a: ProfileArgs): Promise<DeliveryProfile |
   if (a.missing !== undefined) o['missing'] = a.missing;
   if (a.blankIsMissing === true) o['blankIsMissing'] = true;
   if (a.extraColumns !== undefined) o['extraColumns'] = a.extraColumns;
+  if (a.flags !== undefined) {
+    const [t, f, ...rest] = a.flags.split('/');
+    o['flags'] = rest.length === 0 && t !== undefined && f !== undefined ? { true: t, false: f } : a.flags;
+  }
   return a.profile === undefined && Object.keys(o).length === 0 ? undefined : parseProfile(o);
 }
 

@@ -29,7 +29,7 @@ export function catalogRoutes(catalog: CatalogService): Hono {
   // diagram and the wizard's column picker need them all (one call instead of one per table).
   app.get('/datasets/:dataset/tables', async (c) => {
     const ds = await catalog.getDataset(c.req.param('dataset'));
-    return c.json({ dataset: ds.name, tables: await Promise.all(ds.tables.map((t) => catalog.getTable(ds.name, t.name))) });
+    return c.json({ dataset: ds.name, tables: await catalog.getTables(ds.name) });
   });
   app.get('/datasets/:dataset/tables/:table', async (c) =>
     c.json(await catalog.getTable(c.req.param('dataset'), c.req.param('table'))),

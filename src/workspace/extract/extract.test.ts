@@ -295,3 +295,18 @@ test(`closing a project destroys every generation of its extract: files deleted,
   assert.equal(ev?.outcome, 'success');
   console.log(`# project pb closed: ${files.length} extract files deleted, every generation destroyed`);
 });
+
+test(`a permitted column that the dataset version does not carry (its delivery left it out) refuses the extract by name, before anything is built (${testDbKind})`, async () => {
+  // BEN_ACS_TOP is in the catalogue of ER_PRS_F, not in the generator's delivery.
+  const v = await p.ingest.version('snds');
+  assert.equal(v.manifest.columns?.['ER_PRS_F']?.includes('BEN_ACS_TOP'), false);
+  await grant('pc', 1, permit('pc', { prsColumns: ['BEN_NIR_PSA', 'PRS_NAT_REF', 'BEN_ACS_TOP'] }));
+  await assert.rejects(service.materialise('pc'), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'conflict');
+    assert.match(e.message, new RegExp(`current version \\(snds v${v.version}\\) carries no snds\\.ER_PRS_F\\.BEN_ACS_TOP \\(permitted column of er_prs_f\\): its delivery did not include it`));
+    return true;
+  });
+  assert.equal(await service.current('pc'), null, 'nothing was built');
+  const fails = await p.t.db.query<{ details: unknown }>("SELECT details FROM audit_events WHERE target = 'project:pc' AND action = 'workspace.extract.fail'");
+  assert.equal(fails.length, 1, 'the refusal is audited');
+});

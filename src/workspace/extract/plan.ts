@@ -173,3 +173,30 @@ export async function planExtract(permit: PermitDocument, permitVersion: number,
   }
   return { projectId: permit.projectId, permitVersion, years: { ...permit.years }, tables };
 }
+
+/**
+ * The columns a plan reads that a dataset version does not carry, per plan table: permitted
+ * columns, the year column and population criteria (the table's own, and its person sources').
+ * `columnsOf(dataset, table)` gives the columns a version's files carry (its manifest's), or
+ * undefined when the version does not say (files written with every catalogue column) or does
+ * not hold the table. Empty when every column is there.
+ */
+export function columnsMissingFromVersions(plan: ExtractPlan, columnsOf: (dataset: string, table: string) => readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  const need = (dataset: string, table: string, cols: readonly string[], why: string): void => {
+    const have = columnsOf(dataset, table);
+    if (have === undefined) return;
+    for (const c of new Set(cols)) if (!have.includes(c)) out.push(`${dataset}.${table}.${c} (${why})`);
+  };
+  for (const t of plan.tables) {
+    need(t.dataset, t.table, t.columns.map((c) => c.source), `permitted column of ${t.name}`);
+    if (t.years.kind === 'column') need(t.dataset, t.table, [t.years.column], `year column of ${t.name}`);
+    need(t.dataset, t.table, t.population.predicates.map((x) => x.column), `population criterion of ${t.name}`);
+    const via = t.population.viaPerson;
+    if (via !== null) {
+      need(t.dataset, t.table, [via.personColumn], `person column of ${t.name}`);
+      for (const src of via.sources) need(src.dataset, src.table, [src.personColumn, ...src.predicates.map((x) => x.column)], `population criterion of ${t.name}`);
+    }
+  }
+  return [...new Set(out)];
+}

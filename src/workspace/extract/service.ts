@@ -18,7 +18,7 @@ import { AppError, isAppError } from '../../errors.ts';
 import type { PermitDocument } from '../../governance/index.ts';
 import type { Store } from '../../store/index.ts';
 import type { ExtractManifest, ExtractSource, ExtractState, ExtractTableManifest } from '../extract-contract.ts';
-import { planExtract, type ExtractCatalog } from './plan.ts';
+import { columnsMissingFromVersions, planExtract, type ExtractCatalog } from './plan.ts';
 
 /** One encrypted Parquet file of a dataset version, with its partition year (0: none or unknown). */
 export interface VersionFile {
@@ -34,6 +34,11 @@ export interface DatasetVersions {
   current(dataset: string): Promise<number | null>;
   /** Every file of a version, local. */
   files(dataset: string, version: number): Promise<readonly VersionFile[]>;
+  /**
+   * Optional: the columns each table's files carry in a version (its manifest's list), or
+   * undefined when the version does not say (its files carry every catalogue column).
+   */
+  columns?(dataset: string, version: number): Promise<Readonly<Record<string, readonly string[]>> | undefined>;
   /** Lends the dataset's 32-byte encryption key to `fn` (wiped after). */
   withKey<T>(dataset: string, fn: (key: Uint8Array) => Promise<T>): Promise<T>;
   /**
@@ -347,6 +352,17 @@ export class ExtractService implements ExtractSource {
         const v = await this.#d.datasets.current(dataset);
         if (v === null) throw new AppError('conflict', `dataset ${dataset} has no ingested version: the extract cannot be built`, { hint: `ingest a delivery of ${dataset}; the extract is built again when the permit is amended, or by an operator` });
         versions.push({ dataset, version: v });
+      }
+      // A permitted column that the pinned version does not carry (its delivery did not include it)
+      // is named here, before anything is built, rather than failing inside the engine.
+      const carried = new Map<string, Readonly<Record<string, readonly string[]>> | undefined>();
+      for (const v of versions) carried.set(v.dataset, await this.#d.datasets.columns?.(v.dataset, v.version));
+      const missing = columnsMissingFromVersions(plan, (dataset, table) => carried.get(dataset)?.[table]);
+      if (missing.length > 0) {
+        throw new AppError('conflict', `the extract cannot be built: the current version${versions.length === 1 ? '' : 's'} (${versions.map((v) => `${v.dataset} v${v.version}`).join(', ')}) carr${versions.length === 1 ? 'ies' : 'y'} no ${missing.join(', ')}: ${missing.length === 1 ? 'its' : 'their'} delivery did not include ${missing.length === 1 ? 'it' : 'them'}`, {
+          hint: 'the access committee amends the permit to leave these columns out, or the data manager ingests a delivery that carries them',
+          details: { missing },
+        });
       }
       keyId = await this.#d.keys.keyId(projectId, 'encryption');
       rekeyKeyId = await this.#d.keys.keyId(projectId, 'pseudonymisation');
