@@ -78,6 +78,7 @@ export function ingestionProfileOf(p: SynthProfile): Record<string, unknown> {
     delimiter: p.delimiter, encoding: p.encoding, missing: p.sasMissing ? ['.'] : [], blankIsMissing: false,
     dates: p.dates === 'yyyy-MM-dd' ? { columns: {} } : { default: p.dates, columns: {} },
     exponent: false, integerPointZero: p.integerPointZero, files: [], extraColumns: 'refuse',
+    ...(p.flags === 'True/False' ? { flags: { true: 'True', false: 'False' } } : {}),
   };
 }
 
