@@ -17,7 +17,7 @@ const PEOPLE = 400;
  * report equals the defect ledger. The metadata database plays no part in reading files: the
  * conventions other than ISO run on the first pass only (PGlite), which keeps the suite's time.
  */
-for (const convention of ['cnam', 'hdh', 'dmy', 'community'] as const) {
+for (const convention of ['cnam', 'hdh', 'dmy', 'community', 'sas'] as const) {
   test(`the main base in the ${convention} convention lands every table and the report equals the defect ledger (${testDbKind})`, { skip: testDbKind === 'postgres' ? 'read once, on the PGlite pass' : false }, async () => {
     const p = await openTestPlatform();
     try {

@@ -14,7 +14,7 @@ const actor = { kind: 'service', id: 'profiles-test' } as const;
  * declares, and ingesting with it quarantines exactly the rows of the defect ledger, each blamed
  * on its column, as in the ISO delivery (src/ingest/scale.test.ts).
  */
-for (const convention of ['cnam', 'hdh', 'community'] as const) {
+for (const convention of ['cnam', 'hdh', 'community', 'sas'] as const) {
   test(`a ${convention} delivery is detected, then ingested with no edit: the report equals the defect ledger (${testDbKind})`, async () => {
     const p = await openTestPlatform();
     try {
@@ -32,10 +32,24 @@ for (const convention of ['cnam', 'hdh', 'community'] as const) {
       assert.deepEqual(d.profile.dates, declared.dates);
       assert.deepEqual(d.profile.missing, declared.missing);
       assert.equal(d.profile.integerPointZero, declared.integerPointZero);
+      assert.equal(d.profile.blankIsMissing, declared.blankIsMissing);
+      assert.equal(d.profile.exponent, declared.exponent);
       if (convention === 'cnam') {
         assert.ok(d.files.every((f) => f.gzip && f.file.endsWith('.csv.gz')));
         // DCIR files by year of FLX_DIS_DTD, as project extractions ship them, each mapped to its table.
         assert.deepEqual(d.files.filter((f) => f.file.startsWith('ER_PRS_F')).map((f) => [f.file, f.table]), [2021, 2022, 2023].map((y) => [`ER_PRS_F_${y}.csv.gz`, 'ER_PRS_F']));
+      }
+      if (convention === 'sas') {
+        // DCIR files by month of FLX_DIS_DTD, each mapped to its table; every field quoted, lower-case SAS datetimes, space-only missing fields, exponents.
+        const prs = d.files.filter((f) => f.file.startsWith('ER_PRS_F')).map((f) => [f.file, f.table]);
+        assert.ok(prs.length >= 24, `${prs.length} monthly ER_PRS_F files`);
+        assert.ok(prs.every(([f, t]) => /^ER_PRS_F_20(21|22|23)(0[1-9]|1[0-2])\.csv$/.test(f ?? '') && t === 'ER_PRS_F'), JSON.stringify(prs.slice(0, 3)));
+        const text = await readFile(join(out, 'csv', prs[0]?.[0] ?? ''), 'latin1');
+        const [head = '', ...rows] = text.split('\n');
+        assert.match(head, /^"DCT_ORD_NUM";"FLX_DIS_DTD";/);
+        assert.match(rows.join('\n'), /"[0-9]{2}(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)20[0-9]{2}:00:00:00"/);
+        assert.match(rows.join('\n'), /;" ";/);
+        assert.match(rows.join('\n'), /"-?[1-9](\.[0-9]+)?e\+[0-9]+"/);
       }
 
       const r = await p.ingest.ingest({ dataset: 'snds', inputs: [join(out, 'csv')], actor, profile: d.profile });

@@ -40,7 +40,7 @@ export interface SynthOptions {
    * (KI_ECD_R) carry an encrypted death id that matches no death (KI_CCI_R). Rows stay valid.
    */
   readonly brokenRelations?: boolean;
-  /** Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, community); default iso. */
+  /** Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, dmy, community, sas); default iso. */
   readonly profile?: string;
   /**
    * `sample` (default): the eleven hand-tuned tables, what `npm start` ingests. `main`: the main

@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync }
 import { join } from 'node:path';
 import { generate, type SynthOptions, type SynthProgress, type SynthStats } from './generate.ts';
 import { writeParquet, type ParquetJob } from './parquet.ts';
-import { ingestionProfileOf, rewriteFile, synthProfile } from './profile.ts';
+import { ingestionProfileOf, rewriteFile, splitByMonth, synthProfile } from './profile.ts';
 import { catalogueTableOf } from './main-base.ts';
 import { catalogueSchema, loadBuiltinSchema, tableSchema, type TableSchema } from './schema.ts';
 
@@ -18,7 +18,7 @@ export type { SynthOptions, SynthProgress, SynthStats } from './generate.ts';
 export { MAX_PEOPLE } from './generate.ts';
 /** The deterministic generator (also what randomised tests draw from, so a seed replays them). */
 export { Rng } from './prng.ts';
-export { SYNTH_PROFILES, ingestionProfileOf, spellDate, type SynthProfile } from './profile.ts';
+export { SYNTH_PROFILES, ingestionProfileOf, spellDate, withExponent, type SynthProfile } from './profile.ts';
 export { loadBuiltinSchema, generatedView, tableSchema, NomenclatureSet, SNDS_SCHEMA_DIR, BUILTIN_NOMENCLATURE_DIR } from './schema.ts';
 export type { BuiltinSchema, DataPackage, TableSchema, SchemaField, Nomenclature, PartitionRule } from './schema.ts';
 export { compileRowChecker, RULES } from './row-check.ts';
@@ -63,15 +63,22 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
     const csv = join(opts.out, 'csv');
     const files: Record<string, number> = {};
     const renamed = new Map<string, string>();
-    for (const [file, n] of Object.entries(stats.files)) {
-      const name = rewriteFile(csv, file, schemaOfFile(file, opts.scope === 'main'), profile);
-      files[name] = n;
-      renamed.set(`csv/${file}`, `csv/${name}`);
+    // DCIR files by month: where each line of a split file went (`csv/ER_PRS_F.csv:12` → ER_PRS_F_202201.csv line 5).
+    const moved = new Map<string, { file: string; line: number }>();
+    for (const [file0, n0] of Object.entries(stats.files)) {
+      const parts = profile.dcirFiles === 'monthly' && file0.startsWith('ER_') ? splitByMonth(csv, file0) : { files: new Map([[file0, n0]]), lines: new Map<number, { file: string; line: number }>() };
+      for (const [file, n] of parts.files) {
+        const name = rewriteFile(csv, file, schemaOfFile(file, opts.scope === 'main'), profile);
+        files[name] = n;
+        renamed.set(`csv/${file}`, `csv/${name}`);
+      }
+      for (const [line, to] of parts.lines) moved.set(`csv/${file0}:${line}`, { file: `csv/${to.file}`, line: to.line });
     }
     if (stats.defects > 0) {
       const ledger = join(opts.out, 'defects.jsonl');
       const lines = readFileSync(ledger, 'utf8').split('\n').filter((l) => l !== '').map((l) => {
-        const d = JSON.parse(l) as { file: string };
+        const d0 = JSON.parse(l) as { file: string; line: number };
+        const d = { ...d0, ...moved.get(`${d0.file}:${d0.line}`) };
         return JSON.stringify({ ...d, file: renamed.get(d.file) ?? d.file });
       });
       writeFileSync(ledger, lines.join('\n') + '\n');

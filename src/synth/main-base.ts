@@ -48,7 +48,7 @@ export function catalogueTableOf(file: string): string | undefined {
   const stem = file.replace(/\.(csv|parquet)(\.gz)?$/, '');
   const all = catalogueSchemas();
   if (all.has(stem)) return stem;
-  const generic = stem.replace(/^(T_[A-Z]{3})[0-9]{2}/, '$1aa').replace(/^(ER_[A-Z]{3}_F)_[0-9]{4}$/, '$1');
+  const generic = stem.replace(/^(T_[A-Z]{3})[0-9]{2}/, '$1aa').replace(/^(ER_[A-Z]{3}_F)_[0-9]{4}([0-9]{2})?$/, '$1');
   return all.has(generic) ? generic : undefined;
 }
 

@@ -23,21 +23,36 @@ export interface SynthProfile {
   readonly integerPointZero: boolean;
   /** Spelling of flags (boolean columns of the catalogue; the main scope writes them). */
   readonly flags: '0/1' | 'True/False';
-  /** DCIR (`ER_*`) files: one per table, or one per table and year of FLX_DIS_DTD (`ER_PRS_F_2022.csv`), as project extractions ship them. */
-  readonly dcirFiles: 'single' | 'yearly';
+  /** DCIR (`ER_*`) files: one per table, or one per table and year of FLX_DIS_DTD (`ER_PRS_F_2022.csv`), or per month (`ER_PRS_F_202201.csv`), as project extractions ship them. */
+  readonly dcirFiles: 'single' | 'yearly' | 'monthly';
+  /** SAS datetimes with the month in lower case (`20nov1985:13:13:57`). */
+  readonly lowerCaseMonths: boolean;
+  /** A missing value not written `.` is a single space (read with `blankIsMissing`). */
+  readonly spaceMissing: boolean;
+  /** Numbers of 100 or more written with an exponent (`1.255e+2`), exactly (read with `exponent`). */
+  readonly exponent: boolean;
+  /** Every field quoted, the header too (`"…"`). */
+  readonly quoteAll: boolean;
 }
+
+const PLAIN = { sasMissing: false, decimalComma: false, integerPointZero: false, lowerCaseMonths: false, spaceMissing: false, exponent: false, quoteAll: false } as const;
 
 /** The conventions of the producers met so far (see docs/ingestion.md). */
 export const SYNTH_PROFILES: Readonly<Record<string, SynthProfile>> = Object.freeze({
-  iso: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'yyyy-MM-dd', sasMissing: false, decimalComma: false, integerPointZero: false, flags: '0/1', dcirFiles: 'single' },
+  iso: { ...PLAIN, delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'yyyy-MM-dd', flags: '0/1', dcirFiles: 'single' },
   /** CNAM project extractions: `;`, Latin-1, gzip'd, dd/MM/yyyy, SAS `.`, decimal comma, DCIR files by year. */
-  cnam: { delimiter: ';', encoding: 'latin-1', gzip: true, dates: 'dd/MM/yyyy', sasMissing: true, decimalComma: true, integerPointZero: false, flags: '0/1', dcirFiles: 'yearly' },
+  cnam: { ...PLAIN, delimiter: ';', encoding: 'latin-1', gzip: true, dates: 'dd/MM/yyyy', sasMissing: true, decimalComma: true, flags: '0/1', dcirFiles: 'yearly' },
   /** The Health Data Hub's synthetic base: `;`, SAS datetimes, integers exported as decimals. */
-  hdh: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: false, decimalComma: false, integerPointZero: true, flags: '0/1', dcirFiles: 'single' },
+  hdh: { ...PLAIN, delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', integerPointZero: true, flags: '0/1', dcirFiles: 'single' },
   /** Dates as dd/MM/yyyy, flags True/False, everything else as the generator writes it: the non-ISO case of `npm run bench`. */
-  dmy: { delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'dd/MM/yyyy', sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False', dcirFiles: 'single' },
+  dmy: { ...PLAIN, delimiter: ';', encoding: 'utf-8', gzip: false, dates: 'dd/MM/yyyy', flags: 'True/False', dcirFiles: 'single' },
   /** The community synthetic SNDS: `,`, ISO datetimes with T…Z (the Table Schema default), flags True/False. */
-  community: { delimiter: ',', encoding: 'utf-8', gzip: false, dates: "yyyy-MM-dd'T'HH:mm:ss'Z'", sasMissing: false, decimalComma: false, integerPointZero: false, flags: 'True/False', dcirFiles: 'single' },
+  community: { ...PLAIN, delimiter: ',', encoding: 'utf-8', gzip: false, dates: "yyyy-MM-dd'T'HH:mm:ss'Z'", flags: 'True/False', dcirFiles: 'single' },
+  /**
+   * A SAS export: `;`, Latin-1, every field quoted, SAS datetimes in lower case, `.` for a missing
+   * number or date and a space for other missing fields, large numbers with an exponent, DCIR files by month.
+   */
+  sas: { ...PLAIN, delimiter: ';', encoding: 'latin-1', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: true, flags: '0/1', dcirFiles: 'monthly', lowerCaseMonths: true, spaceMissing: true, exponent: true, quoteAll: true },
 });
 
 export function synthProfile(name: string): SynthProfile {
@@ -54,7 +69,7 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
  * (`2020-01-32` → `32/01/2020`); another spoiled value that the new spelling would read is
  * spoiled again (its day set to 00), so every ledger entry still breaks a rule.
  */
-export function spellDate(v: string, dates: SynthProfile['dates']): string {
+export function spellDate(v: string, dates: SynthProfile['dates'], lowerCaseMonths = false): string {
   if (dates === 'yyyy-MM-dd') return v;
   const m = ISO.exec(v);
   if (m === null) {
@@ -65,19 +80,33 @@ export function spellDate(v: string, dates: SynthProfile['dates']): string {
   switch (dates) {
     case 'dd/MM/yyyy':
       return `${d}/${mo}/${y}`;
-    case 'ddMMMyyyy:HH:mm:ss':
-      return `${d}${MONTHS[Number(mo) - 1] ?? `M${mo}`}${y}:00:00:00`;
+    case 'ddMMMyyyy:HH:mm:ss': {
+      const month = MONTHS[Number(mo) - 1] ?? `M${mo}`;
+      return `${d}${lowerCaseMonths ? month.toLowerCase() : month}${y}:00:00:00`;
+    }
     default:
       return `${y}-${mo}-${d}T00:00:00Z`;
   }
 }
 
+/**
+ * A plain number of 100 or more with an exponent, as SAS writes large numbers (`125.50` →
+ * `1.255e+2`): the same decimal value, digit for digit. Anything else (a spoiled value) is kept.
+ */
+export function withExponent(v: string): string {
+  const m = /^(-?)([1-9]\d{2,})(?:\.(\d+))?$/.exec(v);
+  if (m === null) return v;
+  const [, sign = '', int = '', frac = ''] = m;
+  const rest = `${int.slice(1)}${frac}`.replace(/0+$/, '');
+  return `${sign}${int[0] ?? ''}${rest === '' ? '' : `.${rest}`}e+${int.length - 1}`;
+}
+
 /** The ingestion profile (the `DeliveryProfile` JSON of src/ingest) that reads files written in `p`. */
 export function ingestionProfileOf(p: SynthProfile): Record<string, unknown> {
   return {
-    delimiter: p.delimiter, encoding: p.encoding, missing: p.sasMissing ? ['.'] : [], blankIsMissing: false,
+    delimiter: p.delimiter, encoding: p.encoding, missing: p.sasMissing ? ['.'] : [], blankIsMissing: p.spaceMissing,
     dates: p.dates === 'yyyy-MM-dd' ? { columns: {} } : { default: p.dates, columns: {} },
-    exponent: false, integerPointZero: p.integerPointZero, files: [], extraColumns: 'refuse',
+    exponent: p.exponent, integerPointZero: p.integerPointZero, files: [], extraColumns: 'refuse',
     ...(p.flags === 'True/False' ? { flags: { true: 'True', false: 'False' } } : {}),
   };
 }
@@ -91,7 +120,7 @@ export function rewriteFile(dir: string, file: string, table: TableSchema, p: Sy
   const lines = text.split('\n');
   const header = (lines[0] ?? '').split(';');
   const fields = header.map((h) => table.fields.find((f) => f.name === h));
-  const out: string[] = [header.join(p.delimiter)];
+  const out: string[] = [p.quoteAll ? header.map((h) => `"${h}"`).join(p.delimiter) : header.join(p.delimiter)];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     if (line === '') {
@@ -102,14 +131,15 @@ export function rewriteFile(dir: string, file: string, table: TableSchema, p: Sy
       const f = fields[k];
       if (f === undefined) return v;
       const numeric = f.type === 'integer' || f.type === 'number' || f.type === 'year' || f.type === 'date' || f.type === 'yearmonth';
-      if (v === '') return p.sasMissing && numeric ? '.' : v;
-      if (f.type === 'date' && (f.format === undefined || !f.format.includes('%'))) return spellDate(v, p.dates);
+      if (v === '') return p.sasMissing && numeric ? '.' : p.spaceMissing ? ' ' : v;
+      if (f.type === 'date' && (f.format === undefined || !f.format.includes('%'))) return spellDate(v, p.dates, p.lowerCaseMonths);
       if ((f.type === 'integer' || f.type === 'year') && p.integerPointZero && /^-?\d+$/.test(v)) return `${v}.0`;
       if (f.type === 'boolean' && p.flags === 'True/False' && (v === '0' || v === '1')) return v === '1' ? 'True' : 'False';
       if (f.type === 'number' && p.decimalComma && /^-?\d+\.\d+$/.test(v)) return v.replace('.', ',');
+      if (f.type === 'number' && p.exponent && f.constraints?.enum === undefined && f.constraints?.pattern === undefined) return withExponent(v);
       return v;
     });
-    out.push(values.map((v) => (v.includes(p.delimiter) || v.includes('"') ? `"${v.replace(/"/g, '""')}"` : v)).join(p.delimiter));
+    out.push(values.map((v) => (p.quoteAll || v.includes(p.delimiter) || v.includes('"') ? `"${v.replace(/"/g, '""')}"` : v)).join(p.delimiter));
   }
   const bytes = Buffer.from(out.join('\n'), p.encoding === 'latin-1' ? 'latin1' : 'utf8');
   if (!p.gzip) {
@@ -121,4 +151,45 @@ export function rewriteFile(dir: string, file: string, table: TableSchema, p: Sy
   writeFileSync(join(dir, name), gzipSync(bytes));
   rmSync(join(dir, file));
   return name;
+}
+
+/**
+ * Splits a generated DCIR file (`ER_PRS_F.csv`, `;`, ISO) into one file per month of FLX_DIS_DTD
+ * (`ER_PRS_F_202201.csv`), rows in their order; a row whose FLX_DIS_DTD is spoiled goes with the
+ * row before it. Returns the new files with their rows, and where each old line went (for the
+ * ledger). A file without FLX_DIS_DTD is kept whole.
+ */
+export function splitByMonth(dir: string, file: string): { files: Map<string, number>; lines: Map<number, { file: string; line: number }> } {
+  const text = readFileSync(join(dir, file), 'utf8');
+  const lines = text.split('\n');
+  const headerLine = lines[0] ?? '';
+  const at = headerLine.split(';').indexOf('FLX_DIS_DTD');
+  const files = new Map<string, number>();
+  const moved = new Map<number, { file: string; line: number }>();
+  if (at === -1 || lines.slice(1).every((l) => l === '')) {
+    files.set(file, lines.filter((l, i) => i > 0 && l !== '').length);
+    return { files, lines: moved };
+  }
+  const monthOf = (line: string): string | undefined => {
+    const m = /^(\d{4})-(\d{2})-\d{2}$/.exec(line.split(';')[at] ?? '');
+    return m === null ? undefined : `${m[1] ?? ''}${m[2] ?? ''}`;
+  };
+  let month = lines.slice(1).map(monthOf).find((x) => x !== undefined) ?? '000000';
+  const parts = new Map<string, string[]>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line === '') continue;
+    month = monthOf(line) ?? month;
+    const name = file.replace(/\.csv$/, `_${month}.csv`);
+    const part = parts.get(name) ?? [headerLine];
+    parts.set(name, part);
+    part.push(line);
+    moved.set(i + 1, { file: name, line: part.length });
+  }
+  for (const [name, part] of parts) {
+    writeFileSync(join(dir, name), `${part.join('\n')}\n`);
+    files.set(name, part.length - 1);
+  }
+  rmSync(join(dir, file));
+  return { files, lines: moved };
 }
