@@ -7,6 +7,8 @@
  *
  * Enumerations come from the domains' own tables (statuses, actions, roles, sensitivities).
  */
+import { REQUEST_ACTION_NAMES, REQUEST_STATUSES, VOTE_DECISIONS } from '../airlock/index.ts';
+import { COLUMN_ROLES, OUTPUT_KINDS, RULE_IDS } from '../airlock/rules/index.ts';
 import { SENSITIVITIES } from '../catalog/index.ts';
 import { ACTION_NAMES, AMENDMENT_ACTION_NAMES, AMENDMENT_STATUSES, PROJECT_STATUSES } from '../governance/index.ts';
 import { PLATFORM_ROLES } from '../identity/index.ts';
@@ -212,6 +214,74 @@ const schemas = {
     offset: int, rowCount: int,
   }),
   SavedQuery: object({ id: str, name: str, sql: str, description: str, personId: str, createdAt: dateTime }),
+  // airlock (src/airlock/types.ts, rules/types.ts, workflow.ts)
+  RequestStatus: { type: 'string', enum: [...REQUEST_STATUSES] },
+  VoteDecision: { type: 'string', enum: [...VOTE_DECISIONS] },
+  OutputKind: { type: 'string', enum: [...OUTPUT_KINDS] },
+  ColumnRole: { type: 'string', enum: [...COLUMN_ROLES] },
+  AirlockCellValue: { type: ['string', 'number', 'null'] },
+  CellRef: object({ row: int, column: str, key: { type: 'object', additionalProperties: str, description: 'Dimension name → value of that row' } }),
+  DisclosureFlag: object({
+    rule: { type: 'string', enum: [...RULE_IDS] }, severity: { type: 'string', enum: ['block', 'review'] }, output: str,
+    cell: nullable({ $ref: '#/components/schemas/CellRef' }), message: object({ en: str, fr: str }),
+    details: { type: 'object', additionalProperties: { type: ['string', 'number'] } },
+    other: object({ projectId: str, releaseId: str, outputName: str, count: int, dimensions: { type: 'object', additionalProperties: str } }),
+  }, ['other']),
+  OutputTable: object({
+    name: str, kind: { $ref: '#/components/schemas/OutputKind' }, columns: arrayOf(object({ name: str, role: { $ref: '#/components/schemas/ColumnRole' } })),
+    rows: arrayOf(arrayOf({ $ref: '#/components/schemas/AirlockCellValue' })), population: str, datasetVersions: strings, sourceLines: arrayOf(int),
+  }, ['population', 'datasetVersions', 'sourceLines']),
+  OutputReport: object({
+    name: str, kind: { $ref: '#/components/schemas/OutputKind' }, status: { type: 'string', enum: ['blocked', 'review', 'clean'] }, cellsChecked: int,
+    flags: arrayOf({ $ref: '#/components/schemas/DisclosureFlag' }),
+    safeVersion: object({
+      method: { type: 'string', enum: ['suppression', 'rounding', 'withheld', 'unchanged'] }, table: nullable({ $ref: '#/components/schemas/OutputTable' }),
+      primary: arrayOf({ $ref: '#/components/schemas/CellRef' }), secondary: arrayOf({ $ref: '#/components/schemas/CellRef' }),
+      note: object({ en: str, fr: str }), requiresChecker: { const: true },
+    }),
+  }),
+  DisclosureReport: object({
+    reportVersion: { const: 1 },
+    rules: object({
+      minimumCount: int, dominance: object({ n: int, k: { type: 'number' } }), pRatio: { type: 'number' }, minimumResidualDf: int, minimumEventsPerStep: int,
+      roundingBase: { type: ['integer', 'null'] }, identifierColumns: strings, quasiIdentifiers: arrayOf(object({ id: str, patterns: strings })), identifierCrossings: arrayOf(strings),
+    }),
+    outputs: arrayOf({ $ref: '#/components/schemas/OutputReport' }),
+    summary: object({ status: { type: 'string', enum: ['blocked', 'review', 'clean'] }, blocks: int, reviews: int, cellsChecked: int }),
+  }),
+  ReleaseOutput: object({
+    id: str, name: str, version: int, kind: { $ref: '#/components/schemas/OutputKind' },
+    columns: arrayOf(object({ name: str, type: str, role: { $ref: '#/components/schemas/ColumnRole' }, description: str })),
+    description: str, underlyingCounts: str, rowCount: int, sha256: { type: 'string', description: 'SHA-256 of the output\'s CSV file' },
+    lineage: object({ sourceTable: str, queryId: strOrNull, querySha256: strOrNull, extractGeneration: { type: ['integer', 'null'] }, permitVersion: { type: ['integer', 'null'] }, datasetVersions: strings }),
+    createdBy: str, updatedAt: dateTime,
+    rows: { ...arrayOf(arrayOf({ $ref: '#/components/schemas/AirlockCellValue' })), description: 'The snapshot\'s rows, for members and checkers (absent in lists)' },
+  }, ['rows']),
+  ReleaseVote: object({
+    id: str, reviewId: str, outputId: str, outputVersion: int, checkerId: str, decision: { $ref: '#/components/schemas/VoteDecision' },
+    reasons: strings, comment: str, active: bool, createdAt: dateTime,
+  }),
+  Release: object({
+    id: str, releasedAt: dateTime, bundleSha256: str, bundleBytes: int, signingKeyId: str,
+    outputs: arrayOf(object({ outputId: str, name: str, sha256: str, bytes: int })),
+  }),
+  ReleaseRequest: object({
+    id: str, projectId: str, version: int, status: { $ref: '#/components/schemas/RequestStatus' }, title: str, description: str, population: str,
+    createdBy: str, createdAt: dateTime, updatedAt: dateTime, submittedAt: nullable(dateTime), decidedAt: nullable(dateTime), checkersRequired: int,
+  }),
+  RequestDetail: object({
+    request: { $ref: '#/components/schemas/ReleaseRequest' },
+    outputs: arrayOf({ $ref: '#/components/schemas/ReleaseOutput' }),
+    report: { ...nullable({ $ref: '#/components/schemas/DisclosureReport' }), description: 'The disclosure report computed at the last submission (null in draft)' },
+    reportSha256: strOrNull,
+    votes: arrayOf({ $ref: '#/components/schemas/ReleaseVote' }),
+    release: nullable({ $ref: '#/components/schemas/Release' }),
+    actions: { ...arrayOf({ type: 'string', enum: [...REQUEST_ACTION_NAMES] }), description: 'What this caller may do now (from the same policy the API enforces)' },
+    canDownload: bool,
+    approvalsNeeded: { type: 'object', additionalProperties: int, description: 'Distinct approvals still needed per output' },
+  }),
+  RequestVersion: object({ version: int, status: { $ref: '#/components/schemas/RequestStatus' }, changedBy: str, changedAt: dateTime, content: {} }),
+  SigningKey: object({ keyId: str, publicKey: str, algorithm: { const: 'Ed25519' } }),
 } as const satisfies Record<string, JsonSchema>;
 
 export type SchemaName = keyof typeof schemas;

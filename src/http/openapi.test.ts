@@ -10,8 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { GENERATED_PATH, servedApi, typeOf, typesFromOpenApi, type RegisteredRoute } from '../../scripts/openapi-types.ts';
+import { BY_DEPT, openAirlockFixture, type AirlockFixture } from '../../test/helpers/airlock.ts';
 import { openGovFixture, type GovFixture } from '../../test/helpers/governance.ts';
-import { API_SCHEMAS } from './api-schemas.ts';
+import { API_SCHEMAS, type SchemaName } from './api-schemas.ts';
 
 describe('the OpenAPI document and the types generated from it', () => {
   let served: { readonly document: unknown; readonly routes: readonly RegisteredRoute[] };
@@ -97,19 +98,20 @@ describe('JSON Schema to TypeScript', () => {
   });
 });
 
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+// the components as one schema document, so that each `$ref` resolves
+ajv.addSchema({ $id: 'enclave', components: { schemas: API_SCHEMAS } });
+const check = (name: SchemaName, value: unknown): void => {
+  const validate = ajv.getSchema(`enclave#/components/schemas/${name}`);
+  assert.ok(validate !== undefined, name);
+  // through JSON, as the client receives it
+  const ok = validate(JSON.parse(JSON.stringify(value)));
+  assert.ok(ok, `${name}: ${ajv.errorsText(validate.errors)}`);
+};
+
 describe('what the server answers validates against the documented schemas', () => {
   let f: GovFixture;
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  // the components as one schema document, so that each `$ref` resolves
-  ajv.addSchema({ $id: 'enclave', components: { schemas: API_SCHEMAS } });
-  const check = (name: string, value: unknown): void => {
-    const validate = ajv.getSchema(`enclave#/components/schemas/${name}`);
-    assert.ok(validate !== undefined, name);
-    // through JSON, as the client receives it
-    const ok = validate(JSON.parse(JSON.stringify(value)));
-    assert.ok(ok, `${name}: ${ajv.errorsText(validate.errors)}`);
-  };
   before(async () => {
     f = await openGovFixture();
   });
@@ -149,5 +151,36 @@ describe('what the server answers validates against the documented schemas', () 
     const detail = await f.gov.getProject(f.who.applicant, id);
     assert.throws(() => check('ProjectDetail', { ...detail, actions: ['fly'] }), /ProjectDetail/);
     assert.throws(() => check('Project', { ...detail.project, members: undefined }), /members/);
+  });
+});
+
+describe('what the airlock answers validates against the documented schemas', () => {
+  let a: AirlockFixture;
+  let project: string;
+  before(async () => {
+    a = await openAirlockFixture();
+    project = await a.w.activeProject();
+  });
+  after(async () => {
+    await a.close();
+  });
+
+  test('a draft, a submitted request with flagged small cells and its safe version, a released request with its votes and bundle, lists, versions and the signing key', async () => {
+    const member = a.w.f.who.member;
+    const draft = await a.requestAt(project, 'draft', { oa_draft: BY_DEPT });
+    check('RequestDetail', draft);
+    const flagged = await a.requestAt(project, 'submitted', { oa_small: "SELECT dept, count(*) AS n FROM persons WHERE person_id <= 40 OR dept = '75' GROUP BY dept ORDER BY dept" });
+    assert.ok((flagged.report?.outputs[0]?.flags.length ?? 0) > 0, 'the small cells are flagged');
+    assert.ok(flagged.report?.outputs[0]?.safeVersion.table !== null, 'with a safe version');
+    check('RequestDetail', flagged);
+    check('RequestDetail', await a.airlock.get(a.checker1, flagged.request.id));
+    const released = await a.requestAt(project, 'released', { oa_released: BY_DEPT });
+    assert.equal(released.request.status, 'released');
+    assert.ok(released.release !== null && released.votes.length > 0);
+    check('RequestDetail', released);
+    for (const r of await a.airlock.list(member, { projectId: project })) check('ReleaseRequest', r);
+    for (const v of await a.airlock.versions(member, draft.request.id)) check('RequestVersion', v);
+    check('SigningKey', a.airlock.signingKey());
+    assert.throws(() => check('RequestDetail', { ...released, actions: ['publish'] }), /RequestDetail/);
   });
 });

@@ -8,6 +8,8 @@
 
 export type ActionName = "submit" | "withdraw" | "accept_complete" | "return_incomplete" | "ethics_favourable" | "ethics_return" | "ethics_unfavourable" | "legal_approve" | "legal_return" | "legal_reject" | "committee_approve" | "committee_return" | "committee_reject" | "suspend" | "reinstate" | "revoke" | "close" | "expire";
 
+export type AirlockCellValue = string | number | null;
+
 export type Amendment = {
   readonly id: string;
   readonly projectId: string;
@@ -98,6 +100,13 @@ export type ApplicationVersion = {
   readonly createdAt: string;
 };
 
+export type CellRef = {
+  readonly row: number;
+  readonly column: string;
+  /** Dimension name → value of that row */
+  readonly key: { readonly [key: string]: string };
+};
+
 export type CellValue = string | number | boolean | null | (readonly CellValue[]) | { readonly [key: string]: CellValue };
 
 export type Column = {
@@ -113,6 +122,8 @@ export type Column = {
   readonly sensitivityReason: string;
   readonly sensitivityRule: string;
 };
+
+export type ColumnRole = "dimension" | "count" | "magnitude" | "contributors" | "top1" | "top2" | "numerator" | "denominator" | "coefficient" | "std_error" | "df_residual" | "time" | "at_risk" | "events" | "censored" | "identifier" | "other";
 
 export type Dataset = DatasetSummary & {
   readonly tables: readonly TableSummary[];
@@ -134,6 +145,53 @@ export type DiffEntry = {
   readonly path: string;
   readonly before?: unknown;
   readonly after?: unknown;
+};
+
+export type DisclosureFlag = {
+  readonly rule: "minimum_count" | "secondary_disclosure" | "dominance" | "p_ratio" | "missing_contributors" | "zero" | "full_cell" | "row_level" | "identifier" | "identifier_crossing" | "residual_df" | "survival_events" | "differencing" | "request_differencing";
+  readonly severity: "block" | "review";
+  readonly output: string;
+  readonly cell: CellRef | null;
+  readonly message: {
+    readonly en: string;
+    readonly fr: string;
+  };
+  readonly details: { readonly [key: string]: string | number };
+  readonly other?: {
+    readonly projectId: string;
+    readonly releaseId: string;
+    readonly outputName: string;
+    readonly count: number;
+    readonly dimensions: { readonly [key: string]: string };
+  };
+};
+
+export type DisclosureReport = {
+  readonly reportVersion: 1;
+  readonly rules: {
+    readonly minimumCount: number;
+    readonly dominance: {
+      readonly n: number;
+      readonly k: number;
+    };
+    readonly pRatio: number;
+    readonly minimumResidualDf: number;
+    readonly minimumEventsPerStep: number;
+    readonly roundingBase: number | null;
+    readonly identifierColumns: readonly string[];
+    readonly quasiIdentifiers: readonly {
+      readonly id: string;
+      readonly patterns: readonly string[];
+    }[];
+    readonly identifierCrossings: readonly (readonly string[])[];
+  };
+  readonly outputs: readonly OutputReport[];
+  readonly summary: {
+    readonly status: "blocked" | "review" | "clean";
+    readonly blocks: number;
+    readonly reviews: number;
+    readonly cellsChecked: number;
+  };
 };
 
 export type ExtractManifest = {
@@ -241,6 +299,40 @@ export type Notification = {
 
 export type NotificationSettings = {
   readonly email: boolean;
+};
+
+export type OutputKind = "frequency" | "magnitude" | "rate" | "model" | "survival" | "rows";
+
+export type OutputReport = {
+  readonly name: string;
+  readonly kind: OutputKind;
+  readonly status: "blocked" | "review" | "clean";
+  readonly cellsChecked: number;
+  readonly flags: readonly DisclosureFlag[];
+  readonly safeVersion: {
+    readonly method: "suppression" | "rounding" | "withheld" | "unchanged";
+    readonly table: OutputTable | null;
+    readonly primary: readonly CellRef[];
+    readonly secondary: readonly CellRef[];
+    readonly note: {
+      readonly en: string;
+      readonly fr: string;
+    };
+    readonly requiresChecker: true;
+  };
+};
+
+export type OutputTable = {
+  readonly name: string;
+  readonly kind: OutputKind;
+  readonly columns: readonly {
+    readonly name: string;
+    readonly role: ColumnRole;
+  }[];
+  readonly rows: readonly (readonly AirlockCellValue[])[];
+  readonly population?: string;
+  readonly datasetVersions?: readonly string[];
+  readonly sourceLines?: readonly number[];
 };
 
 export type Permit = {
@@ -409,6 +501,104 @@ export type RegisterEntry = {
   }[];
 };
 
+export type Release = {
+  readonly id: string;
+  readonly releasedAt: string;
+  readonly bundleSha256: string;
+  readonly bundleBytes: number;
+  readonly signingKeyId: string;
+  readonly outputs: readonly {
+    readonly outputId: string;
+    readonly name: string;
+    readonly sha256: string;
+    readonly bytes: number;
+  }[];
+};
+
+export type ReleaseOutput = {
+  readonly id: string;
+  readonly name: string;
+  readonly version: number;
+  readonly kind: OutputKind;
+  readonly columns: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly role: ColumnRole;
+    readonly description: string;
+  }[];
+  readonly description: string;
+  readonly underlyingCounts: string;
+  readonly rowCount: number;
+  /** SHA-256 of the output's CSV file */
+  readonly sha256: string;
+  readonly lineage: {
+    readonly sourceTable: string;
+    readonly queryId: string | null;
+    readonly querySha256: string | null;
+    readonly extractGeneration: number | null;
+    readonly permitVersion: number | null;
+    readonly datasetVersions: readonly string[];
+  };
+  readonly createdBy: string;
+  readonly updatedAt: string;
+  /** The snapshot's rows, for members and checkers (absent in lists) */
+  readonly rows?: readonly (readonly AirlockCellValue[])[];
+};
+
+export type ReleaseRequest = {
+  readonly id: string;
+  readonly projectId: string;
+  readonly version: number;
+  readonly status: RequestStatus;
+  readonly title: string;
+  readonly description: string;
+  readonly population: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly submittedAt: string | null;
+  readonly decidedAt: string | null;
+  readonly checkersRequired: number;
+};
+
+export type ReleaseVote = {
+  readonly id: string;
+  readonly reviewId: string;
+  readonly outputId: string;
+  readonly outputVersion: number;
+  readonly checkerId: string;
+  readonly decision: VoteDecision;
+  readonly reasons: readonly string[];
+  readonly comment: string;
+  readonly active: boolean;
+  readonly createdAt: string;
+};
+
+export type RequestDetail = {
+  readonly request: ReleaseRequest;
+  readonly outputs: readonly ReleaseOutput[];
+  /** The disclosure report computed at the last submission (null in draft) */
+  readonly report: DisclosureReport | null;
+  readonly reportSha256: string | null;
+  readonly votes: readonly ReleaseVote[];
+  readonly release: Release | null;
+  /** What this caller may do now (from the same policy the API enforces) */
+  readonly actions: readonly ("edit" | "submit" | "withdraw" | "review")[];
+  readonly canDownload: boolean;
+  /** Distinct approvals still needed per output */
+  readonly approvalsNeeded: { readonly [key: string]: number };
+};
+
+export type RequestStatus = "draft" | "submitted" | "in_review" | "returned" | "released" | "rejected" | "withdrawn";
+
+export type RequestVersion = {
+  readonly version: number;
+  readonly status: RequestStatus;
+  readonly changedBy: string;
+  readonly changedAt: string;
+  readonly content: unknown;
+};
+
 export type ResultColumn = {
   readonly name: string;
   /** The engine's type name (BIGINT, VARCHAR, DATE…) */
@@ -474,6 +664,12 @@ export type SearchHit = {
 
 export type Sensitivity = "direct_identifier" | "pseudonym" | "potential_identifier" | "sensitive" | "other";
 
+export type SigningKey = {
+  readonly keyId: string;
+  readonly publicKey: string;
+  readonly algorithm: "Ed25519";
+};
+
 export type Table = {
   readonly dataset: string;
   readonly name: string;
@@ -496,6 +692,8 @@ export type TableSummary = {
   readonly primaryKey: readonly string[];
   readonly foreignKeys: readonly ForeignKey[];
 };
+
+export type VoteDecision = "approve" | "return" | "reject";
 
 export type WorkspaceColumn = {
   readonly name: string;
@@ -525,6 +723,70 @@ export type WorkspaceTable = {
 
 /** Each operation that documents a JSON body, by "METHOD /path" (relative to /api/v1). */
 export interface ApiOperations {
+  /** Release requests: a project's (?projectId=, members; checkers and auditors see them once submitted), or the checkers' queue (?status=) */
+  "GET /airlock/requests": {
+    readonly response: {
+      readonly requests: readonly ReleaseRequest[];
+    };
+    readonly status: 200;
+  };
+  /** File a release request (a project member): {"projectId", "title", "description", "population"} */
+  "POST /airlock/requests": {
+    readonly response: RequestDetail;
+    readonly status: 201;
+  };
+  /** A request: outputs with their rows, the disclosure report, votes, release, and the actions open to the caller */
+  "GET /airlock/requests/{rid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Change the request's context (draft or returned): {"title"?, "description"?, "population"?} */
+  "PUT /airlock/requests/{rid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Add a saved table of the workspace as an output: {"table", "name"?, "description", "kind"?, "roles"?: {column: role}, "variables"?: {column: definition}, "underlyingCounts"?} */
+  "POST /airlock/requests/{rid}/outputs": {
+    readonly response: RequestDetail;
+    readonly status: 201;
+  };
+  /** Change an output (its rows are read again; its votes are reset): the fields of POST .../outputs, and "refresh" */
+  "PUT /airlock/requests/{rid}/outputs/{oid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Remove an output from the request (draft or returned) */
+  "DELETE /airlock/requests/{rid}/outputs/{oid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** An output checker's votes: {"votes": [{"output", "decision": "approve"|"return"|"reject", "reasons": [codes], "comment"}]}; the second distinct approval of every output releases the request */
+  "POST /airlock/requests/{rid}/reviews": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Submit the request to the output checkers: the disclosure report is computed now */
+  "POST /airlock/requests/{rid}/submit": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Every version of the request, as it was changed */
+  "GET /airlock/requests/{rid}/versions": {
+    readonly response: {
+      readonly versions: readonly RequestVersion[];
+    };
+    readonly status: 200;
+  };
+  /** Withdraw the request */
+  "POST /airlock/requests/{rid}/withdraw": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** The public key that signs released bundles (enclave airlock verify --public-key) */
+  "GET /airlock/signing-key": {
+    readonly response: SigningKey;
+    readonly status: 200;
+  };
   /** List datasets of the public catalogue */
   "GET /catalog/datasets": {
     readonly response: {
