@@ -282,6 +282,40 @@ const schemas = {
   }),
   RequestVersion: object({ version: int, status: { $ref: '#/components/schemas/RequestStatus' }, changedBy: str, changedAt: dateTime, content: {} }),
   SigningKey: object({ keyId: str, publicKey: str, algorithm: { const: 'Ed25519' } }),
+  // operator (src/http/routes/datasets.ts; src/datasets/version.ts, src/ingest/ingest-service.ts, src/keys/key-service.ts, src/migrate/service.ts)
+  VersionSummary: object({
+    dataset: str, version: int, deliveryId: str, storeId: str, merkleRoot: str, files: int, bytes: int, rowsAccepted: int, rowsQuarantined: int, createdAt: dateTime,
+    rows: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int }, description: 'Accepted rows per table and year' },
+  }),
+  OperatorDataset: object({ name: str, title: str, tableCount: int, versionCount: int, latest: nullable({ $ref: '#/components/schemas/VersionSummary' }) }),
+  Manifest: object({
+    format: { const: 'enclave-manifest/1' }, dataset: str, version: int, deliveryId: str, createdAt: dateTime,
+    files: arrayOf(object({ path: str, table: str, year: int, rows: int, bytes: int, sha256: str })),
+    rows: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int } },
+    merkleRoot: { type: 'string', description: 'RFC 9162 Merkle root (hex) over the canonical JSON of files, in path order' },
+  }),
+  VersionDetail: { allOf: [{ $ref: '#/components/schemas/VersionSummary' }, object({ manifest: { $ref: '#/components/schemas/Manifest' } })] },
+  QuarantineEntry: object({ file: str, table: str, line: int, column: str, rule: str, value: { type: 'string', description: 'The value\'s shape with its content removed (digits → 9, letters → A)' } }, ['table']),
+  QuarantineReportPage: object({
+    runId: str, total: int, byRule: { type: 'object', additionalProperties: int }, byFile: { type: 'object', additionalProperties: int },
+    byTable: {
+      type: 'object',
+      additionalProperties: object({ table: str, files: strings, rowsDelivered: int, rowsLanded: int, rowsQuarantined: int, violations: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int } } }),
+    },
+    relations: arrayOf(object({ relation: str, rowsChecked: int, orphans: int, matchesNothing: bool, orphansByFile: { type: 'object', additionalProperties: int } })),
+    storedEntries: int, offset: int, limit: int, entries: arrayOf({ $ref: '#/components/schemas/QuarantineEntry' }),
+  }),
+  DataKey: object({
+    id: str, scope: { type: 'string', enum: ['dataset', 'project'] }, scopeId: str, purpose: { type: 'string', enum: ['encryption', 'pseudonymisation'] },
+    state: { type: 'string', enum: ['active', 'destroyed'] }, masterKeyId: strOrNull, createdAt: dateTime,
+  }),
+  MasterKeyRotation: object({ oldId: str, newId: str, rewrapped: int, backupNeeded: { const: true } }),
+  MigrationStatus: object({
+    id: str, from: str, to: str, datasets: strings, createdAt: dateTime, running: bool,
+    files: object({ total: int, copied: int, pending: int, failed: int }), bytes: object({ total: int, copied: int }),
+    live: nullable(object({ bytesDone: int, bytesTotal: int, filesDone: int, filesTotal: int, file: str }, ['file'])),
+    checksFailed: int, verified: nullable(object({ ok: bool, at: dateTime })), lastError: strOrNull,
+  }),
 } as const satisfies Record<string, JsonSchema>;
 
 export type SchemaName = keyof typeof schemas;

@@ -12,7 +12,14 @@ import addFormats from 'ajv-formats';
 import { GENERATED_PATH, servedApi, typeOf, typesFromOpenApi, type RegisteredRoute } from '../../scripts/openapi-types.ts';
 import { BY_DEPT, openAirlockFixture, type AirlockFixture } from '../../test/helpers/airlock.ts';
 import { openGovFixture, type GovFixture } from '../../test/helpers/governance.ts';
+import { join } from 'node:path';
+import { IdentityService } from '../identity/index.ts';
+import { synthesize } from '../synth/index.ts';
+import { openTestPlatform, type TestPlatform } from '../../test/helpers/platform.ts';
 import { API_SCHEMAS, type SchemaName } from './api-schemas.ts';
+import { createHttpApp } from './app.ts';
+import { authDepsFrom } from './auth.ts';
+import { operatorRoutes } from './routes/datasets.ts';
 
 describe('the OpenAPI document and the types generated from it', () => {
   let served: { readonly document: unknown; readonly routes: readonly RegisteredRoute[] };
@@ -182,5 +189,53 @@ describe('what the airlock answers validates against the documented schemas', ()
     for (const v of await a.airlock.versions(member, draft.request.id)) check('RequestVersion', v);
     check('SigningKey', a.airlock.signingKey());
     assert.throws(() => check('RequestDetail', { ...released, actions: ['publish'] }), /RequestDetail/);
+  });
+});
+
+describe('what the operator routes answer validates against the documented schemas', () => {
+  let p: TestPlatform;
+  let app: ReturnType<typeof createHttpApp>;
+  let cookie = '';
+  let csrf = '';
+  const actor = { kind: 'service', id: 'test' } as const;
+  before(async () => {
+    p = await openTestPlatform();
+    await p.catalog.importBuiltin(actor);
+    const identity = new IdentityService({ db: p.t.db, audit: p.audit });
+    const id = await identity.ensurePerson(actor, { issuer: 'https://idp.test', subject: 'operator', displayName: 'operator', email: null, organisation: 'test' });
+    await identity.seedRoles(actor, id, ['operator']);
+    const s = await identity.login({ issuer: 'https://idp.test', subject: 'operator', displayName: 'operator', email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+    cookie = `enclave_session=${s.cookieValue}`;
+    csrf = s.csrfToken;
+    app = createHttpApp({ version: 't', health: async () => ({}), routes: [{ prefix: 'operator', app: operatorRoutes({ catalog: p.catalog, ingest: p.ingest, keys: p.keys }, authDepsFrom(identity, p.audit, false)) }], openApiPaths: [] });
+  });
+  after(async () => {
+    await p.close();
+  });
+  const answer = async (path: string, method = 'GET'): Promise<Record<string, unknown>> => {
+    const r = await app.request(`/api/v1/operator${path}`, method === 'GET' ? { headers: { cookie } } : { method, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 200, path);
+    return (await r.json()) as Record<string, unknown>;
+  };
+  const each = (value: unknown): unknown[] => (Array.isArray(value) ? value : assert.fail('a list'));
+
+  test('datasets, versions, a version with its manifest, a quarantine page, keys and a master key rotation, after a real delivery with defects', async () => {
+    for (const d of each((await answer('/datasets'))['datasets'])) check('OperatorDataset', d);
+    await synthesize({ people: 200, startYear: 2021, endYear: 2021, seed: 7, out: join(p.dir, 'delivery'), parquet: false, defects: 0.01 });
+    const res = await p.ingest.ingest({ dataset: 'snds', inputs: [join(p.dir, 'delivery', 'csv')], actor });
+    assert.ok(res.rowsQuarantined > 0, 'the delivery has quarantined rows');
+    const datasets = each((await answer('/datasets'))['datasets']);
+    assert.equal(datasets.length, 1);
+    for (const d of datasets) check('OperatorDataset', d);
+    for (const v of each((await answer('/datasets/snds/versions'))['versions'])) check('VersionSummary', v);
+    check('VersionDetail', await answer('/datasets/snds/versions/1'));
+    const q = await answer('/datasets/snds/versions/1/quarantine?limit=20');
+    assert.ok(each(q['entries']).length > 0);
+    check('QuarantineReportPage', q);
+    const keys = each((await answer('/keys'))['keys']);
+    assert.ok(keys.length > 0);
+    for (const k of keys) check('DataKey', k);
+    check('MasterKeyRotation', await answer('/keys/rotate-master', 'POST'));
+    for (const k of each((await answer('/keys'))['keys'])) check('DataKey', k);
   });
 });

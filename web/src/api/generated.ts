@@ -125,6 +125,16 @@ export type Column = {
 
 export type ColumnRole = "dimension" | "count" | "magnitude" | "contributors" | "top1" | "top2" | "numerator" | "denominator" | "coefficient" | "std_error" | "df_residual" | "time" | "at_risk" | "events" | "censored" | "identifier" | "other";
 
+export type DataKey = {
+  readonly id: string;
+  readonly scope: "dataset" | "project";
+  readonly scopeId: string;
+  readonly purpose: "encryption" | "pseudonymisation";
+  readonly state: "active" | "destroyed";
+  readonly masterKeyId: string | null;
+  readonly createdAt: string;
+};
+
 export type Dataset = DatasetSummary & {
   readonly tables: readonly TableSummary[];
 };
@@ -241,6 +251,32 @@ export type ForeignKey = {
   };
 };
 
+export type Manifest = {
+  readonly format: "enclave-manifest/1";
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  readonly createdAt: string;
+  readonly files: readonly {
+    readonly path: string;
+    readonly table: string;
+    readonly year: number;
+    readonly rows: number;
+    readonly bytes: number;
+    readonly sha256: string;
+  }[];
+  readonly rows: { readonly [key: string]: { readonly [key: string]: number } };
+  /** RFC 9162 Merkle root (hex) over the canonical JSON of files, in path order */
+  readonly merkleRoot: string;
+};
+
+export type MasterKeyRotation = {
+  readonly oldId: string;
+  readonly newId: string;
+  readonly rewrapped: number;
+  readonly backupNeeded: true;
+};
+
 export type Me = {
   readonly person: {
     readonly id: string;
@@ -256,6 +292,38 @@ export type Me = {
   readonly via: "session" | "token";
   readonly projectScope: string | null;
   readonly csrfToken: string | null;
+};
+
+export type MigrationStatus = {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly datasets: readonly string[];
+  readonly createdAt: string;
+  readonly running: boolean;
+  readonly files: {
+    readonly total: number;
+    readonly copied: number;
+    readonly pending: number;
+    readonly failed: number;
+  };
+  readonly bytes: {
+    readonly total: number;
+    readonly copied: number;
+  };
+  readonly live: {
+    readonly bytesDone: number;
+    readonly bytesTotal: number;
+    readonly filesDone: number;
+    readonly filesTotal: number;
+    readonly file?: string;
+  } | null;
+  readonly checksFailed: number;
+  readonly verified: {
+    readonly ok: boolean;
+    readonly at: string;
+  } | null;
+  readonly lastError: string | null;
 };
 
 export type NewApiToken = {
@@ -299,6 +367,14 @@ export type Notification = {
 
 export type NotificationSettings = {
   readonly email: boolean;
+};
+
+export type OperatorDataset = {
+  readonly name: string;
+  readonly title: string;
+  readonly tableCount: number;
+  readonly versionCount: number;
+  readonly latest: VersionSummary | null;
 };
 
 export type OutputKind = "frequency" | "magnitude" | "rate" | "model" | "survival" | "rows";
@@ -447,6 +523,42 @@ export type ProjectTrail = {
     readonly outcome: "success" | "failure" | "denied";
   }[];
   readonly people: { readonly [key: string]: PersonName };
+};
+
+export type QuarantineEntry = {
+  readonly file: string;
+  readonly table?: string;
+  readonly line: number;
+  readonly column: string;
+  readonly rule: string;
+  /** The value's shape with its content removed (digits → 9, letters → A) */
+  readonly value: string;
+};
+
+export type QuarantineReportPage = {
+  readonly runId: string;
+  readonly total: number;
+  readonly byRule: { readonly [key: string]: number };
+  readonly byFile: { readonly [key: string]: number };
+  readonly byTable: { readonly [key: string]: {
+    readonly table: string;
+    readonly files: readonly string[];
+    readonly rowsDelivered: number;
+    readonly rowsLanded: number;
+    readonly rowsQuarantined: number;
+    readonly violations: { readonly [key: string]: { readonly [key: string]: number } };
+  } };
+  readonly relations: readonly {
+    readonly relation: string;
+    readonly rowsChecked: number;
+    readonly orphans: number;
+    readonly matchesNothing: boolean;
+    readonly orphansByFile: { readonly [key: string]: number };
+  }[];
+  readonly storedEntries: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly entries: readonly QuarantineEntry[];
 };
 
 export type Query = {
@@ -691,6 +803,25 @@ export type TableSummary = {
   readonly columnCount: number;
   readonly primaryKey: readonly string[];
   readonly foreignKeys: readonly ForeignKey[];
+};
+
+export type VersionDetail = VersionSummary & {
+  readonly manifest: Manifest;
+};
+
+export type VersionSummary = {
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  readonly storeId: string;
+  readonly merkleRoot: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly rowsAccepted: number;
+  readonly rowsQuarantined: number;
+  readonly createdAt: string;
+  /** Accepted rows per table and year */
+  readonly rows: { readonly [key: string]: { readonly [key: string]: number } };
 };
 
 export type VoteDecision = "approve" | "return" | "reject";
@@ -1056,6 +1187,59 @@ export interface ApiOperations {
   "POST /identity/me/tokens": {
     readonly response: NewApiToken;
     readonly status: 201;
+  };
+  /** Datasets with their version count and latest ingested version */
+  "GET /operator/datasets": {
+    readonly response: {
+      readonly datasets: readonly OperatorDataset[];
+    };
+    readonly status: 200;
+  };
+  /** Ingested versions of a dataset, newest first (rows per table and year, quarantined rows) */
+  "GET /operator/datasets/{dataset}/versions": {
+    readonly response: {
+      readonly versions: readonly VersionSummary[];
+    };
+    readonly status: 200;
+  };
+  /** One version with its manifest (files, hashes, Merkle root) */
+  "GET /operator/datasets/{dataset}/versions/{version}": {
+    readonly response: VersionDetail;
+    readonly status: 200;
+  };
+  /** Quarantine report of the delivery behind a version: complete counts per rule, file, table and column; one page of entries (?offset, ?limit ≤ 10000, ?table, ?column, ?rule; values reduced to their shape) */
+  "GET /operator/datasets/{dataset}/versions/{version}/quarantine": {
+    readonly response: QuarantineReportPage;
+    readonly status: 200;
+  };
+  /** Data keys: ids, scope, purpose, state and wrapping master key id (never key material) */
+  "GET /operator/keys": {
+    readonly response: {
+      readonly keys: readonly DataKey[];
+    };
+    readonly status: 200;
+  };
+  /** Rotate the master key: a new one re-wraps every data key in one audited transaction (keys.rotate_master); the old key leaves the keyring, so earlier keyring backups no longer open the data keys: back up the new keyring at once */
+  "POST /operator/keys/rotate-master": {
+    readonly response: MasterKeyRotation;
+    readonly status: 200;
+  };
+  /** Migration plans, newest first, each with its journal counts, whether a run is under way and its live progress */
+  "GET /operator/migrations": {
+    readonly response: {
+      readonly migrations: readonly MigrationStatus[];
+    };
+    readonly status: 200;
+  };
+  /** Where one migration stands: files and bytes copied (live, to the byte, while this server runs it), failures, verification */
+  "GET /operator/migrations/{planId}": {
+    readonly response: MigrationStatus;
+    readonly status: 200;
+  };
+  /** Start (or resume) copying the files of a plan on this server: {"maxBytesPerSecond"?}. Answers 202 once the run holds the plan; follow it with GET /migrations/:planId (audited as migrate.run.start and migrate.run) */
+  "POST /operator/migrations/{planId}/run": {
+    readonly response: MigrationStatus;
+    readonly status: 202;
   };
   /** The manifest of the project's extract: tables, rows, dataset versions, key id, SHA-256 of each file (members and reviewers) */
   "GET /projects/{id}/extract": {
