@@ -316,6 +316,22 @@ const schemas = {
     live: nullable(object({ bytesDone: int, bytesTotal: int, filesDone: int, filesTotal: int, file: str }, ['file'])),
     checksFailed: int, verified: nullable(object({ ok: bool, at: dateTime })), lastError: strOrNull,
   }),
+  // administration and the directory (src/identity/repository.ts, service.ts)
+  Person: object({ id: str, issuer: str, subject: str, displayName: str, email: strOrNull, organisation: str, roles: arrayOf({ $ref: '#/components/schemas/Role' }), createdAt: dateTime }),
+  DirectoryEntry: object({ id: str, displayName: str, organisation: str }),
+  RoleChange: object({
+    id: str, personId: str, role: { $ref: '#/components/schemas/Role' }, change: { type: 'string', enum: ['grant', 'revoke'] }, proposedBy: str, proposedAt: dateTime,
+    state: { type: 'string', enum: ['pending', 'applied', 'rejected'] }, decidedBy: strOrNull, decidedAt: nullable(dateTime),
+  }),
+  RoleChangeResult: object({ change: { $ref: '#/components/schemas/RoleChange' }, person: { $ref: '#/components/schemas/Person' } }),
+  DemoLoginChange: object({
+    id: str, enabled: bool, proposedBy: str, proposedAt: dateTime, state: { type: 'string', enum: ['pending', 'applied', 'rejected'] }, decidedBy: strOrNull, decidedAt: nullable(dateTime),
+  }),
+  DemoLogins: object({
+    enabled: bool, listed: { type: 'boolean', description: 'Whether the login page lists the demo people (ENCLAVE_DEMO_MODE)' },
+    pending: nullable({ $ref: '#/components/schemas/DemoLoginChange' }),
+  }),
+  DemoLoginChangeResult: object({ change: { $ref: '#/components/schemas/DemoLoginChange' } }),
 } as const satisfies Record<string, JsonSchema>;
 
 export type SchemaName = keyof typeof schemas;

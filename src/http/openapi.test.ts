@@ -153,6 +153,32 @@ describe('what the server answers validates against the documented schemas', () 
     for (const n of await f.catalog.listNomenclatures()) check('NomenclatureSummary', n);
   });
 
+  test('administration: people, the directory, role changes applied and withdrawn, the demo logins switch and its changes (as the identity routes compose them)', async () => {
+    const { identity, who } = f;
+    for (const p of await identity.listPeople()) check('Person', p);
+    const found = await identity.directory('check');
+    assert.ok(found.length > 0);
+    for (const e of found) check('DirectoryEntry', e);
+    const result = async (change: Awaited<ReturnType<typeof identity.grantRole>>) => ({ change, person: await identity.requirePerson(change.personId) });
+    const applied = await identity.grantRole(who.admin, who.outsider.personId, 'auditor');
+    assert.equal(applied.state, 'applied');
+    check('RoleChangeResult', await result(applied));
+    const pending = await identity.grantRole(who.admin, who.outsider.personId, 'output_checker');
+    assert.equal(pending.state, 'pending');
+    check('RoleChangeResult', await result(pending));
+    check('RoleChange', await identity.decideRoleChange(who.admin, pending.id, 'reject'));
+    check('RoleChangeResult', await result(await identity.revokeRole(who.admin, who.outsider.personId, 'auditor')));
+    for (const c of await identity.listRoleChanges()) check('RoleChange', c);
+    const before = await identity.demoLogins();
+    check('DemoLogins', { ...before, listed: false });
+    const first = await identity.setDemoLogins(who.admin, !before.enabled);
+    check('DemoLoginChangeResult', { change: first });
+    const proposal = first.state === 'pending' ? first : await identity.setDemoLogins(who.admin, true);
+    assert.equal(proposal.state, 'pending');
+    check('DemoLogins', { ...(await identity.demoLogins()), listed: true });
+    check('DemoLoginChangeResult', { change: await identity.decideDemoLogins(who.admin, proposal.id, 'reject') });
+  });
+
   test('a schema that does not fit is caught (the check can fail)', async () => {
     const id = await f.projectAt('draft');
     const detail = await f.gov.getProject(f.who.applicant, id);

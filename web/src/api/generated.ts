@@ -150,11 +150,38 @@ export type DatasetSummary = {
   readonly contentSha256: string;
 };
 
+export type DemoLoginChange = {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly state: "pending" | "applied" | "rejected";
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+};
+
+export type DemoLoginChangeResult = {
+  readonly change: DemoLoginChange;
+};
+
+export type DemoLogins = {
+  readonly enabled: boolean;
+  /** Whether the login page lists the demo people (ENCLAVE_DEMO_MODE) */
+  readonly listed: boolean;
+  readonly pending: DemoLoginChange | null;
+};
+
 export type DiffEntry = {
   /** JSON pointer of the changed value */
   readonly path: string;
   readonly before?: unknown;
   readonly after?: unknown;
+};
+
+export type DirectoryEntry = {
+  readonly id: string;
+  readonly displayName: string;
+  readonly organisation: string;
 };
 
 export type DisclosureFlag = {
@@ -465,6 +492,17 @@ export type PermitDocument = {
   readonly validUntil: string;
 };
 
+export type Person = {
+  readonly id: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly displayName: string;
+  readonly email: string | null;
+  readonly organisation: string;
+  readonly roles: readonly Role[];
+  readonly createdAt: string;
+};
+
 export type PersonName = {
   readonly displayName: string;
   readonly organisation: string;
@@ -731,6 +769,23 @@ export type Review = {
 };
 
 export type Role = "applicant" | "ethics_reviewer" | "legal_reviewer" | "access_committee" | "output_checker" | "operator" | "auditor" | "admin";
+
+export type RoleChange = {
+  readonly id: string;
+  readonly personId: string;
+  readonly role: Role;
+  readonly change: "grant" | "revoke";
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly state: "pending" | "applied" | "rejected";
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+};
+
+export type RoleChangeResult = {
+  readonly change: RoleChange;
+  readonly person: Person;
+};
 
 export type RowsPage = {
   readonly columns: readonly ResultColumn[];
@@ -1171,6 +1226,33 @@ export interface ApiOperations {
     };
     readonly status: 200;
   };
+  /** The demo logins switch: whether the embedded provider's demo people may log in, whether the login page lists them (ENCLAVE_DEMO_MODE), and a change waiting for a second admin */
+  "GET /identity/demo-logins": {
+    readonly response: DemoLogins;
+    readonly status: 200;
+  };
+  /** Turn demo logins off ({"enabled": false}: at once; demo people's sessions end and their tokens are revoked) or on ({"enabled": true}: only proposed, 202; a second admin approves) */
+  "POST /identity/demo-logins": {
+    readonly response: DemoLoginChangeResult;
+    readonly status: 200;
+  };
+  /** Approve turning demo logins on (a second admin, not its proposer) */
+  "POST /identity/demo-logins/{changeId}/approve": {
+    readonly response: DemoLoginChangeResult;
+    readonly status: 200;
+  };
+  /** Reject (or, its proposer, withdraw) turning demo logins on */
+  "POST /identity/demo-logins/{changeId}/reject": {
+    readonly response: DemoLoginChangeResult;
+    readonly status: 200;
+  };
+  /** Search the people directory (?q=, 2 to 100 characters): name and organisation of at most 20 people, to name colleagues in a team */
+  "GET /identity/directory": {
+    readonly response: {
+      readonly people: readonly DirectoryEntry[];
+    };
+    readonly status: 200;
+  };
   /** Who I am: person, roles, and the CSRF token of my session */
   "GET /identity/me": {
     readonly response: Me;
@@ -1187,6 +1269,40 @@ export interface ApiOperations {
   "POST /identity/me/tokens": {
     readonly response: NewApiToken;
     readonly status: 201;
+  };
+  /** People known to the platform and their roles */
+  "GET /identity/people": {
+    readonly response: {
+      readonly people: readonly Person[];
+    };
+    readonly status: 200;
+  };
+  /** Grant a platform role: {"role"} (admin, never to oneself). A reviewing role (access_committee, ethics_reviewer, legal_reviewer, output_checker) is only proposed (202): a second admin approves it */
+  "POST /identity/people/{personId}/roles": {
+    readonly response: RoleChangeResult;
+    readonly status: 200;
+  };
+  /** Remove a platform role (admin, never one's own). A reviewing role is only proposed for removal (202): a second admin approves it */
+  "DELETE /identity/people/{personId}/roles/{role}": {
+    readonly response: RoleChangeResult;
+    readonly status: 200;
+  };
+  /** Role changes, newest first (?state=pending|applied|rejected) */
+  "GET /identity/role-changes": {
+    readonly response: {
+      readonly changes: readonly RoleChange[];
+    };
+    readonly status: 200;
+  };
+  /** Approve a pending change of a reviewing role (a second admin: not its proposer, not the person concerned) */
+  "POST /identity/role-changes/{changeId}/approve": {
+    readonly response: RoleChange;
+    readonly status: 200;
+  };
+  /** Reject (or, its proposer, withdraw) a pending change of a reviewing role */
+  "POST /identity/role-changes/{changeId}/reject": {
+    readonly response: RoleChange;
+    readonly status: 200;
   };
   /** Datasets with their version count and latest ingested version */
   "GET /operator/datasets": {
