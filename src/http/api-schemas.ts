@@ -332,6 +332,18 @@ const schemas = {
     pending: nullable({ $ref: '#/components/schemas/DemoLoginChange' }),
   }),
   DemoLoginChangeResult: object({ change: { $ref: '#/components/schemas/DemoLoginChange' } }),
+  // audit explorer (src/audit/event.ts, verify.ts; src/http/routes/audit.ts)
+  JsonValue: {
+    anyOf: [str, { type: 'number' }, bool, { type: 'null' }, arrayOf({ $ref: '#/components/schemas/JsonValue' }), { type: 'object', additionalProperties: { $ref: '#/components/schemas/JsonValue' } }],
+  },
+  AuditEvent: object({
+    seq: { type: 'integer', description: 'Leaf index, from 0' }, time: dateTime, actor: object({ kind: { type: 'string', enum: ['person', 'service'] }, id: str }),
+    action: str, target: str, requestId: strOrNull, outcome: { type: 'string', enum: ['success', 'failure', 'denied'] },
+    details: { type: 'object', additionalProperties: { $ref: '#/components/schemas/JsonValue' } },
+    v: { const: 1, description: 'Present (always 1) only on events written before migration 0014, whose leaf hashed this field' },
+  }, ['v']),
+  AuditLine: object({ index: int, leafHash: str, leafSig: str, event: { ...nullable({ $ref: '#/components/schemas/AuditEvent' }), description: 'Null when the event is archived (its content is in a signed archive file; its leaf hash stays)' } }),
+  AuditEventsPage: object({ total: int, offset: int, limit: int, events: arrayOf({ $ref: '#/components/schemas/AuditLine' }) }),
 } as const satisfies Record<string, JsonSchema>;
 
 export type SchemaName = keyof typeof schemas;

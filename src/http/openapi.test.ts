@@ -179,6 +179,16 @@ describe('what the server answers validates against the documented schemas', () 
     check('DemoLoginChangeResult', { change: await identity.decideDemoLogins(who.admin, proposal.id, 'reject') });
   });
 
+  test('the audit explorer: pages of events, all and of one project (as GET /audit/events composes them)', async () => {
+    const id = await f.projectAt('submitted');
+    const reader = { actor: { kind: 'person', id: f.who.auditor.personId } } as const;
+    for (const filter of [{}, { target: `project:${id}` }, { action: 'governance.' }]) {
+      const r = await f.audit.search(reader, { limit: 50, offset: 0, ...filter });
+      assert.ok(r.lines.length > 0, JSON.stringify(filter));
+      check('AuditEventsPage', { total: r.total, offset: 0, limit: 50, events: r.lines });
+    }
+  });
+
   test('a schema that does not fit is caught (the check can fail)', async () => {
     const id = await f.projectAt('draft');
     const detail = await f.gov.getProject(f.who.applicant, id);

@@ -100,6 +100,38 @@ export type ApplicationVersion = {
   readonly createdAt: string;
 };
 
+export type AuditEvent = {
+  /** Leaf index, from 0 */
+  readonly seq: number;
+  readonly time: string;
+  readonly actor: {
+    readonly kind: "person" | "service";
+    readonly id: string;
+  };
+  readonly action: string;
+  readonly target: string;
+  readonly requestId: string | null;
+  readonly outcome: "success" | "failure" | "denied";
+  readonly details: { readonly [key: string]: JsonValue };
+  /** Present (always 1) only on events written before migration 0014, whose leaf hashed this field */
+  readonly v?: 1;
+};
+
+export type AuditEventsPage = {
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly events: readonly AuditLine[];
+};
+
+export type AuditLine = {
+  readonly index: number;
+  readonly leafHash: string;
+  readonly leafSig: string;
+  /** Null when the event is archived (its content is in a signed archive file; its leaf hash stays) */
+  readonly event: AuditEvent | null;
+};
+
 export type CellRef = {
   readonly row: number;
   readonly column: string;
@@ -277,6 +309,8 @@ export type ForeignKey = {
     readonly fields: readonly string[];
   };
 };
+
+export type JsonValue = string | number | boolean | null | (readonly JsonValue[]) | { readonly [key: string]: JsonValue };
 
 export type Manifest = {
   readonly format: "enclave-manifest/1";
