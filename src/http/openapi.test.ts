@@ -12,6 +12,8 @@ import addFormats from 'ajv-formats';
 import { GENERATED_PATH, servedApi, typeOf, typesFromOpenApi, type RegisteredRoute } from '../../scripts/openapi-types.ts';
 import { BY_DEPT, openAirlockFixture, type AirlockFixture } from '../../test/helpers/airlock.ts';
 import { openGovFixture, type GovFixture } from '../../test/helpers/governance.ts';
+import { ingestSample, openMigratePlatform, operator, type MigratePlatform } from '../../test/helpers/migrate.ts';
+import { LocalStore } from '../store/local.ts';
 import { join } from 'node:path';
 import { IdentityService } from '../identity/index.ts';
 import { synthesize } from '../synth/index.ts';
@@ -273,5 +275,29 @@ describe('what the operator routes answer validates against the documented schem
     for (const k of keys) check('DataKey', k);
     check('MasterKeyRotation', await answer('/keys/rotate-master', 'POST'));
     for (const k of each((await answer('/keys'))['keys'])) check('DataKey', k);
+  });
+});
+
+describe('what the migration routes answer validates against the documented schemas', () => {
+  let p: MigratePlatform;
+  before(async () => {
+    p = await openMigratePlatform();
+    p.stores.add('second', new LocalStore(join(p.dir, 'second')));
+    await ingestSample(p);
+  });
+  after(async () => {
+    await p.close();
+  });
+
+  test('a plan before its run, after it, and the list', async () => {
+    const plan = await p.migration.plan({ from: 'local', to: 'second', actor: operator });
+    check('MigrationStatus', await p.migration.status(plan.id));
+    await p.migration.run(plan.id, { actor: operator });
+    const done = await p.migration.status(plan.id);
+    assert.ok(done.files.copied > 0 && done.files.copied === done.files.total, 'the plan ran');
+    check('MigrationStatus', done);
+    const list = await p.migration.list();
+    assert.equal(list.length, 1);
+    for (const m of list) check('MigrationStatus', m);
   });
 });
