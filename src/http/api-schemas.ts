@@ -7,6 +7,8 @@
  *
  * Enumerations come from the domains' own tables (statuses, actions, roles, sensitivities).
  */
+import { REQUEST_ACTION_NAMES, REQUEST_STATUSES, VOTE_DECISIONS } from '../airlock/index.ts';
+import { COLUMN_ROLES, OUTPUT_KINDS, RULE_IDS } from '../airlock/rules/index.ts';
 import { SENSITIVITIES } from '../catalog/index.ts';
 import { ACTION_NAMES, AMENDMENT_ACTION_NAMES, AMENDMENT_STATUSES, PROJECT_STATUSES } from '../governance/index.ts';
 import { PLATFORM_ROLES } from '../identity/index.ts';
@@ -212,6 +214,136 @@ const schemas = {
     offset: int, rowCount: int,
   }),
   SavedQuery: object({ id: str, name: str, sql: str, description: str, personId: str, createdAt: dateTime }),
+  // airlock (src/airlock/types.ts, rules/types.ts, workflow.ts)
+  RequestStatus: { type: 'string', enum: [...REQUEST_STATUSES] },
+  VoteDecision: { type: 'string', enum: [...VOTE_DECISIONS] },
+  OutputKind: { type: 'string', enum: [...OUTPUT_KINDS] },
+  ColumnRole: { type: 'string', enum: [...COLUMN_ROLES] },
+  AirlockCellValue: { type: ['string', 'number', 'null'] },
+  CellRef: object({ row: int, column: str, key: { type: 'object', additionalProperties: str, description: 'Dimension name → value of that row' } }),
+  DisclosureFlag: object({
+    rule: { type: 'string', enum: [...RULE_IDS] }, severity: { type: 'string', enum: ['block', 'review'] }, output: str,
+    cell: nullable({ $ref: '#/components/schemas/CellRef' }), message: object({ en: str, fr: str }),
+    details: { type: 'object', additionalProperties: { type: ['string', 'number'] } },
+    other: object({ projectId: str, releaseId: str, outputName: str, count: int, dimensions: { type: 'object', additionalProperties: str } }),
+  }, ['other']),
+  OutputTable: object({
+    name: str, kind: { $ref: '#/components/schemas/OutputKind' }, columns: arrayOf(object({ name: str, role: { $ref: '#/components/schemas/ColumnRole' } })),
+    rows: arrayOf(arrayOf({ $ref: '#/components/schemas/AirlockCellValue' })), population: str, datasetVersions: strings, sourceLines: arrayOf(int),
+  }, ['population', 'datasetVersions', 'sourceLines']),
+  OutputReport: object({
+    name: str, kind: { $ref: '#/components/schemas/OutputKind' }, status: { type: 'string', enum: ['blocked', 'review', 'clean'] }, cellsChecked: int,
+    flags: arrayOf({ $ref: '#/components/schemas/DisclosureFlag' }),
+    safeVersion: object({
+      method: { type: 'string', enum: ['suppression', 'rounding', 'withheld', 'unchanged'] }, table: nullable({ $ref: '#/components/schemas/OutputTable' }),
+      primary: arrayOf({ $ref: '#/components/schemas/CellRef' }), secondary: arrayOf({ $ref: '#/components/schemas/CellRef' }),
+      note: object({ en: str, fr: str }), requiresChecker: { const: true },
+    }),
+  }),
+  DisclosureReport: object({
+    reportVersion: { const: 1 },
+    rules: object({
+      minimumCount: int, dominance: object({ n: int, k: { type: 'number' } }), pRatio: { type: 'number' }, minimumResidualDf: int, minimumEventsPerStep: int,
+      roundingBase: { type: ['integer', 'null'] }, identifierColumns: strings, quasiIdentifiers: arrayOf(object({ id: str, patterns: strings })), identifierCrossings: arrayOf(strings),
+    }),
+    outputs: arrayOf({ $ref: '#/components/schemas/OutputReport' }),
+    summary: object({ status: { type: 'string', enum: ['blocked', 'review', 'clean'] }, blocks: int, reviews: int, cellsChecked: int }),
+  }),
+  ReleaseOutput: object({
+    id: str, name: str, version: int, kind: { $ref: '#/components/schemas/OutputKind' },
+    columns: arrayOf(object({ name: str, type: str, role: { $ref: '#/components/schemas/ColumnRole' }, description: str })),
+    description: str, underlyingCounts: str, rowCount: int, sha256: { type: 'string', description: 'SHA-256 of the output\'s CSV file' },
+    lineage: object({ sourceTable: str, queryId: strOrNull, querySha256: strOrNull, extractGeneration: { type: ['integer', 'null'] }, permitVersion: { type: ['integer', 'null'] }, datasetVersions: strings }),
+    createdBy: str, updatedAt: dateTime,
+    rows: { ...arrayOf(arrayOf({ $ref: '#/components/schemas/AirlockCellValue' })), description: 'The snapshot\'s rows, for members and checkers (absent in lists)' },
+  }, ['rows']),
+  ReleaseVote: object({
+    id: str, reviewId: str, outputId: str, outputVersion: int, checkerId: str, decision: { $ref: '#/components/schemas/VoteDecision' },
+    reasons: strings, comment: str, active: bool, createdAt: dateTime,
+  }),
+  Release: object({
+    id: str, releasedAt: dateTime, bundleSha256: str, bundleBytes: int, signingKeyId: str,
+    outputs: arrayOf(object({ outputId: str, name: str, sha256: str, bytes: int })),
+  }),
+  ReleaseRequest: object({
+    id: str, projectId: str, version: int, status: { $ref: '#/components/schemas/RequestStatus' }, title: str, description: str, population: str,
+    createdBy: str, createdAt: dateTime, updatedAt: dateTime, submittedAt: nullable(dateTime), decidedAt: nullable(dateTime), checkersRequired: int,
+  }),
+  RequestDetail: object({
+    request: { $ref: '#/components/schemas/ReleaseRequest' },
+    outputs: arrayOf({ $ref: '#/components/schemas/ReleaseOutput' }),
+    report: { ...nullable({ $ref: '#/components/schemas/DisclosureReport' }), description: 'The disclosure report computed at the last submission (null in draft)' },
+    reportSha256: strOrNull,
+    votes: arrayOf({ $ref: '#/components/schemas/ReleaseVote' }),
+    release: nullable({ $ref: '#/components/schemas/Release' }),
+    actions: { ...arrayOf({ type: 'string', enum: [...REQUEST_ACTION_NAMES] }), description: 'What this caller may do now (from the same policy the API enforces)' },
+    canDownload: bool,
+    approvalsNeeded: { type: 'object', additionalProperties: int, description: 'Distinct approvals still needed per output' },
+  }),
+  RequestVersion: object({ version: int, status: { $ref: '#/components/schemas/RequestStatus' }, changedBy: str, changedAt: dateTime, content: {} }),
+  SigningKey: object({ keyId: str, publicKey: str, algorithm: { const: 'Ed25519' } }),
+  // operator (src/http/routes/datasets.ts; src/datasets/version.ts, src/ingest/ingest-service.ts, src/keys/key-service.ts, src/migrate/service.ts)
+  VersionSummary: object({
+    dataset: str, version: int, deliveryId: str, storeId: str, merkleRoot: str, files: int, bytes: int, rowsAccepted: int, rowsQuarantined: int, createdAt: dateTime,
+    rows: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int }, description: 'Accepted rows per table and year' },
+  }),
+  OperatorDataset: object({ name: str, title: str, tableCount: int, versionCount: int, latest: nullable({ $ref: '#/components/schemas/VersionSummary' }) }),
+  Manifest: object({
+    format: { const: 'enclave-manifest/1' }, dataset: str, version: int, deliveryId: str, createdAt: dateTime,
+    files: arrayOf(object({ path: str, table: str, year: int, rows: int, bytes: int, sha256: str })),
+    rows: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int } },
+    merkleRoot: { type: 'string', description: 'RFC 9162 Merkle root (hex) over the canonical JSON of files, in path order' },
+  }),
+  VersionDetail: { allOf: [{ $ref: '#/components/schemas/VersionSummary' }, object({ manifest: { $ref: '#/components/schemas/Manifest' } })] },
+  QuarantineEntry: object({ file: str, table: str, line: int, column: str, rule: str, value: { type: 'string', description: 'The value\'s shape with its content removed (digits → 9, letters → A)' } }, ['table']),
+  QuarantineReportPage: object({
+    runId: str, total: int, byRule: { type: 'object', additionalProperties: int }, byFile: { type: 'object', additionalProperties: int },
+    byTable: {
+      type: 'object',
+      additionalProperties: object({ table: str, files: strings, rowsDelivered: int, rowsLanded: int, rowsQuarantined: int, violations: { type: 'object', additionalProperties: { type: 'object', additionalProperties: int } } }),
+    },
+    relations: arrayOf(object({ relation: str, rowsChecked: int, orphans: int, matchesNothing: bool, orphansByFile: { type: 'object', additionalProperties: int } })),
+    storedEntries: int, offset: int, limit: int, entries: arrayOf({ $ref: '#/components/schemas/QuarantineEntry' }),
+  }),
+  DataKey: object({
+    id: str, scope: { type: 'string', enum: ['dataset', 'project'] }, scopeId: str, purpose: { type: 'string', enum: ['encryption', 'pseudonymisation'] },
+    state: { type: 'string', enum: ['active', 'destroyed'] }, masterKeyId: strOrNull, createdAt: dateTime,
+  }),
+  MasterKeyRotation: object({ oldId: str, newId: str, rewrapped: int, backupNeeded: { const: true } }),
+  MigrationStatus: object({
+    id: str, from: str, to: str, datasets: strings, createdAt: dateTime, running: bool,
+    files: object({ total: int, copied: int, pending: int, failed: int }), bytes: object({ total: int, copied: int }),
+    live: nullable(object({ bytesDone: int, bytesTotal: int, filesDone: int, filesTotal: int, file: str }, ['file'])),
+    checksFailed: int, verified: nullable(object({ ok: bool, at: dateTime })), lastError: strOrNull,
+  }),
+  // administration and the directory (src/identity/repository.ts, service.ts)
+  Person: object({ id: str, issuer: str, subject: str, displayName: str, email: strOrNull, organisation: str, roles: arrayOf({ $ref: '#/components/schemas/Role' }), createdAt: dateTime }),
+  DirectoryEntry: object({ id: str, displayName: str, organisation: str }),
+  RoleChange: object({
+    id: str, personId: str, role: { $ref: '#/components/schemas/Role' }, change: { type: 'string', enum: ['grant', 'revoke'] }, proposedBy: str, proposedAt: dateTime,
+    state: { type: 'string', enum: ['pending', 'applied', 'rejected'] }, decidedBy: strOrNull, decidedAt: nullable(dateTime),
+  }),
+  RoleChangeResult: object({ change: { $ref: '#/components/schemas/RoleChange' }, person: { $ref: '#/components/schemas/Person' } }),
+  DemoLoginChange: object({
+    id: str, enabled: bool, proposedBy: str, proposedAt: dateTime, state: { type: 'string', enum: ['pending', 'applied', 'rejected'] }, decidedBy: strOrNull, decidedAt: nullable(dateTime),
+  }),
+  DemoLogins: object({
+    enabled: bool, listed: { type: 'boolean', description: 'Whether the login page lists the demo people (ENCLAVE_DEMO_MODE)' },
+    pending: nullable({ $ref: '#/components/schemas/DemoLoginChange' }),
+  }),
+  DemoLoginChangeResult: object({ change: { $ref: '#/components/schemas/DemoLoginChange' } }),
+  // audit explorer (src/audit/event.ts, verify.ts; src/http/routes/audit.ts)
+  JsonValue: {
+    anyOf: [str, { type: 'number' }, bool, { type: 'null' }, arrayOf({ $ref: '#/components/schemas/JsonValue' }), { type: 'object', additionalProperties: { $ref: '#/components/schemas/JsonValue' } }],
+  },
+  AuditEvent: object({
+    seq: { type: 'integer', description: 'Leaf index, from 0' }, time: dateTime, actor: object({ kind: { type: 'string', enum: ['person', 'service'] }, id: str }),
+    action: str, target: str, requestId: strOrNull, outcome: { type: 'string', enum: ['success', 'failure', 'denied'] },
+    details: { type: 'object', additionalProperties: { $ref: '#/components/schemas/JsonValue' } },
+    v: { const: 1, description: 'Present (always 1) only on events written before migration 0014, whose leaf hashed this field' },
+  }, ['v']),
+  AuditLine: object({ index: int, leafHash: str, leafSig: str, event: { ...nullable({ $ref: '#/components/schemas/AuditEvent' }), description: 'Null when the event is archived (its content is in a signed archive file; its leaf hash stays)' } }),
+  AuditEventsPage: object({ total: int, offset: int, limit: int, events: arrayOf({ $ref: '#/components/schemas/AuditLine' }) }),
 } as const satisfies Record<string, JsonSchema>;
 
 export type SchemaName = keyof typeof schemas;

@@ -10,8 +10,18 @@ import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { GENERATED_PATH, servedApi, typeOf, typesFromOpenApi, type RegisteredRoute } from '../../scripts/openapi-types.ts';
+import { BY_DEPT, openAirlockFixture, type AirlockFixture } from '../../test/helpers/airlock.ts';
 import { openGovFixture, type GovFixture } from '../../test/helpers/governance.ts';
-import { API_SCHEMAS } from './api-schemas.ts';
+import { ingestSample, openMigratePlatform, operator, type MigratePlatform } from '../../test/helpers/migrate.ts';
+import { LocalStore } from '../store/local.ts';
+import { join } from 'node:path';
+import { IdentityService } from '../identity/index.ts';
+import { synthesize } from '../synth/index.ts';
+import { openTestPlatform, type TestPlatform } from '../../test/helpers/platform.ts';
+import { API_SCHEMAS, type SchemaName } from './api-schemas.ts';
+import { createHttpApp } from './app.ts';
+import { authDepsFrom } from './auth.ts';
+import { operatorRoutes } from './routes/datasets.ts';
 
 describe('the OpenAPI document and the types generated from it', () => {
   let served: { readonly document: unknown; readonly routes: readonly RegisteredRoute[] };
@@ -97,19 +107,20 @@ describe('JSON Schema to TypeScript', () => {
   });
 });
 
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+// the components as one schema document, so that each `$ref` resolves
+ajv.addSchema({ $id: 'enclave', components: { schemas: API_SCHEMAS } });
+const check = (name: SchemaName, value: unknown): void => {
+  const validate = ajv.getSchema(`enclave#/components/schemas/${name}`);
+  assert.ok(validate !== undefined, name);
+  // through JSON, as the client receives it
+  const ok = validate(JSON.parse(JSON.stringify(value)));
+  assert.ok(ok, `${name}: ${ajv.errorsText(validate.errors)}`);
+};
+
 describe('what the server answers validates against the documented schemas', () => {
   let f: GovFixture;
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  // the components as one schema document, so that each `$ref` resolves
-  ajv.addSchema({ $id: 'enclave', components: { schemas: API_SCHEMAS } });
-  const check = (name: string, value: unknown): void => {
-    const validate = ajv.getSchema(`enclave#/components/schemas/${name}`);
-    assert.ok(validate !== undefined, name);
-    // through JSON, as the client receives it
-    const ok = validate(JSON.parse(JSON.stringify(value)));
-    assert.ok(ok, `${name}: ${ajv.errorsText(validate.errors)}`);
-  };
   before(async () => {
     f = await openGovFixture();
   });
@@ -144,10 +155,149 @@ describe('what the server answers validates against the documented schemas', () 
     for (const n of await f.catalog.listNomenclatures()) check('NomenclatureSummary', n);
   });
 
+  test('administration: people, the directory, role changes applied and withdrawn, the demo logins switch and its changes (as the identity routes compose them)', async () => {
+    const { identity, who } = f;
+    for (const p of await identity.listPeople()) check('Person', p);
+    const found = await identity.directory('check');
+    assert.ok(found.length > 0);
+    for (const e of found) check('DirectoryEntry', e);
+    const result = async (change: Awaited<ReturnType<typeof identity.grantRole>>) => ({ change, person: await identity.requirePerson(change.personId) });
+    const applied = await identity.grantRole(who.admin, who.outsider.personId, 'auditor');
+    assert.equal(applied.state, 'applied');
+    check('RoleChangeResult', await result(applied));
+    const pending = await identity.grantRole(who.admin, who.outsider.personId, 'output_checker');
+    assert.equal(pending.state, 'pending');
+    check('RoleChangeResult', await result(pending));
+    check('RoleChange', await identity.decideRoleChange(who.admin, pending.id, 'reject'));
+    check('RoleChangeResult', await result(await identity.revokeRole(who.admin, who.outsider.personId, 'auditor')));
+    for (const c of await identity.listRoleChanges()) check('RoleChange', c);
+    const before = await identity.demoLogins();
+    check('DemoLogins', { ...before, listed: false });
+    const first = await identity.setDemoLogins(who.admin, !before.enabled);
+    check('DemoLoginChangeResult', { change: first });
+    const proposal = first.state === 'pending' ? first : await identity.setDemoLogins(who.admin, true);
+    assert.equal(proposal.state, 'pending');
+    check('DemoLogins', { ...(await identity.demoLogins()), listed: true });
+    check('DemoLoginChangeResult', { change: await identity.decideDemoLogins(who.admin, proposal.id, 'reject') });
+  });
+
+  test('the audit explorer: pages of events, all and of one project (as GET /audit/events composes them)', async () => {
+    const id = await f.projectAt('submitted');
+    const reader = { actor: { kind: 'person', id: f.who.auditor.personId } } as const;
+    for (const filter of [{}, { target: `project:${id}` }, { action: 'governance.' }]) {
+      const r = await f.audit.search(reader, { limit: 50, offset: 0, ...filter });
+      assert.ok(r.lines.length > 0, JSON.stringify(filter));
+      check('AuditEventsPage', { total: r.total, offset: 0, limit: 50, events: r.lines });
+    }
+  });
+
   test('a schema that does not fit is caught (the check can fail)', async () => {
     const id = await f.projectAt('draft');
     const detail = await f.gov.getProject(f.who.applicant, id);
     assert.throws(() => check('ProjectDetail', { ...detail, actions: ['fly'] }), /ProjectDetail/);
     assert.throws(() => check('Project', { ...detail.project, members: undefined }), /members/);
+  });
+});
+
+describe('what the airlock answers validates against the documented schemas', () => {
+  let a: AirlockFixture;
+  let project: string;
+  before(async () => {
+    a = await openAirlockFixture();
+    project = await a.w.activeProject();
+  });
+  after(async () => {
+    await a.close();
+  });
+
+  test('a draft, a submitted request with flagged small cells and its safe version, a released request with its votes and bundle, lists, versions and the signing key', async () => {
+    const member = a.w.f.who.member;
+    const draft = await a.requestAt(project, 'draft', { oa_draft: BY_DEPT });
+    check('RequestDetail', draft);
+    const flagged = await a.requestAt(project, 'submitted', { oa_small: "SELECT dept, count(*) AS n FROM persons WHERE person_id <= 40 OR dept = '75' GROUP BY dept ORDER BY dept" });
+    assert.ok((flagged.report?.outputs[0]?.flags.length ?? 0) > 0, 'the small cells are flagged');
+    assert.ok(flagged.report?.outputs[0]?.safeVersion.table !== null, 'with a safe version');
+    check('RequestDetail', flagged);
+    check('RequestDetail', await a.airlock.get(a.checker1, flagged.request.id));
+    const released = await a.requestAt(project, 'released', { oa_released: BY_DEPT });
+    assert.equal(released.request.status, 'released');
+    assert.ok(released.release !== null && released.votes.length > 0);
+    check('RequestDetail', released);
+    for (const r of await a.airlock.list(member, { projectId: project })) check('ReleaseRequest', r);
+    for (const v of await a.airlock.versions(member, draft.request.id)) check('RequestVersion', v);
+    check('SigningKey', a.airlock.signingKey());
+    assert.throws(() => check('RequestDetail', { ...released, actions: ['publish'] }), /RequestDetail/);
+  });
+});
+
+describe('what the operator routes answer validates against the documented schemas', () => {
+  let p: TestPlatform;
+  let app: ReturnType<typeof createHttpApp>;
+  let cookie = '';
+  let csrf = '';
+  const actor = { kind: 'service', id: 'test' } as const;
+  before(async () => {
+    p = await openTestPlatform();
+    await p.catalog.importBuiltin(actor);
+    const identity = new IdentityService({ db: p.t.db, audit: p.audit });
+    const id = await identity.ensurePerson(actor, { issuer: 'https://idp.test', subject: 'operator', displayName: 'operator', email: null, organisation: 'test' });
+    await identity.seedRoles(actor, id, ['operator']);
+    const s = await identity.login({ issuer: 'https://idp.test', subject: 'operator', displayName: 'operator', email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+    cookie = `enclave_session=${s.cookieValue}`;
+    csrf = s.csrfToken;
+    app = createHttpApp({ version: 't', health: async () => ({}), routes: [{ prefix: 'operator', app: operatorRoutes({ catalog: p.catalog, ingest: p.ingest, keys: p.keys }, authDepsFrom(identity, p.audit, false)) }], openApiPaths: [] });
+  });
+  after(async () => {
+    await p.close();
+  });
+  const answer = async (path: string, method = 'GET'): Promise<Record<string, unknown>> => {
+    const r = await app.request(`/api/v1/operator${path}`, method === 'GET' ? { headers: { cookie } } : { method, headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 200, path);
+    return (await r.json()) as Record<string, unknown>;
+  };
+  const each = (value: unknown): unknown[] => (Array.isArray(value) ? value : assert.fail('a list'));
+
+  test('datasets, versions, a version with its manifest, a quarantine page, keys and a master key rotation, after a real delivery with defects', async () => {
+    for (const d of each((await answer('/datasets'))['datasets'])) check('OperatorDataset', d);
+    await synthesize({ people: 200, startYear: 2021, endYear: 2021, seed: 7, out: join(p.dir, 'delivery'), parquet: false, defects: 0.01 });
+    const res = await p.ingest.ingest({ dataset: 'snds', inputs: [join(p.dir, 'delivery', 'csv')], actor });
+    assert.ok(res.rowsQuarantined > 0, 'the delivery has quarantined rows');
+    const datasets = each((await answer('/datasets'))['datasets']);
+    assert.equal(datasets.length, 1);
+    for (const d of datasets) check('OperatorDataset', d);
+    for (const v of each((await answer('/datasets/snds/versions'))['versions'])) check('VersionSummary', v);
+    check('VersionDetail', await answer('/datasets/snds/versions/1'));
+    const q = await answer('/datasets/snds/versions/1/quarantine?limit=20');
+    assert.ok(each(q['entries']).length > 0);
+    check('QuarantineReportPage', q);
+    const keys = each((await answer('/keys'))['keys']);
+    assert.ok(keys.length > 0);
+    for (const k of keys) check('DataKey', k);
+    check('MasterKeyRotation', await answer('/keys/rotate-master', 'POST'));
+    for (const k of each((await answer('/keys'))['keys'])) check('DataKey', k);
+  });
+});
+
+describe('what the migration routes answer validates against the documented schemas', () => {
+  let p: MigratePlatform;
+  before(async () => {
+    p = await openMigratePlatform();
+    p.stores.add('second', new LocalStore(join(p.dir, 'second')));
+    await ingestSample(p);
+  });
+  after(async () => {
+    await p.close();
+  });
+
+  test('a plan before its run, after it, and the list', async () => {
+    const plan = await p.migration.plan({ from: 'local', to: 'second', actor: operator });
+    check('MigrationStatus', await p.migration.status(plan.id));
+    await p.migration.run(plan.id, { actor: operator });
+    const done = await p.migration.status(plan.id);
+    assert.ok(done.files.copied > 0 && done.files.copied === done.files.total, 'the plan ran');
+    check('MigrationStatus', done);
+    const list = await p.migration.list();
+    assert.equal(list.length, 1);
+    for (const m of list) check('MigrationStatus', m);
   });
 });

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AuditLog } from '../../audit/index.ts';
 import { AppError } from '../../errors.ts';
+import { ref } from '../api-schemas.ts';
 import { authenticate, mountRoutes, principal, roles, SECURITY, type AuthDeps, type AuthEnv } from '../auth.ts';
 
 /**
@@ -21,6 +22,7 @@ export function auditRoutes(audit: AuditLog, auth?: AuthDeps): Hono {
     mountRoutes(auditors, [{
       method: 'GET',
       path: '/events',
+      response: ref('AuditEventsPage'),
       permission: roles('auditor'),
       summary: 'Audit events for auditors, newest first, filtered (?actor=<person id>&target=project:<id>&action=<action or prefix.>&since=&until=<ISO time>&limit≤200&offset), with the total; each read is recorded',
       handler: async (c) => {

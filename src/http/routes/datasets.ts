@@ -11,6 +11,7 @@ import { AppError } from '../../errors.ts';
 import { actorOf } from '../../identity/index.ts';
 import type { KeyService } from '../../keys/index.ts';
 import type { MigrationService } from '../../migrate/index.ts';
+import { listOf, ref } from '../api-schemas.ts';
 import { authenticate, jsonBody, mountRoutes, openApiOf, param, principal, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
 export interface OperatorDeps {
@@ -45,7 +46,7 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
   };
   return [
     {
-      method: 'GET', path: '/datasets', permission: OPERATOR, summary: 'Datasets with their version count and latest ingested version',
+      method: 'GET', path: '/datasets', response: listOf('datasets', 'OperatorDataset'), permission: OPERATOR, summary: 'Datasets with their version count and latest ingested version',
       handler: async (c) => {
         const datasets = await d.catalog.listDatasets();
         const out = await Promise.all(datasets.map(async (ds) => {
@@ -57,18 +58,18 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
       },
     },
     {
-      method: 'GET', path: '/datasets/:dataset/versions', permission: OPERATOR, summary: 'Ingested versions of a dataset, newest first (rows per table and year, quarantined rows)',
+      method: 'GET', path: '/datasets/:dataset/versions', response: listOf('versions', 'VersionSummary'), permission: OPERATOR, summary: 'Ingested versions of a dataset, newest first (rows per table and year, quarantined rows)',
       handler: async (c) => c.json({ versions: (await d.ingest.versions(param(c, 'dataset'))).map(summary) }),
     },
     {
-      method: 'GET', path: '/datasets/:dataset/versions/:version', permission: OPERATOR, summary: 'One version with its manifest (files, hashes, Merkle root)',
+      method: 'GET', path: '/datasets/:dataset/versions/:version', response: ref('VersionDetail'), permission: OPERATOR, summary: 'One version with its manifest (files, hashes, Merkle root)',
       handler: async (c) => {
         const v = await d.ingest.version(param(c, 'dataset'), versionParam(c));
         return c.json({ ...summary(v), manifest: v.manifest });
       },
     },
     {
-      method: 'GET', path: '/datasets/:dataset/versions/:version/quarantine', permission: OPERATOR, summary: 'Quarantine report of the delivery behind a version: complete counts per rule, file, table and column; one page of entries (?offset, ?limit ≤ 10000, ?table, ?column, ?rule; values reduced to their shape)',
+      method: 'GET', path: '/datasets/:dataset/versions/:version/quarantine', response: ref('QuarantineReportPage'), permission: OPERATOR, summary: 'Quarantine report of the delivery behind a version: complete counts per rule, file, table and column; one page of entries (?offset, ?limit ≤ 10000, ?table, ?column, ?rule; values reduced to their shape)',
       handler: async (c) => {
         const v = versionParam(c);
         if (v === undefined) throw new AppError('invalid', 'version must be a whole number', { hint: 'e.g. /datasets/snds/versions/1/quarantine' });
@@ -89,14 +90,14 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
       },
     },
     {
-      method: 'GET', path: '/keys', permission: OPERATOR, summary: 'Data keys: ids, scope, purpose, state and wrapping master key id (never key material)',
+      method: 'GET', path: '/keys', response: listOf('keys', 'DataKey'), permission: OPERATOR, summary: 'Data keys: ids, scope, purpose, state and wrapping master key id (never key material)',
       handler: async (c) => {
         const keys = await d.keys.listKeys();
         return c.json({ keys: keys.map((k) => ({ id: k.id, scope: k.scope, scopeId: k.scopeId, purpose: k.purpose, state: k.state, masterKeyId: k.masterKeyId, createdAt: k.createdAt })) });
       },
     },
     {
-      method: 'POST', path: '/keys/rotate-master', permission: OPERATOR,
+      method: 'POST', path: '/keys/rotate-master', response: ref('MasterKeyRotation'), permission: OPERATOR,
       summary: 'Rotate the master key: a new one re-wraps every data key in one audited transaction (keys.rotate_master); the old key leaves the keyring, so earlier keyring backups no longer open the data keys: back up the new keyring at once',
       handler: async (c) => {
         // One rotation at a time in this process: two would each drop the other's new key.
@@ -107,18 +108,18 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
       },
     },
     {
-      method: 'GET', path: '/migrations', permission: OPERATOR, summary: 'Migration plans, newest first, each with its journal counts, whether a run is under way and its live progress',
+      method: 'GET', path: '/migrations', response: listOf('migrations', 'MigrationStatus'), permission: OPERATOR, summary: 'Migration plans, newest first, each with its journal counts, whether a run is under way and its live progress',
       handler: async (c) => c.json({ migrations: await migration().list() }),
     },
     {
-      method: 'GET', path: '/migrations/:planId', permission: OPERATOR, summary: 'Where one migration stands: files and bytes copied (live, to the byte, while this server runs it), failures, verification',
+      method: 'GET', path: '/migrations/:planId', response: ref('MigrationStatus'), permission: OPERATOR, summary: 'Where one migration stands: files and bytes copied (live, to the byte, while this server runs it), failures, verification',
       handler: async (c) => {
         c.header('Cache-Control', 'no-store');
         return c.json(await migration().status(param(c, 'planId')));
       },
     },
     {
-      method: 'POST', path: '/migrations/:planId/run', permission: OPERATOR,
+      method: 'POST', path: '/migrations/:planId/run', response: ref('MigrationStatus'), status: 202, permission: OPERATOR,
       summary: 'Start (or resume) copying the files of a plan on this server: {"maxBytesPerSecond"?}. Answers 202 once the run holds the plan; follow it with GET /migrations/:planId (audited as migrate.run.start and migrate.run)',
       handler: async (c) => {
         const body = await jsonBody(c);

@@ -47,12 +47,12 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
       },
     },
     {
-      method: 'GET', path: '/directory', permission: AUTHENTICATED, summary: 'Search the people directory (?q=, 2 to 100 characters): name and organisation of at most 20 people, to name colleagues in a team',
+      method: 'GET', path: '/directory', response: listOf('people', 'DirectoryEntry'), permission: AUTHENTICATED, summary: 'Search the people directory (?q=, 2 to 100 characters): name and organisation of at most 20 people, to name colleagues in a team',
       handler: async (c) => c.json({ people: await identity.directory(c.req.query('q') ?? '') }),
     },
-    { method: 'GET', path: '/people', permission: roles('admin', 'access_committee', 'auditor'), summary: 'People known to the platform and their roles', handler: async (c) => c.json({ people: await identity.listPeople() }) },
+    { method: 'GET', path: '/people', response: listOf('people', 'Person'), permission: roles('admin', 'access_committee', 'auditor'), summary: 'People known to the platform and their roles', handler: async (c) => c.json({ people: await identity.listPeople() }) },
     {
-      method: 'POST', path: '/people/:personId/roles', permission: roles('admin'),
+      method: 'POST', path: '/people/:personId/roles', response: ref('RoleChangeResult'), permission: roles('admin'),
       summary: 'Grant a platform role: {"role"} (admin, never to oneself). A reviewing role (access_committee, ethics_reviewer, legal_reviewer, output_checker) is only proposed (202): a second admin approves it',
       handler: async (c) => {
         const change = await identity.grantRole(principal(c), param(c, 'personId'), str(await jsonBody(c), 'role') ?? '', rid(c));
@@ -60,7 +60,7 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
       },
     },
     {
-      method: 'DELETE', path: '/people/:personId/roles/:role', permission: roles('admin'),
+      method: 'DELETE', path: '/people/:personId/roles/:role', response: ref('RoleChangeResult'), permission: roles('admin'),
       summary: 'Remove a platform role (admin, never one\'s own). A reviewing role is only proposed for removal (202): a second admin approves it',
       handler: async (c) => {
         const change = await identity.revokeRole(principal(c), param(c, 'personId'), param(c, 'role'), rid(c));
@@ -68,7 +68,7 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
       },
     },
     {
-      method: 'GET', path: '/role-changes', permission: roles('admin', 'auditor'), summary: 'Role changes, newest first (?state=pending|applied|rejected)',
+      method: 'GET', path: '/role-changes', response: listOf('changes', 'RoleChange'), permission: roles('admin', 'auditor'), summary: 'Role changes, newest first (?state=pending|applied|rejected)',
       handler: async (c) => {
         const state = c.req.query('state');
         if (state !== undefined && state !== 'pending' && state !== 'applied' && state !== 'rejected') {
@@ -78,20 +78,20 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
       },
     },
     {
-      method: 'POST', path: '/role-changes/:changeId/approve', permission: roles('admin'), summary: 'Approve a pending change of a reviewing role (a second admin: not its proposer, not the person concerned)',
+      method: 'POST', path: '/role-changes/:changeId/approve', response: ref('RoleChange'), permission: roles('admin'), summary: 'Approve a pending change of a reviewing role (a second admin: not its proposer, not the person concerned)',
       handler: async (c) => c.json(await identity.decideRoleChange(principal(c), param(c, 'changeId'), 'approve', rid(c))),
     },
     {
-      method: 'POST', path: '/role-changes/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) a pending change of a reviewing role',
+      method: 'POST', path: '/role-changes/:changeId/reject', response: ref('RoleChange'), permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) a pending change of a reviewing role',
       handler: async (c) => c.json(await identity.decideRoleChange(principal(c), param(c, 'changeId'), 'reject', rid(c))),
     },
     {
-      method: 'GET', path: '/demo-logins', permission: roles('admin', 'auditor'),
+      method: 'GET', path: '/demo-logins', response: ref('DemoLogins'), permission: roles('admin', 'auditor'),
       summary: 'The demo logins switch: whether the embedded provider\'s demo people may log in, whether the login page lists them (ENCLAVE_DEMO_MODE), and a change waiting for a second admin',
       handler: async (c) => c.json({ ...(await identity.demoLogins()), listed: d.demoMode === true }),
     },
     {
-      method: 'POST', path: '/demo-logins', permission: roles('admin'),
+      method: 'POST', path: '/demo-logins', response: ref('DemoLoginChangeResult'), permission: roles('admin'),
       summary: 'Turn demo logins off ({"enabled": false}: at once; demo people\'s sessions end and their tokens are revoked) or on ({"enabled": true}: only proposed, 202; a second admin approves)',
       handler: async (c) => {
         const enabled = (await jsonBody(c))['enabled'];
@@ -101,11 +101,11 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
       },
     },
     {
-      method: 'POST', path: '/demo-logins/:changeId/approve', permission: roles('admin'), summary: 'Approve turning demo logins on (a second admin, not its proposer)',
+      method: 'POST', path: '/demo-logins/:changeId/approve', response: ref('DemoLoginChangeResult'), permission: roles('admin'), summary: 'Approve turning demo logins on (a second admin, not its proposer)',
       handler: async (c) => c.json({ change: await identity.decideDemoLogins(principal(c), param(c, 'changeId'), 'approve', rid(c)) }),
     },
     {
-      method: 'POST', path: '/demo-logins/:changeId/reject', permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) turning demo logins on',
+      method: 'POST', path: '/demo-logins/:changeId/reject', response: ref('DemoLoginChangeResult'), permission: roles('admin'), summary: 'Reject (or, its proposer, withdraw) turning demo logins on',
       handler: async (c) => c.json({ change: await identity.decideDemoLogins(principal(c), param(c, 'changeId'), 'reject', rid(c)) }),
     },
     { method: 'GET', path: '/me/tokens', response: listOf('tokens', 'ApiToken'), permission: AUTHENTICATED, summary: 'My API tokens (never the secret)', handler: async (c) => c.json({ tokens: await identity.listApiTokens(principal(c).personId) }) },

@@ -8,6 +8,8 @@
 
 export type ActionName = "submit" | "withdraw" | "accept_complete" | "return_incomplete" | "ethics_favourable" | "ethics_return" | "ethics_unfavourable" | "legal_approve" | "legal_return" | "legal_reject" | "committee_approve" | "committee_return" | "committee_reject" | "suspend" | "reinstate" | "revoke" | "close" | "expire";
 
+export type AirlockCellValue = string | number | null;
+
 export type Amendment = {
   readonly id: string;
   readonly projectId: string;
@@ -98,6 +100,45 @@ export type ApplicationVersion = {
   readonly createdAt: string;
 };
 
+export type AuditEvent = {
+  /** Leaf index, from 0 */
+  readonly seq: number;
+  readonly time: string;
+  readonly actor: {
+    readonly kind: "person" | "service";
+    readonly id: string;
+  };
+  readonly action: string;
+  readonly target: string;
+  readonly requestId: string | null;
+  readonly outcome: "success" | "failure" | "denied";
+  readonly details: { readonly [key: string]: JsonValue };
+  /** Present (always 1) only on events written before migration 0014, whose leaf hashed this field */
+  readonly v?: 1;
+};
+
+export type AuditEventsPage = {
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly events: readonly AuditLine[];
+};
+
+export type AuditLine = {
+  readonly index: number;
+  readonly leafHash: string;
+  readonly leafSig: string;
+  /** Null when the event is archived (its content is in a signed archive file; its leaf hash stays) */
+  readonly event: AuditEvent | null;
+};
+
+export type CellRef = {
+  readonly row: number;
+  readonly column: string;
+  /** Dimension name → value of that row */
+  readonly key: { readonly [key: string]: string };
+};
+
 export type CellValue = string | number | boolean | null | (readonly CellValue[]) | { readonly [key: string]: CellValue };
 
 export type Column = {
@@ -112,6 +153,18 @@ export type Column = {
   readonly sensitivity: Sensitivity;
   readonly sensitivityReason: string;
   readonly sensitivityRule: string;
+};
+
+export type ColumnRole = "dimension" | "count" | "magnitude" | "contributors" | "top1" | "top2" | "numerator" | "denominator" | "coefficient" | "std_error" | "df_residual" | "time" | "at_risk" | "events" | "censored" | "identifier" | "other";
+
+export type DataKey = {
+  readonly id: string;
+  readonly scope: "dataset" | "project";
+  readonly scopeId: string;
+  readonly purpose: "encryption" | "pseudonymisation";
+  readonly state: "active" | "destroyed";
+  readonly masterKeyId: string | null;
+  readonly createdAt: string;
 };
 
 export type Dataset = DatasetSummary & {
@@ -129,11 +182,85 @@ export type DatasetSummary = {
   readonly contentSha256: string;
 };
 
+export type DemoLoginChange = {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly state: "pending" | "applied" | "rejected";
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+};
+
+export type DemoLoginChangeResult = {
+  readonly change: DemoLoginChange;
+};
+
+export type DemoLogins = {
+  readonly enabled: boolean;
+  /** Whether the login page lists the demo people (ENCLAVE_DEMO_MODE) */
+  readonly listed: boolean;
+  readonly pending: DemoLoginChange | null;
+};
+
 export type DiffEntry = {
   /** JSON pointer of the changed value */
   readonly path: string;
   readonly before?: unknown;
   readonly after?: unknown;
+};
+
+export type DirectoryEntry = {
+  readonly id: string;
+  readonly displayName: string;
+  readonly organisation: string;
+};
+
+export type DisclosureFlag = {
+  readonly rule: "minimum_count" | "secondary_disclosure" | "dominance" | "p_ratio" | "missing_contributors" | "zero" | "full_cell" | "row_level" | "identifier" | "identifier_crossing" | "residual_df" | "survival_events" | "differencing" | "request_differencing";
+  readonly severity: "block" | "review";
+  readonly output: string;
+  readonly cell: CellRef | null;
+  readonly message: {
+    readonly en: string;
+    readonly fr: string;
+  };
+  readonly details: { readonly [key: string]: string | number };
+  readonly other?: {
+    readonly projectId: string;
+    readonly releaseId: string;
+    readonly outputName: string;
+    readonly count: number;
+    readonly dimensions: { readonly [key: string]: string };
+  };
+};
+
+export type DisclosureReport = {
+  readonly reportVersion: 1;
+  readonly rules: {
+    readonly minimumCount: number;
+    readonly dominance: {
+      readonly n: number;
+      readonly k: number;
+    };
+    readonly pRatio: number;
+    readonly minimumResidualDf: number;
+    readonly minimumEventsPerStep: number;
+    readonly roundingBase: number | null;
+    readonly identifierColumns: readonly string[];
+    readonly quasiIdentifiers: readonly {
+      readonly id: string;
+      readonly patterns: readonly string[];
+    }[];
+    readonly identifierCrossings: readonly (readonly string[])[];
+  };
+  readonly outputs: readonly OutputReport[];
+  readonly summary: {
+    readonly status: "blocked" | "review" | "clean";
+    readonly blocks: number;
+    readonly reviews: number;
+    readonly cellsChecked: number;
+  };
 };
 
 export type ExtractManifest = {
@@ -183,6 +310,34 @@ export type ForeignKey = {
   };
 };
 
+export type JsonValue = string | number | boolean | null | (readonly JsonValue[]) | { readonly [key: string]: JsonValue };
+
+export type Manifest = {
+  readonly format: "enclave-manifest/1";
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  readonly createdAt: string;
+  readonly files: readonly {
+    readonly path: string;
+    readonly table: string;
+    readonly year: number;
+    readonly rows: number;
+    readonly bytes: number;
+    readonly sha256: string;
+  }[];
+  readonly rows: { readonly [key: string]: { readonly [key: string]: number } };
+  /** RFC 9162 Merkle root (hex) over the canonical JSON of files, in path order */
+  readonly merkleRoot: string;
+};
+
+export type MasterKeyRotation = {
+  readonly oldId: string;
+  readonly newId: string;
+  readonly rewrapped: number;
+  readonly backupNeeded: true;
+};
+
 export type Me = {
   readonly person: {
     readonly id: string;
@@ -198,6 +353,38 @@ export type Me = {
   readonly via: "session" | "token";
   readonly projectScope: string | null;
   readonly csrfToken: string | null;
+};
+
+export type MigrationStatus = {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly datasets: readonly string[];
+  readonly createdAt: string;
+  readonly running: boolean;
+  readonly files: {
+    readonly total: number;
+    readonly copied: number;
+    readonly pending: number;
+    readonly failed: number;
+  };
+  readonly bytes: {
+    readonly total: number;
+    readonly copied: number;
+  };
+  readonly live: {
+    readonly bytesDone: number;
+    readonly bytesTotal: number;
+    readonly filesDone: number;
+    readonly filesTotal: number;
+    readonly file?: string;
+  } | null;
+  readonly checksFailed: number;
+  readonly verified: {
+    readonly ok: boolean;
+    readonly at: string;
+  } | null;
+  readonly lastError: string | null;
 };
 
 export type NewApiToken = {
@@ -241,6 +428,48 @@ export type Notification = {
 
 export type NotificationSettings = {
   readonly email: boolean;
+};
+
+export type OperatorDataset = {
+  readonly name: string;
+  readonly title: string;
+  readonly tableCount: number;
+  readonly versionCount: number;
+  readonly latest: VersionSummary | null;
+};
+
+export type OutputKind = "frequency" | "magnitude" | "rate" | "model" | "survival" | "rows";
+
+export type OutputReport = {
+  readonly name: string;
+  readonly kind: OutputKind;
+  readonly status: "blocked" | "review" | "clean";
+  readonly cellsChecked: number;
+  readonly flags: readonly DisclosureFlag[];
+  readonly safeVersion: {
+    readonly method: "suppression" | "rounding" | "withheld" | "unchanged";
+    readonly table: OutputTable | null;
+    readonly primary: readonly CellRef[];
+    readonly secondary: readonly CellRef[];
+    readonly note: {
+      readonly en: string;
+      readonly fr: string;
+    };
+    readonly requiresChecker: true;
+  };
+};
+
+export type OutputTable = {
+  readonly name: string;
+  readonly kind: OutputKind;
+  readonly columns: readonly {
+    readonly name: string;
+    readonly role: ColumnRole;
+  }[];
+  readonly rows: readonly (readonly AirlockCellValue[])[];
+  readonly population?: string;
+  readonly datasetVersions?: readonly string[];
+  readonly sourceLines?: readonly number[];
 };
 
 export type Permit = {
@@ -295,6 +524,17 @@ export type PermitDocument = {
   };
   readonly validFrom: string;
   readonly validUntil: string;
+};
+
+export type Person = {
+  readonly id: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly displayName: string;
+  readonly email: string | null;
+  readonly organisation: string;
+  readonly roles: readonly Role[];
+  readonly createdAt: string;
 };
 
 export type PersonName = {
@@ -357,6 +597,42 @@ export type ProjectTrail = {
   readonly people: { readonly [key: string]: PersonName };
 };
 
+export type QuarantineEntry = {
+  readonly file: string;
+  readonly table?: string;
+  readonly line: number;
+  readonly column: string;
+  readonly rule: string;
+  /** The value's shape with its content removed (digits → 9, letters → A) */
+  readonly value: string;
+};
+
+export type QuarantineReportPage = {
+  readonly runId: string;
+  readonly total: number;
+  readonly byRule: { readonly [key: string]: number };
+  readonly byFile: { readonly [key: string]: number };
+  readonly byTable: { readonly [key: string]: {
+    readonly table: string;
+    readonly files: readonly string[];
+    readonly rowsDelivered: number;
+    readonly rowsLanded: number;
+    readonly rowsQuarantined: number;
+    readonly violations: { readonly [key: string]: { readonly [key: string]: number } };
+  } };
+  readonly relations: readonly {
+    readonly relation: string;
+    readonly rowsChecked: number;
+    readonly orphans: number;
+    readonly matchesNothing: boolean;
+    readonly orphansByFile: { readonly [key: string]: number };
+  }[];
+  readonly storedEntries: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly entries: readonly QuarantineEntry[];
+};
+
 export type Query = {
   readonly id: string;
   readonly projectId: string;
@@ -409,6 +685,104 @@ export type RegisterEntry = {
   }[];
 };
 
+export type Release = {
+  readonly id: string;
+  readonly releasedAt: string;
+  readonly bundleSha256: string;
+  readonly bundleBytes: number;
+  readonly signingKeyId: string;
+  readonly outputs: readonly {
+    readonly outputId: string;
+    readonly name: string;
+    readonly sha256: string;
+    readonly bytes: number;
+  }[];
+};
+
+export type ReleaseOutput = {
+  readonly id: string;
+  readonly name: string;
+  readonly version: number;
+  readonly kind: OutputKind;
+  readonly columns: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly role: ColumnRole;
+    readonly description: string;
+  }[];
+  readonly description: string;
+  readonly underlyingCounts: string;
+  readonly rowCount: number;
+  /** SHA-256 of the output's CSV file */
+  readonly sha256: string;
+  readonly lineage: {
+    readonly sourceTable: string;
+    readonly queryId: string | null;
+    readonly querySha256: string | null;
+    readonly extractGeneration: number | null;
+    readonly permitVersion: number | null;
+    readonly datasetVersions: readonly string[];
+  };
+  readonly createdBy: string;
+  readonly updatedAt: string;
+  /** The snapshot's rows, for members and checkers (absent in lists) */
+  readonly rows?: readonly (readonly AirlockCellValue[])[];
+};
+
+export type ReleaseRequest = {
+  readonly id: string;
+  readonly projectId: string;
+  readonly version: number;
+  readonly status: RequestStatus;
+  readonly title: string;
+  readonly description: string;
+  readonly population: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly submittedAt: string | null;
+  readonly decidedAt: string | null;
+  readonly checkersRequired: number;
+};
+
+export type ReleaseVote = {
+  readonly id: string;
+  readonly reviewId: string;
+  readonly outputId: string;
+  readonly outputVersion: number;
+  readonly checkerId: string;
+  readonly decision: VoteDecision;
+  readonly reasons: readonly string[];
+  readonly comment: string;
+  readonly active: boolean;
+  readonly createdAt: string;
+};
+
+export type RequestDetail = {
+  readonly request: ReleaseRequest;
+  readonly outputs: readonly ReleaseOutput[];
+  /** The disclosure report computed at the last submission (null in draft) */
+  readonly report: DisclosureReport | null;
+  readonly reportSha256: string | null;
+  readonly votes: readonly ReleaseVote[];
+  readonly release: Release | null;
+  /** What this caller may do now (from the same policy the API enforces) */
+  readonly actions: readonly ("edit" | "submit" | "withdraw" | "review")[];
+  readonly canDownload: boolean;
+  /** Distinct approvals still needed per output */
+  readonly approvalsNeeded: { readonly [key: string]: number };
+};
+
+export type RequestStatus = "draft" | "submitted" | "in_review" | "returned" | "released" | "rejected" | "withdrawn";
+
+export type RequestVersion = {
+  readonly version: number;
+  readonly status: RequestStatus;
+  readonly changedBy: string;
+  readonly changedAt: string;
+  readonly content: unknown;
+};
+
 export type ResultColumn = {
   readonly name: string;
   /** The engine's type name (BIGINT, VARCHAR, DATE…) */
@@ -429,6 +803,23 @@ export type Review = {
 };
 
 export type Role = "applicant" | "ethics_reviewer" | "legal_reviewer" | "access_committee" | "output_checker" | "operator" | "auditor" | "admin";
+
+export type RoleChange = {
+  readonly id: string;
+  readonly personId: string;
+  readonly role: Role;
+  readonly change: "grant" | "revoke";
+  readonly proposedBy: string;
+  readonly proposedAt: string;
+  readonly state: "pending" | "applied" | "rejected";
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+};
+
+export type RoleChangeResult = {
+  readonly change: RoleChange;
+  readonly person: Person;
+};
 
 export type RowsPage = {
   readonly columns: readonly ResultColumn[];
@@ -474,6 +865,12 @@ export type SearchHit = {
 
 export type Sensitivity = "direct_identifier" | "pseudonym" | "potential_identifier" | "sensitive" | "other";
 
+export type SigningKey = {
+  readonly keyId: string;
+  readonly publicKey: string;
+  readonly algorithm: "Ed25519";
+};
+
 export type Table = {
   readonly dataset: string;
   readonly name: string;
@@ -496,6 +893,27 @@ export type TableSummary = {
   readonly primaryKey: readonly string[];
   readonly foreignKeys: readonly ForeignKey[];
 };
+
+export type VersionDetail = VersionSummary & {
+  readonly manifest: Manifest;
+};
+
+export type VersionSummary = {
+  readonly dataset: string;
+  readonly version: number;
+  readonly deliveryId: string;
+  readonly storeId: string;
+  readonly merkleRoot: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly rowsAccepted: number;
+  readonly rowsQuarantined: number;
+  readonly createdAt: string;
+  /** Accepted rows per table and year */
+  readonly rows: { readonly [key: string]: { readonly [key: string]: number } };
+};
+
+export type VoteDecision = "approve" | "return" | "reject";
 
 export type WorkspaceColumn = {
   readonly name: string;
@@ -525,6 +943,70 @@ export type WorkspaceTable = {
 
 /** Each operation that documents a JSON body, by "METHOD /path" (relative to /api/v1). */
 export interface ApiOperations {
+  /** Release requests: a project's (?projectId=, members; checkers and auditors see them once submitted), or the checkers' queue (?status=) */
+  "GET /airlock/requests": {
+    readonly response: {
+      readonly requests: readonly ReleaseRequest[];
+    };
+    readonly status: 200;
+  };
+  /** File a release request (a project member): {"projectId", "title", "description", "population"} */
+  "POST /airlock/requests": {
+    readonly response: RequestDetail;
+    readonly status: 201;
+  };
+  /** A request: outputs with their rows, the disclosure report, votes, release, and the actions open to the caller */
+  "GET /airlock/requests/{rid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Change the request's context (draft or returned): {"title"?, "description"?, "population"?} */
+  "PUT /airlock/requests/{rid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Add a saved table of the workspace as an output: {"table", "name"?, "description", "kind"?, "roles"?: {column: role}, "variables"?: {column: definition}, "underlyingCounts"?} */
+  "POST /airlock/requests/{rid}/outputs": {
+    readonly response: RequestDetail;
+    readonly status: 201;
+  };
+  /** Change an output (its rows are read again; its votes are reset): the fields of POST .../outputs, and "refresh" */
+  "PUT /airlock/requests/{rid}/outputs/{oid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Remove an output from the request (draft or returned) */
+  "DELETE /airlock/requests/{rid}/outputs/{oid}": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** An output checker's votes: {"votes": [{"output", "decision": "approve"|"return"|"reject", "reasons": [codes], "comment"}]}; the second distinct approval of every output releases the request */
+  "POST /airlock/requests/{rid}/reviews": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Submit the request to the output checkers: the disclosure report is computed now */
+  "POST /airlock/requests/{rid}/submit": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** Every version of the request, as it was changed */
+  "GET /airlock/requests/{rid}/versions": {
+    readonly response: {
+      readonly versions: readonly RequestVersion[];
+    };
+    readonly status: 200;
+  };
+  /** Withdraw the request */
+  "POST /airlock/requests/{rid}/withdraw": {
+    readonly response: RequestDetail;
+    readonly status: 200;
+  };
+  /** The public key that signs released bundles (enclave airlock verify --public-key) */
+  "GET /airlock/signing-key": {
+    readonly response: SigningKey;
+    readonly status: 200;
+  };
   /** List datasets of the public catalogue */
   "GET /catalog/datasets": {
     readonly response: {
@@ -778,6 +1260,33 @@ export interface ApiOperations {
     };
     readonly status: 200;
   };
+  /** The demo logins switch: whether the embedded provider's demo people may log in, whether the login page lists them (ENCLAVE_DEMO_MODE), and a change waiting for a second admin */
+  "GET /identity/demo-logins": {
+    readonly response: DemoLogins;
+    readonly status: 200;
+  };
+  /** Turn demo logins off ({"enabled": false}: at once; demo people's sessions end and their tokens are revoked) or on ({"enabled": true}: only proposed, 202; a second admin approves) */
+  "POST /identity/demo-logins": {
+    readonly response: DemoLoginChangeResult;
+    readonly status: 200;
+  };
+  /** Approve turning demo logins on (a second admin, not its proposer) */
+  "POST /identity/demo-logins/{changeId}/approve": {
+    readonly response: DemoLoginChangeResult;
+    readonly status: 200;
+  };
+  /** Reject (or, its proposer, withdraw) turning demo logins on */
+  "POST /identity/demo-logins/{changeId}/reject": {
+    readonly response: DemoLoginChangeResult;
+    readonly status: 200;
+  };
+  /** Search the people directory (?q=, 2 to 100 characters): name and organisation of at most 20 people, to name colleagues in a team */
+  "GET /identity/directory": {
+    readonly response: {
+      readonly people: readonly DirectoryEntry[];
+    };
+    readonly status: 200;
+  };
   /** Who I am: person, roles, and the CSRF token of my session */
   "GET /identity/me": {
     readonly response: Me;
@@ -794,6 +1303,93 @@ export interface ApiOperations {
   "POST /identity/me/tokens": {
     readonly response: NewApiToken;
     readonly status: 201;
+  };
+  /** People known to the platform and their roles */
+  "GET /identity/people": {
+    readonly response: {
+      readonly people: readonly Person[];
+    };
+    readonly status: 200;
+  };
+  /** Grant a platform role: {"role"} (admin, never to oneself). A reviewing role (access_committee, ethics_reviewer, legal_reviewer, output_checker) is only proposed (202): a second admin approves it */
+  "POST /identity/people/{personId}/roles": {
+    readonly response: RoleChangeResult;
+    readonly status: 200;
+  };
+  /** Remove a platform role (admin, never one's own). A reviewing role is only proposed for removal (202): a second admin approves it */
+  "DELETE /identity/people/{personId}/roles/{role}": {
+    readonly response: RoleChangeResult;
+    readonly status: 200;
+  };
+  /** Role changes, newest first (?state=pending|applied|rejected) */
+  "GET /identity/role-changes": {
+    readonly response: {
+      readonly changes: readonly RoleChange[];
+    };
+    readonly status: 200;
+  };
+  /** Approve a pending change of a reviewing role (a second admin: not its proposer, not the person concerned) */
+  "POST /identity/role-changes/{changeId}/approve": {
+    readonly response: RoleChange;
+    readonly status: 200;
+  };
+  /** Reject (or, its proposer, withdraw) a pending change of a reviewing role */
+  "POST /identity/role-changes/{changeId}/reject": {
+    readonly response: RoleChange;
+    readonly status: 200;
+  };
+  /** Datasets with their version count and latest ingested version */
+  "GET /operator/datasets": {
+    readonly response: {
+      readonly datasets: readonly OperatorDataset[];
+    };
+    readonly status: 200;
+  };
+  /** Ingested versions of a dataset, newest first (rows per table and year, quarantined rows) */
+  "GET /operator/datasets/{dataset}/versions": {
+    readonly response: {
+      readonly versions: readonly VersionSummary[];
+    };
+    readonly status: 200;
+  };
+  /** One version with its manifest (files, hashes, Merkle root) */
+  "GET /operator/datasets/{dataset}/versions/{version}": {
+    readonly response: VersionDetail;
+    readonly status: 200;
+  };
+  /** Quarantine report of the delivery behind a version: complete counts per rule, file, table and column; one page of entries (?offset, ?limit ≤ 10000, ?table, ?column, ?rule; values reduced to their shape) */
+  "GET /operator/datasets/{dataset}/versions/{version}/quarantine": {
+    readonly response: QuarantineReportPage;
+    readonly status: 200;
+  };
+  /** Data keys: ids, scope, purpose, state and wrapping master key id (never key material) */
+  "GET /operator/keys": {
+    readonly response: {
+      readonly keys: readonly DataKey[];
+    };
+    readonly status: 200;
+  };
+  /** Rotate the master key: a new one re-wraps every data key in one audited transaction (keys.rotate_master); the old key leaves the keyring, so earlier keyring backups no longer open the data keys: back up the new keyring at once */
+  "POST /operator/keys/rotate-master": {
+    readonly response: MasterKeyRotation;
+    readonly status: 200;
+  };
+  /** Migration plans, newest first, each with its journal counts, whether a run is under way and its live progress */
+  "GET /operator/migrations": {
+    readonly response: {
+      readonly migrations: readonly MigrationStatus[];
+    };
+    readonly status: 200;
+  };
+  /** Where one migration stands: files and bytes copied (live, to the byte, while this server runs it), failures, verification */
+  "GET /operator/migrations/{planId}": {
+    readonly response: MigrationStatus;
+    readonly status: 200;
+  };
+  /** Start (or resume) copying the files of a plan on this server: {"maxBytesPerSecond"?}. Answers 202 once the run holds the plan; follow it with GET /migrations/:planId (audited as migrate.run.start and migrate.run) */
+  "POST /operator/migrations/{planId}/run": {
+    readonly response: MigrationStatus;
+    readonly status: 202;
   };
   /** The manifest of the project's extract: tables, rows, dataset versions, key id, SHA-256 of each file (members and reviewers) */
   "GET /projects/{id}/extract": {

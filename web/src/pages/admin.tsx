@@ -12,43 +12,22 @@ import { RequireLogin, useSession } from '../session.tsx';
 import { useOpsText } from '../ops-text.ts';
 import { useText } from '../text.ts';
 import { PageTitle } from './page.tsx';
+import type { DemoLogins, DemoLoginChangeResult, Person, RoleChange, RoleChangeResult } from '../api/generated.ts';
 
 const ROLES = ['applicant', 'ethics_reviewer', 'legal_reviewer', 'access_committee', 'output_checker', 'operator', 'auditor', 'admin'] as const;
 const REVIEWING = new Set<string>(['ethics_reviewer', 'legal_reviewer', 'access_committee', 'output_checker']);
-
-interface Person {
-  readonly id: string;
-  readonly displayName: string;
-  readonly organisation: string;
-  readonly roles: readonly string[];
-}
-interface RoleChange {
-  readonly id: string;
-  readonly personId: string;
-  readonly role: string;
-  readonly change: 'grant' | 'revoke';
-  readonly proposedBy: string;
-  readonly proposedAt: string;
-  readonly state: 'pending' | 'applied' | 'rejected';
-}
 
 const enc = encodeURIComponent;
 const adminApi = {
   people: (s?: AbortSignal) => get<{ people: Person[] }>('/api/v1/identity/people', s).then((r) => r.people),
   pending: (s?: AbortSignal) => get<{ changes: RoleChange[] }>('/api/v1/identity/role-changes?state=pending', s).then((r) => r.changes),
-  grant: (personId: string, role: string) => request<{ change: RoleChange }>('POST', `/api/v1/identity/people/${enc(personId)}/roles`, { role }),
-  revoke: (personId: string, role: string) => request<{ change: RoleChange }>('DELETE', `/api/v1/identity/people/${enc(personId)}/roles/${enc(role)}`),
-  decide: (changeId: string, decision: 'approve' | 'reject') => request<unknown>('POST', `/api/v1/identity/role-changes/${enc(changeId)}/${decision}`, {}),
+  grant: (personId: string, role: string) => request<RoleChangeResult>('POST', `/api/v1/identity/people/${enc(personId)}/roles`, { role }),
+  revoke: (personId: string, role: string) => request<RoleChangeResult>('DELETE', `/api/v1/identity/people/${enc(personId)}/roles/${enc(role)}`),
+  decide: (changeId: string, decision: 'approve' | 'reject') => request<RoleChange>('POST', `/api/v1/identity/role-changes/${enc(changeId)}/${decision}`, {}),
   demo: (s?: AbortSignal) => get<DemoLogins>('/api/v1/identity/demo-logins', s),
-  setDemo: (enabled: boolean) => request<unknown>('POST', '/api/v1/identity/demo-logins', { enabled }),
-  decideDemo: (changeId: string, decision: 'approve' | 'reject') => request<unknown>('POST', `/api/v1/identity/demo-logins/${enc(changeId)}/${decision}`, {}),
+  setDemo: (enabled: boolean) => request<DemoLoginChangeResult>('POST', '/api/v1/identity/demo-logins', { enabled }),
+  decideDemo: (changeId: string, decision: 'approve' | 'reject') => request<DemoLoginChangeResult>('POST', `/api/v1/identity/demo-logins/${enc(changeId)}/${decision}`, {}),
 };
-
-interface DemoLogins {
-  readonly enabled: boolean;
-  readonly listed: boolean;
-  readonly pending: { readonly id: string; readonly enabled: boolean; readonly proposedBy: string; readonly proposedAt: string } | null;
-}
 
 export function AdminPage() {
   const x = useText();

@@ -15,23 +15,7 @@ import { RequireLogin } from '../session.tsx';
 import { useText } from '../text.ts';
 import { parseCheckpoint } from './audit.tsx';
 import { PageTitle } from './page.tsx';
-
-type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [k: string]: JsonValue };
-interface AuditEvent {
-  readonly seq: number;
-  readonly time: string;
-  readonly actor: { readonly kind: string; readonly id: string };
-  readonly action: string;
-  readonly target: string;
-  readonly requestId: string | null;
-  readonly outcome: string;
-  readonly details: { readonly [k: string]: JsonValue };
-}
-interface Line {
-  readonly index: number;
-  readonly leafHash: string;
-  readonly event: AuditEvent | null;
-}
+import type { AuditEventsPage, AuditLine as Line, JsonValue } from '../api/generated.ts';
 
 const PAGE = 25;
 
@@ -81,7 +65,7 @@ function Explorer() {
     if (filter.action.trim() !== '') q.set('action', filter.action.trim());
     if (filter.since !== '') q.set('since', filter.since);
     if (filter.until !== '') q.set('until', filter.until);
-    return get<{ total: number; events: Line[] }>(`/api/v1/audit/events?${q.toString()}`, s);
+    return get<AuditEventsPage>(`/api/v1/audit/events?${q.toString()}`, s);
   }, [filter, offset]);
   const [checks, setChecks] = useState<Readonly<Record<number, InclusionCheck | 'pending'>>>({});
   const apply = (e: FormEvent): void => {

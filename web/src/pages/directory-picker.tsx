@@ -7,12 +7,9 @@ import { useEffect, useState } from 'react';
 import { ApiError, get } from '../api.ts';
 import { ErrorState, TextField } from '../kit/index.ts';
 import { useOpsText } from '../ops-text.ts';
+import type { DirectoryEntry } from '../api/generated.ts';
 
-export interface DirectoryEntry {
-  readonly id: string;
-  readonly displayName: string;
-  readonly organisation: string;
-}
+export type { DirectoryEntry };
 
 const WAIT_MS = 250;
 

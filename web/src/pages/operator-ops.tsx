@@ -8,21 +8,7 @@ import { ApiError, get, request } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, Empty, ErrorState, TextField, useAsync } from '../kit/index.ts';
 import { useOpsText } from '../ops-text.ts';
-
-interface MigrationStatus {
-  readonly id: string;
-  readonly from: string;
-  readonly to: string;
-  readonly datasets: readonly string[];
-  readonly createdAt: string;
-  readonly running: boolean;
-  readonly files: { readonly total: number; readonly copied: number; readonly pending: number; readonly failed: number };
-  readonly bytes: { readonly total: number; readonly copied: number };
-  readonly live: { readonly bytesDone: number; readonly bytesTotal: number; readonly filesDone: number; readonly filesTotal: number } | null;
-  readonly checksFailed: number;
-  readonly verified: { readonly ok: boolean; readonly at: string } | null;
-  readonly lastError: string | null;
-}
+import type { MasterKeyRotation, MigrationStatus } from '../api/generated.ts';
 
 const POLL_MS = 1000;
 const enc = encodeURIComponent;
@@ -51,7 +37,7 @@ export function KeyRotation({ onRotated }: { readonly onRotated: () => void }) {
     setError(null);
     setSaid(null);
     try {
-      const r = await request<{ oldId: string; newId: string; rewrapped: number }>('POST', '/api/v1/operator/keys/rotate-master', {});
+      const r = await request<MasterKeyRotation>('POST', '/api/v1/operator/keys/rotate-master', {});
       setSaid(o.rotateDone(r.oldId, r.newId, r.rewrapped));
       onRotated();
     } catch (e) {

@@ -8,21 +8,7 @@ import { get } from '../api.ts';
 import { useI18n } from '../i18n.tsx';
 import { Async, DataTable, SelectField, TextField, useAsync } from '../kit/index.ts';
 import { useText } from '../text.ts';
-
-interface Entry {
-  readonly file: string;
-  readonly line: number;
-  readonly column: string;
-  readonly rule: string;
-  readonly value: string;
-  readonly table?: string;
-}
-interface ReportPage {
-  readonly storedEntries: number;
-  readonly offset: number;
-  readonly limit: number;
-  readonly entries: readonly Entry[];
-}
+import type { QuarantineReportPage } from '../api/generated.ts';
 
 /** Entries per page of the report. */
 export const QUARANTINE_PAGE = 50;
@@ -39,7 +25,7 @@ export function QuarantineEntries({ dataset, version, rules, tables }: { readonl
     if (rule !== '') q.set('rule', rule);
     if (table !== '') q.set('table', table);
     if (column.trim() !== '') q.set('column', column.trim().toUpperCase());
-    return get<ReportPage>(`/api/v1/operator/datasets/${encodeURIComponent(dataset)}/versions/${version}/quarantine?${q.toString()}`, s);
+    return get<QuarantineReportPage>(`/api/v1/operator/datasets/${encodeURIComponent(dataset)}/versions/${version}/quarantine?${q.toString()}`, s);
   }, [dataset, version, rule, table, column, offset]);
   const filter = <V,>(set: (v: V) => void) => (v: V): void => {
     set(v);

@@ -7,26 +7,7 @@ import { PageTitle } from './page.tsx';
 import { QuarantineEntries, shrunk } from './operator-quarantine.tsx';
 import { useText } from '../text.ts';
 import { KeyRotation, Migrations } from './operator-ops.tsx';
-
-interface VersionSummary {
-  readonly dataset: string;
-  readonly version: number;
-  readonly deliveryId: string;
-  readonly merkleRoot: string;
-  readonly files: number;
-  readonly rowsAccepted: number;
-  readonly rowsQuarantined: number;
-  readonly createdAt: string;
-}
-interface KeyInfo {
-  readonly id: string;
-  readonly scope: string;
-  readonly scopeId: string;
-  readonly purpose: string;
-  readonly state: 'active' | 'destroyed';
-  readonly masterKeyId: string | null;
-  readonly createdAt: string;
-}
+import type { DataKey, OperatorDataset, QuarantineReportPage, VersionSummary } from '../api/generated.ts';
 
 /** Operators: datasets and their ingested versions, and keys by id and state (never material). */
 export function OperatorPage() {
@@ -48,7 +29,7 @@ function Versions() {
   const { t, formatDate, formatNumber } = useI18n();
   const x = useText();
   const state = useAsync(async (s) => {
-    const { datasets } = await get<{ datasets: { name: string }[] }>('/api/v1/operator/datasets', s);
+    const { datasets } = await get<{ datasets: OperatorDataset[] }>('/api/v1/operator/datasets', s);
     const all = await Promise.all(datasets.map((d) => get<{ versions: VersionSummary[] }>(`/api/v1/operator/datasets/${encodeURIComponent(d.name)}/versions`, s)));
     return all.flatMap((v) => v.versions);
   }, []);
@@ -83,21 +64,14 @@ function Versions() {
   );
 }
 
-interface QuarantineReport {
-  readonly total: number;
-  readonly byRule: Readonly<Record<string, number>>;
-  readonly byTable?: Readonly<Record<string, unknown>>;
-  readonly entries: ReadonlyArray<{ readonly file: string; readonly line: number; readonly column: string; readonly rule: string; readonly value: string }>;
-}
-
 /** Deliveries with quarantined rows: counts per rule and the first lines, values as shapes only. */
 function Quarantine() {
   const { t, formatNumber } = useI18n();
   const state = useAsync(async (s) => {
-    const { datasets } = await get<{ datasets: { name: string }[] }>('/api/v1/operator/datasets', s);
+    const { datasets } = await get<{ datasets: OperatorDataset[] }>('/api/v1/operator/datasets', s);
     const all = await Promise.all(datasets.map((d) => get<{ versions: VersionSummary[] }>(`/api/v1/operator/datasets/${encodeURIComponent(d.name)}/versions`, s)));
     const bad = all.flatMap((v) => v.versions).filter((v) => v.rowsQuarantined > 0);
-    return Promise.all(bad.map(async (v) => ({ v, q: await get<QuarantineReport>(`/api/v1/operator/datasets/${encodeURIComponent(v.dataset)}/versions/${v.version}/quarantine`, s) })));
+    return Promise.all(bad.map(async (v) => ({ v, q: await get<QuarantineReportPage>(`/api/v1/operator/datasets/${encodeURIComponent(v.dataset)}/versions/${v.version}/quarantine`, s) })));
   }, []);
   return (
     <section aria-labelledby="quarantine-h">
@@ -135,7 +109,7 @@ function Quarantine() {
 function Keys() {
   const { t, formatDate } = useI18n();
   const [rotated, setRotated] = useState(0);
-  const state = useAsync((s) => get<{ keys: KeyInfo[] }>('/api/v1/operator/keys', s).then((r) => r.keys), [rotated]);
+  const state = useAsync((s) => get<{ keys: DataKey[] }>('/api/v1/operator/keys', s).then((r) => r.keys), [rotated]);
   return (
     <section aria-labelledby="keys-h">
       <h2 id="keys-h">{t.keysTitle}</h2>
