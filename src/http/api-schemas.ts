@@ -2,7 +2,7 @@
  * The JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of what the API returns and accepts,
  * published as the OpenAPI document's `components.schemas`. Routes point at them with `ref`; the
  * portal's API types are generated from them (scripts/openapi-types.ts → web/src/api/generated.ts),
- * and a test validates real responses against them (src/http/api-schemas.test.ts), so neither
+ * and a test validates real responses against them (src/http/openapi.test.ts), so neither
  * the portal nor this document can drift from what the server sends.
  *
  * Enumerations come from the domains' own tables (statuses, actions, roles, sensitivities).
