@@ -344,6 +344,13 @@ const schemas = {
   }, ['v']),
   AuditLine: object({ index: int, leafHash: str, leafSig: str, event: { ...nullable({ $ref: '#/components/schemas/AuditEvent' }), description: 'Null when the event is archived (its content is in a signed archive file; its leaf hash stays)' } }),
   AuditEventsPage: object({ total: int, offset: int, limit: int, events: arrayOf({ $ref: '#/components/schemas/AuditLine' }) }),
+  AuditKeys: object({
+    log: { type: 'string', description: 'The log\'s C2SP signed-note verifier key' },
+    witnesses: { ...strings, description: 'The witnesses\' tlog-cosignature verifier keys' },
+  }),
+  CheckpointSummary: object({ treeSize: int, rootHash: { type: 'string', description: 'Base64 SHA-256 Merkle root' }, createdAt: dateTime, note: { type: 'string', description: 'The C2SP signed note' } }),
+  InclusionProof: object({ leafIndex: int, treeSize: int, leafHash: str, hashes: { ...strings, description: 'RFC 9162 audit path, base64, from the leaf level up' } }),
+  ConsistencyProof: object({ size1: int, size2: int, hashes: { ...strings, description: 'RFC 9162 consistency proof, base64' } }),
 } as const satisfies Record<string, JsonSchema>;
 
 export type SchemaName = keyof typeof schemas;

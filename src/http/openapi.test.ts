@@ -191,6 +191,18 @@ describe('what the server answers validates against the documented schemas', () 
     }
   });
 
+  test('the public audit routes: keys, checkpoints, inclusion and consistency proofs (as the audit routes compose them)', async () => {
+    await f.projectAt('submitted');
+    const first = await f.audit.checkpoint();
+    await f.projectAt('submitted');
+    const second = await f.audit.checkpoint();
+    assert.ok(second.treeSize > first.treeSize);
+    check('AuditKeys', { log: f.audit.publicKey, witnesses: f.audit.witnessKeys });
+    for (const x of await f.audit.checkpoints()) check('CheckpointSummary', { treeSize: x.treeSize, rootHash: x.rootHash, createdAt: x.createdAt, note: x.note });
+    check('InclusionProof', await f.audit.inclusionProof(0, second.treeSize));
+    check('ConsistencyProof', await f.audit.consistencyProof(first.treeSize, second.treeSize));
+  });
+
   test('a schema that does not fit is caught (the check can fail)', async () => {
     const id = await f.projectAt('draft');
     const detail = await f.gov.getProject(f.who.applicant, id);

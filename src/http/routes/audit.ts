@@ -151,8 +151,8 @@ export const auditOpenApiPaths: Readonly<Record<string, unknown>> = {
       responses: { '200': { description: 'signed note', content: { 'text/plain': { schema: { type: 'string' } } } }, '404': problem },
     },
   },
-  '/audit/keys': { get: { summary: 'The public keys checkpoints are checked with: {"log": signed-note verifier key, "witnesses": [cosigner verifier keys]}', tags: ['audit'], security: [], responses: { '200': { description: 'verifier keys' } } } },
-  '/audit/checkpoints': { get: { summary: 'Every checkpoint issued', tags: ['audit'], security: [], responses: { '200': { description: 'list of checkpoints' } } } },
+  '/audit/keys': { get: { summary: 'The public keys checkpoints are checked with: {"log": signed-note verifier key, "witnesses": [cosigner verifier keys]}', tags: ['audit'], security: [], responses: { '200': { description: 'verifier keys', content: { 'application/json': { schema: ref('AuditKeys') } } } } } },
+  '/audit/checkpoints': { get: { summary: 'Every checkpoint issued', tags: ['audit'], security: [], responses: { '200': { description: 'list of checkpoints', content: { 'application/json': { schema: { type: 'array', items: ref('CheckpointSummary') } } } } } } },
   '/audit/tile/{path}': {
     get: {
       summary: 'C2SP tlog-tiles hash tile: tile/<L>/<N>[.p/<W>] (entry bundles are not public)',
@@ -189,7 +189,7 @@ export const auditOpenApiPaths: Readonly<Record<string, unknown>> = {
         { name: 'index', in: 'query', required: true, schema: { type: 'integer', minimum: 0 } },
         { name: 'size', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
       ],
-      responses: { '200': { description: 'proof' }, '400': problem, '404': problem },
+      responses: { '200': { description: 'proof', content: { 'application/json': { schema: ref('InclusionProof') } } }, '400': problem, '404': problem },
     },
   },
   '/audit/proof/consistency': {
@@ -201,7 +201,7 @@ export const auditOpenApiPaths: Readonly<Record<string, unknown>> = {
         { name: 'from', in: 'query', required: true, schema: { type: 'integer', minimum: 1 } },
         { name: 'to', in: 'query', required: true, schema: { type: 'integer', minimum: 1 } },
       ],
-      responses: { '200': { description: 'proof' }, '400': problem },
+      responses: { '200': { description: 'proof', content: { 'application/json': { schema: ref('ConsistencyProof') } } }, '400': problem },
     },
   },
 };

@@ -124,6 +124,13 @@ export type AuditEventsPage = {
   readonly events: readonly AuditLine[];
 };
 
+export type AuditKeys = {
+  /** The log's C2SP signed-note verifier key */
+  readonly log: string;
+  /** The witnesses' tlog-cosignature verifier keys */
+  readonly witnesses: readonly string[];
+};
+
 export type AuditLine = {
   readonly index: number;
   readonly leafHash: string;
@@ -141,6 +148,15 @@ export type CellRef = {
 
 export type CellValue = string | number | boolean | null | (readonly CellValue[]) | { readonly [key: string]: CellValue };
 
+export type CheckpointSummary = {
+  readonly treeSize: number;
+  /** Base64 SHA-256 Merkle root */
+  readonly rootHash: string;
+  readonly createdAt: string;
+  /** The C2SP signed note */
+  readonly note: string;
+};
+
 export type Column = {
   readonly position: number;
   readonly name: string;
@@ -156,6 +172,13 @@ export type Column = {
 };
 
 export type ColumnRole = "dimension" | "count" | "magnitude" | "contributors" | "top1" | "top2" | "numerator" | "denominator" | "coefficient" | "std_error" | "df_residual" | "time" | "at_risk" | "events" | "censored" | "identifier" | "other";
+
+export type ConsistencyProof = {
+  readonly size1: number;
+  readonly size2: number;
+  /** RFC 9162 consistency proof, base64 */
+  readonly hashes: readonly string[];
+};
 
 export type DataKey = {
   readonly id: string;
@@ -308,6 +331,14 @@ export type ForeignKey = {
     readonly resource: string;
     readonly fields: readonly string[];
   };
+};
+
+export type InclusionProof = {
+  readonly leafIndex: number;
+  readonly treeSize: number;
+  readonly leafHash: string;
+  /** RFC 9162 audit path, base64, from the leaf level up */
+  readonly hashes: readonly string[];
 };
 
 export type JsonValue = string | number | boolean | null | (readonly JsonValue[]) | { readonly [key: string]: JsonValue };
@@ -1005,6 +1036,26 @@ export interface ApiOperations {
   /** The public key that signs released bundles (enclave airlock verify --public-key) */
   "GET /airlock/signing-key": {
     readonly response: SigningKey;
+    readonly status: 200;
+  };
+  /** Every checkpoint issued */
+  "GET /audit/checkpoints": {
+    readonly response: readonly CheckpointSummary[];
+    readonly status: 200;
+  };
+  /** The public keys checkpoints are checked with: {"log": signed-note verifier key, "witnesses": [cosigner verifier keys]} */
+  "GET /audit/keys": {
+    readonly response: AuditKeys;
+    readonly status: 200;
+  };
+  /** RFC 9162 consistency proof between two tree sizes */
+  "GET /audit/proof/consistency": {
+    readonly response: ConsistencyProof;
+    readonly status: 200;
+  };
+  /** RFC 9162 inclusion proof of the event at a leaf index */
+  "GET /audit/proof/inclusion": {
+    readonly response: InclusionProof;
     readonly status: 200;
   };
   /** List datasets of the public catalogue */

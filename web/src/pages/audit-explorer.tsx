@@ -15,7 +15,7 @@ import { RequireLogin } from '../session.tsx';
 import { useText } from '../text.ts';
 import { parseCheckpoint } from './audit.tsx';
 import { PageTitle } from './page.tsx';
-import type { AuditEventsPage, AuditLine as Line, JsonValue } from '../api/generated.ts';
+import type { AuditEventsPage, AuditKeys, AuditLine as Line, InclusionProof, JsonValue } from '../api/generated.ts';
 
 const PAGE = 25;
 
@@ -49,7 +49,7 @@ function Explorer() {
       get<{ people: { id: string; displayName: string }[] }>('/api/v1/identity/people', s).then((r) => r.people),
       projectsApi.list(s),
       get<string>('/api/v1/audit/checkpoint', s),
-      get<{ log: string; witnesses: string[] }>('/api/v1/audit/keys', s),
+      get<AuditKeys>('/api/v1/audit/keys', s),
     ]);
     // the checkpoint's signatures, checked here before any proof is checked against its root
     const verdict = await verifyCheckpoint(note, keys.log, keys.witnesses);
@@ -88,7 +88,7 @@ function Explorer() {
         const check = async (l: Line): Promise<void> => {
           if (l.event === null || cp === null) return;
           setChecks((c) => ({ ...c, [l.index]: 'pending' }));
-          const proof = await get<{ treeSize: number; leafHash: string; hashes: string[] }>(`/api/v1/audit/proof/inclusion?index=${l.index}&size=${cp.size}`);
+          const proof = await get<InclusionProof>(`/api/v1/audit/proof/inclusion?index=${l.index}&size=${cp.size}`);
           const result = await checkInclusion(l.event as unknown as JsonValue, l.index, proof, cp.root);
           // a proof leads to a root only as trustworthy as the signatures over it
           const trusted = !verdict.supported || verdict.ok;
@@ -186,7 +186,7 @@ function Explorer() {
 }
 
 /** What this browser found of the checkpoint's signatures: the log's, then each witness's. */
-function CheckpointSignatures({ verdict, keys }: { readonly verdict: CheckpointVerdict; readonly keys: { readonly log: string; readonly witnesses: readonly string[] } }) {
+function CheckpointSignatures({ verdict, keys }: { readonly verdict: CheckpointVerdict; readonly keys: AuditKeys }) {
   const { formatDate } = useI18n();
   const o = useOpsText();
   if (!verdict.supported) {
