@@ -42,6 +42,8 @@ export interface RouteSpec {
   readonly response?: JsonSchema;
   /** Status of the success response when it is not 200. */
   readonly status?: 201 | 202;
+  /** Other success statuses the same body may come with (e.g. 202 when a change waits for a second admin). */
+  readonly alsoStatus?: readonly (200 | 201 | 202)[];
   /** JSON Schema of the request body. */
   readonly body?: JsonSchema;
   readonly handler: (c: Context<AuthEnv>) => Promise<Response>;
@@ -170,7 +172,7 @@ export function openApiOf(prefix: string, specs: readonly RouteSpec[], tag: stri
       'x-permission': describe(s.permission), 'x-api-token': s.token === true,
       ...(params.length > 0 ? { parameters: params } : {}),
       ...(s.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: s.body } } } }),
-      responses: { [String(s.status ?? 200)]: s.response === undefined ? { description: 'OK' } : { description: 'OK', content: { 'application/json': { schema: s.response } } }, default: { description: 'problem+json', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
+      responses: { ...Object.fromEntries([s.status ?? 200, ...(s.alsoStatus ?? [])].map((code) => [String(code), s.response === undefined ? { description: code === 202 ? 'Accepted' : 'OK' } : { description: code === 202 ? 'Accepted' : 'OK', content: { 'application/json': { schema: s.response } } }])), default: { description: 'problem+json', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     };
   }
   return out;

@@ -53,6 +53,14 @@ describe('the OpenAPI document and the types generated from it', () => {
     assert.deepEqual(routes.filter((r) => !docs.has(r)).sort(), [], 'registered but not documented');
   });
 
+  test('a change that waits for a second admin is documented with its 202 as well as its 200', () => {
+    const doc = served.document as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    for (const [path, method] of [['/identity/people/{personId}/roles', 'post'], ['/identity/people/{personId}/roles/{role}', 'delete'], ['/identity/demo-logins', 'post']] as const) {
+      const codes = Object.keys(doc.paths[path]?.[method]?.responses ?? {}).filter((c) => c.startsWith('2')).sort();
+      assert.deepEqual(codes, ['200', '202'], `${method.toUpperCase()} ${path}`);
+    }
+  });
+
   test('every operation of the document is a route the app registers', () => {
     const registered = new Set(served.routes.map((r) => `${r.method} ${r.path}`));
     // a node mount documents GET and POST under its prefix, served by one ALL route

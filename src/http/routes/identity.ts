@@ -53,7 +53,7 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
     { method: 'GET', path: '/people', response: listOf('people', 'Person'), permission: roles('admin', 'access_committee', 'auditor'), summary: 'People known to the platform and their roles', handler: async (c) => c.json({ people: await identity.listPeople() }) },
     {
       method: 'POST', path: '/people/:personId/roles', response: ref('RoleChangeResult'), permission: roles('admin'),
-      summary: 'Grant a platform role: {"role"} (admin, never to oneself). A reviewing role (access_committee, ethics_reviewer, legal_reviewer, output_checker) is only proposed (202): a second admin approves it',
+      summary: 'Grant a platform role: {"role"} (admin, never to oneself). A reviewing role (access_committee, ethics_reviewer, legal_reviewer, output_checker) is only proposed (202): a second admin approves it', alsoStatus: [202],
       handler: async (c) => {
         const change = await identity.grantRole(principal(c), param(c, 'personId'), str(await jsonBody(c), 'role') ?? '', rid(c));
         return c.json({ change, person: await identity.requirePerson(change.personId) }, change.state === 'pending' ? 202 : 200);
@@ -61,7 +61,7 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
     },
     {
       method: 'DELETE', path: '/people/:personId/roles/:role', response: ref('RoleChangeResult'), permission: roles('admin'),
-      summary: 'Remove a platform role (admin, never one\'s own). A reviewing role is only proposed for removal (202): a second admin approves it',
+      summary: 'Remove a platform role (admin, never one\'s own). A reviewing role is only proposed for removal (202): a second admin approves it', alsoStatus: [202],
       handler: async (c) => {
         const change = await identity.revokeRole(principal(c), param(c, 'personId'), param(c, 'role'), rid(c));
         return c.json({ change, person: await identity.requirePerson(change.personId) }, change.state === 'pending' ? 202 : 200);
@@ -92,7 +92,7 @@ export function identityRouteSpecs(d: IdentityRouteDeps): RouteSpec[] {
     },
     {
       method: 'POST', path: '/demo-logins', response: ref('DemoLoginChangeResult'), permission: roles('admin'),
-      summary: 'Turn demo logins off ({"enabled": false}: at once; demo people\'s sessions end and their tokens are revoked) or on ({"enabled": true}: only proposed, 202; a second admin approves)',
+      summary: 'Turn demo logins off ({"enabled": false}: at once; demo people\'s sessions end and their tokens are revoked) or on ({"enabled": true}: only proposed, 202; a second admin approves)', alsoStatus: [202],
       handler: async (c) => {
         const enabled = (await jsonBody(c))['enabled'];
         if (typeof enabled !== 'boolean') throw new AppError('invalid', 'enabled must be true or false', { hint: 'e.g. {"enabled": false}', details: { field: 'enabled' } });
