@@ -62,18 +62,52 @@ export async function copyQueryToEncryptedParquet(
   if (rowGroupSize !== undefined && (!Number.isSafeInteger(rowGroupSize) || rowGroupSize <= 0)) {
     throw new AppError('invalid', 'rowGroupSize must be a positive integer');
   }
-  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'enclave-pq-'));
+  const options = [
+    'FORMAT parquet',
+    `COMPRESSION ${opts.compression ?? 'zstd'}`,
+    ...(rowGroupSize === undefined ? [] : [`ROW_GROUP_SIZE ${rowGroupSize}`]),
+  ];
+  const { result, copyError } = await copyThroughFifo(conn, sql, options, opts.tmpDir, (sock) => consume(sock, encPath, key));
+  if (copyError !== undefined) {
+    if (typeof result === 'object') await unlink(encPath).catch(() => undefined);
+    throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
+  }
+  if (typeof result !== 'object') throw new AppError('internal', 'DuckDB wrote nothing into the pipe');
+  return result;
+}
+
+/**
+ * Runs `COPY (sql) TO <fifo> (FORMAT parquet)` and returns the plain Parquet file as bytes in
+ * memory: for a consumer that must hand the plain file on (an upload the object store encrypts,
+ * SSE-C), without the plaintext ever written to a disk. Holds the whole file in memory.
+ */
+export async function copyQueryToParquetBytes(conn: SqlRunner, sql: string, opts: Pick<CopyOptions, 'compression' | 'tmpDir'> = {}): Promise<Buffer> {
+  const options = ['FORMAT parquet', `COMPRESSION ${opts.compression ?? 'zstd'}`];
+  const { result, copyError } = await copyThroughFifo(conn, sql, options, opts.tmpDir, async (sock) => {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of sock as AsyncIterable<Buffer>) chunks.push(c);
+    } finally {
+      sock.destroy();
+    }
+    return Buffer.concat(chunks);
+  });
+  if (copyError !== undefined) throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
+  if (result.length === 0) throw new AppError('internal', 'DuckDB wrote nothing into the pipe');
+  return result;
+}
+
+/**
+ * The pipe both copies use: a FIFO (0600 in a private 0700 directory) that DuckDB's COPY writes
+ * and `read` consumes at the same time. A COPY error is returned beside what was read (the
+ * caller decides what a partial result means); a reader error is thrown.
+ */
+async function copyThroughFifo<T>(conn: SqlRunner, sql: string, options: readonly string[], tmpDir: string | undefined, read: (sock: Socket) => Promise<T>): Promise<{ result: T; copyError: unknown }> {
+  const dir = await mkdtemp(join(tmpDir ?? tmpdir(), 'enclave-pq-'));
   try {
     const fifo = join(dir, 'plain.parquet');
     // mkdtemp creates the directory 0700; the FIFO itself is 0600.
     await execFileAsync('mkfifo', ['-m', '600', fifo]);
-    const options = [
-      'FORMAT parquet',
-      `COMPRESSION ${opts.compression ?? 'zstd'}`,
-      // DuckDB would otherwise write next to the target and rename, defeating the pipe.
-      'USE_TMP_FILE false',
-      ...(rowGroupSize === undefined ? [] : [`ROW_GROUP_SIZE ${rowGroupSize}`]),
-    ];
     // The pipe is read through the event loop (epoll), not by blocking reads in libuv's thread
     // pool: DuckDB's writer stalls whenever the 64 KiB pipe is full, so the reader must wake at
     // once. A spare write end of ours keeps the reader from seeing end of stream before DuckDB
@@ -89,29 +123,23 @@ export async function copyQueryToEncryptedParquet(
       closeSync(rfd);
       throw e;
     }
-    const reading = consume(sock, encPath, key);
+    const reading = read(sock);
     reading.catch(() => undefined); // awaited below; avoids an unhandled rejection meanwhile
     let copyError: unknown;
     try {
-      await conn.run(`COPY (${sql}) TO ${sqlString(fifo)} (${options.join(', ')})`);
+      // DuckDB would otherwise write next to the target and rename, defeating the pipe.
+      await conn.run(`COPY (${sql}) TO ${sqlString(fifo)} (${[...options, 'USE_TMP_FILE false'].join(', ')})`);
     } catch (e) {
       copyError = e;
     } finally {
       closeSync(spare);
     }
-    let result: EncryptResult | 'dropped' | undefined;
     try {
-      result = await reading;
+      return { result: await reading, copyError };
     } catch (e) {
       if (copyError !== undefined) throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
       throw e;
     }
-    if (copyError !== undefined) {
-      if (typeof result === 'object') await unlink(encPath).catch(() => undefined);
-      throw new AppError('invalid', 'DuckDB could not write the query result as Parquet', { cause: copyError });
-    }
-    if (typeof result !== 'object') throw new AppError('internal', 'DuckDB wrote nothing into the pipe');
-    return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ export { encryptParquetFile } from './file.ts';
 export { encryptParquetStream, KEY_BYTES, type EncryptResult } from './encrypt.ts';
 export {
   copyQueryToEncryptedParquet,
+  copyQueryToParquetBytes,
   PartitionPipes,
   openPartitionPipes,
   type PartitionWritten,

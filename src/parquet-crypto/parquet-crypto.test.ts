@@ -10,6 +10,7 @@ import { AppError } from '../errors.ts';
 import {
   PartitionPipes,
   copyQueryToEncryptedParquet,
+  copyQueryToParquetBytes,
   encryptParquetFile,
   encryptParquetStream,
   readEncryptedParquet,
@@ -200,6 +201,31 @@ describe('copyQueryToEncryptedParquet', () => {
       assert.equal(existsSync(enc), false);
       assert.equal(existsSync(`${enc}.tmp`), false);
     }
+  });
+});
+
+describe('copyQueryToParquetBytes', () => {
+  test('returns the plain Parquet file in memory; nothing reaches the disk, the FIFO folder is removed', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const fifoParent = join(dir, 'bytes-fifo-parent');
+    await mkdir(fifoParent);
+    const sql = tableSql(300_000);
+    const bytes = await copyQueryToParquetBytes(conn, sql, { tmpDir: fifoParent, compression: 'snappy' });
+    assert.equal(bytes.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(bytes.subarray(-4).toString(), 'PAR1');
+    assert.deepEqual(await readdir(fifoParent), [], 'no file and no FIFO left');
+    // what DuckDB reads back from those bytes is the query's result
+    const back = join(dir, 'bytes-back.parquet');
+    await writeFile(back, bytes);
+    assert.equal(await one(fingerprintSql(`read_parquet('${back}')`)), await one(fingerprintSql(`(${sql})`)));
+  });
+
+  test('a failing query is reported, does not hang, and leaves no FIFO (50 times)', { timeout: 120_000 }, async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const fifoParent = join(dir, 'bytes-fail-parent');
+    await mkdir(fifoParent);
+    for (let i = 0; i < 50; i++) await assert.rejects(copyQueryToParquetBytes(conn, 'SELECT * FROM no_such_table', { tmpDir: fifoParent }), AppError);
+    assert.deepEqual(await readdir(fifoParent), []);
   });
 });
 

@@ -16,17 +16,18 @@
  * object encrypted by the store with the dataset's SSE-C key (derived from the dataset key of the
  * key service, `sseCKeyOf`), and registered in the dataset's own catalog (`datasetCatalog`),
  * created with that key: nothing decrypted is left at rest on the shared store. Each file passes
- * decrypted through a private temporary folder of this server (mode 0700), deleted once uploaded.
+ * decrypted through a FIFO (0600, in a 0700 folder) into this server's memory and is uploaded from
+ * there: it is never written to a disk of this server either.
  *
  * The datasets domain calls `ensure` (through its `EngineVersionCopy` port) after checking every
  * source file's SHA-256 against the manifest.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Engine } from '../port.ts';
+import { copyQueryToParquetBytes } from '../../parquet-crypto/index.ts';
 import { sqlString } from '../sql.ts';
 import { TrinoClient } from './client.ts';
 import { ensureS3Catalog, sseCHeaders, sseCKeyOf, type TrinoS3Store } from './catalogs.ts';
@@ -154,7 +155,6 @@ async function eachPlainFile(
   engine: Engine, v: CopiedVersion, files: readonly string[], withKey: <T>(fn: (key: Uint8Array) => Promise<T>) => Promise<T>,
   put: (f: CopiedVersion['manifest']['files'][number], bytes: Buffer) => Promise<void>,
 ): Promise<Map<string, { table: string; columns: { name: string; type: string }[]; files: { path: string; bytes: number }[] }>> {
-  const scratch = await mkdtemp(join(tmpdir(), 'enclave-trino-copy-'));
   const session = await engine.session();
   try {
     const keyName = `k_${randomBytes(6).toString('hex')}`;
@@ -162,10 +162,8 @@ async function eachPlainFile(
     const byTable = new Map<string, { table: string; columns: { name: string; type: string }[]; files: { path: string; bytes: number }[] }>();
     for (const [i, f] of v.manifest.files.entries()) {
       const src = `read_parquet(${sqlString(files[i] ?? '')}, encryption_config = {footer_key: ${sqlString(keyName)}}, hive_partitioning = false)`;
-      const out = join(scratch, `${i}.parquet`);
-      await session.run(`COPY (SELECT * FROM ${src}) TO ${sqlString(out)} (FORMAT parquet)`);
-      const bytes = await readFile(out);
-      await rm(out, { force: true });
+      // Through a FIFO into memory: the decrypted file is never written to a disk of this server.
+      const bytes = await copyQueryToParquetBytes(session, `SELECT * FROM ${src}`, { compression: 'snappy' });
       await put(f, bytes);
       let t = byTable.get(f.table);
       if (t === undefined) {
@@ -178,7 +176,6 @@ async function eachPlainFile(
     return byTable;
   } finally {
     session.close();
-    await rm(scratch, { recursive: true, force: true });
   }
 }
 
