@@ -150,6 +150,11 @@ export function typesFromOpenApi(document: unknown): string {
   for (const name of Object.keys(components).sort()) {
     const s = components[name];
     out.push(`${doc(isRecord(s) ? s['description'] : undefined, '')}export type ${typeName(name)} = ${typeOf(s)};`, '');
+    // A string enumeration also gives its values, so that the portal lists them (select options,
+    // filters) from the server's own table instead of a copy.
+    if (isRecord(s) && s['type'] === 'string' && Array.isArray(s['enum']) && s['enum'].every((v) => typeof v === 'string')) {
+      out.push(`/** The values of {@link ${typeName(name)}}, in the server's order. */`, `export const ${typeName(name)}Values: readonly ${typeName(name)}[] = ${JSON.stringify(s['enum'])};`, '');
+    }
   }
   const ops: string[] = [];
   const paths = isRecord(document['paths']) ? document['paths'] : {};

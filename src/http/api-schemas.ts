@@ -7,7 +7,7 @@
  *
  * Enumerations come from the domains' own tables (statuses, actions, roles, sensitivities).
  */
-import { REQUEST_ACTION_NAMES, REQUEST_STATUSES, VOTE_DECISIONS } from '../airlock/index.ts';
+import { REASON_CODES, REQUEST_ACTION_NAMES, REQUEST_STATUSES, VOTE_DECISIONS } from '../airlock/index.ts';
 import { COLUMN_ROLES, OUTPUT_KINDS, RULE_IDS } from '../airlock/rules/index.ts';
 import { SENSITIVITIES } from '../catalog/index.ts';
 import { ACTION_NAMES, AMENDMENT_ACTION_NAMES, AMENDMENT_STATUSES, PROJECT_STATUSES } from '../governance/index.ts';
@@ -217,6 +217,9 @@ const schemas = {
   // airlock (src/airlock/types.ts, rules/types.ts, workflow.ts)
   RequestStatus: { type: 'string', enum: [...REQUEST_STATUSES] },
   VoteDecision: { type: 'string', enum: [...VOTE_DECISIONS] },
+  ApproveReason: { type: 'string', enum: [...REASON_CODES.approve], description: 'Reason codes an output checker may give with an approval' },
+  ReturnReason: { type: 'string', enum: [...REASON_CODES.return], description: 'Reason codes an output checker may give when returning a request for changes' },
+  RejectReason: { type: 'string', enum: [...REASON_CODES.reject], description: 'Reason codes an output checker may give with a rejection' },
   OutputKind: { type: 'string', enum: [...OUTPUT_KINDS] },
   ColumnRole: { type: 'string', enum: [...COLUMN_ROLES] },
   AirlockCellValue: { type: ['string', 'number', 'null'] },

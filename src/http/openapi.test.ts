@@ -89,6 +89,13 @@ describe('the OpenAPI document and the types generated from it', () => {
 });
 
 describe('JSON Schema to TypeScript', () => {
+  test('a string enumeration also gives its values, in order, for the portal to list', () => {
+    const out = typesFromOpenApi({ openapi: '3.1.0', paths: {}, components: { schemas: { Level: { type: 'string', enum: ['low', 'high'] }, Mixed: { enum: ['a', 1] } } } });
+    assert.match(out, /export type Level = "low" \| "high";/);
+    assert.match(out, /export const LevelValues: readonly Level\[\] = \["low","high"\];/);
+    assert.doesNotMatch(out, /MixedValues/);
+  });
+
   test('references, nullable types, enums, consts, unions and intersections', () => {
     assert.equal(typeOf({ $ref: '#/components/schemas/Table' }), 'Table');
     assert.equal(typeOf({ type: ['string', 'null'] }), 'string | null');

@@ -7,6 +7,7 @@ import type {
   AmendmentDetail, ApiResponse, Application, ApplicationDraft, Column, Dataset, DatasetSummary, DiffEntry, ForeignKey, Me as MeResponse, NomenclaturePage, NomenclatureSummary,
   Notification, NotificationSettings, Permit, Project, ProjectDetail, ProjectStatus, ProjectTrail, RegisterEntry, Review, SearchHit, Sensitivity, Table, TableSummary,
 } from './api/generated.ts';
+import { SensitivityValues } from './api/generated.ts';
 
 // The server's shapes, generated from its OpenAPI document (npm run openapi:types): never restated here.
 export type {
@@ -14,7 +15,8 @@ export type {
   Project, ProjectDetail, ProjectStatus, ProjectTrail, RegisterEntry, Review, SearchHit, Sensitivity, Table, TableSummary,
 };
 
-export const SENSITIVITIES: readonly Sensitivity[] = ['direct_identifier', 'pseudonym', 'potential_identifier', 'sensitive', 'other'];
+/** The server's sensitivity levels, in its order (from the OpenAPI document). */
+export const SENSITIVITIES: readonly Sensitivity[] = SensitivityValues;
 
 /**
  * A failed call as the portal handles it: the server's problem+json (schema Problem of the

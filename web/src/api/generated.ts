@@ -8,6 +8,9 @@
 
 export type ActionName = "submit" | "withdraw" | "accept_complete" | "return_incomplete" | "ethics_favourable" | "ethics_return" | "ethics_unfavourable" | "legal_approve" | "legal_return" | "legal_reject" | "committee_approve" | "committee_return" | "committee_reject" | "suspend" | "reinstate" | "revoke" | "close" | "expire";
 
+/** The values of {@link ActionName}, in the server's order. */
+export const ActionNameValues: readonly ActionName[] = ["submit","withdraw","accept_complete","return_incomplete","ethics_favourable","ethics_return","ethics_unfavourable","legal_approve","legal_return","legal_reject","committee_approve","committee_return","committee_reject","suspend","reinstate","revoke","close","expire"];
+
 export type AirlockCellValue = string | number | null;
 
 export type Amendment = {
@@ -25,6 +28,9 @@ export type Amendment = {
 
 export type AmendmentActionName = "submit" | "withdraw" | "accept_complete" | "return_incomplete" | "ethics_favourable" | "ethics_return" | "ethics_unfavourable" | "legal_approve" | "legal_return" | "legal_reject" | "committee_approve" | "committee_return" | "committee_reject";
 
+/** The values of {@link AmendmentActionName}, in the server's order. */
+export const AmendmentActionNameValues: readonly AmendmentActionName[] = ["submit","withdraw","accept_complete","return_incomplete","ethics_favourable","ethics_return","ethics_unfavourable","legal_approve","legal_return","legal_reject","committee_approve","committee_return","committee_reject"];
+
 export type AmendmentDetail = {
   readonly amendment: Amendment;
   readonly application: ApplicationVersion;
@@ -38,6 +44,9 @@ export type AmendmentDetail = {
 };
 
 export type AmendmentStatus = "submitted" | "ethics_review" | "legal_review" | "committee_review" | "changes_requested" | "approved" | "rejected" | "withdrawn" | "lapsed";
+
+/** The values of {@link AmendmentStatus}, in the server's order. */
+export const AmendmentStatusValues: readonly AmendmentStatus[] = ["submitted","ethics_review","legal_review","committee_review","changes_requested","approved","rejected","withdrawn","lapsed"];
 
 export type ApiToken = {
   readonly id: string;
@@ -99,6 +108,12 @@ export type ApplicationVersion = {
   readonly createdBy: string;
   readonly createdAt: string;
 };
+
+/** Reason codes an output checker may give with an approval */
+export type ApproveReason = "rules_clean" | "flags_reviewed_safe" | "context_sufficient" | "other";
+
+/** The values of {@link ApproveReason}, in the server's order. */
+export const ApproveReasonValues: readonly ApproveReason[] = ["rules_clean","flags_reviewed_safe","context_sufficient","other"];
 
 export type AuditEvent = {
   /** Leaf index, from 0 */
@@ -172,6 +187,9 @@ export type Column = {
 };
 
 export type ColumnRole = "dimension" | "count" | "magnitude" | "contributors" | "top1" | "top2" | "numerator" | "denominator" | "coefficient" | "std_error" | "df_residual" | "time" | "at_risk" | "events" | "censored" | "identifier" | "other";
+
+/** The values of {@link ColumnRole}, in the server's order. */
+export const ColumnRoleValues: readonly ColumnRole[] = ["dimension","count","magnitude","contributors","top1","top2","numerator","denominator","coefficient","std_error","df_residual","time","at_risk","events","censored","identifier","other"];
 
 export type ConsistencyProof = {
   readonly size1: number;
@@ -471,6 +489,9 @@ export type OperatorDataset = {
 
 export type OutputKind = "frequency" | "magnitude" | "rate" | "model" | "survival" | "rows";
 
+/** The values of {@link OutputKind}, in the server's order. */
+export const OutputKindValues: readonly OutputKind[] = ["frequency","magnitude","rate","model","survival","rows"];
+
 export type OutputReport = {
   readonly name: string;
   readonly kind: OutputKind;
@@ -616,6 +637,9 @@ export type ProjectMember = {
 
 export type ProjectStatus = "draft" | "submitted" | "ethics_review" | "legal_review" | "committee_review" | "changes_requested" | "active" | "suspended" | "expired" | "closed" | "revoked" | "rejected" | "withdrawn";
 
+/** The values of {@link ProjectStatus}, in the server's order. */
+export const ProjectStatusValues: readonly ProjectStatus[] = ["draft","submitted","ethics_review","legal_review","committee_review","changes_requested","active","suspended","expired","closed","revoked","rejected","withdrawn"];
+
 export type ProjectTrail = {
   readonly events: readonly {
     readonly seq: number;
@@ -695,6 +719,9 @@ export type Query = {
 
 export type QueryStatus = "running" | "succeeded" | "failed" | "refused" | "cancelled";
 
+/** The values of {@link QueryStatus}, in the server's order. */
+export const QueryStatusValues: readonly QueryStatus[] = ["running","succeeded","failed","refused","cancelled"];
+
 export type RegisterEntry = {
   readonly projectId: string;
   readonly title: string;
@@ -715,6 +742,12 @@ export type RegisterEntry = {
     readonly validUntil: string;
   }[];
 };
+
+/** Reason codes an output checker may give with a rejection */
+export type RejectReason = "row_level_data" | "identifiers" | "identifier_crossing" | "differencing" | "not_in_permit_purpose" | "other";
+
+/** The values of {@link RejectReason}, in the server's order. */
+export const RejectReasonValues: readonly RejectReason[] = ["row_level_data","identifiers","identifier_crossing","differencing","not_in_permit_purpose","other"];
 
 export type Release = {
   readonly id: string;
@@ -806,6 +839,9 @@ export type RequestDetail = {
 
 export type RequestStatus = "draft" | "submitted" | "in_review" | "returned" | "released" | "rejected" | "withdrawn";
 
+/** The values of {@link RequestStatus}, in the server's order. */
+export const RequestStatusValues: readonly RequestStatus[] = ["draft","submitted","in_review","returned","released","rejected","withdrawn"];
+
 export type RequestVersion = {
   readonly version: number;
   readonly status: RequestStatus;
@@ -819,6 +855,12 @@ export type ResultColumn = {
   /** The engine's type name (BIGINT, VARCHAR, DATE…) */
   readonly type: string;
 };
+
+/** Reason codes an output checker may give when returning a request for changes */
+export type ReturnReason = "small_cells" | "secondary_disclosure" | "dominance" | "differencing" | "context_missing" | "underlying_counts_missing" | "apply_safe_version" | "other";
+
+/** The values of {@link ReturnReason}, in the server's order. */
+export const ReturnReasonValues: readonly ReturnReason[] = ["small_cells","secondary_disclosure","dominance","differencing","context_missing","underlying_counts_missing","apply_safe_version","other"];
 
 export type Review = {
   readonly id: string;
@@ -834,6 +876,9 @@ export type Review = {
 };
 
 export type Role = "applicant" | "ethics_reviewer" | "legal_reviewer" | "access_committee" | "output_checker" | "operator" | "auditor" | "admin";
+
+/** The values of {@link Role}, in the server's order. */
+export const RoleValues: readonly Role[] = ["applicant","ethics_reviewer","legal_reviewer","access_committee","output_checker","operator","auditor","admin"];
 
 export type RoleChange = {
   readonly id: string;
@@ -896,6 +941,9 @@ export type SearchHit = {
 
 export type Sensitivity = "direct_identifier" | "pseudonym" | "potential_identifier" | "sensitive" | "other";
 
+/** The values of {@link Sensitivity}, in the server's order. */
+export const SensitivityValues: readonly Sensitivity[] = ["direct_identifier","pseudonym","potential_identifier","sensitive","other"];
+
 export type SigningKey = {
   readonly keyId: string;
   readonly publicKey: string;
@@ -945,6 +993,9 @@ export type VersionSummary = {
 };
 
 export type VoteDecision = "approve" | "return" | "reject";
+
+/** The values of {@link VoteDecision}, in the server's order. */
+export const VoteDecisionValues: readonly VoteDecision[] = ["approve","return","reject"];
 
 export type WorkspaceColumn = {
   readonly name: string;

@@ -13,8 +13,10 @@ import { useOpsText } from '../ops-text.ts';
 import { useText } from '../text.ts';
 import { PageTitle } from './page.tsx';
 import type { DemoLogins, DemoLoginChangeResult, Person, RoleChange, RoleChangeResult } from '../api/generated.ts';
+import { RoleValues } from '../api/generated.ts';
 
-const ROLES = ['applicant', 'ethics_reviewer', 'legal_reviewer', 'access_committee', 'output_checker', 'operator', 'auditor', 'admin'] as const;
+/** The platform's roles, from the server's own list (through the OpenAPI document). */
+const ROLES = RoleValues;
 const REVIEWING = new Set<string>(['ethics_reviewer', 'legal_reviewer', 'access_committee', 'output_checker']);
 
 const enc = encodeURIComponent;

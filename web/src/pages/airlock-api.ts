@@ -4,6 +4,7 @@
  * OpenAPI document (api/generated.ts), so they cannot drift from what the server sends.
  */
 import { get, request } from '../api.ts';
+import { ApproveReasonValues, RejectReasonValues, ReturnReasonValues } from '../api/generated.ts';
 import type {
   AirlockCellValue, CellRef, DisclosureFlag, OutputReport, ReleaseOutput, ReleaseRequest, RequestDetail, RequestStatus, ReleaseVote, VoteDecision,
 } from '../api/generated.ts';
@@ -12,12 +13,8 @@ export type { CellRef, DisclosureFlag, OutputReport, ReleaseOutput, ReleaseReque
 export type CellValue = AirlockCellValue;
 export type Vote = ReleaseVote;
 
-/** The reason codes of each decision (src/airlock/workflow.ts REASON_CODES). */
-export const REASONS: Readonly<Record<VoteDecision, readonly string[]>> = {
-  approve: ['rules_clean', 'flags_reviewed_safe', 'context_sufficient', 'other'],
-  return: ['small_cells', 'secondary_disclosure', 'dominance', 'differencing', 'context_missing', 'underlying_counts_missing', 'apply_safe_version', 'other'],
-  reject: ['row_level_data', 'identifiers', 'identifier_crossing', 'differencing', 'not_in_permit_purpose', 'other'],
-};
+/** The reason codes of each decision: the server's own lists (src/airlock/workflow.ts REASON_CODES), through the OpenAPI document. */
+export const REASONS: Readonly<Record<VoteDecision, readonly string[]>> = { approve: ApproveReasonValues, return: ReturnReasonValues, reject: RejectReasonValues };
 
 const enc = encodeURIComponent;
 const base = '/api/v1/airlock';
