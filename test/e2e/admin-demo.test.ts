@@ -6,22 +6,17 @@
  * flow. Each step is in the audit log; a11y.ts finds no violation.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { violations } from './a11y.ts';
-import { ensureWebBuild, launchChromium, loginViaOidc, newPage, screenshot, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { loginViaOidc, newPage, portalFixture, screenshot, sessionFor, skipReason, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 
 describe('demo logins switch', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   test('an admin turns demo logins off, a demo login is refused; turning them on takes a second admin, then the demo person logs in', async () => {

@@ -5,9 +5,9 @@
  * applies at once. The accessibility checks of a11y.ts pass.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { checkedScreenshot } from './a11y.ts';
-import { ensureWebBuild, launchChromium, newPage, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { newPage, portalFixture, sessionFor, skipReason, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -18,13 +18,8 @@ const TX = {
 describe('people and roles', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   const rolesOf = async (subject: string): Promise<readonly string[]> => (await enclave.platform.identity.listPeople()).find((p) => p.subject === subject)?.roles ?? [];

@@ -5,9 +5,9 @@
  * by the same check, so the verdict is the browser's own, not the server's word.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { checkedScreenshot } from './a11y.ts';
-import { activeProject, ensureWebBuild, launchChromium, newPage, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { activeProject, newPage, portalFixture, sessionFor, skipReason, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -18,13 +18,8 @@ const TX = {
 describe('auditor\'s explorer', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   for (const lang of ['fr', 'en'] as const) {

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from '../../web/node_modules/playwright-core/index.js';
 import { ingestCommand } from '../../src/cli/commands/ingest.ts';
 import { synthCommand } from '../../src/cli/commands/synth.ts';
@@ -118,6 +119,25 @@ export async function startEnclave(env: Readonly<Record<string, string>> = {}, o
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The usual setup of a portal test file, in the enclosing `describe`: the web build checked, a
+ * fresh Enclave (`startEnclave(env, opts)`) and a Chromium started before its tests, handed to
+ * `ready`, and both closed after them (also when a test failed).
+ */
+export function portalFixture(ready: (enclave: Enclave, browser: Browser) => void, env: Readonly<Record<string, string>> = {}, opts: { readonly sample?: boolean } = {}): void {
+  let enclave: Enclave | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    await ensureWebBuild();
+    [enclave, browser] = await Promise.all([startEnclave(env, opts), launchChromium()]);
+    ready(enclave, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await enclave?.close();
+  });
 }
 
 /**

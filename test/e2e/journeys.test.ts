@@ -9,8 +9,8 @@
  */
 import { checkedScreenshot } from './a11y.ts';
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { ensureWebBuild, launchChromium, loginViaOidc, newPage, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
+import { after, describe, test } from 'node:test';
+import { loginViaOidc, newPage, portalFixture, skipReason, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 
@@ -22,13 +22,8 @@ const TX = {
 describe('logged-in journeys', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   type Session = { page: Page; close: () => Promise<void>; problems: () => string[]; cookie: () => Promise<string> };

@@ -5,10 +5,10 @@
  * login (password, then a TOTP code) ends back in the portal, logged in.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { freshCodeOf } from '../helpers/browser.ts';
 import { violations } from './a11y.ts';
-import { ensureWebBuild, launchChromium, newPage, screenshot, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { newPage, portalFixture, screenshot, skipReason, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -19,13 +19,8 @@ const TX = {
 describe('login and TOTP pages', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   for (const [lang, username] of [['fr', 'ethics'], ['en', 'legal']] as const) {

@@ -8,9 +8,9 @@
  * menu button. The accessibility checks of a11y.ts pass on every page visited.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { assertAccessible, checkedScreenshot } from './a11y.ts';
-import { activeProject, ensureWebBuild, launchChromium, loginViaOidc, newPage, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
+import { activeProject, loginViaOidc, newPage, portalFixture, skipReason, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -29,13 +29,8 @@ const TX = {
 describe('pages people expect', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   for (const lang of ['fr', 'en'] as const) {

@@ -6,9 +6,9 @@
  * language. The accessibility checks of a11y.ts pass on each page.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { assertAccessible, checkedScreenshot } from './a11y.ts';
-import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
+import { activeProject, demoPrincipal, loginViaOidc, newPage, portalFixture, sessionFor, skipReason, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -32,13 +32,8 @@ async function trailRow(page: Page, label: string): Promise<string> {
 describe('project actions', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   for (const lang of ['fr', 'en'] as const) {

@@ -5,8 +5,8 @@
  */
 import { checkedScreenshot } from './a11y.ts';
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { ensureWebBuild, launchChromium, serveWith, sessionFor, waitUntil, newPage, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { describe, test } from 'node:test';
+import { newPage, portalFixture, serveWith, sessionFor, skipReason, useLanguage, waitUntil, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const LANGS = ['fr', 'en'] as const;
@@ -18,14 +18,9 @@ const TEXT = {
 describe('public portal', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave({}, { sample: true }), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
-  });
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
+  }, {}, { sample: true });
 
   for (const lang of LANGS) {
     const tx = TEXT[lang];

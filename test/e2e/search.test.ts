@@ -5,9 +5,9 @@
  * to the column, highlighted. The accessibility checks of a11y.ts pass on the pages visited.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { checkedScreenshot } from './a11y.ts';
-import { ensureWebBuild, launchChromium, newPage, skipReason, startEnclave, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
+import { newPage, portalFixture, skipReason, useLanguage, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const QUERIES = {
@@ -25,13 +25,8 @@ async function headerSearch(page: Page, q: string): Promise<void> {
 describe('catalogue search', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   for (const lang of ['fr', 'en'] as const) {

@@ -4,9 +4,9 @@
  * kept in the project's trail; both languages, a11y.ts on each page.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { violations } from './a11y.ts';
-import { activeProject, ensureWebBuild, launchChromium, newPage, screenshot, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { activeProject, newPage, portalFixture, screenshot, sessionFor, skipReason, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -17,13 +17,8 @@ const TX = {
 describe('team from the directory; a permit expired now', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   for (const lang of ['fr', 'en'] as const) {

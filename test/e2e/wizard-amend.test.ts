@@ -9,9 +9,9 @@
  * new permit in force, voted by two distinct committee members.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { assertAccessible, checkedScreenshot } from './a11y.ts';
-import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaOidc, newPage, sessionFor, skipReason, startEnclave, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
+import { activeProject, demoPrincipal, loginViaOidc, newPage, portalFixture, sessionFor, skipReason, useLanguage, waitUntil, type Browser, type Enclave, type Page } from './harness.ts';
 
 const skip = skipReason();
 const TX = {
@@ -32,13 +32,8 @@ const checked = async (page: Page, column: string): Promise<boolean> => page.loc
 describe('wizard drafts and amendments', { skip }, () => {
   let enclave: Enclave;
   let browser: Browser;
-  before(async () => {
-    await ensureWebBuild();
-    [enclave, browser] = await Promise.all([startEnclave(), launchChromium()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await enclave?.close();
+  portalFixture((e, b) => {
+    [enclave, browser] = [e, b];
   });
 
   for (const lang of ['fr', 'en'] as const) {
