@@ -173,7 +173,7 @@ Examples:
     .option('--defects <rate>', 'share of rows made invalid on purpose (e.g. 0.001), with a ledger in defects.jsonl', parseFloat)
     .option('--identified', 'also emit raw NIRs (valid control keys) as an identified source would, to exercise pseudonymisation')
     .option('--nomenclatures <dir>', 'draw codes from this nomenclature directory instead of the built-in lists')
-    .option('--broken-relations', 'break the relations a hub meets broken: causes-of-death lines (KI_ECD_R) whose death id matches no death (KI_CCI_R, and IR_IBA_R with --scope main)')
+    .option('--broken-relations', 'break the relation a hub meets broken: causes-of-death lines (KI_ECD_R) whose encrypted death id (DCD_IDT_ENC) matches no certificate (KI_CCI_R); every other key still joins')
     .option('--profile <convention>', 'write the files as a producer does: iso (default), cnam (; Latin-1 gzip dd/MM/yyyy SAS "." decimal comma, DCIR files by year), hdh (SAS datetimes, 61.0), dmy (dd/MM/yyyy, flags True/False), community (, ISO T…Z, flags True/False), sas (; Latin-1, every field quoted, lower-case SAS datetimes, "." and space-only missing values, exponents, DCIR files by month); the ingestion profile goes to <out>/profile.json')
     .option('--scope <scope>', 'sample (default: the eleven hand-tuned tables npm start ingests) or main (the whole main base the catalogue describes, at the volumes of the model)', 'sample')
     .option('--dry-run', 'print the volume model for --people and --years (rows per table, per person-year, for France) and write nothing')

@@ -74,6 +74,11 @@ const nirIdt = f('BEN_NIR_IDT', 'string', 'NIR brut (13 chiffres + clé) : sourc
   constraints: { pattern: '^[12][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{8}$' },
   enclave: { identifiedOnly: true, check: 'nir_key' },
 });
+/**
+ * The encrypted id of a death certificate (64 characters in the public schema), shared by the
+ * certificate (KI_CCI_R) and its causes (KI_ECD_R). No pattern: producers encode it their own way.
+ */
+const dcdIdtEnc = f('DCD_IDT_ENC', 'string', 'Identifiant chiffré du certificat de décès (clé commune à KI_CCI_R et KI_ECD_R)');
 
 export const TABLES: TableDef[] = [
   {
@@ -266,6 +271,7 @@ export const TABLES: TableDef[] = [
       f('DCD_DPT_COD', 'string', 'Département de décès', { nomenclature: 'IR_DPT_V', constraints: { ...req, pattern: DPT3 } }),
       f('DCD_LIE_COD', 'integer', 'Lieu du décès (1 domicile, 2 hôpital, 3 clinique, 4 maison de retraite, 5 voie publique, 6 autre)', { constraints: { ...req, enum: [1, 2, 3, 4, 5, 6] } }),
       f('DCD_CIM_COD', 'string', 'Cause initiale du décès (CIM-10)', { nomenclature: 'IR_CIM_V', constraints: { ...req, pattern: '^[A-Z][0-9]{2}[0-9A-Z]{0,3}$' } }),
+      dcdIdtEnc,
     ],
     primaryKey: ['BEN_IDT_ANO'],
     foreignKeys: [{ fields: ['BEN_IDT_ANO'], reference: { resource: 'IR_BEN_R', fields: ['BEN_IDT_ANO'] } }],
@@ -279,9 +285,14 @@ export const TABLES: TableDef[] = [
       f('CER_LIG_NUM', 'integer', 'Numéro de ligne du certificat', { constraints: { ...req, minimum: 1, maximum: 4 } }),
       f('ECD_CAU_RNG', 'integer', 'Rang de la cause sur la ligne', { constraints: { ...req, minimum: 1, maximum: 9 } }),
       f('ECD_CIM_COD', 'string', 'Cause mentionnée (CIM-10)', { nomenclature: 'IR_CIM_V', constraints: { ...req, pattern: '^[A-Z][0-9]{2}[0-9A-Z]{0,3}$' } }),
+      dcdIdtEnc,
     ],
     primaryKey: ['BEN_IDT_ANO', 'CER_LIG_NUM', 'ECD_CAU_RNG'],
-    foreignKeys: [{ fields: ['BEN_IDT_ANO'], reference: { resource: 'KI_CCI_R', fields: ['BEN_IDT_ANO'] } }],
+    foreignKeys: [
+      { fields: ['BEN_IDT_ANO'], reference: { resource: 'KI_CCI_R', fields: ['BEN_IDT_ANO'] } },
+      // The certificate's own key: the relation the real base delivers broken (`synth --broken-relations`).
+      { fields: ['DCD_IDT_ENC'], reference: { resource: 'KI_CCI_R', fields: ['DCD_IDT_ENC'] } },
+    ],
     enclave: { yearColumn: 'BEN_DCD_DTE' },
   },
 ];
@@ -359,14 +370,15 @@ export function renderSchemaFiles(): Map<string, string> {
  */
 function keepCatalogueOnly(text: string, path: string): string {
   if (!existsSync(path)) return text;
-  type Doc = { fields: { enclave?: { catalogueOnly?: boolean } }[]; foreignKeys?: { reference: { resource: string } }[] };
+  type Doc = { fields: { name: string; enclave?: { catalogueOnly?: boolean } }[]; foreignKeys?: { reference: { resource: string } }[] };
   const old = JSON.parse(readFileSync(path, 'utf8')) as Doc;
   const doc = JSON.parse(text) as Doc & Record<string, unknown>;
   const own = new Set(TABLES.map((t) => t.name));
   const { enclave, ...rest } = doc;
   return JSON.stringify({
     ...rest,
-    fields: [...doc.fields, ...old.fields.filter((f) => f.enclave?.catalogueOnly === true)],
+    // A public column the product now describes itself is written once, as the product's.
+    fields: [...doc.fields, ...old.fields.filter((f) => f.enclave?.catalogueOnly === true && !doc.fields.some((g) => g.name === f.name))],
     foreignKeys: [...(doc.foreignKeys ?? []), ...(old.foreignKeys ?? []).filter((fk) => !own.has(fk.reference.resource))],
     enclave,
   }, null, 2) + '\n';

@@ -6,6 +6,7 @@
  * People are generated one after another from one seeded stream; each row is built as a
  * `;`-joined string straight into its file's buffer, with no per-row objects.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.ts';
@@ -13,6 +14,7 @@ import { Calendar, dayOf } from './calendar.ts';
 import { CsvSink } from './csv-sink.ts';
 import { DefectInjector, type DefectRecord } from './defects.ts';
 import { nirControlKey } from './nir.ts';
+import { deathProbability, drawPerson } from './population.ts';
 import { Rng, Weighted, id17 } from './prng.ts';
 import { MainBase, catalogueTableOf, type RowMaker } from './main-base.ts';
 import { synthProfile } from './profile.ts';
@@ -36,8 +38,9 @@ export interface SynthOptions {
   /** Also write DIR/parquet/*.parquet (default true). */
   readonly parquet?: boolean;
   /**
-   * Break the relations a hub meets broken in the real base: the causes-of-death lines
-   * (KI_ECD_R) carry an encrypted death id that matches no death (KI_CCI_R). Rows stay valid.
+   * Break the relation a hub meets broken in the real base: the causes-of-death lines
+   * (KI_ECD_R) carry an encrypted death id (DCD_IDT_ENC) that matches no certificate (KI_CCI_R).
+   * Rows stay valid, and every other key still joins.
    */
   readonly brokenRelations?: boolean;
   /** Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, dmy, community, sas); default iso. */
@@ -81,16 +84,12 @@ export interface SynthStats {
 
 export const MAX_PEOPLE = 50_000_000;
 
-// France, population by 5-year age group (millions, INSEE 2020, rounded): 0-4 … 95-99.
-const PYRAMID = [3.6, 3.9, 4.1, 4.0, 3.7, 3.7, 4.0, 4.2, 4.1, 4.5, 4.4, 4.3, 4.1, 3.9, 3.5, 2.3, 1.9, 1.3, 0.6, 0.2];
-const AGE_GROUPS = PYRAMID.map((_, i) => i);
-const AGE_DRAW = new Weighted(AGE_GROUPS, PYRAMID);
+/** The relation `brokenRelations` breaks: the causes of death to their certificate, on its encrypted id. */
+export const DEATH_ID_RELATION = 'KI_ECD_R(DCD_IDT_ENC) → KI_CCI_R(DCD_IDT_ENC)';
 
-/** Annual probability of death (Gompertz fit to French life tables, men higher). */
-function mortality(age: number, sex: number): number {
-  if (age < 1) return 0.0035;
-  const q = Math.exp(-10.3 + 0.094 * age) * (sex === 1 ? 1.45 : 0.8);
-  return Math.min(0.5, q);
+/** A 64-character upper-case hexadecimal id (the public schema's length of DCD_IDT_ENC), keyed like id17. */
+function hex64(key: string, parts: string): string {
+  return createHash('sha256').update(`${key}\u0000${parts}`).digest('hex').toUpperCase();
 }
 
 function seasonal(doy: number): number {
@@ -329,11 +328,11 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       rank = 2;
       twinOf = undefined;
     } else {
-      age0 = AGE_DRAW.draw(rng) * 5 + rng.int(0, 4);
+      // Age on 1 January of the first year and sex from France's pyramid (src/synth/population.ts).
+      ({ age: age0, sex } = drawPerson(rng));
       byear = startYear - 1 - age0;
       bmonth = rng.int(1, 12);
       bday = dayOf(byear, bmonth, rng.int(1, 28));
-      sex = rng.chance(Math.min(0.7, 0.49 + 0.004 * Math.max(0, age0 - 60))) ? 2 : 1;
       dpt = dptPool.draw(rng).code;
       com = String(rng.int(1, 399)).padStart(3, '0');
       const nPsa = rng.chance(0.08) ? (rng.chance(0.15) ? 3 : 2) : 1;
@@ -358,10 +357,11 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
     const lab = `${gp.slice(0, 2)}3${String(rng.int(0, 49)).padStart(6, '0')}`;
     const etaPool = [0, 1, 2, 3].map((k) => `${dpt2}${String(100001 + (Number(gp.slice(0, 2)) * 13 + k * 7919) % 899999).padStart(7, '0')}`);
 
-    // Death: once per person, drawn year by year, more often in winter.
+    // Death: once per person, drawn year by year from the life table at the age reached on
+    // 1 January (src/synth/population.ts), more often in winter.
     let death = -1;
     for (let y = startYear; y <= endYear && death < 0; y++) {
-      if (rng.chance(mortality(y - byear, sex))) {
+      if (rng.chance(deathProbability(y - 1 - byear, sex))) {
         const lo = Math.max(dayOf(y, 1, 1), bday + 1);
         const hi = dayOf(y, 12, 31);
         for (let t = 0; t < 20; t++) {
@@ -648,16 +648,19 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       const lieu = hospitalDeath ? '2' : ageD >= 80 && rng.chance(0.4) ? '4' : rng.chance(0.9) ? '1' : '6';
       const dcdDpt = rng.chance(0.93) ? dpt : dptPool.draw(rng).code;
       const y = cal.yearOf(death);
-      // Keyed like the true id (same shape, no draw from the generator's stream): only the link breaks.
-      const ecdIdt = opts.brokenRelations === true ? id17(idKey, `idt-ecd:${p}`) : idt;
-      emit(CCI, `${idt};${nirField}${dcdDte};${dcdAme};${byS};${sexS};${dpt};${dcdDpt};${lieu};${cause}`, y);
+      // The certificate's encrypted id, shared by its causes. Broken relations: the causes carry an
+      // id of the same shape (no draw from the generator's stream) that matches no certificate,
+      // as in the real base; the person's BEN_IDT_ANO still joins.
+      const dcdEnc = hex64(idKey, `dcd:${p}`);
+      const ecdEnc = opts.brokenRelations === true ? hex64(idKey, `dcd-ecd:${p}`) : dcdEnc;
+      emit(CCI, `${idt};${nirField}${dcdDte};${dcdAme};${byS};${sexS};${dpt};${dcdDpt};${lieu};${cause};${dcdEnc}`, y);
       // The initial cause sits on the last line of part I; other lines carry its consequences.
       const nLines = rng.int(1, 3);
       for (let l = 1; l <= nLines; l++) {
         const c = l === nLines ? cause : deathPool.draw(rng).code;
-        emit(ECD, `${ecdIdt};${dcdDte};${l};1;${c}`, y);
+        emit(ECD, `${idt};${dcdDte};${l};1;${c};${ecdEnc}`, y);
       }
-      if (rng.chance(0.3)) emit(ECD, `${ecdIdt};${dcdDte};4;1;${icdPool.draw(rng).code}`, y);
+      if (rng.chance(0.3)) emit(ECD, `${idt};${dcdDte};4;1;${icdPool.draw(rng).code};${ecdEnc}`, y);
     }
 
     mb?.endPerson();
@@ -686,7 +689,7 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
   return {
     seed, people, years, identified, defectRate, defects: ledger.length,
     rows, rowsByYear, files, nomenclatures: noms.sources(),
-    brokenRelations: opts.brokenRelations !== true ? [] : main ? ['KI_ECD_R(BEN_IDT_ANO) → IR_IBA_R(BEN_IDT_ANO)', 'KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)'] : ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)'],
+    brokenRelations: opts.brokenRelations !== true ? [] : [DEATH_ID_RELATION],
     ...(main ? { scope: 'main' as const, parents: Object.fromEntries([...mb!.parents].sort((a, b) => (a[0] < b[0] ? -1 : 1))) } : {}),
   };
 }

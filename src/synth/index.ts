@@ -28,6 +28,8 @@ export { isValidNir, nirControlKey } from './nir.ts';
 export { mainBaseTables, mainBaseParents, catalogueTableOf, HAND_TUNED_TABLES } from './main-base.ts';
 export { expectedVolumes, HAND_TUNED as HAND_TUNED_VOLUMES, ROOTS as ROOT_VOLUMES, SOURCES as VOLUME_SOURCES, FRANCE_PEOPLE, SSR_STAY } from './volumes.ts';
 export type { ExpectedVolume } from './volumes.ts';
+export { expectedDeaths, deathProbability, PYRAMID_2020, LIFE_TABLE_2017_2019 } from './population.ts';
+export { DEATH_ID_RELATION } from './generate.ts';
 
 /** Which table a delivered file belongs to, and its PMSI year if the name carries one. */
 export function tableOfFile(fileName: string): { table: string; year?: number } | undefined {

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { synthesize, loadBuiltinSchema, generatedView, tableSchema, tableOfFile, compileRowChecker, NomenclatureSet, isValidNir, type SynthStats, type TableSchema } from './index.ts';
+import { expectedDeaths, synthesize, loadBuiltinSchema, generatedView, tableSchema, tableOfFile, compileRowChecker, NomenclatureSet, isValidNir, type SynthStats, type TableSchema } from './index.ts';
 import { renderSchemaFiles, SCHEMA_DIR } from './build-schema.ts';
 import { sndsNomenclaturesDir } from '../../test/helpers/snds-schema.ts';
 import { vectorPath } from '../../test/helpers/vectors.ts';
@@ -135,6 +135,15 @@ test('no care and no stay after death; stays are ordered and exit ≥ entry', as
   // Every death has its certificate, and in-hospital deaths end a stay with SOR_MOD 9.
   assert.equal(await num(`SELECT count(DISTINCT BEN_IDT_ANO) FROM ${pq('IR_BEN_R.parquet')} WHERE BEN_DCD_DTE IS NOT NULL`), await num(`SELECT count(*) FROM ${pq('KI_CCI_R.parquet')}`));
   assert.ok((await num(`SELECT count(*) FROM ${mcoFiles('B')} WHERE SOR_MOD = '9'`)) > 5);
+});
+
+test('deaths follow the life table (src/synth/population.ts): the count within 4 standard deviations of its expectation, the model near the published rate', () => {
+  // INSEE: about 640,000 deaths a year for 67 million people (0.0091 in 2019, 0.0099 in 2022).
+  const first = expectedDeaths(1).perPersonYear;
+  assert.ok(Math.abs(first - 0.0095) / 0.0095 < 0.05, `model: ${first.toFixed(5)} deaths per person-year`);
+  const want = base.people * expectedDeaths(base.endYear - base.startYear + 1).perPerson;
+  const got = stats.rows['KI_CCI_R'] ?? 0;
+  assert.ok(Math.abs(got - want) <= 4 * Math.sqrt(want), `${got} deaths, ${want.toFixed(1)} expected`);
 });
 
 test('the age/sex pyramid looks like France', async () => {

@@ -66,9 +66,10 @@ export const HAND_TUNED: readonly (Volume & { readonly unit: string; readonly ro
   { table: 'ER_PRS_F', per: 'person-year', mean: 17.9, source: 'cnamSheets', unit: 'care sheets (distinct DCT_ORD_NUM)', rowsPerPersonYear: 25 },
   // 12.6 million stays and 6 million sessions a year / 67 M.
   { table: 'T_MCOaaB', per: 'person-year', mean: 0.28, source: 'atihMco', unit: 'stays and sessions', rowsPerPersonYear: 0.28 },
-  // About 640 thousand deaths a year / 67 M. The hand-tuned mortality (a Gompertz fit on the
-  // 2020 pyramid, people ageing through the window) gives about 0.012: not checked.
-  { table: 'KI_CCI_R', per: 'person-year', mean: 0.0095, source: 'insee', unit: 'deaths', rowsPerPersonYear: 0.012 },
+  // About 640 thousand deaths a year / 67 M (INSEE, Bilan démographique). The generator draws ages and sexes from the 2020
+  // pyramid and deaths from the 2017-2019 life table (src/synth/population.ts): 0.0095 in the
+  // first year, rising slowly as the closed population ages (0.0101 over five years).
+  { table: 'KI_CCI_R', per: 'person-year', mean: 0.0095, source: 'insee', unit: 'deaths', rowsPerPersonYear: 0.0095 },
   // What the hand-tuned generator gives (measured on 2,000 people over two years), for the printed model.
   { table: 'IR_BEN_R', per: 'person', mean: 1.1, source: 'generator', unit: 'pseudonyms (BEN_NIR_PSA, BEN_RNG_GEM)', rowsPerPersonYear: 1.1 },
   { table: 'ER_PHA_F', per: 'person-year', mean: 12.8, source: 'generator', unit: 'dispensed drug lines', rowsPerPersonYear: 12.8 },
@@ -77,7 +78,8 @@ export const HAND_TUNED: readonly (Volume & { readonly unit: string; readonly ro
   { table: 'T_MCOaaC', per: 'person-year', mean: 0.28, source: 'generator', unit: 'chaining lines (one per stay)', rowsPerPersonYear: 0.28 },
   { table: 'T_MCOaaD', per: 'person-year', mean: 0.36, source: 'generator', unit: 'associated diagnoses', rowsPerPersonYear: 0.36 },
   { table: 'T_MCOaaA', per: 'person-year', mean: 0.41, source: 'generator', unit: 'CCAM acts in hospital', rowsPerPersonYear: 0.41 },
-  { table: 'KI_ECD_R', per: 'person-year', mean: 0.03, source: 'generator', unit: 'causes of death lines', rowsPerPersonYear: 0.03 },
+  // Two lines per certificate on average, one more in three cases (part II).
+  { table: 'KI_ECD_R', per: 'person-year', mean: 0.022, source: 'generator', unit: 'causes of death lines', rowsPerPersonYear: 0.022 },
 ];
 
 /** Rows per DCIR line (ER_PRS_F row) of each DCIR satellite that the catalogue describes and the hand-tuned generator does not write. */
