@@ -174,18 +174,24 @@ Examples:
     .option('--identified', 'also emit raw NIRs (valid control keys) as an identified source would, to exercise pseudonymisation')
     .option('--nomenclatures <dir>', 'draw codes from this nomenclature directory instead of the built-in lists')
     .option('--broken-relations', 'break the relation a hub meets broken: causes-of-death lines (KI_ECD_R) whose encrypted death id (DCD_IDT_ENC) matches no certificate (KI_CCI_R); every other key still joins')
-    .option('--profile <convention>', 'write the files as a producer does: iso (default), cnam (; Latin-1 gzip dd/MM/yyyy SAS "." decimal comma, DCIR files by year), hdh (SAS datetimes, 61.0), dmy (dd/MM/yyyy, flags True/False), community (, ISO T…Z, flags True/False), sas (; Latin-1, every field quoted, lower-case SAS datetimes, "." and space-only missing values, exponents, DCIR files by month); the ingestion profile goes to <out>/profile.json')
+    .option('--profile <convention>', 'write the files as a producer does: iso (default), cnam (; Latin-1 gzip dd/MM/yyyy SAS "." decimal comma, DCIR files by year), hdh (SAS datetimes, 61.0), dmy (dd/MM/yyyy, flags True/False), community (, ISO T…Z, flags True/False), sas (; Latin-1, every field quoted, lower-case SAS datetimes, "." and space-only missing values, exponents, DCIR files by month); combine with +modifiers: gzip, decimal-comma, latin-1, utf-8, true-false, quote-all, sas-missing, dcir-single|yearly|monthly (e.g. sas+decimal-comma+gzip); the ingestion profile goes to <out>/profile.json')
+    .option('--gzip', 'gzip every file (same as +gzip after the convention)')
+    .option('--decimal-comma', 'write numbers with a decimal comma (same as +decimal-comma)')
+    .option('--dcir-files <split>', 'DCIR files: single, yearly (ER_PRS_F_2022.csv) or monthly (ER_PRS_F_202201.csv) by FLX_DIS_DTD')
     .option('--scope <scope>', 'sample (default: the eleven hand-tuned tables npm start ingests) or main (the whole main base the catalogue describes, at the volumes of the model)', 'sample')
     .option('--dry-run', 'print the volume model for --people and --years (rows per table, per person-year, for France) and write nothing')
     .addHelpText('after', '\nThe output is ready for: enclave ingest --dataset snds <out>/csv\nVolumes of --scope main: enclave synth --scope main --people N --dry-run --out X (sources in docs/ingestion.md)')
-    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string; profile?: string; brokenRelations?: boolean; scope: string; dryRun?: boolean }) => {
-      const { scope, dryRun, ...rest } = o;
+    .action(async (o: { people: number; years: string; seed: number; out: string; defects?: number; identified?: boolean; nomenclatures?: string; profile?: string; brokenRelations?: boolean; gzip?: boolean; decimalComma?: boolean; dcirFiles?: string; scope: string; dryRun?: boolean }) => {
+      const { scope, dryRun, dcirFiles, ...rest } = o;
       if (scope !== 'sample' && scope !== 'main') throw new AppError('invalid', `--scope must be sample or main, got ${JSON.stringify(scope)}`, { hint: 'e.g. --scope main' });
+      if (dcirFiles !== undefined && dcirFiles !== 'single' && dcirFiles !== 'yearly' && dcirFiles !== 'monthly') {
+        throw new AppError('invalid', `--dcir-files must be single, yearly or monthly, got ${JSON.stringify(dcirFiles)}`, { hint: 'e.g. --dcir-files monthly (ER_PRS_F_202201.csv)' });
+      }
       if (dryRun === true) {
         synthVolumes(rest.people, rest.years, out);
         return;
       }
-      await synthCommand({ ...rest, scope }, out);
+      await synthCommand({ ...rest, scope, ...(dcirFiles === undefined ? {} : { dcirFiles }) }, out);
     });
 
   program

@@ -17,7 +17,7 @@ import { nirControlKey } from './nir.ts';
 import { deathProbability, drawPerson } from './population.ts';
 import { Rng, Weighted, id17 } from './prng.ts';
 import { MainBase, catalogueTableOf, type RowMaker } from './main-base.ts';
-import { synthProfile } from './profile.ts';
+import { profileSpec, synthProfile } from './profile.ts';
 import { NomenclatureSet, catalogueSchema, tableSchema, type Nomenclature, type TableSchema } from './schema.ts';
 
 export interface SynthOptions {
@@ -43,8 +43,17 @@ export interface SynthOptions {
    * Rows stay valid, and every other key still joins.
    */
   readonly brokenRelations?: boolean;
-  /** Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, dmy, community, sas); default iso. */
+  /**
+   * Producer convention of the CSV files (`SYNTH_PROFILES`: iso, cnam, hdh, dmy, community, sas),
+   * possibly combined with modifiers (`sas+decimal-comma+gzip`, see `PROFILE_MODIFIERS`); default iso.
+   */
   readonly profile?: string;
+  /** gzip every file (as `+gzip`). */
+  readonly gzip?: boolean;
+  /** Numbers with a decimal comma (as `+decimal-comma`). */
+  readonly decimalComma?: boolean;
+  /** DCIR files: one per table, per year or per month of FLX_DIS_DTD (as `+dcir-monthly`). */
+  readonly dcirFiles?: 'single' | 'yearly' | 'monthly';
   /**
    * `sample` (default): the eleven hand-tuned tables, what `npm start` ingests. `main`: the main
    * base the catalogue describes (src/synth/main-base.ts), at the volumes of src/synth/volumes.ts.
@@ -235,7 +244,8 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
     throw new AppError('invalid', `--scope must be sample or main, got ${JSON.stringify(opts.scope)}`, { hint: 'sample: the eleven hand-tuned tables; main: the whole main base' });
   }
   // DCIR files by year (`ER_PRS_F_2022.csv`): a table's sink stands for its yearly files, opened at their first row.
-  const yearlyDcir = opts.profile !== undefined && synthProfile(opts.profile).dcirFiles === 'yearly';
+  const spec = profileSpec(opts.profile, opts);
+  const yearlyDcir = spec !== undefined && synthProfile(spec).dcirFiles === 'yearly';
   const yearly = new Map<CsvSink, { readonly open: (year: number) => CsvSink; readonly files: Map<number, CsvSink> }>();
   const openSchema = (t: TableSchema, file: string, header: readonly string[], byYear = yearlyDcir && t.name.startsWith('ER_')): CsvSink => {
     const s = new CsvSink(join(csvDir, file), file, header);
@@ -313,6 +323,7 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
 
   const rowsWritten = (): number => sinks.reduce((a, s) => a + s.rows, 0);
   const rsaCounter = new Map<number, number>();
+  let deaths = 0;
 
   // ---- people -----------------------------------------------------------------------------
   let twinOf: { psa: string; byear: number; bmonth: number; sex: number; dpt: string; dpt2: string; com: string; bday: number } | undefined;
@@ -373,6 +384,10 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
         }
       }
     }
+    // The main base has a death however small (its causes-of-death tables land rows): the last
+    // person dies in the last year when nobody did before (never at the sizes the calibration is tested on).
+    if (main && death < 0 && deaths === 0 && p === people - 1) death = rng.int(Math.max(dayOf(endYear, 1, 1), bday + 1), windowEnd);
+    if (death >= 0) deaths++;
     const lastDay = death >= 0 ? death : windowEnd;
     mb?.beginPerson({
       known: { BEN_NIR_PSA: psas[0]!, NIR_ANO_17: psas[0]!, BEN_RNG_GEM: String(rank), BEN_NIR_ANO: nirAno, BEN_IDT_ANO: idt, BEN_SEX_COD: String(sex), BEN_NAI_ANN: String(byear), BEN_RES_DPT: dpt },
@@ -551,7 +566,9 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       }
 
       // ---- hospital stays (PMSI MCO), ordered, never overlapping, never after death ----
-      const nStay = rng.poisson(frac * (0.05 + 0.005 * age));
+      let nStay = rng.poisson(frac * (0.05 + 0.005 * age));
+      // The main base has an MCO stay each year however small (its many satellites land rows).
+      if (main && p === people - 1 && !rsaCounter.has(y)) nStay = Math.max(1, nStay);
       const entries: number[] = [];
       for (let i = 0; i < nStay; i++) entries.push(rng.int(lo, hi));
       entries.sort((x, z) => x - z);
@@ -614,7 +631,11 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
       const bdi = dpt.startsWith('97') ? '97' : dpt.slice(1);
       const sorMod = dies ? '9' : rng.chance(0.05) ? '7' : '8';
       const entMod = rng.chance(0.04) ? '7' : '8';
-      emit(files.B, `${eta};${rsa};${ageAnn};${sexS};${bdi};${dp};;${ghm};${entMod};${sorMod};${y};${cal.mmOf(sor)};${los};${das.length};${acts.length}`, y);
+      // A related diagnosis (DGN_REL) when the principal one is a Z code (a session, a follow-up): the disease treated.
+      let dr = '';
+      for (let t = 0; t < 6 && dp.startsWith('Z') && (dr === '' || dr.startsWith('Z') || dr === dp); t++) dr = draw(icdPool);
+      if (dr.startsWith('Z')) dr = '';
+      emit(files.B, `${eta};${rsa};${ageAnn};${sexS};${bdi};${dp};${dr};${ghm};${entMod};${sorMod};${y};${cal.mmOf(sor)};${los};${das.length};${acts.length}`, y);
       // Chaining flags: mostly '0' (all checks passed), as in real deliveries.
       const flag = (): string => (rng.chance(0.01) ? '1' : '0');
       emit(files.C, `${eta};${rsa};${psaAt(ent)};${cal.dmyOf(ent)};${cal.dmyOf(sor)};${cal.isoOf(ent)};${cal.isoOf(sor)};${y};${cal.mmOf(sor)};${rng.int(1, 99999)};0;${flag()};${flag()};0;0;0;${flag()}`, y);

@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync }
 import { join } from 'node:path';
 import { generate, type SynthOptions, type SynthProgress, type SynthStats } from './generate.ts';
 import { writeParquet, type ParquetJob } from './parquet.ts';
-import { ingestionProfileOf, rewriteFile, splitByMonth, synthProfile } from './profile.ts';
+import { ingestionProfileOf, profileSpec, rewriteFile, splitByMonth, synthProfile } from './profile.ts';
 import { catalogueTableOf } from './main-base.ts';
 import { catalogueSchema, loadBuiltinSchema, tableSchema, type TableSchema } from './schema.ts';
 
@@ -18,7 +18,7 @@ export type { SynthOptions, SynthProgress, SynthStats } from './generate.ts';
 export { MAX_PEOPLE } from './generate.ts';
 /** The deterministic generator (also what randomised tests draw from, so a seed replays them). */
 export { Rng } from './prng.ts';
-export { SYNTH_PROFILES, ingestionProfileOf, spellDate, withExponent, type SynthProfile } from './profile.ts';
+export { SYNTH_PROFILES, PROFILE_MODIFIERS, ingestionProfileOf, profileSpec, spellDate, spellDatetime, synthProfile, withExponent, type SynthProfile } from './profile.ts';
 export { loadBuiltinSchema, generatedView, tableSchema, NomenclatureSet, SNDS_SCHEMA_DIR, BUILTIN_NOMENCLATURE_DIR } from './schema.ts';
 export type { BuiltinSchema, DataPackage, TableSchema, SchemaField, Nomenclature, PartitionRule } from './schema.ts';
 export { compileRowChecker, RULES } from './row-check.ts';
@@ -45,7 +45,8 @@ export function tableOfFile(fileName: string): { table: string; year?: number } 
  * `defects.jsonl` ledger under `opts.out`. Same options ⇒ byte-identical CSV and JSON files.
  */
 export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgress) => void): Promise<SynthStats> {
-  const profile = opts.profile === undefined ? undefined : synthProfile(opts.profile);
+  const spec = profileSpec(opts.profile, opts);
+  const profile = spec === undefined ? undefined : synthProfile(spec);
   let stats = await generate(opts, onProgress);
   if (opts.parquet !== false) {
     onProgress?.({ peopleDone: stats.people, people: stats.people, rowsWritten: sum(stats.files), phase: 'parquet' });
@@ -60,7 +61,7 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
     });
     await writeParquet(jobs, stats.defects > 0);
   }
-  if (profile !== undefined && opts.profile !== undefined && opts.profile !== 'iso') {
+  if (profile !== undefined && spec !== undefined && spec !== 'iso') {
     // The Parquet copies above are read from the generator's own (ISO) files: rewrite after them.
     const csv = join(opts.out, 'csv');
     const files: Record<string, number> = {};
@@ -85,7 +86,7 @@ export async function synthesize(opts: SynthOptions, onProgress?: (p: SynthProgr
       });
       writeFileSync(ledger, lines.join('\n') + '\n');
     }
-    stats = { ...stats, files, profile: opts.profile };
+    stats = { ...stats, files, profile: spec };
   }
   if (profile !== undefined) writeFileSync(join(opts.out, 'profile.json'), JSON.stringify(ingestionProfileOf(profile), null, 2) + '\n');
   writeFileSync(join(opts.out, 'stats.json'), JSON.stringify(stats, null, 2) + '\n');

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { HAND_TUNED_TABLES, SSR_STAY, expectedVolumes, mainBaseParents, mainBaseTables, synthesize, type SynthStats } from './index.ts';
+import { HAND_TUNED_TABLES, SSR_STAY, Rng, catalogueTableOf, expectedVolumes, mainBaseParents, mainBaseTables, synthesize, type SynthStats } from './index.ts';
+import { patternSampler } from './pattern.ts';
+import { catalogueSchemas } from './schema.ts';
 
 /** Rows of a table per person-year, and of a satellite per row of its parent, follow src/synth/volumes.ts. */
 test('the main base follows the volume model within sampling tolerance', async () => {
@@ -51,4 +53,48 @@ test('the volume model covers every table --scope main writes, each figure with 
   assert.equal(at('ER_PRS_F'), 25 * 67_000_000);
   assert.ok(Math.abs(at('T_MCOaaB') - 18_760_000) < 1);
   assert.equal(at('IR_IBA_R'), 67_000_000);
+});
+
+test('a small main base (20 people, one year) has rows in every table; its datetimes and patterned columns are filled and valid', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enclave-main-base-small-'));
+  try {
+    const out = join(dir, 'delivery');
+    const stats = await synthesize({ people: 20, startYear: 2022, endYear: 2022, seed: 3, out, parquet: false, scope: 'main' });
+    assert.deepEqual(mainBaseTables().filter((t) => !((stats.rows[t] ?? 0) > 0)), [], 'tables without rows');
+    const all = catalogueSchemas();
+    const filled = new Map<string, number>();
+    for (const file of readdirSync(join(out, 'csv'))) {
+      const t = all.get(catalogueTableOf(file) ?? '');
+      assert.ok(t !== undefined, file);
+      const [head = '', ...rows] = readFileSync(join(out, 'csv', file), 'utf8').split('\n').filter((l) => l !== '');
+      head.split(';').forEach((name, i) => {
+        const f = t.fields.find((x) => x.name === name);
+        const pattern = f?.constraints?.pattern;
+        if (f === undefined || (f.type !== 'datetime' && pattern === undefined)) return;
+        const check = f.type === 'datetime' ? /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/ : new RegExp(pattern ?? '');
+        for (const r of rows) {
+          const v = r.split(';')[i] ?? '';
+          if (v === '') continue;
+          assert.match(v, check, `${file} ${name}`);
+          filled.set(`${t.name}.${name}`, (filled.get(`${t.name}.${name}`) ?? 0) + 1);
+        }
+      });
+    }
+    for (const c of ['T_RIPaaC.EXE_SOI_DTD', 'T_RIPaaC.EXE_SOI_DTF', 'KI_ECD_R.ECD_CIM_COD', 'T_MCOaaB.GRG_GHM', 'IR_BEN_R.BEN_RES_COM']) assert.ok((filled.get(c) ?? 0) > 0, `${c} filled`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every pattern of the catalogue has a sampler whose values match it', () => {
+  const rng = new Rng('patterns');
+  const patterns = new Set([...catalogueSchemas().values()].flatMap((t) => t.fields.map((f) => f.constraints?.pattern).filter((p): p is string => p !== undefined)));
+  assert.ok(patterns.size >= 10, `${patterns.size} patterns`);
+  for (const p of [...patterns, '^(?:[0-9]{2}|2A|2B)[A-Z]?\\d+$', '^[A-F0-9]{64}$']) {
+    const draw = patternSampler(p);
+    assert.ok(draw !== undefined, p);
+    const re = new RegExp(p);
+    for (let i = 0; i < 50; i++) assert.match(draw(rng), re);
+  }
+  assert.equal(patternSampler('^(?!x)[a-z]$'), undefined, 'lookarounds are outside the subset');
 });

@@ -11,6 +11,7 @@
  */
 import { Calendar, dayOf } from './calendar.ts';
 import type { CsvSink } from './csv-sink.ts';
+import { patternSampler } from './pattern.ts';
 import { Rng } from './prng.ts';
 import { NomenclatureSet, catalogueSchemas, loadBuiltinSchema, type SchemaField, type TableSchema } from './schema.ts';
 import { ROOTS, SSR_STAY, SSR_WEEKS_PER_STAY, isModelledDcirSatellite, satelliteMean } from './volumes.ts';
@@ -96,9 +97,11 @@ function fieldGen(f: SchemaField, inFk: boolean, noms: NomenclatureSet, cal: Cal
     return (k) => k[key] ?? (inFk ? '' : randomText(rng, ALNUM, n));
   }
   if (DIRECT.test(key) || (inFk && !required)) return (k) => k[key] ?? '';
+  // A known day in a datetime column (the stay's dates in T_RIPaaC) is written at midnight.
+  const asDatetime = f.type === 'datetime' ? (v: string): string => (/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v} 00:00:00` : v) : (v: string): string => v;
   return (k, day) => {
     const v = k[key];
-    if (v !== undefined) return v;
+    if (v !== undefined) return asDatetime(v);
     if (!required && rng.int(0, 7) === 0) return '';
     return draw(day);
   };
@@ -157,10 +160,14 @@ function drawer(f: SchemaField, len: number, noms: NomenclatureSet, cal: Calenda
     case 'boolean':
       return () => (rng.chance(0.05) ? '1' : '0');
     case 'datetime':
-      // Datetimes (2 columns of the catalogue) stay blank: no producer convention spells them the same way.
-      return () => '';
+      // ISO with a time of day (what ingestion reads by default); each producer convention respells it (src/synth/profile.ts).
+      return (day) => `${cal.isoOf(day)} ${String(rng.int(0, 23)).padStart(2, '0')}:${String(rng.int(0, 59)).padStart(2, '0')}:${String(rng.int(0, 59)).padStart(2, '0')}`;
     default: {
-      if (c.pattern !== undefined) return () => '';
+      if (c.pattern !== undefined) {
+        const sample = patternSampler(c.pattern);
+        // A pattern outside the sampler's subset: blank rather than invalid (the catalogue's all fit, see main-base.test.ts).
+        return sample === undefined ? () => '' : () => sample(rng);
+      }
       const n = Math.max(minLength, len === 0 ? 6 : Math.min(len, 12));
       return () => randomText(rng, len <= 3 ? ALNUM : DIGITS, n);
     }
@@ -232,6 +239,8 @@ export class MainBase {
   /** Etablissements seen per family and year, for the establishment tables (E, and those keyed by ETA_NUM only). */
   private readonly etasSeen = new Map<string, Set<string>>();
   private readonly counters = new Map<string, number>();
+  /** Roots (by table and year) that already have a row: see `atLeastOnce`. */
+  private readonly rootsSeeded = new Set<string>();
   private person: MainPerson | undefined;
   /** Parent of each generated satellite in the volume model (for --dry-run and the tests). */
   readonly parents = new Map<string, string>();
@@ -377,7 +386,7 @@ export class MainBase {
     const iba = ROOTS.find((r) => r.table === 'IR_IBA_R');
     if (iba !== undefined) this.write(all.get('IR_IBA_R')!, { ...p.known }, start, undefined);
     const imb = ROOTS.find((r) => r.table === 'IR_IMB_R')?.mean ?? 0;
-    const nAld = this.rng.poisson(imb * Math.min(3, Math.max(0.1, p.age0 / 40)));
+    const nAld = this.atLeastOnce('IR_IMB_R', this.rng.poisson(imb * Math.min(3, Math.max(0.1, p.age0 / 40))));
     for (let i = 0; i < nAld; i++) this.write(all.get('IR_IMB_R')!, { ...p.known }, Math.max(this.cal.first, start - this.rng.int(0, 3000)), undefined);
     for (const y of this.years) {
       const span = p.span(y);
@@ -390,17 +399,28 @@ export class MainBase {
       for (const fam of FAMILIES) {
         if (fam.stay !== 'T_MCOaaB') {
           const rate = ROOTS.find((r) => r.table === fam.stay)?.mean ?? 0;
-          const n = this.rng.poisson(rate * frac * ageF);
+          const n = this.atLeastOnce(`${fam.stay}:${y}`, this.rng.poisson(rate * frac * ageF));
           for (let i = 0; i < n; i++) this.stay(fam, y, this.rng.int(lo, hi), hi);
         }
         for (const [table, cols] of Object.entries(fam.others)) {
           const rate = ROOTS.find((r) => r.table === table)?.mean ?? 0;
-          const n = this.rng.poisson(rate * frac);
+          const n = this.atLeastOnce(`${table}:${y}`, this.rng.poisson(rate * frac));
           for (let i = 0; i < n; i++) this.other(fam, all.get(table)!, cols, y, this.rng.int(lo, hi));
         }
       }
     }
     this.person = undefined;
+  }
+
+  /**
+   * `n`, or 1 for the first person alive in the year when `n` is 0: every root (a field's stays,
+   * its other files, the ALD list) has a row each year however small the base, so every table
+   * lands rows (one extra row a year at most, within the model's sampling tolerance).
+   */
+  private atLeastOnce(key: string, n: number): number {
+    if (this.rootsSeeded.has(key)) return n;
+    this.rootsSeeded.add(key);
+    return Math.max(1, n);
   }
 
   private stay(fam: Family, y: number, ent: number, hi: number): void {
@@ -414,6 +434,7 @@ export class MainBase {
     const known: Known = {
       ...this.person!.known, [etaCol]: eta, [numCol]: this.next(`${fam.stay}:${y}`, width),
       ENT_DAT: this.cal.dmyOf(ent), SOR_DAT: this.cal.dmyOf(Math.max(ent, sor)), SOR_ANN: String(y), SOR_MOI: this.cal.mmOf(Math.max(ent, sor)),
+      EXE_SOI_DTD: this.cal.isoOf(ent), EXE_SOI_DTF: this.cal.isoOf(Math.max(ent, sor)),
     };
     for (let w = 1; w <= weeks; w++) {
       const week = { ...known, RHS_NUM: String(w).padStart(3, '0') };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SYNTH_PROFILES, ingestionProfileOf, spellDate, withExponent } from './profile.ts';
+import { SYNTH_PROFILES, ingestionProfileOf, profileSpec, spellDate, spellDatetime, synthProfile, withExponent } from './profile.ts';
 
 test('ISO dates are spelled in each convention, and spoiled dates stay unreadable in all of them', () => {
   assert.equal(spellDate('2020-11-05', 'dd/MM/yyyy'), '05/11/2020');
@@ -33,4 +33,25 @@ test('each convention declares the ingestion profile that reads it', () => {
   assert.equal(ingestionProfileOf(SYNTH_PROFILES['community']!)['delimiter'], ',');
   const sas = ingestionProfileOf(SYNTH_PROFILES['sas']!);
   assert.deepEqual([sas['encoding'], sas['missing'], sas['blankIsMissing'], sas['exponent'], sas['dates']], ['latin-1', ['.'], true, true, { default: 'ddMMMyyyy:HH:mm:ss', columns: {} }]);
+});
+
+test('ISO datetimes are spelled in each convention with their time, or as the day where the convention has no time', () => {
+  assert.equal(spellDatetime('2020-11-05 13:04:59', 'yyyy-MM-dd'), '2020-11-05 13:04:59');
+  assert.equal(spellDatetime('2020-11-05 13:04:59', 'dd/MM/yyyy'), '05/11/2020');
+  assert.equal(spellDatetime('2020-11-05 13:04:59', 'ddMMMyyyy:HH:mm:ss'), '05NOV2020:13:04:59');
+  assert.equal(spellDatetime('2020-11-05 13:04:59', 'ddMMMyyyy:HH:mm:ss', true), '05nov2020:13:04:59');
+  assert.equal(spellDatetime('2020-11-05 13:04:59', "yyyy-MM-dd'T'HH:mm:ss'Z'"), '2020-11-05T13:04:59Z');
+  assert.equal(spellDatetime('', 'dd/MM/yyyy'), '');
+});
+
+test('conventions combine with modifiers and options; an unknown part is refused with the list', () => {
+  const p = synthProfile('sas+decimal-comma+gzip');
+  assert.deepEqual([p.gzip, p.decimalComma, p.delimiter, p.encoding, p.dates, p.quoteAll, p.dcirFiles], [true, true, ';', 'latin-1', 'ddMMMyyyy:HH:mm:ss', true, 'monthly']);
+  assert.equal(synthProfile('cnam+dcir-monthly').dcirFiles, 'monthly');
+  assert.equal(synthProfile('hdh', { gzip: true, dcirFiles: 'yearly' }).gzip, true);
+  assert.equal(profileSpec('community', { gzip: true, decimalComma: true, dcirFiles: 'yearly' }), 'community+decimal-comma+gzip+dcir-yearly');
+  assert.equal(profileSpec(undefined, { gzip: true }), 'iso+gzip');
+  assert.equal(profileSpec(undefined, {}), undefined);
+  assert.throws(() => synthProfile('sas+zip'), /"zip" is not a modifier/);
+  assert.throws(() => synthProfile('excel'), /not a known producer convention/);
 });

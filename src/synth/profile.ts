@@ -55,10 +55,63 @@ export const SYNTH_PROFILES: Readonly<Record<string, SynthProfile>> = Object.fre
   sas: { ...PLAIN, delimiter: ';', encoding: 'latin-1', gzip: false, dates: 'ddMMMyyyy:HH:mm:ss', sasMissing: true, flags: '0/1', dcirFiles: 'monthly', lowerCaseMonths: true, spaceMissing: true, exponent: true, quoteAll: true },
 });
 
-export function synthProfile(name: string): SynthProfile {
+/**
+ * What a convention can be combined with, after a `+` (`--profile sas+decimal-comma+gzip`): each
+ * changes one way of writing, the rest of the convention stays.
+ */
+export const PROFILE_MODIFIERS: Readonly<Record<string, Partial<SynthProfile>>> = Object.freeze({
+  gzip: { gzip: true },
+  'decimal-comma': { decimalComma: true },
+  'latin-1': { encoding: 'latin-1' },
+  'utf-8': { encoding: 'utf-8' },
+  'true-false': { flags: 'True/False' },
+  'quote-all': { quoteAll: true },
+  'sas-missing': { sasMissing: true },
+  'dcir-single': { dcirFiles: 'single' },
+  'dcir-yearly': { dcirFiles: 'yearly' },
+  'dcir-monthly': { dcirFiles: 'monthly' },
+});
+
+/** CLI options that change one way of writing (`--gzip`, `--decimal-comma`, `--dcir-files`), applied after the `+` modifiers. */
+export interface ProfileOverrides {
+  readonly gzip?: boolean;
+  readonly decimalComma?: boolean;
+  readonly dcirFiles?: SynthProfile['dcirFiles'];
+}
+
+/**
+ * A convention, possibly combined (`sas+decimal-comma+gzip`), with the options' overrides.
+ *
+ * @example
+ *   synthProfile('cnam+dcir-monthly').dcirFiles; // 'monthly'
+ *   synthProfile('hdh', { gzip: true }).gzip;    // true
+ */
+export function synthProfile(spec: string, overrides: ProfileOverrides = {}): SynthProfile {
+  const [name = '', ...mods] = spec.split('+').map((x) => x.trim());
   const p = SYNTH_PROFILES[name];
-  if (p === undefined) throw new AppError('invalid', `--profile ${JSON.stringify(name)} is not a known producer convention`, { hint: `one of ${Object.keys(SYNTH_PROFILES).join(', ')}` });
-  return p;
+  if (p === undefined) throw new AppError('invalid', `--profile ${JSON.stringify(spec)}: ${JSON.stringify(name)} is not a known producer convention`, { hint: `one of ${Object.keys(SYNTH_PROFILES).join(', ')}, optionally followed by +modifier (${Object.keys(PROFILE_MODIFIERS).join(', ')})` });
+  let out: SynthProfile = p;
+  for (const m of mods) {
+    const mod = PROFILE_MODIFIERS[m];
+    if (mod === undefined) throw new AppError('invalid', `--profile ${JSON.stringify(spec)}: ${JSON.stringify(m)} is not a modifier`, { hint: `modifiers: ${Object.keys(PROFILE_MODIFIERS).join(', ')} (e.g. --profile sas+decimal-comma+gzip)` });
+    out = { ...out, ...mod };
+  }
+  if (overrides.dcirFiles !== undefined && !['single', 'yearly', 'monthly'].includes(overrides.dcirFiles)) {
+    throw new AppError('invalid', `--dcir-files must be single, yearly or monthly, got ${JSON.stringify(overrides.dcirFiles)}`, { hint: 'e.g. --dcir-files monthly (ER_PRS_F_202201.csv)' });
+  }
+  return {
+    ...out,
+    ...(overrides.gzip === true ? { gzip: true } : {}),
+    ...(overrides.decimalComma === true ? { decimalComma: true } : {}),
+    ...(overrides.dcirFiles === undefined ? {} : { dcirFiles: overrides.dcirFiles }),
+  };
+}
+
+/** The convention a run writes: `profile` with the overrides, iso when only overrides are given, none for the generator's own files. */
+export function profileSpec(profile: string | undefined, o: ProfileOverrides): string | undefined {
+  const mods = [...(o.decimalComma === true ? ['decimal-comma'] : []), ...(o.gzip === true ? ['gzip'] : []), ...(o.dcirFiles === undefined ? [] : [`dcir-${o.dcirFiles}`])];
+  if (profile === undefined && mods.length === 0) return undefined;
+  return [profile ?? 'iso', ...mods].join('+');
 }
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -86,6 +139,29 @@ export function spellDate(v: string, dates: SynthProfile['dates'], lowerCaseMont
     }
     default:
       return `${y}-${mo}-${d}T00:00:00Z`;
+  }
+}
+
+const ISO_DATETIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}:\d{2}:\d{2})$/;
+
+/**
+ * An ISO datetime (`2022-01-05 13:14:15`, what ingestion reads by default) in the profile's
+ * spelling: SAS `05JAN2022:13:14:15`, `2022-01-05T13:14:15Z`, or the day alone where the profile
+ * spells dates without a time (`05/01/2022`, read at midnight). Other text is kept.
+ */
+export function spellDatetime(v: string, dates: SynthProfile['dates'], lowerCaseMonths = false): string {
+  const m = ISO_DATETIME.exec(v);
+  if (m === null || dates === 'yyyy-MM-dd') return v;
+  const [, y = '', mo = '', d = '', time = ''] = m;
+  switch (dates) {
+    case 'dd/MM/yyyy':
+      return `${d}/${mo}/${y}`;
+    case 'ddMMMyyyy:HH:mm:ss': {
+      const month = MONTHS[Number(mo) - 1] ?? `M${mo}`;
+      return `${d}${lowerCaseMonths ? month.toLowerCase() : month}${y}:${time}`;
+    }
+    default:
+      return `${y}-${mo}-${d}T${time}Z`;
   }
 }
 
@@ -130,9 +206,10 @@ export function rewriteFile(dir: string, file: string, table: TableSchema, p: Sy
     const values = line.split(';').map((v, k) => {
       const f = fields[k];
       if (f === undefined) return v;
-      const numeric = f.type === 'integer' || f.type === 'number' || f.type === 'year' || f.type === 'date' || f.type === 'yearmonth';
+      const numeric = f.type === 'integer' || f.type === 'number' || f.type === 'year' || f.type === 'date' || f.type === 'datetime' || f.type === 'yearmonth';
       if (v === '') return p.sasMissing && numeric ? '.' : p.spaceMissing ? ' ' : v;
       if (f.type === 'date' && (f.format === undefined || !f.format.includes('%'))) return spellDate(v, p.dates, p.lowerCaseMonths);
+      if (f.type === 'datetime' && (f.format === undefined || !f.format.includes('%'))) return spellDatetime(v, p.dates, p.lowerCaseMonths);
       if ((f.type === 'integer' || f.type === 'year') && p.integerPointZero && /^-?\d+$/.test(v)) return `${v}.0`;
       if (f.type === 'boolean' && p.flags === 'True/False' && (v === '0' || v === '1')) return v === '1' ? 'True' : 'False';
       if (f.type === 'number' && p.decimalComma && /^-?\d+\.\d+$/.test(v)) return v.replace('.', ',');

@@ -14,8 +14,11 @@ export interface SynthArgs {
   readonly nomenclatures?: string;
   /** Skip the Parquet copies (the first start ingests the CSV only). */
   readonly parquet?: boolean;
-  /** Producer convention of the CSV files (iso, cnam, hdh, community). */
+  /** Producer convention of the CSV files (iso, cnam, hdh, dmy, community, sas), possibly combined (`sas+decimal-comma+gzip`). */
   readonly profile?: string;
+  readonly gzip?: boolean;
+  readonly decimalComma?: boolean;
+  readonly dcirFiles?: 'single' | 'yearly' | 'monthly';
   /** Break the relations a hub meets broken (the causes-of-death id defect). */
   readonly brokenRelations?: boolean;
   /** sample (default) or main (the whole main base, src/synth/main-base.ts). */
@@ -58,6 +61,9 @@ export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStat
       ...(a.nomenclatures === undefined ? {} : { nomenclatures: a.nomenclatures }),
       ...(a.parquet === undefined ? {} : { parquet: a.parquet }),
       ...(a.profile === undefined ? {} : { profile: a.profile }),
+      ...(a.gzip === true ? { gzip: true } : {}),
+      ...(a.decimalComma === true ? { decimalComma: true } : {}),
+      ...(a.dcirFiles === undefined ? {} : { dcirFiles: a.dcirFiles }),
       ...(a.brokenRelations === true ? { brokenRelations: true } : {}),
       ...(a.scope === undefined ? {} : { scope: a.scope }),
     },
@@ -73,6 +79,6 @@ export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStat
   const secs = (Date.now() - t0) / 1000;
   const total = Object.values(stats.rows).reduce((s, n) => s + n, 0);
   out.write(`\n${stats.people.toLocaleString('en-US')} people, ${formatAmount(total)} in ${secs.toFixed(1)} s (${formatAmount(total / Math.max(secs, 0.001))}/s)${stats.defects > 0 ? `, ${stats.defects} defects injected (ledger: ${a.out}/defects.jsonl)` : ''}\n`);
-  out.write(`files in ${a.out}/csv (delivery) and ${a.out}/parquet; statistics in ${a.out}/stats.json\nnext: enclave ingest --dataset snds ${a.profile === undefined ? '' : `--profile ${a.out}/profile.json `}${a.out}/csv\n`);
+  out.write(`files in ${a.out}/csv (delivery) and ${a.out}/parquet; statistics in ${a.out}/stats.json\nnext: enclave ingest --dataset snds ${stats.profile === undefined && a.profile === undefined ? '' : `--profile ${a.out}/profile.json `}${a.out}/csv\n`);
   return stats;
 }
