@@ -48,7 +48,7 @@ for (const convention of ['cnam', 'hdh', 'dmy', 'community', 'sas'] as const) {
   });
 }
 
-test(`the clean main base joins: satellites to their central tables, chaining to IR_BEN_R; only the death-id relations are broken (${testDbKind})`, async () => {
+test(`the clean main base joins: satellites to their central tables, chaining to IR_BEN_R; only the death-id relation (DCD_IDT_ENC) is broken (${testDbKind})`, async () => {
   const p = await openTestPlatform();
   try {
     await p.catalog.importBuiltin(actor);
@@ -61,6 +61,12 @@ test(`the clean main base joins: satellites to their central tables, chaining to
     const relations = r.quarantine.relations ?? [];
     assert.ok(relations.length > 150, `${relations.length} relations checked`);
     assert.deepEqual(relations.filter((x) => x.orphans > 0).map((x) => x.relation).sort(), [...stats.brokenRelations].sort());
+    // The death-id defect breaks the certificate's encrypted id only: the person's id still joins.
+    assert.deepEqual(stats.brokenRelations, ['KI_ECD_R(DCD_IDT_ENC) → KI_CCI_R(DCD_IDT_ENC)']);
+    assert.equal(relations.find((x) => x.relation === stats.brokenRelations[0])?.matchesNothing, true);
+    for (const joined of ['KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)', 'KI_ECD_R(BEN_IDT_ANO) → IR_IBA_R(BEN_IDT_ANO)']) {
+      assert.equal(relations.find((x) => x.relation === joined)?.rowsChecked, stats.rows['KI_ECD_R'], joined);
+    }
     // Every generated satellite is checked against the table it hangs from (its key is filled, not blank).
     for (const t of Object.keys(stats.parents ?? {})) assert.ok(relations.some((x) => x.relation.startsWith(`${t}(`) && x.rowsChecked > 0), `${t} joins`);
     for (const chaining of ['T_MCOaaC', 'T_SSRaaC', 'T_HADaaC', 'T_RIPaaC', 'T_MCOaaCSTC']) {
