@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { HAND_TUNED_TABLES, SSR_STAY, Rng, catalogueTableOf, expectedVolumes, mainBaseParents, mainBaseTables, synthesize, type SynthStats } from './index.ts';
+import { HAND_TUNED_TABLES, SSR_STAY, Rng, catalogueTableOf, expectedDeaths, expectedVolumes, mainBaseParents, mainBaseTables, synthesize, type SynthStats } from './index.ts';
 import { patternSampler } from './pattern.ts';
 import { catalogueSchemas } from './schema.ts';
 
@@ -19,6 +19,9 @@ test('the main base follows the volume model within sampling tolerance', async (
     const sheets = new Set((await readFile(join(out, 'csv', 'ER_PRS_F.csv'), 'utf8')).split('\n').slice(1).filter((l) => l !== '').map((l) => l.split(';')[0]));
     const perPY = sheets.size / (stats.people * years);
     assert.ok(Math.abs(perPY - 17.9) / 17.9 < 0.15, `care sheets per person-year ${perPY.toFixed(1)} (published: 17.9)`);
+    // Deaths from the life table (src/synth/population.ts): the count within 4 standard deviations of its expectation.
+    const deaths = expectedDeaths(years).perPerson * stats.people;
+    assert.ok(Math.abs((stats.rows['KI_CCI_R'] ?? 0) - deaths) <= 4 * Math.sqrt(deaths), `${stats.rows['KI_CCI_R']} deaths, ${deaths.toFixed(1)} expected`);
     const stays = (stats.rows['T_MCOaaB'] ?? 0) / (stats.people * years);
     assert.ok(Math.abs(stays - 0.28) / 0.28 < 0.2, `MCO stays per person-year ${stays.toFixed(3)} (published: 0.28)`);
     let compared = 0;
