@@ -35,6 +35,13 @@ export interface TrinoClientOptions {
   readonly url: string;
   /** Extra headers on every request (e.g. `Authorization` in production). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Called when a statement run by `query` fails with `CATALOG_NOT_FOUND`, with the catalog's
+   * name: true when the catalog was created again (`catalog-keeper.ts`), and the statement is
+   * then run once more. A catalog that is not found did not let the statement start, so running
+   * it again does nothing twice.
+   */
+  readonly onCatalogNotFound?: (catalog: string) => Promise<boolean>;
 }
 
 export interface StatementOptions {
@@ -55,6 +62,12 @@ export class TrinoQueryError extends Error {
     this.error = error;
     this.queryId = queryId;
   }
+}
+
+/** The catalog a `CATALOG_NOT_FOUND` error names, if `e` is one. */
+export function missingCatalog(e: unknown): string | undefined {
+  if (!(e instanceof TrinoQueryError) || e.error.errorName !== 'CATALOG_NOT_FOUND') return undefined;
+  return /Catalog '([^']+)' (?:not found|does not exist)/.exec(e.error.message)?.[1];
 }
 
 /** The server could not be reached or answered outside the protocol. */
@@ -150,10 +163,19 @@ export function parseTrinoJson(text: string): unknown {
 export class TrinoClient {
   readonly url: string;
   readonly #headers: Readonly<Record<string, string>>;
+  readonly #onCatalogNotFound: ((catalog: string) => Promise<boolean>) | undefined;
 
   constructor(options: TrinoClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#headers = options.headers ?? {};
+    this.#onCatalogNotFound = options.onCatalogNotFound;
+  }
+
+  /** Asks `onCatalogNotFound` to create again the catalog `e` says is missing: true when the statement may run again. */
+  async restoreCatalogOf(e: unknown): Promise<boolean> {
+    const catalog = missingCatalog(e);
+    if (catalog === undefined || this.#onCatalogNotFound === undefined) return false;
+    return this.#onCatalogNotFound(catalog);
   }
 
   /** Submits a statement; errors detected at submission (syntax, access) throw here. */
@@ -169,9 +191,15 @@ export class TrinoClient {
 
   /** Runs a statement to the end and returns its rows (for small administrative answers). */
   async query(sql: string, o: StatementOptions): Promise<{ columns: readonly TrinoColumn[]; rows: unknown[][] }> {
-    const s = await this.start(sql, o);
-    const rows = await s.all();
-    return { columns: s.columns ?? [], rows };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const s = await this.start(sql, o);
+        const rows = await s.all();
+        return { columns: s.columns ?? [], rows };
+      } catch (e) {
+        if (attempt > 0 || !(await this.restoreCatalogOf(e))) throw e;
+      }
+    }
   }
 
   /** `/v1/info`: whether the server has finished starting. */

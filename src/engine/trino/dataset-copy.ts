@@ -55,6 +55,8 @@ export interface TrinoDatasetCopyOptions {
   /** DuckDB, to read the encrypted files. */
   readonly engine: Engine;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Creates again a catalog lost by a coordinator restart (`catalog-keeper.ts`). */
+  readonly onCatalogNotFound?: (catalog: string) => Promise<boolean>;
 }
 
 export interface TrinoDatasetCopy {
@@ -101,7 +103,7 @@ function s3Client(store: TrinoS3Store): S3Client {
 }
 
 export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCopy {
-  const client = new TrinoClient({ url: o.url, ...(o.headers === undefined ? {} : { headers: o.headers }) });
+  const client = new TrinoClient({ url: o.url, ...(o.headers === undefined ? {} : { headers: o.headers }), ...(o.onCatalogNotFound === undefined ? {} : { onCatalogNotFound: o.onCatalogNotFound }) });
   const catalog = o.catalog ?? 'enclave';
   if (o.s3 !== undefined) return openS3Copy(o, o.s3, client);
   const warehouse = o.warehouse;
