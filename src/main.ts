@@ -298,7 +298,7 @@ export function extractKeysFrom(keys: KeyService): ExtractKeys {
 export function trinoCatalogKeeperFrom(db: Db, audit: AuditLog, keys: KeyService, datasets: Pick<DatasetVersions, 'prepareAgainForEngine'>, o: { readonly url: string; readonly store: TrinoS3Store; readonly projectPrefix: string }): CatalogKeeper {
   return openCatalogKeeper({
     ...o,
-    activeProjects: async () => (await db.query<{ id: string }>("SELECT id FROM governance_projects WHERE status = 'active' ORDER BY id")).map((r) => r.id),
+    activeProjects: async () => (await db.query<{ id: string }>("SELECT p.id FROM governance_projects p WHERE p.status = 'active' AND EXISTS (SELECT 1 FROM workspace_extract_tables t WHERE t.project_id = p.id) ORDER BY p.id")).map((r) => r.id),
     withProjectKey: (projectId, fn) => keys.withDataKey('project', projectId, 'encryption', fn),
     datasets: async () => (await db.query<{ dataset: string }>('SELECT DISTINCT dataset FROM dataset_versions ORDER BY dataset')).map((r) => r.dataset),
     restoreDataset: (dataset) => datasets.prepareAgainForEngine(dataset),

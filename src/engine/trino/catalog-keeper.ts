@@ -10,9 +10,9 @@
  *   statement again, once;
  * - at server start (`restoreAll`), every catalog Enclave should have.
  *
- * Only what is still in use comes back: the catalog of an active project (a closed project's key
- * is destroyed; a suspended one's comes back when it resumes and is used), and the catalog of a
- * dataset that has a version. A dataset's catalog is checked before use: `restoreDataset` makes
+ * Only what is still in use comes back: the catalog of an active project with an extract built (a
+ * closed project's key is destroyed; a suspended one's comes back when it resumes and is used),
+ * and the catalog of a dataset that has a version. A dataset's catalog is checked before use: `restoreDataset` makes
  * its current version (and each version already in use in this process) readable again through
  * the datasets domain, which checks the version's files against the manifest and that Trino sees
  * exactly the copy written from them (`dataset-copy.ts`, `datasets.ts`). Each re-creation is
@@ -43,7 +43,10 @@ export interface CatalogKeeperOptions {
   /** The store of the project catalogs and where their metastores live (`s3://bucket/<projectPrefix>/<catalog>`), as the extract builder creates them. */
   readonly store: TrinoS3Store;
   readonly projectPrefix: string;
-  /** The projects whose catalog must exist: active ones only. */
+  /**
+   * The projects whose catalog must exist: active ones whose extract was built (their catalog was
+   * created then); before a first build there is nothing to bring back.
+   */
   activeProjects(): Promise<readonly string[]>;
   /** Lends the project's encryption key (the source of its SSE-C key). */
   withProjectKey<T>(projectId: string, fn: (key: Uint8Array) => Promise<T>): Promise<T>;
@@ -120,6 +123,8 @@ export function openCatalogKeeper(o: CatalogKeeperOptions): CatalogKeeper {
       if (inside.getStore()?.has(catalog) === true) return false;
       const w = (await wanted()).find((x) => x.catalog === catalog);
       if (w === undefined) return false;
+      // Several statements may meet the absence at once: the first brings it back, the others find it there.
+      if (running.get(catalog) === undefined && (await trinoCatalogs(client)).includes(catalog)) return true;
       return once(w, 'not_found');
     },
     async restoreAll() {
