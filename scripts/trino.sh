@@ -161,15 +161,17 @@ configure() {
   access_control_properties >"$ETC/access-control.properties"
 }
 
-# Runs one statement as the admin user over the client protocol; prints the last response, or
-# Trino's error message (and fails).
+# Runs one statement as the admin user over the client protocol; prints every response (the rows
+# are in them), or logs Trino's error message and fails.
 sql() {
-  local r next
+  local r next out=''
   r="$(curl -fsS --max-time 30 -X POST -H 'X-Trino-User: enclave_admin' -H 'X-Trino-Source: enclave-trino-sh' --data-binary "$1" "$URL/v1/statement")" || return 1
   for _ in $(seq 1 600); do
-    case "$r" in *'"error"'*) log "statement failed: $(printf '%s' "$r" | grep -o '"message":"[^"]*"' | head -1)"; return 1 ;; esac
-    next="$(printf '%s' "$r" | grep -o '"nextUri":"[^"]*"' | head -1 | cut -d'"' -f4)"
-    if [ -z "$next" ]; then printf '%s\n' "$r"; return 0; fi
+    case "$r" in *'"error"'*) log "statement failed: $(printf '%s' "$r" | grep -o '"message":"[^"]*"' | head -1 || true)"; return 1 ;; esac
+    out="$out$r"$'\n'
+    next="$(printf '%s' "$r" | grep -o '"nextUri":"[^"]*"' | head -1 | cut -d'"' -f4 || true)"
+    if [ -z "$next" ]; then printf '%s' "$out"; return 0; fi
+    sleep 0.1
     r="$(curl -fsS --max-time 30 "$next")" || return 1
   done
   log "statement did not finish: $1"
