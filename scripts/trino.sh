@@ -9,6 +9,7 @@
 #   scripts/trino.sh url     # the URL tests read from ENCLAVE_TRINO_URL
 #   scripts/trino.sh rules   # the rules file tests read from ENCLAVE_TRINO_RULES_FILE
 #   scripts/trino.sh warehouse # the catalog's local folder, ENCLAVE_TRINO_WAREHOUSE for tests
+#   scripts/trino.sh tls     # the development CA's folder (ca.pem, server.pem, server-key.pem) Trino trusts
 #
 # Everything lives outside the repository, in ENCLAVE_TRINO_HOME (default: a cache folder under
 # $HOME), so a fresh clone reuses the server already fetched on the machine. Trino 476 needs
@@ -43,6 +44,7 @@ WAREHOUSE="$HOME_DIR/warehouse"
 TARBALL="$HOME_DIR/trino-server-$VERSION.tar.gz"
 URL="http://127.0.0.1:$PORT"
 STARTED_HASH="$HOME_DIR/started-config.sha256"
+TLS="$HOME_DIR/tls"
 
 log() { echo "trino: $*" >&2; }
 
@@ -96,6 +98,43 @@ jvm_config() {
 -XX:+EnableDynamicAgentLoading
 -XX:ActiveProcessorCount=2
 EOF
+  # Trusts the development CA (dev_tls) besides the JDK's own: an object store served over TLS
+  # with a certificate of that CA (tests) is reached as a deployment reaches its provider's.
+  if [ -s "$TLS/truststore.p12" ]; then
+    printf '%s\n' "-Djavax.net.ssl.trustStore=$TLS/truststore.p12" -Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStoreType=PKCS12
+  fi
+}
+
+# A development CA, a certificate it signs for 127.0.0.1 and localhost (for a test's object store
+# front over TLS), and a truststore for Trino: the JDK's CAs plus this one. Made once under
+# <home>/tls (the CA's key stays there, 0600); skipped with a message without openssl or keytool.
+dev_tls() {
+  [ -s "$TLS/truststore.p12" ] && return 0
+  if ! command -v openssl >/dev/null || ! [ -x "$JAVA/bin/keytool" ]; then
+    log "no openssl or keytool: no development CA (the TLS object store test will be skipped)"
+    return 0
+  fi
+  rm -rf "$TLS.part" && mkdir -p "$TLS.part" && chmod 700 "$TLS.part"
+  (
+    cd "$TLS.part"
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj '/CN=Enclave development CA' \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=127.0.0.1' -keyout server-key.pem -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 -extfile server.ext -out server.pem 2>/dev/null
+    rm -f server.csr server.ext ca.srl
+    "$JAVA/bin/keytool" -importkeystore -srckeystore "$JAVA/lib/security/cacerts" -srcstorepass changeit -destkeystore truststore.p12 -deststoretype PKCS12 -deststorepass changeit -noprompt >/dev/null 2>&1
+    "$JAVA/bin/keytool" -importcert -alias enclave-dev-ca -file ca.pem -keystore truststore.p12 -storetype PKCS12 -storepass changeit -noprompt >/dev/null 2>&1
+  ) || true
+  # (errexit does not apply inside a tested subshell: the files say whether every step worked)
+  if ! [ -s "$TLS.part/server.pem" ] || ! "$JAVA/bin/keytool" -list -alias enclave-dev-ca -keystore "$TLS.part/truststore.p12" -storepass changeit >/dev/null 2>&1; then
+    log "could not make the development CA (the TLS object store test will be skipped)"
+    rm -rf "$TLS.part"
+    return 0
+  fi
+  chmod 644 "$TLS.part/ca.pem" "$TLS.part/server.pem" "$TLS.part/truststore.p12"
+  rm -rf "$TLS" && mv "$TLS.part" "$TLS"
 }
 
 config_properties() {
@@ -202,6 +241,7 @@ status() {
 
 start() {
   local p
+  dev_tls
   p="$(plan)"
   case "$p" in
     reuse) ensure_enclave_catalog; log "already running at $URL"; echo "$URL"; return 0 ;;
@@ -260,9 +300,10 @@ case "${1:-}" in
   status) status ;;
   plan) plan ;;
   config-hash) config_hash ;;
+  tls) [ -s "$TLS/ca.pem" ] && echo "$TLS" ;;
   url) echo "$URL" ;;
   rules) echo "$ETC/rules.json" ;;
   warehouse) echo "$WAREHOUSE" ;;
   home) echo "$HOME_DIR" ;;
-  *) echo "usage: scripts/trino.sh fetch|start|stop|status|plan|config-hash|url|rules|warehouse|home" >&2; exit 2 ;;
+  *) echo "usage: scripts/trino.sh fetch|start|stop|status|plan|config-hash|tls|url|rules|warehouse|home" >&2; exit 2 ;;
 esac

@@ -149,7 +149,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     let keeper: CatalogKeeper | undefined;
     const onCatalogNotFound = (c: string): Promise<boolean> => keeper?.restore(c) ?? Promise.resolve(false);
     const engineCopy = tw === undefined ? undefined
-      : tw.s3 !== undefined ? openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, engine, s3: { store: tw.s3, prefix: tw.s3.prefix }, onCatalogNotFound })
+      : tw.s3 !== undefined ? openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, engine, s3: { store: { ...tw.s3, ...(tw.s3.caFile === undefined ? {} : { ca: await readCaFile(tw.s3.caFile) }) }, prefix: tw.s3.prefix }, onCatalogNotFound })
         : tw.warehouse === undefined ? undefined : openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, warehouse: tw.warehouse, engine });
     const datasets = new DatasetVersions({ db, audit, keys, store, locations, ...(engineCopy === undefined ? {} : { engineCopy }) });
     if (tw?.s3 !== undefined) {
@@ -309,6 +309,15 @@ export function trinoCatalogKeeperFrom(db: Db, audit: AuditLog, keys: KeyService
       });
     },
   });
+}
+
+/** ENCLAVE_TRINO_S3_CA_FILE's certificates (PEM). */
+async function readCaFile(path: string): Promise<string> {
+  const pem = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new AppError('invalid', `ENCLAVE_TRINO_S3_CA_FILE: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'give the PEM file of the CA that signed the object store\'s certificate', cause: e });
+  });
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new AppError('invalid', `ENCLAVE_TRINO_S3_CA_FILE: ${path} holds no PEM certificate`, { hint: 'give the PEM file of the CA that signed the object store\'s certificate' });
+  return pem;
 }
 
 function reportRestoredCatalogs(r: { readonly recreated: readonly string[]; readonly failed: ReadonlyArray<{ readonly catalog: string; readonly error: string }> }): void {

@@ -24,7 +24,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
 import { dirname, join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Engine } from '../port.ts';
 import { copyQueryToParquetBytes } from '../../parquet-crypto/index.ts';
@@ -99,6 +101,8 @@ function s3Client(store: TrinoS3Store): S3Client {
     endpoint: store.endpoint, region: store.region, forcePathStyle: true, maxAttempts: 3,
     credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    // The store's CA besides the system's (a private CA): the SSE-C key travels in every request.
+    ...(store.ca === undefined ? {} : { requestHandler: { httpsAgent: new Agent({ ca: [...rootCertificates, store.ca], keepAlive: true }) } }),
   });
 }
 
