@@ -301,6 +301,7 @@ export function trinoCatalogKeeperFrom(db: Db, audit: AuditLog, keys: KeyService
     activeProjects: async () => (await db.query<{ id: string }>("SELECT p.id FROM governance_projects p WHERE p.status = 'active' AND EXISTS (SELECT 1 FROM workspace_extract_tables t WHERE t.project_id = p.id) ORDER BY p.id")).map((r) => r.id),
     withProjectKey: (projectId, fn) => keys.withDataKey('project', projectId, 'encryption', fn),
     datasets: async () => (await db.query<{ dataset: string }>('SELECT DISTINCT dataset FROM dataset_versions ORDER BY dataset')).map((r) => r.dataset),
+    datasetsInUse: async () => (await db.query<{ dataset: string }>("SELECT DISTINCT t.dataset FROM workspace_extract_tables t JOIN governance_projects p ON p.id = t.project_id WHERE p.status = 'active' ORDER BY t.dataset")).map((r) => r.dataset),
     restoreDataset: (dataset) => datasets.prepareAgainForEngine(dataset),
     audit: async (r: CatalogRecreation) => {
       await audit.record({

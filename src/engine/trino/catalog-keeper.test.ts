@@ -74,6 +74,7 @@ describe('the Trino catalog keeper', { skip: why }, () => {
       activeProjects: async () => [...active],
       withProjectKey: (_p, fn) => fn(projectKey),
       datasets: async () => [dataset],
+      datasetsInUse: async () => [dataset],
       // As DatasetVersions.prepareAgainForEngine does: the version made readable again, checked.
       restoreDataset: async () => copy.ensure(version, [file], (fn) => fn(datasetKey)),
       audit: async (r) => {

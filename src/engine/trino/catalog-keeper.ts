@@ -8,7 +8,8 @@
  * - lazily, when Trino answers `CATALOG_NOT_FOUND` for a catalog Enclave should have: the
  *   clients given `restore` as `TrinoClientOptions.onCatalogNotFound` re-create it and run the
  *   statement again, once;
- * - at server start (`restoreAll`), every catalog Enclave should have.
+ * - at server start (`restoreAll`), those in use: active projects' catalogs and the catalogs of
+ *   the datasets their extracts were built from.
  *
  * Only what is still in use comes back: the catalog of an active project with an extract built (a
  * closed project's key is destroyed; a suspended one's comes back when it resumes and is used),
@@ -50,8 +51,13 @@ export interface CatalogKeeperOptions {
   activeProjects(): Promise<readonly string[]>;
   /** Lends the project's encryption key (the source of its SSE-C key). */
   withProjectKey<T>(projectId: string, fn: (key: Uint8Array) => Promise<T>): Promise<T>;
-  /** The datasets that have at least one version. */
+  /** The datasets that have at least one version: their catalog comes back when a statement needs it. */
   datasets(): Promise<readonly string[]>;
+  /**
+   * The datasets whose catalog comes back at start: those the extracts of active projects were
+   * built from (a dataset no extract read yet is made ready when one first needs it, not at start).
+   */
+  datasetsInUse(): Promise<readonly string[]>;
   /**
    * Creates the dataset's catalog again and checks it: its current version, and each version in
    * use in this process, made readable again and checked against their manifests.
@@ -85,9 +91,9 @@ export function openCatalogKeeper(o: CatalogKeeperOptions): CatalogKeeper {
   const inside = new AsyncLocalStorage<ReadonlySet<string>>();
   const prefix = o.projectPrefix.replace(/^\/+|\/+$/g, '');
 
-  async function wanted(): Promise<Wanted[]> {
+  async function wanted(atStart: boolean): Promise<Wanted[]> {
     const out: Wanted[] = [];
-    for (const d of await o.datasets()) out.push({ catalog: datasetCatalog(d), kind: 'dataset', subject: d });
+    for (const d of await (atStart ? o.datasetsInUse() : o.datasets())) out.push({ catalog: datasetCatalog(d), kind: 'dataset', subject: d });
     for (const p of await o.activeProjects()) out.push({ catalog: projectCatalog(p), kind: 'project', subject: p });
     return out;
   }
@@ -121,7 +127,7 @@ export function openCatalogKeeper(o: CatalogKeeperOptions): CatalogKeeper {
   return {
     async restore(catalog) {
       if (inside.getStore()?.has(catalog) === true) return false;
-      const w = (await wanted()).find((x) => x.catalog === catalog);
+      const w = (await wanted(false)).find((x) => x.catalog === catalog);
       if (w === undefined) return false;
       // Several statements may meet the absence at once: the first brings it back, the others find it there.
       if (running.get(catalog) === undefined && (await trinoCatalogs(client)).includes(catalog)) return true;
@@ -131,7 +137,7 @@ export function openCatalogKeeper(o: CatalogKeeperOptions): CatalogKeeper {
       const present = new Set(await trinoCatalogs(client));
       const recreated: string[] = [];
       const failed: { catalog: string; error: string }[] = [];
-      for (const w of await wanted()) {
+      for (const w of await wanted(true)) {
         if (present.has(w.catalog)) continue;
         try {
           await once(w, 'start');
