@@ -160,6 +160,12 @@ export function parseTrinoJson(text: string): unknown {
   return JSON.parse(text, (_k, v: unknown, ctx?: { source?: string }) => (typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source !== undefined && /^-?\d+$/.test(ctx.source) ? ctx.source : v));
 }
 
+/** A fetch failure of a kept-alive connection the server closed (not a timeout, not a refusal). */
+function staleConnection(e: unknown): boolean {
+  const code = (e as { cause?: { code?: string } }).cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 export class TrinoClient {
   readonly url: string;
   readonly #headers: Readonly<Record<string, string>>;
@@ -234,7 +240,11 @@ export class TrinoClient {
       try {
         r = await fetch(uri, { ...init, signal: AbortSignal.timeout(60_000) });
       } catch (e) {
-        throw new TrinoUnavailableError(`Trino at ${this.url} is not reachable: ${e instanceof Error ? e.message : String(e)}`);
+        // A pooled connection the coordinator closed (it restarted) fails before any request
+        // reached it: tried once more, on a new connection.
+        if (attempt === 0 && staleConnection(e)) continue;
+        const cause = (e as { cause?: { code?: string } }).cause?.code;
+        throw new TrinoUnavailableError(`Trino at ${this.url} is not reachable: ${e instanceof Error ? e.message : String(e)}${cause === undefined ? '' : ` (${cause})`}`);
       }
       if ((r.status === 502 || r.status === 503 || r.status === 504) && attempt < 5) {
         await r.arrayBuffer();
