@@ -81,6 +81,15 @@ test('ENCLAVE_TRINO_S3_ENDPOINT keeps Trino\'s dataset versions on the SSE-C sto
   assert.deepEqual(w.s3, { endpoint: 'https://s3.example.test', bucket: 'health-data', region: 'us-east-1', prefix: 'prod/trino', accessKeyId: 'id', secretAccessKey: 'secret' });
 });
 
+test('ENCLAVE_TRINO_S3_CA_FILE names the CA of the https object store endpoint, and nothing else', () => {
+  const trino = { ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json', ENCLAVE_S3_BUCKET: 'health-data', ENCLAVE_S3_ACCESS_KEY_ID: 'id', ENCLAVE_S3_SECRET_ACCESS_KEY: 'secret' };
+  const w = loadConfig({ ...trino, ENCLAVE_TRINO_S3_ENDPOINT: 'https://s3.example.test', ENCLAVE_TRINO_S3_CA_FILE: 'tls/s3-ca.pem' }, '/srv/enclave').workspaceEngine;
+  assert.ok(w.kind === 'trino');
+  assert.equal(w.s3?.caFile, '/srv/enclave/tls/s3-ca.pem');
+  assert.throws(() => loadConfig({ ...trino, ENCLAVE_TRINO_S3_ENDPOINT: 'http://s3.example.test', ENCLAVE_TRINO_S3_CA_FILE: 'ca.pem' }, '/srv/enclave'), /ENCLAVE_TRINO_S3_CA_FILE: given, but ENCLAVE_TRINO_S3_ENDPOINT is not an https/);
+  assert.throws(() => loadConfig({ ...trino, ENCLAVE_TRINO_S3_CA_FILE: 'ca.pem' }, '/srv/enclave'), /not an https/);
+});
+
 test('the PostgreSQL endpoint is off unless its port is set, and plain TCP only on loopback', () => {
   assert.equal(loadConfig({}).pgwire, undefined);
   const local = loadConfig({ ENCLAVE_PGWIRE_PORT: '5433' }).pgwire;

@@ -65,6 +65,7 @@ const schema = z.object({
   ENCLAVE_TRINO_CATALOG: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a Trino catalog name').default('enclave'),
   ENCLAVE_TRINO_WAREHOUSE: z.string().min(1).optional(),
   ENCLAVE_TRINO_S3_ENDPOINT: z.url().optional(),
+  ENCLAVE_TRINO_S3_CA_FILE: z.string().min(1).optional(),
   ENCLAVE_PGWIRE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   ENCLAVE_PGWIRE_HOST: z.string().min(1).default('127.0.0.1'),
   ENCLAVE_PGWIRE_TLS_CERT: z.string().min(1).optional(),
@@ -86,6 +87,7 @@ const hints: Record<string, string> = {
   ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
   ENCLAVE_ENGINE: 'duckdb (embedded, the default) or trino (ENCLAVE_TRINO_URL and ENCLAVE_TRINO_RULES_FILE then required; docs/deploy/trino.md)',
   ENCLAVE_TRINO_S3_ENDPOINT: 'with ENCLAVE_ENGINE=trino: the S3 endpoint where dataset versions for Trino are kept under SSE-C (bucket and credentials of ENCLAVE_S3_*)',
+  ENCLAVE_TRINO_S3_CA_FILE: 'with ENCLAVE_TRINO_S3_ENDPOINT over https: a PEM file of CA certificates to trust for it besides the system\'s (a private CA; Trino trusts it through its JVM truststore)',
   ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on or off: on lets demo mode run on a non-loopback host, knowingly',
   ENCLAVE_PGWIRE_PORT: 'the PostgreSQL endpoint\'s TCP port, e.g. 5433 (unset: no endpoint; docs/pgwire.md)',
@@ -179,7 +181,7 @@ export interface Config {
      * credentials of ENCLAVE_S3_*, under `<prefix>trino/`), encrypted by the store with SSE-C keys
      * derived from the datasets' keys (docs/encryption-at-rest-trino.md).
      */
-    readonly s3?: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string };
+    readonly s3?: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string; readonly caFile?: string };
   };
   /**
    * The PostgreSQL-protocol endpoint into workspaces (docs/pgwire.md), when ENCLAVE_PGWIRE_PORT
@@ -245,6 +247,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   if (e.ENCLAVE_ENGINE === 'trino') {
     const missing: string[] = (['ENCLAVE_TRINO_URL', 'ENCLAVE_TRINO_RULES_FILE'] as const).filter((k) => e[k] === undefined);
     if (e.ENCLAVE_TRINO_S3_ENDPOINT !== undefined) missing.push(...(['ENCLAVE_S3_BUCKET', 'ENCLAVE_S3_ACCESS_KEY_ID', 'ENCLAVE_S3_SECRET_ACCESS_KEY'] as const).filter((k) => e[k] === undefined));
+    if (e.ENCLAVE_TRINO_S3_CA_FILE !== undefined && !(e.ENCLAVE_TRINO_S3_ENDPOINT ?? '').startsWith('https:')) {
+      throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_TRINO_S3_CA_FILE: given, but ENCLAVE_TRINO_S3_ENDPOINT is not an https:// URL', { hint: 'give the object store\'s https endpoint, or unset ENCLAVE_TRINO_S3_CA_FILE', details: { problems: ['ENCLAVE_TRINO_S3_CA_FILE'] } });
+    }
     if (e.ENCLAVE_TRINO_S3_ENDPOINT !== undefined && e.ENCLAVE_TRINO_WAREHOUSE !== undefined) {
       throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_TRINO_WAREHOUSE and ENCLAVE_TRINO_S3_ENDPOINT: give one (a development warehouse in clear, or the SSE-C object store)', { hint: 'unset ENCLAVE_TRINO_WAREHOUSE outside development', details: { problems: ['ENCLAVE_TRINO_WAREHOUSE', 'ENCLAVE_TRINO_S3_ENDPOINT'] } });
     }
@@ -321,7 +326,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
     workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG, ...(e.ENCLAVE_TRINO_WAREHOUSE === undefined ? {} : { warehouse: abs(e.ENCLAVE_TRINO_WAREHOUSE) }),
-      ...(e.ENCLAVE_TRINO_S3_ENDPOINT === undefined ? {} : { s3: { endpoint: e.ENCLAVE_TRINO_S3_ENDPOINT, bucket: e.ENCLAVE_S3_BUCKET ?? '', region: e.ENCLAVE_S3_REGION, prefix: [(e.ENCLAVE_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''), 'trino'].filter((x) => x !== '').join('/'), accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '' } }) } : { kind: 'duckdb' },
+      ...(e.ENCLAVE_TRINO_S3_ENDPOINT === undefined ? {} : { s3: { endpoint: e.ENCLAVE_TRINO_S3_ENDPOINT, bucket: e.ENCLAVE_S3_BUCKET ?? '', region: e.ENCLAVE_S3_REGION, prefix: [(e.ENCLAVE_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''), 'trino'].filter((x) => x !== '').join('/'), accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '', ...(e.ENCLAVE_TRINO_S3_CA_FILE === undefined ? {} : { caFile: abs(e.ENCLAVE_TRINO_S3_CA_FILE) }) } }) } : { kind: 'duckdb' },
     pgwire: e.ENCLAVE_PGWIRE_PORT === undefined ? undefined : {
       host: e.ENCLAVE_PGWIRE_HOST, port: e.ENCLAVE_PGWIRE_PORT, recheckMs: e.ENCLAVE_PGWIRE_RECHECK_SECONDS * 1000,
       tls: e.ENCLAVE_PGWIRE_TLS_CERT === undefined || e.ENCLAVE_PGWIRE_TLS_KEY === undefined ? undefined : { certPath: abs(e.ENCLAVE_PGWIRE_TLS_CERT), keyPath: abs(e.ENCLAVE_PGWIRE_TLS_KEY) },

@@ -37,6 +37,8 @@ import { openDuckDbSandbox } from './engine/duckdb-sandbox/sandbox.ts';
 import { openTrinoWorkspaceEngine, projectCatalog } from './engine/trino/engine.ts';
 import { datasetCatalog, openTrinoDatasetCopy } from './engine/trino/dataset-copy.ts';
 import { openTrinoExtractBuilder, trinoExtractBuilderPort } from './engine/trino/extract.ts';
+import { openCatalogKeeper, type CatalogKeeper, type CatalogRecreation } from './engine/trino/catalog-keeper.ts';
+import type { TrinoS3Store } from './engine/trino/catalogs.ts';
 import { AppError } from './errors.ts';
 import { createHttpApp } from './http/app.ts';
 import { LOCAL_SOCKET_FILE, listenLocalSocket } from './http/local-socket.ts';
@@ -143,10 +145,18 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // ENCLAVE_ENGINE=trino: versions are copied for Trino (dataset-copy.ts) to the SSE-C object
     // store (ENCLAVE_TRINO_S3_ENDPOINT), or to a development warehouse in clear.
     const tw = config.workspaceEngine.kind === 'trino' ? config.workspaceEngine : undefined;
+    // With the SSE-C store, the catalogs Enclave creates at run time come back after a coordinator restart (catalog-keeper.ts).
+    let keeper: CatalogKeeper | undefined;
+    const onCatalogNotFound = (c: string): Promise<boolean> => keeper?.restore(c) ?? Promise.resolve(false);
     const engineCopy = tw === undefined ? undefined
-      : tw.s3 !== undefined ? openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, engine, s3: { store: tw.s3, prefix: tw.s3.prefix } })
+      : tw.s3 !== undefined ? openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, engine, s3: { store: { ...tw.s3, ...(tw.s3.caFile === undefined ? {} : { ca: await readCaFile(tw.s3.caFile) }) }, prefix: tw.s3.prefix }, onCatalogNotFound })
         : tw.warehouse === undefined ? undefined : openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, warehouse: tw.warehouse, engine });
     const datasets = new DatasetVersions({ db, audit, keys, store, locations, ...(engineCopy === undefined ? {} : { engineCopy }) });
+    if (tw?.s3 !== undefined) {
+      keeper = trinoCatalogKeeperFrom(db, audit, keys, datasets, { url: tw.url, store: tw.s3, projectPrefix: `${tw.s3.prefix}/projects` });
+      const restored = keeper.restoreAll().then(reportRestoredCatalogs, (e: unknown) => reportRestoredCatalogs({ recreated: [], failed: [{ catalog: '(all)', error: e instanceof Error ? e.message : String(e) }] }));
+      closers.push(() => restored);
+    }
     const ingest = new IngestService({ db, audit, keys, catalog: ingestCatalogFrom(catalog), engine: ingestEngine, store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets });
     const migration = new MigrationService({ db, audit, keys, datasets, engine, stores, locations, signer: auditSigner });
     const identity = new IdentityService({ db, audit, sessions: config.sessions });
@@ -166,7 +176,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const ce = config.workspaceEngine;
     // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema
     // (with the SSE-C store: in the project's own catalog, keyed from the project's key).
-    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` } }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` }, onCatalogNotFound }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
     closers.push(async () => {
       await extracts.idle();
       await extractBuilder.close();
@@ -182,7 +192,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
     const we = config.workspaceEngine;
     // ENCLAVE_ENGINE=trino: workspaces on a Trino cluster (docs/deploy/trino.md).
-    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog }) }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
+    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog, onCatalogNotFound }) }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
     const w = config.workspace;
     const workspace = new WorkspaceService({
       db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
@@ -281,6 +291,42 @@ export function extractKeysFrom(keys: KeyService): ExtractKeys {
     withKey: (projectId, purpose, fn) => keys.withDataKey('project', projectId, purpose, fn),
   };
 }
+/**
+ * The Trino catalog keeper over today's tables: active projects (governance), datasets with a
+ * version and their re-check (datasets), project keys (keys); each re-creation audited.
+ */
+export function trinoCatalogKeeperFrom(db: Db, audit: AuditLog, keys: KeyService, datasets: Pick<DatasetVersions, 'prepareAgainForEngine'>, o: { readonly url: string; readonly store: TrinoS3Store; readonly projectPrefix: string }): CatalogKeeper {
+  return openCatalogKeeper({
+    ...o,
+    activeProjects: async () => (await db.query<{ id: string }>("SELECT p.id FROM governance_projects p WHERE p.status = 'active' AND EXISTS (SELECT 1 FROM workspace_extract_tables t WHERE t.project_id = p.id) ORDER BY p.id")).map((r) => r.id),
+    withProjectKey: (projectId, fn) => keys.withDataKey('project', projectId, 'encryption', fn),
+    datasets: async () => (await db.query<{ dataset: string }>('SELECT DISTINCT dataset FROM dataset_versions ORDER BY dataset')).map((r) => r.dataset),
+    datasetsInUse: async () => (await db.query<{ dataset: string }>("SELECT DISTINCT t.dataset FROM workspace_extract_tables t JOIN governance_projects p ON p.id = t.project_id WHERE p.status = 'active' ORDER BY t.dataset")).map((r) => r.dataset),
+    restoreDataset: (dataset) => datasets.prepareAgainForEngine(dataset),
+    audit: async (r: CatalogRecreation) => {
+      await audit.record({
+        actor: { kind: 'service', id: 'engine.trino' }, action: 'trino.catalog.recreate', target: r.kind === 'project' ? `project:${r.subject}` : `dataset:${r.subject}`, outcome: r.outcome,
+        details: { catalog: r.catalog, kind: r.kind, reason: r.reason, ms: r.ms, ...(r.error === undefined ? {} : { error: r.error }) },
+      });
+    },
+  });
+}
+
+/** ENCLAVE_TRINO_S3_CA_FILE's certificates (PEM). */
+async function readCaFile(path: string): Promise<string> {
+  const pem = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new AppError('invalid', `ENCLAVE_TRINO_S3_CA_FILE: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'give the PEM file of the CA that signed the object store\'s certificate', cause: e });
+  });
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new AppError('invalid', `ENCLAVE_TRINO_S3_CA_FILE: ${path} holds no PEM certificate`, { hint: 'give the PEM file of the CA that signed the object store\'s certificate' });
+  return pem;
+}
+
+function reportRestoredCatalogs(r: { readonly recreated: readonly string[]; readonly failed: ReadonlyArray<{ readonly catalog: string; readonly error: string }> }): void {
+  const at = `[${new Date().toISOString()}] trino:`;
+  if (r.recreated.length > 0) process.stderr.write(`${at} re-created ${r.recreated.length} catalog(s) lost by a coordinator restart: ${r.recreated.join(', ')}\n`);
+  for (const f of r.failed) process.stderr.write(`${at} could not re-create catalog ${f.catalog}: ${f.error} (it is tried again when next used)\n`);
+}
+
 /** The DuckDB extract builder, as main.ts opens it (tests and benchmarks outside src/engine take it from here). */
 export { openDuckDbExtractBuilder };
 // --- end project extract adapters

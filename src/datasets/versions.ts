@@ -159,6 +159,25 @@ export class DatasetVersions {
     return p;
   }
 
+  /**
+   * Makes the dataset's versions readable by the engine again after the engine lost them (Trino's
+   * catalog forgotten by a coordinator restart): its current version, and each version made
+   * readable earlier in this process, go through `prepareForEngine` again, checks included.
+   */
+  async prepareAgainForEngine(dataset: string): Promise<void> {
+    if (this.#d.engineCopy === undefined) return;
+    const earlier: number[] = [];
+    for (const id of [...this.#prepared.keys()]) {
+      const [d, v] = id.split('\u0000');
+      if (d !== dataset) continue;
+      this.#prepared.delete(id);
+      earlier.push(Number(v));
+    }
+    const [current] = await this.versions(dataset);
+    const all = new Set([...(current === undefined ? [] : [current.version]), ...earlier]);
+    for (const v of [...all].sort((a, b) => b - a)) await this.prepareForEngine(dataset, v);
+  }
+
   /** Runs `fn` with every cached file it attaches pinned until it settles (then evictable at once). */
   withLease<T>(fn: () => Promise<T>): Promise<T> {
     return this.#d.locations === undefined ? fn() : this.#d.locations.withLease(fn);

@@ -26,6 +26,7 @@ import { ScramError, ScramExchange, SCRAM_MECHANISM, type ScramCandidate } from 
 import { SessionSettings } from './settings.ts';
 import { bindPlaceholders, lex, normalise, placeholderCount, splitTopLevel } from './sql-text.ts';
 import { parameterLiteral, PG, pgTypeOf, toBinary, toText, type PgType } from './types.ts';
+import { columnTypesOf, parameterTypes, standardCasts, typedLiteral } from './param-types.ts';
 
 /** What the endpoint needs of identity (IdentityService implements it). */
 export interface PgwireIdentity {
@@ -382,11 +383,22 @@ export class Connection {
         for (let i = 0; i < nf; i++) pf.push(r.int16());
         const np = r.int16();
         const literals: string[] = [];
+        // Untyped parameters (OID 0) take the type of their place in the statement (param-types.ts).
+        let placed: Map<number, string> | undefined;
         for (let i = 0; i < np; i++) {
           const len = r.int32();
           const value = len === -1 ? null : r.bytes(len);
           const format = pf.length === 1 ? (pf[0] ?? 0) : (pf[i] ?? 0);
           try {
+            if (value !== null && format === 0 && (s.paramTypes[i] ?? 0) === 0) {
+              placed ??= parameterTypes(s.sql, columnTypesOf(s.sql, await this.#tables().catch(() => [])));
+              const type = placed.get(i + 1);
+              const typed = type === undefined ? undefined : typedLiteral(value.toString('utf8'), type);
+              if (typed !== undefined) {
+                literals.push(typed);
+                continue;
+              }
+            }
             literals.push(parameterLiteral(value, format, s.paramTypes[i] ?? 0));
           } catch (e) {
             fail('22P03', `parameter $${i + 1}: ${e instanceof Error ? e.message : 'cannot be read'}`, 'send parameters in text format');
@@ -553,7 +565,7 @@ export class Connection {
       fail(p.code, p.message, p.hint);
     }
     if (p.kind === 'empty') return { columns: [], tag: '', rowCount: 0, local: [] };
-    if (p.kind === 'workspace') return this.#workspaceResult(sql, false);
+    if (p.kind === 'workspace') return this.#workspaceResult(standardCasts(sql), false);
     // Answered here; the permit is still checked at every statement.
     this.#counts.answered++;
     await this.#access();

@@ -86,6 +86,14 @@ describe('ENCLAVE_ENGINE=trino with ENCLAVE_TRINO_S3_ENDPOINT: extracts and vers
     const page = await (await fetch(`${enclave.url}/api/v1/projects/${projectId}/queries/${q.id}/rows?limit=10`, { headers })).json() as { rows: unknown[][] };
     assert.equal(Number(page.rows[0]?.[0]), m.tables[0]?.rows);
 
+    // The project's catalog lost behind Enclave's back (a coordinator restart with
+    // catalog.store=memory): the next query creates it again, audited, and runs.
+    await client.query(`DROP CATALOG ${projectCatalog(projectId)}`, { user: ADMIN_USER });
+    const again = await (await fetch(`${enclave.url}/api/v1/projects/${projectId}/queries`, { method: 'POST', headers, body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM er_prs_f', waitMs: 60_000 }) })).json() as { id: string; status: string };
+    assert.equal(again.status, 'succeeded');
+    const recreated = await enclave.platform.db.query<{ target: string; outcome: string; details: { catalog: string; reason: string } }>("SELECT target, outcome, details FROM audit_events WHERE action = 'trino.catalog.recreate'");
+    assert.deepEqual(recreated.map((r) => [r.target, r.outcome, r.details.catalog, r.details.reason]), [[`project:${projectId}`, 'success', projectCatalog(projectId), 'not_found']]);
+
     const at = await bodies(s3.dir);
     const parquet = at.filter((b) => b.path.includes('.parquet') || /er_prs_f\//.test(b.path));
     assert.ok(parquet.length >= 2, at.map((b) => b.path).join(', '));

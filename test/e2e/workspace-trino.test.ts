@@ -27,6 +27,7 @@ import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, loginViaO
 
 const run = promisify(execFile);
 const PSQL = '/usr/bin/psql';
+const PYTHON = '/usr/bin/python3';
 const target = trinoTarget(process.env);
 const warehouse = process.env['ENCLAVE_TRINO_WAREHOUSE'];
 const skip = skipReason()
@@ -212,12 +213,20 @@ describe('the portal and the PostgreSQL endpoint on ENCLAVE_ENGINE=trino give Du
         assert.deepEqual(a.rows, b.rows, sql);
         rows += a.rows.length;
       }
-      // node-postgres sends parameters untyped, as text: Enclave binds them as string literals,
-      // which DuckDB casts to the column's type and Trino does not (`double <= varchar(1)`);
-      // a CAST makes the statement portable (docs/pgwire.md).
-      const p = 'SELECT count(*) AS n FROM er_prs_f WHERE prs_act_qte >= CAST($1 AS INTEGER)';
-      const [a, b] = [await ct.query(p, [1]), await cd.query(p, [1])];
-      assert.deepEqual(a.rows, b.rows);
+      // node-postgres sends parameters untyped, as text: each takes the type of its place in the
+      // statement (src/pgwire/param-types.ts), so the same client code runs on both engines
+      // (Trino would refuse a string compared with a number or a date); a CAST still works.
+      const untyped: [string, unknown[]][] = [
+        ['SELECT count(*) AS n FROM er_prs_f WHERE prs_act_qte >= $1', [1]],
+        ['SELECT count(*) AS n FROM er_prs_f WHERE exe_soi_dtd >= $1 AND exe_soi_dtd < $2 AND prs_act_qte IN ($3, $4)', [new Date(Date.UTC(2022, 5, 1)).toISOString().slice(0, 10), '2023-01-01', 1, 2]],
+        ['SELECT exe_soi_dtd, prs_act_qte FROM er_prs_f WHERE prs_act_qte BETWEEN $1 AND $2 ORDER BY exe_soi_dtd, prs_act_qte LIMIT $3', [1, 3, 5]],
+        ['SELECT count(*) AS n FROM er_prs_f WHERE prs_act_qte >= CAST($1 AS INTEGER)', [1]],
+      ];
+      for (const [sql, values] of untyped) {
+        const [a, b] = [await ct.query({ text: sql, values, rowMode: 'array' }), await cd.query({ text: sql, values, rowMode: 'array' })];
+        assert.ok(b.rows.length > 0, sql);
+        assert.deepEqual(a.rows, b.rows, sql);
+      }
       // A cursor-less client reads a large result in one go: every row of the table, in order.
       const all = 'SELECT exe_soi_dtd, prs_nat_ref, prs_act_qte FROM er_prs_f ORDER BY exe_soi_dtd, prs_nat_ref, prs_act_qte';
       const [x, y] = [await ct.query({ text: all, rowMode: 'array' }), await cd.query({ text: all, rowMode: 'array' })];
@@ -229,6 +238,28 @@ describe('the portal and the PostgreSQL endpoint on ENCLAVE_ENGINE=trino give Du
       await cd.end();
     }
     console.log(`PostgreSQL endpoint on Trino: \\dt and \\d equal to DuckDB's; ${QUERIES.length} statements through psql and node-postgres, ${rows} rows equal to DuckDB's (types by OID included)`);
+  });
+
+  test('through the PostgreSQL endpoint: psycopg2 with its own literals (a date, a number) gets the same rows on Trino as on DuckDB', async (t) => {
+    const probe = await run(PYTHON, ['-c', 'import psycopg2'], { timeout: 30_000 }).then(() => '', (e: Error) => e.message);
+    if (probe !== '') {
+      process.stdout.write(`psycopg2 on Trino: SKIPPED (${PYTHON} cannot import psycopg2: install python3-psycopg2)\n`);
+      t.skip('python3-psycopg2 is not installed');
+      return;
+    }
+    const script = `
+import datetime, json, sys, psycopg2
+conn = psycopg2.connect(host='127.0.0.1', port=int(sys.argv[1]), dbname=sys.argv[2], user='member', password=sys.argv[3], sslmode='disable')
+cur = conn.cursor()
+cur.execute("SELECT count(*) AS n, min(exe_soi_dtd) AS first FROM er_prs_f WHERE exe_soi_dtd >= %s AND prs_act_qte >= %s", (datetime.date(2022, 6, 1), 2))
+print(json.dumps([str(v) for v in cur.fetchone()]))
+conn.rollback()
+`;
+    const out: Record<string, string[]> = {};
+    for (const k of ['trino', 'duck'] as const) out[k] = JSON.parse((await run(PYTHON, ['-c', script, String(pgw[k]?.port ?? 0), project[k], token[k]], { timeout: 60_000 })).stdout) as string[];
+    assert.ok(Number(out['duck']?.[0]) > 0);
+    assert.deepEqual(out['trino'], out['duck']);
+    console.log(`psycopg2 on Trino: a date and a number bound by the client, ${out['trino']?.[0] ?? ''} rows counted as on DuckDB`);
   });
 
   test('through the PostgreSQL endpoint: a cancel request stops the statement running on Trino, and the connection goes on', async () => {

@@ -20,6 +20,7 @@
  * over a rewritten body). CopyObject is refused (501): Trino's writers do not use it.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -111,8 +112,11 @@ function sseHeaders(key: Buffer): Record<string, string> {
   return { [H_ALG]: 'AES256', [H_MD5]: createHash('md5').update(key).digest('base64') };
 }
 
-/** Starts the front on a free loopback port before the s3rver at `upstream` (`http://127.0.0.1:port`). */
-export async function startSseCFront(upstream: string): Promise<SseCFront> {
+/**
+ * Starts the front on a free loopback port before the s3rver at `upstream` (`http://127.0.0.1:port`);
+ * over TLS with `tls` (a certificate for 127.0.0.1 and its key, PEM), as a provider's endpoint.
+ */
+export async function startSseCFront(upstream: string, options: { readonly tls?: { readonly cert: string; readonly key: string } } = {}): Promise<SseCFront> {
   const up = new URL(upstream);
   const refusals = { missing: 0, badMd5: 0, wrongKey: 0 };
   const uploads = new Map<string, { path: string; key: Buffer; parts: Map<number, Buffer>; headers: Record<string, string> }>();
@@ -279,16 +283,17 @@ export async function startSseCFront(upstream: string): Promise<SseCFront> {
     send(res, r.status, clientHeaders(r.headers), r.body);
   };
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) s3Error(res, 500, 'InternalError', e instanceof Error ? e.message.replace(/[<&]/g, ' ') : 'error');
       else res.destroy();
     });
-  });
+  };
+  const server: Server = options.tls === undefined ? createServer(listener) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     refusals,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -21,6 +21,11 @@ export interface TrinoS3Store {
   readonly bucket: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /**
+   * CA certificates (PEM) this server trusts for the endpoint's TLS, besides the system's
+   * (ENCLAVE_TRINO_S3_CA_FILE); Trino trusts them through its JVM truststore (docs/deploy/trino.md).
+   */
+  readonly ca?: string;
 }
 
 const CATALOG = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -35,6 +35,13 @@ export interface TrinoClientOptions {
   readonly url: string;
   /** Extra headers on every request (e.g. `Authorization` in production). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Called when a statement run by `query` fails with `CATALOG_NOT_FOUND`, with the catalog's
+   * name: true when the catalog was created again (`catalog-keeper.ts`), and the statement is
+   * then run once more. A catalog that is not found did not let the statement start, so running
+   * it again does nothing twice.
+   */
+  readonly onCatalogNotFound?: (catalog: string) => Promise<boolean>;
 }
 
 export interface StatementOptions {
@@ -55,6 +62,12 @@ export class TrinoQueryError extends Error {
     this.error = error;
     this.queryId = queryId;
   }
+}
+
+/** The catalog a `CATALOG_NOT_FOUND` error names, if `e` is one. */
+export function missingCatalog(e: unknown): string | undefined {
+  if (!(e instanceof TrinoQueryError) || e.error.errorName !== 'CATALOG_NOT_FOUND') return undefined;
+  return /Catalog '([^']+)' (?:not found|does not exist)/.exec(e.error.message)?.[1];
 }
 
 /** The server could not be reached or answered outside the protocol. */
@@ -147,13 +160,28 @@ export function parseTrinoJson(text: string): unknown {
   return JSON.parse(text, (_k, v: unknown, ctx?: { source?: string }) => (typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source !== undefined && /^-?\d+$/.test(ctx.source) ? ctx.source : v));
 }
 
+/** A fetch failure of a kept-alive connection the server closed (not a timeout, not a refusal). */
+function staleConnection(e: unknown): boolean {
+  const code = (e as { cause?: { code?: string } }).cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 export class TrinoClient {
   readonly url: string;
   readonly #headers: Readonly<Record<string, string>>;
+  readonly #onCatalogNotFound: ((catalog: string) => Promise<boolean>) | undefined;
 
   constructor(options: TrinoClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#headers = options.headers ?? {};
+    this.#onCatalogNotFound = options.onCatalogNotFound;
+  }
+
+  /** Asks `onCatalogNotFound` to create again the catalog `e` says is missing: true when the statement may run again. */
+  async restoreCatalogOf(e: unknown): Promise<boolean> {
+    const catalog = missingCatalog(e);
+    if (catalog === undefined || this.#onCatalogNotFound === undefined) return false;
+    return this.#onCatalogNotFound(catalog);
   }
 
   /** Submits a statement; errors detected at submission (syntax, access) throw here. */
@@ -169,9 +197,15 @@ export class TrinoClient {
 
   /** Runs a statement to the end and returns its rows (for small administrative answers). */
   async query(sql: string, o: StatementOptions): Promise<{ columns: readonly TrinoColumn[]; rows: unknown[][] }> {
-    const s = await this.start(sql, o);
-    const rows = await s.all();
-    return { columns: s.columns ?? [], rows };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const s = await this.start(sql, o);
+        const rows = await s.all();
+        return { columns: s.columns ?? [], rows };
+      } catch (e) {
+        if (attempt > 0 || !(await this.restoreCatalogOf(e))) throw e;
+      }
+    }
   }
 
   /** `/v1/info`: whether the server has finished starting. */
@@ -206,7 +240,11 @@ export class TrinoClient {
       try {
         r = await fetch(uri, { ...init, signal: AbortSignal.timeout(60_000) });
       } catch (e) {
-        throw new TrinoUnavailableError(`Trino at ${this.url} is not reachable: ${e instanceof Error ? e.message : String(e)}`);
+        // A pooled connection the coordinator closed (it restarted) fails before any request
+        // reached it: tried once more, on a new connection.
+        if (attempt === 0 && staleConnection(e)) continue;
+        const cause = (e as { cause?: { code?: string } }).cause?.code;
+        throw new TrinoUnavailableError(`Trino at ${this.url} is not reachable: ${e instanceof Error ? e.message : String(e)}${cause === undefined ? '' : ` (${cause})`}`);
       }
       if ((r.status === 502 || r.status === 503 || r.status === 504) && attempt < 5) {
         await r.arrayBuffer();

@@ -24,7 +24,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
 import { dirname, join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Engine } from '../port.ts';
 import { copyQueryToParquetBytes } from '../../parquet-crypto/index.ts';
@@ -55,6 +57,8 @@ export interface TrinoDatasetCopyOptions {
   /** DuckDB, to read the encrypted files. */
   readonly engine: Engine;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Creates again a catalog lost by a coordinator restart (`catalog-keeper.ts`). */
+  readonly onCatalogNotFound?: (catalog: string) => Promise<boolean>;
 }
 
 export interface TrinoDatasetCopy {
@@ -97,11 +101,13 @@ function s3Client(store: TrinoS3Store): S3Client {
     endpoint: store.endpoint, region: store.region, forcePathStyle: true, maxAttempts: 3,
     credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    // The store's CA besides the system's (a private CA): the SSE-C key travels in every request.
+    ...(store.ca === undefined ? {} : { requestHandler: { httpsAgent: new Agent({ ca: [...rootCertificates, store.ca], keepAlive: true }) } }),
   });
 }
 
 export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCopy {
-  const client = new TrinoClient({ url: o.url, ...(o.headers === undefined ? {} : { headers: o.headers }) });
+  const client = new TrinoClient({ url: o.url, ...(o.headers === undefined ? {} : { headers: o.headers }), ...(o.onCatalogNotFound === undefined ? {} : { onCatalogNotFound: o.onCatalogNotFound }) });
   const catalog = o.catalog ?? 'enclave';
   if (o.s3 !== undefined) return openS3Copy(o, o.s3, client);
   const warehouse = o.warehouse;

@@ -36,7 +36,7 @@ import type {
   WorkspaceSession,
   WorkspaceSpec,
 } from '../workspace-port.ts';
-import { TrinoClient, TrinoQueryError, TrinoUnavailableError, type TrinoColumn, type TrinoStatement } from './client.ts';
+import { missingCatalog, TrinoClient, TrinoQueryError, TrinoUnavailableError, type TrinoColumn, type TrinoStatement } from './client.ts';
 import { checkIoPlan, checkStatementText, QUERY_HINT } from './policy.ts';
 import { ADMIN_USER, accessRules, type OpenWorkspaceGrant } from './rules.ts';
 
@@ -60,6 +60,8 @@ export interface TrinoWorkspaceEngineOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Cells a session keeps across its results (default `KEPT_CELLS`). */
   readonly maxKeptCells?: number;
+  /** Creates again a workspace's catalog lost by a coordinator restart (`catalog-keeper.ts`). */
+  readonly onCatalogNotFound?: (catalog: string) => Promise<boolean>;
 }
 
 const MAX_PAGE_ROWS = 10_000;
@@ -355,9 +357,18 @@ class TrinoSession implements WorkspaceSession {
     const started = performance.now();
     const deadline = started + timeoutMs;
     try {
-      const checked = await this.#check(sql, deadline);
-      if (save !== undefined) return await this.#save(checked, save, deadline, started);
-      return await this.#rows(checked, deadline, started);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const checked = await this.#check(sql, deadline);
+          if (save !== undefined) return await this.#save(checked, save, deadline, started);
+          return await this.#rows(checked, deadline, started);
+        } catch (e) {
+          // The workspace's own catalog lost by a coordinator restart: created again, and the
+          // statement (which could not start without it) run once more. Never another catalog:
+          // whether another project's catalog exists is not this workspace's to learn.
+          if (attempt > 0 || missingCatalog(e) !== this.#catalog || !(await this.#client.restoreCatalogOf(e))) throw e;
+        }
+      }
     } catch (e) {
       throw mapTrinoError(e, 'running the statement', this.#schema);
     } finally {
@@ -530,7 +541,7 @@ function validateSpec(spec: WorkspaceSpec): void {
  *   const ws = await engine.open(spec); // the extract must have been built on Trino first
  */
 export function openTrinoWorkspaceEngine(options: TrinoWorkspaceEngineOptions): WorkspaceEngine {
-  const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }) });
+  const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }), ...(options.onCatalogNotFound === undefined ? {} : { onCatalogNotFound: options.onCatalogNotFound }) });
   const defaultCatalog = options.catalog ?? 'enclave';
   const refreshMs = options.rulesRefreshMs ?? 1000;
   const maxSessions = options.maxSessions ?? 32;

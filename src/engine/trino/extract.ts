@@ -70,18 +70,24 @@ export interface TrinoExtractBuilderOptions {
    * project key is destroyed, nothing written under it can be read (crypto-shredding).
    */
   readonly projectCatalogs?: { readonly store: TrinoS3Store; readonly prefix: string };
+  /** Creates again a dataset's or project's catalog lost by a coordinator restart (`catalog-keeper.ts`). */
+  readonly onCatalogNotFound?: (catalog: string) => Promise<boolean>;
 }
 
 export function openTrinoExtractBuilder(options: TrinoExtractBuilderOptions): TrinoExtractBuilder {
-  const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }) });
+  const client = new TrinoClient({ url: options.url, ...(options.headers === undefined ? {} : { headers: options.headers }), ...(options.onCatalogNotFound === undefined ? {} : { onCatalogNotFound: options.onCatalogNotFound }) });
   const pc = options.projectCatalogs;
+  /** Whether the project's catalog is there, created again first if a restart lost it while the project is active. */
+  const present = async (catalog: string): Promise<boolean> => (await trinoCatalogs(client)).includes(catalog) || (await options.onCatalogNotFound?.(catalog)) === true;
   const catalogOf = (workspaceId: string): string => (pc === undefined ? options.catalog ?? 'enclave' : projectCatalog(workspaceId));
   const asOf = (catalog: string) => ({ user: ADMIN_USER, catalog });
   const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const builder: TrinoExtractBuilder = {
     async prune(plan) {
       const catalog = catalogOf(plan.projectId);
-      if (pc !== undefined && !(await trinoCatalogs(client)).includes(catalog)) return;
+      // A project catalog lost by a restart is created again first: skipping the prune would
+      // leave an earlier generation's extract tables readable once the catalog is back.
+      if (pc !== undefined && !(await present(catalog))) return;
       const as = asOf(catalog);
       const schema = workspaceSchema(plan.projectId);
       const keep = new Set(plan.tables.map((t) => t.name));
