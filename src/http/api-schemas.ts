@@ -188,7 +188,8 @@ const schemas = {
       files: arrayOf(object({ path: str, bytes: int, rows: int, sha256: str })),
     })),
     createdAt: dateTime, completedAt: nullable(dateTime), error: strOrNull,
-  }),
+    engine: { type: 'string', enum: ['duckdb', 'trino'], description: 'The engine this generation is built on (absent: built before projects had one; the deployment\'s default)' },
+  }, ['engine']),
   WorkspaceInfo: object({
     projectId: str, status: { type: 'string', enum: ['ready', 'building', 'none', 'failed', 'closed'] },
     extract: nullable({ $ref: '#/components/schemas/ExtractManifest' }),
