@@ -50,7 +50,8 @@ import { StoreRegistry } from './store/index.ts';
 import { LocalStore } from './store/local.ts';
 import { S3Store } from './store/s3.ts';
 import { workspaceOpenApiPaths, workspaceRoutes } from './http/routes/workspace.ts';
-import { WorkspaceService } from './workspace/index.ts';
+import { EngineChoice, ProjectEngines, WorkspaceService } from './workspace/index.ts';
+import { routingExtractBuilder, routingWorkspaceEngine } from './engine/index.ts';
 import { startPgwire } from './pgwire/index.ts';
 // --- project extract (issue 12 item 1): adapters of today's ingest/migrate/governance to its ports
 import { activePermit } from './governance/repository.ts';
@@ -81,6 +82,8 @@ export interface Platform extends CliServices {
   readonly workspace: WorkspaceService;
   /** Project extracts, built when a permit comes into force or is amended (src/workspace/extract). */
   readonly extracts: ExtractService;
+  /** The engine each project is on, and moving it (src/workspace/engine-choice.ts). */
+  readonly engineChoice: EngineChoice;
   /** The airlock: release requests, checkers' reviews, signed releases (docs/airlock.md). */
   readonly airlock: AirlockService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
@@ -140,9 +143,10 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // otherwise write plain temporary files under ./.tmp): a run that needs more memory than
     // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
     const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
-    // ENCLAVE_ENGINE=trino: versions are copied for Trino (dataset-copy.ts) to the SSE-C object
-    // store (ENCLAVE_TRINO_S3_ENDPOINT), or to a development warehouse in clear.
-    const tw = config.workspaceEngine.kind === 'trino' ? config.workspaceEngine : undefined;
+    // Trino configured (the default or a second engine): versions are copied for Trino
+    // (dataset-copy.ts) to the SSE-C object store (ENCLAVE_TRINO_S3_ENDPOINT), or to a development
+    // warehouse in clear, when a Trino project's extract first reads them.
+    const tw = config.trino;
     const engineCopy = tw === undefined ? undefined
       : tw.s3 !== undefined ? openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, engine, s3: { store: tw.s3, prefix: tw.s3.prefix } })
         : tw.warehouse === undefined ? undefined : openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, warehouse: tw.warehouse, engine });
@@ -163,26 +167,43 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       ...(mailer === undefined ? {} : { mailer }),
     });
     // --- project extract: its own DuckDB (no spilling), built on governance's project changes
-    const ce = config.workspaceEngine;
-    // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema
-    // (with the SSE-C store: in the project's own catalog, keyed from the project's key).
-    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` } }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    // Each project is on one engine (its choice, else ENCLAVE_ENGINE; src/workspace/engine-choice.ts):
+    // the routing builder and workspace engine hand each project to its engine.
+    const projectEngines = new ProjectEngines(db, { defaultEngine: config.workspaceEngine.kind, available: config.engines });
+    const ce = config.trino;
+    // On Trino the extract is built into the project's workspace schema (with the SSE-C store: in
+    // the project's own catalog, keyed from the project's key).
+    const extractBuilder = routingExtractBuilder({
+      builders: {
+        duckdb: await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit }),
+        ...(ce === undefined ? {} : { trino: trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` } }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) }),
+      },
+      engineOf: (id) => projectEngines.extractEngineOf(id),
+    });
     closers.push(async () => {
       await extracts.idle();
       await extractBuilder.close();
     });
     const extracts = new ExtractService({
       db, audit, store, builder: extractBuilder,
-      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), datasets: datasetVersionsFrom(datasets, keys, store, ce.kind === 'trino' ? undefined : locations), keys: extractKeysFrom(keys),
+      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), keys: extractKeysFrom(keys),
+      datasets: datasetVersionsByEngine({ trino: datasetVersionsFrom(datasets, keys, store), duckdb: withoutPrepare(datasetVersionsFrom(datasets, keys, store, locations)) }, config.workspaceEngine.kind),
+      engineOf: (id) => projectEngines.chosen(id),
       retainSupersededMs: config.workspace.statementTimeoutMs + 60_000,
       onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] extract of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
     });
     extracts.listen(governance);
     // --- end project extract
     // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
-    const we = config.workspaceEngine;
-    // ENCLAVE_ENGINE=trino: workspaces on a Trino cluster (docs/deploy/trino.md).
-    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog }) }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
+    const we = config.trino;
+    // Trino's workspaces on a Trino cluster (docs/deploy/trino.md); a project opens on the engine of its ready extract.
+    const workspaceEngine = routingWorkspaceEngine({
+      engines: {
+        duckdb: openDuckDbSandbox({ maxSessions: config.workspace.maxSessions }),
+        ...(we === undefined ? {} : { trino: openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog }) }) }),
+      },
+      engineOf: (id) => projectEngines.workspaceEngineOf(id),
+    });
     const w = config.workspace;
     const workspace = new WorkspaceService({
       db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
@@ -195,13 +216,18 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       await workspace.close();
       await workspaceEngine.close();
     });
+    const engineChoice = new EngineChoice({
+      db, audit, engines: projectEngines, extracts, dropExtract: (id, e) => extractBuilder.dropExtract(id, e),
+      onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] engine move of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
+    });
+    closers.unshift(() => engineChoice.idle());
     // ── end of workspace wiring ──
     // ── Airlock (issue 13): released files go to the local store, signed with the release key. ──
     const releaseKey = await loadReleaseSigningKey(config.airlock.releaseSigningKeyPath);
     const airlock = new AirlockService({ db, audit, governance: airlockGovernanceFrom(identity.peopleDirectory(), db), workspace, keys, store, signer: releaseKey });
     // ── end of airlock wiring ──
     return {
-      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, idpSecrets, mailer, lock, airlock,
+      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, engineChoice, idpSecrets, mailer, lock, airlock,
       atClose(fn) {
         closers.unshift(fn);
       },
@@ -268,6 +294,27 @@ export function datasetVersionsFrom(versions: Pick<DatasetVersions, 'versions' |
     },
     withKey: (dataset, fn) => keys.withDataKey('dataset', dataset, 'encryption', fn),
   };
+}
+
+/**
+ * The dataset versions of the extract on each engine: a build reads through the adapter of the
+ * engine its generation is recorded on (`fallback`, the deployment's default, when none is).
+ */
+export function datasetVersionsByEngine(by: Readonly<Record<'duckdb' | 'trino', ExtractDatasetVersions>>, fallback: 'duckdb' | 'trino'): ExtractDatasetVersions {
+  const of = (engine: string | null | undefined): ExtractDatasetVersions => (engine === 'trino' || engine === 'duckdb' ? by[engine] : by[fallback]);
+  return {
+    current: (d) => by.duckdb.current(d),
+    files: (d, v, engine) => of(engine).files(d, v),
+    columns: (d, v) => by.duckdb.columns?.(d, v) ?? Promise.resolve(undefined),
+    withKey: (d, fn) => by.duckdb.withKey(d, fn),
+    prepare: async (d, v, engine) => of(engine).prepare?.(d, v),
+  };
+}
+
+/** The adapter without `prepare`: DuckDB reads the version's files themselves, no copy to make. */
+function withoutPrepare(d: ExtractDatasetVersions): ExtractDatasetVersions {
+  const { prepare: _, ...rest } = d;
+  return rest;
 }
 
 /** The project keys of the key service (created by governance when the permit comes into force). */
@@ -340,7 +387,7 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
     version: VERSION,
     health: async () => {
       await p.db.query('SELECT 1');
-      return { metadata: p.db.kind, engine: p.config.workspaceEngine.kind };
+      return { metadata: p.db.kind, engine: p.config.workspaceEngine.kind, engines: p.config.engines };
     },
     routes: [
       { prefix: 'catalog', app: catalogRoutes(p.catalog) },
