@@ -313,8 +313,7 @@ export function datasetVersionsByEngine(by: Readonly<Record<'duckdb' | 'trino', 
 
 /** The adapter without `prepare`: DuckDB reads the version's files themselves, no copy to make. */
 function withoutPrepare(d: ExtractDatasetVersions): ExtractDatasetVersions {
-  const { prepare: _, ...rest } = d;
-  return rest;
+  return { current: (x) => d.current(x), files: (x, v) => d.files(x, v), columns: (x, v) => d.columns?.(x, v) ?? Promise.resolve(undefined), withKey: (x, fn) => d.withKey(x, fn) };
 }
 
 /** The project keys of the key service (created by governance when the permit comes into force). */

@@ -131,7 +131,7 @@ export class EngineChoice {
    */
   async set(p: Principal, projectId: string, body: unknown, requestId?: string): Promise<{ readonly accepted: boolean; readonly state: ProjectEngineState }> {
     assertCanChooseEngine(p);
-    const requested = typeof body === 'object' && body !== null && 'engine' in body ? (body as { engine: unknown }).engine : undefined;
+    const requested = typeof body === 'object' && body !== null && 'engine' in body ? body.engine : undefined;
     const engine = typeof requested === 'string' ? asEngine(requested) : null;
     if (engine === null) {
       throw new AppError('invalid', `engine must be one of ${ENGINE_NAMES.join(', ')}`, { hint: 'e.g. {"engine": "trino"}', details: { field: 'engine' } });
