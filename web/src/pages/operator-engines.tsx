@@ -47,7 +47,8 @@ export function ProjectEngines() {
   const state = useAsync(async (s) => {
     const { keys } = await get<{ keys: DataKey[] }>('/api/v1/operator/keys', s);
     const ids = [...new Set(keys.filter((k) => k.scope === 'project' && k.state === 'active').map((k) => k.scopeId))].sort();
-    return Promise.all(ids.map((id) => get<ProjectEngine>(`/api/v1/operator/projects/${encodeURIComponent(id)}/engine`, s)));
+    const health = await get<{ engines?: EngineName[] }>('/healthz', s);
+    return { engines: health.engines ?? ['duckdb'], rows: await Promise.all(ids.map((id) => get<ProjectEngine>(`/api/v1/operator/projects/${encodeURIComponent(id)}/engine`, s))) };
   }, []);
   const move = async (projectId: string, engine: EngineName): Promise<void> => {
     setSaid(null);
@@ -71,9 +72,9 @@ export function ProjectEngines() {
       )}
       {error !== null && <ErrorState error={error} />}
       <Async state={state}>
-        {(rows) => (
+        {({ engines, rows }) => (
           <>
-            {rows.every((r) => r.available.length < 2) && <p className="muted small">{o.onlyOne}</p>}
+            {engines.length < 2 && <p className="muted small">{o.onlyOne}</p>}
             <DataTable
               caption={o.title}
               captionHidden
