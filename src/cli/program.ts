@@ -445,7 +445,7 @@ work with a project's API token; reviews need the portal.`);
     .description('file an amendment of the active permit (principal investigator); the permit stays in force, unchanged, during the review')
     .option('--revise', 'revise the amendment the reviewers returned, and resubmit it').option(...AS)
     .action(withGov(async (g, id: string, file: string, o: As & { revise?: boolean }) => { await projectsAmend(g, id, at(file), o, out); }));
-  projects.command('engine').argument('<project>').argument('[engine]', 'duckdb or trino: put the project on this engine (omit to show it)')
+  projects.command('engine').argument('<project>', 'the project id (enclave projects ls)').argument('[engine]', 'duckdb or trino: put the project on this engine (omit to show it)')
     .description('the engine a project runs on (operators): show it, or move the project to another engine this deployment runs')
     .option('--json', 'the state as JSON').addHelpText('after', `
 A deployment runs DuckDB (embedded) and, when ENCLAVE_TRINO_URL is set, Trino; ENCLAVE_ENGINE is
@@ -453,6 +453,8 @@ the default. Moving a project rebuilds its extract on the new engine in the back
 keep working on the old engine until the new extract is ready, then the workspace switches and
 the old engine's copy is dropped. A failed rebuild puts the project back. Saved tables stay with
 the engine they were made on. Every step is audited (project.engine.change, .rebuilt, .revert).
+Operators run it on the server (beside a running server it goes through it); the API is
+GET/PUT /api/v1/operator/projects/{id}/engine, and the portal's Operations page has the same.
 
 Examples:
   enclave projects engine PROJECT           show the engine, what serves the workspace now, and the engines available
