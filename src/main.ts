@@ -179,6 +179,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
         ...(ce === undefined ? {} : { trino: trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` } }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) }),
       },
       engineOf: (id) => projectEngines.extractEngineOf(id),
+      enginesOf: (id) => projectEngines.enginesUsed(id),
     });
     closers.push(async () => {
       await extracts.idle();

@@ -90,4 +90,9 @@ test('closing a project asks every engine to delete what it keeps, even when one
   const b = routingExtractBuilder({ builders: { trino: recordingBuilder('trino', log, { keeps: true, failDestroy: true }), other: recordingBuilder('other', log, { keeps: true }) }, engineOf: on({}) });
   await assert.rejects(b.destroyProject?.('p1') ?? Promise.resolve(), /trino unreachable/);
   assert.deepEqual(log.sort(), ['other:destroy:p1', 'trino:destroy:p1']);
+  // told which engines the project was built on, closure asks only those
+  const only: string[] = [];
+  const c = routingExtractBuilder({ builders: { trino: recordingBuilder('trino', only, { keeps: true, failDestroy: true }), other: recordingBuilder('other', only, { keeps: true }) }, engineOf: on({}), enginesOf: async () => ['other'] });
+  await c.destroyProject?.('p1');
+  assert.deepEqual(only, ['other:destroy:p1']);
 });

@@ -61,7 +61,15 @@ export interface RoutingExtractBuilder extends ExtractBuilder {
  * engine `engineOf` names for it; at the project's end (`destroyProject`) every engine deletes
  * what it keeps of the project, whichever it was on.
  */
-export function routingExtractBuilder(o: { readonly builders: Readonly<Record<string, ExtractBuilder>>; readonly engineOf: EngineResolver }): RoutingExtractBuilder {
+export function routingExtractBuilder(o: {
+  readonly builders: Readonly<Record<string, ExtractBuilder>>;
+  readonly engineOf: EngineResolver;
+  /**
+   * The engines that may hold something of a project (every engine it was ever built on), so that
+   * closing a project never waits on an engine it never used; default: every engine.
+   */
+  readonly enginesOf?: (projectId: string) => Promise<readonly string[]>;
+}): RoutingExtractBuilder {
   const of = async (projectId: string): Promise<ExtractBuilder> => pick(o.builders, await o.engineOf(projectId), projectId);
   return {
     engines: Object.keys(o.builders),
@@ -73,8 +81,9 @@ export function routingExtractBuilder(o: { readonly builders: Readonly<Record<st
       await (await of(plan.projectId)).prepare?.(plan);
     },
     async destroyProject(projectId: string): Promise<void> {
-      // Every engine, even one the project never used: a copy left behind would outlive the closure.
-      await settleAll(Object.values(o.builders).map((b) => async () => b.destroyProject?.(projectId)));
+      // Every engine the project was built on (by default every engine): a copy left behind would outlive the closure.
+      const used = o.enginesOf === undefined ? undefined : new Set(await o.enginesOf(projectId));
+      await settleAll(Object.entries(o.builders).filter(([name]) => used === undefined || used.has(name)).map(([, b]) => async () => b.destroyProject?.(projectId)));
     },
     async dropExtract(projectId: string, engine: string): Promise<void> {
       // An empty plan: every extract table of an earlier generation goes, saved objects stay.

@@ -76,6 +76,12 @@ export class ProjectEngines {
     return r === undefined ? this.chosen(projectId) : asEngine(r.engine) ?? this.defaultEngine;
   }
 
+  /** Every engine the project's extract was ever built on, and the one it is on: where closure deletes its copies. */
+  async enginesUsed(projectId: string): Promise<EngineName[]> {
+    const rows = await this.#db.query<{ engine: string | null }>('SELECT DISTINCT engine FROM workspace_extracts WHERE project_id = $1', [projectId]);
+    return [...new Set([...rows.map((r) => asEngine(r.engine) ?? this.defaultEngine), await this.chosen(projectId)])];
+  }
+
   /** The engine the workspace opens on: its ready generation's, else its choice. */
   async workspaceEngineOf(projectId: string): Promise<EngineName> {
     const [r] = await this.#db.query<{ engine: string | null }>("SELECT engine FROM workspace_extracts WHERE project_id = $1 AND state = 'ready'", [projectId]);
