@@ -433,6 +433,7 @@ export async function startServer(p: Platform): Promise<{ server: ServerType; ur
   const demoPeopleCreated = await ensureDemoPeople(p);
   await startLocalSocket(p);
   await p.extracts.resumeAll(); // project extract: builds a killed server left are resumed
+  await p.engineChoice.resume(); // and moves between engines it left half-done
   await startPgwireEndpoint(p);
   // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
   // the redirect URI are URLs of this very server.

@@ -165,6 +165,18 @@ describe(`a project's engine: shown, chosen by operators only, moved back when i
     assert.equal(await count('SELECT count(*) FROM er_prs_f'), n);
   });
 
+  test('a move a stopped server left half-done is taken up at start: rebuilt, or (here) put back, audited', async () => {
+    // as a crash right after the choice was recorded leaves it
+    await p.db.query("UPDATE governance_projects SET engine = 'trino' WHERE id = $1", [project]);
+    assert.equal(((await call('GET', `/operator/projects/${project}/engine`, 'operator')).body as unknown as ProjectEngineState).moving, true);
+    await p.engineChoice.resume();
+    await p.engineChoice.idle();
+    assert.equal(await recorded(), 'duckdb');
+    const [last] = await p.db.query<{ action: string }>("SELECT action FROM audit_events WHERE target = $1 AND action LIKE 'project.engine.%' ORDER BY seq DESC LIMIT 1", [`project:${project}`]);
+    assert.equal(last?.action, 'project.engine.revert');
+    assert.equal((await p.extracts.current(project))?.engine, 'duckdb');
+  });
+
   test('a closed project\'s engine no longer changes', async () => {
     const committee = await p.identity.principalOf((await p.identity.personBySubject(EMBEDDED_ISSUER_ID, 'committee1'))?.id ?? '', 'session');
     await p.governance.take(committee, project, 'close');

@@ -176,14 +176,33 @@ export class EngineChoice {
     return { accepted: rebuild, state: await this.#state(projectId, engine) };
   }
 
+  /**
+   * At start: takes up the moves a stopped process left half-done (the choice recorded, the
+   * workspace still served by another engine): the extract is built on the recorded engine (a
+   * build left running is resumed by the extract service, not started twice), then the project
+   * switches, or goes back to the engine that serves it.
+   */
+  async resume(): Promise<void> {
+    const rows = await this.#d.db.query<{ id: string; engine: string; status: ProjectStatus }>('SELECT id, engine, status FROM governance_projects WHERE engine IS NOT NULL ORDER BY id');
+    for (const r of rows) {
+      const to = asEngine(r.engine);
+      if (to === null || ENDED.has(r.status) || this.#moving.has(r.id) || !this.#d.engines.available.includes(to)) continue;
+      const serving = await this.#serving(r.id);
+      if (serving === null || serving === to) continue;
+      this.#moving.set(r.id, this.#move(r.id, { previous: serving, from: serving, to, resumed: true }));
+    }
+  }
+
   /** Waits until every move under way in this process has ended (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.#moving.size > 0) await Promise.allSettled([...this.#moving.values()]);
   }
 
-  async #move(projectId: string, m: { readonly previous: string | null; readonly from: EngineName; readonly to: EngineName }): Promise<void> {
+  async #move(projectId: string, m: { readonly previous: string | null; readonly from: EngineName; readonly to: EngineName; readonly resumed?: boolean }): Promise<void> {
     try {
-      const built = await this.#d.extracts.materialise(projectId, { force: true });
+      // Resumed: a build on the new engine may be under way already; the extract service builds
+      // again only if the ready extract is not on the project's engine.
+      const built = await this.#d.extracts.materialise(projectId, { force: m.resumed !== true });
       if (built === null || (built.engine ?? this.#d.engines.defaultEngine) !== m.to) {
         throw new AppError('conflict', `the extract of project ${projectId} was not rebuilt on ${m.to}${built === null ? ': no permit is in force' : ''}`);
       }
@@ -193,10 +212,10 @@ export class EngineChoice {
         dropped = false;
         this.#d.onError?.(projectId, e);
       });
-      await this.#d.audit.record({ actor: SERVICE, action: 'project.engine.rebuilt', target: `project:${projectId}`, details: { from: m.from, to: m.to, generation: built.generation, oldCopyDropped: dropped } });
+      await this.#d.audit.record({ actor: SERVICE, action: 'project.engine.rebuilt', target: `project:${projectId}`, details: { from: m.from, to: m.to, generation: built.generation, oldCopyDropped: dropped, resumed: m.resumed === true } });
     } catch (e) {
       const error = isAppError(e) ? e.message.slice(0, 500) : 'the rebuild failed unexpectedly (see the server log)';
-      await this.#d.audit.transaction({ actor: SERVICE, action: 'project.engine.revert', target: `project:${projectId}`, details: { from: m.to, to: m.from, error } }, async (tx) => {
+      await this.#d.audit.transaction({ actor: SERVICE, action: 'project.engine.revert', target: `project:${projectId}`, details: { from: m.to, to: m.from, error, resumed: m.resumed === true } }, async (tx) => {
         const now = await projectEngine(tx, projectId, true);
         // put back only our own change (a later one, or a closure, stands)
         if (now?.engine === m.to) await setProjectEngine(tx, projectId, m.previous);
