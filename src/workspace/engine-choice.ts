@@ -116,6 +116,8 @@ export class EngineChoice {
   readonly #d: EngineChoiceDeps;
   /** Moves under way in this process, by project. */
   readonly #moving = new Map<string, Promise<void>>();
+  /** Requests being decided in this process, by project. */
+  readonly #deciding = new Set<string>();
 
   constructor(deps: EngineChoiceDeps) {
     this.#d = deps;
@@ -149,10 +151,20 @@ export class EngineChoice {
         details: { engine, available: [...available] },
       });
     }
-    if (this.#moving.has(projectId)) {
+    if (this.#moving.has(projectId) || this.#deciding.has(projectId)) {
       const row = await projectEngine(this.#d.db, projectId);
       throw new AppError('conflict', `project ${projectId} is already moving to the ${row?.engine ?? 'other'} engine`, { hint: 'wait until its extract is rebuilt (enclave projects engine shows it), then ask again' });
     }
+    // claimed before the first await: two requests at once cannot both start a move
+    this.#deciding.add(projectId);
+    try {
+      return await this.#set(p, projectId, engine, requestId);
+    } finally {
+      this.#deciding.delete(projectId);
+    }
+  }
+
+  async #set(p: Principal, projectId: string, engine: EngineName, requestId: string | undefined): Promise<{ readonly accepted: boolean; readonly state: ProjectEngineState }> {
     const before = await projectEngine(this.#d.db, projectId);
     if (before === null) throw noProject(projectId);
     if (ENDED.has(before.status)) {
