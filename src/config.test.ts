@@ -71,6 +71,19 @@ test('ENCLAVE_ENGINE picks the workspace engine: DuckDB by default, Trino only w
   assert.deepEqual(loadConfig({ ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json' }, '/srv/enclave').workspaceEngine, { kind: 'trino', url: 'http://127.0.0.1:18080', rulesFile: '/srv/enclave/etc/rules.json', catalog: 'enclave' });
 });
 
+test('ENCLAVE_TRINO_URL beside the DuckDB default makes Trino a second engine, its rules file then required', () => {
+  assert.deepEqual(loadConfig({}, '/srv/enclave').engines, ['duckdb']);
+  assert.equal(loadConfig({}, '/srv/enclave').trino, undefined);
+  assert.throws(() => loadConfig({ ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080' }, '/srv/enclave'), (e: Error) => /ENCLAVE_TRINO_RULES_FILE: required when ENCLAVE_TRINO_URL is set/.test(e.message) && /unset ENCLAVE_TRINO_URL/.test((e as { hint?: string }).hint ?? ''));
+  const c = loadConfig({ ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json', ENCLAVE_TRINO_WAREHOUSE: 'w' }, '/srv/enclave');
+  assert.deepEqual(c.workspaceEngine, { kind: 'duckdb' });
+  assert.deepEqual(c.engines, ['duckdb', 'trino']);
+  assert.deepEqual(c.trino, { kind: 'trino', url: 'http://127.0.0.1:18080', rulesFile: '/srv/enclave/etc/rules.json', catalog: 'enclave', warehouse: '/srv/enclave/w' });
+  const t = loadConfig({ ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json' }, '/srv/enclave');
+  assert.deepEqual(t.engines, ['duckdb', 'trino']);
+  assert.equal(t.workspaceEngine, t.trino);
+});
+
 test('ENCLAVE_TRINO_S3_ENDPOINT keeps Trino\'s dataset versions on the SSE-C store, with the ENCLAVE_S3_* bucket and credentials, never beside a clear warehouse', () => {
   const trino = { ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json', ENCLAVE_TRINO_S3_ENDPOINT: 'https://s3.example.test' };
   assert.throws(() => loadConfig(trino, '/srv/enclave'), (e: Error) => /ENCLAVE_S3_BUCKET: required when ENCLAVE_ENGINE=trino/.test(e.message) && /ENCLAVE_S3_SECRET_ACCESS_KEY/.test(e.message));

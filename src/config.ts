@@ -85,8 +85,8 @@ const hints: Record<string, string> = {
   ENCLAVE_AUDIT_WITNESSES: 'e.g. "http://127.0.0.1:7380 enclave-witness+1a2b3c4d+BAx…" (the line printed by node src/audit/witness-main.ts); docs/audit.md',
   ENCLAVE_SMTP_URL: 'e.g. smtp://user:password@mail.example.org:587 (STARTTLS) or smtps://mail.example.org:465; unset to send no e-mail',
   ENCLAVE_SMTP_FROM: 'e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>"',
-  ENCLAVE_ENGINE: 'duckdb (embedded, the default) or trino (ENCLAVE_TRINO_URL and ENCLAVE_TRINO_RULES_FILE then required; docs/deploy/trino.md)',
-  ENCLAVE_TRINO_S3_ENDPOINT: 'with ENCLAVE_ENGINE=trino: the S3 endpoint where dataset versions for Trino are kept under SSE-C (bucket and credentials of ENCLAVE_S3_*)',
+  ENCLAVE_ENGINE: 'the deployment\'s default engine: duckdb (embedded, the default) or trino (ENCLAVE_TRINO_URL and ENCLAVE_TRINO_RULES_FILE then required; docs/deploy/trino.md); with ENCLAVE_TRINO_URL beside duckdb, Trino is a second engine chosen per project',
+  ENCLAVE_TRINO_S3_ENDPOINT: 'with Trino configured: the S3 endpoint where dataset versions for Trino are kept under SSE-C (bucket and credentials of ENCLAVE_S3_*)',
   ENCLAVE_TRINO_S3_CA_FILE: 'with ENCLAVE_TRINO_S3_ENDPOINT over https: a PEM file of CA certificates to trust for it besides the system\'s (a private CA; Trino trusts it through its JVM truststore)',
   ENCLAVE_DEMO_MODE: 'on or off (default off; `npm start` turns it on when serving on loopback)',
   ENCLAVE_DEMO_MODE_BEYOND_LOOPBACK: 'on or off: on lets demo mode run on a non-loopback host, knowingly',
@@ -98,6 +98,20 @@ const hints: Record<string, string> = {
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** The workspace engines a deployment may run. */
+export type EngineKind = 'duckdb' | 'trino';
+
+/** A Trino cluster (docs/deploy/trino.md) whose coordinator reads `rulesFile` as its access control. */
+export interface TrinoEngineConfig {
+  readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string; readonly warehouse?: string;
+  /**
+   * ENCLAVE_TRINO_S3_ENDPOINT: dataset versions for Trino go to this S3 endpoint (the bucket and
+   * credentials of ENCLAVE_S3_*, under `<prefix>trino/`), encrypted by the store with SSE-C keys
+   * derived from the datasets' keys (docs/encryption-at-rest-trino.md).
+   */
+  readonly s3?: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string; readonly caFile?: string };
 }
 
 export interface Config {
@@ -174,15 +188,14 @@ export interface Config {
    * The workspace engine (ENCLAVE_ENGINE): DuckDB embedded by default, or a Trino cluster
    * (docs/deploy/trino.md) whose coordinator reads `rulesFile` as its access control.
    */
-  readonly workspaceEngine: { readonly kind: 'duckdb' } | {
-    readonly kind: 'trino'; readonly url: string; readonly rulesFile: string; readonly catalog: string; readonly warehouse?: string;
-    /**
-     * ENCLAVE_TRINO_S3_ENDPOINT: dataset versions for Trino go to this S3 endpoint (the bucket and
-     * credentials of ENCLAVE_S3_*, under `<prefix>trino/`), encrypted by the store with SSE-C keys
-     * derived from the datasets' keys (docs/encryption-at-rest-trino.md).
-     */
-    readonly s3?: { readonly endpoint: string; readonly bucket: string; readonly region: string; readonly prefix: string; readonly accessKeyId: string; readonly secretAccessKey: string; readonly caFile?: string };
-  };
+  readonly workspaceEngine: { readonly kind: 'duckdb' } | TrinoEngineConfig;
+  /**
+   * The Trino cluster, when ENCLAVE_TRINO_URL is set: the default engine with ENCLAVE_ENGINE=trino,
+   * else a second engine the operator may put projects on (`enclave projects engine`).
+   */
+  readonly trino: TrinoEngineConfig | undefined;
+  /** The engines projects may be put on: DuckDB always (embedded), Trino when configured. */
+  readonly engines: readonly EngineKind[];
   /**
    * The PostgreSQL-protocol endpoint into workspaces (docs/pgwire.md), when ENCLAVE_PGWIRE_PORT
    * is set: TLS with the given certificate and key, or plain TCP on a loopback host only.
@@ -244,7 +257,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   if (e.ENCLAVE_SMTP_URL !== undefined && e.ENCLAVE_SMTP_FROM === undefined) {
     throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_SMTP_FROM: required when ENCLAVE_SMTP_URL is set', { hint: 'give the sender address of the notification e-mails, e.g. ENCLAVE_SMTP_FROM="Enclave <enclave@example.org>", or unset ENCLAVE_SMTP_URL', details: { problems: ['ENCLAVE_SMTP_FROM'] } });
   }
-  if (e.ENCLAVE_ENGINE === 'trino') {
+  // Trino is configured when the deployment's default is Trino, or beside the DuckDB default when
+  // its URL is given (a second engine that the operator puts projects on, one by one).
+  if (e.ENCLAVE_ENGINE === 'trino' || e.ENCLAVE_TRINO_URL !== undefined) {
+    const because = e.ENCLAVE_ENGINE === 'trino' ? 'ENCLAVE_ENGINE=trino' : 'ENCLAVE_TRINO_URL is set';
     const missing: string[] = (['ENCLAVE_TRINO_URL', 'ENCLAVE_TRINO_RULES_FILE'] as const).filter((k) => e[k] === undefined);
     if (e.ENCLAVE_TRINO_S3_ENDPOINT !== undefined) missing.push(...(['ENCLAVE_S3_BUCKET', 'ENCLAVE_S3_ACCESS_KEY_ID', 'ENCLAVE_S3_SECRET_ACCESS_KEY'] as const).filter((k) => e[k] === undefined));
     if (e.ENCLAVE_TRINO_S3_CA_FILE !== undefined && !(e.ENCLAVE_TRINO_S3_ENDPOINT ?? '').startsWith('https:')) {
@@ -254,7 +270,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
       throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_TRINO_WAREHOUSE and ENCLAVE_TRINO_S3_ENDPOINT: give one (a development warehouse in clear, or the SSE-C object store)', { hint: 'unset ENCLAVE_TRINO_WAREHOUSE outside development', details: { problems: ['ENCLAVE_TRINO_WAREHOUSE', 'ENCLAVE_TRINO_S3_ENDPOINT'] } });
     }
     if (missing.length > 0) {
-      throw new AppError('invalid', `configuration is invalid:\n  ${missing.map((k) => `${k}: required when ENCLAVE_ENGINE=trino`).join('\n  ')}`, { hint: 'give the Trino coordinator URL and the access-control rules file it reads (scripts/trino.sh start prints both), or set ENCLAVE_ENGINE=duckdb', details: { problems: missing } });
+      throw new AppError('invalid', `configuration is invalid:\n  ${missing.map((k) => `${k}: required when ${because}`).join('\n  ')}`, { hint: e.ENCLAVE_ENGINE === 'trino' ? 'give the Trino coordinator URL and the access-control rules file it reads (scripts/trino.sh start prints both), or set ENCLAVE_ENGINE=duckdb' : 'give the access-control rules file the Trino coordinator reads (scripts/trino.sh rules prints it), or unset ENCLAVE_TRINO_URL to run DuckDB only', details: { problems: missing } });
     }
   }
   if (e.ENCLAVE_PGWIRE_PORT !== undefined) {
@@ -269,6 +285,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   const dataDir = abs(e.ENCLAVE_DATA_DIR);
   const keyringPath = abs(e.ENCLAVE_KEYRING ?? join(homedir(), '.config', 'enclave', 'keyring.json'));
   const list = (v: string | undefined): string[] => (v === undefined ? [] : v.split(',').filter((x) => x !== ''));
+  const trino: TrinoEngineConfig | undefined = e.ENCLAVE_TRINO_URL === undefined ? undefined : {
+    kind: 'trino', url: e.ENCLAVE_TRINO_URL, rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG, ...(e.ENCLAVE_TRINO_WAREHOUSE === undefined ? {} : { warehouse: abs(e.ENCLAVE_TRINO_WAREHOUSE) }),
+    ...(e.ENCLAVE_TRINO_S3_ENDPOINT === undefined ? {} : { s3: { endpoint: e.ENCLAVE_TRINO_S3_ENDPOINT, bucket: e.ENCLAVE_S3_BUCKET ?? '', region: e.ENCLAVE_S3_REGION, prefix: [(e.ENCLAVE_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''), 'trino'].filter((x) => x !== '').join('/'), accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '', ...(e.ENCLAVE_TRINO_S3_CA_FILE === undefined ? {} : { caFile: abs(e.ENCLAVE_TRINO_S3_CA_FILE) }) } }),
+  };
   const config: Config = {
     dataDir,
     // Outside the repository and the data directory by default, so a copied data directory
@@ -325,8 +345,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     demoMode: e.ENCLAVE_DEMO_MODE === 'on',
     sessions: { idleMs: e.ENCLAVE_SESSION_IDLE_MINUTES * 60_000, absoluteMs: e.ENCLAVE_SESSION_MAX_HOURS * 3_600_000 },
     smtp: e.ENCLAVE_SMTP_URL === undefined ? undefined : { url: e.ENCLAVE_SMTP_URL, from: e.ENCLAVE_SMTP_FROM ?? '' },
-    workspaceEngine: e.ENCLAVE_ENGINE === 'trino' ? { kind: 'trino', url: e.ENCLAVE_TRINO_URL ?? '', rulesFile: abs(e.ENCLAVE_TRINO_RULES_FILE ?? ''), catalog: e.ENCLAVE_TRINO_CATALOG, ...(e.ENCLAVE_TRINO_WAREHOUSE === undefined ? {} : { warehouse: abs(e.ENCLAVE_TRINO_WAREHOUSE) }),
-      ...(e.ENCLAVE_TRINO_S3_ENDPOINT === undefined ? {} : { s3: { endpoint: e.ENCLAVE_TRINO_S3_ENDPOINT, bucket: e.ENCLAVE_S3_BUCKET ?? '', region: e.ENCLAVE_S3_REGION, prefix: [(e.ENCLAVE_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, ''), 'trino'].filter((x) => x !== '').join('/'), accessKeyId: e.ENCLAVE_S3_ACCESS_KEY_ID ?? '', secretAccessKey: e.ENCLAVE_S3_SECRET_ACCESS_KEY ?? '', ...(e.ENCLAVE_TRINO_S3_CA_FILE === undefined ? {} : { caFile: abs(e.ENCLAVE_TRINO_S3_CA_FILE) }) } }) } : { kind: 'duckdb' },
+    workspaceEngine: e.ENCLAVE_ENGINE === 'trino' && trino !== undefined ? trino : { kind: 'duckdb' },
+    trino,
+    engines: trino === undefined ? ['duckdb'] : ['duckdb', 'trino'],
     pgwire: e.ENCLAVE_PGWIRE_PORT === undefined ? undefined : {
       host: e.ENCLAVE_PGWIRE_HOST, port: e.ENCLAVE_PGWIRE_PORT, recheckMs: e.ENCLAVE_PGWIRE_RECHECK_SECONDS * 1000,
       tls: e.ENCLAVE_PGWIRE_TLS_CERT === undefined || e.ENCLAVE_PGWIRE_TLS_KEY === undefined ? undefined : { certPath: abs(e.ENCLAVE_PGWIRE_TLS_CERT), keyPath: abs(e.ENCLAVE_PGWIRE_TLS_KEY) },

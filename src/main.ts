@@ -52,7 +52,8 @@ import { StoreRegistry } from './store/index.ts';
 import { LocalStore } from './store/local.ts';
 import { S3Store } from './store/s3.ts';
 import { workspaceOpenApiPaths, workspaceRoutes } from './http/routes/workspace.ts';
-import { WorkspaceService } from './workspace/index.ts';
+import { EngineChoice, ProjectEngines, WorkspaceService } from './workspace/index.ts';
+import { routingExtractBuilder, routingWorkspaceEngine } from './engine/index.ts';
 import { startPgwire } from './pgwire/index.ts';
 // --- project extract (issue 12 item 1): adapters of today's ingest/migrate/governance to its ports
 import { activePermit } from './governance/repository.ts';
@@ -83,6 +84,8 @@ export interface Platform extends CliServices {
   readonly workspace: WorkspaceService;
   /** Project extracts, built when a permit comes into force or is amended (src/workspace/extract). */
   readonly extracts: ExtractService;
+  /** The engine each project is on, and moving it (src/workspace/engine-choice.ts). */
+  readonly engineChoice: EngineChoice;
   /** The airlock: release requests, checkers' reviews, signed releases (docs/airlock.md). */
   readonly airlock: AirlockService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
@@ -142,9 +145,10 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     // otherwise write plain temporary files under ./.tmp): a run that needs more memory than
     // ENCLAVE_ENGINE_MEMORY fails, and publishes nothing.
     const ingestEngine = await openDuckDb({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit, tempDirectory: '' });
-    // ENCLAVE_ENGINE=trino: versions are copied for Trino (dataset-copy.ts) to the SSE-C object
-    // store (ENCLAVE_TRINO_S3_ENDPOINT), or to a development warehouse in clear.
-    const tw = config.workspaceEngine.kind === 'trino' ? config.workspaceEngine : undefined;
+    // Trino configured (the default or a second engine): versions are copied for Trino
+    // (dataset-copy.ts) to the SSE-C object store (ENCLAVE_TRINO_S3_ENDPOINT), or to a development
+    // warehouse in clear, when a Trino project's extract first reads them.
+    const tw = config.trino;
     // With the SSE-C store, the catalogs Enclave creates at run time come back after a coordinator restart (catalog-keeper.ts).
     let keeper: CatalogKeeper | undefined;
     const onCatalogNotFound = (c: string): Promise<boolean> => keeper?.restore(c) ?? Promise.resolve(false);
@@ -153,7 +157,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
         : tw.warehouse === undefined ? undefined : openTrinoDatasetCopy({ url: tw.url, catalog: tw.catalog, warehouse: tw.warehouse, engine });
     const datasets = new DatasetVersions({ db, audit, keys, store, locations, ...(engineCopy === undefined ? {} : { engineCopy }) });
     if (tw?.s3 !== undefined) {
-      keeper = trinoCatalogKeeperFrom(db, audit, keys, datasets, { url: tw.url, store: tw.s3, projectPrefix: `${tw.s3.prefix}/projects` });
+      keeper = trinoCatalogKeeperFrom(db, audit, keys, datasets, { url: tw.url, store: tw.s3, projectPrefix: `${tw.s3.prefix}/projects`, defaultEngine: config.workspaceEngine.kind });
       const restored = keeper.restoreAll().then(reportRestoredCatalogs, (e: unknown) => reportRestoredCatalogs({ recreated: [], failed: [{ catalog: '(all)', error: e instanceof Error ? e.message : String(e) }] }));
       closers.push(() => restored);
     }
@@ -173,26 +177,44 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       ...(mailer === undefined ? {} : { mailer }),
     });
     // --- project extract: its own DuckDB (no spilling), built on governance's project changes
-    const ce = config.workspaceEngine;
-    // ENCLAVE_ENGINE=trino: the extract is built on Trino, into the project's workspace schema
-    // (with the SSE-C store: in the project's own catalog, keyed from the project's key).
-    const extractBuilder = ce.kind === 'trino' ? trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` }, onCatalogNotFound }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) : await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit });
+    // Each project is on one engine (its choice, else ENCLAVE_ENGINE; src/workspace/engine-choice.ts):
+    // the routing builder and workspace engine hand each project to its engine.
+    const projectEngines = new ProjectEngines(db, { defaultEngine: config.workspaceEngine.kind, available: config.engines });
+    const ce = config.trino;
+    // On Trino the extract is built into the project's workspace schema (with the SSE-C store: in
+    // the project's own catalog, keyed from the project's key).
+    const extractBuilder = routingExtractBuilder({
+      builders: {
+        duckdb: await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit }),
+        ...(ce === undefined ? {} : { trino: trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` }, onCatalogNotFound }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) }),
+      },
+      engineOf: (id) => projectEngines.extractEngineOf(id),
+      enginesOf: (id) => projectEngines.enginesUsed(id),
+    });
     closers.push(async () => {
       await extracts.idle();
       await extractBuilder.close();
     });
     const extracts = new ExtractService({
       db, audit, store, builder: extractBuilder,
-      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), datasets: datasetVersionsFrom(datasets, keys, store, ce.kind === 'trino' ? undefined : locations), keys: extractKeysFrom(keys),
+      permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), keys: extractKeysFrom(keys),
+      datasets: datasetVersionsByEngine({ trino: datasetVersionsFrom(datasets, keys, store), duckdb: withoutPrepare(datasetVersionsFrom(datasets, keys, store, locations)) }, config.workspaceEngine.kind),
+      engineOf: (id) => projectEngines.chosen(id),
       retainSupersededMs: config.workspace.statementTimeoutMs + 60_000,
       onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] extract of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
     });
     extracts.listen(governance);
     // --- end project extract
     // ── Workspace (issue 12): one sandboxed DuckDB process per open project workspace. ──
-    const we = config.workspaceEngine;
-    // ENCLAVE_ENGINE=trino: workspaces on a Trino cluster (docs/deploy/trino.md).
-    const workspaceEngine = we.kind === 'trino' ? openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog, onCatalogNotFound }) }) : openDuckDbSandbox({ maxSessions: config.workspace.maxSessions });
+    const we = config.trino;
+    // Trino's workspaces on a Trino cluster (docs/deploy/trino.md); a project opens on the engine of its ready extract.
+    const workspaceEngine = routingWorkspaceEngine({
+      engines: {
+        duckdb: openDuckDbSandbox({ maxSessions: config.workspace.maxSessions }),
+        ...(we === undefined ? {} : { trino: openTrinoWorkspaceEngine({ url: we.url, rulesFile: we.rulesFile, catalog: we.catalog, maxSessions: config.workspace.maxSessions, ...(we.s3 === undefined ? {} : { catalogOf: projectCatalog, onCatalogNotFound }) }) }),
+      },
+      engineOf: (id) => projectEngines.workspaceEngineOf(id),
+    });
     const w = config.workspace;
     const workspace = new WorkspaceService({
       db, audit, governance, keys, engine: workspaceEngine, extracts, scratchRoot: w.scratchDir, quotaBytes: w.quotaBytes,
@@ -205,13 +227,18 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       await workspace.close();
       await workspaceEngine.close();
     });
+    const engineChoice = new EngineChoice({
+      db, audit, engines: projectEngines, extracts, dropExtract: (id, e) => extractBuilder.dropExtract(id, e),
+      onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] engine move of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
+    });
+    closers.unshift(() => engineChoice.idle());
     // ── end of workspace wiring ──
     // ── Airlock (issue 13): released files go to the local store, signed with the release key. ──
     const releaseKey = await loadReleaseSigningKey(config.airlock.releaseSigningKeyPath);
     const airlock = new AirlockService({ db, audit, governance: airlockGovernanceFrom(identity.peopleDirectory(), db), workspace, keys, store, signer: releaseKey });
     // ── end of airlock wiring ──
     return {
-      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, idpSecrets, mailer, lock, airlock,
+      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, engineChoice, idpSecrets, mailer, lock, airlock,
       atClose(fn) {
         closers.unshift(fn);
       },
@@ -280,6 +307,26 @@ export function datasetVersionsFrom(versions: Pick<DatasetVersions, 'versions' |
   };
 }
 
+/**
+ * The dataset versions of the extract on each engine: a build reads through the adapter of the
+ * engine its generation is recorded on (`fallback`, the deployment's default, when none is).
+ */
+export function datasetVersionsByEngine(by: Readonly<Record<'duckdb' | 'trino', ExtractDatasetVersions>>, fallback: 'duckdb' | 'trino'): ExtractDatasetVersions {
+  const of = (engine: string | null | undefined): ExtractDatasetVersions => (engine === 'trino' || engine === 'duckdb' ? by[engine] : by[fallback]);
+  return {
+    current: (d) => by.duckdb.current(d),
+    files: (d, v, engine) => of(engine).files(d, v),
+    columns: (d, v) => by.duckdb.columns?.(d, v) ?? Promise.resolve(undefined),
+    withKey: (d, fn) => by.duckdb.withKey(d, fn),
+    prepare: async (d, v, engine) => of(engine).prepare?.(d, v),
+  };
+}
+
+/** The adapter without `prepare`: DuckDB reads the version's files themselves, no copy to make. */
+function withoutPrepare(d: ExtractDatasetVersions): ExtractDatasetVersions {
+  return { current: (x) => d.current(x), files: (x, v) => d.files(x, v), columns: (x, v) => d.columns?.(x, v) ?? Promise.resolve(undefined), withKey: (x, fn) => d.withKey(x, fn) };
+}
+
 /** The project keys of the key service (created by governance when the permit comes into force). */
 export function extractKeysFrom(keys: KeyService): ExtractKeys {
   return {
@@ -295,13 +342,16 @@ export function extractKeysFrom(keys: KeyService): ExtractKeys {
  * The Trino catalog keeper over today's tables: active projects (governance), datasets with a
  * version and their re-check (datasets), project keys (keys); each re-creation audited.
  */
-export function trinoCatalogKeeperFrom(db: Db, audit: AuditLog, keys: KeyService, datasets: Pick<DatasetVersions, 'prepareAgainForEngine'>, o: { readonly url: string; readonly store: TrinoS3Store; readonly projectPrefix: string }): CatalogKeeper {
+export function trinoCatalogKeeperFrom(db: Db, audit: AuditLog, keys: KeyService, datasets: Pick<DatasetVersions, 'prepareAgainForEngine'>, o: { readonly url: string; readonly store: TrinoS3Store; readonly projectPrefix: string; readonly defaultEngine?: 'duckdb' | 'trino' }): CatalogKeeper {
+  const { defaultEngine = 'trino', ...keeper } = o;
+  // only projects whose extract is (being) built on Trino have a catalog there (engine per project, src/workspace/engine-choice.ts)
+  const onTrino = "EXISTS (SELECT 1 FROM workspace_extracts e WHERE e.project_id = p.id AND e.state IN ('ready', 'building') AND coalesce(e.engine, $1) = 'trino')";
   return openCatalogKeeper({
-    ...o,
-    activeProjects: async () => (await db.query<{ id: string }>("SELECT p.id FROM governance_projects p WHERE p.status = 'active' AND EXISTS (SELECT 1 FROM workspace_extract_tables t WHERE t.project_id = p.id) ORDER BY p.id")).map((r) => r.id),
+    ...keeper,
+    activeProjects: async () => (await db.query<{ id: string }>(`SELECT p.id FROM governance_projects p WHERE p.status = 'active' AND EXISTS (SELECT 1 FROM workspace_extract_tables t WHERE t.project_id = p.id) AND ${onTrino} ORDER BY p.id`, [defaultEngine])).map((r) => r.id),
     withProjectKey: (projectId, fn) => keys.withDataKey('project', projectId, 'encryption', fn),
     datasets: async () => (await db.query<{ dataset: string }>('SELECT DISTINCT dataset FROM dataset_versions ORDER BY dataset')).map((r) => r.dataset),
-    datasetsInUse: async () => (await db.query<{ dataset: string }>("SELECT DISTINCT t.dataset FROM workspace_extract_tables t JOIN governance_projects p ON p.id = t.project_id WHERE p.status = 'active' ORDER BY t.dataset")).map((r) => r.dataset),
+    datasetsInUse: async () => (await db.query<{ dataset: string }>(`SELECT DISTINCT t.dataset FROM workspace_extract_tables t JOIN governance_projects p ON p.id = t.project_id WHERE p.status = 'active' AND ${onTrino} ORDER BY t.dataset`, [defaultEngine])).map((r) => r.dataset),
     restoreDataset: (dataset) => datasets.prepareAgainForEngine(dataset),
     audit: async (r: CatalogRecreation) => {
       await audit.record({
@@ -386,7 +436,7 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
     version: VERSION,
     health: async () => {
       await p.db.query('SELECT 1');
-      return { metadata: p.db.kind, engine: p.config.workspaceEngine.kind };
+      return { metadata: p.db.kind, engine: p.config.workspaceEngine.kind, engines: p.config.engines };
     },
     routes: [
       { prefix: 'catalog', app: catalogRoutes(p.catalog) },
@@ -432,6 +482,7 @@ export async function startServer(p: Platform): Promise<{ server: ServerType; ur
   const demoPeopleCreated = await ensureDemoPeople(p);
   await startLocalSocket(p);
   await p.extracts.resumeAll(); // project extract: builds a killed server left are resumed
+  await p.engineChoice.resume(); // and moves between engines it left half-done
   await startPgwireEndpoint(p);
   // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
   // the redirect URI are URLs of this very server.

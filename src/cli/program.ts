@@ -10,7 +10,7 @@ import { auditArchive, auditCheckpoint, auditExport, auditHistory, auditProofCon
 import { catalogImport, catalogLs, catalogSearch, catalogShow, type CatalogReader } from './commands/catalog.ts';
 import {
   actingPrincipal, demoPeople, localGovernance, permitsPropose, permitsShow, permitsTemplate, permitsValidate, projectsAccess, projectsAmend, projectsAmendment, projectsCreate,
-  projectsLs, projectsReview, projectsShow, projectsSubmit, tokensCreate, tokensLs, tokensRevoke, type GovernanceClient,
+  projectsEngine, projectsLs, projectsReview, projectsShow, projectsSubmit, tokensCreate, tokensLs, tokensRevoke, type GovernanceClient,
 } from './commands/governance.ts';
 import { detectCommand, ingestCommand, profileFromArgs, type ProfileArgs } from './commands/ingest.ts';
 import { migrateMirror, migratePlan, migrateRun, migrateSwitch, migrateVerify } from './commands/migrate.ts';
@@ -451,6 +451,22 @@ work with a project's API token; reviews need the portal.`);
     .description('file an amendment of the active permit (principal investigator); the permit stays in force, unchanged, during the review')
     .option('--revise', 'revise the amendment the reviewers returned, and resubmit it').option(...AS)
     .action(withGov(async (g, id: string, file: string, o: As & { revise?: boolean }) => { await projectsAmend(g, id, at(file), o, out); }));
+  projects.command('engine').argument('<project>', 'the project id (enclave projects ls)').argument('[engine]', 'duckdb or trino: put the project on this engine (omit to show it)')
+    .description('the engine a project runs on (operators): show it, or move the project to another engine this deployment runs')
+    .option('--json', 'the state as JSON').addHelpText('after', `
+A deployment runs DuckDB (embedded) and, when ENCLAVE_TRINO_URL is set, Trino; ENCLAVE_ENGINE is
+the default. Moving a project rebuilds its extract on the new engine in the background; members
+keep working on the old engine until the new extract is ready, then the workspace switches and
+the old engine's copy is dropped. A failed rebuild puts the project back. Saved tables stay with
+the engine they were made on. Every step is audited (project.engine.change, .rebuilt, .revert).
+Operators run it on the server (beside a running server it goes through it); the API is
+GET/PUT /api/v1/operator/projects/{id}/engine, and the portal's Operations page has the same.
+
+Examples:
+  enclave projects engine PROJECT           show the engine, what serves the workspace now, and the engines available
+  enclave projects engine PROJECT trino     move the project to Trino (202 through the API)
+  enclave projects engine PROJECT duckdb    move it back to DuckDB`)
+    .action(withGov(async (g, id: string, engine: string | undefined, o: { json?: boolean }) => { await projectsEngine(g, id, engine, o, out); }));
   projects.command('amendment').argument('<project>').description('the amendment under way (or the latest): what it changes, its reviews, the permit in force')
     .option('--withdraw', 'withdraw it (principal investigator); the permit in force is unchanged').option('--json', 'the whole detail as JSON').option(...AS)
     .action(withGov(async (g, id: string, o: As & { json?: boolean; withdraw?: boolean }) => { await projectsAmendment(g, id, o, out); }));

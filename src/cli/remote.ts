@@ -9,6 +9,7 @@ import type { CatalogDataset, CatalogDatasetSummary, CatalogTable, SearchHit } f
 import type { AccessRequest, ActionName, AmendmentActionName, AmendmentDetail, Permit, PermitDocument, Project, ProjectDetail } from '../governance/index.ts';
 import type { CatalogReader } from './commands/catalog.ts';
 import type { GovernanceClient, ReviewNote } from './commands/governance.ts';
+import type { ProjectEngineState } from '../workspace/index.ts';
 
 /** Where the remote server is and the API token to call it with. */
 export interface RemoteTarget {
@@ -215,6 +216,14 @@ export class RemoteGovernance implements GovernanceClient {
 
   lookupTable(dataset: string, table: string): Promise<CatalogTable> {
     return this.#api.get(`/catalog/datasets/${seg(dataset)}/tables/${seg(table)}`);
+  }
+
+  projectEngine(id: string): Promise<ProjectEngineState> {
+    return this.#api.get(`/operator/projects/${seg(id)}/engine`);
+  }
+
+  setProjectEngine(id: string, engine: string): Promise<{ readonly accepted: boolean; readonly state: ProjectEngineState }> {
+    return this.#api.request('PUT', `/operator/projects/${seg(id)}/engine`, { engine });
   }
 }
 

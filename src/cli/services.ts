@@ -7,7 +7,7 @@ import type { IdentityService } from '../identity/index.ts';
 import type { IngestService } from '../ingest/index.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { MigrationService } from '../migrate/index.ts';
-import type { WorkspaceService } from '../workspace/index.ts';
+import type { EngineChoice, WorkspaceService } from '../workspace/index.ts';
 
 /** The services the CLI drives: the same ones the HTTP API uses. Built by the composition root. */
 export interface CliServices {
@@ -24,6 +24,8 @@ export interface CliServices {
   readonly governance?: GovernanceService;
   /** Projects' workspaces, for enclave sql (absent in CLI tests that do not need it). */
   readonly workspace?: WorkspaceService;
+  /** The engine each project is on, for enclave projects engine (absent in CLI tests that do not need it). */
+  readonly engineChoice?: EngineChoice;
   /** The airlock, for enclave airlock (absent in CLI tests that do not need it). */
   readonly airlock?: AirlockService;
   /** Who acts from this terminal (the local operator until the CLI logs in with an API token). */

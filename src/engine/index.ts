@@ -22,3 +22,4 @@ export type {
 } from './workspace-port.ts';
 export { ENGINE_PATH_PREFIX } from './extract-port.ts';
 export type { BuildTableInput, BuiltTable, ExtractBuilder, ExtractPlan, PlanColumn, PlanPersonSource, PlanPopulation, PlanPredicate, PlanTable, PlanYears, SourceFiles } from './extract-port.ts';
+export { routingExtractBuilder, routingWorkspaceEngine, type EngineResolver, type RoutingExtractBuilder } from './routing.ts';

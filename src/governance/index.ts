@@ -15,3 +15,4 @@ export {
 } from './service.ts';
 export * from './types.ts';
 export * from './workflow.ts';
+export { projectEngine, setProjectEngine } from './repository.ts';

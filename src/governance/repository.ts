@@ -295,3 +295,17 @@ export async function register(q: Queryable): Promise<RegisterEntry[]> {
     };
   });
 }
+
+/**
+ * The engine a project is put on (issue 17 item 4; migration 0022) with its status, or null when
+ * there is no such project. `engine` null: the deployment's default.
+ */
+export async function projectEngine(q: Queryable, id: string, forUpdate = false): Promise<{ readonly status: ProjectStatus; readonly engine: string | null } | null> {
+  const [r] = await q.query<{ status: ProjectStatus; engine: string | null }>(`SELECT status, engine FROM governance_projects WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return r === undefined ? null : { status: r.status, engine: r.engine };
+}
+
+/** Records the engine a project is put on, in the audited transaction of the change (`src/workspace/engine-choice.ts`). */
+export async function setProjectEngine(tx: AuditedTx, id: string, engine: string | null): Promise<void> {
+  await tx.query('UPDATE governance_projects SET engine = $2 WHERE id = $1', [id, engine]);
+}

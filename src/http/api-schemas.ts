@@ -12,6 +12,7 @@ import { COLUMN_ROLES, OUTPUT_KINDS, RULE_IDS } from '../airlock/rules/index.ts'
 import { SENSITIVITIES } from '../catalog/index.ts';
 import { ACTION_NAMES, AMENDMENT_ACTION_NAMES, AMENDMENT_STATUSES, PROJECT_STATUSES } from '../governance/index.ts';
 import { PLATFORM_ROLES } from '../identity/index.ts';
+import { ENGINE_NAMES } from '../workspace/index.ts';
 
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
@@ -188,7 +189,8 @@ const schemas = {
       files: arrayOf(object({ path: str, bytes: int, rows: int, sha256: str })),
     })),
     createdAt: dateTime, completedAt: nullable(dateTime), error: strOrNull,
-  }),
+    engine: { type: 'string', enum: ['duckdb', 'trino'], description: 'The engine this generation is built on (absent: built before projects had one; the deployment\'s default)' },
+  }, ['engine']),
   WorkspaceInfo: object({
     projectId: str, status: { type: 'string', enum: ['ready', 'building', 'none', 'failed', 'closed'] },
     extract: nullable({ $ref: '#/components/schemas/ExtractManifest' }),
@@ -311,6 +313,22 @@ const schemas = {
   DataKey: object({
     id: str, scope: { type: 'string', enum: ['dataset', 'project'] }, scopeId: str, purpose: { type: 'string', enum: ['encryption', 'pseudonymisation'] },
     state: { type: 'string', enum: ['active', 'destroyed'] }, masterKeyId: strOrNull, createdAt: dateTime,
+  }),
+  // engine per project (src/workspace/engine-choice.ts)
+  EngineName: { type: 'string', enum: [...ENGINE_NAMES] },
+  ProjectEngine: object({
+    projectId: str,
+    engine: { $ref: '#/components/schemas/EngineName', description: 'The engine the project is on (its own choice, else the deployment\'s default)' },
+    isDefault: { type: 'boolean', description: 'True when the project follows the deployment\'s default' },
+    defaultEngine: { $ref: '#/components/schemas/EngineName' },
+    available: arrayOf({ $ref: '#/components/schemas/EngineName' }),
+    serving: { anyOf: [{ $ref: '#/components/schemas/EngineName' }, { type: 'null' }], description: 'The engine the workspace opens on now (its ready extract\'s); null when none is ready' },
+    moving: { type: 'boolean', description: 'True while the extract is rebuilt on `engine` (the workspace still serves from `serving`)' },
+  }),
+  ProjectEngineRequest: object({ engine: { $ref: '#/components/schemas/EngineName' } }),
+  ProjectEngineChange: object({
+    accepted: { type: 'boolean', description: 'True (202) when the extract is being rebuilt on the new engine; false (200) when nothing had to move' },
+    state: { $ref: '#/components/schemas/ProjectEngine' },
   }),
   MasterKeyRotation: object({ oldId: str, newId: str, rewrapped: int, backupNeeded: { const: true } }),
   MigrationStatus: object({

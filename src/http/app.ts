@@ -142,7 +142,7 @@ export function openApiDocument(deps: Pick<HttpDeps, 'version' | 'openApiPaths' 
   const root = [{ url: '/' }];
   const paths: Record<string, unknown> = {
     '/openapi.json': { get: { summary: 'This document', tags: ['meta'], security: [], responses: { '200': { description: 'OpenAPI 3.1 document' } } } },
-    '/healthz': { servers: root, get: { summary: 'Health: the server answers and its metadata database too', tags: ['meta'], security: [], responses: { '200': { description: 'status, version, metadata database kind' } } } },
+    '/healthz': { servers: root, get: { summary: 'Health: the server answers and its metadata database too', tags: ['meta'], security: [], responses: { '200': { description: 'status, version, metadata database kind, the default workspace engine (engine) and every engine the deployment runs (engines)' } } } },
   };
   for (const m of deps.nodeMounts ?? []) {
     paths[`${m.prefix}/{path}`] = {

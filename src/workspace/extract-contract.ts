@@ -55,6 +55,12 @@ export interface ExtractManifest {
   readonly keyId: string;
   /** Id of the project pseudonymisation key used for re-keying. */
   readonly rekeyKeyId: string;
+  /**
+   * The engine the generation is built on (`duckdb`, `trino`: the project's engine when its build
+   * started, docs/workspace.md "Engines"); absent for generations built before projects had one
+   * (the deployment's default engine).
+   */
+  readonly engine?: string;
   readonly datasetVersions: readonly { readonly dataset: string; readonly version: number }[];
   readonly years: { readonly from: number; readonly to: number };
   readonly tables: readonly ExtractTableManifest[];

@@ -18,6 +18,7 @@ import {
 } from '../../governance/index.ts';
 import { base32Decode, EMBEDDED_ISSUER_ID, totp, type IdentityService, type Principal } from '../../identity/index.ts';
 import type { CliServices, Output } from '../services.ts';
+import type { ProjectEngineState } from '../../workspace/index.ts';
 import { formatTable } from '../table.ts';
 
 export interface ActingOptions {
@@ -80,6 +81,10 @@ export interface GovernanceClient {
   amendedPermitTemplate(id: string): Promise<PermitDocument>;
   proposeAmendedPermit(id: string, doc: unknown): Promise<Permit>;
   lookupTable(dataset: string, table: string): Promise<CatalogTable>;
+  /** The engine a project is on (operators). */
+  projectEngine(id: string): Promise<ProjectEngineState>;
+  /** Puts a project on an engine (operators): `accepted` when its extract is being rebuilt there. */
+  setProjectEngine(id: string, engine: string): Promise<{ readonly accepted: boolean; readonly state: ProjectEngineState }>;
 }
 
 /** The local client: GovernanceService as `p`. */
@@ -101,7 +106,37 @@ export function localGovernance(svc: CliServices, p: Principal): GovernanceClien
     amendedPermitTemplate: (id) => gov.amendedPermitTemplate(p, id),
     proposeAmendedPermit: (id, doc) => gov.proposeAmendedPermit(p, id, doc),
     lookupTable: (d, t) => svc.catalog.getTable(d, t),
+    projectEngine: (id) => need(svc.engineChoice, 'engine choice').get(p, id),
+    setProjectEngine: (id, engine) => need(svc.engineChoice, 'engine choice').set(p, id, { engine }),
   };
+}
+
+/** `enclave projects engine <project> [duckdb|trino]`: shows the project's engine, or puts it on another. */
+export async function projectsEngine(g: GovernanceClient, id: string, engine: string | undefined, o: { json?: boolean }, out: Output): Promise<void> {
+  if (engine === undefined) {
+    const s = await g.projectEngine(id);
+    if (o.json === true) out.write(`${JSON.stringify(s, null, 2)}\n`);
+    else out.write(describeEngine(s));
+    return;
+  }
+  const r = await g.setProjectEngine(id, engine);
+  if (o.json === true) {
+    out.write(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  out.write(describeEngine(r.state));
+  if (r.accepted) out.write(`Moving: the extract is being rebuilt on ${r.state.engine}; members keep working on ${r.state.serving ?? 'the old engine'} until it is ready, then the workspace switches and the old copy is dropped (audited as project.engine.*; follow with: enclave projects engine ${id}).\n`);
+  else out.write(r.state.serving === null ? `The extract will be built on ${r.state.engine} when the permit comes into force.\n` : 'Nothing to move.\n');
+}
+
+function describeEngine(s: ProjectEngineState): string {
+  const lines = [
+    `project    ${s.projectId}`,
+    `engine     ${s.engine}${s.isDefault ? ' (the deployment\'s default)' : ''}`,
+    `serving    ${s.serving ?? 'no extract ready'}${s.moving ? ` (moving to ${s.engine})` : ''}`,
+    `available  ${s.available.join(', ')} (default ${s.defaultEngine})`,
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 export async function projectsLs(g: GovernanceClient, out: Output): Promise<void> {

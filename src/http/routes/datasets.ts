@@ -11,6 +11,7 @@ import { AppError } from '../../errors.ts';
 import { actorOf } from '../../identity/index.ts';
 import type { KeyService } from '../../keys/index.ts';
 import type { MigrationService } from '../../migrate/index.ts';
+import type { EngineChoice } from '../../workspace/index.ts';
 import { listOf, ref } from '../api-schemas.ts';
 import { authenticate, jsonBody, mountRoutes, openApiOf, param, principal, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
@@ -20,6 +21,8 @@ export interface OperatorDeps {
   readonly keys: Pick<KeyService, 'listKeys' | 'rotateMaster'>;
   /** Absent where the process serves no migration (the CLI's services); the routes then say so. */
   readonly migration?: Pick<MigrationService, 'list' | 'status' | 'run'> | undefined;
+  /** The engine each project is on (absent where the process does not run workspaces; the routes then say so). */
+  readonly engineChoice?: Pick<EngineChoice, 'get' | 'set'> | undefined;
 }
 
 /** A version without its manifest's file list (the version route gives it whole). */
@@ -44,7 +47,24 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
     if (d.migration === undefined) throw new AppError('unavailable', 'this server runs no migrations', { hint: 'use enclave migrate on the server' });
     return d.migration;
   };
+  const engines = (): Pick<EngineChoice, 'get' | 'set'> => {
+    if (d.engineChoice === undefined) throw new AppError('unavailable', 'this server runs no workspaces', { hint: 'use enclave projects engine on the server' });
+    return d.engineChoice;
+  };
   return [
+    {
+      method: 'GET', path: '/projects/:projectId/engine', response: ref('ProjectEngine'), permission: OPERATOR,
+      summary: 'The engine a project is on (DuckDB or Trino; its own choice or the deployment\'s default), the engine its workspace opens on now, and the engines this deployment runs',
+      handler: async (c) => c.json(await engines().get(principal(c), param(c, 'projectId'))),
+    },
+    {
+      method: 'PUT', path: '/projects/:projectId/engine', body: ref('ProjectEngineRequest'), response: ref('ProjectEngineChange'), status: 202, alsoStatus: [200], permission: OPERATOR,
+      summary: 'Put a project on an engine: {"engine": "duckdb" | "trino"} (audited as project.engine.change). 202: its extract is rebuilt on that engine in the background, members keep working on the old one until it is ready, then the old copy is dropped (project.engine.rebuilt); a failed rebuild puts the project back (project.engine.revert). 200: nothing had to move. 409 for an engine this deployment does not run, or a project whose workspace has ended',
+      handler: async (c) => {
+        const r = await engines().set(principal(c), param(c, 'projectId'), await jsonBody(c), c.get('requestId'));
+        return c.json(r, r.accepted ? 202 : 200);
+      },
+    },
     {
       method: 'GET', path: '/datasets', response: listOf('datasets', 'OperatorDataset'), permission: OPERATOR, summary: 'Datasets with their version count and latest ingested version',
       handler: async (c) => {

@@ -32,8 +32,11 @@ export interface VersionFile {
 export interface DatasetVersions {
   /** The current (latest committed) version of a dataset, or null when none is ingested. */
   current(dataset: string): Promise<number | null>;
-  /** Every file of a version, local. */
-  files(dataset: string, version: number): Promise<readonly VersionFile[]>;
+  /**
+   * Every file of a version, local. `engine`: the engine the extract is built on (the build's
+   * `engineOf`), for deployments whose engines read versions differently; null when not known.
+   */
+  files(dataset: string, version: number, engine?: string | null): Promise<readonly VersionFile[]>;
   /**
    * Optional: the columns each table's files carry in a version (its manifest's list), or
    * undefined when the version does not say (its files carry every catalogue column).
@@ -45,7 +48,7 @@ export interface DatasetVersions {
    * Optional: makes a version readable by the extract's engine before it is read (on Trino: the
    * version's Trino-readable copy, checked against the manifest, registered in Trino's catalogue).
    */
-  prepare?(dataset: string, version: number): Promise<void>;
+  prepare?(dataset: string, version: number, engine?: string | null): Promise<void>;
 }
 
 /** The permit in force of a project (governance). */
@@ -90,6 +93,11 @@ export interface ExtractServiceDeps {
    * process ends first). 0 deletes at once.
    */
   readonly retainSupersededMs?: number;
+  /**
+   * The engine a project's extract is to be built on (its choice, `src/workspace/engine-choice.ts`),
+   * recorded with the generation when its build starts; absent: nothing recorded (one engine).
+   */
+  readonly engineOf?: (projectId: string) => Promise<string>;
   /** Test hook: called after each table's checkpoint commits (crash tests kill the process here). */
   readonly afterTable?: (table: string) => void | Promise<void>;
 }
@@ -116,6 +124,7 @@ interface ExtractRow {
   created_at: Date | string;
   completed_at: Date | string | null;
   error: string | null;
+  engine?: string | null;
 }
 
 interface TableRow {
@@ -285,7 +294,7 @@ export class ExtractService implements ExtractSource {
     const plan = json<ExtractPlan>(r.plan);
     return {
       projectId: r.project_id, permitId: r.project_id, permitVersion: Number(r.permit_version), generation: Number(r.generation), state: r.state,
-      keyId: r.key_id, rekeyKeyId: r.rekey_key_id,
+      keyId: r.key_id, rekeyKeyId: r.rekey_key_id, ...(r.engine == null ? {} : { engine: r.engine }),
       datasetVersions: json<{ dataset: string; version: number }[]>(r.dataset_versions),
       years: plan.years,
       tables: tables.map((t): ExtractTableManifest => ({
@@ -311,7 +320,9 @@ export class ExtractService implements ExtractSource {
       // A ready extract of this very permit on the current dataset versions is not built again
       // (e.g. a suspended project reinstated).
       const ready = await this.current(projectId);
-      if (ready !== null && ready.permitVersion === permit.version && (await this.#sameVersions(ready.datasetVersions))) {
+      // ... and on the engine the project is on (a project moved to another engine is built there).
+      const engine = await this.#d.engineOf?.(projectId);
+      if (ready !== null && ready.permitVersion === permit.version && (engine === undefined || (ready.engine ?? engine) === engine) && (await this.#sameVersions(ready.datasetVersions))) {
         const [r] = await this.#d.db.query<{ permit_sha256: string }>('SELECT permit_sha256 FROM workspace_extracts WHERE project_id = $1 AND generation = $2', [projectId, ready.generation]);
         if (r?.permit_sha256 === permit.sha256) return ready;
       }
@@ -345,6 +356,7 @@ export class ExtractService implements ExtractSource {
     let versions: { dataset: string; version: number }[];
     let keyId: string;
     let rekeyKeyId: string;
+    let engine: string | null;
     try {
       plan = await planExtract(permit.document, permit.version, this.#d.catalog);
       versions = [];
@@ -366,21 +378,22 @@ export class ExtractService implements ExtractSource {
       }
       keyId = await this.#d.keys.keyId(projectId, 'encryption');
       rekeyKeyId = await this.#d.keys.keyId(projectId, 'pseudonymisation');
+      engine = (await this.#d.engineOf?.(projectId)) ?? null;
     } catch (e) {
       await this.#d.audit.record({ actor: ACTOR, action: 'workspace.extract.fail', target: `project:${projectId}`, outcome: 'failure', details: { permitVersion: permit.version, stage: 'plan', error: safeMessage(e) } });
       throw e;
     }
     return this.#d.audit.transaction({
       actor: ACTOR, action: 'workspace.extract.start', target: `project:${projectId}`,
-      details: { permitVersion: permit.version, permitSha256: permit.sha256, tables: plan.tables.map((t) => t.name), datasetVersions: versions, keyId, rekeyKeyId },
+      details: { permitVersion: permit.version, permitSha256: permit.sha256, tables: plan.tables.map((t) => t.name), datasetVersions: versions, keyId, rekeyKeyId, ...(engine === null ? {} : { engine }) },
     }, async (tx) => {
       const [m] = await tx.query<{ g: number | null }>('SELECT max(generation) AS g FROM workspace_extracts WHERE project_id = $1', [projectId]);
       const generation = Number(m?.g ?? 0) + 1;
       tx.addDetails({ generation });
       const [r] = await tx.query<ExtractRow>(
-        `INSERT INTO workspace_extracts (project_id, generation, permit_version, permit_sha256, state, key_id, rekey_key_id, plan, dataset_versions, host, pid)
-         VALUES ($1, $2, $3, $4, 'building', $5, $6, $7::jsonb, $8::jsonb, $9, $10) RETURNING *`,
-        [projectId, generation, permit.version, permit.sha256, keyId, rekeyKeyId, JSON.stringify(plan), JSON.stringify(versions), hostname(), process.pid],
+        `INSERT INTO workspace_extracts (project_id, generation, permit_version, permit_sha256, state, key_id, rekey_key_id, plan, dataset_versions, host, pid, engine)
+         VALUES ($1, $2, $3, $4, 'building', $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11) RETURNING *`,
+        [projectId, generation, permit.version, permit.sha256, keyId, rekeyKeyId, JSON.stringify(plan), JSON.stringify(versions), hostname(), process.pid, engine],
       );
       if (r === undefined) throw new AppError('internal', 'the extract row was not inserted');
       return r;
@@ -400,12 +413,12 @@ export class ExtractService implements ExtractSource {
       if (f === undefined) {
         const v = versionOf.get(dataset);
         if (v === undefined) throw new AppError('internal', `no pinned version of ${dataset}`);
-        f = await this.#d.datasets.files(dataset, v);
+        f = await this.#d.datasets.files(dataset, v, row.engine ?? null);
         filesOf.set(dataset, f);
       }
       return f;
     };
-    for (const v of versions) await this.#d.datasets.prepare?.(v.dataset, v.version);
+    for (const v of versions) await this.#d.datasets.prepare?.(v.dataset, v.version, row.engine ?? null);
     await this.#d.builder.prepare?.(plan);
     let count = 0;
     const report = (table: string): void => {

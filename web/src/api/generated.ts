@@ -304,6 +304,11 @@ export type DisclosureReport = {
   };
 };
 
+export type EngineName = "duckdb" | "trino";
+
+/** The values of {@link EngineName}, in the server's order. */
+export const EngineNameValues: readonly EngineName[] = ["duckdb","trino"];
+
 export type ExtractManifest = {
   readonly projectId: string;
   readonly permitId: string;
@@ -341,6 +346,8 @@ export type ExtractManifest = {
   readonly createdAt: string;
   readonly completedAt: string | null;
   readonly error: string | null;
+  /** The engine this generation is built on (absent: built before projects had one; the deployment's default) */
+  readonly engine?: "duckdb" | "trino";
 };
 
 export type ForeignKey = {
@@ -628,6 +635,30 @@ export type ProjectDetail = {
   readonly amendment: Amendment | null;
   /** Names of the people the detail mentions, by person id */
   readonly people: { readonly [key: string]: PersonName };
+};
+
+export type ProjectEngine = {
+  readonly projectId: string;
+  /** The engine the project is on (its own choice, else the deployment's default) */
+  readonly engine: EngineName;
+  /** True when the project follows the deployment's default */
+  readonly isDefault: boolean;
+  readonly defaultEngine: EngineName;
+  readonly available: readonly EngineName[];
+  /** The engine the workspace opens on now (its ready extract's); null when none is ready */
+  readonly serving: EngineName | null;
+  /** True while the extract is rebuilt on `engine` (the workspace still serves from `serving`) */
+  readonly moving: boolean;
+};
+
+export type ProjectEngineChange = {
+  /** True (202) when the extract is being rebuilt on the new engine; false (200) when nothing had to move */
+  readonly accepted: boolean;
+  readonly state: ProjectEngine;
+};
+
+export type ProjectEngineRequest = {
+  readonly engine: EngineName;
 };
 
 export type ProjectMember = {
@@ -1492,6 +1523,17 @@ export interface ApiOperations {
   "POST /operator/migrations/{planId}/run": {
     readonly response: MigrationStatus;
     readonly status: 202;
+  };
+  /** The engine a project is on (DuckDB or Trino; its own choice or the deployment's default), the engine its workspace opens on now, and the engines this deployment runs */
+  "GET /operator/projects/{projectId}/engine": {
+    readonly response: ProjectEngine;
+    readonly status: 200;
+  };
+  /** Put a project on an engine: {"engine": "duckdb" | "trino"} (audited as project.engine.change). 202: its extract is rebuilt on that engine in the background, members keep working on the old one until it is ready, then the old copy is dropped (project.engine.rebuilt); a failed rebuild puts the project back (project.engine.revert). 200: nothing had to move. 409 for an engine this deployment does not run, or a project whose workspace has ended */
+  "PUT /operator/projects/{projectId}/engine": {
+    readonly body: ProjectEngineRequest;
+    readonly response: ProjectEngineChange;
+    readonly status: 200;
   };
   /** The manifest of the project's extract: tables, rows, dataset versions, key id, SHA-256 of each file (members and reviewers) */
   "GET /projects/{id}/extract": {

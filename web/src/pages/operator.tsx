@@ -7,6 +7,7 @@ import { PageTitle } from './page.tsx';
 import { QuarantineEntries, shrunk } from './operator-quarantine.tsx';
 import { useText } from '../text.ts';
 import { KeyRotation, Migrations } from './operator-ops.tsx';
+import { ProjectEngines } from './operator-engines.tsx';
 import type { DataKey, OperatorDataset, QuarantineReportPage, VersionSummary } from '../api/generated.ts';
 
 /** Operators: datasets and their ingested versions, and keys by id and state (never material). */
@@ -19,6 +20,7 @@ export function OperatorPage() {
         <Versions />
         <Quarantine />
         <Migrations />
+        <ProjectEngines />
         <Keys />
       </RequireLogin>
     </>

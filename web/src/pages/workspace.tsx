@@ -672,6 +672,12 @@ function Manifest({ manifest }: { readonly manifest: ExtractManifest }) {
           </dd>
           <dt>{t.ws.mDatasets}</dt>
           <dd>{manifest.datasetVersions.map((d) => `${d.dataset} v${d.version}`).join(', ')}</dd>
+          {manifest.engine === undefined ? null : (
+            <>
+              <dt>{t.ws.mEngine}</dt>
+              <dd data-testid="manifest-engine">{t.ws.engineName[manifest.engine]}</dd>
+            </>
+          )}
           <dt>{t.ws.mKey}</dt>
           <dd>
             <code data-testid="manifest-key">{manifest.keyId}</code>

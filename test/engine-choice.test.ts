@@ -1,0 +1,187 @@
+/**
+ * The engine per project (issue 17 item 4) on the real platform (createPlatform, PGlite and
+ * PostgreSQL), through the HTTP API, the CLI and the service: the operator sees and sets a
+ * project's engine, members see it on their workspace's extract and cannot change it, every
+ * refused request changes nothing, and a move whose rebuild fails puts the project back, audited,
+ * the workspace never having left its engine.
+ *
+ * Trino is configured (so that the platform offers it) at an address where nothing listens: the
+ * rebuild there fails for real. The move that succeeds, on a real Trino, is
+ * test/engine-choice-trino.test.ts's.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ingestCommand } from '../src/cli/commands/ingest.ts';
+import { synthCommand } from '../src/cli/commands/synth.ts';
+import { runCli } from '../src/cli/program.ts';
+import { loadConfig } from '../src/config.ts';
+import { isAppError } from '../src/errors.ts';
+import { EMBEDDED_ISSUER_ID, type Principal } from '../src/identity/index.ts';
+import { createApp, createPlatform, ensureDemoPeople, type Platform } from '../src/main.ts';
+import { EngineChoice, ProjectEngines, type ProjectEngineState } from '../src/workspace/index.ts';
+import { activeProject, type Enclave } from './e2e/harness.ts';
+import { openTestDb, testDbKind, type TestDb } from './helpers/db.ts';
+
+describe(`a project's engine: shown, chosen by operators only, moved back when its rebuild fails (${testDbKind})`, () => {
+  let dir: string;
+  let t: TestDb | undefined;
+  let p: Platform;
+  let app: ReturnType<typeof createApp>;
+  let project: string;
+  const session: Record<string, { cookie: string; csrf: string; principal: Principal }> = {};
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'enclave-engine-choice-'));
+    t = testDbKind === 'postgres' ? await openTestDb({ migrated: false }) : undefined;
+    p = await createPlatform(loadConfig({
+      ENCLAVE_DATA_DIR: join(dir, 'data'), ENCLAVE_KEYRING: join(dir, 'keys', 'keyring.json'), ENCLAVE_ENGINE_THREADS: '1', ENCLAVE_AUDIT_CHECKPOINT_SECONDS: '0',
+      // Trino offered beside the DuckDB default, at an address where nothing listens
+      ENCLAVE_TRINO_URL: 'http://127.0.0.1:9', ENCLAVE_TRINO_RULES_FILE: join(dir, 'trino', 'rules.json'), ENCLAVE_TRINO_WAREHOUSE: join(dir, 'trino', 'warehouse'),
+      ...(t?.url === undefined ? {} : { DATABASE_URL: t.url }),
+    }), { kind: 'person', id: 'local:test' });
+    await ensureDemoPeople(p);
+    await p.catalog.importBuiltin({ kind: 'service', id: 'test' });
+    const quiet = { write: () => true };
+    await synthCommand({ people: 30, years: '2022-2023', seed: 7, out: join(dir, 'sample'), parquet: false }, quiet);
+    await ingestCommand(p, 'snds', [join(dir, 'sample', 'csv')], quiet);
+    project = await activeProject({ platform: p } as Enclave, { title: 'Délivrances', tables: [{ table: 'ER_PRS_F', columns: ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PRS_NAT_REF', 'PRS_ACT_QTE'] }], years: { from: 2022, to: 2023 } });
+    await p.extracts.idle();
+    app = createApp(p, { baseUrl: 'http://127.0.0.1:1' });
+    for (const who of ['operator', 'member']) {
+      const s = await p.identity.login({ issuer: EMBEDDED_ISSUER_ID, subject: who, displayName: who, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
+      const person = await p.identity.personBySubject(EMBEDDED_ISSUER_ID, who);
+      assert.ok(person !== null);
+      session[who] = { cookie: s.cookieValue, csrf: s.csrfToken, principal: await p.identity.principalOf(person.id, 'session') };
+    }
+  });
+  after(async () => {
+    await p?.close();
+    await t?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const call = async (method: 'GET' | 'PUT', path: string, who: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const s = session[who];
+    assert.ok(s !== undefined);
+    const res = await app.request(`/api/v1${path}`, {
+      method, headers: { cookie: `enclave_session=${s.cookie}`, 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const cli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['node', 'enclave', ...args], {
+      version: 'test', serve: async () => undefined, open: async () => ({ ...p, close: async () => undefined }),
+      out: { write: (s) => { out += s; } }, err: { write: (s) => { err += s; } },
+    });
+    return { code, out, err };
+  };
+  const recorded = async (): Promise<string | null> => (await p.db.query<{ engine: string | null }>('SELECT engine FROM governance_projects WHERE id = $1', [project]))[0]?.engine ?? null;
+  const engineEvents = async (): Promise<string[]> => (await p.db.query<{ action: string }>("SELECT action FROM audit_events WHERE action LIKE 'project.engine.%' AND target = $1 ORDER BY seq", [`project:${project}`])).map((r) => r.action);
+  const count = async (sql: string): Promise<string> => {
+    const { done } = await p.workspace.submit(session['member']?.principal as Principal, project, { sql, waitMs: 0 });
+    const q = await done;
+    assert.equal(q.status, 'succeeded', JSON.stringify(q.error));
+    const page = await p.workspace.rows(session['member']?.principal as Principal, project, q.id, { offset: 0, limit: 10 });
+    return String(page.rows[0]?.[0]);
+  };
+
+  test('the health endpoint names every engine the deployment runs, the default first', async () => {
+    const res = await app.request('/healthz');
+    const h = (await res.json()) as { engine: string; engines: string[] };
+    assert.equal(h.engine, 'duckdb');
+    assert.deepEqual(h.engines, ['duckdb', 'trino']);
+  });
+
+  test('the member sees the engine of the extract on the workspace; the operator sees the project\'s engine and the engines available', async () => {
+    const ws = await call('GET', `/projects/${project}/workspace`, 'member');
+    assert.equal(ws.status, 200);
+    assert.equal((ws.body['extract'] as { engine?: string }).engine, 'duckdb');
+    const r = await call('GET', `/operator/projects/${project}/engine`, 'operator');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { projectId: project, engine: 'duckdb', isDefault: true, defaultEngine: 'duckdb', available: ['duckdb', 'trino'], serving: 'duckdb', moving: false } satisfies ProjectEngineState);
+    const shown = await cli('projects', 'engine', project);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /engine +duckdb \(the deployment's default\)/);
+    assert.match(shown.out, /available +duckdb, trino \(default duckdb\)/);
+  });
+
+  test('refused requests change nothing: a member, an unknown engine, an unknown project, an engine the deployment does not run', async () => {
+    const before = await engineEvents();
+    const member = await call('PUT', `/operator/projects/${project}/engine`, 'member', { engine: 'trino' });
+    assert.equal(member.status, 403);
+    assert.equal((await call('GET', `/operator/projects/${project}/engine`, 'member')).status, 403);
+    await assert.rejects(p.engineChoice.set(session['member']?.principal as Principal, project, { engine: 'trino' }), (e: unknown) => isAppError(e) && e.code === 'forbidden');
+    const bad = await call('PUT', `/operator/projects/${project}/engine`, 'operator', { engine: 'spark' });
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.body['detail'] ?? bad.body['title']), /engine must be one of duckdb, trino/);
+    assert.equal((await call('PUT', '/operator/projects/no-such-project/engine', 'operator', { engine: 'duckdb' })).status, 404);
+    const cliBad = await cli('projects', 'engine', project, 'spark');
+    assert.equal(cliBad.code, 1);
+    assert.match(cliBad.err, /engine must be one of duckdb, trino/);
+    // a deployment that runs DuckDB only (the same database and extracts, as its own service)
+    const duckOnly = new EngineChoice({ db: p.db, audit: p.audit, engines: new ProjectEngines(p.db, { defaultEngine: 'duckdb', available: ['duckdb'] }), extracts: p.extracts, dropExtract: async () => undefined });
+    await assert.rejects(duckOnly.set(session['operator']?.principal as Principal, project, { engine: 'trino' }), (e: unknown) => isAppError(e) && e.code === 'conflict' && /does not run the trino engine/.test(e.message) && /ENCLAVE_TRINO_URL/.test(e.hint ?? ''));
+    assert.equal(await recorded(), null);
+    assert.deepEqual(await engineEvents(), before);
+  });
+
+  test('the operator pins the project on its engine: recorded and audited, nothing to move (200)', async () => {
+    const r = await call('PUT', `/operator/projects/${project}/engine`, 'operator', { engine: 'duckdb' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body['accepted'], false);
+    assert.equal((r.body['state'] as ProjectEngineState).isDefault, false);
+    assert.equal(await recorded(), 'duckdb');
+    assert.deepEqual(await engineEvents(), ['project.engine.change']);
+    // again: no change, no event
+    assert.equal((await call('PUT', `/operator/projects/${project}/engine`, 'operator', { engine: 'duckdb' })).status, 200);
+    assert.deepEqual(await engineEvents(), ['project.engine.change']);
+  });
+
+  test('a move whose rebuild fails (Trino unreachable) puts the project back, audited; the workspace stays on DuckDB throughout', async () => {
+    const n = await count('SELECT count(*) FROM er_prs_f');
+    const generation = (await p.extracts.current(project))?.generation;
+    const r = await cli('projects', 'engine', project, 'trino');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Moving: the extract is being rebuilt on trino; members keep working on duckdb/);
+    assert.equal(await count('SELECT count(*) FROM er_prs_f'), n);
+    await p.engineChoice.idle();
+    assert.equal(await recorded(), 'duckdb');
+    const events = await p.db.query<{ action: string; details: unknown }>("SELECT action, details FROM audit_events WHERE action LIKE 'project.engine.%' AND target = $1 ORDER BY seq", [`project:${project}`]);
+    assert.deepEqual(events.map((e) => e.action), ['project.engine.change', 'project.engine.change', 'project.engine.revert']);
+    const revert = events[2]?.details as { from: string; to: string; error: string } | string;
+    const d = typeof revert === 'string' ? JSON.parse(revert) as { from: string; to: string; error: string } : revert;
+    assert.equal(d.from, 'trino');
+    assert.equal(d.to, 'duckdb');
+    const state = (await call('GET', `/operator/projects/${project}/engine`, 'operator')).body as unknown as ProjectEngineState;
+    assert.deepEqual([state.engine, state.serving, state.moving], ['duckdb', 'duckdb', false]);
+    assert.equal((await p.extracts.current(project))?.generation, generation, 'the DuckDB generation is still the one served');
+    assert.equal((await p.extracts.latest(project))?.state, 'failed');
+    assert.equal(await count('SELECT count(*) FROM er_prs_f'), n);
+  });
+
+  test('a move a stopped server left half-done is taken up at start: rebuilt, or (here) put back, audited', async () => {
+    // as a crash right after the choice was recorded leaves it
+    await p.db.query("UPDATE governance_projects SET engine = 'trino' WHERE id = $1", [project]);
+    assert.equal(((await call('GET', `/operator/projects/${project}/engine`, 'operator')).body as unknown as ProjectEngineState).moving, true);
+    await p.engineChoice.resume();
+    await p.engineChoice.idle();
+    assert.equal(await recorded(), 'duckdb');
+    const [last] = await p.db.query<{ action: string }>("SELECT action FROM audit_events WHERE target = $1 AND action LIKE 'project.engine.%' ORDER BY seq DESC LIMIT 1", [`project:${project}`]);
+    assert.equal(last?.action, 'project.engine.revert');
+    assert.equal((await p.extracts.current(project))?.engine, 'duckdb');
+  });
+
+  test('a closed project\'s engine no longer changes', async () => {
+    const committee = await p.identity.principalOf((await p.identity.personBySubject(EMBEDDED_ISSUER_ID, 'committee1'))?.id ?? '', 'session');
+    await p.governance.take(committee, project, 'close');
+    const r = await call('PUT', `/operator/projects/${project}/engine`, 'operator', { engine: 'trino' });
+    assert.equal(r.status, 409);
+    assert.match(String(r.body['detail']), /is closed: its workspace has ended/);
+  });
+});

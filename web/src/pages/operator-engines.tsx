@@ -1,0 +1,101 @@
+/**
+ * Operators: the engine each project runs on (DuckDB or Trino, issue 17 item 4) and moving a
+ * project to another engine the deployment runs. The projects listed are those holding project
+ * keys (a permit came into force). A move answers 202: the extract is rebuilt on the new engine
+ * in the background and the workspace switches when it is ready (docs/workspace.md, "Engines").
+ * Texts live here (French and English) so that branches changing other pages merge cleanly.
+ */
+import { useState } from 'react';
+import { ApiError, get, request } from '../api.ts';
+import { useI18n, type Lang } from '../i18n.tsx';
+import { Async, Badge, ConfirmButton, DataTable, ErrorState, useAsync } from '../kit/index.ts';
+import type { DataKey, EngineName, ProjectEngine, ProjectEngineChange } from '../api/generated.ts';
+
+const en = {
+  title: 'Engines of projects',
+  explain: 'Each project runs on one engine: the deployment\'s default, or the one an operator chose. Moving a project rebuilds its extract on the new engine in the background; members keep working on the old one until it is ready. Saved tables stay with the engine they were made on.',
+  onlyOne: 'Only DuckDB runs here: set ENCLAVE_TRINO_URL and ENCLAVE_TRINO_RULES_FILE to offer Trino beside it.',
+  none: 'No project has a permit in force yet.',
+  project: 'Project', engine: 'Engine', serving: 'Serving now', action: 'Move',
+  isDefault: 'default', moving: 'moving', noExtract: 'no extract',
+  moveTo: (e: string) => `Move to ${e}`,
+  question: (p: string, e: string) => `Move project ${p} to ${e}? Its extract is rebuilt there; the workspace switches when it is ready.`,
+  accepted: (p: string, e: string) => `Project ${p} is moving to ${e}: its extract is being rebuilt.`,
+  unchanged: (p: string, e: string) => `Project ${p} is on ${e}.`,
+  name: { duckdb: 'DuckDB', trino: 'Trino' } as Record<EngineName, string>,
+};
+const fr: typeof en = {
+  title: 'Moteurs des projets',
+  explain: 'Chaque projet s\'exécute sur un moteur : celui par défaut du déploiement, ou celui choisi par un opérateur. Déplacer un projet reconstruit son extraction sur le nouveau moteur en arrière-plan ; les membres continuent sur l\'ancien jusqu\'à ce qu\'elle soit prête. Les tables enregistrées restent sur le moteur où elles ont été créées.',
+  onlyOne: 'Seul DuckDB tourne ici : définissez ENCLAVE_TRINO_URL et ENCLAVE_TRINO_RULES_FILE pour proposer Trino à côté.',
+  none: 'Aucun projet n\'a encore d\'autorisation en vigueur.',
+  project: 'Projet', engine: 'Moteur', serving: 'Sert actuellement', action: 'Déplacer',
+  isDefault: 'par défaut', moving: 'en déplacement', noExtract: 'pas d\'extraction',
+  moveTo: (e) => `Déplacer vers ${e}`,
+  question: (p, e) => `Déplacer le projet ${p} vers ${e} ? Son extraction y est reconstruite ; l'espace de travail bascule quand elle est prête.`,
+  accepted: (p, e) => `Le projet ${p} est en cours de déplacement vers ${e} : son extraction est reconstruite.`,
+  unchanged: (p, e) => `Le projet ${p} est sur ${e}.`,
+  name: { duckdb: 'DuckDB', trino: 'Trino' },
+};
+const TEXT: Record<Lang, typeof en> = { en, fr };
+
+export function ProjectEngines() {
+  const { lang } = useI18n();
+  const o = TEXT[lang];
+  const [said, setSaid] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const state = useAsync(async (s) => {
+    const { keys } = await get<{ keys: DataKey[] }>('/api/v1/operator/keys', s);
+    const ids = [...new Set(keys.filter((k) => k.scope === 'project' && k.state === 'active').map((k) => k.scopeId))].sort();
+    const health = await get<{ engines?: EngineName[] }>('/healthz', s);
+    return { engines: health.engines ?? ['duckdb'], rows: await Promise.all(ids.map((id) => get<ProjectEngine>(`/api/v1/operator/projects/${encodeURIComponent(id)}/engine`, s))) };
+  }, []);
+  const move = async (projectId: string, engine: EngineName): Promise<void> => {
+    setSaid(null);
+    setError(null);
+    try {
+      const r = await request<ProjectEngineChange>('PUT', `/api/v1/operator/projects/${encodeURIComponent(projectId)}/engine`, { engine });
+      setSaid(r.accepted ? o.accepted(projectId, o.name[engine]) : o.unchanged(projectId, o.name[engine]));
+      state.reload();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : null);
+    }
+  };
+  return (
+    <section aria-labelledby="engines-h" data-testid="project-engines">
+      <h2 id="engines-h">{o.title}</h2>
+      <p>{o.explain}</p>
+      {said !== null && (
+        <p className="notice" role="status" data-testid="engine-said">
+          {said}
+        </p>
+      )}
+      {error !== null && <ErrorState error={error} />}
+      <Async state={state}>
+        {({ engines, rows }) => (
+          <>
+            {engines.length < 2 && <p className="muted small">{o.onlyOne}</p>}
+            <DataTable
+              caption={o.title}
+              captionHidden
+              rows={rows}
+              rowKey={(r) => r.projectId}
+              empty={o.none}
+              columns={[
+                { key: 'p', header: o.project, rowHeader: true, render: (r) => <code>{r.projectId}</code> },
+                { key: 'e', header: o.engine, render: (r) => <>{o.name[r.engine]}{r.isDefault ? <> <Badge tone="neutral">{o.isDefault}</Badge></> : null}</> },
+                { key: 's', header: o.serving, render: (r) => <>{r.serving === null ? o.noExtract : o.name[r.serving]}{r.moving ? <> <Badge tone="warning">{o.moving}</Badge></> : null}</> },
+                {
+                  key: 'a', header: o.action,
+                  render: (r) => r.available.filter((e) => e !== r.engine).map((e) => (
+                    <ConfirmButton key={e} label={o.moveTo(o.name[e])} testId={`engine-move-${e}`} question={o.question(r.projectId, o.name[e])} onConfirm={() => move(r.projectId, e)} />
+                  )),
+                },
+              ]}
+            />
+          </>
+        )}
+      </Async>
+    </section>
+  );
+}
