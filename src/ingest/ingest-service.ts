@@ -656,7 +656,7 @@ export class IngestService {
         const rej = `rej_${i}`;
         // DuckDB reads empty fields as NULL; values are not trimmed (a padded code is malformed).
         const raw = (name: string): string => (header.includes(name) ? sqlIdent(name) : 'NULL::VARCHAR');
-        const ctx = { nomenclatureType: (n: string) => noms.get(n)?.type, nomenclatureIsIntegers: (n: string) => noms.get(n)?.integerCodes === true, types: { exponent: profile.exponent } };
+        const ctx = { nomenclatureType: (n: string) => noms.get(n)?.type, nomenclatureIsIntegers: (n: string) => noms.get(n)?.integerCodes === true, types: { exponent: profile.exponent, integerPointZero: profile.integerPointZero } };
         // The file with every column as text. Each value is parsed once (an inner projection); every
         // row pays one condition per column on the parsed values (`rowHasViolationSql`).
         // The profile's spellings of "missing" (`.`, blanks) and of integers (`61.0`) are read as the

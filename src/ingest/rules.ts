@@ -7,7 +7,7 @@ import { nirViolationSql } from './nir.ts';
  * violations, and one typed (and pseudonymised) expression per column for accepted rows.
  * Every rule is named; quarantine reports count rows per rule.
  */
-export const RULES = ['required', 'type', 'enum', 'pattern', 'range', 'length', 'nomenclature', 'nir_format', 'nir_key'] as const;
+export const RULES = ['required', 'type', 'integer_fraction', 'integer_overflow', 'integer_precision', 'enum', 'pattern', 'range', 'length', 'nomenclature', 'nir_format', 'nir_key'] as const;
 export type Rule = (typeof RULES)[number];
 
 /** Columns whose values are replaced by a keyed HMAC at ingestion. */
@@ -55,7 +55,52 @@ const COMMA_EXP_SHAPE = `'^-?[0-9]+,[0-9]+([eE][-+]?[0-9]+)?$'`;
 
 /** How the delivery spells values beyond the catalogue's defaults (see `DeliveryProfile`). */
 export interface TypeOptions {
+  /** Numbers, integers included, may be written with an exponent (`5.119e+3`). */
   readonly exponent?: boolean;
+  /** Integers may be written as decimals (`61.0`). */
+  readonly integerPointZero?: boolean;
+}
+
+/**
+ * The largest integer a double holds exactly (2^53). SAS keeps every number as a double, so an
+ * integer it writes with an exponent above this may have lost its last digits before it was written.
+ */
+export const EXACT_DOUBLE_INTEGER = 9_007_199_254_740_992n;
+
+/** Decimal spellings of an integer a delivery may use: with an exponent (`5.119e+3`, `5e2`), with a point (`61.0`), or neither. */
+function integerShape(opts: TypeOptions): string | undefined {
+  if (opts.exponent === true) return '^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$';
+  if (opts.integerPointZero === true) return '^-?[0-9]+([.][0-9]+)?$';
+  return undefined;
+}
+
+/**
+ * An integer written as a decimal (`61.0`, `5.119e+3`, `-1.2e+1`) read exactly, from its digits
+ * (never through a double): a struct of the canonical integer text (`5119`, NULL when the value is
+ * not an exact integer within BIGINT) and what is wrong otherwise (`integer_fraction`,
+ * `integer_overflow`, `integer_precision`: written with an exponent above 2^53; `type`: another
+ * shape). `v` is a VARCHAR expression; evaluated once per value through a lambda.
+ */
+function decimalIntegerSql(v: string, shape: string): string {
+  // m: sign, integer digits, fraction digits, exponent; d: significant digits without leading
+  // zeros; sh: where the decimal point moves (digits to append, or to drop when negative).
+  const m = `regexp_extract(${v}, '^(-?)([0-9]+)(?:[.]([0-9]+))?(?:[eE]([-+]?[0-9]+))?$', ['s', 'i', 'f', 'e'])`;
+  const x = `{s: m.s, d: ltrim(m.i || m.f, '0'), sh: TRY_CAST(coalesce(nullif(m.e, ''), '0') AS BIGINT) - length(m.f), e: m.e <> '', neg_e: starts_with(m.e, '-')}`;
+  // The integer's digits: NULL when a non-zero digit would fall after the point (a fraction) or
+  // there are more than 19 of them (beyond BIGINT, whatever the exponent).
+  const digits = `CASE WHEN x.d = '' THEN '0'
+      WHEN x.sh IS NULL THEN NULL
+      WHEN x.sh >= 0 THEN CASE WHEN length(x.d) + x.sh <= 19 THEN x.d || repeat('0', CAST(x.sh AS INTEGER)) END
+      WHEN rtrim(right(x.d, CAST(-x.sh AS INTEGER)), '0') = '' AND length(x.d) + x.sh >= 1 THEN left(x.d, CAST(length(x.d) + x.sh AS INTEGER)) END`;
+  const fraction = `x.d <> '' AND ((x.sh IS NULL AND x.neg_e) OR (x.sh < 0 AND (rtrim(right(x.d, CAST(-x.sh AS INTEGER)), '0') <> '' OR length(x.d) + x.sh < 1)))`;
+  const typed = `TRY_CAST(CASE WHEN x.s = '-' AND t <> '0' THEN '-' || t ELSE t END AS BIGINT)`;
+  const precise = `NOT x.e OR t IS NULL OR length(t) < 16 OR (length(t) = 16 AND t <= '${EXACT_DOUBLE_INTEGER}')`;
+  const verdict = `CASE WHEN NOT regexp_full_match(${v}, ${sqlString(shape)}) THEN {v: NULL::BIGINT, why: 'type'}
+      WHEN ${fraction} THEN {v: NULL::BIGINT, why: 'integer_fraction'}
+      WHEN ${typed} IS NULL THEN {v: NULL::BIGINT, why: 'integer_overflow'}
+      WHEN NOT (${precise}) THEN {v: NULL::BIGINT, why: 'integer_precision'}
+      ELSE {v: ${typed}, why: NULL::VARCHAR} END`;
+  return `list_transform([${m}], m -> list_transform([${x}], x -> list_transform([${digits}], t -> ${verdict})[1])[1])[1]`;
 }
 
 /** True when a column's stored value is its raw text (no parse): strings, and pseudonymised columns. */
@@ -67,10 +112,14 @@ export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): bo
 export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, opts: TypeOptions = {}): string {
   switch (c.type) {
     case 'integer':
-    case 'year':
+    case 'year': {
       // DuckDB's own cast would accept 1.5, 1e3, 0x10, +5, ' 5' and 1_000: only digits and '-' may
       // reach it (a GLOB, cheaper than a regex), and the cast refuses a '-' anywhere but first.
-      return `TRY_CAST(CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN ${v} END AS BIGINT)`;
+      const plain = `TRY_CAST(CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN ${v} END AS BIGINT)`;
+      const shape = integerShape(opts);
+      // A profile's decimal spellings (`61.0`, `5.119e+3`) are read exactly; plain digits stay on the cheap path.
+      return shape === undefined ? plain : `CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN TRY_CAST(${v} AS BIGINT) ELSE (${decimalIntegerSql(v, shape)}).v END`;
+    }
     case 'number':
       // A decimal point is read as is; only a decimal comma pays for the rewrite.
       if (opts.exponent === true) return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${POINT_EXP_SHAPE}) THEN ${v} WHEN regexp_full_match(${v}, ${COMMA_EXP_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
@@ -86,6 +135,18 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, o
     default:
       return v;
   }
+}
+
+/**
+ * An integer column's text as the rules read it under a profile that writes integers as decimals
+ * (`61.0`, `5.119e+3`): an exact integer becomes its plain digits (`61`, `5119`), anything else is
+ * kept as written (and breaks the column's type with its reason). Undefined when the profile
+ * writes integers plainly.
+ */
+export function integerTextSql(v: string, opts: TypeOptions): string | undefined {
+  const shape = integerShape(opts);
+  if (shape === undefined) return undefined;
+  return `CASE WHEN ${v} GLOB '*[.eE]*' THEN coalesce(CAST((${decimalIntegerSql(v, shape)}).v AS VARCHAR), ${v}) ELSE ${v} END`;
 }
 
 export interface ColumnSqlContext {
@@ -105,6 +166,8 @@ export interface ColumnSqlContext {
 interface RuleCheck {
   readonly rule: Rule;
   readonly cond: string;
+  /** SQL naming the rule when it depends on the value (an integer's `type` failure, told apart); default `rule`. */
+  readonly named?: string;
 }
 
 /**
@@ -117,7 +180,11 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
   const k = c.constraints;
   if (k.required === true) out.push({ rule: 'required', cond: `${raw} IS NULL` });
   if (isNirColumn(c)) return out;
-  if (c.type !== 'string' && c.type !== 'any') out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL` });
+  const shape = c.type === 'integer' || c.type === 'year' ? integerShape(ctx.types ?? {}) : undefined;
+  if (shape !== undefined) {
+    // A number that is not an exact integer says why: a fraction, beyond BIGINT, or beyond a double's precision.
+    out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL`, named: `coalesce((${decimalIntegerSql(raw, shape)}).why, 'type')` });
+  } else if (c.type !== 'string' && c.type !== 'any') out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL` });
   if (k.enum !== undefined && k.enum.length > 0) {
     out.push({ rule: 'enum', cond: `${raw} IS NOT NULL AND ${raw} NOT IN (${k.enum.map((e) => sqlString(String(e))).join(', ')})` });
   }
@@ -137,7 +204,7 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
 
 /** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
 export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw, ctx.types)): string[] {
-  const out = ruleChecks(c, raw, ctx, typed).map((r) => `CASE WHEN ${r.cond} THEN '${r.rule}' END`);
+  const out = ruleChecks(c, raw, ctx, typed).map((r) => `CASE WHEN ${r.cond} THEN ${r.named ?? `'${r.rule}'`} END`);
   if (isNirColumn(c)) out.push(nirViolationSql(raw));
   return out;
 }
