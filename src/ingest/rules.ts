@@ -67,40 +67,41 @@ export interface TypeOptions {
  */
 export const EXACT_DOUBLE_INTEGER = 9_007_199_254_740_992n;
 
-/** Decimal spellings of an integer a delivery may use: with an exponent (`5.119e+3`, `5e2`), with a point (`61.0`), or neither. */
+/** Longest decimal spelling of an integer read (`-9.223372036854775808e+18` is 25 characters). */
+export const MAX_DECIMAL_INTEGER_TEXT = 26;
+
+/**
+ * Decimal spellings of an integer a delivery may use: with an exponent (`5.119e+3`, `5E2`; never
+ * negative, as no exporter writes an integer so), with a point (`61.0`), or neither.
+ */
 function integerShape(opts: TypeOptions): string | undefined {
-  if (opts.exponent === true) return '^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$';
+  if (opts.exponent === true) return '^-?[0-9]+([.][0-9]+)?([eE][+]?[0-9]+)?$';
   if (opts.integerPointZero === true) return '^-?[0-9]+([.][0-9]+)?$';
   return undefined;
 }
 
 /**
- * An integer written as a decimal (`61.0`, `5.119e+3`, `-1.2e+1`) read exactly, from its digits
- * (never through a double): a struct of the canonical integer text (`5119`, NULL when the value is
- * not an exact integer within BIGINT) and what is wrong otherwise (`integer_fraction`,
- * `integer_overflow`, `integer_precision`: written with an exponent above 2^53; `type`: another
- * shape). `v` is a VARCHAR expression; evaluated once per value through a lambda.
+ * An integer written as a decimal (`61.0`, `5.119e+3`, `-1.2e+1`), read exactly: a struct of its
+ * value (NULL unless it is an exact integer within BIGINT) and what is wrong otherwise
+ * (`integer_fraction`, `integer_overflow`, `integer_precision`: written with an exponent above
+ * 2^53; `type`: another shape). Exact through DuckDB's decimal casts, which read the text's digits
+ * (never through a double) and round what does not fit their scale. With at most
+ * `MAX_DECIMAL_INTEGER_TEXT` characters and no negative exponent, a value below 10^14 has at
+ * most 24 digits after the point, and a larger one at most 10: the value is an integer exactly
+ * when its rounding to 0 decimals equals its rounding to 24 (DECIMAL(38,24), values below 10^14)
+ * or to 10 (DECIMAL(38,10), below 10^28; beyond, no digit is after the point). Kept small, as
+ * every file's statement binds it for each integer column.
  */
 function decimalIntegerSql(v: string, shape: string): string {
-  // m: sign, integer digits, fraction digits, exponent; d: significant digits without leading
-  // zeros; sh: where the decimal point moves (digits to append, or to drop when negative).
-  const m = `regexp_extract(${v}, '^(-?)([0-9]+)(?:[.]([0-9]+))?(?:[eE]([-+]?[0-9]+))?$', ['s', 'i', 'f', 'e'])`;
-  const x = `{s: m.s, d: ltrim(m.i || m.f, '0'), sh: TRY_CAST(coalesce(nullif(m.e, ''), '0') AS BIGINT) - length(m.f), e: m.e <> '', neg_e: starts_with(m.e, '-')}`;
-  // The integer's digits: NULL when a non-zero digit would fall after the point (a fraction) or
-  // there are more than 19 of them (beyond BIGINT, whatever the exponent).
-  const digits = `CASE WHEN x.d = '' THEN '0'
-      WHEN x.sh IS NULL THEN NULL
-      WHEN x.sh >= 0 THEN CASE WHEN length(x.d) + x.sh <= 19 THEN x.d || repeat('0', CAST(x.sh AS INTEGER)) END
-      WHEN rtrim(right(x.d, CAST(-x.sh AS INTEGER)), '0') = '' AND length(x.d) + x.sh >= 1 THEN left(x.d, CAST(length(x.d) + x.sh AS INTEGER)) END`;
-  const fraction = `x.d <> '' AND ((x.sh IS NULL AND x.neg_e) OR (x.sh < 0 AND (rtrim(right(x.d, CAST(-x.sh AS INTEGER)), '0') <> '' OR length(x.d) + x.sh < 1)))`;
-  const typed = `TRY_CAST(CASE WHEN x.s = '-' AND t <> '0' THEN '-' || t ELSE t END AS BIGINT)`;
-  const precise = `NOT x.e OR t IS NULL OR length(t) < 16 OR (length(t) = 16 AND t <= '${EXACT_DOUBLE_INTEGER}')`;
-  const verdict = `CASE WHEN NOT regexp_full_match(${v}, ${sqlString(shape)}) THEN {v: NULL::BIGINT, why: 'type'}
-      WHEN ${fraction} THEN {v: NULL::BIGINT, why: 'integer_fraction'}
-      WHEN ${typed} IS NULL THEN {v: NULL::BIGINT, why: 'integer_overflow'}
-      WHEN NOT (${precise}) THEN {v: NULL::BIGINT, why: 'integer_precision'}
-      ELSE {v: ${typed}, why: NULL::VARCHAR} END`;
-  return `list_transform([${m}], m -> list_transform([${x}], x -> list_transform([${digits}], t -> ${verdict})[1])[1])[1]`;
+  const whole = `TRY_CAST(${v} AS DECIMAL(38,0))`;
+  const fraction = `coalesce(TRY_CAST(${v} AS DECIMAL(38,24)) % 1 <> 0, TRY_CAST(${v} AS DECIMAL(38,10)) % 1 <> 0, false)`;
+  const big = `TRY_CAST(${whole} AS BIGINT)`;
+  return `CASE WHEN NOT (length(${v}) <= ${MAX_DECIMAL_INTEGER_TEXT} AND regexp_full_match(${v}, ${sqlString(shape)})) THEN {v: NULL::BIGINT, why: 'type'}
+    WHEN ${whole} IS NULL THEN {v: NULL::BIGINT, why: 'integer_overflow'}
+    WHEN ${fraction} THEN {v: NULL::BIGINT, why: 'integer_fraction'}
+    WHEN ${big} IS NULL THEN {v: NULL::BIGINT, why: 'integer_overflow'}
+    WHEN ${v} GLOB '*[eE]*' AND abs(${whole}) > ${EXACT_DOUBLE_INTEGER} THEN {v: NULL::BIGINT, why: 'integer_precision'}
+    ELSE {v: ${big}, why: NULL::VARCHAR} END`;
 }
 
 /** True when a column's stored value is its raw text (no parse): strings, and pseudonymised columns. */
@@ -115,10 +116,9 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, o
     case 'year': {
       // DuckDB's own cast would accept 1.5, 1e3, 0x10, +5, ' 5' and 1_000: only digits and '-' may
       // reach it (a GLOB, cheaper than a regex), and the cast refuses a '-' anywhere but first.
-      const plain = `TRY_CAST(CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN ${v} END AS BIGINT)`;
-      const shape = integerShape(opts);
-      // A profile's decimal spellings (`61.0`, `5.119e+3`) are read exactly; plain digits stay on the cheap path.
-      return shape === undefined ? plain : `CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN TRY_CAST(${v} AS BIGINT) ELSE (${decimalIntegerSql(v, shape)}).v END`;
+      // A profile's decimal spellings (`61.0`, `5.119e+3`) are made plain digits before the rules
+      // (`integerTextSql`, in the reading of the file), so the parse every row pays stays this one.
+      return `TRY_CAST(CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN ${v} END AS BIGINT)`;
     }
     case 'number':
       // A decimal point is read as is; only a decimal comma pays for the rewrite.
@@ -182,7 +182,9 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
   if (isNirColumn(c)) return out;
   const shape = c.type === 'integer' || c.type === 'year' ? integerShape(ctx.types ?? {}) : undefined;
   if (shape !== undefined) {
-    // A number that is not an exact integer says why: a fraction, beyond BIGINT, or beyond a double's precision.
+    // Under a profile that writes integers as decimals, exact ones reach the rules as plain digits
+    // (`integerTextSql`); a number left as written says why it is no integer: a fraction, beyond
+    // BIGINT, or beyond a double's precision.
     out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL`, named: `coalesce((${decimalIntegerSql(raw, shape)}).why, 'type')` });
   } else if (c.type !== 'string' && c.type !== 'any') out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL` });
   if (k.enum !== undefined && k.enum.length > 0) {
