@@ -146,7 +146,13 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, o
 export function integerTextSql(v: string, opts: TypeOptions): string | undefined {
   const shape = integerShape(opts);
   if (shape === undefined) return undefined;
-  return `CASE WHEN ${v} GLOB '*[.eE]*' THEN coalesce(CAST((${decimalIntegerSql(v, shape)}).v AS VARCHAR), ${v}) ELSE ${v} END`;
+  // The same verdict as `decimalIntegerSql`, with only what accepting needs: every file's statement
+  // binds this for each integer column, and its size is what a file of a few rows pays.
+  const whole = `TRY_CAST(${v} AS DECIMAL(38,0))`;
+  const exact = `length(${v}) <= ${MAX_DECIMAL_INTEGER_TEXT} AND regexp_full_match(${v}, ${sqlString(shape)})
+    AND coalesce(TRY_CAST(${v} AS DECIMAL(38,24)) % 1 = 0, TRY_CAST(${v} AS DECIMAL(38,10)) % 1 = 0, true)
+    AND (NOT (${v} GLOB '*[eE]*') OR abs(${whole}) <= ${EXACT_DOUBLE_INTEGER})`;
+  return `CASE WHEN ${v} GLOB '*[.eE]*' THEN coalesce(CASE WHEN ${exact} THEN CAST(TRY_CAST(${whole} AS BIGINT) AS VARCHAR) END, ${v}) ELSE ${v} END`;
 }
 
 export interface ColumnSqlContext {
