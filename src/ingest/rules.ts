@@ -146,14 +146,24 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, o
 export function integerTextSql(v: string, opts: TypeOptions): string | undefined {
   const shape = integerShape(opts);
   if (shape === undefined) return undefined;
-  // The same verdict as `decimalIntegerSql`, with only what accepting needs: every file's statement
-  // binds this for each integer column, and its size is what a file of a few rows pays.
+  // The same verdict as `decimalIntegerSql`, with only what accepting needs, and cheap per value
+  // (DuckDB's decimal casts of text with an exponent cost microseconds each). A spelling of at most
+  // `SHORT_DECIMAL_INTEGER_TEXT` characters has at most 14 significant digits: its nearest double
+  // is an integer exactly when it is one below 2^53 (a fraction it could hold is at least
+  // 10^-14 of its magnitude, several units of the double's last place away from any integer), so
+  // it is read as a double. Longer spellings take the exact decimal path.
+  const d = `TRY_CAST(${v} AS DOUBLE)`;
+  const short = `CASE WHEN ${d} = floor(${d}) AND abs(${d}) <= ${EXACT_DOUBLE_INTEGER} THEN CAST(CAST(${d} AS BIGINT) AS VARCHAR) END`;
   const whole = `TRY_CAST(${v} AS DECIMAL(38,0))`;
-  const exact = `length(${v}) <= ${MAX_DECIMAL_INTEGER_TEXT} AND regexp_full_match(${v}, ${sqlString(shape)})
+  const exact = `length(${v}) <= ${MAX_DECIMAL_INTEGER_TEXT}
     AND coalesce(TRY_CAST(${v} AS DECIMAL(38,24)) % 1 = 0, TRY_CAST(${v} AS DECIMAL(38,10)) % 1 = 0, true)
     AND (NOT (${v} GLOB '*[eE]*') OR abs(${whole}) <= ${EXACT_DOUBLE_INTEGER})`;
-  return `CASE WHEN ${v} GLOB '*[.eE]*' THEN coalesce(CASE WHEN ${exact} THEN CAST(TRY_CAST(${whole} AS BIGINT) AS VARCHAR) END, ${v}) ELSE ${v} END`;
+  const long = `CASE WHEN ${exact} THEN CAST(TRY_CAST(${whole} AS BIGINT) AS VARCHAR) END`;
+  return `CASE WHEN ${v} GLOB '*[.eE]*' THEN coalesce(CASE WHEN NOT regexp_full_match(${v}, ${sqlString(shape)}) THEN NULL WHEN length(${v}) <= ${SHORT_DECIMAL_INTEGER_TEXT} THEN ${short} ELSE ${long} END, ${v}) ELSE ${v} END`;
 }
+
+/** Decimal spellings of an integer this short are read through a double, exactly (see `integerTextSql`). */
+const SHORT_DECIMAL_INTEGER_TEXT = 15;
 
 export interface ColumnSqlContext {
   /**
