@@ -3,16 +3,19 @@
  *
  *   npm run bench                 20,000 synthetic people (override: BENCH_PEOPLE=100000)
  *   BENCH_DEFECTS=0               without the delivery with bad rows
+ *   BENCH_SAS=0                   without the SAS export
  *
  * 1. synthesis rows/s;
  * 2. ingestion (validate + pseudonymise + encrypted Parquet) vs plain DuckDB reading the same
  *    CSV, told each column's type and the dates' format, and writing Parquet: rows/s, MB/s and
  *    the ratio, for the ISO delivery and the same people in a non-ISO profile (dates
- *    dd/MM/yyyy, flags True/False), with where ingestion's time went; then the same people with
- *    0.5 % bad rows (quarantined with lines and reasons: a second pass over the files that have some);
+ *    dd/MM/yyyy, flags True/False) and as a SAS export (every field quoted, Latin-1, SAS datetimes,
+ *    `.` and blanks for missing values, exponents, DCIR files by month: many more, smaller files),
+ *    with where ingestion's time went; then the same people with 0.5 % bad rows (quarantined with
+ *    lines and reasons: a second pass over the files that have some);
  * 3. the read cost of encryption: the same scan on encrypted vs plain Parquet.
  */
-import { mkdir, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, generateLogKey } from '../src/audit/index.ts';
@@ -28,7 +31,7 @@ import { openPartitionPipes, writeEncryptedParquet } from '../src/parquet-crypto
 import { LocalStore } from '../src/store/local.ts';
 import { synthesize } from '../src/synth/index.ts';
 import { formatTable } from '../src/cli/table.ts';
-import { rawCsvSql, writeNonIso } from './non-iso.ts';
+import { rawCsvSql, writeNonIso, type RawReading } from './non-iso.ts';
 
 const people = Number(process.env['BENCH_PEOPLE'] ?? 20_000);
 const dir = await mkdtemp(join(tmpdir(), 'enclave-bench-'));
@@ -76,7 +79,7 @@ async function firstLine(path: string): Promise<string[]> {
   try {
     const buf = Buffer.alloc(65_536);
     const { bytesRead } = await h.read(buf, 0, buf.length, 0);
-    return (buf.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '').split(';');
+    return (buf.subarray(0, bytesRead).toString('latin1').split('\n')[0] ?? '').split(';').map((h) => h.replace(/^"(.*)"$/, '$1'));
   } finally {
     await h.close();
   }
@@ -114,17 +117,18 @@ try {
   const engine = await openDuckDb({});
   const s = await engine.session();
   await s.run(`SET preserve_insertion_order = true`);
-  const raw = async (from: string, prefix: string, dates: 'yyyy-MM-dd' | 'dd/MM/yyyy', flagsAsText: boolean, extra = ''): Promise<number> => {
+  const iso: RawReading = { dates: 'yyyy-MM-dd', flagsAsText: false };
+  const raw = async (from: string, prefix: string, reading: RawReading, names: readonly string[] = files): Promise<number> => {
     const t1 = performance.now();
-    for (const f of files) {
+    for (const f of names) {
       const table = tableOfFile({ name: f }, tables)?.table;
       if (table === undefined) throw new Error(`${f}: no table`);
-      const sql = rawCsvSql(join(from, f), table, await firstLine(join(from, f)), dates, flagsAsText, extra);
+      const sql = rawCsvSql(join(from, f), table, await firstLine(join(from, f)), reading);
       await s.run(`COPY (${sql}) TO ${sqlString(join(dir, `${prefix}${f.replace('.csv', '.parquet')}`))} (FORMAT parquet, COMPRESSION zstd)`);
     }
     return (performance.now() - t1) / 1000;
   };
-  const rawIsoBefore = await raw(csvDir, '', 'yyyy-MM-dd', false);
+  const rawIsoBefore = await raw(csvDir, '', iso);
 
   // Enclave ingestion on the embedded defaults.
   const store = new LocalStore(join(dir, 'store'));
@@ -134,18 +138,43 @@ try {
   t = performance.now();
   const r = await ingest.ingest({ dataset: 'snds', inputs: [csvDir], actor, onProgress: isoPhases.onProgress });
   const ingestSecs = (performance.now() - t) / 1000;
-  const rawSecs = (rawIsoBefore + (await raw(csvDir, '', 'yyyy-MM-dd', false))) / 2;
+  const rawSecs = (rawIsoBefore + (await raw(csvDir, '', iso))) / 2;
   const v = await ingest.version('snds');
 
   // The non-ISO delivery, raw then Enclave.
-  const rawNonIsoBefore = await raw(nonIsoDir, 'n-', 'dd/MM/yyyy', true);
+  const dmy: RawReading = { dates: 'dd/MM/yyyy', flagsAsText: true };
+  const rawNonIsoBefore = await raw(nonIsoDir, 'n-', dmy);
   const nonIsoPhases = phases();
   t = performance.now();
   const rn = await ingest.ingest({ dataset: 'snds', inputs: [nonIsoDir], actor, profile: nonIsoProfile, onProgress: nonIsoPhases.onProgress });
   const nonIsoSecs = (performance.now() - t) / 1000;
-  const rawNonIsoSecs = (rawNonIsoBefore + (await raw(nonIsoDir, 'n-', 'dd/MM/yyyy', true))) / 2;
+  const rawNonIsoSecs = (rawNonIsoBefore + (await raw(nonIsoDir, 'n-', dmy))) / 2;
   if (rn.rowsQuarantined !== 0) throw new Error(`the non-ISO delivery quarantined ${rn.rowsQuarantined} rows: ${JSON.stringify(rn.quarantine.byRule)}`);
   if (rn.rowsAccepted !== r.rowsAccepted) throw new Error(`the non-ISO delivery landed ${rn.rowsAccepted} rows, the ISO one ${r.rowsAccepted}`);
+
+  // The same people as a SAS export (the generator's sas convention), raw then Enclave with the
+  // profile the generator declares (BENCH_SAS=0 leaves it out).
+  const withSas = process.env['BENCH_SAS'] !== '0';
+  let sasPhases = phases();
+  let sasRow: { raw: number; ingest: number; files: number; bytes: number; rows: number } | undefined;
+  if (withSas) {
+    await synthesize({ people, startYear: 2019, endYear: 2023, seed: 1, out: join(dir, 'sas'), parquet: false, profile: 'sas' });
+    const sasDir = join(dir, 'sas', 'csv');
+    const sasFiles = (await readdir(sasDir)).filter((f) => f.endsWith('.csv'));
+    let sasBytes = 0;
+    for (const f of sasFiles) sasBytes += (await stat(join(sasDir, f))).size;
+    const sasProfile = parseProfile(JSON.parse(await readFile(join(dir, 'sas', 'profile.json'), 'utf8')));
+    const sasReading: RawReading = { dates: 'ddMMMyyyy:HH:mm:ss', flagsAsText: false, quoted: true, latin1: true, nulls: ['.', ' '] };
+    const rawSasBefore = await raw(sasDir, 's-', sasReading, sasFiles);
+    sasPhases = phases();
+    t = performance.now();
+    const rs = await ingest.ingest({ dataset: 'snds', inputs: [sasDir], actor, profile: sasProfile, onProgress: sasPhases.onProgress });
+    const sasSecs = (performance.now() - t) / 1000;
+    const rawSasSecs = (rawSasBefore + (await raw(sasDir, 's-', sasReading, sasFiles))) / 2;
+    if (rs.rowsQuarantined !== 0) throw new Error(`the SAS delivery quarantined ${rs.rowsQuarantined} rows: ${JSON.stringify(rs.quarantine.byRule)}`);
+    if (rs.rowsAccepted !== r.rowsAccepted) throw new Error(`the SAS delivery landed ${rs.rowsAccepted} rows, the ISO one ${r.rowsAccepted}`);
+    sasRow = { raw: rawSasSecs, ingest: sasSecs, files: sasFiles.length, bytes: sasBytes, rows: rs.rowsRead };
+  }
 
   // The same people delivered with 0.5 % defective rows: files with bad rows pay a second pass
   // (BENCH_DEFECTS=0 leaves it out).
@@ -153,11 +182,12 @@ try {
   if (withDefects) await synthesize({ people, startYear: 2019, endYear: 2023, seed: 1, out: join(dir, 'defective'), parquet: false, defects: 0.005 });
   const defectDir = join(dir, 'defective', 'csv');
   // The raw tool on the same defective files: it must be told to skip what it cannot read.
-  const rawDefectBefore = withDefects ? await raw(defectDir, 'd-', 'yyyy-MM-dd', false, 'ignore_errors = true') : NaN;
+  const lenient: RawReading = { ...iso, options: 'ignore_errors = true' };
+  const rawDefectBefore = withDefects ? await raw(defectDir, 'd-', lenient) : NaN;
   t = performance.now();
   const rd = withDefects ? await ingest.ingest({ dataset: 'snds', inputs: [defectDir], actor }) : { rowsRead: NaN, rowsQuarantined: NaN };
   const defectSecs = (performance.now() - t) / 1000;
-  const rawDefectSecs = (rawDefectBefore + (withDefects ? await raw(defectDir, 'd-', 'yyyy-MM-dd', false, 'ignore_errors = true') : NaN)) / 2;
+  const rawDefectSecs = (rawDefectBefore + (withDefects ? await raw(defectDir, 'd-', lenient) : NaN)) / 2;
 
   // Read cost of encryption: the same aggregate on encrypted vs plain Parquet of ER_PRS_F.
   await datasets.attachVersion(s, v);
@@ -181,6 +211,10 @@ try {
     ['Enclave ingest (validate, HMAC, encrypt)', ingestSecs.toFixed(2), Math.round(r.rowsRead / ingestSecs), (mb / ingestSecs).toFixed(1), (rawSecs / ingestSecs).toFixed(2)],
     ['DuckDB, same people, dates dd/MM/yyyy, flags True/False (raw)', rawNonIsoSecs.toFixed(2), Math.round(rn.rowsRead / rawNonIsoSecs), (mb / rawNonIsoSecs).toFixed(1), '1.00'],
     ['Enclave ingest, dates dd/MM/yyyy, flags True/False (profile)', nonIsoSecs.toFixed(2), Math.round(rn.rowsRead / nonIsoSecs), (mb / nonIsoSecs).toFixed(1), (rawNonIsoSecs / nonIsoSecs).toFixed(2)],
+    ...(sasRow === undefined ? [] : [
+      [`DuckDB, same people as a SAS export (${sasRow.files} files, ${(sasRow.bytes / 1e6).toFixed(0)} MB; raw)`, sasRow.raw.toFixed(2), Math.round(sasRow.rows / sasRow.raw), (sasRow.bytes / 1e6 / sasRow.raw).toFixed(1), '1.00'],
+      ['Enclave ingest, SAS export (profile)', sasRow.ingest.toFixed(2), Math.round(sasRow.rows / sasRow.ingest), (sasRow.bytes / 1e6 / sasRow.ingest).toFixed(1), (sasRow.raw / sasRow.ingest).toFixed(2)],
+    ]),
     ...(withDefects ? [
       ['DuckDB, same people, 0.5 % bad rows (raw, skips them)', rawDefectSecs.toFixed(2), Math.round(rd.rowsRead / rawDefectSecs), (mb / rawDefectSecs).toFixed(1), '1.00'],
       [`Enclave ingest, ${rd.rowsQuarantined.toLocaleString('en-US')} bad rows quarantined`, defectSecs.toFixed(2), Math.round(rd.rowsRead / defectSecs), (mb / defectSecs).toFixed(1), (rawDefectSecs / defectSecs).toFixed(2)],
@@ -188,7 +222,8 @@ try {
     ['scan ER_PRS_F plain Parquet (s)', (plainScan / 1000).toFixed(3), null, null, '1.00'],
     ['scan ER_PRS_F encrypted (s)', (encScan / 1000).toFixed(3), null, null, (plainScan / encScan).toFixed(2)],
   ]));
-  process.stdout.write(`\nwhere ingestion's time went:\n  ISO: ${isoPhases.report(ingestSecs)}\n  non-ISO: ${nonIsoPhases.report(nonIsoSecs)}\n`);
+  process.stdout.write(`\nwhere ingestion's time went:\n  ISO: ${isoPhases.report(ingestSecs)}\n  non-ISO: ${nonIsoPhases.report(nonIsoSecs)}\n${sasRow === undefined ? '' : `  SAS: ${sasPhases.report(sasRow.ingest)}\n`}`);
+  process.stdout.write(`\nratios (raw s / ingest s): ISO ${(rawSecs / ingestSecs).toFixed(2)} (${rawSecs.toFixed(2)} / ${ingestSecs.toFixed(2)}), non-ISO ${(rawNonIsoSecs / nonIsoSecs).toFixed(2)} (${rawNonIsoSecs.toFixed(2)} / ${nonIsoSecs.toFixed(2)})${sasRow === undefined ? '' : `, SAS ${(sasRow.raw / sasRow.ingest).toFixed(2)} (${sasRow.raw.toFixed(2)} / ${sasRow.ingest.toFixed(2)})`}\n`);
   process.stdout.write('\nratio vs raw = raw time / Enclave time (1.00 = as fast as the raw tool; the issue asks ≥ 0.5 for ingestion)\n');
 } finally {
   await rm(dir, { recursive: true, force: true });

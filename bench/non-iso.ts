@@ -78,24 +78,48 @@ function rawType(c: CatalogColumn, flagsAsText: boolean): string {
   }
 }
 
+/** How the raw tool is told a delivery's spelling (what one converting it by hand would write). */
+export interface RawReading {
+  /** The spelling of open-format dates: a name of `DATE_FORMATS`. */
+  readonly dates: string;
+  /** Flag columns read as BOOLEAN (True/False). */
+  readonly flagsAsText: boolean;
+  /** Every field quoted (a SAS export), read with `quote = '"'`. */
+  readonly quoted?: boolean;
+  readonly latin1?: boolean;
+  /** Markers of a missing value (SAS `.`, a space). */
+  readonly nulls?: readonly string[];
+  /** More `read_csv` options (e.g. `ignore_errors = true`). */
+  readonly options?: string;
+}
+
 /**
  * The raw tool's query for one file: `read_csv` with the columns' types and the delivery's date
- * format, dates in another spelling (the catalogue's own, e.g. PMSI `ddMMyyyy`) parsed with
- * `strptime` in the projection. `dates` is the delivery's spelling of open-format dates; `options`
- * more `read_csv` options (e.g. `ignore_errors = true`).
+ * format, dates in another spelling (the catalogue's own, e.g. PMSI `ddMMyyyy`, or a datetime
+ * spelling of dates) parsed with `strptime` in the projection.
  */
-export function rawCsvSql(path: string, table: CatalogTable, header: readonly string[], dates: 'yyyy-MM-dd' | 'dd/MM/yyyy', flagsAsText: boolean, options = ''): string {
-  const fmt = DATE_FORMATS[dates] as string;
+export function rawCsvSql(path: string, table: CatalogTable, header: readonly string[], r: RawReading): string {
+  const fmt = DATE_FORMATS[r.dates] as string;
+  const options = r.options ?? '';
   // Told to skip what it cannot read, the raw tool also leaves a date it cannot parse empty.
   const lenient = options.includes('ignore_errors');
+  const strptime = lenient ? 'try_strptime' : 'strptime';
+  // A date spelled with a time (SAS datetimes) is read as text and parsed in the projection.
+  const dateOnly = !fmt.includes('%H');
   const cols = header.map((h) => {
     const c = table.columns.find((x) => x.name === h);
     if (c === undefined) return { h, type: 'VARCHAR', parse: undefined };
-    if (c.type === 'date' && openDate(c)) return { h, type: 'DATE', parse: undefined };
-    if (c.type === 'date' || c.type === 'datetime') return { h, type: 'VARCHAR', parse: `CAST(${lenient ? 'try_strptime' : 'strptime'}(${sqlIdent(h)}, ${sqlString(c.format?.includes('%') === true ? c.format : '%Y-%m-%d %H:%M:%S')}) AS ${c.type === 'date' ? 'DATE' : 'TIMESTAMP'})` };
-    return { h, type: rawType(c, flagsAsText), parse: undefined };
+    if (c.type === 'date' && openDate(c)) return dateOnly ? { h, type: 'DATE', parse: undefined } : { h, type: 'VARCHAR', parse: `CAST(${strptime}(${sqlIdent(h)}, ${sqlString(fmt)}) AS DATE)` };
+    if (c.type === 'date' || c.type === 'datetime') return { h, type: 'VARCHAR', parse: `CAST(${strptime}(${sqlIdent(h)}, ${sqlString(c.format?.includes('%') === true ? c.format : '%Y-%m-%d %H:%M:%S')}) AS ${c.type === 'date' ? 'DATE' : 'TIMESTAMP'})` };
+    return { h, type: rawType(c, r.flagsAsText), parse: undefined };
   });
   const parsed = cols.filter((c) => c.parse !== undefined);
-  const reader = `read_csv(${sqlString(path)}, delim = ';', header = true, auto_detect = false, dateformat = ${sqlString(fmt)}, columns = {${cols.map((c) => `${sqlString(c.h)}: '${c.type}'`).join(', ')}}${options === '' ? '' : `, ${options}`})`;
+  const more = [
+    ...(r.quoted === true ? [`quote = '"'`] : []),
+    ...(r.latin1 === true ? [`encoding = 'latin-1'`] : []),
+    ...(r.nulls === undefined ? [] : [`nullstr = [${['', ...r.nulls].map(sqlString).join(', ')}]`]),
+    ...(options === '' ? [] : [options]),
+  ];
+  const reader = `read_csv(${sqlString(path)}, delim = ';', header = true, auto_detect = false${dateOnly ? `, dateformat = ${sqlString(fmt)}` : ''}, columns = {${cols.map((c) => `${sqlString(c.h)}: '${c.type}'`).join(', ')}}${more.map((m) => `, ${m}`).join('')})`;
   return `SELECT *${parsed.length === 0 ? '' : ` REPLACE (${parsed.map((c) => `${c.parse} AS ${sqlIdent(c.h)}`).join(', ')})`} FROM ${reader}`;
 }

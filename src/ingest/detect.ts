@@ -148,8 +148,13 @@ function inferColumn(c: CatalogColumn | undefined, name: string, values: readonl
       const n = values.length;
       const plain = share(values, /^-?[0-9]+$/);
       const pointZero = share(values, /^-?[0-9]+(\.0+)?$/);
+      // SAS writes large integers with an exponent (`5.119e+16`); read exactly, or quarantined with the reason.
+      const exp = share(values, /^-?[0-9]+(\.[0-9]+)?[eE][-+]?[0-9]+$/);
       if (plain === n) return none('integer');
-      if (pointZero > plain && pointZero >= DETECT_FIT_SHARE * n) return { column: { ...base, inferred: withMisses('integer written 61.0', n - pointZero), problem: false }, pointZero: true };
+      if ((pointZero > plain || exp > 0) && pointZero + exp >= DETECT_FIT_SHARE * n) {
+        const spellings = [...(pointZero > plain ? ['61.0'] : []), ...(exp > 0 ? ['with an exponent (5.119e+3)'] : [])];
+        return { column: { ...base, inferred: withMisses(`integer written ${spellings.join(' and ')}`, n - pointZero - exp), problem: false }, ...(pointZero > plain ? { pointZero: true } : {}), ...(exp > 0 ? { exponent: true } : {}) };
+      }
       if (plain >= DETECT_FIT_SHARE * n) return none(withMisses('integer', n - plain));
       return unfit();
     }

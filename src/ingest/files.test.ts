@@ -46,6 +46,31 @@ test('locateRows compares bytes: same length and middle but other ends, multi-by
   }
 });
 
+test('locateRows in a file where every field is quoted (a SAS export): doubled quotes, separators and spaces in fields, Latin-1, look-alike lines', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'enclave-locate-'));
+  try {
+    const path = join(dir, 'T.csv');
+    const q = (fields: readonly string[]): string => fields.map((f) => `"${f.replace(/"/g, '""')}"`).join(';');
+    const lines = [q(['A', 'B', 'C'])];
+    for (let i = 0; i < 3000; i++) lines.push(q([String(i % 10), 'mm', String(i % 7)]));
+    lines.push(q(['1', 'say "hi"', ' ']), q(['1', 'a;b', 'é']), q(['1', 'say hi', ' ']), '"1";"say ""hi""";" "');
+    // Same text once quotes are removed, other fields: must not be taken for the sought row.
+    lines.push('"1;a";"b";"é"');
+    await writeFile(path, Buffer.from(lines.join('\n') + '\n', 'latin1'));
+    const found = await locateRows(path, ';', [
+      { id: 1, values: ['1', 'say "hi"', ' '] },
+      { id: 2, values: ['1', 'say "hi"', ' '] },
+      { id: 3, values: ['1', 'a;b', 'é'] },
+      { id: 4, values: ['1', 'say hi', ' '] },
+      { id: 5, values: ['3', 'mm', '3'] },
+      { id: 6, values: ['1;a', 'b', 'x'] },
+    ], 'latin-1');
+    assert.deepEqual(Object.fromEntries(found), { 1: 3002, 2: 3005, 3: 3003, 4: 3004, 5: 5 });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('hashFiles: worker threads give the same SHA-256 as a plain hash, report every byte, and name an unreadable file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'enclave-hash-'));
   try {

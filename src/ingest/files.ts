@@ -182,9 +182,14 @@ export async function locateRows(
   // their bytes), so the millions of good lines cost a lookup each and never become strings.
   const byKey = new Map<number, Array<{ bytes: Buffer; ids: number[] }>>();
   const byFields = new Map<string, number[]>();
+  // Lines holding a quote (every line of a SAS export) are parsed only when their text without
+  // quotes has the length and hash of a sought row's fields joined without quotes: parsing removes
+  // the enclosing quotes and undoubles the inner ones, so a line that parses to a row always passes.
+  const unquotedKeys = new Set<number>();
   for (const r of rows) {
     const fields = r.values.map((v) => v ?? '');
     const bytes = Buffer.from(fields.join(delimiter), enc);
+    unquotedKeys.add(unquotedKey(bytes, 0, bytes.length));
     const key = lineKey(bytes, 0, bytes.length);
     let cands = byKey.get(key);
     if (cands === undefined) byKey.set(key, (cands = []));
@@ -213,6 +218,7 @@ export async function locateRows(
     if (lineNo === 1) return;
     if (end > start && buf[end - 1] === 13) end--;
     if (quoted) {
+      if (!unquotedKeys.has(unquotedKey(buf, start, end))) return;
       // A line holding a quote is parsed as CSV, so quoted fields match too.
       let fields: string[];
       try {
@@ -250,6 +256,19 @@ export async function locateRows(
   }
   if (rest.length > 0) onLine(rest, 0, rest.length, rest.includes(34));
   return found;
+}
+
+/** The length and FNV-1a hash of a line's bytes other than quotes (`"`), as one exact number (a Map key). */
+function unquotedKey(buf: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  let len = 0;
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b === 34) continue;
+    h = Math.imul(h ^ b, 0x01000193);
+    len++;
+  }
+  return len * 4294967296 + (h >>> 0);
 }
 
 /**

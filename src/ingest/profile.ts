@@ -7,6 +7,7 @@
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
 import { sqlIdent, sqlString } from '../engine/index.ts';
 import { AppError } from '../errors.ts';
+import { integerTextSql } from './rules.ts';
 
 export const ENCODINGS = ['utf-8', 'latin-1'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
@@ -29,9 +30,14 @@ export interface DeliveryProfile {
   readonly blankIsMissing: boolean;
   /** Date formats (see `DATE_FORMATS`, or a strptime `%` format): `default` for date columns whose catalogue gives no format; `columns` by `COLUMN` or `TABLE.COLUMN`. */
   readonly dates: { readonly default?: string; readonly columns: Readonly<Record<string, string>> };
-  /** Numbers written with an exponent (`5.119e+16`). A decimal comma is always read. */
+  /**
+   * Numbers written with an exponent (`5.119e+16`), integers included: an integer column reads
+   * `5.119e+3` as 5119, and quarantines what is no exact integer (`integer_fraction`,
+   * `integer_overflow`, `integer_precision` above 2^53, which SAS's doubles do not hold exactly).
+   * A decimal comma is always read.
+   */
   readonly exponent: boolean;
-  /** Integer columns exported as decimals with a zero fraction (`61.0`). */
+  /** Integer columns exported as decimals (`61.0`): read exactly, a non-zero fraction is `integer_fraction`. */
   readonly integerPointZero: boolean;
   /** File names to tables (tried before the catalogue's own names and `yearFromName` patterns). */
   readonly files: readonly FileRule[];
@@ -160,9 +166,9 @@ export function profiledColumns(table: CatalogTable, profile: DeliveryProfile): 
   });
 }
 
-/** True when reading this profile changes raw text before the rules (markers, blanks, `61.0`, flags). */
+/** True when reading this profile changes raw text before the rules (markers, blanks, `61.0`, `5.119e+3`, flags). */
 export function normalises(profile: DeliveryProfile): boolean {
-  return profile.missing.length > 0 || profile.blankIsMissing || profile.integerPointZero || profile.flags !== undefined;
+  return profile.missing.length > 0 || profile.blankIsMissing || profile.integerPointZero || profile.exponent || profile.flags !== undefined;
 }
 
 /**
@@ -179,7 +185,7 @@ export function isFlagColumn(c: Pick<CatalogColumn, 'type' | 'constraints'>): bo
 
 /**
  * The SQL of a column's text as the rules read it: missing markers and blank fields become NULL,
- * `61.0` in an integer column becomes `61`, the profile's flag spellings `1` and `0` in a flag
+ * `61.0` or `6.1e+1` in an integer column becomes `61` (exactly; see `integerTextSql`), the profile's flag spellings `1` and `0` in a flag
  * column. Undefined when the text is read as it is.
  */
 export function normalisedSql(c: CatalogColumn | undefined, name: string, profile: DeliveryProfile): string | undefined {
@@ -187,10 +193,10 @@ export function normalisedSql(c: CatalogColumn | undefined, name: string, profil
   const nulls: string[] = [];
   if (profile.missing.length > 0) nulls.push(`${v} IN (${profile.missing.map(sqlString).join(', ')})`);
   if (profile.blankIsMissing) nulls.push(`trim(${v}) = ''`);
-  const intLike = c !== undefined && (c.type === 'integer' || c.type === 'year') && profile.integerPointZero;
+  const intText = c !== undefined && (c.type === 'integer' || c.type === 'year') ? integerTextSql(v, profile) : undefined;
   const flags = c !== undefined && profile.flags !== undefined && isFlagColumn(c) ? profile.flags : undefined;
-  if (nulls.length === 0 && !intLike && flags === undefined) return undefined;
-  let value = intLike ? `regexp_replace(${v}, '^(-?[0-9]+)[.]0+$', '\\1')` : v;
+  if (nulls.length === 0 && intText === undefined && flags === undefined) return undefined;
+  let value = intText ?? v;
   if (flags !== undefined) value = `CASE ${v} WHEN ${sqlString(flags.true)} THEN '1' WHEN ${sqlString(flags.false)} THEN '0' ELSE ${value} END`;
   return nulls.length === 0 ? value : `CASE WHEN ${nulls.join(' OR ')} THEN NULL ELSE ${value} END`;
 }

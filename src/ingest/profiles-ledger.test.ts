@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { synthesize } from '../synth/index.ts';
@@ -84,6 +84,48 @@ test('the relations the generator breaks (the causes-of-death id defect) are exa
     // Only the certificate's encrypted id breaks: the person's id (BEN_IDT_ANO) still joins.
     assert.deepEqual(relations.filter((x) => x.orphans > 0).map((x) => [x.relation, x.matchesNothing, x.orphans]), [['KI_ECD_R(DCD_IDT_ENC) → KI_CCI_R(DCD_IDT_ENC)', true, stats.rows['KI_ECD_R']]]);
     assert.equal(relations.find((x) => x.relation === 'KI_ECD_R(BEN_IDT_ANO) → KI_CCI_R(BEN_IDT_ANO)')?.rowsChecked, stats.rows['KI_ECD_R']);
+  } finally {
+    await p.close();
+  }
+});
+
+test(`SAS integers with an exponent land exactly; those that are no exact integer are quarantined at their line with the reason (${testDbKind})`, async () => {
+  const p = await openTestPlatform();
+  try {
+    await p.catalog.importBuiltin(actor);
+    const out = join(p.dir, 'delivery');
+    const stats = await synthesize({ people: 300, startYear: 2021, endYear: 2021, seed: 5, out, parquet: false, profile: 'sas' });
+    const csv = join(out, 'csv');
+    const prs = (await readdir(csv)).filter((f) => f.startsWith('ER_PRS_F_')).sort()[0] ?? '';
+    const lines = (await readFile(join(csv, prs), 'latin1')).split('\n');
+    assert.match(lines[0] ?? '', /^"DCT_ORD_NUM";"FLX_DIS_DTD";"FLX_EMT_NUM";"FLX_EMT_ORD";/);
+    assert.ok(lines.slice(1).some((l) => /^("[^"]*";){3}"[1-9](\.[0-9]+)?e\+[0-9]+";/.test(l)), 'the key FLX_EMT_ORD is written with an exponent');
+    // The defect ledger of this test: three lines whose DCT_ORD_NUM is no exact integer.
+    const spoiled: Record<number, readonly [string, string]> = { 2: ['1.2345678905e+8', 'integer_fraction'], 4: ['9.9e+19', 'integer_overflow'], 5: ['5.119e+16', 'integer_precision'] };
+    for (const [line, [v]] of Object.entries(spoiled)) lines[Number(line) - 1] = (lines[Number(line) - 1] ?? '').replace(/^"[^"]*"/, `"${v}"`);
+    await writeFile(join(csv, prs), Buffer.from(lines.join('\n'), 'latin1'));
+
+    const d = await p.ingest.detect('snds', [csv]);
+    assert.equal(d.profile.exponent, true);
+    const dct = d.files.find((f) => f.file === prs)?.columns.find((c) => c.name === 'DCT_ORD_NUM');
+    assert.match(dct?.inferred ?? '', /^integer written with an exponent/);
+    const r = await p.ingest.ingest({ dataset: 'snds', inputs: [csv], actor, profile: d.profile });
+    const total = Object.values(stats.files).reduce((a, b) => a + b, 0);
+    assert.equal(r.rowsAccepted + r.rowsQuarantined, total);
+    assert.deepEqual(r.quarantine.entries.map((e) => `${e.file}:${e.line}:${e.column}:${e.rule}`), Object.entries(spoiled).map(([line, [, rule]]) => `${prs}:${line}:DCT_ORD_NUM:${rule}`));
+    // The satellites still join ER_PRS_F on the 9 DCIR keys: exponents were read as the same integers.
+    const v = await p.ingest.version('snds');
+    const s = await p.engine.session();
+    try {
+      await p.datasets.attachVersion(s, v);
+      const keys = ['FLX_DIS_DTD', 'FLX_TRT_DTD', 'FLX_EMT_TYP', 'FLX_EMT_NUM', 'FLX_EMT_ORD', 'ORG_CLE_NUM', 'DCT_ORD_NUM', 'PRS_ORD_NUM', 'REM_TYP_AFF'];
+      const got = await s.all<{ n: bigint; joined: bigint; big: bigint }>(`SELECT count(*) AS n, count(p.DCT_ORD_NUM) AS joined, count(*) FILTER (c.FLX_EMT_ORD >= 100) AS big
+        FROM ds.ER_PHA_F c LEFT JOIN (SELECT DISTINCT ${keys.join(', ')} FROM ds.ER_PRS_F) p USING (${keys.join(', ')})`);
+      assert.ok((got[0]?.big ?? 0n) > 0n);
+      assert.ok((got[0]?.n ?? 0n) - (got[0]?.joined ?? 0n) <= 3n, `${String(got[0]?.joined)} of ${String(got[0]?.n)} pharmacy rows join their care sheet`);
+    } finally {
+      s.close();
+    }
   } finally {
     await p.close();
   }

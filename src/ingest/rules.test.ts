@@ -4,7 +4,7 @@ import type { CatalogColumn, ColumnConstraints } from '../catalog/index.ts';
 import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { openDuckDb } from '../engine/duckdb.ts';
 import { nirControlKey } from './nir.ts';
-import { globFromPattern, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
+import { globFromPattern, integerTextSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
 
 /**
  * Every row pays `rowHasViolationSql`, a fused condition per column; bad rows are then described
@@ -145,5 +145,58 @@ test('simple patterns become GLOBs that accept exactly what the regular expressi
     const r = await s.all<{ v: string; g: boolean; x: boolean }>(`SELECT v, v GLOB ${sqlString(glob)} AS g, regexp_full_match(v, ${sqlString(p)}) AS x FROM (VALUES ${values.map((v) => `(${sqlString(v)})`).join(', ')}) t(v)`);
     for (const row of r) assert.equal(row.g, row.x, `${p} on ${JSON.stringify(row.v)}`);
     assert.ok(r.some((row) => row.x), `${p} accepts something`);
+  }
+});
+
+/** Integers as SAS and other producers write them under a profile: decimals, exponents, and what is no exact integer. */
+const decimalIntegers: ReadonlyArray<readonly [value: string, exponent: string, pointZero: string]> = [
+  // value, verdict with `exponent`, verdict with `integerPointZero` ('' = valid; I_OPT is unconstrained)
+  ['61.0', '', ''], ['61.00', '', ''], ['-61.0', '', ''], ['007.00', '', ''], ['0.0', '', ''],
+  ['6.1', 'integer_fraction', 'integer_fraction'], ['0.05', 'integer_fraction', 'integer_fraction'], ['123456789012345.5', 'integer_fraction', 'integer_fraction'],
+  ['1.0000000000000000000001', 'integer_fraction', 'integer_fraction'], ['1.00000000000000000000001', 'integer_fraction', 'integer_fraction'],
+  // Around the 15 characters read through a double (longer ones through decimals).
+  ['1.0000000000001', 'integer_fraction', 'integer_fraction'], ['1.00000000000001', 'integer_fraction', 'integer_fraction'], ['99999999999999.9', 'integer_fraction', 'integer_fraction'],
+  ['1234567890123.0', '', ''], ['12345678901234.0', '', ''], ['9007199254740992.0', '', ''], ['9.99999999999e+14', '', 'type'], ['9.9999999999999e+14', '', 'type'],
+  ['5.119e+3', '', 'type'], ['5119E0', '', 'type'], ['1.5e+1', '', 'type'], ['-0.0e+0', '', 'type'], ['1.2345678901234e+13', '', 'type'],
+  ['1.25e+1', 'integer_fraction', 'type'], ['1.23456789012345e+13', 'integer_fraction', 'type'], ['1.0000000000000000001e+1', 'integer_fraction', 'type'],
+  ['9007199254740992e+0', '', 'type'], ['9.007199254740993e+15', 'integer_precision', 'type'], ['5.119e+16', 'integer_precision', 'type'],
+  ['9.223372036854775807e+18', 'integer_precision', 'type'], ['-9.223372036854775808e+18', 'integer_precision', 'type'], ['9.223372036854775808e+18', 'integer_overflow', 'type'],
+  ['1e+999999999', 'integer_overflow', 'type'], ['1.5e+40', 'integer_overflow', 'type'],
+  ['12345678901234567890.0', 'integer_overflow', 'integer_overflow'], ['99999999999999999999', 'integer_overflow', 'integer_overflow'],
+  // Spellings no exporter writes for an integer: a negative exponent, longer than 26 characters, no digit on a side of the point.
+  ['50e-1', 'type', 'type'], ['1.0000000000000000000000001', 'type', 'type'], ['1.e+2', 'type', 'type'], ['.5e+1', 'type', 'type'], ['1e3x', 'type', 'type'],
+  ['+5.0', 'type', 'type'], ['0x10', 'type', 'type'], ['1_000.0', 'type', 'type'], ['1,0', 'type', 'type'],
+];
+
+test("under a profile's decimal integers (61.0, 5.119e+3), an exact integer is read exactly and anything else names its reason", async () => {
+  const opt = col('I_OPT', 'integer', {});
+  for (const [k, types] of [[1, { exponent: true }], [2, { integerPointZero: true }]] as const) {
+    const c: ColumnSqlContext = { ...ctx, types };
+    for (const row of decimalIntegers) {
+      // As ingestion reads a file: the profile's reading first (plain digits for an exact integer), then the rules.
+      const read = integerTextSql(sqlString(row[0]), types) ?? '';
+      const r = await s.all<{ p: string[]; f: boolean; t: bigint | null }>(`SELECT ${rowViolationsSql([opt], () => read, c)} AS p, ${rowHasViolationSql([opt], () => read, c)} AS f, ${typedSql(opt, read, types)} AS t`);
+      const expected = row[k] === '' ? [] : [`I_OPT:${row[k]}`];
+      assert.deepEqual(r[0]?.p, expected, `${row[0]} with ${JSON.stringify(types)}`);
+      assert.equal(r[0]?.f, expected.length > 0, `${row[0]}: the fused test agrees`);
+      if (expected.length === 0) assert.equal(String(r[0]?.t), String(BigInt(Number.parseFloat(row[0]))), row[0]);
+    }
+  }
+  // The text the other rules see (enum, nomenclature, length): plain digits for an exact integer, as written otherwise.
+  const text = await s.all<{ v: string }>(`SELECT ${integerTextSql(`'5.119e+3'`, { exponent: true }) ?? ''} AS v UNION ALL SELECT ${integerTextSql(`'5.119e+16'`, { exponent: true }) ?? ''}`);
+  assert.deepEqual(text.map((x) => x.v), ['5119', '5.119e+16']);
+  assert.equal(integerTextSql('x', {}), undefined);
+});
+
+test('with decimal integers read, the fused row test and the rule-by-rule list still agree on every row and every value', async () => {
+  const types = { exponent: true, integerPointZero: true };
+  const c: ColumnSqlContext = { ...ctx, types };
+  const values = [...tricky, ...decimalIntegers.map((d) => d[0])];
+  const read = (x: CatalogColumn, v: string): string => (x.type === 'integer' || x.type === 'year' ? (integerTextSql(v, types) ?? v) : v);
+  const r = await s.all<{ disagree: bigint }>(`SELECT count(*) FILTER (f <> (len(p) > 0)) AS disagree FROM (SELECT ${rowHasViolationSql(columns, (n) => read(columns.find((x) => x.name === n) as CatalogColumn, sqlIdent(n)), c)} AS f, ${rowViolationsSql(columns, (n) => read(columns.find((x) => x.name === n) as CatalogColumn, sqlIdent(n)), c)} AS p FROM t)`);
+  assert.equal(r[0]?.disagree, 0n);
+  for (const x of columns.filter((y) => y.type === 'integer' || y.type === 'year')) {
+    const one = await s.all<{ v: string | null; f: boolean; p: string[] }>(`SELECT v, ${rowHasViolationSql([x], () => read(x, 'v'), c)} AS f, ${rowViolationsSql([x], () => read(x, 'v'), c)} AS p FROM (VALUES ${values.map((v) => `(${v === null || v === '' ? 'NULL::VARCHAR' : sqlString(v)})`).join(', ')}) t(v)`);
+    for (const y of one) assert.equal(y.f, y.p.length > 0, `${x.name} = ${JSON.stringify(y.v)}: fast ${String(y.f)}, rules ${JSON.stringify(y.p)}`);
   }
 });

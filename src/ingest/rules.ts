@@ -7,7 +7,7 @@ import { nirViolationSql } from './nir.ts';
  * violations, and one typed (and pseudonymised) expression per column for accepted rows.
  * Every rule is named; quarantine reports count rows per rule.
  */
-export const RULES = ['required', 'type', 'enum', 'pattern', 'range', 'length', 'nomenclature', 'nir_format', 'nir_key'] as const;
+export const RULES = ['required', 'type', 'integer_fraction', 'integer_overflow', 'integer_precision', 'enum', 'pattern', 'range', 'length', 'nomenclature', 'nir_format', 'nir_key'] as const;
 export type Rule = (typeof RULES)[number];
 
 /** Columns whose values are replaced by a keyed HMAC at ingestion. */
@@ -55,7 +55,53 @@ const COMMA_EXP_SHAPE = `'^-?[0-9]+,[0-9]+([eE][-+]?[0-9]+)?$'`;
 
 /** How the delivery spells values beyond the catalogue's defaults (see `DeliveryProfile`). */
 export interface TypeOptions {
+  /** Numbers, integers included, may be written with an exponent (`5.119e+3`). */
   readonly exponent?: boolean;
+  /** Integers may be written as decimals (`61.0`). */
+  readonly integerPointZero?: boolean;
+}
+
+/**
+ * The largest integer a double holds exactly (2^53). SAS keeps every number as a double, so an
+ * integer it writes with an exponent above this may have lost its last digits before it was written.
+ */
+export const EXACT_DOUBLE_INTEGER = 9_007_199_254_740_992n;
+
+/** Longest decimal spelling of an integer read (`-9.223372036854775808e+18` is 25 characters). */
+export const MAX_DECIMAL_INTEGER_TEXT = 26;
+
+/**
+ * Decimal spellings of an integer a delivery may use: with an exponent (`5.119e+3`, `5E2`; never
+ * negative, as no exporter writes an integer so), with a point (`61.0`), or neither.
+ */
+function integerShape(opts: TypeOptions): string | undefined {
+  if (opts.exponent === true) return '^-?[0-9]+([.][0-9]+)?([eE][+]?[0-9]+)?$';
+  if (opts.integerPointZero === true) return '^-?[0-9]+([.][0-9]+)?$';
+  return undefined;
+}
+
+/**
+ * An integer written as a decimal (`61.0`, `5.119e+3`, `-1.2e+1`), read exactly: a struct of its
+ * value (NULL unless it is an exact integer within BIGINT) and what is wrong otherwise
+ * (`integer_fraction`, `integer_overflow`, `integer_precision`: written with an exponent above
+ * 2^53; `type`: another shape). Exact through DuckDB's decimal casts, which read the text's digits
+ * (never through a double) and round what does not fit their scale. With at most
+ * `MAX_DECIMAL_INTEGER_TEXT` characters and no negative exponent, a value below 10^14 has at
+ * most 24 digits after the point, and a larger one at most 10: the value is an integer exactly
+ * when its rounding to 0 decimals equals its rounding to 24 (DECIMAL(38,24), values below 10^14)
+ * or to 10 (DECIMAL(38,10), below 10^28; beyond, no digit is after the point). Kept small, as
+ * every file's statement binds it for each integer column.
+ */
+function decimalIntegerSql(v: string, shape: string): string {
+  const whole = `TRY_CAST(${v} AS DECIMAL(38,0))`;
+  const fraction = `coalesce(TRY_CAST(${v} AS DECIMAL(38,24)) % 1 <> 0, TRY_CAST(${v} AS DECIMAL(38,10)) % 1 <> 0, false)`;
+  const big = `TRY_CAST(${whole} AS BIGINT)`;
+  return `CASE WHEN NOT (length(${v}) <= ${MAX_DECIMAL_INTEGER_TEXT} AND regexp_full_match(${v}, ${sqlString(shape)})) THEN {v: NULL::BIGINT, why: 'type'}
+    WHEN ${whole} IS NULL THEN {v: NULL::BIGINT, why: 'integer_overflow'}
+    WHEN ${fraction} THEN {v: NULL::BIGINT, why: 'integer_fraction'}
+    WHEN ${big} IS NULL THEN {v: NULL::BIGINT, why: 'integer_overflow'}
+    WHEN ${v} GLOB '*[eE]*' AND abs(${whole}) > ${EXACT_DOUBLE_INTEGER} THEN {v: NULL::BIGINT, why: 'integer_precision'}
+    ELSE {v: ${big}, why: NULL::VARCHAR} END`;
 }
 
 /** True when a column's stored value is its raw text (no parse): strings, and pseudonymised columns. */
@@ -67,10 +113,13 @@ export function keepsRawText(c: Pick<CatalogColumn, 'type' | 'sensitivity'>): bo
 export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, opts: TypeOptions = {}): string {
   switch (c.type) {
     case 'integer':
-    case 'year':
+    case 'year': {
       // DuckDB's own cast would accept 1.5, 1e3, 0x10, +5, ' 5' and 1_000: only digits and '-' may
       // reach it (a GLOB, cheaper than a regex), and the cast refuses a '-' anywhere but first.
+      // A profile's decimal spellings (`61.0`, `5.119e+3`) are made plain digits before the rules
+      // (`integerTextSql`, in the reading of the file), so the parse every row pays stays this one.
       return `TRY_CAST(CASE WHEN NOT (${v} GLOB ${INTEGER_CHARS_OTHER}) THEN ${v} END AS BIGINT)`;
+    }
     case 'number':
       // A decimal point is read as is; only a decimal comma pays for the rewrite.
       if (opts.exponent === true) return `TRY_CAST(CASE WHEN regexp_full_match(${v}, ${POINT_EXP_SHAPE}) THEN ${v} WHEN regexp_full_match(${v}, ${COMMA_EXP_SHAPE}) THEN replace(${v}, ',', '.') END AS DOUBLE)`;
@@ -87,6 +136,34 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, o
       return v;
   }
 }
+
+/**
+ * An integer column's text as the rules read it under a profile that writes integers as decimals
+ * (`61.0`, `5.119e+3`): an exact integer becomes its plain digits (`61`, `5119`), anything else is
+ * kept as written (and breaks the column's type with its reason). Undefined when the profile
+ * writes integers plainly.
+ */
+export function integerTextSql(v: string, opts: TypeOptions): string | undefined {
+  const shape = integerShape(opts);
+  if (shape === undefined) return undefined;
+  // The same verdict as `decimalIntegerSql`, with only what accepting needs, and cheap per value
+  // (DuckDB's decimal casts of text with an exponent cost microseconds each). A spelling of at most
+  // `SHORT_DECIMAL_INTEGER_TEXT` characters has at most 14 significant digits: its nearest double
+  // is an integer exactly when it is one below 2^53 (a fraction it could hold is at least
+  // 10^-14 of its magnitude, several units of the double's last place away from any integer), so
+  // it is read as a double. Longer spellings take the exact decimal path.
+  const d = `TRY_CAST(${v} AS DOUBLE)`;
+  const short = `CASE WHEN ${d} = floor(${d}) AND abs(${d}) <= ${EXACT_DOUBLE_INTEGER} THEN CAST(CAST(${d} AS BIGINT) AS VARCHAR) END`;
+  const whole = `TRY_CAST(${v} AS DECIMAL(38,0))`;
+  const exact = `length(${v}) <= ${MAX_DECIMAL_INTEGER_TEXT}
+    AND coalesce(TRY_CAST(${v} AS DECIMAL(38,24)) % 1 = 0, TRY_CAST(${v} AS DECIMAL(38,10)) % 1 = 0, true)
+    AND (NOT (${v} GLOB '*[eE]*') OR abs(${whole}) <= ${EXACT_DOUBLE_INTEGER})`;
+  const long = `CASE WHEN ${exact} THEN CAST(TRY_CAST(${whole} AS BIGINT) AS VARCHAR) END`;
+  return `CASE WHEN ${v} GLOB '*[.eE]*' THEN coalesce(CASE WHEN NOT regexp_full_match(${v}, ${sqlString(shape)}) THEN NULL WHEN length(${v}) <= ${SHORT_DECIMAL_INTEGER_TEXT} THEN ${short} ELSE ${long} END, ${v}) ELSE ${v} END`;
+}
+
+/** Decimal spellings of an integer this short are read through a double, exactly (see `integerTextSql`). */
+const SHORT_DECIMAL_INTEGER_TEXT = 15;
 
 export interface ColumnSqlContext {
   /**
@@ -105,6 +182,8 @@ export interface ColumnSqlContext {
 interface RuleCheck {
   readonly rule: Rule;
   readonly cond: string;
+  /** SQL naming the rule when it depends on the value (an integer's `type` failure, told apart); default `rule`. */
+  readonly named?: string;
 }
 
 /**
@@ -117,7 +196,13 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
   const k = c.constraints;
   if (k.required === true) out.push({ rule: 'required', cond: `${raw} IS NULL` });
   if (isNirColumn(c)) return out;
-  if (c.type !== 'string' && c.type !== 'any') out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL` });
+  const shape = c.type === 'integer' || c.type === 'year' ? integerShape(ctx.types ?? {}) : undefined;
+  if (shape !== undefined) {
+    // Under a profile that writes integers as decimals, exact ones reach the rules as plain digits
+    // (`integerTextSql`); a number left as written says why it is no integer: a fraction, beyond
+    // BIGINT, or beyond a double's precision.
+    out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL`, named: `coalesce((${decimalIntegerSql(raw, shape)}).why, 'type')` });
+  } else if (c.type !== 'string' && c.type !== 'any') out.push({ rule: 'type', cond: `${raw} IS NOT NULL AND (${typed}) IS NULL` });
   if (k.enum !== undefined && k.enum.length > 0) {
     out.push({ rule: 'enum', cond: `${raw} IS NOT NULL AND ${raw} NOT IN (${k.enum.map((e) => sqlString(String(e))).join(', ')})` });
   }
@@ -137,7 +222,7 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
 
 /** SQL expressions yielding NULL or `'<rule>'`, one per rule that applies to the column. */
 export function violationSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = typedSql(c, raw, ctx.types)): string[] {
-  const out = ruleChecks(c, raw, ctx, typed).map((r) => `CASE WHEN ${r.cond} THEN '${r.rule}' END`);
+  const out = ruleChecks(c, raw, ctx, typed).map((r) => `CASE WHEN ${r.cond} THEN ${r.named ?? `'${r.rule}'`} END`);
   if (isNirColumn(c)) out.push(nirViolationSql(raw));
   return out;
 }

@@ -29,7 +29,7 @@ export interface SynthProfile {
   readonly lowerCaseMonths: boolean;
   /** A missing value not written `.` is a single space (read with `blankIsMissing`). */
   readonly spaceMissing: boolean;
-  /** Numbers of 100 or more written with an exponent (`1.255e+2`), exactly (read with `exponent`). */
+  /** Numbers of 100 or more written with an exponent (`1.255e+2`, integers too where they are no code), exactly (read with `exponent`). */
   readonly exponent: boolean;
   /** Every field quoted, the header too (`"…"`). */
   readonly quoteAll: boolean;
@@ -214,6 +214,8 @@ export function rewriteFile(dir: string, file: string, table: TableSchema, p: Sy
       if (f.type === 'boolean' && p.flags === 'True/False' && (v === '0' || v === '1')) return v === '1' ? 'True' : 'False';
       if (f.type === 'number' && p.decimalComma && /^-?\d+\.\d+$/.test(v)) return v.replace('.', ',');
       if (f.type === 'number' && p.exponent && f.constraints?.enum === undefined && f.constraints?.pattern === undefined) return withExponent(v);
+      // Integers too (`379` → `3.79e+2`, as SAS writes large ones), where they are no code: some DCIR keys among them.
+      if (f.type === 'integer' && p.exponent && f.constraints?.enum === undefined && f.nomenclature === undefined && /^-?[1-9]\d{2,}$/.test(v)) return withExponent(v);
       return v;
     });
     out.push(values.map((v) => (p.quoteAll || v.includes(p.delimiter) || v.includes('"') ? `"${v.replace(/"/g, '""')}"` : v)).join(p.delimiter));
