@@ -445,7 +445,8 @@ function QueryOutcome({ api, query }: { readonly api: WorkspaceApi; readonly que
           SHA-256 <code data-testid="result-sha">{query.sha256}</code>
         </p>
       )}
-      {columns.length > 0 && <ResultGrid api={api} query={query} />}
+      {/* keyed by the query: a new result starts on its first page, never showing the previous rows meanwhile */}
+      {columns.length > 0 && <ResultGrid key={query.id} api={api} query={query} />}
       {columns.length > 0 && rowCount > 0 && (
         <details className="ws-chart-section">
           <summary>{t.ws.chartTitle}</summary>
