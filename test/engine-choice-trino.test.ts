@@ -15,9 +15,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ingestCommand } from '../src/cli/commands/ingest.ts';
-import { synthCommand } from '../src/cli/commands/synth.ts';
-import { loadConfig } from '../src/config.ts';
 import { trinoExclusive, trinoReachable, trinoTarget } from '../src/engine/spec/trino-fixture.ts';
 import { TrinoClient } from '../src/engine/trino/client.ts';
 import { workspaceSchema } from '../src/engine/trino/engine.ts';
@@ -25,8 +22,8 @@ import { EXTRACT_MARK } from '../src/engine/trino/extract.ts';
 import { ADMIN_USER } from '../src/engine/trino/rules.ts';
 import { isAppError } from '../src/errors.ts';
 import { EMBEDDED_ISSUER_ID, type Principal } from '../src/identity/index.ts';
-import { createApp, createPlatform, ensureDemoPeople, type Platform } from '../src/main.ts';
-import { activeProject, type Enclave } from './e2e/harness.ts';
+import { createApp, type Platform } from '../src/main.ts';
+import { platformWithPrsProject } from './e2e/harness.ts';
 import { testDbKind } from './helpers/db.ts';
 
 const target = trinoTarget(process.env);
@@ -59,18 +56,10 @@ describe('a project moved duckdb → trino → duckdb on a real Trino', { skip }
     // The dataset schema (snds_v1) is shared with the other Trino test files: one at a time.
     release = await trinoExclusive(target);
     dir = await mkdtemp(join(tmpdir(), 'enclave-engine-trino-'));
-    p = await createPlatform(loadConfig({
+    ({ platform: p, app, project } = await platformWithPrsProject({
       ENCLAVE_DATA_DIR: join(dir, 'data'), ENCLAVE_KEYRING: join(dir, 'keys', 'keyring.json'), ENCLAVE_ENGINE_THREADS: '1', ENCLAVE_AUDIT_CHECKPOINT_SECONDS: '0',
       ENCLAVE_TRINO_URL: target.url, ENCLAVE_TRINO_RULES_FILE: target.rulesFile, ENCLAVE_TRINO_WAREHOUSE: warehouse,
-    }), { kind: 'person', id: 'local:test' });
-    await ensureDemoPeople(p);
-    await p.catalog.importBuiltin({ kind: 'service', id: 'test' });
-    const quiet = { write: () => true };
-    await synthCommand({ people: 30, years: '2022-2023', seed: 7, out: join(dir, 'sample'), parquet: false }, quiet);
-    await ingestCommand(p, 'snds', [join(dir, 'sample', 'csv')], quiet);
-    project = await activeProject({ platform: p } as Enclave, { title: 'Délivrances', tables: [{ table: 'ER_PRS_F', columns: ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PRS_NAT_REF', 'PRS_ACT_QTE'] }], years: { from: 2022, to: 2023 } });
-    await p.extracts.idle();
-    app = createApp(p, { baseUrl: 'http://127.0.0.1:1' });
+    }, dir));
     const s = await p.identity.login({ issuer: EMBEDDED_ISSUER_ID, subject: 'operator', displayName: 'operator', email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
     operator = { cookie: s.cookieValue, csrf: s.csrfToken };
     const principal = async (u: string): Promise<Principal> => p.identity.principalOf((await p.identity.personBySubject(EMBEDDED_ISSUER_ID, u))?.id ?? '', 'session');

@@ -14,15 +14,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ingestCommand } from '../src/cli/commands/ingest.ts';
-import { synthCommand } from '../src/cli/commands/synth.ts';
 import { runCli } from '../src/cli/program.ts';
-import { loadConfig } from '../src/config.ts';
 import { isAppError } from '../src/errors.ts';
 import { EMBEDDED_ISSUER_ID, type Principal } from '../src/identity/index.ts';
-import { createApp, createPlatform, ensureDemoPeople, type Platform } from '../src/main.ts';
+import { createApp, type Platform } from '../src/main.ts';
 import { EngineChoice, ProjectEngines, type ProjectEngineState } from '../src/workspace/index.ts';
-import { activeProject, type Enclave } from './e2e/harness.ts';
+import { platformWithPrsProject } from './e2e/harness.ts';
 import { openTestDb, testDbKind, type TestDb } from './helpers/db.ts';
 
 describe(`a project's engine: shown, chosen by operators only, moved back when its rebuild fails (${testDbKind})`, () => {
@@ -36,20 +33,12 @@ describe(`a project's engine: shown, chosen by operators only, moved back when i
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'enclave-engine-choice-'));
     t = testDbKind === 'postgres' ? await openTestDb({ migrated: false }) : undefined;
-    p = await createPlatform(loadConfig({
+    ({ platform: p, app, project } = await platformWithPrsProject({
       ENCLAVE_DATA_DIR: join(dir, 'data'), ENCLAVE_KEYRING: join(dir, 'keys', 'keyring.json'), ENCLAVE_ENGINE_THREADS: '1', ENCLAVE_AUDIT_CHECKPOINT_SECONDS: '0',
       // Trino offered beside the DuckDB default, at an address where nothing listens
       ENCLAVE_TRINO_URL: 'http://127.0.0.1:9', ENCLAVE_TRINO_RULES_FILE: join(dir, 'trino', 'rules.json'), ENCLAVE_TRINO_WAREHOUSE: join(dir, 'trino', 'warehouse'),
       ...(t?.url === undefined ? {} : { DATABASE_URL: t.url }),
-    }), { kind: 'person', id: 'local:test' });
-    await ensureDemoPeople(p);
-    await p.catalog.importBuiltin({ kind: 'service', id: 'test' });
-    const quiet = { write: () => true };
-    await synthCommand({ people: 30, years: '2022-2023', seed: 7, out: join(dir, 'sample'), parquet: false }, quiet);
-    await ingestCommand(p, 'snds', [join(dir, 'sample', 'csv')], quiet);
-    project = await activeProject({ platform: p } as Enclave, { title: 'Délivrances', tables: [{ table: 'ER_PRS_F', columns: ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PRS_NAT_REF', 'PRS_ACT_QTE'] }], years: { from: 2022, to: 2023 } });
-    await p.extracts.idle();
-    app = createApp(p, { baseUrl: 'http://127.0.0.1:1' });
+    }, dir));
     for (const who of ['operator', 'member']) {
       const s = await p.identity.login({ issuer: EMBEDDED_ISSUER_ID, subject: who, displayName: who, email: null, organisation: 'test', acr: 'eidas2', amr: ['pwd', 'otp'] });
       const person = await p.identity.personBySubject(EMBEDDED_ISSUER_ID, who);

@@ -18,7 +18,7 @@ import { serve } from '@hono/node-server';
 import type { Config } from '../../src/config.ts';
 import { sessionCookieName } from '../../src/http/auth.ts';
 import { EMBEDDED_ISSUER_ID, type Principal, type Role, type SeededDemoPerson } from '../../src/identity/index.ts';
-import { createApp, createPlatform, startServer, type Platform } from '../../src/main.ts';
+import { createApp, createPlatform, ensureDemoPeople, startServer, type Platform } from '../../src/main.ts';
 import { freshCodeOf } from '../helpers/browser.ts';
 
 export type { Browser, BrowserContext, Page };
@@ -264,4 +264,22 @@ export async function activeProject(e: Enclave, o: { readonly title: string; rea
   await gov.take(committee1, p.id, 'committee_approve');
   await gov.take(committee2, p.id, 'committee_approve');
   return p.id;
+}
+
+/**
+ * A platform (createPlatform, not served) with the demo people, the built-in catalogue, a
+ * 30-person synthetic delivery ingested for real, and a project whose active permit gives its
+ * member ER_PRS_F's person, date, nature and quantity for 2022-2023, its extract built: the setup
+ * of the engine-per-project tests. `env`: the configuration (data directory, keyring, engines…).
+ */
+export async function platformWithPrsProject(env: Readonly<Record<string, string>>, dir: string): Promise<{ readonly platform: Platform; readonly app: ReturnType<typeof createApp>; readonly project: string }> {
+  const platform = await createPlatform(loadConfig(env), { kind: 'person', id: 'local:test' });
+  await ensureDemoPeople(platform);
+  await platform.catalog.importBuiltin({ kind: 'service', id: 'test' });
+  const quiet = { write: () => true };
+  await synthCommand({ people: 30, years: '2022-2023', seed: 7, out: join(dir, 'sample'), parquet: false }, quiet);
+  await ingestCommand(platform, 'snds', [join(dir, 'sample', 'csv')], quiet);
+  const project = await activeProject({ platform } as Enclave, { title: 'Délivrances', tables: [{ table: 'ER_PRS_F', columns: ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PRS_NAT_REF', 'PRS_ACT_QTE'] }], years: { from: 2022, to: 2023 } });
+  await platform.extracts.idle();
+  return { platform, app: createApp(platform, { baseUrl: 'http://127.0.0.1:1' }), project };
 }
