@@ -201,7 +201,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
       datasets: datasetVersionsByEngine({ trino: datasetVersionsFrom(datasets, keys, store), duckdb: withoutPrepare(datasetVersionsFrom(datasets, keys, store, locations)) }, config.workspaceEngine.kind),
       engineOf: (id) => projectEngines.chosen(id),
       retainSupersededMs: config.workspace.statementTimeoutMs + 60_000,
-      onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] extract of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
+      onError: logProjectFailure('extract'),
     });
     extracts.listen(governance);
     // --- end project extract
@@ -229,7 +229,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     });
     const engineChoice = new EngineChoice({
       db, audit, engines: projectEngines, extracts, dropExtract: (id, e) => extractBuilder.dropExtract(id, e),
-      onError: (id, e) => process.stderr.write(`[${new Date().toISOString()}] engine move of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`),
+      onError: logProjectFailure('engine move'),
     });
     closers.unshift(() => engineChoice.idle());
     // ── end of workspace wiring ──
@@ -369,6 +369,11 @@ async function readCaFile(path: string): Promise<string> {
   });
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new AppError('invalid', `ENCLAVE_TRINO_S3_CA_FILE: ${path} holds no PEM certificate`, { hint: 'give the PEM file of the CA that signed the object store\'s certificate' });
   return pem;
+}
+
+/** A background job's failure for a project, one line on stderr (already audited by the job). */
+function logProjectFailure(job: string): (projectId: string, e: unknown) => void {
+  return (id, e) => process.stderr.write(`[${new Date().toISOString()}] ${job} of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`);
 }
 
 function reportRestoredCatalogs(r: { readonly recreated: readonly string[]; readonly failed: ReadonlyArray<{ readonly catalog: string; readonly error: string }> }): void {

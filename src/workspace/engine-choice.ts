@@ -72,8 +72,7 @@ export class ProjectEngines {
 
   /** The engine a build of the project's extract runs on: the engine recorded with the generation being built, else its choice. */
   async extractEngineOf(projectId: string): Promise<EngineName> {
-    const [r] = await this.#db.query<{ engine: string | null }>("SELECT engine FROM workspace_extracts WHERE project_id = $1 AND state = 'building'", [projectId]);
-    return r === undefined ? this.chosen(projectId) : asEngine(r.engine) ?? this.defaultEngine;
+    return this.#generationEngine(projectId, 'building');
   }
 
   /** Every engine the project's extract was ever built on, and the one it is on: where closure deletes its copies. */
@@ -84,7 +83,12 @@ export class ProjectEngines {
 
   /** The engine the workspace opens on: its ready generation's, else its choice. */
   async workspaceEngineOf(projectId: string): Promise<EngineName> {
-    const [r] = await this.#db.query<{ engine: string | null }>("SELECT engine FROM workspace_extracts WHERE project_id = $1 AND state = 'ready'", [projectId]);
+    return this.#generationEngine(projectId, 'ready');
+  }
+
+  /** The engine recorded with the project's generation in `state`, else the project's choice. */
+  async #generationEngine(projectId: string, state: 'building' | 'ready'): Promise<EngineName> {
+    const [r] = await this.#db.query<{ engine: string | null }>('SELECT engine FROM workspace_extracts WHERE project_id = $1 AND state = $2', [projectId, state]);
     return r === undefined ? this.chosen(projectId) : asEngine(r.engine) ?? this.defaultEngine;
   }
 }

@@ -162,8 +162,13 @@ export function parseTrinoJson(text: string): unknown {
 
 /** A fetch failure of a kept-alive connection the server closed (not a timeout, not a refusal). */
 function staleConnection(e: unknown): boolean {
-  const code = (e as { cause?: { code?: string } }).cause?.code;
+  const code = causeCode(e);
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/** The system error code under a fetch failure (`ECONNREFUSED`, `UND_ERR_SOCKET`…), if any. */
+function causeCode(e: unknown): string | undefined {
+  return (e as { cause?: { code?: string } }).cause?.code;
 }
 
 export class TrinoClient {
@@ -243,7 +248,7 @@ export class TrinoClient {
         // A pooled connection the coordinator closed (it restarted) fails before any request
         // reached it: tried once more, on a new connection.
         if (attempt === 0 && staleConnection(e)) continue;
-        const cause = (e as { cause?: { code?: string } }).cause?.code;
+        const cause = causeCode(e);
         throw new TrinoUnavailableError(`Trino at ${this.url} is not reachable: ${e instanceof Error ? e.message : String(e)}${cause === undefined ? '' : ` (${cause})`}`);
       }
       if ((r.status === 502 || r.status === 503 || r.status === 504) && attempt < 5) {
