@@ -93,6 +93,8 @@ function topLevelDurations(plain: string): { name: string; ms: number }[] {
   return out;
 }
 const slowest: { name: string; ms: number; db: string }[] = [];
+/** The runner's closing "failing tests" section (names and errors), kept to be repeated last. */
+const failures: string[] = [];
 
 const started = performance.now();
 let passed = 0;
@@ -123,6 +125,8 @@ for (const [i, db] of dbs.entries()) {
     seen.add(t.name);
     slowest.push({ ...t, db });
   }
+  const failing = plain.lastIndexOf('\n✖ failing tests:');
+  if (failing >= 0) failures.push(`on ${db}:${plain.slice(failing).split('\n').slice(0, 200).join('\n')}`);
   const p = Number(/ℹ pass (\d+)/.exec(plain)?.[1] ?? 0);
   const f = Number(/ℹ fail (\d+)/.exec(plain)?.[1] ?? 0) + Number(/ℹ cancelled (\d+)/.exec(plain)?.[1] ?? 0);
   passed += p;
@@ -130,6 +134,8 @@ for (const [i, db] of dbs.entries()) {
 }
 slowest.sort((a, b) => b.ms - a.ms);
 process.stdout.write(`\nslowest top-level tests and suites (a single test or hook over ${timeoutSeconds} s fails):\n${slowest.slice(0, 8).map((t) => `  ${(t.ms / 1000).toFixed(0).padStart(5)} s  ${t.db}  ${t.name}`).join('\n')}\n`);
+// A CI log is often read from its end: the failures' errors are repeated just above the count.
+if (failures.length > 0) process.stdout.write(`\nwhat failed, with its errors (first 200 lines per pass):\n${failures.join('\n')}\n`);
 process.stdout.write(`wall time ${((performance.now() - started) / 60_000).toFixed(1)} min\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exitCode = failed === 0 ? 0 : 1;

@@ -160,6 +160,9 @@ export async function launchChromium(): Promise<Browser> {
  */
 export async function newPage(browser: Browser, base: string, lang: 'fr' | 'en'): Promise<{ page: Page; context: BrowserContext; problems: () => string[] }> {
   const context = await browser.newContext({ baseURL: base, locale: lang === 'fr' ? 'fr-FR' : 'en-GB', viewport: { width: 1280, height: 900 } });
+  // A loaded CI machine (two test files at once, Trino beside them) can take longer than
+  // Playwright's 30 s default for one step; a step that never comes still fails.
+  context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const seen: string[] = [];
   page.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
