@@ -73,6 +73,16 @@ test(`the clean main base joins: satellites to their central tables, chaining to
       const rel = relations.find((x) => x.relation === `${chaining}(NIR_ANO_17) → IR_BEN_R(BEN_NIR_PSA)`);
       assert.ok(rel !== undefined && rel.rowsChecked === stats.rows[chaining] && rel.orphans === 0, `${chaining}.NIR_ANO_17 = BEN_NIR_PSA`);
     }
+    // Psychiatric stays land with their times of day (a datetime column, not a day at midnight).
+    const v = await p.ingest.version('snds');
+    const s = await p.engine.session();
+    try {
+      await p.datasets.attachVersion(s, v);
+      const [t] = await s.all<{ n: bigint; at_midnight: bigint }>(`SELECT count(*) AS n, count(*) FILTER (WHERE CAST(EXE_SOI_DTD AS TIME) = TIME '00:00:00') AS at_midnight FROM ds."T_RIPaaC"`);
+      assert.ok(Number(t?.n) === stats.rows['T_RIPaaC'] && Number(t?.at_midnight) === 0, `T_RIPaaC: ${t?.at_midnight} of ${t?.n} entries at midnight`);
+    } finally {
+      s.close();
+    }
   } finally {
     await p.close();
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HAND_TUNED_TABLES, SSR_STAY, Rng, catalogueTableOf, expectedDeaths, expectedVolumes, mainBaseParents, mainBaseTables, synthesize, type SynthStats } from './index.ts';
+import { clockOf, stayTimes } from './main-base.ts';
 import { patternSampler } from './pattern.ts';
 import { catalogueSchemas } from './schema.ts';
 
@@ -100,4 +101,53 @@ test('every pattern of the catalogue has a sampler whose values match it', () =>
     for (let i = 0; i < 50; i++) assert.match(draw(rng), re);
   }
   assert.equal(patternSampler('^(?!x)[a-z]$'), undefined, 'lookarounds are outside the subset');
+});
+
+test('psychiatric stays carry their times of day: T_RIPaaC datetimes are rarely midnight, exit after entry, on the days of ENT_DAT and SOR_DAT, in every convention', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enclave-main-base-times-'));
+  try {
+    const rows = async (profile?: string): Promise<Record<string, string>[]> => {
+      const out = join(dir, profile ?? 'iso');
+      await synthesize({ people: 300, startYear: 2022, endYear: 2022, seed: 7, out, parquet: false, scope: 'main', ...(profile === undefined ? {} : { profile }) });
+      const [head = '', ...lines] = readFileSync(join(out, 'csv', 'T_RIP22C.csv'), 'latin1').split('\n').filter((l) => l !== '');
+      const sep = profile === 'community' ? ',' : ';';
+      const names = head.split(sep).map((x) => x.replace(/"/g, ''));
+      return lines.map((l) => Object.fromEntries(l.split(sep).map((v, i) => [names[i] ?? '', v.replace(/"/g, '')])));
+    };
+    const iso = await rows();
+    assert.ok(iso.length >= 2, `${iso.length} stays`);
+    const dmy = (d: string): string => `${d.slice(4)}-${d.slice(2, 4)}-${d.slice(0, 2)}`;
+    for (const r of iso) {
+      const [dtd = '', dtf = ''] = [r['EXE_SOI_DTD'], r['EXE_SOI_DTF']];
+      assert.match(dtd, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+      assert.equal(dtd.slice(0, 10), dmy(r['ENT_DAT'] ?? ''), 'entry on ENT_DAT');
+      assert.equal(dtf.slice(0, 10), dmy(r['SOR_DAT'] ?? ''), 'exit on SOR_DAT');
+      assert.ok(dtf > dtd, `exit ${dtf} after entry ${dtd}`);
+    }
+    const midnight = iso.filter((r) => r['EXE_SOI_DTD']?.endsWith(' 00:00:00') === true || r['EXE_SOI_DTF']?.endsWith(' 00:00:00') === true);
+    assert.ok(midnight.length <= iso.length / 20, `${midnight.length} of ${iso.length} stays at midnight`);
+    // Each convention spells the same moments (the draws do not depend on the convention).
+    const spelled = { sas: /^\d{2}[a-z]{3}\d{4}:(\d{2}:\d{2}:\d{2})$/, hdh: /^\d{2}[A-Z]{3}\d{4}:(\d{2}:\d{2}:\d{2})$/, community: /^\d{4}-\d{2}-\d{2}T(\d{2}:\d{2}:\d{2})Z$/ };
+    for (const [profile, re] of Object.entries(spelled)) {
+      const got = await rows(profile);
+      assert.deepEqual(got.map((r) => re.exec(r['EXE_SOI_DTD'] ?? '')?.[1]), iso.map((r) => r['EXE_SOI_DTD']?.slice(11)), profile);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stay times: admissions by day and some at night, discharges by day, a same-day stay leaves after it came, never at midnight by construction', () => {
+  const rng = new Rng('stay-times');
+  let night = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const [ent, sor] = stayTimes(rng, false);
+    assert.ok(ent >= 0 && ent < 86_400 && sor >= 9 * 3600 && sor < 19 * 3600, `${ent} ${sor}`);
+    if (ent < 8 * 3600 || ent >= 20 * 3600) night++;
+    const [e1, s1] = stayTimes(rng, true);
+    assert.ok(e1 >= 7 * 3600 && s1 > e1 && s1 < 86_400, `same day ${e1} ${s1}`);
+  }
+  // One admission in five is drawn over the whole day: about 0.2 × 12/24 of them fall at night.
+  assert.ok(night > 700 && night < 1300, `${night} night admissions in 10,000`);
+  assert.deepEqual([clockOf(0), clockOf(13 * 3600 + 4 * 60 + 59), clockOf(86_399)], ['00:00:00', '13:04:59', '23:59:59']);
 });

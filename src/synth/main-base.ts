@@ -97,14 +97,48 @@ function fieldGen(f: SchemaField, inFk: boolean, noms: NomenclatureSet, cal: Cal
     return (k) => k[key] ?? (inFk ? '' : randomText(rng, ALNUM, n));
   }
   if (DIRECT.test(key) || (inFk && !required)) return (k) => k[key] ?? '';
-  // A known day in a datetime column (the stay's dates in T_RIPaaC) is written at midnight.
-  const asDatetime = f.type === 'datetime' ? (v: string): string => (/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v} 00:00:00` : v) : (v: string): string => v;
+  const known = atPrecision(f, rng);
   return (k, day) => {
     const v = k[key];
-    if (v !== undefined) return asDatetime(v);
+    if (v !== undefined) return known(v);
     if (!required && rng.int(0, 7) === 0) return '';
     return draw(day);
   };
+}
+
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DAY_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+/** `HH:MM:SS` of a number of seconds since midnight. */
+export function clockOf(seconds: number): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${two(Math.floor(seconds / 3600))}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}`;
+}
+
+/**
+ * A known value written at the column's precision. Known moments carry their time of day (a
+ * stay's entry and exit, `2022-03-04 14:05:00`): a datetime column (T_RIPaaC's EXE_SOI_DTD) keeps
+ * it, an ISO date column of the same name (T_SSRaaC's) keeps the day. A known day reaching a
+ * datetime column gets a drawn time rather than a midnight no producer writes for every row.
+ */
+function atPrecision(f: SchemaField, rng: Rng): (v: string) => string {
+  if (f.type === 'datetime') return (v) => (ISO_DAY.test(v) ? `${v} ${clockOf(rng.int(0, 86_399))}` : v);
+  if (f.type === 'date') return (v) => (ISO_DAY_TIME.test(v) ? v.slice(0, 10) : v);
+  return (v) => v;
+}
+
+/**
+ * Times of day (seconds since midnight) of a stay's entry and exit: admissions mostly in the
+ * daytime and some at night (through the emergency room), discharges in the daytime; a stay that
+ * ends the day it began ends after it began.
+ */
+export function stayTimes(rng: Rng, sameDay: boolean): readonly [number, number] {
+  if (sameDay) {
+    const ent = rng.int(7 * 3600, 18 * 3600);
+    return [ent, ent + rng.int(1800, 5 * 3600)];
+  }
+  const ent = rng.chance(0.8) ? rng.int(8 * 3600, 20 * 3600 - 1) : rng.int(0, 86_399);
+  return [ent, rng.int(9 * 3600, 19 * 3600 - 1)];
 }
 
 function randomText(rng: Rng, alphabet: string, n: number): string {
@@ -231,6 +265,8 @@ interface Satellite {
  */
 export class MainBase {
   private readonly rng: Rng;
+  /** Stays' times of day come from their own stream: the rest of the main base does not move with them. */
+  private readonly times: Rng;
   private readonly makers = new Map<string, RowMaker>();
   private readonly sinks = new Map<string, CsvSink>();
   private readonly dcirSats: Satellite[] = [];
@@ -256,6 +292,7 @@ export class MainBase {
     this.cal = cal;
     this.years = years;
     this.rng = new Rng(`enclave-synth-main:${seed}`);
+    this.times = new Rng(`enclave-synth-main-times:${seed}`);
     const all = catalogueSchemas();
     for (const name of mainBaseTables()) {
       if (HAND_TUNED_TABLES.has(name)) continue;
@@ -430,11 +467,13 @@ export class MainBase {
     const [etaCol, numCol] = fam.stayKeys;
     const width = Number(t.fields.find((f) => f.name === numCol)?.length ?? '7') || 7;
     const weeks = fam.stay === 'T_SSRaaB' ? Math.max(1, this.rng.poisson(SSR_WEEKS_PER_STAY - 1) + 1) : 1;
-    const sor = Math.min(hi, ent + weeks * 7 - this.rng.int(0, 6));
+    const sor = Math.max(ent, Math.min(hi, ent + weeks * 7 - this.rng.int(0, 6)));
+    const [entAt, sorAt] = stayTimes(this.times, sor === ent);
     const known: Known = {
       ...this.person!.known, [etaCol]: eta, [numCol]: this.next(`${fam.stay}:${y}`, width),
-      ENT_DAT: this.cal.dmyOf(ent), SOR_DAT: this.cal.dmyOf(Math.max(ent, sor)), SOR_ANN: String(y), SOR_MOI: this.cal.mmOf(Math.max(ent, sor)),
-      EXE_SOI_DTD: this.cal.isoOf(ent), EXE_SOI_DTF: this.cal.isoOf(Math.max(ent, sor)),
+      ENT_DAT: this.cal.dmyOf(ent), SOR_DAT: this.cal.dmyOf(sor), SOR_ANN: String(y), SOR_MOI: this.cal.mmOf(sor),
+      // The moments of entry and exit: a datetime column writes them whole, a date column their day (see atPrecision).
+      EXE_SOI_DTD: `${this.cal.isoOf(ent)} ${clockOf(entAt)}`, EXE_SOI_DTF: `${this.cal.isoOf(sor)} ${clockOf(sorAt)}`,
     };
     for (let w = 1; w <= weeks; w++) {
       const week = { ...known, RHS_NUM: String(w).padStart(3, '0') };
