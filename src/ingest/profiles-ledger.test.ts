@@ -89,6 +89,32 @@ test('the relations the generator breaks (the causes-of-death id defect) are exa
   }
 });
 
+test(`the generated encrypted death ids (DCD_IDT_ENC, 64 characters as in the public schema) land; one character too few or too many is quarantined under the rule length (${testDbKind})`, async () => {
+  const p = await openTestPlatform();
+  try {
+    await p.catalog.importBuiltin(actor);
+    const out = join(p.dir, 'delivery');
+    const stats = await synthesize({ people: 600, startYear: 2021, endYear: 2022, seed: 3, out, parquet: false });
+    const csv = join(out, 'csv');
+    const spoil = async (file: string, line: number, to: (v: string) => string): Promise<void> => {
+      const lines = (await readFile(join(csv, file), 'utf8')).split('\n');
+      const at = (lines[0] ?? '').split(';').indexOf('DCD_IDT_ENC');
+      const values = (lines[line - 1] ?? '').split(';');
+      assert.match(values[at] ?? '', /^[0-9A-F]{64}$/, `${file}:${line} as generated`);
+      values[at] = to(values[at] ?? '');
+      lines[line - 1] = values.join(';');
+      await writeFile(join(csv, file), lines.join('\n'));
+    };
+    await spoil('KI_CCI_R.csv', 2, (v) => v.slice(0, 63));
+    await spoil('KI_ECD_R.csv', 3, (v) => `${v}0`);
+    const r = await p.ingest.ingest({ dataset: 'snds', inputs: [csv], actor });
+    assert.equal(r.rowsAccepted + r.rowsQuarantined, Object.values(stats.files).reduce((a, b) => a + b, 0));
+    assert.deepEqual(r.quarantine.entries.map((e) => `${e.file}:${e.line}:${e.column}:${e.rule}`), ['KI_CCI_R.csv:2:DCD_IDT_ENC:length', 'KI_ECD_R.csv:3:DCD_IDT_ENC:length']);
+  } finally {
+    await p.close();
+  }
+});
+
 test(`SAS integers with an exponent land exactly; those that are no exact integer are quarantined at their line with the reason (${testDbKind})`, async () => {
   const p = await openTestPlatform();
   try {

@@ -17,6 +17,8 @@ export interface FieldConstraints {
   pattern?: string;
   minimum?: number;
   maximum?: number;
+  minLength?: number;
+  maxLength?: number;
 }
 
 export interface FieldDef {
@@ -24,6 +26,8 @@ export interface FieldDef {
   type: 'string' | 'integer' | 'number' | 'date' | 'year';
   description: string;
   format?: string;
+  /** The public schema's length (`64`; `7,2` for a number), a description; `constraints` are what ingestion checks. */
+  length?: string;
   nomenclature?: string;
   constraints?: FieldConstraints;
   enclave?: { identifiedOnly?: boolean; check?: 'nir_key' };
@@ -75,10 +79,15 @@ const nirIdt = f('BEN_NIR_IDT', 'string', 'NIR brut (13 chiffres + clé) : sourc
   enclave: { identifiedOnly: true, check: 'nir_key' },
 });
 /**
- * The encrypted id of a death certificate (64 characters in the public schema), shared by the
- * certificate (KI_CCI_R) and its causes (KI_ECD_R). No pattern: producers encode it their own way.
+ * The encrypted id of a death certificate, shared by the certificate (KI_CCI_R) and its causes
+ * (KI_ECD_R): the public schema gives it a length of 64 (a 256-bit digest in hexadecimal), which
+ * ingestion checks as exactly 64 characters (rule `length`). No pattern: producers encode it their
+ * own way within that width.
  */
-const dcdIdtEnc = f('DCD_IDT_ENC', 'string', 'Identifiant chiffré du certificat de décès (clé commune à KI_CCI_R et KI_ECD_R)');
+const dcdIdtEnc = f('DCD_IDT_ENC', 'string', 'Identifiant chiffré du certificat de décès (clé commune à KI_CCI_R et KI_ECD_R)', {
+  length: '64',
+  constraints: { minLength: 64, maxLength: 64 },
+});
 
 export const TABLES: TableDef[] = [
   {
@@ -343,6 +352,7 @@ export function buildTableSchema(t: TableDef): Record<string, unknown> {
       name: x.name,
       type: x.type,
       description: x.description,
+      ...(x.length === undefined ? {} : { length: x.length }),
       format: x.format ?? 'default',
       ...(x.nomenclature === undefined ? {} : { nomenclature: x.nomenclature }),
       ...(x.constraints === undefined ? {} : { constraints: x.constraints }),

@@ -53,6 +53,8 @@ export class DefectInjector {
       }
       if (c.pattern !== undefined) add('pattern', (v, r) => (r.chance(0.5) ? v.slice(0, -1) : v + '0'));
       if ((f.type === 'integer' || f.type === 'number') && c.maximum !== undefined) add('range', () => String(c.maximum! + 1));
+      // One character too few or too many (the same alphabet, so no other rule notices).
+      if (c.minLength !== undefined || c.maxLength !== undefined) add('length', (v, r) => (r.chance(0.5) ? v.slice(0, -1) : v + (v.at(-1) ?? '0')));
       if (f.nomenclature !== undefined) {
         add('nomenclature', (v, r) => {
           // Change one character so the value keeps its type and pattern but leaves the list.

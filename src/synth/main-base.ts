@@ -93,7 +93,7 @@ function fieldGen(f: SchemaField, inFk: boolean, noms: NomenclatureSet, cal: Cal
   const len = Number((f.length ?? '').split(',')[0]) || 0;
   const draw = drawer(f, len, noms, cal, rng);
   if (PSEUDONYMS.has(key)) {
-    const n = Math.max(17, len, (c as { minLength?: number }).minLength ?? 0);
+    const n = Math.max(17, len, c.minLength ?? 0);
     return (k) => k[key] ?? (inFk ? '' : randomText(rng, ALNUM, n));
   }
   if (DIRECT.test(key) || (inFk && !required)) return (k) => k[key] ?? '';
@@ -157,7 +157,7 @@ function randomText(rng: Rng, alphabet: string, n: number): string {
 
 function drawer(f: SchemaField, len: number, noms: NomenclatureSet, cal: Calendar, rng: Rng): (day: number) => string {
   const c = f.constraints ?? {};
-  const minLength = (c as { minLength?: number }).minLength ?? 0;
+  const minLength = c.minLength ?? 0;
   if (c.enum !== undefined && c.enum.length > 0) {
     const values = c.enum.map(String).filter((v) => v !== '');
     return () => rng.pick(values) ?? '';

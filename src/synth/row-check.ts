@@ -7,7 +7,7 @@ import type { NomenclatureSet, SchemaField, TableSchema } from './schema.ts';
 import { isValidNir } from './nir.ts';
 
 /** Names of the row-local rules; a defect ledger line carries one of them. */
-export const RULES = ['required', 'type', 'date', 'enum', 'pattern', 'range', 'nomenclature', 'nir_key'] as const;
+export const RULES = ['required', 'type', 'date', 'enum', 'pattern', 'range', 'length', 'nomenclature', 'nir_key'] as const;
 export type Rule = (typeof RULES)[number];
 
 export interface Violation {
@@ -62,6 +62,7 @@ function compileField(f: SchemaField, noms: NomenclatureSet): FieldCheck {
     if (enumSet !== undefined && !enumSet.has(numeric ? String(Number(v)) : v)) return 'enum';
     if (pattern !== undefined && !pattern.test(v)) return 'pattern';
     if (numeric && ((c.minimum !== undefined && Number(v) < c.minimum) || (c.maximum !== undefined && Number(v) > c.maximum))) return 'range';
+    if ((c.minLength !== undefined && v.length < c.minLength) || (c.maxLength !== undefined && v.length > c.maxLength)) return 'length';
     if (codes !== undefined && !codes.has(numeric ? String(Number(v)) : v)) return 'nomenclature';
     if (nir && !isValidNir(v)) return 'nir_key';
     return undefined;

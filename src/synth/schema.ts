@@ -23,6 +23,8 @@ export interface SchemaField {
     readonly pattern?: string;
     readonly minimum?: number;
     readonly maximum?: number;
+    readonly minLength?: number;
+    readonly maxLength?: number;
   };
   readonly enclave?: { readonly identifiedOnly?: boolean; readonly check?: 'nir_key'; readonly catalogueOnly?: boolean };
 }

@@ -55,6 +55,31 @@ test('the committed schema JSON is what build-schema.ts renders (the generated p
   }
 });
 
+test('DCD_IDT_ENC keeps the public length 64 in the catalogue (exactly 64 characters, rule length) and the generator writes 64 upper-case hexadecimal characters', async () => {
+  const publicSchema = JSON.parse(readFileSync(vectorPath('schema-snds/tables.json'), 'utf8')) as { tables: { schema: { name: string; fields: { name: string; length?: string }[] } }[] };
+  const chk = (t: TableSchema): void => {
+    const mine = t.fields.find((f) => f.name === 'DCD_IDT_ENC');
+    const theirs = publicSchema.tables.find((x) => x.schema.name === t.name)?.schema.fields.find((f) => f.name === 'DCD_IDT_ENC');
+    assert.equal(theirs?.length, '64', `public ${t.name}`);
+    assert.deepEqual([mine?.length, mine?.constraints?.minLength, mine?.constraints?.maxLength], [theirs?.length, 64, 64], t.name);
+  };
+  for (const name of ['KI_CCI_R', 'KI_ECD_R']) {
+    chk(tableSchema(name));
+    chk(JSON.parse(readFileSync(join(SCHEMA_DIR, 'CAUSES_DECES', `${name}.json`), 'utf8')) as TableSchema);
+    const n = await num(`SELECT count(*) FROM ${csv(A, `${name}.csv`)} WHERE NOT regexp_full_match(DCD_IDT_ENC, '[0-9A-F]{64}')`);
+    assert.equal(n, 0, `${name}: every DCD_IDT_ENC is 64 upper-case hex characters`);
+    assert.ok((stats.rows[name] ?? 0) > 0, `${name} has rows`);
+  }
+  // The generator's own row checker (the ledger's oracle) says "length", as ingestion does.
+  const t = tableSchema('KI_CCI_R');
+  const header = t.fields.map((f) => f.name).filter((n) => n !== 'BEN_NIR_IDT');
+  const row = readFileSync(join(A, 'csv', 'KI_CCI_R.csv'), 'utf8').split('\n')[1]!.split(';');
+  const at = header.indexOf('DCD_IDT_ENC');
+  const checker = compileRowChecker(t, header, new NomenclatureSet());
+  assert.deepEqual(checker.check(row), []);
+  for (const bad of [row[at]!.slice(1), `${row[at]!}A`]) assert.deepEqual(checker.check(row.map((v, i) => (i === at ? bad : v))), [{ column: 'DCD_IDT_ENC', rule: 'length' }]);
+});
+
 test('every delivered file maps to one schema table and its header is that table’s fields', () => {
   for (const f of readdirSync(join(A, 'csv'))) {
     const t = tableOfFile(f);
