@@ -16,7 +16,7 @@ import { DefectInjector, type DefectRecord } from './defects.ts';
 import { nirControlKey } from './nir.ts';
 import { deathProbability, drawPerson } from './population.ts';
 import { Rng, Weighted, id17 } from './prng.ts';
-import { MainBase, catalogueTableOf, type RowMaker } from './main-base.ts';
+import { MainBase, catalogueTableOf, codeListGaps, type RowMaker } from './main-base.ts';
 import { profileSpec, synthProfile } from './profile.ts';
 import { NomenclatureSet, catalogueSchema, tableSchema, type Nomenclature, type TableSchema } from './schema.ts';
 
@@ -88,6 +88,11 @@ export interface SynthStats {
   /** Present for `--scope main`; the satellites' parents in the volume model. */
   readonly scope?: 'main';
   readonly parents?: Record<string, string>;
+  /**
+   * `--scope main`: columns left blank because no code of their list fits them (`TABLE.COLUMN: why`);
+   * absent when every list has codes that fit, as with the product's own lists.
+   */
+  readonly codeListGaps?: readonly string[];
   readonly nomenclatures: Record<string, string>;
 }
 
@@ -707,9 +712,12 @@ export async function generate(opts: SynthOptions, onProgress?: (p: SynthProgres
     if (s.rowsByYear.size === 0 && (name === 'IR_BEN_R' || s.rows > 0)) by['none'] = s.rows;
     for (const [yr, n] of [...s.rowsByYear].sort((x, z) => x[0] - z[0])) by[String(yr)] = (by[String(yr)] ?? 0) + n;
   }
+  const gaps = main ? codeListGaps(noms).map((g) => `${g.table}.${g.column}: ${g.reason}`) : [];
   return {
     seed, people, years, identified, defectRate, defects: ledger.length,
-    rows, rowsByYear, files, nomenclatures: noms.sources(),
+    rows, rowsByYear, files,
+    ...(gaps.length === 0 ? {} : { codeListGaps: gaps }),
+    nomenclatures: noms.sources(),
     brokenRelations: opts.brokenRelations !== true ? [] : [DEATH_ID_RELATION],
     ...(main ? { scope: 'main' as const, parents: Object.fromEntries([...mb!.parents].sort((a, b) => (a[0] < b[0] ? -1 : 1))) } : {}),
   };

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HAND_TUNED_TABLES, SSR_STAY, Rng, catalogueTableOf, expectedDeaths, expectedVolumes, mainBaseParents, mainBaseTables, synthesize, type SynthStats } from './index.ts';
-import { clockOf, stayTimes } from './main-base.ts';
+import { clockOf, codeListGaps, stayTimes } from './main-base.ts';
 import { patternSampler } from './pattern.ts';
-import { catalogueSchemas } from './schema.ts';
+import { NomenclatureSet, catalogueSchemas } from './schema.ts';
+import { sndsNomenclaturesDir } from '../../test/helpers/snds-schema.ts';
 
 /** Rows of a table per person-year, and of a satellite per row of its parent, follow src/synth/volumes.ts. */
 test('the main base follows the volume model within sampling tolerance', async () => {
@@ -150,4 +151,41 @@ test('stay times: admissions by day and some at night, discharges by day, a same
   // One admission in five is drawn over the whole day: about 0.2 × 12/24 of them fall at night.
   assert.ok(night > 700 && night < 1300, `${night} night admissions in 10,000`);
   assert.deepEqual([clockOf(0), clockOf(13 * 3600 + 4 * 60 + 59), clockOf(86_399)], ['00:00:00', '13:04:59', '23:59:59']);
+});
+
+test('every column --scope main draws from a code list gets codes that fit it, with the product\'s lists and with the public ones kept as test vectors', () => {
+  assert.deepEqual(codeListGaps(new NomenclatureSet()), []);
+  assert.deepEqual(codeListGaps(new NomenclatureSet(sndsNomenclaturesDir)), []);
+});
+
+test('an operator list with no code that fits a column leaves it blank, listed with the reason in codeListGaps and stats.json; a list with some codes that fit gives only those', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enclave-main-base-gaps-'));
+  try {
+    const run = async (name: string, codes: readonly string[]): Promise<{ stats: SynthStats; values: Set<string> }> => {
+      const noms = join(dir, name, 'nomenclatures');
+      mkdirSync(noms, { recursive: true });
+      // TYP_ART (record type, one character in every PMSI F* table) is linked to MS_ENR_V, a list the product does not ship.
+      writeFileSync(join(noms, 'MS_ENR_V.csv'), `ENR_COD;ENR_LIB\n${codes.map((c) => `${c};type ${c}`).join('\n')}\n`);
+      const out = join(dir, name, 'delivery');
+      const stats = await synthesize({ people: 20, startYear: 2022, endYear: 2022, seed: 3, out, parquet: false, scope: 'main', nomenclatures: noms });
+      const values = new Set<string>();
+      for (const file of readdirSync(join(out, 'csv'))) {
+        const [head = '', ...rows] = readFileSync(join(out, 'csv', file), 'utf8').split('\n').filter((l) => l !== '');
+        const at = head.split(';').indexOf('TYP_ART');
+        if (at >= 0) for (const r of rows) values.add(r.split(';')[at] ?? '');
+      }
+      return { stats, values };
+    };
+    const none = await run('none-fits', ['01', '02']);
+    const gaps = codeListGaps(new NomenclatureSet(join(dir, 'none-fits', 'nomenclatures')));
+    assert.ok(gaps.length >= 20, `${gaps.length} gaps`);
+    for (const g of gaps) assert.deepEqual([g.column, g.nomenclature, g.reason], ['TYP_ART', 'MS_ENR_V', 'no code of MS_ENR_V fits a string column of length 1 (2 codes: 2 longer than 1 characters)'], g.table);
+    assert.deepEqual(none.stats.codeListGaps, gaps.map((g) => `${g.table}.${g.column}: ${g.reason}`));
+    assert.deepEqual([...none.values], [''], 'TYP_ART is blank in every row');
+    const some = await run('some-fit', ['A', 'B', 'HH']);
+    assert.equal(some.stats.codeListGaps, undefined);
+    assert.deepEqual([...some.values].filter((v) => v !== '').sort(), ['A', 'B'], 'only the codes that fit are drawn');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -59,9 +59,80 @@ type Gen = (k: Known, day: number) => string;
 const DIGITS = '0123456789';
 const ALNUM = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-function builtinCodes(noms: NomenclatureSet, ref: string): readonly string[] | undefined {
-  const codes = noms.codesIfKnown(ref);
-  return codes === undefined ? undefined : [...codes];
+/**
+ * Why a code of a list cannot be written in a column, or undefined when it can: the column's type
+ * (an integer column writes `1`, so a zero-padded `01` would be no code once written), its length
+ * (the public schema's, or `maxLength`/`minLength`) and its pattern.
+ */
+function codeMisfit(f: SchemaField, code: string, width: { readonly min: number; readonly max: number }, pattern: RegExp | undefined): string | undefined {
+  if (f.type === 'integer' && !/^(0|[1-9][0-9]*)$/.test(code)) return /^[0-9]+$/.test(code) ? 'zero-padded (no integer as written)' : 'not an integer';
+  if (f.type === 'number' && !/^[0-9]+(\.[0-9]+)?$/.test(code)) return 'not a number';
+  if (code.length > width.max) return `longer than ${width.max} characters`;
+  if (code.length < width.min) return `shorter than ${width.min} characters`;
+  if (pattern !== undefined && !pattern.test(code)) return `outside the pattern ${pattern.source}`;
+  return undefined;
+}
+
+/**
+ * The codes a column drawn from its list may take, or undefined when the column is not drawn from
+ * a list (no link, a date calendar, an enum, or a list neither the operator nor the product has);
+ * with, when no code fits, why (the column is then left blank rather than invalid).
+ */
+function listCodes(f: SchemaField, noms: NomenclatureSet): { readonly fit: readonly string[]; readonly gap?: string } | undefined {
+  const c = f.constraints ?? {};
+  if (f.nomenclature === undefined || (c.enum !== undefined && c.enum.length > 0)) return undefined;
+  if (f.type === 'date' || f.type === 'datetime' || f.type === 'year' || f.type === 'yearmonth') return undefined;
+  const codes = noms.codesIfKnown(f.nomenclature);
+  if (codes === undefined) return undefined;
+  const pattern = c.pattern === undefined ? undefined : new RegExp(c.pattern);
+  const len = Number((f.length ?? '').split(',')[0]) || 0;
+  const width = { min: c.minLength ?? 0, max: Math.min(len === 0 ? Infinity : len, c.maxLength ?? Infinity) };
+  const fit: string[] = [];
+  const why = new Map<string, number>();
+  for (const x of codes) {
+    const m = codeMisfit(f, x, width, pattern);
+    if (m === undefined) fit.push(x);
+    else why.set(m, (why.get(m) ?? 0) + 1);
+  }
+  if (fit.length > 0) return { fit };
+  const reasons = [...why].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${n} ${m}`).join(', ');
+  return { fit, gap: `no code of ${f.nomenclature} fits a ${f.type} column${len === 0 ? '' : ` of length ${len}`} (${codes.size} codes: ${reasons || 'the list is empty'})` };
+}
+
+/** A column the main scope leaves blank because its code list has no code that fits it. */
+export interface CodeListGap {
+  readonly table: string;
+  readonly column: string;
+  readonly nomenclature: string;
+  readonly reason: string;
+}
+
+/**
+ * Every column `--scope main` draws from a code list where no code of the list fits the column
+ * (`listCodes`): those columns are blank in every row the generator does not know the value of.
+ * With the product's lists there are none (main-base.test.ts); an operator's lists may leave some.
+ */
+export function codeListGaps(noms: NomenclatureSet): CodeListGap[] {
+  const out: CodeListGap[] = [];
+  const all = catalogueSchemas();
+  for (const name of mainBaseTables()) {
+    if (name.startsWith('ER_') && !HAND_TUNED_TABLES.has(name) && !isModelledDcirSatellite(name)) continue;
+    const t = all.get(name)!;
+    const fkColumns = new Set((t.foreignKeys ?? []).flatMap((fk) => fk.fields.map((c) => c.toUpperCase())));
+    for (const f of t.fields) {
+      if (HAND_TUNED_TABLES.has(name) && f.enclave?.catalogueOnly !== true) continue;
+      if (!drawsItsOwnValue(f, fkColumns.has(f.name.toUpperCase()))) continue;
+      const gap = listCodes(f, noms)?.gap;
+      if (gap !== undefined) out.push({ table: name, column: f.name, nomenclature: f.nomenclature ?? '', reason: gap });
+    }
+  }
+  return out;
+}
+
+/** False for the columns whose value is never drawn: pseudonyms, direct identifiers, optional keys the row does not know. */
+function drawsItsOwnValue(f: SchemaField, inFk: boolean): boolean {
+  const key = f.name.toUpperCase();
+  return !PSEUDONYMS.has(key) && !DIRECT.test(key) && !(inFk && f.constraints?.required !== true);
 }
 
 /**
@@ -162,14 +233,9 @@ function drawer(f: SchemaField, len: number, noms: NomenclatureSet, cal: Calenda
     const values = c.enum.map(String).filter((v) => v !== '');
     return () => rng.pick(values) ?? '';
   }
-  if (f.nomenclature !== undefined && f.type !== 'date' && f.type !== 'datetime' && f.type !== 'year' && f.type !== 'yearmonth') {
-    const codes = builtinCodes(noms, f.nomenclature);
-    if (codes !== undefined) {
-      const fit = codes.filter((x) => (f.type === 'integer' ? /^(0|[1-9][0-9]*)$/.test(x) : f.type === 'number' ? /^[0-9]+(\.[0-9]+)?$/.test(x) : true) && (len === 0 || x.length <= len) && x.length >= minLength);
-      // No code of the list fits the column: leave it blank rather than invent an invalid one.
-      return () => rng.pick(fit) ?? '';
-    }
-  }
+  const list = listCodes(f, noms);
+  // No code of the list fits the column: blank rather than an invented, invalid one (see codeListGaps).
+  if (list !== undefined) return () => rng.pick(list.fit) ?? '';
   switch (f.type) {
     case 'integer': {
       const lo = c.minimum ?? 0;

@@ -79,6 +79,9 @@ export async function synthCommand(a: SynthArgs, out: Output): Promise<SynthStat
   const secs = (Date.now() - t0) / 1000;
   const total = Object.values(stats.rows).reduce((s, n) => s + n, 0);
   out.write(`\n${stats.people.toLocaleString('en-US')} people, ${formatAmount(total)} in ${secs.toFixed(1)} s (${formatAmount(total / Math.max(secs, 0.001))}/s)${stats.defects > 0 ? `, ${stats.defects} defects injected (ledger: ${a.out}/defects.jsonl)` : ''}\n`);
+  const gaps = stats.codeListGaps ?? [];
+  // Said here as well as in stats.json: a blank column is the operator's lists' doing, not a bug to hunt.
+  if (gaps.length > 0) out.write(`${gaps.length} column${gaps.length === 1 ? '' : 's'} left blank, no code of their list fits (stats.json → codeListGaps), e.g. ${gaps[0] ?? ''}\n`);
   out.write(`files in ${a.out}/csv (delivery) and ${a.out}/parquet; statistics in ${a.out}/stats.json\nnext: enclave ingest --dataset snds ${stats.profile === undefined && a.profile === undefined ? '' : `--profile ${a.out}/profile.json `}${a.out}/csv\n`);
   return stats;
 }
