@@ -189,12 +189,14 @@ test('dates and datetimes are read only in the exact spelling of their format (d
 });
 
 test('the shape of a format: a GLOB when every field has a fixed width, a regular expression always, none for a specifier DuckDB lacks', () => {
-  assert.deepEqual(dateShape('%d/%m/%Y'), { glob: '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]', regex: '[0-9]{2}/[0-9]{2}/[0-9]{4}' });
+  assert.deepEqual(dateShape('%d/%m/%Y'), { glob: '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]', guard: '[0-9]?/??/???[0-9]', regex: '[0-9]{2}/[0-9]{2}/[0-9]{4}' });
   assert.equal(dateShape('%d%b%Y:%H:%M:%S')?.glob, '[0-9][0-9][A-Za-z][A-Za-z][A-Za-z][0-9][0-9][0-9][0-9]:[0-9][0-9]:[0-9][0-9]:[0-9][0-9]');
+  // Classes stay where strptime skips spaces: the ends, and beside a space of the format.
+  assert.equal(dateShape('%Y-%m-%d %H:%M:%S')?.guard, '[0-9]???-??-?[0-9] [0-9]?:??:?[0-9]');
   assert.equal(dateShape('%Y-%m-%dT%H:%M:%S.%gZ')?.regex, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z');
   assert.deepEqual(dateShape('%c'), dateShape('%Y-%m-%d %H:%M:%S'));
   assert.deepEqual(dateShape('%-d/%m'), { regex: '[0-9]{1,2}/[0-9]{2}' });
-  assert.deepEqual(dateShape('100%% %Y'), { glob: '100% [0-9][0-9][0-9][0-9]', regex: '100% [0-9]{4}' });
+  assert.deepEqual(dateShape('100%% %Y'), { glob: '100% [0-9][0-9][0-9][0-9]', guard: '100% [0-9]??[0-9]', regex: '100% [0-9]{4}' });
   assert.deepEqual(dateShape('[%Y]'), { regex: '\\[[0-9]{4}\\]' });
   for (const f of ['%Q', '%Y%', '%-Y', '%s', '%e']) assert.equal(dateShape(f), undefined, f);
 });
@@ -206,20 +208,25 @@ test('mutated dates: a value is read exactly when it has its format\'s shape (an
     ['%d%b%Y', /^\d{2}[A-Za-z]{3}\d{4}$/, '07nov1985'], ['%d%b%Y:%H:%M:%S', /^\d{2}[A-Za-z]{3}\d{4}:\d{2}:\d{2}:\d{2}$/, '07NOV1985:03:04:05'],
     ['%Y-%m-%dT%H:%M:%SZ', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, '1985-11-07T03:04:05Z'], ['%Y-%m-%dT%H:%M:%S.%gZ', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, '1985-11-07T03:04:05.067Z'],
     ['%Y-%m-%d %H:%M:%S', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, '1985-11-07 03:04:05'], ['%m', /^\d{2}$/, '07'], ['%Y%m', /^\d{6}$/, '198511'],
+    ['%Y-%m', /^\d{4}-\d{2}$/, '1985-11'], ['%d %b %Y %I:%M %p', /^\d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2} [AaPp][Mm]$/, '07 Nov 1985 03:04 PM'],
   ];
   for (const [format, shape, good] of oracle) {
-    // Every one-character deletion, every insertion of a space, '0', '1', '+' or '-', and every character changed to one of those.
+    // Every one-character deletion; every insertion of a space, tab, '0', '+' or '-'; every character
+    // changed to any ASCII character (and a few others); and pairs of changes to spaces, digits and signs.
     const values = new Set<string>([good]);
+    const few = [' ', '\t', '0', '1', '+', '-'];
+    const any = [...Array.from({ length: 95 }, (_, k) => String.fromCharCode(32 + k)), '\t', '\n', '\r', '\v', '\f', 'é', '٣'];
     for (let i = 0; i <= good.length; i++) {
       if (i < good.length) values.add(good.slice(0, i) + good.slice(i + 1));
-      for (const x of [' ', '0', '1', '+', '-', '\t']) {
-        values.add(good.slice(0, i) + x + good.slice(i));
-        if (i < good.length) values.add(good.slice(0, i) + x + good.slice(i + 1));
-      }
+      for (const x of few) values.add(good.slice(0, i) + x + good.slice(i));
+      if (i === good.length) continue;
+      for (const x of any) values.add(good.slice(0, i) + x + good.slice(i + 1));
+      for (let j = i + 1; j < good.length; j++) for (const x of few) for (const y of few) values.add(good.slice(0, i) + x + good.slice(i + 1, j) + y + good.slice(j + 1));
     }
     for (const type of ['date', 'datetime'] as const) {
       const c = col('D', type, {}, { format });
       const r = await s.all<{ v: string; strict: boolean; lenient: boolean }>(`SELECT v, (${typedSql(c, 'v')}) IS NOT NULL AS strict, TRY_STRPTIME(v, ${sqlString(format)}) IS NOT NULL AS lenient FROM (VALUES ${[...values].map((v) => `(${sqlString(v)})`).join(', ')}) t(v)`);
+      assert.ok(r.length > 200, `${format}: ${r.length} values`);
       for (const x of r) assert.equal(x.strict, x.lenient && shape.test(x.v), `${JSON.stringify(x.v)} as ${type} ${format}`);
       assert.ok(r.some((x) => x.lenient && !shape.test(x.v)), `${format}: DuckDB alone reads some mutation`);
     }

@@ -48,26 +48,40 @@ export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
 /**
  * The exact text of each strptime field: what DuckDB's `strptime` reads is wider (it takes one to
  * four digits for `%Y`, so `01/03/21` is the year 21 under `%d/%m/%Y`; one or two for `%d`, `%m`,
- * `%H`; a month name in any case; one to three digits for `%g`; any run of spaces for one), and a
- * delivery must spell every value as its format says. Each field is a GLOB piece when its width is
- * fixed, and a regular expression (RE2) piece always. Composites expand to their fields (DuckDB's
- * `%c`, `%x`, `%X`, `%T`); DuckDB refuses specifiers absent from here.
+ * `%H`; one to three for `%g`; spaces before and after the value, and any run of them for one),
+ * and a delivery must spell every value as its format says. A field of fixed width is a list of
+ * GLOB character classes, one per character; every field is a regular expression (RE2) piece.
+ * Composites expand to their fields (DuckDB's `%c`, `%x`, `%X`, `%T`); DuckDB refuses specifiers
+ * absent from here.
  */
-const DIGITS = (n: number): { glob: string; regex: string } => ({ glob: '[0-9]'.repeat(n), regex: `[0-9]{${n}}` });
-const LETTERS3 = { glob: '[A-Za-z][A-Za-z][A-Za-z]', regex: '[A-Za-z]{3}' };
-const DATE_FIELDS: Readonly<Record<string, { readonly glob?: string; readonly regex: string } | string>> = {
+interface FieldShape {
+  readonly chars?: readonly string[];
+  readonly regex: string;
+}
+const DIGITS = (n: number): FieldShape => ({ chars: Array<string>(n).fill('[0-9]'), regex: `[0-9]{${n}}` });
+const LETTERS3: FieldShape = { chars: ['[A-Za-z]', '[A-Za-z]', '[A-Za-z]'], regex: '[A-Za-z]{3}' };
+const DATE_FIELDS: Readonly<Record<string, FieldShape | string>> = {
   Y: DIGITS(4), G: DIGITS(4), y: DIGITS(2), m: DIGITS(2), d: DIGITS(2), H: DIGITS(2), I: DIGITS(2), M: DIGITS(2), S: DIGITS(2),
   U: DIGITS(2), V: DIGITS(2), W: DIGITS(2), j: DIGITS(3), g: DIGITS(3), f: DIGITS(6), n: DIGITS(9), u: DIGITS(1), w: DIGITS(1),
   '-y': { regex: '[0-9]{1,2}' }, '-m': { regex: '[0-9]{1,2}' }, '-d': { regex: '[0-9]{1,2}' }, '-H': { regex: '[0-9]{1,2}' },
   '-I': { regex: '[0-9]{1,2}' }, '-M': { regex: '[0-9]{1,2}' }, '-S': { regex: '[0-9]{1,2}' }, '-j': { regex: '[0-9]{1,3}' },
   b: LETTERS3, h: LETTERS3, a: LETTERS3, B: { regex: '[A-Za-z]+' }, A: { regex: '[A-Za-z]+' },
-  p: { glob: '[AaPp][Mm]', regex: '[AaPp][Mm]' }, z: { regex: '[+-][0-9]{2}(:?[0-9]{2})?' }, Z: { regex: '[A-Za-z][A-Za-z0-9_/+-]*' },
+  p: { chars: ['[AaPp]', '[Mm]'], regex: '[AaPp][Mm]' }, z: { regex: '[+-][0-9]{2}(:?[0-9]{2})?' }, Z: { regex: '[A-Za-z][A-Za-z0-9_/+-]*' },
   c: '%Y-%m-%d %H:%M:%S', x: '%Y-%m-%d', X: '%H:%M:%S', T: '%H:%M:%S',
 };
 
-/** The exact shape of a strptime format's values: a GLOB when every field has a fixed width, and a regular expression. */
+/** The exact shape of a strptime format's values. */
 export interface DateShape {
+  /** The values, when every field has a fixed width. */
   readonly glob?: string;
+  /**
+   * With `glob`: a cheaper GLOB that, with `strptime` reading the value, accepts exactly what
+   * `glob` accepts. Only a field's first or last character (of the value, or beside a space of
+   * the format) keeps its class: `strptime` takes nothing but the field's own characters
+   * elsewhere, and skips spaces only there (a run of spaces before and after the value and for a
+   * space of the format); each class a GLOB tests costs (about 5 ns a character).
+   */
+  readonly guard?: string;
   readonly regex: string;
 }
 
@@ -77,47 +91,62 @@ export interface DateShape {
  * this does not know (DuckDB knows none of them either) or ends with a lone '%'.
  */
 export function dateShape(format: string): DateShape | undefined {
-  let glob: string | undefined = '';
-  let regex = '';
-  for (let i = 0; i < format.length; i++) {
-    const ch = format[i] as string;
-    if (ch !== '%') {
-      // Literal text: GLOB's own characters (and any non-ASCII) leave the GLOB to the regular expression.
-      if (glob !== undefined) glob = /[*?[\\\]\u0080-\uffff]/.test(ch) ? undefined : glob + ch;
-      regex += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      continue;
-    }
-    const key = format[i + 1] === '-' ? format.slice(i + 1, i + 3) : format.slice(i + 1, i + 2);
-    i += key.length;
-    if (key === '%') {
-      if (glob !== undefined) glob += '%';
-      regex += '%';
-      continue;
-    }
-    const field = DATE_FIELDS[key];
-    if (field === undefined) return undefined;
-    const piece = typeof field === 'string' ? dateShape(field) : field;
-    if (piece === undefined) return undefined;
-    glob = glob === undefined || piece.glob === undefined ? undefined : glob + piece.glob;
-    regex += piece.regex;
+  const pieces = formatPieces(format);
+  if (pieces === undefined) return undefined;
+  const regex = pieces.map((p) => p.regex).join('');
+  // One entry per character of a value: a literal, or a field's class.
+  const chars: Array<{ readonly glob: string; readonly field: boolean }> = [];
+  for (const p of pieces) {
+    if (p.literal !== undefined) {
+      // GLOB's own characters (and any non-ASCII) leave the shape to the regular expression.
+      if (/[*?[\\\]\u0080-\uffff]/.test(p.literal)) return { regex };
+      chars.push({ glob: p.literal, field: false });
+    } else if (p.chars === undefined) return { regex };
+    else for (const c of p.chars) chars.push({ glob: c, field: true });
   }
-  return glob === undefined || glob === '' ? { regex } : { glob, regex };
+  if (chars.length === 0) return { regex };
+  const space = (k: number): boolean => chars[k]?.field === false && /\s/.test(chars[k]?.glob ?? '');
+  const guard = chars.map((c, k) => (!c.field || k === 0 || k === chars.length - 1 || space(k - 1) || space(k + 1) ? c.glob : '?'));
+  return { glob: chars.map((c) => c.glob).join(''), guard: guard.join(''), regex };
 }
 
-/** SQL: TRUE when `v` has exactly the shape of its format (a GLOB when it can be, cheaper than a regular expression). */
-function dateShapeSql(v: string, shape: DateShape): string {
-  return shape.glob !== undefined ? `${v} GLOB ${sqlString(shape.glob)}` : `regexp_full_match(${v}, ${sqlString(shape.regex)})`;
+/** A format as literals and fields, or undefined for a specifier DuckDB lacks. */
+function formatPieces(format: string): Array<{ readonly literal?: string; readonly chars?: readonly string[]; readonly regex: string }> | undefined {
+  const out: Array<{ readonly literal?: string; readonly chars?: readonly string[]; readonly regex: string }> = [];
+  for (let i = 0; i < format.length; i++) {
+    const ch = format[i] as string;
+    const key = ch !== '%' ? undefined : format[i + 1] === '-' ? format.slice(i + 1, i + 3) : format.slice(i + 1, i + 2);
+    if (key === undefined || key === '%') {
+      if (key === '%') i += 1;
+      out.push({ literal: ch, regex: ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') });
+      continue;
+    }
+    i += key.length;
+    const field = DATE_FIELDS[key];
+    if (field === undefined) return undefined;
+    if (typeof field !== 'string') {
+      out.push(field);
+      continue;
+    }
+    const inner = formatPieces(field);
+    if (inner === undefined) return undefined;
+    out.push(...inner);
+  }
+  return out;
 }
 
 /**
  * A date or datetime as its format spells it exactly, parsed; NULL otherwise. The shape test runs
- * first, so `strptime` reads only values of the declared shape (and only those pay for it).
+ * first (the guard GLOB, else the regular expression), so `strptime` reads only values of the
+ * declared shape.
  */
 function strictStrptimeSql(v: string, format: string): string {
   const shape = dateShape(format);
   const parse = `TRY_STRPTIME(${v}, ${sqlString(format)})`;
   // An unknown specifier: DuckDB refuses the format itself, with its own message, when it binds.
-  return shape === undefined ? parse : `CASE WHEN ${dateShapeSql(v, shape)} THEN ${parse} END`;
+  if (shape === undefined) return parse;
+  const test = shape.guard !== undefined ? `${v} GLOB ${sqlString(shape.guard)}` : `regexp_full_match(${v}, ${sqlString(shape.regex)})`;
+  return `CASE WHEN ${test} THEN ${parse} END`;
 }
 
 /** Matches a text holding any character other than a digit or '-'. */
