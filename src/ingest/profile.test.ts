@@ -23,6 +23,7 @@ const schema = {
       { name: 'BEN_NAI_ANN', type: 'year', constraints: { required: true, minimum: 1900, maximum: 2100 } },
       { name: 'BEN_RES_COM', type: 'string' },
       { name: 'BEN_DCD_DTE', type: 'date' },
+      { name: 'BEN_NAI_MOI', type: 'date', format: '%m' },
     ],
   },
   'ER_PHA_F.json': {
@@ -184,6 +185,20 @@ test('dates with two-digit years: detection proposes no four-digit spelling for 
   } finally {
     s.close();
   }
+});
+
+test("a catalogue format with no profile name (the month of birth, %m) is detected as itself and held to its shape", async () => {
+  const ds = await dataset();
+  const people = [['BEN_NIR_PSA', 'BEN_NAI_ANN', 'BEN_NAI_MOI']];
+  for (let i = 0; i < 30; i++) people.push([psa(i), '1980', String(1 + (i % 12)).padStart(2, '0')]);
+  people[7] = [psa(6), '1980', '7']; // line 8: one digit where %m writes two
+  const dir = await deliver({ 'IR_BEN_R.csv': people }, { sep: ';' });
+  const d = await p.ingest.detect(ds, [dir]);
+  const c = d.files[0]?.columns.find((x) => x.name === 'BEN_NAI_MOI');
+  assert.deepEqual([c?.inferred, c?.problem], ['%m (1 value of the sample fit no spelling)', false]);
+  assert.deepEqual(d.profile.dates, { columns: {} });
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator, profile: d.profile });
+  assert.deepEqual(r.quarantine.entries.map((e) => `${e.line}:${e.column}:${e.rule}`), ['8:BEN_NAI_MOI:type']);
 });
 
 test('without its profile the same kind of delivery is quarantined for the right reason, and a file rule maps odd names', async () => {
