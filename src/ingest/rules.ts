@@ -79,7 +79,7 @@ export interface DateShape {
    * `glob` accepts. Only a field's first or last character (of the value, or beside a space of
    * the format) keeps its class: `strptime` takes nothing but the field's own characters
    * elsewhere, and skips spaces only there (a run of spaces before and after the value and for a
-   * space of the format); each class a GLOB tests costs (about 5 ns a character).
+   * space of the format), and each class costs the GLOB about 5 ns a value.
    */
   readonly guard?: string;
   readonly regex: string;
@@ -88,7 +88,7 @@ export interface DateShape {
 /**
  * The values a strptime format reads, spelled exactly as the format says (`%d/%m/%Y`:
  * `[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]`), or undefined when the format holds a specifier
- * this does not know (DuckDB knows none of them either) or ends with a lone '%'.
+ * this does not know (DuckDB 1.5 refuses them all: `%C`, `%D`, `%e`, `%F`, `%s`, …) or ends with a lone '%'.
  */
 export function dateShape(format: string): DateShape | undefined {
   const pieces = formatPieces(format);
