@@ -9,6 +9,7 @@ import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
 import { listInputFiles, readStart } from './files.ts';
 import { tableOfFile } from './file-tables.ts';
 import { DEFAULT_PROFILE, isFlagColumn, type DeliveryProfile, type Encoding } from './profile.ts';
+import { dateShape } from './rules.ts';
 
 /** Bytes read from the start of each file, and rows sampled from them. */
 export const DETECT_BYTES = 1024 * 1024;
@@ -111,6 +112,19 @@ function shape(v: string): string {
 
 const SPELLING_OF_FORMAT: Readonly<Record<string, string>> = { '%d%m%Y': 'ddMMyyyy', '%d/%m/%Y': 'dd/MM/yyyy', '%Y%m%d': 'yyyyMMdd', '%d%b%Y:%H:%M:%S': 'ddMMMyyyy:HH:mm:ss', '%d%b%Y': 'ddMMMyyyy', '%Y-%m-%d': 'yyyy-MM-dd' };
 
+/** The catalogue's strptime format of a date column, if it gives one. */
+function catalogueFormat(c: Pick<CatalogColumn, 'format'>): string | undefined {
+  return c.format !== null && c.format.includes('%') ? c.format.replace(/^any:/, '') : undefined;
+}
+
+/** How many sampled values lack the exact shape of a strptime format (undefined for a format with no shape). */
+function missesOfFormat(format: string, values: readonly string[]): number | undefined {
+  const shape = dateShape(format);
+  if (shape === undefined) return undefined;
+  const re = new RegExp(`^(?:${shape.regex})$`);
+  return values.filter((v) => !re.test(v)).length;
+}
+
 interface ColumnFinding {
   readonly column: DetectedColumn;
   readonly dateSpelling?: string;
@@ -139,7 +153,16 @@ function inferColumn(c: CatalogColumn | undefined, name: string, values: readonl
   switch (c.type) {
     case 'date':
     case 'datetime': {
-      const own = c.format !== null && c.format.includes('%') ? SPELLING_OF_FORMAT[c.format.replace(/^any:/, '')] : undefined;
+      const format = catalogueFormat(c);
+      const own = format === undefined ? undefined : SPELLING_OF_FORMAT[format];
+      if (format !== undefined && own === undefined) {
+        // A catalogue format no profile spelling names (`%m`, the SNDS months of birth; a
+        // year-month): its values must have its exact shape, which ingestion holds them to.
+        const misses = missesOfFormat(format, values);
+        if (misses !== undefined && values.length - misses >= DETECT_FIT_SHARE * values.length) {
+          return { column: { ...base, inferred: withMisses(format, misses), problem: false }, dateSpelling: format };
+        }
+      }
       const found = inferDateSpelling(values, own ?? 'yyyy-MM-dd');
       return found === undefined ? unfit() : { column: { ...base, inferred: withMisses(found.spelling, found.misses), problem: false }, dateSpelling: found.spelling };
     }
@@ -263,8 +286,9 @@ export async function detectDelivery(inputs: readonly string[], tables: readonly
   const columns: Record<string, string> = { ...base.dates.columns };
   for (const d of dateFindings) {
     const fallback = d.catalogued ? undefined : byDefault;
-    const catalogSpelling = d.catalogued ? tables.find((t) => d.key.startsWith(`${t.name}.`))?.columns.find((c) => c.name === d.column)?.format : undefined;
-    const own = catalogSpelling === undefined || catalogSpelling === null ? undefined : SPELLING_OF_FORMAT[catalogSpelling];
+    const catalogued = d.catalogued ? tables.find((t) => d.key.startsWith(`${t.name}.`))?.columns.find((c) => c.name === d.column) : undefined;
+    const format = catalogued === undefined ? undefined : catalogueFormat(catalogued);
+    const own = format === undefined ? undefined : (SPELLING_OF_FORMAT[format] ?? format);
     if (d.spelling !== (fallback ?? own)) columns[d.key] = d.spelling;
   }
   const matched = out.filter((f) => f.table !== null);

@@ -23,6 +23,7 @@ const schema = {
       { name: 'BEN_NAI_ANN', type: 'year', constraints: { required: true, minimum: 1900, maximum: 2100 } },
       { name: 'BEN_RES_COM', type: 'string' },
       { name: 'BEN_DCD_DTE', type: 'date' },
+      { name: 'BEN_NAI_MOI', type: 'date', format: '%m' },
     ],
   },
   'ER_PHA_F.json': {
@@ -147,6 +148,59 @@ test('ISO datetimes with T…Z, tab separators and space-only fields read with t
   assert.equal(r.rowsAccepted, 19);
 });
 
+test('dates with two-digit years: detection proposes no four-digit spelling for them, and under dd/MM/yyyy they are quarantined, never read as the year 21', async () => {
+  const ds = await dataset();
+  const header = ['BEN_NIR_PSA', 'EXE_SOI_DTD', 'FLX_TRT_DTD', 'PHA_ACT_QSN'];
+  const twoDigit = [header];
+  for (let i = 0; i < 20; i++) twoDigit.push([psa(i), `1${i % 9}/03/21`, '20NOV21:13:13:57', '1']);
+  const d = await p.ingest.detect(ds, [await deliver({ 'ER_PHA_F.csv': twoDigit }, { sep: ';' })]);
+  const found = (n: string): [string | undefined, boolean | undefined] => {
+    const c = d.files[0]?.columns.find((x) => x.name === n);
+    return [c?.inferred, c?.problem];
+  };
+  assert.deepEqual(found('EXE_SOI_DTD'), ['no spelling fits (like 99/99/99)', true]);
+  assert.deepEqual(found('FLX_TRT_DTD'), ['no spelling fits (like 99AAA99:99:99:99)', true]);
+  assert.deepEqual(d.profile.dates, { columns: {} });
+
+  // Mostly four-digit years: the spelling is inferred and the others counted; ingestion quarantines them.
+  const mixed = [header];
+  for (let i = 0; i < 40; i++) mixed.push([psa(i), `1${i % 9}/03/2021`, '20NOV2021:13:13:57', '1']);
+  mixed[4] = [psa(3), '13/03/21', '20NOV2021:13:13:57', '1']; // line 5
+  mixed[9] = [psa(8), '1/3/2021', '20NOV2021:13:13:57', '1']; // line 10
+  mixed[15] = [psa(14), '14/03/2021', '20nov21:13:13:57', '1']; // line 16
+  const dir = await deliver({ 'ER_PHA_F.csv': mixed }, { sep: ';' });
+  const m = await p.ingest.detect(ds, [dir]);
+  assert.deepEqual(m.files[0]?.columns.filter((c) => c.type === 'date' || c.type === 'datetime').map((c) => c.inferred), [
+    'dd/MM/yyyy (2 values of the sample fit no spelling)', 'ddMMMyyyy:HH:mm:ss (1 value of the sample fit no spelling)',
+  ]);
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator, profile: m.profile });
+  assert.deepEqual(r.quarantine.entries.map((e) => `${e.line}:${e.column}:${e.rule}`), ['5:EXE_SOI_DTD:type', '10:EXE_SOI_DTD:type', '16:FLX_TRT_DTD:type']);
+  assert.equal(r.rowsAccepted, 37);
+  const v = await p.ingest.version(ds);
+  const s = await p.engine.session();
+  try {
+    await p.datasets.attachVersion(s, v);
+    const years = await s.all<{ y: bigint; t: bigint }>('SELECT min(year(EXE_SOI_DTD)) AS y, min(year(FLX_TRT_DTD)) AS t FROM ds.ER_PHA_F');
+    assert.deepEqual([years[0]?.y, years[0]?.t], [2021n, 2021n]);
+  } finally {
+    s.close();
+  }
+});
+
+test("a catalogue format with no profile name (the month of birth, %m) is detected as itself and held to its shape", async () => {
+  const ds = await dataset();
+  const people = [['BEN_NIR_PSA', 'BEN_NAI_ANN', 'BEN_NAI_MOI']];
+  for (let i = 0; i < 30; i++) people.push([psa(i), '1980', String(1 + (i % 12)).padStart(2, '0')]);
+  people[7] = [psa(6), '1980', '7']; // line 8: one digit where %m writes two
+  const dir = await deliver({ 'IR_BEN_R.csv': people }, { sep: ';' });
+  const d = await p.ingest.detect(ds, [dir]);
+  const c = d.files[0]?.columns.find((x) => x.name === 'BEN_NAI_MOI');
+  assert.deepEqual([c?.inferred, c?.problem], ['%m (1 value of the sample fit no spelling)', false]);
+  assert.deepEqual(d.profile.dates, { columns: {} });
+  const r = await p.ingest.ingest({ dataset: ds, inputs: [dir], actor: operator, profile: d.profile });
+  assert.deepEqual(r.quarantine.entries.map((e) => `${e.line}:${e.column}:${e.rule}`), ['8:BEN_NAI_MOI:type']);
+});
+
 test('without its profile the same kind of delivery is quarantined for the right reason, and a file rule maps odd names', async () => {
   const ds = await dataset();
   const drugs = [['BEN_NIR_PSA', 'EXE_SOI_DTD', 'PHA_ACT_QSN'], [psa(1), '15/03/2021', '1'], [psa(2), '16/03/2021', '2']];
@@ -162,6 +216,9 @@ test('without its profile the same kind of delivery is quarantined for the right
 test('a profile with a wrong field is refused with the field and a fix', () => {
   assert.throws(() => parseProfile({ delimiter: ':' }), /delivery profile: delimiter must be one of/);
   assert.throws(() => parseProfile({ dates: { default: 'dd.MM.yy' } }), /delivery profile: dates.default is not a date spelling: "dd.MM.yy"/);
+  // A strptime format is held to its shape; one with a specifier DuckDB lacks is no spelling.
+  assert.throws(() => parseProfile({ dates: { columns: { ENT_DAT: '%d%m%q' } } }), /dates.columns.ENT_DAT is not a date spelling: "%d%m%q"/);
+  assert.equal(parseProfile({ dates: { default: '%-d/%-m/%Y' } }).dates.default, '%-d/%-m/%Y');
   assert.throws(() => parseProfile({ separator: ';' }), /delivery profile: separator is not a profile field/);
   assert.throws(() => parseProfile({ extraColumns: 'keep' }), /extraColumns must be "refuse" or "ignore"/);
 });

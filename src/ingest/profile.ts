@@ -7,7 +7,7 @@
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
 import { sqlIdent, sqlString } from '../engine/index.ts';
 import { AppError } from '../errors.ts';
-import { integerTextSql } from './rules.ts';
+import { dateShape, integerTextSql } from './rules.ts';
 
 export const ENCODINGS = ['utf-8', 'latin-1'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
@@ -57,7 +57,8 @@ export const DEFAULT_PROFILE: DeliveryProfile = Object.freeze({
 
 /**
  * Date spellings met in SNDS deliveries, by the name a profile gives them, as strptime formats.
- * A date column given a datetime spelling keeps the day.
+ * A date column given a datetime spelling keeps the day. Values are held to the spelling exactly
+ * (`dd/MM/yyyy` refuses `1/3/2021` and `01/03/21`; see `dateShape`); month names in either case.
  */
 export const DATE_FORMATS: Readonly<Record<string, string>> = Object.freeze({
   'yyyy-MM-dd': '%Y-%m-%d',
@@ -71,9 +72,12 @@ export const DATE_FORMATS: Readonly<Record<string, string>> = Object.freeze({
   'yyyy-MM-dd HH:mm:ss': '%Y-%m-%d %H:%M:%S',
 });
 
-/** The strptime format of a profile date spelling, or undefined when it is neither a known name nor a `%` format. */
+/**
+ * The strptime format of a profile date spelling, or undefined when it is neither a known name nor
+ * a `%` format whose every field has a shape values are held to (see `dateShape`).
+ */
 export function strptimeOf(spelling: string): string | undefined {
-  return DATE_FORMATS[spelling] ?? (spelling.includes('%') ? spelling : undefined);
+  return DATE_FORMATS[spelling] ?? (spelling.includes('%') && dateShape(spelling) !== undefined ? spelling : undefined);
 }
 
 function bad(field: string, why: string, hint: string): AppError {

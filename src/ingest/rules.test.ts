@@ -4,7 +4,7 @@ import type { CatalogColumn, ColumnConstraints } from '../catalog/index.ts';
 import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/index.ts';
 import { openDuckDb } from '../engine/duckdb.ts';
 import { nirControlKey } from './nir.ts';
-import { globFromPattern, integerTextSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
+import { dateShape, globFromPattern, integerTextSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql, type ColumnSqlContext } from './rules.ts';
 
 /**
  * Every row pays `rowHasViolationSql`, a fused condition per column; bad rows are then described
@@ -41,6 +41,16 @@ const columns: CatalogColumn[] = [
   col('S_FREE', 'string', {}),
   col('NIR', 'string', { required: true }, { sensitivity: 'direct_identifier' }),
   col('PSA', 'string', { pattern: '^[0-9A-Z]{17}$' }, { sensitivity: 'pseudonym' }),
+  // Every spelling a profile or a catalogue gives dates (DATE_FORMATS, `%m`, a year-month), and a
+  // bound the catalogue writes in ISO on a column a profile spells otherwise.
+  col('D_DMY', 'date', {}, { format: '%d%m%Y' }),
+  col('D_FR_MIN', 'date', { minimum: '2000-01-01' }, { format: '%d/%m/%Y' }),
+  col('D_SAS', 'date', {}, { format: '%d%b%Y' }),
+  col('TS_SAS', 'datetime', {}, { format: '%d%b%Y:%H:%M:%S' }),
+  col('TS_Z', 'datetime', {}, { format: '%Y-%m-%dT%H:%M:%SZ' }),
+  col('TS_MS', 'datetime', {}, { format: '%Y-%m-%dT%H:%M:%S.%gZ' }),
+  col('D_MONTH', 'date', {}, { format: '%m' }),
+  col('D_YM', 'date', {}, { format: '%Y%m' }),
 ];
 
 /** Values DuckDB's casts accept too readily, boundaries, and plain good ones. */
@@ -50,6 +60,12 @@ const tricky = [
   '1999-12-31', ' 2020-01-05', '2020-01-05 ', '20-01-05', '05/01/2020', '5/1/2020', '2020-01-05 10:00:00', '2020-01-05T10:00:00',
   'true', 'false', 'oui', 'O', 'N', 'yes', 'abc', 'A', 'B', 'AB', 'ABCDE', '075', '2A', '2B', '2C', 'X', '01', goodNir,
   `${nir13}00`, `${goodNir.slice(0, 5)}00${goodNir.slice(7)}`, '0123456789ABCDEFG', '0123456789abcdefg', '',
+  // Dates DuckDB's strptime reads though they are not spelled as their format says (two-digit
+  // years read as the year 21, unpadded fields, spaces, short fractions), and good ones.
+  '01/03/21', '01/03/021', '1/3/2021', '01/3/2021', '01/03/2021', ' 01/03/2021', '01/03/2021 ', '31/12/1999', '29/02/2021', '01032021', '010321', '0103021', '1032021',
+  '20NOV1985', '20nov1985', '20Nov85', '20NOVEMBER1985', '20NOV1985:13:13:57', '20nov1985:13:13:57', '20Nov85:13:13:57', '20NOV1985:1:3:5', '20NOV1985:13:13:57 ',
+  '2021-03-01T10:00:00Z', '2021-03-01T1:00:00Z', '2021-3-01T10:00:00Z', '2021-03-01T10:00:00.123Z', '2021-03-01T10:00:00.1Z', '2021-03-01T10:00:00.1234Z',
+  '2020-01-05  10:00:00', '2020-01-05 1:00:00', '03', '3', '13', '202103', '20213', '2021003', '21-03',
 ];
 
 let engine: Engine;
@@ -87,7 +103,10 @@ after(async () => {
 });
 
 function goodValue(k: number): string | null {
-  return ['42', '2', '10', null, '1987', '3.25', '99.5', '2020-01-05', '05/01/2020', '2020-01-05 10:00:00', 'oui', '2A', 'abc', 'A', 'x', goodNir, '0123456789ABCDEFG'][k] ?? null;
+  return [
+    '42', '2', '10', null, '1987', '3.25', '99.5', '2020-01-05', '05/01/2020', '2020-01-05 10:00:00', 'oui', '2A', 'abc', 'A', 'x', goodNir, '0123456789ABCDEFG',
+    '05012020', '05/01/2020', '05jan2020', '20NOV1985:13:13:57', '2021-03-01T10:00:00Z', '2021-03-01T10:00:00.123Z', '03', '202103',
+  ][k] ?? null;
 }
 
 test('the fused row test and the rule-by-rule list agree on every row', async () => {
@@ -131,6 +150,87 @@ test('strictness: lenient casts do not make a value valid', async () => {
   const date = columns[7] as CatalogColumn;
   for (const v of ['2020-1-5', ' 2020-01-05', '2020-01-05 ', '20-01-05', '2020-02-30']) assert.deepEqual(await verdict(date, v), ['D_ISO:type'], v);
   assert.deepEqual(await verdict(date, '1999-12-31'), ['D_ISO:range']);
+  // A catalogue bound written in ISO holds on a column the delivery spells dd/MM/yyyy.
+  const frMin = columns.find((c) => c.name === 'D_FR_MIN') as CatalogColumn;
+  assert.deepEqual(await verdict(frMin, '31/12/1999'), ['D_FR_MIN:range']);
+  assert.deepEqual(await verdict(frMin, '01/01/2000'), []);
+});
+
+/** Values and what each format reads from them: the parsed value as text, or null when it is no value of that spelling (rule `type`). */
+const spellings: ReadonlyArray<readonly [type: 'date' | 'datetime', format: string, value: string, read: string | null]> = [
+  ['date', '%d/%m/%Y', '01/03/2021', '2021-03-01'], ['date', '%d/%m/%Y', '01/03/21', null], ['date', '%d/%m/%Y', '01/03/021', null], ['date', '%d/%m/%Y', '1/3/2021', null],
+  ['date', '%d/%m/%Y', '01/3/2021', null], ['date', '%d/%m/%Y', ' 01/03/2021', null], ['date', '%d/%m/%Y', '01/03/2021 ', null], ['date', '%d/%m/%Y', '01/03/0021', '0021-03-01'],
+  ['date', '%d/%m/%Y', '29/02/2021', null], ['date', '%d/%m/%Y', '01-03-2021', null], ['date', '%d/%m/%Y', '01/03/２０２１', null],
+  ['date', '%Y-%m-%d', '2021-03-01', '2021-03-01'], ['date', '%Y-%m-%d', '2021-3-1', null], ['date', '%Y-%m-%d', '21-03-01', null], ['date', '%Y-%m-%d', '2021-03-01 00:00:00', null],
+  ['date', '%d%m%Y', '01032021', '2021-03-01'], ['date', '%d%m%Y', '010321', null], ['date', '%d%m%Y', '0103021', null], ['date', '%d%m%Y', '1032021', null],
+  ['date', '%Y%m%d', '20210301', '2021-03-01'], ['date', '%Y%m%d', '2021031', null],
+  ['date', '%d%b%Y', '20NOV1985', '1985-11-20'], ['date', '%d%b%Y', '20nov1985', '1985-11-20'], ['date', '%d%b%Y', '20Nov85', null], ['date', '%d%b%Y', '20NOVEMBER1985', null],
+  ['date', '%d%b%Y:%H:%M:%S', '20NOV1985:13:13:57', '1985-11-20'],
+  ['datetime', '%d%b%Y:%H:%M:%S', '20NOV1985:13:13:57', '1985-11-20 13:13:57'], ['datetime', '%d%b%Y:%H:%M:%S', '20nov1985:13:13:57', '1985-11-20 13:13:57'],
+  ['datetime', '%d%b%Y:%H:%M:%S', '20Nov85:13:13:57', null], ['datetime', '%d%b%Y:%H:%M:%S', '20NOV1985:1:3:5', null], ['datetime', '%d%b%Y:%H:%M:%S', '20NOV1985:24:00:00', null],
+  ['datetime', '%Y-%m-%dT%H:%M:%SZ', '2021-03-01T10:00:00Z', '2021-03-01 10:00:00'], ['datetime', '%Y-%m-%dT%H:%M:%SZ', '2021-03-01T10:00:00', null], ['datetime', '%Y-%m-%dT%H:%M:%SZ', '2021-3-1T10:0:0Z', null],
+  ['datetime', '%Y-%m-%dT%H:%M:%S.%gZ', '2021-03-01T10:00:00.123Z', '2021-03-01 10:00:00.123'], ['datetime', '%Y-%m-%dT%H:%M:%S.%gZ', '2021-03-01T10:00:00.1Z', null],
+  ['datetime', '%Y-%m-%d %H:%M:%S', '2021-03-01 10:00:00', '2021-03-01 10:00:00'], ['datetime', '%Y-%m-%d %H:%M:%S', '2021-03-01  10:00:00', null], ['datetime', '%Y-%m-%d %H:%M:%S', '2021-03-01 1:00:00', null],
+  ['date', '%m', '03', '1900-03-01'], ['date', '%m', '3', null], ['date', '%m', '13', null], ['date', '%Y%m', '202103', '2021-03-01'], ['date', '%Y%m', '20213', null],
+  ['date', '%Y-%m', '2021-03', '2021-03-01'], ['date', '%Y-%m', '2021-3', null],
+  // A field DuckDB writes without padding (`%-d`) reads one or two digits, as its format says.
+  ['date', '%-d/%-m/%Y', '1/3/2021', '2021-03-01'], ['date', '%-d/%-m/%Y', '01/03/2021', '2021-03-01'], ['date', '%-d/%-m/%Y', '1/3/21', null],
+];
+
+test('dates and datetimes are read only in the exact spelling of their format (digits per field, month names in either case)', async () => {
+  for (const [type, format, value, read] of spellings) {
+    const c = col('D', type, {}, { format });
+    const r = await s.all<{ t: string | null; p: string[]; f: boolean }>(`SELECT CAST(${typedSql(c, sqlString(value))} AS VARCHAR) AS t, ${rowViolationsSql([c], () => sqlString(value), ctx)} AS p, ${rowHasViolationSql([c], () => sqlString(value), ctx)} AS f`);
+    const what = `${JSON.stringify(value)} as ${type} ${format}`;
+    assert.equal(r[0]?.t, read, what);
+    assert.deepEqual(r[0]?.p, read === null ? ['D:type'] : [], what);
+    assert.equal(r[0]?.f, read === null, `${what}: the fused test agrees`);
+  }
+});
+
+test('the shape of a format: a GLOB when every field has a fixed width, a regular expression always, none for a specifier DuckDB lacks', () => {
+  assert.deepEqual(dateShape('%d/%m/%Y'), { glob: '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]', guard: '[0-9]?/??/???[0-9]', regex: '[0-9]{2}/[0-9]{2}/[0-9]{4}' });
+  assert.equal(dateShape('%d%b%Y:%H:%M:%S')?.glob, '[0-9][0-9][A-Za-z][A-Za-z][A-Za-z][0-9][0-9][0-9][0-9]:[0-9][0-9]:[0-9][0-9]:[0-9][0-9]');
+  // Classes stay where strptime skips spaces: the ends, and beside a space of the format.
+  assert.equal(dateShape('%Y-%m-%d %H:%M:%S')?.guard, '[0-9]???-??-?[0-9] [0-9]?:??:?[0-9]');
+  assert.equal(dateShape('%Y-%m-%dT%H:%M:%S.%gZ')?.regex, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z');
+  assert.deepEqual(dateShape('%c'), dateShape('%Y-%m-%d %H:%M:%S'));
+  assert.deepEqual(dateShape('%-d/%m'), { regex: '[0-9]{1,2}/[0-9]{2}' });
+  assert.deepEqual(dateShape('100%% %Y'), { glob: '100% [0-9][0-9][0-9][0-9]', guard: '100% [0-9]??[0-9]', regex: '100% [0-9]{4}' });
+  assert.deepEqual(dateShape('[%Y]'), { regex: '\\[[0-9]{4}\\]' });
+  for (const f of ['%Q', '%Y%', '%-Y', '%s', '%e']) assert.equal(dateShape(f), undefined, f);
+});
+
+test('mutated dates: a value is read exactly when it has its format\'s shape (an independent regular expression) and DuckDB reads it', async () => {
+  // Hand-written shapes, not derived from dateShape, as the oracle.
+  const oracle: ReadonlyArray<readonly [format: string, shape: RegExp, good: string]> = [
+    ['%d/%m/%Y', /^\d{2}\/\d{2}\/\d{4}$/, '07/11/1985'], ['%d%m%Y', /^\d{8}$/, '07111985'], ['%Y%m%d', /^\d{8}$/, '19851107'],
+    ['%d%b%Y', /^\d{2}[A-Za-z]{3}\d{4}$/, '07nov1985'], ['%d%b%Y:%H:%M:%S', /^\d{2}[A-Za-z]{3}\d{4}:\d{2}:\d{2}:\d{2}$/, '07NOV1985:03:04:05'],
+    ['%Y-%m-%dT%H:%M:%SZ', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, '1985-11-07T03:04:05Z'], ['%Y-%m-%dT%H:%M:%S.%gZ', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, '1985-11-07T03:04:05.067Z'],
+    ['%Y-%m-%d %H:%M:%S', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, '1985-11-07 03:04:05'], ['%m', /^\d{2}$/, '07'], ['%Y%m', /^\d{6}$/, '198511'],
+    ['%Y-%m', /^\d{4}-\d{2}$/, '1985-11'], ['%d %b %Y %I:%M %p', /^\d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2} [AaPp][Mm]$/, '07 Nov 1985 03:04 PM'],
+  ];
+  for (const [format, shape, good] of oracle) {
+    // Every one-character deletion; every insertion of a space, tab, '0', '+' or '-'; every character
+    // changed to any ASCII character (and a few others); and pairs of changes to spaces, digits and signs.
+    const values = new Set<string>([good]);
+    const few = [' ', '\t', '0', '1', '+', '-'];
+    const any = [...Array.from({ length: 95 }, (_, k) => String.fromCharCode(32 + k)), '\t', '\n', '\r', '\v', '\f', 'é', '٣'];
+    for (let i = 0; i <= good.length; i++) {
+      if (i < good.length) values.add(good.slice(0, i) + good.slice(i + 1));
+      for (const x of few) values.add(good.slice(0, i) + x + good.slice(i));
+      if (i === good.length) continue;
+      for (const x of any) values.add(good.slice(0, i) + x + good.slice(i + 1));
+      for (let j = i + 1; j < good.length; j++) for (const x of few) for (const y of few) values.add(good.slice(0, i) + x + good.slice(i + 1, j) + y + good.slice(j + 1));
+    }
+    for (const type of ['date', 'datetime'] as const) {
+      const c = col('D', type, {}, { format });
+      const r = await s.all<{ v: string; strict: boolean; lenient: boolean }>(`SELECT v, (${typedSql(c, 'v')}) IS NOT NULL AS strict, TRY_STRPTIME(v, ${sqlString(format)}) IS NOT NULL AS lenient FROM (VALUES ${[...values].map((v) => `(${sqlString(v)})`).join(', ')}) t(v)`);
+      assert.ok(r.length > 200, `${format}: ${r.length} values`);
+      for (const x of r) assert.equal(x.strict, x.lenient && shape.test(x.v), `${JSON.stringify(x.v)} as ${type} ${format}`);
+      assert.ok(r.some((x) => x.lenient && !shape.test(x.v)), `${format}: DuckDB alone reads some mutation`);
+    }
+  }
 });
 
 test('simple patterns become GLOBs that accept exactly what the regular expression accepts', async () => {

@@ -45,6 +45,110 @@ export function dateFormat(c: Pick<CatalogColumn, 'type' | 'format'>): string {
   return c.type === 'datetime' ? ISO_DATETIME : ISO_DATE;
 }
 
+/**
+ * The exact text of each strptime field: what DuckDB's `strptime` reads is wider (it takes one to
+ * four digits for `%Y`, so `01/03/21` is the year 21 under `%d/%m/%Y`; one or two for `%d`, `%m`,
+ * `%H`; one to three for `%g`; spaces before and after the value, and any run of them for one),
+ * and a delivery must spell every value as its format says. A field of fixed width is a list of
+ * GLOB character classes, one per character; every field is a regular expression (RE2) piece.
+ * Composites expand to their fields (DuckDB's `%c`, `%x`, `%X`, `%T`); DuckDB refuses specifiers
+ * absent from here.
+ */
+interface FieldShape {
+  readonly chars?: readonly string[];
+  readonly regex: string;
+}
+const DIGITS = (n: number): FieldShape => ({ chars: Array<string>(n).fill('[0-9]'), regex: `[0-9]{${n}}` });
+const LETTERS3: FieldShape = { chars: ['[A-Za-z]', '[A-Za-z]', '[A-Za-z]'], regex: '[A-Za-z]{3}' };
+const DATE_FIELDS: Readonly<Record<string, FieldShape | string>> = {
+  Y: DIGITS(4), G: DIGITS(4), y: DIGITS(2), m: DIGITS(2), d: DIGITS(2), H: DIGITS(2), I: DIGITS(2), M: DIGITS(2), S: DIGITS(2),
+  U: DIGITS(2), V: DIGITS(2), W: DIGITS(2), j: DIGITS(3), g: DIGITS(3), f: DIGITS(6), n: DIGITS(9), u: DIGITS(1), w: DIGITS(1),
+  '-y': { regex: '[0-9]{1,2}' }, '-m': { regex: '[0-9]{1,2}' }, '-d': { regex: '[0-9]{1,2}' }, '-H': { regex: '[0-9]{1,2}' },
+  '-I': { regex: '[0-9]{1,2}' }, '-M': { regex: '[0-9]{1,2}' }, '-S': { regex: '[0-9]{1,2}' }, '-j': { regex: '[0-9]{1,3}' },
+  b: LETTERS3, h: LETTERS3, a: LETTERS3, B: { regex: '[A-Za-z]+' }, A: { regex: '[A-Za-z]+' },
+  p: { chars: ['[AaPp]', '[Mm]'], regex: '[AaPp][Mm]' }, z: { regex: '[+-][0-9]{2}(:?[0-9]{2})?' }, Z: { regex: '[A-Za-z][A-Za-z0-9_/+-]*' },
+  c: '%Y-%m-%d %H:%M:%S', x: '%Y-%m-%d', X: '%H:%M:%S', T: '%H:%M:%S',
+};
+
+/** The exact shape of a strptime format's values. */
+export interface DateShape {
+  /** The values, when every field has a fixed width. */
+  readonly glob?: string;
+  /**
+   * With `glob`: a cheaper GLOB that, with `strptime` reading the value, accepts exactly what
+   * `glob` accepts. Only a field's first or last character (of the value, or beside a space of
+   * the format) keeps its class: `strptime` takes nothing but the field's own characters
+   * elsewhere, and skips spaces only there (a run of spaces before and after the value and for a
+   * space of the format), and each class costs the GLOB about 5 ns a value.
+   */
+  readonly guard?: string;
+  readonly regex: string;
+}
+
+/**
+ * The values a strptime format reads, spelled exactly as the format says (`%d/%m/%Y`:
+ * `[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]`), or undefined when the format holds a specifier
+ * this does not know (DuckDB 1.5 refuses them all: `%C`, `%D`, `%e`, `%F`, `%s`, …) or ends with a lone '%'.
+ */
+export function dateShape(format: string): DateShape | undefined {
+  const pieces = formatPieces(format);
+  if (pieces === undefined) return undefined;
+  const regex = pieces.map((p) => p.regex).join('');
+  // One entry per character of a value: a literal, or a field's class.
+  const chars: Array<{ readonly glob: string; readonly field: boolean }> = [];
+  for (const p of pieces) {
+    if (p.literal !== undefined) {
+      // GLOB's own characters (and any non-ASCII) leave the shape to the regular expression.
+      if (/[*?[\\\]\u0080-\uffff]/.test(p.literal)) return { regex };
+      chars.push({ glob: p.literal, field: false });
+    } else if (p.chars === undefined) return { regex };
+    else for (const c of p.chars) chars.push({ glob: c, field: true });
+  }
+  if (chars.length === 0) return { regex };
+  const space = (k: number): boolean => chars[k]?.field === false && /\s/.test(chars[k]?.glob ?? '');
+  const guard = chars.map((c, k) => (!c.field || k === 0 || k === chars.length - 1 || space(k - 1) || space(k + 1) ? c.glob : '?'));
+  return { glob: chars.map((c) => c.glob).join(''), guard: guard.join(''), regex };
+}
+
+/** A format as literals and fields, or undefined for a specifier DuckDB lacks. */
+function formatPieces(format: string): Array<{ readonly literal?: string; readonly chars?: readonly string[]; readonly regex: string }> | undefined {
+  const out: Array<{ readonly literal?: string; readonly chars?: readonly string[]; readonly regex: string }> = [];
+  for (let i = 0; i < format.length; i++) {
+    const ch = format[i] as string;
+    const key = ch !== '%' ? undefined : format[i + 1] === '-' ? format.slice(i + 1, i + 3) : format.slice(i + 1, i + 2);
+    if (key === undefined || key === '%') {
+      if (key === '%') i += 1;
+      out.push({ literal: ch, regex: ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') });
+      continue;
+    }
+    i += key.length;
+    const field = DATE_FIELDS[key];
+    if (field === undefined) return undefined;
+    if (typeof field !== 'string') {
+      out.push(field);
+      continue;
+    }
+    const inner = formatPieces(field);
+    if (inner === undefined) return undefined;
+    out.push(...inner);
+  }
+  return out;
+}
+
+/**
+ * A date or datetime as its format spells it exactly, parsed; NULL otherwise. The shape test runs
+ * first (the guard GLOB, else the regular expression), so `strptime` reads only values of the
+ * declared shape.
+ */
+function strictStrptimeSql(v: string, format: string): string {
+  const shape = dateShape(format);
+  const parse = `TRY_STRPTIME(${v}, ${sqlString(format)})`;
+  // An unknown specifier: DuckDB refuses the format itself, with its own message, when it binds.
+  if (shape === undefined) return parse;
+  const test = shape.guard !== undefined ? `${v} GLOB ${sqlString(shape.guard)}` : `regexp_full_match(${v}, ${sqlString(shape.regex)})`;
+  return `CASE WHEN ${test} THEN ${parse} END`;
+}
+
 /** Matches a text holding any character other than a digit or '-'. */
 const INTEGER_CHARS_OTHER = `'*[!0-9-]*'`;
 const POINT_NUMBER_SHAPE = `'^-?[0-9]+([.][0-9]+)?$'`;
@@ -127,9 +231,9 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, o
     case 'date':
       // ISO dates exactly as written (YYYY-MM-DD, a real day): the cast must print back the same text.
       if (dateFormat(c) === ISO_DATE) return `CASE WHEN CAST(TRY_CAST(${v} AS DATE) AS VARCHAR) = ${v} THEN TRY_CAST(${v} AS DATE) END`;
-      return `CAST(TRY_STRPTIME(${v}, ${sqlString(dateFormat(c))}) AS DATE)`;
+      return `CAST(${strictStrptimeSql(v, dateFormat(c))} AS DATE)`;
     case 'datetime':
-      return `TRY_STRPTIME(${v}, ${sqlString(dateFormat(c))})`;
+      return strictStrptimeSql(v, dateFormat(c));
     case 'boolean':
       return `CASE WHEN lower(${v}) IN ('1', 'true', 'o', 'oui', 'y') THEN true WHEN lower(${v}) IN ('0', 'false', 'n', 'non') THEN false END`;
     default:
@@ -178,6 +282,19 @@ export interface ColumnSqlContext {
   readonly types?: TypeOptions;
 }
 
+/**
+ * A catalogue bound (`minimum`, `maximum`) as a value of the column. A date bound is read in the
+ * column's format, else as ISO: the catalogue writes its bounds once, while a delivery profile may
+ * give the column another spelling (a bound read as NULL would fail every row of the fused test,
+ * with no rule named).
+ */
+function boundSql(c: Pick<CatalogColumn, 'type' | 'format'>, b: number | string): string {
+  if (typeof b === 'number') return String(b);
+  const own = typedSql(c, sqlString(b));
+  if ((c.type !== 'date' && c.type !== 'datetime') || c.format === null || !c.format.includes('%')) return own;
+  return `coalesce(${own}, ${typedSql({ type: c.type, format: null }, sqlString(b))})`;
+}
+
 /** One rule of one column: the rule's name, and a SQL condition that is TRUE when the value breaks it. */
 interface RuleCheck {
   readonly rule: Rule;
@@ -209,9 +326,8 @@ function ruleChecks(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed:
   if (k.pattern !== undefined) out.push({ rule: 'pattern', cond: `${raw} IS NOT NULL AND NOT ${patternSql(raw, k.pattern)}` });
   if (k.minLength !== undefined) out.push({ rule: 'length', cond: `length(${raw}) < ${k.minLength}` });
   if (k.maxLength !== undefined) out.push({ rule: 'length', cond: `length(${raw}) > ${k.maxLength}` });
-  const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
-  if (k.minimum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} < ${bound(k.minimum)}` });
-  if (k.maximum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} > ${bound(k.maximum)}` });
+  if (k.minimum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} < ${boundSql(c, k.minimum)}` });
+  if (k.maximum !== undefined && c.type !== 'string') out.push({ rule: 'range', cond: `${typed} > ${boundSql(c, k.maximum)}` });
   const nom = codeListOf(c);
   if (nom !== null) {
     const t = ctx.nomenclatureType(nom);
@@ -315,11 +431,10 @@ export function columnBreaksSql(c: CatalogColumn, raw: string, ctx: ColumnSqlCon
   if (k.pattern !== undefined) must.push(patternSql(raw, k.pattern));
   if (k.minLength !== undefined) must.push(`length(${raw}) >= ${k.minLength}`);
   if (k.maxLength !== undefined) must.push(`length(${raw}) <= ${k.maxLength}`);
-  const bound = (b: number | string): string => (typeof b === 'number' ? String(b) : `${typedSql(c, sqlString(b))}`);
   if (c.type !== 'string') {
-    if (k.minimum !== undefined && k.maximum !== undefined) must.push(`${typed} BETWEEN ${bound(k.minimum)} AND ${bound(k.maximum)}`);
-    else if (k.minimum !== undefined) must.push(`${typed} >= ${bound(k.minimum)}`);
-    else if (k.maximum !== undefined) must.push(`${typed} <= ${bound(k.maximum)}`);
+    if (k.minimum !== undefined && k.maximum !== undefined) must.push(`${typed} BETWEEN ${boundSql(c, k.minimum)} AND ${boundSql(c, k.maximum)}`);
+    else if (k.minimum !== undefined) must.push(`${typed} >= ${boundSql(c, k.minimum)}`);
+    else if (k.maximum !== undefined) must.push(`${typed} <= ${boundSql(c, k.maximum)}`);
   }
   const nom = codeListOf(c);
   if (nom !== null) {
