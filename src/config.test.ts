@@ -103,6 +103,17 @@ test('ENCLAVE_TRINO_S3_CA_FILE names the CA of the https object store endpoint, 
   assert.throws(() => loadConfig({ ...trino, ENCLAVE_TRINO_S3_CA_FILE: 'ca.pem' }, '/srv/enclave'), /not an https/);
 });
 
+test('ENCLAVE_TRINO_S3_ENDPOINT over plain http is refused beyond loopback: SSE-C would send the keys in clear', () => {
+  const trino = { ENCLAVE_ENGINE: 'trino', ENCLAVE_TRINO_URL: 'http://127.0.0.1:18080', ENCLAVE_TRINO_RULES_FILE: 'etc/rules.json', ENCLAVE_S3_BUCKET: 'health-data', ENCLAVE_S3_ACCESS_KEY_ID: 'id', ENCLAVE_S3_SECRET_ACCESS_KEY: 'secret' };
+  for (const endpoint of ['http://s3.example.test', 'http://10.0.0.5:9000', 'http://[2001:db8::1]:9000']) {
+    assert.throws(() => loadConfig({ ...trino, ENCLAVE_TRINO_S3_ENDPOINT: endpoint }, '/srv/enclave'), /ENCLAVE_TRINO_S3_ENDPOINT: http:\/\/\S+ is reached beyond this machine without TLS, and SSE-C would send the dataset keys in clear/, endpoint);
+  }
+  for (const endpoint of ['http://127.0.0.1:4568', 'http://localhost:4568', 'http://[::1]:4568', 'https://s3.example.test']) {
+    const w = loadConfig({ ...trino, ENCLAVE_TRINO_S3_ENDPOINT: endpoint }, '/srv/enclave').workspaceEngine;
+    assert.ok(w.kind === 'trino' && w.s3?.endpoint === endpoint, endpoint);
+  }
+});
+
 test('the PostgreSQL endpoint is off unless its port is set, and plain TCP only on loopback', () => {
   assert.equal(loadConfig({}).pgwire, undefined);
   const local = loadConfig({ ENCLAVE_PGWIRE_PORT: '5433' }).pgwire;

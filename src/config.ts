@@ -266,6 +266,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     if (e.ENCLAVE_TRINO_S3_CA_FILE !== undefined && !(e.ENCLAVE_TRINO_S3_ENDPOINT ?? '').startsWith('https:')) {
       throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_TRINO_S3_CA_FILE: given, but ENCLAVE_TRINO_S3_ENDPOINT is not an https:// URL', { hint: 'give the object store\'s https endpoint, or unset ENCLAVE_TRINO_S3_CA_FILE', details: { problems: ['ENCLAVE_TRINO_S3_CA_FILE'] } });
     }
+    // SSE-C sends each object's key in the request's headers: over plain http, in clear on the network.
+    const sseC = e.ENCLAVE_TRINO_S3_ENDPOINT === undefined ? undefined : new URL(e.ENCLAVE_TRINO_S3_ENDPOINT);
+    if (sseC !== undefined && sseC.protocol !== 'https:' && !isLoopbackHost(sseC.hostname)) {
+      throw new AppError('invalid', `configuration is invalid:\n  ENCLAVE_TRINO_S3_ENDPOINT: ${sseC.protocol}//${sseC.host} is reached beyond this machine without TLS, and SSE-C would send the dataset keys in clear`, { hint: 'give the object store\'s https:// endpoint (with ENCLAVE_TRINO_S3_CA_FILE for a private CA); plain http only on loopback, for tests', details: { problems: ['ENCLAVE_TRINO_S3_ENDPOINT'] } });
+    }
     if (e.ENCLAVE_TRINO_S3_ENDPOINT !== undefined && e.ENCLAVE_TRINO_WAREHOUSE !== undefined) {
       throw new AppError('invalid', 'configuration is invalid:\n  ENCLAVE_TRINO_WAREHOUSE and ENCLAVE_TRINO_S3_ENDPOINT: give one (a development warehouse in clear, or the SSE-C object store)', { hint: 'unset ENCLAVE_TRINO_WAREHOUSE outside development', details: { problems: ['ENCLAVE_TRINO_WAREHOUSE', 'ENCLAVE_TRINO_S3_ENDPOINT'] } });
     }
