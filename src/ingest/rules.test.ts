@@ -51,6 +51,7 @@ const columns: CatalogColumn[] = [
   col('TS_MS', 'datetime', {}, { format: '%Y-%m-%dT%H:%M:%S.%gZ' }),
   col('D_MONTH', 'date', {}, { format: '%m' }),
   col('D_YM', 'date', {}, { format: '%Y%m' }),
+  col('YM', 'yearmonth', { maxLength: 7 }),
 ];
 
 /** Values DuckDB's casts accept too readily, boundaries, and plain good ones. */
@@ -66,6 +67,8 @@ const tricky = [
   '20NOV1985', '20nov1985', '20Nov85', '20NOVEMBER1985', '20NOV1985:13:13:57', '20nov1985:13:13:57', '20Nov85:13:13:57', '20NOV1985:1:3:5', '20NOV1985:13:13:57 ',
   '2021-03-01T10:00:00Z', '2021-03-01T1:00:00Z', '2021-3-01T10:00:00Z', '2021-03-01T10:00:00.123Z', '2021-03-01T10:00:00.1Z', '2021-03-01T10:00:00.1234Z',
   '2020-01-05  10:00:00', '2020-01-05 1:00:00', '03', '3', '13', '202103', '20213', '2021003', '21-03',
+  // Year-months: YYYYMM and YYYY-MM with a real month, nothing else.
+  '2021-03', '202100', '202113', '2021-13', '2021-3', '2021/03', ' 202103', '202103 ', '2021031',
 ];
 
 let engine: Engine;
@@ -105,7 +108,7 @@ after(async () => {
 function goodValue(k: number): string | null {
   return [
     '42', '2', '10', null, '1987', '3.25', '99.5', '2020-01-05', '05/01/2020', '2020-01-05 10:00:00', 'oui', '2A', 'abc', 'A', 'x', goodNir, '0123456789ABCDEFG',
-    '05012020', '05/01/2020', '05jan2020', '20NOV1985:13:13:57', '2021-03-01T10:00:00Z', '2021-03-01T10:00:00.123Z', '03', '202103',
+    '05012020', '05/01/2020', '05jan2020', '20NOV1985:13:13:57', '2021-03-01T10:00:00Z', '2021-03-01T10:00:00.123Z', '03', '202103', '202103',
   ][k] ?? null;
 }
 
@@ -154,6 +157,10 @@ test('strictness: lenient casts do not make a value valid', async () => {
   const frMin = columns.find((c) => c.name === 'D_FR_MIN') as CatalogColumn;
   assert.deepEqual(await verdict(frMin, '31/12/1999'), ['D_FR_MIN:range']);
   assert.deepEqual(await verdict(frMin, '01/01/2000'), []);
+  // Year-months (the SNDS's *_AMD, length 6): YYYYMM or YYYY-MM with a real month.
+  const ym = columns.find((c) => c.name === 'YM') as CatalogColumn;
+  for (const v of ['202103', '2021-03', '190001', '209912']) assert.deepEqual(await verdict(ym, v), [], v);
+  for (const v of ['202100', '202113', '2021-13', '2021-3', '2021/03', '20213', ' 202103', '202103 ', '2021031', '21-03', '03']) assert.deepEqual(await verdict(ym, v), ['YM:type'], v);
 });
 
 /** Values and what each format reads from them: the parsed value as text, or null when it is no value of that spelling (rule `type`). */

@@ -234,6 +234,10 @@ export function typedSql(c: Pick<CatalogColumn, 'type' | 'format'>, v: string, o
       return `CAST(${strictStrptimeSql(v, dateFormat(c))} AS DATE)`;
     case 'datetime':
       return strictStrptimeSql(v, dateFormat(c));
+    case 'yearmonth':
+      // Kept as written: `YYYYMM` (the SNDS's length-6 year-months, SAS's YYMMN6.) or the Table
+      // Schema's `YYYY-MM`, with a real month.
+      return `CASE WHEN (${v} GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]' AND substr(${v}, 5, 2) BETWEEN '01' AND '12') OR (${v} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]' AND substr(${v}, 6, 2) BETWEEN '01' AND '12') THEN ${v} END`;
     case 'boolean':
       return `CASE WHEN lower(${v}) IN ('1', 'true', 'o', 'oui', 'y') THEN true WHEN lower(${v}) IN ('0', 'false', 'n', 'non') THEN false END`;
     default:
