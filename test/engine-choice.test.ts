@@ -93,7 +93,7 @@ describe(`a project's engine: shown, chosen by operators only, moved back when i
     assert.equal((ws.body['extract'] as { engine?: string }).engine, 'duckdb');
     const r = await call('GET', `/operator/projects/${project}/engine`, 'operator');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { projectId: project, engine: 'duckdb', isDefault: true, defaultEngine: 'duckdb', available: ['duckdb', 'trino'], serving: 'duckdb', moving: false } satisfies ProjectEngineState);
+    assert.deepEqual(r.body, { projectId: project, engine: 'duckdb', isDefault: true, defaultEngine: 'duckdb', available: ['duckdb', 'trino'], serving: 'duckdb', moving: false, lastFailure: null } satisfies ProjectEngineState);
     const shown = await cli('projects', 'engine', project);
     assert.equal(shown.code, 0, shown.err);
     assert.match(shown.out, /engine +duckdb \(the deployment's default\)/);

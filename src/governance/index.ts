@@ -15,4 +15,5 @@ export {
 } from './service.ts';
 export * from './types.ts';
 export * from './workflow.ts';
-export { projectEngine, setProjectEngine } from './repository.ts';
+export type { EngineFailure, ProjectEngineRow } from './repository.ts';
+export { projectEngine, projectEngines, setProjectEngine, setProjectEngineFailure } from './repository.ts';

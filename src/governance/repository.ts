@@ -296,13 +296,64 @@ export async function register(q: Queryable): Promise<RegisterEntry[]> {
   });
 }
 
+/** Why a project's last move to another engine failed (migration 0023): where it was going, when, and the reason. */
+export interface EngineFailure {
+  readonly engine: string;
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** A project's engine as recorded: its status, its own engine (null: the deployment's default), its last failed move. */
+export interface ProjectEngineRow {
+  readonly id: string;
+  readonly status: ProjectStatus;
+  readonly engine: string | null;
+  readonly lastFailure: EngineFailure | null;
+}
+
+interface EngineDbRow {
+  id: string;
+  status: ProjectStatus;
+  engine: string | null;
+  engine_failed_to: string | null;
+  engine_failed_at: Date | string | null;
+  engine_failed_reason: string | null;
+}
+const ENGINE_COLUMNS = 'id, status, engine, engine_failed_to, engine_failed_at, engine_failed_reason';
+
+function engineRow(r: EngineDbRow): ProjectEngineRow {
+  const at = iso(r.engine_failed_at);
+  return {
+    id: r.id, status: r.status, engine: r.engine,
+    lastFailure: r.engine_failed_to === null || at === null ? null : { engine: r.engine_failed_to, at, reason: r.engine_failed_reason ?? '' },
+  };
+}
+
 /**
- * The engine a project is put on (issue 17 item 4; migration 0022) with its status, or null when
- * there is no such project. `engine` null: the deployment's default.
+ * The engine a project is put on (issue 17 item 4; migration 0022) with its status and its last
+ * failed move, or null when there is no such project. `engine` null: the deployment's default.
  */
-export async function projectEngine(q: Queryable, id: string, forUpdate = false): Promise<{ readonly status: ProjectStatus; readonly engine: string | null } | null> {
-  const [r] = await q.query<{ status: ProjectStatus; engine: string | null }>(`SELECT status, engine FROM governance_projects WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
-  return r === undefined ? null : { status: r.status, engine: r.engine };
+export async function projectEngine(q: Queryable, id: string, forUpdate = false): Promise<ProjectEngineRow | null> {
+  const [r] = await q.query<EngineDbRow>(`SELECT ${ENGINE_COLUMNS} FROM governance_projects WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return r === undefined ? null : engineRow(r);
+}
+
+/** A page of every project's engine, by project id, and how many projects there are: one query each, whatever the page's size. */
+export async function projectEngines(q: Queryable, page: { readonly limit: number; readonly offset: number }): Promise<{ readonly rows: ProjectEngineRow[]; readonly total: number }> {
+  const rows = await q.query<EngineDbRow>(`SELECT ${ENGINE_COLUMNS} FROM governance_projects ORDER BY id LIMIT $1 OFFSET $2`, [page.limit, page.offset]);
+  const [n] = await q.query<{ n: string | number }>('SELECT count(*) AS n FROM governance_projects');
+  return { rows: rows.map(engineRow), total: Number(n?.n ?? 0) };
+}
+
+/**
+ * Records why a move failed (`failure`), or clears it after a move that succeeded (null), in the
+ * audited transaction of `project.engine.revert` or `project.engine.rebuilt`.
+ */
+export async function setProjectEngineFailure(tx: AuditedTx, id: string, failure: { readonly engine: string; readonly reason: string } | null): Promise<void> {
+  await tx.query(
+    'UPDATE governance_projects SET engine_failed_to = $2, engine_failed_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END, engine_failed_reason = $3 WHERE id = $1',
+    [id, failure?.engine ?? null, failure?.reason ?? null],
+  );
 }
 
 /** Records the engine a project is put on, in the audited transaction of the change (`src/workspace/engine-choice.ts`). */

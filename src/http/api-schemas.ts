@@ -324,7 +324,20 @@ const schemas = {
     available: arrayOf({ $ref: '#/components/schemas/EngineName' }),
     serving: { anyOf: [{ $ref: '#/components/schemas/EngineName' }, { type: 'null' }], description: 'The engine the workspace opens on now (its ready extract\'s); null when none is ready' },
     moving: { type: 'boolean', description: 'True while the extract is rebuilt on `engine` (the workspace still serves from `serving`)' },
+    lastFailure: nullable({ $ref: '#/components/schemas/EngineFailure' }),
   }),
+  EngineFailure: {
+    ...object({
+      engine: { $ref: '#/components/schemas/EngineName', description: 'The engine the project was moving to' },
+      at: { ...dateTime, description: 'When the rebuild failed and the project was put back (project.engine.revert)' },
+      reason: { type: 'string', description: 'Why, as the audit event says it' },
+    }),
+    description: 'The last move to another engine that failed; null when none failed since the last move that succeeded',
+  },
+  ProjectEngineListing: {
+    allOf: [{ $ref: '#/components/schemas/ProjectEngine' }, object({ status: { $ref: '#/components/schemas/ProjectStatus' } })],
+  },
+  ProjectEnginesPage: object({ total: int, offset: int, limit: int, projects: arrayOf({ $ref: '#/components/schemas/ProjectEngineListing' }) }),
   ProjectEngineRequest: object({ engine: { $ref: '#/components/schemas/EngineName' } }),
   ProjectEngineChange: object({
     accepted: { type: 'boolean', description: 'True (202) when the extract is being rebuilt on the new engine; false (200) when nothing had to move' },

@@ -46,6 +46,8 @@ export interface RouteSpec {
   readonly alsoStatus?: readonly (200 | 201 | 202)[];
   /** JSON Schema of the request body. */
   readonly body?: JsonSchema;
+  /** Query parameters, published in the OpenAPI document (the handler still checks them). */
+  readonly query?: ReadonlyArray<{ readonly name: string; readonly description: string; readonly schema: JsonSchema }>;
   readonly handler: (c: Context<AuthEnv>) => Promise<Response>;
 }
 
@@ -165,7 +167,10 @@ export function openApiOf(prefix: string, specs: readonly RouteSpec[], tag: stri
   for (const s of specs) {
     const path = `/${prefix}${s.path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
     out[path] ??= {};
-    const params = [...s.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const params = [
+      ...[...s.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...(s.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema })),
+    ];
     out[path][s.method.toLowerCase()] = {
       summary: s.summary, tags: [tag],
       security: securityOf(s),

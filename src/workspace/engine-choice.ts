@@ -22,7 +22,7 @@
 import type { AuditLog } from '../audit/index.ts';
 import type { Db, Queryable } from '../db/index.ts';
 import { AppError, isAppError } from '../errors.ts';
-import { projectEngine, setProjectEngine, type ProjectStatus } from '../governance/index.ts';
+import { projectEngine, projectEngines, setProjectEngine, setProjectEngineFailure, type ProjectEngineRow, type ProjectStatus } from '../governance/index.ts';
 import { actorOf, type Principal } from '../identity/index.ts';
 import type { ExtractManifest } from './extract-contract.ts';
 
@@ -47,7 +47,27 @@ export interface ProjectEngineState {
   readonly serving: EngineName | null;
   /** True while the extract is being rebuilt on `engine` (the workspace still serves from `serving`). */
   readonly moving: boolean;
+  /**
+   * The last move that failed (the project was put back, `project.engine.revert`): the engine it
+   * was moving to, when it was put back, and why; null when none failed since the last move that
+   * succeeded.
+   */
+  readonly lastFailure: EngineFailureState | null;
 }
+
+export interface EngineFailureState {
+  readonly engine: EngineName;
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** One project of the operators' list: its engine state and where its governance stands. */
+export interface ProjectEngineListing extends ProjectEngineState {
+  readonly status: ProjectStatus;
+}
+
+/** The operators' list of engines is paged: at most this many projects an answer. */
+export const MAX_ENGINE_PAGE = 500;
 
 /**
  * Which engine serves a project, read from the metadata database: the composition root gives
@@ -132,7 +152,25 @@ export class EngineChoice {
     assertCanChooseEngine(p);
     const row = await projectEngine(this.#d.db, projectId);
     if (row === null) throw noProject(projectId);
-    return this.#state(projectId, row.engine);
+    return this.#state(projectId, row);
+  }
+
+  /**
+   * Every project's engine state, by project id, a page at a time (operators): two queries
+   * whatever the page's size, not one request per project.
+   */
+  async list(p: Principal, page: { readonly limit: number; readonly offset: number }): Promise<{ readonly projects: ProjectEngineListing[]; readonly total: number }> {
+    assertCanChooseEngine(p);
+    if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > MAX_ENGINE_PAGE) {
+      throw new AppError('invalid', `limit must be from 1 to ${String(MAX_ENGINE_PAGE)}`, { hint: 'e.g. ?limit=100&offset=100 for the second hundred', details: { field: 'limit' } });
+    }
+    if (!Number.isInteger(page.offset) || page.offset < 0) throw new AppError('invalid', 'offset must be a whole number', { hint: 'e.g. ?offset=100', details: { field: 'offset' } });
+    const { rows, total } = await projectEngines(this.#d.db, page);
+    const ready = await this.#d.db.query<{ project_id: string; engine: string | null }>(
+      "SELECT project_id, engine FROM workspace_extracts WHERE state = 'ready' AND project_id = ANY($1::text[])", [rows.map((r) => r.id)],
+    );
+    const serving = new Map(ready.map((r) => [r.project_id, asEngine(r.engine) ?? this.#d.engines.defaultEngine]));
+    return { projects: rows.map((r) => ({ ...this.#stateOf(r, serving.get(r.id) ?? null), status: r.status })), total };
   }
 
   /**
@@ -179,7 +217,7 @@ export class EngineChoice {
     const servingBefore = (await this.#serving(projectId)) ?? (building === null ? null : await this.#d.engines.extractEngineOf(projectId));
     const from = asEngine(before.engine) ?? this.#d.engines.defaultEngine;
     const rebuild = servingBefore !== null && servingBefore !== engine;
-    if (before.engine === engine && !rebuild) return { accepted: false, state: await this.#state(projectId, before.engine) };
+    if (before.engine === engine && !rebuild) return { accepted: false, state: await this.#state(projectId, before) };
     await this.#d.audit.transaction({
       actor: actorOf(p), action: 'project.engine.change', target: `project:${projectId}`,
       details: { from, to: engine, wasDefault: before.engine === null, serving: servingBefore, rebuild }, ...(requestId === undefined ? {} : { requestId }),
@@ -189,7 +227,7 @@ export class EngineChoice {
       await setProjectEngine(tx, projectId, engine);
     });
     if (rebuild) this.#moving.set(projectId, this.#move(projectId, { previous: before.engine, from: servingBefore, to: engine }));
-    return { accepted: rebuild, state: await this.#state(projectId, engine) };
+    return { accepted: rebuild, state: await this.#state(projectId, { ...before, engine }) };
   }
 
   /**
@@ -228,13 +266,18 @@ export class EngineChoice {
         dropped = false;
         this.#d.onError?.(projectId, e);
       });
-      await this.#d.audit.record({ actor: SERVICE, action: 'project.engine.rebuilt', target: `project:${projectId}`, details: { from: m.from, to: m.to, generation: built.generation, oldCopyDropped: dropped, resumed: m.resumed === true } });
+      // a move that succeeded ends what the page says of an earlier failure
+      await this.#d.audit.transaction({ actor: SERVICE, action: 'project.engine.rebuilt', target: `project:${projectId}`, details: { from: m.from, to: m.to, generation: built.generation, oldCopyDropped: dropped, resumed: m.resumed === true } }, async (tx) => {
+        await setProjectEngineFailure(tx, projectId, null);
+      });
     } catch (e) {
       const error = isAppError(e) ? e.message.slice(0, 500) : 'the rebuild failed unexpectedly (see the server log)';
       await this.#d.audit.transaction({ actor: SERVICE, action: 'project.engine.revert', target: `project:${projectId}`, details: { from: m.to, to: m.from, error, resumed: m.resumed === true } }, async (tx) => {
         const now = await projectEngine(tx, projectId, true);
         // put back only our own change (a later one, or a closure, stands)
         if (now?.engine === m.to) await setProjectEngine(tx, projectId, m.previous);
+        // the reason stays beside the choice for the operators' page (the same text as the event's)
+        await setProjectEngineFailure(tx, projectId, { engine: m.to, reason: error });
       });
       await this.#d.dropExtract(projectId, m.to).catch(() => undefined);
       this.#d.onError?.(projectId, e);
@@ -248,11 +291,20 @@ export class EngineChoice {
     return current === null ? null : asEngine(current.engine ?? null) ?? this.#d.engines.defaultEngine;
   }
 
-  async #state(projectId: string, recorded: string | null): Promise<ProjectEngineState> {
+  async #state(projectId: string, row: Pick<ProjectEngineRow, 'engine' | 'lastFailure'>): Promise<ProjectEngineState> {
+    return this.#stateOf({ ...row, id: projectId }, await this.#serving(projectId));
+  }
+
+  #stateOf(row: Pick<ProjectEngineRow, 'id' | 'engine' | 'lastFailure'>, serving: EngineName | null): ProjectEngineState {
     const { defaultEngine, available } = this.#d.engines;
-    const engine = asEngine(recorded) ?? defaultEngine;
-    const serving = await this.#serving(projectId);
-    return { projectId, engine, isDefault: recorded === null, defaultEngine, available, serving, moving: this.#moving.has(projectId) || (serving !== null && serving !== engine) };
+    const engine = asEngine(row.engine) ?? defaultEngine;
+    const f = row.lastFailure;
+    const failedTo = f === null ? null : asEngine(f.engine);
+    return {
+      projectId: row.id, engine, isDefault: row.engine === null, defaultEngine, available, serving,
+      moving: this.#moving.has(row.id) || (serving !== null && serving !== engine),
+      lastFailure: f === null || failedTo === null ? null : { engine: failedTo, at: f.at, reason: f.reason },
+    };
   }
 }
 

@@ -10,4 +10,4 @@ export {
   type ColumnCatalogue, type Query, type QueryError, type QueryRequest, type QueryStatus, type RowsPage, type SavedQuery, type SavedTableRows, type WorkspaceAudit, type WorkspaceColumn,
   type WorkspaceGovernance, type WorkspaceInfo, type WorkspaceKeys, type WorkspaceServiceOptions, type WorkspaceTable, type WorkspaceTool,
 } from './service.ts';
-export { assertCanChooseEngine, ENGINE_NAMES, EngineChoice, ProjectEngines, type EngineChoiceDeps, type EngineName, type ProjectEngineState } from './engine-choice.ts';
+export { assertCanChooseEngine, ENGINE_NAMES, EngineChoice, MAX_ENGINE_PAGE, ProjectEngines, type EngineChoiceDeps, type EngineFailureState, type EngineName, type ProjectEngineListing, type ProjectEngineState } from './engine-choice.ts';

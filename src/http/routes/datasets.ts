@@ -11,7 +11,7 @@ import { AppError } from '../../errors.ts';
 import { actorOf } from '../../identity/index.ts';
 import type { KeyService } from '../../keys/index.ts';
 import type { MigrationService } from '../../migrate/index.ts';
-import type { EngineChoice } from '../../workspace/index.ts';
+import { MAX_ENGINE_PAGE, type EngineChoice } from '../../workspace/index.ts';
 import { listOf, ref } from '../api-schemas.ts';
 import { authenticate, jsonBody, mountRoutes, openApiOf, param, principal, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
@@ -22,7 +22,7 @@ export interface OperatorDeps {
   /** Absent where the process serves no migration (the CLI's services); the routes then say so. */
   readonly migration?: Pick<MigrationService, 'list' | 'status' | 'run'> | undefined;
   /** The engine each project is on (absent where the process does not run workspaces; the routes then say so). */
-  readonly engineChoice?: Pick<EngineChoice, 'get' | 'set'> | undefined;
+  readonly engineChoice?: Pick<EngineChoice, 'get' | 'set' | 'list'> | undefined;
 }
 
 /** A version without its manifest's file list (the version route gives it whole). */
@@ -47,11 +47,32 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
     if (d.migration === undefined) throw new AppError('unavailable', 'this server runs no migrations', { hint: 'use enclave migrate on the server' });
     return d.migration;
   };
-  const engines = (): Pick<EngineChoice, 'get' | 'set'> => {
+  const engines = (): Pick<EngineChoice, 'get' | 'set' | 'list'> => {
     if (d.engineChoice === undefined) throw new AppError('unavailable', 'this server runs no workspaces', { hint: 'use enclave projects engine on the server' });
     return d.engineChoice;
   };
   return [
+    {
+      method: 'GET', path: '/projects/engines', response: ref('ProjectEnginesPage'), permission: OPERATOR,
+      summary: `Every project's engine state in one answer, by project id, a page at a time (?limit=1..${String(MAX_ENGINE_PAGE)}, default 100; ?offset), with the total: the engine it is on, the engine serving it now, whether it is moving, and why its last move failed (lastFailure)`,
+      query: [
+        { name: 'limit', description: `projects per page (default 100, at most ${String(MAX_ENGINE_PAGE)})`, schema: { type: 'integer', minimum: 1, maximum: MAX_ENGINE_PAGE } },
+        { name: 'offset', description: 'projects to skip', schema: { type: 'integer', minimum: 0 } },
+      ],
+      handler: async (c) => {
+        const whole = (name: string, fallback: number): number => {
+          const q = c.req.query(name);
+          if (q === undefined || q === '') return fallback;
+          if (!/^\d{1,9}$/.test(q)) throw new AppError('invalid', `${name} must be a whole number`, { hint: `e.g. ?${name}=100`, details: { field: name } });
+          return Number(q);
+        };
+        const limit = whole('limit', 100);
+        const offset = whole('offset', 0);
+        const r = await engines().list(principal(c), { limit, offset });
+        c.header('Cache-Control', 'no-store');
+        return c.json({ total: r.total, offset, limit, projects: r.projects });
+      },
+    },
     {
       method: 'GET', path: '/projects/:projectId/engine', response: ref('ProjectEngine'), permission: OPERATOR,
       summary: 'The engine a project is on (DuckDB or Trino; its own choice or the deployment\'s default), the engine its workspace opens on now, and the engines this deployment runs',

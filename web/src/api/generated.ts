@@ -304,6 +304,16 @@ export type DisclosureReport = {
   };
 };
 
+/** The last move to another engine that failed; null when none failed since the last move that succeeded */
+export type EngineFailure = {
+  /** The engine the project was moving to */
+  readonly engine: EngineName;
+  /** When the rebuild failed and the project was put back (project.engine.revert) */
+  readonly at: string;
+  /** Why, as the audit event says it */
+  readonly reason: string;
+};
+
 export type EngineName = "duckdb" | "trino";
 
 /** The values of {@link EngineName}, in the server's order. */
@@ -649,6 +659,7 @@ export type ProjectEngine = {
   readonly serving: EngineName | null;
   /** True while the extract is rebuilt on `engine` (the workspace still serves from `serving`) */
   readonly moving: boolean;
+  readonly lastFailure: EngineFailure | null;
 };
 
 export type ProjectEngineChange = {
@@ -657,8 +668,19 @@ export type ProjectEngineChange = {
   readonly state: ProjectEngine;
 };
 
+export type ProjectEngineListing = ProjectEngine & {
+  readonly status: ProjectStatus;
+};
+
 export type ProjectEngineRequest = {
   readonly engine: EngineName;
+};
+
+export type ProjectEnginesPage = {
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly projects: readonly ProjectEngineListing[];
 };
 
 export type ProjectMember = {
@@ -1523,6 +1545,11 @@ export interface ApiOperations {
   "POST /operator/migrations/{planId}/run": {
     readonly response: MigrationStatus;
     readonly status: 202;
+  };
+  /** Every project's engine state in one answer, by project id, a page at a time (?limit=1..500, default 100; ?offset), with the total: the engine it is on, the engine serving it now, whether it is moving, and why its last move failed (lastFailure) */
+  "GET /operator/projects/engines": {
+    readonly response: ProjectEnginesPage;
+    readonly status: 200;
   };
   /** The engine a project is on (DuckDB or Trino; its own choice or the deployment's default), the engine its workspace opens on now, and the engines this deployment runs */
   "GET /operator/projects/{projectId}/engine": {
