@@ -373,7 +373,9 @@ async function readCaFile(path: string): Promise<string> {
 
 /** A background job's failure for a project, one line on stderr (already audited by the job). */
 function logProjectFailure(job: string): (projectId: string, e: unknown) => void {
-  return (id, e) => process.stderr.write(`[${new Date().toISOString()}] ${job} of project ${id} failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`);
+  const line = (x: unknown): string => (x instanceof Error ? x.message.split('\n')[0] ?? '' : 'error');
+  // an error said for the page keeps the lower one (e.g. the address Trino was not reached at) for this log
+  return (id, e) => process.stderr.write(`[${new Date().toISOString()}] ${job} of project ${id} failed: ${line(e)}${e instanceof Error && e.cause instanceof Error ? ` (${line(e.cause)})` : ''}\n`);
 }
 
 function reportRestoredCatalogs(r: { readonly recreated: readonly string[]; readonly failed: ReadonlyArray<{ readonly catalog: string; readonly error: string }> }): void {

@@ -18,7 +18,7 @@ import { runCli } from '../src/cli/program.ts';
 import { isAppError } from '../src/errors.ts';
 import { EMBEDDED_ISSUER_ID, type Principal } from '../src/identity/index.ts';
 import { createApp, type Platform } from '../src/main.ts';
-import { EngineChoice, ProjectEngines, type ProjectEngineState } from '../src/workspace/index.ts';
+import { EngineChoice, ProjectEngines, type ProjectEngineListing, type ProjectEngineState } from '../src/workspace/index.ts';
 import { platformWithPrsProject } from './e2e/harness.ts';
 import { openTestDb, testDbKind, type TestDb } from './helpers/db.ts';
 
@@ -104,6 +104,8 @@ describe(`a project's engine: shown, chosen by operators only, moved back when i
     const before = await engineEvents();
     const member = await call('PUT', `/operator/projects/${project}/engine`, 'member', { engine: 'trino' });
     assert.equal(member.status, 403);
+    assert.equal((await call('GET', '/operator/projects/engines', 'member')).status, 403);
+    await assert.rejects(p.engineChoice.list(session['member']?.principal as Principal, { limit: 10, offset: 0 }), (e: unknown) => isAppError(e) && e.code === 'forbidden');
     assert.equal((await call('GET', `/operator/projects/${project}/engine`, 'member')).status, 403);
     await assert.rejects(p.engineChoice.set(session['member']?.principal as Principal, project, { engine: 'trino' }), (e: unknown) => isAppError(e) && e.code === 'forbidden');
     const bad = await call('PUT', `/operator/projects/${project}/engine`, 'operator', { engine: 'spark' });
@@ -152,6 +154,49 @@ describe(`a project's engine: shown, chosen by operators only, moved back when i
     assert.equal((await p.extracts.current(project))?.generation, generation, 'the DuckDB generation is still the one served');
     assert.equal((await p.extracts.latest(project))?.state, 'failed');
     assert.equal(await count('SELECT count(*) FROM er_prs_f'), n);
+  });
+
+  test('the operators\' list gives every project\'s engine state in one answer, the same as each project\'s own, with why its last move failed', async () => {
+    type Page = { total: number; offset: number; limit: number; projects: ProjectEngineListing[] };
+    const r = await call('GET', '/operator/projects/engines', 'operator');
+    assert.equal(r.status, 200);
+    const page = r.body as unknown as Page;
+    const all = await p.db.query<{ id: string; status: string }>('SELECT id, status FROM governance_projects ORDER BY id');
+    assert.equal(page.total, all.length);
+    assert.deepEqual([page.offset, page.limit], [0, 100]);
+    assert.deepEqual(page.projects.map((x) => [x.projectId, x.status]), all.map((x) => [x.id, x.status]));
+    for (const listed of page.projects) {
+      const { status, ...state } = listed;
+      assert.deepEqual(state, (await call('GET', `/operator/projects/${listed.projectId}/engine`, 'operator')).body, `project ${listed.projectId} as the list gives it and as its own route does`);
+      assert.equal(status, all.find((x) => x.id === listed.projectId)?.status);
+    }
+    // the moved project: back on DuckDB, and the reason its move failed, as the revert event gives it
+    const mine = page.projects.find((x) => x.projectId === project);
+    const [revert] = await p.db.query<{ time: Date | string; details: unknown }>("SELECT time, details FROM audit_events WHERE action = 'project.engine.revert' AND target = $1 ORDER BY seq DESC LIMIT 1", [`project:${project}`]);
+    assert.ok(mine !== undefined && revert !== undefined);
+    const d = (typeof revert.details === 'string' ? JSON.parse(revert.details) : revert.details) as { error: string };
+    assert.match(d.error, /^the Trino engine is not reachable \(/, 'the reason says what failed, not only that something did');
+    assert.deepEqual([mine.engine, mine.serving, mine.moving, mine.lastFailure?.engine, mine.lastFailure?.reason], ['duckdb', 'duckdb', false, 'trino', d.error]);
+    const at = Date.parse(mine.lastFailure?.at ?? '');
+    assert.ok(Math.abs(at - new Date(revert.time).getTime()) < 60_000, `failed at ${String(mine.lastFailure?.at)}, reverted at ${String(revert.time)}`);
+    process.stdout.write(`last failed move of ${project}: ${JSON.stringify(mine.lastFailure)}\n`);
+    // projects that never moved have no failure
+    for (const x of page.projects.filter((y) => y.projectId !== project)) assert.equal(x.lastFailure, null);
+  });
+
+  test('the operators\' list is paged: limit and offset, bounded, a wrong one refused with the field named', async () => {
+    type Page = { total: number; projects: ProjectEngineListing[] };
+    const whole = (await call('GET', '/operator/projects/engines', 'operator')).body as unknown as Page;
+    const first = (await call('GET', '/operator/projects/engines?limit=1', 'operator')).body as unknown as Page;
+    assert.equal(first.total, whole.total);
+    assert.deepEqual(first.projects, whole.projects.slice(0, 1));
+    const rest = (await call('GET', '/operator/projects/engines?limit=500&offset=1', 'operator')).body as unknown as Page;
+    assert.deepEqual(rest.projects, whole.projects.slice(1));
+    for (const q of ['limit=0', 'limit=501', 'limit=ten', 'offset=-1']) {
+      const bad = await call('GET', `/operator/projects/engines?${q}`, 'operator');
+      assert.equal(bad.status, 400, q);
+      assert.equal((bad.body['details'] as { field?: string } | undefined)?.field, q.split('=')[0], q);
+    }
   });
 
   test('a move a stopped server left half-done is taken up at start: rebuilt, or (here) put back, audited', async () => {

@@ -35,6 +35,7 @@ import { TrinoClient } from './client.ts';
 import { ensureS3Catalog, sseCHeaders, sseCKeyOf, type TrinoS3Store } from './catalogs.ts';
 import { registerDatasetVersion, type TrinoDatasetTable } from './datasets.ts';
 import { datasetSchema } from './extract-compile.ts';
+import { unreachableAsAppError } from './extract.ts';
 
 /** What the copy needs of a version (the datasets domain's `DatasetVersion`, structurally). */
 export interface CopiedVersion {
@@ -107,6 +108,15 @@ function s3Client(store: TrinoS3Store): S3Client {
 }
 
 export function openTrinoDatasetCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCopy {
+  const copy = openCopy(o);
+  return {
+    ensure: (v, files, withKey) => copy.ensure(v, files, withKey).catch((e: unknown) => {
+      throw unreachableAsAppError(`copying ${v.dataset} v${String(v.version)} for Trino`, e);
+    }),
+  };
+}
+
+function openCopy(o: TrinoDatasetCopyOptions): TrinoDatasetCopy {
   const client = new TrinoClient({ url: o.url, ...(o.headers === undefined ? {} : { headers: o.headers }), ...(o.onCatalogNotFound === undefined ? {} : { onCatalogNotFound: o.onCatalogNotFound }) });
   const catalog = o.catalog ?? 'enclave';
   if (o.s3 !== undefined) return openS3Copy(o, o.s3, client);

@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ENGINE_PATH_PREFIX, type BuildTableInput, type BuiltTable, type ExtractBuilder, type ExtractPlan, type PlanTable } from '../extract-port.ts';
-import { TrinoClient } from './client.ts';
+import { AppError } from '../../errors.ts';
+import { TrinoClient, TrinoUnavailableError } from './client.ts';
 import { dropCatalog, ensureS3Catalog, sseCKeyOf, trinoCatalogs, type TrinoS3Store } from './catalogs.ts';
 import { projectCatalog, workspaceSchema } from './engine.ts';
 import { compileTrinoTable, datasetSchema, qualified, type TrinoTableRef } from './extract-compile.ts';
@@ -123,6 +124,7 @@ export function openTrinoExtractBuilder(options: TrinoExtractBuilderOptions): Tr
         const r = await client.query(run, as);
         rows = Number(r.rows[0]?.[0] ?? 0);
       } catch (e) {
+        if (e instanceof TrinoUnavailableError) throw unreachableAsAppError(`building extract table ${input.table.name}`, e);
         // Trino's message may quote the statement, which holds the key: never passed on.
         const name = e instanceof Error && 'error' in e ? String((e as { error: { errorName: string } }).error.errorName) : 'unreachable';
         // eslint-disable-next-line preserve-caught-error -- the cause quotes the statement, which holds the key
@@ -172,13 +174,29 @@ export function trinoExtractBuilderPort(builder: TrinoExtractBuilder, catalog = 
         table: input.table, workspaceId: input.projectId, rekeyKey: input.rekeyKey, projectKey: input.targetKey,
         source: ref(input.source.dataset, input.source.table, input.source.version),
         personSources: input.personSources.map((s) => ref(s.dataset, s.table, s.version)),
+      }).catch((e: unknown) => {
+        throw unreachableAsAppError(`building extract table ${input.table.name}`, e);
       });
       const path = `${ENGINE_PATH_PREFIX}trino/${built.target.catalog}.${built.target.schema}.${built.target.table}`;
       const sha256 = createHash('sha256').update(JSON.stringify({ path, rows: built.rows, columns: built.columns, checksum: built.checksum })).digest('hex');
       return { rows: built.rows, bytes: 0, sha256, columns: built.columns, stored: { path } };
     },
-    prepare: (plan) => builder.prune(plan),
+    prepare: (plan) => builder.prune(plan).catch((e: unknown) => {
+      throw unreachableAsAppError('preparing the extract', e);
+    }),
     destroyProject: (projectId) => builder.dropWorkspace(projectId),
     close: async () => undefined,
   };
+}
+
+/**
+ * Trino down or unreachable during `what` (a build, a dataset copy), said so that an extract's
+ * failure and a failed move between engines (the operators' page) give the reason; the client's
+ * own message (address, answer text) stays in the cause, for the server log. Other errors pass
+ * unchanged.
+ */
+export function unreachableAsAppError(what: string, e: unknown): unknown {
+  return e instanceof TrinoUnavailableError
+    ? new AppError('unavailable', `the Trino engine is not reachable (${what})`, { hint: 'check that the Trino coordinator runs and ENCLAVE_TRINO_URL points at it', cause: e })
+    : e;
 }
