@@ -3,7 +3,8 @@
  * engine of the extract in the workspace's manifest (read-only); the operator sees each project's
  * engine on the operations page and moves one to Trino, with a confirmation. Trino is configured
  * at an address where nothing listens, so the rebuild fails for real and the project comes back
- * to DuckDB, which the page then shows (the successful move is test/engine-choice-trino.test.ts's).
+ * to DuckDB, which the page then shows with the reason the move failed, in English and French
+ * (the successful move is test/engine-choice-trino.test.ts's).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -65,9 +66,18 @@ describe('the engine of a project in the portal', { skip }, () => {
     await page.reload();
     await row.waitFor();
     assert.doesNotMatch(await row.textContent() ?? '', /moving/);
+    // why the move failed, on the project's row: where it was going, when, and the revert event's reason
+    const failure = (await row.getByTestId('engine-failure').textContent()) ?? '';
+    assert.match(failure, /^The last move to Trino failed at .+: the Trino engine is not reachable \(.+\)\. The project was put back\.$/);
+    await useLanguage(page, 'fr');
+    assert.match((await row.getByTestId('engine-failure').textContent()) ?? '', /^Le dernier déplacement vers Trino a échoué le .+ : the Trino engine is not reachable/);
+    await useLanguage(page, 'en');
     assert.equal((await enclave.platform.extracts.current(project))?.engine, 'duckdb');
     const events = await enclave.platform.db.query<{ action: string }>("SELECT action FROM audit_events WHERE target = $1 AND action LIKE 'project.engine.%' ORDER BY seq", [`project:${project}`]);
     assert.deepEqual(events.map((e) => e.action), ['project.engine.change', 'project.engine.revert']);
+    const [revert] = await enclave.platform.db.query<{ details: unknown }>("SELECT details FROM audit_events WHERE target = $1 AND action = 'project.engine.revert'", [`project:${project}`]);
+    const reason = (typeof revert?.details === 'string' ? JSON.parse(revert.details) as { error: string } : revert?.details as { error: string }).error;
+    assert.ok(failure.includes(`: ${reason}. `), `the page gives the revert event's reason: ${reason}`);
     await checkedScreenshot(page, 'operator-engines-en');
     assert.deepEqual(problems(), []);
     await context.close();
