@@ -180,6 +180,8 @@ describe(`a project's engine: shown, chosen by operators only, moved back when i
     const at = Date.parse(mine.lastFailure?.at ?? '');
     assert.ok(Math.abs(at - new Date(revert.time).getTime()) < 60_000, `failed at ${String(mine.lastFailure?.at)}, reverted at ${String(revert.time)}`);
     process.stdout.write(`last failed move of ${project}: ${JSON.stringify(mine.lastFailure)}\n`);
+    const shown = await cli('projects', 'engine', project);
+    assert.match(shown.out, /last move +to trino failed at \S+: the Trino engine is not reachable \(.+\) \(put back\)/);
     // projects that never moved have no failure
     for (const x of page.projects.filter((y) => y.projectId !== project)) assert.equal(x.lastFailure, null);
   });

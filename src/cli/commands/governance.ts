@@ -135,6 +135,7 @@ function describeEngine(s: ProjectEngineState): string {
     `engine     ${s.engine}${s.isDefault ? ' (the deployment\'s default)' : ''}`,
     `serving    ${s.serving ?? 'no extract ready'}${s.moving ? ` (moving to ${s.engine})` : ''}`,
     `available  ${s.available.join(', ')} (default ${s.defaultEngine})`,
+    ...(s.lastFailure === null ? [] : [`last move  to ${s.lastFailure.engine} failed at ${s.lastFailure.at}: ${s.lastFailure.reason} (put back)`]),
   ];
   return `${lines.join('\n')}\n`;
 }
