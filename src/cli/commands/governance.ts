@@ -130,12 +130,14 @@ export async function projectsEngine(g: GovernanceClient, id: string, engine: st
 }
 
 function describeEngine(s: ProjectEngineState): string {
+  // absent from the answer of a server older than this CLI
+  const failed = s.lastFailure as ProjectEngineState['lastFailure'] | undefined;
   const lines = [
     `project    ${s.projectId}`,
     `engine     ${s.engine}${s.isDefault ? ' (the deployment\'s default)' : ''}`,
     `serving    ${s.serving ?? 'no extract ready'}${s.moving ? ` (moving to ${s.engine})` : ''}`,
     `available  ${s.available.join(', ')} (default ${s.defaultEngine})`,
-    ...(s.lastFailure === null ? [] : [`last move  to ${s.lastFailure.engine} failed at ${s.lastFailure.at}: ${s.lastFailure.reason} (put back)`]),
+    ...(failed === undefined || failed === null ? [] : [`last move  to ${failed.engine} failed at ${failed.at}: ${failed.reason} (put back)`]),
   ];
   return `${lines.join('\n')}\n`;
 }
