@@ -11,3 +11,4 @@ export {
   type WorkspaceGovernance, type WorkspaceInfo, type WorkspaceKeys, type WorkspaceServiceOptions, type WorkspaceTable, type WorkspaceTool,
 } from './service.ts';
 export { assertCanChooseEngine, ENGINE_NAMES, EngineChoice, ProjectEngines, type EngineChoiceDeps, type EngineName, type ProjectEngineState } from './engine-choice.ts';
+export { CLEANUP_RETRY_MS, EngineCleanups, type CleanupPass, type CleanupReason, type EngineCleanup, type EngineCleanupDeps } from './engine-cleanup.ts';
