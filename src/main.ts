@@ -52,8 +52,8 @@ import { StoreRegistry } from './store/index.ts';
 import { LocalStore } from './store/local.ts';
 import { S3Store } from './store/s3.ts';
 import { workspaceOpenApiPaths, workspaceRoutes } from './http/routes/workspace.ts';
-import { EngineChoice, ProjectEngines, WorkspaceService } from './workspace/index.ts';
-import { routingExtractBuilder, routingWorkspaceEngine } from './engine/index.ts';
+import { CLEANUP_RETRY_MS, ENGINE_NAMES, EngineChoice, EngineCleanups, ProjectEngines, WorkspaceService, type CleanupPass } from './workspace/index.ts';
+import { routingExtractBuilder, routingWorkspaceEngine, type ExtractBuilder } from './engine/index.ts';
 import { startPgwire } from './pgwire/index.ts';
 // --- project extract (issue 12 item 1): adapters of today's ingest/migrate/governance to its ports
 import { activePermit } from './governance/repository.ts';
@@ -86,6 +86,8 @@ export interface Platform extends CliServices {
   readonly extracts: ExtractService;
   /** The engine each project is on, and moving it (src/workspace/engine-choice.ts). */
   readonly engineChoice: EngineChoice;
+  /** What closed projects still owe the engines that keep copies (Trino), retried until paid (src/workspace/engine-cleanup.ts). */
+  readonly engineCleanups: EngineCleanups;
   /** The airlock: release requests, checkers' reviews, signed releases (docs/airlock.md). */
   readonly airlock: AirlockService;
   /** The embedded OpenID provider's client and keys; undefined when an external issuer is configured. */
@@ -183,20 +185,29 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const ce = config.trino;
     // On Trino the extract is built into the project's workspace schema (with the SSE-C store: in
     // the project's own catalog, keyed from the project's key).
+    const builders: Record<string, ExtractBuilder> = {
+      duckdb: await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit }),
+      ...(ce === undefined ? {} : { trino: trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` }, onCatalogNotFound }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) }),
+    };
     const extractBuilder = routingExtractBuilder({
-      builders: {
-        duckdb: await openDuckDbExtractBuilder({ threads: config.engine.threads, memoryLimit: config.engine.memoryLimit }),
-        ...(ce === undefined ? {} : { trino: trinoExtractBuilderPort(openTrinoExtractBuilder({ url: ce.url, catalog: ce.catalog, ...(ce.s3 === undefined ? {} : { projectCatalogs: { store: ce.s3, prefix: `${ce.s3.prefix}/projects` }, onCatalogNotFound }) }), ce.catalog, ce.s3 === undefined ? undefined : datasetCatalog) }),
-      },
+      builders,
       engineOf: (id) => projectEngines.extractEngineOf(id),
       enginesOf: (id) => projectEngines.enginesUsed(id),
+    });
+    // At closure each engine that keeps a copy of its own (Trino) drops it; a drop it cannot do
+    // then (unreachable) is recorded as owed and retried until paid (src/workspace/engine-cleanup.ts).
+    const engineCleanups = new EngineCleanups({
+      db, audit, engines: projectEngines,
+      keeping: ENGINE_NAMES.filter((e) => builders[e]?.destroyProject !== undefined),
+      drop: (id, e) => extractBuilder.destroyProjectOn(id, e),
+      onError: logProjectFailure('drop owed to the engine (retried)'),
     });
     closers.push(async () => {
       await extracts.idle();
       await extractBuilder.close();
     });
     const extracts = new ExtractService({
-      db, audit, store, builder: extractBuilder,
+      db, audit, store, builder: { ...extractBuilder, destroyProject: async (id: string) => void (await engineCleanups.destroyProject(id)) },
       permits: permitsInForceFrom(db), catalog: extractCatalogFrom(catalog), keys: extractKeysFrom(keys),
       datasets: datasetVersionsByEngine({ trino: datasetVersionsFrom(datasets, keys, store), duckdb: withoutPrepare(datasetVersionsFrom(datasets, keys, store, locations)) }, config.workspaceEngine.kind),
       engineOf: (id) => projectEngines.chosen(id),
@@ -238,7 +249,7 @@ export async function createPlatform(config: Config, actor: Actor = localOperato
     const airlock = new AirlockService({ db, audit, governance: airlockGovernanceFrom(identity.peopleDirectory(), db), workspace, keys, store, signer: releaseKey });
     // ── end of airlock wiring ──
     return {
-      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, engineChoice, idpSecrets, mailer, lock, airlock,
+      config, db, audit, keys, catalog, datasets, ingest, migration, engine, store, actor, keyringCreated: loaded.created, identity, governance, workspace, extracts, engineChoice, engineCleanups, idpSecrets, mailer, lock, airlock,
       atClose(fn) {
         closers.unshift(fn);
       },
@@ -378,6 +389,12 @@ function logProjectFailure(job: string): (projectId: string, e: unknown) => void
   return (id, e) => process.stderr.write(`[${new Date().toISOString()}] ${job} of project ${id} failed: ${line(e)}${e instanceof Error && e.cause instanceof Error ? ` (${line(e.cause)})` : ''}\n`);
 }
 
+function reportEngineCleanups(r: CleanupPass): void {
+  const at = `[${new Date().toISOString()}] engine drops owed by closed projects:`;
+  if (r.cleared.length > 0) process.stdout.write(`${at} ${r.cleared.length} paid (${r.cleared.map((c) => c.engine).join(', ')}; audited)\n`);
+  if (r.failed.length > 0) process.stderr.write(`${at} ${r.failed.length} still owed (${r.failed[0]?.error ?? ''}); retried every ${CLEANUP_RETRY_MS / 1000} s, listed at GET /api/v1/operator/engine-cleanups\n`);
+}
+
 function reportRestoredCatalogs(r: { readonly recreated: readonly string[]; readonly failed: ReadonlyArray<{ readonly catalog: string; readonly error: string }> }): void {
   const at = `[${new Date().toISOString()}] trino:`;
   if (r.recreated.length > 0) process.stderr.write(`${at} re-created ${r.recreated.length} catalog(s) lost by a coordinator restart: ${r.recreated.join(', ')}\n`);
@@ -443,7 +460,8 @@ export function createApp(p: Platform, o: { readonly baseUrl?: string } = {}) {
     version: VERSION,
     health: async () => {
       await p.db.query('SELECT 1');
-      return { metadata: p.db.kind, engine: p.config.workspaceEngine.kind, engines: p.config.engines };
+      // a count only: this endpoint is public and names no project
+      return { metadata: p.db.kind, engine: p.config.workspaceEngine.kind, engines: p.config.engines, engineCleanupsOwed: await p.engineCleanups.owedCount() };
     },
     routes: [
       { prefix: 'catalog', app: catalogRoutes(p.catalog) },
@@ -490,6 +508,14 @@ export async function startServer(p: Platform): Promise<{ server: ServerType; ur
   await startLocalSocket(p);
   await p.extracts.resumeAll(); // project extract: builds a killed server left are resumed
   await p.engineChoice.resume(); // and moves between engines it left half-done
+  // Drops closed projects still owe an engine (unreachable at their closure): tried now, in the
+  // background (an unreachable engine must not hold the start), then every minute while owed.
+  const paid = p.engineCleanups.retry('start').then(reportEngineCleanups, (e: unknown) => process.stderr.write(`[${new Date().toISOString()}] owed engine drops: the start pass failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`));
+  const retrying = p.engineCleanups.startRetrying(CLEANUP_RETRY_MS, (e) => process.stderr.write(`[${new Date().toISOString()}] owed engine drops: a retry pass failed: ${e instanceof Error ? e.message.split('\n')[0] ?? '' : 'error'}\n`));
+  p.atClose(async () => {
+    await retrying.stop();
+    await paid;
+  });
   await startPgwireEndpoint(p);
   // The app is made once the port is known (ENCLAVE_PORT=0): the embedded provider's issuer and
   // the redirect URI are URLs of this very server.

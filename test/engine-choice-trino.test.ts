@@ -4,7 +4,7 @@
  * duckdb → trino → duckdb by the operator (the API, 202). After each move the member's same
  * statements give the same results on the new engine, the old engine's copy is gone, and a
  * suspension cuts access at once on the engine the project is on. Closing the project drops its
- * schema on Trino too.
+ * schema on Trino too (recorded as owed first, then paid: src/workspace/engine-cleanup.ts).
  *
  * Needs ENCLAVE_TRINO_URL, ENCLAVE_TRINO_RULES_FILE and ENCLAVE_TRINO_WAREHOUSE (scripts/trino.sh);
  * skipped with the reason printed otherwise. Runs on the PGlite pass (the metadata database's
@@ -142,5 +142,9 @@ describe('a project moved duckdb → trino → duckdb on a real Trino', { skip }
     const c = new TrinoClient({ url: 'skip' in target ? '' : target.url });
     const r = await c.query(`SELECT count(*) FROM enclave.information_schema.schemata WHERE schema_name = '${workspaceSchema(project)}'`, { user: ADMIN_USER, catalog: 'enclave' });
     assert.equal(Number(r.rows[0]?.[0]), 0);
+    // the drop was recorded as owed before it was tried, then paid: audited, nothing left owed
+    assert.deepEqual((await p.engineCleanups.list({ all: true })).filter((c) => c.projectId === project).map((c) => [c.engine, c.state, c.attempts]), [['trino', 'done', 1]]);
+    const events = await p.db.query<{ action: string; outcome: string }>("SELECT action, outcome FROM audit_events WHERE target = $1 AND action LIKE 'trino.cleanup%' ORDER BY seq", [`project:${project}`]);
+    assert.deepEqual(events.map((e) => `${e.action} ${e.outcome}`), ['trino.cleanup.owed success', 'trino.cleanup success']);
   });
 });

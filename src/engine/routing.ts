@@ -52,6 +52,11 @@ export interface RoutingExtractBuilder extends ExtractBuilder {
    * extract service deletes a superseded generation's files.
    */
   dropExtract(projectId: string, engine: string): Promise<void>;
+  /**
+   * Deletes what one engine keeps of a project (its copy, saved objects included), for the
+   * closure's owed drops (`src/workspace/engine-cleanup.ts`) that are tried engine by engine.
+   */
+  destroyProjectOn(projectId: string, engine: string): Promise<void>;
   /** The engines it routes to. */
   readonly engines: readonly string[];
 }
@@ -84,6 +89,9 @@ export function routingExtractBuilder(o: {
       // Every engine the project was built on (by default every engine): a copy left behind would outlive the closure.
       const used = o.enginesOf === undefined ? undefined : new Set(await o.enginesOf(projectId));
       await settleAll(Object.entries(o.builders).filter(([name]) => used === undefined || used.has(name)).map(([, b]) => async () => b.destroyProject?.(projectId)));
+    },
+    async destroyProjectOn(projectId: string, engine: string): Promise<void> {
+      await pick(o.builders, engine, projectId).destroyProject?.(projectId);
     },
     async dropExtract(projectId: string, engine: string): Promise<void> {
       // An empty plan: every extract table of an earlier generation goes, saved objects stay.

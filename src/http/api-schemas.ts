@@ -343,6 +343,15 @@ const schemas = {
     accepted: { type: 'boolean', description: 'True (202) when the extract is being rebuilt on the new engine; false (200) when nothing had to move' },
     state: { $ref: '#/components/schemas/ProjectEngine' },
   }),
+  EngineCleanup: object({
+    projectId: str, engine: { $ref: '#/components/schemas/EngineName' },
+    state: { type: 'string', enum: ['owed', 'done'], description: 'owed until the engine confirmed the drop' },
+    owedSince: dateTime, attempts: int, lastAttemptAt: nullable(dateTime), lastError: strOrNull, doneAt: nullable(dateTime),
+  }),
+  EngineCleanupPass: object({
+    cleared: arrayOf(object({ projectId: str, engine: { $ref: '#/components/schemas/EngineName' } })),
+    failed: arrayOf(object({ projectId: str, engine: { $ref: '#/components/schemas/EngineName' }, error: str })),
+  }),
   MasterKeyRotation: object({ oldId: str, newId: str, rewrapped: int, backupNeeded: { const: true } }),
   MigrationStatus: object({
     id: str, from: str, to: str, datasets: strings, createdAt: dateTime, running: bool,

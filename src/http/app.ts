@@ -142,7 +142,7 @@ export function openApiDocument(deps: Pick<HttpDeps, 'version' | 'openApiPaths' 
   const root = [{ url: '/' }];
   const paths: Record<string, unknown> = {
     '/openapi.json': { get: { summary: 'This document', tags: ['meta'], security: [], responses: { '200': { description: 'OpenAPI 3.1 document' } } } },
-    '/healthz': { servers: root, get: { summary: 'Health: the server answers and its metadata database too', tags: ['meta'], security: [], responses: { '200': { description: 'status, version, metadata database kind, the default workspace engine (engine) and every engine the deployment runs (engines)' } } } },
+    '/healthz': { servers: root, get: { summary: 'Health: the server answers and its metadata database too', tags: ['meta'], security: [], responses: { '200': { description: 'status, version, metadata database kind, the default workspace engine (engine) and every engine the deployment runs (engines), and how many drops closed projects still owe an engine (engineCleanupsOwed: a count, listed for operators at /api/v1/operator/engine-cleanups)' } } } },
   };
   for (const m of deps.nodeMounts ?? []) {
     paths[`${m.prefix}/{path}`] = {

@@ -13,7 +13,8 @@
  *    engine.
  *
  * At closure every engine deletes what it keeps of the project (the routing builder's
- * `destroyProject`), whichever it was on.
+ * `destroyProjectOn`), whichever it was on; a drop an unreachable engine cannot do then is owed
+ * and retried until done (`engine-cleanup.ts`).
  *
  * @example
  *   const choice = new EngineChoice({ db, audit, resolver, extracts, dropExtract });

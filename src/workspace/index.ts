@@ -11,3 +11,4 @@ export {
   type WorkspaceGovernance, type WorkspaceInfo, type WorkspaceKeys, type WorkspaceServiceOptions, type WorkspaceTable, type WorkspaceTool,
 } from './service.ts';
 export { assertCanChooseEngine, ENGINE_NAMES, EngineChoice, MAX_ENGINE_PAGE, ProjectEngines, type EngineChoiceDeps, type EngineFailureState, type EngineName, type ProjectEngineListing, type ProjectEngineState } from './engine-choice.ts';
+export { CLEANUP_RETRY_MS, EngineCleanups, type CleanupPass, type CleanupReason, type EngineCleanup, type EngineCleanupDeps } from './engine-cleanup.ts';

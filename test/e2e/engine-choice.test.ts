@@ -5,6 +5,8 @@
  * at an address where nothing listens, so the rebuild fails for real and the project comes back
  * to DuckDB, which the page then shows with the reason the move failed, in English and French
  * (the successful move is test/engine-choice-trino.test.ts's).
+ * Closed with Trino still unreachable, the project owes Trino the drop of its copy: the page lists
+ * it, and a retry from the page says it is still owed.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -14,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { sessionCookieName } from '../../src/http/auth.ts';
 import { EMBEDDED_ISSUER_ID } from '../../src/identity/index.ts';
 import { checkedScreenshot } from './a11y.ts';
-import { activeProject, ensureWebBuild, launchChromium, newPage, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
+import { activeProject, demoPrincipal, ensureWebBuild, launchChromium, newPage, sessionFor, skipReason, startEnclave, useLanguage, type Browser, type Enclave } from './harness.ts';
 
 const skip = skipReason();
 
@@ -79,6 +81,28 @@ describe('the engine of a project in the portal', { skip }, () => {
     const reason = (typeof revert?.details === 'string' ? JSON.parse(revert.details) as { error: string } : revert?.details as { error: string }).error;
     assert.ok(failure.includes(`: ${reason}. `), `the page gives the revert event's reason: ${reason}`);
     await checkedScreenshot(page, 'operator-engines-en');
+    assert.deepEqual(problems(), []);
+    await context.close();
+  });
+
+  test('closed while Trino is unreachable, the project is listed as owing Trino a drop; a retry from the page says it is still owed', async () => {
+    await enclave.platform.governance.take(await demoPrincipal(enclave, 'committee1'), project, 'close');
+    await enclave.platform.workspace.settled();
+    const { page, context, problems } = await newPage(browser, enclave.url, 'en');
+    await context.addCookies([{ ...(await sessionFor(enclave, 'op-engine', ['operator'])), url: enclave.url, httpOnly: true, sameSite: 'Strict' }]);
+    await page.goto('/operator');
+    await useLanguage(page, 'en');
+    const owed = page.getByTestId('engine-cleanups');
+    const row = owed.locator('tbody tr', { hasText: project });
+    await row.waitFor();
+    assert.match(await row.textContent() ?? '', /Trino.*1.*not reachable/s);
+    await owed.getByTestId('engine-cleanups-retry').click();
+    await owed.getByTestId('engine-cleanups-retry-confirm').getByRole('button', { name: 'Confirm' }).click();
+    await page.getByTestId('engine-said').waitFor();
+    assert.equal((await page.getByTestId('engine-said').textContent())?.trim(), '0 dropped, 1 still owed.');
+    await row.waitFor();
+    assert.match(await row.textContent() ?? '', /Trino.*2/s);
+    await checkedScreenshot(page, 'operator-engine-cleanups-en');
     assert.deepEqual(problems(), []);
     await context.close();
   });

@@ -11,7 +11,7 @@ import { AppError } from '../../errors.ts';
 import { actorOf } from '../../identity/index.ts';
 import type { KeyService } from '../../keys/index.ts';
 import type { MigrationService } from '../../migrate/index.ts';
-import { MAX_ENGINE_PAGE, type EngineChoice } from '../../workspace/index.ts';
+import { MAX_ENGINE_PAGE, type EngineChoice, type EngineCleanups } from '../../workspace/index.ts';
 import { listOf, ref } from '../api-schemas.ts';
 import { authenticate, jsonBody, mountRoutes, openApiOf, param, principal, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
@@ -23,6 +23,8 @@ export interface OperatorDeps {
   readonly migration?: Pick<MigrationService, 'list' | 'status' | 'run'> | undefined;
   /** The engine each project is on (absent where the process does not run workspaces; the routes then say so). */
   readonly engineChoice?: Pick<EngineChoice, 'get' | 'set' | 'list'> | undefined;
+  /** What closed projects still owe the engines (absent where the process does not run workspaces). */
+  readonly engineCleanups?: Pick<EngineCleanups, 'list' | 'retry'> | undefined;
 }
 
 /** A version without its manifest's file list (the version route gives it whole). */
@@ -51,6 +53,10 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
     if (d.engineChoice === undefined) throw new AppError('unavailable', 'this server runs no workspaces', { hint: 'use enclave projects engine on the server' });
     return d.engineChoice;
   };
+  const cleanups = (): Pick<EngineCleanups, 'list' | 'retry'> => {
+    if (d.engineCleanups === undefined) throw new AppError('unavailable', 'this server runs no workspaces', { hint: 'ask the server that runs the workspaces' });
+    return d.engineCleanups;
+  };
   return [
     {
       method: 'GET', path: '/projects/engines', response: ref('ProjectEnginesPage'), permission: OPERATOR,
@@ -72,6 +78,16 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
         c.header('Cache-Control', 'no-store');
         return c.json({ total: r.total, offset, limit, projects: r.projects });
       },
+    },
+    {
+      method: 'GET', path: '/engine-cleanups', response: listOf('cleanups', 'EngineCleanup'), permission: OPERATOR,
+      summary: 'Drops closed projects still owe an engine that keeps copies (Trino: the project\'s schema and catalog), left owed because the engine was unreachable at the closure; retried at start and every minute, each attempt audited (trino.cleanup). ?all=true lists the paid ones too',
+      handler: async (c) => c.json({ cleanups: await cleanups().list({ all: c.req.query('all') === 'true' }) }),
+    },
+    {
+      method: 'POST', path: '/engine-cleanups/retry', response: ref('EngineCleanupPass'), permission: OPERATOR,
+      summary: 'Try every owed drop now (each attempt audited trino.cleanup, success or failure); answers what was paid and what is still owed',
+      handler: async (c) => c.json(await cleanups().retry('operator')),
     },
     {
       method: 'GET', path: '/projects/:projectId/engine', response: ref('ProjectEngine'), permission: OPERATOR,

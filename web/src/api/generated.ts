@@ -304,6 +304,30 @@ export type DisclosureReport = {
   };
 };
 
+export type EngineCleanup = {
+  readonly projectId: string;
+  readonly engine: EngineName;
+  /** owed until the engine confirmed the drop */
+  readonly state: "owed" | "done";
+  readonly owedSince: string;
+  readonly attempts: number;
+  readonly lastAttemptAt: string | null;
+  readonly lastError: string | null;
+  readonly doneAt: string | null;
+};
+
+export type EngineCleanupPass = {
+  readonly cleared: readonly {
+    readonly projectId: string;
+    readonly engine: EngineName;
+  }[];
+  readonly failed: readonly {
+    readonly projectId: string;
+    readonly engine: EngineName;
+    readonly error: string;
+  }[];
+};
+
 /** The last move to another engine that failed; null when none failed since the last move that succeeded */
 export type EngineFailure = {
   /** The engine the project was moving to */
@@ -1515,6 +1539,18 @@ export interface ApiOperations {
   /** Quarantine report of the delivery behind a version: complete counts per rule, file, table and column; one page of entries (?offset, ?limit ≤ 10000, ?table, ?column, ?rule; values reduced to their shape) */
   "GET /operator/datasets/{dataset}/versions/{version}/quarantine": {
     readonly response: QuarantineReportPage;
+    readonly status: 200;
+  };
+  /** Drops closed projects still owe an engine that keeps copies (Trino: the project's schema and catalog), left owed because the engine was unreachable at the closure; retried at start and every minute, each attempt audited (trino.cleanup). ?all=true lists the paid ones too */
+  "GET /operator/engine-cleanups": {
+    readonly response: {
+      readonly cleanups: readonly EngineCleanup[];
+    };
+    readonly status: 200;
+  };
+  /** Try every owed drop now (each attempt audited trino.cleanup, success or failure); answers what was paid and what is still owed */
+  "POST /operator/engine-cleanups/retry": {
+    readonly response: EngineCleanupPass;
     readonly status: 200;
   };
   /** Data keys: ids, scope, purpose, state and wrapping master key id (never key material) */

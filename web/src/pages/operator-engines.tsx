@@ -4,13 +4,15 @@
  * one request (GET /operator/projects/engines), and why its last move failed when one did (the
  * rebuild failed and the project was put back: project.engine.revert). A move answers 202: the extract is rebuilt on the new engine
  * in the background and the workspace switches when it is ready (docs/workspace.md, "Engines").
+ * Below, the drops closed projects still owe an engine (unreachable at their closure; retried
+ * every minute by the server, or now with the button), shown only when there are some.
  * Texts live here (French and English) so that branches changing other pages merge cleanly.
  */
 import { useState } from 'react';
 import { ApiError, get, request } from '../api.ts';
 import { useI18n, type Lang } from '../i18n.tsx';
 import { Async, Badge, ConfirmButton, DataTable, ErrorState, useAsync } from '../kit/index.ts';
-import type { EngineFailure, EngineName, ProjectEngineChange, ProjectEnginesPage, ProjectStatus } from '../api/generated.ts';
+import type { EngineCleanup, EngineCleanupPass, EngineFailure, EngineName, ProjectEngineChange, ProjectEnginesPage, ProjectStatus } from '../api/generated.ts';
 
 /** Projects asked for at once: the route's most; a deployment with more says how many are not shown. */
 const PAGE = 500;
@@ -31,6 +33,11 @@ const en = {
   accepted: (p: string, e: string) => `Project ${p} is moving to ${e}: its extract is being rebuilt.`,
   unchanged: (p: string, e: string) => `Project ${p} is on ${e}.`,
   name: { duckdb: 'DuckDB', trino: 'Trino' } as Record<EngineName, string>,
+  owedTitle: 'Drops owed by closed projects',
+  owedExplain: 'These closed projects\' copies could not be dropped from the engine at their closure (it was unreachable). Their keys are destroyed, so the copies are unreadable; the server drops them as soon as the engine answers (tried every minute, each attempt audited).',
+  owedSince: 'Owed since', attempts: 'Attempts', lastError: 'Last error',
+  retry: 'Try again now', retryQuestion: 'Try every owed drop now?',
+  retried: (paid: number, left: number) => `${paid} dropped, ${left} still owed.`,
 };
 const fr: typeof en = {
   title: 'Moteurs des projets',
@@ -46,6 +53,11 @@ const fr: typeof en = {
   accepted: (p, e) => `Le projet ${p} est en cours de déplacement vers ${e} : son extraction est reconstruite.`,
   unchanged: (p, e) => `Le projet ${p} est sur ${e}.`,
   name: { duckdb: 'DuckDB', trino: 'Trino' },
+  owedTitle: 'Suppressions dues par des projets clos',
+  owedExplain: 'Les copies de ces projets clos n\'ont pas pu être supprimées du moteur à leur clôture (il était injoignable). Leurs clés sont détruites, les copies sont donc illisibles ; le serveur les supprime dès que le moteur répond (essai chaque minute, chaque tentative journalisée).',
+  owedSince: 'Due depuis', attempts: 'Tentatives', lastError: 'Dernière erreur',
+  retry: 'Réessayer maintenant', retryQuestion: 'Réessayer maintenant toutes les suppressions dues ?',
+  retried: (paid, left) => `${paid} supprimée(s), ${left} encore due(s).`,
 };
 const TEXT: Record<Lang, typeof en> = { en, fr };
 
@@ -60,11 +72,12 @@ export function ProjectEngines() {
   const [said, setSaid] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const state = useAsync(async (s) => {
-    const [page, health] = await Promise.all([
+    const [page, health, owed] = await Promise.all([
       get<ProjectEnginesPage>(`/api/v1/operator/projects/engines?limit=${String(PAGE)}`, s),
       get<{ engines?: EngineName[] }>('/healthz', s),
+      get<{ cleanups: EngineCleanup[] }>('/api/v1/operator/engine-cleanups', s),
     ]);
-    return { engines: health.engines ?? ['duckdb'], rows: page.projects, total: page.total };
+    return { engines: health.engines ?? ['duckdb'], cleanups: owed.cleanups, rows: page.projects, total: page.total };
   }, []);
   const move = async (projectId: string, engine: EngineName): Promise<void> => {
     setSaid(null);
@@ -72,6 +85,17 @@ export function ProjectEngines() {
     try {
       const r = await request<ProjectEngineChange>('PUT', `/api/v1/operator/projects/${encodeURIComponent(projectId)}/engine`, { engine });
       setSaid(r.accepted ? o.accepted(projectId, o.name[engine]) : o.unchanged(projectId, o.name[engine]));
+      state.reload();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : null);
+    }
+  };
+  const retry = async (): Promise<void> => {
+    setSaid(null);
+    setError(null);
+    try {
+      const r = await request<EngineCleanupPass>('POST', '/api/v1/operator/engine-cleanups/retry');
+      setSaid(o.retried(r.cleared.length, r.failed.length));
       state.reload();
     } catch (e) {
       setError(e instanceof ApiError ? e : null);
@@ -88,7 +112,7 @@ export function ProjectEngines() {
       )}
       {error !== null && <ErrorState error={error} />}
       <Async state={state}>
-        {({ engines, rows, total }) => (
+        {({ engines, cleanups, rows, total }) => (
           <>
             {engines.length < 2 && <p className="muted small">{o.onlyOne}</p>}
             {total > rows.length && <p className="muted small">{o.more(rows.length, total)}</p>}
@@ -112,6 +136,26 @@ export function ProjectEngines() {
                 },
               ]}
             />
+            {cleanups.length > 0 && (
+              <div data-testid="engine-cleanups">
+                <h3>{o.owedTitle}</h3>
+                <p className="muted small">{o.owedExplain}</p>
+                <DataTable
+                  caption={o.owedTitle}
+                  captionHidden
+                  rows={cleanups}
+                  rowKey={(r) => `${r.projectId}/${r.engine}`}
+                  empty=""
+                  columns={[
+                    { key: 'p', header: o.project, rowHeader: true, render: (r) => <code>{r.projectId}</code> },
+                    { key: 'e', header: o.engine, render: (r) => o.name[r.engine] },
+                    { key: 's', header: o.owedSince, render: (r) => new Date(r.owedSince).toLocaleString(lang) },
+                    { key: 'n', header: o.attempts, render: (r) => <>{r.attempts} {r.lastError === null ? null : <Badge tone="warning">{o.lastError}: {r.lastError}</Badge>}</> },
+                  ]}
+                />
+                <ConfirmButton label={o.retry} testId="engine-cleanups-retry" question={o.retryQuestion} onConfirm={retry} />
+              </div>
+            )}
           </>
         )}
       </Async>
