@@ -50,6 +50,7 @@ const BOOKKEEPING: ReadonlyArray<{ readonly sql: RegExp; readonly why: string }>
   { sql: /^UPDATE identity_idp_accounts SET totp_last_step/, why: 'last TOTP time step accepted, so a code is used once (the login it completes, or its refusal as a replay, is audited as identity.idp.login)' },
   { sql: /^(INSERT INTO|UPDATE|DELETE FROM) identity_oidc_store/, why: 'the embedded provider\'s own state: interactions, login steps, sessions, grants, codes, tokens (the logins are audited as identity.idp.login and identity.login)' },
   { sql: /^UPDATE workspace_queries SET status = \$2, finished_at/, why: 'the end of a member\'s query record: written in the workspace.query transaction when it succeeded; a refused or failed statement has its workspace.query event (outcome refused/failure) written first, and an audited transaction only carries success' },
+  { sql: /^UPDATE engine_cleanups SET attempts = attempts \+ 1, last_attempt_at = now\(\), last_error = \$3/, why: 'a failed attempt at a drop an engine still owes: its count and error (the drop stays owed), with its <engine>.cleanup event, outcome failure, written right after; an audited transaction only carries success' },
   { sql: /^(INSERT INTO|DELETE FROM) migration_upload(s|_parts)/, why: 'multipart upload journal of a running migration: UploadId and parts already sent (the run itself is audited as migrate.run)' },
 ];
 
