@@ -202,6 +202,14 @@ export function param(c: Context<AuthEnv>, name: string): string {
   return v;
 }
 
+/** A query parameter that must be a whole number (its text: up to 15 digits), refused naming it. */
+export function wholeNumber(v: string | undefined, name: string): number {
+  if (v === undefined || !/^\d{1,15}$/.test(v)) {
+    throw new AppError('invalid', `query parameter ${name} must be a whole number`, { hint: `e.g. ?${name}=10`, details: { field: name } });
+  }
+  return Number(v);
+}
+
 /** The auth dependencies from the identity service and the audit log (refusals recorded as 'denied'). */
 export function authDepsFrom(identity: IdentityService, audit: { record(d: { actor: { kind: 'person' | 'service'; id: string }; action: string; target: string; outcome: 'denied'; details: Record<string, string>; requestId: string }): Promise<unknown> }, secureCookies: boolean): AuthDeps {
   return {

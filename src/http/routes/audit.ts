@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AuditLog } from '../../audit/index.ts';
 import { AppError } from '../../errors.ts';
 import { ref } from '../api-schemas.ts';
-import { authenticate, mountRoutes, principal, roles, SECURITY, type AuthDeps, type AuthEnv } from '../auth.ts';
+import { authenticate, mountRoutes, principal, roles, SECURITY, wholeNumber, type AuthDeps, type AuthEnv } from '../auth.ts';
 
 /**
  * Public transparency endpoints of the audit log: the latest signed (and witnessed) checkpoint,
@@ -131,13 +131,6 @@ export function parseTilePath(path: string): { level: number | 'entries'; index:
   const index = Number(digits);
   if (!Number.isSafeInteger(index)) throw bad('index too large');
   return { level, index, width };
-}
-
-function wholeNumber(v: string | undefined, name: string): number {
-  if (v === undefined || !/^\d{1,15}$/.test(v)) {
-    throw new AppError('invalid', `query parameter ${name} must be a whole number`, { hint: `e.g. ?${name}=10` });
-  }
-  return Number(v);
 }
 
 const problem = { description: 'error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };

@@ -13,7 +13,7 @@ import type { KeyService } from '../../keys/index.ts';
 import type { MigrationService } from '../../migrate/index.ts';
 import { MAX_ENGINE_PAGE, type EngineChoice, type EngineCleanups } from '../../workspace/index.ts';
 import { listOf, ref } from '../api-schemas.ts';
-import { authenticate, jsonBody, mountRoutes, openApiOf, param, principal, roles, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
+import { authenticate, jsonBody, mountRoutes, openApiOf, param, principal, roles, wholeNumber, type AuthDeps, type AuthEnv, type RouteSpec } from '../auth.ts';
 
 export interface OperatorDeps {
   readonly catalog: Pick<CatalogService, 'listDatasets'>;
@@ -68,9 +68,7 @@ export function operatorRouteSpecs(d: OperatorDeps): RouteSpec[] {
       handler: async (c) => {
         const whole = (name: string, fallback: number): number => {
           const q = c.req.query(name);
-          if (q === undefined || q === '') return fallback;
-          if (!/^\d{1,9}$/.test(q)) throw new AppError('invalid', `${name} must be a whole number`, { hint: `e.g. ?${name}=100`, details: { field: name } });
-          return Number(q);
+          return q === undefined || q === '' ? fallback : wholeNumber(q, name);
         };
         const limit = whole('limit', 100);
         const offset = whole('offset', 0);
