@@ -103,7 +103,8 @@ describe('project actions', { skip }, () => {
       await page.getByTestId('team').getByText(colleague).waitFor();
       await page.getByTestId(`remove-member-${colleagueId}`).click();
       await page.getByTestId(`remove-member-${colleagueId}-confirm`).getByRole('button', { name: tx.confirm }).click();
-      await page.getByTestId('team').getByText(colleague).waitFor({ state: 'detached' });
+      // The member's own entry (the confirmation naming them may still be on screen a moment).
+      await page.getByTestId('team').locator(`[data-person="${colleagueId}"]`).waitFor({ state: 'detached' });
       assert.ok(!(await enclave.platform.governance.getProject(applicant, active)).project.members.some((m) => m.personId === colleagueId));
       // the same colleague found again in the people directory, by name, and added with one button
       const picker = page.getByTestId('directory-picker');
