@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Actor, AuditedTx, AuditLog, JsonValue } from '../audit/index.ts';
@@ -15,6 +15,7 @@ import { hashFiles, listInputFiles, locateRows, readHeader, stemOf, type InputFi
 import { detectDelivery, type Detection } from './detect.ts';
 import { tableOfFile } from './file-tables.ts';
 import { DEFAULT_PROFILE, normalisedSql, profiledColumns, type DeliveryProfile } from './profile.ts';
+import { lineScanSql, typedReading, type TypedReading } from './typed-reading.ts';
 import { codeListOf, isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
@@ -49,6 +50,12 @@ export interface IngestDeps {
   readonly openPartitions: (column: string, sets: ReadonlyArray<readonly number[]>) => Promise<PartitionedParquetWriter[]>;
   /** Where runs publish their version (the datasets domain: versions, manifests, the active store). */
   readonly datasets: DatasetVersions;
+  /**
+   * Read clean files' plain columns with DuckDB's typed reader (default true; see typed-reading.ts).
+   * False reads every file as text and checks each value in SQL: the reference the typed reading
+   * is tested against.
+   */
+  readonly typedReading?: boolean;
 }
 
 export interface IngestProgress {
@@ -56,6 +63,8 @@ export interface IngestProgress {
   readonly done: number;
   readonly total: number;
   readonly file?: string;
+  /** With a file's `write`: how it was read, `typed` (a clean file, see typed-reading.ts) or `text` (value by value). */
+  readonly reading?: 'typed' | 'text';
 }
 
 export interface IngestOptions {
@@ -209,6 +218,8 @@ export const YEAR_MIN = 1900;
 export const YEAR_MAX = 2100;
 /** The partition of rows that break a rule: read back from the pipe and dropped. */
 const REJECTED = -1;
+/** Lines a file's first look reads before its whole line scan (see typed-reading.ts). */
+const LINE_LOOK = 2000;
 const PARTITION_COLUMN = '__part';
 const PARTITION_VALUES: readonly number[] = [REJECTED, 0, ...Array.from({ length: YEAR_MAX - YEAR_MIN + 1 }, (_, k) => YEAR_MIN + k)];
 
@@ -665,22 +676,25 @@ export class IngestService {
         const byName = new Map(columns.map((c) => [c.name, c]));
         const replaced = header.map((h) => [h, normalisedSql(byName.get(h), h, profile)] as const).filter((x): x is readonly [string, string] => x[1] !== undefined);
         const hasExtra = header.some((h) => !byName.has(h));
-        const csvReader = (options: string): string => `read_csv(${sqlString(p.file.path)},
-            delim = ${sqlString(profile.delimiter)}, header = true, quote = '"', escape = '"', auto_detect = false,${profile.encoding === 'latin-1' ? ` encoding = 'latin-1',` : ''}
-            columns = {${header.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}}, ignore_errors = true, null_padding = false${options === '' ? '' : `, ${options}`})`;
-        const readCsv = (options: string, withSource = false): string => {
-          if (replaced.length === 0 && !withSource) return csvReader(options);
+        // `t`: the typed reading of a clean file (see typed-reading.ts): its plain columns come typed
+        // from the reader; every other column, and every file otherwise, is read as text.
+        const csvReader = (options: string, t?: TypedReading): string => `read_csv(${sqlString(p.file.path)},
+            delim = ${sqlString(profile.delimiter)}, header = true, quote = '"', escape = '"', auto_detect = false,${profile.encoding === 'latin-1' ? ` encoding = 'latin-1',` : ''}${t?.dateFormat === undefined ? '' : ` dateformat = ${sqlString(t.dateFormat)},`}
+            columns = {${header.map((h) => `${sqlString(h)}: '${t?.types.get(h) ?? 'VARCHAR'}'`).join(', ')}}, ignore_errors = true, null_padding = false${options === '' ? '' : `, ${options}`})`;
+        const readCsv = (options: string, withSource = false, t?: TypedReading): string => {
+          const own = t === undefined ? replaced : replaced.filter(([h]) => !t.types.has(h));
+          if (own.length === 0 && !withSource) return csvReader(options, t);
           const src = withSource ? `, [${header.map(sqlIdent).join(', ')}]::VARCHAR[] AS __src` : '';
-          return `(SELECT *${replaced.length === 0 ? '' : ` REPLACE (${replaced.map(([h, e]) => `${e} AS ${sqlIdent(h)}`).join(', ')})`}${src} FROM ${csvReader(options)})`;
+          return `(SELECT *${own.length === 0 ? '' : ` REPLACE (${own.map(([h, e]) => `${e} AS ${sqlIdent(h)}`).join(', ')})`}${src} FROM ${csvReader(options, t)})`;
         };
         const locateBySource = replaced.length > 0 || hasExtra;
         const parsed = columns.filter((c) => !keepsRawText(c));
         const tName = (c: CatalogColumn): string => sqlIdent(`__t_${c.name}`);
-        const inner = (options: string, withSource = false): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name)).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'} FROM ${readCsv(options, withSource)}`;
-        const typedRef = (c: CatalogColumn): string => (keepsRawText(c) ? raw(c.name) : header.includes(c.name) ? tName(c) : typedSql(c, 'NULL::VARCHAR'));
+        const inner = (options: string, withSource = false, t?: TypedReading): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name) && t?.types.has(c.name) !== true).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'} FROM ${readCsv(options, withSource, t)}`;
+        const typedRef = (c: CatalogColumn, t?: TypedReading): string => (keepsRawText(c) || t?.types.has(c.name) === true ? raw(c.name) : header.includes(c.name) ? tName(c) : typedSql(c, 'NULL::VARCHAR'));
         const rawKept = parsed.filter((c) => header.includes(c.name));
-        const validated = (options: string, withSource = false): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, typedRef)} AS __bad FROM (${inner(options, withSource)})`;
-        const yearOf = p.year !== undefined ? String(p.year) : yearSql(p.table, typedRef);
+        const validated = (options: string, withSource = false, t?: TypedReading): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, (c) => typedRef(c, t))} AS __bad FROM (${inner(options, withSource, t)})`;
+        const yearOf = (t?: TypedReading): string => (p.year !== undefined ? String(p.year) : yearSql(p.table, (c) => typedRef(c, t)));
 
         for (const l of lanes) await fillPseudonyms(l, p, header, readCsv);
 
@@ -689,29 +703,54 @@ export class IngestService {
         // are pseudonymised on the way: looked up among the referenced identifiers hashed already, else
         // HMAC in SQL. Rejected rows carry no identifier and are dropped.
         const joins: string[] = [];
-        const select = columns
+        const select = (t?: TypedReading): string => columns
           .map((c, k) => [c, k] as const)
           .filter(([c]) => output.has(c.name))
           .map(([c, k]) => {
-            if (!isPseudonymised(c)) return `${typedRef(c)} AS ${sqlIdent(c.name)}`;
+            if (!isPseudonymised(c)) return `${typedRef(c, t)} AS ${sqlIdent(c.name)}`;
             if (!header.includes(c.name)) return `NULL::VARCHAR AS ${sqlIdent(c.name)}`;
             if (lane.cached === 0) return `CASE WHEN __bad THEN NULL ELSE ${hmacSql(raw(c.name))} END AS ${sqlIdent(c.name)}`;
             const alias = `__p${k}`;
-            joins.push(`LEFT JOIN ${PSEUDONYMS} ${alias} ON ${alias}.__pv = __x.${raw(c.name)}`);
+            if (!joins.some((j) => j.includes(` ${alias} `))) joins.push(`LEFT JOIN ${PSEUDONYMS} ${alias} ON ${alias}.__pv = __x.${raw(c.name)}`);
             return `CASE WHEN __bad THEN NULL ELSE coalesce(${alias}.__ph, ${hmacSql(`__x.${raw(c.name)}`)}) END AS ${sqlIdent(c.name)}`;
           })
           .join(', ');
         const partition = `CASE WHEN __bad THEN ${REJECTED} ELSE coalesce(CASE WHEN __y BETWEEN ${YEAR_MIN} AND ${YEAR_MAX} THEN __y END, 0) END`;
         const pipes = pipesFor(lane, valuesOf(p));
-        const written = await pipes.copy(
-          session,
-          `SELECT ${select}, ${partition} AS ${PARTITION_COLUMN} FROM (SELECT *, CAST(${yearOf} AS INTEGER) AS __y FROM (${validated(`store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}`)})) __x ${joins.join(' ')}`,
-          (year) => {
-            if (year === REJECTED) return undefined;
-            return this.d.store.localPath(`${stagingKey}/${yearFileKey(p.table.name, year, p.file.name)}`);
-          },
-          encKey,
-        );
+        const rejectsOptions = `store_rejects = true, rejects_table = ${sqlString(rej)}, rejects_scan = ${sqlString(`${rej}_scan`)}`;
+        const pass = (t?: TypedReading): string => {
+          const sel = select(t);
+          // The typed reading keeps no rejects table: a row its reader drops shows in the row count.
+          return `SELECT ${sel}, ${partition} AS ${PARTITION_COLUMN} FROM (SELECT *, CAST(${yearOf(t)} AS INTEGER) AS __y FROM (${validated(t === undefined ? rejectsOptions : '', false, t)})) __x ${joins.join(' ')}`;
+        };
+        const pathOf = (year: number): string | undefined => (year === REJECTED ? undefined : this.d.store.localPath(`${stagingKey}/${yearFileKey(p.table.name, year, p.file.name)}`));
+        // A clean file is read typed when its every line has exact spellings (typed-reading.ts): a
+        // look at its first lines, then the whole file. Otherwise, or when the typed reader still
+        // refuses a row, the file is read as text and checked value by value.
+        let readTyped = false;
+        let written: ReadonlyMap<number, { readonly rows: number; readonly file?: { readonly bytes: number; readonly sha256: string } }> | undefined;
+        const typed = this.d.typedReading === false ? undefined : typedReading(columns, header, profile);
+        if (typed !== undefined) {
+          const clean = async (limit?: number): Promise<number | undefined> => {
+            const got = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(p.file.path, typed, profile.encoding, limit)).catch(() => undefined);
+            const r = got?.[0];
+            return r !== undefined && r.n > 0n && r.n === r.ok ? Number(r.n) : undefined;
+          };
+          const look = await clean(LINE_LOOK);
+          const lineCount = look === undefined || look < LINE_LOOK ? look : await clean();
+          if (lineCount !== undefined) {
+            written = await pipes.copy(session, pass(typed), pathOf, encKey);
+            const rowsRead = [...written.values()].reduce((a, w) => a + w.rows, 0);
+            if (rowsRead !== lineCount) {
+              for (const [year, w] of written) {
+                const path = pathOf(year);
+                if (w.file !== undefined && path !== undefined) await unlink(path).catch(() => undefined);
+              }
+              written = undefined;
+            } else readTyped = true;
+          }
+        }
+        written ??= await pipes.copy(session, pass(), pathOf, encKey);
         for (const [year, w] of [...written].sort((a, b) => a[0] - b[0])) {
           if (year === REJECTED) continue;
           if (w.file === undefined) throw new AppError('internal', `${p.file.name}: year ${year} was written without a file`);
@@ -723,7 +762,7 @@ export class IngestService {
 
         // Malformed lines (wrong number of fields, bad quoting, invalid UTF-8) never reach a row:
         // each becomes a quarantine entry with its line.
-        const rejects = await session.all<{ line: bigint; column_name: string | null; error_type: string }>(`SELECT line, column_name, error_type FROM ${rej} ORDER BY line`);
+        const rejects = readTyped ? [] : await session.all<{ line: bigint; column_name: string | null; error_type: string }>(`SELECT line, column_name, error_type FROM ${rej} ORDER BY line`);
         for (const r of rejects) {
           pushEntry(fileEntries, { file: p.file.name, line: Number(r.line), column: r.column_name ?? '(line)', rule: 'csv_format', value: r.error_type });
         }
@@ -814,7 +853,7 @@ export class IngestService {
         // One statement: a file's fixed cost counts when a delivery has hundreds of small files.
         await session.run([rows, checked, lines, rej, `${rej}_scan`].map((t) => `DROP TABLE IF EXISTS ${t}`).join('; '));
         bytesDone += p.file.bytes;
-        o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name });
+        o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name, reading: readTyped ? 'typed' : 'text' });
         entries.push(...fileEntries);
         await o.afterFile?.(p.file.name);
       };

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { CatalogColumn } from '../catalog/index.ts';
+import { sqlIdent, sqlString } from '../engine/index.ts';
+import { openDuckDb } from '../engine/duckdb.ts';
+import { openPartitionPipes, writeEncryptedParquet } from '../parquet-crypto/index.ts';
+import { synthesize } from '../synth/index.ts';
+import { testDbKind } from '../../test/helpers/db.ts';
+import { openTestPlatform, type TestPlatform } from '../../test/helpers/platform.ts';
+import { IngestService, ingestCatalogFrom, type IngestProgress } from './index.ts';
+import { DEFAULT_PROFILE, parseProfile, type DeliveryProfile } from './profile.ts';
+import { isPseudonymised, typedSql } from './rules.ts';
+import { lineScanSql, typedReading } from './typed-reading.ts';
+
+const actor = { kind: 'service', id: 'typed-reading-test' } as const;
+
+function col(name: string, type: string, extra: Partial<CatalogColumn> = {}): CatalogColumn {
+  return { name, type, format: null, description: '', sensitivity: 'none', nomenclature: null, constraints: {}, ...extra } as unknown as CatalogColumn;
+}
+
+const columns = [
+  col('N', 'integer'),
+  col('X', 'number'),
+  col('D', 'date', { format: '%d/%m/%Y' }),
+  col('CODE', 'integer', { constraints: { enum: ['1', '2'] } }),
+  col('TXT', 'string'),
+];
+const header = ['N', 'X', 'D', 'CODE', 'TXT'];
+
+test('plain columns are read typed; a column with an enum, a code list, a pattern or a length, and text, are read as text', () => {
+  const r = typedReading(columns, header, DEFAULT_PROFILE);
+  assert.deepEqual([...(r?.types ?? [])], [['N', 'BIGINT'], ['X', 'DOUBLE'], ['D', 'DATE']]);
+  assert.equal(r?.dateFormat, '%d/%m/%Y');
+  // Integers written as decimals or with exponents are the careful reading's work.
+  assert.deepEqual([...(typedReading(columns, header, parseProfile({ integerPointZero: true }))?.types.keys() ?? [])], ['X', 'D']);
+  assert.deepEqual([...(typedReading(columns, header, parseProfile({ exponent: true }))?.types.keys() ?? [])], ['D']);
+  // One date format per file: the one most plain date columns use; the others stay text.
+  const two = [col('A', 'date', { format: '%d/%m/%Y' }), col('B', 'date', { format: '%Y-%m-%d' }), col('C', 'date', { format: '%Y-%m-%d' })];
+  const t2 = typedReading(two, ['A', 'B', 'C'], DEFAULT_PROFILE);
+  assert.equal(t2?.dateFormat, '%Y-%m-%d');
+  assert.deepEqual([...(t2?.types.keys() ?? [])], ['B', 'C']);
+  // A SAS datetime spelling, month names: not plain.
+  assert.equal(typedReading([col('S', 'date', { format: '%d%b%Y:%H:%M:%S' })], ['S'], DEFAULT_PROFILE), undefined);
+});
+
+/**
+ * The line shape accepts only what the careful reading accepts as it is written, and for every
+ * value it accepts, DuckDB's typed reader gives exactly the careful reading's value: the lenient
+ * spellings the typed reader would take (`1.5` as 2, `1/3/2021`, ` 5`) never reach it.
+ */
+test('the line shape refuses every lenient spelling; what it accepts, the typed reader reads as the careful reading does', async () => {
+  const engine = await openDuckDb({ threads: 1 });
+  const s = await engine.session();
+  try {
+    const r = typedReading(columns, header, DEFAULT_PROFILE);
+    assert.ok(r !== undefined);
+    const line = (n: string, x: string, d: string): string => `${n};${x};${d};1;text`;
+    const matches = async (l: string): Promise<boolean | null> => {
+      const rows: Array<{ ok: boolean | null }> = await s.all<{ ok: boolean | null }>(`SELECT regexp_full_match(${sqlString(l)}, ${sqlString(r.lineRegex)}) AS ok`);
+      return rows[0]?.ok ?? null;
+    };
+    const lenient: ReadonlyArray<readonly [string, string, string]> = [
+      ['1.5', '1', '01/03/2021'], ['1e3', '1', '01/03/2021'], ['0x10', '1', '01/03/2021'], ['1_000', '1', '01/03/2021'], [' 5', '1', '01/03/2021'],
+      ['5 ', '1', '01/03/2021'], ['+5', '1', '01/03/2021'], ['1234567890123456789', '1', '01/03/2021'], ['-', '1', '01/03/2021'], ['--1', '1', '01/03/2021'],
+      ['1', '1e3', '01/03/2021'], ['1', '.5', '01/03/2021'], ['1', '1.', '01/03/2021'], ['1', 'inf', '01/03/2021'], ['1', 'nan', '01/03/2021'],
+      ['1', ' 1.5', '01/03/2021'], ['1', '+1.5', '01/03/2021'], ['1', '1_0.5', '01/03/2021'], ['1', '1,5', '01/03/2021'], ['1', '-.5', '01/03/2021'],
+      ['1', '1', '1/3/2021'], ['1', '1', '01/03/21'], ['1', '1', ' 01/03/2021'], ['1', '1', '01/03/2021 '], ['1', '1', '01/3/2021'],
+      ['1', '1', '00/03/2021'], ['1', '1', '32/03/2021'], ['1', '1', '01/00/2021'], ['1', '1', '01/13/2021'], ['1', '1', '01/03/0000'], ['1', '1', '2021-03-01'],
+    ];
+    for (const [n, x, d] of lenient) {
+      assert.equal(await matches(line(n, x, d)), false, `${JSON.stringify([n, x, d])} must not pass the line shape`);
+    }
+    // Lines the shape accepts (empty fields too); a quote, a wrong number of fields, refused.
+    const exact: ReadonlyArray<readonly [string, string, string]> = [
+      ['0', '0', '29/02/2024'], ['-0', '-0.0', '31/12/1999'], ['007', '007.50', '01/01/0001'], ['999999999999999999', '123456789012345678901234567890.5', '28/02/2023'],
+      ['-999999999999999999', '-1.000000000000000000001', '15/08/1900'], ['', '', ''], ['42', '0.1', '01/03/2021'],
+    ];
+    for (const [n, x, d] of exact) {
+      assert.equal(await matches(line(n, x, d)), true, `${JSON.stringify([n, x, d])} passes the line shape`);
+    }
+    for (const bad of ['1;1;01/03/2021;1;"quoted"', '1;1;01/03/2021;1', '1;1;01/03/2021;1;a;b']) {
+      assert.equal(await matches(bad), false, bad);
+    }
+    // The typed reader's values equal the careful reading's, value for value.
+    const file = join(await mkTemp(), 'exact.csv');
+    await writeFile(file, `${header.join(';')}\n${exact.map(([n, x, d]) => line(n, x, d)).join('\n')}\n`);
+    const typed = await s.all<Record<string, unknown>>(`SELECT row_number() OVER () AS k, N, X, D FROM read_csv(${sqlString(file)}, delim = ';', header = true, quote = '"', escape = '"', auto_detect = false, dateformat = '%d/%m/%Y',
+      columns = {'N': 'BIGINT', 'X': 'DOUBLE', 'D': 'DATE', 'CODE': 'VARCHAR', 'TXT': 'VARCHAR'}, ignore_errors = true, null_padding = false)`);
+    assert.equal(typed.length, exact.length);
+    for (const [k, [n, x, d]] of exact.entries()) {
+      const v = (t: string): string => (t === '' ? 'NULL::VARCHAR' : sqlString(t));
+      const [careful] = await s.all<Record<string, unknown>>(`SELECT ${typedSql(columns[0] as CatalogColumn, v(n))} AS N, ${typedSql(columns[1] as CatalogColumn, v(x))} AS X, ${typedSql(columns[2] as CatalogColumn, v(d))} AS D`);
+      const got = typed[k] as Record<string, unknown>;
+      assert.deepEqual([got['N'], got['X'], String(got['D'])], [careful?.['N'], careful?.['X'], String(careful?.['D'])], `${JSON.stringify([n, x, d])}`);
+    }
+    // The line scan counts the lines and those of exact spelling (CRLF line ends as the reader reads them).
+    await writeFile(file, `${header.join(';')}\r\n${line('1', '2.5', '01/03/2021')}\r\n${line('1.5', '2', '01/03/2021')}\r\n`);
+    const [scan] = await s.all<{ n: bigint; ok: bigint }>(lineScanSql(file, r, 'utf-8'));
+    assert.deepEqual([Number(scan?.n), Number(scan?.ok)], [2, 1]);
+  } finally {
+    s.close();
+    await engine.close();
+  }
+});
+
+let tempDir: string | undefined;
+async function mkTemp(): Promise<string> {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  tempDir ??= await mkdtemp(join(tmpdir(), 'enclave-typed-'));
+  return tempDir;
+}
+
+/** Ingests `dir` with and without the typed reading (two platforms); returns both results, the readings and each table's rows as plain Parquet. */
+async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awaited<ReturnType<IngestService['ingest']>>; text: Awaited<ReturnType<IngestService['ingest']>>; readings: Map<string, string>; differences: string[] }> {
+  const platforms: TestPlatform[] = [];
+  try {
+    const out: Array<{ r: Awaited<ReturnType<IngestService['ingest']>>; files: Map<string, string> }> = [];
+    const readings = new Map<string, string>();
+    for (const typed of [true, false]) {
+      const p = await openTestPlatform();
+      platforms.push(p);
+      await p.catalog.importBuiltin(actor);
+      const svc = typed ? p.ingest : new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets: p.datasets, typedReading: false });
+      const onProgress = (e: IngestProgress): void => {
+        if (e.phase === 'write' && e.file !== undefined && e.reading !== undefined) {
+          if (typed) readings.set(e.file, e.reading);
+          else assert.equal(e.reading, 'text', `${e.file} is read as text when the typed reading is off`);
+        }
+      };
+      const r = await svc.ingest({ dataset: 'snds', inputs: [dir], actor, profile, onProgress });
+      const v = await svc.version('snds');
+      const s = await p.engine.session();
+      const files = new Map<string, string>();
+      try {
+        await p.datasets.attachVersion(s, v);
+        const tables = await ingestCatalogFrom(p.catalog).listTables('snds');
+        for (const t of new Set(v.manifest.files.map((f) => f.table))) {
+          const cols = (v.manifest.columns?.[t] ?? []).filter((c) => {
+            const cc = tables.find((x) => x.name === t)?.columns.find((x) => x.name === c);
+            // Pseudonyms differ between the two platforms (their keys do).
+            return cc !== undefined && !isPseudonymised(cc);
+          });
+          const path = join(p.dir, `${t}-${typed ? 'typed' : 'text'}.parquet`);
+          await s.run(`COPY (SELECT ${cols.map(sqlIdent).join(', ')} FROM ds.${sqlIdent(t)}) TO ${sqlString(path)} (FORMAT parquet)`);
+          files.set(t, path);
+        }
+      } finally {
+        s.close();
+      }
+      out.push({ r, files });
+    }
+    const [a, b] = out as [(typeof out)[number], (typeof out)[number]];
+    const engine = await openDuckDb({ threads: 2 });
+    const s = await engine.session();
+    const differences: string[] = [];
+    try {
+      assert.deepEqual([...a.files.keys()].sort(), [...b.files.keys()].sort());
+      for (const [t, pa] of a.files) {
+        const pb = b.files.get(t) as string;
+        const [d] = await s.all<{ n: bigint }>(`SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet(${sqlString(pa)}) EXCEPT ALL SELECT * FROM read_parquet(${sqlString(pb)})))
+          + (SELECT count(*) FROM (SELECT * FROM read_parquet(${sqlString(pb)}) EXCEPT ALL SELECT * FROM read_parquet(${sqlString(pa)}))) AS n`);
+        if (Number(d?.n) !== 0) differences.push(`${t}: ${Number(d?.n)} rows differ`);
+      }
+    } finally {
+      s.close();
+      await engine.close();
+    }
+    return { typed: a.r, text: b.r, readings, differences };
+  } finally {
+    for (const p of platforms) await p.close();
+  }
+}
+
+for (const convention of ['cnam+true-false', 'hdh'] as const) {
+  test(`a ${convention} delivery lands the same rows and the same report read typed or as text; bad files fall back (${testDbKind})`, { skip: testDbKind === 'postgres' ? 'reading files does not involve the metadata database: the PGlite pass only' : false }, async () => {
+    const base = await mkTemp();
+    for (const defects of [0, 0.02]) {
+      const out = join(base, `${convention}-${defects}`);
+      await synthesize({ people: 120, startYear: 2022, endYear: 2022, seed: 5, out, defects, parquet: false, profile: convention });
+      const profile = parseProfile(JSON.parse(await readFile(join(out, 'profile.json'), 'utf8')));
+      const { typed, text, readings, differences } = await both(join(out, 'csv'), profile);
+      assert.deepEqual(differences, []);
+      assert.equal(typed.rowsAccepted, text.rowsAccepted);
+      assert.equal(typed.rowsQuarantined, text.rowsQuarantined);
+      assert.deepEqual(typed.quarantine.byRule, text.quarantine.byRule);
+      assert.deepEqual(typed.quarantine.byFile, text.quarantine.byFile);
+      assert.deepEqual(typed.quarantine.entries, text.quarantine.entries);
+      const typedFiles = [...readings].filter(([, how]) => how === 'typed').map(([f]) => f);
+      if (defects === 0) {
+        assert.equal(typed.rowsQuarantined, 0);
+        // Clean files with plain columns are read typed (the conventions' other spellings, `61.0`,
+        // SAS datetimes, `.` for missing, a decimal comma, leave a file or a column to the careful reading).
+        assert.ok(typedFiles.length >= 3, `clean files read typed: ${JSON.stringify([...readings])}`);
+        if (convention === 'hdh') assert.ok(typedFiles.includes('ER_PRS_F.csv') && typedFiles.includes('ER_PHA_F.csv'), JSON.stringify([...readings]));
+      } else {
+        assert.ok(typed.rowsQuarantined > 0);
+        // A file with a malformed plain value is read as text (its typed reading is not tried or is undone).
+        const textFiles = [...readings].filter(([, how]) => how === 'text').map(([f]) => f);
+        assert.ok(textFiles.some((f) => (typed.quarantine.byFile[f] ?? 0) > 0), `some file with bad rows read as text: ${JSON.stringify([...readings])}`);
+      }
+    }
+  });
+}
+
+test(`a date the calendar lacks (31 February) passes the line shape, the typed reader drops its row, and the file is read again as text (${testDbKind})`, { skip: testDbKind === 'postgres' ? 'reading files does not involve the metadata database: the PGlite pass only' : false }, async () => {
+  const out = join(await mkTemp(), 'iso-feb31');
+  await synthesize({ people: 60, startYear: 2022, endYear: 2022, seed: 9, out, defects: 0, parquet: false });
+  const file = join(out, 'csv', 'ER_PRS_F.csv');
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  const fields = (lines[1] as string).split(';');
+  const at = (lines[0] as string).split(';').indexOf('FLX_DIS_DTD');
+  assert.match(fields[at] as string, /^2022-\d\d-\d\d$/);
+  fields[at] = '2022-02-31';
+  lines[1] = fields.join(';');
+  await writeFile(file, lines.join('\n'));
+  const { typed, text, readings, differences } = await both(join(out, 'csv'), DEFAULT_PROFILE);
+  assert.deepEqual(differences, []);
+  assert.equal(readings.get('ER_PRS_F.csv'), 'text');
+  assert.equal(readings.get('ER_PHA_F.csv'), 'typed');
+  assert.equal(typed.rowsQuarantined, 1);
+  assert.deepEqual(typed.quarantine.entries.map((e) => [e.file, e.line, e.column, e.rule]), [['ER_PRS_F.csv', 2, 'FLX_DIS_DTD', 'type']]);
+  assert.deepEqual(typed.quarantine.entries, text.quarantine.entries);
+});
