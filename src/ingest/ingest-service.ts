@@ -679,7 +679,7 @@ export class IngestService {
         // `t`: the typed reading of a clean file (see typed-reading.ts): its plain columns come typed
         // from the reader; every other column, and every file otherwise, is read as text.
         const csvReader = (options: string, t?: TypedReading): string => `read_csv(${sqlString(p.file.path)},
-            delim = ${sqlString(profile.delimiter)}, header = true, quote = '"', escape = '"', auto_detect = false,${profile.encoding === 'latin-1' ? ` encoding = 'latin-1',` : ''}${t?.dateFormat === undefined ? '' : ` dateformat = ${sqlString(t.dateFormat)},`}
+            delim = ${sqlString(profile.delimiter)}, header = true, quote = '"', escape = '"', auto_detect = false,${profile.encoding === 'latin-1' ? ` encoding = 'latin-1',` : ''}${t?.dateFormat === undefined ? '' : ` dateformat = ${sqlString(t.dateFormat)},`}${t?.decimalComma === true ? ` decimal_separator = ',',` : ''}${t === undefined || t.missing.length === 0 ? '' : ` nullstr = [${['', ...t.missing].map(sqlString).join(', ')}],`}
             columns = {${header.map((h) => `${sqlString(h)}: '${t?.types.get(h) ?? 'VARCHAR'}'`).join(', ')}}, ignore_errors = true, null_padding = false${options === '' ? '' : `, ${options}`})`;
         const readCsv = (options: string, withSource = false, t?: TypedReading): string => {
           const own = t === undefined ? replaced : replaced.filter(([h]) => !t.types.has(h));
@@ -729,14 +729,23 @@ export class IngestService {
         // refuses a row, the file is read as text and checked value by value.
         let readTyped = false;
         let written: ReadonlyMap<number, { readonly rows: number; readonly file?: { readonly bytes: number; readonly sha256: string } }> | undefined;
-        const typed = this.d.typedReading === false ? undefined : typedReading(columns, header, profile);
+        let typed = this.d.typedReading === false ? undefined : typedReading(columns, header, profile);
         if (typed !== undefined) {
           const clean = async (limit?: number): Promise<number | undefined> => {
+            if (typed === undefined) return undefined;
             const got = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(p.file.path, typed, profile.encoding, limit)).catch(() => undefined);
             const r = got?.[0];
             return r !== undefined && r.n > 0n && r.n === r.ok ? Number(r.n) : undefined;
           };
-          const look = await clean(LINE_LOOK);
+          let look = await clean(LINE_LOOK);
+          // Numbers with a decimal comma (a file uses one separator): the same look with commas.
+          const comma = look === undefined ? typedReading(columns, header, profile, true) : undefined;
+          if (comma !== undefined) {
+            const t0 = typed;
+            typed = comma;
+            look = await clean(LINE_LOOK);
+            if (look === undefined) typed = t0;
+          }
           const lineCount = look === undefined || look < LINE_LOOK ? look : await clean();
           if (lineCount !== undefined) {
             written = await pipes.copy(session, pass(typed), pathOf, encKey);

@@ -95,6 +95,34 @@ test('the line shape refuses every lenient spelling; what it accepts, the typed 
       const got = typed[k] as Record<string, unknown>;
       assert.deepEqual([got['N'], got['X'], String(got['D'])], [careful?.['N'], careful?.['X'], String(careful?.['D'])], `${JSON.stringify([n, x, d])}`);
     }
+    // A profile's missing marker (`.`) is missing in plain fields too, and read as NULL; a decimal
+    // comma is read when the whole file uses it (the reader's decimal_separator).
+    const sas = typedReading(columns, header, parseProfile({ missing: ['.'] }));
+    assert.ok(sas !== undefined);
+    assert.deepEqual(sas.missing, ['.']);
+    const matchesWith = async (re: string, l: string): Promise<boolean | null> => {
+      const rows: Array<{ ok: boolean | null }> = await s.all<{ ok: boolean | null }>(`SELECT regexp_full_match(${sqlString(l)}, ${sqlString(re)}) AS ok`);
+      return rows[0]?.ok ?? null;
+    };
+    assert.equal(await matchesWith(sas.lineRegex, line('.', '.', '.')), true);
+    assert.equal(await matchesWith(sas.lineRegex, line('..', '1', '01/03/2021')), false);
+    assert.equal(await matchesWith(r.lineRegex, line('.', '1', '01/03/2021')), false, 'no marker without the profile');
+    const comma = typedReading(columns, header, DEFAULT_PROFILE, true);
+    assert.ok(comma?.decimalComma === true);
+    assert.equal(await matchesWith(comma.lineRegex, line('1', '2,5', '01/03/2021')), true);
+    assert.equal(await matchesWith(comma.lineRegex, line('1', '2.5', '01/03/2021')), false, 'one separator per file');
+    assert.equal(await matchesWith(comma.lineRegex, line('1', '2,', '01/03/2021')), false);
+    assert.equal(await matchesWith(comma.lineRegex, line('1,5', '2', '01/03/2021')), false, 'integers have no comma');
+    assert.equal(typedReading(columns, header, parseProfile({ delimiter: ',' }), true), undefined, 'a decimal comma beside a comma delimiter is the careful reading\'s');
+    const commas = ['0,5', '-1234,000001', '123456789012345678901234567890,25', '7'];
+    await writeFile(file, `X;M\n${commas.map((x) => `${x};.`).join('\n')}\n`);
+    const read = await s.all<{ X: number; M: string | null }>(`SELECT X, M FROM read_csv(${sqlString(file)}, delim = ';', header = true, quote = '"', escape = '"', auto_detect = false, decimal_separator = ',', nullstr = ['', '.'],
+      columns = {'X': 'DOUBLE', 'M': 'VARCHAR'}, ignore_errors = true, null_padding = false)`);
+    for (const [k, x] of commas.entries()) {
+      const [careful] = await s.all<{ X: number }>(`SELECT ${typedSql(columns[1] as CatalogColumn, sqlString(x))} AS X`);
+      assert.equal(read[k]?.X, careful?.X, x);
+      assert.equal(read[k]?.M, null, 'the marker is missing in text columns too');
+    }
     // The line scan counts the lines and those of exact spelling (CRLF line ends as the reader reads them).
     await writeFile(file, `${header.join(';')}\r\n${line('1', '2.5', '01/03/2021')}\r\n${line('1.5', '2', '01/03/2021')}\r\n`);
     const [scan] = await s.all<{ n: bigint; ok: bigint }>(lineScanSql(file, r, 'utf-8'));
@@ -194,6 +222,8 @@ for (const convention of ['cnam+true-false', 'hdh'] as const) {
         // Clean files with plain columns are read typed (the conventions' other spellings, `61.0`,
         // SAS datetimes, `.` for missing, a decimal comma, leave a file or a column to the careful reading).
         assert.ok(typedFiles.length >= 3, `clean files read typed: ${JSON.stringify([...readings])}`);
+        // The cnam convention: `.` for missing and decimal commas, read typed all the same.
+        if (convention === 'cnam+true-false') assert.ok(typedFiles.some((f) => f.startsWith('ER_PRS_F')), JSON.stringify([...readings]));
         if (convention === 'hdh') assert.ok(typedFiles.includes('ER_PRS_F.csv') && typedFiles.includes('ER_PHA_F.csv'), JSON.stringify([...readings]));
       } else {
         assert.ok(typed.rowsQuarantined > 0);

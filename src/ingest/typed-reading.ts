@@ -31,12 +31,17 @@ export interface TypedReading {
   readonly dateFormat?: string;
   /** What every line of the file (after the header) must match, in full. */
   readonly lineRegex: string;
+  /** Decimal numbers are written with a comma (the reader's `decimal_separator`). */
+  readonly decimalComma: boolean;
+  /** Spellings the reader reads as missing besides the empty field (the profile's markers, `.`): its `nullstr`. */
+  readonly missing: readonly string[];
 }
 
 /** An integer that fits BIGINT whatever its digits (18 at most), optionally negative. */
 const INTEGER = '-?[0-9]{1,18}';
-/** The careful reading's point-decimal shape (`typedSql`, `POINT_NUMBER_SHAPE`). */
+/** The careful reading's decimal shapes (`typedSql`, `POINT_NUMBER_SHAPE`, `COMMA_NUMBER_SHAPE`; a file uses one). */
 const NUMBER = '-?[0-9]+(?:[.][0-9]+)?';
+const COMMA_NUMBER = '-?[0-9]+(?:,[0-9]+)?';
 /** Date fields: real months and days (a day the month lacks, 31/02, is left to the reader, which rejects it: the file then goes the careful way). The year 0000 is no year. */
 const DATE_PARTS: Readonly<Record<string, string>> = {
   Y: '(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)',
@@ -94,8 +99,10 @@ function esc(ch: string): string {
  * (nothing to gain). Missing-value markers other than the empty field are not plain spellings:
  * a file using them in a plain column goes the careful way.
  */
-export function typedReading(columns: readonly CatalogColumn[], header: readonly string[], profile: DeliveryProfile): TypedReading | undefined {
+export function typedReading(columns: readonly CatalogColumn[], header: readonly string[], profile: DeliveryProfile, decimalComma = false): TypedReading | undefined {
   if ([...profile.delimiter].length !== 1 || profile.delimiter === '"') return undefined;
+  // A decimal comma beside a comma delimiter would be quoted: the careful reading's work.
+  if (decimalComma && profile.delimiter === ',') return undefined;
   const byName = new Map(columns.map((c) => [c.name, c]));
   const plain = new Map(header.map((h) => [h, byName.get(h)] as const).flatMap(([h, c]) => {
     const t = c === undefined ? undefined : plainType(c, profile);
@@ -109,11 +116,19 @@ export function typedReading(columns: readonly CatalogColumn[], header: readonly
   if (plain.size === 0) return undefined;
   const d = esc(profile.delimiter);
   const other = `[^${d}\\x{22}]*`;
+  // The profile's missing markers (`.`) are missing in every column, as in the careful reading
+  // (`normalisedSql`): a plain field may be one, which the reader reads as NULL (`nullstr`).
+  const markers = profile.missing.filter((m) => m !== '' && ![...m].some((ch) => ch === profile.delimiter || ch === '"' || ch === '\n' || ch === '\r'));
+  if (markers.length !== profile.missing.length) return undefined;
+  const marker = markers.map((m) => `|${[...m].map(esc).join('')}`).join('');
   const lineRegex = header.map((h) => {
     const t = plain.get(h);
-    return t === undefined ? other : `(?:${t.shape})?`;
+    if (t === undefined) return other;
+    return `(?:${t.type === 'DOUBLE' && decimalComma ? COMMA_NUMBER : t.shape}${marker})?`;
   }).join(d);
-  return { types: new Map([...plain].map(([h, t]) => [h, t.type])), ...(dateFormatOf === undefined ? {} : { dateFormat: dateFormatOf }), lineRegex };
+  const hasNumbers = [...plain.values()].some((t) => t.type === 'DOUBLE');
+  if (decimalComma && !hasNumbers) return undefined;
+  return { types: new Map([...plain].map(([h, t]) => [h, t.type])), ...(dateFormatOf === undefined ? {} : { dateFormat: dateFormatOf }), lineRegex, decimalComma, missing: markers };
 }
 
 /** The line scan's delimiter: a control character no clean line holds. */
