@@ -207,7 +207,7 @@ for (const convention of ['cnam+true-false', 'hdh'] as const) {
     const base = await mkTemp();
     for (const defects of [0, 0.02]) {
       const out = join(base, `${convention}-${defects}`);
-      await synthesize({ people: 120, startYear: 2022, endYear: 2022, seed: 5, out, defects, parquet: false, profile: convention });
+      await synthesize({ people: 80, startYear: 2022, endYear: 2022, seed: 5, out, defects, parquet: false, profile: convention });
       const profile = parseProfile(JSON.parse(await readFile(join(out, 'profile.json'), 'utf8')));
       const { typed, text, readings, differences } = await both(join(out, 'csv'), profile);
       assert.deepEqual(differences, []);
@@ -253,4 +253,27 @@ test(`a date the calendar lacks (31 February) passes the line shape, the typed r
   assert.equal(typed.rowsQuarantined, 1);
   assert.deepEqual(typed.quarantine.entries.map((e) => [e.file, e.line, e.column, e.rule]), [['ER_PRS_F.csv', 2, 'FLX_DIS_DTD', 'type']]);
   assert.deepEqual(typed.quarantine.entries, text.quarantine.entries);
+});
+
+test(`a file of exact spellings whose code breaks its list is read typed, and the row is quarantined with the reasons the text reading gives (${testDbKind})`, { skip: testDbKind === 'postgres' ? 'reading files does not involve the metadata database: the PGlite pass only' : false }, async () => {
+  // `3` is no sex code; `01` is no code either (codes are text: `1` is one, `01` is not).
+  for (const [value, reading] of [['3', 'typed'], ['01', 'typed']] as const) {
+    const out = join(await mkTemp(), `iso-code-${value}`);
+    await synthesize({ people: 60, startYear: 2022, endYear: 2022, seed: 9, out, defects: 0, parquet: false });
+    const file = join(out, 'csv', 'ER_PRS_F.csv');
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    const fields = (lines[3] as string).split(';');
+    const at = (lines[0] as string).split(';').indexOf('BEN_SEX_COD');
+    assert.match(fields[at] as string, /^[12]$/);
+    fields[at] = value;
+    lines[3] = fields.join(';');
+    await writeFile(file, lines.join('\n'));
+    const { typed, text, readings, differences } = await both(join(out, 'csv'), DEFAULT_PROFILE);
+    assert.deepEqual(differences, []);
+    assert.equal(readings.get('ER_PRS_F.csv'), reading, value);
+    assert.equal(typed.rowsQuarantined, 1);
+    // (The value breaks the enum and the code list: an entry for each rule.)
+    assert.deepEqual([...new Set(typed.quarantine.entries.map((e) => `${e.file}:${e.line}:${e.column}`))], ['ER_PRS_F.csv:4:BEN_SEX_COD']);
+    assert.deepEqual(typed.quarantine.entries, text.quarantine.entries);
+  }
 });
