@@ -729,7 +729,9 @@ export class IngestService {
         // refuses a row, the file is read as text and checked value by value.
         let readTyped = false;
         let written: ReadonlyMap<number, { readonly rows: number; readonly file?: { readonly bytes: number; readonly sha256: string } }> | undefined;
-        let typed = this.d.typedReading === false ? undefined : typedReading(columns, header, profile);
+        // Not for a compressed file: its line scan would decompress it once more, which costs more
+        // than the typed reading saves (measured: 10-15 % slower on the cnam convention's gzip'd files).
+        let typed = this.d.typedReading === false || /\.gz$/i.test(p.file.path) ? undefined : typedReading(columns, header, profile);
         if (typed !== undefined) {
           const clean = async (limit?: number): Promise<number | undefined> => {
             if (typed === undefined) return undefined;
