@@ -6,7 +6,7 @@
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { CatalogColumn, CatalogTable } from '../catalog/index.ts';
-import { listInputFiles, readStart } from './files.ts';
+import { isGzipped, listInputFiles, readStart } from './files.ts';
 import { tableOfFile } from './file-tables.ts';
 import { DEFAULT_PROFILE, isFlagColumn, type DeliveryProfile, type Encoding } from './profile.ts';
 import { dateShape } from './rules.ts';
@@ -274,7 +274,7 @@ export async function detectDelivery(inputs: readonly string[], tables: readonly
       }
     }
     out.push({
-      file: f.name, bytes: f.bytes, gzip: /\.gz$/i.test(f.name), encoding, delimiter, table: matched?.table.name ?? null, year: matched?.year ?? null, sampledRows: body.length,
+      file: f.name, bytes: f.bytes, gzip: isGzipped(f.name), encoding, delimiter, table: matched?.table.name ?? null, year: matched?.year ?? null, sampledRows: body.length,
       unknownColumns: matched === undefined ? [] : header.filter((h) => !catalogue.has(h)),
       missingRequired: matched === undefined ? [] : [...catalogue.values()].filter((c) => c.constraints.required === true && !header.includes(c.name)).map((c) => c.name),
       columns,

@@ -8,6 +8,11 @@ import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { AppError } from '../errors.ts';
 
+/** A gzip'd file, by its name (`.gz`, any case): read through gunzip. */
+export function isGzipped(path: string): boolean {
+  return /\.gz$/i.test(path);
+}
+
 export interface InputFile {
   readonly path: string;
   readonly name: string;
@@ -25,7 +30,7 @@ export function stemOf(name: string): string {
 /** The bytes of a delivered file, gunzipped when its name ends in `.gz`. */
 export function openDelivered(path: string, highWaterMark = 4 * 1024 * 1024): Readable {
   const raw = createReadStream(path, { highWaterMark });
-  if (!/\.gz$/i.test(path)) return raw;
+  if (!isGzipped(path)) return raw;
   const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   raw.on('error', (e) => gunzip.destroy(e));
   return raw.pipe(gunzip);
@@ -144,7 +149,7 @@ export async function hashFiles(
 /** The header line of a CSV file, split on the delimiter (a BOM is tolerated; gzip'd files are read through). */
 export async function readHeader(path: string, delimiter: string, encoding: 'utf-8' | 'latin-1' = 'utf-8'): Promise<string[]> {
   let buf: Buffer;
-  if (/\.gz$/i.test(path)) buf = await readStart(path, 64 * 1024);
+  if (isGzipped(path)) buf = await readStart(path, 64 * 1024);
   else {
     const fh = await open(path, 'r');
     try {

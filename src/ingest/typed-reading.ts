@@ -50,7 +50,7 @@ const DATE_PARTS: Readonly<Record<string, string>> = {
 };
 
 /** The exact shape of a date-only format made of `%Y`, `%m`, `%d` and literal punctuation, else undefined. */
-export function plainDateRegex(format: string): string | undefined {
+function plainDateRegex(format: string): string | undefined {
   let out = '';
   const seen = new Set<string>();
   for (let i = 0; i < format.length; i++) {
