@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { CatalogColumn } from '../catalog/index.ts';
 import { sqlIdent, sqlString } from '../engine/index.ts';
 import { openDuckDb } from '../engine/duckdb.ts';
@@ -142,17 +142,39 @@ async function mkTemp(): Promise<string> {
   return tempDir;
 }
 
-/** Ingests `dir` with and without the typed reading (two platforms); returns both results, the readings and each table's rows as plain Parquet. */
-async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awaited<ReturnType<IngestService['ingest']>>; text: Awaited<ReturnType<IngestService['ingest']>>; readings: Map<string, string>; differences: string[] }> {
-  const platforms: TestPlatform[] = [];
-  try {
-    const out: Array<{ r: Awaited<ReturnType<IngestService['ingest']>>; files: Map<string, string> }> = [];
-    const readings = new Map<string, string>();
+/**
+ * Two platforms for the whole file, one reading clean files typed and one reading every file as
+ * text: each delivery of a test is another version of the same dataset on both (opening a
+ * platform and importing the catalogue costs more than a small delivery).
+ */
+let pair: Promise<ReadonlyArray<{ readonly p: TestPlatform; readonly svc: IngestService; readonly typed: boolean }>> | undefined;
+function platforms(): Promise<ReadonlyArray<{ readonly p: TestPlatform; readonly svc: IngestService; readonly typed: boolean }>> {
+  pair ??= (async () => {
+    const out: Array<{ p: TestPlatform; svc: IngestService; typed: boolean }> = [];
     for (const typed of [true, false]) {
       const p = await openTestPlatform();
-      platforms.push(p);
+      out.push({ p, typed, svc: typed ? p.ingest : new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets: p.datasets, typedReading: false }) });
       await p.catalog.importBuiltin(actor);
-      const svc = typed ? p.ingest : new IngestService({ db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, openPartitions: openPartitionPipes, datasets: p.datasets, typedReading: false });
+    }
+    return out;
+  })();
+  return pair;
+}
+
+after(async () => {
+  if (pair !== undefined) for (const { p } of await pair) await p.close();
+  if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
+});
+
+let deliveries = 0;
+
+/** Ingests `dir` with and without the typed reading (two platforms); returns both results, the readings and each table's rows as plain Parquet. */
+async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awaited<ReturnType<IngestService['ingest']>>; text: Awaited<ReturnType<IngestService['ingest']>>; readings: Map<string, string>; differences: string[] }> {
+  const n = ++deliveries;
+  {
+    const out: Array<{ r: Awaited<ReturnType<IngestService['ingest']>>; files: Map<string, string> }> = [];
+    const readings = new Map<string, string>();
+    for (const { p, svc, typed } of await platforms()) {
       const onProgress = (e: IngestProgress): void => {
         if (e.phase === 'write' && e.file !== undefined && e.reading !== undefined) {
           if (typed) readings.set(e.file, e.reading);
@@ -160,6 +182,7 @@ async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awa
         }
       };
       const r = await svc.ingest({ dataset: 'snds', inputs: [dir], actor, profile, onProgress });
+      assert.equal(r.alreadyIngested, false, 'each delivery of this file is a new one');
       const v = await svc.version('snds');
       const s = await p.engine.session();
       const files = new Map<string, string>();
@@ -172,7 +195,7 @@ async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awa
             // Pseudonyms differ between the two platforms (their keys do).
             return cc !== undefined && !isPseudonymised(cc);
           });
-          const path = join(p.dir, `${t}-${typed ? 'typed' : 'text'}.parquet`);
+          const path = join(p.dir, `${t}-${typed ? 'typed' : 'text'}-${n}.parquet`);
           await s.run(`COPY (SELECT ${cols.map(sqlIdent).join(', ')} FROM ds.${sqlIdent(t)}) TO ${sqlString(path)} (FORMAT parquet)`);
           files.set(t, path);
         }
@@ -198,8 +221,6 @@ async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awa
       await engine.close();
     }
     return { typed: a.r, text: b.r, readings, differences };
-  } finally {
-    for (const p of platforms) await p.close();
   }
 }
 
