@@ -75,7 +75,8 @@ test('hashFiles: worker threads give the same SHA-256 as a plain hash, report ev
   const dir = await mkdtemp(join(tmpdir(), 'enclave-hash-'));
   try {
     const { createHash, randomBytes } = await import('node:crypto');
-    const contents = [randomBytes(3_000_000), randomBytes(10), Buffer.alloc(0), randomBytes(1_500_000)];
+    // (40 MB: progress comes every 16 MB of a file, and its remainder at the end.)
+    const contents = [randomBytes(3_000_000), randomBytes(10), Buffer.alloc(0), randomBytes(1_500_000), Buffer.alloc(40_000_000, 7)];
     const paths = contents.map((_c, i) => join(dir, `f${i}.csv`));
     for (const [i, c] of contents.entries()) await writeFile(paths[i] as string, c);
     let reported = 0;
@@ -83,6 +84,15 @@ test('hashFiles: worker threads give the same SHA-256 as a plain hash, report ev
     assert.deepEqual(got, contents.map((c) => createHash('sha256').update(c).digest('hex')));
     assert.equal(reported, contents.reduce((a, c) => a + c.length, 0));
     await assert.rejects(hashFiles([...paths, join(dir, 'missing.csv')], [...contents.map((c) => c.length), 10], undefined, { threads: 2, minBytes: 0 }), /missing\.csv/);
+    // Aborted (the delivery was refused while it was hashed): rejects with the reason, workers stopped.
+    const stop = new AbortController();
+    const events: number[] = [];
+    await assert.rejects(hashFiles(paths, contents.map((c) => c.length), (n) => {
+      events.push(n);
+      stop.abort(new Error('refused meanwhile'));
+    }, { threads: 2, minBytes: 0, signal: stop.signal }), /refused meanwhile/);
+    assert.ok(events.length >= 1);
+    await assert.rejects(hashFiles(paths, contents.map((c) => c.length), undefined, { threads: 2, minBytes: 0, signal: stop.signal }), /refused meanwhile/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -106,8 +106,9 @@ export async function hashFiles(
   paths: readonly string[],
   sizes: readonly number[],
   onBytes?: (n: number) => void,
-  opts: { readonly threads?: number; readonly minBytes?: number } = {},
+  opts: { readonly threads?: number; readonly minBytes?: number; readonly signal?: AbortSignal } = {},
 ): Promise<string[]> {
+  opts.signal?.throwIfAborted();
   const threads = opts.threads ?? 2;
   const total = sizes.reduce((a, b) => a + b, 0);
   // Below this, starting workers costs more than it saves.
@@ -121,6 +122,8 @@ export async function hashFiles(
   const workers = Array.from({ length: Math.min(threads, paths.length) }, () => new Worker(new URL('./hash-worker.ts', import.meta.url)));
   try {
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+      // Aborted (the delivery was refused meanwhile): the workers stop at once (finally below).
+      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason), { once: true });
       const next = (): void => {
         const i = order.shift();
         if (i === undefined) {

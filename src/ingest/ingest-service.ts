@@ -285,21 +285,31 @@ export class IngestService {
 
   async ingest(o: IngestOptions): Promise<IngestResult> {
     const t0 = Date.now();
-    const tables = await this.d.catalog.listTables(o.dataset);
-    if (tables.length === 0) {
-      throw new AppError('not_found', `dataset ${o.dataset} has no tables in the catalogue`, { hint: `import its schema first: enclave catalog import --dataset ${o.dataset} DIR` });
-    }
     const files = await listInputFiles(o.inputs);
-    const profile = o.profile ?? DEFAULT_PROFILE;
-    const plan = matchFiles(files, tables, profile);
-
-    // Fingerprint of the delivery: what makes a rerun of the same files idempotent.
+    // Fingerprint of the delivery: what makes a rerun of the same files idempotent. The files are
+    // hashed in worker threads while the catalogue loads (both take a few tenths of a second on
+    // the bench's delivery); a catalogue or file-name error stops the hashing and is reported at once.
     const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
     let hashed = 0;
-    const hashes = await hashFiles(files.map((f) => f.path), files.map((f) => f.bytes), (n) => {
+    const stopHashing = new AbortController();
+    const hashing = hashFiles(files.map((f) => f.path), files.map((f) => f.bytes), (n) => {
       hashed += n;
       o.onProgress?.({ phase: 'hash', done: hashed, total: totalBytes });
-    });
+    }, { signal: stopHashing.signal });
+    hashing.catch(() => undefined);
+    let plan: ReturnType<typeof matchFiles>;
+    const profile = o.profile ?? DEFAULT_PROFILE;
+    try {
+      const tables = await this.d.catalog.listTables(o.dataset);
+      if (tables.length === 0) {
+        throw new AppError('not_found', `dataset ${o.dataset} has no tables in the catalogue`, { hint: `import its schema first: enclave catalog import --dataset ${o.dataset} DIR` });
+      }
+      plan = matchFiles(files, tables, profile);
+    } catch (e) {
+      stopHashing.abort();
+      throw e;
+    }
+    const hashes = await hashing;
     // The same files read with another profile are another delivery (their rows differ); the
     // default profile adds nothing, so earlier delivery ids stay as they were.
     const profileLine = o.profile === undefined || canonicalJson(o.profile as unknown as JsonValue) === canonicalJson(DEFAULT_PROFILE as unknown as JsonValue) ? '' : `profile\t${canonicalJson(o.profile as unknown as JsonValue)}\n`;
