@@ -123,7 +123,10 @@ export async function hashFiles(
   try {
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
       // Aborted (the delivery was refused meanwhile): the workers stop at once (finally below).
-      opts.signal?.addEventListener('abort', () => reject(opts.signal?.reason), { once: true });
+      opts.signal?.addEventListener('abort', () => {
+        const why: unknown = opts.signal?.reason;
+        reject(why instanceof Error ? why : new AppError('internal', 'the fingerprint was stopped'));
+      }, { once: true });
       const next = (): void => {
         const i = order.shift();
         if (i === undefined) {

@@ -11,11 +11,11 @@ import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalFileStore } from '../store/index.ts';
-import { hashFiles, isGzipped, listInputFiles, locateRows, readHeader, stemOf, type InputFile } from './files.ts';
+import { hashFiles, listInputFiles, locateRows, readHeader, stemOf, type InputFile } from './files.ts';
 import { detectDelivery, type Detection } from './detect.ts';
 import { tableOfFile } from './file-tables.ts';
 import { DEFAULT_PROFILE, normalisedSql, profiledColumns, type DeliveryProfile } from './profile.ts';
-import { lineScanSql, typedReading, type TypedReading } from './typed-reading.ts';
+import { chooseTypedReading, type TypedReading } from './typed-reading.ts';
 import { codeListOf, isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
@@ -218,8 +218,6 @@ export const YEAR_MIN = 1900;
 export const YEAR_MAX = 2100;
 /** The partition of rows that break a rule: read back from the pipe and dropped. */
 const REJECTED = -1;
-/** Lines a file's first look reads before its whole line scan (see typed-reading.ts). */
-const LINE_LOOK = 2000;
 const PARTITION_COLUMN = '__part';
 const PARTITION_VALUES: readonly number[] = [REJECTED, 0, ...Array.from({ length: YEAR_MAX - YEAR_MIN + 1 }, (_, k) => YEAR_MIN + k)];
 
@@ -740,34 +738,17 @@ export class IngestService {
         // refuses a row, the file is read as text and checked value by value.
         let readTyped = false;
         let written: ReadonlyMap<number, { readonly rows: number; readonly file?: { readonly bytes: number; readonly sha256: string } }> | undefined;
-        // Not for a compressed file: its line scan would decompress it once more, which costs more
-        // than the typed reading saves (measured: 10-15 % slower on the cnam convention's gzip'd files).
-        let typed = this.d.typedReading === false || isGzipped(p.file.path) ? undefined : typedReading(columns, header, profile);
-        if (typed !== undefined) {
-          const clean = async (t: TypedReading, limit?: number): Promise<number | undefined> => {
-            const got = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(p.file.path, t, profile.encoding, limit)).catch(() => undefined);
-            const r = got?.[0];
-            return r !== undefined && r.n > 0n && r.n === r.ok ? Number(r.n) : undefined;
-          };
-          let look = await clean(typed, LINE_LOOK);
-          // Numbers with a decimal comma (a file uses one separator): the same look with commas.
-          const comma = look === undefined ? typedReading(columns, header, profile, true) : undefined;
-          if (comma !== undefined) {
-            look = await clean(comma, LINE_LOOK);
-            if (look !== undefined) typed = comma;
-          }
-          const lineCount = look === undefined || look < LINE_LOOK ? look : await clean(typed);
-          if (lineCount !== undefined) {
-            written = await pipes.copy(session, pass(typed), pathOf, encKey);
-            const rowsRead = [...written.values()].reduce((a, w) => a + w.rows, 0);
-            if (rowsRead !== lineCount) {
-              for (const [year, w] of written) {
-                const path = pathOf(year);
-                if (w.file !== undefined && path !== undefined) await unlink(path).catch(() => undefined);
-              }
-              written = undefined;
-            } else readTyped = true;
-          }
+        const choice = this.d.typedReading === false ? undefined : await chooseTypedReading(session, p.file.path, columns, header, profile);
+        if (choice !== undefined) {
+          written = await pipes.copy(session, pass(choice.reading), pathOf, encKey);
+          const rowsRead = [...written.values()].reduce((a, w) => a + w.rows, 0);
+          if (rowsRead !== choice.lines) {
+            for (const [year, w] of written) {
+              const path = pathOf(year);
+              if (w.file !== undefined && path !== undefined) await unlink(path).catch(() => undefined);
+            }
+            written = undefined;
+          } else readTyped = true;
         }
         written ??= await pipes.copy(session, pass(), pathOf, encKey);
         for (const [year, w] of [...written].sort((a, b) => a[0] - b[0])) {

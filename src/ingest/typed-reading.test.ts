@@ -13,7 +13,8 @@ import { openTestPlatform, type TestPlatform } from '../../test/helpers/platform
 import { IngestService, ingestCatalogFrom, type IngestProgress } from './index.ts';
 import { DEFAULT_PROFILE, parseProfile, type DeliveryProfile } from './profile.ts';
 import { isPseudonymised, typedSql } from './rules.ts';
-import { lineScanSql, typedReading } from './typed-reading.ts';
+import { chooseTypedReading, lineScanSql, typedReading } from './typed-reading.ts';
+import { gzipSync } from 'node:zlib';
 
 const actor = { kind: 'service', id: 'typed-reading-test' } as const;
 
@@ -128,6 +129,53 @@ test('the line shape refuses every lenient spelling; what it accepts, the typed 
     await writeFile(file, `${header.join(';')}\r\n${line('1', '2.5', '01/03/2021')}\r\n${line('1.5', '2', '01/03/2021')}\r\n`);
     const [scan] = await s.all<{ n: bigint; ok: bigint }>(lineScanSql(file, r, 'utf-8'));
     assert.deepEqual([Number(scan?.n), Number(scan?.ok)], [2, 1]);
+  } finally {
+    s.close();
+    await engine.close();
+  }
+});
+
+/**
+ * The choice between the typed and the text reading, file by file, on real files and DuckDB
+ * (no platform): what each kind of file gets, and the line count the typed pass must read back.
+ */
+test('chooseTypedReading: a clean file is read typed with its line count; an early or a late bad line, commas, gzip and no plain column each get their reading', async () => {
+  const engine = await openDuckDb({ threads: 1 });
+  const s = await engine.session();
+  try {
+    const dir = await mkTemp();
+    const line = (k: number, x = '2.5', d = '01/03/2021'): string => `${k};${x};${d};1;text ${k}`;
+    const write = async (name: string, lines: readonly string[], gzip = false): Promise<string> => {
+      const path = join(dir, name);
+      const text = `${header.join(';')}\n${lines.map((l) => `${l}\n`).join('')}`;
+      await writeFile(path, gzip ? gzipSync(text) : text);
+      return path;
+    };
+    const many = Array.from({ length: 25 }, (_, k) => line(k));
+    // Clean, shorter than the look: one scan, typed, its lines counted.
+    const clean = await chooseTypedReading(s, await write('clean.csv', many), columns, header, DEFAULT_PROFILE, 10);
+    assert.deepEqual([clean?.reading.decimalComma, clean?.lines], [false, 25]);
+    assert.deepEqual([...(clean?.reading.types.keys() ?? [])], ['N', 'X', 'D']);
+    // A bad spelling in the first look, or after it (the whole scan finds it): text.
+    const early = many.map((l, k) => (k === 3 ? line(k, '1e3') : l));
+    assert.equal(await chooseTypedReading(s, await write('early.csv', early), columns, header, DEFAULT_PROFILE, 10), undefined);
+    const late = many.map((l, k) => (k === 20 ? line(k, '2.5', '1/3/2021') : l));
+    assert.equal(await chooseTypedReading(s, await write('late.csv', late), columns, header, DEFAULT_PROFILE, 10), undefined);
+    assert.equal((await chooseTypedReading(s, await write('late-whole.csv', late), columns, header, DEFAULT_PROFILE, 100)), undefined);
+    // Decimal commas throughout: typed with the comma; a file mixing both separators: text.
+    const commas = many.map((_l, k) => line(k, '2,5'));
+    const comma = await chooseTypedReading(s, await write('comma.csv', commas), columns, header, DEFAULT_PROFILE, 10);
+    assert.deepEqual([comma?.reading.decimalComma, comma?.lines], [true, 25]);
+    const mixed = commas.map((l, k) => (k === 22 ? line(k, '2.5') : l));
+    assert.equal(await chooseTypedReading(s, await write('mixed.csv', mixed), columns, header, DEFAULT_PROFILE, 10), undefined);
+    // A gzip'd file is never tried; a file with no plain column neither.
+    assert.equal(await chooseTypedReading(s, await write('clean.csv.gz', many, true), columns, header, DEFAULT_PROFILE, 10), undefined);
+    const textOnly = [col('N', 'string'), col('X', 'string'), col('D', 'string'), col('CODE', 'string'), col('TXT', 'string')];
+    assert.equal(await chooseTypedReading(s, await write('text-only.csv', many), textOnly, header, DEFAULT_PROFILE, 10), undefined);
+    // A file that cannot be read (gone): text, where the careful reading names the error.
+    assert.equal(await chooseTypedReading(s, join(dir, 'missing.csv'), columns, header, DEFAULT_PROFILE, 10), undefined);
+    // A header with no line after it: nothing to read typed.
+    assert.equal(await chooseTypedReading(s, await write('empty.csv', []), columns, header, DEFAULT_PROFILE, 10), undefined);
   } finally {
     s.close();
     await engine.close();

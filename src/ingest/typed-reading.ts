@@ -18,7 +18,8 @@
  * the text as delivered).
  */
 import type { CatalogColumn } from '../catalog/index.ts';
-import { sqlString } from '../engine/index.ts';
+import { sqlString, type EngineSession } from '../engine/index.ts';
+import { isGzipped } from './files.ts';
 import type { DeliveryProfile } from './profile.ts';
 import { codeListOf, dateFormat, isNirColumn, keepsRawText } from './rules.ts';
 
@@ -145,4 +146,48 @@ export function lineScanSql(path: string, r: TypedReading, encoding: string, lim
       null_padding = false, ignore_errors = false${encoding === 'latin-1' ? `, encoding = 'latin-1'` : ''})`;
   return `SELECT count(*) AS n, count(*) FILTER (WHERE regexp_full_match(l, ${sqlString(r.lineRegex)})) AS ok
     FROM ${limit === undefined ? lines : `(SELECT l FROM ${lines} LIMIT ${limit})`}`;
+}
+
+/** Lines a file's first look reads before its whole line scan. */
+export const LINE_LOOK = 2000;
+
+/**
+ * Whether a file is read typed, and how: its typed reading (with a decimal comma when its first
+ * lines show one) and its number of lines after the header, which the typed pass must read back
+ * (a row the typed reader drops shows as a count that differs). Undefined: the file is read as
+ * text (no plain column, a gzip'd file, a line of inexact spelling, or a scan that failed).
+ *
+ * The first look reads `LINE_LOOK` lines, so a file with an early bad line pays little; a file
+ * that passes it is scanned whole. A gzip'd file is not tried: its scan would decompress it once
+ * more, which costs more than the typed reading saves (measured 10-15 % slower on the cnam
+ * convention's gzip'd files).
+ */
+export async function chooseTypedReading(
+  session: EngineSession,
+  path: string,
+  columns: readonly CatalogColumn[],
+  header: readonly string[],
+  profile: DeliveryProfile,
+  look = LINE_LOOK,
+): Promise<{ readonly reading: TypedReading; readonly lines: number } | undefined> {
+  if (isGzipped(path)) return undefined;
+  const point = typedReading(columns, header, profile);
+  if (point === undefined) return undefined;
+  const clean = async (t: TypedReading, limit?: number): Promise<number | undefined> => {
+    const got = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(path, t, profile.encoding, limit)).catch(() => undefined);
+    const r = got?.[0];
+    return r !== undefined && r.n > 0n && r.n === r.ok ? Number(r.n) : undefined;
+  };
+  let reading = point;
+  let first = await clean(point, look);
+  // Numbers with a decimal comma (a file uses one separator): the same look with commas.
+  if (first === undefined) {
+    const comma = typedReading(columns, header, profile, true);
+    if (comma === undefined) return undefined;
+    first = await clean(comma, look);
+    if (first === undefined) return undefined;
+    reading = comma;
+  }
+  const lines = first < look ? first : await clean(reading);
+  return lines === undefined ? undefined : { reading, lines };
 }
