@@ -195,8 +195,9 @@ async function mkTemp(): Promise<string> {
  * text: each delivery of a test is another version of the same dataset on both (opening a
  * platform and importing the catalogue costs more than a small delivery).
  */
-let pair: Promise<ReadonlyArray<{ readonly p: TestPlatform; readonly svc: IngestService; readonly typed: boolean }>> | undefined;
-function platforms(): Promise<ReadonlyArray<{ readonly p: TestPlatform; readonly svc: IngestService; readonly typed: boolean }>> {
+type Pair = ReadonlyArray<{ readonly p: TestPlatform; readonly svc: IngestService; readonly typed: boolean }>;
+let pair: Promise<Pair> | undefined;
+function platforms(): Promise<Pair> {
   pair ??= (async () => {
     const out: Array<{ p: TestPlatform; svc: IngestService; typed: boolean }> = [];
     for (const typed of [true, false]) {
@@ -219,57 +220,55 @@ let deliveries = 0;
 /** Ingests `dir` with and without the typed reading (two platforms); returns both results, the readings and each table's rows as plain Parquet. */
 async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awaited<ReturnType<IngestService['ingest']>>; text: Awaited<ReturnType<IngestService['ingest']>>; readings: Map<string, string>; differences: string[] }> {
   const n = ++deliveries;
-  {
-    const out: Array<{ r: Awaited<ReturnType<IngestService['ingest']>>; files: Map<string, string> }> = [];
-    const readings = new Map<string, string>();
-    for (const { p, svc, typed } of await platforms()) {
-      const onProgress = (e: IngestProgress): void => {
-        if (e.phase === 'write' && e.file !== undefined && e.reading !== undefined) {
-          if (typed) readings.set(e.file, e.reading);
-          else assert.equal(e.reading, 'text', `${e.file} is read as text when the typed reading is off`);
-        }
-      };
-      const r = await svc.ingest({ dataset: 'snds', inputs: [dir], actor, profile, onProgress });
-      assert.equal(r.alreadyIngested, false, 'each delivery of this file is a new one');
-      const v = await svc.version('snds');
-      const s = await p.engine.session();
-      const files = new Map<string, string>();
-      try {
-        await p.datasets.attachVersion(s, v);
-        const tables = await ingestCatalogFrom(p.catalog).listTables('snds');
-        for (const t of new Set(v.manifest.files.map((f) => f.table))) {
-          const cols = (v.manifest.columns?.[t] ?? []).filter((c) => {
-            const cc = tables.find((x) => x.name === t)?.columns.find((x) => x.name === c);
-            // Pseudonyms differ between the two platforms (their keys do).
-            return cc !== undefined && !isPseudonymised(cc);
-          });
-          const path = join(p.dir, `${t}-${typed ? 'typed' : 'text'}-${n}.parquet`);
-          await s.run(`COPY (SELECT ${cols.map(sqlIdent).join(', ')} FROM ds.${sqlIdent(t)}) TO ${sqlString(path)} (FORMAT parquet)`);
-          files.set(t, path);
-        }
-      } finally {
-        s.close();
+  const out: Array<{ r: Awaited<ReturnType<IngestService['ingest']>>; files: Map<string, string> }> = [];
+  const readings = new Map<string, string>();
+  for (const { p, svc, typed } of await platforms()) {
+    const onProgress = (e: IngestProgress): void => {
+      if (e.phase === 'write' && e.file !== undefined && e.reading !== undefined) {
+        if (typed) readings.set(e.file, e.reading);
+        else assert.equal(e.reading, 'text', `${e.file} is read as text when the typed reading is off`);
       }
-      out.push({ r, files });
-    }
-    const [a, b] = out as [(typeof out)[number], (typeof out)[number]];
-    const engine = await openDuckDb({ threads: 2 });
-    const s = await engine.session();
-    const differences: string[] = [];
+    };
+    const r = await svc.ingest({ dataset: 'snds', inputs: [dir], actor, profile, onProgress });
+    assert.equal(r.alreadyIngested, false, 'each delivery of this file is a new one');
+    const v = await svc.version('snds');
+    const s = await p.engine.session();
+    const files = new Map<string, string>();
     try {
-      assert.deepEqual([...a.files.keys()].sort(), [...b.files.keys()].sort());
-      for (const [t, pa] of a.files) {
-        const pb = b.files.get(t) as string;
-        const [d] = await s.all<{ n: bigint }>(`SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet(${sqlString(pa)}) EXCEPT ALL SELECT * FROM read_parquet(${sqlString(pb)})))
-          + (SELECT count(*) FROM (SELECT * FROM read_parquet(${sqlString(pb)}) EXCEPT ALL SELECT * FROM read_parquet(${sqlString(pa)}))) AS n`);
-        if (Number(d?.n) !== 0) differences.push(`${t}: ${Number(d?.n)} rows differ`);
+      await p.datasets.attachVersion(s, v);
+      const tables = await ingestCatalogFrom(p.catalog).listTables('snds');
+      for (const t of new Set(v.manifest.files.map((f) => f.table))) {
+        const cols = (v.manifest.columns?.[t] ?? []).filter((c) => {
+          const cc = tables.find((x) => x.name === t)?.columns.find((x) => x.name === c);
+          // Pseudonyms differ between the two platforms (their keys do).
+          return cc !== undefined && !isPseudonymised(cc);
+        });
+        const path = join(p.dir, `${t}-${typed ? 'typed' : 'text'}-${n}.parquet`);
+        await s.run(`COPY (SELECT ${cols.map(sqlIdent).join(', ')} FROM ds.${sqlIdent(t)}) TO ${sqlString(path)} (FORMAT parquet)`);
+        files.set(t, path);
       }
     } finally {
       s.close();
-      await engine.close();
     }
-    return { typed: a.r, text: b.r, readings, differences };
+    out.push({ r, files });
   }
+  const [a, b] = out as [(typeof out)[number], (typeof out)[number]];
+  const engine = await openDuckDb({ threads: 2 });
+  const s = await engine.session();
+  const differences: string[] = [];
+  try {
+    assert.deepEqual([...a.files.keys()].sort(), [...b.files.keys()].sort());
+    for (const [t, pa] of a.files) {
+      const pb = b.files.get(t) as string;
+      const [d] = await s.all<{ n: bigint }>(`SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet(${sqlString(pa)}) EXCEPT ALL SELECT * FROM read_parquet(${sqlString(pb)})))
+        + (SELECT count(*) FROM (SELECT * FROM read_parquet(${sqlString(pb)}) EXCEPT ALL SELECT * FROM read_parquet(${sqlString(pa)}))) AS n`);
+      if (Number(d?.n) !== 0) differences.push(`${t}: ${Number(d?.n)} rows differ`);
+    }
+  } finally {
+    s.close();
+    await engine.close();
+  }
+  return { typed: a.r, text: b.r, readings, differences };
 }
 
 for (const convention of ['cnam+true-false', 'hdh'] as const) {
