@@ -11,12 +11,12 @@ import { sqlIdent, sqlString, type Engine, type EngineSession } from '../engine/
 import { AppError, isAppError } from '../errors.ts';
 import type { KeyService } from '../keys/index.ts';
 import type { LocalFileStore } from '../store/index.ts';
-import { hashFiles, listInputFiles, locateRows, readHeader, stemOf, type InputFile } from './files.ts';
+import { hashFiles, isGzipped, listInputFiles, locateRows, readHeader, stemOf, type InputFile } from './files.ts';
 import { detectDelivery, type Detection } from './detect.ts';
 import { tableOfFile } from './file-tables.ts';
 import { DEFAULT_PROFILE, normalisedSql, profiledColumns, type DeliveryProfile } from './profile.ts';
-import { chooseTypedReading, type TypedReading } from './typed-reading.ts';
-import { codeListOf, isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
+import { chooseTypedReading, columnProofs, type ColumnProof, type TypedReading } from './typed-reading.ts';
+import { codeListOf, type ColumnSqlContext, isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
 export interface IngestCatalog {
@@ -65,6 +65,8 @@ export interface IngestProgress {
   readonly file?: string;
   /** With a file's `write`: how it was read, `typed` (a clean file, see typed-reading.ts) or `text` (value by value). */
   readonly reading?: 'typed' | 'text';
+  /** With a file read typed: the columns whose rules its line scan proved (left out of its row check). */
+  readonly proven?: readonly string[];
 }
 
 export interface IngestOptions {
@@ -589,7 +591,9 @@ export class IngestService {
     let bytesDone = 0;
     // Nomenclatures as ENUM types: being made (shared by both lanes), and made (read synchronously by the SQL builders).
     const nomPending = new Map<string, Promise<void>>();
-    const noms = new Map<string, { readonly type: string; readonly integerCodes: boolean }>();
+    const noms = new Map<string, { readonly type: string; readonly integerCodes: boolean; readonly codes: readonly string[] }>();
+    // What the line scan may prove of a table's columns (typed-reading.ts), by table and header: found once a run.
+    const proofs = new Map<string, Promise<ReadonlyMap<string, ColumnProof>>>();
     // Two lanes (engine sessions) take files in turn, so that one file's engine work overlaps the
     // other's, and the waits between statements. Each lane has its own pipes and pseudonym table.
     const lanes: Lane[] = [];
@@ -646,11 +650,22 @@ export class IngestService {
             const type = `${t}_${runId.replace(/[^A-Za-z0-9]/g, '_')}`;
             await session.run(`CREATE TYPE ${type} AS ENUM (SELECT code FROM ${t})`);
             await session.run(`DROP TABLE ${t}`);
-            noms.set(name, { type, integerCodes: codes.every((c) => /^-?[0-9]+$/.test(c)) });
+            noms.set(name, { type, integerCodes: codes.every((c) => /^-?[0-9]+$/.test(c)), codes });
           })();
           nomPending.set(name, pending);
         }
         return pending;
+      };
+
+      // The columns a clean file's line scan may prove, once per table and header (their code lists made first).
+      const proofsOf = (session: EngineSession, table: string, columns: readonly CatalogColumn[], header: readonly string[], ctx: ColumnSqlContext): Promise<ReadonlyMap<string, ColumnProof>> => {
+        const key = `${table}\u0000${header.join('\u0000')}`;
+        let found = proofs.get(key);
+        if (found === undefined) {
+          found = columnProofs(session, columns, header, profile, ctx, (n) => noms.get(n)?.codes);
+          proofs.set(key, found);
+        }
+        return found;
       };
 
       // A referenced table's identifiers, hashed into every lane's pseudonym table (in memory).
@@ -705,7 +720,7 @@ export class IngestService {
         const inner = (options: string, withSource = false, t?: TypedReading): string => `SELECT *, ${parsed.filter((c) => header.includes(c.name) && t?.types.has(c.name) !== true).map((c) => `${rowTypedSql(c, raw(c.name), ctx)} AS ${tName(c)}`).join(', ') || 'NULL AS __none'} FROM ${readCsv(options, withSource, t)}`;
         const typedRef = (c: CatalogColumn, t?: TypedReading): string => (keepsRawText(c) || t?.types.has(c.name) === true ? raw(c.name) : header.includes(c.name) ? tName(c) : typedSql(c, 'NULL::VARCHAR'));
         const rawKept = parsed.filter((c) => header.includes(c.name));
-        const validated = (options: string, withSource = false, t?: TypedReading): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, (c) => typedRef(c, t))} AS __bad FROM (${inner(options, withSource, t)})`;
+        const validated = (options: string, withSource = false, t?: TypedReading): string => `SELECT *, ${rowHasViolationSql(columns, raw, ctx, (c) => typedRef(c, t), t?.proven)} AS __bad FROM (${inner(options, withSource, t)})`;
         const yearOf = (t?: TypedReading): string => (p.year !== undefined ? String(p.year) : yearSql(p.table, (c) => typedRef(c, t)));
 
         for (const l of lanes) await fillPseudonyms(l, p, header, readCsv);
@@ -737,8 +752,9 @@ export class IngestService {
         // look at its first lines, then the whole file. Otherwise, or when the typed reader still
         // refuses a row, the file is read as text and checked value by value.
         let readTyped = false;
+        let proven: readonly string[] = [];
         let written: ReadonlyMap<number, { readonly rows: number; readonly file?: { readonly bytes: number; readonly sha256: string } }> | undefined;
-        const choice = this.d.typedReading === false ? undefined : await chooseTypedReading(session, p.file.path, columns, header, profile);
+        const choice = this.d.typedReading === false ? undefined : await chooseTypedReading(session, p.file.path, columns, header, profile, { proofs: isGzipped(p.file.path) ? new Map() : await proofsOf(session, p.table.name, columns, header, ctx) });
         if (choice !== undefined) {
           written = await pipes.copy(session, pass(choice.reading), pathOf, encKey);
           const rowsRead = [...written.values()].reduce((a, w) => a + w.rows, 0);
@@ -748,7 +764,10 @@ export class IngestService {
               if (w.file !== undefined && path !== undefined) await unlink(path).catch(() => undefined);
             }
             written = undefined;
-          } else readTyped = true;
+          } else {
+            readTyped = true;
+            proven = [...choice.reading.proven];
+          }
         }
         written ??= await pipes.copy(session, pass(), pathOf, encKey);
         for (const [year, w] of [...written].sort((a, b) => a[0] - b[0])) {
@@ -853,7 +872,7 @@ export class IngestService {
         // One statement: a file's fixed cost counts when a delivery has hundreds of small files.
         await session.run([rows, checked, lines, rej, `${rej}_scan`].map((t) => `DROP TABLE IF EXISTS ${t}`).join('; '));
         bytesDone += p.file.bytes;
-        o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name, reading: readTyped ? 'typed' : 'text' });
+        o.onProgress?.({ phase: 'write', done: bytesDone, total: totalBytes, file: p.file.name, reading: readTyped ? 'typed' : 'text', ...(readTyped ? { proven } : {}) });
         entries.push(...fileEntries);
         await o.afterFile?.(p.file.name);
       };

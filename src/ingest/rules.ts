@@ -420,11 +420,14 @@ export function rowViolationsSql(columns: readonly CatalogColumn[], raw: (name: 
  * written as one condition rather than one per rule (every row pays this test, and DuckDB's cost
  * grows with the number of conditions). A present value must pass every positive test (parsed,
  * in the enum, matching the pattern, within length and range, a code of the nomenclature); a
- * missing one breaks only `required`.
+ * missing one breaks only `required`. `proven`: every present value is known to pass every rule
+ * (the line scan matched each field against the column's passing spellings, typed-reading.ts), so
+ * only `required` is left to test.
  */
-export function columnBreaksSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = rowTypedSql(c, raw, ctx)): string {
+export function columnBreaksSql(c: CatalogColumn, raw: string, ctx: ColumnSqlContext, typed: string = rowTypedSql(c, raw, ctx), proven = false): string {
   const k = c.constraints;
   const required = k.required === true;
+  if (proven) return required ? `${raw} IS NULL` : 'false';
   if (isNirColumn(c)) {
     const nir = `(${nirViolationSql(raw)}) IS NOT NULL`;
     return required ? `(${raw} IS NULL OR ${nir})` : nir;
@@ -453,10 +456,11 @@ export function columnBreaksSql(c: CatalogColumn, raw: string, ctx: ColumnSqlCon
 
 /**
  * True when a row breaks any rule: the test every row pays, so one plain condition per column
- * rather than the named list. `typed` gives each column's parsed value (default: `rowTypedSql`).
+ * rather than the named list. `typed` gives each column's parsed value (default: `rowTypedSql`);
+ * `proven`, the columns whose rules but `required` the line scan proved (`columnBreaksSql`).
  */
-export function rowHasViolationSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext, typed?: (c: CatalogColumn) => string): string {
-  const parts = columns.map((c) => columnBreaksSql(c, raw(c.name), ctx, typed?.(c) ?? rowTypedSql(c, raw(c.name), ctx))).filter((x) => x !== 'false');
+export function rowHasViolationSql(columns: readonly CatalogColumn[], raw: (name: string) => string, ctx: ColumnSqlContext, typed?: (c: CatalogColumn) => string, proven: ReadonlySet<string> = new Set()): string {
+  const parts = columns.map((c) => columnBreaksSql(c, raw(c.name), ctx, typed?.(c) ?? rowTypedSql(c, raw(c.name), ctx), proven.has(c.name))).filter((x) => x !== 'false');
   return parts.length === 0 ? 'false' : `(${parts.join('\n OR ')})`;
 }
 

@@ -12,8 +12,8 @@ import { testDbKind } from '../../test/helpers/db.ts';
 import { openTestPlatform, type TestPlatform } from '../../test/helpers/platform.ts';
 import { IngestService, ingestCatalogFrom, type IngestProgress } from './index.ts';
 import { DEFAULT_PROFILE, parseProfile, type DeliveryProfile } from './profile.ts';
-import { isPseudonymised, typedSql } from './rules.ts';
-import { chooseTypedReading, lineScanSql, typedReading } from './typed-reading.ts';
+import { columnBreaksSql, isPseudonymised, typedSql } from './rules.ts';
+import { chooseTypedReading, columnProofs, lineScanSql, MAX_PROVEN_SHAPE, MAX_PROVEN_SPELLINGS, typedReading } from './typed-reading.ts';
 import { gzipSync } from 'node:zlib';
 
 const actor = { kind: 'service', id: 'typed-reading-test' } as const;
@@ -153,29 +153,154 @@ test('chooseTypedReading: a clean file is read typed with its line count; an ear
     };
     const many = Array.from({ length: 25 }, (_, k) => line(k));
     // Clean, shorter than the look: one scan, typed, its lines counted.
-    const clean = await chooseTypedReading(s, await write('clean.csv', many), columns, header, DEFAULT_PROFILE, 10);
+    const clean = await chooseTypedReading(s, await write('clean.csv', many), columns, header, DEFAULT_PROFILE, { look: 10 });
     assert.deepEqual([clean?.reading.decimalComma, clean?.lines], [false, 25]);
     assert.deepEqual([...(clean?.reading.types.keys() ?? [])], ['N', 'X', 'D']);
     // A bad spelling in the first look, or after it (the whole scan finds it): text.
     const early = many.map((l, k) => (k === 3 ? line(k, '1e3') : l));
-    assert.equal(await chooseTypedReading(s, await write('early.csv', early), columns, header, DEFAULT_PROFILE, 10), undefined);
+    assert.equal(await chooseTypedReading(s, await write('early.csv', early), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
     const late = many.map((l, k) => (k === 20 ? line(k, '2.5', '1/3/2021') : l));
-    assert.equal(await chooseTypedReading(s, await write('late.csv', late), columns, header, DEFAULT_PROFILE, 10), undefined);
-    assert.equal((await chooseTypedReading(s, await write('late-whole.csv', late), columns, header, DEFAULT_PROFILE, 100)), undefined);
+    assert.equal(await chooseTypedReading(s, await write('late.csv', late), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
+    assert.equal((await chooseTypedReading(s, await write('late-whole.csv', late), columns, header, DEFAULT_PROFILE, { look: 100 })), undefined);
     // Decimal commas throughout: typed with the comma; a file mixing both separators: text.
     const commas = many.map((_l, k) => line(k, '2,5'));
-    const comma = await chooseTypedReading(s, await write('comma.csv', commas), columns, header, DEFAULT_PROFILE, 10);
+    const comma = await chooseTypedReading(s, await write('comma.csv', commas), columns, header, DEFAULT_PROFILE, { look: 10 });
     assert.deepEqual([comma?.reading.decimalComma, comma?.lines], [true, 25]);
     const mixed = commas.map((l, k) => (k === 22 ? line(k, '2.5') : l));
-    assert.equal(await chooseTypedReading(s, await write('mixed.csv', mixed), columns, header, DEFAULT_PROFILE, 10), undefined);
+    assert.equal(await chooseTypedReading(s, await write('mixed.csv', mixed), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
     // A gzip'd file is never tried; a file with no plain column neither.
-    assert.equal(await chooseTypedReading(s, await write('clean.csv.gz', many, true), columns, header, DEFAULT_PROFILE, 10), undefined);
+    assert.equal(await chooseTypedReading(s, await write('clean.csv.gz', many, true), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
     const textOnly = [col('N', 'string'), col('X', 'string'), col('D', 'string'), col('CODE', 'string'), col('TXT', 'string')];
-    assert.equal(await chooseTypedReading(s, await write('text-only.csv', many), textOnly, header, DEFAULT_PROFILE, 10), undefined);
+    assert.equal(await chooseTypedReading(s, await write('text-only.csv', many), textOnly, header, DEFAULT_PROFILE, { look: 10 }), undefined);
     // A file that cannot be read (gone): text, where the careful reading names the error.
-    assert.equal(await chooseTypedReading(s, join(dir, 'missing.csv'), columns, header, DEFAULT_PROFILE, 10), undefined);
+    assert.equal(await chooseTypedReading(s, join(dir, 'missing.csv'), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
     // A header with no line after it: nothing to read typed.
-    assert.equal(await chooseTypedReading(s, await write('empty.csv', []), columns, header, DEFAULT_PROFILE, 10), undefined);
+    assert.equal(await chooseTypedReading(s, await write('empty.csv', []), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
+  } finally {
+    s.close();
+    await engine.close();
+  }
+});
+
+/**
+ * The stronger line shape: what it proves of each kind of column, found by running each column's
+ * own rule check on its candidate spellings (real DuckDB, a real code list as an ENUM type), and
+ * the choice it makes on real files.
+ */
+test('columnProofs: enum and code-list columns prove their passing spellings, simple patterns themselves; NIRs, open patterns and rewritten integers prove nothing', async () => {
+  const engine = await openDuckDb({ threads: 1 });
+  const s = await engine.session();
+  try {
+    // A code list of departments (text codes, `2A`), and one of integer codes.
+    await s.run(`CREATE TYPE dpt_test AS ENUM ('01', '02', '2A', '971')`);
+    await s.run(`CREATE TYPE nat_test AS ENUM ('1110', '1111', '3313')`);
+    const codes: Record<string, readonly string[]> = { DPT: ['01', '02', '2A', '971'], NAT: ['1110', '1111', '3313'] };
+    const types: Record<string, string> = { DPT: 'dpt_test', NAT: 'nat_test' };
+    const ctx = { nomenclatureType: (n: string) => types[n], nomenclatureIsIntegers: (n: string) => n === 'NAT' };
+    const cols = [
+      col('SEX', 'integer', { constraints: { required: true, enum: [1, 2] } }),
+      col('DPT', 'string', { nomenclature: 'DPT', constraints: { pattern: '^(0[0-9]|2[AB])$' } }),
+      col('NAT', 'integer', { nomenclature: 'NAT', constraints: { minimum: 1111 } }),
+      col('TOP', 'integer', { constraints: { enum: ['0', '1'] } }),
+      col('ID', 'string', { constraints: { required: true, pattern: '^[0-9A-Z]{17}$' } }),
+      col('AMD', 'string', { constraints: { pattern: '^(19|20)\\d{2}(0[1-9]|1[0-2])$' } }),
+      col('FREE', 'string', { constraints: { pattern: '^.{3}$' } }),
+      col('LEN', 'string', { constraints: { pattern: '^[0-9]+$', maxLength: 4 } }),
+      col('NEG', 'string', { constraints: { pattern: '^[^;]+$' } }),
+      col('NIR', 'string', { sensitivity: 'direct_identifier', constraints: { pattern: '^[0-9]{13}$' } } as never),
+      col('OPEN', 'string', { nomenclature: 'UNKNOWN' }),
+    ];
+    const names = cols.map((c) => c.name);
+    const proofs = await columnProofs(s, cols, names, DEFAULT_PROFILE, ctx, (n) => codes[n]);
+    assert.deepEqual([...proofs.keys()].sort(), ['AMD', 'DPT', 'ID', 'NAT', 'SEX', 'TOP']);
+    // The pattern and the code list together: the codes that match the pattern ('971' does not).
+    assert.equal(proofs.get('DPT')?.piece, '(?:\\x{30}\\x{31}|\\x{30}\\x{32}|\\x{32}\\x{41})');
+    assert.equal(proofs.get('DPT')?.integers, false);
+    // The range leaves 1110 out; integer codes: the column may be read typed.
+    assert.deepEqual([proofs.get('NAT')?.piece, proofs.get('NAT')?.integers], ['(?:\\x{31}\\x{31}\\x{31}\\x{31}|\\x{33}\\x{33}\\x{31}\\x{33})', true]);
+    assert.deepEqual([proofs.get('ID')?.piece, proofs.get('AMD')?.piece], ['(?:[0-9A-Z]{17})', '(?:(19|20)\\d{2}(0[1-9]|1[0-2]))']);
+    // Flags spelled True/False: the spellings that the profile reads as 1 and 0, not integer text.
+    const flagged = await columnProofs(s, cols, names, parseProfile({ flags: { true: 'True', false: 'False' } }), ctx, (n) => codes[n]);
+    assert.deepEqual([flagged.get('TOP')?.piece, flagged.get('TOP')?.integers], ['(?:\\x{30}|\\x{31}|\\x{54}\\x{72}\\x{75}\\x{65}|\\x{46}\\x{61}\\x{6c}\\x{73}\\x{65})', false]);
+    // Integers written `61.0`: the text checked is not the text delivered, no integer column proven.
+    assert.deepEqual([...(await columnProofs(s, cols, names, parseProfile({ integerPointZero: true }), ctx, (n) => codes[n])).keys()].sort(), ['AMD', 'DPT', 'ID']);
+    // The '|' delimiter: a pattern's '|' is alternation, never a character of the field.
+    assert.deepEqual([...(await columnProofs(s, cols, names, parseProfile({ delimiter: '|' }), ctx, (n) => codes[n])).keys()].sort(), ['AMD', 'DPT', 'ID', 'NAT', 'SEX', 'TOP']);
+    // A code list longer than the limit is left to the row check.
+    const big = Array.from({ length: MAX_PROVEN_SPELLINGS + 1 }, (_v, k) => String(k));
+    await s.run(`CREATE TYPE big_test AS ENUM (${big.map(sqlString).join(', ')})`);
+    const bigCol = col('BIG', 'integer', { nomenclature: 'BIG' });
+    assert.equal((await columnProofs(s, [bigCol], ['BIG'], DEFAULT_PROFILE, { nomenclatureType: () => 'big_test' }, () => big)).size, 0);
+    // The proven pieces of one file stay within MAX_PROVEN_SHAPE characters, the smallest first.
+    const cip = Array.from({ length: 900 }, (_v, k) => String(3400900000000 + k * 7919));
+    await s.run(`CREATE TYPE cip_test AS ENUM (${cip.map(sqlString).join(', ')})`);
+    const three = ['C1', 'C2', 'C3'].map((n) => col(n, 'integer', { nomenclature: 'CIP' }));
+    const capped = await columnProofs(s, [...three, cols[0] as CatalogColumn], ['C1', 'C2', 'C3', 'SEX'], DEFAULT_PROFILE, { nomenclatureType: () => 'cip_test' }, () => cip);
+    assert.deepEqual([...capped.keys()].sort(), ['C1', 'SEX']);
+    assert.ok([...capped.values()].reduce((a, p) => a + p.piece.length, 0) <= MAX_PROVEN_SHAPE);
+
+    // The stronger shape holds the proven spellings (the markers too); the weaker keeps them free.
+    const profile = parseProfile({ missing: ['.'] });
+    const strong = typedReading(cols, names, profile, false, proofs);
+    const weak = typedReading(cols, names, profile);
+    assert.deepEqual([...(strong?.proven ?? [])].sort(), ['AMD', 'DPT', 'ID', 'NAT', 'SEX', 'TOP']);
+    assert.deepEqual([...(strong?.types ?? [])], [['SEX', 'BIGINT'], ['NAT', 'BIGINT'], ['TOP', 'BIGINT']]);
+    assert.equal(weak, undefined, 'no plain column: no weaker shape');
+    const matches = async (re: string, l: string): Promise<boolean | null> => (await s.all<{ ok: boolean | null }>(`SELECT regexp_full_match(${sqlString(l)}, ${sqlString(re)}) AS ok`))[0]?.ok ?? null;
+    const good = ['1', '2A', '3313', '1', '1GBMCFU1D9A4B1VMO', '201907', 'abc', '12', 'x', '1234567890123', 'z'];
+    const lineOf = (over: Record<number, string>): string => good.map((v, k) => over[k] ?? v).join(';');
+    assert.equal(await matches(strong?.lineRegex as string, lineOf({})), true);
+    assert.equal(await matches(strong?.lineRegex as string, lineOf({ 0: '', 1: '.', 2: '', 5: '.' })), true, 'empty fields and markers');
+    for (const [k, v] of [[0, '3'], [0, '01'], [0, ' 1'], [1, '971'], [1, '2a'], [2, '1110'], [2, '1112'], [3, 'True'], [4, '1GBMCFU1D9A4B1VM'], [5, '201913'], [5, '1907']] as const) {
+      assert.equal(await matches(strong?.lineRegex as string, lineOf({ [k]: v })), false, `${names[k]} = ${JSON.stringify(v)}`);
+    }
+    // A proven column's row check is `required` alone; every other column keeps its own.
+    assert.equal(columnBreaksSql(cols[0] as CatalogColumn, 'v', ctx, undefined, true), 'v IS NULL');
+    assert.equal(columnBreaksSql(cols[1] as CatalogColumn, 'v', ctx, undefined, true), 'false');
+  } finally {
+    s.close();
+    await engine.close();
+  }
+});
+
+test('chooseTypedReading with proofs: a file whose every line passes the proven rules is read with them; a bad code anywhere keeps every rule; the typed reader reads proven integers as the careful reading does', async () => {
+  const engine = await openDuckDb({ threads: 1 });
+  const s = await engine.session();
+  try {
+    const dir = await mkTemp();
+    const cols = [...columns, col('ID', 'string', { constraints: { pattern: '^[0-9]{3}$' } })];
+    const hdr = [...header, 'ID'];
+    const ctx = { nomenclatureType: () => undefined };
+    const proofs = await columnProofs(s, cols, hdr, DEFAULT_PROFILE, ctx, () => undefined);
+    assert.deepEqual([...proofs.keys()].sort(), ['CODE', 'ID']);
+    const line = (k: number, code = '1', id = '007'): string => `${k};2.5;01/03/2021;${code};text ${k};${id}`;
+    const write = async (name: string, lines: readonly string[]): Promise<string> => {
+      const path = join(dir, name);
+      await writeFile(path, `${hdr.join(';')}\n${lines.map((l) => `${l}\n`).join('')}`);
+      return path;
+    };
+    const many = Array.from({ length: 25 }, (_, k) => line(k, k % 2 === 0 ? '1' : '2'));
+    const clean = await chooseTypedReading(s, await write('proven.csv', many), cols, hdr, DEFAULT_PROFILE, { look: 10, proofs });
+    assert.deepEqual([clean?.lines, [...(clean?.reading.proven ?? [])].sort(), [...(clean?.reading.types.keys() ?? [])]], [25, ['CODE', 'ID'], ['N', 'X', 'D', 'CODE']]);
+    // A code outside the enum, early or late, or an identifier of the wrong shape: typed, every rule checked.
+    for (const [name, bad] of [['early', many.map((l, k) => (k === 2 ? line(k, '3') : l))], ['late', many.map((l, k) => (k === 20 ? line(k, '01') : l))], ['id', many.map((l, k) => (k === 24 ? line(k, '1', '12') : l))]] as const) {
+      const got = await chooseTypedReading(s, await write(`${name}.csv`, bad), cols, hdr, DEFAULT_PROFILE, { look: 10, proofs });
+      assert.deepEqual([got?.lines, got?.reading.proven.size, [...(got?.reading.types.keys() ?? [])]], [25, 0, ['N', 'X', 'D']], name);
+    }
+    // A bad plain value still sends the file to the text reading.
+    assert.equal(await chooseTypedReading(s, await write('plain-bad.csv', many.map((l, k) => (k === 22 ? l.replace('2.5', '2.5e1') : l))), cols, hdr, DEFAULT_PROFILE, { look: 10, proofs }), undefined);
+    // The line scan with the stronger shape counts both.
+    const path = await write('counts.csv', [line(1), line(2, '3'), line(3, '1', 'abc'), line(4).replace(';2.5;', ';x;')]);
+    const weak = typedReading(cols, hdr, DEFAULT_PROFILE) as NonNullable<ReturnType<typeof typedReading>>;
+    const strong = typedReading(cols, hdr, DEFAULT_PROFILE, false, proofs) as NonNullable<ReturnType<typeof typedReading>>;
+    const [scan] = await s.all<{ n: bigint; ok: bigint; proven: bigint }>(lineScanSql(path, weak, 'utf-8', undefined, strong));
+    assert.deepEqual([Number(scan?.n), Number(scan?.ok), Number(scan?.proven)], [4, 3, 1]);
+    // What the stronger shape lets the typed reader read (CODE as BIGINT) equals the careful reading.
+    const typed = await s.all<{ CODE: bigint }>(`SELECT CODE FROM read_csv(${sqlString(clean === undefined ? '' : join(dir, 'proven.csv'))}, delim = ';', header = true, quote = '"', escape = '"', auto_detect = false, dateformat = '%d/%m/%Y',
+      columns = {${hdr.map((h) => `${sqlString(h)}: '${strong.types.get(h) ?? 'VARCHAR'}'`).join(', ')}}, ignore_errors = true, null_padding = false)`);
+    const careful = await s.all<{ CODE: bigint }>(`SELECT ${typedSql(cols[3] as CatalogColumn, 'CODE')} AS CODE FROM read_csv(${sqlString(join(dir, 'proven.csv'))}, delim = ';', header = true, auto_detect = false, all_varchar = true, columns = {${hdr.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}})`);
+    assert.deepEqual(typed.map((r) => r.CODE), careful.map((r) => r.CODE));
+    assert.deepEqual(typed.map((r) => r.CODE).slice(0, 2), [1n, 2n]);
   } finally {
     s.close();
     await engine.close();
@@ -218,14 +343,16 @@ after(async () => {
 let deliveries = 0;
 
 /** Ingests `dir` with and without the typed reading (two platforms); returns both results, the readings and each table's rows as plain Parquet. */
-async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awaited<ReturnType<IngestService['ingest']>>; text: Awaited<ReturnType<IngestService['ingest']>>; readings: Map<string, string>; differences: string[] }> {
+async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awaited<ReturnType<IngestService['ingest']>>; text: Awaited<ReturnType<IngestService['ingest']>>; readings: Map<string, string>; proven: Map<string, readonly string[]>; differences: string[] }> {
   const n = ++deliveries;
   const out: Array<{ r: Awaited<ReturnType<IngestService['ingest']>>; files: Map<string, string> }> = [];
   const readings = new Map<string, string>();
+  const proven = new Map<string, readonly string[]>();
   for (const { p, svc, typed } of await platforms()) {
     const onProgress = (e: IngestProgress): void => {
       if (e.phase === 'write' && e.file !== undefined && e.reading !== undefined) {
         if (typed) readings.set(e.file, e.reading);
+        if (typed && e.proven !== undefined) proven.set(e.file, e.proven);
         else assert.equal(e.reading, 'text', `${e.file} is read as text when the typed reading is off`);
       }
     };
@@ -268,7 +395,7 @@ async function both(dir: string, profile: DeliveryProfile): Promise<{ typed: Awa
     s.close();
     await engine.close();
   }
-  return { typed: a.r, text: b.r, readings, differences };
+  return { typed: a.r, text: b.r, readings, proven, differences };
 }
 
 for (const convention of ['cnam+true-false', 'hdh'] as const) {
@@ -287,7 +414,7 @@ for (const convention of ['cnam+true-false', 'hdh'] as const) {
         }
       }
       const profile = parseProfile(JSON.parse(await readFile(join(out, 'profile.json'), 'utf8')));
-      const { typed, text, readings, differences } = await both(join(out, 'csv'), profile);
+      const { typed, text, readings, proven, differences } = await both(join(out, 'csv'), profile);
       assert.deepEqual(differences, []);
       assert.equal(typed.rowsAccepted, text.rowsAccepted);
       assert.equal(typed.rowsQuarantined, text.rowsQuarantined);
@@ -304,6 +431,13 @@ for (const convention of ['cnam+true-false', 'hdh'] as const) {
         // The cnam convention: `.` for missing and decimal commas, read typed all the same.
         if (convention === 'cnam+true-false') assert.ok(typedFiles.some((f) => f.startsWith('ER_PRS_F')), JSON.stringify([...readings]));
         if (convention === 'hdh') assert.ok(typedFiles.includes('ER_PRS_F.csv') && typedFiles.includes('ER_PHA_F.csv'), JSON.stringify([...readings]));
+        // Their line scans proved the rules of the columns with an enum, a code list or a simple
+        // pattern, left out of the row check: identifiers and codes (and, where integers are
+        // written as integers, sex, nature of care and a flag spelled True/False).
+        const prs = [...proven].find(([f]) => f.startsWith('ER_PRS_F'))?.[1] ?? [];
+        const want = convention === 'hdh' ? ['ORG_CLE_NUM', 'PFS_EXE_NUM', 'EXE_SOI_AMD', 'BEN_RES_DPT'] : ['ORG_CLE_NUM', 'PFS_EXE_NUM', 'BEN_RES_DPT', 'BEN_SEX_COD', 'PRS_NAT_REF', 'BEN_CMU_TOP'];
+        for (const c of want) assert.ok(prs.includes(c), `${c}: ${JSON.stringify(prs)}`);
+        if (convention === 'hdh') assert.ok(!prs.includes('BEN_SEX_COD'), 'integers written 1.0: no integer column proven');
       } else {
         assert.ok(typed.rowsQuarantined > 0);
         // A file with a malformed plain value is read as text (its typed reading is not tried or is undone).
@@ -347,9 +481,12 @@ test(`a file of exact spellings whose code breaks its list is read typed, and th
     fields[at] = value;
     lines[3] = fields.join(';');
     await writeFile(file, lines.join('\n'));
-    const { typed, text, readings, differences } = await both(join(out, 'csv'), DEFAULT_PROFILE);
+    const { typed, text, readings, proven, differences } = await both(join(out, 'csv'), DEFAULT_PROFILE);
     assert.deepEqual(differences, []);
     assert.equal(readings.get('ER_PRS_F.csv'), reading, value);
+    // Read typed, but not with BEN_SEX_COD proven: its rules are checked on every row.
+    assert.ok(!(proven.get('ER_PRS_F.csv') ?? ['BEN_SEX_COD']).includes('BEN_SEX_COD'), JSON.stringify(proven.get('ER_PRS_F.csv')));
+    assert.ok((proven.get('ER_PHA_F.csv') ?? []).length > 0, 'the clean file beside it has proven columns');
     assert.equal(typed.rowsQuarantined, 1);
     // (The value breaks the enum and the code list: an entry for each rule.)
     assert.deepEqual([...new Set(typed.quarantine.entries.map((e) => `${e.file}:${e.line}:${e.column}`))], ['ER_PRS_F.csv:4:BEN_SEX_COD']);

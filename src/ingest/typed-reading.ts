@@ -16,12 +16,23 @@
  * A plain column is one whose only rules are its type, `required` and a range: a column with an
  * enum, a pattern, a length, a code list, a pseudonym or a NIR is read as text (those rules read
  * the text as delivered).
+ *
+ * The same scan can also prove a column's text rules (`columnProofs`): a column with an enum or a
+ * code list has a finite set of spellings that pass every rule of the column (found by running the
+ * column's own rule check on each candidate), a string column with a simple pattern has that
+ * pattern. A second, stronger line shape puts those spellings in the proven columns' fields; a file
+ * whose every line matches it is read with those columns' rules left out of the row check (only
+ * `required` stays: an empty field is no spelling), and a proven integer column whose spellings are
+ * all integer text is read typed as well. A file that matches only the weaker shape is read typed
+ * with every rule checked, as before; the stronger shape costs the scan little (one regular
+ * expression a line either way, the weaker one only on lines the stronger one refuses).
  */
 import type { CatalogColumn } from '../catalog/index.ts';
 import { sqlString, type EngineSession } from '../engine/index.ts';
 import { isGzipped } from './files.ts';
 import type { DeliveryProfile } from './profile.ts';
-import { codeListOf, dateFormat, isNirColumn, keepsRawText } from './rules.ts';
+import { codeListOf, columnBreaksSql, dateFormat, isNirColumn, isPseudonymised, keepsRawText, type ColumnSqlContext } from './rules.ts';
+import { isFlagColumn } from './profile.ts';
 
 export type PlainType = 'BIGINT' | 'DOUBLE' | 'DATE';
 
@@ -36,6 +47,21 @@ export interface TypedReading {
   readonly decimalComma: boolean;
   /** Spellings the reader reads as missing besides the empty field (the profile's markers, `.`): its `nullstr`. */
   readonly missing: readonly string[];
+  /**
+   * Columns whose every rule but `required` a line matching `lineRegex` proves (their fields hold
+   * only spellings that pass them): the row check leaves those rules out. Empty for the weaker shape.
+   */
+  readonly proven: ReadonlySet<string>;
+}
+
+/**
+ * What the line scan may prove of a column: `piece`, an RE2 expression of every non-empty
+ * spelling of the column that passes all its rules (none holds the delimiter, a quote or a line
+ * end); `integers`, every such spelling is integer text (the typed reader may read the column).
+ */
+export interface ColumnProof {
+  readonly piece: string;
+  readonly integers: boolean;
 }
 
 /** An integer that fits BIGINT whatever its digits (18 at most), optionally negative. */
@@ -100,7 +126,13 @@ function esc(ch: string): string {
  * (nothing to gain). Missing-value markers other than the empty field are not plain spellings:
  * a file using them in a plain column goes the careful way.
  */
-export function typedReading(columns: readonly CatalogColumn[], header: readonly string[], profile: DeliveryProfile, decimalComma = false): TypedReading | undefined {
+export function typedReading(
+  columns: readonly CatalogColumn[],
+  header: readonly string[],
+  profile: DeliveryProfile,
+  decimalComma = false,
+  proofs: ReadonlyMap<string, ColumnProof> = new Map(),
+): TypedReading | undefined {
   if ([...profile.delimiter].length !== 1 || profile.delimiter === '"') return undefined;
   // A decimal comma beside a comma delimiter would be quoted: the careful reading's work.
   if (decimalComma && profile.delimiter === ',') return undefined;
@@ -109,12 +141,22 @@ export function typedReading(columns: readonly CatalogColumn[], header: readonly
     const t = c === undefined ? undefined : plainType(c, profile);
     return t === undefined ? [] : [[h, t] as const];
   }));
+  // A proven column's field holds one of its passing spellings; one whose spellings are all
+  // integer text is plain as well (the reader reads exact digits as the careful reading does).
+  const proven = new Map<string, string>();
+  for (const h of header) {
+    const proof = proofs.get(h);
+    const c = byName.get(h);
+    if (proof === undefined || c === undefined || plain.has(h) || header.indexOf(h) !== header.lastIndexOf(h)) continue;
+    proven.set(h, proof.piece);
+    if (proof.integers && (c.type === 'integer' || c.type === 'year') && !keepsRawText(c)) plain.set(h, { type: 'BIGINT', shape: proof.piece });
+  }
   // One date format per file (the reader's `dateformat`): the one most plain date columns use.
   const formats = new Map<string, number>();
   for (const t of plain.values()) if (t.format !== undefined) formats.set(t.format, (formats.get(t.format) ?? 0) + 1);
   const dateFormatOf = [...formats].sort((a, b) => b[1] - a[1])[0]?.[0];
   for (const [h, t] of plain) if (t.format !== undefined && t.format !== dateFormatOf) plain.delete(h);
-  if (plain.size === 0) return undefined;
+  if (plain.size === 0 && proven.size === 0) return undefined;
   const d = esc(profile.delimiter);
   const other = `[^${d}\\x{22}]*`;
   // The profile's missing markers (`.`) are missing in every column, as in the careful reading
@@ -124,28 +166,111 @@ export function typedReading(columns: readonly CatalogColumn[], header: readonly
   const marker = markers.map((m) => `|${[...m].map(esc).join('')}`).join('');
   const lineRegex = header.map((h) => {
     const t = plain.get(h);
-    if (t === undefined) return other;
-    return `(?:${t.type === 'DOUBLE' && decimalComma ? COMMA_NUMBER : t.shape}${marker})?`;
+    const piece = proven.get(h) ?? (t === undefined ? undefined : t.type === 'DOUBLE' && decimalComma ? COMMA_NUMBER : t.shape);
+    return piece === undefined ? other : `(?:${piece}${marker})?`;
   }).join(d);
   const hasNumbers = [...plain.values()].some((t) => t.type === 'DOUBLE');
   if (decimalComma && !hasNumbers) return undefined;
-  return { types: new Map([...plain].map(([h, t]) => [h, t.type])), ...(dateFormatOf === undefined ? {} : { dateFormat: dateFormatOf }), lineRegex, decimalComma, missing: markers };
+  return { types: new Map([...plain].map(([h, t]) => [h, t.type])), ...(dateFormatOf === undefined ? {} : { dateFormat: dateFormatOf }), lineRegex, decimalComma, missing: markers, proven: new Set(proven.keys()) };
+}
+
+/** Spellings of a finite column (enum or code list) beyond which the scan does not try to prove it. */
+export const MAX_PROVEN_SPELLINGS = 1000;
+/**
+ * The most characters the proven columns' pieces add to a file's line shape, smallest columns
+ * first (RE2 compiles 100,000 characters of alternatives in a few milliseconds and matches a line
+ * in about a microsecond; far larger shapes can outgrow its automaton's memory and slow down).
+ */
+export const MAX_PROVEN_SHAPE = 100_000;
+
+/**
+ * A catalogue pattern the line shape may hold as it is: ASCII letters, digits, `_`, `-` and `\d`,
+ * bracket classes of them (no negation), groups, alternation and repetition, anchored at its ends
+ * only. Its language has none of the characters that end a field (a profile's delimiter is `;`,
+ * `,`, tab or `|`; a `|` in the pattern is alternation).
+ */
+const FIELD_SAFE_PATTERN = /^\^?(?:[A-Za-z0-9_-]|\\d|\[(?:[A-Za-z0-9_](?:-[A-Za-z0-9_])?|\\d)+\]|\((?:\?:)?|\)|\||[?*+]|\{[0-9]{1,3}(?:,[0-9]{0,3})?\})+\$?$/;
+
+/**
+ * The columns of `header` whose text rules the line scan can prove (see the module's note), with
+ * what their fields may hold. A column with an enum or a known code list (at most
+ * `MAX_PROVEN_SPELLINGS` candidates): its candidates that pass the column's own rule check
+ * (`columnBreaksSql`, run here on each candidate: the same SQL as the row check), plus the
+ * profile's flag spellings of the passing `1` and `0`. A string column whose only rules are
+ * `required` and a field-safe pattern: the pattern. Never a NIR column (its key is checked), nor an
+ * integer column under a profile that rewrites integers (`61.0`: the text checked is not the text
+ * delivered).
+ */
+export async function columnProofs(
+  session: EngineSession,
+  columns: readonly CatalogColumn[],
+  header: readonly string[],
+  profile: DeliveryProfile,
+  ctx: ColumnSqlContext,
+  codes: (list: string) => readonly string[] | undefined,
+): Promise<Map<string, ColumnProof>> {
+  const out = new Map<string, ColumnProof>();
+  if ([...profile.delimiter].length !== 1 || profile.delimiter === '"') return out;
+  const fieldSafe = (v: string): boolean => v !== '' && !v.includes(profile.delimiter) && !/["\r\n]/.test(v);
+  const finite: Array<{ c: CatalogColumn; candidates: readonly string[] }> = [];
+  for (const h of new Set(header)) {
+    const c = columns.find((x) => x.name === h);
+    if (c === undefined || isNirColumn(c)) continue;
+    if ((c.type === 'integer' || c.type === 'year') && (profile.integerPointZero || profile.exponent)) continue;
+    const k = c.constraints;
+    const list = codeListOf(c);
+    const listKnown = list !== null && ctx.nomenclatureType(list) !== undefined;
+    const candidates = k.enum !== undefined && k.enum.length > 0 ? k.enum.map(String) : listKnown ? codes(list) : undefined;
+    if (candidates !== undefined) {
+      if (candidates.length > 0 && candidates.length <= MAX_PROVEN_SPELLINGS) finite.push({ c, candidates });
+      continue;
+    }
+    const onlyPattern = c.type === 'string' && k.pattern !== undefined && k.minLength === undefined && k.maxLength === undefined && !listKnown;
+    if (onlyPattern && FIELD_SAFE_PATTERN.test(k.pattern)) {
+      out.set(h, { piece: `(?:${k.pattern.replace(/^\^/, '').replace(/\$$/, '')})`, integers: false });
+    }
+  }
+  if (finite.length === 0) return out;
+  // Every candidate through its column's own rule check, all columns in one statement.
+  const sql = finite.map(({ c, candidates }, i) => `list_filter([${candidates.map(sqlString).join(', ')}]::VARCHAR[], v -> NOT coalesce(${columnBreaksSql(c, 'v', ctx)}, true)) AS c${i}`);
+  const [row] = await session.all<Record<string, readonly string[] | null>>(`SELECT ${sql.join(', ')}`);
+  const found = finite.flatMap(({ c }, i) => {
+    const passing = [...(row?.[`c${i}`] ?? [])].filter(fieldSafe);
+    const flags = profile.flags !== undefined && isFlagColumn(c) ? profile.flags : undefined;
+    const spellings = [...passing, ...(flags === undefined ? [] : [passing.includes('1') ? flags.true : undefined, passing.includes('0') ? flags.false : undefined].filter((x): x is string => x !== undefined && fieldSafe(x)))];
+    if (spellings.length === 0) return [];
+    const unique = [...new Set(spellings)];
+    return [{ name: c.name, piece: `(?:${unique.map((v) => [...v].map(esc).join('')).join('|')})`, integers: !isPseudonymised(c) && unique.every((v) => /^-?[0-9]{1,18}$/.test(v)) }];
+  });
+  let size = [...out.values()].reduce((a, p) => a + p.piece.length, 0);
+  for (const f of found.sort((a, b) => a.piece.length - b.piece.length)) {
+    if (size + f.piece.length > MAX_PROVEN_SHAPE) break;
+    size += f.piece.length;
+    out.set(f.name, { piece: f.piece, integers: f.integers });
+  }
+  return out;
 }
 
 /** The line scan's delimiter: a control character no clean line holds. */
 const LINE_DELIMITER = '\u0001';
 
 /**
- * The line scan: how many lines the file has after its header, and how many match `lineRegex`
- * (the first `limit` lines only, when given: a cheap look that spares a file with an early bad
- * line the whole scan). Each line is read whole (no quote, a delimiter no clean line holds: a
- * line holding it has two fields, an error, and the file goes the careful way).
+ * The line scan: how many lines the file has after its header (`n`), and how many match
+ * `lineRegex` (`ok`) (the first `limit` lines only, when given: a cheap look that spares a file with
+ * an early bad line the whole scan). Each line is read whole (no quote, a delimiter no clean line
+ * holds: a line holding it has two fields, an error, and the file goes the careful way). With
+ * `stronger` (a shape whose lines all match `r`'s too), `proven` counts the lines that match it,
+ * and `ok` those that match either: the weaker shape is tried only on lines the stronger refuses.
  */
-export function lineScanSql(path: string, r: TypedReading, encoding: string, limit?: number): string {
+export function lineScanSql(path: string, r: TypedReading, encoding: string, limit?: number, stronger?: TypedReading): string {
   const lines = `read_csv(${sqlString(path)}, columns = {'l': 'VARCHAR'}, delim = ${sqlString(LINE_DELIMITER)}, header = true, quote = '', escape = '', auto_detect = false,
       null_padding = false, ignore_errors = false${encoding === 'latin-1' ? `, encoding = 'latin-1'` : ''})`;
-  return `SELECT count(*) AS n, count(*) FILTER (WHERE regexp_full_match(l, ${sqlString(r.lineRegex)})) AS ok
-    FROM ${limit === undefined ? lines : `(SELECT l FROM ${lines} LIMIT ${limit})`}`;
+  const from = limit === undefined ? lines : `(SELECT l FROM ${lines} LIMIT ${limit})`;
+  if (stronger === undefined) {
+    return `SELECT count(*) AS n, count(*) FILTER (WHERE regexp_full_match(l, ${sqlString(r.lineRegex)})) AS ok FROM ${from}`;
+  }
+  return `SELECT count(*) AS n, count(*) FILTER (WHERE k >= 1) AS ok, count(*) FILTER (WHERE k = 2) AS proven
+    FROM (SELECT CASE WHEN regexp_full_match(l, ${sqlString(stronger.lineRegex)}) THEN 2 WHEN regexp_full_match(l, ${sqlString(r.lineRegex)}) THEN 1 ELSE 0 END AS k FROM ${from})`;
 }
 
 /** Lines a file's first look reads before its whole line scan. */
@@ -153,14 +278,16 @@ export const LINE_LOOK = 2000;
 
 /**
  * Whether a file is read typed, and how: its typed reading (with a decimal comma when its first
- * lines show one) and its number of lines after the header, which the typed pass must read back
- * (a row the typed reader drops shows as a count that differs). Undefined: the file is read as
- * text (no plain column, a gzip'd file, a line of inexact spelling, or a scan that failed).
+ * lines show one; with its proven columns when every line matches the stronger shape that `proofs`
+ * give, see `columnProofs`) and its number of lines after the header, which the typed pass must
+ * read back (a row the typed reader drops shows as a count that differs). Undefined: the file is
+ * read as text (no plain or proven column, a gzip'd file, a line of inexact spelling, or a scan
+ * that failed).
  *
- * The first look reads `LINE_LOOK` lines, so a file with an early bad line pays little; a file
- * that passes it is scanned whole. A gzip'd file is not tried: its scan would decompress it once
- * more, which costs more than the typed reading saves (measured 10-15 % slower on the cnam
- * convention's gzip'd files).
+ * The first look reads `look` lines, so a file with an early bad line pays little; a file that
+ * passes it is scanned whole, with the stronger shape only if the first look passed it too. A
+ * gzip'd file is not tried: its scan would decompress it once more, which costs more than the typed
+ * reading saves (measured 10-15 % slower on the cnam convention's gzip'd files).
  */
 export async function chooseTypedReading(
   session: EngineSession,
@@ -168,26 +295,40 @@ export async function chooseTypedReading(
   columns: readonly CatalogColumn[],
   header: readonly string[],
   profile: DeliveryProfile,
-  look = LINE_LOOK,
+  options: { readonly look?: number; readonly proofs?: ReadonlyMap<string, ColumnProof> } = {},
 ): Promise<{ readonly reading: TypedReading; readonly lines: number } | undefined> {
   if (isGzipped(path)) return undefined;
-  const point = typedReading(columns, header, profile);
-  if (point === undefined) return undefined;
-  const clean = async (t: TypedReading, limit?: number): Promise<number | undefined> => {
-    const got = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(path, t, profile.encoding, limit)).catch(() => undefined);
-    const r = got?.[0];
-    return r !== undefined && r.n > 0n && r.n === r.ok ? Number(r.n) : undefined;
+  const look = options.look ?? LINE_LOOK;
+  const proofs = options.proofs ?? new Map<string, ColumnProof>();
+  // The weaker and the stronger shape, with points or with commas as decimal separators.
+  const shapes = (comma: boolean): { weak?: TypedReading; strong?: TypedReading } => {
+    const weak = typedReading(columns, header, profile, comma);
+    const strong = proofs.size === 0 ? undefined : typedReading(columns, header, profile, comma, proofs);
+    return { ...(weak === undefined ? {} : { weak }), ...(strong === undefined || strong.proven.size === 0 ? {} : { strong }) };
   };
-  let reading = point;
-  let first = await clean(point, look);
+  // The reading every scanned line allows (the stronger first), and how many lines there were.
+  const scan = async (s: { weak?: TypedReading; strong?: TypedReading }, limit?: number): Promise<{ reading: TypedReading; lines: number } | undefined> => {
+    const base = s.weak ?? s.strong;
+    if (base === undefined) return undefined;
+    const stronger = s.weak === undefined ? undefined : s.strong;
+    let got = await session.all<{ n: bigint; ok: bigint; proven?: bigint }>(lineScanSql(path, base, profile.encoding, limit, stronger)).catch(() => undefined);
+    // A stronger shape the engine refuses (too large a pattern) costs the file its proofs only.
+    if (got === undefined && stronger !== undefined && s.weak !== undefined) got = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(path, s.weak, profile.encoding, limit)).catch(() => undefined);
+    const r = got?.[0];
+    if (r === undefined || r.n === 0n) return undefined;
+    if (stronger !== undefined && r.proven === r.n) return { reading: stronger, lines: Number(r.n) };
+    return r.ok === r.n ? { reading: base, lines: Number(r.n) } : undefined;
+  };
+  let chosen = shapes(false);
+  let first = await scan(chosen, look);
   // Numbers with a decimal comma (a file uses one separator): the same look with commas.
   if (first === undefined) {
-    const comma = typedReading(columns, header, profile, true);
-    if (comma === undefined) return undefined;
-    first = await clean(comma, look);
+    chosen = shapes(true);
+    if (chosen.weak?.decimalComma !== true) return undefined;
+    first = await scan(chosen, look);
     if (first === undefined) return undefined;
-    reading = comma;
   }
-  const lines = first < look ? first : await clean(reading);
-  return lines === undefined ? undefined : { reading, lines };
+  if (first.lines < look) return first;
+  // The whole file, with the stronger shape only if the first lines all matched it.
+  return scan(first.reading.proven.size > 0 ? chosen : { ...(chosen.weak === undefined ? {} : { weak: chosen.weak }) });
 }
