@@ -657,12 +657,14 @@ export class IngestService {
         return pending;
       };
 
-      // The columns a clean file's line scan may prove, once per table and header (their code lists made first).
+      // The columns a clean file's line scan may prove, once per table and header (their code lists
+      // made first). A failure here costs the files their proofs, never the delivery: the row check
+      // runs the same rules and names what is wrong.
       const proofsOf = (session: EngineSession, table: string, columns: readonly CatalogColumn[], header: readonly string[], ctx: ColumnSqlContext): Promise<ReadonlyMap<string, ColumnProof>> => {
         const key = `${table}\u0000${header.join('\u0000')}`;
         let found = proofs.get(key);
         if (found === undefined) {
-          found = columnProofs(session, columns, header, profile, ctx, (n) => noms.get(n)?.codes);
+          found = columnProofs(session, columns, header, profile, ctx, (n) => noms.get(n)?.codes).catch(() => new Map<string, ColumnProof>());
           proofs.set(key, found);
         }
         return found;
