@@ -123,8 +123,10 @@ function esc(ch: string): string {
 
 /**
  * The typed reading of a file with this header, or undefined when none of its columns is plain
- * (nothing to gain). Missing-value markers other than the empty field are not plain spellings:
- * a file using them in a plain column goes the careful way.
+ * or proven (nothing to gain). Missing-value markers other than the empty field are not plain
+ * spellings: a file using them in a plain column goes the careful way. With `proofs`
+ * (`columnProofs`), the stronger shape: each proven column's field holds its passing spellings
+ * (or is empty, or a marker), and `proven` names those columns.
  */
 export function typedReading(
   columns: readonly CatalogColumn[],
