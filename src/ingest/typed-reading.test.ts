@@ -31,6 +31,18 @@ const columns = [
 ];
 const header = ['N', 'X', 'D', 'CODE', 'TXT'];
 
+/** A one-thread DuckDB session for the duration of `fn`, closed after it (the engine too). */
+async function withSession(fn: (s: Awaited<ReturnType<Awaited<ReturnType<typeof openDuckDb>>['session']>>) => Promise<void>): Promise<void> {
+  const engine = await openDuckDb({ threads: 1 });
+  const s = await engine.session();
+  try {
+    await fn(s);
+  } finally {
+    s.close();
+    await engine.close();
+  }
+}
+
 test('plain columns are read typed; a column with an enum, a code list, a pattern or a length, and text, are read as text', () => {
   const r = typedReading(columns, header, DEFAULT_PROFILE);
   assert.deepEqual([...(r?.types ?? [])], [['N', 'BIGINT'], ['X', 'DOUBLE'], ['D', 'DATE']]);
@@ -53,9 +65,7 @@ test('plain columns are read typed; a column with an enum, a code list, a patter
  * spellings the typed reader would take (`1.5` as 2, `1/3/2021`, ` 5`) never reach it.
  */
 test('the line shape refuses every lenient spelling; what it accepts, the typed reader reads as the careful reading does', async () => {
-  const engine = await openDuckDb({ threads: 1 });
-  const s = await engine.session();
-  try {
+  await withSession(async (s) => {
     const r = typedReading(columns, header, DEFAULT_PROFILE);
     assert.ok(r !== undefined);
     const line = (n: string, x: string, d: string): string => `${n};${x};${d};1;text`;
@@ -129,10 +139,7 @@ test('the line shape refuses every lenient spelling; what it accepts, the typed 
     await writeFile(file, `${header.join(';')}\r\n${line('1', '2.5', '01/03/2021')}\r\n${line('1.5', '2', '01/03/2021')}\r\n`);
     const [scan] = await s.all<{ n: bigint; ok: bigint }>(lineScanSql(file, r, 'utf-8'));
     assert.deepEqual([Number(scan?.n), Number(scan?.ok)], [2, 1]);
-  } finally {
-    s.close();
-    await engine.close();
-  }
+  });
 });
 
 /**
@@ -140,9 +147,7 @@ test('the line shape refuses every lenient spelling; what it accepts, the typed 
  * (no platform): what each kind of file gets, and the line count the typed pass must read back.
  */
 test('chooseTypedReading: a clean file is read typed with its line count; an early or a late bad line, commas, gzip and no plain column each get their reading', async () => {
-  const engine = await openDuckDb({ threads: 1 });
-  const s = await engine.session();
-  try {
+  await withSession(async (s) => {
     const dir = await mkTemp();
     const line = (k: number, x = '2.5', d = '01/03/2021'): string => `${k};${x};${d};1;text ${k}`;
     const write = async (name: string, lines: readonly string[], gzip = false): Promise<string> => {
@@ -176,10 +181,7 @@ test('chooseTypedReading: a clean file is read typed with its line count; an ear
     assert.equal(await chooseTypedReading(s, join(dir, 'missing.csv'), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
     // A header with no line after it: nothing to read typed.
     assert.equal(await chooseTypedReading(s, await write('empty.csv', []), columns, header, DEFAULT_PROFILE, { look: 10 }), undefined);
-  } finally {
-    s.close();
-    await engine.close();
-  }
+  });
 });
 
 /**
@@ -188,9 +190,7 @@ test('chooseTypedReading: a clean file is read typed with its line count; an ear
  * the choice it makes on real files.
  */
 test('columnProofs: enum and code-list columns prove their passing spellings, simple patterns themselves; NIRs, open patterns and rewritten integers prove nothing', async () => {
-  const engine = await openDuckDb({ threads: 1 });
-  const s = await engine.session();
-  try {
+  await withSession(async (s) => {
     // A code list of departments (text codes, `2A`), and one of integer codes.
     await s.run(`CREATE TYPE dpt_test AS ENUM ('01', '02', '2A', '971')`);
     await s.run(`CREATE TYPE nat_test AS ENUM ('1110', '1111', '3313')`);
@@ -257,16 +257,11 @@ test('columnProofs: enum and code-list columns prove their passing spellings, si
     // A proven column's row check is `required` alone; every other column keeps its own.
     assert.equal(columnBreaksSql(cols[0] as CatalogColumn, 'v', ctx, undefined, true), 'v IS NULL');
     assert.equal(columnBreaksSql(cols[1] as CatalogColumn, 'v', ctx, undefined, true), 'false');
-  } finally {
-    s.close();
-    await engine.close();
-  }
+  });
 });
 
 test('chooseTypedReading with proofs: a file whose every line passes the proven rules is read with them; a bad code anywhere keeps every rule; the typed reader reads proven integers as the careful reading does', async () => {
-  const engine = await openDuckDb({ threads: 1 });
-  const s = await engine.session();
-  try {
+  await withSession(async (s) => {
     const dir = await mkTemp();
     const cols = [...columns, col('ID', 'string', { constraints: { pattern: '^[0-9]{3}$' } })];
     const hdr = [...header, 'ID'];
@@ -301,10 +296,7 @@ test('chooseTypedReading with proofs: a file whose every line passes the proven 
     const careful = await s.all<{ CODE: bigint }>(`SELECT ${typedSql(cols[3] as CatalogColumn, 'CODE')} AS CODE FROM read_csv(${sqlString(join(dir, 'proven.csv'))}, delim = ';', header = true, auto_detect = false, all_varchar = true, columns = {${hdr.map((h) => `${sqlString(h)}: 'VARCHAR'`).join(', ')}})`);
     assert.deepEqual(typed.map((r) => r.CODE), careful.map((r) => r.CODE));
     assert.deepEqual(typed.map((r) => r.CODE).slice(0, 2), [1n, 2n]);
-  } finally {
-    s.close();
-    await engine.close();
-  }
+  });
 });
 
 let tempDir: string | undefined;

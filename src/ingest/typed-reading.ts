@@ -66,6 +66,7 @@ export interface ColumnProof {
 
 /** An integer that fits BIGINT whatever its digits (18 at most), optionally negative. */
 const INTEGER = '-?[0-9]{1,18}';
+const INTEGER_TEXT = new RegExp(`^${INTEGER}$`);
 /** The careful reading's decimal shapes (`typedSql`, `POINT_NUMBER_SHAPE`, `COMMA_NUMBER_SHAPE`; a file uses one). */
 const NUMBER = '-?[0-9]+(?:[.][0-9]+)?';
 const COMMA_NUMBER = '-?[0-9]+(?:,[0-9]+)?';
@@ -116,6 +117,11 @@ function plainType(c: CatalogColumn, profile: DeliveryProfile): { type: PlainTyp
   }
 }
 
+/** The profile's delimiter is one character, not a quote: a line shape can split fields on it. */
+function lineDelimited(profile: DeliveryProfile): boolean {
+  return [...profile.delimiter].length === 1 && profile.delimiter !== '"';
+}
+
 /** A character as an RE2 escape (any character, the delimiter included, safely). */
 function esc(ch: string): string {
   return `\\x{${(ch.codePointAt(0) as number).toString(16)}}`;
@@ -135,7 +141,7 @@ export function typedReading(
   decimalComma = false,
   proofs: ReadonlyMap<string, ColumnProof> = new Map(),
 ): TypedReading | undefined {
-  if ([...profile.delimiter].length !== 1 || profile.delimiter === '"') return undefined;
+  if (!lineDelimited(profile)) return undefined;
   // A decimal comma beside a comma delimiter would be quoted: the careful reading's work.
   if (decimalComma && profile.delimiter === ',') return undefined;
   const byName = new Map(columns.map((c) => [c.name, c]));
@@ -212,11 +218,12 @@ export async function columnProofs(
   codes: (list: string) => readonly string[] | undefined,
 ): Promise<Map<string, ColumnProof>> {
   const out = new Map<string, ColumnProof>();
-  if ([...profile.delimiter].length !== 1 || profile.delimiter === '"') return out;
+  if (!lineDelimited(profile)) return out;
   const fieldSafe = (v: string): boolean => v !== '' && !v.includes(profile.delimiter) && !/["\r\n]/.test(v);
   const finite: Array<{ c: CatalogColumn; candidates: readonly string[] }> = [];
+  const byName = new Map(columns.map((c) => [c.name, c]));
   for (const h of new Set(header)) {
-    const c = columns.find((x) => x.name === h);
+    const c = byName.get(h);
     if (c === undefined || isNirColumn(c)) continue;
     if ((c.type === 'integer' || c.type === 'year') && (profile.integerPointZero || profile.exponent)) continue;
     const k = c.constraints;
@@ -242,7 +249,7 @@ export async function columnProofs(
     const spellings = [...passing, ...(flags === undefined ? [] : [passing.includes('1') ? flags.true : undefined, passing.includes('0') ? flags.false : undefined].filter((x): x is string => x !== undefined && fieldSafe(x)))];
     if (spellings.length === 0) return [];
     const unique = [...new Set(spellings)];
-    return [{ name: c.name, piece: `(?:${unique.map((v) => [...v].map(esc).join('')).join('|')})`, integers: !isPseudonymised(c) && unique.every((v) => /^-?[0-9]{1,18}$/.test(v)) }];
+    return [{ name: c.name, piece: `(?:${unique.map((v) => [...v].map(esc).join('')).join('|')})`, integers: !isPseudonymised(c) && unique.every((v) => INTEGER_TEXT.test(v)) }];
   });
   let size = [...out.values()].reduce((a, p) => a + p.piece.length, 0);
   for (const f of found.sort((a, b) => a.piece.length - b.piece.length)) {
