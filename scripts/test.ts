@@ -22,8 +22,11 @@
  * CI. The slowest tests are listed at the end, so that the budget is watched run after run.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pgliteSeed } from '../src/db/pglite.ts';
 
 const args = process.argv.slice(2);
 const scale = args.includes('--scale');
@@ -107,6 +110,21 @@ if (!skipCheck) {
   } else passed++;
 }
 
+// Work done once for the whole run instead of in every test process, kept in a private
+// temporary folder removed at the end: one initdb, whose cluster seeds every new PGlite database
+// (test/helpers/pglite-seed.ts, preloaded through NODE_OPTIONS), and Node's compile cache, so
+// that each process (test files, the CLI spawned by tests) reuses the compiled sources.
+const runDir = mkdtempSync(join(tmpdir(), 'enclave-test-run-'));
+process.on('exit', () => rmSync(runDir, { recursive: true, force: true }));
+const seedFile = join(runDir, 'pglite-seed.tar');
+writeFileSync(seedFile, await pgliteSeed());
+const preload = `--import=${pathToFileURL(resolve('test/helpers/pglite-seed.ts')).href}`;
+const runEnv = {
+  TEST_PGLITE_SEED: seedFile,
+  NODE_OPTIONS: [process.env['NODE_OPTIONS'], preload].filter((o) => o !== undefined && o !== '').join(' '),
+  NODE_COMPILE_CACHE: join(runDir, 'compile-cache'),
+};
+
 const roots = paths.length > 0 ? paths : scale ? SCALE_TESTS : ['src', 'test', 'bench'];
 const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r) : [r])).sort();
 const dbs = only === undefined ? ['pglite', 'postgres'] : [only];
@@ -114,7 +132,7 @@ for (const [i, db] of dbs.entries()) {
   // Files that never touch the metadata database gain nothing from a second pass.
   const pass = i === 0 ? files : files.filter((f) => usesDb(f));
   process.stdout.write(`\n=== test suite on ${db} (${pass.length} files${pass.length < files.length ? `; ${files.length - pass.length} without a metadata database ran on ${dbs[0] ?? ''} only` : ''}) ===\n`);
-  const env = { ...process.env, ENCLAVE_TEST_DB: db, ...(scale ? { ENCLAVE_TEST_SCALE: 'full' } : {}) };
+  const env = { ...process.env, ...runEnv, ENCLAVE_TEST_DB: db, ...(scale ? { ENCLAVE_TEST_SCALE: 'full' } : {}) };
   const r = await run(process.execPath, ['--test', '--test-concurrency=2', `--test-timeout=${timeoutSeconds * 1000}`, '--test-reporter=spec', ...pass], env, true);
   // Strip ANSI colour codes before reading the runner's summary lines.
   const plain = r.out.replace(/\x1b\[[0-9;]*m/g, '');

@@ -399,50 +399,76 @@ export function WizardPage({ projectId, initial, amend, draftId: initialDraftId,
   );
 }
 
+/**
+ * The catalogue's tables, each a disclosure of its columns. A table is open when it holds picks
+ * or is the one the wizard was opened from, until the person closes or opens it; picks added by
+ * a helper open the tables they land in. Only open tables render their columns: the whole SNDS
+ * catalogue holds thousands, and rendering them all made every tick re-render them all.
+ */
 function ColumnPicker({ tables, picked, onToggle, onPick, focus }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void; readonly onPick: (add: Readonly<Record<string, readonly string[]>>) => void; readonly focus?: string }) {
   const { t } = useI18n();
   const x = useText();
+  // what the person chose for a table (open or closed), over the default above
+  const [chosen, setChosen] = useState<ReadonlyMap<string, boolean>>(new Map());
+  const pickOpening = (add: Readonly<Record<string, readonly string[]>>): void => {
+    setChosen((m) => new Map([...m].filter(([name]) => !(name in add))));
+    onPick(add);
+  };
   return (
     <div className="picker">
       {tables.map((tb) => {
         const n = picked[tb.name]?.length ?? 0;
+        const open = chosen.get(tb.name) ?? (n > 0 || tb.name === focus);
         return (
-          <details key={tb.name} className="picker-table" open={n > 0 || tb.name === focus} data-table={tb.name}>
+          <details
+            key={tb.name}
+            className="picker-table"
+            open={open}
+            data-table={tb.name}
+            onToggle={(e) => {
+              const now = e.currentTarget.open;
+              if (now !== open) setChosen((m) => new Map(m).set(tb.name, now));
+            }}
+          >
             <summary>
               <code>{tb.name}</code> — {tb.title} {n > 0 && <span className="badge badge-info">{t.pickedCount(n)}</span>}
             </summary>
-            <p className="button-row picker-helpers">
-              <button type="button" className="button button-small" data-testid={`select-all-${tb.name}`} onClick={() => onPick({ [tb.name]: tb.columns.map((c) => c.name) })}>
-                {x.selectAll}
-              </button>
-              {tb.foreignKeys.map((fk) => (
-                <button
-                  key={`${fk.reference.resource}:${fk.fields.join()}`}
-                  type="button"
-                  className="button button-small"
-                  data-testid={`join-key-${tb.name}-${fk.reference.resource}`}
-                  onClick={() => onPick({ [tb.name]: fk.fields, [fk.reference.resource]: fk.reference.fields })}
-                >
-                  {x.selectJoinKey(fk.reference.resource, fk.fields.join(', '))}
-                </button>
-              ))}
-            </p>
-            <fieldset>
-              <legend className="visually-hidden">{tb.name}</legend>
-              {tb.columns.map((c) => {
-                const id = `pick-${tb.name}-${c.name}`;
-                const forbidden = c.sensitivity === 'direct_identifier';
-                return (
-                  <div key={c.name} className="picker-col">
-                    <input id={id} type="checkbox" disabled={forbidden} checked={picked[tb.name]?.includes(c.name) ?? false} onChange={(e) => onToggle(tb.name, c.name, e.target.checked)} data-column={`${tb.name}.${c.name}`} />
-                    <label htmlFor={id}>
-                      <code>{c.name}</code> <SensitivityBadge sensitivity={c.sensitivity} /> <span className="muted">{c.description}</span>
-                      {forbidden && <span className="muted"> — {t.directNever}</span>}
-                    </label>
-                  </div>
-                );
-              })}
-            </fieldset>
+            {open && (
+              <>
+                <p className="button-row picker-helpers">
+                  <button type="button" className="button button-small" data-testid={`select-all-${tb.name}`} onClick={() => pickOpening({ [tb.name]: tb.columns.map((c) => c.name) })}>
+                    {x.selectAll}
+                  </button>
+                  {tb.foreignKeys.map((fk) => (
+                    <button
+                      key={`${fk.reference.resource}:${fk.fields.join()}`}
+                      type="button"
+                      className="button button-small"
+                      data-testid={`join-key-${tb.name}-${fk.reference.resource}`}
+                      onClick={() => pickOpening({ [tb.name]: fk.fields, [fk.reference.resource]: fk.reference.fields })}
+                    >
+                      {x.selectJoinKey(fk.reference.resource, fk.fields.join(', '))}
+                    </button>
+                  ))}
+                </p>
+                <fieldset>
+                  <legend className="visually-hidden">{tb.name}</legend>
+                  {tb.columns.map((c) => {
+                    const id = `pick-${tb.name}-${c.name}`;
+                    const forbidden = c.sensitivity === 'direct_identifier';
+                    return (
+                      <div key={c.name} className="picker-col">
+                        <input id={id} type="checkbox" disabled={forbidden} checked={picked[tb.name]?.includes(c.name) ?? false} onChange={(e) => onToggle(tb.name, c.name, e.target.checked)} data-column={`${tb.name}.${c.name}`} />
+                        <label htmlFor={id}>
+                          <code>{c.name}</code> <SensitivityBadge sensitivity={c.sensitivity} /> <span className="muted">{c.description}</span>
+                          {forbidden && <span className="muted"> — {t.directNever}</span>}
+                        </label>
+                      </div>
+                    );
+                  })}
+                </fieldset>
+              </>
+            )}
           </details>
         );
       })}
