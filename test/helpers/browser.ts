@@ -100,6 +100,16 @@ export async function freshCodeOf(secret: string): Promise<string> {
   }
 }
 
+/** Whether `freshCodeOf(secret)` would wait for the next time step (two codes used in this one). */
+export function freshCodeWaits(secret: string): boolean {
+  return (usedSteps.get(secret) ?? -1) + 1 > Math.floor(Date.now() / 30_000) + 1;
+}
+
+/** Forgets the steps used for `secret` in this process (once the provider has forgotten them too). */
+export function forgetUsedCodes(secret: string): void {
+  usedSteps.delete(secret);
+}
+
 /** A wrong code, certainly not accepted within the ±1 step window. */
 export function wrongCodeOf(secret: string): string {
   const now = Date.now();
