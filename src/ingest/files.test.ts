@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,8 +81,13 @@ test('hashFiles: worker threads give the same SHA-256 as a plain hash, report ev
     const paths = contents.map((_c, i) => join(dir, `f${i}.csv`));
     for (const [i, c] of contents.entries()) await writeFile(paths[i] as string, c);
     let reported = 0;
-    const got = await hashFiles(paths, contents.map((c) => c.length), (n) => { reported += n; }, { threads: 2, minBytes: 0 });
+    // a run's signal, which outlives each fingerprint: none of its listeners is left behind
+    const run = new AbortController();
+    const got = await hashFiles(paths, contents.map((c) => c.length), (n) => { reported += n; }, { threads: 2, minBytes: 0, signal: run.signal });
     assert.deepEqual(got, contents.map((c) => createHash('sha256').update(c).digest('hex')));
+    assert.equal(getEventListeners(run.signal, 'abort').length, 0, 'no abort listener left on the run\'s signal');
+    await assert.rejects(hashFiles([...paths, join(dir, 'missing.csv')], [...contents.map((c) => c.length), 10], undefined, { threads: 2, minBytes: 0, signal: run.signal }), /missing\.csv/);
+    assert.equal(getEventListeners(run.signal, 'abort').length, 0, 'none after a failure either');
     assert.equal(reported, contents.reduce((a, c) => a + c.length, 0));
     await assert.rejects(hashFiles([...paths, join(dir, 'missing.csv')], [...contents.map((c) => c.length), 10], undefined, { threads: 2, minBytes: 0 }), /missing\.csv/);
     // Aborted (the delivery was refused while it was hashed): rejects with the reason, workers stopped.

@@ -120,13 +120,17 @@ export async function hashFiles(
   const order = paths.map((_p, i) => i).sort((a, b) => (sizes[b] ?? 0) - (sizes[a] ?? 0));
   const out = new Array<string>(paths.length);
   const workers = Array.from({ length: Math.min(threads, paths.length) }, () => new Worker(new URL('./hash-worker.ts', import.meta.url)));
+  // The run's signal outlives this call: its listeners are removed at the end (finally below).
+  const listeners: Array<() => void> = [];
   try {
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
       // Aborted (the delivery was refused meanwhile): the workers stop at once (finally below).
-      opts.signal?.addEventListener('abort', () => {
+      const onAbort = (): void => {
         const why: unknown = opts.signal?.reason;
         reject(why instanceof Error ? why : new AppError('internal', 'the fingerprint was stopped'));
-      }, { once: true });
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      listeners.push(onAbort);
       const next = (): void => {
         const i = order.shift();
         if (i === undefined) {
@@ -147,6 +151,7 @@ export async function hashFiles(
       next();
     })));
   } finally {
+    for (const l of listeners) opts.signal?.removeEventListener('abort', l);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return out;
