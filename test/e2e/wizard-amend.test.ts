@@ -71,6 +71,15 @@ describe('wizard drafts and amendments', { skip }, () => {
         assert.equal(await checked(page, `ER_PRS_F.${c}`), true, `ER_PRS_F.${c}`);
       }
       await page.locator('input[data-column="ER_PHA_F.PHA_PRS_C13"]').check();
+      // the picker renders the columns of open tables only: a closed one has none in the page
+      assert.equal(await page.locator('details.picker-table[data-table="ER_CAM_F"] input[type="checkbox"]').count(), 0, 'a closed table renders no column');
+      // the service table, opened by the join-key helper: unticking its last column leaves it open
+      // under the person's hand; the helper ticks the key again
+      for (const c of JOIN_KEY) await page.locator(`input[data-column="ER_PRS_F.${c}"]`).uncheck();
+      assert.notEqual(await page.locator('details.picker-table[data-table="ER_PRS_F"]').getAttribute('open'), null, 'still open with no pick');
+      assert.equal(await checked(page, 'ER_PRS_F.FLX_TRT_DTD'), false);
+      await page.getByTestId('join-key-ER_PHA_F-ER_PRS_F').click();
+      for (const c of JOIN_KEY) assert.equal(await checked(page, `ER_PRS_F.${c}`), true, `ER_PRS_F.${c} again`);
       // every column of a table but its direct identifiers, one button
       await openTable(page, 'IR_BEN_R');
       await page.getByTestId('select-all-IR_BEN_R').click();

@@ -401,8 +401,8 @@ export function WizardPage({ projectId, initial, amend, draftId: initialDraftId,
 
 /**
  * The catalogue's tables, each a disclosure of its columns. A table is open when it holds picks
- * or is the one the wizard was opened from, until the person closes or opens it; picks added by
- * a helper open the tables they land in. Only open tables render their columns: the whole SNDS
+ * or is the one the wizard was opened from, until the person closes or opens it (or ticks in it:
+ * unticking its last column does not close it); picks added by a helper open the tables they land in. Only open tables render their columns: the whole SNDS
  * catalogue holds thousands, and rendering them all made every tick re-render them all.
  */
 function ColumnPicker({ tables, picked, onToggle, onPick, focus }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void; readonly onPick: (add: Readonly<Record<string, readonly string[]>>) => void; readonly focus?: string }) {
@@ -413,6 +413,11 @@ function ColumnPicker({ tables, picked, onToggle, onPick, focus }: { readonly ta
   const pickOpening = (add: Readonly<Record<string, readonly string[]>>): void => {
     setChosen((m) => new Map([...m].filter(([name]) => !(name in add))));
     onPick(add);
+  };
+  // a table the person ticks in stays open, even once its last column is unticked
+  const tick = (table: string, column: string, on: boolean): void => {
+    setChosen((m) => (m.get(table) === true ? m : new Map(m).set(table, true)));
+    onToggle(table, column, on);
   };
   return (
     <div className="picker">
@@ -458,7 +463,7 @@ function ColumnPicker({ tables, picked, onToggle, onPick, focus }: { readonly ta
                     const forbidden = c.sensitivity === 'direct_identifier';
                     return (
                       <div key={c.name} className="picker-col">
-                        <input id={id} type="checkbox" disabled={forbidden} checked={picked[tb.name]?.includes(c.name) ?? false} onChange={(e) => onToggle(tb.name, c.name, e.target.checked)} data-column={`${tb.name}.${c.name}`} />
+                        <input id={id} type="checkbox" disabled={forbidden} checked={picked[tb.name]?.includes(c.name) ?? false} onChange={(e) => tick(tb.name, c.name, e.target.checked)} data-column={`${tb.name}.${c.name}`} />
                         <label htmlFor={id}>
                           <code>{c.name}</code> <SensitivityBadge sensitivity={c.sensitivity} /> <span className="muted">{c.description}</span>
                           {forbidden && <span className="muted"> — {t.directNever}</span>}
