@@ -83,6 +83,12 @@ export const codeOf = (secret: string, at: number = Date.now()): string => totp(
 
 const usedSteps = new Map<string, number>();
 
+/** The current time step and the first step not used yet for `secret` in this process. */
+function nextStep(secret: string): { readonly now: number; readonly step: number } {
+  const now = Math.floor(Date.now() / 30_000);
+  return { now, step: Math.max(now, (usedSteps.get(secret) ?? -1) + 1) };
+}
+
 /**
  * A TOTP code of `secret` not used yet in this process: the embedded provider accepts a code
  * once (RFC 6238 §5.2), so a second login within the same 30 s takes the next step's code
@@ -90,8 +96,7 @@ const usedSteps = new Map<string, number>();
  */
 export async function freshCodeOf(secret: string): Promise<string> {
   for (;;) {
-    const now = Math.floor(Date.now() / 30_000);
-    const step = Math.max(now, (usedSteps.get(secret) ?? -1) + 1);
+    const { now, step } = nextStep(secret);
     if (step <= now + 1) {
       usedSteps.set(secret, step);
       return codeOf(secret, step * 30_000);
@@ -102,7 +107,8 @@ export async function freshCodeOf(secret: string): Promise<string> {
 
 /** Whether `freshCodeOf(secret)` would wait for the next time step (two codes used in this one). */
 export function freshCodeWaits(secret: string): boolean {
-  return (usedSteps.get(secret) ?? -1) + 1 > Math.floor(Date.now() / 30_000) + 1;
+  const { now, step } = nextStep(secret);
+  return step > now + 1;
 }
 
 /** Forgets the steps used for `secret` in this process (once the provider has forgotten them too). */

@@ -402,8 +402,9 @@ export function WizardPage({ projectId, initial, amend, draftId: initialDraftId,
 /**
  * The catalogue's tables, each a disclosure of its columns. A table is open when it holds picks
  * or is the one the wizard was opened from, until the person closes or opens it (or ticks in it:
- * unticking its last column does not close it); picks added by a helper open the tables they land in. Only open tables render their columns: the whole SNDS
- * catalogue holds thousands, and rendering them all made every tick re-render them all.
+ * unticking its last column does not close it); picks added by a helper open the tables they
+ * land in. Only open tables render their columns: the whole SNDS catalogue holds thousands, and
+ * rendering them all made every tick re-render them all.
  */
 function ColumnPicker({ tables, picked, onToggle, onPick, focus }: { readonly tables: readonly Table[]; readonly picked: Picked; readonly onToggle: (t: string, c: string, on: boolean) => void; readonly onPick: (add: Readonly<Record<string, readonly string[]>>) => void; readonly focus?: string }) {
   const { t } = useI18n();
