@@ -15,7 +15,7 @@ import { hashFiles, isGzipped, listInputFiles, locateRows, readHeader, stemOf, t
 import { detectDelivery, type Detection } from './detect.ts';
 import { tableOfFile } from './file-tables.ts';
 import { DEFAULT_PROFILE, normalisedSql, profiledColumns, type DeliveryProfile } from './profile.ts';
-import { chooseTypedReading, columnProofs, type ColumnProof, type TypedReading } from './typed-reading.ts';
+import { chooseTypedReading, columnProofs, type ColumnProof, type LineScanEngine, type TypedReading } from './typed-reading.ts';
 import { codeListOf, type ColumnSqlContext, isPseudonymised, keepsRawText, redactedShapeSql, rowHasViolationSql, rowTypedSql, rowViolationsSql, typedSql } from './rules.ts';
 
 /** What ingestion needs of the catalogue. */
@@ -56,6 +56,11 @@ export interface IngestDeps {
    * is tested against.
    */
   readonly typedReading?: boolean;
+  /**
+   * How the typed reading's line scan runs (default `auto`: Enclave's own line automaton where the
+   * file's shapes compile, else DuckDB; `verify` runs both and fails the file when they differ).
+   */
+  readonly lineScan?: LineScanEngine;
 }
 
 export interface IngestProgress {
@@ -756,7 +761,7 @@ export class IngestService {
         let readTyped = false;
         let proven: readonly string[] = [];
         let written: ReadonlyMap<number, { readonly rows: number; readonly file?: { readonly bytes: number; readonly sha256: string } }> | undefined;
-        const choice = this.d.typedReading === false ? undefined : await chooseTypedReading(session, p.file.path, columns, header, profile, { proofs: isGzipped(p.file.path) ? new Map() : await proofsOf(session, p.table.name, columns, header, ctx) });
+        const choice = this.d.typedReading === false ? undefined : await chooseTypedReading(session, p.file.path, columns, header, profile, { ...(this.d.lineScan === undefined ? {} : { engine: this.d.lineScan }), proofs: isGzipped(p.file.path) ? new Map() : await proofsOf(session, p.table.name, columns, header, ctx) });
         if (choice !== undefined) {
           written = await pipes.copy(session, pass(choice.reading), pathOf, encKey);
           const rowsRead = [...written.values()].reduce((a, w) => a + w.rows, 0);

@@ -33,6 +33,9 @@ import { isGzipped } from './files.ts';
 import type { DeliveryProfile } from './profile.ts';
 import { codeListOf, columnBreaksSql, dateFormat, isNirColumn, isPseudonymised, keepsRawText, type ColumnSqlContext } from './rules.ts';
 import { isFlagColumn } from './profile.ts';
+import { compileLineShapes, headerLineEnd, LineShapeError, scanFile, type LineAutomaton, type LineCounts } from './line-automaton.ts';
+import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 
 export type PlainType = 'BIGINT' | 'DOUBLE' | 'DATE';
 
@@ -282,6 +285,112 @@ export function lineScanSql(path: string, r: TypedReading, encoding: string, lim
     FROM (SELECT CASE WHEN regexp_full_match(l, ${sqlString(stronger.lineRegex)}) THEN 2 WHEN regexp_full_match(l, ${sqlString(r.lineRegex)}) THEN 1 ELSE 0 END AS k FROM ${from})`;
 }
 
+/** Files from this size are scanned in a worker thread; smaller ones, and first looks, on the calling thread (a few milliseconds). */
+const WORKER_SCAN_BYTES = 16 * 1024 * 1024;
+
+/** Compiled line automata by shapes, encoding and line ends (a file's first look and whole scan use the same), a few at a time. */
+const automata = new Map<string, LineAutomaton | LineShapeError>();
+
+/** The line automaton of these shapes for this file, or undefined when it does not compile (`LineShapeError`): the DuckDB scan's work. */
+async function automatonFor(path: string, r: TypedReading, stronger: TypedReading | undefined, encoding: string): Promise<LineAutomaton | undefined> {
+  if (encoding !== 'utf-8' && encoding !== 'latin-1') return undefined;
+  const end = await headerLineEnd(path);
+  if (end === undefined) return undefined;
+  const key = JSON.stringify([r.lineRegex, stronger?.lineRegex, encoding, end.crlf]);
+  let a = automata.get(key);
+  if (a === undefined) {
+    try {
+      a = compileLineShapes(r.lineRegex, stronger?.lineRegex, encoding, end.crlf);
+    } catch (e) {
+      if (!(e instanceof LineShapeError)) throw e;
+      a = e;
+    }
+    if (automata.size >= 8) automata.delete(automata.keys().next().value as string);
+    automata.set(key, a);
+  }
+  return a instanceof LineShapeError ? undefined : a;
+}
+
+/** Runs a line automaton over a whole file in a worker thread. */
+function scanInWorker(path: string, automaton: LineAutomaton): Promise<LineCounts> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./line-scan-worker.ts', import.meta.url));
+    const done = (): void => void worker.terminate();
+    worker.once('message', (m: { counts?: LineCounts; error?: string }) => {
+      done();
+      if (m.counts !== undefined) resolve(m.counts);
+      else reject(new Error(m.error ?? 'line scan failed'));
+    });
+    worker.once('error', (e: unknown) => {
+      done();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    });
+    worker.once('exit', (code) => reject(new Error(`line scan worker exited with code ${code}`)));
+    worker.postMessage({ path, automaton });
+  });
+}
+
+/**
+ * How the line scan runs: `auto`, the file's own line automaton (`line-automaton.ts`) where its
+ * shapes compile, else DuckDB and RE2; `duckdb`, always DuckDB; `automaton`, the automaton only (an
+ * error where it does not compile); `verify`, both, and an error when their counts differ or the
+ * shapes do not compile (the automaton refusing what DuckDB cannot read at all is no difference).
+ */
+export type LineScanEngine = 'auto' | 'automaton' | 'duckdb' | 'verify';
+
+/**
+ * The line scan's counts (`lineScanSql`), by `engine`; undefined when the scan fails (the file then
+ * goes the careful way). In `auto`, a scan by the automaton that fails is tried again by DuckDB.
+ */
+export async function lineCounts(
+  session: EngineSession,
+  path: string,
+  r: TypedReading,
+  encoding: string,
+  limit?: number,
+  stronger?: TypedReading,
+  engine: LineScanEngine = 'auto',
+): Promise<LineCounts | undefined> {
+  if (engine === 'verify') {
+    const duck = await lineCounts(session, path, r, encoding, limit, stronger, 'duckdb');
+    let auto: LineCounts | undefined;
+    try {
+      auto = await lineCounts(session, path, r, encoding, limit, stronger, 'automaton');
+    } catch (e) {
+      // Shapes the automaton does not compile are an error here: both scans must run.
+      if (e instanceof LineShapeError) throw e;
+      auto = undefined;
+    }
+    const same = duck === undefined ? auto === undefined || auto.ok < auto.n || auto.n === 0 : auto !== undefined && auto.n === duck.n && auto.ok === duck.ok && auto.proven === duck.proven;
+    if (!same) throw new Error(`line scan of ${path}: the line automaton counted ${JSON.stringify(auto)} lines (n, ok, proven), DuckDB ${JSON.stringify(duck)}`);
+    return duck;
+  }
+  if (engine !== 'duckdb') {
+    const byAutomaton = async (): Promise<LineCounts | undefined> => {
+      const a = await automatonFor(path, r, stronger, encoding);
+      if (a === undefined) {
+        if (engine === 'automaton') throw new LineShapeError(`no line automaton for ${path}`);
+        return undefined;
+      }
+      const big = limit === undefined && (await stat(path)).size >= WORKER_SCAN_BYTES;
+      return big ? scanInWorker(path, a) : scanFile(path, a, limit);
+    };
+    // A scan that fails (a file gone, a worker that cannot start) is tried again through DuckDB.
+    const got = await byAutomaton().catch((e: unknown) => {
+      if (engine === 'automaton') throw e;
+      return undefined;
+    });
+    if (got !== undefined) return { n: got.n, ok: got.ok, proven: stronger === undefined ? 0 : got.proven };
+  }
+  const num = (x: { n: bigint; ok: bigint; proven?: bigint }): LineCounts => ({ n: Number(x.n), ok: Number(x.ok), proven: Number(x.proven ?? 0n) });
+  const got = await session.all<{ n: bigint; ok: bigint; proven?: bigint }>(lineScanSql(path, r, encoding, limit, stronger)).catch(() => undefined);
+  if (got?.[0] !== undefined) return num(got[0]);
+  // A stronger shape the engine refuses (too large a pattern) costs the file its proofs only.
+  if (stronger === undefined) return undefined;
+  const weak = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(path, r, encoding, limit)).catch(() => undefined);
+  return weak?.[0] === undefined ? undefined : num(weak[0]);
+}
+
 /** Lines a file's first look reads before its whole line scan. */
 export const LINE_LOOK = 2000;
 
@@ -304,7 +413,7 @@ export async function chooseTypedReading(
   columns: readonly CatalogColumn[],
   header: readonly string[],
   profile: DeliveryProfile,
-  options: { readonly look?: number; readonly proofs?: ReadonlyMap<string, ColumnProof> } = {},
+  options: { readonly look?: number; readonly proofs?: ReadonlyMap<string, ColumnProof>; readonly engine?: LineScanEngine } = {},
 ): Promise<{ readonly reading: TypedReading; readonly lines: number } | undefined> {
   if (isGzipped(path)) return undefined;
   const look = options.look ?? LINE_LOOK;
@@ -320,13 +429,10 @@ export async function chooseTypedReading(
     const base = s.weak ?? s.strong;
     if (base === undefined) return undefined;
     const stronger = s.weak === undefined ? undefined : s.strong;
-    let got = await session.all<{ n: bigint; ok: bigint; proven?: bigint }>(lineScanSql(path, base, profile.encoding, limit, stronger)).catch(() => undefined);
-    // A stronger shape the engine refuses (too large a pattern) costs the file its proofs only.
-    if (got === undefined && stronger !== undefined && s.weak !== undefined) got = await session.all<{ n: bigint; ok: bigint }>(lineScanSql(path, s.weak, profile.encoding, limit)).catch(() => undefined);
-    const r = got?.[0];
-    if (r === undefined || r.n === 0n) return undefined;
-    if (stronger !== undefined && r.proven === r.n) return { reading: stronger, lines: Number(r.n) };
-    return r.ok === r.n ? { reading: base, lines: Number(r.n) } : undefined;
+    const r = await lineCounts(session, path, base, profile.encoding, limit, stronger, options.engine);
+    if (r === undefined || r.n === 0) return undefined;
+    if (stronger !== undefined && r.proven === r.n) return { reading: stronger, lines: r.n };
+    return r.ok === r.n ? { reading: base, lines: r.n } : undefined;
   };
   let chosen = shapes(false);
   let first = await scan(chosen, look);
