@@ -527,3 +527,36 @@ test(`spellings near the shapes' edges in every column: Enclave's line automaton
     assert.deepEqual(typed.quarantine.entries, text.quarantine.entries);
   }
 });
+
+/**
+ * A bad line after the first look (the whole scan finds it, by Enclave's line automaton and by
+ * DuckDB alike): a bad plain value or invalid UTF-8 sends the file to the text reading; a bad code,
+ * to the typed reading with every rule checked. Reports equal the text platform's either way.
+ */
+test(`a bad line after the first look: the file is read the way its whole scan allows (${testDbKind})`, { skip: testDbKind === 'postgres' ? 'reading files does not involve the metadata database: the PGlite pass only' : false }, async () => {
+  const cases: ReadonlyArray<readonly [string, string, (v: string) => string | Buffer, string]> = [
+    ['plain', 'PRS_ACT_QTE', () => '1e3', 'text'],
+    ['utf-8', 'PRS_NAT_REF', () => Buffer.from([0x31, 0xc3, 0x28]), 'text'],
+    ['code', 'BEN_SEX_COD', () => '3', 'typed'],
+  ];
+  for (const [name, column, spoil, reading] of cases) {
+    const out = join(await mkTemp(), `late-${name}`);
+    await synthesize({ people: 200, startYear: 2022, endYear: 2022, seed: 9, out, defects: 0, parquet: false });
+    const file = join(out, 'csv', 'ER_PRS_F.csv');
+    const lines = (await readFile(file, 'latin1')).split('\n');
+    assert.ok(lines.length > 4000, `${lines.length} lines: longer than the first look`);
+    const at = (lines[0] as string).split(';').indexOf(column);
+    assert.ok(at >= 0, column);
+    const fields = (lines[3500] as string).split(';');
+    const bad = spoil(fields[at] as string);
+    fields[at] = typeof bad === 'string' ? bad : bad.toString('latin1');
+    lines[3500] = fields.join(';');
+    await writeFile(file, Buffer.from(lines.join('\n'), 'latin1'));
+    const { typed, text, readings, proven, differences } = await both(join(out, 'csv'), DEFAULT_PROFILE);
+    assert.deepEqual(differences, [], name);
+    assert.equal(readings.get('ER_PRS_F.csv'), reading, name);
+    if (reading === 'typed') assert.ok(!(proven.get('ER_PRS_F.csv') ?? [column]).includes(column), JSON.stringify(proven.get('ER_PRS_F.csv')));
+    assert.ok(typed.rowsQuarantined >= 1, name);
+    assert.deepEqual(typed.quarantine.entries, text.quarantine.entries, name);
+  }
+});

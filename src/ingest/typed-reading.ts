@@ -9,7 +9,9 @@
  * line (`lineRegex`), every field of a plain column in its exact shape or empty, every other field
  * free of the delimiter and of quotes (a quoted file is read the careful way). A file whose every
  * line matches is read typed, and its plain columns then hold exactly what the careful reading
- * (`typedSql`) would give: the same digits through the same casts. Any line that does not match,
+ * (`typedSql`) would give: the same digits through the same casts. The scan runs by Enclave's own
+ * line automaton (`line-automaton.ts`: these expressions compiled to one deterministic automaton
+ * over the file's bytes), or by DuckDB and RE2 where they do not compile. Any line that does not match,
  * any error of the line scan, any row the typed reader rejects, or a row count that differs sends
  * the file to the careful reading, which finds and names what is wrong.
  *
