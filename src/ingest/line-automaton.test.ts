@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sqlString } from '../engine/index.ts';
-import { openDuckDb } from '../engine/duckdb.ts';
+import { withDuckSession } from '../../test/helpers/duckdb.ts';
 import { compileLineShapes, lineTag, LineShapeError, MAX_TABLE, parseShape, scanFile } from './line-automaton.ts';
 import { lineCounts, type TypedReading } from './typed-reading.ts';
 
@@ -18,17 +18,8 @@ async function mkTemp(): Promise<string> {
   return d;
 }
 
-type Session = Awaited<ReturnType<Awaited<ReturnType<typeof openDuckDb>>['session']>>;
-async function withSession(fn: (s: Session) => Promise<void>): Promise<void> {
-  const engine = await openDuckDb({ threads: 1 });
-  const s = await engine.session();
-  try {
-    await fn(s);
-  } finally {
-    s.close();
-    await engine.close();
-  }
-}
+/** A one-thread DuckDB session for the duration of `fn`. */
+const withSession = withDuckSession;
 
 /** A seeded generator (mulberry32), so that a failure can be replayed. */
 function random(seed: number): () => number {
@@ -233,8 +224,10 @@ test('whole files: the automaton counts as the DuckDB scan does, and refuses whe
     }
     // Where DuckDB's reader may cut or skip lines its own way (a NUL, a lone carriage return, an
     // empty line), the automaton refuses the line: stricter, never laxer.
-    for (const [name, bytes] of [['nul', 'N;T\n1;a\x00b\n2;c\n'], ['lone cr', 'N;T\n1;a\rb\n2;c\n'], ['empty line', 'N;T\n1;a\n\n2;c\n'], ['crlf line in lf file', 'N;T\n1;a\r\n2;c\n'], ['lf line in crlf file', 'N;T\r\n1;a\n2;c\r\n']] as const) {
-      const { auto } = await both(name, bytes);
+    for (const [name, bytes, enc] of [['nul', 'N;T\n1;a\x00b\n2;c\n'], ['lone cr', 'N;T\n1;a\rb\n2;c\n'], ['empty line', 'N;T\n1;a\n\n2;c\n'], ['crlf line in lf file', 'N;T\n1;a\r\n2;c\n'], ['lf line in crlf file', 'N;T\r\n1;a\n2;c\r\n'],
+      ['header of invalid utf-8', Buffer.from([0x4e, 0xc3, 0x28, ...Buffer.from(';T\n1;a\n')])], ['header with a C1 control', Buffer.from('N\x85;T\n1;a\n', 'latin1'), 'latin-1'],
+      ['header with a nul', 'N\x00;T\n1;a\n']] as const) {
+      const { auto } = await both(name, bytes, enc);
       const a = auto as { n: number; ok: number };
       assert.ok(a.ok < a.n, `${name}: automaton ${JSON.stringify(auto)}`);
     }

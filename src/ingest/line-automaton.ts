@@ -510,11 +510,10 @@ export class LineScanner {
     if (this.inHeader) {
       const nl = buf.indexOf(0x0a);
       const end = nl < 0 ? len : nl;
-      // A UTF-8 file's header must be UTF-8, as the RE2 scan reads it.
-      if (this.a.encoding === 'utf-8') for (let k = 0; k < end; k++) this.header.push(buf[k] as number);
+      for (let k = 0; k < end; k++) this.header.push(buf[k] as number);
       if (nl < 0) return;
       this.inHeader = false;
-      if (this.a.encoding === 'utf-8' && !validUtf8(this.header)) {
+      if (!this.headerReadable()) {
         this.counts.n = 1;
         this.done = true;
         return;
@@ -565,14 +564,22 @@ export class LineScanner {
     this.done = true;
     return this.counts;
   }
-}
 
-function validUtf8(bytes: readonly number[]): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
-    return true;
-  } catch {
-    return false;
+  /**
+   * The header line reads as the DuckDB scan would read it (else the file counts one refused line):
+   * UTF-8 in a UTF-8 file, no C1 control in a Latin-1 one, no NUL, no 0x01, no carriage return but
+   * a CRLF file's line end.
+   */
+  private headerReadable(): boolean {
+    const h = this.a.crlf && this.header[this.header.length - 1] === 0x0d ? this.header.slice(0, -1) : this.header;
+    if (h.some((b) => b === 0x00 || b === 0x01 || b === 0x0d || (this.a.encoding === 'latin-1' && b >= 0x80 && b <= 0x9f))) return false;
+    if (this.a.encoding === 'latin-1') return true;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(h));
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 

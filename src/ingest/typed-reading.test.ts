@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import type { CatalogColumn } from '../catalog/index.ts';
 import { sqlIdent, sqlString } from '../engine/index.ts';
 import { openDuckDb } from '../engine/duckdb.ts';
+import { withDuckSession } from '../../test/helpers/duckdb.ts';
 import { openPartitionPipes, writeEncryptedParquet } from '../parquet-crypto/index.ts';
 import { synthesize } from '../synth/index.ts';
 import { testDbKind } from '../../test/helpers/db.ts';
@@ -31,17 +32,8 @@ const columns = [
 ];
 const header = ['N', 'X', 'D', 'CODE', 'TXT'];
 
-/** A one-thread DuckDB session for the duration of `fn`, closed after it (the engine too). */
-async function withSession(fn: (s: Awaited<ReturnType<Awaited<ReturnType<typeof openDuckDb>>['session']>>) => Promise<void>): Promise<void> {
-  const engine = await openDuckDb({ threads: 1 });
-  const s = await engine.session();
-  try {
-    await fn(s);
-  } finally {
-    s.close();
-    await engine.close();
-  }
-}
+/** A one-thread DuckDB session for the duration of `fn`. */
+const withSession = withDuckSession;
 
 test('plain columns are read typed; a column with an enum, a code list, a pattern or a length, and text, are read as text', () => {
   const r = typedReading(columns, header, DEFAULT_PROFILE);
