@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sqlString } from '../engine/index.ts';
 import { withDuckSession } from '../../test/helpers/duckdb.ts';
-import { compileLineShapes, lineTag, LineShapeError, MAX_TABLE, parseShape, scanFile } from './line-automaton.ts';
+import { compileLineShapes, lineTag, LineScanner, LineShapeError, MAX_TABLE, parseShape, scanFile, type LineAutomaton } from './line-automaton.ts';
 import { lineCounts, type TypedReading } from './typed-reading.ts';
 
 const dirs: string[] = [];
@@ -94,7 +94,7 @@ function mutate(rnd: () => number, s: string): string {
   return cs.join('');
 }
 
-test('the line automaton answers as RE2 on 300 random shapes, on lines they match and lines near them', async () => {
+test('the line automaton answers as RE2 on 300 random shapes, on lines they match and lines near them, line by line and as files read in chunks by both loops', async () => {
   await withSession(async (s) => {
     const rnd = random(20261207);
     let compared = 0;
@@ -111,7 +111,7 @@ test('the line automaton answers as RE2 on 300 random shapes, on lines they matc
         lines.add(mutate(rnd, mutate(rnd, strong.sample())));
       }
       lines.delete('');
-      let a;
+      let a: LineAutomaton;
       try {
         a = compileLineShapes(weak.re, strong.re, 'utf-8', false);
       } catch (e) {
@@ -129,6 +129,19 @@ test('the line automaton answers as RE2 on 300 random shapes, on lines they matc
         assert.equal(lineTag(a, Buffer.from(r.l, 'utf8')), r.k, `weak ${weak.re}, strong ${strong.re}, line ${JSON.stringify(r.l)}`);
         compared++;
         if (r.k > 0) matched++;
+      }
+      // The same lines as a file, fed in chunks cut anywhere: the WebAssembly and the JavaScript
+      // loops count what RE2 answered line by line.
+      const file = Buffer.from(`H\n${rows.map((r) => r.l).join('\n')}\n`, 'utf8');
+      const want = { n: rows.length, ok: rows.filter((r) => r.k > 0).length, proven: rows.filter((r) => r.k === 2).length };
+      for (const wasm of [true, false]) {
+        const scanner = new LineScanner(a, undefined, { wasm });
+        for (let at = 0; at < file.length;) {
+          const size = 1 + Math.floor(rnd() * 64);
+          scanner.push(file.subarray(at, at + size));
+          at += size;
+        }
+        assert.deepEqual(scanner.finish(), want, `${wasm ? 'WebAssembly' : 'JavaScript'} loop, weak ${weak.re}, strong ${strong.re}`);
       }
     }
     // Both answers are exercised, not only refusals.
