@@ -267,6 +267,21 @@ export function pseudonymSources(tables: readonly CatalogTable[]): Map<string, S
   return out;
 }
 
+/**
+ * The partition values a file is written with: every year (and 0, and the rejected rows) for a
+ * table partitioned by a date column, two for a file whose year is in its name or a table without
+ * years (fewer pipes to arm per file).
+ */
+function valuesOf(p: { readonly table: CatalogTable; readonly year: number | undefined }): readonly number[] {
+  const fixedYear = p.year !== undefined ? clampYear(p.year) : typeof p.table.enclave?.['yearColumn'] !== 'string' ? 0 : undefined;
+  return fixedYear === undefined ? PARTITION_VALUES : [REJECTED, fixedYear];
+}
+
+/** The distinct value lists of a run's files: each lane gets one set of pipes per list. */
+function partitionSets(plan: ReadonlyArray<{ readonly table: CatalogTable; readonly year: number | undefined }>): Array<readonly number[]> {
+  return [...new Map(plan.map((p) => valuesOf(p)).map((v) => [v.join(','), v])).values()];
+}
+
 function clampYear(y: number): number {
   return y >= YEAR_MIN && y <= YEAR_MAX ? y : 0;
 }
@@ -314,73 +329,86 @@ export class IngestService {
       stopHashing.abort();
       throw e;
     }
-    const hashes = await hashing;
-    // The same files read with another profile are another delivery (their rows differ); the
-    // default profile adds nothing, so earlier delivery ids stay as they were.
-    const profileLine = o.profile === undefined || canonicalJson(o.profile as unknown as JsonValue) === canonicalJson(DEFAULT_PROFILE as unknown as JsonValue) ? '' : `profile\t${canonicalJson(o.profile as unknown as JsonValue)}\n`;
-    const deliveryId = createHash('sha256').update(files.map((f, i) => `${f.name}\t${hashes[i] ?? ''}\n`).join('') + profileLine).digest('hex');
-
-    const v = await this.d.datasets.byDelivery(o.dataset, deliveryId);
-    if (v !== undefined) {
-      await this.d.audit.record({ actor: o.actor, action: 'ingest.delivery', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { deliveryId, alreadyIngestedAs: v.version } });
-      return {
-        dataset: o.dataset, version: v.version, deliveryId, alreadyIngested: true, rowsRead: v.rowsAccepted + v.rowsQuarantined, rowsAccepted: v.rowsAccepted,
-        rowsQuarantined: v.rowsQuarantined, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
-        tables: v.manifest.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })),
-        quarantine: { total: v.rowsQuarantined, byRule: {}, byFile: {}, byTable: {}, entries: [], storedEntries: 0, reportFiles: [] }, merkleRoot: v.merkleRoot, runId: '',
-      };
-    }
-
-    const minShare = o.minLandedShare ?? MIN_LANDED_SHARE;
-    if (!(minShare >= 0 && minShare <= 1)) {
-      throw new AppError('invalid', `minimum landed share ${String(minShare)} is not between 0 and 1`, { hint: 'give a share such as 0.9 (90 % of each table\'s rows must land)' });
-    }
-    if (o.maxOrphanShare !== undefined && !(o.maxOrphanShare >= 0 && o.maxOrphanShare <= 1)) {
-      throw new AppError('invalid', `maximum orphan share ${String(o.maxOrphanShare)} is not between 0 and 1`, { hint: 'give a share such as 0.01 (1 % of a relation\'s rows may match nothing)' });
-    }
-    const runId = `run_${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}_${randomBytes(4).toString('hex')}`;
-    const stagingKey = stagingKeyOf(o.dataset, runId);
-    await this.startRun(o, runId, deliveryId, stagingKey, minShare);
-    let report: QuarantineReport | undefined;
-    const heartbeat = setInterval(() => {
-      this.d.db.query('UPDATE ingest_runs SET heartbeat_at = now() WHERE id = $1', [runId]).catch(() => undefined);
-    }, 10_000);
-    heartbeat.unref();
+    // The partition pipes (hundreds of FIFOs for date-partitioned tables: half a second on the
+    // bench's machine) are made while the files are hashed and the run starts. The run takes them
+    // and closes them; any earlier exit closes them here.
+    const pipes = this.d.openPartitions(PARTITION_COLUMN, Array.from({ length: INGEST_LANES }, () => partitionSets(plan)).flat());
+    pipes.catch(() => undefined);
+    let pipesTaken = false;
     try {
-      const result = await this.d.keys.withDataKey('dataset', o.dataset, 'encryption', (encKey) =>
-        this.d.keys.withDataKey('dataset', o.dataset, 'pseudonymisation', (hmacKey) => this.process(o, plan, stagingKey, runId, encKey, hmacKey, totalBytes)),
-      ).catch((e: unknown) => {
-        throw outOfMemory(e) ?? e;
-      });
-      const relations = o.checkRelations !== true && o.maxOrphanShare === undefined ? [] : await this.referentialChecks(o.dataset, stagingKey, result.files, plan.map((x) => x.table), result.columns);
-      report = { ...result.quarantine, relations };
-      result.quarantine = report;
-      const broken = relations.filter((r) => o.maxOrphanShare !== undefined && r.rowsChecked > 0 && r.orphans / r.rowsChecked > o.maxOrphanShare);
-      if (broken.length > 0) {
-        throw new AppError('invalid', `delivery refused, nothing published: ${broken.length} relation${broken.length === 1 ? '' : 's'} above ${formatShare(o.maxOrphanShare ?? 0)} orphan rows: ${broken.map((r) => `${r.relation} ${r.orphans} of ${r.rowsChecked} rows match nothing`).join('; ')}`, {
-          hint: `see the relations with: enclave ingest-report ${runId}; fix the delivery, or raise --max-orphan-share`,
-          details: { runId, relations: broken.map((r) => r.relation) },
-        });
+      const hashes = await hashing;
+      // The same files read with another profile are another delivery (their rows differ); the
+      // default profile adds nothing, so earlier delivery ids stay as they were.
+      const profileLine = o.profile === undefined || canonicalJson(o.profile as unknown as JsonValue) === canonicalJson(DEFAULT_PROFILE as unknown as JsonValue) ? '' : `profile\t${canonicalJson(o.profile as unknown as JsonValue)}\n`;
+      const deliveryId = createHash('sha256').update(files.map((f, i) => `${f.name}\t${hashes[i] ?? ''}\n`).join('') + profileLine).digest('hex');
+
+      const v = await this.d.datasets.byDelivery(o.dataset, deliveryId);
+      if (v !== undefined) {
+        await this.d.audit.record({ actor: o.actor, action: 'ingest.delivery', target: `dataset:${o.dataset}`, ...(o.requestId === undefined ? {} : { requestId: o.requestId }), details: { deliveryId, alreadyIngestedAs: v.version } });
+        return {
+          dataset: o.dataset, version: v.version, deliveryId, alreadyIngested: true, rowsRead: v.rowsAccepted + v.rowsQuarantined, rowsAccepted: v.rowsAccepted,
+          rowsQuarantined: v.rowsQuarantined, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
+          tables: v.manifest.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })),
+          quarantine: { total: v.rowsQuarantined, byRule: {}, byFile: {}, byTable: {}, entries: [], storedEntries: 0, reportFiles: [] }, merkleRoot: v.merkleRoot, runId: '',
+        };
       }
-      const short = shortTables(result.quarantine, minShare);
-      if (short.length > 0 && o.acceptShortTables !== true) {
-        throw new AppError('invalid', `delivery refused, nothing published: ${short.length} table${short.length === 1 ? '' : 's'} would land under ${formatShare(minShare)} of ${short.length === 1 ? 'its' : 'their'} rows: ${short.map((t) => `${t.table} landed ${t.rowsLanded} of ${t.rowsDelivered} (${t.reasons.join(', ') || 'no reason recorded'})`).join('; ')}`, {
-          hint: `see every reason with: enclave ingest-report ${runId}; fix the delivery, its profile or the catalogue, or publish anyway with --accept-short-tables (audited)`,
-          details: { runId, shortTables: short },
-        });
+
+      const minShare = o.minLandedShare ?? MIN_LANDED_SHARE;
+      if (!(minShare >= 0 && minShare <= 1)) {
+        throw new AppError('invalid', `minimum landed share ${String(minShare)} is not between 0 and 1`, { hint: 'give a share such as 0.9 (90 % of each table\'s rows must land)' });
       }
-      o.onProgress?.({ phase: 'commit', done: 0, total: 1 });
-      const version = await this.commit(o, runId, deliveryId, stagingKey, result, o.acceptShortTables === true ? short : []);
-      return {
-        dataset: o.dataset, version: version.version, deliveryId, alreadyIngested: false, rowsRead: result.rowsAccepted + result.quarantine.total,
-        rowsAccepted: result.rowsAccepted, rowsQuarantined: result.quarantine.total, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
-        tables: result.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })), quarantine: result.quarantine, merkleRoot: version.merkleRoot, runId,
-      };
-    } catch (e) {
-      await this.failRun(o, runId, stagingKey, e, report);
-      throw e;
+      if (o.maxOrphanShare !== undefined && !(o.maxOrphanShare >= 0 && o.maxOrphanShare <= 1)) {
+        throw new AppError('invalid', `maximum orphan share ${String(o.maxOrphanShare)} is not between 0 and 1`, { hint: 'give a share such as 0.01 (1 % of a relation\'s rows may match nothing)' });
+      }
+      const runId = `run_${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}_${randomBytes(4).toString('hex')}`;
+      const stagingKey = stagingKeyOf(o.dataset, runId);
+      await this.startRun(o, runId, deliveryId, stagingKey, minShare);
+      let report: QuarantineReport | undefined;
+      const heartbeat = setInterval(() => {
+        this.d.db.query('UPDATE ingest_runs SET heartbeat_at = now() WHERE id = $1', [runId]).catch(() => undefined);
+      }, 10_000);
+      heartbeat.unref();
+      try {
+        const result = await this.d.keys.withDataKey('dataset', o.dataset, 'encryption', (encKey) =>
+          this.d.keys.withDataKey('dataset', o.dataset, 'pseudonymisation', (hmacKey) => {
+            pipesTaken = true;
+            return this.process(o, plan, stagingKey, runId, encKey, hmacKey, totalBytes, pipes);
+          }),
+        ).catch((e: unknown) => {
+          throw outOfMemory(e) ?? e;
+        });
+        const relations = o.checkRelations !== true && o.maxOrphanShare === undefined ? [] : await this.referentialChecks(o.dataset, stagingKey, result.files, plan.map((x) => x.table), result.columns);
+        report = { ...result.quarantine, relations };
+        result.quarantine = report;
+        const broken = relations.filter((r) => o.maxOrphanShare !== undefined && r.rowsChecked > 0 && r.orphans / r.rowsChecked > o.maxOrphanShare);
+        if (broken.length > 0) {
+          throw new AppError('invalid', `delivery refused, nothing published: ${broken.length} relation${broken.length === 1 ? '' : 's'} above ${formatShare(o.maxOrphanShare ?? 0)} orphan rows: ${broken.map((r) => `${r.relation} ${r.orphans} of ${r.rowsChecked} rows match nothing`).join('; ')}`, {
+            hint: `see the relations with: enclave ingest-report ${runId}; fix the delivery, or raise --max-orphan-share`,
+            details: { runId, relations: broken.map((r) => r.relation) },
+          });
+        }
+        const short = shortTables(result.quarantine, minShare);
+        if (short.length > 0 && o.acceptShortTables !== true) {
+          throw new AppError('invalid', `delivery refused, nothing published: ${short.length} table${short.length === 1 ? '' : 's'} would land under ${formatShare(minShare)} of ${short.length === 1 ? 'its' : 'their'} rows: ${short.map((t) => `${t.table} landed ${t.rowsLanded} of ${t.rowsDelivered} (${t.reasons.join(', ') || 'no reason recorded'})`).join('; ')}`, {
+            hint: `see every reason with: enclave ingest-report ${runId}; fix the delivery, its profile or the catalogue, or publish anyway with --accept-short-tables (audited)`,
+            details: { runId, shortTables: short },
+          });
+        }
+        o.onProgress?.({ phase: 'commit', done: 0, total: 1 });
+        const version = await this.commit(o, runId, deliveryId, stagingKey, result, o.acceptShortTables === true ? short : []);
+        return {
+          dataset: o.dataset, version: version.version, deliveryId, alreadyIngested: false, rowsRead: result.rowsAccepted + result.quarantine.total,
+          rowsAccepted: result.rowsAccepted, rowsQuarantined: result.quarantine.total, bytesRead: totalBytes, seconds: (Date.now() - t0) / 1000,
+          tables: result.files.map((f) => ({ table: f.table, year: f.year, rows: f.rows })), quarantine: result.quarantine, merkleRoot: version.merkleRoot, runId,
+        };
+      } catch (e) {
+        await this.failRun(o, runId, stagingKey, e, report);
+        throw e;
+      } finally {
+        clearInterval(heartbeat);
+      }
     } finally {
-      clearInterval(heartbeat);
+      if (!pipesTaken) for (const w of await pipes.catch(() => [])) await w.close();
     }
   }
 
@@ -560,7 +588,8 @@ export class IngestService {
       .catch(() => undefined);
   }
 
-  private async process(o: IngestOptions, delivered: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number) {
+  /** `pipesMade`: the run's partition pipes (`partitionSets` of the plan, once a lane), which this closes whatever happens. */
+  private async process(o: IngestOptions, delivered: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number, pipesMade: Promise<PartitionedParquetWriter[]>) {
     // Referenced identifiers are hashed once, from their own (small) table, before the tables that
     // point at them: those look their pseudonyms up instead of hashing every row.
     const profile = o.profile ?? DEFAULT_PROFILE;
@@ -623,17 +652,11 @@ export class IngestService {
       // A year partition is written out every row group's worth of rows (DuckDB's default buffers
       // 524,288 rows per partition before it writes them: measured 1.5-2.5 CPU-s more on ER_PRS_F).
       await (lanes[0] as Lane).session.run(`SET preserve_insertion_order = false; SET disabled_optimizers = 'build_side_probe_side'; SET partitioned_write_flush_threshold = ${PARTITION_FLUSH_ROWS}`);
-      // Pipes per lane and set of partition values: every year for a table partitioned by a date
-      // column, two for a file whose year is in its name or a table without years (fewer pipes to
-      // arm per file). All made at once.
-      const valuesOf = (p: (typeof plan)[number]): readonly number[] => {
-        const fixedYear = p.year !== undefined ? clampYear(p.year) : typeof p.table.enclave?.['yearColumn'] !== 'string' ? 0 : undefined;
-        return fixedYear === undefined ? PARTITION_VALUES : [REJECTED, fixedYear];
-      };
-      const sets = [...new Map(plan.map((p) => valuesOf(p)).map((v) => [v.join(','), v])).values()];
-      for (const lane of lanes) {
-        const writers = await this.d.openPartitions(PARTITION_COLUMN, sets);
-        for (const [n, w] of writers.entries()) lane.pipeSets.set((sets[n] as readonly number[]).join(','), w);
+      // Every lane's pipes, made while the files were hashed (`ingest`), one set a lane per value list.
+      const sets = partitionSets(plan);
+      const writers = await pipesMade;
+      for (const [l, lane] of lanes.entries()) {
+        for (const [n, values] of sets.entries()) lane.pipeSets.set(values.join(','), writers[l * sets.length + n] as PartitionedParquetWriter);
       }
       const pipesFor = (lane: Lane, values: readonly number[]): PartitionedParquetWriter => {
         const w = lane.pipeSets.get(values.join(','));
@@ -909,8 +932,8 @@ export class IngestService {
       for (const lane of lanes) {
         await lane.session.run(`RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad; DROP TABLE IF EXISTS ${PSEUDONYMS}`).catch(() => undefined);
         lane.session.close();
-        for (const w of lane.pipeSets.values()) await w.close();
       }
+      for (const w of await pipesMade.catch(() => [])) await w.close();
     }
     await this.d.store.removePrefix(`${stagingKey}/_nomenclatures`);
     files.sort((a, b) => (a.path < b.path ? -1 : 1));

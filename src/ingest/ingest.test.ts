@@ -227,3 +227,38 @@ test('an ingestion engine that may not spill fails a run it cannot hold in memor
     await engine.close();
   }
 });
+
+test('every partition pipe a run makes (while its files are hashed) is removed: after a published run, an already-ingested rerun, and refused deliveries', async () => {
+  const { IngestService, ingestCatalogFrom } = await import('./index.ts');
+  const { openPartitionPipes, writeEncryptedParquet } = await import('../parquet-crypto/index.ts');
+  const { stat } = await import('node:fs/promises');
+  // The real pipes, in a folder of this test's own, so that what is left there is this run's.
+  const pipeDir = join(p.dir, 'pipes');
+  await mkdir(pipeDir, { recursive: true });
+  let made = 0;
+  const svc = new IngestService({
+    db: p.t.db, audit: p.audit, keys: p.keys, catalog: ingestCatalogFrom(p.catalog), engine: p.engine, store: p.store, writeParquet: writeEncryptedParquet, datasets: p.datasets,
+    openPartitions: async (column, sets) => {
+      const w = await openPartitionPipes(column, sets, pipeDir);
+      made += w.length;
+      return w;
+    },
+  });
+  await p.catalog.importDirectory(schemaDir, { dataset: 'pipes', actor: operator });
+  const left = async (): Promise<string[]> => readdir(pipeDir);
+  const good = await delivery('pipes-good', { 'IR_BEN_R.csv': goodPeople(20), 'ER_PHA_F.csv': goodDrugs(40) });
+  const first = await svc.ingest({ dataset: 'pipes', inputs: [good], actor: operator });
+  assert.equal(first.alreadyIngested, false);
+  assert.ok(made >= 2, `${made} pipe sets made`);
+  assert.deepEqual(await left(), [], 'a published run');
+  const again = await svc.ingest({ dataset: 'pipes', inputs: [good], actor: operator });
+  assert.equal(again.alreadyIngested, true);
+  assert.deepEqual(await left(), [], 'an already-ingested rerun');
+  // Refused before the run starts (a share out of range), and during it (an unknown column).
+  await assert.rejects(svc.ingest({ dataset: 'pipes', inputs: [await delivery('pipes-share', { 'ER_PHA_F.csv': goodDrugs(5) })], actor: operator, minLandedShare: 2 }), /between 0 and 1/);
+  assert.deepEqual(await left(), [], 'refused before the run');
+  const extra = goodDrugs(5).map((l, k) => (k === 0 ? `${l};EXTRA` : `${l};x`));
+  await assert.rejects(svc.ingest({ dataset: 'pipes', inputs: [await delivery('pipes-extra', { 'ER_PHA_F.csv': extra })], actor: operator }), /EXTRA/);
+  assert.deepEqual(await left(), [], 'refused during the run');
+  assert.ok((await stat(pipeDir)).isDirectory());
+});
