@@ -236,7 +236,7 @@ const PARTITION_FLUSH_ROWS = 122_880;
 /** One engine session of a run, with its own pipes and its own pseudonym table. */
 interface Lane {
   readonly session: EngineSession;
-  readonly pipeSets: Map<string, PartitionedParquetWriter>;
+  readonly pipeSets: LanePipes;
   cached: number;
 }
 
@@ -277,9 +277,17 @@ function valuesOf(p: { readonly table: CatalogTable; readonly year: number | und
   return fixedYear === undefined ? PARTITION_VALUES : [REJECTED, fixedYear];
 }
 
-/** The distinct value lists of a run's files: each lane gets one set of pipes per list. */
-function partitionSets(plan: ReadonlyArray<{ readonly table: CatalogTable; readonly year: number | undefined }>): Array<readonly number[]> {
-  return [...new Map(plan.map((p) => valuesOf(p)).map((v) => [v.join(','), v])).values()];
+/** One lane's partition pipes, by value list (`valuesOf`, joined with commas). */
+type LanePipes = ReadonlyMap<string, PartitionedParquetWriter>;
+
+/**
+ * Every lane's partition pipes for a run's files: one set per distinct value list and lane, all
+ * made in one call (one `mkfifo` process).
+ */
+async function openRunPipes(open: IngestDeps['openPartitions'], plan: ReadonlyArray<{ readonly table: CatalogTable; readonly year: number | undefined }>): Promise<LanePipes[]> {
+  const sets = [...new Map(plan.map((p) => valuesOf(p)).map((v) => [v.join(','), v])).values()];
+  const writers = await open(PARTITION_COLUMN, Array.from({ length: INGEST_LANES }, () => sets).flat());
+  return Array.from({ length: INGEST_LANES }, (_, l) => new Map(sets.map((values, n) => [values.join(','), writers[l * sets.length + n] as PartitionedParquetWriter])));
 }
 
 function clampYear(y: number): number {
@@ -330,11 +338,10 @@ export class IngestService {
       throw e;
     }
     // The partition pipes (hundreds of FIFOs for date-partitioned tables: half a second on the
-    // bench's machine) are made while the files are hashed and the run starts. The run takes them
-    // and closes them; any earlier exit closes them here.
-    const pipes = this.d.openPartitions(PARTITION_COLUMN, Array.from({ length: INGEST_LANES }, () => partitionSets(plan)).flat());
+    // bench's machine) are made while the files are hashed and the run starts, and removed here
+    // however the ingestion ends.
+    const pipes = openRunPipes(this.d.openPartitions, plan);
     pipes.catch(() => undefined);
-    let pipesTaken = false;
     try {
       const hashes = await hashing;
       // The same files read with another profile are another delivery (their rows differ); the
@@ -370,10 +377,7 @@ export class IngestService {
       heartbeat.unref();
       try {
         const result = await this.d.keys.withDataKey('dataset', o.dataset, 'encryption', (encKey) =>
-          this.d.keys.withDataKey('dataset', o.dataset, 'pseudonymisation', (hmacKey) => {
-            pipesTaken = true;
-            return this.process(o, plan, stagingKey, runId, encKey, hmacKey, totalBytes, pipes);
-          }),
+          this.d.keys.withDataKey('dataset', o.dataset, 'pseudonymisation', (hmacKey) => this.process(o, plan, stagingKey, runId, encKey, hmacKey, totalBytes, pipes)),
         ).catch((e: unknown) => {
           throw outOfMemory(e) ?? e;
         });
@@ -408,7 +412,7 @@ export class IngestService {
         clearInterval(heartbeat);
       }
     } finally {
-      if (!pipesTaken) for (const w of await pipes.catch(() => [])) await w.close();
+      for (const lane of await pipes.catch(() => [])) for (const w of lane.values()) await w.close();
     }
   }
 
@@ -588,8 +592,8 @@ export class IngestService {
       .catch(() => undefined);
   }
 
-  /** `pipesMade`: the run's partition pipes (`partitionSets` of the plan, once a lane), which this closes whatever happens. */
-  private async process(o: IngestOptions, delivered: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number, pipesMade: Promise<PartitionedParquetWriter[]>) {
+  /** `pipes`: each lane's partition pipes (`openRunPipes`; the caller removes them). */
+  private async process(o: IngestOptions, delivered: ReadonlyArray<{ file: InputFile; table: CatalogTable; year: number | undefined }>, stagingKey: string, runId: string, encKey: Buffer, hmacKey: Buffer, totalBytes: number, pipes: Promise<readonly LanePipes[]>) {
     // Referenced identifiers are hashed once, from their own (small) table, before the tables that
     // point at them: those look their pseudonyms up instead of hashing every row.
     const profile = o.profile ?? DEFAULT_PROFILE;
@@ -638,9 +642,10 @@ export class IngestService {
     const ipad = Buffer.from(k.map((b) => b ^ 0x36));
     const opad = Buffer.from(k.map((b) => b ^ 0x5c));
     try {
+      const lanePipes = await pipes;
       for (let n = 0; n < INGEST_LANES; n++) {
         const session = await this.d.engine.session();
-        lanes.push({ session, pipeSets: new Map(), cached: 0 });
+        lanes.push({ session, pipeSets: lanePipes[n] as LanePipes, cached: 0 });
         await session.run(`SET VARIABLE enclave_ipad = unhex('${ipad.toString('hex')}'); SET VARIABLE enclave_opad = unhex('${opad.toString('hex')}')`);
         await session.run(`CREATE OR REPLACE TEMP TABLE ${PSEUDONYMS} (__pv VARCHAR, __ph VARCHAR)`);
       }
@@ -652,12 +657,6 @@ export class IngestService {
       // A year partition is written out every row group's worth of rows (DuckDB's default buffers
       // 524,288 rows per partition before it writes them: measured 1.5-2.5 CPU-s more on ER_PRS_F).
       await (lanes[0] as Lane).session.run(`SET preserve_insertion_order = false; SET disabled_optimizers = 'build_side_probe_side'; SET partitioned_write_flush_threshold = ${PARTITION_FLUSH_ROWS}`);
-      // Every lane's pipes, made while the files were hashed (`ingest`), one set a lane per value list.
-      const sets = partitionSets(plan);
-      const writers = await pipesMade;
-      for (const [l, lane] of lanes.entries()) {
-        for (const [n, values] of sets.entries()) lane.pipeSets.set(values.join(','), writers[l * sets.length + n] as PartitionedParquetWriter);
-      }
       const pipesFor = (lane: Lane, values: readonly number[]): PartitionedParquetWriter => {
         const w = lane.pipeSets.get(values.join(','));
         if (w === undefined) throw new AppError('internal', `no pipes for partition values ${values.join(',')}`);
@@ -933,7 +932,6 @@ export class IngestService {
         await lane.session.run(`RESET VARIABLE enclave_ipad; RESET VARIABLE enclave_opad; DROP TABLE IF EXISTS ${PSEUDONYMS}`).catch(() => undefined);
         lane.session.close();
       }
-      for (const w of await pipesMade.catch(() => [])) await w.close();
     }
     await this.d.store.removePrefix(`${stagingKey}/_nomenclatures`);
     files.sort((a, b) => (a.path < b.path ? -1 : 1));

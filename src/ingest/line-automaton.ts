@@ -18,7 +18,6 @@
  * Determinism comes from the subset construction over byte classes; matching is linear in the
  * file's size whatever it holds (no backtracking).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** Code point ranges, sorted and disjoint, inclusive. */
@@ -606,24 +605,7 @@ export function lineTag(a: LineAutomaton, line: Uint8Array): number {
 
 const CHUNK = 1024 * 1024;
 
-/** Scans the file at `path` whole (or its first `limit` lines after the header), synchronously: for a worker thread. */
-export function scanFileSync(path: string, automaton: LineAutomaton, limit?: number): LineCounts {
-  const scanner = new LineScanner(automaton, limit);
-  const buf = Buffer.allocUnsafe(CHUNK);
-  const fd = openSync(path, 'r');
-  try {
-    while (!scanner.done) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      scanner.push(buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return scanner.finish();
-}
-
-/** The same scan, reading asynchronously (a small file, or a first look, on the main thread). */
+/** Scans the file at `path` whole (or its first `limit` lines after the header). */
 export async function scanFile(path: string, automaton: LineAutomaton, limit?: number): Promise<LineCounts> {
   const scanner = new LineScanner(automaton, limit);
   const buf = Buffer.allocUnsafe(limit === undefined ? CHUNK : 64 * 1024);

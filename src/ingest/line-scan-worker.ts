@@ -4,15 +4,14 @@
  * `{ path, automaton, limit? }`; one out, `{ counts }` or `{ error }`.
  */
 import { parentPort } from 'node:worker_threads';
-import { scanFileSync, type LineAutomaton } from './line-automaton.ts';
+import { scanFile, type LineAutomaton } from './line-automaton.ts';
 
 const port = parentPort;
 if (port !== null) {
   port.once('message', (m: { path: string; automaton: LineAutomaton; limit?: number }) => {
-    try {
-      port.postMessage({ counts: scanFileSync(m.path, m.automaton, m.limit) });
-    } catch (e) {
-      port.postMessage({ error: e instanceof Error ? e.message : String(e) });
-    }
+    scanFile(m.path, m.automaton, m.limit).then(
+      (counts) => port.postMessage({ counts }),
+      (e: unknown) => port.postMessage({ error: e instanceof Error ? e.message : String(e) }),
+    );
   });
 }

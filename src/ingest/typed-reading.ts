@@ -382,7 +382,7 @@ export async function lineCounts(
       if (engine === 'automaton') throw e;
       return undefined;
     });
-    if (got !== undefined) return { n: got.n, ok: got.ok, proven: stronger === undefined ? 0 : got.proven };
+    if (got !== undefined) return got;
   }
   const num = (x: { n: bigint; ok: bigint; proven?: bigint }): LineCounts => ({ n: Number(x.n), ok: Number(x.ok), proven: Number(x.proven ?? 0n) });
   const got = await session.all<{ n: bigint; ok: bigint; proven?: bigint }>(lineScanSql(path, r, encoding, limit, stronger)).catch(() => undefined);
